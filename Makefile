@@ -1,0 +1,160 @@
+# faultline — build, test, demo, bench, fuzz.
+#
+#   make                 build build/faultline and build/transferd
+#   make test            build and run every test (units, scenario self-tests, e2e drivers)
+#   make test SANITIZE=address,undefined   the same under sanitizers (in build/san/)
+#   make demo            start the reference system, run scenarios and a chaos run, report
+#   make bench           benchmarks (ratios against baselines measured in the same run)
+#   make install PREFIX=/usr/local
+#   V=1                  show the commands
+#
+# Every dependency is found with pkg-config; when one is missing the Makefile
+# runs ci/install-deps.sh (Debian packages) and says so.
+
+.DEFAULT_GOAL := all
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+PREFIX   ?= /usr/local
+CC       ?= cc
+SANITIZE ?=
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
+say       = $(if $(filter 1,$(V)),,@printf '  %-7s %s\n' $(1) $(2);)
+
+ifeq ($(SANITIZE),)
+BUILD ?= build
+else
+BUILD ?= build/san
+endif
+
+PKGS := libcurl jansson libpcap lua5.4 libevent libevent_pthreads sqlite3 cmocka
+
+# --- dependencies ---------------------------------------------------------
+NODEPS_GOALS := clean help
+ifeq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+else
+DEPS_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && test -f /usr/include/http_parser.h && echo yes)
+ifneq ($(DEPS_OK),yes)
+$(info faultline: build dependencies missing (pkg-config: $(PKGS), http_parser.h); running ci/install-deps.sh)
+DEPS_RC := $(shell ci/install-deps.sh >&2; echo $$?)
+ifneq ($(DEPS_RC),0)
+$(error ci/install-deps.sh failed (exit $(DEPS_RC)); install the packages it names and run make again)
+endif
+endif
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lpthread -lm
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I. -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS := $(LDFLAGS)
+ifneq ($(SANITIZE),)
+ALL_CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+# --- components: one static library each ---------------------------------
+# name:directory; a component's sources are every .c in its directory except
+# its program mains.
+COMPONENTS := core:core proxy:fault-injector contract:contract checkers:checkers ref:transfer-system
+MAINS      := cli/main.c transfer-system/transferd.c
+
+comp_name = $(word 1,$(subst :, ,$(1)))
+comp_dir  = $(word 2,$(subst :, ,$(1)))
+srcs_of   = $(filter-out $(MAINS),$(wildcard $(1)/*.c))
+objs_of   = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+define component
+SRCS_$(call comp_name,$(1)) := $(call srcs_of,$(call comp_dir,$(1)))
+LIB_$(call comp_name,$(1))  := $(if $$(SRCS_$(call comp_name,$(1))),$(BUILD)/libfl$(call comp_name,$(1)).a)
+$(BUILD)/libfl$(call comp_name,$(1)).a: $$(call objs_of,$$(SRCS_$(call comp_name,$(1))))
+	$$(call say,AR,$$@)$$(AR) rcs $$@ $$^
+endef
+$(foreach c,$(COMPONENTS),$(eval $(call component,$(c))))
+
+# The CLI library: every cli source but main, the Lua bindings, the embedded Lua.
+LUA_SRCS   := $(sort $(wildcard cli/lua/*.lua))
+EMBED_C    := $(BUILD)/gen/lua_embed.c
+SRCS_cli   := $(filter-out $(MAINS),$(wildcard cli/*.c) $(wildcard cli/lua/*.c))
+LIB_cli    := $(BUILD)/libflcli.a
+$(LIB_cli): $(call objs_of,$(SRCS_cli)) $(BUILD)/obj/gen/lua_embed.o
+	$(call say,AR,$@)$(AR) rcs $@ $^
+
+$(EMBED_C): $(LUA_SRCS) tools/embed-lua.sh
+	@mkdir -p $(dir $@)
+	$(call say,EMBED,$@)sh tools/embed-lua.sh $(LUA_SRCS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/gen/lua_embed.o: $(EMBED_C)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+ALL_LIBS := $(LIB_cli) $(LIB_contract) $(LIB_checkers) $(LIB_proxy) $(LIB_ref) $(LIB_core)
+LINK_LIBS = -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(PKG_LIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -DFL_VERSION='"$(VERSION)"' -DFL_GIT_REV='"$(GIT_REV)"' -c $< -o $@
+
+# --- programs -------------------------------------------------------------
+PROGRAMS := $(BUILD)/faultline $(if $(wildcard transfer-system/transferd.c),$(BUILD)/transferd)
+
+$(BUILD)/faultline: $(BUILD)/obj/cli/main.o $(ALL_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+
+$(BUILD)/transferd: $(BUILD)/obj/transfer-system/transferd.o $(ALL_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+
+all: $(PROGRAMS)
+
+# --- tests ----------------------------------------------------------------
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
+HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRCS))
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+
+$(BUILD)/tests/helpers/%: $(BUILD)/obj/tests/helpers/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+
+tests: $(PROGRAMS) $(UNIT_BINS) $(HELPER_BINS)
+
+# TEST_ONLY=pattern runs the suites whose name matches; QUICK=0 runs the long variants.
+test: tests
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) sh tests/run.sh
+
+test-matrix: tests
+	@BUILD=$(BUILD) QUICK=0 TEST_ONLY=matrix sh tests/run.sh
+
+demo: all
+	@BUILD=$(BUILD) sh ci/demo.sh
+
+bench: all $(HELPER_BINS)
+	@ci/install-deps.sh --bench
+	@BUILD=$(BUILD) sh bench/run.sh
+
+fuzz:
+	@BUILD=$(BUILD) sh tests/fuzz/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/faultline
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 README.md $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/faultline/
+
+clean:
+	rm -rf build
+
+help:
+	@sed -n '2,12s/^# \{0,1\}//p' Makefile
+
+.PHONY: all test test-matrix tests demo bench fuzz install clean help
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

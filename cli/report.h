@@ -1,0 +1,86 @@
+/* Test results and the reporters that write them (console, TAP 14, JUnit
+ * XML, JSON journal). The runner fills struct fl_test_result values and
+ * hands them to a fl_reporter set; reporters may be called from several
+ * runner threads (--jobs), the set serialises them. */
+#ifndef FL_CLI_REPORT_H
+#define FL_CLI_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <jansson.h>
+
+enum fl_test_status { FL_TEST_PASS, FL_TEST_FAIL, FL_TEST_SKIP };
+
+/* One finished test. Every string is owned by the result (freed by
+ * fl_test_result_free); any of them may be NULL except file and name. */
+struct fl_test_result {
+	char *file;		/* scenario path as given */
+	char *suite;		/* enclosing describe blocks joined with " > " ("" at top level) */
+	char *name;		/* the it() description */
+	enum fl_test_status status;
+	int64_t duration_ns;
+	int64_t start_wall_ns;
+	char *message;		/* failure: one line ("expected 200, got 503"); skip: the reason */
+	char *detail;		/* failure: expected/actual, HTTP exchange, traceback (multi-line) */
+	char *fail_file;	/* where it failed: scenario file and line */
+	int fail_line;
+	json_t *tags;		/* array of strings (owned reference) or NULL */
+	json_t *extra;		/* JSON details for the journal (owned) or NULL */
+	int index;		/* 1-based position within its file */
+};
+
+void fl_test_result_free(struct fl_test_result *r);
+
+/* A file-level problem that is not a test (syntax error, error in setup). */
+struct fl_file_error {
+	const char *file;
+	const char *message;	/* "scenarios/x.lua:12: unexpected symbol near 'end'" */
+	int exit_code;		/* 2 for script errors, 3 for infrastructure */
+};
+
+struct fl_run_summary {
+	int passed, failed, skipped, errors;	/* errors: file-level errors */
+	int files;
+	int64_t duration_ns;
+	uint64_t seed;
+	bool interrupted;
+};
+
+/* A reporter writes one format. Each callback may be NULL. */
+struct fl_reporter_ops {
+	const char *name;	/* "console", "tap", "junit", "json" */
+	void (*run_begin)(void *self, int nfiles, uint64_t seed);
+	void (*file_begin)(void *self, const char *file);
+	void (*test_done)(void *self, const struct fl_test_result *r);
+	void (*file_error)(void *self, const struct fl_file_error *e);
+	void (*file_end)(void *self, const char *file);
+	void (*run_end)(void *self, const struct fl_run_summary *s);
+	void (*free)(void *self);
+};
+
+struct fl_reporter {
+	const struct fl_reporter_ops *ops;
+	void *self;
+};
+
+/* Create a reporter for `spec` ("console", "tap", "junit=out.xml",
+ * "json=-"): without "=FILE" console and tap write to stdout, junit and json
+ * to stdout too. `out_stream` lets the console reporter know whether it may
+ * draw a live progress line (TTY). Returns 0 or FL_EINVAL (unknown format,
+ * with a message in err) or an I/O error opening the file. */
+int fl_reporter_create(const char *spec, struct fl_reporter *out, char *err, size_t errlen);
+
+/* A set of reporters fed together under one lock. */
+struct fl_report_set;
+struct fl_report_set *fl_report_set_new(void);
+int fl_report_set_add(struct fl_report_set *set, struct fl_reporter rep);	/* takes rep */
+void fl_report_run_begin(struct fl_report_set *set, int nfiles, uint64_t seed);
+void fl_report_file_begin(struct fl_report_set *set, const char *file);
+void fl_report_test_done(struct fl_report_set *set, const struct fl_test_result *r);
+void fl_report_file_error(struct fl_report_set *set, const struct fl_file_error *e);
+void fl_report_file_end(struct fl_report_set *set, const char *file);
+void fl_report_run_end(struct fl_report_set *set, const struct fl_run_summary *s);
+void fl_report_set_free(struct fl_report_set *set);	/* frees reporters, closes files */
+
+#endif
