@@ -86,6 +86,19 @@ LIB_cli    := $(BUILD)/libflcli.a
 $(LIB_cli): $(call objs_of,$(SRCS_cli)) $(BUILD)/obj/gen/lua_embed.o
 	$(call say,AR,$@)$(AR) rcs $@ $^
 
+# Generated tables: every cli/cmd_NAME.c is a command (FL_CMD(NAME)), every
+# cli/lua/NAME.c a Lua C module "faultline.NAME" (FL_LUAMOD(NAME)).
+CMD_SRCS    := $(sort $(wildcard cli/cmd_*.c))
+LUAMOD_SRCS := $(sort $(wildcard cli/lua/*.c))
+$(BUILD)/gen/commands.inc: $(CMD_SRCS) Makefile
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)for f in $(CMD_SRCS); do n=$${f#cli/cmd_}; echo "FL_CMD($${n%.c})"; done > $@
+$(BUILD)/gen/luamods.inc: $(LUAMOD_SRCS) Makefile
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)for f in $(LUAMOD_SRCS); do n=$${f#cli/lua/}; echo "FL_LUAMOD($${n%.c})"; done > $@
+$(BUILD)/obj/cli/commands.o: $(BUILD)/gen/commands.inc
+$(call objs_of,$(filter cli/%,$(SRCS_cli))): $(BUILD)/gen/luamods.inc
+
 $(EMBED_C): $(LUA_SRCS) tools/embed-lua.sh
 	@mkdir -p $(dir $@)
 	$(call say,EMBED,$@)sh tools/embed-lua.sh $(LUA_SRCS) > $@.tmp && mv $@.tmp $@
