@@ -30,7 +30,15 @@ struct fl_test_result {
 	int index;		/* 1-based position within its file */
 };
 
+/* Free what r owns (every string, tags, extra) and zero it; r itself is not
+ * freed, so it may live on the stack or inside another object. NULL is a
+ * no-op. */
 void fl_test_result_free(struct fl_test_result *r);
+
+/* Deep copy of r into out (strings duplicated, tags and extra deep-copied).
+ * Returns 0 or FL_ENOMEM (out then holds nothing). Free with
+ * fl_test_result_free. */
+int fl_test_result_copy(struct fl_test_result *out, const struct fl_test_result *r);
 
 /* A file-level problem that is not a test (syntax error, error in setup). */
 struct fl_file_error {
@@ -65,22 +73,43 @@ struct fl_reporter {
 };
 
 /* Create a reporter for `spec` ("console", "tap", "junit=out.xml",
- * "json=-"): without "=FILE" console and tap write to stdout, junit and json
- * to stdout too. `out_stream` lets the console reporter know whether it may
- * draw a live progress line (TTY). Returns 0 or FL_EINVAL (unknown format,
- * with a message in err) or an I/O error opening the file. */
+ * "json=-"): without "=FILE" (or with "=-") every format writes to stdout.
+ * A file is written as FILE.tmp and renamed to FILE when the run ends (or
+ * the reporter is freed), so a reader never sees half a report; missing
+ * parent directories are created. The console reporter draws its live
+ * progress line and colours only when its output is a terminal (colours also
+ * not when NO_COLOR is set and non-empty). Fills *out (freed by
+ * fl_report_set_free once added, or by out->ops->free(out->self)). Returns 0,
+ * FL_EINVAL (unknown format or empty file name, message in err) or the
+ * negative errno of opening FILE.tmp (message in err). */
 int fl_reporter_create(const char *spec, struct fl_reporter *out, char *err, size_t errlen);
+
+/* Like fl_reporter_create for an already open stream: `format` is a bare
+ * format name ("tap"); `stream` is borrowed (flushed, never closed) and must
+ * outlive the reporter. */
+int fl_reporter_open(const char *format, FILE *stream, struct fl_reporter *out, char *err,
+		     size_t errlen);
+
+/* True if rep is one of the reporters above writing standard output (so the
+ * runner can leave out the default console when `--report tap` takes it). */
+bool fl_reporter_to_stdout(const struct fl_reporter *rep);
 
 /* A set of reporters fed together under one lock. */
 struct fl_report_set;
 struct fl_report_set *fl_report_set_new(void);
-int fl_report_set_add(struct fl_report_set *set, struct fl_reporter rep);	/* takes rep */
+/* Add rep to the set, taking it (on failure it is freed at once). Returns 0,
+ * FL_ENOMEM, or FL_EEXIST when rep would write standard output or a file that
+ * a reporter already in the set writes. */
+int fl_report_set_add(struct fl_report_set *set, struct fl_reporter rep);
 void fl_report_run_begin(struct fl_report_set *set, int nfiles, uint64_t seed);
 void fl_report_file_begin(struct fl_report_set *set, const char *file);
 void fl_report_test_done(struct fl_report_set *set, const struct fl_test_result *r);
 void fl_report_file_error(struct fl_report_set *set, const struct fl_file_error *e);
 void fl_report_file_end(struct fl_report_set *set, const char *file);
 void fl_report_run_end(struct fl_report_set *set, const struct fl_run_summary *s);
+/* Redraw the console's live progress line (its elapsed time); nothing for
+ * the other reporters or off a terminal. For a runner timer (~every 250 ms). */
+void fl_report_tick(struct fl_report_set *set);
 void fl_report_set_free(struct fl_report_set *set);	/* frees reporters, closes files */
 
 #endif

@@ -1,0 +1,401 @@
+/* The console reporter: a line per finished test under a header naming its
+ * file, failure messages and details indented below, file errors, and a
+ * summary with the list of failures. On a terminal it also keeps a live
+ * progress line at the bottom (cleared before each result line) and uses
+ * colours unless NO_COLOR is set; on a pipe or file it writes plain lines
+ * only, so logs never hold carriage returns or escape codes. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cli/report_impl.h"
+#include "core/clock.h"
+#include "core/errors.h"
+
+#define GREEN "\033[32m"
+#define RED "\033[31m"
+#define YELLOW "\033[33m"
+#define DIM "\033[2m"
+#define BOLD "\033[1m"
+#define RESET "\033[0m"
+
+/* A failure remembered for the closing list. */
+struct failure {
+	char *where;	/* "file:line" or "file" */
+	char *what;	/* "suite > name" or "file error: first line" */
+};
+
+struct console {
+	struct fl_report_out out;	/* first: see report_impl.h */
+	bool tty, color;
+	const char *header;		/* file whose header was printed last (in files[]) */
+	char **files;			/* every file begun, in order */
+	bool *printed;			/* whether anything was printed under files[i] */
+	bool *ended;
+	size_t nfiles, capfiles;
+	int nplanned, nended;
+	int passed, failed, skipped, errors;
+	int64_t begin_mono_ns;
+	size_t progress_len;		/* columns of the progress line on screen, 0: none */
+	struct failure *fails;
+	size_t nfails, capfails;
+};
+
+static const char *col(const struct console *c, const char *code)
+{
+	return c->color ? code : "";
+}
+
+static size_t file_index(struct console *c, const char *file)
+{
+	for (size_t i = 0; i < c->nfiles; i++)
+		if (strcmp(c->files[i], file) == 0)
+			return i;
+	if (c->nfiles == c->capfiles) {
+		size_t cap = c->capfiles ? c->capfiles * 2 : 8;
+		char **f = realloc(c->files, cap * sizeof(*f));
+		if (f)
+			c->files = f;
+		bool *p = realloc(c->printed, cap * sizeof(*p));
+		if (p)
+			c->printed = p;
+		bool *e = realloc(c->ended, cap * sizeof(*e));
+		if (e)
+			c->ended = e;
+		if (!f || !p || !e)
+			return (size_t)-1;
+		c->capfiles = cap;
+	}
+	char *copy = strdup(file);
+	if (!copy)
+		return (size_t)-1;
+	c->files[c->nfiles] = copy;
+	c->printed[c->nfiles] = false;
+	c->ended[c->nfiles] = false;
+	return c->nfiles++;
+}
+
+/* Erase the progress line so the next output starts on a clean line. */
+static void clear_progress(struct console *c)
+{
+	if (!c->progress_len)
+		return;
+	fprintf(c->out.f, "\r%*s\r", (int)c->progress_len, "");
+	c->progress_len = 0;
+}
+
+static int term_width(const struct console *c)
+{
+	struct winsize ws;
+	if (ioctl(fileno(c->out.f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10)
+		return ws.ws_col;
+	return 80;
+}
+
+static void draw_progress(struct console *c)
+{
+	if (!c->tty)
+		return;
+	char line[256];
+	double secs = (double)(fl_mono_ns() - c->begin_mono_ns) / 1e9;
+	int n;
+	if (c->nplanned > 0)
+		n = snprintf(line, sizeof(line), "  [%d/%d files] %d passed, %d failed, %d skipped  %.1f s",
+			     c->nended, c->nplanned, c->passed, c->failed + c->errors, c->skipped, secs);
+	else
+		n = snprintf(line, sizeof(line), "  [%d files] %d passed, %d failed, %d skipped  %.1f s",
+			     c->nended, c->passed, c->failed + c->errors, c->skipped, secs);
+	if (n < 0)
+		return;
+	size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+	size_t width = (size_t)term_width(c) - 1;	/* never wrap: \r only returns within a line */
+	if (len > width)
+		len = width;
+	clear_progress(c);
+	fprintf(c->out.f, "%s%.*s%s", col(c, DIM), (int)len, line, col(c, RESET));
+	c->progress_len = len;
+	fflush(c->out.f);
+}
+
+/* Text with control bytes other than tab shown as '?', so a name or
+ * message cannot move the cursor or change a terminal's colours. */
+static void put_clean(struct console *c, const char *s, size_t len)
+{
+	for (size_t k = 0; k < len; k++) {
+		unsigned char ch = (unsigned char)s[k];
+		fputc((ch < 0x20 && ch != '\t') || ch == 0x7f ? '?' : ch, c->out.f);
+	}
+}
+
+static void put_str(struct console *c, const char *s)
+{
+	if (s)
+		put_clean(c, s, strlen(s));
+}
+
+/* Print the header of `file` unless the last header printed was its. */
+static void ensure_header(struct console *c, const char *file)
+{
+	size_t i = file_index(c, file);
+	const char *name = i == (size_t)-1 ? file : c->files[i];
+	if (c->header && strcmp(c->header, name) == 0)
+		return;
+	bool first = c->header == NULL;
+	fprintf(c->out.f, "%s%s", first ? "" : "\n", col(c, BOLD));
+	put_str(c, name);
+	fprintf(c->out.f, "%s\n", col(c, RESET));
+	c->header = i == (size_t)-1 ? NULL : name;
+	if (i != (size_t)-1)
+		c->printed[i] = true;
+}
+
+/* Lines of text, each indented by `indent` spaces (trailing newlines dropped). */
+static void put_indented(struct console *c, const char *text, int indent, const char *color)
+{
+	size_t n = strlen(text);
+	while (n > 0 && text[n - 1] == '\n')
+		n--;
+	for (size_t i = 0; i < n;) {
+		size_t len = strcspn(text + i, "\n");
+		if (len > n - i)
+			len = n - i;
+		if (len) {	/* no trailing blanks on empty lines */
+			fprintf(c->out.f, "%*s%s", indent, "", col(c, color));
+			put_clean(c, text + i, len);
+			fputs(color[0] ? col(c, RESET) : "", c->out.f);
+		}
+		fputc('\n', c->out.f);
+		i += len + 1;
+	}
+}
+
+static void duration(char *out, size_t outlen, int64_t ns)
+{
+	if (ns < 1000000)
+		snprintf(out, outlen, "<1 ms");
+	else if (ns < 10 * 1000000000LL)
+		snprintf(out, outlen, "%lld ms", (long long)((ns + 500000) / 1000000));
+	else
+		snprintf(out, outlen, "%.1f s", (double)ns / 1e9);
+}
+
+static void remember(struct console *c, char *where, char *what)
+{
+	if (!where || !what)
+		goto fail;
+	if (c->nfails == c->capfails) {
+		size_t cap = c->capfails ? c->capfails * 2 : 8;
+		struct failure *v = realloc(c->fails, cap * sizeof(*v));
+		if (!v)
+			goto fail;
+		c->fails = v;
+		c->capfails = cap;
+	}
+	c->fails[c->nfails].where = where;
+	c->fails[c->nfails].what = what;
+	c->nfails++;
+	return;
+fail:
+	free(where);
+	free(what);
+}
+
+static void con_run_begin(void *self, int nfiles, uint64_t seed)
+{
+	struct console *c = self;
+	(void)seed;
+	c->nplanned = nfiles;
+	c->begin_mono_ns = fl_mono_ns();
+	draw_progress(c);
+}
+
+static void con_file_begin(void *self, const char *file)
+{
+	struct console *c = self;
+	file_index(c, file);
+	draw_progress(c);
+}
+
+static void con_test_done(void *self, const struct fl_test_result *r)
+{
+	struct console *c = self;
+	FILE *f = c->out.f;
+	const char *file = r->file ? r->file : "";
+	clear_progress(c);
+	ensure_header(c, file);
+	const char *mark = r->status == FL_TEST_PASS ? "✓" : r->status == FL_TEST_FAIL ? "✗" : "-";
+	const char *color = r->status == FL_TEST_PASS ? GREEN : r->status == FL_TEST_FAIL ? RED : YELLOW;
+	bool suite = r->suite && *r->suite;
+	fprintf(f, "  %s%s%s ", col(c, color), mark, col(c, RESET));
+	if (suite) {
+		put_str(c, r->suite);
+		fputs(" > ", f);
+	}
+	put_str(c, r->name);
+	if (r->status == FL_TEST_SKIP) {
+		c->skipped++;
+		if (r->message && *r->message) {
+			fprintf(f, " %s(skipped: ", col(c, YELLOW));
+			put_str(c, r->message);
+			fprintf(f, ")%s\n", col(c, RESET));
+		} else
+			fprintf(f, " %s(skipped)%s\n", col(c, YELLOW), col(c, RESET));
+		draw_progress(c);
+		return;
+	}
+	char d[32];
+	duration(d, sizeof(d), r->duration_ns);
+	fprintf(f, " %s(%s)%s\n", col(c, DIM), d, col(c, RESET));
+	if (r->status == FL_TEST_PASS) {
+		c->passed++;
+		draw_progress(c);
+		return;
+	}
+	c->failed++;
+	put_indented(c, r->message && *r->message ? r->message : "failed", 6, RED);
+	char *where = NULL;
+	if (r->fail_file) {
+		if (asprintf(&where, "%s:%d", r->fail_file, r->fail_line) < 0)
+			where = NULL;
+	} else {
+		where = strdup(file);
+	}
+	/* the runner's detail normally names the place already */
+	if (where && r->fail_file && !(r->detail && strstr(r->detail, where)))
+		fprintf(f, "      at %s\n", where);
+	if (r->detail && *r->detail)
+		put_indented(c, r->detail, 6, "");
+	char *what = NULL;
+	if (asprintf(&what, "%s%s%s", suite ? r->suite : "", suite ? " > " : "",
+		     r->name ? r->name : "") < 0)
+		what = NULL;
+	remember(c, where, what);
+	draw_progress(c);
+}
+
+static void con_file_error(void *self, const struct fl_file_error *e)
+{
+	struct console *c = self;
+	const char *file = e->file ? e->file : "";
+	clear_progress(c);
+	ensure_header(c, file);
+	c->errors++;
+	char *first = fl_report_first_line(e->message);
+	const char *kind = e->exit_code == 3 ? "infrastructure error" : "error";
+	fprintf(c->out.f, "  %s✗ %s:%s ", col(c, RED), kind, col(c, RESET));
+	put_str(c, first);
+	fputc('\n', c->out.f);
+	const char *rest = e->message ? strchr(e->message, '\n') : NULL;
+	if (rest)
+		put_indented(c, rest + 1, 6, "");
+	char *what = NULL;
+	if (asprintf(&what, "%s: %s", kind, first ? first : "") < 0)
+		what = NULL;
+	free(first);
+	remember(c, strdup(file), what);
+	draw_progress(c);
+}
+
+static void con_file_end(void *self, const char *file)
+{
+	struct console *c = self;
+	size_t i = file_index(c, file);
+	c->nended++;
+	if (i != (size_t)-1) {
+		c->ended[i] = true;
+		if (!c->printed[i]) {
+			clear_progress(c);
+			ensure_header(c, file);
+			fprintf(c->out.f, "  %s(no tests)%s\n", col(c, DIM), col(c, RESET));
+		}
+	}
+	draw_progress(c);
+}
+
+static void con_run_end(void *self, const struct fl_run_summary *s)
+{
+	struct console *c = self;
+	FILE *f = c->out.f;
+	clear_progress(c);
+	fputc('\n', f);
+	if (s->interrupted)
+		fprintf(f, "%sinterrupted: the results below are partial%s\n", col(c, YELLOW),
+			col(c, RESET));
+	fprintf(f, "%s%d passed%s, %s%d failed%s, %d skipped", col(c, s->passed ? GREEN : ""),
+		s->passed, col(c, s->passed ? RESET : ""), col(c, s->failed ? RED : ""), s->failed,
+		col(c, s->failed ? RESET : ""), s->skipped);
+	if (s->errors)
+		fprintf(f, ", %s%d file error%s%s", col(c, RED), s->errors, s->errors == 1 ? "" : "s",
+			col(c, RESET));
+	fprintf(f, " (%d file%s, %.2f s, seed %" PRIu64 ")\n", s->files, s->files == 1 ? "" : "s",
+		(double)s->duration_ns / 1e9, s->seed);
+	if (c->nfails) {
+		fprintf(f, "\n%sFailed:%s\n", col(c, BOLD), col(c, RESET));
+		for (size_t i = 0; i < c->nfails; i++) {
+			fprintf(f, "  %s✗%s ", col(c, RED), col(c, RESET));
+			put_str(c, c->fails[i].where);
+			fputs("  ", f);
+			put_str(c, c->fails[i].what);
+			fputc('\n', f);
+		}
+	}
+	fl_report_out_commit(&c->out);
+}
+
+void fl_reporter_console_tick(void *self)
+{
+	struct console *c = self;
+	if (c->progress_len)
+		draw_progress(c);
+}
+
+static void con_free(void *self)
+{
+	struct console *c = self;
+	if (!c)
+		return;
+	clear_progress(c);
+	fl_report_out_commit(&c->out);
+	fl_report_out_close(&c->out);
+	for (size_t i = 0; i < c->nfiles; i++)
+		free(c->files[i]);
+	free(c->files);
+	free(c->printed);
+	free(c->ended);
+	for (size_t i = 0; i < c->nfails; i++) {
+		free(c->fails[i].where);
+		free(c->fails[i].what);
+	}
+	free(c->fails);
+	free(c);
+}
+
+const struct fl_reporter_ops fl_report_console_ops = {
+	.name = "console",
+	.run_begin = con_run_begin,
+	.file_begin = con_file_begin,
+	.test_done = con_test_done,
+	.file_error = con_file_error,
+	.file_end = con_file_end,
+	.run_end = con_run_end,
+	.free = con_free,
+};
+
+int fl_reporter_console_new(struct fl_report_out *out, struct fl_reporter *rep)
+{
+	struct console *c = calloc(1, sizeof(*c));
+	if (!c) {
+		fl_report_out_close(out);
+		return FL_ENOMEM;
+	}
+	c->out = *out;
+	c->tty = isatty(fileno(c->out.f)) == 1;
+	const char *nc = getenv("NO_COLOR");
+	c->color = c->tty && !(nc && *nc);
+	c->begin_mono_ns = fl_mono_ns();
+	rep->ops = &fl_report_console_ops;
+	rep->self = c;
+	return 0;
+}

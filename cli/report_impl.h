@@ -1,0 +1,115 @@
+/* Internals shared by the reporters (cli/report*.c); the runner uses
+ * cli/report.h only. Three pieces: where a report goes (a stream, or a file
+ * written as FILE.tmp and renamed when done), UTF-8 checking for formats that
+ * need valid text (XML, JSON, YAML), and the run log that the end-of-run
+ * formats (JUnit, JSON) fill while tests finish. */
+#ifndef FL_CLI_REPORT_IMPL_H
+#define FL_CLI_REPORT_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cli/report.h"
+
+/* --- output ------------------------------------------------------------- */
+
+struct fl_report_out {
+	FILE *f;		/* where to write; NULL once closed */
+	char *path;		/* final file name (owned), NULL for a stream */
+	char *tmp;		/* path + ".tmp" while being written (owned) */
+	bool is_stdout;		/* f is stdout (from "-" or no file) */
+	bool committed;
+};
+
+/* Open the destination for a reporter: path NULL or "-" means stdout, else
+ * path.tmp is created (and parent directories). Returns 0 or a negative
+ * errno with "cannot write report PATH: reason" in err. */
+int fl_report_out_open(struct fl_report_out *o, const char *path, char *err, size_t errlen);
+
+/* Use a caller's stream (borrowed: flushed, never closed). */
+void fl_report_out_stream(struct fl_report_out *o, FILE *stream);
+
+/* Finish the output: flush; for a file also fsync, close and rename
+ * path.tmp to path. Idempotent. Returns 0 or a negative errno (the error is
+ * also printed to stderr, since reporters have no caller to tell). */
+int fl_report_out_commit(struct fl_report_out *o);
+
+/* Release the output without publishing it: an uncommitted path.tmp is
+ * removed. Safe after commit (then only frees memory). */
+void fl_report_out_close(struct fl_report_out *o);
+
+/* --- text ---------------------------------------------------------------- */
+
+/* Decode one UTF-8 sequence from s (n > 0 bytes available): returns its
+ * length (1-4) with the code point in *cp, or 0 when the bytes there are not
+ * valid UTF-8 (overlong, surrogate, beyond U+10FFFF, truncated). */
+size_t fl_report_utf8_decode(const char *s, size_t n, uint32_t *cp);
+
+/* A malloc'd copy of s (NULL gives NULL) where every invalid UTF-8 byte is
+ * replaced by U+FFFD. Caller frees. NULL also on allocation failure. */
+char *fl_report_utf8_clean(const char *s);
+
+/* The first line of s (up to the first newline) as a malloc'd string, ""
+ * for NULL. Caller frees. */
+char *fl_report_first_line(const char *s);
+
+/* --- run log ------------------------------------------------------------- */
+
+struct fl_report_error {
+	char *message;
+	int exit_code;
+};
+
+struct fl_report_file {
+	char *file;
+	int64_t begin_wall_ns, begin_mono_ns, end_mono_ns;	/* 0: not seen */
+	struct fl_test_result *tests;	/* copies, in completion order */
+	size_t ntests, captests;
+	struct fl_report_error *errors;
+	size_t nerrors, caperrors;
+	int passed, failed, skipped;
+};
+
+/* Files in the order they began (or first appeared in a result). */
+struct fl_report_log {
+	struct fl_report_file **files;
+	size_t nfiles, capfiles;
+	int64_t begin_wall_ns, begin_mono_ns;
+	uint64_t seed;
+};
+
+/* The entry for `file`, created at the end of the list if new (then its
+ * begin times are now). NULL only when out of memory. Borrowed. */
+struct fl_report_file *fl_report_log_file(struct fl_report_log *log, const char *file);
+
+/* Record a copy of r / e under its file. Returns 0 or FL_ENOMEM. */
+int fl_report_log_test(struct fl_report_log *log, const struct fl_test_result *r);
+int fl_report_log_error(struct fl_report_log *log, const struct fl_file_error *e);
+
+/* Seconds a file took: file_begin to file_end when both were seen, else the
+ * sum of its tests' durations. */
+double fl_report_file_seconds(const struct fl_report_file *f);
+
+/* Free everything the log holds; it is left empty. */
+void fl_report_log_free(struct fl_report_log *log);
+
+/* --- the reporters --------------------------------------------------------- */
+
+/* Each takes *out (also on failure, when it is closed) and fills *rep.
+ * Every reporter's state begins with its struct fl_report_out, which
+ * fl_report_set_add reads to refuse two reporters on one destination.
+ * Return 0 or FL_ENOMEM. */
+int fl_reporter_console_new(struct fl_report_out *out, struct fl_reporter *rep);
+int fl_reporter_tap_new(struct fl_report_out *out, struct fl_reporter *rep);
+int fl_reporter_junit_new(struct fl_report_out *out, struct fl_reporter *rep);
+int fl_reporter_json_new(struct fl_report_out *out, struct fl_reporter *rep);
+
+/* Redraw the console's progress line (for fl_report_tick). */
+void fl_reporter_console_tick(void *self);
+
+extern const struct fl_reporter_ops fl_report_console_ops, fl_report_tap_ops,
+	fl_report_junit_ops, fl_report_json_ops;
+
+#endif

@@ -1,0 +1,278 @@
+/* JUnit XML reporter, written when the run ends: one <testsuite> per
+ * scenario file in the order files began, one <testcase> per test, file
+ * errors as test cases holding an <error>. The shape follows the Ant/Surefire
+ * schema that Jenkins, GitHub test-report actions and GitLab read; text is
+ * escaped for XML 1.0 (control characters XML forbids appear as "\xHH",
+ * invalid UTF-8 as U+FFFD). */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/report_impl.h"
+#include "core/clock.h"
+#include "core/errors.h"
+
+struct junit {
+	struct fl_report_out out;	/* first: see report_impl.h */
+	struct fl_report_log log;
+	bool oom;			/* a result could not be recorded */
+};
+
+/* s as XML character data, or as an attribute value (then line breaks and
+ * tabs are escaped too, since parsers turn them into spaces). */
+static void put_xml(FILE *f, const char *s, bool attr)
+{
+	size_t n = s ? strlen(s) : 0;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = fl_report_utf8_decode(s + i, n - i, &cp);
+		if (!len) {
+			fputs("\xEF\xBF\xBD", f);
+			i++;
+			continue;
+		}
+		switch (cp) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs(attr ? "&quot;" : "\"", f); break;
+		case '\r': fputs("&#13;", f); break;
+		case '\n': fputs(attr ? "&#10;" : "\n", f); break;
+		case '\t': fputs(attr ? "&#9;" : "\t", f); break;
+		case 0xFFFE:
+		case 0xFFFF: fputs("\xEF\xBF\xBD", f); break;
+		default:
+			if (cp < 0x20)
+				fprintf(f, "\\x%02X", (unsigned)cp);
+			else
+				fwrite(s + i, 1, len, f);
+		}
+		i += len;
+	}
+}
+
+/* "scenarios/api/users.lua" -> "scenarios.api.users": the class name tools
+ * split on dots to build a package tree. */
+static void put_classname(FILE *f, const char *file)
+{
+	while (file[0] == '.' || file[0] == '/')
+		file++;
+	size_t n = strlen(file);
+	if (n > 4 && strcmp(file + n - 4, ".lua") == 0)
+		n -= 4;
+	char *c = strndup(file, n);
+	if (!c) {
+		put_xml(f, file, true);
+		return;
+	}
+	for (char *p = c; *p; p++)
+		if (*p == '/')
+			*p = '.';
+	put_xml(f, c, true);
+	free(c);
+}
+
+static void timestamp(int64_t wall_ns, char *out, size_t outlen)
+{
+	time_t t = (time_t)(wall_ns / 1000000000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, outlen, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+static void put_testcase(FILE *f, const struct fl_test_result *r)
+{
+	fputs("    <testcase classname=\"", f);
+	put_classname(f, r->file);
+	fputs("\" name=\"", f);
+	if (r->suite && *r->suite) {
+		put_xml(f, r->suite, true);
+		fputs(" &gt; ", f);
+	}
+	put_xml(f, r->name, true);
+	fputs("\" file=\"", f);
+	put_xml(f, r->file, true);
+	fputc('"', f);
+	if (r->fail_file && r->fail_line > 0 && strcmp(r->fail_file, r->file) == 0)
+		fprintf(f, " line=\"%d\"", r->fail_line);
+	fprintf(f, " time=\"%.3f\"", (double)r->duration_ns / 1e9);
+	if (r->status == FL_TEST_PASS) {
+		fputs("/>\n", f);
+		return;
+	}
+	if (r->status == FL_TEST_SKIP) {
+		fputs(">\n      <skipped message=\"", f);
+		put_xml(f, r->message, true);
+		fputs("\"/>\n    </testcase>\n", f);
+		return;
+	}
+	char *first = fl_report_first_line(r->message ? r->message : "failed");
+	fputs(">\n      <failure message=\"", f);
+	put_xml(f, first ? first : "failed", true);
+	fputs("\" type=\"failure\">", f);
+	put_xml(f, r->message ? r->message : "failed", false);
+	fputc('\n', f);
+	if (r->fail_file) {
+		char at[64];
+		snprintf(at, sizeof(at), ":%d", r->fail_line);
+		if (!(r->detail && strstr(r->detail, r->fail_file))) {
+			fputs("at ", f);
+			put_xml(f, r->fail_file, false);
+			fprintf(f, "%s\n", at);
+		}
+	}
+	if (r->detail && *r->detail) {
+		fputc('\n', f);
+		put_xml(f, r->detail, false);
+	}
+	fputs("</failure>\n    </testcase>\n", f);
+	free(first);
+}
+
+static void put_error(FILE *f, const char *file, const struct fl_report_error *e, size_t k)
+{
+	fputs("    <testcase classname=\"", f);
+	put_classname(f, file);
+	fprintf(f, "\" name=\"(file error%s", k ? " " : "");
+	if (k)
+		fprintf(f, "%zu", k + 1);
+	fputs(")\" file=\"", f);
+	put_xml(f, file, true);
+	fputs("\" time=\"0.000\">\n      <error message=\"", f);
+	char *first = fl_report_first_line(e->message);
+	put_xml(f, first ? first : "error", true);
+	free(first);
+	fprintf(f, "\" type=\"%s\">",
+		e->exit_code == 3 ? "InfrastructureError" : e->exit_code == 2 ? "ScriptError" : "Error");
+	put_xml(f, e->message, false);
+	fputs("</error>\n    </testcase>\n", f);
+}
+
+static void write_report(struct junit *j, const struct fl_run_summary *s)
+{
+	FILE *f = j->out.f;
+	const struct fl_report_log *log = &j->log;
+	int tests = 0, failures = 0, errors = 0, skipped = 0;
+	for (size_t i = 0; i < log->nfiles; i++) {
+		const struct fl_report_file *rf = log->files[i];
+		tests += (int)(rf->ntests + rf->nerrors);
+		failures += rf->failed;
+		errors += (int)rf->nerrors;
+		skipped += rf->skipped;
+	}
+	char host[256] = "localhost", ts[32];
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	timestamp(log->begin_wall_ns ? log->begin_wall_ns : fl_wall_ns(), ts, sizeof(ts));
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
+	fprintf(f, "<testsuites name=\"faultline\" tests=\"%d\" failures=\"%d\" errors=\"%d\" "
+		"skipped=\"%d\" time=\"%.3f\" timestamp=\"%s\">\n",
+		tests, failures, errors, skipped, (double)s->duration_ns / 1e9, ts);
+	for (size_t i = 0; i < log->nfiles; i++) {
+		const struct fl_report_file *rf = log->files[i];
+		timestamp(rf->begin_wall_ns, ts, sizeof(ts));
+		fprintf(f, "  <testsuite name=\"");
+		put_xml(f, rf->file, true);
+		fprintf(f, "\" id=\"%zu\" tests=\"%zu\" failures=\"%d\" errors=\"%zu\" skipped=\"%d\" "
+			"time=\"%.3f\" timestamp=\"%s\" hostname=\"",
+			i, rf->ntests + rf->nerrors, rf->failed, rf->nerrors, rf->skipped,
+			fl_report_file_seconds(rf), ts);
+		put_xml(f, host, true);
+		fprintf(f, "\">\n    <properties>\n      <property name=\"seed\" value=\"%" PRIu64
+			"\"/>\n    </properties>\n", s->seed);
+		for (size_t k = 0; k < rf->ntests; k++)
+			put_testcase(f, &rf->tests[k]);
+		for (size_t k = 0; k < rf->nerrors; k++)
+			put_error(f, rf->file, &rf->errors[k], k);
+		fputs("  </testsuite>\n", f);
+	}
+	fputs("</testsuites>\n", f);
+	if (s->interrupted)
+		fputs("<!-- run interrupted: results are partial -->\n", f);
+	if (j->oom)
+		fputs("<!-- out of memory: some results are missing -->\n", f);
+}
+
+static void junit_run_begin(void *self, int nfiles, uint64_t seed)
+{
+	struct junit *j = self;
+	(void)nfiles;
+	j->log.begin_wall_ns = fl_wall_ns();
+	j->log.begin_mono_ns = fl_mono_ns();
+	j->log.seed = seed;
+}
+
+static void junit_file_begin(void *self, const char *file)
+{
+	struct junit *j = self;
+	if (!fl_report_log_file(&j->log, file))
+		j->oom = true;
+}
+
+static void junit_test_done(void *self, const struct fl_test_result *r)
+{
+	struct junit *j = self;
+	if (fl_report_log_test(&j->log, r))
+		j->oom = true;
+}
+
+static void junit_file_error(void *self, const struct fl_file_error *e)
+{
+	struct junit *j = self;
+	if (fl_report_log_error(&j->log, e))
+		j->oom = true;
+}
+
+static void junit_file_end(void *self, const char *file)
+{
+	struct junit *j = self;
+	struct fl_report_file *rf = fl_report_log_file(&j->log, file);
+	if (rf)
+		rf->end_mono_ns = fl_mono_ns();
+}
+
+static void junit_run_end(void *self, const struct fl_run_summary *s)
+{
+	struct junit *j = self;
+	if (j->out.committed)
+		return;
+	write_report(j, s);
+	fl_report_out_commit(&j->out);
+}
+
+static void junit_free(void *self)
+{
+	struct junit *j = self;
+	if (!j)
+		return;
+	fl_report_out_close(&j->out);	/* without run_end nothing is published */
+	fl_report_log_free(&j->log);
+	free(j);
+}
+
+const struct fl_reporter_ops fl_report_junit_ops = {
+	.name = "junit",
+	.run_begin = junit_run_begin,
+	.file_begin = junit_file_begin,
+	.test_done = junit_test_done,
+	.file_error = junit_file_error,
+	.file_end = junit_file_end,
+	.run_end = junit_run_end,
+	.free = junit_free,
+};
+
+int fl_reporter_junit_new(struct fl_report_out *out, struct fl_reporter *rep)
+{
+	struct junit *j = calloc(1, sizeof(*j));
+	if (!j) {
+		fl_report_out_close(out);
+		return FL_ENOMEM;
+	}
+	j->out = *out;
+	rep->ops = &fl_report_junit_ops;
+	rep->self = j;
+	return 0;
+}
