@@ -1,0 +1,893 @@
+/* History model: JSONL events into typed, sorted, interned arrays. */
+#include "checkers/history.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "core/history.h"
+
+/* --- string table: open addressing over ids, strings in one arena each --- */
+
+struct fl_chk_strtab {
+	char **str;		/* id -> text */
+	uint32_t *hash;		/* id -> hash */
+	size_t n, cap;
+	int32_t *slots;		/* -1 empty */
+	size_t nslots;
+};
+
+static uint32_t str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static int strtab_grow_slots(struct fl_chk_strtab *t)
+{
+	size_t ns = t->nslots ? t->nslots * 2 : 1024;
+	int32_t *slots = malloc(ns * sizeof(*slots));
+	if (!slots)
+		return FL_ENOMEM;
+	memset(slots, 0xff, ns * sizeof(*slots));
+	for (size_t i = 0; i < t->n; i++) {
+		size_t j = t->hash[i] & (ns - 1);
+		while (slots[j] >= 0)
+			j = (j + 1) & (ns - 1);
+		slots[j] = (int32_t)i;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = ns;
+	return 0;
+}
+
+static int32_t strtab_find(const struct fl_chk_strtab *t, const char *s, uint32_t h, size_t *slot)
+{
+	if (!t->nslots)
+		return -1;
+	size_t j = h & (t->nslots - 1);
+	while (t->slots[j] >= 0) {
+		int32_t id = t->slots[j];
+		if (t->hash[id] == h && strcmp(t->str[id], s) == 0)
+			return id;
+		j = (j + 1) & (t->nslots - 1);
+	}
+	if (slot)
+		*slot = j;
+	return -1;
+}
+
+int32_t fl_chk_intern(struct fl_chk_history *h, const char *s)
+{
+	struct fl_chk_strtab *t = h->strs;
+	if (!s)
+		return -1;
+	uint32_t hv = str_hash(s);
+	size_t slot = 0;
+	int32_t id = strtab_find(t, s, hv, &slot);
+	if (id >= 0)
+		return id;
+	if ((t->n + 1) * 2 > t->nslots) {
+		if (strtab_grow_slots(t) < 0)
+			return -1;
+		strtab_find(t, s, hv, &slot);
+	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		char **ns = realloc(t->str, cap * sizeof(*ns));
+		if (!ns)
+			return -1;
+		t->str = ns;
+		uint32_t *nh = realloc(t->hash, cap * sizeof(*nh));
+		if (!nh)
+			return -1;
+		t->hash = nh;
+		t->cap = cap;
+	}
+	char *copy = strdup(s);
+	if (!copy)
+		return -1;
+	id = (int32_t)t->n++;
+	t->str[id] = copy;
+	t->hash[id] = hv;
+	t->slots[slot] = id;
+	return id;
+}
+
+int32_t fl_chk_lookup(const struct fl_chk_history *h, const char *s)
+{
+	return s ? strtab_find(h->strs, s, str_hash(s), NULL) : -1;
+}
+
+const char *fl_chk_str(const struct fl_chk_history *h, int32_t id)
+{
+	return id >= 0 && (size_t)id < h->strs->n ? h->strs->str[id] : NULL;
+}
+
+size_t fl_chk_nstrs(const struct fl_chk_history *h)
+{
+	return h->strs->n;
+}
+
+/* --- lifecycle --- */
+
+struct fl_chk_history *fl_chk_history_new(void)
+{
+	struct fl_chk_history *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->strs = calloc(1, sizeof(*h->strs));
+	if (!h->strs) {
+		free(h);
+		return NULL;
+	}
+	h->t_first = INT64_MAX;
+	h->t_last = INT64_MIN;
+	return h;
+}
+
+void fl_chk_history_free(struct fl_chk_history *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n_snaps; i++)
+		json_decref(h->snaps[i].accounts);
+	for (size_t i = 0; i < h->n_counts; i++)
+		json_decref(h->counts[i].counts);
+	free(h->ops);
+	free(h->saga);
+	free(h->effects);
+	free(h->calls);
+	free(h->transitions);
+	free(h->exchanges);
+	free(h->conns);
+	free(h->snaps);
+	free(h->faults);
+	free(h->procs);
+	free(h->probes);
+	free(h->probe_trs);
+	free(h->cqrs);
+	free(h->counts);
+	free(h->quiescence);
+	for (size_t i = 0; i < h->strs->n; i++)
+		free(h->strs->str[i]);
+	free(h->strs->str);
+	free(h->strs->hash);
+	free(h->strs->slots);
+	free(h->strs);
+	free(h);
+}
+
+/* Append one zeroed element to a vector; returns it or NULL. */
+static void *vec_push(void **p, size_t *n, size_t *cap, size_t size)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		void *np = realloc(*p, nc * size);
+		if (!np)
+			return NULL;
+		*p = np;
+		*cap = nc;
+	}
+	char *e = (char *)*p + (*n)++ * size;
+	memset(e, 0, size);
+	return e;
+}
+
+#define PUSH(h, name) \
+	((__typeof__((h)->name))vec_push((void **)&(h)->name, &(h)->n_##name, &(h)->cap_##name, \
+					  sizeof(*(h)->name)))
+
+/* --- field helpers --- */
+
+static int get_i64(const json_t *o, const char *k, int64_t *out)
+{
+	json_t *v = json_object_get(o, k);
+	if (json_is_integer(v))
+		*out = json_integer_value(v);
+	else if (json_is_real(v))
+		*out = (int64_t)json_real_value(v);
+	else
+		return 0;
+	return 1;
+}
+
+static int64_t i64_or(const json_t *o, const char *k, int64_t def)
+{
+	int64_t v;
+	return get_i64(o, k, &v) ? v : def;
+}
+
+/* Intern a string field; numbers are interned in their decimal form (saga
+ * ids and members are often numbers). -1 when absent. */
+static int32_t str_field(struct fl_chk_history *h, const json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	if (json_is_string(v))
+		return fl_chk_intern(h, json_string_value(v));
+	if (json_is_integer(v)) {
+		char b[32];
+		snprintf(b, sizeof(b), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return fl_chk_intern(h, b);
+	}
+	return -1;
+}
+
+static void note_time(struct fl_chk_history *h, int64_t t)
+{
+	if (t < h->t_first)
+		h->t_first = t;
+	if (t > h->t_last)
+		h->t_last = t;
+}
+
+static int need_time(const json_t *ev, const char *k, int64_t *t, long line, const char *what,
+		     char *err, size_t errlen)
+{
+	if (get_i64(ev, k, t))
+		return 0;
+	return fl_err_set(err, errlen, FL_EPARSE, "line %ld: %s event without a numeric \"%s\"",
+			  line, what, k);
+}
+
+static int parse_state(const char *s)
+{
+	if (!s)
+		return FL_BR_OTHER;
+	if (!strcasecmp(s, "CLOSED"))
+		return FL_BR_CLOSED;
+	if (!strcasecmp(s, "OPEN"))
+		return FL_BR_OPEN;
+	if (!strcasecmp(s, "HALF_OPEN") || !strcasecmp(s, "half-open"))
+		return FL_BR_HALF_OPEN;
+	return FL_BR_OTHER;
+}
+
+static int parse_probe_kind(const char *s)
+{
+	if (!s)
+		return -1;
+	if (!strcmp(s, "liveness"))
+		return FL_PROBE_LIVENESS;
+	if (!strcmp(s, "readiness"))
+		return FL_PROBE_READINESS;
+	if (!strcmp(s, "startup"))
+		return FL_PROBE_STARTUP;
+	return -1;
+}
+
+#define NOMEM(err, errlen) fl_err_set(err, errlen, FL_ENOMEM, "out of memory")
+
+/* --- one event per kind --- */
+
+static int add_op(struct fl_chk_history *h, json_t *ev, long line, const char *type, char *err,
+		  size_t errlen)
+{
+	static const char *const types[] = { "invoke", "ok", "fail", "info" };
+	int ty = -1;
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(type, types[i]))
+			ty = i;
+	if (ty < 0)
+		return fl_err_set(err, errlen, FL_EPARSE,
+				  "line %ld: operation type \"%s\" is not invoke/ok/fail/info", line,
+				  type);
+	int64_t t = 0;
+	int rc = need_time(ev, "t", &t, line, "operation", err, errlen);
+	if (rc)
+		return rc;
+	struct fl_chk_op *o = PUSH(h, ops);
+	if (!o)
+		return NOMEM(err, errlen);
+	json_t *v = json_object_get(ev, "value");
+	o->t = t;
+	o->line = line;
+	o->type = (uint8_t)ty;
+	o->process = str_field(h, ev, "process");
+	o->f = str_field(h, ev, "f");
+	o->saga = str_field(h, v, "saga_id");
+	o->key = str_field(h, v, "key");
+	o->service = str_field(h, v, "service");
+	o->error = str_field(h, v, "error");
+	if (o->error < 0)
+		o->error = str_field(h, v, "reason");
+	o->state = str_field(h, v, "state");
+	o->status = (int)i64_or(v, "status", 0);
+	o->amount = i64_or(v, "amount", 0);
+	o->pair = -1;
+	note_time(h, t);
+	/* A client's ok read of balances is a bank-test snapshot. */
+	json_t *acc = json_object_get(v, "accounts");
+	if (!acc)
+		acc = json_object_get(v, "balances");
+	if (ty == FL_OP_OK && json_is_object(acc)) {
+		struct fl_chk_snapshot *s = PUSH(h, snaps);
+		if (!s)
+			return NOMEM(err, errlen);
+		s->t = t;
+		s->line = line;
+		s->kind = FL_SNAP_READ;
+		s->accounts = json_incref(acc);
+		s->has_total = get_i64(v, "total", &s->initial_total);
+	}
+	return 0;
+}
+
+static const char *const saga_names[FL_SAGA_EV_KINDS] = {
+	"saga_started",		  "step_requested", "step_succeeded",
+	"step_failed",		  "step_unknown",   "step_resolved",
+	"compensation_requested", "compensation_succeeded", "saga_ended",
+};
+
+static int add_saga(struct fl_chk_history *h, json_t *ev, long line, int kind, char *err,
+		    size_t errlen)
+{
+	int64_t t = 0;
+	int rc = need_time(ev, "t", &t, line, saga_names[kind], err, errlen);
+	if (rc)
+		return rc;
+	int32_t saga = str_field(h, ev, "saga_id");
+	if (saga < 0)
+		return fl_err_set(err, errlen, FL_EPARSE, "line %ld: %s without \"saga_id\"", line,
+				  saga_names[kind]);
+	struct fl_chk_saga_ev *s = PUSH(h, saga);
+	if (!s)
+		return NOMEM(err, errlen);
+	s->t = t;
+	s->line = line;
+	s->kind = (uint8_t)kind;
+	s->saga = saga;
+	int64_t step = i64_or(ev, "step", 0);
+	s->step = (int16_t)(step < 0 || step > 1000 ? 0 : step);
+	const char *dir = json_string_value(json_object_get(ev, "dir"));
+	s->comp = kind == FL_COMP_REQUESTED || kind == FL_COMP_SUCCEEDED ||
+		  (dir && !strcmp(dir, "comp"));
+	s->pivot = json_is_true(json_object_get(ev, "pivot"));
+	s->key = str_field(h, ev, "key");
+	s->participant = str_field(h, ev, "participant");
+	s->state = str_field(h, ev, "state");
+	s->reason = str_field(h, ev, "reason");
+	s->outcome = str_field(h, ev, "outcome");
+	s->saga_type = str_field(h, ev, "type");
+	s->request_key = str_field(h, ev, "request_key");
+	int64_t ps = i64_or(ev, "pivot_step", 0);
+	s->pivot_step = (int16_t)(ps < 0 || ps > 1000 ? 0 : ps);
+	s->amount = i64_or(ev, "amount", 0);
+	s->deadline_ms = i64_or(ev, "deadline_ms", -1);
+	note_time(h, t);
+	return 0;
+}
+
+static int add_effect(struct fl_chk_history *h, json_t *ev, long line, char *err, size_t errlen)
+{
+	int64_t t = 0;
+	int rc = need_time(ev, "t", &t, line, "effect", err, errlen);
+	if (rc)
+		return rc;
+	struct fl_chk_effect *e = PUSH(h, effects);
+	if (!e)
+		return NOMEM(err, errlen);
+	e->t = t;
+	e->line = line;
+	e->participant = str_field(h, ev, "participant");
+	e->key = str_field(h, ev, "key");
+	e->saga = str_field(h, ev, "saga_id");
+	if (e->saga < 0 && e->key >= 0) {
+		const char *k = fl_chk_str(h, e->key);
+		const char *colon = strchr(k, ':');
+		if (colon) {
+			char *p = strndup(k, (size_t)(colon - k));
+			if (!p)
+				return NOMEM(err, errlen);
+			e->saga = fl_chk_intern(h, p);
+			free(p);
+		}
+	}
+	e->from = str_field(h, ev, "from");
+	e->to = str_field(h, ev, "to");
+	e->amount = i64_or(ev, "amount", 0);
+	note_time(h, t);
+	return 0;
+}
+
+static int add_call(struct fl_chk_history *h, json_t *ev, long line, char *err, size_t errlen)
+{
+	int64_t start = 0, end = 0;
+	int rc = need_time(ev, "start", &start, line, "breaker_call", err, errlen);
+	if (!rc)
+		rc = need_time(ev, "end", &end, line, "breaker_call", err, errlen);
+	if (rc)
+		return rc;
+	const char *oc = json_string_value(json_object_get(ev, "outcome"));
+	int outcome = !oc ? -1
+		      : !strcmp(oc, "success") ? FL_CALL_SUCCESS
+		      : !strcmp(oc, "failure") ? FL_CALL_FAILURE
+		      : !strcmp(oc, "slow") ? FL_CALL_SLOW
+		      : !strcmp(oc, "rejected") ? FL_CALL_REJECTED : -1;
+	if (outcome < 0)
+		return fl_err_set(err, errlen, FL_EPARSE,
+				  "line %ld: breaker_call \"outcome\" must be "
+				  "success|failure|slow|rejected", line);
+	struct fl_chk_call *c = PUSH(h, calls);
+	if (!c)
+		return NOMEM(err, errlen);
+	c->start = start;
+	c->end = end < start ? start : end;
+	c->line = line;
+	c->breaker = str_field(h, ev, "breaker");
+	c->outcome = (uint8_t)outcome;
+	note_time(h, start);
+	note_time(h, end);
+	return 0;
+}
+
+static int add_transition(struct fl_chk_history *h, json_t *ev, long line, char *err,
+			  size_t errlen)
+{
+	int64_t t = 0;
+	int rc = need_time(ev, "t", &t, line, "breaker_transition", err, errlen);
+	if (rc)
+		return rc;
+	struct fl_chk_transition *x = PUSH(h, transitions);
+	if (!x)
+		return NOMEM(err, errlen);
+	x->t = t;
+	x->line = line;
+	x->breaker = str_field(h, ev, "breaker");
+	x->from = (uint8_t)parse_state(json_string_value(json_object_get(ev, "from")));
+	x->to = (uint8_t)parse_state(json_string_value(json_object_get(ev, "to")));
+	note_time(h, t);
+	return 0;
+}
+
+static int add_exchange(struct fl_chk_history *h, json_t *ev, long line, char *err,
+			size_t errlen)
+{
+	int64_t start = 0, end = 0;
+	int rc = need_time(ev, "start", &start, line, "http_exchange", err, errlen);
+	if (rc)
+		return rc;
+	end = i64_or(ev, "end", start);
+	struct fl_chk_exchange *x = PUSH(h, exchanges);
+	if (!x)
+		return NOMEM(err, errlen);
+	x->start = start;
+	x->end = end < start ? start : end;
+	x->line = line;
+	x->link = str_field(h, ev, "link");
+	x->method = str_field(h, ev, "method");
+	x->path = str_field(h, ev, "path");
+	x->error = str_field(h, ev, "error");
+	x->status = (int)i64_or(ev, "status", 0);
+	note_time(h, start);
+	note_time(h, x->end);
+	return 0;
+}
+
+static int add_conn(struct fl_chk_history *h, json_t *ev, long line, int open, char *err,
+		    size_t errlen)
+{
+	int64_t t = 0;
+	int rc = need_time(ev, "t", &t, line, "connection", err, errlen);
+	if (rc)
+		return rc;
+	struct fl_chk_conn *c = PUSH(h, conns);
+	if (!c)
+		return NOMEM(err, errlen);
+	c->t = t;
+	c->line = line;
+	c->link = str_field(h, ev, "link");
+	c->open = (uint8_t)open;
+	c->error = str_field(h, ev, "error");
+	note_time(h, t);
+	return 0;
+}
+
+static int add_snapshot(struct fl_chk_history *h, json_t *ev, long line, int kind, char *err,
+			size_t errlen)
+{
+	int64_t t = 0;
+	int rc = need_time(ev, "t", &t, line, "snapshot", err, errlen);
+	if (rc)
+		return rc;
+	json_t *acc = json_object_get(ev, "accounts");
+	if (!json_is_object(acc))
+		return fl_err_set(err, errlen, FL_EPARSE,
+				  "line %ld: snapshot without an \"accounts\" object", line);
+	const char *k;
+	json_t *v;
+	json_object_foreach(acc, k, v) {
+		if (!json_is_integer(v))
+			return fl_err_set(err, errlen, FL_EPARSE,
+					  "line %ld: snapshot account \"%s\" is not an integer",
+					  line, k);
+	}
+	struct fl_chk_snapshot *s = PUSH(h, snaps);
+	if (!s)
+		return NOMEM(err, errlen);
+	s->t = t;
+	s->line = line;
+	s->kind = (uint8_t)kind;
+	s->quiescent = json_is_true(json_object_get(ev, "quiescent"));
+	s->has_total = get_i64(ev, "initial_total", &s->initial_total);
+	s->accounts = json_incref(acc);
+	note_time(h, t);
+	return 0;
+}
+
+static int add_fault(struct fl_chk_history *h, json_t *ev, long line, char *err, size_t errlen)
+{
+	int64_t t = 0;
+	int rc = need_time(ev, "t", &t, line, "fault", err, errlen);
+	if (rc)
+		return rc;
+	const char *action = json_string_value(json_object_get(ev, "action"));
+	if (!action || (strcmp(action, "added") && strcmp(action, "removed")))
+		return fl_err_set(err, errlen, FL_EPARSE,
+				  "line %ld: fault \"action\" must be \"added\" or \"removed\"",
+				  line);
+	struct fl_chk_fault *f = PUSH(h, faults);
+	if (!f)
+		return NOMEM(err, errlen);
+	f->t = t;
+	f->line = line;
+	f->added = !strcmp(action, "added");
+	f->what = str_field(h, ev, "what");
+	f->target = str_field(h, ev, "target");
+	f->id = str_field(h, ev, "id");
+	note_time(h, t);
+	return 0;
+}
+
+static int add_process(struct fl_chk_history *h, json_t *ev, long line, char *err,
+		       size_t errlen)
+{
+	int64_t t = 0;
+	int rc = need_time(ev, "t", &t, line, "process", err, errlen);
+	if (rc)
+		return rc;
+	struct fl_chk_process *p = PUSH(h, procs);
+	if (!p)
+		return NOMEM(err, errlen);
+	p->t = t;
+	p->line = line;
+	p->service = str_field(h, ev, "service");
+	p->action = str_field(h, ev, "action");
+	p->exit_code = (int)i64_or(ev, "exit_code", -1);
+	p->signal = (int)i64_or(ev, "signal", 0);
+	note_time(h, t);
+	return 0;
+}
+
+static int add_probe(struct fl_chk_history *h, json_t *ev, long line, char *err, size_t errlen)
+{
+	int64_t t = 0;
+	int rc = need_time(ev, "t", &t, line, "probe", err, errlen);
+	if (rc)
+		return rc;
+	int kind = parse_probe_kind(json_string_value(json_object_get(ev, "kind")));
+	if (kind < 0)
+		return fl_err_set(err, errlen, FL_EPARSE,
+				  "line %ld: probe \"kind\" must be liveness|readiness|startup",
+				  line);
+	struct fl_chk_probe *p = PUSH(h, probes);
+	if (!p)
+		return NOMEM(err, errlen);
+	p->t = t;
+	p->line = line;
+	p->service = str_field(h, ev, "service");
+	p->kind = (uint8_t)kind;
+	p->ok = json_is_true(json_object_get(ev, "ok"));
+	p->held = json_is_true(json_object_get(ev, "held"));
+	p->status = (int)i64_or(ev, "status", 0);
+	const char *e = json_string_value(json_object_get(ev, "error"));
+	p->timed_out = e && strstr(e, "timeout") != NULL;
+	double ms = json_number_value(json_object_get(ev, "latency_ms"));
+	p->latency_ns = (int64_t)(ms * 1e6);
+	p->start = i64_or(ev, "start", t - p->latency_ns);
+	note_time(h, t);
+	return 0;
+}
+
+static int add_probe_tr(struct fl_chk_history *h, json_t *ev, long line, char *err,
+			size_t errlen)
+{
+	int64_t t = 0;
+	int rc = need_time(ev, "t", &t, line, "probe_transition", err, errlen);
+	if (rc)
+		return rc;
+	int kind = parse_probe_kind(json_string_value(json_object_get(ev, "kind")));
+	const char *st = json_string_value(json_object_get(ev, "state"));
+	if (kind < 0 || !st || (strcmp(st, "passing") && strcmp(st, "failing")))
+		return fl_err_set(err, errlen, FL_EPARSE,
+				  "line %ld: probe_transition needs \"kind\" and \"state\" "
+				  "passing|failing", line);
+	struct fl_chk_probe_tr *p = PUSH(h, probe_trs);
+	if (!p)
+		return NOMEM(err, errlen);
+	p->t = t;
+	p->line = line;
+	p->service = str_field(h, ev, "service");
+	p->kind = (uint8_t)kind;
+	p->passing = !strcmp(st, "passing");
+	p->action = str_field(h, ev, "action");
+	note_time(h, t);
+	return 0;
+}
+
+static int add_cqrs(struct fl_chk_history *h, json_t *ev, long line, char *err, size_t errlen)
+{
+	int64_t t = 0, rm = 0, ws = 0;
+	int rc = need_time(ev, "t", &t, line, "cqrs_sample", err, errlen);
+	if (rc)
+		return rc;
+	if (!get_i64(ev, "read_model", &rm) || !get_i64(ev, "wallet_sum", &ws))
+		return fl_err_set(err, errlen, FL_EPARSE,
+				  "line %ld: cqrs_sample needs \"read_model\" and \"wallet_sum\"",
+				  line);
+	struct fl_chk_cqrs *c = PUSH(h, cqrs);
+	if (!c)
+		return NOMEM(err, errlen);
+	c->t = t;
+	c->line = line;
+	c->address = str_field(h, ev, "address");
+	c->read_model = rm;
+	c->wallet_sum = ws;
+	c->has_agg = get_i64(ev, "aggregation", &c->aggregation);
+	note_time(h, t);
+	return 0;
+}
+
+static int add_counts(struct fl_chk_history *h, json_t *ev, long line, char *err, size_t errlen)
+{
+	int64_t t = 0;
+	int rc = need_time(ev, "t", &t, line, "failure_counts", err, errlen);
+	if (rc)
+		return rc;
+	json_t *c = json_object_get(ev, "counts");
+	if (!json_is_object(c))
+		return fl_err_set(err, errlen, FL_EPARSE,
+				  "line %ld: failure_counts without a \"counts\" object", line);
+	struct fl_chk_counts *x = PUSH(h, counts);
+	if (!x)
+		return NOMEM(err, errlen);
+	x->t = t;
+	x->line = line;
+	x->counts = json_incref(c);
+	note_time(h, t);
+	return 0;
+}
+
+int fl_chk_history_add(struct fl_chk_history *h, json_t *ev, long line, char *err,
+		       size_t errlen)
+{
+	if (!json_is_object(ev))
+		return fl_err_set(err, errlen, FL_EPARSE, "line %ld: not a JSON object", line);
+	h->sealed = false;
+	h->lines++;
+	const char *name = json_string_value(json_object_get(ev, "event"));
+	if (!name) {
+		const char *type = json_string_value(json_object_get(ev, "type"));
+		if (type && json_object_get(ev, "process"))
+			return add_op(h, ev, line, type, err, errlen);
+		h->ignored++;
+		return 0;
+	}
+	for (int k = 0; k < FL_SAGA_EV_KINDS; k++)
+		if (!strcmp(name, saga_names[k]))
+			return add_saga(h, ev, line, k, err, errlen);
+	if (!strcmp(name, "effect"))
+		return add_effect(h, ev, line, err, errlen);
+	if (!strcmp(name, "breaker_call"))
+		return add_call(h, ev, line, err, errlen);
+	if (!strcmp(name, "breaker_transition"))
+		return add_transition(h, ev, line, err, errlen);
+	if (!strcmp(name, "http_exchange"))
+		return add_exchange(h, ev, line, err, errlen);
+	if (!strcmp(name, "connection_open") || !strcmp(name, "connection_close"))
+		return add_conn(h, ev, line, name[11] == 'o', err, errlen);
+	if (!strcmp(name, "money_snapshot"))
+		return add_snapshot(h, ev, line, FL_SNAP_MONEY, err, errlen);
+	if (!strcmp(name, "bank_snapshot"))
+		return add_snapshot(h, ev, line, FL_SNAP_BANK, err, errlen);
+	if (!strcmp(name, "fault"))
+		return add_fault(h, ev, line, err, errlen);
+	if (!strcmp(name, "process"))
+		return add_process(h, ev, line, err, errlen);
+	if (!strcmp(name, "probe"))
+		return add_probe(h, ev, line, err, errlen);
+	if (!strcmp(name, "probe_transition"))
+		return add_probe_tr(h, ev, line, err, errlen);
+	if (!strcmp(name, "cqrs_sample"))
+		return add_cqrs(h, ev, line, err, errlen);
+	if (!strcmp(name, "failure_counts"))
+		return add_counts(h, ev, line, err, errlen);
+	if (!strcmp(name, "quiescence")) {
+		int64_t t = 0;
+		int rc = need_time(ev, "t", &t, line, "quiescence", err, errlen);
+		if (rc)
+			return rc;
+		int64_t *q = PUSH(h, quiescence);
+		if (!q)
+			return NOMEM(err, errlen);
+		*q = t;
+		note_time(h, t);
+		return 0;
+	}
+	h->ignored++;
+	return 0;
+}
+
+/* --- sealing: sort by time (stable by line), pair operations --- */
+
+#define CMP_BY(fn, type, field)                                          \
+	static int fn(const void *a, const void *b)                      \
+	{                                                                \
+		const type *x = a, *y = b;                               \
+		if (x->field != y->field)                                \
+			return x->field < y->field ? -1 : 1;             \
+		return x->line < y->line ? -1 : x->line > y->line;       \
+	}
+
+CMP_BY(cmp_op, struct fl_chk_op, t)
+CMP_BY(cmp_saga, struct fl_chk_saga_ev, t)
+CMP_BY(cmp_effect, struct fl_chk_effect, t)
+CMP_BY(cmp_call, struct fl_chk_call, start)
+CMP_BY(cmp_tr, struct fl_chk_transition, t)
+CMP_BY(cmp_ex, struct fl_chk_exchange, start)
+CMP_BY(cmp_conn, struct fl_chk_conn, t)
+CMP_BY(cmp_snap, struct fl_chk_snapshot, t)
+CMP_BY(cmp_fault, struct fl_chk_fault, t)
+CMP_BY(cmp_proc, struct fl_chk_process, t)
+CMP_BY(cmp_probe, struct fl_chk_probe, t)
+CMP_BY(cmp_ptr, struct fl_chk_probe_tr, t)
+CMP_BY(cmp_cqrs, struct fl_chk_cqrs, t)
+CMP_BY(cmp_counts, struct fl_chk_counts, t)
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Sort only when out of order: histories are appended in time order, so
+ * the usual case is one linear scan. */
+static void sort_if_needed(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	const char *p = base;
+	for (size_t i = 1; i < n; i++) {
+		if (cmp(p + (i - 1) * size, p + i * size) > 0) {
+			qsort(base, n, size, cmp);
+			return;
+		}
+	}
+}
+
+#define SORT(h, name, cmp) sort_if_needed((h)->name, (h)->n_##name, sizeof(*(h)->name), cmp)
+
+int fl_chk_history_seal(struct fl_chk_history *h)
+{
+	if (h->sealed)
+		return 0;
+	SORT(h, ops, cmp_op);
+	SORT(h, saga, cmp_saga);
+	SORT(h, effects, cmp_effect);
+	SORT(h, calls, cmp_call);
+	SORT(h, transitions, cmp_tr);
+	SORT(h, exchanges, cmp_ex);
+	SORT(h, conns, cmp_conn);
+	SORT(h, snaps, cmp_snap);
+	SORT(h, faults, cmp_fault);
+	SORT(h, procs, cmp_proc);
+	SORT(h, probes, cmp_probe);
+	SORT(h, probe_trs, cmp_ptr);
+	SORT(h, cqrs, cmp_cqrs);
+	SORT(h, counts, cmp_counts);
+	if (h->n_quiescence > 1)
+		qsort(h->quiescence, h->n_quiescence, sizeof(int64_t), cmp_i64);
+	/* Pair each completion with the open invoke of its process. */
+	size_t ns = fl_chk_nstrs(h);
+	int64_t *open = malloc((ns ? ns : 1) * sizeof(*open));
+	if (!open)
+		return FL_ENOMEM;
+	for (size_t i = 0; i < ns; i++)
+		open[i] = -1;
+	for (size_t i = 0; i < h->n_ops; i++) {
+		struct fl_chk_op *o = &h->ops[i];
+		o->pair = -1;
+		if (o->process < 0)
+			continue;
+		if (o->type == FL_OP_INVOKE) {
+			open[o->process] = (int64_t)i;
+		} else if (open[o->process] >= 0) {
+			struct fl_chk_op *inv = &h->ops[open[o->process]];
+			inv->pair = (int64_t)i;
+			o->pair = open[o->process];
+			/* A completion often carries the saga id the invoke lacked. */
+			if (inv->saga < 0)
+				inv->saga = o->saga;
+			if (o->key < 0)
+				o->key = inv->key;
+			if (o->service < 0)
+				o->service = inv->service;
+			if (!o->amount)
+				o->amount = inv->amount;
+			open[o->process] = -1;
+		}
+	}
+	free(open);
+	h->sealed = true;
+	return 0;
+}
+
+struct load_ctx {
+	struct fl_chk_history *h;
+	char *err;
+	size_t errlen;
+	int rc;
+};
+
+static int load_line(json_t *ev, long line, void *arg)
+{
+	struct load_ctx *c = arg;
+	c->rc = fl_chk_history_add(c->h, ev, line, c->err, c->errlen);
+	return c->rc ? 1 : 0;
+}
+
+struct fl_chk_history *fl_chk_history_load(const char *path, char *err, size_t errlen)
+{
+	struct fl_chk_history *h = fl_chk_history_new();
+	if (!h) {
+		fl_err_set(err, errlen, FL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	char lerr[256] = "";
+	struct load_ctx c = { h, lerr, sizeof(lerr), 0 };
+	int rc = fl_history_read(path, load_line, &c, err, errlen);
+	if (rc == 1 || c.rc) {
+		fl_err_set(err, errlen, c.rc ? c.rc : FL_EPARSE, "%s: %s", path, lerr);
+		goto fail;
+	}
+	if (rc < 0)
+		goto fail;
+	if (fl_chk_history_seal(h) < 0) {
+		fl_err_set(err, errlen, FL_ENOMEM, "out of memory");
+		goto fail;
+	}
+	return h;
+fail:
+	fl_chk_history_free(h);
+	return NULL;
+}
+
+const char *fl_op_type_str(int type)
+{
+	static const char *const s[] = { "invoke", "ok", "fail", "info" };
+	return type >= 0 && type < 4 ? s[type] : "?";
+}
+
+const char *fl_saga_ev_str(int kind)
+{
+	return kind >= 0 && kind < FL_SAGA_EV_KINDS ? saga_names[kind] : "?";
+}
+
+const char *fl_call_outcome_str(int outcome)
+{
+	static const char *const s[] = { "success", "failure", "slow", "rejected" };
+	return outcome >= 0 && outcome < 4 ? s[outcome] : "?";
+}
+
+const char *fl_breaker_state_str(int state)
+{
+	static const char *const s[] = { "CLOSED", "OPEN", "HALF_OPEN", "OTHER" };
+	return state >= 0 && state < 4 ? s[state] : "?";
+}
+
+const char *fl_probe_kind_str(int kind)
+{
+	static const char *const s[] = { "liveness", "readiness", "startup" };
+	return kind >= 0 && kind < 3 ? s[kind] : "?";
+}

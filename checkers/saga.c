@@ -1,0 +1,860 @@
+/* Saga and money checker: M1-M3, S1-S6, Q1-Q2 (docs/checkers.md). One pass
+ * over the saga events in time order keeps a small state per saga; effects,
+ * snapshots, client operations and read-model samples are then checked
+ * against it. Linear in the history. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkers/check.h"
+#include "core/clock.h"
+#include "core/errors.h"
+#include "core/json.h"
+
+#define MAXSTEP 31
+
+enum { F_NONE, F_REQ, F_OK, F_FAIL, F_UNK, F_APPLIED, F_NOT_APPLIED };
+enum { C_NONE, C_REQ, C_OK };
+
+struct saga_st {
+	int32_t id;
+	int64_t started_t, ended_t, pivot_t;
+	long start_line, end_line;
+	int32_t state, reason, type, request_key;
+	int64_t amount, deadline_ms;
+	int16_t pivot_step, comp_min;
+	uint8_t fwd[MAXSTEP + 1], comp[MAXSTEP + 1];
+	uint32_t pending_unknown;
+	long unknown_line;
+	bool ended, started;
+	size_t ev_off, ev_n;	/* this saga's events in the by-saga index */
+};
+
+struct ctx {
+	struct fl_chk_history *h;
+	const struct fl_saga_config *c;
+	struct fl_check_result *r;
+	struct saga_st *sg;
+	size_t nsg;
+	int32_t *slot;		/* string id -> saga index or -1 */
+	size_t *by_saga;	/* saga event indices grouped by saga */
+	int32_t st_completed, st_compensated, st_failed, st_stuck;
+	int64_t last_end;	/* latest saga end */
+};
+
+void fl_saga_config_defaults(struct fl_saga_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->deadline_ms = 30000;
+	c->grace_ms = 5000;
+	c->cqrs_lag_ms = 2000;
+	strcpy(c->corp, "CORP");
+	strcpy(c->transit, "TRANSIT");
+}
+
+static int copy_name(char *dst, const json_t *j, const char *key, char *err, size_t errlen)
+{
+	const char *s = NULL;
+	int rc = fl_json_take_str(j, key, false, &s, err, errlen);
+	if (rc == 0 && s) {
+		if (strlen(s) >= FL_CHK_NAME_MAX)
+			return fl_err_set(err, errlen, FL_EINVAL, "field %s: too long", key);
+		strcpy(dst, s);
+	}
+	return rc;
+}
+
+int fl_saga_config_from_json(struct fl_saga_config *c, const json_t *j, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "deadline_ms", "grace_ms", "cqrs_lag_ms",
+					     "corp_account", "transit_account",
+					     "bank_corp_initial", "bank_total", NULL };
+	if (!json_is_object(j))
+		return fl_err_set(err, errlen, FL_EINVAL, "saga config must be a JSON object");
+	int rc = fl_json_only_keys(j, keys, err, errlen);
+	if (!rc)
+		rc = fl_json_take_int(j, "deadline_ms", false, &c->deadline_ms, err, errlen);
+	if (!rc)
+		rc = fl_json_take_int(j, "grace_ms", false, &c->grace_ms, err, errlen);
+	if (!rc)
+		rc = fl_json_take_int(j, "cqrs_lag_ms", false, &c->cqrs_lag_ms, err, errlen);
+	if (!rc)
+		rc = copy_name(c->corp, j, "corp_account", err, errlen);
+	if (!rc)
+		rc = copy_name(c->transit, j, "transit_account", err, errlen);
+	if (!rc)
+		rc = fl_json_take_int(j, "bank_corp_initial", false, &c->bank_corp_initial, err,
+				      errlen);
+	if (!rc && json_object_get(j, "bank_total")) {
+		rc = fl_json_take_int(j, "bank_total", false, &c->bank_total, err, errlen);
+		c->has_bank_total = rc == 0;
+	}
+	return rc;
+}
+
+static const char *S(struct ctx *x, int32_t id)
+{
+	const char *s = fl_chk_str(x->h, id);
+	return s ? s : "";
+}
+
+static json_t *jstr_or_null(struct ctx *x, int32_t id)
+{
+	return id >= 0 ? json_string(S(x, id)) : json_null();
+}
+
+/* The saga's events as evidence (at most 40). */
+static json_t *saga_evidence(struct ctx *x, const struct saga_st *s)
+{
+	json_t *steps = json_array();
+	for (size_t i = 0; i < s->ev_n && i < 40; i++) {
+		const struct fl_chk_saga_ev *e = &x->h->saga[x->by_saga[s->ev_off + i]];
+		json_t *o = json_pack("{s:s, s:I, s:I}", "event", fl_saga_ev_str(e->kind), "t",
+				      (json_int_t)e->t, "line", (json_int_t)e->line);
+		if (e->step)
+			json_object_set_new(o, "step", json_integer(e->step));
+		if (e->kind != FL_SAGA_STARTED && e->kind != FL_SAGA_ENDED)
+			json_object_set_new(o, "dir", json_string(e->comp ? "comp" : "fwd"));
+		if (e->key >= 0)
+			json_object_set_new(o, "key", json_string(S(x, e->key)));
+		if (e->participant >= 0)
+			json_object_set_new(o, "participant", json_string(S(x, e->participant)));
+		if (e->state >= 0)
+			json_object_set_new(o, "state", json_string(S(x, e->state)));
+		if (e->reason >= 0)
+			json_object_set_new(o, "reason", json_string(S(x, e->reason)));
+		if (e->outcome >= 0)
+			json_object_set_new(o, "outcome", json_string(S(x, e->outcome)));
+		if (e->amount)
+			json_object_set_new(o, "amount", json_integer(e->amount));
+		json_array_append_new(steps, o);
+	}
+	if (s->ev_n > 40)
+		json_array_append_new(steps, json_pack("{s:I}", "more_events",
+						       (json_int_t)(s->ev_n - 40)));
+	return json_pack("{s:s, s:o, s:I, s:o}", "saga_id", S(x, s->id), "state",
+			 jstr_or_null(x, s->state), "amount", (json_int_t)s->amount, "steps",
+			 steps);
+}
+
+static struct saga_st *saga_of(struct ctx *x, int32_t id)
+{
+	return x->slot[id] >= 0 ? &x->sg[x->slot[id]] : NULL;
+}
+
+/* Build the per-saga table and the by-saga event index (counting sort). */
+static int index_sagas(struct ctx *x)
+{
+	struct fl_chk_history *h = x->h;
+	size_t ns = fl_chk_nstrs(h);
+	x->slot = malloc((ns ? ns : 1) * sizeof(*x->slot));
+	if (!x->slot)
+		return FL_ENOMEM;
+	for (size_t i = 0; i < ns; i++)
+		x->slot[i] = -1;
+	for (size_t i = 0; i < h->n_saga; i++)
+		if (x->slot[h->saga[i].saga] < 0)
+			x->slot[h->saga[i].saga] = (int32_t)x->nsg++;
+	x->sg = calloc(x->nsg ? x->nsg : 1, sizeof(*x->sg));
+	x->by_saga = malloc((h->n_saga ? h->n_saga : 1) * sizeof(*x->by_saga));
+	if (!x->sg || !x->by_saga)
+		return FL_ENOMEM;
+	for (size_t i = 0; i < h->n_saga; i++) {
+		struct saga_st *s = &x->sg[x->slot[h->saga[i].saga]];
+		if (!s->ev_n) {
+			s->id = h->saga[i].saga;
+			s->state = s->reason = s->type = s->request_key = -1;
+			s->deadline_ms = x->c->deadline_ms;
+			s->started_t = h->saga[i].t;
+			s->start_line = h->saga[i].line;
+		}
+		s->ev_n++;
+	}
+	size_t off = 0;
+	for (size_t i = 0; i < x->nsg; i++) {
+		x->sg[i].ev_off = off;
+		off += x->sg[i].ev_n;
+		x->sg[i].ev_n = 0;
+	}
+	for (size_t i = 0; i < h->n_saga; i++) {
+		struct saga_st *s = &x->sg[x->slot[h->saga[i].saga]];
+		x->by_saga[s->ev_off + s->ev_n++] = i;
+	}
+	return 0;
+}
+
+static bool applied(uint8_t f)
+{
+	return f == F_OK || f == F_APPLIED;
+}
+
+/* S3 and S5 when a compensation of step k is requested. */
+static void on_comp_requested(struct ctx *x, struct saga_st *s, const struct fl_chk_saga_ev *e)
+{
+	int k = e->step;
+	if (s->comp[k] != C_NONE)
+		return;		/* a retry of the same compensation */
+	s->comp[k] = C_REQ;
+	fl_check_pass(x->r, "S5");
+	if (s->pending_unknown) {
+		json_t *ev = saga_evidence(x, s);
+		json_object_set_new(ev, "unknown_line", json_integer(s->unknown_line));
+		json_object_set_new(ev, "compensation_line", json_integer(e->line));
+		fl_check_fail(x->r, "S5", 1, ev,
+			      "saga %s: compensation of step %d requested (line %ld) while an "
+			      "UNKNOWN outcome (line %ld) was neither queried nor retried",
+			      S(x, s->id), k, e->line, s->unknown_line);
+	}
+	fl_check_pass(x->r, "S3");
+	if (!applied(s->fwd[k])) {
+		static const char *const fs[] = { "never sent", "requested, no outcome",
+						  "succeeded", "failed", "unknown",
+						  "applied", "not applied" };
+		fl_check_fail(x->r, "S3", 2, saga_evidence(x, s),
+			      "saga %s: compensation of step %d (line %ld) but its forward step "
+			      "was %s", S(x, s->id), k, e->line, fs[s->fwd[k]]);
+	} else if (s->comp_min && k > s->comp_min) {
+		fl_check_fail(x->r, "S3", 1, saga_evidence(x, s),
+			      "saga %s: compensation of step %d (line %ld) after step %d's: not in "
+			      "reverse order", S(x, s->id), k, e->line, s->comp_min);
+	} else if (s->pivot_step && applied(s->fwd[s->pivot_step])) {
+		fl_check_fail(x->r, "S3", 3, saga_evidence(x, s),
+			      "saga %s: compensation of step %d (line %ld) after the pivot (step "
+			      "%d) succeeded", S(x, s->id), k, e->line, s->pivot_step);
+	}
+	if (!s->comp_min || k < s->comp_min)
+		s->comp_min = (int16_t)k;
+}
+
+static void replay(struct ctx *x)
+{
+	struct fl_chk_history *h = x->h;
+	for (size_t i = 0; i < h->n_saga; i++) {
+		const struct fl_chk_saga_ev *e = &h->saga[i];
+		struct saga_st *s = saga_of(x, e->saga);
+		int k = e->step;
+		if (k > MAXSTEP) {
+			fl_check_unknown(x->r, "S3", "line %ld: step %d beyond %d not tracked",
+					 e->line, k, MAXSTEP);
+			continue;
+		}
+		if (e->pivot && k && !s->pivot_step)
+			s->pivot_step = (int16_t)k;
+		switch (e->kind) {
+		case FL_SAGA_STARTED:
+			s->started = true;
+			s->started_t = e->t;
+			s->start_line = e->line;
+			s->type = e->saga_type;
+			s->request_key = e->request_key;
+			s->amount = e->amount;
+			if (e->deadline_ms >= 0)
+				s->deadline_ms = e->deadline_ms;
+			if (e->pivot_step)
+				s->pivot_step = e->pivot_step;
+			break;
+		case FL_STEP_REQUESTED:
+			if (e->comp) {
+				on_comp_requested(x, s, e);
+				break;
+			}
+			if (s->fwd[k] == F_UNK)
+				s->pending_unknown &= ~(1u << k);	/* same-key retry */
+			if (!applied(s->fwd[k]))
+				s->fwd[k] = F_REQ;
+			break;
+		case FL_STEP_SUCCEEDED:
+			if (e->comp) {
+				s->comp[k] = C_OK;
+				break;
+			}
+			s->fwd[k] = F_OK;
+			s->pending_unknown &= ~(1u << k);
+			if (k && k == s->pivot_step && !s->pivot_t)
+				s->pivot_t = e->t;
+			break;
+		case FL_STEP_FAILED:
+			if (e->comp)
+				break;
+			if (!applied(s->fwd[k]))
+				s->fwd[k] = F_FAIL;
+			s->pending_unknown &= ~(1u << k);
+			break;
+		case FL_STEP_UNKNOWN:
+			if (e->comp)
+				break;
+			if (!applied(s->fwd[k])) {
+				s->fwd[k] = F_UNK;
+				s->pending_unknown |= 1u << k;
+				s->unknown_line = e->line;
+			}
+			break;
+		case FL_STEP_RESOLVED: {
+			const char *o = S(x, e->outcome);
+			bool yes = !strcmp(o, "applied") || !strcmp(o, "succeeded") ||
+				   !strcmp(o, "APPLIED");
+			if (e->comp)
+				break;
+			s->fwd[k] = yes ? F_APPLIED : F_NOT_APPLIED;
+			s->pending_unknown &= ~(1u << k);
+			if (yes && k && k == s->pivot_step && !s->pivot_t)
+				s->pivot_t = e->t;
+			break;
+		}
+		case FL_COMP_REQUESTED:
+			on_comp_requested(x, s, e);
+			break;
+		case FL_COMP_SUCCEEDED:
+			s->comp[k] = C_OK;
+			break;
+		case FL_SAGA_ENDED:
+			s->ended = true;
+			s->ended_t = e->t;
+			s->end_line = e->line;
+			s->state = e->state;
+			s->reason = e->reason;
+			if (e->t > x->last_end)
+				x->last_end = e->t;
+			break;
+		}
+	}
+}
+
+static bool terminal(struct ctx *x, const struct saga_st *s)
+{
+	return s->ended && (s->state == x->st_completed || s->state == x->st_compensated ||
+			    s->state == x->st_failed);
+}
+
+/* S1 termination and S2 (from the saga's own events when no effects exist). */
+static void check_sagas(struct ctx *x, bool have_effects)
+{
+	int64_t end = x->h->t_last;
+	for (size_t i = 0; i < x->nsg; i++) {
+		struct saga_st *s = &x->sg[i];
+		int64_t limit_ns = (s->deadline_ms + x->c->grace_ms) * 1000000;
+		fl_check_pass(x->r, "S1");
+		if (!s->ended) {
+			if (end - s->started_t > limit_ns)
+				fl_check_fail(x->r, "S1", (double)(end - s->started_t) / 1e9,
+					      saga_evidence(x, s),
+					      "saga %s (started line %ld) still running %.1f s later, "
+					      "past its deadline plus grace (%.1f s)", S(x, s->id),
+					      s->start_line, (double)(end - s->started_t) / 1e9,
+					      (double)limit_ns / 1e9);
+			else
+				fl_check_unknown(x->r, "S1",
+						 "saga %s still running when the history ends, "
+						 "before its deadline plus grace", S(x, s->id));
+			continue;
+		}
+		if (!terminal(x, s)) {
+			fl_check_fail(x->r, "S1", 1e6, saga_evidence(x, s),
+				      "saga %s ended %s (line %ld), not COMPLETED, COMPENSATED or "
+				      "FAILED", S(x, s->id), s->state >= 0 ? S(x, s->state) : "(no state)",
+				      s->end_line);
+			continue;
+		}
+		int64_t decided = s->pivot_t ? s->pivot_t : s->ended_t;
+		if (decided - s->started_t > limit_ns)
+			fl_check_fail(x->r, "S1", (double)(decided - s->started_t) / 1e9,
+				      saga_evidence(x, s),
+				      "saga %s took %.1f s to %s, past its deadline plus grace "
+				      "(%.1f s)", S(x, s->id), (double)(decided - s->started_t) / 1e9,
+				      s->pivot_t ? "pass its pivot" : "end",
+				      (double)limit_ns / 1e9);
+		if (have_effects)
+			continue;
+		/* S2 from the coordinator's events. */
+		fl_check_pass(x->r, "S2");
+		if (s->state == x->st_completed) {
+			for (int k = 1; k <= MAXSTEP; k++) {
+				if (s->comp[k] == C_OK) {
+					fl_check_fail(x->r, "S2", 1, saga_evidence(x, s),
+						      "saga %s COMPLETED but step %d was compensated",
+						      S(x, s->id), k);
+					break;
+				}
+				if (s->fwd[k] != F_NONE && !applied(s->fwd[k])) {
+					fl_check_fail(x->r, "S2", 1, saga_evidence(x, s),
+						      "saga %s COMPLETED but step %d never succeeded",
+						      S(x, s->id), k);
+					break;
+				}
+			}
+			continue;
+		}
+		for (int k = 1; k <= MAXSTEP; k++) {
+			bool a = applied(s->fwd[k]), c = s->comp[k] == C_OK;
+			if (a && !c) {
+				fl_check_fail(x->r, "S2", (double)(s->amount ? s->amount : 1),
+					      saga_evidence(x, s),
+					      "saga %s %s but step %d was applied and never "
+					      "compensated", S(x, s->id), S(x, s->state), k);
+				break;
+			}
+			if (!a && c && s->fwd[k] != F_UNK) {
+				fl_check_fail(x->r, "S2", (double)(s->amount ? s->amount : 1),
+					      saga_evidence(x, s),
+					      "saga %s %s: step %d was compensated but never applied",
+					      S(x, s->id), S(x, s->state), k);
+				break;
+			}
+		}
+	}
+}
+
+/* --- effects: S2 (net effect per participant) and S4 (one effect per key) --- */
+
+struct net {
+	int32_t participant, account;
+	int64_t amount;
+};
+
+static void add_net(struct net *nets, int *n, int max, int32_t p, int32_t acc, int64_t d)
+{
+	if (acc < 0)
+		return;
+	for (int i = 0; i < *n; i++)
+		if (nets[i].participant == p && nets[i].account == acc) {
+			nets[i].amount += d;
+			return;
+		}
+	if (*n < max)
+		nets[(*n)++] = (struct net){ p, acc, d };
+}
+
+static json_t *nets_json(struct ctx *x, const struct net *nets, int n)
+{
+	json_t *o = json_object();
+	for (int i = 0; i < n; i++) {
+		char k[2 * FL_CHK_NAME_MAX + 2];
+		snprintf(k, sizeof(k), "%s/%s", S(x, nets[i].participant), S(x, nets[i].account));
+		json_object_set_new(o, k, json_integer(nets[i].amount));
+	}
+	return o;
+}
+
+static int check_effects(struct ctx *x)
+{
+	struct fl_chk_history *h = x->h;
+	size_t n = h->n_effects;
+	/* S4: (participant, key) seen twice. Open addressing on the pair. */
+	size_t cap = 16;
+	while (cap < n * 2)
+		cap <<= 1;
+	int64_t *tab = malloc(cap * sizeof(*tab));
+	size_t *grp = malloc((n ? n : 1) * sizeof(*grp));
+	size_t *cnt = calloc(x->nsg + 1, sizeof(*cnt));
+	if (!tab || !grp || !cnt) {
+		free(tab);
+		free(grp);
+		free(cnt);
+		return FL_ENOMEM;
+	}
+	memset(tab, 0xff, cap * sizeof(*tab));
+	for (size_t i = 0; i < n; i++) {
+		const struct fl_chk_effect *e = &h->effects[i];
+		if (e->key < 0)
+			continue;
+		fl_check_pass(x->r, "S4");
+		uint64_t hv = ((uint64_t)(uint32_t)e->participant * 0x9E3779B97F4A7C15ull) ^
+			      (uint64_t)(uint32_t)e->key;
+		hv ^= hv >> 29;
+		size_t j = hv & (cap - 1);
+		while (tab[j] >= 0) {
+			const struct fl_chk_effect *o = &h->effects[tab[j]];
+			if (o->participant == e->participant && o->key == e->key)
+				break;
+			j = (j + 1) & (cap - 1);
+		}
+		if (tab[j] < 0) {
+			tab[j] = (int64_t)i;
+			continue;
+		}
+		const struct fl_chk_effect *o = &h->effects[tab[j]];
+		fl_check_fail(x->r, "S4", (double)e->amount,
+			      json_pack("{s:s, s:s, s:I, s:I, s:I}", "participant",
+					S(x, e->participant), "key", S(x, e->key), "amount",
+					(json_int_t)e->amount, "first_line", (json_int_t)o->line,
+					"second_line", (json_int_t)e->line),
+			      "key %s had a second effect at %s (lines %ld and %ld)", S(x, e->key),
+			      S(x, e->participant), o->line, e->line);
+	}
+	free(tab);
+	/* S2: group effects by saga (counting sort), then net per account. */
+	for (size_t i = 0; i < n; i++) {
+		int32_t sid = h->effects[i].saga;
+		cnt[sid >= 0 && x->slot[sid] >= 0 ? x->slot[sid] : (int32_t)x->nsg]++;
+	}
+	size_t off = 0;
+	for (size_t i = 0; i <= x->nsg; i++) {
+		size_t c = cnt[i];
+		cnt[i] = off;
+		off += c;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int32_t sid = h->effects[i].saga;
+		grp[cnt[sid >= 0 && x->slot[sid] >= 0 ? x->slot[sid] : (int32_t)x->nsg]++] = i;
+	}
+	size_t start = 0;
+	for (size_t si = 0; si < x->nsg; si++) {
+		size_t stop = cnt[si];
+		struct saga_st *s = &x->sg[si];
+		if (!terminal(x, s)) {
+			start = stop;
+			continue;
+		}
+		struct net nets[32];
+		int nn = 0;
+		for (size_t i = start; i < stop; i++) {
+			const struct fl_chk_effect *e = &h->effects[grp[i]];
+			add_net(nets, &nn, 32, e->participant, e->from, -e->amount);
+			add_net(nets, &nn, 32, e->participant, e->to, e->amount);
+		}
+		start = stop;
+		fl_check_pass(x->r, "S2");
+		if (s->state != x->st_completed) {
+			int64_t worst = 0;
+			for (int i = 0; i < nn; i++)
+				if (llabs(nets[i].amount) > worst)
+					worst = llabs(nets[i].amount);
+			if (worst) {
+				json_t *ev = saga_evidence(x, s);
+				json_object_set_new(ev, "net_effects", nets_json(x, nets, nn));
+				fl_check_fail(x->r, "S2", (double)worst, ev,
+					      "saga %s ended %s with a net effect (up to %lld on one "
+					      "account)", S(x, s->id), S(x, s->state), (long long)worst);
+			}
+			continue;
+		}
+		/* COMPLETED: at each participant, the amount moved is the saga's amount. */
+		for (int i = 0; i < nn && s->amount > 0; i++) {
+			int64_t pos = 0;
+			bool seen = false;
+			for (int j = 0; j < nn; j++) {
+				if (nets[j].participant != nets[i].participant)
+					continue;
+				if (j < i) {
+					seen = true;
+					break;
+				}
+				if (nets[j].amount > 0)
+					pos += nets[j].amount;
+			}
+			if (seen || pos == s->amount)
+				continue;
+			json_t *ev = saga_evidence(x, s);
+			json_object_set_new(ev, "net_effects", nets_json(x, nets, nn));
+			fl_check_fail(x->r, "S2", (double)llabs(pos - s->amount), ev,
+				      "saga %s COMPLETED moving %lld at %s instead of its amount %lld",
+				      S(x, s->id), (long long)pos, S(x, nets[i].participant),
+				      (long long)s->amount);
+			break;
+		}
+	}
+	free(grp);
+	free(cnt);
+	return 0;
+}
+
+/* --- S6 client agreement --- */
+
+static void check_clients(struct ctx *x)
+{
+	struct fl_chk_history *h = x->h;
+	size_t ns = fl_chk_nstrs(h);
+	int32_t *by_key = NULL;
+	for (size_t i = 0; i < x->nsg; i++) {
+		if (x->sg[i].request_key < 0)
+			continue;
+		if (!by_key) {
+			by_key = malloc(ns * sizeof(*by_key));
+			if (!by_key)
+				return;
+			for (size_t j = 0; j < ns; j++)
+				by_key[j] = -1;
+		}
+		by_key[x->sg[i].request_key] = (int32_t)i;
+	}
+	int32_t completed_str = fl_chk_lookup(h, "COMPLETED");
+	for (size_t i = 0; i < h->n_ops; i++) {
+		const struct fl_chk_op *o = &h->ops[i];
+		if (o->type == FL_OP_INVOKE)
+			continue;
+		struct saga_st *s = NULL;
+		if (o->saga >= 0 && x->slot[o->saga] >= 0)
+			s = &x->sg[x->slot[o->saga]];
+		else if (o->key >= 0 && by_key && by_key[o->key] >= 0)
+			s = &x->sg[by_key[o->key]];
+		if (!s)
+			continue;
+		int type = o->type;
+		if (type == FL_OP_OK && o->state >= 0 && o->state != completed_str)
+			type = FL_OP_INFO;	/* accepted, not done: outcome comes later */
+		fl_check_pass(x->r, "S6");
+		json_t *ev = NULL;
+		if (type == FL_OP_OK && !(s->ended && s->state == x->st_completed)) {
+			ev = saga_evidence(x, s);
+			json_object_set_new(ev, "op_line", json_integer(o->line));
+			fl_check_fail(x->r, "S6", 2, ev,
+				      "client got ok for saga %s (line %ld) but the saga %s",
+				      S(x, s->id), o->line,
+				      s->ended ? S(x, s->state) : "never ended");
+		} else if (type == FL_OP_FAIL && s->ended && s->state == x->st_completed) {
+			ev = saga_evidence(x, s);
+			json_object_set_new(ev, "op_line", json_integer(o->line));
+			fl_check_fail(x->r, "S6", 2, ev,
+				      "client got fail for saga %s (line %ld) but the saga COMPLETED",
+				      S(x, s->id), o->line);
+		} else if (type == FL_OP_INFO && !s->ended &&
+			   h->t_last - s->started_t >
+				   (s->deadline_ms + x->c->grace_ms) * 1000000) {
+			ev = saga_evidence(x, s);
+			json_object_set_new(ev, "op_line", json_integer(o->line));
+			fl_check_fail(x->r, "S6", 1, ev,
+				      "client got an indeterminate answer for saga %s (line %ld) and "
+				      "the saga never converged", S(x, s->id), o->line);
+		}
+	}
+	free(by_key);
+}
+
+/* --- money snapshots: M1, M2, M3 --- */
+
+static int64_t acct(const json_t *accounts, const char *name)
+{
+	return json_integer_value(json_object_get(accounts, name));
+}
+
+static void check_money(struct ctx *x)
+{
+	struct fl_chk_history *h = x->h;
+	const struct fl_chk_snapshot *qm = NULL, *qb = NULL, *lastm = NULL, *lastb = NULL;
+	int64_t q = h->n_quiescence ? h->quiescence[h->n_quiescence - 1] : INT64_MIN;
+	for (size_t i = 0; i < h->n_snaps; i++) {
+		const struct fl_chk_snapshot *s = &h->snaps[i];
+		int64_t sum = 0, neg = 0;
+		const char *k, *negname = NULL;
+		json_t *v;
+		json_object_foreach(s->accounts, k, v) {
+			int64_t b = json_integer_value(v);
+			sum += b;
+			if (b < 0 && strcmp(k, x->c->corp) && b < neg) {
+				neg = b;
+				negname = k;
+			}
+		}
+		if (s->kind == FL_SNAP_MONEY) {
+			lastm = s;
+			if (s->quiescent || (q != INT64_MIN && s->t >= q && (!qm || qm->t < q)))
+				qm = s;
+			fl_check_pass(x->r, "M1");
+			if (sum != 0 || negname) {
+				json_t *ev = json_pack("{s:I, s:I, s:I, s:O}", "t", (json_int_t)s->t,
+						       "line", (json_int_t)s->line, "sum",
+						       (json_int_t)sum, "accounts", s->accounts);
+				double score = (double)(llabs(sum) + llabs(neg));
+				if (sum != 0)
+					fl_check_fail(x->r, "M1", score, ev,
+						      "money snapshot (line %ld) sums to %lld, not 0",
+						      s->line, (long long)sum);
+				else
+					fl_check_fail(x->r, "M1", score, ev,
+						      "money snapshot (line %ld): account %s is "
+						      "negative (%lld)", s->line, negname,
+						      (long long)neg);
+			}
+		} else if (s->kind == FL_SNAP_BANK) {
+			lastb = s;
+			if (s->quiescent || (q != INT64_MIN && s->t >= q && (!qb || qb->t < q)))
+				qb = s;
+			int64_t total = s->has_total ? s->initial_total : x->c->bank_total;
+			if (!s->has_total && !x->c->has_bank_total) {
+				fl_check_unknown(x->r, "M2",
+						 "bank snapshots carry no initial_total and no "
+						 "bank_total was configured");
+				continue;
+			}
+			fl_check_pass(x->r, "M2");
+			if (sum != total)
+				fl_check_fail(x->r, "M2", (double)llabs(sum - total),
+					      json_pack("{s:I, s:I, s:I, s:I, s:O}", "t",
+							(json_int_t)s->t, "line", (json_int_t)s->line,
+							"sum", (json_int_t)sum, "initial_total",
+							(json_int_t)total, "accounts", s->accounts),
+					      "bank snapshot (line %ld) sums to %lld, not the initial "
+					      "total %lld", s->line, (long long)sum, (long long)total);
+		}
+	}
+	if (!qm && q == INT64_MIN)
+		qm = lastm;
+	if (!qb && q == INT64_MIN)
+		qb = lastb;
+	if (!qm)
+		return;
+	bool running = false;
+	for (size_t i = 0; i < x->nsg && !running; i++)
+		running = !x->sg[i].ended;
+	if (running || qm->t < x->last_end || (qb && qb->t < x->last_end)) {
+		fl_check_unknown(x->r, "M3", running ? "sagas still running at the end"
+						     : "no ledger snapshot after the last saga ended");
+		return;
+	}
+	fl_check_pass(x->r, "M3");
+	int64_t transit = acct(qm->accounts, x->c->transit);
+	if (transit != 0)
+		fl_check_fail(x->r, "M3", (double)llabs(transit),
+			      json_pack("{s:I, s:I, s:O}", "t", (json_int_t)qm->t, "line",
+					(json_int_t)qm->line, "accounts", qm->accounts),
+			      "at quiescence %s holds %lld (line %ld), not 0", x->c->transit,
+			      (long long)transit, qm->line);
+	if (qb) {
+		int64_t mc = acct(qm->accounts, x->c->corp);
+		int64_t bc = acct(qb->accounts, x->c->corp) - x->c->bank_corp_initial;
+		if (bc != -mc)
+			fl_check_fail(x->r, "M3", (double)llabs(bc + mc),
+				      json_pack("{s:I, s:I, s:I, s:I, s:I}", "money_line",
+						(json_int_t)qm->line, "bank_line", (json_int_t)qb->line,
+						"money_corp", (json_int_t)mc, "bank_corp_change",
+						(json_int_t)bc, "difference", (json_int_t)(bc + mc)),
+				      "at quiescence bank %s changed by %lld but money %s is %lld "
+				      "(they must mirror)", x->c->corp, (long long)bc, x->c->corp,
+				      (long long)mc);
+	}
+}
+
+/* --- Q1 read-model convergence, Q2 failure counters --- */
+
+static void check_queries(struct ctx *x)
+{
+	struct fl_chk_history *h = x->h;
+	bool marker = h->n_quiescence > 0;
+	int64_t from = marker ? h->quiescence[h->n_quiescence - 1] + x->c->cqrs_lag_ms * 1000000
+			      : INT64_MIN;
+	for (size_t i = 0; i < h->n_cqrs; i++) {
+		const struct fl_chk_cqrs *c = &h->cqrs[i];
+		if (c->t < from)
+			continue;
+		if (!marker) {	/* only the last sample of each address */
+			bool later = false;
+			for (size_t j = i + 1; j < h->n_cqrs && !later; j++)
+				later = h->cqrs[j].address == c->address;
+			if (later)
+				continue;
+		}
+		fl_check_pass(x->r, "Q1");
+		if (c->read_model != c->wallet_sum || (c->has_agg && c->aggregation != c->wallet_sum))
+			fl_check_fail(x->r, "Q1", (double)llabs(c->read_model - c->wallet_sum),
+				      json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "address",
+						c->address >= 0 ? S(x, c->address) : "", "t",
+						(json_int_t)c->t, "line", (json_int_t)c->line,
+						"read_model", (json_int_t)c->read_model, "wallet_sum",
+						(json_int_t)c->wallet_sum, "aggregation",
+						c->has_agg ? json_integer(c->aggregation) : json_null()),
+				      "read model for %s says %lld, wallets sum to %lld (line %ld)",
+				      c->address >= 0 ? S(x, c->address) : "?", (long long)c->read_model,
+				      (long long)c->wallet_sum, c->line);
+	}
+	if (marker && h->n_cqrs && !fl_check_find(x->r, "Q1")->checked)
+		fl_check_unknown(x->r, "Q1", "no read-model sample taken after quiescence plus lag");
+	const struct fl_chk_counts *last = NULL;
+	for (size_t i = 0; i < h->n_counts; i++)
+		if (h->counts[i].t >= from)
+			last = &h->counts[i];
+	if (!last) {
+		if (h->n_counts)
+			fl_check_unknown(x->r, "Q2", "no failure counters read after quiescence plus "
+						     "lag");
+		return;
+	}
+	/* FAILED sagas by reason. */
+	json_t *expect = json_object();
+	for (size_t i = 0; i < x->nsg; i++) {
+		const struct saga_st *s = &x->sg[i];
+		if (!s->ended || s->state != x->st_failed)
+			continue;
+		const char *reason = s->reason >= 0 ? S(x, s->reason) : "unspecified";
+		json_t *v = json_object_get(expect, reason);
+		json_object_set_new(expect, reason, json_integer(json_integer_value(v) + 1));
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(last->counts, k, v) {
+		fl_check_pass(x->r, "Q2");
+		int64_t want = json_integer_value(json_object_get(expect, k));
+		if (json_integer_value(v) != want)
+			fl_check_fail(x->r, "Q2", (double)llabs(json_integer_value(v) - want),
+				      json_pack("{s:s, s:I, s:I, s:I, s:O}", "reason", k, "counter",
+						(json_int_t)json_integer_value(v), "failed_sagas",
+						(json_int_t)want, "line", (json_int_t)last->line,
+						"counts", last->counts),
+				      "failure counter %s is %lld but %lld sagas FAILED with that "
+				      "reason", k, (long long)json_integer_value(v), (long long)want);
+	}
+	json_object_foreach(expect, k, v) {
+		if (json_object_get(last->counts, k))
+			continue;
+		fl_check_fail(x->r, "Q2", (double)json_integer_value(v),
+			      json_pack("{s:s, s:I, s:I}", "reason", k, "failed_sagas",
+					(json_int_t)json_integer_value(v), "line", (json_int_t)last->line),
+			      "%lld sagas FAILED with reason %s but the counters do not list it",
+			      (long long)json_integer_value(v), k);
+	}
+	json_decref(expect);
+}
+
+struct fl_check_result *fl_check_saga(struct fl_chk_history *h, const struct fl_saga_config *c)
+{
+	int64_t t0 = fl_mono_ns();
+	struct fl_check_result *r = fl_check_result_new("saga");
+	if (!r || fl_chk_history_seal(h) < 0) {
+		fl_check_result_free(r);
+		return NULL;
+	}
+	static const char *const inv[][2] = {
+		{ "M1", "conservation per money snapshot" },
+		{ "M2", "bank conservation" },
+		{ "M3", "mirror at quiescence" },
+		{ "S1", "termination" },
+		{ "S2", "net effect" },
+		{ "S3", "causality of compensations" },
+		{ "S4", "idempotency" },
+		{ "S5", "no compensation on UNKNOWN" },
+		{ "S6", "client agreement" },
+		{ "Q1", "CQRS convergence" },
+		{ "Q2", "failure counters" },
+	};
+	for (size_t i = 0; i < sizeof(inv) / sizeof(inv[0]); i++)
+		fl_check_declare(r, inv[i][0], inv[i][1]);
+	struct ctx x = { .h = h, .c = c, .r = r, .last_end = INT64_MIN };
+	x.st_completed = fl_chk_intern(h, "COMPLETED");
+	x.st_compensated = fl_chk_intern(h, "COMPENSATED");
+	x.st_failed = fl_chk_intern(h, "FAILED");
+	x.st_stuck = fl_chk_intern(h, "STUCK");
+	if (index_sagas(&x) < 0)
+		goto oom;
+	replay(&x);
+	check_sagas(&x, h->n_effects > 0);
+	if (h->n_effects && check_effects(&x) < 0)
+		goto oom;
+	check_clients(&x);
+	check_money(&x);
+	check_queries(&x);
+	fl_check_stat(r, "sagas", (json_int_t)x.nsg);
+	fl_check_stat(r, "saga_events", (json_int_t)h->n_saga);
+	fl_check_stat(r, "effects", (json_int_t)h->n_effects);
+	fl_check_stat(r, "snapshots", (json_int_t)h->n_snaps);
+	fl_check_stat(r, "operations", (json_int_t)h->n_ops);
+	free(x.slot);
+	free(x.sg);
+	free(x.by_saga);
+	fl_check_result_finish(r);
+	r->duration_ns = fl_mono_ns() - t0;
+	return r;
+oom:
+	free(x.slot);
+	free(x.sg);
+	free(x.by_saga);
+	fl_check_result_free(r);
+	return NULL;
+}
