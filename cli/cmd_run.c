@@ -1,0 +1,355 @@
+/* faultline run [PATH...]: run Lua scenario files and report. */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/command.h"
+#include "cli/report.h"
+#include "cli/runner.h"
+#include "core/clock.h"
+#include "core/errors.h"
+#include "core/prng.h"
+
+static const char usage[] =
+	"Usage: faultline run [PATH...] [OPTIONS]\n"
+	"\n"
+	"Run Lua scenario files. A directory runs every *.lua file under it, sorted\n"
+	"(files whose name starts with '_' are helpers and are not run). Without a\n"
+	"PATH, runs ./scenarios.\n"
+	"\n"
+	"Options:\n"
+	"  -t, --tag TAG          run only tests tagged TAG (repeatable; ~TAG excludes)\n"
+	"  -g, --grep REGEX       run only tests whose \"suite > name\" matches (POSIX ERE)\n"
+	"  -e, --env KEY=VAL      set fl.env.KEY for the scenarios (repeatable)\n"
+	"  -s, --seed N           seed for every random draw (default: random, printed)\n"
+	"      --timeout S        per-test timeout in seconds (default 60; 0 = none)\n"
+	"  -j, --jobs N           run N files in parallel, each in its own Lua state\n"
+	"  -r, --report FMT[=FILE]  console (default), tap, junit, json; repeatable;\n"
+	"                         FILE '-' or absent: standard output\n"
+	"      --history FILE     default history file for fl.history.default()\n"
+	"  -q, --quiet            no console report unless another is asked for\n"
+	"  -h, --help             this help\n"
+	"\n"
+	"Exit status: 0 all passed, 1 a test failed, 2 usage or script error\n"
+	"(syntax errors name file:line), 3 infrastructure error, 130 interrupted.\n"
+	"\n"
+	"Example:\n"
+	"  faultline run scenarios/ --tag e2e --report junit=out.xml -j 4\n";
+
+static volatile int interrupted;
+
+static void on_signal(int sig)
+{
+	if (interrupted) {
+		/* second Ctrl-C: abandon cleanups */
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+	interrupted = 1;
+}
+
+struct file_list {
+	char **v;
+	size_t n, cap;
+};
+
+static int list_add(struct file_list *l, const char *path)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return FL_ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n] = strdup(path);
+	return l->v[l->n++] ? 0 : FL_ENOMEM;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Collect *.lua under dir (recursively), sorted per directory level. */
+static int collect_dir(const char *dir, struct file_list *l)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return fl_err_from_errno(errno);
+	struct file_list names = { 0 };
+	struct dirent *e;
+	int rc = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || e->d_name[0] == '_')
+			continue;
+		if ((rc = list_add(&names, e->d_name)) < 0)
+			break;
+	}
+	closedir(d);
+	qsort(names.v, names.n, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < names.n && rc == 0; i++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", dir, names.v[i]);
+		struct stat st;
+		if (stat(path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			rc = collect_dir(path, l);
+		else if (strlen(names.v[i]) > 4 && strcmp(names.v[i] + strlen(names.v[i]) - 4, ".lua") == 0)
+			rc = list_add(l, path);
+	}
+	for (size_t i = 0; i < names.n; i++)
+		free(names.v[i]);
+	free(names.v);
+	return rc;
+}
+
+struct job_state {
+	struct file_list *files;
+	const struct fl_run_opts *opts;
+	pthread_mutex_t lock;
+	size_t next;
+	struct fl_file_outcome total;
+};
+
+static void *job_main(void *arg)
+{
+	struct job_state *js = arg;
+	for (;;) {
+		pthread_mutex_lock(&js->lock);
+		size_t i = js->next++;
+		pthread_mutex_unlock(&js->lock);
+		if (i >= js->files->n || interrupted)
+			break;
+		struct fl_file_outcome o;
+		fl_runner_run_file(js->files->v[i], js->opts, &o);
+		pthread_mutex_lock(&js->lock);
+		js->total.passed += o.passed;
+		js->total.failed += o.failed;
+		js->total.skipped += o.skipped;
+		if (o.error_exit > js->total.error_exit)
+			js->total.error_exit = o.error_exit;
+		pthread_mutex_unlock(&js->lock);
+	}
+	return NULL;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-')
+		return FL_EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "tag", required_argument, NULL, 't' },   { "grep", required_argument, NULL, 'g' },
+		{ "env", required_argument, NULL, 'e' },   { "seed", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 'T' }, { "jobs", required_argument, NULL, 'j' },
+		{ "report", required_argument, NULL, 'r' }, { "history", required_argument, NULL, 'H' },
+		{ "quiet", no_argument, NULL, 'q' },	   { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int rc = FL_EXIT_USAGE;
+	const char **tags = calloc((size_t)argc, sizeof(char *));
+	const char **envs = calloc((size_t)argc, sizeof(char *));
+	const char **reports = calloc((size_t)argc, sizeof(char *));
+	int ntags = 0, nenv = 0, nreports = 0, jobs = 1, quiet = 0, have_seed = 0;
+	const char *grep = NULL, *history = NULL;
+	uint64_t seed = 0;
+	double timeout = 60;
+	struct file_list files = { 0 };
+	struct fl_report_set *set = NULL;
+	if (!tags || !envs || !reports) {
+		fprintf(stderr, "faultline run: out of memory\n");
+		rc = FL_EXIT_INFRA;
+		goto out;
+	}
+
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":t:g:e:s:j:r:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't': tags[ntags++] = optarg; break;
+		case 'g': grep = optarg; break;
+		case 'e':
+			if (!strchr(optarg, '=')) {
+				rc = fl_cli_usage_error("run", "-e expects KEY=VAL, got '%s'", optarg);
+				goto out;
+			}
+			envs[nenv++] = optarg;
+			break;
+		case 's':
+			if (parse_u64(optarg, &seed) < 0) {
+				rc = fl_cli_usage_error("run", "--seed expects a non-negative integer, got '%s'", optarg);
+				goto out;
+			}
+			have_seed = 1;
+			break;
+		case 'T': {
+			char *end;
+			timeout = strtod(optarg, &end);
+			if (*end || end == optarg || timeout < 0) {
+				rc = fl_cli_usage_error("run", "--timeout expects seconds, got '%s'", optarg);
+				goto out;
+			}
+			break;
+		}
+		case 'j':
+			jobs = atoi(optarg);
+			if (jobs < 1 || jobs > 256) {
+				rc = fl_cli_usage_error("run", "--jobs expects 1..256, got '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'r': reports[nreports++] = optarg; break;
+		case 'H': history = optarg; break;
+		case 'q': quiet = 1; break;
+		case 'h':
+			fputs(usage, stdout);
+			rc = FL_EXIT_OK;
+			goto out;
+		case ':':
+			rc = fl_cli_usage_error("run", "option '%s' needs a value", argv[optind - 1]);
+			goto out;
+		default:
+			rc = fl_cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (!have_seed)
+		seed = fl_prng_entropy_seed() % 1000000000ULL;
+
+	/* files */
+	int npaths = argc - optind;
+	char *default_path[] = { "scenarios" };
+	char **paths = npaths ? argv + optind : default_path;
+	if (!npaths)
+		npaths = 1;
+	for (int i = 0; i < npaths; i++) {
+		struct stat st;
+		if (stat(paths[i], &st) < 0) {
+			rc = fl_cli_usage_error("run", "%s: %s", paths[i], strerror(errno));
+			goto out;
+		}
+		int r = S_ISDIR(st.st_mode) ? collect_dir(paths[i], &files) : list_add(&files, paths[i]);
+		if (r < 0) {
+			rc = fl_cli_usage_error("run", "%s: %s", paths[i], fl_strerror(r));
+			goto out;
+		}
+	}
+
+	/* reports */
+	set = fl_report_set_new();
+	if (!set) {
+		rc = FL_EXIT_INFRA;
+		goto out;
+	}
+	int console_asked = 0;
+	for (int i = 0; i < nreports; i++)
+		if (strncmp(reports[i], "console", 7) == 0)
+			console_asked = 1;
+	if (!console_asked && !quiet) {
+		/* console by default; on stderr when another report writes to stdout */
+		int other_stdout = 0;
+		for (int i = 0; i < nreports; i++)
+			if (!strchr(reports[i], '=') || strcmp(strchr(reports[i], '=') + 1, "-") == 0)
+				other_stdout = 1;
+		reports[nreports++] = other_stdout ? "console=/dev/stderr" : "console";
+	}
+	for (int i = 0; i < nreports; i++) {
+		struct fl_reporter rep;
+		char err[256] = "";
+		int r = fl_reporter_create(reports[i], &rep, err, sizeof(err));
+		if (r < 0) {
+			if (r == FL_EINVAL)
+				rc = fl_cli_usage_error("run", "--report %s: %s", reports[i], err);
+			else {
+				fprintf(stderr, "faultline run: --report %s: %s\n", reports[i], err);
+				rc = FL_EXIT_INFRA;
+			}
+			goto out;
+		}
+		fl_report_set_add(set, rep);
+	}
+
+	struct fl_run_opts ropts = {
+		.tags = tags, .ntags = ntags, .grep = grep, .env = envs, .nenv = nenv,
+		.seed = seed, .timeout_s = timeout, .history_path = history, .reports = set,
+		.interrupt = &interrupted,
+	};
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	int64_t t0 = fl_mono_ns();
+	fl_report_run_begin(set, (int)files.n, seed);
+	struct job_state js = { .files = &files, .opts = &ropts };
+	pthread_mutex_init(&js.lock, NULL);
+	if (jobs > (int)files.n)
+		jobs = files.n ? (int)files.n : 1;
+	if (jobs <= 1) {
+		job_main(&js);
+	} else {
+		pthread_t *th = calloc((size_t)jobs, sizeof(*th));
+		int started = 0;
+		for (int i = 0; th && i < jobs; i++)
+			if (pthread_create(&th[i], NULL, job_main, &js) == 0)
+				started++;
+		if (!started)
+			job_main(&js);
+		for (int i = 0; i < started; i++)
+			pthread_join(th[i], NULL);
+		free(th);
+	}
+	pthread_mutex_destroy(&js.lock);
+	struct fl_run_summary sum = {
+		.passed = js.total.passed, .failed = js.total.failed, .skipped = js.total.skipped,
+		.files = (int)files.n, .duration_ns = fl_mono_ns() - t0, .seed = seed,
+		.interrupted = interrupted != 0,
+	};
+	sum.errors = js.total.error_exit ? 1 : 0;
+	fl_report_run_end(set, &sum);
+
+	if (interrupted)
+		rc = FL_EXIT_INTERRUPTED;
+	else if (js.total.error_exit)
+		rc = js.total.error_exit;
+	else if (js.total.failed)
+		rc = FL_EXIT_FAIL;
+	else
+		rc = FL_EXIT_OK;
+out:
+	fl_report_set_free(set);
+	for (size_t i = 0; i < files.n; i++)
+		free(files.v[i]);
+	free(files.v);
+	free(tags);
+	free(envs);
+	free(reports);
+	return rc;
+}
+
+const struct fl_command fl_cmd_run = {
+	.name = "run",
+	.summary = "run Lua scenario files (unit, contract, e2e, chaos)",
+	.usage = usage,
+	.order = 0,
+	.run = cmd_run,
+};

@@ -1,0 +1,252 @@
+/* Module faultline.core: the primitives the Lua part of the runner is built
+ * on — scheduler (spawn, join, sleep, run_group), reporting, seeded random
+ * numbers, -e variables, regular expressions. Not meant for scenarios
+ * directly; faultline.lua wraps it. */
+#include <lauxlib.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/report.h"
+#include "cli/runner.h"
+#include "cli/sched.h"
+#include "core/clock.h"
+
+/* run_group(fn, timeout_s) -> true, results... | false, err
+ * Runs fn as the root task of a new scheduler group, driving the event loop
+ * until it finishes. Only from the runner's main thread of control. */
+static int l_run_group(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	double timeout = luaL_optnumber(L, 2, 0);
+	struct fl_sched *s = fl_sched_from(L);
+	if (fl_sched_current(L) || lua_isyieldable(L))
+		return luaL_error(L, "run_group: cannot nest inside a running test");
+	lua_settop(L, 1);
+	int base = lua_gettop(L) - 1;
+	int n = fl_sched_run_group(s, timeout);
+	if (n < 0) {
+		lua_pushboolean(L, 0);
+		lua_insert(L, -2);
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	lua_insert(L, base + 1);
+	return n + 1;
+}
+
+static char *opt_strdup(lua_State *L, int idx, const char *key)
+{
+	lua_getfield(L, idx, key);
+	const char *s = lua_tostring(L, -1);
+	char *r = s ? strdup(s) : NULL;
+	lua_pop(L, 1);
+	return r;
+}
+
+/* report{suite=, name=, status="pass|fail|skip", duration=s, message=,
+ *        detail=, file=, line=, tags={...}} */
+static int l_report(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
+	struct fl_test_result r;
+	memset(&r, 0, sizeof(r));
+	r.file = strdup(ctx->path);
+	r.suite = opt_strdup(L, 1, "suite");
+	r.name = opt_strdup(L, 1, "name");
+	if (!r.name)
+		r.name = strdup("(unnamed)");
+	r.message = opt_strdup(L, 1, "message");
+	r.detail = opt_strdup(L, 1, "detail");
+	r.fail_file = opt_strdup(L, 1, "file");
+	lua_getfield(L, 1, "line");
+	r.fail_line = (int)lua_tointeger(L, -1);
+	lua_getfield(L, 1, "duration");
+	r.duration_ns = (int64_t)(lua_tonumber(L, -1) * 1e9);
+	lua_getfield(L, 1, "start_wall");
+	r.start_wall_ns = (int64_t)(lua_tonumber(L, -1) * 1e9);
+	lua_getfield(L, 1, "status");
+	const char *st = luaL_optstring(L, -1, "fail");
+	lua_pop(L, 4);
+	if (strcmp(st, "pass") == 0) {
+		r.status = FL_TEST_PASS;
+		ctx->out->passed++;
+	} else if (strcmp(st, "skip") == 0) {
+		r.status = FL_TEST_SKIP;
+		ctx->out->skipped++;
+	} else {
+		r.status = FL_TEST_FAIL;
+		ctx->out->failed++;
+	}
+	lua_getfield(L, 1, "tags");
+	if (lua_istable(L, -1)) {
+		r.tags = json_array();
+		lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+		for (lua_Integer i = 1; i <= n; i++) {
+			lua_rawgeti(L, -1, i);
+			if (lua_type(L, -1) == LUA_TSTRING)
+				json_array_append_new(r.tags, json_string(lua_tostring(L, -1)));
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+	r.index = ++ctx->test_index;
+	fl_report_test_done(ctx->opts->reports, &r);
+	/* the set does not keep r: free its parts */
+	free(r.file);
+	free(r.suite);
+	free(r.name);
+	free(r.message);
+	free(r.detail);
+	free(r.fail_file);
+	json_decref(r.tags);
+	return 0;
+}
+
+/* file_error(message, exit_code) */
+static int l_file_error(lua_State *L)
+{
+	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
+	struct fl_file_error fe = { .file = ctx->path,
+				    .message = luaL_checkstring(L, 1),
+				    .exit_code = (int)luaL_optinteger(L, 2, 2) };
+	fl_report_file_error(ctx->opts->reports, &fe);
+	if (ctx->out->error_exit < fe.exit_code)
+		ctx->out->error_exit = fe.exit_code;
+	return 0;
+}
+
+/* options() -> {path=, tags={...}, grep=, timeout=, seed=, history=} */
+static int l_options(lua_State *L)
+{
+	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
+	const struct fl_run_opts *o = ctx->opts;
+	lua_createtable(L, 0, 6);
+	lua_pushstring(L, ctx->path);
+	lua_setfield(L, -2, "path");
+	lua_createtable(L, o->ntags, 0);
+	for (int i = 0; i < o->ntags; i++) {
+		lua_pushstring(L, o->tags[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setfield(L, -2, "tags");
+	if (o->grep) {
+		lua_pushstring(L, o->grep);
+		lua_setfield(L, -2, "grep");
+	}
+	lua_pushnumber(L, o->timeout_s);
+	lua_setfield(L, -2, "timeout");
+	lua_pushinteger(L, (lua_Integer)o->seed);
+	lua_setfield(L, -2, "seed");
+	if (o->history_path) {
+		lua_pushstring(L, o->history_path);
+		lua_setfield(L, -2, "history");
+	}
+	return 1;
+}
+
+/* env() -> table of the -e KEY=VAL pairs */
+static int l_env(lua_State *L)
+{
+	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
+	lua_newtable(L);
+	for (int i = 0; i < ctx->opts->nenv; i++) {
+		const char *kv = ctx->opts->env[i];
+		const char *eq = strchr(kv, '=');
+		if (!eq)
+			continue;
+		lua_pushlstring(L, kv, (size_t)(eq - kv));
+		lua_pushstring(L, eq + 1);
+		lua_settable(L, -3);
+	}
+	return 1;
+}
+
+/* interrupted() -> bool: Ctrl-C was pressed */
+static int l_interrupted(lua_State *L)
+{
+	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
+	int v = ctx->opts->interrupt && *ctx->opts->interrupt;
+	if (v)
+		ctx->out->interrupted = 1;
+	lua_pushboolean(L, v);
+	return 1;
+}
+
+/* random([m [, n]]) with math.random's conventions, from the file's seeded PRNG */
+static int l_random(lua_State *L)
+{
+	struct fl_prng *r = fl_sched_prng(fl_sched_from(L));
+	switch (lua_gettop(L)) {
+	case 0:
+		lua_pushnumber(L, fl_prng_double(r));
+		return 1;
+	case 1: {
+		lua_Integer hi = luaL_checkinteger(L, 1);
+		luaL_argcheck(L, hi >= 1, 1, "interval is empty");
+		lua_pushinteger(L, fl_prng_range(r, 1, hi));
+		return 1;
+	}
+	default: {
+		lua_Integer lo = luaL_checkinteger(L, 1), hi = luaL_checkinteger(L, 2);
+		luaL_argcheck(L, lo <= hi, 2, "interval is empty");
+		lua_pushinteger(L, fl_prng_range(r, lo, hi));
+		return 1;
+	}
+	}
+}
+
+/* regex_find(re, s) -> bool; raises on a bad expression (POSIX extended) */
+static int l_regex_find(lua_State *L)
+{
+	const char *re = luaL_checkstring(L, 1);
+	const char *s = luaL_checkstring(L, 2);
+	regex_t rx;
+	int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
+	if (rc != 0) {
+		char msg[160];
+		regerror(rc, &rx, msg, sizeof(msg));
+		regfree(&rx);
+		return luaL_error(L, "bad regular expression '%s': %s", re, msg);
+	}
+	lua_pushboolean(L, regexec(&rx, s, 0, NULL, 0) == 0);
+	regfree(&rx);
+	return 1;
+}
+
+/* wall() -> seconds since the epoch (float) */
+static int l_wall(lua_State *L)
+{
+	lua_pushnumber(L, (double)fl_wall_ns() / 1e9);
+	return 1;
+}
+
+/* isatty(fd) */
+static int l_isatty(lua_State *L)
+{
+	lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+	return 1;
+}
+
+int luaopen_faultline_core(lua_State *L);
+int luaopen_faultline_core(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{ "run_group", l_run_group },
+		{ "report", l_report },
+		{ "file_error", l_file_error },
+		{ "options", l_options },
+		{ "env", l_env },
+		{ "interrupted", l_interrupted },
+		{ "random", l_random },
+		{ "regex_find", l_regex_find },
+		{ "wall", l_wall },
+		{ "isatty", l_isatty },
+		{ NULL, NULL },
+	};
+	luaL_newlib(L, fns);
+	fl_sched_open_lib(L);
+	return 1;
+}

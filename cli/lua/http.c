@@ -1,0 +1,284 @@
+/* Module faultline.http: HTTP requests from scenarios. A request yields the
+ * calling task to the event loop until the answer arrives, so fl.parallel
+ * clients overlap. Misuse raises ("bad argument #2 to 'post'"); a transport
+ * failure (refused, timeout, reset) raises an error naming the address,
+ * unless the request says raise = false, in which case the response has
+ * status 0 and .error set.
+ *
+ * Response: { status, headers = {lower-case name = value}, body, json,
+ *             time (s), url, method, error? } */
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/luajson.h"
+#include "cli/sched.h"
+#include "core/errors.h"
+#include "core/http_client.h"
+
+#define MAX_HEADERS 64
+
+static const char last_key[] = "faultline.http.last";
+
+struct http_wait {
+	struct fl_http_client *c;
+	uint64_t id;
+	struct fl_task *t;
+	int raise;
+};
+
+static void push_response(lua_State *co, const struct fl_http_response *r)
+{
+	lua_createtable(co, 0, 9);
+	lua_pushinteger(co, r->status);
+	lua_setfield(co, -2, "status");
+	lua_createtable(co, 0, (int)r->nheaders);
+	for (size_t i = 0; i < r->nheaders; i++) {
+		char name[128];
+		size_t n = strlen(r->headers[i].name);
+		if (n >= sizeof(name))
+			n = sizeof(name) - 1;
+		for (size_t k = 0; k < n; k++) {
+			char ch = r->headers[i].name[k];
+			name[k] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+		}
+		name[n] = '\0';
+		lua_getfield(co, -1, name);
+		if (lua_isstring(co, -1)) /* repeated header: join like a list */
+			lua_pushfstring(co, "%s, %s", lua_tostring(co, -1), r->headers[i].value);
+		else
+			lua_pushstring(co, r->headers[i].value);
+		lua_setfield(co, -3, name);
+		lua_pop(co, 1);
+	}
+	lua_setfield(co, -2, "headers");
+	lua_pushlstring(co, r->body.data ? r->body.data : "", r->body.len);
+	lua_setfield(co, -2, "body");
+	if (r->json) {
+		fl_lua_push_json(co, r->json);
+		lua_setfield(co, -2, "json");
+	}
+	lua_pushnumber(co, r->t_total);
+	lua_setfield(co, -2, "time");
+	lua_pushstring(co, r->url);
+	lua_setfield(co, -2, "url");
+	lua_pushstring(co, r->method);
+	lua_setfield(co, -2, "method");
+	if (r->req_body) {
+		lua_pushstring(co, r->req_body);
+		lua_setfield(co, -2, "request_body");
+	}
+	if (r->err) {
+		lua_pushstring(co, r->errmsg[0] ? r->errmsg : fl_strerror(r->err));
+		lua_setfield(co, -2, "error");
+		lua_pushstring(co, fl_err_name(r->err));
+		lua_setfield(co, -2, "error_code");
+	}
+}
+
+/* Remember the exchange (the response table on top of co) for failure
+ * messages: registry[last_key] = response. */
+static void remember(lua_State *co)
+{
+	lua_pushvalue(co, -1);
+	lua_setfield(co, LUA_REGISTRYINDEX, last_key);
+}
+
+static void http_done(struct fl_http_response *r, void *arg)
+{
+	struct http_wait *w = arg;
+	struct fl_task *t = w->t;
+	lua_State *co = fl_task_thread(t);
+	push_response(co, r);
+	remember(co);
+	if (r->err && w->raise) {
+		lua_pop(co, 1);
+		if (r->errmsg[0] && strstr(r->errmsg, r->url))
+			lua_pushstring(co, r->errmsg);
+		else
+			lua_pushfstring(co, "%s %s failed: %s", r->method, r->url,
+					r->errmsg[0] ? r->errmsg : fl_strerror(r->err));
+		lua_pushboolean(co, 0); /* marker: raise the message */
+	} else {
+		lua_pushboolean(co, 1);
+	}
+	fl_http_response_free(r);
+	free(w);
+	fl_sched_wake(t);
+}
+
+static void http_cancel(struct fl_task *t, void *data)
+{
+	(void)t;
+	struct http_wait *w = data;
+	fl_http_client_cancel(w->c, w->id);
+	free(w);
+}
+
+/* After the wait: stack top is (value, ok-flag). */
+static int request_k(lua_State *L, int status, lua_KContext ctx)
+{
+	(void)status;
+	(void)ctx;
+	if (!lua_toboolean(L, -1)) {
+		lua_pop(L, 1);
+		return lua_error(L);
+	}
+	lua_pop(L, 1);
+	return 1;
+}
+
+/* The table of options at idx -> request; strings stay on the Lua stack
+ * (anchored by the options table), so they outlive the start call. */
+static int do_request(lua_State *L, const char *method, const char *url, int opts)
+{
+	struct fl_sched *s = fl_sched_from(L);
+	if (!fl_sched_current(L))
+		return luaL_error(L, "HTTP requests can only be made from a test, a hook or an "
+				     "fl.parallel/fl.spawn task");
+	struct fl_http_request req = { .method = method, .url = url };
+	const char *hdrs[MAX_HEADERS];
+	size_t nh = 0;
+	json_t *json = NULL;
+	int raise = 1;
+	if (opts) {
+		/* headers = {Name = value} or {"Name: value", ...}: build the lines in
+		 * a table kept on the stack, so the strings outlive the start call */
+		lua_getfield(L, opts, "headers");
+		if (lua_istable(L, -1)) {
+			int src = lua_gettop(L);
+			lua_newtable(L);
+			int lines = lua_gettop(L);
+			lua_pushnil(L);
+			while (lua_next(L, src)) {
+				if (nh >= MAX_HEADERS)
+					return luaL_error(L, "too many headers (max %d)", MAX_HEADERS);
+				if (lua_type(L, -2) == LUA_TSTRING)
+					lua_pushfstring(L, "%s: %s", lua_tostring(L, -2),
+							luaL_tolstring(L, -1, NULL));
+				else
+					lua_pushstring(L, luaL_tolstring(L, -1, NULL));
+				lua_rawseti(L, lines, (lua_Integer)++nh);
+				lua_settop(L, lines + 1); /* keep the key */
+			}
+			for (size_t i = 0; i < nh; i++) {
+				lua_rawgeti(L, lines, (lua_Integer)i + 1);
+				hdrs[i] = lua_tostring(L, -1);
+				lua_pop(L, 1);
+			}
+		} else if (!lua_isnil(L, -1)) {
+			return luaL_error(L, "headers: expected a table, got %s", luaL_typename(L, -1));
+		}
+		lua_getfield(L, opts, "json");
+		if (!lua_isnil(L, -1)) {
+			char err[160];
+			json = fl_lua_to_json(L, -1, err, sizeof(err));
+			if (!json)
+				return luaL_error(L, "json: %s", err);
+		}
+		lua_pop(L, 1);
+		lua_getfield(L, opts, "body");
+		if (lua_type(L, -1) == LUA_TSTRING)
+			req.body = lua_tolstring(L, -1, &req.body_len); /* stays on the stack */
+		else if (!lua_isnil(L, -1))
+			return luaL_error(L, "body: expected a string, got %s", luaL_typename(L, -1));
+		lua_getfield(L, opts, "timeout");
+		if (lua_isnumber(L, -1))
+			req.timeout_ms = (long)(lua_tonumber(L, -1) * 1000);
+		lua_pop(L, 1);
+		lua_getfield(L, opts, "connect_timeout");
+		if (lua_isnumber(L, -1))
+			req.connect_timeout_ms = (long)(lua_tonumber(L, -1) * 1000);
+		lua_pop(L, 1);
+		lua_getfield(L, opts, "follow_redirects");
+		req.follow_redirects = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+		lua_getfield(L, opts, "raise");
+		if (lua_isboolean(L, -1))
+			raise = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
+	req.headers = hdrs;
+	req.nheaders = nh;
+	req.json = json;
+	struct http_wait *w = calloc(1, sizeof(*w));
+	if (!w) {
+		json_decref(json);
+		return luaL_error(L, "out of memory");
+	}
+	w->c = fl_sched_http(s);
+	w->t = fl_sched_current(L);
+	w->raise = raise;
+	int rc = fl_http_client_start(w->c, &req, http_done, w, &w->id);
+	json_decref(json);
+	if (rc < 0) {
+		free(w);
+		return luaL_error(L, "%s %s: %s", method, url, fl_strerror(rc));
+	}
+	return fl_sched_wait_k(L, w, http_cancel, request_k);
+}
+
+/* request{method=, url=, ...} or request(method, url, opts) */
+static int l_request(lua_State *L)
+{
+	if (lua_istable(L, 1)) {
+		lua_getfield(L, 1, "method");
+		lua_getfield(L, 1, "url");
+		const char *method = luaL_optstring(L, -2, "GET");
+		const char *url = lua_tostring(L, -1);
+		if (!url)
+			return luaL_argerror(L, 1, "url is required");
+		return do_request(L, method, url, 1);
+	}
+	const char *method = luaL_checkstring(L, 1);
+	const char *url = luaL_checkstring(L, 2);
+	if (!lua_isnoneornil(L, 3))
+		luaL_checktype(L, 3, LUA_TTABLE);
+	return do_request(L, method, url, lua_istable(L, 3) ? 3 : 0);
+}
+
+static int verb(lua_State *L, const char *method)
+{
+	const char *url = luaL_checkstring(L, 1);
+	int opts = 0;
+	if (!lua_isnoneornil(L, 2)) {
+		luaL_checktype(L, 2, LUA_TTABLE);
+		opts = 2;
+	}
+	return do_request(L, method, url, opts);
+}
+
+static int l_get(lua_State *L) { return verb(L, "GET"); }
+static int l_post(lua_State *L) { return verb(L, "POST"); }
+static int l_put(lua_State *L) { return verb(L, "PUT"); }
+static int l_patch(lua_State *L) { return verb(L, "PATCH"); }
+static int l_delete(lua_State *L) { return verb(L, "DELETE"); }
+static int l_head(lua_State *L) { return verb(L, "HEAD"); }
+
+/* last() -> the last response seen in this state (for failure messages), or nil */
+static int l_last(lua_State *L)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, last_key);
+	return 1;
+}
+
+/* forget(): clear last() (the runner does it when a test starts) */
+static int l_forget(lua_State *L)
+{
+	lua_pushnil(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, last_key);
+	return 0;
+}
+
+int luaopen_faultline_http(lua_State *L);
+int luaopen_faultline_http(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{ "request", l_request }, { "get", l_get },	  { "post", l_post },
+		{ "put", l_put },	  { "patch", l_patch },	  { "delete", l_delete },
+		{ "head", l_head },	  { "last", l_last },	  { "forget", l_forget },
+		{ NULL, NULL },
+	};
+	luaL_newlib(L, fns);
+	return 1;
+}

@@ -1,0 +1,196 @@
+/* Running one scenario file in its own Lua state, loop and scheduler. */
+#include "cli/runner.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/lua_embed.h"
+#include "cli/sched.h"
+#include "core/clock.h"
+#include "core/errors.h"
+
+#define FL_LUAMOD(n) int luaopen_faultline_##n(lua_State *L);
+#include "luamods.inc"
+#undef FL_LUAMOD
+
+static const char ctx_key[] = "faultline.runner";
+
+struct fl_runner_ctx *fl_runner_ctx(lua_State *L)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, ctx_key);
+	struct fl_runner_ctx *c = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	return c;
+}
+
+/* package.searchers entry: modules compiled into the binary. */
+static int embedded_searcher(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	for (const struct fl_lua_embed *e = fl_lua_embedded; e->module; e++) {
+		if (strcmp(e->module, name) != 0)
+			continue;
+		char chunkname[256];
+		snprintf(chunkname, sizeof(chunkname), "@%s", e->path);
+		if (luaL_loadbufferx(L, e->src, e->len, chunkname, "t") != LUA_OK)
+			return lua_error(L);
+		lua_pushstring(L, e->path);
+		return 2;
+	}
+	lua_pushfstring(L, "no embedded module '%s'", name);
+	return 1;
+}
+
+void fl_runner_open_modules(lua_State *L)
+{
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+#define FL_LUAMOD(n)                                         \
+	lua_pushcfunction(L, luaopen_faultline_##n);         \
+	lua_setfield(L, -2, "faultline." #n);
+#include "luamods.inc"
+#undef FL_LUAMOD
+	lua_pop(L, 1);
+	/* searchers: preload first (Lua's own), then ours before the file system */
+	lua_getglobal(L, "package");
+	lua_getfield(L, -1, "searchers");
+	lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+	for (lua_Integer i = n; i >= 2; i--) {
+		lua_rawgeti(L, -1, i);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_pushcfunction(L, embedded_searcher);
+	lua_rawseti(L, -2, 2);
+	lua_pop(L, 2);
+}
+
+/* Add the scenario's directory to package.path so files can require helpers
+ * that live beside them. */
+static void add_scenario_path(lua_State *L, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) : 1;
+	const char *dir = slash ? path : ".";
+	lua_getglobal(L, "package");
+	lua_getfield(L, -1, "path");
+	char buf[8192];
+	snprintf(buf, sizeof(buf), "%.*s/?.lua;%.*s/?/init.lua;%s", dirlen, dir, dirlen, dir,
+		 lua_tostring(L, -1));
+	lua_pushstring(L, buf);
+	lua_setfield(L, -3, "path");
+	lua_pop(L, 2);
+}
+
+static int traceback_handler(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+	luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
+	return 1;
+}
+
+static void file_error(const struct fl_run_opts *opts, struct fl_file_outcome *out,
+		       const char *path, const char *msg, int code)
+{
+	struct fl_file_error fe = { .file = path, .message = msg, .exit_code = code };
+	fl_report_file_error(opts->reports, &fe);
+	if (out->error_exit < code)
+		out->error_exit = code;
+}
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+int fl_runner_run_file(const char *path, const struct fl_run_opts *opts,
+		       struct fl_file_outcome *out)
+{
+	int rc = FL_ENOMEM;
+	char err[256] = "";
+	struct event_base *base = NULL;
+	struct fl_sched *sched = NULL;
+	struct fl_runner_ctx ctx = { .path = path, .opts = opts, .out = out };
+	memset(out, 0, sizeof(*out));
+
+	lua_State *L = luaL_newstate();
+	if (!L)
+		goto out;
+	base = event_base_new();
+	if (!base) {
+		rc = FL_EIO;
+		file_error(opts, out, path, "cannot create an event loop", 3);
+		goto out;
+	}
+	luaL_openlibs(L);
+	fl_runner_open_modules(L);
+	lua_pushlightuserdata(L, &ctx);
+	lua_setfield(L, LUA_REGISTRYINDEX, ctx_key);
+	sched = fl_sched_new(L, base, err, sizeof(err));
+	if (!sched) {
+		rc = FL_EIO;
+		file_error(opts, out, path, err, 3);
+		goto out;
+	}
+	struct fl_prng root;
+	fl_prng_seed(&root, opts->seed);
+	fl_prng_fork(&root, hash_str(path), fl_sched_prng(sched));
+	fl_sched_set_interrupt_flag(sched, opts->interrupt);
+	add_scenario_path(L, path);
+
+	fl_report_file_begin(opts->reports, path);
+	lua_pushcfunction(L, traceback_handler);
+	int hidx = lua_gettop(L);
+	char chunkname[1024];
+	snprintf(chunkname, sizeof(chunkname), "@%s", path);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		char msg[1200];
+		snprintf(msg, sizeof(msg), "%s: cannot open: %s", path, strerror(errno));
+		file_error(opts, out, path, msg, 2);
+		rc = 0;
+		goto end_file;
+	}
+	fclose(f);
+	if (luaL_loadfilex(L, path, "t") != LUA_OK) {
+		/* "path:line: message": the syntax error's place */
+		file_error(opts, out, path, lua_tostring(L, -1), 2);
+		rc = 0;
+		goto end_file;
+	}
+	/* require("faultline")._run_file(chunk, path) */
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "faultline");
+	if (lua_pcall(L, 1, 1, hidx) != LUA_OK) {
+		file_error(opts, out, path, lua_tostring(L, -1), 3);
+		rc = 0;
+		goto end_file;
+	}
+	lua_getfield(L, -1, "_run_file");
+	lua_remove(L, -2);
+	lua_rotate(L, -2, 1); /* stack: handler, _run_file, chunk */
+	lua_pushstring(L, path);
+	if (lua_pcall(L, 2, 0, hidx) != LUA_OK) {
+		char msg[2048];
+		snprintf(msg, sizeof(msg), "internal error in the runner: %s", lua_tostring(L, -1));
+		file_error(opts, out, path, msg, 3);
+	}
+	rc = 0;
+end_file:
+	fl_report_file_end(opts->reports, path);
+out:
+	if (rc == FL_ENOMEM && !L)
+		file_error(opts, out, path, "out of memory", 3);
+	if (L)
+		lua_close(L); /* before the scheduler: __gc may touch it */
+	fl_sched_free(sched);
+	if (base)
+		event_base_free(base);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/* Running one scenario file: a Lua state, an event loop and a scheduler of
+ * its own, so files can run in parallel threads (--jobs). The Lua side
+ * (cli/lua/faultline.lua) walks the describe/it tree; every piece that may
+ * wait runs as a scheduler group, and results go to the report set. */
+#ifndef FL_CLI_RUNNER_H
+#define FL_CLI_RUNNER_H
+
+#include <stdint.h>
+#include <lua.h>
+
+#include "cli/report.h"
+
+struct fl_run_opts {
+	const char *const *tags;	/* run tests having any of these tags ("~T" excludes T) */
+	int ntags;
+	const char *grep;		/* POSIX extended regex on "suite > name", or NULL */
+	const char *const *env;		/* "KEY=VAL" from -e */
+	int nenv;
+	uint64_t seed;
+	double timeout_s;		/* per test; <= 0: none */
+	const char *history_path;	/* default history file for fl.history, or NULL */
+	struct fl_report_set *reports;	/* borrowed */
+	volatile int *interrupt;	/* set by the signal handler; borrowed */
+};
+
+struct fl_file_outcome {
+	int passed, failed, skipped;
+	int error_exit;			/* 0, or 2 (script error) / 3 (infrastructure) */
+	int interrupted;
+};
+
+/* Run every selected test of the scenario at `path`. Reports go to
+ * opts->reports as they happen; counts to *out. Returns 0, or a negative
+ * FL_E* when the runner itself could not work (out of memory, no event loop). */
+int fl_runner_run_file(const char *path, const struct fl_run_opts *opts,
+		       struct fl_file_outcome *out);
+
+/* For the Lua modules: the options and outcome of the file being run in L. */
+struct fl_runner_ctx {
+	const char *path;
+	const struct fl_run_opts *opts;
+	struct fl_file_outcome *out;
+	int test_index;
+};
+struct fl_runner_ctx *fl_runner_ctx(lua_State *L);
+
+/* Install the embedded Lua modules and the C modules (faultline.*) into L. */
+void fl_runner_open_modules(lua_State *L);
+
+#endif
