@@ -1,0 +1,99 @@
+#!/bin/sh
+# Self-test of `faultline run`: runs the scenarios in tests/scenarios/ and
+# asserts their outcomes — exit codes, console text, JUnit XML (xmllint and
+# contents), TAP 14 (parsed by prove), the JSON journal, seeds.
+set -eu
+: "${FAULTLINE:=build/faultline}" "${FL_TEST_HELPERS:=build/tests/helpers}"
+SC=tests/scenarios
+T=$(mktemp -d)
+SRV_PID=""
+cleanup() { [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT INT TERM
+
+fails=0
+check() { # description, then a command that must succeed
+	d=$1; shift
+	if "$@" >/dev/null 2>&1; then echo "ok   $d"; else echo "FAIL $d"; fails=$((fails + 1)); fi
+}
+expect_exit() { # want, description, command...
+	want=$1 d=$2; shift 2
+	set +e; "$@" >"$T/out" 2>"$T/err"; got=$?; set -e
+	if [ "$got" = "$want" ]; then echo "ok   $d (exit $got)"; else
+		echo "FAIL $d: exit $got, want $want"; sed 's/^/     /' "$T/out" "$T/err" | head -30
+		fails=$((fails + 1)); fi
+}
+
+# 1. one passing, one failing test: exit 1; JUnit lists both, failure with file:line
+expect_exit 1 "pass_fail exits 1" "$FAULTLINE" run $SC/pass_fail.lua --report junit="$T/out.xml" --report tap="$T/out.tap" --report json="$T/out.json"
+check "console names the failing line" grep -q "pass_fail.lua:11" "$T/out"
+check "console shows expected and actual" grep -q "expected 42, got 41" "$T/out"
+check "console summary" grep -q "1 passed, 1 failed, 0 skipped" "$T/out"
+check "JUnit is well-formed XML" xmllint --noout "$T/out.xml"
+check "JUnit has 2 testcases" test "$(grep -c '<testcase' "$T/out.xml")" = 2
+check "JUnit counts 1 failure" grep -q 'failures="1"' "$T/out.xml"
+check "JUnit failure names file:line" grep -q 'pass_fail.lua:11' "$T/out.xml"
+check "TAP is version 14" grep -qx "TAP version 14" "$T/out.tap"
+prove --exec cat "$T/out.tap" >"$T/prove.out" 2>&1 || true
+check "prove counts the failure" grep -q "Failed 1/2 subtests" "$T/prove.out"
+check "JSON journal summary" grep -q '"failed": *1' "$T/out.json"
+
+# 2. syntax error: exit 2, file:line
+expect_exit 2 "syntax error exits 2" "$FAULTLINE" run $SC/syntax_error.lua
+check "syntax error names file:line" grep -q "syntax_error.lua:5:" "$T/out"
+
+# 3. closed port: the test fails naming the address
+PORT=$(awk 'BEGIN{srand(); print 20000 + int(rand()*20000)}')
+expect_exit 1 "closed port fails the test" "$FAULTLINE" run $SC/closed_port.lua -e CLOSED_PORT=$PORT
+check "closed port message names the address" grep -q "127.0.0.1:$PORT" "$T/out"
+check "closed port message says refused" grep -qi "refused" "$T/out"
+
+# 4. hooks, defers, timeouts
+expect_exit 1 "hooks: only the timeout test fails" "$FAULTLINE" run $SC/hooks.lua
+check "hooks ran in order" grep -q "✓ ran everything in order" "$T/out"
+check "timeout message" grep -q "timed out after 0.2 s" "$T/out"
+check "hooks summary" grep -q "3 passed, 1 failed" "$T/out"
+
+# 5. filters, skips, -e
+expect_exit 0 "filters with --tag ~slow and -e" "$FAULTLINE" run $SC/filters.lua -t '~slow' -e MODE=ci
+check "filters summary" grep -q "2 passed, 0 failed, 2 skipped" "$T/out"
+expect_exit 0 "--tag fast" "$FAULTLINE" run $SC/filters.lua -t fast
+check "--tag selects 2" grep -q "2 passed, 0 failed, 0 skipped" "$T/out"
+expect_exit 0 "--grep" "$FAULTLINE" run $SC/filters.lua -g 'fast one$'
+check "--grep selects 1" grep -q "1 passed, 0 failed, 0 skipped" "$T/out"
+expect_exit 1 "-e missing fails the env test" "$FAULTLINE" run $SC/filters.lua -g untagged
+
+# 6. concurrency and seeds
+expect_exit 0 "concurrency" "$FAULTLINE" run $SC/concurrency.lua --seed 42
+grep '^draws' "$T/out" >"$T/d1"
+"$FAULTLINE" run $SC/concurrency.lua --seed 42 2>/dev/null | grep '^draws' >"$T/d2" || true
+"$FAULTLINE" run $SC/concurrency.lua --seed 43 2>/dev/null | grep '^draws' >"$T/d3" || true
+check "same seed, same draws" cmp -s "$T/d1" "$T/d2"
+check "other seed, other draws" sh -c "! cmp -s '$T/d1' '$T/d3'"
+
+# 7. several files in parallel; exit code is the worst
+expect_exit 2 "--jobs 3 over a directory with a syntax error" "$FAULTLINE" run $SC -j 3 -e MODE=ci -e CLOSED_PORT=$PORT -g '^(arithmetic|outer|tagged)'
+check "--jobs summary counts every file" grep -q "(7 files" "$T/out"
+
+# 8. usage errors
+expect_exit 2 "unknown option" "$FAULTLINE" run --no-such-option
+expect_exit 2 "missing path" "$FAULTLINE" run "$T/nope.lua"
+expect_exit 2 "bad report format" "$FAULTLINE" run $SC/filters.lua --report xml
+expect_exit 0 "run --help" "$FAULTLINE" run --help
+expect_exit 0 "help run" "$FAULTLINE" help run
+
+# 9. HTTP against a real server (the static server helper)
+if [ -x "$FL_TEST_HELPERS/static_http" ]; then
+	"$FL_TEST_HELPERS/static_http" 127.0.0.1:0 >"$T/srv.out" 2>&1 &
+	SRV_PID=$!
+	i=0; while ! grep -q listening "$T/srv.out" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	ADDR=$(sed -n 's/^listening \(.*\)/\1/p' "$T/srv.out")
+	expect_exit 1 "http scenario: one deliberate failure" "$FAULTLINE" run $SC/http.lua -e BASE=http://$ADDR
+	check "http: 2 passed" grep -q "2 passed, 1 failed" "$T/out"
+	check "http failure shows the exchange" grep -q "HTTP: GET http://$ADDR/ -> 200" "$T/out"
+	check "http failure shows the response body" grep -q "response: hello" "$T/out"
+else
+	echo "note: $FL_TEST_HELPERS/static_http not built; HTTP self-test not run"
+fi
+
+[ $fails -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
+echo "all runner self-tests passed"
