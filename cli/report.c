@@ -27,6 +27,11 @@ void fl_test_result_free(struct fl_test_result *r)
 	free(r->fail_file);
 	json_decref(r->tags);
 	json_decref(r->extra);
+	for (int i = 0; r->retries && i < r->nretries; i++) {
+		free(r->retries[i].message);
+		free(r->retries[i].detail);
+	}
+	free(r->retries);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -56,6 +61,18 @@ int fl_test_result_copy(struct fl_test_result *out, const struct fl_test_result 
 		goto out;
 	if (r->extra && !(out->extra = json_deep_copy(r->extra)))
 		goto out;
+	if (r->retries && r->nretries > 0) {
+		out->retries = calloc((size_t)r->nretries, sizeof(*out->retries));
+		if (!out->retries)
+			goto out;
+		out->nretries = r->nretries;
+		for (int i = 0; i < r->nretries; i++) {
+			out->retries[i].duration_ns = r->retries[i].duration_ns;
+			if (dup_str(&out->retries[i].message, r->retries[i].message) ||
+			    dup_str(&out->retries[i].detail, r->retries[i].detail))
+				goto out;
+		}
+	}
 	rc = 0;
 out:
 	if (rc)
@@ -451,6 +468,8 @@ out:
 /* Call one callback of every reporter under the set's lock. */
 #define EACH(set, cb, ...)                                                       \
 	do {                                                                     \
+		if (!(set))                                                      \
+			break;                                                   \
 		pthread_mutex_lock(&(set)->lock);                                \
 		for (size_t i_ = 0; i_ < (set)->n; i_++)                         \
 			if ((set)->reps[i_].ops->cb)                             \
@@ -491,6 +510,8 @@ void fl_report_run_end(struct fl_report_set *set, const struct fl_run_summary *s
 
 void fl_report_tick(struct fl_report_set *set)
 {
+	if (!set)
+		return;
 	pthread_mutex_lock(&set->lock);
 	for (size_t i = 0; i < set->n; i++)
 		if (set->reps[i].ops == &fl_report_console_ops)

@@ -12,6 +12,13 @@
 
 enum fl_test_status { FL_TEST_PASS, FL_TEST_FAIL, FL_TEST_SKIP };
 
+/* An earlier failed try of a test the runner retried (strings owned). */
+struct fl_test_attempt {
+	char *message;
+	char *detail;
+	int64_t duration_ns;
+};
+
 /* One finished test. Every string is owned by the result (freed by
  * fl_test_result_free); any of them may be NULL except file and name. */
 struct fl_test_result {
@@ -28,14 +35,20 @@ struct fl_test_result {
 	json_t *tags;		/* array of strings (owned reference) or NULL */
 	json_t *extra;		/* JSON details for the journal (owned) or NULL */
 	int index;		/* 1-based position within its file */
+	/* Retries: the failed tries before this final one, oldest first (owned
+	 * array of nretries, NULL/0 when the test ran once). A PASS with
+	 * retries is flaky: JUnit gets <flakyFailure>s, a FAIL <rerunFailure>s. */
+	struct fl_test_attempt *retries;
+	int nretries;
 };
 
-/* Free what r owns (every string, tags, extra) and zero it; r itself is not
+/* Free what r owns (every string, tags, extra, retries) and zero it; r itself is not
  * freed, so it may live on the stack or inside another object. NULL is a
  * no-op. */
 void fl_test_result_free(struct fl_test_result *r);
 
-/* Deep copy of r into out (strings duplicated, tags and extra deep-copied).
+/* Deep copy of r into out (strings and retries duplicated, tags and extra
+ * deep-copied).
  * Returns 0 or FL_ENOMEM (out then holds nothing). Free with
  * fl_test_result_free. */
 int fl_test_result_copy(struct fl_test_result *out, const struct fl_test_result *r);
@@ -94,7 +107,10 @@ int fl_reporter_open(const char *format, FILE *stream, struct fl_reporter *out, 
  * runner can leave out the default console when `--report tap` takes it). */
 bool fl_reporter_to_stdout(const struct fl_reporter *rep);
 
-/* A set of reporters fed together under one lock. */
+/* A set of reporters fed together under one lock (the calls below may come
+ * from several threads; a NULL set makes them no-ops). Every call borrows
+ * its arguments: reporters copy what they keep. fl_report_set_new returns
+ * NULL when out of memory. */
 struct fl_report_set;
 struct fl_report_set *fl_report_set_new(void);
 /* Add rep to the set, taking it (on failure it is freed at once). Returns 0,

@@ -21,10 +21,15 @@
 #define BOLD "\033[1m"
 #define RESET "\033[0m"
 
-/* A failure remembered for the closing list. */
+/* A failure (or flaky test) remembered for the closing lists. */
 struct failure {
 	char *where;	/* "file:line" or "file" */
-	char *what;	/* "suite > name" or "file error: first line" */
+	char *what;	/* "suite > name" or "error: first line" */
+};
+
+struct failures {
+	struct failure *v;
+	size_t n, cap;
 };
 
 struct console {
@@ -39,8 +44,7 @@ struct console {
 	int passed, failed, skipped, errors;
 	int64_t begin_mono_ns;
 	size_t progress_len;		/* columns of the progress line on screen, 0: none */
-	struct failure *fails;
-	size_t nfails, capfails;
+	struct failures fails, flaky;
 };
 
 static const char *col(const struct console *c, const char *code)
@@ -181,25 +185,36 @@ static void duration(char *out, size_t outlen, int64_t ns)
 		snprintf(out, outlen, "%.1f s", (double)ns / 1e9);
 }
 
-static void remember(struct console *c, char *where, char *what)
+/* Add to a closing list, taking where and what (freed on failure). */
+static void remember(struct failures *l, char *where, char *what)
 {
 	if (!where || !what)
 		goto fail;
-	if (c->nfails == c->capfails) {
-		size_t cap = c->capfails ? c->capfails * 2 : 8;
-		struct failure *v = realloc(c->fails, cap * sizeof(*v));
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct failure *v = realloc(l->v, cap * sizeof(*v));
 		if (!v)
 			goto fail;
-		c->fails = v;
-		c->capfails = cap;
+		l->v = v;
+		l->cap = cap;
 	}
-	c->fails[c->nfails].where = where;
-	c->fails[c->nfails].what = what;
-	c->nfails++;
+	l->v[l->n].where = where;
+	l->v[l->n].what = what;
+	l->n++;
 	return;
 fail:
 	free(where);
 	free(what);
+}
+
+static char *test_title(const struct fl_test_result *r)
+{
+	bool suite = r->suite && *r->suite;
+	char *what = NULL;
+	if (asprintf(&what, "%s%s%s", suite ? r->suite : "", suite ? " > " : "",
+		     r->name ? r->name : "") < 0)
+		return NULL;
+	return what;
 }
 
 static void con_run_begin(void *self, int nfiles, uint64_t seed)
@@ -247,9 +262,20 @@ static void con_test_done(void *self, const struct fl_test_result *r)
 	}
 	char d[32];
 	duration(d, sizeof(d), r->duration_ns);
-	fprintf(f, " %s(%s)%s\n", col(c, DIM), d, col(c, RESET));
+	int tries = r->retries && r->nretries > 0 ? r->nretries + 1 : 1;
+	if (tries > 1 && r->status == FL_TEST_PASS)
+		fprintf(f, " %s(%s, %sflaky: passed on try %d%s%s)%s\n", col(c, DIM), d,
+			col(c, YELLOW), tries, col(c, RESET), col(c, DIM), col(c, RESET));
+	else if (tries > 1)
+		fprintf(f, " %s(%s, failed %d tries)%s\n", col(c, DIM), d, tries, col(c, RESET));
+	else
+		fprintf(f, " %s(%s)%s\n", col(c, DIM), d, col(c, RESET));
 	if (r->status == FL_TEST_PASS) {
 		c->passed++;
+		if (tries > 1) {
+			char *what = test_title(r);
+			remember(&c->flaky, strdup(file), what);
+		}
 		draw_progress(c);
 		return;
 	}
@@ -267,11 +293,7 @@ static void con_test_done(void *self, const struct fl_test_result *r)
 		fprintf(f, "      at %s\n", where);
 	if (r->detail && *r->detail)
 		put_indented(c, r->detail, 6, "");
-	char *what = NULL;
-	if (asprintf(&what, "%s%s%s", suite ? r->suite : "", suite ? " > " : "",
-		     r->name ? r->name : "") < 0)
-		what = NULL;
-	remember(c, where, what);
+	remember(&c->fails, where, test_title(r));
 	draw_progress(c);
 }
 
@@ -294,7 +316,7 @@ static void con_file_error(void *self, const struct fl_file_error *e)
 	if (asprintf(&what, "%s: %s", kind, first ? first : "") < 0)
 		what = NULL;
 	free(first);
-	remember(c, strdup(file), what);
+	remember(&c->fails, strdup(file), what);
 	draw_progress(c);
 }
 
@@ -314,6 +336,31 @@ static void con_file_end(void *self, const char *file)
 	draw_progress(c);
 }
 
+static void put_list(struct console *c, const struct failures *l, const char *title,
+		     const char *mark, const char *color)
+{
+	if (!l->n)
+		return;
+	fprintf(c->out.f, "\n%s%s:%s\n", col(c, BOLD), title, col(c, RESET));
+	for (size_t i = 0; i < l->n; i++) {
+		fprintf(c->out.f, "  %s%s%s ", col(c, color), mark, col(c, RESET));
+		put_str(c, l->v[i].where);
+		fputs("  ", c->out.f);
+		put_str(c, l->v[i].what);
+		fputc('\n', c->out.f);
+	}
+}
+
+static void free_list(struct failures *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].where);
+		free(l->v[i].what);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
 static void con_run_end(void *self, const struct fl_run_summary *s)
 {
 	struct console *c = self;
@@ -331,16 +378,8 @@ static void con_run_end(void *self, const struct fl_run_summary *s)
 			col(c, RESET));
 	fprintf(f, " (%d file%s, %.2f s, seed %" PRIu64 ")\n", s->files, s->files == 1 ? "" : "s",
 		(double)s->duration_ns / 1e9, s->seed);
-	if (c->nfails) {
-		fprintf(f, "\n%sFailed:%s\n", col(c, BOLD), col(c, RESET));
-		for (size_t i = 0; i < c->nfails; i++) {
-			fprintf(f, "  %s✗%s ", col(c, RED), col(c, RESET));
-			put_str(c, c->fails[i].where);
-			fputs("  ", f);
-			put_str(c, c->fails[i].what);
-			fputc('\n', f);
-		}
-	}
+	put_list(c, &c->fails, "Failed", "✗", RED);
+	put_list(c, &c->flaky, "Flaky (passed after retries)", "~", YELLOW);
 	fl_report_out_commit(&c->out);
 }
 
@@ -364,11 +403,8 @@ static void con_free(void *self)
 	free(c->files);
 	free(c->printed);
 	free(c->ended);
-	for (size_t i = 0; i < c->nfails; i++) {
-		free(c->fails[i].where);
-		free(c->fails[i].what);
-	}
-	free(c->fails);
+	free_list(&c->fails);
+	free_list(&c->flaky);
 	free(c);
 }
 

@@ -3,7 +3,8 @@
  *    "summary":{"passed","failed","skipped","errors","files"},
  *    "files":[{"file","started","duration_ms",
  *              "tests":[{"name","suite","status","duration_ms","tags","message",
- *                        "detail","location":{"file","line"},"extra","index"}],
+ *                        "detail","location":{"file","line"},"extra","index",
+ *                        "flaky","retries":[{"message","detail","duration_ms"}]}],
  *              "errors":[{"message","exit_code"}]}]}
  * Files appear in the order they began, tests in completion order. Strings
  * that are not valid UTF-8 get U+FFFD for the bad bytes. */
@@ -62,12 +63,23 @@ static json_t *seed_value(uint64_t seed)
 	return json_string(buf);
 }
 
+static json_t *retries_json(const struct fl_test_result *r)
+{
+	json_t *a = json_array();
+	for (int i = 0; a && r->retries && i < r->nretries; i++)
+		json_array_append_new(a, json_pack("{s:o,s:o,s:I}", "message",
+						   jstr(r->retries[i].message), "detail",
+						   jstr(r->retries[i].detail), "duration_ms",
+						   ms(r->retries[i].duration_ns)));
+	return a ? a : json_null();
+}
+
 static json_t *test_json(const struct fl_test_result *r)
 {
 	json_t *loc = json_null();
 	if (r->fail_file)
 		loc = json_pack("{s:o,s:i}", "file", jstr(r->fail_file), "line", r->fail_line);
-	return json_pack("{s:o,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:i}",
+	return json_pack("{s:o,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:i,s:b,s:o}",
 			 "name", jstr(r->name),
 			 "suite", jstr(r->suite ? r->suite : ""),
 			 "status", status_name(r->status),
@@ -77,7 +89,9 @@ static json_t *test_json(const struct fl_test_result *r)
 			 "detail", jstr(r->detail),
 			 "location", loc ? loc : json_null(),
 			 "extra", r->extra ? json_deep_copy(r->extra) : json_null(),
-			 "index", r->index);
+			 "index", r->index,
+			 "flaky", r->status == FL_TEST_PASS && r->retries && r->nretries > 0,
+			 "retries", retries_json(r));
 }
 
 static json_t *file_json(const struct fl_report_file *f)

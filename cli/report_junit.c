@@ -82,6 +82,26 @@ static void timestamp(int64_t wall_ns, char *out, size_t outlen)
 	strftime(out, outlen, "%Y-%m-%dT%H:%M:%S", &tm);
 }
 
+/* Surefire's record of earlier tries: <flakyFailure> in a test that passed
+ * in the end, <rerunFailure> in one that kept failing. */
+static void put_tries(FILE *f, const struct fl_test_result *r, const char *elem)
+{
+	for (int i = 0; i < r->nretries; i++) {
+		const struct fl_test_attempt *a = &r->retries[i];
+		char *first = fl_report_first_line(a->message ? a->message : "failed");
+		fprintf(f, "      <%s message=\"", elem);
+		put_xml(f, first ? first : "failed", true);
+		fputs("\" type=\"failure\">\n        <stackTrace>", f);
+		put_xml(f, a->message ? a->message : "failed", false);
+		if (a->detail && *a->detail) {
+			fputs("\n\n", f);
+			put_xml(f, a->detail, false);
+		}
+		fprintf(f, "</stackTrace>\n      </%s>\n", elem);
+		free(first);
+	}
+}
+
 static void put_testcase(FILE *f, const struct fl_test_result *r)
 {
 	fputs("    <testcase classname=\"", f);
@@ -98,8 +118,15 @@ static void put_testcase(FILE *f, const struct fl_test_result *r)
 	if (r->fail_file && r->fail_line > 0 && strcmp(r->fail_file, r->file) == 0)
 		fprintf(f, " line=\"%d\"", r->fail_line);
 	fprintf(f, " time=\"%.3f\"", (double)r->duration_ns / 1e9);
-	if (r->status == FL_TEST_PASS) {
+	bool retried = r->retries && r->nretries > 0;
+	if (r->status == FL_TEST_PASS && !retried) {
 		fputs("/>\n", f);
+		return;
+	}
+	if (r->status == FL_TEST_PASS) {	/* flaky: passed after failed tries */
+		fputs(">\n", f);
+		put_tries(f, r, "flakyFailure");
+		fputs("    </testcase>\n", f);
 		return;
 	}
 	if (r->status == FL_TEST_SKIP) {
@@ -114,20 +141,19 @@ static void put_testcase(FILE *f, const struct fl_test_result *r)
 	fputs("\" type=\"failure\">", f);
 	put_xml(f, r->message ? r->message : "failed", false);
 	fputc('\n', f);
-	if (r->fail_file) {
-		char at[64];
-		snprintf(at, sizeof(at), ":%d", r->fail_line);
-		if (!(r->detail && strstr(r->detail, r->fail_file))) {
-			fputs("at ", f);
-			put_xml(f, r->fail_file, false);
-			fprintf(f, "%s\n", at);
-		}
+	if (r->fail_file && !(r->detail && strstr(r->detail, r->fail_file))) {
+		fputs("at ", f);
+		put_xml(f, r->fail_file, false);
+		fprintf(f, ":%d\n", r->fail_line);
 	}
 	if (r->detail && *r->detail) {
 		fputc('\n', f);
 		put_xml(f, r->detail, false);
 	}
-	fputs("</failure>\n    </testcase>\n", f);
+	fputs("</failure>\n", f);
+	if (retried)
+		put_tries(f, r, "rerunFailure");
+	fputs("    </testcase>\n", f);
 	free(first);
 }
 

@@ -148,6 +148,17 @@ static void put_block(FILE *f, const char *key, const char *s)
 	free(copy);
 }
 
+/* The tries before the final one, for a retried test's YAML block. */
+static void put_retries(FILE *f, const struct fl_test_result *r)
+{
+	fprintf(f, "  tries: %d\n  retries:\n", r->nretries + 1);
+	for (int i = 0; i < r->nretries; i++) {
+		fputs("    - message: ", f);
+		put_quoted(f, r->retries[i].message ? r->retries[i].message : "failed");
+		fprintf(f, "\n      duration_ms: %.3f\n", (double)r->retries[i].duration_ns / 1e6);
+	}
+}
+
 static void tap_run_begin(void *self, int nfiles, uint64_t seed)
 {
 	struct tap *t = self;
@@ -173,6 +184,12 @@ static void tap_test_done(void *self, const struct fl_test_result *r)
 		}
 	}
 	fputc('\n', f);
+	bool retried = r->retries && r->nretries > 0;
+	if (r->status == FL_TEST_PASS && retried) {
+		fputs("  ---\n  flaky: true\n", f);
+		put_retries(f, r);
+		fputs("  ...\n", f);
+	}
 	if (r->status == FL_TEST_FAIL) {
 		fputs("  ---\n  message: ", f);
 		put_quoted(f, r->message ? r->message : "failed");
@@ -187,6 +204,8 @@ static void tap_test_done(void *self, const struct fl_test_result *r)
 			}
 		}
 		fprintf(f, "  duration_ms: %.3f\n", (double)r->duration_ns / 1e6);
+		if (retried)
+			put_retries(f, r);
 		if (r->detail && *r->detail)
 			put_block(f, "detail", r->detail);
 		fputs("  ...\n", f);

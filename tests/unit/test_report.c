@@ -303,15 +303,44 @@ static void expect_ints(json_t *arr, const int *want, size_t n)
 		assert_int_equal(json_integer_value(json_array_get(arr, i)), want[i]);
 }
 
+static bool have_tap_parser(void)
+{
+	int st;
+	char *probe = run(&st, "perl -MTAP::Parser -MJSON::PP -e 1");
+	free(probe);
+	return st == 0;
+}
+
+/* What TAP::Parser makes of a TAP file, as JSON (new reference). */
+static json_t *tap_parse(const char *tap)
+{
+	char *script = path_in("tap.pl");
+	FILE *f = fopen(script, "w");
+	assert_non_null(f);
+	fputs(TAP_SCRIPT, f);
+	fclose(f);
+	int st;
+	char *js = run(&st, "perl '%s' '%s'", script, tap);
+	if (st != 0)
+		fail_msg("perl TAP::Parser: %s", js);
+	json_error_t jerr;
+	json_t *res = json_loads(js, 0, &jerr);
+	if (!res)
+		fail_msg("TAP::Parser output is not JSON (%s): %s", jerr.text, js);
+	if (json_array_size(json_object_get(res, "errors")))
+		fail_msg("TAP parse errors: %s", js);
+	free(js);
+	free(script);
+	return res;
+}
+
 static void test_tap(void **state)
 {
 	(void)state;
 	int st;
-	char *probe = run(&st, "perl -MTAP::Parser -MJSON::PP -e 1");
-	free(probe);
-	if (st != 0)
+	if (!have_tap_parser())
 		skip();
-	char *out = path_in("tap/run.tap"), *script = path_in("tap.pl");
+	char *out = path_in("tap/run.tap");
 	char *spec = NULL;
 	assert_true(asprintf(&spec, "tap=%s", out) > 0);
 	struct fl_report_set *set = set_with(spec);
@@ -328,20 +357,7 @@ static void test_tap(void **state)
 	assert_non_null(strstr(text, "\n1..6\n"));
 	free(text);
 
-	FILE *f = fopen(script, "w");
-	assert_non_null(f);
-	fputs(TAP_SCRIPT, f);
-	fclose(f);
-	char *js = run(&st, "perl '%s' '%s'", script, out);
-	if (st != 0)
-		fail_msg("perl TAP::Parser: %s", js);
-	json_error_t jerr;
-	json_t *res = json_loads(js, 0, &jerr);
-	if (!res)
-		fail_msg("TAP::Parser output is not JSON (%s): %s", jerr.text, js);
-	json_t *errors = json_object_get(res, "errors");
-	if (json_array_size(errors))
-		fail_msg("TAP parse errors: %s", js);
+	json_t *res = tap_parse(out);
 	assert_int_equal(json_integer_value(json_object_get(res, "planned")), 6);
 	assert_int_equal(json_integer_value(json_object_get(res, "run")), 6);
 	expect_ints(json_object_get(res, "failed"), (int[]){ 2, 4, 5 }, 3);
@@ -361,7 +377,6 @@ static void test_tap(void **state)
 	assert_string_equal(json_string_value(json_object_get(y2, "message")),
 			    "scenarios/b.lua:9: attempt to index a nil value (local 'sys')");
 	json_decref(res);
-	free(js);
 
 	/* and prove itself counts the same */
 	char *prove = run(&st, "prove --exec cat '%s'", out);
@@ -371,7 +386,6 @@ static void test_tap(void **state)
 	free(prove);
 	free(spec);
 	free(out);
-	free(script);
 }
 
 /* --- JSON ------------------------------------------------------------------ */
@@ -615,6 +629,109 @@ static void test_specs(void **state)
 	free(plain);
 }
 
+/* --- retried tests ------------------------------------------------------------- */
+
+static void send_retried(struct fl_report_set *set, const char *name, enum fl_test_status st,
+			 int tries, int index)
+{
+	struct fl_test_result r = {
+		.file = strdup(FILE_A), .suite = strdup("retry"), .name = strdup(name),
+		.status = st, .duration_ns = 5000000, .index = index,
+		.nretries = tries - 1,
+	};
+	r.retries = calloc((size_t)r.nretries, sizeof(*r.retries));
+	assert_non_null(r.retries);
+	for (int i = 0; i < r.nretries; i++) {
+		assert_true(asprintf(&r.retries[i].message, "try %d: timed out <%d>", i + 1, i) > 0);
+		r.retries[i].detail = strdup("waited 2 s for /health & gave up");
+		r.retries[i].duration_ns = 2000000000;
+	}
+	if (st == FL_TEST_FAIL) {
+		r.message = strdup("still timing out");
+		r.fail_file = strdup(FILE_A);
+		r.fail_line = 12;
+	}
+	fl_report_test_done(set, &r);
+	fl_test_result_free(&r);
+}
+
+static void test_retries(void **state)
+{
+	(void)state;
+	const char *fmt[] = { "junit", "tap", "json", "console" };
+	char *files[4];
+	struct fl_report_set *set = fl_report_set_new();
+	for (int i = 0; i < 4; i++) {
+		char *name = NULL, *spec = NULL;
+		assert_true(asprintf(&name, "retries.%s", fmt[i]) > 0);
+		files[i] = path_in(name);
+		assert_true(asprintf(&spec, "%s=%s", fmt[i], files[i]) > 0);
+		struct fl_reporter rep;
+		char err[256];
+		assert_int_equal(fl_reporter_create(spec, &rep, err, sizeof(err)), 0);
+		assert_int_equal(fl_report_set_add(set, rep), 0);
+		free(name);
+		free(spec);
+	}
+	fl_report_run_begin(set, 1, 9);
+	fl_report_file_begin(set, FILE_A);
+	send_retried(set, "flaky", FL_TEST_PASS, 3, 1);
+	send_retried(set, "broken", FL_TEST_FAIL, 2, 2);
+	fl_report_file_end(set, FILE_A);
+	struct fl_run_summary s = { .passed = 1, .failed = 1, .files = 1, .seed = 9 };
+	fl_report_run_end(set, &s);
+	fl_report_set_free(set);
+
+	int st;
+	char *lint = run(&st, "xmllint --noout '%s'", files[0]);
+	if (st != 0)
+		fail_msg("xmllint --noout: %s", lint);
+	free(lint);
+	expect_xpath(files[0], "string(/testsuites/@tests)", "2");
+	expect_xpath(files[0], "string(/testsuites/@failures)", "1");
+	expect_xpath(files[0], "count(//testcase[1]/flakyFailure)", "2");
+	expect_xpath(files[0], "count(//testcase[1]/failure)", "0");
+	expect_xpath(files[0], "string(//testcase[1]/flakyFailure[2]/@message)", "try 2: timed out <1>");
+	expect_xpath(files[0], "count(//testcase[2]/failure)", "1");
+	expect_xpath(files[0], "count(//testcase[2]/rerunFailure)", "1");
+
+	if (have_tap_parser()) {
+		json_t *res = tap_parse(files[1]);
+		expect_ints(json_object_get(res, "failed"), (int[]){ 2 }, 1);
+		json_t *y = json_object_get(res, "yaml");
+		assert_int_equal(json_array_size(y), 2);
+		json_t *flaky = json_array_get(y, 0);
+		assert_string_equal(json_string_value(json_object_get(flaky, "flaky")), "true");
+		assert_string_equal(json_string_value(json_object_get(flaky, "tries")), "3");
+		json_t *tries = json_object_get(flaky, "retries");
+		assert_int_equal(json_array_size(tries), 2);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(tries, 1), "message")),
+				    "try 2: timed out <1>");
+		assert_int_equal(json_array_size(json_object_get(json_array_get(y, 1), "retries")), 1);
+		json_decref(res);
+	}
+
+	json_error_t jerr;
+	json_t *root = json_load_file(files[2], 0, &jerr);
+	assert_non_null(root);
+	json_t *t0 = test_at(root, 0, 0), *t1 = test_at(root, 0, 1);
+	assert_true(json_is_true(json_object_get(t0, "flaky")));
+	assert_int_equal(json_array_size(json_object_get(t0, "retries")), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(t0, "retries"), 0), "detail")),
+			    "waited 2 s for /health & gave up");
+	assert_true(json_is_false(json_object_get(t1, "flaky")));
+	assert_int_equal(json_array_size(json_object_get(t1, "retries")), 1);
+	json_decref(root);
+
+	char *text = slurp(files[3]);
+	assert_non_null(strstr(text, "  ✓ retry > flaky (5 ms, flaky: passed on try 3)\n"));
+	assert_non_null(strstr(text, "  ✗ retry > broken (5 ms, failed 2 tries)\n"));
+	assert_non_null(strstr(text, "\nFlaky (passed after retries):\n  ~ scenarios/a.lua  retry > flaky\n"));
+	free(text);
+	for (int i = 0; i < 4; i++)
+		free(files[i]);
+}
+
 /* --- several runner threads --------------------------------------------------- */
 
 #define THREADS 4
@@ -713,6 +830,7 @@ int main(void)
 		cmocka_unit_test(test_console_file),
 		cmocka_unit_test(test_console_tty),
 		cmocka_unit_test(test_specs),
+		cmocka_unit_test(test_retries),
 		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
