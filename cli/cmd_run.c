@@ -31,6 +31,8 @@ static const char usage[] =
 	"  -s, --seed N           seed for every random draw (default: random, printed)\n"
 	"      --timeout S        per-test timeout in seconds (default 60; 0 = none)\n"
 	"  -j, --jobs N           run N files in parallel, each in its own Lua state\n"
+	"      --retries N        rerun a failing test up to N times; a test that passes\n"
+	"                         on a retry is reported flaky (default 0)\n"
 	"  -r, --report FMT[=FILE]  console (default), tap, junit, json; repeatable;\n"
 	"                         FILE '-' or absent: standard output\n"
 	"      --history FILE     default history file for fl.history.default()\n"
@@ -161,14 +163,14 @@ static int cmd_run(int argc, char **argv)
 		{ "env", required_argument, NULL, 'e' },   { "seed", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 'T' }, { "jobs", required_argument, NULL, 'j' },
 		{ "report", required_argument, NULL, 'r' }, { "history", required_argument, NULL, 'H' },
-		{ "quiet", no_argument, NULL, 'q' },	   { "help", no_argument, NULL, 'h' },
+		{ "retries", required_argument, NULL, 'R' }, { "quiet", no_argument, NULL, 'q' },	   { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int rc = FL_EXIT_USAGE;
 	const char **tags = calloc((size_t)argc, sizeof(char *));
 	const char **envs = calloc((size_t)argc, sizeof(char *));
 	const char **reports = calloc((size_t)argc, sizeof(char *));
-	int ntags = 0, nenv = 0, nreports = 0, jobs = 1, quiet = 0, have_seed = 0;
+	int ntags = 0, nenv = 0, nreports = 0, jobs = 1, quiet = 0, have_seed = 0, retries = 0;
 	const char *grep = NULL, *history = NULL;
 	uint64_t seed = 0;
 	double timeout = 60;
@@ -218,6 +220,13 @@ static int cmd_run(int argc, char **argv)
 			}
 			break;
 		case 'r': reports[nreports++] = optarg; break;
+		case 'R':
+			retries = atoi(optarg);
+			if (retries < 0 || retries > 100) {
+				rc = fl_cli_usage_error("run", "--retries expects 0..100, got '%s'", optarg);
+				goto out;
+			}
+			break;
 		case 'H': history = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'h':
@@ -290,7 +299,7 @@ static int cmd_run(int argc, char **argv)
 
 	struct fl_run_opts ropts = {
 		.tags = tags, .ntags = ntags, .grep = grep, .env = envs, .nenv = nenv,
-		.seed = seed, .timeout_s = timeout, .history_path = history, .reports = set,
+		.seed = seed, .timeout_s = timeout, .retries = retries, .history_path = history, .reports = set,
 		.interrupt = &interrupted,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };

@@ -112,25 +112,35 @@ void fl_report_out_stream(struct fl_report_out *o, FILE *stream)
 int fl_report_out_open(struct fl_report_out *o, const char *path, char *err, size_t errlen)
 {
 	memset(o, 0, sizeof(*o));
-	if (!path || strcmp(path, "-") == 0) {
+	if (!path || strcmp(path, "-") == 0 || strcmp(path, "/dev/stdout") == 0) {
 		fl_report_out_stream(o, stdout);
 		return 0;
 	}
+	if (strcmp(path, "/dev/stderr") == 0) {
+		fl_report_out_stream(o, stderr);
+		return 0;
+	}
 	int rc = FL_ENOMEM;
+	struct stat st;
+	bool direct = stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 	size_t n = strlen(path);
 	o->path = strdup(path);
-	o->tmp = malloc(n + 5);
-	if (!o->path || !o->tmp)
+	if (!o->path)
 		goto out;
-	memcpy(o->tmp, path, n);
-	memcpy(o->tmp + n, ".tmp", 5);
-	make_parents(path);	/* a failure shows as fopen's error below */
-	o->f = fopen(o->tmp, "w");
+	if (!direct) {
+		if (!(o->tmp = malloc(n + 5)))
+			goto out;
+		memcpy(o->tmp, path, n);
+		memcpy(o->tmp + n, ".tmp", 5);
+		make_parents(path);	/* a failure shows as fopen's error below */
+	}
+	o->f = fopen(direct ? o->path : o->tmp, "w");
 	if (!o->f) {
-		rc = fl_err_set(err, errlen, -errno, "cannot write report %s: %s", o->tmp,
-				strerror(errno));
+		rc = fl_err_set(err, errlen, -errno, "cannot write report %s: %s",
+				direct ? o->path : o->tmp, strerror(errno));
 		goto out;
 	}
+	o->owned = true;
 	return 0;
 out:
 	if (rc == FL_ENOMEM)
@@ -145,29 +155,31 @@ int fl_report_out_commit(struct fl_report_out *o)
 		return 0;
 	o->committed = true;
 	int rc = 0;
+	errno = 0;
 	if (fflush(o->f) != 0 || ferror(o->f))
 		rc = -(errno ? errno : EIO);
-	if (!o->path)
+	if (!o->owned)
 		return rc;
-	if (rc == 0 && fsync(fileno(o->f)) < 0 && errno != EINVAL)
+	if (o->tmp && rc == 0 && fsync(fileno(o->f)) < 0 && errno != EINVAL)
 		rc = -errno;
 	if (fclose(o->f) != 0 && rc == 0)
 		rc = -errno;
 	o->f = NULL;
-	if (rc == 0 && rename(o->tmp, o->path) < 0)
+	if (o->tmp && rc == 0 && rename(o->tmp, o->path) < 0)
 		rc = -errno;
 	if (rc) {
 		fprintf(stderr, "faultline: cannot write report %s: %s\n", o->path, fl_strerror(rc));
-		unlink(o->tmp);
+		if (o->tmp)
+			unlink(o->tmp);
 	}
 	return rc;
 }
 
 void fl_report_out_close(struct fl_report_out *o)
 {
-	if (o->path && o->f) {
+	if (o->f && o->owned) {
 		fclose(o->f);
-		if (!o->committed)
+		if (!o->committed && o->tmp)
 			unlink(o->tmp);
 	} else if (o->f) {
 		fflush(o->f);

@@ -17,15 +17,20 @@
 
 struct fl_report_out {
 	FILE *f;		/* where to write; NULL once closed */
-	char *path;		/* final file name (owned), NULL for a stream */
-	char *tmp;		/* path + ".tmp" while being written (owned) */
+	char *path;		/* file name (owned), NULL for a stream */
+	char *tmp;		/* path + ".tmp" while being written (owned), NULL
+				 * when path is written directly */
+	bool owned;		/* f is ours to close */
 	bool is_stdout;		/* f is stdout (from "-" or no file) */
 	bool committed;
 };
 
-/* Open the destination for a reporter: path NULL or "-" means stdout, else
- * path.tmp is created (and parent directories). Returns 0 or a negative
- * errno with "cannot write report PATH: reason" in err. */
+/* Open the destination for a reporter. path NULL, "-" or "/dev/stdout"
+ * means stdout and "/dev/stderr" stderr (streams, never closed); an
+ * existing path that is not a regular file (a terminal, a FIFO, /dev/fd/N)
+ * is opened and written directly; any other path is written as path.tmp
+ * (parent directories created) and renamed on commit. Returns 0 or a
+ * negative errno with "cannot write report PATH: reason" in err. */
 int fl_report_out_open(struct fl_report_out *o, const char *path, char *err, size_t errlen);
 
 /* Use a caller's stream (borrowed: flushed, never closed). */

@@ -18,6 +18,7 @@ struct fl_run_opts {
 	int nenv;
 	uint64_t seed;
 	double timeout_s;		/* per test; <= 0: none */
+	int retries;			/* default retries of a failing test (it{retries=} overrides) */
 	const char *history_path;	/* default history file for fl.history, or NULL */
 	struct fl_report_set *reports;	/* borrowed */
 	volatile int *interrupt;	/* set by the signal handler; borrowed */

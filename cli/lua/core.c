@@ -92,16 +92,26 @@ static int l_report(lua_State *L)
 		}
 	}
 	lua_pop(L, 1);
+	/* retries = { {message=, detail=, duration=}, ... }: earlier failed tries */
+	lua_getfield(L, 1, "retries");
+	if (lua_istable(L, -1) && lua_rawlen(L, -1) > 0) {
+		int n = (int)lua_rawlen(L, -1);
+		r.retries = calloc((size_t)n, sizeof(*r.retries));
+		for (int i = 0; r.retries && i < n; i++) {
+			lua_rawgeti(L, -1, i + 1);
+			int at = lua_gettop(L);
+			r.retries[i].message = opt_strdup(L, at, "message");
+			r.retries[i].detail = opt_strdup(L, at, "detail");
+			lua_getfield(L, at, "duration");
+			r.retries[i].duration_ns = (int64_t)(lua_tonumber(L, -1) * 1e9);
+			lua_pop(L, 2);
+			r.nretries++;
+		}
+	}
+	lua_pop(L, 1);
 	r.index = ++ctx->test_index;
 	fl_report_test_done(ctx->opts->reports, &r);
-	/* the set does not keep r: free its parts */
-	free(r.file);
-	free(r.suite);
-	free(r.name);
-	free(r.message);
-	free(r.detail);
-	free(r.fail_file);
-	json_decref(r.tags);
+	fl_test_result_free(&r); /* the set copies what it keeps */
 	return 0;
 }
 
@@ -118,7 +128,7 @@ static int l_file_error(lua_State *L)
 	return 0;
 }
 
-/* options() -> {path=, tags={...}, grep=, timeout=, seed=, history=} */
+/* options() -> {path=, tags={...}, grep=, timeout=, seed=, history=, retries=} */
 static int l_options(lua_State *L)
 {
 	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
@@ -140,6 +150,8 @@ static int l_options(lua_State *L)
 	lua_setfield(L, -2, "timeout");
 	lua_pushinteger(L, (lua_Integer)o->seed);
 	lua_setfield(L, -2, "seed");
+	lua_pushinteger(L, o->retries);
+	lua_setfield(L, -2, "retries");
 	if (o->history_path) {
 		lua_pushstring(L, o->history_path);
 		lua_setfield(L, -2, "history");

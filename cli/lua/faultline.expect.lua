@@ -202,9 +202,9 @@ expectation_mt.__index = function(self, key)
   if key == "not_" or key == "never" then return make(self.actual, not self.negated) end
   local m = matchers[key]
   if not m then error(string.format("expect: unknown matcher '%s'", tostring(key)), 2) end
-  return function(first, ...)
-    local args = table.pack(first, ...)
-    if first == self then args = table.pack(...) end -- called with ':'
+  return function(...)
+    local args = table.pack(...)
+    if args.n > 0 and args[1] == self then args = table.pack(select(2, ...)) end -- called with ':'
     local ok, msg, negmsg = m(self.actual, table.unpack(args, 1, args.n))
     if self.negated then
       if ok then fail(negmsg, args[1], self.actual, args.n > 0) end

@@ -326,10 +326,10 @@ local function first_line(s)
   return s:match("^[^\n]*")
 end
 
-local function report(t, status, rec, started, start_wall)
+local function report(t, status, rec, started, start_wall, attempts)
   local r = {
     suite = t.suite.full, name = t.name, status = status, tags = t.tags,
-    duration = core.now() - started, start_wall = start_wall,
+    duration = core.now() - started, start_wall = start_wall, retries = attempts,
   }
   if status == "skip" then
     r.message = rec
@@ -350,24 +350,15 @@ end
 
 local CLEANUP_TIMEOUT = 60
 
-local function run_test(t, inherited_err)
-  if not selected(t) then return end
-  if core.interrupted() then return end
-  local started, start_wall = core.now(), core.wall()
-  if t.opts.skip then
-    report(t, "skip", t.opts.skip == true and "skipped" or tostring(t.opts.skip), started, start_wall)
-    return
-  end
-  if inherited_err then
-    report(t, "fail", inherited_err, started, start_wall)
-    return
-  end
+-- One try of a test: before_each hooks and the body under the timeout, then
+-- after_each hooks and deferred cleanups in a fresh group, so they run even
+-- when the test timed out. Returns the error (or skip record) or nil.
+local function try_test(t, chain)
   http.forget()
   local ctx = { name = t.name, suite = t.suite.full, defers = {} }
   ctx.defer = function(_, fn) local d = ctx.defers; d[#d + 1] = fn end
   ctx.skip = function(_, reason) fl.skip(reason) end
   current_test = ctx
-  local chain = suite_chain(t.suite)
   local timeout = t.opts.timeout or opts.timeout
   local _, err = core.run_group(function()
     for _, s in ipairs(chain) do
@@ -380,8 +371,6 @@ local function run_test(t, inherited_err)
     if not ok then return e end
     return nil
   end, timeout)
-  -- after_each hooks (innermost first) and deferred cleanups (last first)
-  -- run in a fresh group, so they run even when the test timed out.
   local _, cerr = core.run_group(function()
     local first
     for i = #chain, 1, -1 do
@@ -397,15 +386,46 @@ local function run_test(t, inherited_err)
     return first
   end, CLEANUP_TIMEOUT)
   current_test = nil
-  if type(err) == "table" and err.fl_skip then
-    report(t, "skip", err.reason, started, start_wall)
-  elseif err then
-    report(t, "fail", err, started, start_wall)
-  elseif cerr then
-    if type(cerr) == "table" and cerr.fl_record then cerr.message = "cleanup failed: " .. cerr.message end
-    report(t, "fail", cerr, started, start_wall)
-  else
-    report(t, "pass", nil, started, start_wall)
+  if err then return err end
+  if cerr and type(cerr) == "table" and cerr.fl_record then
+    cerr.message = "cleanup failed: " .. cerr.message
+  end
+  return cerr
+end
+
+local function run_test(t, inherited_err)
+  if not selected(t) then return end
+  if core.interrupted() then return end
+  local started, start_wall = core.now(), core.wall()
+  if t.opts.skip then
+    report(t, "skip", t.opts.skip == true and "skipped" or tostring(t.opts.skip), started, start_wall)
+    return
+  end
+  if inherited_err then
+    report(t, "fail", inherited_err, started, start_wall)
+    return
+  end
+  local chain = suite_chain(t.suite)
+  local retries = t.opts.retries or opts.retries or 0
+  local attempts = {}
+  while true do
+    local try_start = core.now()
+    local err = try_test(t, chain)
+    if type(err) == "table" and err.fl_skip then
+      report(t, "skip", err.reason, started, start_wall, attempts)
+      return
+    end
+    if not err then
+      report(t, "pass", nil, started, start_wall, attempts)
+      return
+    end
+    if #attempts >= retries or core.interrupted() then
+      report(t, "fail", err, started, start_wall, attempts)
+      return
+    end
+    if type(err) ~= "table" or not err.fl_record then err = on_error(err) end
+    attempts[#attempts + 1] = { message = first_line(err.message), detail = format_detail(err),
+                                duration = core.now() - try_start }
   end
 end
 
