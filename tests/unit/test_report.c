@@ -576,6 +576,48 @@ static void test_console_tty(void **state)
 	free(text);
 }
 
+/* Devices, FIFOs and /dev/stderr are written directly: no FILE.tmp beside
+ * them, nothing renamed over them. */
+static void test_special_files(void **state)
+{
+	(void)state;
+	struct fl_reporter rep;
+	char err[256];
+	struct fl_report_set *set = fl_report_set_new();
+	assert_int_equal(fl_reporter_create("console=/dev/stderr", &rep, err, sizeof(err)), 0);
+	assert_false(fl_reporter_to_stdout(&rep));
+	assert_int_equal(fl_report_set_add(set, rep), 0);
+	assert_int_equal(fl_reporter_create("tap=/dev/stderr", &rep, err, sizeof(err)), 0);
+	assert_int_equal(fl_report_set_add(set, rep), FL_EEXIST);
+	assert_int_equal(fl_reporter_create("json=/dev/null", &rep, err, sizeof(err)), 0);
+	assert_int_equal(fl_report_set_add(set, rep), 0);
+	assert_int_equal(fl_reporter_create("tap=/dev/stdout", &rep, err, sizeof(err)), 0);
+	assert_true(fl_reporter_to_stdout(&rep));
+	rep.ops->free(rep.self);
+	fl_report_set_free(set);	/* (no run: nothing was written to stderr) */
+	assert_false(exists("/dev/null.tmp"));
+	assert_false(exists("/dev/stderr.tmp"));
+
+	char *fifo = path_in("report.fifo"), *tmp = NULL, *spec = NULL;
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	int rd = open(fifo, O_RDONLY | O_NONBLOCK);	/* so the writer's open does not block */
+	assert_true(rd >= 0);
+	assert_true(asprintf(&spec, "tap=%s", fifo) > 0);
+	set = set_with(spec);
+	feed(set, true);
+	fl_report_set_free(set);
+	char *text = drain(rd);
+	close(rd);
+	assert_memory_equal(text, "TAP version 14\n", 15);
+	assert_non_null(strstr(text, "\n1..6\n"));
+	assert_true(asprintf(&tmp, "%s.tmp", fifo) > 0);
+	assert_false(exists(tmp));
+	free(text);
+	free(tmp);
+	free(spec);
+	free(fifo);
+}
+
 /* --- the factory and the set ------------------------------------------------- */
 
 static void test_specs(void **state)
@@ -830,6 +872,7 @@ int main(void)
 		cmocka_unit_test(test_console_file),
 		cmocka_unit_test(test_console_tty),
 		cmocka_unit_test(test_specs),
+		cmocka_unit_test(test_special_files),
 		cmocka_unit_test(test_retries),
 		cmocka_unit_test(test_threads),
 	};
