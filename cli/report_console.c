@@ -35,50 +35,18 @@ struct failures {
 struct console {
 	struct fl_report_out out;	/* first: see report_impl.h */
 	bool tty, color;
-	const char *header;		/* file whose header was printed last (in files[]) */
-	char **files;			/* every file begun, in order */
-	bool *printed;			/* whether anything was printed under files[i] */
-	bool *ended;
-	size_t nfiles, capfiles;
+	char *header;			/* file whose header was printed last */
 	int nplanned, nended;
 	int passed, failed, skipped, errors;
 	int64_t begin_mono_ns;
 	size_t progress_len;		/* columns of the progress line on screen, 0: none */
+	char progress[256];		/* the text on screen */
 	struct failures fails, flaky;
 };
 
 static const char *col(const struct console *c, const char *code)
 {
 	return c->color ? code : "";
-}
-
-static size_t file_index(struct console *c, const char *file)
-{
-	for (size_t i = 0; i < c->nfiles; i++)
-		if (strcmp(c->files[i], file) == 0)
-			return i;
-	if (c->nfiles == c->capfiles) {
-		size_t cap = c->capfiles ? c->capfiles * 2 : 8;
-		char **f = realloc(c->files, cap * sizeof(*f));
-		if (f)
-			c->files = f;
-		bool *p = realloc(c->printed, cap * sizeof(*p));
-		if (p)
-			c->printed = p;
-		bool *e = realloc(c->ended, cap * sizeof(*e));
-		if (e)
-			c->ended = e;
-		if (!f || !p || !e)
-			return (size_t)-1;
-		c->capfiles = cap;
-	}
-	char *copy = strdup(file);
-	if (!copy)
-		return (size_t)-1;
-	c->files[c->nfiles] = copy;
-	c->printed[c->nfiles] = false;
-	c->ended[c->nfiles] = false;
-	return c->nfiles++;
 }
 
 /* Erase the progress line so the next output starts on a clean line. */
@@ -117,9 +85,13 @@ static void draw_progress(struct console *c)
 	size_t width = (size_t)term_width(c) - 1;	/* never wrap: \r only returns within a line */
 	if (len > width)
 		len = width;
+	line[len] = '\0';
+	if (c->progress_len && strcmp(line, c->progress) == 0)
+		return;	/* already on screen */
 	clear_progress(c);
-	fprintf(c->out.f, "%s%.*s%s", col(c, DIM), (int)len, line, col(c, RESET));
+	fprintf(c->out.f, "%s%s%s", col(c, DIM), line, col(c, RESET));
 	c->progress_len = len;
+	memcpy(c->progress, line, len + 1);
 	fflush(c->out.f);
 }
 
@@ -142,17 +114,16 @@ static void put_str(struct console *c, const char *s)
 /* Print the header of `file` unless the last header printed was its. */
 static void ensure_header(struct console *c, const char *file)
 {
-	size_t i = file_index(c, file);
-	const char *name = i == (size_t)-1 ? file : c->files[i];
-	if (c->header && strcmp(c->header, name) == 0)
+	if (c->header && strcmp(c->header, file) == 0)
 		return;
-	bool first = c->header == NULL;
-	fprintf(c->out.f, "%s%s", first ? "" : "\n", col(c, BOLD));
-	put_str(c, name);
+	fprintf(c->out.f, "%s%s", c->header ? "\n" : "", col(c, BOLD));
+	put_str(c, file);
 	fprintf(c->out.f, "%s\n", col(c, RESET));
-	c->header = i == (size_t)-1 ? NULL : name;
-	if (i != (size_t)-1)
-		c->printed[i] = true;
+	char *copy = strdup(file);
+	if (copy) {	/* without memory the header may just repeat */
+		free(c->header);
+		c->header = copy;
+	}
 }
 
 /* Lines of text, each indented by `indent` spaces (trailing newlines dropped). */
@@ -228,9 +199,8 @@ static void con_run_begin(void *self, int nfiles, uint64_t seed)
 
 static void con_file_begin(void *self, const char *file)
 {
-	struct console *c = self;
-	file_index(c, file);
-	draw_progress(c);
+	(void)file;	/* its header waits for its first line */
+	draw_progress(self);
 }
 
 static void con_test_done(void *self, const struct fl_test_result *r)
@@ -312,27 +282,32 @@ static void con_file_error(void *self, const struct fl_file_error *e)
 	const char *rest = e->message ? strchr(e->message, '\n') : NULL;
 	if (rest)
 		put_indented(c, rest + 1, 6, "");
-	char *what = NULL;
-	if (asprintf(&what, "%s: %s", kind, first ? first : "") < 0)
+	/* "FILE:LINE: text" lists as FILE:LINE, "error: text" */
+	char *where = NULL, *what = NULL;
+	const char *text = first ? first : "";
+	size_t flen = strlen(file);
+	if (flen && strncmp(text, file, flen) == 0 && text[flen] == ':') {
+		const char *p = text + flen + 1;
+		size_t digits = strspn(p, "0123456789");
+		if (digits && p[digits] == ':') {
+			where = strndup(text, flen + 1 + digits);
+			text = p + digits + 1 + (p[digits + 1] == ' ');
+		}
+	}
+	if (!where)
+		where = strdup(file);
+	if (asprintf(&what, "%s: %s", kind, text) < 0)
 		what = NULL;
 	free(first);
-	remember(&c->fails, strdup(file), what);
+	remember(&c->fails, where, what);
 	draw_progress(c);
 }
 
 static void con_file_end(void *self, const char *file)
 {
 	struct console *c = self;
-	size_t i = file_index(c, file);
+	(void)file;	/* a file with nothing to report prints nothing */
 	c->nended++;
-	if (i != (size_t)-1) {
-		c->ended[i] = true;
-		if (!c->printed[i]) {
-			clear_progress(c);
-			ensure_header(c, file);
-			fprintf(c->out.f, "  %s(no tests)%s\n", col(c, DIM), col(c, RESET));
-		}
-	}
 	draw_progress(c);
 }
 
@@ -398,11 +373,7 @@ static void con_free(void *self)
 	clear_progress(c);
 	fl_report_out_commit(&c->out);
 	fl_report_out_close(&c->out);
-	for (size_t i = 0; i < c->nfiles; i++)
-		free(c->files[i]);
-	free(c->files);
-	free(c->printed);
-	free(c->ended);
+	free(c->header);
 	free_list(&c->fails);
 	free_list(&c->flaky);
 	free(c);

@@ -489,7 +489,7 @@ static void test_console_file(void **state)
 				     "      stack traceback:\n"));
 	assert_non_null(strstr(text, "\nFailed:\n  ✗ scenarios/b.lua:7  rejects <bad> & \"quoted\" input\n"
 				     "  ✗ scenarios/a.lua:30  remittance > limits > caps transfers # really\n"
-				     "  ✗ scenarios/b.lua  error: scenarios/b.lua:9: attempt to index"));
+				     "  ✗ scenarios/b.lua:9  error: attempt to index a nil value (local 'sys')\n"));
 	free(text);
 	free(spec);
 	free(out);
