@@ -100,7 +100,10 @@ static char tmpdir[64];
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(tmpdir, "/tmp/fl-report-XXXXXX");
+	/* mkdtemp's template: the prefix and six 'X' it replaces */
+	size_t n = (size_t)snprintf(tmpdir, sizeof(tmpdir), "/tmp/fl-report-");
+	memset(tmpdir + n, 'X', 6);
+	tmpdir[n + 6] = '\0';
 	return mkdtemp(tmpdir) ? 0 : -1;
 }
 
@@ -774,6 +777,54 @@ static void test_retries(void **state)
 		free(files[i]);
 }
 
+/* An interrupted run says so in every format. */
+static void test_interrupted(void **state)
+{
+	(void)state;
+	const char *fmt[] = { "tap", "json", "console", "junit" };
+	char *files[4];
+	struct fl_report_set *set = fl_report_set_new();
+	for (int i = 0; i < 4; i++) {
+		char *name = NULL, *spec = NULL;
+		assert_true(asprintf(&name, "int.%s", fmt[i]) > 0);
+		files[i] = path_in(name);
+		assert_true(asprintf(&spec, "%s=%s", fmt[i], files[i]) > 0);
+		struct fl_reporter rep;
+		char err[256];
+		assert_int_equal(fl_reporter_create(spec, &rep, err, sizeof(err)), 0);
+		assert_int_equal(fl_report_set_add(set, rep), 0);
+		free(name);
+		free(spec);
+	}
+	fl_report_run_begin(set, 3, 5);
+	fl_report_file_begin(set, FILE_A);
+	send_test(set, FILE_A, "", "done before ^C", FL_TEST_PASS, 2, NULL, NULL, 0, 1);
+	struct fl_run_summary s = { .passed = 1, .files = 3, .seed = 5, .interrupted = true };
+	fl_report_run_end(set, &s);
+	fl_report_set_free(set);
+
+	char *tap = slurp(files[0]);
+	assert_non_null(strstr(tap, "\nok 1 - scenarios/a.lua: done before ^C\n"));
+	assert_non_null(strstr(tap, "\nBail out! run interrupted\n"));
+	assert_null(strstr(tap, "\n1.."));
+	free(tap);
+	json_error_t jerr;
+	json_t *root = json_load_file(files[1], 0, &jerr);
+	assert_non_null(root);
+	assert_true(json_is_true(json_object_get(root, "interrupted")));
+	json_decref(root);
+	char *con = slurp(files[2]);
+	assert_non_null(strstr(con, "\ninterrupted: the results below are partial\n"
+				    "1 passed, 0 failed, 0 skipped (3 files, 0.00 s, seed 5)\n"));
+	free(con);
+	int st;
+	char *lint = run(&st, "xmllint --noout '%s'", files[3]);
+	assert_int_equal(st, 0);
+	free(lint);
+	for (int i = 0; i < 4; i++)
+		free(files[i]);
+}
+
 /* --- several runner threads --------------------------------------------------- */
 
 #define THREADS 4
@@ -874,6 +925,7 @@ int main(void)
 		cmocka_unit_test(test_specs),
 		cmocka_unit_test(test_special_files),
 		cmocka_unit_test(test_retries),
+		cmocka_unit_test(test_interrupted),
 		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
