@@ -147,7 +147,7 @@ test: tests
 test-matrix: tests
 	@BUILD=$(BUILD) QUICK=0 TEST_ONLY=matrix sh tests/run.sh
 
-demo: all
+demo: all $(HELPER_BINS)
 	@BUILD=$(BUILD) sh ci/demo.sh
 
 bench: all $(HELPER_BINS)
