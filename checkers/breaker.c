@@ -1,0 +1,755 @@
+/* Circuit-breaker checker: replays Resilience4j's state machine over the
+ * calls a breaker recorded (breaker_call events, or the proxy's
+ * http_exchange events on a link when the service reports nothing) and
+ * verifies C1-C7 against the transitions it reported, the calls that reached
+ * the downstream and the rejections (docs/checkers.md). Linear apart from
+ * one sort of the calls by end time. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkers/check.h"
+#include "core/clock.h"
+#include "core/errors.h"
+#include "core/json.h"
+
+#define MS 1000000LL
+
+void fl_breaker_config_defaults(struct fl_breaker_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->window_type = FL_WINDOW_COUNT;
+	c->window_size = 100;
+	c->minimum_calls = 100;
+	c->failure_rate_threshold = 50;
+	c->slow_call_rate_threshold = 100;
+	c->slow_call_duration_ms = 60000;
+	c->wait_open_ms = 60000;
+	c->half_open_calls = 10;
+	c->tolerance_ms = 100;
+	c->fast_fail_ms = 50;
+	strcpy(c->reject_reason, "circuit_open");
+}
+
+static int take_int(const json_t *j, const char *k, int *out, int min, char *err, size_t errlen)
+{
+	int64_t v = *out;
+	int rc = fl_json_take_int(j, k, false, &v, err, errlen);
+	if (rc)
+		return rc;
+	if (v < min || v > 1000000000)
+		return fl_err_set(err, errlen, FL_EINVAL, "field %s: must be >= %d", k, min);
+	*out = (int)v;
+	return 0;
+}
+
+static int take_name(const json_t *j, const char *k, char *dst, char *err, size_t errlen)
+{
+	const char *s = NULL;
+	int rc = fl_json_take_str(j, k, false, &s, err, errlen);
+	if (!rc && s) {
+		if (strlen(s) >= FL_CHK_NAME_MAX)
+			return fl_err_set(err, errlen, FL_EINVAL, "field %s: too long", k);
+		strcpy(dst, s);
+	}
+	return rc;
+}
+
+static int config_fields(struct fl_breaker_config *c, const json_t *j, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"window_type", "window_size", "minimum_calls", "failure_rate_threshold",
+		"slow_call_rate_threshold", "slow_call_duration_ms", "wait_open_ms",
+		"half_open_calls", "automatic_transition", "link", "tolerance_ms",
+		"fast_fail_ms", "reject_reason", "name", "state", NULL
+	};
+	int rc = fl_json_only_keys(j, keys, err, errlen);
+	const char *wt = NULL;
+	if (!rc)
+		rc = fl_json_take_str(j, "window_type", false, &wt, err, errlen);
+	if (!rc && wt) {
+		if (!strcasecmp(wt, "COUNT_BASED") || !strcasecmp(wt, "count"))
+			c->window_type = FL_WINDOW_COUNT;
+		else if (!strcasecmp(wt, "TIME_BASED") || !strcasecmp(wt, "time"))
+			c->window_type = FL_WINDOW_TIME;
+		else
+			rc = fl_err_set(err, errlen, FL_EINVAL,
+					"field window_type: COUNT_BASED or TIME_BASED, not \"%s\"", wt);
+	}
+	if (!rc)
+		rc = take_int(j, "window_size", &c->window_size, 1, err, errlen);
+	if (!rc)
+		rc = take_int(j, "minimum_calls", &c->minimum_calls, 1, err, errlen);
+	if (!rc)
+		rc = take_int(j, "half_open_calls", &c->half_open_calls, 1, err, errlen);
+	if (!rc)
+		rc = fl_json_take_num(j, "failure_rate_threshold", false,
+				      &c->failure_rate_threshold, err, errlen);
+	if (!rc)
+		rc = fl_json_take_num(j, "slow_call_rate_threshold", false,
+				      &c->slow_call_rate_threshold, err, errlen);
+	if (!rc)
+		rc = fl_json_take_int(j, "slow_call_duration_ms", false, &c->slow_call_duration_ms,
+				      err, errlen);
+	if (!rc)
+		rc = fl_json_take_int(j, "wait_open_ms", false, &c->wait_open_ms, err, errlen);
+	if (!rc)
+		rc = fl_json_take_bool(j, "automatic_transition", false, &c->automatic_transition,
+				       err, errlen);
+	if (!rc)
+		rc = take_name(j, "link", c->link, err, errlen);
+	if (!rc)
+		rc = fl_json_take_int(j, "tolerance_ms", false, &c->tolerance_ms, err, errlen);
+	if (!rc)
+		rc = fl_json_take_int(j, "fast_fail_ms", false, &c->fast_fail_ms, err, errlen);
+	if (!rc)
+		rc = take_name(j, "reject_reason", c->reject_reason, err, errlen);
+	if (!rc && (c->failure_rate_threshold <= 0 || c->failure_rate_threshold > 100 ||
+		    c->slow_call_rate_threshold <= 0 || c->slow_call_rate_threshold > 100))
+		rc = fl_err_set(err, errlen, FL_EINVAL, "rate thresholds must be in (0, 100]");
+	return rc;
+}
+
+int fl_breaker_config_from_json(struct fl_breaker_config *c, const json_t *j, const char *name,
+				char *err, size_t errlen)
+{
+	if (json_is_object(j) && json_is_array(json_object_get(j, "breakers")))
+		j = json_object_get(j, "breakers");
+	if (json_is_array(j)) {
+		const json_t *pick = NULL;
+		size_t i;
+		json_t *v;
+		json_array_foreach(j, i, v) {
+			const char *n = json_string_value(json_object_get(v, "name"));
+			if (!name || !*name || (n && !strcmp(n, name))) {
+				if (pick && (!name || !*name))
+					return fl_err_set(err, errlen, FL_EINVAL,
+							  "several breakers in the configuration; "
+							  "name one");
+				pick = v;
+			}
+		}
+		if (!pick)
+			return fl_err_set(err, errlen, FL_ENOENT, "no breaker named \"%s\"",
+					  name ? name : "");
+		j = pick;
+	}
+	if (!json_is_object(j))
+		return fl_err_set(err, errlen, FL_EINVAL, "breaker config must be a JSON object");
+	const char *n = json_string_value(json_object_get(j, "name"));
+	if (n && strlen(n) < FL_CHK_NAME_MAX)
+		strcpy(c->name, n);
+	if (name && *name && strlen(name) < FL_CHK_NAME_MAX)
+		strcpy(c->name, name);
+	json_t *inner = json_object_get(j, "config");
+	if (inner) {
+		if (!json_is_object(inner))
+			return fl_err_set(err, errlen, FL_EINVAL, "field config: expected an object");
+		int rc = take_name(j, "link", c->link, err, errlen);
+		return rc ? rc : config_fields(c, inner, err, errlen);
+	}
+	return config_fields(c, j, err, errlen);
+}
+
+/* --- sliding windows --- */
+
+struct bucket {
+	int64_t sec;
+	int n, fail, slow;
+};
+
+struct window {
+	int time_based;
+	int size, m_eff;
+	uint8_t *ring;		/* count-based: bit 0 failure, bit 1 slow */
+	struct bucket *b;	/* time-based */
+	int head, n, fail, slow;
+	int64_t last_sec;
+};
+
+static int window_init(struct window *w, int time_based, int size, int m)
+{
+	memset(w, 0, sizeof(*w));
+	w->time_based = time_based;
+	w->size = size;
+	w->m_eff = time_based ? m : (m < size ? m : size);
+	w->last_sec = INT64_MIN;
+	if (time_based)
+		w->b = calloc((size_t)size, sizeof(*w->b));
+	else
+		w->ring = calloc((size_t)size, 1);
+	return (w->b || w->ring) ? 0 : FL_ENOMEM;
+}
+
+static void window_free(struct window *w)
+{
+	free(w->ring);
+	free(w->b);
+	w->ring = NULL;
+	w->b = NULL;
+}
+
+static void window_add(struct window *w, int64_t t, int fail, int slow)
+{
+	if (!w->time_based) {
+		if (w->n == w->size) {
+			uint8_t old = w->ring[w->head];
+			w->fail -= old & 1;
+			w->slow -= (old >> 1) & 1;
+			w->n--;
+		}
+		w->ring[w->head] = (uint8_t)(fail | (slow << 1));
+		w->head = (w->head + 1) % w->size;
+		w->n++;
+		w->fail += fail;
+		w->slow += slow;
+		return;
+	}
+	int64_t sec = t >= 0 ? t / 1000000000LL : -((-t + 999999999LL) / 1000000000LL);
+	if (w->last_sec == INT64_MIN || sec - w->last_sec >= w->size) {
+		for (int i = 0; i < w->size; i++)
+			w->b[i] = (struct bucket){ 0, 0, 0, 0 };
+		w->n = w->fail = w->slow = 0;
+		w->last_sec = sec;
+	}
+	for (int64_t s = w->last_sec + 1; s <= sec; s++) {
+		struct bucket *b = &w->b[((s % w->size) + w->size) % w->size];
+		w->n -= b->n;
+		w->fail -= b->fail;
+		w->slow -= b->slow;
+		*b = (struct bucket){ s, 0, 0, 0 };
+	}
+	if (sec > w->last_sec)
+		w->last_sec = sec;
+	/* An outcome older than the newest bucket (out of order by < 1 s) still
+	 * lands in its own second's bucket when that is within the window. */
+	if (sec <= w->last_sec - w->size)
+		return;
+	struct bucket *b = &w->b[((sec % w->size) + w->size) % w->size];
+	b->sec = sec;
+	b->n++;
+	b->fail += fail;
+	b->slow += slow;
+	w->n++;
+	w->fail += fail;
+	w->slow += slow;
+}
+
+static void window_reset(struct window *w)
+{
+	if (w->ring)
+		memset(w->ring, 0, (size_t)w->size);
+	if (w->b)
+		memset(w->b, 0, (size_t)w->size * sizeof(*w->b));
+	w->head = w->n = w->fail = w->slow = 0;
+	w->last_sec = INT64_MIN;
+}
+
+static bool window_trips(const struct window *w, const struct fl_breaker_config *c)
+{
+	if (w->n < w->m_eff || w->n == 0)
+		return false;
+	return (double)w->fail * 100.0 >= c->failure_rate_threshold * (double)w->n ||
+	       (double)w->slow * 100.0 >= c->slow_call_rate_threshold * (double)w->n;
+}
+
+static json_t *window_json(const struct window *w)
+{
+	return json_pack("{s:i, s:i, s:i, s:i, s:f, s:f}", "n", w->n, "m_eff", w->m_eff,
+			 "failures", w->fail, "slow", w->slow, "failure_rate",
+			 w->n ? 100.0 * w->fail / w->n : 0.0, "slow_rate",
+			 w->n ? 100.0 * w->slow / w->n : 0.0);
+}
+
+/* --- the replay --- */
+
+struct call {
+	int64_t start, end;
+	long line;
+	uint8_t fail, slow;
+};
+
+struct rp {
+	struct fl_chk_history *h;
+	const struct fl_breaker_config *c;
+	struct fl_check_result *r;
+	bool blackbox;
+	struct call *mc, *dc, *rc;	/* model outcomes, downstream starts, rejections */
+	size_t nmc, ndc, nrc;
+	size_t *by_end;			/* mc indices by end */
+	struct window closed, half;
+	int state;
+	int64_t since;			/* entered the current state */
+	long since_line;
+	int64_t trip_t;			/* CLOSED: the window tripped at (-1: not) */
+	long trip_line;
+	int permits;			/* HALF_OPEN: trial calls started */
+	int decision;			/* HALF_OPEN: -1 none, else the state to go to */
+	int64_t decided_t;
+	bool rep_c3, rep_c2, rep_c5, rep_c6;
+	const char *name;
+};
+
+static json_t *call_json(const struct call *k, const char *role)
+{
+	return json_pack("{s:s, s:I, s:I, s:f, s:s, s:I}", "role", role, "start",
+			 (json_int_t)k->start, "end", (json_int_t)k->end, "duration_ms",
+			 (double)(k->end - k->start) / 1e6,
+			 k->fail ? (k->slow ? "failure,slow" : "failure") : k->slow ? "slow"
+										  : "success",
+			 "line", (json_int_t)k->line);
+}
+
+/* Evidence: the state, the window, and the model calls around time t. */
+static json_t *evidence(struct rp *p, int64_t t, const struct call *subject, const char *role)
+{
+	json_t *calls = json_array();
+	/* binary search the first model call starting at or after t - 2 s */
+	size_t lo = 0, hi = p->nmc;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (p->mc[mid].start < t - 2000 * MS)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t from = lo, taken = 0;
+	for (size_t i = from; i < p->nmc && taken < 24 && p->mc[i].start <= t + 1000 * MS;
+	     i++, taken++)
+		json_array_append_new(calls, call_json(&p->mc[i], "recorded"));
+	const struct window *w = p->state == FL_BR_HALF_OPEN ? &p->half : &p->closed;
+	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:o, s:o}", "breaker", p->name, "t",
+			       (json_int_t)t, "state", fl_breaker_state_str(p->state), "state_since",
+			       (json_int_t)p->since, "window", window_json(w), "calls_around",
+			       calls);
+	if (subject)
+		json_object_set_new(ev, "call", call_json(subject, role));
+	if (p->since_line)
+		json_object_set_new(ev, "transition_line", json_integer(p->since_line));
+	return ev;
+}
+
+static void enter(struct rp *p, int state, int64_t t, long line)
+{
+	p->state = state;
+	p->since = t;
+	p->since_line = line;
+	p->trip_t = -1;
+	p->permits = 0;
+	p->decision = -1;
+	p->rep_c3 = p->rep_c2 = p->rep_c5 = p->rep_c6 = false;
+	if (state == FL_BR_CLOSED)
+		window_reset(&p->closed);
+	if (state == FL_BR_HALF_OPEN)
+		window_reset(&p->half);
+}
+
+/* Violations that show by the passing of time: still CLOSED after the
+ * window tripped, still HALF_OPEN after the trials decided, still OPEN long
+ * after W with automatic transition. White-box only (black-box infers). */
+static void overdue(struct rp *p, int64_t now)
+{
+	int64_t tol = p->c->tolerance_ms * MS;
+	if (p->blackbox)
+		return;
+	if (p->state == FL_BR_CLOSED && p->trip_t >= 0 && now > p->trip_t + tol && !p->rep_c3) {
+		p->rep_c3 = true;
+		fl_check_fail(p->r, "C3", (double)(now - p->trip_t) / 1e6,
+			      evidence(p, p->trip_t, NULL, NULL),
+			      "%s: the window tripped at the outcome on line %ld but the breaker "
+			      "stayed CLOSED (%.0f ms later still closed)", p->name, p->trip_line,
+			      (double)(now - p->trip_t) / 1e6);
+	}
+	if (p->state == FL_BR_HALF_OPEN && p->decision >= 0 && now > p->decided_t + tol &&
+	    !p->rep_c5) {
+		p->rep_c5 = true;
+		fl_check_fail(p->r, "C5", 1, evidence(p, p->decided_t, NULL, NULL),
+			      "%s: the trials decided %s but the breaker stayed HALF_OPEN", p->name,
+			      fl_breaker_state_str(p->decision));
+	}
+}
+
+static void on_transition(struct rp *p, const struct fl_chk_transition *x)
+{
+	int64_t tol = p->c->tolerance_ms * MS;
+	int from = p->state, to = x->to;
+	if (from == FL_BR_CLOSED && to == FL_BR_OPEN) {
+		fl_check_pass(p->r, "C3");
+		fl_check_pass(p->r, "C4");
+		if (p->closed.n < p->closed.m_eff)
+			fl_check_fail(p->r, "C4", (double)(p->closed.m_eff - p->closed.n),
+				      evidence(p, x->t, NULL, NULL),
+				      "%s: opened (line %ld) with %d outcomes in the window, fewer "
+				      "than m_eff = %d", p->name, x->line, p->closed.n,
+				      p->closed.m_eff);
+		else if (p->trip_t < 0)
+			fl_check_fail(p->r, "C3", 1, evidence(p, x->t, NULL, NULL),
+				      "%s: opened (line %ld) although the window does not trip",
+				      p->name, x->line);
+		else if (x->t - p->trip_t > tol && !p->rep_c3)
+			fl_check_fail(p->r, "C3", (double)(x->t - p->trip_t) / 1e6,
+				      evidence(p, p->trip_t, NULL, NULL),
+				      "%s: opened %.0f ms after the window tripped (line %ld)",
+				      p->name, (double)(x->t - p->trip_t) / 1e6, p->trip_line);
+	} else if (from == FL_BR_OPEN && to == FL_BR_HALF_OPEN) {
+		fl_check_pass(p->r, "C6");
+		if (x->t < p->since + p->c->wait_open_ms * MS - tol)
+			fl_check_fail(p->r, "C6", (double)(p->since + p->c->wait_open_ms * MS - x->t) / 1e6,
+				      evidence(p, x->t, NULL, NULL),
+				      "%s: OPEN -> HALF_OPEN (line %ld) after %.0f ms, before the "
+				      "wait duration %lld ms", p->name, x->line,
+				      (double)(x->t - p->since) / 1e6, (long long)p->c->wait_open_ms);
+	} else if (from == FL_BR_HALF_OPEN && (to == FL_BR_CLOSED || to == FL_BR_OPEN)) {
+		fl_check_pass(p->r, "C5");
+		bool trips = window_trips(&p->half, p->c);
+		if (p->half.n < p->half.m_eff) {
+			const char *id = to == FL_BR_OPEN ? "C4" : "C5";
+			fl_check_fail(p->r, id, (double)(p->half.m_eff - p->half.n),
+				      evidence(p, x->t, NULL, NULL),
+				      "%s: HALF_OPEN -> %s (line %ld) after %d trial outcomes, fewer "
+				      "than m_eff = %d", p->name, fl_breaker_state_str(to), x->line,
+				      p->half.n, p->half.m_eff);
+		} else if (to == FL_BR_CLOSED && trips) {
+			fl_check_fail(p->r, "C5", 2, evidence(p, x->t, NULL, NULL),
+				      "%s: HALF_OPEN -> CLOSED (line %ld) although the trials trip",
+				      p->name, x->line);
+		} else if (to == FL_BR_OPEN && !trips) {
+			fl_check_fail(p->r, "C5", 2, evidence(p, x->t, NULL, NULL),
+				      "%s: HALF_OPEN -> OPEN (line %ld) although the trials do not "
+				      "trip", p->name, x->line);
+		}
+	} else if (from != to) {
+		const char *id = from == FL_BR_CLOSED ? "C3" : from == FL_BR_OPEN ? "C6" : "C5";
+		fl_check_fail(p->r, id, 1, evidence(p, x->t, NULL, NULL),
+			      "%s: transition %s -> %s (line %ld) is not in the state machine",
+			      p->name, fl_breaker_state_str(from), fl_breaker_state_str(to), x->line);
+	}
+	enter(p, to, x->t, x->line);
+}
+
+static void on_outcome(struct rp *p, const struct call *k)
+{
+	bool in_epoch = k->start >= p->since;
+	if (p->state == FL_BR_CLOSED) {
+		window_add(&p->closed, k->end, k->fail, k->slow);
+		if (in_epoch && p->trip_t < 0 && window_trips(&p->closed, p->c)) {
+			p->trip_t = k->end;
+			p->trip_line = k->line;
+		}
+	} else if (p->state == FL_BR_HALF_OPEN) {
+		if (!in_epoch)
+			return;	/* recorded by the old state's metrics, no transition */
+		window_add(&p->half, k->end, k->fail, k->slow);
+		if (p->decision < 0 && p->half.n >= p->half.m_eff) {
+			p->decision = window_trips(&p->half, p->c) ? FL_BR_OPEN : FL_BR_CLOSED;
+			p->decided_t = k->end;
+		}
+	}
+}
+
+/* Black-box inference before a downstream call starts at s: did the breaker
+ * open when the model said it must? */
+static void infer(struct rp *p, const struct call *k)
+{
+	int64_t tol = p->c->tolerance_ms * MS, w = p->c->wait_open_ms * MS, s = k->start;
+	if (p->state == FL_BR_CLOSED && p->trip_t >= 0 && s > p->trip_t + tol) {
+		fl_check_pass(p->r, "C3");
+		if (s < p->trip_t + w - tol) {
+			fl_check_fail(p->r, "C3", (double)(s - p->trip_t) / 1e6,
+				      evidence(p, p->trip_t, k, "passed"),
+				      "%s: the window tripped at the outcome on line %ld but a call "
+				      "reached the downstream %.0f ms later (line %ld)", p->name,
+				      p->trip_line, (double)(s - p->trip_t) / 1e6, k->line);
+			enter(p, FL_BR_CLOSED, s, k->line);
+		} else {
+			enter(p, FL_BR_OPEN, p->trip_t, p->trip_line);
+			fl_check_pass(p->r, "C6");
+			enter(p, FL_BR_HALF_OPEN, s, k->line);
+		}
+		return;
+	}
+	if (p->state == FL_BR_HALF_OPEN && p->decision >= 0 && s > p->decided_t + tol) {
+		fl_check_pass(p->r, "C5");
+		if (p->decision == FL_BR_CLOSED) {
+			enter(p, FL_BR_CLOSED, p->decided_t, 0);
+		} else if (s < p->decided_t + w - tol) {
+			fl_check_fail(p->r, "C5", (double)(s - p->decided_t) / 1e6,
+				      evidence(p, p->decided_t, k, "passed"),
+				      "%s: the trials trip but a call reached the downstream %.0f "
+				      "ms later (line %ld): it did not reopen", p->name,
+				      (double)(s - p->decided_t) / 1e6, k->line);
+			enter(p, FL_BR_CLOSED, s, k->line);
+		} else {
+			enter(p, FL_BR_HALF_OPEN, s, k->line);
+		}
+	}
+}
+
+static void on_start(struct rp *p, const struct call *k)
+{
+	int64_t tol = p->c->tolerance_ms * MS, w = p->c->wait_open_ms * MS;
+	if (p->blackbox)
+		infer(p, k);
+	if (p->state == FL_BR_OPEN && !p->blackbox) {
+		fl_check_pass(p->r, "C1");
+		if (k->start > p->since + tol && k->start < p->since + w)
+			fl_check_fail(p->r, "C1", 1, evidence(p, k->start, k, "passed"),
+				      "%s: a call reached the downstream (line %ld) %.0f ms after "
+				      "the breaker opened (line %ld), before the wait duration",
+				      p->name, k->line, (double)(k->start - p->since) / 1e6,
+				      p->since_line);
+	} else if (p->state == FL_BR_HALF_OPEN && k->start >= p->since - tol) {
+		p->permits++;
+		fl_check_pass(p->r, "C2");
+		if (p->permits > p->c->half_open_calls && !p->rep_c2) {
+			p->rep_c2 = true;
+			fl_check_fail(p->r, "C2", 1, evidence(p, k->start, k, "trial"),
+				      "%s: trial call %d (line %ld) in one HALF_OPEN episode; only "
+				      "%d are permitted", p->name, p->permits, k->line,
+				      p->c->half_open_calls);
+		}
+	}
+}
+
+static void on_reject(struct rp *p, const struct call *k)
+{
+	int64_t tol = p->c->tolerance_ms * MS, w = p->c->wait_open_ms * MS;
+	fl_check_pass(p->r, "C7");
+	if (k->end - k->start >= p->c->fast_fail_ms * MS)
+		fl_check_fail(p->r, "C7", (double)(k->end - k->start) / 1e6,
+			      evidence(p, k->start, k, "rejected"),
+			      "%s: a rejected call (line %ld) took %.1f ms, not under %lld ms",
+			      p->name, k->line, (double)(k->end - k->start) / 1e6,
+			      (long long)p->c->fast_fail_ms);
+	if (p->state == FL_BR_OPEN && k->start > p->since + w + tol && !p->rep_c6) {
+		p->rep_c6 = true;
+		fl_check_pass(p->r, "C6");
+		fl_check_fail(p->r, "C6", (double)(k->start - p->since) / 1e6,
+			      evidence(p, k->start, k, "rejected"),
+			      "%s: stuck open: a call was rejected (line %ld) %.1f s after opening, "
+			      "past the wait duration %lld ms", p->name, k->line,
+			      (double)(k->start - p->since) / 1e9, (long long)p->c->wait_open_ms);
+	}
+}
+
+static int cmp_end(const void *a, const void *b, void *arg)
+{
+	const struct call *mc = arg;
+	const struct call *x = &mc[*(const size_t *)a], *y = &mc[*(const size_t *)b];
+	if (x->end != y->end)
+		return x->end < y->end ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static int push_call(struct call **v, size_t *n, size_t *cap, struct call k)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		struct call *nv = realloc(*v, nc * sizeof(*nv));
+		if (!nv)
+			return FL_ENOMEM;
+		*v = nv;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = k;
+	return 0;
+}
+
+/* Collect this breaker's calls. Returns 0 or FL_ENOMEM. */
+static int collect(struct rp *p, int32_t bid, int32_t link, size_t *ntr)
+{
+	struct fl_chk_history *h = p->h;
+	int64_t D = p->c->slow_call_duration_ms * MS;
+	size_t cm = 0, cd = 0, cr = 0;
+	bool any_named = false;
+	*ntr = 0;
+	for (size_t i = 0; i < h->n_transitions; i++)
+		if (bid < 0 || h->transitions[i].breaker == bid)
+			(*ntr)++;
+	for (size_t i = 0; i < h->n_calls; i++) {
+		const struct fl_chk_call *k = &h->calls[i];
+		if (bid >= 0 && k->breaker != bid)
+			continue;
+		any_named = true;
+		struct call c = { k->start, k->end, k->line, k->outcome == FL_CALL_FAILURE,
+				  (k->end - k->start) > D };
+		if (k->outcome == FL_CALL_REJECTED) {
+			if (push_call(&p->rc, &p->nrc, &cr, c))
+				return FL_ENOMEM;
+			continue;
+		}
+		if (push_call(&p->mc, &p->nmc, &cm, c))
+			return FL_ENOMEM;
+		if (link < 0 && push_call(&p->dc, &p->ndc, &cd, c))
+			return FL_ENOMEM;
+	}
+	p->blackbox = !any_named && *ntr == 0;
+	if (link >= 0) {
+		for (size_t i = 0; i < h->n_exchanges; i++) {
+			const struct fl_chk_exchange *x = &h->exchanges[i];
+			if (x->link != link)
+				continue;
+			struct call c = { x->start, x->end, x->line,
+					  x->status == 0 || x->status >= 500,
+					  (x->end - x->start) > D };
+			if (push_call(&p->dc, &p->ndc, &cd, c))
+				return FL_ENOMEM;
+			if (p->blackbox && push_call(&p->mc, &p->nmc, &cm, c))
+				return FL_ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Client operations that failed because of the breaker must fail fast. */
+static void client_fast_fail(struct rp *p)
+{
+	struct fl_chk_history *h = p->h;
+	int32_t reason = fl_chk_lookup(h, p->c->reject_reason);
+	if (reason < 0)
+		return;
+	for (size_t i = 0; i < h->n_ops; i++) {
+		const struct fl_chk_op *o = &h->ops[i];
+		if (o->type == FL_OP_INVOKE || o->error != reason || o->pair < 0)
+			continue;
+		int64_t d = o->t - h->ops[o->pair].t;
+		fl_check_pass(p->r, "C7");
+		if (d >= p->c->fast_fail_ms * MS)
+			fl_check_fail(p->r, "C7", (double)d / 1e6,
+				      json_pack("{s:I, s:I, s:f}", "invoke_line",
+						(json_int_t)h->ops[o->pair].line, "line",
+						(json_int_t)o->line, "duration_ms", (double)d / 1e6),
+				      "client op rejected by the breaker (line %ld) took %.1f ms, not "
+				      "under %lld ms", o->line, (double)d / 1e6,
+				      (long long)p->c->fast_fail_ms);
+	}
+}
+
+struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
+					 const struct fl_breaker_config *c)
+{
+	int64_t t0 = fl_mono_ns();
+	struct fl_check_result *r = fl_check_result_new("breaker");
+	if (!r || fl_chk_history_seal(h) < 0) {
+		fl_check_result_free(r);
+		return NULL;
+	}
+	static const char *const inv[][2] = {
+		{ "C1", "no call reaches the downstream while OPEN" },
+		{ "C2", "at most k trial calls per HALF_OPEN" },
+		{ "C3", "opens at the first tripping outcome" },
+		{ "C4", "never opens with fewer than m_eff outcomes" },
+		{ "C5", "HALF_OPEN decides on m_eff trials" },
+		{ "C6", "OPEN -> HALF_OPEN after W, and not stuck" },
+		{ "C7", "rejected calls fail fast" },
+	};
+	for (size_t i = 0; i < sizeof(inv) / sizeof(inv[0]); i++)
+		fl_check_declare(r, inv[i][0], inv[i][1]);
+	struct rp p = { .h = h, .c = c, .r = r };
+	int32_t bid = c->name[0] ? fl_chk_lookup(h, c->name) : -1;
+	int32_t link = c->link[0] ? fl_chk_lookup(h, c->link) : -1;
+	p.name = c->name[0] ? c->name : c->link[0] ? c->link : "breaker";
+	if (!c->name[0]) {
+		/* No name: fine when the history has at most one breaker. */
+		int32_t seen = -1;
+		for (size_t i = 0; i < h->n_calls; i++) {
+			if (seen >= 0 && h->calls[i].breaker != seen) {
+				r->note = strdup("the history has several breakers; name one "
+						 "(config \"name\")");
+				goto done;
+			}
+			seen = h->calls[i].breaker;
+		}
+	} else if (bid < 0 && !c->link[0]) {
+		/* Nothing about this breaker: nothing to check. */
+		goto done;
+	}
+	if (c->name[0] && bid < 0)
+		bid = fl_chk_intern(h, c->name);	/* matches nothing; keeps filters exact */
+	size_t ntr = 0;
+	bool ok = collect(&p, bid, c->link[0] ? (link >= 0 ? link : fl_chk_intern(h, c->link)) : -1,
+			  &ntr) == 0 &&
+		  window_init(&p.closed, c->window_type == FL_WINDOW_TIME, c->window_size,
+			      c->minimum_calls) == 0 &&
+		  window_init(&p.half, 0, c->half_open_calls, c->minimum_calls) == 0;
+	if (!ok)
+		goto oom;
+	p.by_end = malloc((p.nmc ? p.nmc : 1) * sizeof(*p.by_end));
+	if (!p.by_end)
+		goto oom;
+	for (size_t i = 0; i < p.nmc; i++)
+		p.by_end[i] = i;
+	qsort_r(p.by_end, p.nmc, sizeof(*p.by_end), cmp_end, p.mc);
+	int64_t origin = h->t_first == INT64_MAX ? 0 : h->t_first;
+	enter(&p, FL_BR_CLOSED, origin, 0);
+	if (ntr) {
+		for (size_t i = 0; i < h->n_transitions; i++)
+			if (bid < 0 || h->transitions[i].breaker == bid) {
+				if (h->transitions[i].from != FL_BR_OTHER)
+					enter(&p, h->transitions[i].from, origin, 0);
+				break;
+			}
+	}
+	/* Merge four streams in time order; at equal times outcomes are
+	 * recorded first, then transitions, then new calls, then rejections. */
+	size_t io = 0, it = 0, is = 0, ir = 0;
+	for (;;) {
+		while (it < h->n_transitions && bid >= 0 && h->transitions[it].breaker != bid)
+			it++;
+		int64_t to = io < p.nmc ? p.mc[p.by_end[io]].end : INT64_MAX;
+		int64_t tt = it < h->n_transitions ? h->transitions[it].t : INT64_MAX;
+		int64_t ts = is < p.ndc ? p.dc[is].start : INT64_MAX;
+		int64_t tr = ir < p.nrc ? p.rc[ir].start : INT64_MAX;
+		int64_t m = to;
+		if (tt < m)
+			m = tt;
+		if (ts < m)
+			m = ts;
+		if (tr < m)
+			m = tr;
+		if (m == INT64_MAX)
+			break;
+		overdue(&p, m);
+		if (to == m)
+			on_outcome(&p, &p.mc[p.by_end[io++]]);
+		else if (tt == m)
+			on_transition(&p, &h->transitions[it++]);
+		else if (ts == m)
+			on_start(&p, &p.dc[is++]);
+		else
+			on_reject(&p, &p.rc[ir++]);
+	}
+	overdue(&p, h->t_last);
+	if (p.state == FL_BR_OPEN && !p.blackbox && c->automatic_transition && !p.rep_c6 &&
+	    h->t_last > p.since + (c->wait_open_ms + c->tolerance_ms + 1000) * MS) {
+		fl_check_fail(r, "C6", (double)(h->t_last - p.since) / 1e6,
+			      evidence(&p, h->t_last, NULL, NULL),
+			      "%s: stuck open: still OPEN %.1f s after opening with automatic "
+			      "transition (W = %lld ms)", p.name, (double)(h->t_last - p.since) / 1e9,
+			      (long long)c->wait_open_ms);
+	}
+	client_fast_fail(&p);
+	fl_check_stat(r, "recorded_calls", (json_int_t)p.nmc);
+	fl_check_stat(r, "downstream_calls", (json_int_t)p.ndc);
+	fl_check_stat(r, "rejected_calls", (json_int_t)p.nrc);
+	fl_check_stat(r, "transitions", (json_int_t)ntr);
+done:
+	free(p.mc);
+	free(p.dc);
+	free(p.rc);
+	free(p.by_end);
+	window_free(&p.closed);
+	window_free(&p.half);
+	fl_check_result_finish(r);
+	r->duration_ns = fl_mono_ns() - t0;
+	return r;
+oom:
+	free(p.mc);
+	free(p.dc);
+	free(p.rc);
+	free(p.by_end);
+	window_free(&p.closed);
+	window_free(&p.half);
+	fl_check_result_free(r);
+	return NULL;
+}
