@@ -66,10 +66,14 @@ static int term_width(const struct console *c)
 	return 80;
 }
 
+/* Called after every event: lines go out at once (CI logs stream them), and
+ * on a terminal the progress line is redrawn below them. */
 static void draw_progress(struct console *c)
 {
-	if (!c->tty)
+	if (!c->tty) {
+		fflush(c->out.f);
 		return;
+	}
 	char line[256];
 	double secs = (double)(fl_mono_ns() - c->begin_mono_ns) / 1e9;
 	int n;
@@ -188,9 +192,17 @@ static char *test_title(const struct fl_test_result *r)
 	return what;
 }
 
+/* After run_end (or a failed open) nothing more is written. */
+#define LIVE(c)                                         \
+	do {                                            \
+		if (!(c)->out.f || (c)->out.committed)  \
+			return;                         \
+	} while (0)
+
 static void con_run_begin(void *self, int nfiles, uint64_t seed)
 {
 	struct console *c = self;
+	LIVE(c);
 	(void)seed;
 	c->nplanned = nfiles;
 	c->begin_mono_ns = fl_mono_ns();
@@ -199,8 +211,10 @@ static void con_run_begin(void *self, int nfiles, uint64_t seed)
 
 static void con_file_begin(void *self, const char *file)
 {
+	struct console *c = self;
+	LIVE(c);
 	(void)file;	/* its header waits for its first line */
-	draw_progress(self);
+	draw_progress(c);
 }
 
 static void con_test_done(void *self, const struct fl_test_result *r)
@@ -208,6 +222,7 @@ static void con_test_done(void *self, const struct fl_test_result *r)
 	struct console *c = self;
 	FILE *f = c->out.f;
 	const char *file = r->file ? r->file : "";
+	LIVE(c);
 	clear_progress(c);
 	ensure_header(c, file);
 	const char *mark = r->status == FL_TEST_PASS ? "✓" : r->status == FL_TEST_FAIL ? "✗" : "-";
@@ -252,9 +267,11 @@ static void con_test_done(void *self, const struct fl_test_result *r)
 	c->failed++;
 	put_indented(c, r->message && *r->message ? r->message : "failed", 6, RED);
 	char *where = NULL;
-	if (r->fail_file) {
+	if (r->fail_file && r->fail_line > 0) {
 		if (asprintf(&where, "%s:%d", r->fail_file, r->fail_line) < 0)
 			where = NULL;
+	} else if (r->fail_file) {
+		where = strdup(r->fail_file);
 	} else {
 		where = strdup(file);
 	}
@@ -271,6 +288,7 @@ static void con_file_error(void *self, const struct fl_file_error *e)
 {
 	struct console *c = self;
 	const char *file = e->file ? e->file : "";
+	LIVE(c);
 	clear_progress(c);
 	ensure_header(c, file);
 	c->errors++;
@@ -306,6 +324,7 @@ static void con_file_error(void *self, const struct fl_file_error *e)
 static void con_file_end(void *self, const char *file)
 {
 	struct console *c = self;
+	LIVE(c);
 	(void)file;	/* a file with nothing to report prints nothing */
 	c->nended++;
 	draw_progress(c);
@@ -340,6 +359,7 @@ static void con_run_end(void *self, const struct fl_run_summary *s)
 {
 	struct console *c = self;
 	FILE *f = c->out.f;
+	LIVE(c);
 	clear_progress(c);
 	fputc('\n', f);
 	if (s->interrupted)
@@ -361,6 +381,7 @@ static void con_run_end(void *self, const struct fl_run_summary *s)
 void fl_reporter_console_tick(void *self)
 {
 	struct console *c = self;
+	LIVE(c);
 	if (c->progress_len)
 		draw_progress(c);
 }
@@ -370,7 +391,8 @@ static void con_free(void *self)
 	struct console *c = self;
 	if (!c)
 		return;
-	clear_progress(c);
+	if (c->out.f && !c->out.committed)
+		clear_progress(c);
 	fl_report_out_commit(&c->out);
 	fl_report_out_close(&c->out);
 	free(c->header);

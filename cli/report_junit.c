@@ -144,7 +144,9 @@ static void put_testcase(FILE *f, const struct fl_test_result *r)
 	if (r->fail_file && !(r->detail && strstr(r->detail, r->fail_file))) {
 		fputs("at ", f);
 		put_xml(f, r->fail_file, false);
-		fprintf(f, ":%d\n", r->fail_line);
+		if (r->fail_line > 0)
+			fprintf(f, ":%d", r->fail_line);
+		fputc('\n', f);
 	}
 	if (r->detail && *r->detail) {
 		fputc('\n', f);

@@ -159,9 +159,17 @@ static void put_retries(FILE *f, const struct fl_test_result *r)
 	}
 }
 
+/* After run_end (or a failed open) nothing more is written. */
+#define LIVE(t)                                         \
+	do {                                            \
+		if (!(t)->out.f || (t)->out.committed)  \
+			return;                         \
+	} while (0)
+
 static void tap_run_begin(void *self, int nfiles, uint64_t seed)
 {
 	struct tap *t = self;
+	LIVE(t);
 	header(t);
 	fprintf(t->out.f, "# faultline run: %d file%s, seed %" PRIu64 "\n", nfiles,
 		nfiles == 1 ? "" : "s", seed);
@@ -172,6 +180,7 @@ static void tap_test_done(void *self, const struct fl_test_result *r)
 {
 	struct tap *t = self;
 	FILE *f = t->out.f;
+	LIVE(t);
 	header(t);
 	t->n++;
 	fprintf(f, "%s %d - ", r->status == FL_TEST_FAIL ? "not ok" : "ok", t->n);
@@ -196,7 +205,9 @@ static void tap_test_done(void *self, const struct fl_test_result *r)
 		fputs("\n  severity: fail\n", f);
 		if (r->fail_file) {
 			char *at = NULL;
-			if (asprintf(&at, "%s:%d", r->fail_file, r->fail_line) >= 0) {
+			int n = r->fail_line > 0 ? asprintf(&at, "%s:%d", r->fail_file, r->fail_line)
+						 : asprintf(&at, "%s", r->fail_file);
+			if (n >= 0) {
 				fputs("  at: ", f);
 				put_quoted(f, at);
 				fputc('\n', f);
@@ -217,6 +228,7 @@ static void tap_file_error(void *self, const struct fl_file_error *e)
 {
 	struct tap *t = self;
 	FILE *f = t->out.f;
+	LIVE(t);
 	header(t);
 	t->n++;
 	fprintf(f, "not ok %d - ", t->n);
@@ -237,6 +249,7 @@ static void tap_run_end(void *self, const struct fl_run_summary *s)
 {
 	struct tap *t = self;
 	FILE *f = t->out.f;
+	LIVE(t);
 	header(t);
 	fprintf(f, "# %d passed, %d failed, %d skipped, %d file error%s (%d file%s, %.2f s, seed %" PRIu64 ")\n",
 		s->passed, s->failed, s->skipped, s->errors, s->errors == 1 ? "" : "s", s->files,

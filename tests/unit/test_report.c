@@ -801,12 +801,20 @@ static void test_interrupted(void **state)
 	send_test(set, FILE_A, "", "done before ^C", FL_TEST_PASS, 2, NULL, NULL, 0, 1);
 	struct fl_run_summary s = { .passed = 1, .files = 3, .seed = 5, .interrupted = true };
 	fl_report_run_end(set, &s);
+	/* a straggler after the end is ignored, not written to a closed file */
+	send_test(set, FILE_A, "", "late", FL_TEST_FAIL, 1, "late", "late", 3, 2);
+	struct fl_file_error late = { .file = FILE_A, .message = "late", .exit_code = 3 };
+	fl_report_file_error(set, &late);
+	fl_report_file_end(set, FILE_A);
+	fl_report_tick(set);
+	fl_report_run_end(set, &s);
 	fl_report_set_free(set);
 
 	char *tap = slurp(files[0]);
 	assert_non_null(strstr(tap, "\nok 1 - scenarios/a.lua: done before ^C\n"));
 	assert_non_null(strstr(tap, "\nBail out! run interrupted\n"));
 	assert_null(strstr(tap, "\n1.."));
+	assert_null(strstr(tap, "late"));
 	free(tap);
 	json_error_t jerr;
 	json_t *root = json_load_file(files[1], 0, &jerr);
