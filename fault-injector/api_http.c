@@ -1,0 +1,97 @@
+/* The control API over HTTP (core/http_server.h) on the engine's loop:
+ * every request goes to fl_proxy_api_handle, except GET /metrics (text).
+ * With a token, every request needs "Authorization: Bearer TOKEN". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "core/http_server.h"
+#include "fault-injector/internal.h"
+
+static bool auth_filter(struct fl_http_req *r, void *arg)
+{
+	struct fl_proxy_engine *e = arg;
+	if (!e->token)
+		return true;
+	const char *h = fl_http_req_header(r, "Authorization");
+	if (h && strncmp(h, "Bearer ", 7) == 0 && strcmp(h + 7, e->token) == 0)
+		return true;
+	fl_http_reply_header(r, "WWW-Authenticate", "Bearer");
+	fl_http_reply_error(r, 401, "unauthorized: missing or wrong bearer token");
+	return false;
+}
+
+static void handle(struct fl_http_req *r, void *arg)
+{
+	struct fl_proxy_engine *e = arg;
+	const char *method = fl_http_req_method(r);
+	const char *path = fl_http_req_path(r);
+	if (strcmp(path, "/metrics") == 0) {
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+			fl_http_reply_error(r, 405, "method not allowed: %s %s", method, path);
+			return;
+		}
+		size_t len;
+		char *text = fl_metrics_text(e, &len);
+		if (!text) {
+			fl_http_reply_error(r, 500, "out of memory");
+			return;
+		}
+		fl_http_reply(r, 200, "text/plain; version=0.0.4", text, len);
+		free(text);
+		return;
+	}
+	const char *uri = fl_http_req_uri(r);
+	const char *q = uri ? strchr(uri, '?') : NULL;
+	size_t len = 0;
+	const char *body = fl_http_req_body(r, &len);
+	int status;
+	json_t *reply = NULL;
+	fl_proxy_api_handle(e, method, path, q ? q + 1 : NULL, body, len, &status, &reply);
+	fl_http_reply_json(r, status, reply);
+}
+
+static bool is_loopback(const char *addr)
+{
+	char host[256];
+	int port;
+	if (fl_split_hostport(addr, host, sizeof(host), &port))
+		return false;
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+	       strcmp(host, "localhost") == 0;
+}
+
+int fl_proxy_api_start(struct fl_proxy_engine *e, const char *addr, const char *token,
+		       char *err, size_t errlen)
+{
+	if (e->api)
+		return fl_err_set(err, errlen, FL_ESTATE, "the control API is already running");
+	if (!is_loopback(addr) && (!token || !*token))
+		return fl_err_set(err, errlen, FL_EPERM,
+				  "refusing to serve the control API on %s without a token "
+				  "(--token T); only loopback addresses may go without one",
+				  addr);
+	if (token && *token && !(e->token = strdup(token)))
+		return fl_err_set(err, errlen, FL_ENOMEM, "out of memory");
+	struct fl_http_server_opts o = { .addr = addr, .max_body = 1 << 20 };
+	e->api = fl_http_server_new(e->base, &o, err, errlen);
+	if (!e->api)
+		return FL_EADDRINUSE;
+	fl_http_server_set_filter(e->api, auth_filter, e);
+	if (fl_http_server_route(e->api, "*", "/*", handle, e)) {
+		fl_http_server_free(e->api);
+		e->api = NULL;
+		return fl_err_set(err, errlen, FL_ENOMEM, "cannot add the API route");
+	}
+	snprintf(e->api_url, sizeof(e->api_url), "http://%s", fl_http_server_addr(e->api));
+	return 0;
+}
+
+/* Close the API server (engine teardown). */
+void fl_proxy_api_stop(struct fl_proxy_engine *e)
+{
+	fl_http_server_free(e->api);
+	e->api = NULL;
+	e->api_url[0] = 0;
+}

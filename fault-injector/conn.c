@@ -1,0 +1,624 @@
+/* Proxied connections: accept, upstream connect, the two directions' read
+ * and write paths, the stage chain and closing (FIN or RST). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "fault-injector/internal.h"
+
+#define LOGC "proxy"
+
+static void dir_set_reading(struct fl_dir *d, bool on)
+{
+	if (!d->rev || d->reading == on)
+		return;
+	d->reading = on;
+	if (on)
+		event_add(d->rev, NULL);
+	else
+		event_del(d->rev);
+}
+
+static void dir_set_writing(struct fl_dir *d, bool on)
+{
+	if (!d->wev || d->writing == on)
+		return;
+	d->writing = on;
+	if (on)
+		event_add(d->wev, NULL);
+	else
+		event_del(d->wev);
+}
+
+static size_t dir_queued(const struct fl_dir *d)
+{
+	size_t n = d->out.bytes;
+	for (size_t i = 0; i < d->nstages; i++)
+		n += d->stages[i].in.bytes;
+	return n;
+}
+
+static void set_linger0(int fd)
+{
+	struct linger lg = { 1, 0 };
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+static void free_dir(struct fl_dir *d)
+{
+	if (d->rev)
+		event_free(d->rev);
+	if (d->wev)
+		event_free(d->wev);
+	if (d->timer)
+		event_free(d->timer);
+	d->rev = d->wev = d->timer = NULL;
+	for (size_t i = 0; i < d->nstages; i++)
+		fl_chunkq_clear(&d->stages[i].in);
+	free(d->stages);
+	d->stages = NULL;
+	d->nstages = 0;
+	fl_chunkq_clear(&d->out);
+}
+
+static void conn_free(struct fl_conn *c)
+{
+	fl_http_state_free(c->http);
+	free(c);
+}
+
+void fl_conn_close(struct fl_conn *c, int how, const char *reason)
+{
+	if (c->closed)
+		return;
+	c->closed = true;
+	struct fl_link *l = c->link;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		l->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	l->nconns--;
+	fl_http_state_close(c->http);
+	if (how == FL_ACT_RESET)
+		l->m.resets++;
+	fl_events_emit(l, json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:s}",
+				    "event", "connection_close", "conn", (json_int_t)c->id,
+				    "client", c->peer, "start", (json_int_t)c->t_open, "end",
+				    (json_int_t)fl_mono_ns(), "bytes_up",
+				    (json_int_t)c->d[FL_DIR_UP].bytes_in, "bytes_down",
+				    (json_int_t)c->d[FL_DIR_DOWN].bytes_in, "reason", reason, "how",
+				    how == FL_ACT_RESET ? "reset" : "close"));
+	free_dir(&c->d[0]);
+	free_dir(&c->d[1]);
+	if (c->cev) {
+		event_free(c->cev);
+		c->cev = NULL;
+	}
+	if (how == FL_ACT_RESET) {
+		set_linger0(c->cfd);
+		set_linger0(c->ufd);
+	}
+	if (c->cfd >= 0)
+		close(c->cfd);
+	if (c->ufd >= 0)
+		close(c->ufd);
+	c->cfd = c->ufd = -1;
+	if (c->dns_req) {
+		evdns_getaddrinfo_cancel(c->dns_req);	/* its callback frees c */
+		return;
+	}
+	conn_free(c);
+}
+
+/* Write what the output queue holds. Returns 0, or -1 when the destination
+ * failed (the connection must close). */
+static int dir_flush(struct fl_dir *d)
+{
+	bool coalesce = d->nstages == 0;
+	while (d->out.head) {
+		struct fl_chunk *h = d->out.head;
+		if (h->eof) {
+			free(fl_chunkq_pop(&d->out));
+			if (!d->eof_out) {
+				shutdown(d->dst, SHUT_WR);
+				d->eof_out = true;
+			}
+			continue;
+		}
+		struct iovec iov[16];
+		int n = 0;
+		for (struct fl_chunk *k = h; k && !k->eof && n < 16; k = k->next) {
+			iov[n].iov_base = k->data + k->off;
+			iov[n].iov_len = k->len - k->off;
+			n++;
+			if (!coalesce)
+				break;
+		}
+		ssize_t w = writev(d->dst, iov, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -1;
+		}
+		d->bytes_out += (uint64_t)w;
+		fl_chunkq_consume(&d->out, (size_t)w);
+	}
+	dir_set_writing(d, d->out.head != NULL);
+	return 0;
+}
+
+static void dir_arm_timer(struct fl_dir *d, int64_t wake, int64_t now)
+{
+	if (!d->timer)
+		return;
+	if (wake == INT64_MAX) {
+		if (d->timer_at) {
+			evtimer_del(d->timer);
+			d->timer_at = 0;
+		}
+		return;
+	}
+	if (d->timer_at == wake)
+		return;
+	int64_t dt = wake - now;
+	if (dt < 0)
+		dt = 0;
+	struct timeval tv = { dt / 1000000000, (dt % 1000000000) / 1000 };
+	evtimer_add(d->timer, &tv);
+	d->timer_at = wake;
+}
+
+/* Run the chain, flush, schedule. Returns 1 when the connection closed. */
+static int dir_run(struct fl_dir *d)
+{
+	struct fl_conn *c = d->c;
+	int64_t now = fl_mono_ns();
+	int64_t wake = INT64_MAX;
+	for (size_t i = 0; i < d->nstages; i++) {
+		struct fl_stage *s = &d->stages[i];
+		struct fl_chunkq *out = i + 1 < d->nstages ? &d->stages[i + 1].in : &d->out;
+		if (!s->active) {
+			fl_chunkq_move_all(out, &s->in, now);
+			continue;
+		}
+		int act = s->type->process(s, out, now, &wake);
+		if (act == FL_ACT_RESET) {
+			fl_conn_close(c, FL_ACT_RESET, s->toxic ? s->toxic->type->name : "http");
+			return 1;
+		}
+		if (act == FL_ACT_CLOSE) {
+			/* Deliver what already passed, then close. */
+			struct fl_dir *o = &c->d[!d->idx];
+			if (dir_flush(d) == 0)
+				dir_flush(o);
+			fl_conn_close(c, FL_ACT_CLOSE, s->toxic ? s->toxic->type->name : "http");
+			return 1;
+		}
+	}
+	if (dir_flush(d) != 0) {
+		fl_conn_close(c, FL_ACT_CLOSE, "write failed");
+		return 1;
+	}
+	if (c->d[0].eof_out && c->d[1].eof_out) {
+		fl_conn_close(c, FL_ACT_CLOSE, "closed");
+		return 1;
+	}
+	dir_arm_timer(d, wake, now);
+	size_t cap = d->nstages ? FL_DIR_CAP : 1;
+	dir_set_reading(d, c->connected && !d->eof_in && dir_queued(d) < cap);
+	return 0;
+}
+
+void fl_dir_pump(struct fl_dir *d)
+{
+	dir_run(d);
+}
+
+void fl_dir_inject(struct fl_dir *d, const void *p, size_t n)
+{
+	struct fl_chunk *k = fl_chunk_new(p, n, fl_mono_ns());
+	if (k)
+		fl_chunkq_push(&d->out, k);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct fl_dir *d = arg;
+	d->timer_at = 0;
+	dir_run(d);
+}
+
+static void write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	dir_run(arg);
+}
+
+static void http_detect(struct fl_conn *c, struct fl_dir *d, const char *p, size_t n)
+{
+	c->http_checked = true;
+	if (c->link->http == FL_HTTP_AUTO && d->idx == FL_DIR_UP &&
+	    fl_http_looks_like_request(p, n)) {
+		c->http = fl_http_state_new(c);
+		if (c->http)
+			fl_conn_sync(c);
+	}
+}
+
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct fl_dir *d = arg;
+	struct fl_conn *c = d->c;
+	char *buf = c->link->e->scratch;
+	ssize_t n = read(fd, buf, FL_READ_SIZE);
+	if (n < 0) {
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		fl_conn_close(c, errno == ECONNRESET ? FL_ACT_RESET : FL_ACT_CLOSE,
+			      d->idx == FL_DIR_UP ? "client error" : "upstream error");
+		return;
+	}
+	int64_t now = fl_mono_ns();
+	if (n == 0) {
+		d->eof_in = true;
+		dir_set_reading(d, false);
+		struct fl_chunk *k = fl_chunk_eof(now);
+		if (!k) {
+			fl_conn_close(c, FL_ACT_CLOSE, "out of memory");
+			return;
+		}
+		fl_chunkq_push(d->nstages ? &d->stages[0].in : &d->out, k);
+		dir_run(d);
+		return;
+	}
+	d->bytes_in += (uint64_t)n;
+	c->link->m.bytes[d->idx] += (uint64_t)n;
+	if (!c->http_checked)
+		http_detect(c, d, buf, (size_t)n);
+	size_t off = 0;
+	if (d->nstages == 0 && !d->out.head) {
+		/* Fast path: straight from the read buffer. */
+		ssize_t w;
+		do
+			w = write(d->dst, buf, (size_t)n);
+		while (w < 0 && errno == EINTR);
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			fl_conn_close(c, FL_ACT_CLOSE, "write failed");
+			return;
+		}
+		if (w > 0) {
+			d->bytes_out += (uint64_t)w;
+			off = (size_t)w;
+		}
+		if (off == (size_t)n)
+			return;
+	}
+	struct fl_chunk *k = fl_chunk_new(buf + off, (size_t)n - off, now);
+	if (!k) {
+		fl_conn_close(c, FL_ACT_CLOSE, "out of memory");
+		return;
+	}
+	fl_chunkq_push(d->nstages ? &d->stages[0].in : &d->out, k);
+	dir_run(d);
+}
+
+/* --- the stage chain ----------------------------------------------------- */
+
+static bool stage_wanted(const struct fl_toxic *t, int idx)
+{
+	return t->type->kind == FL_TK_STREAM && t->stream == idx;
+}
+
+static void stage_activate(struct fl_stage *s, int64_t now, bool update)
+{
+	struct fl_toxic *t = s->toxic;
+	s->active = fl_prng_chance(&s->dir->rng, t->toxicity);
+	s->gen = t->gen;
+	if (s->active) {
+		t->activations++;
+		if (s->type->start)
+			s->type->start(s, now, update);
+	}
+}
+
+/* Rebuild one direction's stages; returns the strongest removal action. */
+static int dir_sync(struct fl_dir *d, int64_t now)
+{
+	struct fl_conn *c = d->c;
+	size_t want = c->http ? 1 : 0;
+	for (struct fl_toxic *t = c->link->toxics; t; t = t->next)
+		want += stage_wanted(t, d->idx);
+	struct fl_stage *ns = want ? calloc(want, sizeof(*ns)) : NULL;
+	if (want && !ns)
+		return FL_ACT_CLOSE;
+	int *keep = d->nstages ? calloc(d->nstages, sizeof(int)) : NULL; /* old -> new+1 */
+	if (d->nstages && !keep) {
+		free(ns);
+		return FL_ACT_CLOSE;
+	}
+	size_t k = 0;
+	if (c->http) {
+		size_t j;
+		for (j = 0; j < d->nstages && d->stages[j].toxic; j++)
+			;
+		if (j < d->nstages) {
+			ns[k] = d->stages[j];
+			keep[j] = (int)k + 1;
+		} else {
+			ns[k].type = &fl_http_stage_type;
+			ns[k].dir = d;
+			ns[k].active = true;
+		}
+		k++;
+	}
+	for (struct fl_toxic *t = c->link->toxics; t; t = t->next) {
+		if (!stage_wanted(t, d->idx))
+			continue;
+		size_t j;
+		for (j = 0; j < d->nstages && d->stages[j].toxic != t; j++)
+			;
+		if (j < d->nstages) {
+			ns[k] = d->stages[j];
+			keep[j] = (int)k + 1;
+			if (ns[k].gen != t->gen)
+				stage_activate(&ns[k], now, true);
+		} else {
+			ns[k].toxic = t;
+			ns[k].type = t->type;
+			ns[k].dir = d;
+			stage_activate(&ns[k], now, false);
+		}
+		k++;
+	}
+	/* Removed stages: their queued data joins the next surviving stage
+	 * (newest last), or the output. */
+	int act = FL_ACT_NONE;
+	for (size_t i = d->nstages; i-- > 0;) {
+		if (keep[i])
+			continue;
+		struct fl_stage *s = &d->stages[i];
+		struct fl_chunkq *dst = &d->out;
+		for (size_t j = i + 1; j < d->nstages; j++)
+			if (keep[j]) {
+				dst = &ns[keep[j] - 1].in;
+				break;
+			}
+		fl_chunkq_move_all(dst, &s->in, now);
+		if (s->active && s->type->removed) {
+			int a = s->type->removed(s);
+			if (a > act)
+				act = a;
+		}
+	}
+	free(keep);
+	free(d->stages);
+	d->stages = ns;
+	d->nstages = want;
+	return act;
+}
+
+void fl_conn_sync(struct fl_conn *c)
+{
+	if (!c->connected || c->closed)
+		return;
+	int64_t now = fl_mono_ns();
+	int a0 = dir_sync(&c->d[0], now);
+	int a1 = dir_sync(&c->d[1], now);
+	int act = a0 > a1 ? a0 : a1;
+	if (act) {
+		fl_conn_close(c, act, "toxic removed");
+		return;
+	}
+	if (dir_run(&c->d[0]))
+		return;
+	dir_run(&c->d[1]);
+}
+
+/* --- connect ------------------------------------------------------------- */
+
+static int dir_setup(struct fl_dir *d, struct fl_conn *c, int idx)
+{
+	struct event_base *b = c->link->e->base;
+	d->c = c;
+	d->idx = idx;
+	d->src = idx == FL_DIR_UP ? c->cfd : c->ufd;
+	d->dst = idx == FL_DIR_UP ? c->ufd : c->cfd;
+	d->rev = event_new(b, d->src, EV_READ | EV_PERSIST, read_cb, d);
+	d->wev = event_new(b, d->dst, EV_WRITE | EV_PERSIST, write_cb, d);
+	d->timer = evtimer_new(b, timer_cb, d);
+	return d->rev && d->wev && d->timer ? 0 : -1;
+}
+
+static void connected(struct fl_conn *c)
+{
+	if (dir_setup(&c->d[0], c, FL_DIR_UP) || dir_setup(&c->d[1], c, FL_DIR_DOWN)) {
+		fl_conn_close(c, FL_ACT_CLOSE, "out of memory");
+		return;
+	}
+	c->connected = true;
+	if (c->link->http == FL_HTTP_ON) {
+		c->http = fl_http_state_new(c);
+		c->http_checked = true;
+	} else if (c->link->http == FL_HTTP_OFF) {
+		c->http_checked = true;
+	}
+	fl_conn_sync(c);
+}
+
+static void connect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct fl_conn *c = arg;
+	int err = 0;
+	socklen_t sl = sizeof(err);
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl);
+	event_free(c->cev);
+	c->cev = NULL;
+	if (err) {
+		fl_events_emit(c->link, json_pack("{s:s, s:I, s:s, s:s}", "event",
+						  "upstream_error", "conn", (json_int_t)c->id,
+						  "upstream", c->link->upstream, "error",
+						  strerror(err)));
+		fl_conn_close(c, FL_ACT_CLOSE, "upstream connect failed");
+		return;
+	}
+	connected(c);
+}
+
+static void connect_to(struct fl_conn *c, const struct sockaddr *sa, socklen_t sl)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fl_conn_close(c, FL_ACT_CLOSE, "socket failed");
+		return;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->ufd = fd;
+	if (connect(fd, sa, sl) == 0) {
+		connected(c);
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		fl_events_emit(c->link, json_pack("{s:s, s:I, s:s, s:s}", "event",
+						  "upstream_error", "conn", (json_int_t)c->id,
+						  "upstream", c->link->upstream, "error",
+						  strerror(errno)));
+		fl_conn_close(c, FL_ACT_CLOSE, "upstream connect failed");
+		return;
+	}
+	c->cev = event_new(c->link->e->base, fd, EV_WRITE, connect_cb, c);
+	if (!c->cev) {
+		fl_conn_close(c, FL_ACT_CLOSE, "out of memory");
+		return;
+	}
+	event_add(c->cev, NULL);
+}
+
+static void dns_cb(int result, struct evutil_addrinfo *ai, void *arg)
+{
+	struct fl_conn *c = arg;
+	c->dns_req = NULL;
+	if (c->closed) {
+		if (ai)
+			evutil_freeaddrinfo(ai);
+		conn_free(c);
+		return;
+	}
+	if (result || !ai) {
+		fl_events_emit(c->link, json_pack("{s:s, s:I, s:s, s:s}", "event",
+						  "upstream_error", "conn", (json_int_t)c->id,
+						  "upstream", c->link->upstream, "error",
+						  evutil_gai_strerror(result)));
+		if (ai)
+			evutil_freeaddrinfo(ai);
+		fl_conn_close(c, FL_ACT_CLOSE, "upstream unresolvable");
+		return;
+	}
+	connect_to(c, ai->ai_addr, (socklen_t)ai->ai_addrlen);
+	evutil_freeaddrinfo(ai);
+}
+
+void fl_conn_start(struct fl_link *l, int cfd, const char *peer)
+{
+	struct fl_proxy_engine *e = l->e;
+	uint64_t id = ++e->next_conn;
+	struct fl_prng crng;
+	fl_prng_fork(&e->rng, id, &crng);
+	/* accept_reset: accept, then RST. */
+	for (struct fl_toxic *t = l->toxics; t; t = t->next) {
+		if (t->type == &fl_toxic_accept_reset && fl_prng_chance(&crng, t->toxicity)) {
+			t->activations++;
+			l->m.conns_total++;
+			l->m.resets++;
+			set_linger0(cfd);
+			close(cfd);
+			fl_events_emit(l, json_pack("{s:s, s:I, s:s, s:s}", "event",
+						    "connection_reset", "conn", (json_int_t)id,
+						    "client", peer, "toxic", t->name));
+			return;
+		}
+	}
+	struct fl_conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(cfd);
+		return;
+	}
+	c->link = l;
+	c->id = id;
+	c->cfd = cfd;
+	c->ufd = -1;
+	c->t_open = fl_mono_ns();
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	fl_prng_fork(&crng, 0, &c->d[0].rng);
+	fl_prng_fork(&crng, 1, &c->d[1].rng);
+	c->d[0].c = c->d[1].c = c;
+	c->d[0].src = c->d[0].dst = c->d[1].src = c->d[1].dst = -1;
+	int one = 1;
+	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->next = l->conns;
+	if (l->conns)
+		l->conns->prev = c;
+	l->conns = c;
+	l->nconns++;
+	l->m.conns_total++;
+	fl_events_emit(l, json_pack("{s:s, s:I, s:s, s:I}", "event", "connection_open", "conn",
+				    (json_int_t)id, "client", peer, "start",
+				    (json_int_t)c->t_open));
+
+	char host[256];
+	int port;
+	if (fl_split_hostport(l->upstream, host, sizeof(host), &port)) {
+		fl_conn_close(c, FL_ACT_CLOSE, "bad upstream");
+		return;
+	}
+	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
+	if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
+		connect_to(c, (struct sockaddr *)&a4, sizeof(a4));
+		return;
+	}
+	if (inet_pton(AF_INET6, host, &a6.sin6_addr) == 1) {
+		connect_to(c, (struct sockaddr *)&a6, sizeof(a6));
+		return;
+	}
+	if (strcmp(host, "localhost") == 0) {
+		inet_pton(AF_INET, "127.0.0.1", &a4.sin_addr);
+		connect_to(c, (struct sockaddr *)&a4, sizeof(a4));
+		return;
+	}
+	struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	char ps[8];
+	snprintf(ps, sizeof(ps), "%d", port);
+	if (!e->dns) {
+		fl_conn_close(c, FL_ACT_CLOSE, "no resolver");
+		return;
+	}
+	/* The callback may run before this returns (then it returns NULL). */
+	struct evdns_getaddrinfo_request *r = evdns_getaddrinfo(e->dns, host, ps, &hints,
+								dns_cb, c);
+	if (r)
+		c->dns_req = r;
+}

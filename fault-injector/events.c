@@ -1,0 +1,66 @@
+/* Recorded events per link: a ring of the latest N (GET
+ * /proxies/{p}/events) and the optional JSONL sink (--events FILE). Every
+ * event gets "link", "seq", "t" (monotonic ns) and "ts" (wall time). */
+#include <stdlib.h>
+
+#include "core/clock.h"
+#include "core/history.h"
+#include "fault-injector/internal.h"
+
+void fl_events_init(struct fl_link *l, size_t keep)
+{
+	l->ev_cap = keep;
+	l->ev = calloc(keep, sizeof(json_t *));
+	if (!l->ev)
+		l->ev_cap = 0;
+}
+
+void fl_events_free(struct fl_link *l)
+{
+	for (size_t i = 0; i < l->ev_len; i++)
+		json_decref(l->ev[(l->ev_head + i) % l->ev_cap]);
+	free(l->ev);
+	l->ev = NULL;
+	l->ev_len = l->ev_cap = 0;
+}
+
+void fl_events_emit(struct fl_link *l, json_t *ev)
+{
+	if (!ev)
+		return;
+	char ts[40];
+	int64_t now = fl_mono_ns();
+	json_object_set_new(ev, "link", json_string(l->name));
+	json_object_set_new(ev, "seq", json_integer((json_int_t)++l->ev_seq));
+	if (!json_object_get(ev, "t"))
+		json_object_set_new(ev, "t", json_integer(now));
+	json_object_set_new(ev, "ts", json_string(fl_wall_iso(fl_wall_ns(), ts, sizeof(ts))));
+	if (l->e->sink)
+		fl_history_append(l->e->sink, ev);
+	if (!l->ev_cap) {
+		json_decref(ev);
+		return;
+	}
+	if (l->ev_len == l->ev_cap) {
+		json_decref(l->ev[l->ev_head]);
+		l->ev[l->ev_head] = ev;
+		l->ev_head = (l->ev_head + 1) % l->ev_cap;
+		return;
+	}
+	l->ev[(l->ev_head + l->ev_len) % l->ev_cap] = ev;
+	l->ev_len++;
+}
+
+json_t *fl_events_list(struct fl_link *l, uint64_t since, size_t limit)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < l->ev_len; i++) {
+		json_t *ev = l->ev[(l->ev_head + i) % l->ev_cap];
+		if ((uint64_t)json_integer_value(json_object_get(ev, "seq")) <= since)
+			continue;
+		json_array_append(a, ev);
+		if (limit && json_array_size(a) >= limit)
+			break;
+	}
+	return a;
+}

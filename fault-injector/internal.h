@@ -1,0 +1,315 @@
+/* Private types of the fault injector, shared by its files. Everything here
+ * runs on the engine's loop thread; nothing is locked.
+ *
+ * Data model: an engine holds links (Toxiproxy "proxies"), each with a
+ * listener, an ordered toxic list and its live connections. A connection has
+ * two directions (0 upstream: client -> server, 1 downstream: server ->
+ * client). A direction moves bytes from its source socket through a chain of
+ * stages (one per toxic of that stream, in the order added; on HTTP links an
+ * HTTP stage first) to its output queue and the destination socket. Each
+ * stage owns its input queue; what it releases goes to the next stage's
+ * queue. With no stages a direction forwards straight from the read buffer. */
+#ifndef FL_PROXY_INTERNAL_H
+#define FL_PROXY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <regex.h>
+#include <jansson.h>
+
+#include "core/prng.h"
+#include "fault-injector/proxy.h"
+
+struct event;
+struct event_base;
+struct evdns_base;
+struct fl_history;
+struct fl_http_server;
+
+#define FL_DIR_UP 0
+#define FL_DIR_DOWN 1
+
+/* Bytes a direction may hold in its stages and output before it stops
+ * reading its source (backpressure). */
+#define FL_DIR_CAP (8u << 20)
+/* Bytes read at once. */
+#define FL_READ_SIZE (128u << 10)
+/* Request/response bodies kept in HTTP exchange events. */
+#define FL_BODY_CAP (64u << 10)
+
+/* --- chunks ------------------------------------------------------------ */
+struct fl_chunk {
+	struct fl_chunk *next;
+	size_t len;	/* bytes in data */
+	size_t off;	/* bytes already consumed from the front */
+	int64_t t_in;	/* when it entered the current stage (mono ns) */
+	int64_t due;	/* stage-specific release time */
+	bool eof;	/* end-of-stream marker, no data */
+	char data[];
+};
+
+struct fl_chunkq {
+	struct fl_chunk *head, *tail;
+	size_t bytes;	/* unconsumed bytes */
+};
+
+struct fl_chunk *fl_chunk_new(const void *p, size_t n, int64_t now);
+struct fl_chunk *fl_chunk_eof(int64_t now);
+void fl_chunkq_push(struct fl_chunkq *q, struct fl_chunk *c);
+struct fl_chunk *fl_chunkq_pop(struct fl_chunkq *q);
+/* Move every chunk of src to the tail of dst, stamping t_in = now. */
+void fl_chunkq_move_all(struct fl_chunkq *dst, struct fl_chunkq *src, int64_t now);
+/* Consume n bytes from the head chunk (freeing it when used up). */
+void fl_chunkq_consume(struct fl_chunkq *q, size_t n);
+/* Move n bytes from the head of src into a new chunk at dst's tail. */
+int fl_chunkq_split_to(struct fl_chunkq *dst, struct fl_chunkq *src, size_t n, int64_t now);
+void fl_chunkq_clear(struct fl_chunkq *q);
+
+/* --- toxics ------------------------------------------------------------ */
+enum fl_toxic_kind {
+	FL_TK_STREAM,	/* a stage on the connection's byte stream */
+	FL_TK_LISTEN,	/* acts on the listener / at accept */
+	FL_TK_HTTP,	/* acts on HTTP exchanges */
+};
+
+enum fl_attr_type { FL_AT_INT, FL_AT_NUM, FL_AT_STR };
+
+struct fl_attr_spec {
+	const char *name;
+	enum fl_attr_type type;
+	double def;		/* INT and NUM */
+	const char *def_str;	/* STR */
+	double min, max;	/* INT and NUM bounds */
+};
+
+#define FL_TOXIC_MAX_ATTRS 12
+
+union fl_attr_val {
+	int64_t i;
+	double n;
+	char *s;
+};
+
+/* Stage actions returned by process(). */
+enum { FL_ACT_NONE = 0, FL_ACT_CLOSE = 1, FL_ACT_RESET = 2 };
+
+struct fl_stage;
+struct fl_toxic;
+struct fl_link;
+
+struct fl_toxic_type {
+	const char *name;
+	enum fl_toxic_kind kind;
+	const struct fl_attr_spec *attrs;
+	size_t nattrs;
+	/* Stream toxics: (re)start per-connection state when the stage becomes
+	 * active or its toxic is updated (update = true). */
+	void (*start)(struct fl_stage *s, int64_t now, bool update);
+	/* Move what may go now from s->in to out; set *wake to the next time
+	 * it wants to run (left alone when it need not). Returns FL_ACT_*. */
+	int (*process)(struct fl_stage *s, struct fl_chunkq *out, int64_t now, int64_t *wake);
+	/* The toxic was removed while this stage ran: FL_ACT_* to apply. */
+	int (*removed)(struct fl_stage *s);
+	/* Validate/compile attributes after parsing (regexes). */
+	int (*compile)(struct fl_toxic *t, char *err, size_t errlen);
+};
+
+struct fl_toxic {
+	struct fl_toxic *next;		/* in the link's list, in the order added */
+	struct fl_link *link;
+	char *name;
+	const struct fl_toxic_type *type;
+	int stream;			/* FL_DIR_UP or FL_DIR_DOWN */
+	double toxicity;
+	union fl_attr_val a[FL_TOXIC_MAX_ATTRS];
+	int64_t ttl_ms;			/* 0: none */
+	struct event *ttl_ev;
+	uint64_t gen;			/* bumped on each update */
+	uint64_t activations;
+	regex_t re;			/* http toxics: path_regex */
+	bool has_re;
+};
+
+const struct fl_toxic_type *fl_toxic_type_find(const char *name);
+int fl_toxic_attr_index(const struct fl_toxic_type *t, const char *name);
+/* Integer / number / string attribute by name (type's spec must have it). */
+int64_t fl_toxic_int(const struct fl_toxic *t, const char *name);
+double fl_toxic_num(const struct fl_toxic *t, const char *name);
+const char *fl_toxic_str(const struct fl_toxic *t, const char *name);
+/* Parse a toxic from API JSON (new toxic; defaults applied). Returns NULL
+ * with *status and err set. */
+struct fl_toxic *fl_toxic_from_json(const json_t *j, int *status, char *err, size_t errlen);
+/* Merge {attributes?, toxicity?, ttl_ms?} into t. */
+int fl_toxic_update_json(struct fl_toxic *t, const json_t *j, int *status, char *err,
+			 size_t errlen);
+json_t *fl_toxic_to_json(const struct fl_toxic *t);
+void fl_toxic_free(struct fl_toxic *t);
+
+extern const struct fl_toxic_type fl_toxic_latency, fl_toxic_bandwidth, fl_toxic_slow_close,
+	fl_toxic_timeout, fl_toxic_reset_peer, fl_toxic_slicer, fl_toxic_limit_data,
+	fl_toxic_corrupt, fl_toxic_refuse, fl_toxic_accept_reset, fl_toxic_http_abort,
+	fl_toxic_http_delay, fl_toxic_http_drop_response;
+
+/* HTTP toxics: does t apply to this request? Draws toxicity and probability. */
+bool fl_http_toxic_matches(const struct fl_toxic *t, const char *method, const char *path,
+			   const json_t *headers, struct fl_prng *rng);
+
+/* --- stages, directions, connections ------------------------------------ */
+struct fl_dir;
+struct fl_http_state;
+
+struct fl_stage {
+	struct fl_toxic *toxic;			/* NULL for the HTTP stage */
+	const struct fl_toxic_type *type;
+	struct fl_dir *dir;
+	bool active;				/* toxicity drawn for this connection */
+	uint64_t gen;
+	struct fl_chunkq in;
+	int64_t st[4];				/* per-type state */
+	double stn;
+};
+
+struct fl_dir {
+	struct fl_conn *c;
+	int idx;
+	int src, dst;
+	struct event *rev, *wev, *timer;
+	struct fl_stage *stages;
+	size_t nstages;
+	struct fl_chunkq out;
+	bool reading, writing, eof_in, eof_out;
+	uint64_t bytes_in, bytes_out;
+	struct fl_prng rng;
+	int64_t timer_at;
+};
+
+struct fl_conn {
+	struct fl_conn *prev, *next;	/* in the link's list */
+	struct fl_link *link;
+	uint64_t id;
+	int cfd, ufd;
+	bool connected, closed, http_checked;
+	struct event *cev;		/* connect wait */
+	struct fl_dir d[2];
+	char peer[64];
+	int64_t t_open;
+	struct fl_http_state *http;	/* NULL unless the link speaks HTTP */
+	void *dns_req;
+};
+
+/* --- links and engine ---------------------------------------------------- */
+enum fl_http_mode { FL_HTTP_AUTO, FL_HTTP_ON, FL_HTTP_OFF };
+
+struct fl_link_metrics {
+	uint64_t conns_total, bytes[2], http_exchanges, http_faults, refused, resets;
+};
+
+struct fl_link {
+	struct fl_link *next;
+	struct fl_proxy_engine *e;
+	char *name, *listen, *upstream;	/* listen: the address actually bound */
+	bool enabled;
+	enum fl_http_mode http;
+	int lfd;
+	struct event *lev;
+	struct fl_toxic *toxics;
+	struct fl_conn *conns;
+	size_t nconns;
+	int64_t disable_ttl_ms;
+	struct event *enable_ev;	/* ttl of enabled:false */
+	struct fl_link_metrics m;
+	/* events ring */
+	json_t **ev;
+	size_t ev_cap, ev_len, ev_head;
+	uint64_t ev_seq;
+};
+
+struct fl_lease {
+	char *holder;
+	int64_t ttl_ms;
+	int64_t expires;	/* mono ns */
+};
+
+struct fl_proxy_engine {
+	struct event_base *base;
+	struct evdns_base *dns;
+	struct fl_link *links;
+	struct fl_prng rng;
+	uint64_t seed;
+	uint64_t next_conn;
+	char *scratch;
+	struct fl_history *sink;
+	size_t events_keep;
+	struct event *lease_ev;
+	struct fl_lease *leases;
+	size_t nleases;
+	struct fl_http_server *api;
+	char api_url[96];
+	char *token;
+	int64_t started;
+	/* thread */
+	void *thread;		/* pthread_t * */
+	bool running;
+	struct event *stop_ev;
+};
+
+/* engine.c */
+struct fl_link *fl_link_find(struct fl_proxy_engine *e, const char *name);
+/* Create a link (binds when enabled). Returns 0 or negative; status/err set. */
+int fl_link_create(struct fl_proxy_engine *e, const char *name, const char *listen,
+		   const char *upstream, bool enabled, enum fl_http_mode http,
+		   struct fl_link **out, int *status, char *err, size_t errlen);
+int fl_link_set_enabled(struct fl_link *l, bool enabled, char *err, size_t errlen);
+int fl_link_set_listen(struct fl_link *l, const char *listen, char *err, size_t errlen);
+void fl_link_set_upstream(struct fl_link *l, const char *upstream);
+void fl_link_delete(struct fl_link *l);
+json_t *fl_link_to_json(const struct fl_link *l);
+/* Toxic list changes: keep listener and every live connection in step. */
+void fl_link_toxics_changed(struct fl_link *l);
+void fl_link_add_toxic(struct fl_link *l, struct fl_toxic *t);
+struct fl_toxic *fl_link_find_toxic(struct fl_link *l, const char *name);
+void fl_link_remove_toxic(struct fl_link *l, struct fl_toxic *t);
+void fl_link_arm_ttl(struct fl_link *l, struct fl_toxic *t);
+/* Remove every toxic and enable (reset / lease lapse). */
+void fl_link_heal(struct fl_link *l);
+void fl_engine_heal_all(struct fl_proxy_engine *e);
+int fl_split_hostport(const char *s, char *host, size_t hostlen, int *port);
+
+/* conn.c */
+void fl_conn_start(struct fl_link *l, int cfd, const char *peer);
+/* Bring the connection's stages in line with the link's toxics. */
+void fl_conn_sync(struct fl_conn *c);
+void fl_conn_close(struct fl_conn *c, int how, const char *reason);
+void fl_dir_pump(struct fl_dir *d);
+/* Inject bytes into a direction's output (HTTP abort responses). */
+void fl_dir_inject(struct fl_dir *d, const void *p, size_t n);
+
+/* http_stage.c */
+extern const struct fl_toxic_type fl_http_stage_type;
+bool fl_http_looks_like_request(const char *p, size_t n);
+struct fl_http_state *fl_http_state_new(struct fl_conn *c);
+/* Record exchanges still open (the connection is closing). */
+void fl_http_state_close(struct fl_http_state *h);
+void fl_http_state_free(struct fl_http_state *h);
+
+/* events.c */
+void fl_events_init(struct fl_link *l, size_t keep);
+void fl_events_free(struct fl_link *l);
+/* Record an event (takes the reference). Adds link, seq and ts. */
+void fl_events_emit(struct fl_link *l, json_t *ev);
+json_t *fl_events_list(struct fl_link *l, uint64_t since, size_t limit);
+
+/* metrics.c */
+char *fl_metrics_text(struct fl_proxy_engine *e, size_t *len);
+
+/* api_http.c: close the API server (engine teardown). */
+void fl_proxy_api_stop(struct fl_proxy_engine *e);
+
+/* lease.c */
+int fl_lease_set(struct fl_proxy_engine *e, const char *holder, int64_t ttl_ms);
+int fl_lease_drop(struct fl_proxy_engine *e, const char *holder);
+json_t *fl_lease_json(struct fl_proxy_engine *e);
+void fl_lease_free_all(struct fl_proxy_engine *e);
+
+#endif

@@ -1,0 +1,80 @@
+/* The fault injector: a Toxiproxy-compatible TCP proxy engine with HTTP/1.x
+ * faults, expiring faults, a controller lease, live metrics and recorded
+ * events. See docs/fault-injector.md for the API and the toxics.
+ *
+ * An engine owns its own libevent event_base. It runs either in the calling
+ * thread (fl_proxy_engine_run, used by `faultline proxy`) or on a thread of
+ * its own (fl_proxy_engine_start_thread, used inside other programs). All
+ * state is touched only on the loop thread; other threads reach it through
+ * the HTTP control API or fl_proxy_engine_exec. */
+#ifndef FL_PROXY_PROXY_H
+#define FL_PROXY_PROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct event_base;
+struct fl_proxy_engine;
+
+struct fl_proxy_opts {
+	bool seeded;		/* use seed; otherwise a seed from the OS */
+	uint64_t seed;
+	const char *events_path;	/* JSONL sink (created/truncated), or NULL */
+	size_t events_keep;	/* events kept per link for GET .../events; 0: 10000 */
+};
+
+/* Create an engine with its own event base. opts may be NULL. NULL on
+ * failure with the reason in err. The caller frees with fl_proxy_engine_free. */
+struct fl_proxy_engine *fl_proxy_engine_new(const struct fl_proxy_opts *opts, char *err,
+					    size_t errlen);
+
+/* The engine's event base (borrowed). */
+struct event_base *fl_proxy_engine_base(struct fl_proxy_engine *e);
+
+/* The seed in use (printed so a run can be replayed). */
+uint64_t fl_proxy_engine_seed(const struct fl_proxy_engine *e);
+
+/* Start the control API on the engine's loop at addr ("127.0.0.1:8474";
+ * port 0 picks one). token (copied, may be NULL) makes every request need
+ * "Authorization: Bearer TOKEN"; a non-loopback addr without a token is
+ * refused (FL_EPERM). Call before the loop runs or on the loop thread.
+ * Returns 0 or a negative FL_E* with the reason in err. */
+int fl_proxy_api_start(struct fl_proxy_engine *e, const char *addr, const char *token,
+		       char *err, size_t errlen);
+
+/* "http://127.0.0.1:PORT" of the running API (borrowed), or "" before. */
+const char *fl_proxy_api_url(const struct fl_proxy_engine *e);
+
+/* The API without HTTP: handle one request on the loop thread. method and
+ * path as in HTTP ("POST", "/proxies/x/toxics"), query may be NULL, body
+ * (borrowed, may be NULL) is the raw request body. Sets *status and
+ * *reply (new reference, NULL for an empty body). */
+void fl_proxy_api_handle(struct fl_proxy_engine *e, const char *method, const char *path,
+			 const char *query, const char *body, size_t len, int *status,
+			 json_t **reply);
+
+/* Load a populate array (the --config file format: Toxiproxy's plus
+ * "toxics") on the loop thread. Returns 0 or a negative FL_E* with err set. */
+int fl_proxy_engine_populate(struct fl_proxy_engine *e, const json_t *array, char *err,
+			     size_t errlen);
+
+/* Run the loop in the calling thread until fl_proxy_engine_stop. Returns 0. */
+int fl_proxy_engine_run(struct fl_proxy_engine *e);
+
+/* Run the loop on a new thread. Returns 0 or a negative FL_E*. */
+int fl_proxy_engine_start_thread(struct fl_proxy_engine *e, char *err, size_t errlen);
+
+/* Stop the loop (any thread, also from a signal-free context) and, when it
+ * runs on its own thread, join it. Live connections are closed. */
+void fl_proxy_engine_stop(struct fl_proxy_engine *e);
+
+/* Run fn(arg) on the loop thread and wait for it (runs it directly when
+ * called on the loop thread or when no loop runs). Returns 0 or FL_ENOMEM. */
+int fl_proxy_engine_exec(struct fl_proxy_engine *e, void (*fn)(void *arg), void *arg);
+
+/* Stop (if running) and free everything; NULL is a no-op. */
+void fl_proxy_engine_free(struct fl_proxy_engine *e);
+
+#endif
