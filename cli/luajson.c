@@ -65,6 +65,10 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
 		fl_err_set(err, errlen, FL_EINVAL, "nesting deeper than 64 (a cycle?)");
 		return NULL;
 	}
+	if (!lua_checkstack(L, 4)) {
+		fl_err_set(err, errlen, FL_ENOMEM, "Lua stack exhausted");
+		return NULL;
+	}
 	switch (lua_type(L, idx)) {
 	case LUA_TNIL:
 		return json_null();
@@ -155,7 +159,10 @@ json_t *fl_lua_to_json(lua_State *L, int idx, char *err, size_t errlen)
 
 void fl_lua_push_json(lua_State *L, const json_t *v)
 {
-	luaL_checkstack(L, 4, "JSON too deep");
+	if (!lua_checkstack(L, 4)) { /* deeper than Lua can hold: cut off */
+		lua_pushnil(L);
+		return;
+	}
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: {
 		lua_createtable(L, 0, (int)json_object_size(v));

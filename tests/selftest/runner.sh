@@ -80,14 +80,24 @@ check "flaky JUnit valid" xmllint --noout "$T/flaky.xml"
 check "flaky JUnit has flakyFailure" grep -q "<flakyFailure" "$T/flaky.xml"
 check "failed JUnit has rerunFailure" grep -q "<rerunFailure" "$T/flaky.xml"
 
-# 9. usage errors
+# 9. Ctrl-C: cleanups run, exit 130
+"$FAULTLINE" run $SC/interrupt.lua -e MARKER="$T/marker" >"$T/int.out" 2>&1 &
+RUN_PID=$!
+i=0; while [ ! -f "$T/marker.started" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+kill -INT $RUN_PID
+set +e; wait $RUN_PID; got=$?; set -e
+if [ "$got" = 130 ]; then echo "ok   interrupted run exits 130"; else echo "FAIL interrupted run: exit $got"; fails=$((fails + 1)); fi
+check "deferred cleanup ran after Ctrl-C" grep -q "cleaned up" "$T/marker"
+check "remaining tests did not start" test ! -f "$T/marker.second"
+
+# 10. usage errors
 expect_exit 2 "unknown option" "$FAULTLINE" run --no-such-option
 expect_exit 2 "missing path" "$FAULTLINE" run "$T/nope.lua"
 expect_exit 2 "bad report format" "$FAULTLINE" run $SC/filters.lua --report xml
 expect_exit 0 "run --help" "$FAULTLINE" run --help
 expect_exit 0 "help run" "$FAULTLINE" help run
 
-# 10. HTTP against a real server (the static server helper)
+# 11. HTTP against a real server (the static server helper)
 if [ -x "$FL_TEST_HELPERS/static_http" ]; then
 	"$FL_TEST_HELPERS/static_http" 127.0.0.1:0 >"$T/srv.out" 2>&1 &
 	SRV_PID=$!
