@@ -458,6 +458,11 @@ static bool same_destination(const struct fl_report_out *a, const struct fl_repo
 int fl_report_set_add(struct fl_report_set *set, struct fl_reporter rep)
 {
 	int rc = 0;
+	if (!set || !rep.ops) {
+		if (set)
+			reporter_free(&rep);
+		return FL_EINVAL;
+	}
 	const struct fl_report_out *mine = builtin_out(&rep);
 	pthread_mutex_lock(&set->lock);
 	for (size_t i = 0; mine && i < set->n; i++) {

@@ -114,8 +114,9 @@ bool fl_reporter_to_stdout(const struct fl_reporter *rep);
 struct fl_report_set;
 struct fl_report_set *fl_report_set_new(void);
 /* Add rep to the set, taking it (on failure it is freed at once). Returns 0,
- * FL_ENOMEM, or FL_EEXIST when rep would write standard output or a file that
- * a reporter already in the set writes. */
+ * FL_ENOMEM, FL_EINVAL (no set or no ops), or FL_EEXIST when rep would write
+ * standard output (or stderr, or a file) that a reporter already in the set
+ * writes. */
 int fl_report_set_add(struct fl_report_set *set, struct fl_reporter rep);
 void fl_report_run_begin(struct fl_report_set *set, int nfiles, uint64_t seed);
 void fl_report_file_begin(struct fl_report_set *set, const char *file);
@@ -126,6 +127,9 @@ void fl_report_run_end(struct fl_report_set *set, const struct fl_run_summary *s
 /* Redraw the console's live progress line (its elapsed time); nothing for
  * the other reporters or off a terminal. For a runner timer (~every 250 ms). */
 void fl_report_tick(struct fl_report_set *set);
-void fl_report_set_free(struct fl_report_set *set);	/* frees reporters, closes files */
+/* Free the set and its reporters, closing their files. Console and TAP
+ * files keep what was written; a JUnit or JSON file whose run never reached
+ * fl_report_run_end is not published (its FILE.tmp is removed). */
+void fl_report_set_free(struct fl_report_set *set);
 
 #endif

@@ -78,7 +78,8 @@ static json_t *test_json(const struct fl_test_result *r)
 {
 	json_t *loc = json_null();
 	if (r->fail_file)
-		loc = json_pack("{s:o,s:i}", "file", jstr(r->fail_file), "line", r->fail_line);
+		loc = json_pack("{s:o,s:o}", "file", jstr(r->fail_file), "line",
+				r->fail_line > 0 ? json_integer(r->fail_line) : json_null());
 	return json_pack("{s:o,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:i,s:b,s:o}",
 			 "name", jstr(r->name),
 			 "suite", jstr(r->suite ? r->suite : ""),
