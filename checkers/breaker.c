@@ -294,7 +294,7 @@ static json_t *call_json(const struct call *k, const char *role)
 {
 	return json_pack("{s:s, s:I, s:I, s:f, s:s, s:I}", "role", role, "start",
 			 (json_int_t)k->start, "end", (json_int_t)k->end, "duration_ms",
-			 (double)(k->end - k->start) / 1e6,
+			 (double)(k->end - k->start) / 1e6, "outcome",
 			 k->fail ? (k->slow ? "failure,slow" : "failure") : k->slow ? "slow"
 										  : "success",
 			 "line", (json_int_t)k->line);
@@ -649,6 +649,7 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 	int32_t bid = c->name[0] ? fl_chk_lookup(h, c->name) : -1;
 	int32_t link = c->link[0] ? fl_chk_lookup(h, c->link) : -1;
 	p.name = c->name[0] ? c->name : c->link[0] ? c->link : "breaker";
+	client_fast_fail(&p);
 	if (!c->name[0]) {
 		/* No name: fine when the history has at most one breaker. */
 		int32_t seen = -1;
@@ -728,7 +729,6 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 			      "transition (W = %lld ms)", p.name, (double)(h->t_last - p.since) / 1e9,
 			      (long long)c->wait_open_ms);
 	}
-	client_fast_fail(&p);
 	fl_check_stat(r, "recorded_calls", (json_int_t)p.nmc);
 	fl_check_stat(r, "downstream_calls", (json_int_t)p.ndc);
 	fl_check_stat(r, "rejected_calls", (json_int_t)p.nrc);

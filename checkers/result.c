@@ -109,7 +109,6 @@ void fl_check_fail(struct fl_check_result *r, const char *id, double score, json
 	va_start(ap, fmt);
 	char *msg = vfmt(fmt, ap);
 	va_end(ap);
-	v->checked++;
 	v->count++;
 	if (v->count == 1) {
 		v->first_msg = msg ? strdup(msg) : NULL;
@@ -151,6 +150,8 @@ enum fl_check_valid fl_check_result_finish(struct fl_check_result *r)
 	int failed = 0, unknown = 0, checked = 0;
 	for (size_t i = 0; i < r->ninv; i++) {
 		struct fl_check_invariant *v = &r->inv[i];
+		if (v->checked < v->count)
+			v->checked = v->count;
 		if (v->count > 0)
 			v->state = FL_INV_FAILED;
 		else if (v->unknown_reason)

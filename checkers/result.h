@@ -67,7 +67,9 @@ struct fl_check_invariant *fl_check_declare(struct fl_check_result *r, const cha
 /* The invariant with this id, or NULL. */
 struct fl_check_invariant *fl_check_find(struct fl_check_result *r, const char *id);
 
-/* Count one evaluation of invariant id (declared beforehand). */
+/* Count one evaluation of invariant id (declared beforehand). A violation
+ * is an evaluation too: call fl_check_pass for every evaluation and
+ * fl_check_fail in addition for the failing ones. */
 void fl_check_pass(struct fl_check_result *r, const char *id);
 
 /* Record one violation of id with a one-line message and evidence (taken;

@@ -1,0 +1,420 @@
+/* Circuit-breaker checker on hand-written histories: each Resilience4j rule
+ * both ways, including the boundaries (exactly at the threshold, n = m_eff - 1,
+ * calls in flight across a transition, slow at exactly D, k+1 trials). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "test_checker_util.h"
+
+static struct fl_buf B;
+
+/* N 10, m 5, F 50, S 100, D 1000 ms, W 5000 ms, k 3, tolerance 100 ms. */
+static void cfg(struct fl_breaker_config *c)
+{
+	fl_breaker_config_defaults(c);
+	strcpy(c->name, "b");
+	c->window_size = 10;
+	c->minimum_calls = 5;
+	c->slow_call_duration_ms = 1000;
+	c->wait_open_ms = 5000;
+	c->half_open_calls = 3;
+}
+
+static void call(long s_ms, long e_ms, const char *outcome)
+{
+	hl(&B, "{\"event\":\"breaker_call\",\"breaker\":\"b\",\"start\":%lld,\"end\":%lld,"
+	       "\"outcome\":\"%s\"}", s_ms * MSNS, e_ms * MSNS, outcome);
+}
+
+static void tr(long t_ms, const char *from, const char *to)
+{
+	hl(&B, "{\"event\":\"breaker_transition\",\"breaker\":\"b\",\"t\":%lld,\"from\":\"%s\","
+	       "\"to\":\"%s\"}", t_ms * MSNS, from, to);
+}
+
+static struct fl_check_result *run(const struct fl_breaker_config *c)
+{
+	struct fl_chk_history *h = hload(&B);
+	struct fl_check_result *r = fl_check_breaker(h, c);
+	assert_non_null(r);
+	fl_chk_history_free(h);
+	return r;
+}
+
+/* S S F F S F: at n = 6, 3 failures = exactly 50 %: trips (>=). */
+static void six_at_threshold(int transition)
+{
+	const char *o[] = { "success", "success", "failure", "failure", "success", "failure" };
+	for (int i = 0; i < 6; i++)
+		call(i * 100, i * 100 + 50, o[i]);
+	if (transition)
+		tr(551, "CLOSED", "OPEN");
+	call(800, 810, "rejected");
+	call(900, 905, "success");	/* reached downstream 350 ms later if it did not open */
+}
+
+static void test_trips_exactly_at_threshold(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	six_at_threshold(1);
+	/* with the transition reported, the call at 900 was not let through: drop it */
+	fl_buf_reset(&B);
+	const char *o[] = { "success", "success", "failure", "failure", "success", "failure" };
+	for (int i = 0; i < 6; i++)
+		call(i * 100, i * 100 + 50, o[i]);
+	tr(551, "CLOSED", "OPEN");
+	call(800, 810, "rejected");
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C3", FL_INV_PASSED);
+	expect_state(r, "C4", FL_INV_PASSED);
+	expect_state(r, "C1", FL_INV_NOT_CHECKED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+}
+
+static void test_stays_closed_past_threshold(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	six_at_threshold(0);
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C3", FL_INV_FAILED);
+	assert_int_equal(r->valid, FL_CHECK_INVALID);
+	struct fl_check_invariant *v = fl_check_find(r, "C3");
+	assert_non_null(strstr(v->first_msg, "stayed CLOSED"));
+	assert_non_null(json_object_get(v->first, "calls_around"));
+	fl_check_result_free(r);
+}
+
+/* n = m_eff - 1 = 4 outcomes, all failures: not decided. */
+static void test_below_minimum_does_not_trip(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	for (int i = 0; i < 4; i++)
+		call(i * 100, i * 100 + 50, "failure");
+	call(1000, 1010, "success");
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C3", FL_INV_NOT_CHECKED);
+	assert_int_equal(r->valid, FL_CHECK_UNKNOWN);	/* nothing to decide on */
+	fl_check_result_free(r);
+	/* and opening there is a C4 violation */
+	for (int i = 0; i < 4; i++)
+		call(i * 100, i * 100 + 50, "failure");
+	tr(351, "CLOSED", "OPEN");
+	r = run(&c);
+	expect_state(r, "C4", FL_INV_FAILED);
+	fl_check_result_free(r);
+}
+
+/* A call started before the trip ends after the transition: in flight, no
+ * violation; its failure is recorded but causes nothing. A call starting
+ * 300 ms after the transition is a C1 violation. */
+static void test_in_flight_across_transition(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	for (int i = 0; i < 5; i++)
+		call(i * 100, i * 100 + 50, "failure");	/* trips at 450 */
+	call(420, 700, "failure");			/* in flight */
+	tr(451, "CLOSED", "OPEN");
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C1", FL_INV_NOT_CHECKED);	/* it started while CLOSED */
+	expect_state(r, "C3", FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+
+	for (int i = 0; i < 5; i++)
+		call(i * 100, i * 100 + 50, "failure");
+	tr(451, "CLOSED", "OPEN");
+	call(750, 760, "success");
+	r = run(&c);
+	expect_state(r, "C1", FL_INV_FAILED);
+	fl_check_result_free(r);
+}
+
+/* Slow iff duration > D: five calls of exactly 1000 ms are not slow. */
+static void test_slow_at_exactly_d(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	for (int i = 0; i < 5; i++)
+		call(i * 10, i * 10 + 1000, "success");
+	tr(1041, "CLOSED", "OPEN");
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C3", FL_INV_FAILED);	/* opened though nothing was slow */
+	fl_check_result_free(r);
+	for (int i = 0; i < 5; i++)
+		call(i * 10, i * 10 + 1001, "success");
+	tr(1042, "CLOSED", "OPEN");
+	r = run(&c);
+	expect_state(r, "C3", FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+}
+
+static void open_at_450(void)
+{
+	for (int i = 0; i < 5; i++)
+		call(i * 100, i * 100 + 50, "failure");
+	tr(451, "CLOSED", "OPEN");
+}
+
+/* HALF_OPEN permits k = 3 trials: three are fine, a fourth is C2. */
+static void test_half_open_permits(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	open_at_450();
+	tr(5460, "OPEN", "HALF_OPEN");
+	call(5460, 5470, "success");
+	call(5461, 5471, "success");
+	call(5462, 5472, "success");
+	tr(5473, "HALF_OPEN", "CLOSED");
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C2", FL_INV_PASSED);
+	expect_state(r, "C5", FL_INV_PASSED);
+	expect_state(r, "C6", FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+
+	open_at_450();
+	tr(5460, "OPEN", "HALF_OPEN");
+	for (int i = 0; i < 4; i++)
+		call(5460 + i, 5500 + i, "success");
+	r = run(&c);
+	expect_state(r, "C2", FL_INV_FAILED);
+	assert_non_null(strstr(fl_check_find(r, "C2")->first_msg, "trial call 4"));
+	fl_check_result_free(r);
+}
+
+/* HALF_OPEN must decide on m_eff = min(m, k) = 3 trials. */
+static void test_half_open_decisions(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	open_at_450();
+	tr(5460, "OPEN", "HALF_OPEN");
+	call(5460, 5470, "success");
+	call(5461, 5471, "success");
+	tr(5472, "HALF_OPEN", "CLOSED");	/* after 2 of 3 */
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C5", FL_INV_FAILED);
+	fl_check_result_free(r);
+
+	open_at_450();
+	tr(5460, "OPEN", "HALF_OPEN");
+	call(5460, 5470, "failure");
+	call(5461, 5471, "failure");
+	call(5462, 5472, "success");
+	tr(5473, "HALF_OPEN", "OPEN");		/* 67 % >= 50 %: reopen */
+	r = run(&c);
+	expect_state(r, "C5", FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+
+	open_at_450();
+	tr(5460, "OPEN", "HALF_OPEN");
+	call(5460, 5470, "failure");
+	call(5461, 5471, "failure");
+	call(5462, 5472, "success");
+	tr(5473, "HALF_OPEN", "CLOSED");	/* should have reopened */
+	r = run(&c);
+	expect_state(r, "C5", FL_INV_FAILED);
+	fl_check_result_free(r);
+}
+
+static void test_half_open_before_wait(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	open_at_450();
+	tr(3000, "OPEN", "HALF_OPEN");
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C6", FL_INV_FAILED);
+	assert_non_null(strstr(fl_check_find(r, "C6")->first_msg, "before the wait"));
+	fl_check_result_free(r);
+}
+
+/* Rejections long after W mean the breaker is stuck open. */
+static void test_stuck_open(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	open_at_450();
+	call(1000, 1001, "rejected");
+	call(4000, 4001, "rejected");
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C6", FL_INV_NOT_CHECKED);
+	expect_state(r, "C7", FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+
+	open_at_450();
+	call(1000, 1001, "rejected");
+	call(9000, 9001, "rejected");
+	call(20000, 20001, "rejected");
+	r = run(&c);
+	expect_state(r, "C6", FL_INV_FAILED);
+	assert_int_equal(fl_check_find(r, "C6")->count, 1);
+	fl_check_result_free(r);
+}
+
+static void test_fast_failure(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	open_at_450();
+	call(1000, 1060, "rejected");
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C7", FL_INV_FAILED);
+	fl_check_result_free(r);
+	/* and on the client side: an op failing with circuit_open after 80 ms */
+	hl(&B, "{\"t\":%lld,\"process\":1,\"type\":\"invoke\",\"f\":\"transfer\"}", 100 * MSNS);
+	hl(&B, "{\"t\":%lld,\"process\":1,\"type\":\"fail\",\"f\":\"transfer\","
+	       "\"value\":{\"error\":\"circuit_open\"}}", 180 * MSNS);
+	hl(&B, "{\"t\":%lld,\"process\":2,\"type\":\"invoke\",\"f\":\"transfer\"}", 100 * MSNS);
+	hl(&B, "{\"t\":%lld,\"process\":2,\"type\":\"fail\",\"f\":\"transfer\","
+	       "\"value\":{\"error\":\"circuit_open\"}}", 102 * MSNS);
+	r = run(&c);
+	expect_state(r, "C7", FL_INV_FAILED);
+	assert_int_equal(fl_check_find(r, "C7")->count, 1);
+	assert_int_equal(fl_check_find(r, "C7")->checked, 2);
+	fl_check_result_free(r);
+}
+
+/* Time-based window of 2 s: failures 3 s apart do not add up. */
+static void test_time_window(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	c.window_type = FL_WINDOW_TIME;
+	c.window_size = 2;
+	c.minimum_calls = 3;
+	call(100, 110, "failure");
+	call(200, 210, "failure");
+	call(3100, 3110, "failure");
+	tr(3111, "CLOSED", "OPEN");
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C4", FL_INV_FAILED);
+	fl_check_result_free(r);
+	call(100, 110, "failure");
+	call(200, 210, "failure");
+	call(300, 1110, "failure");
+	tr(1111, "CLOSED", "OPEN");
+	r = run(&c);
+	expect_state(r, "C4", FL_INV_PASSED);
+	expect_state(r, "C3", FL_INV_PASSED);
+	fl_check_result_free(r);
+}
+
+/* Black-box: only the proxy's exchanges on the link. */
+static void exch(long s_ms, long e_ms, int status)
+{
+	hl(&B, "{\"event\":\"http_exchange\",\"link\":\"a->b\",\"method\":\"GET\",\"path\":\"/x\","
+	       "\"status\":%d,\"start\":%lld,\"end\":%lld}", status, s_ms * MSNS, e_ms * MSNS);
+}
+
+static void test_black_box(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	c.name[0] = '\0';
+	strcpy(c.link, "a->b");
+	for (int i = 0; i < 5; i++)
+		exch(i * 100, i * 100 + 50, 503);
+	for (int i = 0; i < 5; i++)
+		exch(1000 + i * 100, 1050 + i * 100, 503);	/* kept passing: never opened */
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C3", FL_INV_FAILED);
+	fl_check_result_free(r);
+
+	for (int i = 0; i < 5; i++)
+		exch(i * 100, i * 100 + 50, 503);
+	exch(5500, 5510, 200);	/* after W: trials */
+	exch(5501, 5511, 200);
+	exch(5502, 5512, 200);
+	exch(7000, 7010, 200);	/* closed again */
+	r = run(&c);
+	expect_state(r, "C3", FL_INV_PASSED);
+	expect_state(r, "C2", FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+
+	for (int i = 0; i < 5; i++)
+		exch(i * 100, i * 100 + 50, 503);
+	for (int i = 0; i < 6; i++)
+		exch(5500 + i, 5600 + i, 200);	/* a flood of trials */
+	r = run(&c);
+	expect_state(r, "C2", FL_INV_FAILED);
+	fl_check_result_free(r);
+}
+
+static void test_config_from_breakers_output(void **state)
+{
+	(void)state;
+	const char *text = "[{\"name\":\"banking\",\"state\":\"CLOSED\",\"config\":{"
+			   "\"window_type\":\"COUNT_BASED\",\"window_size\":10,\"minimum_calls\":5,"
+			   "\"failure_rate_threshold\":50,\"slow_call_rate_threshold\":100,"
+			   "\"slow_call_duration_ms\":1000,\"wait_open_ms\":5000,"
+			   "\"half_open_calls\":3,\"automatic_transition\":false}},"
+			   "{\"name\":\"money\",\"state\":\"OPEN\",\"config\":{\"window_size\":20}}]";
+	json_t *j = json_loads(text, 0, NULL);
+	struct fl_breaker_config c;
+	char err[256];
+	fl_breaker_config_defaults(&c);
+	assert_int_equal(fl_breaker_config_from_json(&c, j, "banking", err, sizeof(err)), 0);
+	assert_string_equal(c.name, "banking");
+	assert_int_equal(c.window_size, 10);
+	assert_int_equal(c.minimum_calls, 5);
+	assert_int_equal(c.half_open_calls, 3);
+	assert_int_equal(c.wait_open_ms, 5000);
+	fl_breaker_config_defaults(&c);
+	assert_int_not_equal(fl_breaker_config_from_json(&c, j, NULL, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "several"));
+	assert_int_not_equal(fl_breaker_config_from_json(&c, j, "nope", err, sizeof(err)), 0);
+	json_decref(j);
+	j = json_loads("{\"window_size\":10,\"bogus\":1}", 0, NULL);
+	assert_int_not_equal(fl_breaker_config_from_json(&c, j, NULL, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "bogus"));
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_trips_exactly_at_threshold),
+		cmocka_unit_test(test_stays_closed_past_threshold),
+		cmocka_unit_test(test_below_minimum_does_not_trip),
+		cmocka_unit_test(test_in_flight_across_transition),
+		cmocka_unit_test(test_slow_at_exactly_d),
+		cmocka_unit_test(test_half_open_permits),
+		cmocka_unit_test(test_half_open_decisions),
+		cmocka_unit_test(test_half_open_before_wait),
+		cmocka_unit_test(test_stuck_open),
+		cmocka_unit_test(test_fast_failure),
+		cmocka_unit_test(test_time_window),
+		cmocka_unit_test(test_black_box),
+		cmocka_unit_test(test_config_from_breakers_output),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	fl_buf_free(&B);
+	return rc;
+}
