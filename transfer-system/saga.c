@@ -1,0 +1,719 @@
+/* The saga state machine of remittance: forward steps up to the pivot,
+ * compensation in reverse on a definite failure or an expired deadline,
+ * forward-only retries after the pivot. The step row is written durably
+ * before every outbound call and updated after the answer. An UNKNOWN
+ * outcome (timeout, reset, 5xx) is never compensated directly: the step is
+ * retried with its key, queried, or (past the deadline) fenced at the
+ * participant, and only a resolved-applied step is compensated. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "transfer-system/remit.h"
+
+static const struct step_def internal_steps[] = {
+	{ "validate", K_VALIDATE, "membership", false, false },
+	{ "debit", K_DEBIT, "money", true, false },
+	{ "credit", K_CREDIT, "money", false, true },
+};
+static const struct step_def external_steps[] = {
+	{ "validate", K_VALIDATE, "banking", false, false },
+	{ "debit", K_DEBIT, "money", true, false },
+	{ "firmbank", K_FIRMBANK, "banking", false, true },
+	{ "settle", K_SETTLE, "money", false, false },
+};
+static const struct step_def topup_steps[] = {
+	{ "validate", K_VALIDATE, "banking", false, false },
+	{ "firmbank", K_FIRMBANK, "banking", false, true },
+	{ "credit", K_CREDIT, "money", false, false },
+};
+
+const struct step_def *saga_defs(int type, int *n)
+{
+	switch (type) {
+	case SAGA_INTERNAL: *n = 3; return internal_steps;
+	case SAGA_EXTERNAL: *n = 4; return external_steps;
+	default: *n = 3; return topup_steps;
+	}
+}
+
+const char *saga_type_name(int type)
+{
+	return type == SAGA_INTERNAL ? "internal" : type == SAGA_EXTERNAL ? "external" : "topup";
+}
+
+bool saga_terminal(const char *st)
+{
+	return strcmp(st, "COMPLETED") == 0 || strcmp(st, "COMPENSATED") == 0 ||
+	       strcmp(st, "FAILED") == 0 || strcmp(st, "STUCK") == 0;
+}
+
+void saga_step_key(const struct saga *g, int step, const char *dir, char *out, size_t n)
+{
+	snprintf(out, n, "%s:%s:%s", g->id, g->defs[step].name, dir);
+}
+
+static int pivot_index(const struct saga *g)
+{
+	for (int i = 0; i < g->nsteps; i++)
+		if (g->defs[i].pivot)
+			return i;
+	return g->nsteps;
+}
+
+void saga_event(struct saga *g, const char *type, int step, const char *dir, json_t *extra)
+{
+	json_t *f = json_pack("{s:s, s:s, s:I, s:s}", "saga_id", g->id, "saga_type",
+			      saga_type_name(g->type), "amount", (json_int_t)g->amount, "trace_id",
+			      g->trace);
+	if (step >= 0) {
+		char key[256];
+		saga_step_key(g, step, dir, key, sizeof(key));
+		json_object_set_new(f, "step", json_string(g->defs[step].name));
+		json_object_set_new(f, "dir", json_string(dir));
+		json_object_set_new(f, "key", json_string(key));
+		json_object_set_new(f, "participant", json_string(g->defs[step].participant));
+		json_object_set_new(f, "attempt", json_integer(strcmp(dir, "comp") == 0
+								? g->st[step].comp_attempts
+								: g->st[step].attempts));
+		json_object_set_new(f, "pivot", json_boolean(g->defs[step].pivot));
+	}
+	if (extra)
+		json_object_update(f, extra);
+	rt_event(g->s, type, f);
+	json_decref(f);
+}
+
+int saga_save(struct saga *g)
+{
+	struct rt_svc *s = g->s;
+	sqlite3_stmt *st = rt_stmt(s, "UPDATE sagas SET state = ?2, reason = ?3, cur = ?4, deadline_ms = ?5,"
+				      " bank = ?6, account = ?7, updated_ms = ?8 WHERE id = ?1");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, g->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, g->state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, g->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, g->cur);
+	sqlite3_bind_int64(st, 5, g->deadline_ms);
+	sqlite3_bind_text(st, 6, g->bank, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, g->account, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, fl_wall_ns() / 1000000);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	st = rt_stmt(s, "INSERT OR REPLACE INTO steps(saga_id, idx, name, fwd, comp, maybe_sent, attempts,"
+			" comp_attempts, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+	for (int i = 0; i < g->nsteps; i++) {
+		const struct saga_step *x = &g->st[i];
+		sqlite3_bind_text(st, 1, g->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, i);
+		sqlite3_bind_text(st, 3, g->defs[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, x->fwd, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, x->comp, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 6, x->maybe_sent);
+		sqlite3_bind_int(st, 7, x->attempts);
+		sqlite3_bind_int(st, 8, x->comp_attempts);
+		sqlite3_bind_text(st, 9, x->result, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
+}
+
+json_t *saga_json(const struct saga *g)
+{
+	json_t *steps = json_array();
+	for (int i = 0; i < g->nsteps; i++) {
+		char fk[256], ck[256];
+		saga_step_key(g, i, "fwd", fk, sizeof(fk));
+		saga_step_key(g, i, "comp", ck, sizeof(ck));
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:s}", "step", g->defs[i].name,
+				      "participant", g->defs[i].participant, "fwd", g->st[i].fwd, "key", fk,
+				      "pivot", g->defs[i].pivot, "compensable", g->defs[i].compensable,
+				      "attempts", g->st[i].attempts, "result", g->st[i].result);
+		if (g->defs[i].compensable) {
+			json_object_set_new(o, "comp", json_string(g->st[i].comp));
+			json_object_set_new(o, "comp_key", json_string(ck));
+		}
+		json_array_append_new(steps, o);
+	}
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:o}",
+			 "saga_id", g->id, "state", g->state, "reason", g->reason, "remittanceType",
+			 g->type == SAGA_TOPUP ? 2 : g->type, "type", saga_type_name(g->type),
+			 "fromMembershipId", g->from, "toMembershipId", g->to, "bankName", g->bank,
+			 "bankAccountNumber", g->account, "amount", (json_int_t)g->amount, "trace_id",
+			 g->trace, "created_ms", (json_int_t)g->created_ms, "deadline_ms",
+			 (json_int_t)g->deadline_ms, "steps", steps);
+}
+
+/* --- transitions --- */
+
+static void commit(struct saga *g)
+{
+	if (saga_save(g) != 0)
+		fl_log(FL_LOG_ERROR, "remittance", "saga %s: cannot write the saga log", g->id);
+	rt_commit(g->s);
+}
+
+static void end(struct saga *g, const char *state, const char *reason)
+{
+	rt_begin(g->s);
+	snprintf(g->state, sizeof(g->state), "%s", state);
+	if (reason && !g->reason[0])
+		snprintf(g->reason, sizeof(g->reason), "%s", reason);
+	json_t *x = json_pack("{s:s, s:s, s:s, s:s}", "state", g->state, "reason", g->reason,
+			      "fromMembershipId", g->from, "toMembershipId", g->to);
+	saga_event(g, "saga_ended", -1, NULL, x);
+	json_decref(x);
+	commit(g);
+	json_t *f = json_pack("{s:s, s:s, s:s}", "trace_id", g->trace, "saga_id", g->id, "state", g->state);
+	fl_logj(strcmp(state, "STUCK") == 0 ? FL_LOG_ERROR : FL_LOG_INFO, "remittance", f,
+		"saga %s ended %s%s%s", g->id, g->state, g->reason[0] ? " " : "", g->reason);
+	json_decref(f);
+	remit_saga_settled(g);
+}
+
+static void retry_cb(struct rt_svc *s, void *arg)
+{
+	(void)s;
+	struct saga *g = arg;
+	g->busy = false;
+	saga_drive(g);
+}
+
+static void retry_later(struct saga *g, int attempt)
+{
+	long ms = 50L << (attempt < 6 ? attempt : 6);
+	if (ms > 2000)
+		ms = 2000;
+	ms += (long)fl_prng_range(&g->s->rng, 0, ms / 4);
+	g->busy = true;
+	if (rt_after(g->s, ms, retry_cb, g) != 0)
+		g->busy = false;
+}
+
+static void start_compensation(struct saga *g, const char *reason);
+
+static void deferred(struct saga *g)
+{
+	rt_begin(g->s);
+	snprintf(g->state, sizeof(g->state), "DEFERRED");
+	snprintf(g->reason, sizeof(g->reason), "circuit_open");
+	g->deadline_ms = 0;
+	json_t *x = json_pack("{s:s}", "reason", "circuit_open");
+	saga_event(g, "saga_deferred", -1, NULL, x);
+	json_decref(x);
+	commit(g);
+	remit_saga_settled(g);
+}
+
+void saga_resume(struct saga *g)
+{
+	rt_begin(g->s);
+	snprintf(g->state, sizeof(g->state), "RUNNING");
+	g->reason[0] = 0;
+	g->deadline_ms = fl_wall_ns() / 1000000 + g->s->o.saga_deadline_ms;
+	saga_event(g, "saga_resumed", -1, NULL, NULL);
+	commit(g);
+	saga_drive(g);
+}
+
+/* --- calls --- */
+
+struct call {
+	struct saga *g;
+	int step;
+	int what;	/* 0 forward, 1 compensation, 2 resolve (fence query), 3 status query */
+};
+
+static void on_fwd(struct rt_svc *s, const struct rt_call_result *res, void *arg);
+static void on_comp(struct rt_svc *s, const struct rt_call_result *res, void *arg);
+static void on_resolve(struct rt_svc *s, const struct rt_call_result *res, void *arg);
+static void on_query(struct rt_svc *s, const struct rt_call_result *res, void *arg);
+
+static int call(struct saga *g, int step, int what, const char *peer, const char *method,
+		const char *path, json_t *body, const char *key)
+{
+	struct call *c = malloc(sizeof(*c));
+	if (!c)
+		return -1;
+	c->g = g;
+	c->step = step;
+	c->what = what;
+	struct rt_call rc = { .peer = peer, .method = method, .path = path, .json = body,
+			      .idem_key = key, .trace_id = g->trace,
+			      .breaker = rt_breaker(g->s, peer) };
+	rt_call_fn fn = what == 0 ? on_fwd : what == 1 ? on_comp : what == 2 ? on_resolve : on_query;
+	g->busy = true;
+	int err = rt_call(g->s, &rc, fn, c);
+	json_decref(body);
+	if (err) {
+		free(c);
+		g->busy = false;
+		return -1;
+	}
+	return 0;
+}
+
+/* The body and target of forward step i (sub-call g->sub for validate). */
+static int send_fwd(struct saga *g, int i)
+{
+	char key[256], path[256];
+	saga_step_key(g, i, "fwd", key, sizeof(key));
+	switch (g->defs[i].kind) {
+	case K_VALIDATE:
+		if (g->sub == 0) {
+			snprintf(path, sizeof(path), "/membership/%s", g->from);
+			return call(g, i, 0, "membership", "GET", path, NULL, NULL);
+		}
+		if (g->type == SAGA_INTERNAL) {
+			snprintf(path, sizeof(path), "/membership/%s", g->to);
+			return call(g, i, 0, "membership", "GET", path, NULL, NULL);
+		}
+		if (g->type == SAGA_TOPUP) {
+			snprintf(path, sizeof(path), "/banking/account/%s", g->from);
+			return call(g, i, 0, "banking", "GET", path, NULL, NULL);
+		}
+		return call(g, i, 0, "banking", "POST", "/banking/account/verify",
+			    json_pack("{s:s, s:s}", "bankName", g->bank, "bankAccountNumber", g->account),
+			    NULL);
+	case K_DEBIT:
+		return call(g, i, 0, "money", "POST", "/money/debit",
+			    json_pack("{s:s, s:I}", "membershipId", g->from, "amount", (json_int_t)g->amount),
+			    key);
+	case K_CREDIT:
+		return call(g, i, 0, "money", "POST", "/money/credit",
+			    json_pack("{s:s, s:I, s:s}", "membershipId",
+				      g->type == SAGA_TOPUP ? g->from : g->to, "amount",
+				      (json_int_t)g->amount, "source",
+				      g->type == SAGA_TOPUP ? "CORP" : "TRANSIT"),
+			    key);
+	case K_SETTLE:
+		return call(g, i, 0, "money", "POST", "/money/settle",
+			    json_pack("{s:I}", "amount", (json_int_t)g->amount), key);
+	case K_FIRMBANK: {
+		bool topup = g->type == SAGA_TOPUP;
+		return call(g, i, 0, "banking", "POST", "/banking/firmbanking/request",
+			    json_pack("{s:s, s:s, s:s, s:s, s:I}", "fromBankName",
+				      topup ? g->bank : REF_CORP_BANK, "fromBankAccountNumber",
+				      topup ? g->account : REF_CORP_NUMBER, "toBankName",
+				      topup ? REF_CORP_BANK : g->bank, "toBankAccountNumber",
+				      topup ? REF_CORP_NUMBER : g->account, "amount",
+				      (json_int_t)g->amount),
+			    key);
+	}
+	}
+	return -1;
+}
+
+static void fwd_start(struct saga *g, int i)
+{
+	struct saga_step *x = &g->st[i];
+	if (g->defs[i].kind == K_FIRMBANK && strcmp(x->fwd, "UNKNOWN") == 0) {
+		/* ask the bank side before sending again */
+		char path[300], key[256];
+		saga_step_key(g, i, "fwd", key, sizeof(key));
+		snprintf(path, sizeof(path), "/banking/firmbanking/%s", key);
+		if (call(g, i, 3, "banking", "GET", path, NULL, NULL) != 0)
+			retry_later(g, x->attempts);
+		return;
+	}
+	rt_begin(g->s);
+	if (strcmp(x->fwd, "UNKNOWN") != 0)
+		snprintf(x->fwd, sizeof(x->fwd), "REQUESTED");
+	x->attempts++;
+	g->sub = 0;
+	saga_event(g, "step_requested", i, "fwd", NULL);
+	commit(g);
+	rt_crash_point(g->s, "after_log_before_call");
+	if (send_fwd(g, i) != 0)
+		retry_later(g, x->attempts);
+}
+
+enum outcome { O_OK, O_FAIL, O_NOT_SENT, O_CIRCUIT, O_UNKNOWN };
+
+static enum outcome classify(const struct step_def *d, const struct rt_call_result *res,
+			     const char **reason)
+{
+	*reason = "";
+	if (res->kind == RT_CALL_REJECTED) {
+		*reason = "circuit_open";
+		return O_CIRCUIT;
+	}
+	if (res->kind == RT_CALL_REFUSED) {
+		*reason = "connection_refused";
+		return O_NOT_SENT;
+	}
+	if (res->kind == RT_CALL_UNKNOWN) {
+		*reason = "timeout";
+		return O_UNKNOWN;
+	}
+	const json_t *j = res->json;
+	const char *result = j ? fl_json_str(j, "result", "") : "";
+	if (res->status >= 500) {
+		if (strcmp(result, "CIRCUIT_OPEN") == 0) {
+			*reason = "circuit_open";
+			return O_CIRCUIT;
+		}
+		if (strcmp(result, "BANK_UNREACHABLE") == 0) {
+			*reason = "bank_unreachable";
+			return O_NOT_SENT;
+		}
+		*reason = "server_error";
+		return O_UNKNOWN;
+	}
+	if (res->status >= 400) {
+		*reason = result[0] ? result : "rejected";
+		if (d->kind == K_VALIDATE && res->status == 404)
+			*reason = result[0] ? result : "NO_SUCH_MEMBER";
+		return O_FAIL;
+	}
+	switch (d->kind) {
+	case K_DEBIT:
+	case K_CREDIT:
+	case K_SETTLE:
+		if (strcmp(result, "OK") == 0)
+			return O_OK;
+		*reason = result[0] ? result : "unexpected_answer";
+		return O_FAIL;
+	case K_FIRMBANK: {
+		const char *st = j ? fl_json_str(j, "status", "") : "";
+		if (strcmp(st, "APPLIED") == 0)
+			return O_OK;
+		if (strcmp(st, "REJECTED") == 0) {
+			*reason = "BANK_REJECTED";
+			return O_FAIL;
+		}
+		*reason = "unexpected_answer";
+		return O_UNKNOWN;
+	}
+	case K_VALIDATE:
+		return O_OK;
+	}
+	return O_UNKNOWN;
+}
+
+/* Validate sub-call answers: true when the step goes on to the next sub-call. */
+static enum outcome validate_answer(struct saga *g, const struct rt_call_result *res, const char **reason)
+{
+	const json_t *j = res->json;
+	if (g->sub == 0 || g->type == SAGA_INTERNAL) {
+		const char *st = fl_json_str(j, "status", "");
+		if (strcmp(st, "ACTIVE") != 0) {
+			*reason = g->sub == 0 ? "SENDER_NOT_ACTIVE" : "RECIPIENT_NOT_ACTIVE";
+			return O_FAIL;
+		}
+		return O_OK;
+	}
+	if (g->type == SAGA_TOPUP) {
+		snprintf(g->bank, sizeof(g->bank), "%s", fl_json_str(j, "bankName", ""));
+		snprintf(g->account, sizeof(g->account), "%s", fl_json_str(j, "bankAccountNumber", ""));
+		return O_OK;
+	}
+	if (!fl_json_bool(j, "valid", false)) {
+		*reason = "INVALID_ACCOUNT";
+		return O_FAIL;
+	}
+	return O_OK;
+}
+
+static void step_done_ok(struct saga *g, int i, const char *was)
+{
+	struct saga_step *x = &g->st[i];
+	rt_begin(g->s);
+	if (strcmp(was, "UNKNOWN") == 0) {
+		json_t *e = json_pack("{s:s, s:s}", "outcome", "applied", "via", "retry");
+		saga_event(g, "step_resolved", i, "fwd", e);
+		json_decref(e);
+	}
+	snprintf(x->fwd, sizeof(x->fwd), "SUCCEEDED");
+	saga_event(g, "step_succeeded", i, "fwd", NULL);
+	g->cur = i + 1;
+	if (g->defs[i].pivot)
+		g->deadline_ms = 0;
+	commit(g);
+	if (g->defs[i].pivot)
+		rt_crash_point(g->s, "after_pivot");
+	saga_drive(g);
+}
+
+static void step_done_fail(struct saga *g, int i, const char *reason, const char *was)
+{
+	struct saga_step *x = &g->st[i];
+	rt_begin(g->s);
+	if (strcmp(was, "UNKNOWN") == 0) {
+		json_t *e = json_pack("{s:s, s:s}", "outcome", "not_applied", "via", "retry");
+		saga_event(g, "step_resolved", i, "fwd", e);
+		json_decref(e);
+	}
+	snprintf(x->fwd, sizeof(x->fwd), "FAILED");
+	snprintf(x->result, sizeof(x->result), "%s", reason);
+	json_t *e = json_pack("{s:s, s:b}", "reason", reason, "definite", 1);
+	saga_event(g, "step_failed", i, "fwd", e);
+	json_decref(e);
+	commit(g);
+	if (i > pivot_index(g)) {
+		/* after the pivot only forward: keep trying */
+		fl_log(FL_LOG_ERROR, "remittance", "saga %s: step %s after the pivot failed (%s); retrying",
+		       g->id, g->defs[i].name, reason);
+		snprintf(x->fwd, sizeof(x->fwd), "PENDING");
+		retry_later(g, x->attempts);
+		return;
+	}
+	if (g->defs[i].kind == K_CREDIT && g->type == SAGA_INTERNAL &&
+	    rt_bug(g->s, BUG_INTERNAL_NO_COMPENSATION)) {
+		end(g, "FAILED", reason);
+		return;
+	}
+	if (g->defs[i].kind == K_FIRMBANK && g->type == SAGA_EXTERNAL && rt_bug(g->s, BUG_NO_REFUND)) {
+		end(g, "FAILED", reason);
+		return;
+	}
+	start_compensation(g, reason);
+}
+
+static void on_fwd(struct rt_svc *s, const struct rt_call_result *res, void *arg)
+{
+	(void)s;
+	struct call *c = arg;
+	struct saga *g = c->g;
+	int i = c->step;
+	free(c);
+	g->busy = false;
+	rt_crash_point(g->s, "after_call_before_log");
+	struct saga_step *x = &g->st[i];
+	const struct step_def *d = &g->defs[i];
+	char was[16];
+	snprintf(was, sizeof(was), "%s", x->fwd);
+	const char *reason;
+	enum outcome o = classify(d, res, &reason);
+	if (o == O_OK && d->kind == K_VALIDATE)
+		o = validate_answer(g, res, &reason);
+	if (o == O_OK && d->kind == K_VALIDATE && g->sub == 0) {
+		g->sub = 1;
+		if (send_fwd(g, i) != 0)
+			retry_later(g, x->attempts);
+		return;
+	}
+	switch (o) {
+	case O_OK:
+		step_done_ok(g, i, was);
+		return;
+	case O_FAIL:
+		step_done_fail(g, i, reason, was);
+		return;
+	case O_CIRCUIT:
+	case O_NOT_SENT: {
+		bool no_effect = true;
+		for (int k = 0; k < i; k++)
+			if (g->defs[k].kind != K_VALIDATE && strcmp(g->st[k].fwd, "SUCCEEDED") == 0)
+				no_effect = false;
+		if (o == O_CIRCUIT && no_effect && g->type != SAGA_INTERNAL &&
+		    strcmp(d->participant, "banking") == 0 && !x->maybe_sent) {
+			deferred(g);
+			return;
+		}
+		rt_begin(g->s);
+		json_t *e = json_pack("{s:s, s:b}", "reason", reason, "definite", 0);
+		saga_event(g, "step_failed", i, "fwd", e);
+		json_decref(e);
+		commit(g);
+		retry_later(g, x->attempts);
+		return;
+	}
+	case O_UNKNOWN:
+		rt_begin(g->s);
+		if (d->kind != K_VALIDATE) {
+			snprintf(x->fwd, sizeof(x->fwd), "UNKNOWN");
+			x->maybe_sent = 1;
+		}
+		json_t *e = json_pack("{s:s}", "reason", reason);
+		saga_event(g, "step_unknown", i, "fwd", e);
+		json_decref(e);
+		commit(g);
+		if (d->kind == K_FIRMBANK && rt_bug(g->s, BUG_REFUND_ON_UNKNOWN)) {
+			/* the planted bug: an unknown deposit is treated as failed */
+			snprintf(x->fwd, sizeof(x->fwd), "FAILED");
+			start_compensation(g, "BANK_TIMEOUT");
+			return;
+		}
+		retry_later(g, x->attempts);
+		return;
+	}
+}
+
+/* The answer to a status query of an UNKNOWN bank step. */
+static void on_query(struct rt_svc *s, const struct rt_call_result *res, void *arg)
+{
+	(void)s;
+	struct call *c = arg;
+	struct saga *g = c->g;
+	int i = c->step;
+	free(c);
+	g->busy = false;
+	struct saga_step *x = &g->st[i];
+	const char *st = res->kind == RT_CALL_REPLY && res->json ? fl_json_str(res->json, "status", "") : "";
+	if (res->kind == RT_CALL_REPLY && res->status == 200 && strcmp(st, "APPLIED") == 0) {
+		rt_begin(g->s);
+		json_t *e = json_pack("{s:s, s:s}", "outcome", "applied", "via", "status_query");
+		saga_event(g, "step_resolved", i, "fwd", e);
+		json_decref(e);
+		commit(g);
+		step_done_ok(g, i, "RESOLVED");
+	} else if (res->kind == RT_CALL_REPLY && res->status == 200 && strcmp(st, "REJECTED") == 0) {
+		rt_begin(g->s);
+		json_t *e = json_pack("{s:s, s:s}", "outcome", "rejected", "via", "status_query");
+		saga_event(g, "step_resolved", i, "fwd", e);
+		json_decref(e);
+		commit(g);
+		step_done_fail(g, i, "BANK_REJECTED", "RESOLVED");
+	} else if (res->kind == RT_CALL_REPLY && res->status == 404) {
+		/* the bank never saw it: send again with the same key */
+		snprintf(x->fwd, sizeof(x->fwd), "REQUESTED");
+		fwd_start(g, i);
+	} else {
+		retry_later(g, x->attempts);
+	}
+}
+
+/* --- compensation --- */
+
+static void comp_next(struct saga *g);
+
+static void start_compensation(struct saga *g, const char *reason)
+{
+	rt_begin(g->s);
+	snprintf(g->state, sizeof(g->state), "COMPENSATING");
+	if (!g->reason[0])
+		snprintf(g->reason, sizeof(g->reason), "%s", reason);
+	commit(g);
+	comp_next(g);
+}
+
+static void on_resolve(struct rt_svc *s, const struct rt_call_result *res, void *arg)
+{
+	(void)s;
+	struct call *c = arg;
+	struct saga *g = c->g;
+	int i = c->step;
+	free(c);
+	g->busy = false;
+	struct saga_step *x = &g->st[i];
+	if (res->kind != RT_CALL_REPLY || res->status != 200 || !res->json) {
+		x->comp_attempts++;
+		retry_later(g, x->comp_attempts);
+		return;
+	}
+	bool applied = fl_json_bool(res->json, "applied", false);
+	rt_begin(g->s);
+	json_t *e = json_pack("{s:s, s:s, s:b}", "outcome", applied ? "applied" : "not_applied", "via",
+			      "fenced_query", "fenced", fl_json_bool(res->json, "fenced", false));
+	saga_event(g, "step_resolved", i, "fwd", e);
+	json_decref(e);
+	snprintf(x->fwd, sizeof(x->fwd), "%s", applied ? "SUCCEEDED" : "NOT_APPLIED");
+	commit(g);
+	comp_next(g);
+}
+
+static void on_comp(struct rt_svc *s, const struct rt_call_result *res, void *arg)
+{
+	(void)s;
+	struct call *c = arg;
+	struct saga *g = c->g;
+	int i = c->step;
+	free(c);
+	g->busy = false;
+	rt_crash_point(g->s, "mid_compensation");
+	struct saga_step *x = &g->st[i];
+	const char *result = res->json ? fl_json_str(res->json, "result", "") : "";
+	if (res->kind == RT_CALL_REPLY && res->status == 200 &&
+	    (strcmp(result, "OK") == 0 || strcmp(result, "NOTHING_TO_REFUND") == 0)) {
+		rt_begin(g->s);
+		snprintf(x->comp, sizeof(x->comp), "SUCCEEDED");
+		json_t *e = json_pack("{s:s}", "result", result);
+		saga_event(g, "compensation_succeeded", i, "comp", e);
+		json_decref(e);
+		commit(g);
+		comp_next(g);
+		return;
+	}
+	if (x->comp_attempts >= 200) {
+		end(g, "STUCK", "compensation_exhausted");
+		return;
+	}
+	retry_later(g, x->comp_attempts);
+}
+
+static void comp_next(struct saga *g)
+{
+	bool any = false;
+	for (int j = g->nsteps - 1; j >= 0; j--) {
+		const struct step_def *d = &g->defs[j];
+		struct saga_step *x = &g->st[j];
+		if (!d->compensable)
+			continue;
+		if (strcmp(x->comp, "SUCCEEDED") == 0) {
+			any = true;
+			continue;
+		}
+		if (x->maybe_sent && (strcmp(x->fwd, "UNKNOWN") == 0 || strcmp(x->fwd, "REQUESTED") == 0)) {
+			/* in doubt: ask the participant, fencing the key so a late
+			 * request cannot apply after we decide */
+			char key[256], path[400];
+			saga_step_key(g, j, "fwd", key, sizeof(key));
+			snprintf(path, sizeof(path), "/money/entries?key=%s&fence=1", key);
+			if (call(g, j, 2, d->participant, "GET", path, NULL, NULL) != 0)
+				retry_later(g, x->comp_attempts + 1);
+			return;
+		}
+		if (strcmp(x->fwd, "SUCCEEDED") != 0)
+			continue;
+		char fkey[256], key[256];
+		saga_step_key(g, j, "fwd", fkey, sizeof(fkey));
+		saga_step_key(g, j, "comp", key, sizeof(key));
+		rt_begin(g->s);
+		snprintf(x->comp, sizeof(x->comp), "REQUESTED");
+		x->comp_attempts++;
+		saga_event(g, "compensation_requested", j, "comp", NULL);
+		commit(g);
+		if (call(g, j, 1, "money", "POST", "/money/refund",
+			 json_pack("{s:s, s:I, s:s}", "membershipId", g->from, "amount",
+				   (json_int_t)g->amount, "forwardKey", fkey),
+			 key) != 0)
+			retry_later(g, x->comp_attempts);
+		return;
+	}
+	end(g, any ? "COMPENSATED" : "FAILED", NULL);
+}
+
+void saga_drive(struct saga *g)
+{
+	if (g->busy || saga_terminal(g->state) || strcmp(g->state, "DEFERRED") == 0)
+		return;
+	if (strcmp(g->state, "COMPENSATING") == 0) {
+		comp_next(g);
+		return;
+	}
+	if (g->cur >= g->nsteps) {
+		end(g, "COMPLETED", NULL);
+		return;
+	}
+	int p = pivot_index(g);
+	bool before_pivot = g->cur < p || (g->cur == p && !g->st[p].maybe_sent);
+	if (before_pivot && g->deadline_ms && !rt_bug(g->s, BUG_NO_SAGA_DEADLINE) &&
+	    fl_wall_ns() / 1000000 >= g->deadline_ms) {
+		for (int k = g->cur; k < g->nsteps; k++)
+			if (strcmp(g->st[k].fwd, "REQUESTED") == 0 && !g->st[k].maybe_sent)
+				snprintf(g->st[k].fwd, sizeof(g->st[k].fwd), "NOT_APPLIED");
+		start_compensation(g, "DEADLINE_EXCEEDED");
+		return;
+	}
+	fwd_start(g, g->cur);
+}
