@@ -4,6 +4,7 @@
  * loop calls curl_multi_socket_action back. Finished transfers are turned into
  * struct fl_http_response and handed to their callbacks from the loop. */
 #include "core/http_client.h"
+#include "core/http_client_int.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -33,14 +34,9 @@ struct fl_http_xfer {
 	struct fl_http_xfer *hnext;	/* hash chain */
 	struct fl_http_xfer *prev, *next;	/* in-flight list */
 	struct curl_slist *hdrs;
-	struct fl_http_response *resp;
+	struct fl_http_rx rx;		/* the response being received */
 	fl_http_done_fn done;
 	void *arg;
-	size_t hcap;			/* allocated response header slots */
-	bool too_big;
-	long connect_ms, timeout_ms;
-	char hostport[300];		/* "127.0.0.1:9" for messages */
-	char errbuf[CURL_ERROR_SIZE];
 };
 
 struct fl_http_sock {
@@ -122,120 +118,6 @@ static void hash_remove(struct fl_http_client *c, struct fl_http_xfer *x)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = x->hnext;
-}
-
-/* --- responses ------------------------------------------------------- */
-
-void fl_http_response_free(struct fl_http_response *r)
-{
-	if (!r)
-		return;
-	free(r->method);
-	free(r->url);
-	free(r->req_body);
-	for (size_t i = 0; i < r->nheaders; i++) {
-		free(r->headers[i].name);
-		free(r->headers[i].value);
-	}
-	free(r->headers);
-	fl_buf_free(&r->body);
-	json_decref(r->json);
-	free(r);
-}
-
-const char *fl_http_response_header(const struct fl_http_response *r, const char *name)
-{
-	if (!r || !name)
-		return NULL;
-	for (size_t i = 0; i < r->nheaders; i++)
-		if (strcasecmp(r->headers[i].name, name) == 0)
-			return r->headers[i].value;
-	return NULL;
-}
-
-static void resp_clear_headers(struct fl_http_response *r)
-{
-	for (size_t i = 0; i < r->nheaders; i++) {
-		free(r->headers[i].name);
-		free(r->headers[i].value);
-	}
-	r->nheaders = 0;
-}
-
-static char *strndup_trim(const char *s, size_t n)
-{
-	while (n && (*s == ' ' || *s == '\t')) {
-		s++;
-		n--;
-	}
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-		n--;
-	return strndup(s, n);
-}
-
-/* One header line from libcurl (status lines, "Name: value", the blank line). */
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-	struct fl_http_xfer *x = ud;
-	struct fl_http_response *r = x->resp;
-	size_t len = size * n;
-	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
-		/* a new response (after 100 Continue or a followed redirect) */
-		resp_clear_headers(r);
-		return len;
-	}
-	if (len && (p[0] == ' ' || p[0] == '\t') && r->nheaders) {
-		/* obsolete line folding: continue the previous value */
-		struct fl_http_header *h = &r->headers[r->nheaders - 1];
-		char *more = strndup_trim(p, len);
-		if (!more)
-			return 0;
-		size_t a = strlen(h->value), b = strlen(more);
-		char *v = realloc(h->value, a + b + 2);
-		if (!v) {
-			free(more);
-			return 0;
-		}
-		v[a] = ' ';
-		memcpy(v + a + 1, more, b + 1);
-		h->value = v;
-		free(more);
-		return len;
-	}
-	const char *colon = memchr(p, ':', len);
-	if (!colon)
-		return len; /* blank line ending the block */
-	if (r->nheaders == x->hcap) {
-		size_t cap = x->hcap ? x->hcap * 2 : 16;
-		struct fl_http_header *h = realloc(r->headers, cap * sizeof(*h));
-		if (!h)
-			return 0;
-		r->headers = h;
-		x->hcap = cap;
-	}
-	char *name = strndup_trim(p, (size_t)(colon - p));
-	char *value = strndup_trim(colon + 1, len - (size_t)(colon - p) - 1);
-	if (!name || !value) {
-		free(name);
-		free(value);
-		return 0;
-	}
-	r->headers[r->nheaders].name = name;
-	r->headers[r->nheaders].value = value;
-	r->nheaders++;
-	return len;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-	struct fl_http_xfer *x = ud;
-	size_t len = size * n;
-	int rc = fl_buf_append(&x->resp->body, p, len);
-	if (rc == FL_E2BIG) {
-		x->too_big = true;
-		return 0;
-	}
-	return rc == 0 ? len : 0;
 }
 
 /* --- libcurl <-> libevent glue ---------------------------------------- */
@@ -398,7 +280,7 @@ static void xfer_release(struct fl_http_client *c, struct fl_http_xfer *x)
 		}
 	}
 	curl_slist_free_all(x->hdrs);
-	fl_http_response_free(x->resp);
+	fl_http_response_free(x->rx.resp);
 	free(x);
 }
 
@@ -455,38 +337,9 @@ int fl_http_client_cancel(struct fl_http_client *c, uint64_t id)
 	return 0;
 }
 
-/* "host:port" of the URL for error messages; FL_EINVAL when it is not a URL
- * libcurl accepts. */
-static int url_hostport(const char *url, char *out, size_t outlen, char *err, size_t errlen)
-{
-	CURLU *u = curl_url();
-	char *host = NULL, *port = NULL;
-	int rc = FL_ENOMEM;
-	if (!u)
-		goto out;
-	CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
-	if (uc != CURLUE_OK) {
-		rc = fl_err_set(err, errlen, FL_EINVAL, "bad URL \"%s\": %s", url,
-				curl_url_strerror(uc));
-		goto out;
-	}
-	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-		rc = fl_err_set(err, errlen, FL_EINVAL, "bad URL \"%s\": no host", url);
-		goto out;
-	}
-	snprintf(out, outlen, "%s:%s", host, port);
-	rc = 0;
-out:
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return rc;
-}
-
 static int xfer_setup(struct fl_http_xfer *x, const struct fl_http_request *req, size_t body_len)
 {
-	struct fl_http_response *r = x->resp;
+	struct fl_http_response *r = x->rx.resp;
 	CURL *e = x->easy;
 	const char *method = r->method;
 	bool has_body = r->req_body != NULL;
@@ -524,13 +377,13 @@ static int xfer_setup(struct fl_http_xfer *x, const struct fl_http_request *req,
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "faultline/" FL_VERSION);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, x->connect_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, x->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->rx.errbuf);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, fl_http_rx_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, &x->rx);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, fl_http_rx_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &x->rx);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, x->rx.connect_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, x->rx.timeout_ms);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
@@ -561,7 +414,7 @@ int fl_http_client_start(struct fl_http_client *c, const struct fl_http_request 
 	size_t body_len = 0;
 	int rc = FL_EINVAL;
 
-	if (!c || c->dying || !req || !req->url || !done)
+	if (!c || c->dying || !req || !req->url || !done || !fl_http_url_plausible(req->url))
 		return FL_EINVAL;
 	const char *method = req->method && *req->method ? req->method : "GET";
 	for (const char *m = method; *m; m++)
@@ -573,18 +426,13 @@ int fl_http_client_start(struct fl_http_client *c, const struct fl_http_request 
 	r = calloc(1, sizeof(*r));
 	if (!x || !r)
 		goto fail;
-	x->resp = r;
+	x->rx.resp = r;
 	x->c = c;
 	x->done = done;
 	x->arg = arg;
-	x->connect_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms
-						    : FL_HTTP_DEFAULT_CONNECT_MS;
-	x->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : FL_HTTP_DEFAULT_TIMEOUT_MS;
-	rc = url_hostport(req->url, x->hostport, sizeof(x->hostport), r->errmsg,
-			  sizeof(r->errmsg));
-	if (rc < 0)
-		goto fail;
-	rc = FL_ENOMEM;
+	x->rx.connect_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms
+						       : FL_HTTP_DEFAULT_CONNECT_MS;
+	x->rx.timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : FL_HTTP_DEFAULT_TIMEOUT_MS;
 	r->method = strdup(method);
 	r->url = strdup(req->url);
 	if (!r->method || !r->url)
@@ -641,105 +489,7 @@ fail:
 
 /* --- completion ------------------------------------------------------ */
 
-static void set_msg(struct fl_http_response *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
-static void set_msg(struct fl_http_response *r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(r->errmsg, sizeof(r->errmsg), fmt, ap);
-	va_end(ap);
-}
-
-static void fill_error(struct fl_http_xfer *x, CURLcode cc)
-{
-	struct fl_http_response *r = x->resp;
-	long oserr = 0;
-	curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &oserr);
-	const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc);
-
-	switch (cc) {
-	case CURLE_COULDNT_CONNECT:
-		if (oserr == ETIMEDOUT) {
-			r->err = FL_ETIMEDOUT;
-			set_msg(r, "connect to %s failed: %s",
-				 x->hostport, strerror((int)oserr));
-		} else {
-			/* refused, unreachable: the peer could not be reached */
-			r->err = FL_ECONNREFUSED;
-			set_msg(r, "connect to %s failed: %s",
-				 x->hostport, oserr ? strerror((int)oserr) : detail);
-		}
-		break;
-	case CURLE_OPERATION_TIMEDOUT: {
-		r->err = FL_ETIMEDOUT;
-		curl_off_t t_conn = 0;
-		curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &t_conn);
-		long primary = 0;
-		curl_easy_getinfo(x->easy, CURLINFO_PRIMARY_PORT, &primary);
-		if (primary == 0 && t_conn == 0)
-			set_msg(r, "connect to %s failed: timed out after %ld ms", x->hostport,
-				 x->connect_ms < x->timeout_ms ? x->connect_ms : x->timeout_ms);
-		else
-			set_msg(r, "%s %s: timed out after %ld ms (%s)",
-				 r->method, r->url, x->timeout_ms, detail);
-		break;
-	}
-	case CURLE_COULDNT_RESOLVE_HOST:
-		r->err = FL_ERESOLVE;
-		set_msg(r, "%s %s: %s", r->method, r->url, detail);
-		break;
-	case CURLE_WRITE_ERROR:
-		if (x->too_big) {
-			r->err = FL_E2BIG;
-			set_msg(r, "%s %s: response body larger than the %zu-byte limit", r->method,
-				 r->url, r->body.max);
-			break;
-		}
-		r->err = FL_EHTTP;
-		set_msg(r, "%s %s: %s", r->method, r->url, detail);
-		break;
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-		r->err = FL_ECONNRESET;
-		set_msg(r, "%s %s: connection to %s lost: %s",
-			 r->method, r->url, x->hostport, detail);
-		break;
-	default:
-		r->err = FL_EHTTP;
-		set_msg(r, "%s %s: %s", r->method, r->url, detail);
-		break;
-	}
-}
-
-static void fill_response(struct fl_http_xfer *x, CURLcode cc)
-{
-	struct fl_http_response *r = x->resp;
-	curl_off_t t;
-	char *ip = NULL;
-
-	if (curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &t) == CURLE_OK)
-		r->t_total = (double)t / 1e6;
-	if (curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK)
-		r->t_connect = (double)t / 1e6;
-	if (curl_easy_getinfo(x->easy, CURLINFO_STARTTRANSFER_TIME_T, &t) == CURLE_OK)
-		r->t_ttfb = (double)t / 1e6;
-	if (curl_easy_getinfo(x->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip)
-		snprintf(r->primary_ip, sizeof(r->primary_ip), "%s", ip);
-	curl_easy_getinfo(x->easy, CURLINFO_PRIMARY_PORT, &r->primary_port);
-
-	if (cc != CURLE_OK) {
-		fill_error(x, cc);
-		r->status = 0;
-		return;
-	}
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
-	if (r->body.len)
-		r->json = json_loadb(r->body.data, r->body.len, JSON_DECODE_ANY, NULL);
-}
 
 static void check_done(struct fl_http_client *c)
 {
@@ -749,16 +499,17 @@ static void check_done(struct fl_http_client *c)
 	while (!c->dying && (m = curl_multi_info_read(c->multi, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		struct fl_http_xfer *x = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		char *priv = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		struct fl_http_xfer *x = (struct fl_http_xfer *)priv;
 		CURLcode cc = m->data.result;
 		if (!x)
 			continue;
-		fill_response(x, cc);
-		struct fl_http_response *r = x->resp;
+		fl_http_rx_finish(&x->rx, x->easy, cc);
+		struct fl_http_response *r = x->rx.resp;
 		fl_http_done_fn done = x->done;
 		void *arg = x->arg;
-		x->resp = NULL;
+		x->rx.resp = NULL;
 		xfer_unlink(c, x);
 		xfer_release(c, x);
 		done(r, arg);
