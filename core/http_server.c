@@ -1,5 +1,5 @@
-/* HTTP server helper on evhttp: listener, routing, the request wrapper and
- * its lifetime (asynchronous replies, clients that go away first), replies.
+/* HTTP server helper on evhttp: listener, dispatch, and the lifetime of a
+ * request (routing is in http_route.c, accessors and replies in http_req.c).
  *
  * Lifetime of a request: evhttp hands us an evhttp_request that it owns and
  * frees with its connection. We wrap it in a struct fl_http_req that the
@@ -13,89 +13,25 @@
 #include "core/http_server.h"
 
 #include <arpa/inet.h>
-#include <sys/queue.h>
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include "core/errors.h"
-#include "core/json.h"
+#include "core/http_server_int.h"
 
 #define FL_HTTPD_DEFAULT_MAX_BODY ((size_t)1 << 20)
 #define FL_HTTPD_DEFAULT_MAX_HEADERS ((size_t)64 << 10)
 #define FL_HTTPD_DEFAULT_IDLE_S 60
-
-struct fl_http_route {
-	struct fl_http_route *next;
-	char *method;		/* "GET", ... or "*" */
-	char **segs;		/* pattern segments; "{name}" captures */
-	size_t nsegs;
-	bool rest;		/* the pattern ends with "*" */
-	fl_http_handler_fn fn;
-	void *arg;
-};
-
-struct fl_http_param {
-	char *name;
-	char *value;
-};
-
-struct fl_http_req {
-	struct fl_http_server *s;
-	struct evhttp_request *ev;	/* NULL once the connection is gone */
-	struct evhttp_connection *evcon;
-	struct fl_http_req *prev, *next;	/* the server's pending list */
-	const char *method;
-	char *uri;
-	char *path;
-	char *body;
-	size_t body_len;
-	struct fl_http_param *params;
-	size_t nparams;
-	struct evkeyvalq query;
-	bool query_parsed, query_ok;
-	char **hnames, **hvalues;	/* header copies once ev is gone */
-	size_t nhdrs;
-	json_t *json;
-	char *json_err;
-	bool json_tried;
-	char peer[80];
-	bool closed;
-	bool close_notified;
-	bool *done_flag;		/* set to true when released */
-	struct event *watch;		/* client-close watcher while pending */
-	struct event *notify;		/* deferred on_close call */
-	void (*on_close)(struct fl_http_req *r, void *arg);
-	void *on_close_arg;
-	void *data;
-};
-
-struct fl_http_server {
-	struct event_base *base;
-	struct evhttp *http;
-	struct evhttp_bound_socket *bound;
-	struct fl_http_route *routes, **routes_tail;
-	fl_http_filter_fn filter;
-	void *filter_arg;
-	struct fl_http_req *pending;
-	size_t inflight;
-	size_t max_body;
-	bool stopping;
-	int port;
-	char addr[96];
-};
 
 static const char *method_name(enum evhttp_cmd_type t)
 {
@@ -112,32 +48,6 @@ static const char *method_name(enum evhttp_cmd_type t)
 	}
 	return "UNKNOWN";
 }
-
-static const char *reason_phrase(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large"; /* not evhttp's wording: see fix_evhttp_413 */
-	case 422: return "Unprocessable Entity";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	}
-	return NULL;
-}
-
 /* --- request lifetime ------------------------------------------------- */
 
 static void req_stop_watch(struct fl_http_req *r)
@@ -176,7 +86,7 @@ static void req_snapshot_headers(struct fl_http_req *r)
 
 /* Forget the evhttp request and its connection (both about to be freed, or
  * already answered). */
-static void req_detach(struct fl_http_req *r)
+void fl_httpd_req_detach(struct fl_http_req *r)
 {
 	if (r->evcon)
 		evhttp_connection_set_closecb(r->evcon, NULL, NULL);
@@ -185,7 +95,7 @@ static void req_detach(struct fl_http_req *r)
 	r->evcon = NULL;
 }
 
-static void req_free(struct fl_http_req *r)
+void fl_httpd_req_free(struct fl_http_req *r)
 {
 	struct fl_http_server *s = r->s;
 	if (r->prev)
@@ -233,7 +143,7 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Run the on_close callback from the loop (never from inside evhttp). */
-static void req_schedule_notify(struct fl_http_req *r)
+void fl_httpd_req_schedule_notify(struct fl_http_req *r)
 {
 	if (!r->on_close || r->close_notified)
 		return;
@@ -249,9 +159,9 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg)
 	struct fl_http_req *r = arg;
 	(void)evcon;
 	req_snapshot_headers(r);
-	req_detach(r);
+	fl_httpd_req_detach(r);
 	r->closed = true;
-	req_schedule_notify(r);
+	fl_httpd_req_schedule_notify(r);
 }
 
 /* The socket of a pending request became readable: EOF means the client left. */
@@ -269,7 +179,7 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 		return; /* a pipelined request: leave it to evhttp */
 	struct evhttp_connection *evcon = r->evcon;
 	req_snapshot_headers(r);
-	req_detach(r);
+	fl_httpd_req_detach(r);
 	r->closed = true;
 	if (evcon)
 		evhttp_connection_free(evcon);
@@ -291,215 +201,6 @@ static void req_start_watch(struct fl_http_req *r)
 	if (r->watch)
 		event_add(r->watch, NULL);
 }
-
-/* --- routing ---------------------------------------------------------- */
-
-static void route_free(struct fl_http_route *rt)
-{
-	if (!rt)
-		return;
-	for (size_t i = 0; i < rt->nsegs; i++)
-		free(rt->segs[i]);
-	free(rt->segs);
-	free(rt->method);
-	free(rt);
-}
-
-/* Split "/a/b/c" into its segments (pointers into the modified copy). */
-static size_t split_path(char *p, char **segs, size_t max)
-{
-	size_t n = 0;
-	if (*p == '/')
-		p++;
-	for (;;) {
-		if (n == max)
-			return max + 1;
-		segs[n++] = p;
-		char *slash = strchr(p, '/');
-		if (!slash)
-			break;
-		*slash = '\0';
-		p = slash + 1;
-	}
-	return n;
-}
-
-int fl_http_server_route(struct fl_http_server *s, const char *method, const char *pattern,
-			 fl_http_handler_fn fn, void *arg)
-{
-	if (!s || !method || !*method || !pattern || pattern[0] != '/' || !fn)
-		return FL_EINVAL;
-	struct fl_http_route *rt = calloc(1, sizeof(*rt));
-	char *copy = strdup(pattern);
-	size_t max = 1;
-	for (const char *p = pattern; *p; p++)
-		max += *p == '/';
-	char **segs = calloc(max + 1, sizeof(char *));
-	int rc = FL_ENOMEM;
-	if (!rt || !copy || !segs)
-		goto fail;
-	rt->method = strdup(method);
-	rt->segs = calloc(max, sizeof(char *));
-	if (!rt->method || !rt->segs)
-		goto fail;
-	size_t n = split_path(copy, segs, max);
-	rc = FL_EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		const char *sg = segs[i];
-		size_t len = strlen(sg);
-		if (strcmp(sg, "*") == 0) {
-			if (i != n - 1)
-				goto fail;
-			rt->rest = true;
-			break;
-		}
-		if (sg[0] == '{' && (len < 3 || sg[len - 1] != '}'))
-			goto fail;
-		rt->segs[rt->nsegs] = strdup(sg);
-		if (!rt->segs[rt->nsegs]) {
-			rc = FL_ENOMEM;
-			goto fail;
-		}
-		rt->nsegs++;
-	}
-	rt->fn = fn;
-	rt->arg = arg;
-	*s->routes_tail = rt;
-	s->routes_tail = &rt->next;
-	free(copy);
-	free(segs);
-	return 0;
-fail:
-	route_free(rt);
-	free(copy);
-	free(segs);
-	return rc;
-}
-
-static bool route_matches_path(const struct fl_http_route *rt, char **segs, size_t n)
-{
-	if (rt->rest ? n < rt->nsegs : n != rt->nsegs)
-		return false;
-	for (size_t i = 0; i < rt->nsegs; i++)
-		if (rt->segs[i][0] != '{' && strcmp(rt->segs[i], segs[i]) != 0)
-			return false;
-	return true;
-}
-
-static bool route_matches_method(const struct fl_http_route *rt, const char *method)
-{
-	return strcmp(rt->method, "*") == 0 || strcmp(rt->method, method) == 0 ||
-	       (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0);
-}
-
-static char *decode(const char *s)
-{
-	return evhttp_uridecode(s, 0, NULL);
-}
-
-/* Capture the route's parameters from the raw segments. */
-static int req_capture(struct fl_http_req *r, const struct fl_http_route *rt, char **segs,
-		       size_t n)
-{
-	size_t want = rt->rest ? 1 : 0;
-	for (size_t i = 0; i < rt->nsegs; i++)
-		want += rt->segs[i][0] == '{';
-	if (!want)
-		return 0;
-	r->params = calloc(want, sizeof(*r->params));
-	if (!r->params)
-		return FL_ENOMEM;
-	for (size_t i = 0; i < rt->nsegs; i++) {
-		const char *sg = rt->segs[i];
-		if (sg[0] != '{')
-			continue;
-		struct fl_http_param *p = &r->params[r->nparams];
-		p->name = strndup(sg + 1, strlen(sg) - 2);
-		p->value = decode(segs[i]);
-		if (!p->name || !p->value) {
-			free(p->name);
-			free(p->value);
-			return FL_ENOMEM;
-		}
-		r->nparams++;
-	}
-	if (rt->rest) {
-		/* the rest, rejoined: the segments are consecutive in one string */
-		struct fl_http_param *p = &r->params[r->nparams];
-		struct fl_buf b;
-		fl_buf_init(&b, 0);
-		for (size_t i = rt->nsegs; i < n; i++) {
-			if (i > rt->nsegs)
-				fl_buf_puts(&b, "/");
-			fl_buf_puts(&b, segs[i]);
-		}
-		p->name = strdup("*");
-		p->value = decode(b.data ? b.data : "");
-		fl_buf_free(&b);
-		if (!p->name || !p->value) {
-			free(p->name);
-			free(p->value);
-			return FL_ENOMEM;
-		}
-		r->nparams++;
-	}
-	return 0;
-}
-
-static void route_request(struct fl_http_req *r)
-{
-	struct fl_http_server *s = r->s;
-	const struct evhttp_uri *u = r->ev ? evhttp_request_get_evhttp_uri(r->ev) : NULL;
-	const char *raw = u ? evhttp_uri_get_path(u) : NULL;
-	char *copy = strdup(raw && *raw ? raw : "/");
-	size_t max = 1;
-	char **segs = NULL;
-	if (!copy)
-		goto nomem;
-	for (const char *p = copy; *p; p++)
-		max += *p == '/';
-	segs = calloc(max, sizeof(char *));
-	if (!segs)
-		goto nomem;
-	size_t n = split_path(copy, segs, max);
-
-	struct fl_buf allow;
-	fl_buf_init(&allow, 4096);
-	for (struct fl_http_route *rt = s->routes; rt; rt = rt->next) {
-		if (!route_matches_path(rt, segs, n))
-			continue;
-		if (!route_matches_method(rt, r->method)) {
-			if (!allow.len || !strstr(allow.data, rt->method))
-				fl_buf_printf(&allow, "%s%s", allow.len ? ", " : "", rt->method);
-			continue;
-		}
-		if (req_capture(r, rt, segs, n) < 0) {
-			fl_buf_free(&allow);
-			goto nomem;
-		}
-		fl_buf_free(&allow);
-		free(copy);
-		free(segs);
-		rt->fn(r, rt->arg);
-		return;
-	}
-	if (allow.len) {
-		fl_http_reply_header(r, "Allow", allow.data);
-		fl_http_reply_error(r, 405, "method %s not allowed for %s (allowed: %s)", r->method,
-				    r->path, allow.data);
-	} else {
-		fl_http_reply_error(r, 404, "no route for %s %s", r->method, r->path);
-	}
-	fl_buf_free(&allow);
-	free(copy);
-	free(segs);
-	return;
-nomem:
-	free(copy);
-	free(segs);
-	fl_http_reply_error(r, 500, "out of memory");
-}
-
 /* --- dispatch --------------------------------------------------------- */
 
 static void on_request(struct evhttp_request *ev, void *arg)
@@ -535,7 +236,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(ev);
 	const char *raw = u ? evhttp_uri_get_path(u) : NULL;
 	r->uri = strdup(uri ? uri : "/");
-	r->path = decode(raw && *raw ? raw : "/");
+	r->path = fl_httpd_decode(raw && *raw ? raw : "/");
 	struct evbuffer *in = evhttp_request_get_input_buffer(ev);
 	size_t blen = in ? evbuffer_get_length(in) : 0;
 	if (!r->uri || !r->path) {
@@ -558,7 +259,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
 
 	bool go_on = !s->filter || s->filter(r, s->filter_arg);
 	if (go_on && !done)
-		route_request(r);
+		fl_httpd_route_request(r);
 	if (!done) {
 		/* kept for an asynchronous reply: watch for the client leaving */
 		r->done_flag = NULL;
@@ -804,7 +505,7 @@ void fl_http_server_free(struct fl_http_server *s)
 	while ((r = s->pending)) {
 		bool gone = false;
 		req_snapshot_headers(r);
-		req_detach(r);
+		fl_httpd_req_detach(r);
 		r->closed = true;
 		if (r->on_close && !r->close_notified) {
 			r->close_notified = true;
@@ -814,207 +515,13 @@ void fl_http_server_free(struct fl_http_server *s)
 				continue;
 			r->done_flag = NULL;
 		}
-		req_free(r);
+		fl_httpd_req_free(r);
 	}
 	evhttp_free(s->http);
 	while (s->routes) {
 		struct fl_http_route *rt = s->routes;
 		s->routes = rt->next;
-		route_free(rt);
+		fl_httpd_route_free(rt);
 	}
 	free(s);
-}
-
-/* --- request accessors ------------------------------------------------ */
-
-const char *fl_http_req_method(const struct fl_http_req *r)
-{
-	return r->method;
-}
-
-const char *fl_http_req_path(const struct fl_http_req *r)
-{
-	return r->path;
-}
-
-const char *fl_http_req_uri(const struct fl_http_req *r)
-{
-	return r->uri;
-}
-
-const char *fl_http_req_param(const struct fl_http_req *r, const char *name)
-{
-	for (size_t i = 0; i < r->nparams; i++)
-		if (strcmp(r->params[i].name, name) == 0)
-			return r->params[i].value;
-	return NULL;
-}
-
-const char *fl_http_req_query(const struct fl_http_req *r, const char *name)
-{
-	struct fl_http_req *w = (struct fl_http_req *)r;
-	if (!w->query_parsed) {
-		w->query_parsed = true;
-		TAILQ_INIT(&w->query);
-		const char *q = strchr(w->uri, '?');
-		if (q) {
-			char *copy = strdup(q + 1);
-			char *hash = copy ? strchr(copy, '#') : NULL;
-			if (hash)
-				*hash = '\0';
-			w->query_ok = copy && evhttp_parse_query_str(copy, &w->query) == 0;
-			free(copy);
-		}
-	}
-	return w->query_ok ? evhttp_find_header(&w->query, name) : NULL;
-}
-
-const char *fl_http_req_header(const struct fl_http_req *r, const char *name)
-{
-	if (r->ev)
-		return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
-	for (size_t i = 0; i < r->nhdrs; i++)
-		if (strcasecmp(r->hnames[i], name) == 0)
-			return r->hvalues[i];
-	return NULL;
-}
-
-const char *fl_http_req_body(const struct fl_http_req *r, size_t *len)
-{
-	if (len)
-		*len = r->body_len;
-	return r->body ? r->body : "";
-}
-
-json_t *fl_http_req_json(struct fl_http_req *r, char *err, size_t errlen)
-{
-	if (!r->json_tried) {
-		char e[200] = "";
-		r->json_tried = true;
-		if (!r->body_len)
-			snprintf(e, sizeof(e), "empty body");
-		else
-			r->json = fl_json_parse(r->body, r->body_len, e, sizeof(e));
-		if (!r->json)
-			r->json_err = strdup(e);
-	}
-	if (!r->json)
-		fl_err_set(err, errlen, FL_EPARSE, "%s", r->json_err ? r->json_err : "bad JSON");
-	return r->json;
-}
-
-const char *fl_http_req_peer(const struct fl_http_req *r)
-{
-	return r->peer;
-}
-
-bool fl_http_req_closed(const struct fl_http_req *r)
-{
-	return r->closed;
-}
-
-void fl_http_req_set_data(struct fl_http_req *r, void *data)
-{
-	r->data = data;
-}
-
-void *fl_http_req_data(const struct fl_http_req *r)
-{
-	return r->data;
-}
-
-void fl_http_req_on_close(struct fl_http_req *r, void (*fn)(struct fl_http_req *r, void *arg),
-			  void *arg)
-{
-	r->on_close = fn;
-	r->on_close_arg = arg;
-	r->close_notified = false;
-	if (r->closed)
-		req_schedule_notify(r);
-}
-
-/* --- replies ---------------------------------------------------------- */
-
-void fl_http_reply_header(struct fl_http_req *r, const char *name, const char *value)
-{
-	if (r && r->ev && name && value)
-		evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);
-}
-
-void fl_http_reply(struct fl_http_req *r, int status, const char *content_type,
-		   const void *body, size_t len)
-{
-	if (!r)
-		return;
-	struct evhttp_request *ev = r->ev;
-	if (ev) {
-		if (status < 100 || status > 999)
-			status = 500;
-		req_detach(r);
-		struct evkeyvalq *h = evhttp_request_get_output_headers(ev);
-		if (content_type && !evhttp_find_header(h, "Content-Type"))
-			evhttp_add_header(h, "Content-Type", content_type);
-		if (r->s->stopping)
-			evhttp_add_header(h, "Connection", "close");
-		if (len)
-			evbuffer_add(evhttp_request_get_output_buffer(ev), body, len);
-		evhttp_send_reply(ev, status, reason_phrase(status), NULL);
-	}
-	req_free(r);
-}
-
-void fl_http_reply_json(struct fl_http_req *r, int status, json_t *body)
-{
-	if (!r) {
-		json_decref(body);
-		return;
-	}
-	if (!body || !r->ev) {
-		fl_http_reply(r, status, body ? "application/json" : NULL, NULL, 0);
-		json_decref(body);
-		return;
-	}
-	struct fl_buf b;
-	fl_buf_init(&b, 0);
-	if (fl_json_append(&b, body) < 0) {
-		json_decref(body);
-		fl_buf_free(&b);
-		fl_http_reply_error(r, 500, "could not serialise the response");
-		return;
-	}
-	json_decref(body);
-	fl_http_reply(r, status, "application/json", b.data, b.len);
-	fl_buf_free(&b);
-}
-
-void fl_http_reply_error(struct fl_http_req *r, int status, const char *fmt, ...)
-{
-	if (!r)
-		return;
-	struct fl_buf msg;
-	fl_buf_init(&msg, 0);
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = fl_buf_vprintf(&msg, fmt, ap);
-	va_end(ap);
-	json_t *o = json_object();
-	if (o) {
-		json_t *m = rc == 0 && msg.data ? json_string(msg.data) : NULL;
-		json_object_set_new(o, "error", m ? m : json_string("error (message not UTF-8)"));
-		json_object_set_new(o, "status", json_integer(status));
-	}
-	fl_buf_free(&msg);
-	fl_http_reply_json(r, status, o);
-}
-
-void fl_http_req_abandon(struct fl_http_req *r)
-{
-	if (!r)
-		return;
-	struct evhttp_connection *evcon = r->evcon;
-	bool alive = r->ev != NULL;
-	req_detach(r);
-	req_free(r);
-	if (alive && evcon)
-		evhttp_connection_free(evcon);
 }

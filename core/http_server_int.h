@@ -1,0 +1,88 @@
+/* Private to core/http_server.c, core/http_route.c and core/http_req.c:
+ * the server, route and request structures and the request lifetime calls
+ * they share. Not part of the core API. */
+#ifndef FL_CORE_HTTP_SERVER_INT_H
+#define FL_CORE_HTTP_SERVER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/queue.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "core/http_server.h"
+
+struct fl_http_route {
+	struct fl_http_route *next;
+	char *method;		/* "GET", ... or "*" */
+	char **segs;		/* pattern segments; "{name}" captures */
+	size_t nsegs;
+	bool rest;		/* the pattern ends with "*" */
+	fl_http_handler_fn fn;
+	void *arg;
+};
+
+struct fl_http_param {
+	char *name;
+	char *value;
+};
+
+struct fl_http_req {
+	struct fl_http_server *s;
+	struct evhttp_request *ev;	/* NULL once the connection is gone */
+	struct evhttp_connection *evcon;
+	struct fl_http_req *prev, *next;	/* the server's pending list */
+	const char *method;
+	char *uri;
+	char *path;
+	char *body;
+	size_t body_len;
+	struct fl_http_param *params;
+	size_t nparams;
+	struct evkeyvalq query;
+	bool query_parsed, query_ok;
+	char **hnames, **hvalues;	/* header copies once ev is gone */
+	size_t nhdrs;
+	json_t *json;
+	char *json_err;
+	bool json_tried;
+	char peer[80];
+	bool closed;
+	bool close_notified;
+	bool *done_flag;		/* set to true when released */
+	struct event *watch;		/* client-close watcher while pending */
+	struct event *notify;		/* deferred on_close call */
+	void (*on_close)(struct fl_http_req *r, void *arg);
+	void *on_close_arg;
+	void *data;
+};
+
+struct fl_http_server {
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;
+	struct fl_http_route *routes, **routes_tail;
+	fl_http_filter_fn filter;
+	void *filter_arg;
+	struct fl_http_req *pending;
+	size_t inflight;
+	size_t max_body;
+	bool stopping;
+	int port;
+	char addr[96];
+};
+
+/* Forget the evhttp request and its connection: no close callback, no watcher. */
+void fl_httpd_req_detach(struct fl_http_req *r);
+/* Unlink the request from its server and free it (the end of every request). */
+void fl_httpd_req_free(struct fl_http_req *r);
+/* Call the request's on_close callback from the loop, if it has one pending. */
+void fl_httpd_req_schedule_notify(struct fl_http_req *r);
+
+/* Route a request: run the matching handler or reply 404/405. */
+void fl_httpd_route_request(struct fl_http_req *r);
+void fl_httpd_route_free(struct fl_http_route *rt);
+/* Percent-decode s into a new string (free()), or NULL. */
+char *fl_httpd_decode(const char *s);
+
+#endif
