@@ -1,6 +1,7 @@
 /* History model: JSONL events into typed, sorted, interned arrays. */
 #include "checkers/history.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -848,7 +849,13 @@ struct fl_chk_history *fl_chk_history_load(const char *path, char *err, size_t e
 	struct load_ctx c = { h, lerr, sizeof(lerr), 0 };
 	int rc = fl_history_read(path, load_line, &c, err, errlen);
 	if (rc == 1 || c.rc) {
-		fl_err_set(err, errlen, c.rc ? c.rc : FL_EPARSE, "%s: %s", path, lerr);
+		long ln = 0;
+		int off = 0;
+		if (sscanf(lerr, "line %ld: %n", &ln, &off) == 1 && off > 0)
+			fl_err_set(err, errlen, c.rc ? c.rc : FL_EPARSE, "%s:%ld: %s", path, ln,
+				   lerr + off);
+		else
+			fl_err_set(err, errlen, c.rc ? c.rc : FL_EPARSE, "%s: %s", path, lerr);
 		goto fail;
 	}
 	if (rc < 0)

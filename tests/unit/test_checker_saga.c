@@ -1,0 +1,494 @@
+/* Saga/money and bank checkers on hand-written histories: every invariant
+ * both ways (M1-M3, S1-S6, Q1-Q2, B1-B2). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "test_checker_util.h"
+
+static struct fl_buf B;
+
+#define T(ms) ((long long)(ms) * MSNS)
+
+static void started(long ms, const char *id, long amount, int pivot)
+{
+	hl(&B, "{\"event\":\"saga_started\",\"t\":%lld,\"saga_id\":\"%s\",\"type\":\"external\","
+	       "\"amount\":%ld,\"pivot_step\":%d,\"request_key\":\"rk-%s\"}", T(ms), id, amount,
+	   pivot, id);
+}
+
+static void step(long ms, const char *ev, const char *id, int k, const char *dir)
+{
+	hl(&B, "{\"event\":\"%s\",\"t\":%lld,\"saga_id\":\"%s\",\"step\":%d,\"dir\":\"%s\","
+	       "\"key\":\"%s:%d:%s\",\"participant\":\"%s\"}", ev, T(ms), id, k, dir, id, k, dir,
+	   k == 2 ? "banking" : "money");
+}
+
+static void resolved(long ms, const char *id, int k, const char *outcome)
+{
+	hl(&B, "{\"event\":\"step_resolved\",\"t\":%lld,\"saga_id\":\"%s\",\"step\":%d,"
+	       "\"dir\":\"fwd\",\"outcome\":\"%s\"}", T(ms), id, k, outcome);
+}
+
+static void ended(long ms, const char *id, const char *state, const char *reason)
+{
+	hl(&B, "{\"event\":\"saga_ended\",\"t\":%lld,\"saga_id\":\"%s\",\"state\":\"%s\"%s%s%s}",
+	   T(ms), id, state, reason ? ",\"reason\":\"" : "", reason ? reason : "",
+	   reason ? "\"" : "");
+}
+
+static void effect(long ms, const char *part, const char *key, const char *from, const char *to,
+		   long amount)
+{
+	hl(&B, "{\"event\":\"effect\",\"t\":%lld,\"participant\":\"%s\",\"key\":\"%s\","
+	       "\"from\":\"%s\",\"to\":\"%s\",\"amount\":%ld}", T(ms), part, key, from, to, amount);
+}
+
+static void money(long ms, long a, long b, long transit, long corp)
+{
+	hl(&B, "{\"event\":\"money_snapshot\",\"t\":%lld,\"accounts\":{\"wallet:A\":%ld,"
+	       "\"wallet:B\":%ld,\"TRANSIT\":%ld,\"CORP\":%ld}}", T(ms), a, b, transit, corp);
+}
+
+static void bank(long ms, long corp, long x, long total)
+{
+	hl(&B, "{\"event\":\"bank_snapshot\",\"t\":%lld,\"accounts\":{\"CORP\":%ld,\"X\":%ld},"
+	       "\"initial_total\":%ld}", T(ms), corp, x, total);
+}
+
+/* A completed external transfer of 100 from A: debit (1), firm banking
+ * (2, pivot), settle (3). Ledger: A 900, CORP -900 +100 = -800. */
+static void good_saga(const char *id)
+{
+	started(0, id, 100, 2);
+	step(10, "step_requested", id, 1, "fwd");
+	step(20, "step_succeeded", id, 1, "fwd");
+	step(30, "step_requested", id, 2, "fwd");
+	step(40, "step_succeeded", id, 2, "fwd");
+	step(50, "step_requested", id, 3, "fwd");
+	step(60, "step_succeeded", id, 3, "fwd");
+	ended(70, id, "COMPLETED", NULL);
+}
+
+static struct fl_check_result *run_cfg(const struct fl_saga_config *c)
+{
+	struct fl_chk_history *h = hload(&B);
+	struct fl_check_result *r = fl_check_saga(h, c);
+	assert_non_null(r);
+	fl_chk_history_free(h);
+	return r;
+}
+
+static struct fl_check_result *run(void)
+{
+	struct fl_saga_config c;
+	fl_saga_config_defaults(&c);
+	return run_cfg(&c);
+}
+
+static void test_correct_history_is_valid(void **state)
+{
+	(void)state;
+	hl(&B, "{\"t\":%lld,\"process\":0,\"type\":\"invoke\",\"f\":\"transfer\",\"value\":"
+	       "{\"amount\":100,\"key\":\"rk-s1\"}}", T(0));
+	good_saga("s1");
+	hl(&B, "{\"t\":%lld,\"process\":0,\"type\":\"ok\",\"f\":\"transfer\",\"value\":"
+	       "{\"saga_id\":\"s1\",\"state\":\"COMPLETED\"}}", T(80));
+	effect(20, "money", "s1:1:fwd", "wallet:A", "TRANSIT", 100);
+	effect(40, "extbank", "s1:2:fwd", "CORP", "X", 100);
+	effect(60, "money", "s1:3:fwd", "TRANSIT", "CORP", 100);
+	hl(&B, "{\"event\":\"quiescence\",\"t\":%lld}", T(1000));
+	money(1100, 900, 1000, 0, -1900);
+	bank(1100, 1900, 5100, 7000);
+	hl(&B, "{\"event\":\"cqrs_sample\",\"t\":%lld,\"address\":\"gangnam\",\"read_model\":1900,"
+	       "\"wallet_sum\":1900,\"aggregation\":1900}", T(3500));
+	hl(&B, "{\"event\":\"failure_counts\",\"t\":%lld,\"counts\":{}}", T(3500));
+	struct fl_check_result *r = run();
+	const char *passed[] = { "M1", "M2", "M3", "S1", "S2", "S4", "S6", "Q1" };
+	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++)
+		expect_state(r, passed[i], FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	assert_int_equal(fl_check_exit_code(r->valid), 0);
+	fl_check_result_free(r);
+}
+
+/* no-refund: the bank rejected the deposit, the saga says COMPENSATED but
+ * the debit was never refunded. */
+static void rejected_saga(int refund)
+{
+	started(0, "s2", 100, 2);
+	step(10, "step_requested", "s2", 1, "fwd");
+	step(20, "step_succeeded", "s2", 1, "fwd");
+	step(30, "step_requested", "s2", 2, "fwd");
+	step(40, "step_failed", "s2", 2, "fwd");
+	if (refund) {
+		step(50, "compensation_requested", "s2", 1, "comp");
+		step(60, "compensation_succeeded", "s2", 1, "comp");
+	}
+	ended(70, "s2", "COMPENSATED", NULL);
+}
+
+static void test_net_effect_from_steps(void **state)
+{
+	(void)state;
+	rejected_saga(0);
+	struct fl_check_result *r = run();
+	expect_state(r, "S2", FL_INV_FAILED);
+	assert_int_equal(fl_check_exit_code(r->valid), 1);
+	json_t *ev = fl_check_find(r, "S2")->first;
+	assert_string_equal(json_string_value(json_object_get(ev, "saga_id")), "s2");
+	assert_true(json_array_size(json_object_get(ev, "steps")) >= 5);
+	fl_check_result_free(r);
+	rejected_saga(1);
+	r = run();
+	expect_state(r, "S2", FL_INV_PASSED);
+	expect_state(r, "S3", FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+}
+
+static void test_net_effect_from_effects(void **state)
+{
+	(void)state;
+	rejected_saga(1);	/* the coordinator claims a refund... */
+	effect(20, "money", "s2:1:fwd", "wallet:A", "TRANSIT", 100);	/* ...that never landed */
+	struct fl_check_result *r = run();
+	expect_state(r, "S2", FL_INV_FAILED);
+	assert_non_null(json_object_get(fl_check_find(r, "S2")->first, "net_effects"));
+	fl_check_result_free(r);
+	rejected_saga(1);
+	effect(20, "money", "s2:1:fwd", "wallet:A", "TRANSIT", 100);
+	effect(60, "money", "s2:1:comp", "TRANSIT", "wallet:A", 100);
+	r = run();
+	expect_state(r, "S2", FL_INV_PASSED);
+	fl_check_result_free(r);
+	/* COMPLETED must move exactly its amount at each participant */
+	good_saga("s3");
+	effect(20, "money", "s3:1:fwd", "wallet:A", "TRANSIT", 100);
+	effect(60, "money", "s3:3:fwd", "TRANSIT", "CORP", 100);
+	effect(61, "money", "s3:3:fwd-again", "TRANSIT", "CORP", 100);
+	r = run();
+	expect_state(r, "S2", FL_INV_FAILED);
+	fl_check_result_free(r);
+}
+
+static void test_causality(void **state)
+{
+	(void)state;
+	/* compensating a step that was never sent */
+	started(0, "s4", 100, 2);
+	step(10, "step_requested", "s4", 1, "fwd");
+	step(20, "step_failed", "s4", 1, "fwd");
+	step(30, "compensation_requested", "s4", 2, "comp");
+	ended(40, "s4", "FAILED", "X");
+	struct fl_check_result *r = run();
+	expect_state(r, "S3", FL_INV_FAILED);
+	assert_non_null(strstr(fl_check_find(r, "S3")->first_msg, "never sent"));
+	fl_check_result_free(r);
+	/* not in reverse order */
+	started(0, "s5", 100, 3);
+	step(10, "step_succeeded", "s5", 1, "fwd");
+	step(20, "step_succeeded", "s5", 2, "fwd");
+	step(30, "step_failed", "s5", 3, "fwd");
+	step(40, "compensation_requested", "s5", 1, "comp");
+	step(50, "compensation_requested", "s5", 2, "comp");
+	ended(60, "s5", "COMPENSATED", NULL);
+	r = run();
+	expect_state(r, "S3", FL_INV_FAILED);
+	assert_non_null(strstr(fl_check_find(r, "S3")->first_msg, "reverse"));
+	fl_check_result_free(r);
+	/* after the pivot */
+	started(0, "s6", 100, 2);
+	step(10, "step_succeeded", "s6", 1, "fwd");
+	step(20, "step_succeeded", "s6", 2, "fwd");
+	step(30, "compensation_requested", "s6", 1, "comp");
+	ended(60, "s6", "COMPENSATED", NULL);
+	r = run();
+	expect_state(r, "S3", FL_INV_FAILED);
+	assert_non_null(strstr(fl_check_find(r, "S3")->first_msg, "pivot"));
+	fl_check_result_free(r);
+}
+
+static void test_idempotency(void **state)
+{
+	(void)state;
+	good_saga("s7");
+	effect(20, "money", "s7:1:fwd", "wallet:A", "TRANSIT", 100);
+	effect(25, "money", "s7:1:fwd", "wallet:A", "TRANSIT", 100);	/* retried, paid twice */
+	struct fl_check_result *r = run();
+	expect_state(r, "S4", FL_INV_FAILED);
+	json_t *ev = fl_check_find(r, "S4")->first;
+	assert_string_equal(json_string_value(json_object_get(ev, "key")), "s7:1:fwd");
+	fl_check_result_free(r);
+	good_saga("s7");
+	effect(20, "money", "s7:1:fwd", "wallet:A", "TRANSIT", 100);
+	effect(25, "extbank", "s7:1:fwd", "X", "Y", 100);	/* another participant: fine */
+	r = run();
+	expect_state(r, "S4", FL_INV_PASSED);
+	fl_check_result_free(r);
+}
+
+static void unknown_saga(int ask_first)
+{
+	started(0, "s8", 100, 2);
+	step(10, "step_succeeded", "s8", 1, "fwd");
+	step(20, "step_requested", "s8", 2, "fwd");
+	step(30, "step_unknown", "s8", 2, "fwd");
+	if (ask_first)
+		resolved(40, "s8", 2, "not_applied");
+	step(50, "compensation_requested", "s8", 1, "comp");
+	step(60, "compensation_succeeded", "s8", 1, "comp");
+	ended(70, "s8", "COMPENSATED", NULL);
+}
+
+static void test_no_compensation_on_unknown(void **state)
+{
+	(void)state;
+	unknown_saga(0);
+	struct fl_check_result *r = run();
+	expect_state(r, "S5", FL_INV_FAILED);
+	fl_check_result_free(r);
+	unknown_saga(1);
+	r = run();
+	expect_state(r, "S5", FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+	/* a same-key retry also settles the unknown */
+	started(0, "s9", 100, 3);
+	step(10, "step_succeeded", "s9", 1, "fwd");
+	step(20, "step_unknown", "s9", 2, "fwd");
+	step(30, "step_requested", "s9", 2, "fwd");
+	step(40, "step_failed", "s9", 2, "fwd");
+	step(50, "compensation_requested", "s9", 1, "comp");
+	step(60, "compensation_succeeded", "s9", 1, "comp");
+	ended(70, "s9", "COMPENSATED", NULL);
+	r = run();
+	expect_state(r, "S5", FL_INV_PASSED);
+	fl_check_result_free(r);
+}
+
+static void test_termination(void **state)
+{
+	(void)state;
+	started(0, "s10", 100, 2);
+	hl(&B, "{\"event\":\"quiescence\",\"t\":%lld}", T(40000));	/* 40 s > 30 + 5 */
+	struct fl_check_result *r = run();
+	expect_state(r, "S1", FL_INV_FAILED);
+	fl_check_result_free(r);
+	started(0, "s10", 100, 2);
+	hl(&B, "{\"event\":\"quiescence\",\"t\":%lld}", T(1000));
+	r = run();
+	expect_state(r, "S1", FL_INV_UNKNOWN);
+	assert_int_equal(r->valid, FL_CHECK_UNKNOWN);
+	assert_int_equal(fl_check_exit_code(r->valid), 4);
+	fl_check_result_free(r);
+	started(0, "s11", 100, 2);
+	ended(100, "s11", "STUCK", "compensation exhausted");
+	r = run();
+	expect_state(r, "S1", FL_INV_FAILED);
+	fl_check_result_free(r);
+	/* a deadline given by the saga itself */
+	hl(&B, "{\"event\":\"saga_started\",\"t\":0,\"saga_id\":\"s12\",\"deadline_ms\":100}");
+	ended(6000, "s12", "COMPENSATED", NULL);
+	r = run();
+	expect_state(r, "S1", FL_INV_FAILED);
+	fl_check_result_free(r);
+}
+
+static void test_client_agreement(void **state)
+{
+	(void)state;
+	rejected_saga(1);
+	hl(&B, "{\"t\":%lld,\"process\":4,\"type\":\"invoke\",\"f\":\"transfer\",\"value\":"
+	       "{\"key\":\"rk-s2\"}}", T(0));
+	hl(&B, "{\"t\":%lld,\"process\":4,\"type\":\"ok\",\"f\":\"transfer\",\"value\":"
+	       "{\"status\":200}}", T(90));
+	struct fl_check_result *r = run();
+	expect_state(r, "S6", FL_INV_FAILED);	/* told ok, saga compensated */
+	fl_check_result_free(r);
+	good_saga("s1");
+	hl(&B, "{\"t\":%lld,\"process\":4,\"type\":\"invoke\",\"f\":\"transfer\"}", T(0));
+	hl(&B, "{\"t\":%lld,\"process\":4,\"type\":\"fail\",\"f\":\"transfer\",\"value\":"
+	       "{\"saga_id\":\"s1\"}}", T(90));
+	r = run();
+	expect_state(r, "S6", FL_INV_FAILED);	/* told fail, saga completed */
+	fl_check_result_free(r);
+	good_saga("s1");
+	hl(&B, "{\"t\":%lld,\"process\":4,\"type\":\"invoke\",\"f\":\"transfer\"}", T(0));
+	hl(&B, "{\"t\":%lld,\"process\":4,\"type\":\"info\",\"f\":\"transfer\",\"value\":"
+	       "{\"saga_id\":\"s1\",\"error\":\"timeout\"}}", T(90));
+	r = run();
+	expect_state(r, "S6", FL_INV_PASSED);
+	fl_check_result_free(r);
+}
+
+static void test_money_snapshots(void **state)
+{
+	(void)state;
+	money(0, 1000, 1000, 0, -2000);
+	money(10, 1000, 1000, 5, -2000);	/* sums to 5 */
+	money(20, 1000, 1001, -1, -2000);	/* sums to 0, TRANSIT negative */
+	struct fl_check_result *r = run();
+	expect_state(r, "M1", FL_INV_FAILED);
+	assert_int_equal(fl_check_find(r, "M1")->count, 2);
+	assert_int_equal(fl_check_find(r, "M1")->checked, 3);
+	assert_non_null(strstr(fl_check_find(r, "M1")->last_msg, "TRANSIT"));
+	fl_check_result_free(r);
+	bank(0, 0, 7000, 7000);
+	bank(10, 0, 6900, 7000);
+	r = run();
+	expect_state(r, "M2", FL_INV_FAILED);
+	assert_int_equal(fl_check_find(r, "M2")->count, 1);
+	fl_check_result_free(r);
+	/* M3: TRANSIT left over, CORP not mirrored */
+	good_saga("s1");
+	hl(&B, "{\"event\":\"quiescence\",\"t\":%lld}", T(1000));
+	money(1100, 900, 1000, 100, -2000);
+	bank(1100, 1900, 5100, 7000);
+	r = run();
+	expect_state(r, "M3", FL_INV_FAILED);
+	assert_int_equal(fl_check_find(r, "M3")->count, 2);
+	fl_check_result_free(r);
+	/* a snapshot taken while sagas still run is not quiescent */
+	started(0, "s1", 100, 2);
+	money(10, 900, 1000, 100, -2000);
+	r = run();
+	expect_state(r, "M3", FL_INV_UNKNOWN);
+	fl_check_result_free(r);
+}
+
+static void test_queries(void **state)
+{
+	(void)state;
+	struct fl_saga_config c;
+	fl_saga_config_defaults(&c);
+	started(0, "s13", 100, 2);
+	ended(10, "s13", "FAILED", "INSUFFICIENT_BALANCE");
+	hl(&B, "{\"event\":\"quiescence\",\"t\":%lld}", T(10000));
+	hl(&B, "{\"event\":\"cqrs_sample\",\"t\":%lld,\"address\":\"g\",\"read_model\":5,"
+	       "\"wallet_sum\":7}", T(11000));	/* within the lag: may lag */
+	hl(&B, "{\"event\":\"cqrs_sample\",\"t\":%lld,\"address\":\"g\",\"read_model\":7,"
+	       "\"wallet_sum\":7,\"aggregation\":7}", T(12500));
+	hl(&B, "{\"event\":\"failure_counts\",\"t\":%lld,\"counts\":{\"INSUFFICIENT_BALANCE\":1}}",
+	   T(12500));
+	struct fl_check_result *r = run_cfg(&c);
+	expect_state(r, "Q1", FL_INV_PASSED);
+	expect_state(r, "Q2", FL_INV_PASSED);
+	fl_check_result_free(r);
+	started(0, "s13", 100, 2);
+	ended(10, "s13", "FAILED", "INSUFFICIENT_BALANCE");
+	hl(&B, "{\"event\":\"quiescence\",\"t\":%lld}", T(10000));
+	hl(&B, "{\"event\":\"cqrs_sample\",\"t\":%lld,\"address\":\"g\",\"read_model\":9,"
+	       "\"wallet_sum\":7,\"aggregation\":7}", T(12500));	/* increases only */
+	hl(&B, "{\"event\":\"failure_counts\",\"t\":%lld,\"counts\":{\"INSUFFICIENT_BALANCE\":2}}",
+	   T(12500));
+	r = run_cfg(&c);
+	expect_state(r, "Q1", FL_INV_FAILED);
+	expect_state(r, "Q2", FL_INV_FAILED);
+	fl_check_result_free(r);
+}
+
+static void test_bank_test(void **state)
+{
+	(void)state;
+	struct fl_bank_config c;
+	char err[256];
+	fl_bank_config_defaults(&c);
+	json_t *j = json_loads("{\"total\":100,\"allow_negative\":[\"CORP\"]}", 0, NULL);
+	assert_int_equal(fl_bank_config_from_json(&c, j, err, sizeof(err)), 0);
+	json_decref(j);
+	hl(&B, "{\"t\":1,\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}");
+	hl(&B, "{\"t\":2,\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":{\"accounts\":"
+	       "{\"a\":60,\"b\":50,\"CORP\":-10}}}");
+	hl(&B, "{\"event\":\"bank_snapshot\",\"t\":3,\"accounts\":{\"a\":50,\"b\":50}}");
+	struct fl_chk_history *h = hload(&B);
+	struct fl_check_result *r = fl_check_bank(h, &c);
+	fl_chk_history_free(h);
+	expect_state(r, "B1", FL_INV_PASSED);
+	expect_state(r, "B2", FL_INV_PASSED);
+	fl_check_result_free(r);
+	hl(&B, "{\"t\":2,\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":{\"accounts\":"
+	       "{\"a\":60,\"b\":50,\"c\":-10}}}");
+	hl(&B, "{\"event\":\"bank_snapshot\",\"t\":3,\"accounts\":{\"a\":50,\"b\":40}}");
+	h = hload(&B);
+	r = fl_check_bank(h, &c);
+	fl_chk_history_free(h);
+	expect_state(r, "B1", FL_INV_FAILED);
+	expect_state(r, "B2", FL_INV_FAILED);
+	assert_int_equal(fl_check_find(r, "B1")->count, 1);
+	fl_check_result_free(r);
+	j = json_loads("{\"sources\":[\"nope\"]}", 0, NULL);
+	assert_int_not_equal(fl_bank_config_from_json(&c, j, err, sizeof(err)), 0);
+	json_decref(j);
+}
+
+static void test_bad_history_lines(void **state)
+{
+	(void)state;
+	char path[64], err[256] = "";
+	hl(&B, "{\"event\":\"saga_started\",\"t\":1,\"saga_id\":\"x\"}");
+	hl(&B, "{\"event\":\"step_requested\",\"saga_id\":\"x\"}");
+	hwrite(&B, path);
+	fl_buf_reset(&B);
+	assert_null(fl_chk_history_load(path, err, sizeof(err)));
+	assert_non_null(strstr(err, ":2:"));
+	assert_non_null(strstr(err, "\"t\""));
+	unlink(path);
+	hl(&B, "{\"event\":\"saga_started\",\"t\":1,\"saga_id\":\"x\"}");
+	hl(&B, "not json");
+	hwrite(&B, path);
+	fl_buf_reset(&B);
+	assert_null(fl_chk_history_load(path, err, sizeof(err)));
+	assert_non_null(strstr(err, ":2:"));
+	unlink(path);
+	/* unknown events are skipped and counted */
+	hl(&B, "{\"event\":\"something_else\",\"t\":1}");
+	hl(&B, "{\"hello\":1}");
+	struct fl_chk_history *h = hload(&B);
+	assert_int_equal(h->ignored, 2);
+	fl_chk_history_free(h);
+}
+
+static void test_saga_config(void **state)
+{
+	(void)state;
+	struct fl_saga_config c;
+	char err[256];
+	fl_saga_config_defaults(&c);
+	json_t *j = json_loads("{\"deadline_ms\":1000,\"corp_account\":\"HQ\",\"bank_total\":5}",
+			       0, NULL);
+	assert_int_equal(fl_saga_config_from_json(&c, j, err, sizeof(err)), 0);
+	assert_int_equal(c.deadline_ms, 1000);
+	assert_string_equal(c.corp, "HQ");
+	assert_true(c.has_bank_total);
+	json_decref(j);
+	j = json_loads("{\"deadline_ms\":\"soon\"}", 0, NULL);
+	assert_int_not_equal(fl_saga_config_from_json(&c, j, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "deadline_ms"));
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_correct_history_is_valid),
+		cmocka_unit_test(test_net_effect_from_steps),
+		cmocka_unit_test(test_net_effect_from_effects),
+		cmocka_unit_test(test_causality),
+		cmocka_unit_test(test_idempotency),
+		cmocka_unit_test(test_no_compensation_on_unknown),
+		cmocka_unit_test(test_termination),
+		cmocka_unit_test(test_client_agreement),
+		cmocka_unit_test(test_money_snapshots),
+		cmocka_unit_test(test_queries),
+		cmocka_unit_test(test_bank_test),
+		cmocka_unit_test(test_bad_history_lines),
+		cmocka_unit_test(test_saga_config),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	fl_buf_free(&B);
+	return rc;
+}
