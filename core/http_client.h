@@ -39,8 +39,10 @@ struct fl_http_request {
 };
 
 struct fl_http_response {
-	int err;		/* 0, or FL_ECONNREFUSED, FL_ETIMEDOUT, FL_ERESOLVE, FL_ECONNRESET,
-				 * FL_E2BIG (body over max_body), FL_EHTTP (other), FL_ECANCELED */
+	int err;		/* 0, or FL_ECONNREFUSED (refused or unreachable), FL_ETIMEDOUT
+				 * (connect or total), FL_ERESOLVE, FL_ECONNRESET (connection lost,
+				 * or closed with no response), FL_E2BIG (body over max_body),
+				 * FL_EHTTP (other), FL_ECANCELED */
 	char errmsg[256];	/* "connect to 127.0.0.1:9 failed: Connection refused" */
 	char *method;		/* copies of what was sent, for messages */
 	char *url;
@@ -62,14 +64,17 @@ struct fl_http_response {
 struct fl_http_client *fl_http_client_new(struct event_base *base, char *err, size_t errlen);
 
 /* Free the client. In-flight requests are cancelled; their callbacks are not
- * called. NULL is a no-op. */
+ * called. May be called from inside a done callback (the client then goes
+ * away when that callback returns). NULL is a no-op. */
 void fl_http_client_free(struct fl_http_client *c);
 
 typedef void (*fl_http_done_fn)(struct fl_http_response *resp, void *arg);
 
 /* Start a request. On success returns 0 and sets *id (if id is not NULL) to a
  * handle for fl_http_client_cancel; `done` is later called exactly once from
- * the event loop, with err set when the transfer failed. */
+ * the event loop, with err set when the transfer failed. Returns FL_EINVAL
+ * (and never calls `done`) for a missing argument, a URL that is not
+ * http:// or https:// with a host, or a method with spaces or controls. */
 int fl_http_client_start(struct fl_http_client *c, const struct fl_http_request *req,
 			 fl_http_done_fn done, void *arg, uint64_t *id);
 

@@ -7,13 +7,21 @@
  * (read with fl_http_req_param); a final "*" matches any rest (read with
  * fl_http_req_param(req, "*")). Routes are tried in the order added; a path
  * that matches a pattern with another method gets 405, no match at all 404,
- * both as JSON errors.
+ * both as JSON errors (405 with an Allow header). HEAD also matches GET
+ * routes (evhttp leaves the body out).
  *
  * Replies: a handler replies with one of the fl_http_reply* calls, either
  * before it returns or later from the event loop (asynchronous handlers,
  * long polls). Until it replies it owns the request; replying releases it.
  * If the client goes away first, the request stays valid until the reply
- * (which is then dropped) or fl_http_req_abandon. */
+ * (which is then dropped) or fl_http_req_abandon. While a request waits
+ * for an asynchronous reply, a client that closes (or half-closes) its
+ * connection counts as gone.
+ *
+ * Body cap: a body over max_body gets 413 {"error": "request body too
+ * large", "status": 413} and the connection is closed, whether the excess
+ * is declared by Content-Length or arrives chunked. Malformed HTTP and
+ * oversized header blocks get evhttp's own 400 page. */
 #ifndef FL_CORE_HTTP_SERVER_H
 #define FL_CORE_HTTP_SERVER_H
 
@@ -49,19 +57,21 @@ int fl_http_server_route(struct fl_http_server *s, const char *method, const cha
 typedef bool (*fl_http_filter_fn)(struct fl_http_req *req, void *arg);
 void fl_http_server_set_filter(struct fl_http_server *s, fl_http_filter_fn fn, void *arg);
 
-/* The bound port and "host:port" address (borrowed, valid for the server's life). */
+/* The bound port and "host:port" address with the real port ("127.0.0.1:41234",
+ * "[::1]:41234"); borrowed, valid for the server's life. */
 int fl_http_server_port(const struct fl_http_server *s);
 const char *fl_http_server_addr(const struct fl_http_server *s);
 
 /* Graceful stop, step 1: close the listener (new connections are refused);
- * requests already received are still answered. */
+ * requests already received are still answered, with "Connection: close". */
 void fl_http_server_stop_accepting(struct fl_http_server *s);
 
 /* Requests received and not yet replied to. */
 size_t fl_http_server_inflight(const struct fl_http_server *s);
 
-/* Free the server, closing every connection. Pending requests are abandoned.
- * NULL is a no-op. */
+/* Free the server, closing every connection. Pending requests are abandoned:
+ * each one's on_close callback runs, then it is freed, so its owner must not
+ * use it afterwards. Not from inside a handler. NULL is a no-op. */
 void fl_http_server_free(struct fl_http_server *s);
 
 /* --- requests (borrowed from the server until replied) --- */
