@@ -15,6 +15,7 @@ struct fl_chunk *fl_chunk_new(const void *p, size_t n, int64_t now)
 	c->t_in = now;
 	c->due = 0;
 	c->eof = false;
+	c->solo = false;
 	if (n)
 		memcpy(c->data, p, n);
 	return c;

@@ -130,7 +130,6 @@ void fl_conn_close(struct fl_conn *c, int how, const char *reason)
  * failed (the connection must close). */
 static int dir_flush(struct fl_dir *d)
 {
-	bool coalesce = d->nstages == 0;
 	while (d->out.head) {
 		struct fl_chunk *h = d->out.head;
 		if (h->eof) {
@@ -144,10 +143,12 @@ static int dir_flush(struct fl_dir *d)
 		struct iovec iov[16];
 		int n = 0;
 		for (struct fl_chunk *k = h; k && !k->eof && n < 16; k = k->next) {
+			if (n && k->solo)
+				break;
 			iov[n].iov_base = k->data + k->off;
 			iov[n].iov_len = k->len - k->off;
 			n++;
-			if (!coalesce)
+			if (k->solo)
 				break;
 		}
 		ssize_t w = writev(d->dst, iov, n);

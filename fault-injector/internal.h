@@ -46,6 +46,7 @@ struct fl_chunk {
 	int64_t t_in;	/* when it entered the current stage (mono ns) */
 	int64_t due;	/* stage-specific release time */
 	bool eof;	/* end-of-stream marker, no data */
+	bool solo;	/* written by itself, never coalesced (slicer) */
 	char data[];
 };
 

@@ -32,6 +32,7 @@ static int process(struct fl_stage *s, struct fl_chunkq *out, int64_t now, int64
 			n = 1;
 		if (fl_chunkq_split_to(out, &s->in, (size_t)n, now))
 			return FL_ACT_CLOSE;
+		out->tail->solo = true;
 		if (delay > 0)
 			s->st[0] = now + delay;
 	}
