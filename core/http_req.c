@@ -62,23 +62,61 @@ const char *fl_http_req_param(const struct fl_http_req *r, const char *name)
 	return NULL;
 }
 
+/* Parse "a=1&b=x%20y&flag" (lenient: a key without '=' has the value "",
+ * '+' is a space) into r->query. */
+static void parse_query(struct fl_http_req *r)
+{
+	r->query_parsed = true;
+	const char *q = strchr(r->uri, '?');
+	if (!q)
+		return;
+	q++;
+	size_t len = strcspn(q, "#"), max = 1;
+	for (size_t i = 0; i < len; i++)
+		max += q[i] == '&';
+	r->query = calloc(max, sizeof(*r->query));
+	if (!r->query)
+		return;
+	while (len) {
+		size_t n = strcspn(q, "&#");
+		if (n > len)
+			n = len;
+		const char *eq = memchr(q, '=', n);
+		size_t klen = eq ? (size_t)(eq - q) : n;
+		if (klen) {
+			char *k = strndup(q, klen);
+			char *v = eq ? strndup(eq + 1, n - klen - 1) : strdup("");
+			char *dk = k ? evhttp_uridecode(k, 1, NULL) : NULL;
+			char *dv = v ? evhttp_uridecode(v, 1, NULL) : NULL;
+			free(k);
+			free(v);
+			if (dk && dv) {
+				r->query[r->nquery].name = dk;
+				r->query[r->nquery].value = dv;
+				r->nquery++;
+			} else {
+				free(dk);
+				free(dv);
+			}
+		}
+		q += n;
+		len -= n;
+		if (len) {
+			q++;
+			len--;
+		}
+	}
+}
+
 const char *fl_http_req_query(const struct fl_http_req *r, const char *name)
 {
 	struct fl_http_req *w = (struct fl_http_req *)r;
-	if (!w->query_parsed) {
-		w->query_parsed = true;
-		TAILQ_INIT(&w->query);
-		const char *q = strchr(w->uri, '?');
-		if (q) {
-			char *copy = strdup(q + 1);
-			char *hash = copy ? strchr(copy, '#') : NULL;
-			if (hash)
-				*hash = '\0';
-			w->query_ok = copy && evhttp_parse_query_str(copy, &w->query) == 0;
-			free(copy);
-		}
-	}
-	return w->query_ok ? evhttp_find_header(&w->query, name) : NULL;
+	if (!w->query_parsed)
+		parse_query(w);
+	for (size_t i = 0; i < w->nquery; i++)
+		if (strcmp(w->query[i].name, name) == 0)
+			return w->query[i].value;
+	return NULL;
 }
 
 const char *fl_http_req_header(const struct fl_http_req *r, const char *name)

@@ -118,8 +118,11 @@ void fl_httpd_req_free(struct fl_http_req *r)
 		free(r->params[i].value);
 	}
 	free(r->params);
-	if (r->query_parsed)
-		evhttp_clear_headers(&r->query);
+	for (size_t i = 0; i < r->nquery; i++) {
+		free(r->query[i].name);
+		free(r->query[i].value);
+	}
+	free(r->query);
 	for (size_t i = 0; i < r->nhdrs; i++) {
 		free(r->hnames[i]);
 		free(r->hvalues[i]);

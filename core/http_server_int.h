@@ -39,8 +39,9 @@ struct fl_http_req {
 	size_t body_len;
 	struct fl_http_param *params;
 	size_t nparams;
-	struct evkeyvalq query;
-	bool query_parsed, query_ok;
+	struct fl_http_param *query;	/* decoded, parsed on first use */
+	size_t nquery;
+	bool query_parsed;
 	char **hnames, **hvalues;	/* header copies once ev is gone */
 	size_t nhdrs;
 	json_t *json;

@@ -669,6 +669,108 @@ static void test_ipv6_and_bind_errors(void **state)
 	event_base_free(base);
 }
 
+/* --- queries, HEAD, pipelining, idle timeout, big headers -------------- */
+
+static void h_query(struct fl_http_req *r, void *arg)
+{
+	(void)arg;
+	json_t *o = json_object();
+	const char *keys[] = { "flag", "x", "y", "z", "" };
+	for (size_t i = 0; i < 5; i++) {
+		const char *v = fl_http_req_query(r, keys[i]);
+		json_object_set_new(o, keys[i], v ? json_string(v) : json_null());
+	}
+	fl_http_reply_json(r, 200, o);
+}
+
+static void test_query_and_head(void **state)
+{
+	(void)state;
+	struct env *e = env_new("127.0.0.1:0", 0);
+	fl_http_server_route(e->srv, "GET", "/q", h_query, NULL);
+	struct fl_http_response *r = call(e, "GET", "/q?flag&x=1+2&y=%26%3D&&=z&x=dup#frag", NULL);
+	assert_int_equal(r->status, 200);
+	assert_string_equal(fl_json_str(r->json, "flag", "absent"), "");
+	assert_string_equal(fl_json_str(r->json, "x", ""), "1 2");
+	assert_string_equal(fl_json_str(r->json, "y", ""), "&=");
+	assert_true(json_is_null(json_object_get(r->json, "z")));
+	assert_true(json_is_null(json_object_get(r->json, "")));
+	fl_http_response_free(r);
+	r = call(e, "GET", "/q", NULL);
+	assert_true(json_is_null(json_object_get(r->json, "x")));
+	fl_http_response_free(r);
+	r = call(e, "HEAD", "/q?x=1", NULL);
+	assert_int_equal(r->status, 200);
+	assert_int_equal(r->body.len, 0);
+	fl_http_response_free(r);
+	env_free(e);
+}
+
+static void test_pipelined_behind_async(void **state)
+{
+	(void)state;
+	struct env *e = env_new("127.0.0.1:0", 0);
+	struct later l = { .status = 200 };
+	l.ev = evtimer_new(e->base, later_fire, &l);
+	fl_http_server_route(e->srv, "GET", "/slow", h_slow, &l);
+	fl_http_server_route(e->srv, "GET", "/q", h_query, NULL);
+	later_ms = 100;
+	int fd = raw_connect(e);
+	const char *two = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+			  "GET /q?x=second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	assert_int_equal(send(fd, two, strlen(two), 0), (ssize_t)strlen(two));
+	char out[8192];
+	raw_read(e, fd, out, sizeof(out), 3000);
+	close(fd);
+	char *first = strstr(out, "{\"late\":true}");
+	char *second = strstr(out, "\"x\":\"second\"");
+	assert_non_null(first);
+	assert_non_null(second);
+	assert_true(first < second);
+	assert_false(l.was_closed);
+	assert_int_equal(fl_http_server_inflight(e->srv), 0);
+	event_free(l.ev);
+	env_free(e);
+}
+
+static void test_idle_timeout_and_big_headers(void **state)
+{
+	(void)state;
+	struct env *e = calloc(1, sizeof(*e));
+	char err[256];
+	e->base = event_base_new();
+	struct fl_http_server_opts o = { .addr = "127.0.0.1:0", .idle_timeout_s = 1,
+					 .max_headers = 2048 };
+	e->srv = fl_http_server_new(e->base, &o, err, sizeof(err));
+	assert_non_null(e->srv);
+	e->cli = fl_http_client_new(e->base, err, sizeof(err));
+	snprintf(e->url, sizeof(e->url), "http://%s", fl_http_server_addr(e->srv));
+	fl_http_server_route(e->srv, "GET", "/q", h_query, NULL);
+
+	/* an idle connection is closed after about a second */
+	int fd = raw_connect(e);
+	int64_t t0 = fl_mono_ns();
+	char out[4096];
+	raw_read(e, fd, out, sizeof(out), 4000);
+	double took = (double)(fl_mono_ns() - t0) / 1e9;
+	close(fd);
+	assert_string_equal(out, "");
+	assert_true(took > 0.8 && took < 3.5);
+
+	/* a header block over max_headers is refused; the server goes on */
+	fd = raw_connect(e);
+	char big[4096];
+	int k = snprintf(big, sizeof(big), "GET /q HTTP/1.1\r\nHost: x\r\nX-Big: %03000d\r\n\r\n", 1);
+	assert_int_equal(send(fd, big, (size_t)k, 0), k);
+	raw_read(e, fd, out, sizeof(out), 3000);
+	close(fd);
+	assert_true(out[0] == '\0' || strncmp(out, "HTTP/1.1 400", 12) == 0);
+	struct fl_http_response *r = call(e, "GET", "/q?x=ok", NULL);
+	assert_string_equal(fl_json_str(r->json, "x", ""), "ok");
+	fl_http_response_free(r);
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -682,6 +784,9 @@ int main(void)
 		cmocka_unit_test(test_stop_accepting),
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_ipv6_and_bind_errors),
+		cmocka_unit_test(test_query_and_head),
+		cmocka_unit_test(test_pipelined_behind_async),
+		cmocka_unit_test(test_idle_timeout_and_big_headers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
