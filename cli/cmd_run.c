@@ -33,7 +33,9 @@ static const char usage[] =
 	"  -j, --jobs N           run N files in parallel, each in its own Lua state\n"
 	"      --retries N        rerun a failing test up to N times; a test that passes\n"
 	"                         on a retry is reported flaky (default 0)\n"
-	"  -r, --report FMT[=FILE]  console (default), tap, junit, json; repeatable;\n"
+	"  -r, --report FMT[=FILE]  console (default), tap (TAP 14), tap13 (the same\n"
+	"                         declared as TAP 13, for older harnesses such as\n"
+	"                         Debian 12's prove), junit, json; repeatable;\n"
 	"                         FILE '-' or absent: standard output\n"
 	"      --history FILE     default history file for fl.history.default()\n"
 	"  -q, --quiet            no console report unless another is asked for\n"
@@ -138,6 +140,7 @@ static void *job_main(void *arg)
 		js->total.passed += o.passed;
 		js->total.failed += o.failed;
 		js->total.skipped += o.skipped;
+		js->total.file_errors += o.file_errors;
 		if (o.error_exit > js->total.error_exit)
 			js->total.error_exit = o.error_exit;
 		pthread_mutex_unlock(&js->lock);
@@ -294,7 +297,16 @@ static int cmd_run(int argc, char **argv)
 			}
 			goto out;
 		}
-		fl_report_set_add(set, rep);
+		int ar = fl_report_set_add(set, rep);
+		if (ar == FL_EEXIST) {
+			rc = fl_cli_usage_error("run", "--report %s: another report already writes there; "
+						"give one of them a file (FORMAT=FILE)", reports[i]);
+			goto out;
+		} else if (ar < 0) {
+			fprintf(stderr, "faultline run: --report %s: %s\n", reports[i], fl_strerror(ar));
+			rc = FL_EXIT_INFRA;
+			goto out;
+		}
 	}
 
 	struct fl_run_opts ropts = {
@@ -333,7 +345,7 @@ static int cmd_run(int argc, char **argv)
 		.files = (int)files.n, .duration_ns = fl_mono_ns() - t0, .seed = seed,
 		.interrupted = interrupted != 0,
 	};
-	sum.errors = js.total.error_exit ? 1 : 0;
+	sum.errors = js.total.file_errors;
 	fl_report_run_end(set, &sum);
 
 	if (interrupted)

@@ -108,13 +108,14 @@ void fl_report_log_free(struct fl_report_log *log);
  * Return 0 or FL_ENOMEM. */
 int fl_reporter_console_new(struct fl_report_out *out, struct fl_reporter *rep);
 int fl_reporter_tap_new(struct fl_report_out *out, struct fl_reporter *rep);
+int fl_reporter_tap13_new(struct fl_report_out *out, struct fl_reporter *rep);
 int fl_reporter_junit_new(struct fl_report_out *out, struct fl_reporter *rep);
 int fl_reporter_json_new(struct fl_report_out *out, struct fl_reporter *rep);
 
 /* Redraw the console's progress line (for fl_report_tick). */
 void fl_reporter_console_tick(void *self);
 
-extern const struct fl_reporter_ops fl_report_console_ops, fl_report_tap_ops,
+extern const struct fl_reporter_ops fl_report_console_ops, fl_report_tap_ops, fl_report_tap13_ops,
 	fl_report_junit_ops, fl_report_json_ops;
 
 #endif

@@ -1,5 +1,7 @@
-/* TAP version 14 reporter: one test point per finished test, numbered in
- * completion order; failures and file errors carry a YAML diagnostic block
+/* TAP version 14 reporter ("tap"), and the same stream declared as TAP
+ * version 13 ("tap13") for harnesses that predate TAP 14, such as Debian 12's
+ * prove (Test::Harness 3.44), which rejects a version 14 line as a parse
+ * error. One test point per finished test, numbered in completion order; failures and file errors carry a YAML diagnostic block
  * that stays inside the YAMLish subset TAP::Parser reads; the plan comes
  * last. */
 #include <inttypes.h>
@@ -12,13 +14,14 @@
 struct tap {
 	struct fl_report_out out;	/* first: see report_impl.h */
 	int n;				/* test points written */
+	int version;			/* 14, or 13 for older harnesses */
 	bool header;
 };
 
 static void header(struct tap *t)
 {
 	if (!t->header) {
-		fputs("TAP version 14\n", t->out.f);
+		fprintf(t->out.f, "TAP version %d\n", t->version);
 		t->header = true;
 	}
 }
@@ -280,7 +283,16 @@ const struct fl_reporter_ops fl_report_tap_ops = {
 	.free = tap_free,
 };
 
-int fl_reporter_tap_new(struct fl_report_out *out, struct fl_reporter *rep)
+const struct fl_reporter_ops fl_report_tap13_ops = {
+	.name = "tap13",
+	.run_begin = tap_run_begin,
+	.test_done = tap_test_done,
+	.file_error = tap_file_error,
+	.run_end = tap_run_end,
+	.free = tap_free,
+};
+
+static int tap_new(struct fl_report_out *out, struct fl_reporter *rep, int version)
 {
 	struct tap *t = calloc(1, sizeof(*t));
 	if (!t) {
@@ -288,7 +300,18 @@ int fl_reporter_tap_new(struct fl_report_out *out, struct fl_reporter *rep)
 		return FL_ENOMEM;
 	}
 	t->out = *out;
-	rep->ops = &fl_report_tap_ops;
+	t->version = version;
+	rep->ops = version == 13 ? &fl_report_tap13_ops : &fl_report_tap_ops;
 	rep->self = t;
 	return 0;
+}
+
+int fl_reporter_tap_new(struct fl_report_out *out, struct fl_reporter *rep)
+{
+	return tap_new(out, rep, 14);
+}
+
+int fl_reporter_tap13_new(struct fl_report_out *out, struct fl_reporter *rep)
+{
+	return tap_new(out, rep, 13);
 }

@@ -97,6 +97,7 @@ static void file_error(const struct fl_run_opts *opts, struct fl_file_outcome *o
 {
 	struct fl_file_error fe = { .file = path, .message = msg, .exit_code = code };
 	fl_report_file_error(opts->reports, &fe);
+	out->file_errors++;
 	if (out->error_exit < code)
 		out->error_exit = code;
 }

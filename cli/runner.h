@@ -27,6 +27,7 @@ struct fl_run_opts {
 struct fl_file_outcome {
 	int passed, failed, skipped;
 	int error_exit;			/* 0, or 2 (script error) / 3 (infrastructure) */
+	int file_errors;		/* file-level errors reported */
 	int interrupted;
 };
 

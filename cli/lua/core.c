@@ -123,6 +123,7 @@ static int l_file_error(lua_State *L)
 				    .message = luaL_checkstring(L, 1),
 				    .exit_code = (int)luaL_optinteger(L, 2, 2) };
 	fl_report_file_error(ctx->opts->reports, &fe);
+	ctx->out->file_errors++;
 	if (ctx->out->error_exit < fe.exit_code)
 		ctx->out->error_exit = fe.exit_code;
 	return 0;

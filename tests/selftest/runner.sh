@@ -35,6 +35,14 @@ check "JUnit failure names file:line" grep -q 'pass_fail.lua:11' "$T/out.xml"
 check "TAP is version 14" grep -qx "TAP version 14" "$T/out.tap"
 prove --exec cat "$T/out.tap" >"$T/prove.out" 2>&1 || true
 check "prove counts the failure" grep -q "Failed 1/2 subtests" "$T/prove.out"
+# Debian 12's prove predates TAP 14: tap13 is the same stream it parses cleanly
+"$FAULTLINE" run $SC/pass_fail.lua -q --report tap13="$T/out13.tap" || true
+prove --exec cat "$T/out13.tap" >"$T/prove13.out" 2>&1 || true
+check "prove parses tap13 with no parse error" sh -c "! grep -q 'Parse errors' '$T/prove13.out'"
+check "prove counts the tap13 failure" grep -q "Failed 1/2 subtests" "$T/prove13.out"
+"$FAULTLINE" run $SC/filters.lua -q -e MODE=ci --report tap13="$T/pass13.tap"
+check "prove passes an all-green tap13 run" prove --exec cat "$T/pass13.tap"
+expect_exit 2 "two reports on stdout is a usage error" "$FAULTLINE" run $SC/filters.lua --report tap --report json
 check "JSON journal summary" grep -q '"failed": *1' "$T/out.json"
 
 # 2. syntax error: exit 2, file:line
