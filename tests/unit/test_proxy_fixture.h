@@ -76,14 +76,15 @@ static void *http_conn(void *arg)
 	int fd = a->fd;
 	struct upstream *u = a->u;
 	free(a);
-	char buf[65536];
+	size_t cap = 1 << 20;
+	char *buf = malloc(cap);
 	size_t have = 0;
 	for (;;) {
 		char *end = memmem(buf, have, "\r\n\r\n", 4);
 		if (!end) {
-			if (have == sizeof(buf))
+			if (have == cap)
 				break;
-			ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+			ssize_t n = read(fd, buf + have, cap - have);
 			if (n <= 0)
 				break;
 			have += (size_t)n;
@@ -94,8 +95,10 @@ static void *http_conn(void *arg)
 		char *cl = strcasestr(buf, "content-length:");
 		if (cl && cl < end)
 			clen = strtoul(cl + 15, NULL, 10);
+		if (hlen + clen > cap)
+			break;
 		while (have < hlen + clen) {
-			ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+			ssize_t n = read(fd, buf + have, cap - have);
 			if (n <= 0)
 				goto out;
 			have += (size_t)n;
@@ -113,14 +116,14 @@ static void *http_conn(void *arg)
 		int rl = snprintf(resp, sizeof(resp),
 				  "HTTP/1.1 %d X\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
 				  "x-upstream: yes\r\n\r\n%s",
-				  status, strcmp(method, "HEAD") == 0 ? bl : bl,
-				  strcmp(method, "HEAD") == 0 ? "" : body);
+				  status, bl, strcmp(method, "HEAD") == 0 ? "" : body);
 		if (write(fd, resp, (size_t)rl) != rl)
 			break;
 		memmove(buf, buf + hlen + clen, have - hlen - clen);
 		have -= hlen + clen;
 	}
 out:
+	free(buf);
 	close(fd);
 	return NULL;
 }

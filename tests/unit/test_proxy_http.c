@@ -1,0 +1,323 @@
+/* Fault injector HTTP faults on real HTTP/1.1 traffic: http_abort,
+ * http_delay, http_drop_response with matchers and probability,
+ * header-controlled faults, pipelining order, recorded exchanges (ring and
+ * JSONL sink). */
+#include "tests/unit/test_proxy_fixture.h"
+
+static struct fx *F;
+static int P;	/* the HTTP link's port */
+
+static int setup(void **state)
+{
+	(void)state;
+	F = fx_start(5);
+	P = proxy_new(F, "web", 1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	fx_stop(F);
+	return 0;
+}
+
+/* Read one response (headers + Content-Length body) from fd into buf;
+ * returns its status, 0 on EOF before a full response. */
+static int read_response(int fd, char *buf, size_t cap)
+{
+	size_t r = 0;
+	buf[0] = 0;
+	for (;;) {
+		char *end = strstr(buf, "\r\n\r\n");
+		if (end) {
+			char *cl = strcasestr(buf, "content-length:");
+			size_t want = (size_t)(end - buf) + 4 + (cl ? strtoul(cl + 15, NULL, 10) : 0);
+			if (r >= want)
+				return atoi(buf + 9);
+		}
+		ssize_t k = read(fd, buf + r, cap - 1 - r);
+		if (k <= 0)
+			return 0;
+		r += (size_t)k;
+		buf[r] = 0;
+	}
+}
+
+static int request(const char *method, const char *path, const char *extra, char *buf,
+		   size_t cap, double *ms)
+{
+	int fd = tcp_connect(P);
+	assert_true(fd >= 0);
+	char req[1024];
+	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: t\r\n%sContent-Length: 0\r\n\r\n", method,
+		 path, extra ? extra : "");
+	int64_t t0 = fl_mono_ns();
+	write_all(fd, req, strlen(req));
+	int st = read_response(fd, buf, cap);
+	if (ms)
+		*ms = (double)(fl_mono_ns() - t0) / 1e6;
+	close(fd);
+	return st;
+}
+
+static void test_abort_matchers(void **state)
+{
+	(void)state;
+	char buf[4096];
+	toxic_add(F, "web",
+		  "{\"type\":\"http_abort\",\"name\":\"ab\",\"attributes\":{\"status\":502,"
+		  "\"body\":\"injected\",\"method\":\"GET\",\"path\":\"/api/\"}}");
+	long before = F->http->requests;
+	assert_int_equal(request("GET", "/api/users", NULL, buf, sizeof(buf), NULL), 502);
+	assert_non_null(strstr(buf, "\r\n\r\ninjected"));
+	assert_non_null(strstr(buf, "x-faultline-fault: http_abort"));
+	assert_int_equal(F->http->requests, before);	/* never reached the upstream */
+	assert_int_equal(request("POST", "/api/users", NULL, buf, sizeof(buf), NULL), 200);
+	assert_int_equal(request("GET", "/other", NULL, buf, sizeof(buf), NULL), 200);
+	assert_non_null(strstr(buf, "path=/other"));
+	toxic_del(F, "web", "ab");
+	/* regex and header matchers */
+	toxic_add(F, "web",
+		  "{\"type\":\"http_abort\",\"name\":\"re\",\"attributes\":{\"status\":503,"
+		  "\"path_regex\":\"^/v[0-9]+/pay$\"}}");
+	assert_int_equal(request("GET", "/v2/pay", NULL, buf, sizeof(buf), NULL), 503);
+	assert_int_equal(request("GET", "/v2/pay?x=1", NULL, buf, sizeof(buf), NULL), 503);
+	assert_int_equal(request("GET", "/v2/payx", NULL, buf, sizeof(buf), NULL), 200);
+	toxic_del(F, "web", "re");
+	toxic_add(F, "web",
+		  "{\"type\":\"http_abort\",\"name\":\"hd\",\"attributes\":{\"status\":401,"
+		  "\"header\":\"X-Tenant\",\"header_value\":\"blue\"}}");
+	assert_int_equal(request("GET", "/", "X-Tenant: blue\r\n", buf, sizeof(buf), NULL), 401);
+	assert_int_equal(request("GET", "/", "X-Tenant: red\r\n", buf, sizeof(buf), NULL), 200);
+	assert_int_equal(request("GET", "/", NULL, buf, sizeof(buf), NULL), 200);
+	toxic_del(F, "web", "hd");
+}
+
+static void test_header_controlled(void **state)
+{
+	(void)state;
+	char buf[4096];
+	double ms;
+	assert_int_equal(request("GET", "/", "x-faultline-abort: 429\r\n", buf, sizeof(buf), NULL),
+			 429);
+	assert_int_equal(request("GET", "/", "x-faultline-delay: 150\r\n", buf, sizeof(buf), &ms),
+			 200);
+	if (ms < 149 || ms > 300)
+		fail_msg("x-faultline-delay 150: %.1f ms", ms);
+}
+
+static void test_delay(void **state)
+{
+	(void)state;
+	char buf[4096];
+	double ms;
+	toxic_add(F, "web", "{\"type\":\"http_delay\",\"attributes\":{\"delay\":200,\"path\":\"/slow\"}}");
+	long before = F->http->requests;
+	int fd = tcp_connect(P);
+	const char *req = "GET /slowpath HTTP/1.1\r\nHost: t\r\n\r\n";
+	int64_t t0 = fl_mono_ns();
+	write_all(fd, req, strlen(req));
+	usleep(100000);
+	assert_int_equal(F->http->requests, before);	/* held, not yet forwarded */
+	assert_int_equal(read_response(fd, buf, sizeof(buf)), 200);
+	ms = (double)(fl_mono_ns() - t0) / 1e6;
+	if (ms < 199 || ms > 350)
+		fail_msg("http_delay 200: %.1f ms", ms);
+	close(fd);
+	assert_int_equal(request("GET", "/fast", NULL, buf, sizeof(buf), &ms), 200);
+	assert_true(ms < 100);
+	toxic_del(F, "web", "http_delay_downstream");
+}
+
+static void test_drop_response(void **state)
+{
+	(void)state;
+	char buf[4096];
+	toxic_add(F, "web", "{\"type\":\"http_drop_response\",\"attributes\":{\"method\":\"POST\"}}");
+	long before = F->http->requests;
+	int fd = tcp_connect(P);
+	const char *req = "POST /transfer HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello";
+	write_all(fd, req, strlen(req));
+	int err;
+	size_t n = read_to_end(fd, buf, sizeof(buf), &err, NULL);
+	assert_int_equal(n, 0);	/* closed without a byte of the answer */
+	close(fd);
+	assert_int_equal(F->http->requests, before + 1);	/* but it was applied */
+	usleep(50000);
+	json_t *ev = api(F, "GET", "/proxies/web/events", 200, NULL);
+	json_t *x = NULL, *e;
+	size_t i;
+	json_array_foreach(ev, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "event")), "http_exchange") == 0)
+			x = e;
+	assert_non_null(x);
+	assert_string_equal(json_string_value(json_object_get(x, "fault")), "http_drop_response");
+	assert_string_equal(json_string_value(json_object_get(x, "path")), "/transfer");
+	assert_int_equal(json_integer_value(json_object_get(x, "status")), 200);
+	assert_string_equal(json_string_value(json_object_get(x, "req_body")), "hello");
+	json_decref(ev);
+	toxic_del(F, "web", "http_drop_response_downstream");
+}
+
+static void test_probability(void **state)
+{
+	(void)state;
+	char buf[4096];
+	toxic_add(F, "web",
+		  "{\"type\":\"http_abort\",\"attributes\":{\"status\":500,\"probability\":0.3}}");
+	int fd = tcp_connect(P);
+	int aborted = 0;
+	for (int i = 0; i < 60; i++) {
+		const char *req = "GET /p HTTP/1.1\r\nHost: t\r\n\r\n";
+		write_all(fd, req, strlen(req));
+		int st = read_response(fd, buf, sizeof(buf));
+		assert_true(st == 500 || st == 200);
+		aborted += st == 500;
+	}
+	close(fd);
+	if (aborted < 6 || aborted > 32)
+		fail_msg("probability 0.3: %d of 60 aborted", aborted);
+	toxic_del(F, "web", "http_abort_downstream");
+}
+
+static void test_pipelined_order(void **state)
+{
+	(void)state;
+	char buf[8192];
+	toxic_add(F, "web",
+		  "{\"type\":\"http_abort\",\"attributes\":{\"status\":418,\"path\":\"/two\"}}");
+	int fd = tcp_connect(P);
+	const char *reqs = "GET /one HTTP/1.1\r\nHost: t\r\n\r\n"
+			   "GET /two HTTP/1.1\r\nHost: t\r\n\r\n"
+			   "GET /three HTTP/1.1\r\nHost: t\r\n\r\n";
+	write_all(fd, reqs, strlen(reqs));
+	shutdown(fd, SHUT_WR);
+	int err;
+	size_t n = read_to_end(fd, buf, sizeof(buf) - 1, &err, NULL);
+	buf[n] = 0;
+	char *a = strstr(buf, "path=/one"), *b = strstr(buf, "HTTP/1.1 418"),
+	     *c = strstr(buf, "path=/three");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_true(a < b && b < c);
+	close(fd);
+	toxic_del(F, "web", "http_abort_downstream");
+}
+
+static void test_exchange_events(void **state)
+{
+	(void)state;
+	char buf[4096];
+	json_t *ev = api(F, "GET", "/proxies/web/events", 200, NULL);
+	uint64_t since = (uint64_t)json_integer_value(
+		json_object_get(json_array_get(ev, json_array_size(ev) - 1), "seq"));
+	json_decref(ev);
+	/* a body over the cap is kept to 64 KiB */
+	size_t blen = 100000;
+	char *body = malloc(blen);
+	memset(body, 'b', blen);
+	int fd = tcp_connect(P);
+	char head[256];
+	snprintf(head, sizeof(head), "PUT /items/7?q=1 HTTP/1.1\r\nHost: t\r\nX-Req: r1\r\n"
+				     "Content-Length: %zu\r\n\r\n", blen);
+	int64_t t0 = fl_mono_ns();
+	write_all(fd, head, strlen(head));
+	write_all(fd, body, blen);
+	assert_int_equal(read_response(fd, buf, sizeof(buf)), 200);
+	int64_t t1 = fl_mono_ns();
+	close(fd);
+	free(body);
+	usleep(50000);
+	char path[128];
+	snprintf(path, sizeof(path), "/proxies/web/events?since=%llu", (unsigned long long)since);
+	ev = api(F, "GET", path, 200, NULL);
+	json_t *x = NULL, *e;
+	size_t i;
+	json_array_foreach(ev, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "event")), "http_exchange") == 0)
+			x = e;
+	assert_non_null(x);
+	assert_string_equal(json_string_value(json_object_get(x, "link")), "web");
+	assert_string_equal(json_string_value(json_object_get(x, "method")), "PUT");
+	assert_string_equal(json_string_value(json_object_get(x, "path")), "/items/7");
+	assert_string_equal(json_string_value(json_object_get(x, "query")), "q=1");
+	assert_int_equal(json_integer_value(json_object_get(x, "status")), 200);
+	assert_true(json_is_null(json_object_get(x, "fault")));
+	int64_t s = json_integer_value(json_object_get(x, "start"));
+	int64_t en = json_integer_value(json_object_get(x, "end"));
+	assert_true(s >= t0 && s <= en && en <= t1);
+	assert_int_equal(json_integer_value(json_object_get(x, "req_bytes")),
+			 (json_int_t)(strlen(head) + blen));
+	assert_true(json_integer_value(json_object_get(x, "resp_bytes")) > 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(x, "req_headers"),
+								"x-req")), "r1");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(x, "resp_headers"),
+								"x-upstream")), "yes");
+	assert_int_equal(strlen(json_string_value(json_object_get(x, "req_body"))), 65536);
+	assert_string_equal(json_string_value(json_object_get(x, "resp_body")), "path=/items/7?q=1");
+	assert_non_null(json_object_get(x, "ts"));
+	json_decref(ev);
+}
+
+static void test_events_sink(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/fl-proxy-sink-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char file[128];
+	snprintf(file, sizeof(file), "%s/events.jsonl", dir);
+	char err[256];
+	struct fl_proxy_opts o = { .events_path = file };
+	struct fl_proxy_engine *e = fl_proxy_engine_new(&o, err, sizeof(err));
+	assert_non_null(e);
+	assert_int_equal(fl_proxy_api_start(e, "127.0.0.1:0", NULL, err, sizeof(err)), 0);
+	assert_int_equal(fl_proxy_engine_start_thread(e, err, sizeof(err)), 0);
+	struct fx f2 = { .e = e, .echo = F->echo, .http = F->http };
+	snprintf(f2.api, sizeof(f2.api), "%s", fl_proxy_api_url(e));
+	int port = proxy_new(&f2, "sink", 1);
+	int fd = tcp_connect(port);
+	const char *req = "GET /s HTTP/1.1\r\nHost: t\r\n\r\n";
+	write_all(fd, req, strlen(req));
+	char buf[4096];
+	assert_int_equal(read_response(fd, buf, sizeof(buf)), 200);
+	close(fd);
+	usleep(50000);
+	fl_proxy_engine_free(e);
+	FILE *fp = fopen(file, "r");
+	assert_non_null(fp);
+	char line[8192];
+	int opens = 0, xchg = 0, closes = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		json_t *j = json_loads(line, 0, NULL);
+		assert_non_null(j);
+		const char *k = json_string_value(json_object_get(j, "event"));
+		opens += strcmp(k, "connection_open") == 0;
+		closes += strcmp(k, "connection_close") == 0;
+		xchg += strcmp(k, "http_exchange") == 0;
+		assert_string_equal(json_string_value(json_object_get(j, "link")), "sink");
+		json_decref(j);
+	}
+	fclose(fp);
+	assert_int_equal(opens, 1);
+	assert_int_equal(xchg, 1);
+	assert_int_equal(closes, 1);
+	unlink(file);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_abort_matchers),
+		cmocka_unit_test(test_header_controlled),
+		cmocka_unit_test(test_delay),
+		cmocka_unit_test(test_drop_response),
+		cmocka_unit_test(test_probability),
+		cmocka_unit_test(test_pipelined_order),
+		cmocka_unit_test(test_exchange_events),
+		cmocka_unit_test(test_events_sink),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
