@@ -134,27 +134,18 @@ bool fl_http_url_plausible(const char *url)
 
 /* "host:port" of the URL for error messages; FL_EINVAL when it is not a URL
  * libcurl accepts. */
-static int url_hostport(const char *url, char *out, size_t outlen, char *err, size_t errlen)
+/* "host:port" of a URL (default port filled in), for messages. */
+static int url_hostport(const char *url, char *out, size_t outlen)
 {
 	CURLU *u = curl_url();
 	char *host = NULL, *port = NULL;
-	int rc = FL_ENOMEM;
-	if (!u)
-		goto out;
-	CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
-	if (uc != CURLUE_OK) {
-		rc = fl_err_set(err, errlen, FL_EINVAL, "bad URL \"%s\": %s", url,
-				curl_url_strerror(uc));
-		goto out;
+	int rc = FL_EINVAL;
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+		snprintf(out, outlen, "%s:%s", host, port);
+		rc = 0;
 	}
-	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-		rc = fl_err_set(err, errlen, FL_EINVAL, "bad URL \"%s\": no host", url);
-		goto out;
-	}
-	snprintf(out, outlen, "%s:%s", host, port);
-	rc = 0;
-out:
 	curl_free(host);
 	curl_free(port);
 	curl_url_cleanup(u);
@@ -178,7 +169,7 @@ static void fill_error(struct fl_http_rx *x, CURL *easy, CURLcode cc)
 	char hostport[300];
 	long oserr = 0;
 	curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr);
-	if (url_hostport(r->url, hostport, sizeof(hostport), NULL, 0) < 0)
+	if (url_hostport(r->url, hostport, sizeof(hostport)) < 0)
 		snprintf(hostport, sizeof(hostport), "%s", r->url);
 	const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc);
 

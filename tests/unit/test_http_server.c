@@ -768,6 +768,17 @@ static void test_idle_timeout_and_big_headers(void **state)
 	struct fl_http_response *r = call(e, "GET", "/q?x=ok", NULL);
 	assert_string_equal(fl_json_str(r->json, "x", ""), "ok");
 	fl_http_response_free(r);
+
+	/* a request held longer than the idle timeout is still answered */
+	struct later l = { .status = 200 };
+	l.ev = evtimer_new(e->base, later_fire, &l);
+	fl_http_server_route(e->srv, "GET", "/slow", h_slow, &l);
+	later_ms = 1500;
+	r = call(e, "GET", "/slow", NULL);
+	assert_int_equal(r->status, 200);
+	assert_true(r->t_total >= 1.4);
+	fl_http_response_free(r);
+	event_free(l.ev);
 	env_free(e);
 }
 
