@@ -4,7 +4,7 @@
 # this script runs the runner's own benchmarks, then every other bench/*.sh.
 set -eu
 BUILD=${BUILD:-build}
-FAULTLINE="$BUILD/faultline"
+FAULTLINE=${FAULTLINE:-"$BUILD/faultline"}
 HELPERS="$BUILD/tests/helpers"
 DURATION=${BENCH_DURATION:-5}
 T=$(mktemp -d)
@@ -15,7 +15,7 @@ trap cleanup EXIT INT TERM
 echo "== faultline run: fl.parallel(64) GETs vs wrk -c 64, same static server, ${DURATION} s each =="
 "$HELPERS/static_http" 127.0.0.1:0 >"$T/srv.out" 2>&1 &
 SRV_PID=$!
-i=0; while ! grep -q '^listening' "$T/srv.out" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+i=0; while ! grep -q '^listening' "$T/srv.out" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 ADDR=$(sed -n 's/^listening \(.*\)/\1/p' "$T/srv.out")
 wrk -t 1 -c 64 -d "${DURATION}s" "http://$ADDR/" >"$T/wrk.out"
 wrk_rate=$(awk '/Requests\/sec/ { print $2 }' "$T/wrk.out")

@@ -355,6 +355,8 @@ static void group_end(struct fl_sched *s)
 		t->next = NULL;
 		luaL_unref(s->L, LUA_REGISTRYINDEX, t->ref);
 		t->ref = LUA_NOREF;
+		luaL_unref(s->L, LUA_REGISTRYINDEX, t->result_ref);
+		t->result_ref = LUA_NOREF;
 	}
 	s->rhead = s->rtail = NULL;
 	if (s->timeout_ev)
@@ -461,7 +463,17 @@ static int push_results(lua_State *L, int first, int last)
 	/* for each task: a table {ok=, n=, ...} */
 	for (int i = first; i <= last; i++) {
 		struct fl_task *t = check_task(L, i);
-		lua_rawgeti(L, LUA_REGISTRYINDEX, t->result_ref);
+		if (t->result_ref != LUA_NOREF) {
+			lua_rawgeti(L, LUA_REGISTRYINDEX, t->result_ref);
+			continue;
+		}
+		lua_createtable(L, 1, 2); /* a task of a test that has ended */
+		lua_pushboolean(L, 0);
+		lua_setfield(L, -2, "ok");
+		lua_pushinteger(L, 1);
+		lua_setfield(L, -2, "n");
+		lua_pushliteral(L, "the task ended with the test that started it");
+		lua_rawseti(L, -2, 1);
 	}
 	return last - first + 1;
 }

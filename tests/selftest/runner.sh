@@ -109,7 +109,7 @@ expect_exit 0 "help run" "$FAULTLINE" help run
 if [ -x "$FL_TEST_HELPERS/static_http" ]; then
 	"$FL_TEST_HELPERS/static_http" 127.0.0.1:0 >"$T/srv.out" 2>&1 &
 	SRV_PID=$!
-	i=0; while ! grep -q listening "$T/srv.out" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	i=0; while ! grep -q listening "$T/srv.out" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 	ADDR=$(sed -n 's/^listening \(.*\)/\1/p' "$T/srv.out")
 	expect_exit 1 "http scenario: one deliberate failure" "$FAULTLINE" run $SC/http.lua -e BASE=http://$ADDR
 	check "http: 2 passed" grep -q "2 passed, 1 failed" "$T/out"
