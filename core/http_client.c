@@ -9,9 +9,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +26,6 @@
 #endif
 
 struct fl_http_xfer {
-	struct fl_http_client *c;
 	CURL *easy;
 	uint64_t id;
 	struct fl_http_xfer *hnext;	/* hash chain */
@@ -40,9 +37,7 @@ struct fl_http_xfer {
 };
 
 struct fl_http_sock {
-	struct fl_http_client *c;
 	struct event *ev;
-	curl_socket_t fd;
 	struct fl_http_sock *prev, *next;
 };
 
@@ -179,8 +174,6 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 		s = calloc(1, sizeof(*s));
 		if (!s)
 			return -1;
-		s->c = c;
-		s->fd = fd;
 		s->ev = event_new(c->base, fd, kind, on_socket_event, c);
 		if (!s->ev) {
 			free(s);
@@ -432,7 +425,6 @@ int fl_http_client_start(struct fl_http_client *c, const struct fl_http_request 
 	if (!x || !r)
 		goto fail;
 	x->rx.resp = r;
-	x->c = c;
 	x->done = done;
 	x->arg = arg;
 	x->rx.connect_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms
@@ -463,6 +455,7 @@ int fl_http_client_start(struct fl_http_client *c, const struct fl_http_request 
 		goto fail;
 	fl_buf_init(&r->body, req->max_body ? req->max_body : FL_HTTP_DEFAULT_MAX_BODY);
 
+	rc = FL_ENOMEM;
 	if (c->inflight + 1 > c->nbuckets * 2 && hash_grow(c) < 0)
 		goto fail;
 	if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
@@ -493,8 +486,6 @@ fail:
 }
 
 /* --- completion ------------------------------------------------------ */
-
-
 
 static void check_done(struct fl_http_client *c)
 {
