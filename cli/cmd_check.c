@@ -1,0 +1,212 @@
+/* faultline check: re-run a checker on a stored history. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkers/check.h"
+#include "cli/command.h"
+#include "core/json.h"
+
+static const char usage[] =
+	"Usage: faultline check saga|bank|breaker|probe HISTORY.jsonl [OPTIONS]\n"
+	"\n"
+	"Re-run a checker on a stored history (JSONL, schema in docs/checkers.md) and\n"
+	"print its verdict in Jepsen's form: valid true/false/unknown and, per\n"
+	"invariant, the number of violations with the first, worst and last example\n"
+	"and their evidence.\n"
+	"\n"
+	"  saga      money and sagas: M1-M3, S1-S6, Q1-Q2\n"
+	"  bank      Jepsen's bank test: snapshots sum to the total (B1), none negative (B2)\n"
+	"  breaker   circuit breaker, Resilience4j semantics: C1-C7\n"
+	"  probe     health probes and graceful shutdown, Kubernetes semantics: H1-H5\n"
+	"\n"
+	"  --config FILE        the checker's configuration (JSON); for breaker a\n"
+	"                       service's /breakers output or one breaker's config\n"
+	"  --breaker NAME       breaker: which breaker (in the history and the config)\n"
+	"  --link NAME          breaker: proxy link whose exchanges are the downstream calls\n"
+	"  --service NAME       probe: the probed service\n"
+	"  --json               print the result as JSON\n"
+	"  --report FMT=FILE    also write a report: junit=FILE or json=FILE (repeatable)\n"
+	"  --evidence-max N     bytes of evidence printed per example (default 2000, 0: all)\n"
+	"\n"
+	"Exit status: 0 valid, 1 invalid, 4 unknown (could not decide), 2 usage,\n"
+	"configuration or history error.\n";
+
+#define MAX_REPORTS 4
+
+static int write_json_file(const char *path, const json_t *j, char *err, size_t errlen)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open for writing", path);
+		return -1;
+	}
+	int rc = json_dumpf(j, f, JSON_INDENT(2)) || fputc('\n', f) == EOF ? -1 : 0;
+	if (f != stdout && fclose(f))
+		rc = -1;
+	if (rc)
+		snprintf(err, errlen, "%s: write failed", path);
+	return rc;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	if (fl_cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return FL_EXIT_OK;
+	}
+	const char *which = NULL, *path = NULL, *config = NULL, *breaker = NULL, *link = NULL,
+		   *service = NULL;
+	const char *reports[MAX_REPORTS];
+	int nreports = 0, json = 0;
+	long evmax = 2000;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--json")) {
+			json = 1;
+			continue;
+		}
+		if (a[0] == '-' && a[1]) {
+			if (!v)
+				return fl_cli_usage_error("check", "option %s needs a value", a);
+			if (!strcmp(a, "--config"))
+				config = v;
+			else if (!strcmp(a, "--breaker"))
+				breaker = v;
+			else if (!strcmp(a, "--link"))
+				link = v;
+			else if (!strcmp(a, "--service"))
+				service = v;
+			else if (!strcmp(a, "--evidence-max")) {
+				char *end;
+				evmax = strtol(v, &end, 10);
+				if (*end || evmax < 0)
+					return fl_cli_usage_error("check", "--evidence-max: bad number '%s'", v);
+			} else if (!strcmp(a, "--report")) {
+				if (nreports == MAX_REPORTS)
+					return fl_cli_usage_error("check", "at most %d reports", MAX_REPORTS);
+				if (strncmp(v, "junit=", 6) && strncmp(v, "json=", 5))
+					return fl_cli_usage_error("check", "--report takes junit=FILE or "
+									   "json=FILE, not '%s'", v);
+				reports[nreports++] = v;
+			} else
+				return fl_cli_usage_error("check", "unknown option '%s'", a);
+			i++;
+		} else if (!which) {
+			which = a;
+		} else if (!path) {
+			path = a;
+		} else {
+			return fl_cli_usage_error("check", "unexpected argument '%s'", a);
+		}
+	}
+	if (!which)
+		return fl_cli_usage_error("check", "which checker? saga, bank, breaker or probe");
+	if (strcmp(which, "saga") && strcmp(which, "bank") && strcmp(which, "breaker") &&
+	    strcmp(which, "probe"))
+		return fl_cli_usage_error("check", "unknown checker '%s' (saga, bank, breaker, probe)",
+					  which);
+	if (!path)
+		return fl_cli_usage_error("check", "missing HISTORY.jsonl");
+	char err[512] = "";
+	json_t *cfgj = NULL;
+	if (config && !(cfgj = fl_json_load_file(config, err, sizeof(err)))) {
+		fprintf(stderr, "faultline check: config %s\n", err);
+		return FL_EXIT_USAGE;
+	}
+	int rc = FL_EXIT_USAGE;
+	struct fl_chk_history *h = NULL;
+	struct fl_check_result *r = NULL;
+	union {
+		struct fl_saga_config saga;
+		struct fl_bank_config bank;
+		struct fl_breaker_config breaker;
+		struct fl_probe_check_config probe;
+	} c;
+	int crc = 0;
+	if (!strcmp(which, "saga")) {
+		fl_saga_config_defaults(&c.saga);
+		if (cfgj)
+			crc = fl_saga_config_from_json(&c.saga, cfgj, err, sizeof(err));
+	} else if (!strcmp(which, "bank")) {
+		fl_bank_config_defaults(&c.bank);
+		if (cfgj)
+			crc = fl_bank_config_from_json(&c.bank, cfgj, err, sizeof(err));
+	} else if (!strcmp(which, "breaker")) {
+		fl_breaker_config_defaults(&c.breaker);
+		if (cfgj)
+			crc = fl_breaker_config_from_json(&c.breaker, cfgj, breaker, err, sizeof(err));
+		if (!crc && breaker)
+			snprintf(c.breaker.name, sizeof(c.breaker.name), "%s", breaker);
+		if (!crc && link)
+			snprintf(c.breaker.link, sizeof(c.breaker.link), "%s", link);
+	} else {
+		fl_probe_check_config_defaults(&c.probe);
+		if (cfgj)
+			crc = fl_probe_check_config_from_json(&c.probe, cfgj, err, sizeof(err));
+		if (!crc && service)
+			snprintf(c.probe.service, sizeof(c.probe.service), "%s", service);
+	}
+	if (crc) {
+		fprintf(stderr, "faultline check: %s: %s\n", config, err);
+		goto out;
+	}
+	h = fl_chk_history_load(path, err, sizeof(err));
+	if (!h) {
+		fprintf(stderr, "faultline check: %s\n", err);
+		goto out;
+	}
+	if (!strcmp(which, "saga"))
+		r = fl_check_saga(h, &c.saga);
+	else if (!strcmp(which, "bank"))
+		r = fl_check_bank(h, &c.bank);
+	else if (!strcmp(which, "breaker"))
+		r = fl_check_breaker(h, &c.breaker);
+	else
+		r = fl_check_probe(h, &c.probe);
+	if (!r) {
+		fprintf(stderr, "faultline check: out of memory\n");
+		rc = FL_EXIT_INFRA;
+		goto out;
+	}
+	json_t *rj = NULL;
+	if (json) {
+		rj = fl_check_result_json(r);
+		json_object_set_new(rj, "history", json_string(path));
+		json_dumpf(rj, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	} else {
+		printf("history %s: %ld events (%ld ignored)\n", path, h->lines, h->ignored);
+		fl_check_result_print(r, stdout, (size_t)evmax);
+	}
+	fflush(stdout);
+	rc = fl_check_exit_code(r->valid);
+	for (int i = 0; i < nreports; i++) {
+		int bad;
+		if (!strncmp(reports[i], "junit=", 6)) {
+			bad = fl_check_results_junit_write(&r, 1, reports[i] + 6, err, sizeof(err)) < 0;
+		} else {
+			if (!rj)
+				rj = fl_check_result_json(r);
+			bad = write_json_file(reports[i] + 5, rj, err, sizeof(err)) < 0;
+		}
+		if (bad) {
+			fprintf(stderr, "faultline check: report %s\n", err);
+			rc = FL_EXIT_INFRA;
+		}
+	}
+	json_decref(rj);
+out:
+	fl_check_result_free(r);
+	fl_chk_history_free(h);
+	json_decref(cfgj);
+	return rc;
+}
+
+const struct fl_command fl_cmd_check = {
+	.name = "check",
+	.summary = "re-run a checker (saga, bank, breaker, probe) on a stored history",
+	.usage = usage,
+	.order = 50,
+	.run = cmd_check,
+};

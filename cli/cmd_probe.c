@@ -1,0 +1,317 @@
+/* faultline probe: the kubelet's prober, simulated against a URL. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "checkers/prober.h"
+#include "cli/command.h"
+#include "core/clock.h"
+#include "core/history.h"
+#include "core/json.h"
+
+static const char usage[] =
+	"Usage: faultline probe URL --kind liveness|readiness|startup [OPTIONS]\n"
+	"\n"
+	"Probe URL the way the kubelet does (httpGet: success iff 200 <= status < 400\n"
+	"within the timeout; failureThreshold consecutive failures fail the probe,\n"
+	"successThreshold successes pass it) and print every transition with its time:\n"
+	"a failed liveness or startup probe restarts the container, a failed readiness\n"
+	"probe removes it from the Service's endpoints, a passing one adds it back; a\n"
+	"startup probe holds the others back until it passes.\n"
+	"\n"
+	"  --kind K                liveness, readiness or startup (required)\n"
+	"  --period S              periodSeconds (default 10; fractions allowed)\n"
+	"  --timeout S             timeoutSeconds (default 1)\n"
+	"  --failure-threshold N   failureThreshold (default 3)\n"
+	"  --success-threshold N   successThreshold (default 1; must be 1 unless readiness)\n"
+	"  --initial-delay S       initialDelaySeconds (default 0)\n"
+	"  --also KIND=URL         one more probe of the same container, same settings\n"
+	"                          (e.g. --also startup=http://127.0.0.1:8080/startupz)\n"
+	"  --observe-held          still send probes held back by startup, reported with\n"
+	"                          \"held\": true (for the probe checker's H5)\n"
+	"  --service NAME          container name in the events (default: URL host:port)\n"
+	"  --duration S            stop after S seconds (default: until Ctrl-C)\n"
+	"  --json                  print every result and transition as JSON lines (a\n"
+	"                          history `faultline check probe` reads)\n"
+	"  --history FILE          also append the events to FILE\n"
+	"  -v, --verbose           print every probe result, not only transitions\n"
+	"\n"
+	"Exit status: 0 when at the end every probe passes and nothing was restarted,\n"
+	"1 otherwise, 2 usage error, 3 when the prober could not start, 130 interrupted.\n";
+
+struct run {
+	struct event_base *base;
+	int json, verbose;
+	struct fl_history *hist;
+	int64_t mono0, wall0;
+	int interrupted;
+};
+
+static void print_time(struct run *r, int64_t t)
+{
+	char ts[40];
+	fl_wall_iso(r->wall0 + (t - r->mono0), ts, sizeof(ts));
+	printf("%s  +%7.3fs  ", ts, (double)(t - r->mono0) / 1e9);
+}
+
+static void on_event(const json_t *ev, void *arg)
+{
+	struct run *r = arg;
+	if (r->hist)
+		fl_history_append(r->hist, ev);
+	if (r->json) {
+		json_t *c = json_copy((json_t *)ev);
+		char ts[40];
+		json_object_set_new(c, "ts", json_string(fl_wall_iso(
+			r->wall0 + (fl_json_int(ev, "t", r->mono0) - r->mono0), ts, sizeof(ts))));
+		char *s = fl_json_dumps(c);
+		json_decref(c);
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		fflush(stdout);
+		return;
+	}
+	const char *type = fl_json_str(ev, "event", "");
+	const char *kind = fl_json_str(ev, "kind", "?");
+	int64_t t = fl_json_int(ev, "t", r->mono0);
+	if (!strcmp(type, "probe")) {
+		if (!r->verbose)
+			return;
+		print_time(r, t);
+		const char *e = fl_json_str(ev, "error", NULL);
+		if (e)
+			printf("%-9s failed: %s%s\n", kind, e,
+			       fl_json_bool(ev, "held", false) ? " (held)" : "");
+		else
+			printf("%-9s %lld in %.1f ms %s%s\n", kind, (long long)fl_json_int(ev, "status", 0),
+			       fl_json_num(ev, "latency_ms", 0), fl_json_bool(ev, "ok", false) ? "ok" : "FAILED",
+			       fl_json_bool(ev, "held", false) ? " (held)" : "");
+	} else if (!strcmp(type, "probe_transition")) {
+		print_time(r, t);
+		const char *action = fl_json_str(ev, "action", "");
+		bool passing = !strcmp(fl_json_str(ev, "state", ""), "passing");
+		long after = (long)fl_json_int(ev, "after", 0);
+		const char *what = !strcmp(action, "restart") ? "container restarted"
+				   : !strcmp(action, "removed") ? "removed from endpoints"
+				   : !strcmp(action, "added") ? "added to endpoints"
+				   : !strcmp(action, "started") ? "started; other probes released"
+				   : action;
+		if (passing)
+			printf("%-9s passing after %ld success%s: %s\n", kind, after,
+			       after == 1 ? "" : "es", what);
+		else
+			printf("%-9s FAILING after %ld failure%s: %s\n", kind, after,
+			       after == 1 ? "" : "s", what);
+	}
+	fflush(stdout);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	struct run *r = arg;
+	if (what & EV_SIGNAL)
+		r->interrupted = 1;
+	event_base_loopbreak(r->base);
+}
+
+static int parse_secs(const char *s, int64_t *ms)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end || v < 0 || v > 86400)
+		return -1;
+	*ms = (int64_t)(v * 1000 + 0.5);
+	return 0;
+}
+
+static int parse_kind(const char *s)
+{
+	return !strcmp(s, "liveness") ? FL_PROBE_LIVENESS
+	       : !strcmp(s, "readiness") ? FL_PROBE_READINESS
+	       : !strcmp(s, "startup") ? FL_PROBE_STARTUP : -1;
+}
+
+static int cmd_probe(int argc, char **argv)
+{
+	if (fl_cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return FL_EXIT_OK;
+	}
+	const char *url = NULL, *service = NULL, *history = NULL;
+	const char *also[2];
+	int nalso = 0, kind = -1, json = 0, verbose = 0, observe_held = 0;
+	int64_t period = 10000, timeout = 1000, delay = 0, duration = -1;
+	long fth = 3, sth = 1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--json")) {
+			json = 1;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			verbose = 1;
+		} else if (!strcmp(a, "--observe-held")) {
+			observe_held = 1;
+		} else if (a[0] == '-' && a[1]) {
+			if (!v)
+				return fl_cli_usage_error("probe", "option %s needs a value", a);
+			if (!strcmp(a, "--kind")) {
+				if ((kind = parse_kind(v)) < 0)
+					return fl_cli_usage_error("probe", "--kind must be liveness, "
+									   "readiness or startup, not '%s'", v);
+			} else if (!strcmp(a, "--period")) {
+				if (parse_secs(v, &period) || period <= 0)
+					return fl_cli_usage_error("probe", "--period: bad seconds '%s'", v);
+			} else if (!strcmp(a, "--timeout")) {
+				if (parse_secs(v, &timeout) || timeout <= 0)
+					return fl_cli_usage_error("probe", "--timeout: bad seconds '%s'", v);
+			} else if (!strcmp(a, "--initial-delay")) {
+				if (parse_secs(v, &delay))
+					return fl_cli_usage_error("probe", "--initial-delay: bad seconds '%s'", v);
+			} else if (!strcmp(a, "--duration")) {
+				if (parse_secs(v, &duration))
+					return fl_cli_usage_error("probe", "--duration: bad seconds '%s'", v);
+			} else if (!strcmp(a, "--failure-threshold") || !strcmp(a, "--success-threshold")) {
+				char *end;
+				long n = strtol(v, &end, 10);
+				if (*end || n < 1 || n > 1000)
+					return fl_cli_usage_error("probe", "%s must be 1..1000, not '%s'", a, v);
+				*(a[2] == 'f' ? &fth : &sth) = n;
+			} else if (!strcmp(a, "--also")) {
+				if (nalso == 2)
+					return fl_cli_usage_error("probe", "at most two --also probes");
+				also[nalso++] = v;
+			} else if (!strcmp(a, "--service")) {
+				service = v;
+			} else if (!strcmp(a, "--history")) {
+				history = v;
+			} else {
+				return fl_cli_usage_error("probe", "unknown option '%s'", a);
+			}
+			i++;
+			continue;
+		} else if (!url) {
+			url = a;
+		} else {
+			return fl_cli_usage_error("probe", "unexpected argument '%s'", a);
+		}
+	}
+	if (!url)
+		return fl_cli_usage_error("probe", "missing URL");
+	if (kind < 0)
+		return fl_cli_usage_error("probe", "missing --kind");
+	char svc[256];
+	if (!service) {
+		const char *h = strstr(url, "://");
+		h = h ? h + 3 : url;
+		size_t n = strcspn(h, "/");
+		snprintf(svc, sizeof(svc), "%.*s", (int)n, h);
+		service = svc;
+	}
+	int rc = FL_EXIT_INFRA;
+	char err[256] = "";
+	struct run r = { .json = json, .verbose = verbose };
+	struct fl_prober *p = NULL;
+	struct event *sigint = NULL, *sigterm = NULL, *stop = NULL;
+	r.base = event_base_new();
+	if (!r.base) {
+		fprintf(stderr, "faultline probe: cannot create the event loop\n");
+		return FL_EXIT_INFRA;
+	}
+	if (history && !(r.hist = fl_history_open(history, 1, err, sizeof(err)))) {
+		fprintf(stderr, "faultline probe: %s\n", err);
+		goto out;
+	}
+	p = fl_prober_new(r.base, service, on_event, &r, err, sizeof(err));
+	if (!p) {
+		fprintf(stderr, "faultline probe: %s\n", err);
+		goto out;
+	}
+	for (int i = -1; i < nalso; i++) {
+		struct fl_probe_spec s;
+		int k = kind;
+		const char *u = url;
+		if (i >= 0) {
+			const char *eq = strchr(also[i], '=');
+			char kb[16];
+			if (!eq || (size_t)(eq - also[i]) >= sizeof(kb)) {
+				rc = fl_cli_usage_error("probe", "--also takes KIND=URL, not '%s'", also[i]);
+				goto out;
+			}
+			snprintf(kb, sizeof(kb), "%.*s", (int)(eq - also[i]), also[i]);
+			if ((k = parse_kind(kb)) < 0) {
+				rc = fl_cli_usage_error("probe", "--also: unknown kind '%s'", kb);
+				goto out;
+			}
+			u = eq + 1;
+		}
+		fl_probe_spec_defaults(&s, k);
+		s.url = u;
+		s.period_ms = period;
+		s.timeout_ms = timeout;
+		s.initial_delay_ms = delay;
+		s.failure_threshold = (int)fth;
+		s.success_threshold = k == FL_PROBE_READINESS ? (int)sth : 1;
+		if (k == kind && k != FL_PROBE_READINESS && sth != 1) {
+			rc = fl_cli_usage_error("probe", "--success-threshold must be 1 for %s probes",
+						fl_probe_kind_str(k));
+			goto out;
+		}
+		if (fl_prober_add(p, &s, err, sizeof(err)) < 0) {
+			rc = fl_cli_usage_error("probe", "%s", err);
+			goto out;
+		}
+	}
+	fl_prober_observe_held(p, observe_held);
+	sigint = evsignal_new(r.base, SIGINT, on_stop, &r);
+	sigterm = evsignal_new(r.base, SIGTERM, on_stop, &r);
+	if (!sigint || !sigterm || event_add(sigint, NULL) || event_add(sigterm, NULL))
+		goto out;
+	if (duration >= 0) {
+		stop = evtimer_new(r.base, on_stop, &r);
+		struct timeval tv = { (time_t)(duration / 1000), (suseconds_t)(duration % 1000) * 1000 };
+		if (!stop || evtimer_add(stop, &tv))
+			goto out;
+	}
+	r.mono0 = fl_mono_ns();
+	r.wall0 = fl_wall_ns();
+	if (!json)
+		printf("probing %s (%s) every %.3g s, timeout %.3g s, failure threshold %ld, "
+		       "success threshold %ld, initial delay %.3g s\n", url, fl_probe_kind_str(kind),
+		       (double)period / 1000, (double)timeout / 1000, fth, sth, (double)delay / 1000);
+	fflush(stdout);
+	if (fl_prober_start(p) < 0)
+		goto out;
+	event_base_dispatch(r.base);
+	struct fl_prober_status st;
+	fl_prober_status(p, &st);
+	bool good = st.restarts == 0 && st.started && st.live && st.ready;
+	if (!json)
+		printf("summary: %ld results, %ld failed, %d restart%s, started %s, live %s, "
+		       "ready %s\n", st.results, st.failures, st.restarts, st.restarts == 1 ? "" : "s",
+		       st.started ? "yes" : "no", st.live ? "yes" : "no", st.ready ? "yes" : "no");
+	rc = r.interrupted ? FL_EXIT_INTERRUPTED : good ? FL_EXIT_OK : FL_EXIT_FAIL;
+out:
+	fl_prober_free(p);
+	if (sigint)
+		event_free(sigint);
+	if (sigterm)
+		event_free(sigterm);
+	if (stop)
+		event_free(stop);
+	fl_history_close(r.hist);
+	event_base_free(r.base);
+	return rc;
+}
+
+const struct fl_command fl_cmd_probe = {
+	.name = "probe",
+	.summary = "simulate the kubelet probing a URL (liveness, readiness, startup)",
+	.usage = usage,
+	.order = 55,
+	.run = cmd_probe,
+};
