@@ -1,0 +1,72 @@
+/* Module faultline.ref_c: process control of the reference system for
+ * faultline.ref (signals to a service, restarting one). Failures of the
+ * world return nil, message; misuse raises. */
+#include <lauxlib.h>
+#include <signal.h>
+#include <string.h>
+
+#include "transfer-system/ref.h"
+
+static int l_signal(lua_State *L)
+{
+	const char *data = luaL_checkstring(L, 1);
+	const char *svc = luaL_checkstring(L, 2);
+	static const char *const names[] = { "KILL", "TERM", "STOP", "CONT", "INT", NULL };
+	static const int sigs[] = { SIGKILL, SIGTERM, SIGSTOP, SIGCONT, SIGINT };
+	int i = luaL_checkoption(L, 3, NULL, names);
+	char err[512];
+	if (fl_ref_signal(data, svc, sigs[i], err, sizeof(err)) != 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, err);
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* restart(data, service [, {extra args}]) */
+static int l_restart(lua_State *L)
+{
+	const char *data = luaL_checkstring(L, 1);
+	const char *svc = luaL_checkstring(L, 2);
+	const char *extra[32];
+	int n = 0;
+	if (!lua_isnoneornil(L, 3)) {
+		luaL_checktype(L, 3, LUA_TTABLE);
+		lua_Integer len = luaL_len(L, 3);
+		if (len > 32)
+			return luaL_argerror(L, 3, "at most 32 extra arguments");
+		for (lua_Integer i = 1; i <= len; i++) {
+			lua_geti(L, 3, i);
+			extra[n++] = luaL_checkstring(L, -1);
+			lua_pop(L, 1);	/* the table keeps the string alive */
+		}
+	}
+	char err[512];
+	if (fl_ref_restart(data, svc, extra, n, err, sizeof(err)) != 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, err);
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int l_default_data(lua_State *L)
+{
+	lua_pushstring(L, fl_ref_default_data());
+	return 1;
+}
+
+int luaopen_faultline_ref_c(lua_State *L);
+int luaopen_faultline_ref_c(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{ "signal", l_signal },
+		{ "restart", l_restart },
+		{ "default_data", l_default_data },
+		{ NULL, NULL },
+	};
+	luaL_newlib(L, fns);
+	return 1;
+}
