@@ -529,6 +529,55 @@ static void test_client_disconnects_first(void **state)
 	env_free(e);
 }
 
+/* on_close registered after the client already left: called from the loop,
+ * and it may reply (dropped) from inside the callback. */
+static struct fl_http_req *held_plain;
+
+static void h_hold_plain(struct fl_http_req *r, void *arg)
+{
+	(void)arg;
+	held_plain = r;
+}
+
+static void reply_on_close(struct fl_http_req *r, void *arg)
+{
+	bool *called = arg;
+	*called = true;
+	fl_http_reply_error(r, 504, "client went away");
+}
+
+static void test_on_close_after_close(void **state)
+{
+	(void)state;
+	struct env *e = env_new("127.0.0.1:0", 0);
+	fl_http_server_route(e->srv, "GET", "/hold", h_hold_plain, NULL);
+	held_plain = NULL;
+	int fd = raw_connect(e);
+	const char *req = "GET /hold?a=1 HTTP/1.1\r\nHost: x\r\nX-Test: kept\r\n\r\n";
+	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+	bool never = false;
+	for (int i = 0; i < 200 && !held_plain; i++)
+		run_until(e->base, &never, 5);
+	assert_non_null(held_plain);
+	run_for(e->base, 20);
+	assert_false(fl_http_req_closed(held_plain));
+	close(fd);
+	for (int i = 0; i < 200 && !fl_http_req_closed(held_plain); i++)
+		run_until(e->base, &never, 5);
+	assert_true(fl_http_req_closed(held_plain));
+	/* everything still readable */
+	assert_string_equal(fl_http_req_header(held_plain, "x-test"), "kept");
+	assert_string_equal(fl_http_req_query(held_plain, "a"), "1");
+	assert_string_equal(fl_http_req_method(held_plain), "GET");
+	assert_int_equal(strncmp(fl_http_req_peer(held_plain), "127.0.0.1:", 10), 0);
+	bool called = false;
+	fl_http_req_on_close(held_plain, reply_on_close, &called);
+	assert_false(called); /* not from inside the registration */
+	assert_true(run_until(e->base, &called, 2000));
+	assert_int_equal(fl_http_server_inflight(e->srv), 0);
+	env_free(e);
+}
+
 static void test_free_with_pending(void **state)
 {
 	(void)state;
@@ -791,6 +840,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_http),
 		cmocka_unit_test(test_async_reply),
 		cmocka_unit_test(test_client_disconnects_first),
+		cmocka_unit_test(test_on_close_after_close),
 		cmocka_unit_test(test_free_with_pending),
 		cmocka_unit_test(test_stop_accepting),
 		cmocka_unit_test(test_filter),
