@@ -15,7 +15,7 @@
 #define MSNS 1000000LL
 
 /* Append one line (printf format) to the history text. */
-static void __attribute__((format(printf, 2, 3), unused)) hl(struct fl_buf *b, const char *fmt, ...)
+static __attribute__((format(printf, 2, 3), unused)) void hl(struct fl_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -25,7 +25,7 @@ static void __attribute__((format(printf, 2, 3), unused)) hl(struct fl_buf *b, c
 }
 
 /* Write the text to a temporary file (path into `path`, 64 bytes). */
-static void __attribute__((unused)) hwrite(struct fl_buf *b, char *path)
+static __attribute__((unused)) void hwrite(struct fl_buf *b, char *path)
 {
 	strcpy(path, "/tmp/fl-chk-XXXXXX");
 	int fd = mkstemp(path);
@@ -35,7 +35,7 @@ static void __attribute__((unused)) hwrite(struct fl_buf *b, char *path)
 }
 
 /* Write the text to a file, load it back, remove the file, empty b. */
-static struct fl_chk_history *__attribute__((unused)) hload(struct fl_buf *b)
+static __attribute__((unused)) struct fl_chk_history *hload(struct fl_buf *b)
 {
 	char path[64], err[256] = "";
 	hwrite(b, path);
@@ -47,7 +47,7 @@ static struct fl_chk_history *__attribute__((unused)) hload(struct fl_buf *b)
 	return h;
 }
 
-static enum fl_check_inv_state __attribute__((unused)) st(struct fl_check_result *r, const char *id)
+static __attribute__((unused)) enum fl_check_inv_state st(struct fl_check_result *r, const char *id)
 {
 	struct fl_check_invariant *v = fl_check_find(r, id);
 	assert_non_null(v);
@@ -55,7 +55,7 @@ static enum fl_check_inv_state __attribute__((unused)) st(struct fl_check_result
 }
 
 /* Print the result when a test is about to fail, for the log. */
-static void __attribute__((unused)) expect_state(struct fl_check_result *r, const char *id,
+static __attribute__((unused)) void expect_state(struct fl_check_result *r, const char *id,
 						 enum fl_check_inv_state want)
 {
 	if (st(r, id) != want) {
