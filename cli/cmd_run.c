@@ -35,7 +35,9 @@ static const char usage[] =
 	"                         on a retry is reported flaky (default 0)\n"
 	"  -r, --report FMT[=FILE]  console (default), tap (TAP 14), tap13 (the same\n"
 	"                         declared as TAP 13, for older harnesses such as\n"
-	"                         Debian 12's prove), junit, json; repeatable;\n"
+	"                         Debian 12's prove), junit, json, html (one\n"
+	"                         self-contained page; charts when --history is set);\n"
+	"                         repeatable;\n"
 	"                         FILE '-' or absent: standard output\n"
 	"      --history FILE     default history file for fl.history.default()\n"
 	"  -q, --quiet            no console report unless another is asked for\n"
@@ -343,7 +345,7 @@ static int cmd_run(int argc, char **argv)
 	struct fl_run_summary sum = {
 		.passed = js.total.passed, .failed = js.total.failed, .skipped = js.total.skipped,
 		.files = (int)files.n, .duration_ns = fl_mono_ns() - t0, .seed = seed,
-		.interrupted = interrupted != 0,
+		.interrupted = interrupted != 0, .history_path = history,
 	};
 	sum.errors = js.total.file_errors;
 	fl_report_run_end(set, &sum);

@@ -360,6 +360,7 @@ static const struct {
 	{ "tap13", fl_reporter_tap13_new },
 	{ "junit", fl_reporter_junit_new },
 	{ "json", fl_reporter_json_new },
+	{ "html", fl_reporter_html_new },
 };
 
 static int find_format(const char *name, size_t len, char *err, size_t errlen)
@@ -368,7 +369,7 @@ static int find_format(const char *name, size_t len, char *err, size_t errlen)
 		if (strlen(formats[i].name) == len && memcmp(formats[i].name, name, len) == 0)
 			return (int)i;
 	return fl_err_set(err, errlen, FL_EINVAL,
-			  "unknown report format '%.*s' (expected console, tap, tap13, junit or json)",
+			  "unknown report format '%.*s' (expected console, tap, tap13, junit, json or html)",
 			  (int)len, name);
 }
 
@@ -414,7 +415,7 @@ static const struct fl_report_out *builtin_out(const struct fl_reporter *rep)
 {
 	const struct fl_reporter_ops *o = rep->ops;
 	if (o == &fl_report_console_ops || o == &fl_report_tap_ops || o == &fl_report_tap13_ops ||
-	    o == &fl_report_junit_ops || o == &fl_report_json_ops)
+	    o == &fl_report_junit_ops || o == &fl_report_json_ops || o == &fl_report_html_ops)
 		return rep->self;
 	return NULL;
 }

@@ -66,6 +66,7 @@ struct fl_run_summary {
 	int64_t duration_ns;
 	uint64_t seed;
 	bool interrupted;
+	const char *history_path;	/* the run's --history file (charts in HTML), or NULL */
 };
 
 /* A reporter writes one format. Each callback may be NULL. */

@@ -111,11 +111,12 @@ int fl_reporter_tap_new(struct fl_report_out *out, struct fl_reporter *rep);
 int fl_reporter_tap13_new(struct fl_report_out *out, struct fl_reporter *rep);
 int fl_reporter_junit_new(struct fl_report_out *out, struct fl_reporter *rep);
 int fl_reporter_json_new(struct fl_report_out *out, struct fl_reporter *rep);
+int fl_reporter_html_new(struct fl_report_out *out, struct fl_reporter *rep);
 
 /* Redraw the console's progress line (for fl_report_tick). */
 void fl_reporter_console_tick(void *self);
 
 extern const struct fl_reporter_ops fl_report_console_ops, fl_report_tap_ops, fl_report_tap13_ops,
-	fl_report_junit_ops, fl_report_json_ops;
+	fl_report_junit_ops, fl_report_json_ops, fl_report_html_ops;
 
 #endif

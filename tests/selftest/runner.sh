@@ -88,7 +88,31 @@ check "flaky JUnit valid" xmllint --noout "$T/flaky.xml"
 check "flaky JUnit has flakyFailure" grep -q "<flakyFailure" "$T/flaky.xml"
 check "failed JUnit has rerunFailure" grep -q "<rerunFailure" "$T/flaky.xml"
 
-# 9. Ctrl-C: cleanups run, exit 130
+# 9. HTML report with workload charts from the history
+cat >"$T/hist.lua" <<'LUA'
+local fl = require "faultline"
+it("records a workload under a fault", function()
+  local h = fl.history.default()
+  h:event{ event = "fault", action = "added", what = "latency 50ms" }
+  fl.parallel(4, function(p)
+    for i = 1, 10 do
+      h:invoke(p, "transfer", { amount = i })
+      fl.sleep(0.002)
+      if i % 5 == 0 then h:fail(p, "transfer", {}) else h:ok(p, "transfer", {}) end
+    end
+  end)
+  h:event{ event = "fault", action = "removed", what = "latency 50ms" }
+end)
+it("fails <visibly> & escaped", function() expect("<b>").to_be("&") end)
+LUA
+expect_exit 1 "html report run" "$FAULTLINE" run "$T/hist.lua" --history "$T/hist.jsonl" --report html="$T/r.html"
+check "history has 40 invocations" test "$(grep -c '"type":"invoke"' "$T/hist.jsonl")" = 40
+check "html: summary chips" grep -q "1 passed</span><span class='chip fail'>1 failed" "$T/r.html"
+check "html: workload charts from the history" grep -q "40 operations, 1 fault windows" "$T/r.html"
+check "html: failure text escaped" grep -q "fails &lt;visibly&gt; &amp; escaped" "$T/r.html"
+check "html: no raw markup from test names" sh -c "! grep -q 'fails <visibly>' '$T/r.html'"
+
+# 10. Ctrl-C: cleanups run, exit 130
 "$FAULTLINE" run $SC/interrupt.lua -e MARKER="$T/marker" >"$T/int.out" 2>&1 &
 RUN_PID=$!
 i=0; while [ ! -f "$T/marker.started" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
@@ -98,14 +122,14 @@ if [ "$got" = 130 ]; then echo "ok   interrupted run exits 130"; else echo "FAIL
 check "deferred cleanup ran after Ctrl-C" grep -q "cleaned up" "$T/marker"
 check "remaining tests did not start" test ! -f "$T/marker.second"
 
-# 10. usage errors
+# 11. usage errors
 expect_exit 2 "unknown option" "$FAULTLINE" run --no-such-option
 expect_exit 2 "missing path" "$FAULTLINE" run "$T/nope.lua"
 expect_exit 2 "bad report format" "$FAULTLINE" run $SC/filters.lua --report xml
 expect_exit 0 "run --help" "$FAULTLINE" run --help
 expect_exit 0 "help run" "$FAULTLINE" help run
 
-# 11. HTTP against a real server (the static server helper)
+# 12. HTTP against a real server (the static server helper)
 if [ -x "$FL_TEST_HELPERS/static_http" ]; then
 	"$FL_TEST_HELPERS/static_http" 127.0.0.1:0 >"$T/srv.out" 2>&1 &
 	SRV_PID=$!
