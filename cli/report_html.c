@@ -192,7 +192,7 @@ static void axis(FILE *f, double end, const char *ylabel, double ymax, const cha
 		CH - 20);
 	for (int i = 0; i <= 5; i++) {
 		double t = end * i / 5;
-		fprintf(f, "<text x='%.1f' y='%d' font-size='10' text-anchor='middle' fill='#666'>%.1f s</text>",
+		fprintf(f, "<text x='%.1f' y='%d' font-size='10' text-anchor='middle' fill='#666'>%.3g s</text>",
 			xpos(t, end), CH - 6, t);
 	}
 	fprintf(f, "<text x='4' y='14' font-size='10' fill='#666'>%s (max %.3g %s)</text>", ylabel,
@@ -236,13 +236,15 @@ static void write_charts(FILE *f, const char *path)
 	      "<span><i class='sw' style='background:#e90'></i>info (unknown)</span>"
 	      "<span><i class='sw' style='background:#f6c7c7'></i>fault window</span></div>",
 	      f);
-	/* throughput and errors per second */
-	size_t nb = (size_t)ceil(h.end) + 1;
+	/* throughput and errors per second, in about 60 buckets (1 s at least
+	 * for runs over a minute) */
+	double bsec = h.end > 60 ? ceil(h.end / 60) : h.end / 60;
+	size_t nb = (size_t)ceil(h.end / bsec) + 1;
 	int *okb = calloc(nb, sizeof(int)), *errb = calloc(nb, sizeof(int));
 	if (okb && errb) {
 		int bmax = 1;
 		for (size_t i = 0; i < h.nops; i++) {
-			size_t b = (size_t)h.ops[i].t;
+			size_t b = (size_t)(h.ops[i].t / bsec);
 			if (b >= nb)
 				b = nb - 1;
 			if (h.ops[i].type == 'o')
@@ -253,9 +255,10 @@ static void write_charts(FILE *f, const char *path)
 		for (size_t b = 0; b < nb; b++)
 			if (okb[b] + errb[b] > bmax)
 				bmax = okb[b] + errb[b];
+		double rmax = bmax / bsec;
 		fprintf(f, "<svg width='%d' height='%d' viewBox='0 0 %d %d'>", CW, CH, CW, CH);
 		shade_faults(f, &h);
-		axis(f, h.end, "operations per second", bmax, "op/s");
+		axis(f, h.end, "operations per second (ok green, failed or unknown red)", rmax, "op/s");
 		double bw = (CW - PAD - 10) / (double)nb;
 		for (size_t b = 0; b < nb; b++) {
 			double x = PAD + b * bw;
@@ -312,7 +315,7 @@ static void write_timeline(FILE *f, const struct fl_report_log *log, int64_t end
 		}
 	}
 	for (int i = 0; i <= 5; i++)
-		fprintf(f, "<text x='%.1f' y='%d' font-size='10' text-anchor='middle' fill='#666'>%.1f s</text>",
+		fprintf(f, "<text x='%.1f' y='%d' font-size='10' text-anchor='middle' fill='#666'>%.3g s</text>",
 			PAD + i * (CW - PAD - 10) / 5.0, height - 6, total * i / 5);
 	fputs("</svg>", f);
 }
