@@ -142,9 +142,11 @@ tests: $(PROGRAMS) $(UNIT_BINS) $(HELPER_BINS)
 
 # TEST_ONLY=pattern runs the suites whose name matches; QUICK=0 runs the long variants.
 test: tests
+	@ci/install-deps.sh
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) sh tests/run.sh
 
 test-matrix: tests
+	@ci/install-deps.sh
 	@BUILD=$(BUILD) QUICK=0 TEST_ONLY=matrix sh tests/run.sh
 
 demo: all $(HELPER_BINS)
