@@ -217,6 +217,13 @@ static int32_t str_field(struct fl_chk_history *h, const json_t *o, const char *
 	return -1;
 }
 
+/* Like str_field, but "" counts as absent. */
+static int32_t nonempty_field(struct fl_chk_history *h, const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s && !*s ? -1 : str_field(h, o, k);
+}
+
 static void note_time(struct fl_chk_history *h, int64_t t)
 {
 	if (t < h->t_first)
@@ -343,6 +350,7 @@ static int add_saga(struct fl_chk_history *h, json_t *ev, long line, int kind, c
 	s->saga = saga;
 	int64_t step = i64_or(ev, "step", 0);
 	s->step = (int16_t)(step < 0 || step > 1000 ? 0 : step);
+	s->step_name = json_is_string(json_object_get(ev, "step")) ? str_field(h, ev, "step") : -1;
 	const char *dir = json_string_value(json_object_get(ev, "dir"));
 	s->comp = kind == FL_COMP_REQUESTED || kind == FL_COMP_SUCCEEDED ||
 		  (dir && !strcmp(dir, "comp"));
@@ -350,9 +358,11 @@ static int add_saga(struct fl_chk_history *h, json_t *ev, long line, int kind, c
 	s->key = str_field(h, ev, "key");
 	s->participant = str_field(h, ev, "participant");
 	s->state = str_field(h, ev, "state");
-	s->reason = str_field(h, ev, "reason");
+	s->reason = nonempty_field(h, ev, "reason");
 	s->outcome = str_field(h, ev, "outcome");
-	s->saga_type = str_field(h, ev, "type");
+	s->saga_type = str_field(h, ev, "saga_type");
+	if (s->saga_type < 0 && json_object_get(ev, "event"))
+		s->saga_type = str_field(h, ev, "type");
 	s->request_key = str_field(h, ev, "request_key");
 	int64_t ps = i64_or(ev, "pivot_step", 0);
 	s->pivot_step = (int16_t)(ps < 0 || ps > 1000 ? 0 : ps);
@@ -394,14 +404,48 @@ static int add_effect(struct fl_chk_history *h, json_t *ev, long line, char *err
 	return 0;
 }
 
+/* The reference system's money_changed: one wallet leg {key, membershipId,
+ * delta}; an effect on account "wallet:<id>" at the emitting service. */
+static int add_wallet_change(struct fl_chk_history *h, json_t *ev, long line, char *err,
+			     size_t errlen)
+{
+	const char *key = json_string_value(json_object_get(ev, "key"));
+	int64_t delta = i64_or(ev, "delta", 0);
+	if (!key || !*key || !delta) {
+		h->ignored++;
+		return 0;
+	}
+	int rc = add_effect(h, ev, line, err, errlen);
+	if (rc)
+		return rc;
+	struct fl_chk_effect *e = &h->effects[h->n_effects - 1];
+	if (e->participant < 0)
+		e->participant = str_field(h, ev, "service");
+	if (e->participant < 0)
+		e->participant = fl_chk_intern(h, "money");
+	json_t *id = json_object_get(ev, "membershipId");
+	char acc[96];
+	if (json_is_string(id))
+		snprintf(acc, sizeof(acc), "wallet:%s", json_string_value(id));
+	else
+		snprintf(acc, sizeof(acc), "wallet:%" JSON_INTEGER_FORMAT, json_integer_value(id));
+	e->from = -1;
+	e->to = fl_chk_intern(h, acc);
+	e->amount = delta;
+	return 0;
+}
+
 static int add_call(struct fl_chk_history *h, json_t *ev, long line, char *err, size_t errlen)
 {
 	int64_t start = 0, end = 0;
-	int rc = need_time(ev, "start", &start, line, "breaker_call", err, errlen);
-	if (!rc)
-		rc = need_time(ev, "end", &end, line, "breaker_call", err, errlen);
-	if (rc)
-		return rc;
+	/* "start" and "end", or the time it was recorded ("t") and "duration_ms". */
+	if (!get_i64(ev, "end", &end)) {
+		int rc = need_time(ev, "t", &end, line, "breaker_call", err, errlen);
+		if (rc)
+			return rc;
+	}
+	if (!get_i64(ev, "start", &start))
+		start = end - (int64_t)(json_number_value(json_object_get(ev, "duration_ms")) * 1e6);
 	const char *oc = json_string_value(json_object_get(ev, "outcome"));
 	int outcome = !oc ? -1
 		      : !strcmp(oc, "success") ? FL_CALL_SUCCESS
@@ -487,6 +531,27 @@ static int add_conn(struct fl_chk_history *h, json_t *ev, long line, int open, c
 	return 0;
 }
 
+/* [{"account": name, "balance": n}, ...] (or "name") as {name: n}; new
+ * reference, NULL when an entry has no name or no integer balance. */
+static json_t *accounts_from_array(const json_t *arr)
+{
+	json_t *o = json_object();
+	size_t i;
+	json_t *e;
+	json_array_foreach(arr, i, e) {
+		const char *name = json_string_value(json_object_get(e, "account"));
+		if (!name)
+			name = json_string_value(json_object_get(e, "name"));
+		json_t *bal = json_object_get(e, "balance");
+		if (!name || !json_is_integer(bal)) {
+			json_decref(o);
+			return NULL;
+		}
+		json_object_set(o, name, bal);
+	}
+	return o;
+}
+
 static int add_snapshot(struct fl_chk_history *h, json_t *ev, long line, int kind, char *err,
 			size_t errlen)
 {
@@ -495,16 +560,25 @@ static int add_snapshot(struct fl_chk_history *h, json_t *ev, long line, int kin
 	if (rc)
 		return rc;
 	json_t *acc = json_object_get(ev, "accounts");
-	if (!json_is_object(acc))
+	if (json_is_array(acc))
+		acc = accounts_from_array(acc);
+	else
+		json_incref(acc);
+	if (!json_is_object(acc)) {
+		json_decref(acc);
 		return fl_err_set(err, errlen, FL_EPARSE,
-				  "line %ld: snapshot without an \"accounts\" object", line);
+				  "line %ld: snapshot without an \"accounts\" object (or array of "
+				  "{\"account\", \"balance\"})", line);
+	}
 	const char *k;
 	json_t *v;
 	json_object_foreach(acc, k, v) {
-		if (!json_is_integer(v))
+		if (!json_is_integer(v)) {
+			json_decref(acc);
 			return fl_err_set(err, errlen, FL_EPARSE,
 					  "line %ld: snapshot account \"%s\" is not an integer",
 					  line, k);
+		}
 	}
 	struct fl_chk_snapshot *s = PUSH(h, snaps);
 	if (!s)
@@ -514,7 +588,7 @@ static int add_snapshot(struct fl_chk_history *h, json_t *ev, long line, int kin
 	s->kind = (uint8_t)kind;
 	s->quiescent = json_is_true(json_object_get(ev, "quiescent"));
 	s->has_total = get_i64(ev, "initial_total", &s->initial_total);
-	s->accounts = json_incref(acc);
+	s->accounts = acc;
 	note_time(h, t);
 	return 0;
 }
@@ -674,14 +748,20 @@ int fl_chk_history_add(struct fl_chk_history *h, json_t *ev, long line, char *er
 		const char *type = json_string_value(json_object_get(ev, "type"));
 		if (type && json_object_get(ev, "process"))
 			return add_op(h, ev, line, type, err, errlen);
-		h->ignored++;
-		return 0;
+		/* Service outboxes name their events in "type". */
+		name = type;
+		if (!name) {
+			h->ignored++;
+			return 0;
+		}
 	}
 	for (int k = 0; k < FL_SAGA_EV_KINDS; k++)
 		if (!strcmp(name, saga_names[k]))
 			return add_saga(h, ev, line, k, err, errlen);
 	if (!strcmp(name, "effect"))
 		return add_effect(h, ev, line, err, errlen);
+	if (!strcmp(name, "money_changed"))
+		return add_wallet_change(h, ev, line, err, errlen);
 	if (!strcmp(name, "breaker_call"))
 		return add_call(h, ev, line, err, errlen);
 	if (!strcmp(name, "breaker_transition"))

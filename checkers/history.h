@@ -58,14 +58,15 @@ struct fl_chk_saga_ev {
 	uint8_t kind;		/* enum fl_saga_ev_kind */
 	uint8_t comp;		/* dir == "comp" (or a compensation_* event) */
 	uint8_t pivot;		/* "pivot": true on the step */
-	int16_t step;		/* 0 when absent */
+	int16_t step;		/* 0 when absent or given by name */
+	int32_t step_name;	/* "step" given as a name ("debit"); -1 when a number */
 	int32_t saga;
 	int32_t key;
 	int32_t participant;
 	int32_t state;		/* saga_ended: state */
 	int32_t reason;		/* saga_ended / step_failed: reason */
 	int32_t outcome;	/* step_resolved: "applied" | "not_applied" */
-	int32_t saga_type;	/* saga_started: "type" ("internal", "topup", "external") */
+	int32_t saga_type;	/* saga_started: "saga_type" or "type" ("internal", ...) */
 	int32_t request_key;	/* saga_started: "request_key" */
 	int16_t pivot_step;	/* saga_started: "pivot_step", 0 when absent */
 	int64_t amount;

@@ -2,6 +2,7 @@
  * over the saga events in time order keeps a small state per saga; effects,
  * snapshots, client operations and read-model samples are then checked
  * against it. Linear in the history. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,8 @@ struct saga_st {
 	int16_t pivot_step, comp_min;
 	uint8_t fwd[MAXSTEP + 1], comp[MAXSTEP + 1];
 	uint32_t pending_unknown;
+	int32_t names[MAXSTEP + 1];	/* steps given by name, in order of first sight */
+	uint8_t nnames;
 	long unknown_line;
 	bool ended, started;
 	size_t ev_off, ev_n;	/* this saga's events in the by-saga index */
@@ -110,7 +113,9 @@ static json_t *saga_evidence(struct ctx *x, const struct saga_st *s)
 		const struct fl_chk_saga_ev *e = &x->h->saga[x->by_saga[s->ev_off + i]];
 		json_t *o = json_pack("{s:s, s:I, s:I}", "event", fl_saga_ev_str(e->kind), "t",
 				      (json_int_t)e->t, "line", (json_int_t)e->line);
-		if (e->step)
+		if (e->step_name >= 0)
+			json_object_set_new(o, "step", json_string(S(x, e->step_name)));
+		else if (e->step)
 			json_object_set_new(o, "step", json_integer(e->step));
 		if (e->kind != FL_SAGA_STARTED && e->kind != FL_SAGA_ENDED)
 			json_object_set_new(o, "dir", json_string(e->comp ? "comp" : "fwd"));
@@ -134,6 +139,15 @@ static json_t *saga_evidence(struct ctx *x, const struct saga_st *s)
 	return json_pack("{s:s, s:o, s:I, s:o}", "saga_id", S(x, s->id), "state",
 			 jstr_or_null(x, s->state), "amount", (json_int_t)s->amount, "steps",
 			 steps);
+}
+
+/* "debit" for a step given by name, else its number. */
+static const char *step_label(struct ctx *x, const struct saga_st *s, int k, char *buf, size_t n)
+{
+	if (k >= 1 && k <= s->nnames)
+		return S(x, s->names[k - 1]);
+	snprintf(buf, n, "%d", k);
+	return buf;
 }
 
 static struct saga_st *saga_of(struct ctx *x, int32_t id)
@@ -188,9 +202,11 @@ static bool applied(uint8_t f)
 }
 
 /* S3 and S5 when a compensation of step k is requested. */
-static void on_comp_requested(struct ctx *x, struct saga_st *s, const struct fl_chk_saga_ev *e)
+static void on_comp_requested(struct ctx *x, struct saga_st *s, const struct fl_chk_saga_ev *e,
+			      int k)
 {
-	int k = e->step;
+	char kb[16], jb[16];
+	const char *kl = step_label(x, s, k, kb, sizeof(kb));
 	if (s->comp[k] != C_NONE)
 		return;		/* a retry of the same compensation */
 	s->comp[k] = C_REQ;
@@ -200,9 +216,9 @@ static void on_comp_requested(struct ctx *x, struct saga_st *s, const struct fl_
 		json_object_set_new(ev, "unknown_line", json_integer(s->unknown_line));
 		json_object_set_new(ev, "compensation_line", json_integer(e->line));
 		fl_check_fail(x->r, "S5", 1, ev,
-			      "saga %s: compensation of step %d requested (line %ld) while an "
+			      "saga %s: compensation of step %s requested (line %ld) while an "
 			      "UNKNOWN outcome (line %ld) was neither queried nor retried",
-			      S(x, s->id), k, e->line, s->unknown_line);
+			      S(x, s->id), kl, e->line, s->unknown_line);
 	}
 	fl_check_pass(x->r, "S3");
 	if (!applied(s->fwd[k])) {
@@ -210,16 +226,18 @@ static void on_comp_requested(struct ctx *x, struct saga_st *s, const struct fl_
 						  "succeeded", "failed", "unknown",
 						  "applied", "not applied" };
 		fl_check_fail(x->r, "S3", 2, saga_evidence(x, s),
-			      "saga %s: compensation of step %d (line %ld) but its forward step "
-			      "was %s", S(x, s->id), k, e->line, fs[s->fwd[k]]);
+			      "saga %s: compensation of step %s (line %ld) but its forward step "
+			      "was %s", S(x, s->id), kl, e->line, fs[s->fwd[k]]);
 	} else if (s->comp_min && k > s->comp_min) {
 		fl_check_fail(x->r, "S3", 1, saga_evidence(x, s),
-			      "saga %s: compensation of step %d (line %ld) after step %d's: not in "
-			      "reverse order", S(x, s->id), k, e->line, s->comp_min);
+			      "saga %s: compensation of step %s (line %ld) after step %s's: not in "
+			      "reverse order", S(x, s->id), kl, e->line,
+			      step_label(x, s, s->comp_min, jb, sizeof(jb)));
 	} else if (s->pivot_step && applied(s->fwd[s->pivot_step])) {
 		fl_check_fail(x->r, "S3", 3, saga_evidence(x, s),
-			      "saga %s: compensation of step %d (line %ld) after the pivot (step "
-			      "%d) succeeded", S(x, s->id), k, e->line, s->pivot_step);
+			      "saga %s: compensation of step %s (line %ld) after the pivot (step "
+			      "%s) succeeded", S(x, s->id), kl, e->line,
+			      step_label(x, s, s->pivot_step, jb, sizeof(jb)));
 	}
 	if (!s->comp_min || k < s->comp_min)
 		s->comp_min = (int16_t)k;
@@ -232,6 +250,17 @@ static void replay(struct ctx *x)
 		const struct fl_chk_saga_ev *e = &h->saga[i];
 		struct saga_st *s = saga_of(x, e->saga);
 		int k = e->step;
+		if (e->step_name >= 0 && !k) {
+			for (int j = 0; j < s->nnames && !k; j++)
+				if (s->names[j] == e->step_name)
+					k = j + 1;
+			if (!k && s->nnames < MAXSTEP) {
+				s->names[s->nnames++] = e->step_name;
+				k = s->nnames;
+			} else if (!k) {
+				k = MAXSTEP + 1;
+			}
+		}
 		if (k > MAXSTEP) {
 			fl_check_unknown(x->r, "S3", "line %ld: step %d beyond %d not tracked",
 					 e->line, k, MAXSTEP);
@@ -254,7 +283,7 @@ static void replay(struct ctx *x)
 			break;
 		case FL_STEP_REQUESTED:
 			if (e->comp) {
-				on_comp_requested(x, s, e);
+				on_comp_requested(x, s, e, k);
 				break;
 			}
 			if (s->fwd[k] == F_UNK)
@@ -301,7 +330,7 @@ static void replay(struct ctx *x)
 			break;
 		}
 		case FL_COMP_REQUESTED:
-			on_comp_requested(x, s, e);
+			on_comp_requested(x, s, e, k);
 			break;
 		case FL_COMP_SUCCEEDED:
 			s->comp[k] = C_OK;
@@ -527,9 +556,11 @@ static int check_effects(struct ctx *x)
 			}
 			continue;
 		}
-		/* COMPLETED: at each participant, the amount moved is the saga's amount. */
+		/* COMPLETED: at each participant, the amount moved is the saga's
+		 * amount: what left accounts, or what arrived when only arrivals are
+		 * recorded (single-leg effects), equals it. */
 		for (int i = 0; i < nn && s->amount > 0; i++) {
-			int64_t pos = 0;
+			int64_t pos = 0, neg = 0;
 			bool seen = false;
 			for (int j = 0; j < nn; j++) {
 				if (nets[j].participant != nets[i].participant)
@@ -540,7 +571,11 @@ static int check_effects(struct ctx *x)
 				}
 				if (nets[j].amount > 0)
 					pos += nets[j].amount;
+				else
+					neg -= nets[j].amount;
 			}
+			if (neg > pos)
+				pos = neg;
 			if (seen || pos == s->amount)
 				continue;
 			json_t *ev = saga_evidence(x, s);

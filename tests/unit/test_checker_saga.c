@@ -452,6 +452,65 @@ static void test_bad_history_lines(void **state)
 	fl_chk_history_free(h);
 }
 
+
+/* The reference system's outbox shape: "type" names the event, steps by
+ * name, money_changed wallet legs, snapshot accounts as arrays. */
+static void ref_saga(int refund)
+{
+	const char *ev = "{\"type\":\"%s\",\"service\":\"remittance\",\"t\":%lld,"
+			 "\"saga_id\":\"r1\",\"saga_type\":\"external\",\"amount\":500%s}";
+	char step[256];
+	hl(&B, ev, "saga_started", T(0), "");
+	snprintf(step, sizeof(step), ",\"step\":\"validate\",\"dir\":\"fwd\",\"key\":\"r1:validate:fwd\","
+		 "\"participant\":\"membership\",\"pivot\":false");
+	hl(&B, ev, "step_requested", T(1), step);
+	hl(&B, ev, "step_succeeded", T(2), step);
+	snprintf(step, sizeof(step), ",\"step\":\"debit\",\"dir\":\"fwd\",\"key\":\"r1:debit:fwd\","
+		 "\"participant\":\"money\",\"pivot\":false");
+	hl(&B, ev, "step_requested", T(3), step);
+	hl(&B, ev, "step_succeeded", T(4), step);
+	hl(&B, "{\"type\":\"money_changed\",\"service\":\"money\",\"t\":%lld,\"key\":\"r1:debit:fwd\","
+	       "\"op\":\"debit\",\"membershipId\":\"7\",\"delta\":-500,\"balance\":500}", T(4));
+	snprintf(step, sizeof(step), ",\"step\":\"firmbanking\",\"dir\":\"fwd\","
+		 "\"key\":\"r1:firmbanking:fwd\",\"participant\":\"banking\",\"pivot\":true");
+	hl(&B, ev, "step_requested", T(5), step);
+	hl(&B, ev, "step_failed", T(6), step);
+	if (refund) {
+		snprintf(step, sizeof(step), ",\"step\":\"debit\",\"dir\":\"comp\",\"key\":\"r1:debit:comp\","
+			 "\"participant\":\"money\",\"pivot\":false");
+		hl(&B, ev, "compensation_requested", T(7), step);
+		hl(&B, ev, "compensation_succeeded", T(8), step);
+		hl(&B, "{\"type\":\"money_changed\",\"service\":\"money\",\"t\":%lld,"
+		       "\"key\":\"r1:debit:comp\",\"op\":\"refund\",\"membershipId\":\"7\","
+		       "\"delta\":500,\"balance\":1000}", T(8));
+	}
+	hl(&B, ev, "saga_ended", T(9), ",\"state\":\"COMPENSATED\",\"reason\":\"\"");
+	hl(&B, "{\"event\":\"money_snapshot\",\"t\":%lld,\"accounts\":[{\"account\":\"wallet:7\","
+	       "\"balance\":%d},{\"account\":\"TRANSIT\",\"balance\":%d},{\"account\":\"CORP\","
+	       "\"balance\":-1000}]}", T(100), refund ? 1000 : 500, refund ? 0 : 500);
+}
+
+static void test_reference_system_shapes(void **state)
+{
+	(void)state;
+	ref_saga(1);
+	struct fl_check_result *r = run();
+	expect_state(r, "S2", FL_INV_PASSED);
+	expect_state(r, "S3", FL_INV_PASSED);
+	expect_state(r, "M1", FL_INV_PASSED);
+	expect_state(r, "M3", FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+	ref_saga(0);
+	r = run();
+	expect_state(r, "S2", FL_INV_FAILED);
+	expect_state(r, "M3", FL_INV_FAILED);	/* TRANSIT holds the money */
+	json_t *steps = json_object_get(fl_check_find(r, "S2")->first, "steps");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(steps, 1), "key")),
+			    "r1:validate:fwd");
+	fl_check_result_free(r);
+}
+
 static void test_saga_config(void **state)
 {
 	(void)state;
@@ -487,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_bank_test),
 		cmocka_unit_test(test_bad_history_lines),
 		cmocka_unit_test(test_saga_config),
+		cmocka_unit_test(test_reference_system_shapes),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	fl_buf_free(&B);
