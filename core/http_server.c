@@ -353,14 +353,21 @@ static int listen_on(const char *addr, int *out_fd, char *err, size_t errlen)
 	if (gai != 0)
 		return fl_err_set(err, errlen, FL_ERESOLVE, "resolve %s: %s", addr,
 				  gai_strerror(gai));
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* a name with both families ("localhost") binds IPv4 */
+	struct addrinfo *use = ai;
+	for (struct addrinfo *p = ai; p; p = p->ai_next)
+		if (p->ai_family == AF_INET) {
+			use = p;
+			break;
+		}
+	fd = socket(use->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		rc = fl_err_set(err, errlen, fl_err_from_errno(errno), "socket for %s: %s", addr,
 				strerror(errno));
 		goto out;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+	if (bind(fd, use->ai_addr, use->ai_addrlen) < 0) {
 		rc = fl_err_set(err, errlen, fl_err_from_errno(errno), "bind %s: %s", addr,
 				strerror(errno));
 		goto out;

@@ -710,6 +710,11 @@ static void test_ipv6_and_bind_errors(void **state)
 	char want[128];
 	snprintf(want, sizeof(want), "bind %s: Address already in use", addr);
 	assert_string_equal(err, want);
+	struct fl_http_server_opts lh = { .addr = "localhost:0" };
+	struct fl_http_server *l = fl_http_server_new(base, &lh, err, sizeof(err));
+	assert_non_null(l);
+	assert_int_equal(strncmp(fl_http_server_addr(l), "127.0.0.1:", 10), 0);
+	fl_http_server_free(l);
 	struct fl_http_server_opts bad = { .addr = "no-port-here" };
 	assert_null(fl_http_server_new(base, &bad, err, sizeof(err)));
 	assert_non_null(strstr(err, "no-port-here"));
