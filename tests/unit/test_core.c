@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,8 +29,9 @@ static char tmpdir[256];
 static int make_tmpdir(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fl-test-core-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fl-test-core-%d-%llx", (int)getpid(),
+		 (unsigned long long)fl_prng_entropy_seed());
+	return mkdir(tmpdir, 0700);
 }
 
 static int remove_tmpdir(void **state)
