@@ -21,15 +21,14 @@ void fl_httpd_route_free(struct fl_http_route *rt)
 	free(rt);
 }
 
-/* Split "/a/b/c" into its segments (pointers into the modified copy). */
+/* Split "/a/b/c" into its segments (pointers into the modified copy); at
+ * most max segments (callers size segs by counting the slashes). */
 static size_t split_path(char *p, char **segs, size_t max)
 {
 	size_t n = 0;
 	if (*p == '/')
 		p++;
-	for (;;) {
-		if (n == max)
-			return max + 1;
+	while (n < max) {
 		segs[n++] = p;
 		char *slash = strchr(p, '/');
 		if (!slash)

@@ -204,6 +204,7 @@ static void req_start_watch(struct fl_http_req *r)
 	if (r->watch)
 		event_add(r->watch, NULL);
 }
+
 /* --- dispatch --------------------------------------------------------- */
 
 static void on_request(struct evhttp_request *ev, void *arg)
