@@ -139,7 +139,7 @@ static int req_capture(struct fl_http_req *r, const struct fl_http_route *rt, ch
 		r->nparams++;
 	}
 	if (rt->rest) {
-		/* the rest, rejoined: the segments are consecutive in one string */
+		/* the rest of the raw segments, rejoined with '/', then decoded */
 		struct fl_http_param *p = &r->params[r->nparams];
 		struct fl_buf b;
 		fl_buf_init(&b, 0);
