@@ -156,8 +156,8 @@ static void compare_maps(struct fl_mctx *c, struct fl_mpath *p, const json_t *e,
 	}
 	if (each_key) {
 		json_t *rules = json_object_get(each_key, "rules");
-		json_t *grp = json_pack("{s:s,s:O}", "combine", "AND", "matchers",
-					json_is_array(rules) ? rules : json_array());
+		json_t *grp = json_pack("{s:s,s:o}", "combine", "AND", "matchers",
+					json_is_array(rules) ? json_incref(rules) : json_array());
 		json_object_foreach((json_t *)a, k, v) {
 			json_t *key = json_string(k);
 			if (fl_match_group(grp, false, key, key, true, msg, sizeof(msg)) &&

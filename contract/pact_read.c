@@ -377,8 +377,9 @@ static int read_states(const json_t *it, struct fl_pact_interaction *x, const ch
 			return rerr(err, errlen, "%s.providerStates[%zu]: needs a \"name\"", where, i);
 		json_t *params = json_object_get(s, "params");
 		json_array_append_new(x->states,
-				      json_pack("{s:s,s:O}", "name", name, "params",
-						json_is_object(params) ? params : json_object()));
+				      json_pack("{s:s,s:o}", "name", name, "params",
+						json_is_object(params) ? json_deep_copy(params)
+								       : json_object()));
 	}
 	return 0;
 }

@@ -1,0 +1,560 @@
+/* faultline contract verify|stub|generate|scaffold: thin argument parsing
+ * over contract/. */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <event2/event.h>
+
+#include "cli/command.h"
+#include "cli/report.h"
+#include "contract/generate.h"
+#include "contract/pact.h"
+#include "contract/scaffold.h"
+#include "contract/stub.h"
+#include "contract/verify.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/errors.h"
+#include "core/json.h"
+#include "core/prng.h"
+
+static const char usage[] =
+	"Usage: faultline contract verify PACT... --provider-url URL [options]\n"
+	"       faultline contract stub PACT... [--listen ADDR]\n"
+	"       faultline contract generate (--pcap FILE | --events FILE)... [--map ADDR:PORT=SERVICE]...\n"
+	"                                   [-o DIR] [--version 3|4]\n"
+	"       faultline contract scaffold PACT -o FILE.lua [--provider-url URL]\n"
+	"\n"
+	"Consumer-driven contracts in the Pact format (V2-V4 read, V3/V4 written).\n"
+	"A PACT argument may be a file or a directory of *.json pacts.\n"
+	"\n"
+	"verify: replay every interaction against a running provider and match its answers.\n"
+	"  --provider-url URL          the provider (http://127.0.0.1:8080)\n"
+	"  --state-change-url URL      POST {\"state\",\"params\",\"action\":\"setup\"} here before\n"
+	"                              each interaction (values it returns feed ProviderState\n"
+	"                              generators)\n"
+	"  --state-change-teardown     also POST action \"teardown\" afterwards\n"
+	"  --filter-consumer RE        only pacts whose consumer matches RE\n"
+	"  --filter-description RE     only interactions whose description matches RE\n"
+	"  --filter-state RE           only interactions with a provider state matching RE\n"
+	"  --report FORMAT[=FILE]      console (default), tap, junit, json; repeatable\n"
+	"  --timeout S                 per request (default 10)\n"
+	"  --seed N                    seed for generators\n"
+	"  Pending interactions are reported but never fail the run.\n"
+	"  Exit: 0 verified, 1 a mismatch, 2 usage or bad pact, 3 provider unreachable.\n"
+	"\n"
+	"stub: answer as the provider would, from the pacts (500 with the mismatches when no\n"
+	"interaction matches a request).\n"
+	"  --listen ADDR               default 127.0.0.1:8080 (port 0 picks one)\n"
+	"  --ready-file FILE           write the bound address there once listening\n"
+	"\n"
+	"generate: pacts from recorded traffic, one per consumer/provider pair.\n"
+	"  --pcap FILE                 a pcap or pcapng capture (Ethernet, Linux cooked, loopback)\n"
+	"  --events FILE               the fault injector's recorded exchanges (JSONL)\n"
+	"  --map ADDR:PORT=SERVICE     name the service listening at ADDR:PORT (repeatable;\n"
+	"                              unmapped endpoints are named by address)\n"
+	"  -o DIR                      where to write CONSUMER-PROVIDER.json (default .)\n"
+	"  --version 3|4               pact specification to write (default 4)\n"
+	"\n"
+	"scaffold: a readable Lua contract test for a pact.\n"
+	"  -o FILE.lua                 the scenario to write\n"
+	"  --provider-url URL          default provider URL written into the scenario\n";
+
+/* --- pact loading -------------------------------------------------------- */
+
+struct pact_list {
+	struct fl_pact **v;
+	size_t n;
+};
+
+static void pacts_free(struct pact_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		fl_pact_free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int load_one(struct pact_list *l, const char *path)
+{
+	char err[1024];
+	struct fl_pact *p = fl_pact_load(path, err, sizeof(err));
+	if (!p) {
+		fprintf(stderr, "faultline contract: %s\n", err);
+		return -1;
+	}
+	size_t i;
+	json_t *w;
+	json_array_foreach(p->warnings, i, w) fprintf(stderr, "faultline contract: warning: %s: %s\n", path,
+						      json_string_value(w));
+	struct fl_pact **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	if (!v) {
+		fl_pact_free(p);
+		return -1;
+	}
+	l->v = v;
+	l->v[l->n++] = p;
+	return 0;
+}
+
+static int load_pacts(struct pact_list *l, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st)) {
+		fprintf(stderr, "faultline contract: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return load_one(l, path);
+	struct dirent **ents;
+	int n = scandir(path, &ents, NULL, by_name);
+	if (n < 0) {
+		fprintf(stderr, "faultline contract: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	int rc = 0, found = 0;
+	for (int i = 0; i < n; i++) {
+		const char *nm = ents[i]->d_name;
+		size_t len = strlen(nm);
+		if (!rc && nm[0] != '.' && len > 5 && !strcmp(nm + len - 5, ".json")) {
+			struct fl_buf b;
+			fl_buf_init(&b, 0);
+			fl_buf_printf(&b, "%s/%s", path, nm);
+			rc = load_one(l, b.data);
+			fl_buf_free(&b);
+			found++;
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	if (!rc && !found) {
+		fprintf(stderr, "faultline contract: %s: no *.json pacts in this directory\n", path);
+		return -1;
+	}
+	return rc;
+}
+
+/* --- verify --------------------------------------------------------------- */
+
+struct verify_ctx {
+	struct fl_report_set *reports;
+	const char *file;
+	int index;
+};
+
+static void on_result(const struct fl_verify_result *r, void *arg)
+{
+	struct verify_ctx *c = arg;
+	const struct fl_pact_interaction *it = r->interaction;
+	struct fl_test_result t = { 0 };
+	struct fl_buf name, msg, detail;
+	fl_buf_init(&name, 0);
+	fl_buf_init(&msg, 0);
+	fl_buf_init(&detail, 0);
+	char *states = fl_verify_states_text(it);
+	fl_buf_printf(&name, "%s%s%s%s", it->description ? it->description : "(no description)",
+		      states[0] ? " (" : "", states, states[0] ? ")" : "");
+	free(states);
+	t.file = strdup(c->file);
+	struct fl_buf suite;
+	fl_buf_init(&suite, 0);
+	fl_buf_printf(&suite, "%s -> %s", r->pact->consumer, r->pact->provider);
+	t.suite = fl_buf_take(&suite, NULL);
+	t.name = fl_buf_take(&name, NULL);
+	t.duration_ns = r->duration_ns;
+	t.start_wall_ns = r->start_wall_ns;
+	t.index = ++c->index;
+	json_t *extra = json_object();
+	json_object_set_new(extra, "pending", json_boolean(r->pending));
+	json_object_set_new(extra, "mismatches", fl_pact_mismatches_json(&r->mismatches));
+	if (r->sent)
+		json_object_set(extra, "request", r->sent);
+	if (r->received)
+		json_object_set(extra, "response", r->received);
+	switch (r->status) {
+	case FL_VERIFY_PASS:
+		t.status = FL_TEST_PASS;
+		break;
+	case FL_VERIFY_SKIP:
+		t.status = FL_TEST_SKIP;
+		fl_buf_puts(&msg, "filtered out");
+		break;
+	case FL_VERIFY_FAIL:
+	case FL_VERIFY_ERROR:
+		t.status = r->pending ? FL_TEST_SKIP : FL_TEST_FAIL;
+		if (r->pending)
+			fl_buf_puts(&msg, "pending interaction (does not fail the run): ");
+		if (r->status == FL_VERIFY_ERROR) {
+			fl_buf_puts(&msg, r->error);
+			json_object_set_new(extra, "error", json_string(r->error));
+		} else {
+			const struct fl_pact_mismatch *m = &r->mismatches.v[0];
+			fl_buf_printf(&msg, "%s: %s", m->path ? m->path : m->kind, m->message);
+			if (r->mismatches.n > 1)
+				fl_buf_printf(&msg, " (and %zu more)", r->mismatches.n - 1);
+			char *txt = fl_pact_mismatches_text(&r->mismatches);
+			fl_buf_printf(&detail, "mismatches:\n%s", txt ? txt : "");
+			free(txt);
+		}
+		if (r->sent)
+			fl_buf_printf(&detail, "request: %s %s\n", fl_json_str(r->sent, "method", ""),
+				      fl_json_str(r->sent, "url", ""));
+		if (r->received)
+			fl_buf_printf(&detail, "response: %lld %.300s\n",
+				      (long long)fl_json_int(r->received, "status", 0),
+				      fl_json_str(r->received, "body", ""));
+		break;
+	}
+	t.message = msg.len ? fl_buf_take(&msg, NULL) : NULL;
+	t.detail = detail.len ? fl_buf_take(&detail, NULL) : NULL;
+	t.extra = extra;
+	fl_report_test_done(c->reports, &t);
+	fl_test_result_free(&t);
+	fl_buf_free(&msg);
+	fl_buf_free(&detail);
+}
+
+static int need_arg(int i, int argc, char **argv)
+{
+	if (i + 1 >= argc) {
+		fl_cli_usage_error("contract", "%s needs a value", argv[i]);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	struct fl_verify_opts o = { 0 };
+	const char *reports[16];
+	int nreports = 0, rc = FL_EXIT_USAGE;
+	struct pact_list pl = { 0 };
+	const char *files[256];
+	int nfiles = 0;
+	o.seed = fl_prng_entropy_seed();
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		const char **slot = NULL;
+		if (!strcmp(a, "--provider-url"))
+			slot = &o.provider_url;
+		else if (!strcmp(a, "--state-change-url"))
+			slot = &o.state_change_url;
+		else if (!strcmp(a, "--filter-consumer"))
+			slot = &o.filter_consumer;
+		else if (!strcmp(a, "--filter-description"))
+			slot = &o.filter_description;
+		else if (!strcmp(a, "--filter-state"))
+			slot = &o.filter_state;
+		if (slot) {
+			if (need_arg(i, argc, argv))
+				return FL_EXIT_USAGE;
+			*slot = argv[++i];
+		} else if (!strcmp(a, "--state-change-teardown")) {
+			o.state_teardown = true;
+		} else if (!strcmp(a, "--report")) {
+			if (need_arg(i, argc, argv))
+				return FL_EXIT_USAGE;
+			if (nreports < 16)
+				reports[nreports++] = argv[++i];
+		} else if (!strcmp(a, "--timeout")) {
+			if (need_arg(i, argc, argv))
+				return FL_EXIT_USAGE;
+			o.timeout_ms = (long)(atof(argv[++i]) * 1000);
+		} else if (!strcmp(a, "--seed")) {
+			if (need_arg(i, argc, argv))
+				return FL_EXIT_USAGE;
+			o.seed = strtoull(argv[++i], NULL, 10);
+		} else if (a[0] == '-' && a[1]) {
+			return fl_cli_usage_error("contract", "verify: unknown option '%s'", a);
+		} else if (nfiles < 256) {
+			files[nfiles++] = a;
+		}
+	}
+	if (!nfiles)
+		return fl_cli_usage_error("contract", "verify: no pact files given");
+	if (!o.provider_url)
+		return fl_cli_usage_error("contract", "verify: --provider-url is required");
+	for (int i = 0; i < nfiles; i++)
+		if (load_pacts(&pl, files[i]))
+			goto out;
+	struct fl_report_set *set = fl_report_set_new();
+	if (!set) {
+		rc = FL_EXIT_INFRA;
+		goto out;
+	}
+	if (!nreports)
+		reports[nreports++] = "console";
+	for (int i = 0; i < nreports; i++) {
+		struct fl_reporter rep;
+		char err[512];
+		if (fl_reporter_create(reports[i], &rep, err, sizeof(err))) {
+			fprintf(stderr, "faultline contract: %s\n", err);
+			fl_report_set_free(set);
+			goto out;
+		}
+		fl_report_set_add(set, rep);
+	}
+	struct fl_verify_summary sum = { 0 };
+	int64_t t0 = fl_mono_ns();
+	fl_report_run_begin(set, (int)pl.n, o.seed);
+	for (size_t i = 0; i < pl.n; i++) {
+		const char *file = pl.v[i]->source ? pl.v[i]->source : "pact";
+		struct verify_ctx c = { set, file, 0 };
+		char err[512];
+		fl_report_file_begin(set, file);
+		if (fl_verify_pact(pl.v[i], &o, on_result, &c, &sum, err, sizeof(err))) {
+			struct fl_file_error fe = { file, err, FL_EXIT_USAGE };
+			fl_report_file_error(set, &fe);
+			sum.errors++;
+		}
+		fl_report_file_end(set, file);
+	}
+	struct fl_run_summary rs = { .passed = sum.passed,
+				     .failed = sum.failed + sum.errors,
+				     .skipped = sum.skipped + sum.pending_failed,
+				     .files = (int)pl.n,
+				     .duration_ns = fl_mono_ns() - t0,
+				     .seed = o.seed };
+	fl_report_run_end(set, &rs);
+	fl_report_set_free(set);
+	if (sum.failed || sum.errors > sum.infra_errors)
+		rc = FL_EXIT_FAIL;
+	else if (sum.infra_errors)
+		rc = FL_EXIT_INFRA;
+	else
+		rc = FL_EXIT_OK;
+out:
+	pacts_free(&pl);
+	return rc;
+}
+
+/* --- stub ----------------------------------------------------------------- */
+
+static void on_signal(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(arg);
+}
+
+static int cmd_stub(int argc, char **argv)
+{
+	const char *listen = "127.0.0.1:8080", *ready = NULL;
+	struct pact_list pl = { 0 };
+	int rc = FL_EXIT_USAGE;
+	uint64_t seed = fl_prng_entropy_seed();
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--listen") || !strcmp(argv[i], "--ready-file") ||
+		    !strcmp(argv[i], "--seed")) {
+			if (need_arg(i, argc, argv))
+				return FL_EXIT_USAGE;
+			if (argv[i][2] == 'l')
+				listen = argv[i + 1];
+			else if (argv[i][2] == 'r')
+				ready = argv[i + 1];
+			else
+				seed = strtoull(argv[i + 1], NULL, 10);
+			i++;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return fl_cli_usage_error("contract", "stub: unknown option '%s'", argv[i]);
+		} else if (load_pacts(&pl, argv[i])) {
+			goto out;
+		}
+	}
+	if (!pl.n)
+		return fl_cli_usage_error("contract", "stub: no pact files given");
+	struct event_base *base = event_base_new();
+	char err[512];
+	struct fl_stub *s = base ? fl_stub_new(base, pl.v, pl.n, listen, seed, err, sizeof(err)) : NULL;
+	if (!s) {
+		fprintf(stderr, "faultline contract stub: %s\n", base ? err : "no event loop");
+		rc = FL_EXIT_INFRA;
+		if (base)
+			event_base_free(base);
+		goto out;
+	}
+	size_t nint = 0;
+	for (size_t i = 0; i < pl.n; i++)
+		nint += pl.v[i]->ninteractions;
+	printf("faultline contract stub: %zu interaction%s from %zu pact%s on http://%s\n", nint,
+	       nint == 1 ? "" : "s", pl.n, pl.n == 1 ? "" : "s", fl_stub_addr(s));
+	fflush(stdout);
+	if (ready) {
+		FILE *f = fopen(ready, "w");
+		if (f) {
+			fprintf(f, "%s\n", fl_stub_addr(s));
+			fclose(f);
+		}
+	}
+	struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
+	struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+	event_add(sigint, NULL);
+	event_add(sigterm, NULL);
+	event_base_dispatch(base);
+	fprintf(stderr, "faultline contract stub: stopped (%zu answered, %zu unmatched)\n",
+		fl_stub_hits(s), fl_stub_misses(s));
+	event_free(sigint);
+	event_free(sigterm);
+	fl_stub_free(s);
+	event_base_free(base);
+	rc = FL_EXIT_OK;
+out:
+	pacts_free(&pl);
+	return rc;
+}
+
+/* --- generate and scaffold -------------------------------------------------------- */
+
+static int cmd_generate(int argc, char **argv)
+{
+	struct fl_generate_opts o = { .out_dir = ".", .version = 4 };
+	const char *inputs[64];
+	bool is_pcap[64];
+	const char *maps[128];
+	size_t nin = 0, nmaps = 0;
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--pcap") || !strcmp(a, "--events") || !strcmp(a, "--map") ||
+		    !strcmp(a, "-o") || !strcmp(a, "--out") || !strcmp(a, "--version")) {
+			if (need_arg(i, argc, argv))
+				return FL_EXIT_USAGE;
+			const char *v = argv[++i];
+			if (!strcmp(a, "--map")) {
+				if (nmaps < 128)
+					maps[nmaps++] = v;
+			} else if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
+				o.out_dir = v;
+			} else if (!strcmp(a, "--version")) {
+				o.version = atoi(v);
+				if (o.version != 3 && o.version != 4)
+					return fl_cli_usage_error("contract", "generate: --version must be 3 or 4");
+			} else if (nin < 64) {
+				is_pcap[nin] = !strcmp(a, "--pcap");
+				inputs[nin++] = v;
+			}
+		} else {
+			return fl_cli_usage_error("contract", "generate: unexpected argument '%s'", a);
+		}
+	}
+	if (!nin)
+		return fl_cli_usage_error("contract", "generate: give --pcap FILE or --events FILE");
+	char err[1024];
+	struct fl_generator *g = fl_generator_new(&o, err, sizeof(err));
+	if (!g) {
+		fprintf(stderr, "faultline contract generate: %s\n", err);
+		return FL_EXIT_INFRA;
+	}
+	int rc = FL_EXIT_OK;
+	for (size_t i = 0; i < nmaps && rc == FL_EXIT_OK; i++) {
+		if (fl_generator_map(g, maps[i], err, sizeof(err))) {
+			rc = fl_cli_usage_error("contract", "generate: %s", err);
+		}
+	}
+	for (size_t i = 0; i < nin && rc == FL_EXIT_OK; i++) {
+		int r = is_pcap[i] ? fl_generator_add_pcap(g, inputs[i], err, sizeof(err))
+				   : fl_generator_add_events(g, inputs[i], err, sizeof(err));
+		if (r) {
+			fprintf(stderr, "faultline contract generate: %s\n", err);
+			rc = r == FL_EPARSE || r == FL_EINVAL ? FL_EXIT_USAGE : FL_EXIT_INFRA;
+		}
+	}
+	if (rc == FL_EXIT_OK) {
+		struct fl_generate_stats st;
+		if (fl_generator_write(g, &st, err, sizeof(err))) {
+			fprintf(stderr, "faultline contract generate: %s\n", err);
+			rc = FL_EXIT_INFRA;
+		} else {
+			printf("faultline contract generate: %zu exchange%s, %zu interaction%s, %zu pact%s "
+			       "written to %s\n",
+			       st.exchanges, st.exchanges == 1 ? "" : "s", st.interactions,
+			       st.interactions == 1 ? "" : "s", st.pacts, st.pacts == 1 ? "" : "s",
+			       o.out_dir);
+			for (size_t i = 0; i < st.nfiles; i++)
+				printf("  %s\n", st.files[i]);
+			if (st.warnings)
+				fprintf(stderr, "faultline contract generate: %zu warning%s (see above)\n",
+					st.warnings, st.warnings == 1 ? "" : "s");
+		}
+		fl_generate_stats_free(&st);
+	}
+	fl_generator_free(g);
+	return rc;
+}
+
+static int cmd_scaffold(int argc, char **argv)
+{
+	const char *pact = NULL, *out = NULL, *url = NULL;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--provider-url")) {
+			if (need_arg(i, argc, argv))
+				return FL_EXIT_USAGE;
+			if (argv[i][1] == 'o')
+				out = argv[++i];
+			else
+				url = argv[++i];
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return fl_cli_usage_error("contract", "scaffold: unknown option '%s'", argv[i]);
+		} else if (!pact) {
+			pact = argv[i];
+		} else {
+			return fl_cli_usage_error("contract", "scaffold: one pact at a time");
+		}
+	}
+	if (!pact || !out)
+		return fl_cli_usage_error("contract", "scaffold: usage: scaffold PACT -o FILE.lua");
+	char err[1024];
+	struct fl_pact *p = fl_pact_load(pact, err, sizeof(err));
+	if (!p) {
+		fprintf(stderr, "faultline contract scaffold: %s\n", err);
+		return FL_EXIT_USAGE;
+	}
+	int rc = fl_scaffold_write(p, pact, url, out, err, sizeof(err));
+	fl_pact_free(p);
+	if (rc) {
+		fprintf(stderr, "faultline contract scaffold: %s\n", err);
+		return FL_EXIT_INFRA;
+	}
+	printf("faultline contract scaffold: wrote %s\n", out);
+	return FL_EXIT_OK;
+}
+
+static int cmd_contract(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? FL_EXIT_USAGE : FL_EXIT_OK;
+	}
+	if (fl_cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return FL_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "verify"))
+		return cmd_verify(argc, argv);
+	if (!strcmp(argv[1], "stub"))
+		return cmd_stub(argc, argv);
+	if (!strcmp(argv[1], "generate"))
+		return cmd_generate(argc, argv);
+	if (!strcmp(argv[1], "scaffold"))
+		return cmd_scaffold(argc, argv);
+	return fl_cli_usage_error("contract", "unknown subcommand '%s' (verify, stub, generate, scaffold)",
+				  argv[1]);
+}
+
+const struct fl_command fl_cmd_contract = {
+	.name = "contract",
+	.summary = "verify providers against pacts, stub them, generate pacts from traffic",
+	.usage = usage,
+	.order = 30,
+	.run = cmd_contract,
+};

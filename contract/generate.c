@@ -1,0 +1,583 @@
+/* The generator: service names, exchanges grouped by consumer/provider and
+ * request shape, the fault injector's recordings as input, and the pacts
+ * written out (see generate.h). */
+#include "contract/generate.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "contract/generate_int.h"
+#include "contract/match_int.h"
+#include "core/buf.h"
+#include "core/errors.h"
+
+struct name_map {
+	char *addr;
+	int port;	/* -1: any (client side) */
+	char *name;
+};
+
+struct fl_generator {
+	struct fl_generate_opts o;
+	struct name_map *maps;
+	size_t nmaps;
+	char **names;	/* owned strings handed out by fl_generator_name */
+	size_t nnames;
+	struct gen_pair **pairs;
+	size_t npairs;
+	size_t exchanges;
+	size_t warnings;
+	uint64_t bytes;
+};
+
+struct fl_generator *fl_generator_new(const struct fl_generate_opts *o, char *err, size_t errlen)
+{
+	struct fl_generator *g = calloc(1, sizeof(*g));
+	if (!g) {
+		fl_err_set(err, errlen, FL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (o)
+		g->o = *o;
+	if (!g->o.out_dir)
+		g->o.out_dir = ".";
+	if (g->o.version != 3)
+		g->o.version = 4;
+	return g;
+}
+
+void fl_generator_warn(struct fl_generator *g, const char *fmt, ...)
+{
+	va_list ap;
+	g->warnings++;
+	if (g->warnings > 50)
+		return;
+	va_start(ap, fmt);
+	fputs("faultline contract generate: warning: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	if (g->warnings == 50)
+		fputs("faultline contract generate: (further warnings are counted, not shown)\n", stderr);
+}
+
+int fl_generator_map(struct fl_generator *g, const char *spec, char *err, size_t errlen)
+{
+	const char *eq = strrchr(spec, '=');
+	if (!eq || eq == spec || !eq[1])
+		return fl_err_set(err, errlen, FL_EINVAL, "--map '%s': expected ADDR:PORT=SERVICE", spec);
+	char left[256];
+	snprintf(left, sizeof(left), "%.*s", (int)(eq - spec), spec);
+	char *addr = left, *port = NULL;
+	if (left[0] == '[') {
+		char *rb = strchr(left, ']');
+		if (!rb)
+			return fl_err_set(err, errlen, FL_EINVAL, "--map '%s': unclosed '['", spec);
+		*rb = '\0';
+		addr = left + 1;
+		if (rb[1] == ':')
+			port = rb + 2;
+	} else {
+		char *colon = strrchr(left, ':');
+		if (colon && strchr(left, ':') == colon) {
+			*colon = '\0';
+			port = colon + 1;
+		}
+	}
+	int p = -1;
+	if (port && strcmp(port, "*")) {
+		char *end;
+		long v = strtol(port, &end, 10);
+		if (*end || v < 0 || v > 65535)
+			return fl_err_set(err, errlen, FL_EINVAL, "--map '%s': bad port '%s'", spec, port);
+		p = (int)v;
+	}
+	if (!strcmp(addr, "localhost"))
+		addr = "127.0.0.1";
+	struct name_map *v = realloc(g->maps, (g->nmaps + 1) * sizeof(*v));
+	if (!v)
+		return fl_err_set(err, errlen, FL_ENOMEM, "out of memory");
+	g->maps = v;
+	v[g->nmaps].addr = strdup(addr);
+	v[g->nmaps].port = p;
+	v[g->nmaps].name = strdup(eq + 1);
+	g->nmaps++;
+	return 0;
+}
+
+static const char *keep_name(struct fl_generator *g, const char *s)
+{
+	for (size_t i = 0; i < g->nnames; i++)
+		if (!strcmp(g->names[i], s))
+			return g->names[i];
+	char **v = realloc(g->names, (g->nnames + 1) * sizeof(*v));
+	if (!v)
+		return "unknown";
+	g->names = v;
+	v[g->nnames] = strdup(s);
+	return v[g->nnames] ? v[g->nnames++] : "unknown";
+}
+
+const char *fl_generator_name(struct fl_generator *g, const char *addr, int port, int server)
+{
+	for (size_t i = 0; i < g->nmaps; i++) {
+		const struct name_map *m = &g->maps[i];
+		if (strcmp(m->addr, addr) && strcmp(m->addr, "*"))
+			continue;
+		if (server ? m->port == port : m->port == -1)
+			return m->name;
+	}
+	char buf[128];
+	if (server)
+		snprintf(buf, sizeof(buf), strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
+	else
+		snprintf(buf, sizeof(buf), "%s", addr);
+	return keep_name(g, buf);
+}
+
+/* --- grouping ----------------------------------------------------------------- */
+
+static struct gen_pair *pair_for(struct fl_generator *g, const char *consumer, const char *provider)
+{
+	for (size_t i = 0; i < g->npairs; i++)
+		if (!strcmp(g->pairs[i]->consumer, consumer) && !strcmp(g->pairs[i]->provider, provider))
+			return g->pairs[i];
+	struct gen_pair **v = realloc(g->pairs, (g->npairs + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	g->pairs = v;
+	struct gen_pair *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->consumer = strdup(consumer);
+	p->provider = strdup(provider);
+	v[g->npairs++] = p;
+	return p;
+}
+
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static const char *header(const struct fl_http_pair *h, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (h[i].name && !strcasecmp(h[i].name, name))
+			return h[i].value;
+	return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int fl_generator_add_exchange(struct fl_generator *g, const struct fl_exchange *x)
+{
+	g->exchanges++;
+	struct gen_pair *p = pair_for(g, x->consumer ? x->consumer : "consumer",
+				      x->provider ? x->provider : "provider");
+	if (!p)
+		return FL_ENOMEM;
+	const char *target = x->target && *x->target ? x->target : "/";
+	/* absolute-form targets (through a forward proxy): keep the path */
+	if (!strncmp(target, "http://", 7) || !strncmp(target, "https://", 8)) {
+		const char *slash = strchr(strstr(target, "//") + 2, '/');
+		target = slash ? slash : "/";
+	}
+	size_t plen = strcspn(target, "?#");
+	char *path = fl_contract_url_decode(target, plen);
+	json_t *query = fl_pact_query_parse(target[plen] == '?' ? target + plen + 1 : "");
+	if (!path || !query) {
+		free(path);
+		json_decref(query);
+		return FL_ENOMEM;
+	}
+	char *templ, *regex;
+	fl_gen_path_template(path, &templ, &regex);
+	/* shape key: method, template, sorted query names, status */
+	size_t nq = json_object_size(query), k = 0;
+	const char **names = calloc(nq + 1, sizeof(*names));
+	const char *qk;
+	json_t *qv;
+	json_object_foreach(query, qk, qv) names[k++] = qk;
+	qsort(names, nq, sizeof(*names), cmp_str);
+	struct fl_buf key;
+	fl_buf_init(&key, 0);
+	char method[32];
+	snprintf(method, sizeof(method), "%s", x->method ? x->method : "GET");
+	for (char *m = method; *m; m++)
+		*m = (char)toupper((unsigned char)*m);
+	fl_buf_printf(&key, "%s %s ?", method, templ);
+	for (size_t i = 0; i < nq; i++)
+		fl_buf_printf(&key, "%s%s", i ? "&" : "", names[i]);
+	fl_buf_printf(&key, " %03d", x->status);
+	free(names);
+	uint32_t h = hash_str(key.data) & 1023;
+	struct gen_shape *s = p->hash[h];
+	while (s && strcmp(s->key, key.data))
+		s = s->hnext;
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s || (p->nshapes == p->cap &&
+			   !(p->shapes = realloc(p->shapes, (p->cap = p->cap ? p->cap * 2 : 16) *
+								  sizeof(*p->shapes))))) {
+			free(s);
+			fl_buf_free(&key);
+			free(templ);
+			free(regex);
+			free(path);
+			json_decref(query);
+			return FL_ENOMEM;
+		}
+		s->key = fl_buf_take(&key, NULL);
+		s->method = strdup(method);
+		s->templ = templ;
+		s->path_regex = regex;
+		s->status = x->status;
+		s->hnext = p->hash[h];
+		p->hash[h] = s;
+		p->shapes[p->nshapes++] = s;
+		templ = regex = NULL;
+	}
+	fl_buf_free(&key);
+	free(templ);
+	free(regex);
+	s->count++;
+	if (s->nsamples < GEN_SAMPLES) {
+		struct gen_sample *sm = &s->samples[s->nsamples++];
+		const char *rqct = header(x->req_headers, x->nreq_headers, "Content-Type");
+		const char *rsct = header(x->resp_headers, x->nresp_headers, "Content-Type");
+		sm->path = path;
+		sm->query = query;
+		sm->req_ct = rqct ? strdup(rqct) : NULL;
+		sm->resp_ct = rsct ? strdup(rsct) : NULL;
+		if (x->req_body_len) {
+			sm->req_body = malloc(x->req_body_len);
+			if (sm->req_body) {
+				memcpy(sm->req_body, x->req_body, x->req_body_len);
+				sm->req_len = x->req_body_len;
+			}
+		}
+		if (x->resp_body_len) {
+			sm->resp_body = malloc(x->resp_body_len);
+			if (sm->resp_body) {
+				memcpy(sm->resp_body, x->resp_body, x->resp_body_len);
+				sm->resp_len = x->resp_body_len;
+			}
+		}
+		return 0;
+	}
+	free(path);
+	json_decref(query);
+	return 0;
+}
+
+/* --- recorded exchanges (fault injector) ------------------------------------------- */
+
+static struct fl_http_pair *pairs_of(const json_t *h, size_t *n)
+{
+	*n = 0;
+	if (!json_is_object(h))
+		return NULL;
+	struct fl_http_pair *v = calloc(json_object_size(h) + 1, sizeof(*v));
+	const char *k;
+	json_t *x;
+	json_object_foreach((json_t *)h, k, x) {
+		if (!v)
+			break;
+		v[*n].name = k;
+		v[*n].value = json_is_string(x) ? json_string_value(x)
+						 : json_string_value(json_array_get(x, 0));
+		if (v[*n].value)
+			(*n)++;
+	}
+	return v;
+}
+
+static char *body_of(const json_t *ev, const char *key, size_t *len)
+{
+	char k64[64];
+	const char *s = fl_json_str(ev, key, NULL);
+	*len = 0;
+	if (s) {
+		*len = json_string_length(json_object_get(ev, key));
+		char *out = malloc(*len + 1);
+		if (out)
+			memcpy(out, s, *len + 1);
+		return out;
+	}
+	snprintf(k64, sizeof(k64), "%s_b64", key);
+	s = fl_json_str(ev, k64, NULL);
+	return s ? fl_contract_b64_decode(s, len) : NULL;
+}
+
+int fl_generator_add_events(struct fl_generator *g, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return fl_err_set(err, errlen, fl_err_from_errno(errno), "%s: %s", path, strerror(errno));
+	char *line = NULL;
+	size_t cap = 0, lineno = 0, used = 0, bad = 0;
+	ssize_t n;
+	int rc = 0;
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		g->bytes += (uint64_t)n;
+		if (n <= 1)
+			continue;
+		json_error_t je;
+		json_t *ev = json_loadb(line, (size_t)n, 0, &je);
+		if (!json_is_object(ev)) {
+			json_decref(ev);
+			if (++bad <= 3)
+				fl_generator_warn(g, "%s:%zu: not a JSON object (%s); line skipped", path, lineno,
+						  je.text);
+			continue;
+		}
+		const char *type = fl_json_str(ev, "event", fl_json_str(ev, "type", ""));
+		json_t *st = json_object_get(ev, "status");
+		json_t *fault = json_object_get(ev, "fault");
+		if (strcmp(type, "http_exchange") || !json_is_integer(st) || (fault && !json_is_null(fault)) ||
+		    json_object_get(ev, "error")) {
+			json_decref(ev);
+			continue;	/* other events, injected faults, broken exchanges */
+		}
+		const char *link = fl_json_str(ev, "link", NULL);
+		char consumer[128] = "consumer", provider[128] = "provider";
+		if (link) {
+			const char *arrow = strstr(link, "->");
+			if (arrow) {
+				snprintf(consumer, sizeof(consumer), "%.*s", (int)(arrow - link), link);
+				snprintf(provider, sizeof(provider), "%s", arrow + 2);
+			} else {
+				snprintf(provider, sizeof(provider), "%s", link);
+			}
+		}
+		snprintf(consumer, sizeof(consumer), "%s", fl_json_str(ev, "consumer", consumer));
+		snprintf(provider, sizeof(provider), "%s", fl_json_str(ev, "provider", provider));
+		const char *p = fl_json_str(ev, "path", "/");
+		const char *q = fl_json_str(ev, "query", NULL);
+		struct fl_buf target;
+		fl_buf_init(&target, 0);
+		fl_buf_puts(&target, p);
+		if (q && *q && !strchr(p, '?'))
+			fl_buf_printf(&target, "?%s", q);
+		size_t nrq, nrs, lrq, lrs;
+		struct fl_http_pair *rqh = pairs_of(json_object_get(ev, "req_headers"), &nrq);
+		struct fl_http_pair *rsh = pairs_of(json_object_get(ev, "resp_headers"), &nrs);
+		char *rqb = body_of(ev, "req_body", &lrq);
+		char *rsb = body_of(ev, "resp_body", &lrs);
+		struct fl_exchange x = {
+			.consumer = consumer, .provider = provider,
+			.method = fl_json_str(ev, "method", "GET"), .target = target.data,
+			.req_headers = rqh, .nreq_headers = nrq, .req_body = rqb, .req_body_len = lrq,
+			.status = (int)json_integer_value(st),
+			.resp_headers = rsh, .nresp_headers = nrs, .resp_body = rsb, .resp_body_len = lrs,
+		};
+		rc = fl_generator_add_exchange(g, &x);
+		used++;
+		free(rqh);
+		free(rsh);
+		free(rqb);
+		free(rsb);
+		fl_buf_free(&target);
+		json_decref(ev);
+		if (rc) {
+			fl_err_set(err, errlen, rc, "%s:%zu: %s", path, lineno, fl_strerror(rc));
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	if (bad > 3)
+		fl_generator_warn(g, "%s: %zu lines were not JSON objects", path, bad);
+	if (!rc && !used)
+		fl_generator_warn(g, "%s: no http_exchange events without faults", path);
+	return rc;
+}
+
+/* --- output --------------------------------------------------------------- */
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const struct gen_pair *x = *(struct gen_pair *const *)a, *y = *(struct gen_pair *const *)b;
+	int c = strcmp(x->consumer, y->consumer);
+	return c ? c : strcmp(x->provider, y->provider);
+}
+
+static int cmp_shape(const void *a, const void *b)
+{
+	const struct gen_shape *x = *(struct gen_shape *const *)a, *y = *(struct gen_shape *const *)b;
+	int c = strcmp(x->templ, y->templ);
+	if (!c)
+		c = strcmp(x->method, y->method);
+	if (!c)
+		c = x->status - y->status;
+	return c ? c : strcmp(x->key, y->key);
+}
+
+size_t fl_generator_build(struct fl_generator *g, struct fl_pact ***out)
+{
+	*out = NULL;
+	if (!g->npairs)
+		return 0;
+	qsort(g->pairs, g->npairs, sizeof(*g->pairs), cmp_pair);
+	struct fl_pact **v = calloc(g->npairs, sizeof(*v));
+	if (!v)
+		return 0;
+	size_t n = 0;
+	for (size_t i = 0; i < g->npairs; i++) {
+		struct gen_pair *p = g->pairs[i];
+		struct fl_pact *pact = fl_pact_new(p->consumer, p->provider);
+		if (!pact)
+			continue;
+		pact->spec_major = g->o.version;
+		json_object_set_new(pact->metadata, "faultline",
+				    json_pack("{s:s,s:s}", "version", FL_VERSION, "generatedFrom",
+					      "recorded traffic"));
+		qsort(p->shapes, p->nshapes, sizeof(*p->shapes), cmp_shape);
+		for (size_t k = 0; k < p->nshapes; k++) {
+			struct fl_pact_interaction *it = fl_pact_add_interaction(pact);
+			if (!it)
+				break;
+			fl_gen_build_interaction(p->shapes[k], it);
+			/* descriptions must be unique within a pact */
+			for (size_t j = 0; j < k; j++) {
+				if (!strcmp(pact->interactions[j].description, it->description)) {
+					struct fl_buf b;
+					fl_buf_init(&b, 0);
+					fl_buf_printf(&b, "%s (%zu)", it->description, k + 1);
+					free(it->description);
+					it->description = fl_buf_take(&b, NULL);
+					break;
+				}
+			}
+		}
+		v[n++] = pact;
+	}
+	*out = v;
+	return n;
+}
+
+static void safe_name(struct fl_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		char c = *s;
+		fl_buf_append(b, isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.' ? &c : "_", 1);
+	}
+}
+
+static int mkdirs(const char *dir)
+{
+	char *p = strdup(dir);
+	if (!p)
+		return -1;
+	for (char *q = p + 1; *q; q++) {
+		if (*q == '/') {
+			*q = '\0';
+			mkdir(p, 0755);
+			*q = '/';
+		}
+	}
+	int rc = mkdir(p, 0755) && errno != EEXIST ? -1 : 0;
+	free(p);
+	return rc;
+}
+
+int fl_generator_write(struct fl_generator *g, struct fl_generate_stats *st, char *err, size_t errlen)
+{
+	memset(st, 0, sizeof(*st));
+	st->exchanges = g->exchanges;
+	st->warnings = g->warnings;
+	st->capture_bytes = g->bytes;
+	if (mkdirs(g->o.out_dir))
+		return fl_err_set(err, errlen, fl_err_from_errno(errno), "%s: %s", g->o.out_dir,
+				  strerror(errno));
+	struct fl_pact **pacts;
+	size_t n = fl_generator_build(g, &pacts);
+	int rc = 0;
+	st->files = calloc(n + 1, sizeof(*st->files));
+	for (size_t i = 0; i < n; i++) {
+		struct fl_buf path;
+		fl_buf_init(&path, 0);
+		fl_buf_printf(&path, "%s/", g->o.out_dir);
+		safe_name(&path, pacts[i]->consumer);
+		fl_buf_puts(&path, "-");
+		safe_name(&path, pacts[i]->provider);
+		fl_buf_puts(&path, ".json");
+		if (!rc)
+			rc = fl_pact_save(pacts[i], path.data, g->o.version, err, errlen);
+		if (!rc) {
+			st->interactions += pacts[i]->ninteractions;
+			st->pacts++;
+			if (st->files)
+				st->files[st->nfiles++] = fl_buf_take(&path, NULL);
+		}
+		fl_buf_free(&path);
+		fl_pact_free(pacts[i]);
+	}
+	free(pacts);
+	if (!rc && !n)
+		fl_generator_warn(g, "no HTTP exchanges found: nothing written");
+	st->warnings = g->warnings;
+	return rc;
+}
+
+void fl_generate_stats_free(struct fl_generate_stats *st)
+{
+	for (size_t i = 0; i < st->nfiles; i++)
+		free(st->files[i]);
+	free(st->files);
+	memset(st, 0, sizeof(*st));
+}
+
+void fl_generator_free(struct fl_generator *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->nmaps; i++) {
+		free(g->maps[i].addr);
+		free(g->maps[i].name);
+	}
+	free(g->maps);
+	for (size_t i = 0; i < g->nnames; i++)
+		free(g->names[i]);
+	free(g->names);
+	for (size_t i = 0; i < g->npairs; i++) {
+		struct gen_pair *p = g->pairs[i];
+		for (size_t k = 0; k < p->nshapes; k++) {
+			struct gen_shape *s = p->shapes[k];
+			for (size_t j = 0; j < s->nsamples; j++) {
+				struct gen_sample *sm = &s->samples[j];
+				free(sm->path);
+				json_decref(sm->query);
+				free(sm->req_ct);
+				free(sm->resp_ct);
+				free(sm->req_body);
+				free(sm->resp_body);
+			}
+			free(s->key);
+			free(s->method);
+			free(s->templ);
+			free(s->path_regex);
+			free(s);
+		}
+		free(p->shapes);
+		free(p->consumer);
+		free(p->provider);
+		free(p);
+	}
+	free(g->pairs);
+	free(g);
+}
