@@ -45,7 +45,7 @@ static void dir_set_writing(struct fl_dir *d, bool on)
 
 static size_t dir_queued(const struct fl_dir *d)
 {
-	size_t n = d->out.bytes;
+	size_t n = d->out.bytes + d->piped;
 	for (size_t i = 0; i < d->nstages; i++)
 		n += d->stages[i].in.bytes;
 	return n;
@@ -67,6 +67,8 @@ static void free_dir(struct fl_dir *d)
 	if (d->timer)
 		event_free(d->timer);
 	d->rev = d->wev = d->timer = NULL;
+	fl_pipe_put(d->c->link->e, d->pipe, d->piped == 0);
+	d->piped = 0;
 	for (size_t i = 0; i < d->nstages; i++)
 		fl_chunkq_clear(&d->stages[i].in);
 	free(d->stages);
@@ -130,6 +132,24 @@ void fl_conn_close(struct fl_conn *c, int how, const char *reason)
  * failed (the connection must close). */
 static int dir_flush(struct fl_dir *d)
 {
+	if (d->piped) {
+		if (fl_splice_out(d))
+			return -1;
+		if (d->piped) {
+			dir_set_writing(d, true);
+			return 0;
+		}
+	}
+	if (d->pipe[0] >= 0) {
+		fl_pipe_put(d->c->link->e, d->pipe, true);
+		if (d->eof_after_pipe) {
+			d->eof_after_pipe = false;
+			struct fl_chunk *k = fl_chunk_eof(fl_mono_ns());
+			if (!k)
+				return -1;
+			fl_chunkq_push(&d->out, k);
+		}
+	}
 	while (d->out.head) {
 		struct fl_chunk *h = d->out.head;
 		if (h->eof) {
@@ -267,11 +287,50 @@ static void http_detect(struct fl_conn *c, struct fl_dir *d, const char *p, size
 	}
 }
 
+/* The splice fast path; returns false when it does not apply. */
+static bool read_splice(struct fl_dir *d)
+{
+	struct fl_conn *c = d->c;
+	struct fl_proxy_engine *e = c->link->e;
+	if (e->no_splice || !c->http_checked || c->http || d->nstages || d->out.head || d->piped)
+		return false;
+	if (d->pipe[0] < 0 && fl_pipe_get(e, d->pipe) != 0)
+		return false;
+	long n = fl_splice_in(d, FL_READ_SIZE * 8);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			fl_pipe_put(e, d->pipe, true);
+			return true;
+		}
+		if (errno == EINVAL || errno == ENOSYS) {	/* no splice here: plain path */
+			fl_pipe_put(e, d->pipe, true);
+			e->no_splice = true;
+			return false;
+		}
+		fl_conn_close(c, errno == ECONNRESET ? FL_ACT_RESET : FL_ACT_CLOSE,
+			      d->idx == FL_DIR_UP ? "client error" : "upstream error");
+		return true;
+	}
+	if (n == 0) {
+		d->eof_in = true;
+		d->eof_after_pipe = true;
+		dir_set_reading(d, false);
+		dir_run(d);
+		return true;
+	}
+	d->bytes_in += (uint64_t)n;
+	c->link->m.bytes[d->idx] += (uint64_t)n;
+	dir_run(d);
+	return true;
+}
+
 static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
 	struct fl_dir *d = arg;
 	struct fl_conn *c = d->c;
+	if (read_splice(d))
+		return;
 	char *buf = c->link->e->scratch;
 	ssize_t n = read(fd, buf, FL_READ_SIZE);
 	if (n < 0) {
@@ -351,6 +410,18 @@ static int dir_sync(struct fl_dir *d, int64_t now)
 	size_t want = c->http ? 1 : 0;
 	for (struct fl_toxic *t = c->link->toxics; t; t = t->next)
 		want += stage_wanted(t, d->idx);
+	if (want && d->pipe[0] >= 0) {
+		if (fl_splice_drain(d, c->link->e->scratch, FL_READ_SIZE, now))
+			return FL_ACT_CLOSE;
+		fl_pipe_put(c->link->e, d->pipe, true);
+		if (d->eof_after_pipe) {
+			struct fl_chunk *k = fl_chunk_eof(now);
+			if (!k)
+				return FL_ACT_CLOSE;
+			d->eof_after_pipe = false;
+			fl_chunkq_push(&d->out, k);
+		}
+	}
 	struct fl_stage *ns = want ? calloc(want, sizeof(*ns)) : NULL;
 	if (want && !ns)
 		return FL_ACT_CLOSE;
@@ -577,6 +648,7 @@ void fl_conn_start(struct fl_link *l, int cfd, const char *peer)
 	fl_prng_fork(&crng, 1, &c->d[1].rng);
 	c->d[0].c = c->d[1].c = c;
 	c->d[0].src = c->d[0].dst = c->d[1].src = c->d[1].dst = -1;
+	c->d[0].pipe[0] = c->d[0].pipe[1] = c->d[1].pipe[0] = c->d[1].pipe[1] = -1;
 	int one = 1;
 	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->next = l->conns;

@@ -61,6 +61,9 @@ struct fl_proxy_engine *fl_proxy_engine_new(const struct fl_proxy_opts *opts, ch
 	if (!e->dns)
 		e->dns = evdns_base_new(e->base, 0);
 	e->stop_ev = event_new(e->base, -1, 0, stop_cb, e);
+	const char *sp = getenv("FAULTLINE_PROXY_SPLICE");
+	e->no_splice = sp && strcmp(sp, "0") == 0;
+	e->pipe_size = 1 << 20;
 	e->seed = opts && opts->seeded ? opts->seed : fl_prng_entropy_seed();
 	fl_prng_seed(&e->rng, e->seed);
 	e->events_keep = opts && opts->events_keep ? opts->events_keep : 10000;
@@ -199,6 +202,7 @@ void fl_proxy_engine_free(struct fl_proxy_engine *e)
 		event_free(e->lease_ev);
 	if (e->stop_ev)
 		event_free(e->stop_ev);
+	fl_pipe_pool_free(e);
 	if (e->dns)
 		evdns_base_free(e->dns, 0);
 	if (e->base)

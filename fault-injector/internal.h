@@ -176,6 +176,9 @@ struct fl_dir {
 	int idx;
 	int src, dst;
 	struct event *rev, *wev, *timer;
+	int pipe[2];		/* splice fast path: -1 when not held */
+	size_t piped;		/* bytes in the pipe */
+	bool eof_after_pipe;	/* source ended while the pipe held bytes */
 	struct fl_stage *stages;
 	size_t nstages;
 	struct fl_chunkq out;
@@ -240,6 +243,10 @@ struct fl_proxy_engine {
 	uint64_t seed;
 	uint64_t next_conn;
 	char *scratch;
+	int pipes[64][2];	/* idle splice pipes */
+	size_t npipes;
+	size_t pipe_size;
+	bool no_splice;		/* FAULTLINE_PROXY_SPLICE=0 */
 	struct fl_history *sink;
 	size_t events_keep;
 	struct event *lease_ev;
@@ -285,6 +292,17 @@ void fl_conn_close(struct fl_conn *c, int how, const char *reason);
 void fl_dir_pump(struct fl_dir *d);
 /* Inject bytes into a direction's output (HTTP abort responses). */
 void fl_dir_inject(struct fl_dir *d, const void *p, size_t n);
+
+/* splice.c */
+int fl_pipe_get(struct fl_proxy_engine *e, int p[2]);
+void fl_pipe_put(struct fl_proxy_engine *e, int p[2], bool empty);
+void fl_pipe_pool_free(struct fl_proxy_engine *e);
+/* socket -> pipe, at most max bytes (the splice result). */
+long fl_splice_in(struct fl_dir *d, size_t max);
+/* pipe -> socket until empty or EAGAIN; -1 on a write error. */
+int fl_splice_out(struct fl_dir *d);
+/* Move what the pipe holds into d->out as chunks (leaving the fast path). */
+int fl_splice_drain(struct fl_dir *d, char *buf, size_t buflen, int64_t now);
 
 /* http_stage.c */
 extern const struct fl_toxic_type fl_http_stage_type;
