@@ -61,9 +61,17 @@ static int config_fields(struct fl_breaker_config *c, const json_t *j, char *err
 		"window_type", "window_size", "minimum_calls", "failure_rate_threshold",
 		"slow_call_rate_threshold", "slow_call_duration_ms", "wait_open_ms",
 		"half_open_calls", "automatic_transition", "link", "tolerance_ms",
-		"fast_fail_ms", "reject_reason", "name", "state", NULL
+		"fast_fail_ms", "reject_reason", "name", "state",
+		/* the same, as some services spell them */
+		"window", "wait_in_open_ms", "permitted_calls_in_half_open", NULL
 	};
 	int rc = fl_json_only_keys(j, keys, err, errlen);
+	if (!rc && json_is_integer(json_object_get(j, "window")))
+		rc = take_int(j, "window", &c->window_size, 1, err, errlen);
+	if (!rc)
+		rc = fl_json_take_int(j, "wait_in_open_ms", false, &c->wait_open_ms, err, errlen);
+	if (!rc)
+		rc = take_int(j, "permitted_calls_in_half_open", &c->half_open_calls, 1, err, errlen);
 	const char *wt = NULL;
 	if (!rc)
 		rc = fl_json_take_str(j, "window_type", false, &wt, err, errlen);
@@ -143,9 +151,12 @@ int fl_breaker_config_from_json(struct fl_breaker_config *c, const json_t *j, co
 		strcpy(c->name, name);
 	json_t *inner = json_object_get(j, "config");
 	if (inner) {
+		/* A /breakers entry: its state and counters are not configuration. */
 		if (!json_is_object(inner))
 			return fl_err_set(err, errlen, FL_EINVAL, "field config: expected an object");
 		int rc = take_name(j, "link", c->link, err, errlen);
+		if (!rc)
+			rc = fl_json_take_int(j, "tolerance_ms", false, &c->tolerance_ms, err, errlen);
 		return rc ? rc : config_fields(c, inner, err, errlen);
 	}
 	return config_fields(c, j, err, errlen);
@@ -584,7 +595,17 @@ static int collect(struct rp *p, int32_t bid, int32_t link, size_t *ntr)
 			return FL_ENOMEM;
 	}
 	p->blackbox = !any_named && *ntr == 0;
-	if (link >= 0) {
+	bool link_seen = false;
+	for (size_t i = 0; link >= 0 && i < h->n_exchanges && !link_seen; i++)
+		link_seen = h->exchanges[i].link == link;
+	if (link >= 0 && !link_seen && !p->blackbox) {
+		/* The proxy recorded nothing on the link: what the breaker let
+		 * through is what reached the downstream. */
+		for (size_t i = 0; i < p->nmc; i++)
+			if (push_call(&p->dc, &p->ndc, &cd, p->mc[i]))
+				return FL_ENOMEM;
+	}
+	if (link >= 0 && link_seen) {
 		for (size_t i = 0; i < h->n_exchanges; i++) {
 			const struct fl_chk_exchange *x = &h->exchanges[i];
 			if (x->link != link)

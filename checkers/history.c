@@ -918,6 +918,24 @@ static int load_line(json_t *ev, long line, void *arg)
 	return c->rc ? 1 : 0;
 }
 
+int fl_chk_history_add_file(struct fl_chk_history *h, const char *path, char *err,
+			    size_t errlen)
+{
+	char lerr[256] = "";
+	struct load_ctx c = { h, lerr, sizeof(lerr), 0 };
+	int rc = fl_history_read(path, load_line, &c, err, errlen);
+	if (rc == 1 || c.rc) {
+		long ln = 0;
+		int off = 0;
+		rc = c.rc ? c.rc : FL_EPARSE;
+		if (sscanf(lerr, "line %ld: %n", &ln, &off) == 1 && off > 0)
+			fl_err_set(err, errlen, rc, "%s:%ld: %s", path, ln, lerr + off);
+		else
+			fl_err_set(err, errlen, rc, "%s: %s", path, lerr);
+	}
+	return rc;
+}
+
 struct fl_chk_history *fl_chk_history_load(const char *path, char *err, size_t errlen)
 {
 	struct fl_chk_history *h = fl_chk_history_new();
@@ -925,20 +943,7 @@ struct fl_chk_history *fl_chk_history_load(const char *path, char *err, size_t e
 		fl_err_set(err, errlen, FL_ENOMEM, "out of memory");
 		return NULL;
 	}
-	char lerr[256] = "";
-	struct load_ctx c = { h, lerr, sizeof(lerr), 0 };
-	int rc = fl_history_read(path, load_line, &c, err, errlen);
-	if (rc == 1 || c.rc) {
-		long ln = 0;
-		int off = 0;
-		if (sscanf(lerr, "line %ld: %n", &ln, &off) == 1 && off > 0)
-			fl_err_set(err, errlen, c.rc ? c.rc : FL_EPARSE, "%s:%ld: %s", path, ln,
-				   lerr + off);
-		else
-			fl_err_set(err, errlen, c.rc ? c.rc : FL_EPARSE, "%s: %s", path, lerr);
-		goto fail;
-	}
-	if (rc < 0)
+	if (fl_chk_history_add_file(h, path, err, errlen) < 0)
 		goto fail;
 	if (fl_chk_history_seal(h) < 0) {
 		fl_err_set(err, errlen, FL_ENOMEM, "out of memory");

@@ -232,6 +232,11 @@ int fl_chk_history_seal(struct fl_chk_history *h);
  * "PATH:LINE: reason" in err. */
 struct fl_chk_history *fl_chk_history_load(const char *path, char *err, size_t errlen);
 
+/* Add every event of a JSONL file to h (several files merge into one
+ * history). Returns 0 or a negative FL_E* with "PATH:LINE: reason" in err. */
+int fl_chk_history_add_file(struct fl_chk_history *h, const char *path, char *err,
+			    size_t errlen);
+
 /* Intern a string (copied); returns its id or -1 on out of memory. */
 int32_t fl_chk_intern(struct fl_chk_history *h, const char *s);
 /* The id of s if interned, else -1 (interns nothing). */

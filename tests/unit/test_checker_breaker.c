@@ -391,6 +391,19 @@ static void test_config_from_breakers_output(void **state)
 	assert_non_null(strstr(err, "several"));
 	assert_int_not_equal(fl_breaker_config_from_json(&c, j, "nope", err, sizeof(err)), 0);
 	json_decref(j);
+	/* the reference system's spelling, with state and counters around it */
+	j = json_loads("{\"name\":\"remittance->banking\",\"state\":\"OPEN\",\"config\":{"
+		       "\"window_type\":\"COUNT_BASED\",\"window\":12,\"minimum_calls\":4,"
+		       "\"wait_in_open_ms\":700,\"permitted_calls_in_half_open\":2},"
+		       "\"window\":{\"size\":12,\"calls\":3},\"totals\":{\"rejected\":5}}", 0, NULL);
+	fl_breaker_config_defaults(&c);
+	assert_int_equal(fl_breaker_config_from_json(&c, j, NULL, err, sizeof(err)), 0);
+	assert_string_equal(c.name, "remittance->banking");
+	assert_int_equal(c.window_size, 12);
+	assert_int_equal(c.minimum_calls, 4);
+	assert_int_equal(c.wait_open_ms, 700);
+	assert_int_equal(c.half_open_calls, 2);
+	json_decref(j);
 	j = json_loads("{\"window_size\":10,\"bogus\":1}", 0, NULL);
 	assert_int_not_equal(fl_breaker_config_from_json(&c, j, NULL, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "bogus"));

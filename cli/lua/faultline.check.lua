@@ -1,0 +1,186 @@
+-- faultline.check: the checkers from scenarios (fl.check).
+--
+--   fl.check.saga(sys [, opts]):ok()        money and sagas: M1-M3, S1-S6, Q1-Q2
+--   fl.check.bank{ total=, allow_negative=, sources=, history= }:ok()
+--   fl.check.breaker(link, config):ok()     circuit breaker: C1-C7
+--   fl.check.probes(service, cfg):ok()      probes and graceful shutdown: H1-H5
+--   fl.check.run(kind, source [, config])   any checker on a history path,
+--                                           a list of events, or {files=, events=}
+--   fl.check.prober(service, spec)          a kubelet prober on the scenario loop
+--
+-- Every checker reads the scenario's history (opts.history: a path, a
+-- recorder from fl.history.open, or a list of events; default: the run's
+-- --history file) plus opts.events, and returns a result:
+--   r.valid                 true, false or "unknown"
+--   r.invariants[ID]        {name, state, count, checked, first, worst, last}
+--   r.text                  the report as the console shows it
+--   r:ok([{allow_unknown}]) raises a test failure carrying the report and
+--                           evidence unless valid (unknown fails too unless allowed)
+--   r:failed(ID)            true when invariant ID was violated
+-- docs/checkers.md explains every invariant and the event schema.
+local check_c = require "faultline.check_c"
+
+local M = {}
+local Result = {}
+Result.__index = Result
+
+local function fl()
+  local ok, mod = pcall(require, "faultline")
+  return ok and type(mod) == "table" and mod or nil
+end
+
+--- r:ok([{allow_unknown=true}]) -> r, or raises a test failure with the evidence
+function Result:ok(o)
+  if self.valid == true then return self end
+  if self.valid == "unknown" and o and o.allow_unknown then return self end
+  local what = self.valid == "unknown" and "could not decide" or "failed"
+  local msg = string.format("%s check %s\n%s", self.checker, what, self.text)
+  local f = fl()
+  if f and f.fail then f.fail(msg) end
+  error(msg, 2)
+end
+
+--- r:failed(id) -> true when invariant id has violations
+function Result:failed(id)
+  local v = self.invariants and self.invariants[id]
+  return v ~= nil and (v.count or 0) > 0
+end
+
+--- r:violations(id) -> number of violations of invariant id
+function Result:violations(id)
+  local v = self.invariants and self.invariants[id]
+  return v and v.count or 0
+end
+
+local function wrap(r, err)
+  if not r then error(err, 3) end
+  return setmetatable(r, Result)
+end
+
+--- run(kind, source [, config [, name]]) -> result
+function M.run(kind, source, config, name)
+  return wrap(check_c.run(kind, source, config, name))
+end
+
+M.prober = check_c.prober
+
+-- The history files and extra events a checker reads.
+local OWN = { history = true, events = true, sys = true, wait = true, service = true,
+              prober = true, link = true }
+
+local function sources(opts)
+  local files, events = {}, {}
+  local h = opts.history
+  if h == nil then
+    local f = fl()
+    h = f and f.history and f.history.default and f.history.default() or nil
+  end
+  if type(h) == "string" then
+    files[#files + 1] = h
+  elseif type(h) == "userdata" or (type(h) == "table" and type(h.path) == "function") then
+    files[#files + 1] = h:path()
+  elseif type(h) == "table" then
+    for _, e in ipairs(h) do events[#events + 1] = e end
+  end
+  for _, e in ipairs(opts.events or {}) do events[#events + 1] = e end
+  return { files = files, events = events }
+end
+
+local function config_of(opts, drop)
+  local c = {}
+  for k, v in pairs(opts) do
+    if not OWN[k] and not (drop and drop[k]) then c[k] = v end
+  end
+  return c
+end
+
+-- Every event of a service's outbox feed (paged).
+local function feed(sys, service, into)
+  local after = 0
+  for _ = 1, 1000 do
+    local batch = sys:events(service, after)
+    for _, e in ipairs(batch) do
+      into[#into + 1] = e
+      if type(e.seq) == "number" and e.seq > after then after = e.seq end
+    end
+    if #batch < 10000 then break end
+  end
+end
+
+local function now_ns()
+  local f = fl()
+  return f and f.now and math.floor(f.now() * 1e9) or 0
+end
+
+--- saga(sys [, opts]) -> result. With sys (fl.ref.system()): waits up to
+--- opts.wait seconds (default 10) for every saga to end, reads the saga
+--- events of remittance and the ledger legs of money, and takes the money
+--- and bank snapshots at quiescence. opts: deadline_ms, grace_ms,
+--- cqrs_lag_ms, bank_total, bank_corp_initial, history, events.
+function M.saga(sys, opts)
+  opts = opts or {}
+  local src = sources(opts)
+  if sys then
+    local f = fl()
+    local deadline = (f and f.now and f.now() or 0) + (opts.wait or 10)
+    while f and f.now and f.now() < deadline do
+      local open = sys:sagas("open")
+      if #open == 0 then break end
+      f.sleep(0.1)
+    end
+    feed(sys, "remittance", src.events)
+    feed(sys, "money", src.events)
+    local l, b = sys:ledger(), sys:bank()
+    src.events[#src.events + 1] = { event = "money_snapshot", t = l.t or now_ns(),
+                                    accounts = l.accounts, quiescent = true }
+    src.events[#src.events + 1] = { event = "bank_snapshot", t = b.t or now_ns(),
+                                    accounts = { CORP = b.corp, OTHERS = b.total - b.corp },
+                                    initial_total = opts.bank_total, quiescent = true }
+  end
+  return wrap(check_c.run("saga", src, config_of(opts)))
+end
+
+--- bank{total=, allow_negative=, sources=, history=, events=} -> result
+function M.bank(opts)
+  opts = opts or {}
+  return wrap(check_c.run("bank", sources(opts), config_of(opts)))
+end
+
+--- breaker(link, config) -> result. link: a proxy link name
+--- ("remittance->banking") or a link object from fl.proxy.link (its recorded
+--- events are read); config: an entry of a service's /breakers, or the
+--- breaker configuration (docs/checkers.md) with, optionally, history,
+--- events, sys and service (read that service's breaker events).
+function M.breaker(link, config)
+  config = config or {}
+  local src = sources(config)
+  local name = link
+  if type(link) == "table" then
+    name = link.name
+    if type(link.events) == "function" then
+      for _, e in ipairs(link:events{ since = 0 }) do src.events[#src.events + 1] = e end
+    end
+  end
+  if config.sys and config.service then feed(config.sys, config.service, src.events) end
+  local c = config_of(config)
+  if c.link == nil and (c.config == nil or c.config.link == nil) then c.link = name end
+  local bname = c.name or name
+  return wrap(check_c.run("breaker", src, c, bname))
+end
+
+--- probes(service, cfg) -> result. cfg: the probe settings (period,
+--- timeout, success_threshold, failure_threshold, grace, or the Kubernetes
+--- names periodSeconds, ...), history, events, prober (a fl.check.prober
+--- whose events are read).
+function M.probes(service, cfg)
+  cfg = cfg or {}
+  local src = sources(cfg)
+  if cfg.prober then
+    for _, e in ipairs(cfg.prober:events()) do src.events[#src.events + 1] = e end
+  end
+  local c = config_of(cfg)
+  c.service = service
+  return wrap(check_c.run("probe", src, c))
+end
+
+return M
