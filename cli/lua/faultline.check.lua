@@ -29,15 +29,34 @@ local function fl()
   return ok and type(mod) == "table" and mod or nil
 end
 
---- r:ok([{allow_unknown=true}]) -> r, or raises a test failure with the evidence
+--- r:ok([{allow_unknown=true}]) -> r, or raises a test failure whose message
+--- names every failed invariant with its first violation, and whose
+--- "actual" carries the evidence (first and worst) per invariant
 function Result:ok(o)
   if self.valid == true then return self end
   if self.valid == "unknown" and o and o.allow_unknown then return self end
+  local parts, evidence = {}, {}
+  local ids = {}
+  for id in pairs(self.invariants or {}) do ids[#ids + 1] = id end
+  table.sort(ids)
+  for _, id in ipairs(ids) do
+    local v = self.invariants[id]
+    if (v.count or 0) > 0 then
+      parts[#parts + 1] = string.format("%s %s (%d): %s", id, v.name, v.count, v.first.message)
+      evidence[id] = { count = v.count, first = v.first, worst = v.count > 1 and v.worst or nil }
+    elseif v.state == "unknown" then
+      parts[#parts + 1] = string.format("%s %s: unknown: %s", id, v.name, v.unknown_reason or "")
+    end
+  end
+  if #parts == 0 and self.note then parts[1] = self.note end
   local what = self.valid == "unknown" and "could not decide" or "failed"
-  local msg = string.format("%s check %s\n%s", self.checker, what, self.text)
+  local msg = string.format("%s check %s: %s", self.checker, what, table.concat(parts, "; "))
   local f = fl()
-  if f and f.fail then f.fail(msg) end
-  error(msg, 2)
+  if f then
+    error({ fl_fail = true, message = msg, expected = "valid", actual = evidence,
+            has_expected = true }, 2)
+  end
+  error(msg .. "\n" .. self.text, 2)
 end
 
 --- r:failed(id) -> true when invariant id has violations
