@@ -56,7 +56,7 @@ void fl_generator_warn(struct fl_generator *g, const char *fmt, ...)
 {
 	va_list ap;
 	g->warnings++;
-	if (g->warnings > 50)
+	if (g->warnings > 50 || g->o.quiet)
 		return;
 	va_start(ap, fmt);
 	fputs("faultline contract generate: warning: ", stderr);
@@ -364,8 +364,11 @@ int fl_generator_add_events(struct fl_generator *g, const char *path, char *err,
 				snprintf(provider, sizeof(provider), "%s", link);
 			}
 		}
-		snprintf(consumer, sizeof(consumer), "%s", fl_json_str(ev, "consumer", consumer));
-		snprintf(provider, sizeof(provider), "%s", fl_json_str(ev, "provider", provider));
+		const char *cn = fl_json_str(ev, "consumer", NULL), *pn = fl_json_str(ev, "provider", NULL);
+		if (cn)
+			snprintf(consumer, sizeof(consumer), "%s", cn);
+		if (pn)
+			snprintf(provider, sizeof(provider), "%s", pn);
 		const char *p = fl_json_str(ev, "path", "/");
 		const char *q = fl_json_str(ev, "query", NULL);
 		struct fl_buf target;

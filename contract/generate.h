@@ -24,6 +24,7 @@
 struct fl_generate_opts {
 	const char *out_dir;	/* where CONSUMER-PROVIDER.json files go */
 	int version;		/* 3 or 4 */
+	int quiet;		/* count warnings without printing them */
 };
 
 struct fl_http_pair {
