@@ -36,6 +36,7 @@ static void indent_json(struct fl_buf *b, const json_t *v, const char *pad)
 	/* indent continuation lines so the block reads well inside the test */
 	struct fl_buf t;
 	fl_buf_init(&t, 0);
+	fl_buf_puts(&t, pad);
 	for (const char *p = s; *p; p++) {
 		fl_buf_append(&t, p, 1);
 		if (*p == '\n')
@@ -142,8 +143,19 @@ static void interaction(struct fl_buf *b, const struct fl_pact_interaction *it)
 	/* the expected response, matched with the pact's rules */
 	json_t *exp = json_object();
 	json_object_set_new(exp, "status", json_integer(it->response.status));
-	if (json_object_size(it->response.headers))
-		json_object_set(exp, "headers", it->response.headers);
+	if (json_object_size(it->response.headers)) {
+		/* one value per header reads better as a plain string */
+		json_t *h = json_object();
+		const char *hk;
+		json_t *hv;
+		json_object_foreach(it->response.headers, hk, hv) {
+			if (json_array_size(hv) == 1)
+				json_object_set(h, hk, json_array_get(hv, 0));
+			else
+				json_object_set(h, hk, hv);
+		}
+		json_object_set_new(exp, "headers", h);
+	}
 	if (it->response.body.state == FL_PACT_BODY_PRESENT ||
 	    it->response.body.state == FL_PACT_BODY_EMPTY) {
 		json_object_set(exp, "body", it->response.body.value);
@@ -151,8 +163,26 @@ static void interaction(struct fl_buf *b, const struct fl_pact_interaction *it)
 			json_object_set_new(exp, "contentType",
 					    json_string(it->response.body.content_type));
 	}
-	if (json_object_size(it->response.rules))
-		json_object_set(exp, "matchingRules", it->response.rules);
+	if (json_object_size(it->response.rules)) {
+		/* "combine": "AND" is the default: leave it out */
+		json_t *rules = json_deep_copy(it->response.rules);
+		const char *ck;
+		json_t *cat;
+		json_object_foreach(rules, ck, cat) {
+			const char *pk;
+			json_t *grp;
+			if (json_object_get(cat, "matchers")) {
+				if (!strcmp(fl_json_str(cat, "combine", ""), "AND"))
+					json_object_del(cat, "combine");
+				continue;
+			}
+			json_object_foreach(cat, pk, grp) {
+				if (!strcmp(fl_json_str(grp, "combine", ""), "AND"))
+					json_object_del(grp, "combine");
+			}
+		}
+		json_object_set_new(exp, "matchingRules", rules);
+	}
 	fl_buf_puts(b, "    contract.check(r, ");
 	indent_json(b, exp, "    ");
 	fl_buf_puts(b, ")\n  end)\n");
