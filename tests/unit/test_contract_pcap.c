@@ -610,9 +610,56 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* For bench/contract.sh: FL_WRITE_BENCH_PCAP=FILE [FL_BENCH_MB=100] writes a
+ * large capture of many keep-alive connections instead of running the tests. */
+static int write_bench(const char *path)
+{
+	const char *mb = getenv("FL_BENCH_MB");
+	long long want = (mb ? atoll(mb) : 100) << 20;
+	struct cap c;
+	cap_open(&c, path, DLT_EN10MB, 0, 0);
+	long long written = 24;
+	char req[512], resp[1024], body[600];
+	for (uint32_t conn = 0; written < want; conn++) {
+		struct flow f = { .cport = (uint16_t)(1024 + conn % 60000), .sport = 8080,
+				  .cseq = 1001 + conn, .sseq = 5001 + conn * 7 };
+		uint8_t cli[4] = { 10, 0, 0, 1 }, srv[4] = { 10, 0, 0, 2 };
+		memcpy(f.cli, cli, 4);
+		memcpy(f.srv, srv, 4);
+		handshake(&c, &f);
+		for (int k = 0; k < 20; k++) {
+			unsigned id = conn * 20 + (unsigned)k;
+			snprintf(req, sizeof(req),
+				 k % 4 ? "GET /members/%u/transfers?page=%d HTTP/1.1\r\nHost: money\r\n"
+					 "Accept: application/json\r\nUser-Agent: bench\r\n\r\n"
+				       : "GET /members/%u HTTP/1.1\r\nHost: money\r\nAuthorization: Bearer x%d\r\n\r\n",
+				 id, k);
+			int bl = snprintf(body, sizeof(body),
+					  "{\"id\":%u,\"owner\":\"member-%u\",\"balance\":%u,"
+					  "\"created\":\"2026-11-21T23:07:%02u.123Z\",\"ref\":"
+					  "\"3f2b8c1e-1d2a-4c3b-9a8e-%012u\",\"items\":[{\"n\":1,\"amount\":%u},"
+					  "{\"n\":2,\"amount\":%u}],\"note\":\"%s\"}",
+					  id, id, id * 3, id % 60, id, id % 1000, id % 777,
+					  "padding padding padding padding padding padding padding padding");
+			snprintf(resp, sizeof(resp),
+				 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+				 "Date: Sat, 21 Nov 2026 23:07:51 GMT\r\n\r\n%s", bl, body);
+			send_data(&c, &f, 1, req, 1448);
+			send_data(&c, &f, 0, resp, 1448);
+			written += (long long)(strlen(req) + strlen(resp) + 2 * (16 + 54));
+		}
+		finish(&c, &f);
+		written += 5 * (16 + 54);
+	}
+	cap_close(&c);
+	return 0;
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	if (getenv("FL_WRITE_BENCH_PCAP"))
+		return write_bench(getenv("FL_WRITE_BENCH_PCAP"));
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_link_types),	cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_bad_captures),	cmocka_unit_test(test_events),
