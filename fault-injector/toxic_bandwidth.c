@@ -7,7 +7,10 @@ static const struct fl_attr_spec attrs[] = {
 	{ "rate", FL_AT_INT, 0, NULL, 0, 100000000 },
 };
 
-/* st[0]: when the link is free again (mono ns). */
+/* st[0]: when the link is free again (mono ns). A timer that fires late is
+ * caught up (the schedule is kept, not restarted from now) unless the link
+ * sat idle for longer than CATCHUP, so the long-run rate stays exact. */
+#define CATCHUP 50000000
 static void start(struct fl_stage *s, int64_t now, bool update)
 {
 	if (!update)
@@ -25,7 +28,7 @@ static int process(struct fl_stage *s, struct fl_chunkq *out, int64_t now, int64
 	size_t slice = (size_t)(bps / 100.0);
 	if (slice < 1)
 		slice = 1;
-	if (s->st[0] < now)
+	if (s->st[0] < now - CATCHUP)
 		s->st[0] = now;
 	while (s->in.head) {
 		struct fl_chunk *h = s->in.head;

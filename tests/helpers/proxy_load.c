@@ -146,10 +146,12 @@ static int do_conns(int port, int n, int secs)
 			break;
 	}
 	int ok = 0;
+	int64_t deadline = now_ns() + 10000000000LL;
 	for (int i = 0; i < open; i++) {
 		char c;
+		int64_t left = (deadline - now_ns()) / 1000000;
 		struct pollfd p = { fds[i], POLLIN, 0 };
-		if (poll(&p, 1, 5000) > 0 && read(fds[i], &c, 1) == 1)
+		if (left > 0 && poll(&p, 1, (int)left) > 0 && read(fds[i], &c, 1) == 1)
 			ok++;
 	}
 	printf("open=%d\n", ok);

@@ -1,0 +1,165 @@
+#!/bin/sh
+# Fault-injector benchmarks, side by side in one run (not part of make test):
+#   1. throughput, no toxics: direct vs HAProxy (TCP mode) vs faultline, iperf3
+#      with 1 and 8 streams, as ratios to direct and faultline/HAProxy
+#   2. added round-trip latency, 64-byte request/response, no toxics: p50, p99
+#   3. latency toxic 100 ms: measured added p50 and p99
+#   4. bandwidth toxic accuracy from 10 KB/s to 100 MB/s
+#   5. RSS of the proxy with 10,000 concurrent proxied connections
+# Targets: throughput >= HAProxy; added p50 < 30 us, p99 < 200 us; latency
+# p50 within 1 ms, p99 within 3 ms; bandwidth within 2 %; RSS < 100 MB.
+# Env: FAULTLINE, FL_TEST_HELPERS (build/tests/helpers), SECS (iperf3 seconds,
+# default 5), CONNS (default 10000), ONLY ("2 3": run only those sections).
+set -eu
+: "${FAULTLINE:=build/faultline}" "${FL_TEST_HELPERS:=build/tests/helpers}"
+SECS=${SECS:-5}
+CONNS=${CONNS:-10000}
+H=$FL_TEST_HELPERS
+for tool in iperf3 haproxy curl python3; do
+	command -v $tool >/dev/null 2>&1 || { echo "bench/proxy.sh: $tool is not installed (skip)"; exit 77; }
+done
+# 10,000 connections need ~20,000 descriptors in the proxy alone (a client
+# and an upstream socket each). Raise the limit as far as allowed; where the
+# hard limit is lower, run as many connections as fit and say so.
+ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+NOFILE=$(ulimit -n)
+if [ "$NOFILE" != unlimited ] && [ $((CONNS * 2 + 200)) -gt "$NOFILE" ]; then
+	WANT=$CONNS
+	CONNS=$(((NOFILE - 200) / 2))
+	LIMITED="(RLIMIT_NOFILE is $NOFILE here and cannot be raised: $CONNS of $WANT fit; per-connection cost extrapolated)"
+fi
+
+tmp=$(mktemp -d)
+pids=""
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_file() { i=0; while [ ! -s "$1" ]; do i=$((i+1)); [ $i -lt 200 ] || { echo "timeout waiting for $1"; exit 1; }; sleep 0.05; done; }
+jget() { python3 -c "import sys,json; d=json.load(sys.stdin); print($1)"; }
+want() { [ -z "${ONLY:-}" ] || case " $ONLY " in *" $1 "*) ;; *) return 1 ;; esac; }
+verdict() { if [ "$1" = 1 ]; then echo "ok"; else echo "MISS"; fi; }
+
+echo "faultline proxy benchmarks ($(nproc) CPUs, $(uname -r))"
+
+# --- processes -------------------------------------------------------------
+"$FAULTLINE" proxy --listen 127.0.0.1:0 --log-level warn >"$tmp/api.out" 2>"$tmp/api.err" & FPID=$!
+pids="$pids $FPID"
+wait_file "$tmp/api.out"
+sleep 0.1
+API="http://$(sed -n 's/^faultline proxy: listening on //p' "$tmp/api.out")"
+"$H/proxy_echo" >"$tmp/echo.port" & pids="$pids $!"
+wait_file "$tmp/echo.port"
+EP=$(cat "$tmp/echo.port")
+IPORT=$(free_port)
+iperf3 -s -p "$IPORT" >/dev/null 2>&1 & pids="$pids $!"
+HPORT=$(free_port)
+cat >"$tmp/haproxy.cfg" <<EOF
+global
+  maxconn 4000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend f
+  bind 127.0.0.1:$HPORT
+  default_backend b
+backend b
+  server s1 127.0.0.1:$IPORT
+EOF
+haproxy -f "$tmp/haproxy.cfg" -db >"$tmp/haproxy.log" 2>&1 & pids="$pids $!"
+
+link() { # name upstream [toxic-json] -> listen port
+	curl -sf -XPOST "$API/proxies" -d "{\"name\":\"$1\",\"upstream\":\"$2\",\"listen\":\"127.0.0.1:0\"}" \
+		| jget 'd["listen"].split(":")[1]'
+	if [ $# -ge 3 ]; then curl -sf -XPOST "$API/proxies/$1/toxics" -d "$3" >/dev/null; fi
+}
+FL_IPERF=$(link iperf "127.0.0.1:$IPORT")
+FL_ECHO=$(link echo "127.0.0.1:$EP")
+sleep 0.3
+
+# --- 1. throughput ---------------------------------------------------------
+if want 1; then
+echo
+echo "1. throughput, no toxics (iperf3 -t $SECS)"
+iperf() { # port streams -> Gbit/s
+	iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" -P "$2" -J 2>/dev/null \
+		| jget 'round(d["end"]["sum_received"]["bits_per_second"]/1e9, 2)'
+}
+for P in 1 8; do
+	d=$(iperf "$IPORT" $P); h=$(iperf "$HPORT" $P); f=$(iperf "$FL_IPERF" $P)
+	ok=$(python3 -c "print(int($f >= $h))")
+	printf '   %d stream(s): direct %6.2f Gbit/s | HAProxy %6.2f (%.2fx direct) | faultline %6.2f (%.2fx direct) | faultline/HAProxy %.2f  %s\n' \
+		$P "$d" "$h" "$(python3 -c "print($h/$d)")" "$f" "$(python3 -c "print($f/$d)")" \
+		"$(python3 -c "print($f/$h)")" "$(verdict "$ok")"
+done
+fi
+
+# --- 2. added latency --------------------------------------------------------
+
+echo
+echo "2. added round-trip latency, 64 B request/response, no toxics (20000 round trips)"
+direct=$("$H/proxy_load" rtt "$EP" 20000 64)
+proxied=$("$H/proxy_load" rtt "$FL_ECHO" 20000 64)
+dp50=$(echo "$direct" | sed 's/.*p50_us=\([0-9.]*\).*/\1/'); dp99=$(echo "$direct" | sed 's/.*p99_us=\([0-9.]*\).*/\1/')
+pp50=$(echo "$proxied" | sed 's/.*p50_us=\([0-9.]*\).*/\1/'); pp99=$(echo "$proxied" | sed 's/.*p99_us=\([0-9.]*\).*/\1/')
+a50=$(python3 -c "print(round($pp50-$dp50,1))"); a99=$(python3 -c "print(round($pp99-$dp99,1))")
+echo "   direct   p50 $dp50 us  p99 $dp99 us"
+echo "   proxied  p50 $pp50 us  p99 $pp99 us"
+echo "   added    p50 $a50 us (target < 30) $(verdict "$(python3 -c "print(int($a50 < 30))")")  p99 $a99 us (target < 200) $(verdict "$(python3 -c "print(int($a99 < 200))")")"
+
+# --- 3. latency toxic accuracy -----------------------------------------------
+if want 3; then
+echo
+echo "3. latency toxic 100 ms (200 round trips)"
+LAT=$(link lat "127.0.0.1:$EP" '{"type":"latency","attributes":{"latency":100}}')
+lt=$("$H/proxy_load" rtt "$LAT" 200 64)
+lp50=$(echo "$lt" | sed 's/.*p50_us=\([0-9.]*\).*/\1/'); lp99=$(echo "$lt" | sed 's/.*p99_us=\([0-9.]*\).*/\1/')
+e50=$(python3 -c "print(round(($lp50-$dp50)/1000-100,3))"); e99=$(python3 -c "print(round(($lp99-$dp50)/1000-100,3))")
+echo "   measured added: p50 $(python3 -c "print(round(($lp50-$dp50)/1000,3))") ms (error $e50 ms, target within 1) $(verdict "$(python3 -c "print(int(abs($e50) <= 1))")")"
+echo "                   p99 $(python3 -c "print(round(($lp99-$dp50)/1000,3))") ms (error $e99 ms, target within 3) $(verdict "$(python3 -c "print(int(abs($e99) <= 3))")")"
+fi
+
+# --- 4. bandwidth accuracy -----------------------------------------------------
+if want 4; then
+echo
+echo "4. bandwidth toxic accuracy (downstream, ~2 s per rate)"
+for rate in 10 100 1000 10000 100000; do
+	BW=$(link "bw$rate" "127.0.0.1:$EP" "{\"type\":\"bandwidth\",\"attributes\":{\"rate\":$rate}}")
+	bytes=$((rate * 1000 * 2))
+	[ $bytes -ge 20000 ] || bytes=20000
+	m=$("$H/proxy_load" stream "$BW" "$bytes" | sed 's/.*rate_kBps=\([0-9.]*\).*/\1/')
+	err=$(python3 -c "print(round(($m/$rate-1)*100,2))")
+	printf '   asked %7d KB/s  measured %12.2f KB/s  error %6.2f %%  %s\n' "$rate" "$m" "$err" \
+		"$(verdict "$(python3 -c "print(int(abs($err) <= 2))")")"
+done
+fi
+
+# --- 5. 10k connections --------------------------------------------------------
+if want 5; then
+echo
+echo "5. $CONNS concurrent proxied connections ${LIMITED:-}"
+rss0=$(awk '/VmRSS/ {print $2}' /proc/$FPID/status)
+"$H/proxy_load" conns "$FL_ECHO" "$CONNS" 15 >"$tmp/conns.out" 2>"$tmp/conns.err" & LPID=$!
+pids="$pids $LPID"
+i=0
+while ! grep -q "open=" "$tmp/conns.out" 2>/dev/null; do
+	i=$((i+1)); [ $i -lt 1200 ] || break; sleep 0.05
+done
+opened=$(sed -n 's/open=//p' "$tmp/conns.out")
+live=$(curl -sf "$API/metrics" | sed -n 's/^faultline_proxy_connections_open{proxy="echo"} //p')
+rss=$(awk '/VmRSS/ {print $2}' /proc/$FPID/status)
+echo "   connections open: client $opened, proxy $live"
+per=$(python3 -c "print(round(($rss-$rss0)/max(1,int('${opened:-0}' or 0)),2))")
+x10k=$(python3 -c "print(round(($rss0 + $per*10000)/1024,1))")
+echo "   proxy RSS: idle $((rss0 / 1024)) MB, with connections $((rss / 1024)) MB, $per KB per connection"
+echo "   at 10,000 connections: $x10k MB (target < 100 MB) $(verdict "$(python3 -c "print(int($x10k < 100 and '${opened:-0}' == '$CONNS'))")")"
+kill $LPID 2>/dev/null || true
+cat "$tmp/conns.err" 2>/dev/null | head -3
+fi
+
