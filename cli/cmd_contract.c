@@ -17,6 +17,7 @@
 #include "contract/scaffold.h"
 #include "contract/stub.h"
 #include "contract/verify.h"
+#include "core/http_client.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/errors.h"
@@ -29,6 +30,7 @@ static const char usage[] =
 	"       faultline contract generate (--pcap FILE | --events FILE)... [--map ADDR:PORT=SERVICE]...\n"
 	"                                   [-o DIR] [--version 3|4]\n"
 	"       faultline contract scaffold PACT -o FILE.lua [--provider-url URL]\n"
+	"       faultline contract record [--proxy URL] [--link NAME]... -o FILE.jsonl\n"
 	"\n"
 	"Consumer-driven contracts in the Pact format (V2-V4 read, V3/V4 written).\n"
 	"A PACT argument may be a file or a directory of *.json pacts.\n"
@@ -60,6 +62,13 @@ static const char usage[] =
 	"                              unmapped endpoints are named by address)\n"
 	"  -o DIR                      where to write CONSUMER-PROVIDER.json (default .)\n"
 	"  --version 3|4               pact specification to write (default 4)\n"
+	"\n"
+	"record: save the fault injector's recorded HTTP exchanges of some links (all when no\n"
+	"--link is given) as JSONL for `generate --events`.\n"
+	"  --proxy URL                 the proxy's control API (default http://127.0.0.1:8474,\n"
+	"                              or $FAULTLINE_PROXY_URL)\n"
+	"  --link NAME                 a link (proxy) name, e.g. remittance->money (repeatable)\n"
+	"  -o FILE                     the JSONL file to write (- for stdout)\n"
 	"\n"
 	"scaffold: a readable Lua contract test for a pact.\n"
 	"  -o FILE.lua                 the scenario to write\n"
@@ -529,6 +538,130 @@ static int cmd_scaffold(int argc, char **argv)
 	return FL_EXIT_OK;
 }
 
+/* --- record -------------------------------------------------------------------- */
+
+static json_t *api_get(const char *base, const char *path, char *err, size_t errlen)
+{
+	struct fl_buf url;
+	fl_buf_init(&url, 0);
+	fl_buf_printf(&url, "%s%s", base, path);
+	struct fl_http_request rq = { .url = url.data, .timeout_ms = 10000 };
+	struct fl_http_response *r = NULL;
+	json_t *out = NULL;
+	int rc = fl_http_fetch(&rq, &r);
+	if (rc || !r)
+		snprintf(err, errlen, "GET %s: %s", url.data, fl_strerror(rc));
+	else if (r->err)
+		snprintf(err, errlen, "GET %s: %s", url.data, r->errmsg);
+	else if (r->status != 200)
+		snprintf(err, errlen, "GET %s answered %ld: %.200s", url.data, r->status,
+			 r->body.data ? r->body.data : "");
+	else if (!r->json)
+		snprintf(err, errlen, "GET %s: the answer is not JSON", url.data);
+	else
+		out = json_incref(r->json);
+	fl_http_response_free(r);
+	fl_buf_free(&url);
+	return out;
+}
+
+static void url_path_escape(struct fl_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-._~", c))
+			fl_buf_append(b, s, 1);
+		else
+			fl_buf_printf(b, "%%%02X", c);
+	}
+}
+
+static int cmd_record(int argc, char **argv)
+{
+	const char *proxy = getenv("FAULTLINE_PROXY_URL"), *out = NULL;
+	const char *links[64];
+	size_t nlinks = 0;
+	if (!proxy)
+		proxy = "http://127.0.0.1:8474";
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--proxy") || !strcmp(argv[i], "--link") || !strcmp(argv[i], "-o")) {
+			if (need_arg(i, argc, argv))
+				return FL_EXIT_USAGE;
+			if (argv[i][2] == 'p')
+				proxy = argv[i + 1];
+			else if (argv[i][1] == 'o')
+				out = argv[i + 1];
+			else if (nlinks < 64)
+				links[nlinks++] = argv[i + 1];
+			i++;
+		} else {
+			return fl_cli_usage_error("contract", "record: unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (!out)
+		return fl_cli_usage_error("contract", "record: -o FILE.jsonl is required");
+	char err[512];
+	json_t *all = NULL;
+	if (!nlinks) {
+		all = api_get(proxy, "/proxies", err, sizeof(err));
+		if (!all) {
+			fprintf(stderr, "faultline contract record: %s\n", err);
+			return FL_EXIT_INFRA;
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(all, k, v) if (nlinks < 64) links[nlinks++] = k;
+	}
+	FILE *f = strcmp(out, "-") ? fopen(out, "w") : stdout;
+	if (!f) {
+		fprintf(stderr, "faultline contract record: %s: %s\n", out, strerror(errno));
+		json_decref(all);
+		return FL_EXIT_INFRA;
+	}
+	int rc = FL_EXIT_OK;
+	size_t total = 0;
+	for (size_t i = 0; i < nlinks && rc == FL_EXIT_OK; i++) {
+		struct fl_buf path;
+		fl_buf_init(&path, 0);
+		fl_buf_puts(&path, "/proxies/");
+		url_path_escape(&path, links[i]);
+		fl_buf_puts(&path, "/events?since=0&limit=1000000");
+		json_t *evs = api_get(proxy, path.data, err, sizeof(err));
+		fl_buf_free(&path);
+		if (!json_is_array(evs)) {
+			fprintf(stderr, "faultline contract record: %s\n", evs ? "events: not a list" : err);
+			json_decref(evs);
+			rc = FL_EXIT_INFRA;
+			break;
+		}
+		size_t k;
+		json_t *ev;
+		json_array_foreach(evs, k, ev) {
+			if (strcmp(fl_json_str(ev, "event", ""), "http_exchange"))
+				continue;
+			if (!json_object_get(ev, "link"))
+				json_object_set_new(ev, "link", json_string(links[i]));
+			char *line = json_dumps(ev, JSON_COMPACT);
+			if (line) {
+				fprintf(f, "%s\n", line);
+				total++;
+			}
+			free(line);
+		}
+		json_decref(evs);
+	}
+	if (f != stdout && fclose(f)) {
+		fprintf(stderr, "faultline contract record: %s: write failed\n", out);
+		rc = FL_EXIT_INFRA;
+	}
+	if (rc == FL_EXIT_OK)
+		fprintf(stderr, "faultline contract record: %zu HTTP exchange%s from %zu link%s written to %s\n",
+			total, total == 1 ? "" : "s", nlinks, nlinks == 1 ? "" : "s", out);
+	json_decref(all);
+	return rc;
+}
+
 static int cmd_contract(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -547,7 +680,10 @@ static int cmd_contract(int argc, char **argv)
 		return cmd_generate(argc, argv);
 	if (!strcmp(argv[1], "scaffold"))
 		return cmd_scaffold(argc, argv);
-	return fl_cli_usage_error("contract", "unknown subcommand '%s' (verify, stub, generate, scaffold)",
+	if (!strcmp(argv[1], "record"))
+		return cmd_record(argc, argv);
+	return fl_cli_usage_error("contract",
+				  "unknown subcommand '%s' (verify, stub, generate, scaffold, record)",
 				  argv[1]);
 }
 

@@ -27,6 +27,36 @@ int fl_gen_is_secret(const char *name)
 	return 0;
 }
 
+static const char *const dropped_headers[] = {
+	"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer",
+	"upgrade", "proxy-connection", "accept-encoding", "user-agent", "date", "expect",
+	"traceparent", "tracestate", "x-request-id", "x-correlation-id", "x-trace-id", "x-b3-traceid",
+	"x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "b3", "via", "forwarded",
+	"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "cache-control",
+	"pragma", "if-none-match", "if-modified-since", "content-encoding", NULL
+};
+
+int fl_gen_keep_request_header(const char *name)
+{
+	if (fl_gen_is_secret(name))
+		return 0;
+	for (size_t i = 0; dropped_headers[i]; i++)
+		if (!strcasecmp(name, dropped_headers[i]))
+			return 0;
+	return 1;
+}
+
+/* Tracing fields are about one call, not the contract. */
+static int is_tracing(const char *k)
+{
+	static const char *const words[] = { "trace_id", "traceid", "span_id", "spanid", "request_id",
+					     "requestid", "correlation_id", "correlationid", NULL };
+	for (size_t i = 0; words[i]; i++)
+		if (!strcasecmp(k, words[i]))
+			return 1;
+	return 0;
+}
+
 static int all_digits(const char *s, size_t n)
 {
 	if (!n)
@@ -123,6 +153,7 @@ void fl_gen_path_template(const char *path, char **templ, char **regex)
 
 struct infer {
 	json_t *rules;		/* body category being filled */
+	int drop_optional;	/* responses: keys missing from some samples are left out */
 };
 
 static void add_rule(struct infer *in, const char *path, json_t *matcher)
@@ -210,6 +241,14 @@ static void generalise(struct infer *in, const char *path, const char *key, json
 				json_t *x = json_object_get(v, k);
 				if (x)
 					json_array_append(cv, x);
+			}
+			if (in->drop_optional &&
+			    (json_array_size(cv) < json_array_size(vals) || is_tracing(k))) {
+				/* not in every sample (optional) or tracing: a lenient response
+				 * allows it without the contract naming it */
+				json_object_del(ex, k);
+				json_decref(cv);
+				continue;
 			}
 			char *cp = child_path(path, k);
 			json_t *c = json_incref(child);
@@ -318,7 +357,7 @@ static void build_body(struct fl_pact_body *body, json_t *rules, const struct ge
 			json_array_append_new(vals, v);
 	}
 	json_t *cat = json_object();
-	struct infer in = { cat };
+	struct infer in = { cat, resp };
 	generalise(&in, "$", NULL, &body->value, vals);
 	json_decref(vals);
 	if (json_object_size(cat))
@@ -363,6 +402,32 @@ static void build_query(struct fl_pact_request *rq, const struct gen_shape *s)
 	json_decref(qcat);
 }
 
+/* Request headers seen in every sample; a matcher when the value varies. */
+static void build_headers(struct fl_pact_request *rq, const struct gen_shape *s)
+{
+	const char *k;
+	json_t *v;
+	json_t *hcat = json_object();
+	json_object_foreach(s->samples[0].req_headers, k, v) {
+		json_t *vals = json_array();
+		for (size_t i = 0; i < s->nsamples; i++) {
+			json_t *x = json_object_get(s->samples[i].req_headers, k);
+			if (x)
+				json_array_append(vals, json_array_get(x, 0));
+		}
+		if (json_array_size(vals) == s->nsamples) {
+			json_object_set(rq->headers, k, v);
+			if (!all_equal(vals) || s->nsamples < 3)
+				json_object_set_new(hcat, k, json_pack("{s:s,s:[{s:s}]}", "combine", "AND",
+								       "matchers", "match", "type"));
+		}
+		json_decref(vals);
+	}
+	if (json_object_size(hcat))
+		json_object_set(rq->rules, "header", hcat);
+	json_decref(hcat);
+}
+
 void fl_gen_build_interaction(const struct gen_shape *s, struct fl_pact_interaction *it)
 {
 	struct fl_buf d;
@@ -396,6 +461,7 @@ void fl_gen_build_interaction(const struct gen_shape *s, struct fl_pact_interact
 	build_query(rq, s);
 	if (s->samples[0].req_ct && s->samples[0].req_len)
 		fl_pact_multimap_add(rq->headers, "Content-Type", s->samples[0].req_ct);
+	build_headers(rq, s);
 	build_body(&rq->body, rq->rules, s, 0);
 
 	struct fl_pact_response *rs = &it->response;

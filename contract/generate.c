@@ -262,6 +262,13 @@ int fl_generator_add_exchange(struct fl_generator *g, const struct fl_exchange *
 		sm->query = query;
 		sm->req_ct = rqct ? strdup(rqct) : NULL;
 		sm->resp_ct = rsct ? strdup(rsct) : NULL;
+		sm->req_headers = json_object();
+		for (size_t i = 0; i < x->nreq_headers; i++) {
+			const char *hn = x->req_headers[i].name;
+			if (hn && x->req_headers[i].value && strcasecmp(hn, "Content-Type") &&
+			    fl_gen_keep_request_header(hn))
+				fl_pact_multimap_add(sm->req_headers, hn, x->req_headers[i].value);
+		}
 		if (x->req_body_len) {
 			sm->req_body = malloc(x->req_body_len);
 			if (sm->req_body) {
@@ -567,6 +574,7 @@ void fl_generator_free(struct fl_generator *g)
 				json_decref(sm->query);
 				free(sm->req_ct);
 				free(sm->resp_ct);
+				json_decref(sm->req_headers);
 				free(sm->req_body);
 				free(sm->resp_body);
 			}

@@ -17,6 +17,7 @@ struct gen_sample {
 	char *path;		/* decoded path, no query */
 	json_t *query;		/* name -> [values] */
 	char *req_ct, *resp_ct;	/* Content-Type or NULL */
+	json_t *req_headers;	/* the request headers worth keeping: name -> [values] */
 	char *req_body, *resp_body;
 	size_t req_len, resp_len;
 };
@@ -46,6 +47,10 @@ void fl_gen_path_template(const char *path, char **templ, char **regex);
 
 /* Is this name (header, query parameter, JSON key) a secret? */
 int fl_gen_is_secret(const char *name);
+
+/* Should a request header go into the contract? (Not a secret, not about
+ * the transport or tracing: Host, Content-Length, User-Agent, traceparent...) */
+int fl_gen_keep_request_header(const char *name);
 
 /* Build the interaction for a shape into `it` (already added to its pact). */
 void fl_gen_build_interaction(const struct gen_shape *s, struct fl_pact_interaction *it);

@@ -216,7 +216,13 @@ static void verify_http(const struct fl_pact *p, const struct fl_pact_interactio
 	fl_buf_append(&url, o->provider_url, bl);
 	if (rq.path[0] != '/')
 		fl_buf_puts(&url, "/");
-	fl_buf_puts(&url, rq.path);
+	for (const char *c = rq.path; *c; c++) {	/* pacts hold decoded paths */
+		unsigned char ch = (unsigned char)*c;
+		if (ch > 0x20 && ch < 0x7f && !strchr("%?#\"<>\\^`{|}", ch))
+			fl_buf_append(&url, c, 1);
+		else
+			fl_buf_printf(&url, "%%%02X", ch);
+	}
 	const char *k;
 	json_t *vals;
 	int first = 1;
