@@ -11,8 +11,15 @@ void fl_events_init(struct fl_link *l, size_t keep)
 {
 	l->ev_cap = keep;
 	l->ev = calloc(keep, sizeof(json_t *));
-	if (!l->ev)
+	l->ev_size = calloc(keep, sizeof(size_t));
+	l->ev_bytes = 0;
+	if (!l->ev || !l->ev_size) {
+		free(l->ev);
+		free(l->ev_size);
+		l->ev = NULL;
+		l->ev_size = NULL;
 		l->ev_cap = 0;
+	}
 }
 
 void fl_events_free(struct fl_link *l)
@@ -20,8 +27,10 @@ void fl_events_free(struct fl_link *l)
 	for (size_t i = 0; i < l->ev_len; i++)
 		json_decref(l->ev[(l->ev_head + i) % l->ev_cap]);
 	free(l->ev);
+	free(l->ev_size);
 	l->ev = NULL;
-	l->ev_len = l->ev_cap = 0;
+	l->ev_size = NULL;
+	l->ev_len = l->ev_cap = l->ev_bytes = 0;
 }
 
 void fl_events_emit(struct fl_link *l, json_t *ev)
@@ -41,13 +50,21 @@ void fl_events_emit(struct fl_link *l, json_t *ev)
 		json_decref(ev);
 		return;
 	}
-	if (l->ev_len == l->ev_cap) {
+	size_t sz = 512;
+	static const char *const big[] = { "req_body", "resp_body", "req_body_b64",
+					   "resp_body_b64" };
+	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++)
+		sz += json_string_length(json_object_get(ev, big[i]));
+	while (l->ev_len && (l->ev_len == l->ev_cap || l->ev_bytes + sz > FL_EVENTS_BUDGET)) {
 		json_decref(l->ev[l->ev_head]);
-		l->ev[l->ev_head] = ev;
+		l->ev_bytes -= l->ev_size[l->ev_head];
 		l->ev_head = (l->ev_head + 1) % l->ev_cap;
-		return;
+		l->ev_len--;
 	}
-	l->ev[(l->ev_head + l->ev_len) % l->ev_cap] = ev;
+	size_t at = (l->ev_head + l->ev_len) % l->ev_cap;
+	l->ev[at] = ev;
+	l->ev_size[at] = sz;
+	l->ev_bytes += sz;
 	l->ev_len++;
 }
 

@@ -33,6 +33,8 @@ struct fl_http_server;
 /* Bytes a direction may hold in its stages and output before it stops
  * reading its source (backpressure). */
 #define FL_DIR_CAP (8u << 20)
+/* Memory the kept events of one link may use (estimated); the oldest go first. */
+#define FL_EVENTS_BUDGET (64u << 20)
 /* Bytes read at once. */
 #define FL_READ_SIZE (128u << 10)
 /* Request/response bodies kept in HTTP exchange events. */
@@ -225,7 +227,8 @@ struct fl_link {
 	struct fl_link_metrics m;
 	/* events ring */
 	json_t **ev;
-	size_t ev_cap, ev_len, ev_head;
+	size_t *ev_size;		/* estimated bytes of each kept event */
+	size_t ev_cap, ev_len, ev_head, ev_bytes;
 	uint64_t ev_seq;
 };
 

@@ -93,4 +93,5 @@ grep -q "deliberate failure" "$tmp/out" || fail "the deliberate failure is not r
 # nothing left on the remote agent
 left=$(curl -sf "$api/proxies")
 [ "$left" = "{}" ] || fail "links left on the agent: $left"
+cat "$tmp/out"
 echo "ok"

@@ -400,6 +400,45 @@ static void test_token(void **state)
 	fl_proxy_engine_free(e);
 }
 
+/* The event ring keeps the latest N, in order. */
+static void test_events_ring(void **state)
+{
+	(void)state;
+	char err[256];
+	struct fl_proxy_opts o = { .events_keep = 5 };
+	struct fx f2 = { 0 };
+	f2.e = fl_proxy_engine_new(&o, err, sizeof(err));
+	assert_non_null(f2.e);
+	assert_int_equal(fl_proxy_api_start(f2.e, "127.0.0.1:0", NULL, err, sizeof(err)), 0);
+	assert_int_equal(fl_proxy_engine_start_thread(f2.e, err, sizeof(err)), 0);
+	snprintf(f2.api, sizeof(f2.api), "%s", fl_proxy_api_url(f2.e));
+	f2.echo = F->echo;
+	int port = proxy_new(&f2, "r", 0);
+	for (int i = 0; i < 6; i++) {	/* 12 events: open + close each */
+		int fd = tcp_connect(port);
+		assert_true(rtt_ms(fd, 4) < 50);
+		close(fd);
+		usleep(20000);
+	}
+	json_t *j = api(&f2, "GET", "/proxies/r/events", 200, NULL);
+	assert_int_equal(json_array_size(j), 5);
+	json_int_t prev = 0;
+	size_t i;
+	json_t *e;
+	json_array_foreach(j, i, e) {
+		json_int_t seq = json_integer_value(json_object_get(e, "seq"));
+		assert_true(seq > prev);
+		prev = seq;
+	}
+	assert_int_equal(prev, 12);
+	json_decref(j);
+	j = api(&f2, "GET", "/proxies/r/events?since=10&limit=1", 200, NULL);
+	assert_int_equal(json_array_size(j), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 0), "seq")), 11);
+	json_decref(j);
+	fl_proxy_engine_free(f2.e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_metrics_events),
 		cmocka_unit_test(test_seed_repeatable),
 		cmocka_unit_test(test_token),
+		cmocka_unit_test(test_events_ring),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
