@@ -23,13 +23,14 @@
 #include "core/errors.h"
 #include "core/json.h"
 #include "core/prng.h"
+#include "transfer-system/ref.h"
 
 static const char usage[] =
 	"Usage: faultline contract verify PACT... --provider-url URL [options]\n"
 	"       faultline contract stub PACT... [--listen ADDR]\n"
 	"       faultline contract generate (--pcap FILE | --events FILE)... [--map ADDR:PORT=SERVICE]...\n"
 	"                                   [-o DIR] [--version 3|4]\n"
-	"       faultline contract scaffold PACT -o FILE.lua [--provider-url URL]\n"
+	"       faultline contract scaffold PACT -o FILE.lua [--provider-url URL | --ref]\n"
 	"       faultline contract record [--proxy URL] [--link NAME]... -o FILE.jsonl\n"
 	"\n"
 	"Consumer-driven contracts in the Pact format (V2-V4 read, V3/V4 written).\n"
@@ -37,6 +38,9 @@ static const char usage[] =
 	"\n"
 	"verify: replay every interaction against a running provider and match its answers.\n"
 	"  --provider-url URL          the provider (http://127.0.0.1:8080)\n"
+	"  --ref                       each pact's provider is that service of the running\n"
+	"                              reference system (faultline ref up)\n"
+	"  --ref-data DIR              its data directory (default: as faultline ref)\n"
 	"  --state-change-url URL      POST {\"state\",\"params\",\"action\":\"setup\"} here before\n"
 	"                              each interaction (values it returns feed ProviderState\n"
 	"                              generators)\n"
@@ -72,7 +76,10 @@ static const char usage[] =
 	"\n"
 	"scaffold: a readable Lua contract test for a pact.\n"
 	"  -o FILE.lua                 the scenario to write\n"
-	"  --provider-url URL          default provider URL written into the scenario\n";
+	"  --provider-url URL          default provider URL written into the scenario\n"
+	"  --ref                       use the provider's service of the running reference\n"
+	"                              system (tests skip when none runs)\n"
+	"  $PROVIDER_URL overrides either when the scenario runs.\n";
 
 /* --- pact loading -------------------------------------------------------- */
 
@@ -246,6 +253,9 @@ static int need_arg(int i, int argc, char **argv)
 static int cmd_verify(int argc, char **argv)
 {
 	struct fl_verify_opts o = { 0 };
+	bool ref = false;
+	const char *ref_data = NULL;
+	json_t *topo = NULL;
 	const char *reports[16];
 	int nreports = 0, rc = FL_EXIT_USAGE;
 	struct pact_list pl = { 0 };
@@ -269,6 +279,13 @@ static int cmd_verify(int argc, char **argv)
 			if (need_arg(i, argc, argv))
 				return FL_EXIT_USAGE;
 			*slot = argv[++i];
+		} else if (!strcmp(a, "--ref")) {
+			ref = true;
+		} else if (!strcmp(a, "--ref-data")) {
+			if (need_arg(i, argc, argv))
+				return FL_EXIT_USAGE;
+			ref = true;
+			ref_data = argv[++i];
 		} else if (!strcmp(a, "--state-change-teardown")) {
 			o.state_teardown = true;
 		} else if (!strcmp(a, "--report")) {
@@ -292,8 +309,21 @@ static int cmd_verify(int argc, char **argv)
 	}
 	if (!nfiles)
 		return fl_cli_usage_error("contract", "verify: no pact files given");
-	if (!o.provider_url)
-		return fl_cli_usage_error("contract", "verify: --provider-url is required");
+	if (!o.provider_url && !ref)
+		return fl_cli_usage_error("contract", "verify: --provider-url URL or --ref is required");
+	if (ref) {
+		char terr[512];
+		struct fl_buf tp;
+		fl_buf_init(&tp, 0);
+		fl_buf_printf(&tp, "%s/topology.json", ref_data ? ref_data : fl_ref_default_data());
+		topo = fl_json_load_file(tp.data, terr, sizeof(terr));
+		fl_buf_free(&tp);
+		if (!topo) {
+			fprintf(stderr, "faultline contract verify: no running reference system (%s); start one "
+				"with 'faultline ref up'\n", terr);
+			return FL_EXIT_INFRA;
+		}
+	}
 	for (int i = 0; i < nfiles; i++)
 		if (load_pacts(&pl, files[i]))
 			goto out;
@@ -321,7 +351,20 @@ static int cmd_verify(int argc, char **argv)
 		const char *file = pl.v[i]->source ? pl.v[i]->source : "pact";
 		struct verify_ctx c = { set, file, 0 };
 		char err[512];
+		if (topo) {
+			json_t *svc = json_object_get(json_object_get(topo, "services"), pl.v[i]->provider);
+			o.provider_url = fl_json_str(svc, "url", NULL);
+		}
 		fl_report_file_begin(set, file);
+		if (!o.provider_url) {
+			snprintf(err, sizeof(err), "the reference system has no service '%s' (the pact's provider)",
+				 pl.v[i]->provider);
+			struct fl_file_error fe = { file, err, FL_EXIT_USAGE };
+			fl_report_file_error(set, &fe);
+			sum.errors++;
+			fl_report_file_end(set, file);
+			continue;
+		}
 		if (fl_verify_pact(pl.v[i], &o, on_result, &c, &sum, err, sizeof(err))) {
 			struct fl_file_error fe = { file, err, FL_EXIT_USAGE };
 			fl_report_file_error(set, &fe);
@@ -344,6 +387,7 @@ static int cmd_verify(int argc, char **argv)
 	else
 		rc = FL_EXIT_OK;
 out:
+	json_decref(topo);
 	pacts_free(&pl);
 	return rc;
 }
@@ -512,6 +556,8 @@ static int cmd_scaffold(int argc, char **argv)
 				out = argv[++i];
 			else
 				url = argv[++i];
+		} else if (!strcmp(argv[i], "--ref")) {
+			url = "ref";
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return fl_cli_usage_error("contract", "scaffold: unknown option '%s'", argv[i]);
 		} else if (!pact) {

@@ -99,7 +99,7 @@ static void interaction(struct fl_buf *b, const struct fl_pact_interaction *it)
 	fl_buf_init(&url, 0);
 	fl_buf_puts(&url, rq->path ? rq->path : "/");
 	query_string(&url, rq->query);
-	fl_buf_printf(b, "    local r = fl.http.request(\"%s\", PROVIDER .. ", rq->method ? rq->method : "GET");
+	fl_buf_printf(b, "    local r = fl.http.request(\"%s\", provider() .. ", rq->method ? rq->method : "GET");
 	lua_str(b, url.data);
 	fl_buf_free(&url);
 	bool has_headers = json_object_size(rq->headers) > 0;
@@ -192,6 +192,7 @@ static void interaction(struct fl_buf *b, const struct fl_pact_interaction *it)
 int fl_scaffold_render(const struct fl_pact *p, const char *pact_path, const char *provider_url,
 		       struct fl_buf *b)
 {
+	bool ref = provider_url && !strcmp(provider_url, "ref");
 	fl_buf_printf(b,
 		      "-- Contract test: %s -> %s\n"
 		      "-- Scaffolded by `faultline contract scaffold` from %s.\n"
@@ -204,12 +205,30 @@ int fl_scaffold_render(const struct fl_pact *p, const char *pact_path, const cha
 		      "-- Run: PROVIDER_URL=http://127.0.0.1:8080 faultline run THIS_FILE\n"
 		      "local fl = require \"faultline\"\n"
 		      "local contract = fl.contract\n"
-		      "\n"
-		      "local PROVIDER = fl.env.PROVIDER_URL or \"%s\"\n"
-		      "\n"
-		      "describe(",
-		      p->consumer, p->provider, pact_path ? pact_path : "a pact",
-		      provider_url ? provider_url : "http://127.0.0.1:8080");
+		      "\n",
+		      p->consumer, p->provider, pact_path ? pact_path : "a pact");
+	if (ref)
+		fl_buf_printf(b,
+			      "-- The provider: $PROVIDER_URL, else %s of the running reference system\n"
+			      "-- (faultline ref up); the tests are skipped when there is neither.\n"
+			      "local function provider()\n"
+			      "  if fl.env.PROVIDER_URL then return fl.env.PROVIDER_URL end\n"
+			      "  local ok, sys = pcall(fl.ref.system)\n"
+			      "  if not ok then\n"
+			      "    fl.skip(\"no provider: set PROVIDER_URL or start the reference system \" ..\n"
+			      "            \"(faultline ref up)\")\n"
+			      "  end\n"
+			      "  return sys:url(\"%s\")\n"
+			      "end\n\n"
+			      "describe(",
+			      p->provider, p->provider);
+	else
+		fl_buf_printf(b,
+			      "local function provider()\n"
+			      "  return fl.env.PROVIDER_URL or \"%s\"\n"
+			      "end\n\n"
+			      "describe(",
+			      provider_url ? provider_url : "http://127.0.0.1:8080");
 	char title[512];
 	snprintf(title, sizeof(title), "contract %s -> %s", p->consumer, p->provider);
 	lua_str(b, title);

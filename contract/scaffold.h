@@ -12,7 +12,9 @@
 
 /* Render the scenario for `p` (borrowed) into out. `pact_path` is named in
  * the header comment, `provider_url` is the default URL (NULL:
- * http://127.0.0.1:8080). 0 or FL_ENOMEM. */
+ * http://127.0.0.1:8080; "ref": the provider service of the running
+ * reference system, tests skipped when none runs). $PROVIDER_URL always
+ * wins. 0 or FL_ENOMEM. */
 int fl_scaffold_render(const struct fl_pact *p, const char *pact_path, const char *provider_url,
 		       struct fl_buf *out);
 

@@ -438,7 +438,7 @@ static void test_scaffold(void **state)
 	assert_non_null(strstr(b.data, "describe(\"contract web -> money\""));
 	assert_non_null(strstr(b.data, "it(\"a member\""));
 	assert_non_null(strstr(b.data, "-- given: member 7 exists"));
-	assert_non_null(strstr(b.data, "fl.http.request(\"get\", PROVIDER .. \"/members/7?a=1&a=2&b=x%20y\""));
+	assert_non_null(strstr(b.data, "fl.http.request(\"get\", provider() .. \"/members/7?a=1&a=2&b=x%20y\""));
 	assert_non_null(strstr(b.data, "contract.check(r,"));
 	assert_non_null(strstr(b.data, "\"matchingRules\""));
 	fl_buf_free(&b);

@@ -1,0 +1,154 @@
+-- Contract test: banking -> extbank
+-- Scaffolded by `faultline contract scaffold` from scenarios/contract/pacts/banking-extbank.json.
+--
+-- Each test sends one request of the pact to the provider and checks the answer
+-- with fl.contract.check, which applies the pact's matching rules (types,
+-- regexes, formats) and fails naming the path and both values. Edit freely:
+-- set up provider states, tighten or loosen expectations, add plain expects.
+--
+-- Run: PROVIDER_URL=http://127.0.0.1:8080 faultline run THIS_FILE
+local fl = require "faultline"
+local contract = fl.contract
+
+-- The provider: $PROVIDER_URL, else extbank of the running reference system
+-- (faultline ref up); the tests are skipped when there is neither.
+local function provider()
+  if fl.env.PROVIDER_URL then return fl.env.PROVIDER_URL end
+  local ok, sys = pcall(fl.ref.system)
+  if not ok then
+    fl.skip("no provider: set PROVIDER_URL or start the reference system " ..
+            "(faultline ref up)")
+  end
+  return sys:url("extbank")
+end
+
+describe("contract banking -> extbank", { tags = { "contract" } }, function()
+
+  it("POST /bank/transfer -> 200", function()
+    local r = fl.http.request("POST", provider() .. "/bank/transfer", {
+      headers = { "Content-Type: application/json", "accept: */*", "idempotency-key: S1:firmbank:fwd" },
+      body = [[
+{"key":"S1:firmbank:fwd","fromBankName":"KB","fromBankAccountNumber":"CT-1","toBankName":"fl-bank","toBankAccountNumber":"000-CORP","amount":50000}]],
+    })
+    contract.check(r, [[
+    {
+      "status": 200,
+      "headers": {
+        "Content-Type": "application/json"
+      },
+      "body": {
+        "key": "S1:firmbank:fwd",
+        "fromBankName": "KB",
+        "fromBankAccountNumber": "CT-1",
+        "toBankName": "fl-bank",
+        "toBankAccountNumber": "000-CORP",
+        "amount": 50000,
+        "status": "APPLIED",
+        "reason": ""
+      },
+      "contentType": "application/json",
+      "matchingRules": {
+        "body": {
+          "$.key": {
+            "matchers": [
+              {
+                "match": "type"
+              }
+            ]
+          },
+          "$.fromBankName": {
+            "matchers": [
+              {
+                "match": "type"
+              }
+            ]
+          },
+          "$.fromBankAccountNumber": {
+            "matchers": [
+              {
+                "match": "type"
+              }
+            ]
+          },
+          "$.toBankName": {
+            "matchers": [
+              {
+                "match": "type"
+              }
+            ]
+          },
+          "$.toBankAccountNumber": {
+            "matchers": [
+              {
+                "match": "type"
+              }
+            ]
+          },
+          "$.amount": {
+            "matchers": [
+              {
+                "match": "integer"
+              }
+            ]
+          },
+          "$.status": {
+            "matchers": [
+              {
+                "match": "type"
+              }
+            ]
+          },
+          "$.reason": {
+            "matchers": [
+              {
+                "match": "type"
+              }
+            ]
+          }
+        }
+      }
+    }
+    ]])
+  end)
+
+  it("POST /bank/verify -> 200", function()
+    local r = fl.http.request("POST", provider() .. "/bank/verify", {
+      headers = { "Content-Type: application/json", "accept: */*" },
+      body = [[
+{"bankName":"KB","bankAccountNumber":"CT-1"}]],
+    })
+    contract.check(r, [[
+    {
+      "status": 200,
+      "headers": {
+        "Content-Type": "application/json"
+      },
+      "body": {
+        "bankName": "KB",
+        "bankAccountNumber": "CT-1",
+        "valid": true,
+        "owner": "contract-1"
+      },
+      "contentType": "application/json",
+      "matchingRules": {
+        "body": {
+          "$.bankAccountNumber": {
+            "matchers": [
+              {
+                "match": "type"
+              }
+            ]
+          },
+          "$.owner": {
+            "matchers": [
+              {
+                "match": "type"
+              }
+            ]
+          }
+        }
+      }
+    }
+    ]])
+  end)
+end)
