@@ -34,6 +34,34 @@ local function defer(fn)
   if f and f.defer then pcall(f.defer, fn) end
 end
 
+-- The controller lease: the first fault a test adds takes a lease on the
+-- agent (TTL -e FL_PROXY_LEASE_MS, default 10000; 0 turns it off) and a
+-- task renews it every third of the TTL. The task ends with the test and the
+-- lease is released after the test's faults are removed. If the runner dies
+-- (SIGKILL, crash), the lease lapses and the agent removes every fault.
+local function ensure_lease(agent)
+  local f = fl()
+  if agent._leased or not (f and f.spawn and f.defer and f.sleep) then return end
+  local ttl = tonumber(f.env and f.env.FL_PROXY_LEASE_MS or "10000") or 10000
+  if ttl <= 0 then return end
+  agent._holder = agent._holder or
+    string.format("faultline-run-%s-%d", tostring(agent):match("(%x+)$") or "x", os.time())
+  local holder = agent._holder
+  local in_test = pcall(f.defer, function()
+    agent._leased = false
+    pcall(agent.release, agent, holder)
+  end)
+  if not in_test then return end
+  agent:lease(ttl, holder)
+  agent._leased = true
+  f.spawn(function()
+    while true do
+      f.sleep(ttl / 3000)
+      pcall(agent.lease, agent, ttl, holder)
+    end
+  end)
+end
+
 local function escape(s)
   return (tostring(s):gsub("[^%w%-%._~]", function(c)
     return string.format("%%%02X", c:byte())
@@ -171,6 +199,7 @@ function Link:update(o) return call(self.agent, "POST", path(self), o, 200) end
 
 --- disable([{ttl_ms=}]): down (listener closed, connections cut); undone at test end
 function Link:disable(o)
+  ensure_lease(self.agent)
   local p = call(self.agent, "POST", path(self),
     { enabled = false, ttl_ms = o and o.ttl_ms }, 200)
   defer(function() self:enable(true) end)
@@ -206,6 +235,7 @@ function Link:toxic(o)
   for k, v in pairs(o.attributes or {}) do attrs[k] = v end
   for k, v in pairs(o) do if not TOXIC_KEYS[k] then attrs[k] = v end end
   if next(attrs) then body.attributes = attrs end
+  ensure_lease(self.agent)
   local t = call(self.agent, "POST", path(self, "/toxics"), body, 200)
   local tx = setmetatable({ link = self, name = t.name, type = t.type, stream = t.stream,
                             toxicity = t.toxicity, attributes = t.attributes }, Toxic)

@@ -46,8 +46,16 @@ local function suite(label, get_agent)
       expect(r.time).to_be_greater_than(0.149)
     end)
 
+    it("holds a lease while its faults are in place", function()
+      link:toxic{ type = "latency", latency = 1 }
+      local l = fl.http.get(agent.url .. "/lease").json
+      expect(#l).to_be(1)
+      expect(l[1].holder).to_match("^faultline%-run%-")
+    end)
+
     it("starts clean: the previous test's toxic was removed", function()
       expect(#link:toxics()).to_be(0)
+      expect(#fl.http.get(agent.url .. "/lease").json).to_be(0)
       local r = fl.http.get(link:url("/hello"))
       expect(r.time).to_be_less_than(0.1)
     end)
@@ -88,10 +96,39 @@ LUA
 rc=0
 "$FAULTLINE" run "$tmp/proxy_test.lua" -e API="$api" -e UP="$up" --seed 5 >"$tmp/out" 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "want exit 1 (two deliberate failures), got $rc"
-grep -q "8 passed, 2 failed" "$tmp/out" || fail "want 8 passed, 2 failed"
+grep -q "10 passed, 2 failed" "$tmp/out" || fail "want 10 passed, 2 failed"
 grep -q "deliberate failure" "$tmp/out" || fail "the deliberate failure is not reported"
 # nothing left on the remote agent
 left=$(curl -sf "$api/proxies")
 [ "$left" = "{}" ] || fail "links left on the agent: $left"
 cat "$tmp/out"
+
+# A runner killed mid-test leaves faults behind only until its lease lapses.
+cat >"$tmp/crash.lua" <<'LUA'
+local fl = require "faultline"
+it("adds faults and hangs", function()
+  local agent = fl.proxy.agent(fl.env.API)
+  local l = agent:create{ name = "crash", upstream = fl.env.UP, keep = true }
+  l:toxic{ type = "latency", latency = 500 }
+  l:disable()
+  fl.sleep(30)
+end)
+LUA
+"$FAULTLINE" run "$tmp/crash.lua" -e API="$api" -e UP="$up" -e FL_PROXY_LEASE_MS=600 \
+	>"$tmp/crash.out" 2>&1 & rpid=$!; pids="$pids $rpid"
+i=0
+until curl -sf "$api/proxies/crash" 2>/dev/null | grep -q '"enabled":false'; do
+	i=$((i + 1)); [ $i -lt 200 ] || fail "the crash scenario did not add its faults"
+	sleep 0.05
+done
+sleep 1	# longer than the TTL: the runner's heartbeats keep the faults
+curl -sf "$api/proxies/crash" | grep -q '"latency_downstream"' || fail "faults lapsed while the runner lived"
+kill -9 $rpid
+t0=$(date +%s%3N)
+until curl -sf "$api/proxies/crash" | grep -q '"enabled":true,"toxics":\[\]'; do
+	[ $(($(date +%s%3N) - t0)) -lt 3000 ] || fail "faults still there 3 s after the runner was killed"
+	sleep 0.02
+done
+echo "runner SIGKILLed: faults gone after $(($(date +%s%3N) - t0)) ms (lease 600 ms)"
+curl -sf -XDELETE "$api/proxies/crash" >/dev/null
 echo "ok"
