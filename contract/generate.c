@@ -437,6 +437,207 @@ static int cmp_shape(const void *a, const void *b)
 	return c ? c : strcmp(x->key, y->key);
 }
 
+/* --- literal path segments that vary ------------------------------------------------ */
+
+/* Split a template or a path regex into its segments at '/' outside
+ * bracket expressions. Returns the count (<= max); segments are malloc'd. */
+static size_t split_segments(const char *s, char **out, size_t max)
+{
+	size_t n = 0;
+	int depth = 0;
+	const char *b = s;
+	for (const char *p = s;; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == '[')
+			depth++;
+		else if (*p == ']' && depth)
+			depth--;
+		if ((*p == '/' && !depth) || !*p) {
+			if (n < max)
+				out[n++] = strndup(b, (size_t)(p - b));
+			if (!*p)
+				break;
+			b = p + 1;
+		}
+	}
+	return n;
+}
+
+static void free_segments(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+}
+
+/* The top-level keys of a JSON body (of the first element for arrays), as
+ * a sorted "a,b,c" string; NULL when the body is not a JSON object/array. */
+static char *body_keys(const char *data, size_t len)
+{
+	json_t *v = data && len ? json_loadb(data, len, JSON_DECODE_ANY, NULL) : NULL;
+	json_t *o = json_is_array(v) ? json_array_get(v, 0) : v;
+	char *out = NULL;
+	if (json_is_object(o)) {
+		size_t n = json_object_size(o), k = 0;
+		const char **keys = calloc(n + 1, sizeof(*keys));
+		const char *key;
+		json_t *x;
+		json_object_foreach(o, key, x) keys[k++] = key;
+		qsort(keys, n, sizeof(*keys), cmp_str);
+		struct fl_buf b;
+		fl_buf_init(&b, 0);
+		fl_buf_puts(&b, json_is_array(v) ? "[" : "{");
+		for (size_t i = 0; i < n; i++)
+			fl_buf_printf(&b, "%s%s", i ? "," : "", keys[i]);
+		out = fl_buf_take(&b, NULL);
+		free(keys);
+	} else if (json_is_array(v) && json_array_size(v) == 0) {
+		out = strdup("[");
+	}
+	json_decref(v);
+	return out;
+}
+
+static int same_text(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* Two shapes that differ only in one literal path segment (not the first)
+ * and answer with bodies of the same shape are one endpoint with a
+ * parameter: merge b into a. Returns 1 when merged. */
+static int try_merge(struct gen_shape *a, struct gen_shape *b)
+{
+	if (strcmp(a->method, b->method) || a->status != b->status)
+		return 0;
+	const char *qa = strrchr(a->key, '?'), *qb = strrchr(b->key, '?');
+	if (!qa || !qb || strcmp(qa, qb))
+		return 0;
+	char *ta[64], *tb[64];
+	size_t na = split_segments(a->templ, ta, 64), nb = split_segments(b->templ, tb, 64);
+	int rc = 0;
+	size_t diff = 0, pos = 0;
+	if (na != nb || na < 3)
+		goto out;
+	for (size_t i = 0; i < na; i++) {
+		if (strcmp(ta[i], tb[i])) {
+			diff++;
+			pos = i;
+		}
+	}
+	/* a parameter made by an earlier merge absorbs more literals */
+	if (diff != 1 || pos < 2 || (ta[pos][0] == '{' && tb[pos][0] == '{'))
+		goto out;
+	if ((ta[pos][0] == '{' && strcmp(a->path_regex ? a->path_regex : "", "") == 0) ||
+	    (tb[pos][0] == '{' && !b->path_regex))
+		goto out;
+	{
+		char *ka = body_keys(a->samples[0].resp_body, a->samples[0].resp_len);
+		char *kb = body_keys(b->samples[0].resp_body, b->samples[0].resp_len);
+		char *ra = body_keys(a->samples[0].req_body, a->samples[0].req_len);
+		char *rb = body_keys(b->samples[0].req_body, b->samples[0].req_len);
+		int compatible = ka && kb && same_text(ka, kb) && same_text(ra, rb) &&
+				 same_text(a->samples[0].resp_ct, b->samples[0].resp_ct);
+		free(ka);
+		free(kb);
+		free(ra);
+		free(rb);
+		if (!compatible)
+			goto out;
+	}
+	/* the new template and regex: the segment becomes {name} / [^/]+ */
+	char *ra[64];
+	size_t nr = 0;
+	if (a->path_regex)
+		nr = split_segments(a->path_regex, ra, 64);
+	struct fl_buf t, r;
+	fl_buf_init(&t, 0);
+	fl_buf_init(&r, 0);
+	const char *prev = ta[pos - 1];
+	int named = prev[0] && prev[0] != '{' && strlen(prev) < 40;
+	for (size_t i = 0; i < na; i++) {
+		if (i) {
+			fl_buf_puts(&t, "/");
+			fl_buf_puts(&r, "/");
+		}
+		if (i == pos) {
+			if (ta[pos][0] == '{')
+				fl_buf_puts(&t, ta[pos]);
+			else if (tb[pos][0] == '{')
+				fl_buf_puts(&t, tb[pos]);
+			else if (named)
+				fl_buf_printf(&t, "{%s}", prev);
+			else
+				fl_buf_puts(&t, "{param}");
+			fl_buf_puts(&r, "[^/]+");
+		} else {
+			fl_buf_puts(&t, ta[i]);
+			if (nr == na) {
+				fl_buf_puts(&r, ra[i]);
+			} else {
+				for (const char *c = ta[i]; *c; c++) {
+					if (strchr(".[]{}()*+?^$|\\", *c))
+						fl_buf_puts(&r, "\\");
+					fl_buf_append(&r, c, 1);
+				}
+			}
+		}
+	}
+	free_segments(ra, nr);
+	free(a->templ);
+	free(a->path_regex);
+	a->templ = fl_buf_take(&t, NULL);
+	a->path_regex = fl_buf_take(&r, NULL);
+	struct fl_buf k;
+	fl_buf_init(&k, 0);
+	fl_buf_printf(&k, "%s %s %s", a->method, a->templ, qa);
+	free(a->key);
+	a->key = fl_buf_take(&k, NULL);
+	a->count += b->count;
+	for (size_t i = 0; i < b->nsamples; i++) {
+		if (a->nsamples < GEN_SAMPLES) {
+			a->samples[a->nsamples++] = b->samples[i];
+		} else {
+			struct gen_sample *sm = &b->samples[i];
+			free(sm->path);
+			json_decref(sm->query);
+			free(sm->req_ct);
+			free(sm->resp_ct);
+			json_decref(sm->req_headers);
+			free(sm->req_body);
+			free(sm->resp_body);
+		}
+	}
+	b->nsamples = 0;
+	rc = 1;
+out:
+	free_segments(ta, na);
+	free_segments(tb, nb);
+	return rc;
+}
+
+static void free_shape(struct gen_shape *s);
+
+static void merge_varying(struct gen_pair *p)
+{
+	for (int again = 1; again;) {
+		again = 0;
+		for (size_t i = 0; i < p->nshapes && !again; i++) {
+			for (size_t j = i + 1; j < p->nshapes && !again; j++) {
+				if (!try_merge(p->shapes[i], p->shapes[j]))
+					continue;
+				free_shape(p->shapes[j]);
+				memmove(&p->shapes[j], &p->shapes[j + 1],
+					(p->nshapes - j - 1) * sizeof(*p->shapes));
+				p->nshapes--;
+				again = 1;
+			}
+		}
+	}
+}
+
 size_t fl_generator_build(struct fl_generator *g, struct fl_pact ***out)
 {
 	*out = NULL;
@@ -456,6 +657,15 @@ size_t fl_generator_build(struct fl_generator *g, struct fl_pact ***out)
 		json_object_set_new(pact->metadata, "faultline",
 				    json_pack("{s:s,s:s}", "version", FL_VERSION, "generatedFrom",
 					      "recorded traffic"));
+		qsort(p->shapes, p->nshapes, sizeof(*p->shapes), cmp_shape);
+		merge_varying(p);
+		/* keys changed and shapes went away: index them again */
+		memset(p->hash, 0, sizeof(p->hash));
+		for (size_t k = 0; k < p->nshapes; k++) {
+			uint32_t h = hash_str(p->shapes[k]->key) & 1023;
+			p->shapes[k]->hnext = p->hash[h];
+			p->hash[h] = p->shapes[k];
+		}
 		qsort(p->shapes, p->nshapes, sizeof(*p->shapes), cmp_shape);
 		for (size_t k = 0; k < p->nshapes; k++) {
 			struct fl_pact_interaction *it = fl_pact_add_interaction(pact);
@@ -552,6 +762,25 @@ void fl_generate_stats_free(struct fl_generate_stats *st)
 	memset(st, 0, sizeof(*st));
 }
 
+static void free_shape(struct gen_shape *s)
+{
+	for (size_t j = 0; j < s->nsamples; j++) {
+		struct gen_sample *sm = &s->samples[j];
+		free(sm->path);
+		json_decref(sm->query);
+		free(sm->req_ct);
+		free(sm->resp_ct);
+		json_decref(sm->req_headers);
+		free(sm->req_body);
+		free(sm->resp_body);
+	}
+	free(s->key);
+	free(s->method);
+	free(s->templ);
+	free(s->path_regex);
+	free(s);
+}
+
 void fl_generator_free(struct fl_generator *g)
 {
 	if (!g)
@@ -566,24 +795,8 @@ void fl_generator_free(struct fl_generator *g)
 	free(g->names);
 	for (size_t i = 0; i < g->npairs; i++) {
 		struct gen_pair *p = g->pairs[i];
-		for (size_t k = 0; k < p->nshapes; k++) {
-			struct gen_shape *s = p->shapes[k];
-			for (size_t j = 0; j < s->nsamples; j++) {
-				struct gen_sample *sm = &s->samples[j];
-				free(sm->path);
-				json_decref(sm->query);
-				free(sm->req_ct);
-				free(sm->resp_ct);
-				json_decref(sm->req_headers);
-				free(sm->req_body);
-				free(sm->resp_body);
-			}
-			free(s->key);
-			free(s->method);
-			free(s->templ);
-			free(s->path_regex);
-			free(s);
-		}
+		for (size_t k = 0; k < p->nshapes; k++)
+			free_shape(p->shapes[k]);
 		free(p->shapes);
 		free(p->consumer);
 		free(p->provider);

@@ -4,6 +4,8 @@
  * generalised so the contract holds on the next run:
  *   - path segments that are identifiers (numbers, UUIDs, long hex, tokens
  *     with digits) become parameters: "/members/{id}" with a regex rule;
+ *     so do literal segments that vary between requests answered with the
+ *     same JSON shape ("/address/{address}");
  *   - one interaction per request shape (method, path template, query
  *     names, response status); duplicates merge into it;
  *   - values: UUIDs and ISO dates/times get regex or date matchers, values

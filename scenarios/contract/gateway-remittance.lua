@@ -48,8 +48,8 @@ describe("contract gateway -> remittance", { tags = { "contract" } }, function()
             "bankName": "KB",
             "bankAccountNumber": "CT-1",
             "amount": 701,
-            "created_ms": 1795304339782,
-            "deadline_ms": 1795304369782,
+            "created_ms": 1795304487710,
+            "deadline_ms": 1795304517710,
             "steps": [
               {
                 "step": "validate",

@@ -40,8 +40,8 @@ describe("contract query -> membership", { tags = { "contract" } }, function()
           {
             "type": "member_registered",
             "service": "membership",
-            "t": 1915499572083,
-            "ts": "2026-11-21T23:38:59.624Z",
+            "t": 2063462206459,
+            "ts": "2026-11-21T23:41:27.587Z",
             "membershipId": "1",
             "name": "contract-1",
             "address": "강남구",

@@ -40,8 +40,8 @@ describe("contract query -> money", { tags = { "contract" } }, function()
           {
             "type": "money_changed",
             "service": "money",
-            "t": 1915500292929,
-            "ts": "2026-11-21T23:38:59.625Z",
+            "t": 2063462764016,
+            "ts": "2026-11-21T23:41:27.587Z",
             "seq": 1
           }
         ],

@@ -40,8 +40,8 @@ describe("contract query -> remittance", { tags = { "contract" } }, function()
           {
             "type": "saga_started",
             "service": "remittance",
-            "t": 1915505647054,
-            "ts": "2026-11-21T23:38:59.630Z",
+            "t": 2063466579181,
+            "ts": "2026-11-21T23:41:27.591Z",
             "seq": 1
           }
         ],

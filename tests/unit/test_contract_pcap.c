@@ -497,14 +497,29 @@ static void test_events(void **state)
 			100 + i, 100 + i, i);
 	fputs("{\"event\":\"http_exchange\",\"link\":\"remittance->money\",\"method\":\"GET\","
 	      "\"path\":\"/accounts/9\",\"status\":500,\"fault\":\"http_abort\"}\n", f);
+	/* a literal segment that varies, same answer shape: one parameter */
+	const char *towns[] = { "gangnam", "seocho", "mapo" };
+	for (int i = 0; i < 3; i++)
+		fprintf(f,
+			"{\"event\":\"http_exchange\",\"link\":\"gateway->membership\",\"method\":\"GET\","
+			"\"path\":\"/membership/address/%s\",\"status\":200,\"resp_headers\":{\"content-type\":"
+			"\"application/json\"},\"resp_body\":\"[{\\\"id\\\":%d,\\\"address\\\":\\\"%s\\\"}]\"}\n",
+			towns[i], i + 1, towns[i]);
+	/* different answer shapes stay apart */
+	fputs("{\"event\":\"http_exchange\",\"link\":\"gateway->membership\",\"method\":\"GET\","
+	      "\"path\":\"/membership/stats/daily\",\"status\":200,\"resp_headers\":{\"content-type\":"
+	      "\"application/json\"},\"resp_body\":\"{\\\"count\\\":3}\"}\n", f);
+	fputs("{\"event\":\"http_exchange\",\"link\":\"gateway->membership\",\"method\":\"GET\","
+	      "\"path\":\"/membership/stats/weekly\",\"status\":200,\"resp_headers\":{\"content-type\":"
+	      "\"application/json\"},\"resp_body\":\"{\\\"total\\\":3,\\\"week\\\":1}\"}\n", f);
 	fputs("{\"event\":\"toxic_applied\",\"link\":\"remittance->money\"}\n", f);
 	fputs("not json\n", f);
 	fclose(f);
 	snprintf(out, sizeof(out), "%s/ev", tmpdir);
 	struct fl_generate_stats st;
 	assert_int_equal(generate(path, 1, out, &st, err, sizeof(err)), 0);
-	assert_int_equal(st.exchanges, 3);	/* the injected fault is not the provider's behaviour */
-	assert_int_equal(st.interactions, 1);
+	assert_int_equal(st.exchanges, 8);	/* the injected fault is not the provider's behaviour */
+	assert_int_equal(st.interactions, 4);
 	fl_generate_stats_free(&st);
 	snprintf(path, sizeof(path), "%.200s/remittance-money.json", out);
 	struct fl_pact *p = fl_pact_load(path, err, sizeof(err));
@@ -518,6 +533,17 @@ static void test_events(void **state)
 	char *txt = slurp(path);
 	assert_null(strstr(txt, "Bearer"));
 	free(txt);
+	fl_pact_free(p);
+	snprintf(path, sizeof(path), "%.200s/gateway-membership.json", out);
+	p = fl_pact_load(path, err, sizeof(err));
+	assert_non_null(p);
+	assert_int_equal(p->ninteractions, 3);
+	assert_non_null(find(p, "GET /membership/address/{address} -> 200"));
+	assert_non_null(find(p, "GET /membership/stats/daily -> 200"));
+	assert_non_null(find(p, "GET /membership/stats/weekly -> 200"));
+	const struct fl_pact_interaction *addr = find(p, "GET /membership/address/{address} -> 200");
+	json_t *pr = json_array_get(json_object_get(json_object_get(addr->request.rules, "path"), "matchers"), 0);
+	assert_string_equal(fl_json_str(pr, "regex", ""), "/membership/address/[^/]+");
 	fl_pact_free(p);
 }
 
