@@ -69,7 +69,7 @@ static int all_digits(const char *s, size_t n)
 
 static int is_uuid(const char *s, size_t n)
 {
-	static const char pat[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	static const char pat[] = "hhhhhhhh-hhhh-hhhh-hhhh-hhhhhhhhhhhh";
 	if (n != 36)
 		return 0;
 	for (size_t i = 0; i < n; i++) {

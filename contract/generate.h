@@ -51,7 +51,6 @@ struct fl_exchange {
 
 struct fl_generate_stats {
 	size_t exchanges, interactions, pacts, warnings;
-	uint64_t capture_bytes;
 	char **files;		/* paths written (owned) */
 	size_t nfiles;
 };

@@ -1,6 +1,6 @@
 /* Regular expressions as Pact files write them (Java/PCRE syntax), run on
  * POSIX <regex.h> (REG_EXTENDED) after a translation: \d \w \s and their
- * negations, escapes of punctuation, \t \n \uXXXX \xHH, \Q..\E, non-capturing
+ * negations, escapes of punctuation, \t \n \uHHHH \xHH, \Q..\E, non-capturing
  * groups and the (?i) flag are rewritten; lazy and possessive quantifiers
  * become greedy, which gives the same answer for a whole-string match.
  * Look-around and back-references are refused with a clear message. Pact
