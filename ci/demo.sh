@@ -16,7 +16,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-banner() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+	banner() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
+else
+	banner() { printf '\n== %s ==\n' "$*"; }
+fi
 
 if "$FAULTLINE" help ref >/dev/null 2>&1 && [ -x "$BUILD/transferd" ] && [ -d scenarios/e2e ]; then
 	banner "starting the reference transfer system (faultline ref up)"
