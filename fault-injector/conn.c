@@ -276,15 +276,17 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 	dir_run(arg);
 }
 
-static void http_detect(struct fl_conn *c, struct fl_dir *d, const char *p, size_t n)
+/* Returns 1 when the connection closed meanwhile. */
+static int http_detect(struct fl_conn *c, struct fl_dir *d, const char *p, size_t n)
 {
 	c->http_checked = true;
 	if (c->link->http == FL_HTTP_AUTO && d->idx == FL_DIR_UP &&
 	    fl_http_looks_like_request(p, n)) {
 		c->http = fl_http_state_new(c);
 		if (c->http)
-			fl_conn_sync(c);
+			return fl_conn_sync(c);
 	}
+	return 0;
 }
 
 /* The splice fast path; returns false when it does not apply. */
@@ -331,6 +333,10 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	struct fl_conn *c = d->c;
 	if (read_splice(d))
 		return;
+	if (d->piped) {	/* the pipe drains first (write_cb) */
+		dir_set_reading(d, false);
+		return;
+	}
 	char *buf = c->link->e->scratch;
 	ssize_t n = read(fd, buf, FL_READ_SIZE);
 	if (n < 0) {
@@ -355,8 +361,8 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	d->bytes_in += (uint64_t)n;
 	c->link->m.bytes[d->idx] += (uint64_t)n;
-	if (!c->http_checked)
-		http_detect(c, d, buf, (size_t)n);
+	if (!c->http_checked && http_detect(c, d, buf, (size_t)n))
+		return;
 	size_t off = 0;
 	if (d->nstages == 0 && !d->out.head) {
 		/* Fast path: straight from the read buffer. */
@@ -491,21 +497,21 @@ static int dir_sync(struct fl_dir *d, int64_t now)
 	return act;
 }
 
-void fl_conn_sync(struct fl_conn *c)
+int fl_conn_sync(struct fl_conn *c)
 {
 	if (!c->connected || c->closed)
-		return;
+		return 0;
 	int64_t now = fl_mono_ns();
 	int a0 = dir_sync(&c->d[0], now);
 	int a1 = dir_sync(&c->d[1], now);
 	int act = a0 > a1 ? a0 : a1;
 	if (act) {
 		fl_conn_close(c, act, "toxic removed");
-		return;
+		return 1;
 	}
 	if (dir_run(&c->d[0]))
-		return;
-	dir_run(&c->d[1]);
+		return 1;
+	return dir_run(&c->d[1]);
 }
 
 /* --- connect ------------------------------------------------------------- */

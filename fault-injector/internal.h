@@ -289,8 +289,9 @@ int fl_split_hostport(const char *s, char *host, size_t hostlen, int *port);
 
 /* conn.c */
 void fl_conn_start(struct fl_link *l, int cfd, const char *peer);
-/* Bring the connection's stages in line with the link's toxics. */
-void fl_conn_sync(struct fl_conn *c);
+/* Bring the connection's stages in line with the link's toxics. Returns 1
+ * when the connection closed (it is freed then), else 0. */
+int fl_conn_sync(struct fl_conn *c);
 void fl_conn_close(struct fl_conn *c, int how, const char *reason);
 void fl_dir_pump(struct fl_dir *d);
 /* Inject bytes into a direction's output (HTTP abort responses). */

@@ -2,6 +2,8 @@
  * http_delay, http_drop_response with matchers and probability,
  * header-controlled faults, pipelining order, recorded exchanges (ring and
  * JSONL sink). */
+#include <sys/stat.h>
+
 #include "tests/unit/test_proxy_fixture.h"
 
 static struct fx *F;
@@ -264,8 +266,9 @@ static void test_exchange_events(void **state)
 static void test_events_sink(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/fl-proxy-sink-XXXXXX";
-	assert_non_null(mkdtemp(dir));
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/tmp/fl-proxy-sink-%d", (int)getpid());
+	assert_int_equal(mkdir(dir, 0700), 0);
 	char file[128];
 	snprintf(file, sizeof(file), "%s/events.jsonl", dir);
 	char err[256];
