@@ -20,6 +20,7 @@
 #define FL_HTTP_DEFAULT_TIMEOUT_MS 30000L
 #define FL_HTTP_DEFAULT_MAX_BODY ((size_t)64 << 20)
 #define FL_HTTP_EASY_POOL 256
+#define FL_HTTP_MAX_IDLE_CONNS 4096
 
 #ifndef FL_VERSION
 #define FL_VERSION "dev"
@@ -233,6 +234,10 @@ struct fl_http_client *fl_http_client_new(struct event_base *base, char *err, si
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	/* libcurl's default cache limit (4 x transfers in progress) shrinks as a
+	 * burst of transfers completes and closes connections a later burst
+	 * would reuse; keep idle connections like a load generator does */
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)FL_HTTP_MAX_IDLE_CONNS);
 	return c;
 nomem:
 	fl_err_set(err, errlen, FL_ENOMEM, "out of memory creating HTTP client");

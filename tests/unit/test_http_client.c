@@ -568,6 +568,20 @@ static void test_keepalive_reuse(void **state)
 	assert_int_equal(e->hits, 20);
 	assert_true(e->npeers < 20);
 	assert_int_equal(e->npeers, 1);
+
+	/* rounds of 20 concurrent requests reuse the first round's connections */
+	char url[256];
+	snprintf(url, sizeof(url), "%s/hello", e->url);
+	struct fl_http_request rq = { .url = url };
+	for (int round = 0; round < 10; round++) {
+		struct many m = { .total = 20 };
+		for (int i = 0; i < 20; i++)
+			assert_int_equal(fl_http_client_start(e->cli, &rq, many_done, &m, NULL), 0);
+		assert_true(run_until(e->base, &m.all, 5000));
+		assert_int_equal(m.ok, 20);
+	}
+	assert_int_equal(e->hits, 220);
+	assert_true(e->npeers <= 21);
 	env_free(e);
 }
 
