@@ -308,7 +308,7 @@ static int do_restart(int argc, char **argv, const char *data)
 			break;
 		}
 	char err[1024];
-	int rc = fl_ref_restart(data, argv[2], extra, nextra, err, sizeof(err));
+	int rc = fl_ref_restart(data, argv[2], extra, nextra, true, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "faultline ref restart: %s\n", err);
 		return rc == FL_ENOENT ? FL_EXIT_USAGE : FL_EXIT_INFRA;

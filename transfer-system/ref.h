@@ -40,10 +40,11 @@ json_t *fl_ref_load(const char *data, char *err, size_t errlen);
 json_t *fl_ref_down(const char *data, long wait_ms, char *err, size_t errlen);
 
 /* Start one service again (same port, same arguments; extra ones appended,
- * --crash-at dropped unless given again) and wait for its probes.
- * Updates the topology file. Returns 0 or FL_E* with err. */
+ * --crash-at dropped unless given again), wait for its probes when `wait`
+ * (else only until it listens), and update the topology file. Returns 0 or
+ * FL_E* with err. */
 int fl_ref_restart(const char *data, const char *service, const char *const *extra, int nextra,
-		   char *err, size_t errlen);
+		   bool wait, char *err, size_t errlen);
 
 /* Send a signal to a service of the topology (SIGKILL, SIGTERM, SIGSTOP,
  * SIGCONT). Returns 0 or FL_E*. */

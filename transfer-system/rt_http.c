@@ -200,7 +200,9 @@ static void account(struct rt_reqctx *c, int status)
 		re->codes[re->ncodes++].status = status;
 	if (i < re->ncodes)
 		re->codes[i].n++;
-	if (status >= 500 || fl_log_get_level() <= FL_LOG_DEBUG) {
+	bool probe = strncmp(re->pattern, "/livez", 6) == 0 || strncmp(re->pattern, "/readyz", 7) == 0 ||
+		     strncmp(re->pattern, "/startupz", 9) == 0;
+	if ((status >= 500 && !probe) || fl_log_get_level() <= FL_LOG_DEBUG) {
 		json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "trace_id", c->trace_id, "method",
 				      fl_http_req_method(c->req), "route", re->pattern, "status",
 				      status, "duration_ms", dt * 1000);

@@ -153,6 +153,15 @@ json_t *saga_json(const struct saga *g)
 			 (json_int_t)g->deadline_ms, "steps", steps);
 }
 
+/* --crash-at LABEL fires at the first LABEL; LABEL:STEP only at that step. */
+static void crash_at(struct saga *g, const char *label, int step)
+{
+	char l[96];
+	rt_crash_point(g->s, label);
+	snprintf(l, sizeof(l), "%s:%s", label, g->defs[step].name);
+	rt_crash_point(g->s, l);
+}
+
 /* --- transitions --- */
 
 static void commit(struct saga *g)
@@ -332,7 +341,7 @@ static void fwd_start(struct saga *g, int i)
 	g->sub = 0;
 	saga_event(g, "step_requested", i, "fwd", NULL);
 	commit(g);
-	rt_crash_point(g->s, "after_log_before_call");
+	crash_at(g, "after_log_before_call", i);
 	if (send_fwd(g, i) != 0)
 		retry_later(g, x->attempts);
 }
@@ -487,7 +496,7 @@ static void on_fwd(struct rt_svc *s, const struct rt_call_result *res, void *arg
 	int i = c->step;
 	free(c);
 	g->busy = false;
-	rt_crash_point(g->s, "after_call_before_log");
+	crash_at(g, "after_call_before_log", i);
 	struct saga_step *x = &g->st[i];
 	const struct step_def *d = &g->defs[i];
 	char was[16];
@@ -630,7 +639,7 @@ static void on_comp(struct rt_svc *s, const struct rt_call_result *res, void *ar
 	int i = c->step;
 	free(c);
 	g->busy = false;
-	rt_crash_point(g->s, "mid_compensation");
+	crash_at(g, "mid_compensation", i);
 	struct saga_step *x = &g->st[i];
 	const char *result = res->json ? fl_json_str(res->json, "result", "") : "";
 	if (res->kind == RT_CALL_REPLY && res->status == 200 &&

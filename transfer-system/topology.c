@@ -120,6 +120,10 @@ static int spawn(char *const argv[], const char *log, const char *exit_file, con
 			dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
 			_exit(127);
 		}
+		/* the reaper keeps nothing of the launcher: not even its stdio */
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
 		for (int fd = 3; fd < 1024; fd++)
 			if (fd != pfd[1])
 				close(fd);
@@ -594,7 +598,7 @@ int fl_ref_signal(const char *data, const char *service, int sig, char *err, siz
 }
 
 int fl_ref_restart(const char *data, const char *service, const char *const *extra, int nextra,
-		   char *err, size_t errlen)
+		   bool wait, char *err, size_t errlen)
 {
 	json_t *t = fl_ref_load(data, err, errlen);
 	if (!t)
@@ -645,7 +649,8 @@ int fl_ref_restart(const char *data, const char *service, const char *const *ext
 	}
 	json_object_set_new(e, "pid", json_integer(p.pid));
 	json_object_set_new(e, "argv", argv);
-	rc = wait_probes(e, fl_mono_ns() + 15000000000LL, service, err, errlen);
+	if (wait)
+		rc = wait_probes(e, fl_mono_ns() + 15000000000LL, service, err, errlen);
 	if (!rc)
 		rc = write_topology(data, t, err, errlen);
 out:

@@ -71,7 +71,7 @@ local function check(r, what)
 end
 
 local function post(self, service, path, body, key)
-  local headers = key and { ["Idempotency-Key"] = key } or nil
+  local headers = key and { "Idempotency-Key: " .. key } or nil
   return http.post(self:url(service, path), { json = body, headers = headers, timeout = 30 })
 end
 
@@ -199,9 +199,75 @@ function System:terminate(service) return sig(self, service, "TERM") end
 function System:pause(service) return sig(self, service, "STOP") end
 function System:resume(service) return sig(self, service, "CONT") end
 
---- sys:restart(service [, {extra transferd args}]) -> waits until it is ready
-function System:restart(service, extra)
-  local ok, err = ref_c.restart(self.data, service, extra)
+--- sys:alive(service) -> whether the service's process exists
+function System:alive(service)
+  return ref_c.signal(self.data, service, "ZERO") == true
+end
+
+--- sys:pid(service) -> the service's pid from the topology
+function System:pid(service)
+  return self.services[service] and self.services[service].pid
+end
+
+-- ------------------------------------------------ faults on links (Toxiproxy API)
+local function proxy_url(self, path)
+  if not self.proxy_api then
+    error("this reference system runs with direct edges (no fault-injector links)", 3)
+  end
+  return self.proxy_api .. path
+end
+
+--- sys:fault(link, toxic) -> toxic name. toxic = {type=, attributes=, stream=, name=, toxicity=}
+function System:fault(link, toxic)
+  if not self.links[link] then error("no link '" .. tostring(link) .. "'", 2) end
+  local t = {}
+  for k, v in pairs(toxic) do t[k] = v end
+  t.attributes = t.attributes or {}
+  local r = http.post(proxy_url(self, "/proxies/" .. link .. "/toxics"), { json = t })
+  return check(r, "add toxic on " .. link).name
+end
+
+--- sys:unfault(link, name) removes one toxic
+function System:unfault(link, name)
+  local r = http.delete(proxy_url(self, "/proxies/" .. link .. "/toxics/" .. name))
+  if r.status ~= 204 and r.status ~= 404 then check(r, "remove toxic") end
+end
+
+--- sys:cut(link) / sys:mend(link): the link refuses connections / works again
+function System:cut(link)
+  check(http.post(proxy_url(self, "/proxies/" .. link), { json = { enabled = false } }), "disable " .. link)
+end
+function System:mend(link)
+  check(http.post(proxy_url(self, "/proxies/" .. link), { json = { enabled = true } }), "enable " .. link)
+end
+
+--- sys:heal() removes every fault on every link
+function System:heal()
+  if self.proxy_api then
+    local r = http.post(proxy_url(self, "/reset"), { json = {} })
+    if r.status ~= 204 then check(r, "reset") end
+  end
+end
+
+--- sys:quiesce{within=} waits until no saga is open; returns the open count
+function System:quiesce(o)
+  o = o or {}
+  local deadline = os.time() + (o.within or 20)
+  local open
+  repeat
+    open = #self:sagas("open")
+    if open == 0 then return 0 end
+    local ok, fl = pcall(require, "faultline")
+    if ok and fl.sleep then fl.sleep(0.1) end
+  until os.time() > deadline
+  return open
+end
+
+--- sys:restart(service [, {extra transferd args} [, {wait = false}]]) -> by
+-- default waits until /startupz and /readyz pass; wait = false returns once
+-- the process listens
+function System:restart(service, extra, o)
+  local ok, err = ref_c.restart(self.data, service, extra, not (o and o.wait == false))
   if not ok then error(err, 2) end
   local t = json.decode(assert(read_file(self.data .. "/topology.json")))
   self.topology, self.services = t, t.services

@@ -3,6 +3,7 @@
  * world return nil, message; misuse raises. */
 #include <lauxlib.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "transfer-system/ref.h"
@@ -11,8 +12,8 @@ static int l_signal(lua_State *L)
 {
 	const char *data = luaL_checkstring(L, 1);
 	const char *svc = luaL_checkstring(L, 2);
-	static const char *const names[] = { "KILL", "TERM", "STOP", "CONT", "INT", NULL };
-	static const int sigs[] = { SIGKILL, SIGTERM, SIGSTOP, SIGCONT, SIGINT };
+	static const char *const names[] = { "KILL", "TERM", "STOP", "CONT", "INT", "ZERO", NULL };
+	static const int sigs[] = { SIGKILL, SIGTERM, SIGSTOP, SIGCONT, SIGINT, 0 };
 	int i = luaL_checkoption(L, 3, NULL, names);
 	char err[512];
 	if (fl_ref_signal(data, svc, sigs[i], err, sizeof(err)) != 0) {
@@ -24,7 +25,7 @@ static int l_signal(lua_State *L)
 	return 1;
 }
 
-/* restart(data, service [, {extra args}]) */
+/* restart(data, service [, {extra args} [, wait]]) */
 static int l_restart(lua_State *L)
 {
 	const char *data = luaL_checkstring(L, 1);
@@ -42,8 +43,9 @@ static int l_restart(lua_State *L)
 			lua_pop(L, 1);	/* the table keeps the string alive */
 		}
 	}
+	bool wait = lua_isnoneornil(L, 4) || lua_toboolean(L, 4);
 	char err[512];
-	if (fl_ref_restart(data, svc, extra, n, err, sizeof(err)) != 0) {
+	if (fl_ref_restart(data, svc, extra, n, wait, err, sizeof(err)) != 0) {
 		lua_pushnil(L);
 		lua_pushstring(L, err);
 		return 2;
