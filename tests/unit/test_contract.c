@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "contract/generate_int.h"
 #include "contract/generators.h"
 #include "contract/match_int.h"
 #include "contract/pact.h"
@@ -445,6 +446,46 @@ static void test_scaffold(void **state)
 	fl_pact_free(p);
 }
 
+static void test_path_templates(void **state)
+{
+	(void)state;
+	struct {
+		const char *path, *templ, *regex;
+	} cases[] = {
+		{ "/members/42", "/members/{id}", "/members/[0-9]+" },
+		{ "/v1/items", "/v1/items", NULL },
+		{ "/orders/3f2b8c1e-1d2a-4c3b-9a8e-0f1e2d3c4b5a/lines/7", "/orders/{id}/lines/{id2}",
+		  "/orders/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/lines/[0-9]+" },
+		{ "/tx/TX-2024-0001", "/tx/{id}", "/tx/[^/]+" },
+		{ "/blobs/deadbeef01", "/blobs/{id}", "/blobs/[0-9a-fA-F]+" },
+		{ "/a.b/c", "/a.b/c", NULL },
+		{ "/", "/", NULL },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *t, *r;
+		fl_gen_path_template(cases[i].path, &t, &r);
+		assert_string_equal(t, cases[i].templ);
+		if (cases[i].regex) {
+			assert_non_null(r);
+			assert_string_equal(r, cases[i].regex);
+			char err[64];
+			assert_int_equal(fl_regex_full_match(r, cases[i].path, err, sizeof(err)), 1);
+		} else {
+			assert_null(r);
+		}
+		free(t);
+		free(r);
+	}
+	assert_true(fl_gen_is_secret("Authorization"));
+	assert_true(fl_gen_is_secret("X-Api-Key"));
+	assert_true(fl_gen_is_secret("access_token"));
+	assert_false(fl_gen_is_secret("amount"));
+	assert_false(fl_gen_keep_request_header("Host"));
+	assert_false(fl_gen_keep_request_header("traceparent"));
+	assert_false(fl_gen_keep_request_header("Cookie"));
+	assert_true(fl_gen_keep_request_header("Idempotency-Key"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_structural_matchers), cmocka_unit_test(test_mismatch_paths),
 		cmocka_unit_test(test_regex_translation), cmocka_unit_test(test_generators),
 		cmocka_unit_test(test_xml_errors),	 cmocka_unit_test(test_scaffold),
+		cmocka_unit_test(test_path_templates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
