@@ -64,6 +64,8 @@ static void free_dir(struct fl_dir *d)
 		event_free(d->rev);
 	if (d->wev)
 		event_free(d->wev);
+	if (d->c && d->heap_idx != SIZE_MAX)
+		fl_timer_clear(d);
 	if (d->timer)
 		event_free(d->timer);
 	d->rev = d->wev = d->timer = NULL;
@@ -186,25 +188,10 @@ static int dir_flush(struct fl_dir *d)
 	return 0;
 }
 
-static void dir_arm_timer(struct fl_dir *d, int64_t wake, int64_t now)
+static void dir_arm_timer(struct fl_dir *d, int64_t wake)
 {
-	if (!d->timer)
-		return;
-	if (wake == INT64_MAX) {
-		if (d->timer_at) {
-			evtimer_del(d->timer);
-			d->timer_at = 0;
-		}
-		return;
-	}
-	if (d->timer_at == wake)
-		return;
-	int64_t dt = wake - now;
-	if (dt < 0)
-		dt = 0;
-	struct timeval tv = { dt / 1000000000, (dt % 1000000000) / 1000 };
-	evtimer_add(d->timer, &tv);
-	d->timer_at = wake;
+	if (d->timer)
+		fl_timer_set(d, wake);
 }
 
 /* Run the chain, flush, schedule. Returns 1 when the connection closed. */
@@ -242,7 +229,7 @@ static int dir_run(struct fl_dir *d)
 		fl_conn_close(c, FL_ACT_CLOSE, "closed");
 		return 1;
 	}
-	dir_arm_timer(d, wake, now);
+	dir_arm_timer(d, wake);
 	size_t cap = d->nstages ? FL_DIR_CAP : 1;
 	dir_set_reading(d, c->connected && !d->eof_in && dir_queued(d) < cap);
 	return 0;
@@ -264,9 +251,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	struct fl_dir *d = arg;
-	d->timer_at = 0;
-	dir_run(d);
+	dir_run(arg);
 }
 
 static void write_cb(evutil_socket_t fd, short what, void *arg)
@@ -525,7 +510,7 @@ static int dir_setup(struct fl_dir *d, struct fl_conn *c, int idx)
 	d->dst = idx == FL_DIR_UP ? c->ufd : c->cfd;
 	d->rev = event_new(b, d->src, EV_READ | EV_PERSIST, read_cb, d);
 	d->wev = event_new(b, d->dst, EV_WRITE | EV_PERSIST, write_cb, d);
-	d->timer = evtimer_new(b, timer_cb, d);
+	d->timer = event_new(b, -1, 0, timer_cb, d);	/* activated by timers.c */
 	return d->rev && d->wev && d->timer ? 0 : -1;
 }
 
@@ -655,6 +640,7 @@ void fl_conn_start(struct fl_link *l, int cfd, const char *peer)
 	c->d[0].c = c->d[1].c = c;
 	c->d[0].src = c->d[0].dst = c->d[1].src = c->d[1].dst = -1;
 	c->d[0].pipe[0] = c->d[0].pipe[1] = c->d[1].pipe[0] = c->d[1].pipe[1] = -1;
+	c->d[0].heap_idx = c->d[1].heap_idx = SIZE_MAX;
 	int one = 1;
 	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->next = l->conns;

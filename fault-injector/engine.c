@@ -45,13 +45,8 @@ struct fl_proxy_engine *fl_proxy_engine_new(const struct fl_proxy_opts *opts, ch
 		fl_err_set(err, errlen, FL_ENOMEM, "out of memory");
 		return NULL;
 	}
-	struct event_config *cfg = event_config_new();
-	if (cfg) {
-		/* Timers to the microsecond (latency toxics), not epoll's ms. */
-		event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
-		e->base = event_base_new_with_config(cfg);
-		event_config_free(cfg);
-	}
+	e->tfd = -1;
+	e->base = event_base_new();
 	e->scratch = malloc(FL_READ_SIZE);
 	if (!e->base || !e->scratch) {
 		fl_err_set(err, errlen, FL_ENOMEM, "cannot create the event loop");
@@ -61,6 +56,10 @@ struct fl_proxy_engine *fl_proxy_engine_new(const struct fl_proxy_opts *opts, ch
 	if (!e->dns)
 		e->dns = evdns_base_new(e->base, 0);
 	e->stop_ev = event_new(e->base, -1, 0, stop_cb, e);
+	if (fl_timers_init(e)) {
+		fl_err_set(err, errlen, FL_EIO, "timerfd: %s", strerror(errno));
+		goto fail;
+	}
 	const char *sp = getenv("FAULTLINE_PROXY_SPLICE");
 	e->no_splice = sp && strcmp(sp, "0") == 0;
 	e->pipe_size = 1 << 20;
@@ -203,6 +202,7 @@ void fl_proxy_engine_free(struct fl_proxy_engine *e)
 	if (e->stop_ev)
 		event_free(e->stop_ev);
 	fl_pipe_pool_free(e);
+	fl_timers_free(e);
 	if (e->dns)
 		evdns_base_free(e->dns, 0);
 	if (e->base)

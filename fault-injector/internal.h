@@ -187,7 +187,8 @@ struct fl_dir {
 	bool reading, writing, eof_in, eof_out;
 	uint64_t bytes_in, bytes_out;
 	struct fl_prng rng;
-	int64_t timer_at;
+	int64_t timer_at;	/* deadline in the engine's timer heap, 0: none */
+	size_t heap_idx;	/* SIZE_MAX when not in the heap */
 };
 
 struct fl_conn {
@@ -250,6 +251,12 @@ struct fl_proxy_engine {
 	size_t npipes;
 	size_t pipe_size;
 	bool no_splice;		/* FAULTLINE_PROXY_SPLICE=0 */
+	/* stage timers (timers.c) */
+	int tfd;
+	struct event *tev;
+	struct fl_dir **heap;
+	size_t nheap, heap_cap;
+	int64_t armed_at;
 	struct fl_history *sink;
 	size_t events_keep;
 	struct event *lease_ev;
@@ -296,6 +303,13 @@ void fl_conn_close(struct fl_conn *c, int how, const char *reason);
 void fl_dir_pump(struct fl_dir *d);
 /* Inject bytes into a direction's output (HTTP abort responses). */
 void fl_dir_inject(struct fl_dir *d, const void *p, size_t n);
+
+/* timers.c: wake direction d (its d->timer event is activated) at mono
+ * time `at` (INT64_MAX or 0: never). */
+int fl_timers_init(struct fl_proxy_engine *e);
+void fl_timers_free(struct fl_proxy_engine *e);
+void fl_timer_set(struct fl_dir *d, int64_t at);
+void fl_timer_clear(struct fl_dir *d);
 
 /* splice.c */
 int fl_pipe_get(struct fl_proxy_engine *e, int p[2]);
