@@ -14,6 +14,8 @@
 .DEFAULT_GOAL := all
 .SUFFIXES:
 .DELETE_ON_ERROR:
+# objects made through pattern chains (tests, helpers) are kept, not deleted as intermediates
+.SECONDARY:
 
 PREFIX   ?= /usr/local
 CC       ?= cc
