@@ -99,7 +99,7 @@ static void test_checksum_toxics(void **state)
 		  "{\"type\":\"slicer\",\"stream\":\"upstream\",\"attributes\":"
 		  "{\"average_size\":1500,\"size_variation\":1000}}");
 	toxic_add(F, "sumt", "{\"type\":\"bandwidth\",\"attributes\":{\"rate\":200000}}");
-	pump_checksum(port, quick_bytes() / 4);
+	pump_checksum(port, quick_bytes());
 	json_decref(api(F, "DELETE", "/proxies/sumt", 204, NULL));
 }
 
