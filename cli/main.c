@@ -3,12 +3,25 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli/command.h"
+
+/* Thousands of virtual clients or proxied connections need descriptors:
+ * raise the soft limit to the hard one. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	if (argc < 2) {
 		const struct fl_command *help = fl_command_find("help");
 		char *hargv[] = { "help", NULL };

@@ -16,7 +16,10 @@ struct fl_prng {
 void fl_prng_seed(struct fl_prng *r, uint64_t seed);
 
 /* Derive an independent generator for stream `stream` of `parent` without
- * advancing parent: fork(p, k) is the same whatever else p has drawn. */
+ * advancing parent. The child depends only on parent's current state and
+ * `stream`, so forking streams from a freshly seeded parent (as the runner
+ * and the proxy do) gives the same child for the same seed and stream, in
+ * whatever order the streams are forked. */
 void fl_prng_fork(const struct fl_prng *parent, uint64_t stream, struct fl_prng *child);
 
 uint64_t fl_prng_u64(struct fl_prng *r);
