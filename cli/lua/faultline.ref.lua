@@ -204,6 +204,17 @@ function System:alive(service)
   return ref_c.signal(self.data, service, "ZERO") == true
 end
 
+--- sys:exit_status(service) -> {exit=code|nil, signal=name|nil} once the
+-- service's process has ended, else nil
+function System:exit_status(service)
+  local s = self.services[service]
+  local text = s and s.exit_file and read_file(s.exit_file)
+  if not text then return nil end
+  local x = json.decode(text)
+  if x.pid ~= s.pid then return nil end
+  return { exit = x.exit ~= json.null and x.exit or nil, signal = x.signal ~= json.null and x.signal or nil }
+end
+
 --- sys:pid(service) -> the service's pid from the topology
 function System:pid(service)
   return self.services[service] and self.services[service].pid
