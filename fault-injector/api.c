@@ -206,7 +206,8 @@ static int populate(struct fl_proxy_engine *e, const json_t *arr, json_t *done, 
 			const char *up = fl_json_str(pj, "upstream", "");
 			bool same = strcmp(up, old->upstream) == 0 &&
 				    (!listen || strcmp(listen, old->listen) == 0);
-			if (same && !json_object_get(pj, "toxics")) {
+			json_t *tx = json_object_get(pj, "toxics");
+			if (same && (!tx || json_is_null(tx))) {
 				char e2[ERRLEN];
 				bool en = fl_json_bool(pj, "enabled", true);
 				if (en != old->enabled && fl_link_set_enabled(old, en, e2, sizeof(e2))) {
@@ -285,10 +286,8 @@ static void proxy_update(struct fl_link *l, struct reply *r, const char *body, s
 		err_reply(r, 400, "bad request body: %s", e2);
 		goto out;
 	}
-	if (json_object_get(j, "toxics")) {
-		err_reply(r, 400, "bad request body: toxics are changed through /toxics");
-		goto out;
-	}
+	/* "toxics" is ignored here (Toxiproxy's Go client sends the whole proxy
+	 * on Save); toxics change through /proxies/{p}/toxics. */
 	char host[256];
 	int port;
 	if (upstream && fl_split_hostport(upstream, host, sizeof(host), &port)) {

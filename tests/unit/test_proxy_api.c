@@ -71,6 +71,11 @@ static void test_proxies_crud(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "upstream")), "127.0.0.1:1");
 	assert_true(json_is_true(json_object_get(j, "enabled")));
 	json_decref(j);
+	/* the Go client's Save sends the whole proxy, toxics included */
+	j = api(F, "POST", "/proxies/a", 200,
+		"{\"name\":\"a\",\"listen\":\"%s\",\"upstream\":\"127.0.0.1:1\","
+		"\"enabled\":true,\"toxics\":[]}", listen);
+	json_decref(j);
 	j = api(F, "PATCH", "/proxies/a", 200, "{\"enabled\":false}");
 	assert_true(json_is_false(json_object_get(j, "enabled")));
 	json_decref(j);
