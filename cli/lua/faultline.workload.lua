@@ -1,0 +1,470 @@
+-- faultline.workload: clients that transfer, top up and read against the
+-- reference transfer system while recording a Jepsen history, and windows
+-- that check what happened in them (fl.workload).
+--
+--   local W = fl.workload
+--   local win = W.window(sys, "chaos")         -- history file + feed positions now
+--   local stats = W.run(sys, { members = ms, clients = 4, rate = 20,
+--                              duration = 10, history = win.history })
+--   W.verify("chaos", { saga = win:saga{}, breaker = win:breaker("remittance", "remittance->banking") })
+--
+-- Every random choice comes from fl.random (seeded by --seed). Operations go
+-- into the history as invoke / ok / fail / info with the request's
+-- Idempotency-Key and, when answered, the saga id, state and reason:
+--   ok    the saga COMPLETED (or a read answered)
+--   fail  the saga ended FAILED or COMPENSATED: it had no effect
+--   info  anything else (timeout, reset, 5xx, still running, DEFERRED):
+--         it may or may not take effect, and must converge
+-- A transfer answered DEFERRED with no step attempted was refused at the
+-- door by the breaker toward the bank: it carries reason "circuit_open" so
+-- the breaker checker holds it to the fast-failure rule.
+local fl = require "faultline"
+local http = fl.http
+local json = fl.json
+
+local M = {}
+
+-- ------------------------------------------------------------- small helpers
+local function now_ns() return math.floor(fl.now() * 1e9) end
+
+local function sanitize(name)
+  return (tostring(name):gsub("[^%w%-_]+", "_")):sub(1, 80)
+end
+
+local function read_file(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- head(sys, service) -> the service's outbox head sequence number
+function M.head(sys, service)
+  local r = http.get(sys:url(service, "/events?after=0&limit=1"), { timeout = 10 })
+  if r.status ~= 200 or not r.json then
+    error("events of " .. service .. ": HTTP " .. r.status, 2)
+  end
+  return r.json.head or 0
+end
+
+--- feed(sys, service, after [, into]) -> every outbox event after seq `after`
+function M.feed(sys, service, after, into)
+  into = into or {}
+  for _ = 1, 1000 do
+    local r = http.get(sys:url(service, "/events?after=" .. math.tointeger(after) .. "&limit=5000"),
+      { timeout = 15 })
+    if r.status ~= 200 or not r.json then
+      error("events of " .. service .. ": HTTP " .. r.status, 2)
+    end
+    local evs = r.json.events or {}
+    for _, e in ipairs(evs) do into[#into + 1] = e end
+    if #evs == 0 or (r.json.last or after) <= after then break end
+    after = r.json.last
+    if after >= (r.json.head or after) then break end
+  end
+  return into
+end
+
+--- failure_counts(sys) -> {reason = FAILED count} from the query read model
+function M.failure_counts(sys)
+  local r = http.get(sys:url("query", "/stats/failed-transfers"), { timeout = 10 })
+  if r.status ~= 200 or not r.json then error("failure counters: HTTP " .. r.status, 2) end
+  local out = {}
+  for reason, v in pairs(r.json.by_reason or {}) do out[reason] = v.failed or 0 end
+  return out
+end
+
+--- snapshots(sys [, {quiescent=, bank_total=}]) -> money_snapshot, bank_snapshot events
+function M.snapshots(sys, o)
+  o = o or {}
+  local l, b = sys:ledger(), sys:bank()
+  local ms = { event = "money_snapshot", t = l.t or now_ns(), accounts = l.accounts,
+               quiescent = o.quiescent or nil }
+  local bs = { event = "bank_snapshot", t = b.t or now_ns(),
+               accounts = { CORP = b.corp, OTHERS = b.total - b.corp },
+               initial_total = o.bank_total, quiescent = o.quiescent or nil }
+  return ms, bs, l, b
+end
+
+-- ------------------------------------------------------------------ windows
+local Window = {}
+Window.__index = Window
+
+--- window(sys, name [, {services=, path=}]) -> a window: a fresh history
+--- file (DATA/history-NAME.jsonl, or path) and the outbox positions now, so
+--- checks look only at what happened from here on
+function M.window(sys, name, o)
+  o = o or {}
+  local path = o.path or string.format("%s/history-%s.jsonl", sys.data, sanitize(name))
+  os.remove(path)
+  local h = assert(fl.history.open(path))
+  local w = setmetatable({ sys = sys, name = name, history = h, path = path, marks = {},
+                           events = {}, t0 = now_ns() }, Window)
+  for _, svc in ipairs(o.services or { "remittance", "money", "banking" }) do
+    w.marks[svc] = M.head(sys, svc)
+  end
+  local ok, counts = pcall(M.failure_counts, sys)
+  w.counts0 = ok and counts or nil
+  local okb, bank = pcall(sys.bank, sys)
+  w.bank_total = okb and bank.total or nil
+  return w
+end
+
+--- win:event(ev): record an event (fault window, process event, sample)
+function Window:event(ev)
+  ev.t = ev.t or now_ns()
+  self.history:event(ev)
+  return ev
+end
+
+--- win:feed(service) -> the service's events since the window opened
+function Window:feed(service, into)
+  return M.feed(self.sys, service, self.marks[service] or 0, into)
+end
+
+--- win:quiesce([within]) -> true when no saga is open (waits up to within s)
+function Window:quiesce(within)
+  local deadline = fl.now() + (within or 15)
+  repeat
+    if #self.sys:sagas("open") == 0 then return true end
+    fl.sleep(0.1)
+  until fl.now() > deadline
+  return false
+end
+
+--- win:saga{wait=, deadline_ms=, grace_ms=, addresses={addr={ids}}, counters=,
+---          bank_total=, cqrs_lag_ms=, ...} -> saga checker result over the
+--- window: waits for quiescence, adds the saga and ledger events since the
+--- window opened, snapshots at quiescence, read-model samples of the given
+--- addresses and the failure counters' change over the window.
+function Window:saga(o)
+  o = o or {}
+  local sys = self.sys
+  local quiet = self:quiesce(o.wait or 15)
+  local evs = {}
+  self:feed("remittance", evs)
+  self:feed("money", evs)
+  if o.bank_total == nil then o.bank_total = self.bank_total end
+  local ms, bs = M.snapshots(sys, { quiescent = quiet, bank_total = o.bank_total })
+  evs[#evs + 1] = ms
+  evs[#evs + 1] = bs
+  local cfg = { deadline_ms = o.deadline_ms, grace_ms = o.grace_ms, cqrs_lag_ms = o.cqrs_lag_ms or 1000,
+                bank_total = o.bank_total, bank_corp_initial = o.bank_corp_initial }
+  if quiet and (o.addresses or o.counters) then
+    local tq = now_ns()
+    evs[#evs + 1] = { event = "quiescence", t = tq }
+    local lag = cfg.cqrs_lag_ms / 1000
+    fl.sleep(lag + 0.05)
+    for addr, ids in pairs(o.addresses or {}) do
+      local q = http.get(sys:url("query", "/money/query/get-money-sum-by-address/" .. addr)).json
+      local sum = 0
+      for _, id in ipairs(ids) do sum = sum + sys:balance(id) end
+      local g = http.post(sys:url("gateway", "/money/aggregation/get-money-sum-by-address"),
+        { json = { address = addr } }).json
+      evs[#evs + 1] = { event = "cqrs_sample", t = now_ns(), address = addr,
+                        read_model = q and q.sum or -1, wallet_sum = sum,
+                        aggregation = g and g.sum or nil }
+    end
+    if o.counters and self.counts0 then
+      local now = M.failure_counts(sys)
+      local delta = {}
+      for reason, n in pairs(now) do
+        local d = n - (self.counts0[reason] or 0)
+        if d ~= 0 then delta[reason] = d end
+      end
+      evs[#evs + 1] = { event = "failure_counts", t = now_ns(), counts = delta }
+    end
+  end
+  for _, e in ipairs(self.events) do evs[#evs + 1] = e end
+  return fl.check.run("saga", { files = { self.path }, events = evs }, cfg)
+end
+
+--- win:breaker(service, name [, {link=, overrides...}]) -> breaker checker
+--- result for breaker `name` of `service` over the window: the service's
+--- breaker events, the proxy link's exchanges (the calls that reached the
+--- downstream) and the clients' operations; configuration from /breakers.
+function Window:breaker(service, name, o)
+  o = o or {}
+  local sys = self.sys
+  local b = sys:breaker(service, name)
+  if not b then error("no breaker " .. name .. " on " .. service, 2) end
+  local cfg = {}
+  for k, v in pairs(b.config) do cfg[k] = v end
+  for k, v in pairs(o) do if k ~= "link" then cfg[k] = v end end
+  local evs = {}
+  for _, e in ipairs(M.feed(sys, service, self.marks[service] or 0)) do
+    if (e.type == "breaker_call" or e.type == "breaker_transition") and e.breaker == name then
+      evs[#evs + 1] = e
+    end
+  end
+  local link = o.link ~= false and (o.link or name) or nil
+  if link and sys.links[link] and sys.proxy_api then
+    local r = http.get(sys.proxy_api .. "/proxies/" .. link .. "/events?since=0&limit=10000")
+    for _, e in ipairs(r.json or {}) do
+      if e.event == "http_exchange" and (e.start or 0) >= self.t0 then
+        e.link = link
+        evs[#evs + 1] = e
+      end
+    end
+    cfg.link = link
+  end
+  for _, e in ipairs(self.events) do evs[#evs + 1] = e end
+  cfg.name = name
+  return fl.check.run("breaker", { files = { self.path }, events = evs }, cfg, name)
+end
+
+--- win:probes(service, cfg [, prober]) -> probe checker result over the
+--- window's history plus the prober's events
+function Window:probes(service, cfg, prober)
+  local evs = {}
+  if prober then for _, e in ipairs(prober:events()) do evs[#evs + 1] = e end end
+  for _, e in ipairs(self.events) do evs[#evs + 1] = e end
+  local c = {}
+  for k, v in pairs(cfg or {}) do c[k] = v end
+  c.service = service
+  return fl.check.run("probe", { files = { self.path }, events = evs }, c)
+end
+
+--- win:process(service, action [, extra]) records a process event
+--- ("sigterm", "exited", "started", "killed", "paused", "resumed")
+function Window:process(service, action, extra)
+  local ev = { event = "process", service = service, action = action }
+  for k, v in pairs(extra or {}) do ev[k] = v end
+  return self:event(ev)
+end
+
+--- win:fault(action, what, target [, id]) records a fault window edge
+function Window:fault(action, what, target, id)
+  return self:event{ event = "fault", action = action, what = what, target = target, id = id }
+end
+
+--- exit_status(sys, service) -> {exit=, signal=} of the service's last run, or nil
+function M.exit_status(sys, service)
+  local s = sys.services[service]
+  local text = s and s.exit_file and read_file(s.exit_file)
+  if not text or text == "" then return nil end
+  local ok, v = pcall(json.decode, text)
+  return ok and v or nil
+end
+
+--- wait_exit(sys, service [, within]) -> exit status once the process is gone
+function M.wait_exit(sys, service, within)
+  local deadline = fl.now() + (within or 20)
+  repeat
+    if not sys:alive(service) then
+      for _ = 1, 50 do
+        local st = M.exit_status(sys, service)
+        if st then return st end
+        fl.sleep(0.02)
+      end
+      return {}
+    end
+    fl.sleep(0.02)
+  until fl.now() > deadline
+  return nil
+end
+
+-- ------------------------------------------------------------------ verdicts
+local function append_line(path, obj)
+  local f = io.open(path, "a")
+  if not f then return end
+  f:write(json.encode(obj), "\n")
+  f:close()
+end
+
+--- verify(test, {label = result, ...}) -> raises one failure naming every
+--- checker that is not valid with its failed invariants; with
+--- -e FL_VERDICTS=FILE appends {test, label, checker, valid, failed, unknown}
+--- per checker to FILE (the planted-bug matrix reads it)
+function M.verify(test, results)
+  local labels = {}
+  for label in pairs(results) do labels[#labels + 1] = label end
+  table.sort(labels)
+  local bad = {}
+  for _, label in ipairs(labels) do
+    local r = results[label]
+    local failed, unknown = {}, {}
+    for id, v in pairs(r.invariants or {}) do
+      if (v.count or 0) > 0 then failed[#failed + 1] = id end
+      if v.state == "unknown" then unknown[#unknown + 1] = id end
+    end
+    table.sort(failed)
+    table.sort(unknown)
+    if fl.env.FL_VERDICTS then
+      append_line(fl.env.FL_VERDICTS, { file = fl.file, test = test, label = label,
+        checker = r.checker, valid = r.valid, failed = json.array(failed),
+        unknown = json.array(unknown) })
+    end
+    if r.valid ~= true then
+      local ok, err = pcall(r.ok, r)
+      local msg = ok and "" or (type(err) == "table" and err.message or tostring(err))
+      bad[#bad + 1] = string.format("[%s] %s", label, msg)
+      io.stderr:write(r.text or "", "\n")
+    end
+  end
+  if #bad > 0 then fl.fail(table.concat(bad, "\n")) end
+end
+
+-- ------------------------------------------------------------------ workload
+local DEFAULT_MIX = { transfer = 5, external = 2, topup = 2, read = 2 }
+
+local function pick(mix)
+  local total = 0
+  for _, w in pairs(mix) do total = total + w end
+  local x = fl.random() * total
+  local names = {}
+  for k in pairs(mix) do names[#names + 1] = k end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    x = x - mix[k]
+    if x < 0 then return k end
+  end
+  return names[#names]
+end
+
+local function no_step_attempted(j)
+  for _, s in ipairs(j.steps or {}) do
+    if (s.attempts or 0) > 0 then return false end
+  end
+  return true
+end
+
+-- Classify a saga answer into a history op type and value.
+local function record(h, client, f, value, r)
+  if r.status == 0 then
+    value.error = r.error_code or r.error or "transport"
+    h:info(client, f, value)
+    return "info"
+  end
+  value.status = r.status
+  local j = r.json or {}
+  value.saga_id, value.state = j.saga_id, j.state
+  if j.reason and j.reason ~= "" then value.reason = j.reason end
+  if r.status == 200 and j.state == "COMPLETED" then
+    h:ok(client, f, value)
+    return "ok"
+  elseif r.status == 200 and (j.state == "FAILED" or j.state == "COMPENSATED") then
+    h:fail(client, f, value)
+    return "fail"
+  elseif r.status >= 400 and r.status < 500 then
+    value.error = j.error or ("HTTP " .. r.status)
+    h:fail(client, f, value)
+    return "fail"
+  end
+  if j.state == "DEFERRED" and not no_step_attempted(j) then value.reason = "deferred" end
+  h:info(client, f, value)
+  return "info"
+end
+
+--- run(sys, o) -> stats. o: members (list from sys:member, at least 2),
+--- clients (4), duration (s, 10), rate (operations per second over all
+--- clients, 20), mix ({transfer=, external=, topup=, read=} weights),
+--- amount ({min, max}), accounts (external destinations {bank=, account=}),
+--- history (a recorder; required), tag (key prefix), timeout (s per request,
+--- 6), snapshot_every (s between money/bank snapshots into the history;
+--- 0 = none), bank_total (initial total for bank snapshots), stop (a
+--- function returning true to stop early)
+function M.run(sys, o)
+  assert(type(o) == "table" and o.history, "workload.run: needs {history=, members=}")
+  local members = assert(o.members, "workload.run: needs members")
+  assert(#members >= 2, "workload.run: needs at least 2 members")
+  local h = o.history
+  local clients = o.clients or 4
+  local duration = o.duration or 10
+  local rate = o.rate or 20
+  local mix = o.mix or DEFAULT_MIX
+  local amin, amax = (o.amount or {})[1] or 1000, (o.amount or {})[2] or 30000
+  local timeout = o.timeout or 6
+  local tag = o.tag or ("wl" .. tostring(fl.seed or 0))
+  local accounts = o.accounts or {}
+  local stats = { ok = 0, fail = 0, info = 0, ops = 0, by_f = {} }
+  local t_end = fl.now() + duration
+  local interval = clients / rate
+  local function stop() return fl.now() >= t_end or (o.stop and o.stop()) end
+
+  local function one(client, n)
+    local f = pick(mix)
+    if f == "external" and #accounts == 0 then f = "transfer" end
+    local key = string.format("%s-%d-%d", tag, client, n)
+    local amount = fl.random(amin, amax)
+    local fi = fl.random(#members)
+    local from = members[fi]
+    local kind
+    if f == "transfer" then
+      local ti = fl.random(#members - 1)
+      if ti >= fi then ti = ti + 1 end
+      local to = members[ti]
+      local v = { key = key, from = from.id, to = to.id, amount = amount, type = 0 }
+      h:invoke(client, "transfer", v)
+      local r = http.post(sys:url("remittance", "/remittance/request"),
+        { json = { fromMembershipId = from.id, toMembershipId = to.id, remittanceType = 0,
+                   amount = amount }, headers = { ["Idempotency-Key"] = key },
+          timeout = timeout, raise = false })
+      kind = record(h, client, "transfer", { key = key, from = from.id, to = to.id, amount = amount }, r)
+    elseif f == "external" then
+      local acct = accounts[fl.random(#accounts)]
+      h:invoke(client, "transfer", { key = key, from = from.id, bank = acct.bank,
+                                     account = acct.account, amount = amount, type = 1 })
+      local r = http.post(sys:url("remittance", "/remittance/request"),
+        { json = { fromMembershipId = from.id, toBankName = acct.bank,
+                   toBankAccountNumber = acct.account, remittanceType = 1, amount = amount },
+          headers = { ["Idempotency-Key"] = key }, timeout = timeout, raise = false })
+      kind = record(h, client, "transfer", { key = key, from = from.id, amount = amount }, r)
+    elseif f == "topup" then
+      h:invoke(client, "topup", { key = key, member = from.id, amount = amount })
+      local r = http.post(sys:url("remittance", "/topup/request"),
+        { json = { membershipId = from.id, amount = amount },
+          headers = { ["Idempotency-Key"] = key }, timeout = timeout, raise = false })
+      kind = record(h, client, "topup", { key = key, member = from.id, amount = amount }, r)
+    else
+      h:invoke(client, "read", { member = from.id, service = "money" })
+      local r = http.get(sys:url("money", "/money/" .. from.id), { timeout = timeout, raise = false })
+      if r.status == 200 and r.json then
+        h:ok(client, "read", { member = from.id, service = "money", status = 200,
+                               balance = r.json.balance })
+        kind = "ok"
+      elseif r.status == 0 then
+        h:info(client, "read", { member = from.id, service = "money",
+                                 error = r.error_code or r.error })
+        kind = "info"
+      else
+        h:fail(client, "read", { member = from.id, service = "money", status = r.status })
+        kind = "fail"
+      end
+    end
+    stats.ops = stats.ops + 1
+    stats[kind] = stats[kind] + 1
+    stats.by_f[f] = (stats.by_f[f] or 0) + 1
+  end
+
+  local tasks = {}
+  if (o.snapshot_every or 0) > 0 then
+    tasks[#tasks + 1] = fl.spawn(function()
+      while not stop() do
+        fl.sleep(o.snapshot_every)
+        local ok, ms, bs = pcall(M.snapshots, sys, { bank_total = o.bank_total })
+        if ok then h:event(ms); h:event(bs) end
+      end
+    end)
+  end
+  local res = fl.parallel(clients, function(client)
+    local n = 0
+    local next_t = fl.now() + fl.random() * interval
+    while not stop() do
+      local wait = next_t - fl.now()
+      if wait > 0 then fl.sleep(wait) end
+      if stop() then break end
+      n = n + 1
+      one(client, n)
+      next_t = next_t + interval
+      if next_t < fl.now() - interval then next_t = fl.now() end
+    end
+    return n
+  end)
+  if #tasks > 0 then fl.join(table.unpack(tasks)) end
+  stats.per_client = res
+  return stats
+end
+
+return M
