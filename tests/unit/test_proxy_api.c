@@ -1,6 +1,8 @@
 /* Fault injector control API over real HTTP: every endpoint, status code,
  * JSON shape and error string (Toxiproxy's), bad input of every kind, the
  * lease, metrics, events, populate with toxics, seeded repeatability. */
+#include <netdb.h>
+
 #include "tests/unit/test_proxy_fixture.h"
 
 static struct fx *F;
@@ -405,6 +407,50 @@ static void test_token(void **state)
 	fl_proxy_engine_free(e);
 }
 
+/* Upstream names resolve when a connection is made (the resolver reads
+ * /etc/hosts); listen addresses may be IPv6. */
+static void test_resolve_ipv6(void **state)
+{
+	(void)state;
+	char host[256] = "";
+	gethostname(host, sizeof(host));
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	if (*host && strcmp(host, "localhost") != 0 && getaddrinfo(host, NULL, &hints, &ai) == 0 &&
+	    ((struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK)) {
+		json_decref(api(F, "POST", "/proxies", 201,
+				"{\"name\":\"byname\",\"listen\":\"127.0.0.1:0\","
+				"\"upstream\":\"%s:%d\"}", host, F->echo->port));
+		json_t *j = api(F, "GET", "/proxies/byname", 200, NULL);
+		int port = atoi(strrchr(json_string_value(json_object_get(j, "listen")), ':') + 1);
+		json_decref(j);
+		int fd = tcp_connect(port);
+		assert_true(rtt_ms(fd, 8) < 100);
+		close(fd);
+		json_decref(api(F, "DELETE", "/proxies/byname", 204, NULL));
+	}
+	if (ai)
+		freeaddrinfo(ai);
+	int s6 = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	bool v6 = s6 >= 0 && bind(s6, (struct sockaddr *)&a6, sizeof(a6)) == 0;
+	if (s6 >= 0)
+		close(s6);
+	if (!v6)
+		return;	/* no IPv6 loopback here */
+	json_t *j = api(F, "POST", "/proxies", 201,
+			"{\"name\":\"six\",\"listen\":\"[::1]:0\",\"upstream\":\"127.0.0.1:%d\"}",
+			F->echo->port);
+	const char *listen = json_string_value(json_object_get(j, "listen"));
+	assert_true(strncmp(listen, "[::1]:", 6) == 0);
+	a6.sin6_port = htons((uint16_t)atoi(listen + 6));
+	json_decref(j);
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a6, sizeof(a6)), 0);
+	assert_true(rtt_ms(fd, 8) < 100);
+	close(fd);
+	json_decref(api(F, "DELETE", "/proxies/six", 204, NULL));
+}
+
 /* The event ring keeps the latest N, in order. */
 static void test_events_ring(void **state)
 {
@@ -456,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_seed_repeatable),
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_events_ring),
+		cmocka_unit_test(test_resolve_ipv6),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
