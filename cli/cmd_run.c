@@ -51,14 +51,15 @@ static const char usage[] =
 
 static volatile int interrupted;
 
+/* First Ctrl-C: stop the running test, run its cleanups, skip the rest.
+ * Second: abandon the cleanups (the reports say so). Third: die at once. */
 static void on_signal(int sig)
 {
-	if (interrupted) {
-		/* second Ctrl-C: abandon cleanups */
+	if (interrupted >= 2) {
 		signal(sig, SIG_DFL);
 		raise(sig);
 	}
-	interrupted = 1;
+	interrupted++;
 }
 
 struct file_list {

@@ -54,6 +54,8 @@ struct fl_sched {
 	char timeout_reason[64];
 	struct event *poll_ev;
 	volatile int *interrupt;
+	int interrupt_seen;		/* the interrupt level already acted on */
+	int group_protected;		/* a cleanup group: only a second interrupt cancels it */
 	struct fl_task *current;	/* task being resumed */
 };
 
@@ -102,8 +104,14 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct fl_sched *s = arg;
-	if (s->interrupt && *s->interrupt && s->group && !s->group_cancelled)
-		fl_sched_cancel_group(s, "interrupted");
+	if (!s->interrupt || *s->interrupt <= s->interrupt_seen)
+		return;
+	/* the first interrupt stops the running test (its cleanups then run);
+	 * a second one abandons cleanups too */
+	s->interrupt_seen = *s->interrupt;
+	if (s->group && !s->group_cancelled && (s->interrupt_seen >= 2 || !s->group_protected))
+		fl_sched_cancel_group(s, s->interrupt_seen >= 2 ? "interrupted again: cleanups abandoned"
+							      : "interrupted");
 }
 
 struct fl_sched *fl_sched_new(lua_State *L, struct event_base *base, char *err, size_t errlen)
@@ -366,10 +374,13 @@ static void group_end(struct fl_sched *s)
 	s->cancel_reason[0] = '\0';
 }
 
-int fl_sched_run_group(struct fl_sched *s, double timeout_s)
+int fl_sched_run_group(struct fl_sched *s, double timeout_s, int protected_group)
 {
 	lua_State *L = s->L;
 	s->group = ++s->group_seq;
+	s->group_protected = protected_group;
+	if (s->interrupt && *s->interrupt >= 2 && protected_group)
+		s->interrupt_seen = 1; /* a later second interrupt is noticed anew */
 	s->group_cancelled = 0;
 	s->cancel_reason[0] = '\0';
 	struct fl_task *root = task_new(L, s); /* stack: fn, task */

@@ -67,14 +67,17 @@ struct fl_task *fl_sched_spawn(lua_State *L, int nargs);
 /* Run `fn` (on top of the main state's stack, popped) as the root task of a new
  * test group and drive the loop until it finishes. On return the task's
  * results or error are on L's stack: returns the number of results (>= 0), or
- * -1 when the task raised (error object pushed). timeout_s <= 0: no timeout. */
-int fl_sched_run_group(struct fl_sched *s, double timeout_s);
+ * -1 when the task raised (error object pushed). timeout_s <= 0: no timeout.
+ * A protected group (cleanups, rollbacks) is not cancelled by the first
+ * interrupt, only by a second one. */
+int fl_sched_run_group(struct fl_sched *s, double timeout_s, int protected_group);
 
 /* Ask the running group to stop (Ctrl-C): every waiting task is cancelled
  * with `reason`. Safe to call from the loop thread only. */
 void fl_sched_cancel_group(struct fl_sched *s, const char *reason);
 
-/* Set by the runner for cross-thread interruption: polled every 100 ms. */
+/* Set by the runner for cross-thread interruption: polled every 100 ms.
+ * *flag counts the interrupts (1: stop tests, 2: abandon cleanups too). */
 void fl_sched_set_interrupt_flag(struct fl_sched *s, volatile int *flag);
 
 /* Lua API of the scheduler (module faultline.core): spawn, join, sleep, now. */

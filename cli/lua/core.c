@@ -13,19 +13,21 @@
 #include "cli/sched.h"
 #include "core/clock.h"
 
-/* run_group(fn, timeout_s) -> true, results... | false, err
+/* run_group(fn, timeout_s [, protected]) -> true, results... | false, err
  * Runs fn as the root task of a new scheduler group, driving the event loop
- * until it finishes. Only from the runner's main thread of control. */
+ * until it finishes. A protected group (cleanups) survives the first Ctrl-C.
+ * Only from the runner's main thread of control. */
 static int l_run_group(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TFUNCTION);
 	double timeout = luaL_optnumber(L, 2, 0);
+	int protected_group = lua_toboolean(L, 3);
 	struct fl_sched *s = fl_sched_from(L);
 	if (fl_sched_current(L) || lua_isyieldable(L))
 		return luaL_error(L, "run_group: cannot nest inside a running test");
 	lua_settop(L, 1);
 	int base = lua_gettop(L) - 1;
-	int n = fl_sched_run_group(s, timeout);
+	int n = fl_sched_run_group(s, timeout, protected_group);
 	if (n < 0) {
 		lua_pushboolean(L, 0);
 		lua_insert(L, -2);
@@ -177,14 +179,17 @@ static int l_env(lua_State *L)
 	return 1;
 }
 
-/* interrupted() -> bool: Ctrl-C was pressed */
+/* interrupted() -> false, or the number of interrupts (1: stop, 2: abandon cleanups) */
 static int l_interrupted(lua_State *L)
 {
 	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
-	int v = ctx->opts->interrupt && *ctx->opts->interrupt;
-	if (v)
+	int v = ctx->opts->interrupt ? *ctx->opts->interrupt : 0;
+	if (v) {
 		ctx->out->interrupted = 1;
-	lua_pushboolean(L, v);
+		lua_pushinteger(L, v);
+	} else {
+		lua_pushboolean(L, 0);
+	}
 	return 1;
 }
 

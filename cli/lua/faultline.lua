@@ -291,6 +291,11 @@ local function clip(s, n)
   return s
 end
 
+local function first_line(s)
+  s = tostring(s or "")
+  return s:match("^[^\n]*")
+end
+
 -- The multi-line detail of a failure: location with the source line,
 -- expected/actual, the HTTP exchange, the traceback.
 local function format_detail(rec)
@@ -312,6 +317,9 @@ local function format_detail(rec)
     if x.request_body and x.request_body ~= "" then out[#out + 1] = "  request:  " .. clip(x.request_body, 600) end
     if x.body and x.body ~= "" then out[#out + 1] = "  response: " .. clip(x.body, 600) end
   end
+  if rec.cleanup then
+    out[#out + 1] = "cleanup also failed: " .. first_line(rec.cleanup)
+  end
   if rec.kind == "error" and rec.traceback then
     -- the scenario's frames only: stop where the runner called the test
     local tb = rec.traceback:gsub("\n%s*%[C%]: in function 'xpcall'.*$", "")
@@ -321,10 +329,6 @@ local function format_detail(rec)
   return table.concat(out, "\n")
 end
 
-local function first_line(s)
-  s = tostring(s or "")
-  return s:match("^[^\n]*")
-end
 
 local function report(t, status, rec, started, start_wall, attempts)
   local r = {
@@ -384,9 +388,15 @@ local function try_test(t, chain)
       if not ok and not first then first = e end
     end
     return first
-  end, CLEANUP_TIMEOUT)
+  end, CLEANUP_TIMEOUT, true)
   current_test = nil
-  if err then return err end
+  if err then
+    if cerr then
+      if type(err) ~= "table" or not err.fl_record then err = on_error(err) end
+      err.cleanup = type(cerr) == "table" and (cerr.message or inspect(cerr)) or tostring(cerr)
+    end
+    return err
+  end
   if cerr and type(cerr) == "table" and cerr.fl_record then
     cerr.message = "cleanup failed: " .. cerr.message
   end
@@ -437,7 +447,7 @@ local function run_hooks(list, what)
       if not ok then return e end
     end
     return nil
-  end, opts.timeout)
+  end, opts.timeout, what == "teardown")
   if err and type(err) == "table" and err.fl_record then
     err.message = what .. " failed: " .. err.message
   end

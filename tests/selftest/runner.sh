@@ -119,8 +119,18 @@ i=0; while [ ! -f "$T/marker.started" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i
 kill -INT $RUN_PID
 set +e; wait $RUN_PID; got=$?; set -e
 if [ "$got" = 130 ]; then echo "ok   interrupted run exits 130"; else echo "FAIL interrupted run: exit $got"; fails=$((fails + 1)); fi
-check "deferred cleanup ran after Ctrl-C" grep -q "cleaned up" "$T/marker"
+check "deferred cleanup (which waits) ran after Ctrl-C" grep -q "cleaned up" "$T/marker"
 check "remaining tests did not start" test ! -f "$T/marker.second"
+# a second Ctrl-C abandons a slow cleanup, and the report says so
+rm -f "$T/marker" "$T/marker.started"
+"$FAULTLINE" run $SC/interrupt.lua -e MARKER="$T/marker" -e CLEANUP_SLEEP=30 >"$T/int2.out" 2>&1 &
+RUN_PID=$!
+i=0; while [ ! -f "$T/marker.started" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+kill -INT $RUN_PID; sleep 0.5; kill -INT $RUN_PID
+set +e; wait $RUN_PID; got=$?; set -e
+if [ "$got" = 130 ]; then echo "ok   second Ctrl-C exits 130"; else echo "FAIL second Ctrl-C: exit $got"; fails=$((fails + 1)); fi
+check "abandoned cleanup did not finish" test ! -f "$T/marker"
+check "report says the cleanup was abandoned" grep -q "cleanups abandoned" "$T/int2.out"
 
 # 11. usage errors
 expect_exit 2 "unknown option" "$FAULTLINE" run --no-such-option
