@@ -29,7 +29,7 @@ static const char usage[] =
 	"Usage: faultline contract verify PACT... --provider-url URL [options]\n"
 	"       faultline contract stub PACT... [--listen ADDR]\n"
 	"       faultline contract generate (--pcap FILE | --events FILE)... [--map ADDR:PORT=SERVICE]...\n"
-	"                                   [-o DIR] [--version 3|4]\n"
+	"                                   [--only-mapped] [-o DIR] [--version 3|4]\n"
 	"       faultline contract scaffold PACT -o FILE.lua [--provider-url URL | --ref]\n"
 	"       faultline contract record [--proxy URL] [--link NAME]... -o FILE.jsonl\n"
 	"\n"
@@ -48,6 +48,7 @@ static const char usage[] =
 	"  --filter-consumer RE        only pacts whose consumer matches RE\n"
 	"  --filter-description RE     only interactions whose description matches RE\n"
 	"  --filter-state RE           only interactions with a provider state matching RE\n"
+	"  --exclude-description RE    skip interactions whose description matches RE\n"
 	"  --report FORMAT[=FILE]      console (default), tap, junit, json; repeatable\n"
 	"  --timeout S                 per request (default 10)\n"
 	"  --seed N                    seed for generators\n"
@@ -64,6 +65,7 @@ static const char usage[] =
 	"  --events FILE               the fault injector's recorded exchanges (JSONL)\n"
 	"  --map ADDR:PORT=SERVICE     name the service listening at ADDR:PORT (repeatable;\n"
 	"                              unmapped endpoints are named by address)\n"
+	"  --only-mapped               ignore connections to servers no --map names (captures)\n"
 	"  -o DIR                      where to write CONSUMER-PROVIDER.json (default .)\n"
 	"  --version 3|4               pact specification to write (default 4)\n"
 	"\n"
@@ -275,6 +277,8 @@ static int cmd_verify(int argc, char **argv)
 			slot = &o.filter_description;
 		else if (!strcmp(a, "--filter-state"))
 			slot = &o.filter_state;
+		else if (!strcmp(a, "--exclude-description"))
+			slot = &o.exclude_description;
 		if (slot) {
 			if (need_arg(i, argc, argv))
 				return FL_EXIT_USAGE;
@@ -478,6 +482,10 @@ static int cmd_generate(int argc, char **argv)
 	size_t nin = 0, nmaps = 0;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
+		if (!strcmp(a, "--only-mapped")) {
+			o.only_mapped = 1;
+			continue;
+		}
 		if (!strcmp(a, "--pcap") || !strcmp(a, "--events") || !strcmp(a, "--map") ||
 		    !strcmp(a, "-o") || !strcmp(a, "--out") || !strcmp(a, "--version")) {
 			if (need_arg(i, argc, argv))

@@ -44,6 +44,7 @@ struct conn {
 	struct ep a, b;		/* a: the first sender seen */
 	struct dir d[2];	/* d[0]: a -> b, d[1]: b -> a */
 	int client;		/* -1 unknown, else the index of the client side (0: a) */
+	bool ignored;		/* a server no map names (--only-mapped) */
 	struct fl_http_conn *http;
 };
 
@@ -84,15 +85,22 @@ static void deliver(struct cap *c, struct conn *k, int di, const char *data, siz
 		bool resp = len >= 5 && !memcmp(data, "HTTP/", 5);
 		k->client = resp ? 1 - di : di;
 	}
+	if (k->ignored)
+		return;
 	if (!k->http) {
 		const struct ep *cl = k->client == 0 ? &k->a : &k->b;
 		const struct ep *sv = k->client == 0 ? &k->b : &k->a;
 		char ca[64], sa[64];
 		ep_name(cl, ca, sizeof(ca));
 		ep_name(sv, sa, sizeof(sa));
+		const char *server = fl_generator_name(c->g, sa, sv->port, 1);
+		if (!server) {
+			k->ignored = true;
+			return;
+		}
 		char cname[300], sname[300];
 		snprintf(cname, sizeof(cname), "%s", fl_generator_name(c->g, ca, cl->port, 0));
-		snprintf(sname, sizeof(sname), "%s", fl_generator_name(c->g, sa, sv->port, 1));
+		snprintf(sname, sizeof(sname), "%s", server);
 		k->http = fl_http_conn_new(c->g, cname, sname);
 		if (!k->http)
 			return;
@@ -171,6 +179,7 @@ static void conn_reset(struct conn *k)
 {
 	memset(k->d, 0, sizeof(k->d));
 	k->client = -1;
+	k->ignored = false;
 }
 
 static struct conn *lookup(struct cap *c, const struct ep *src, const struct ep *dst, int *di)

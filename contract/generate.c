@@ -133,6 +133,8 @@ const char *fl_generator_name(struct fl_generator *g, const char *addr, int port
 			return m->name;
 	}
 	char buf[128];
+	if (server && g->o.only_mapped)
+		return NULL;
 	if (server)
 		snprintf(buf, sizeof(buf), strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
 	else

@@ -27,6 +27,7 @@ struct fl_generate_opts {
 	const char *out_dir;	/* where CONSUMER-PROVIDER.json files go */
 	int version;		/* 3 or 4 */
 	int quiet;		/* count warnings without printing them */
+	int only_mapped;	/* captures: ignore connections to servers not named by a map */
 };
 
 struct fl_http_pair {
@@ -65,7 +66,8 @@ struct fl_generator *fl_generator_new(const struct fl_generate_opts *o, char *er
 int fl_generator_map(struct fl_generator *g, const char *spec, char *err, size_t errlen);
 
 /* The name for an endpoint: a mapped service or "ADDR:PORT" / "ADDR". The
- * returned string is owned by the generator. `server` selects the lookup. */
+ * returned string is owned by the generator. `server` selects the lookup.
+ * With opts.only_mapped, an unmapped server gives NULL (ignore it). */
 const char *fl_generator_name(struct fl_generator *g, const char *addr, int port, int server);
 
 /* Add one exchange (copied as needed). 0 or FL_ENOMEM. */

@@ -47,6 +47,9 @@ static bool selected(const struct fl_pact *p, const struct fl_pact_interaction *
 		return false;
 	if (!filter_ok(o->filter_description, it->description ? it->description : ""))
 		return false;
+	if (o->exclude_description &&
+	    filter_ok(o->exclude_description, it->description ? it->description : ""))
+		return false;
 	if (o->filter_state) {
 		if (!o->filter_state[0])
 			return json_array_size(it->states) == 0;

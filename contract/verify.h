@@ -25,6 +25,7 @@ struct fl_verify_opts {
 	const char *filter_consumer;	/* extended regexes, unanchored; NULL: all */
 	const char *filter_description;
 	const char *filter_state;
+	const char *exclude_description;	/* skip interactions whose description matches */
 	long timeout_ms;		/* per request; 0: 10000 */
 	uint64_t seed;			/* generators */
 };

@@ -8,7 +8,8 @@
  *           misses(), close()  (__gc and __close close it)
  *   verify{ pacts = {path...} | pact = path, provider = URL, state_change = URL,
  *           teardown =, filter_description =, filter_state =,
- *           filter_consumer =, timeout =, seed = } -> result table
+ *           filter_consumer =, exclude_description =, timeout =, seed = }
+ *        -> result table
  * verify runs on a thread while the calling task waits, so a stub on the
  * scenario's own event loop keeps answering. */
 #include <event2/event.h>
@@ -406,14 +407,15 @@ static int l_verify(lua_State *L)
 		return luaL_argerror(L, 1, err);
 	}
 	static const char *const keys[] = { "provider", "state_change", "filter_consumer",
-					    "filter_description", "filter_state" };
-	for (size_t i = 0; i < 5; i++)
+					    "filter_description", "filter_state", "exclude_description" };
+	for (size_t i = 0; i < 6; i++)
 		j->strs[i] = opt_str(L, 1, keys[i]);
 	j->o.provider_url = j->strs[0];
 	j->o.state_change_url = j->strs[1];
 	j->o.filter_consumer = j->strs[2];
 	j->o.filter_description = j->strs[3];
 	j->o.filter_state = j->strs[4];
+	j->o.exclude_description = j->strs[5];
 	lua_getfield(L, 1, "teardown");
 	j->o.state_teardown = lua_toboolean(L, -1);
 	lua_getfield(L, 1, "timeout");

@@ -6,7 +6,8 @@
 -- verify against any fresh `faultline ref up` after this file has run; the
 -- scaffolded contract tests beside it (run after it: files run in name order)
 -- rely on that data. Run again on the same system it is harmless: existing
--- members and accounts are reused and replayed keys return the first result.
+-- members and accounts are reused and replayed keys return the first result;
+-- CT_RUN=N (-e CT_RUN=N) gives the transfers fresh keys, for a second run.
 local fl = require "faultline"
 local http = fl.http
 
@@ -43,21 +44,22 @@ end
 describe("traffic for contracts", { tags = { "contract", "record" } }, function()
   it("drives transfers, top-ups and gateway reads", function()
     local sys = fl.ref.system()
+    local run = fl.env.CT_RUN and ("-" .. fl.env.CT_RUN) or ""
     local a = member(sys, 1, "강남구", 50000)
     local b = member(sys, 2, "서초구", 20000)
     local c = member(sys, 3, "강남구", 5000)
     -- internal transfers: remittance -> membership, money
     for i, to in ipairs({ b, c, b }) do
-      expect(sys:transfer{ from = a.id, to = to.id, amount = 1000 + i, key = "ct-int-" .. i }.status).to_be(200)
+      expect(sys:transfer{ from = a.id, to = to.id, amount = 1000 + i, key = "ct-int-" .. i .. run }.status).to_be(200)
     end
     -- bank transfers: remittance -> banking -> extbank
     for i, m in ipairs({ b, c, a }) do
       expect(sys:transfer{ from = m.id, bank = m.bank, account = m.account, amount = 100 + i,
-                           key = "ct-bank-" .. i }.status).to_be(200)
+                           key = "ct-bank-" .. i .. run }.status).to_be(200)
     end
     -- top-ups
     for i, m in ipairs({ a, b, c }) do
-      expect(sys:topup{ member = m.id, amount = 700 + i, key = "ct-top-" .. i }.status).to_be(200)
+      expect(sys:topup{ member = m.id, amount = 700 + i, key = "ct-top-" .. i .. run }.status).to_be(200)
     end
     -- gateway: routed reads and the fan-out aggregation
     for _, m in ipairs({ a, b, c }) do
