@@ -95,6 +95,7 @@ const char *fl_proxy_api_url(const struct fl_proxy_engine *e)
 
 int fl_proxy_engine_run(struct fl_proxy_engine *e)
 {
+	e->loop_thread = (unsigned long)pthread_self();
 	e->running = true;
 	event_base_loop(e->base, EVLOOP_NO_EXIT_ON_EMPTY);
 	e->running = false;
@@ -164,9 +165,8 @@ static void exec_cb(evutil_socket_t fd, short what, void *arg)
 
 int fl_proxy_engine_exec(struct fl_proxy_engine *e, void (*fn)(void *arg), void *arg)
 {
-	bool on_loop = !e->running ||
-		       (e->thread && pthread_equal(*(pthread_t *)e->thread, pthread_self()));
-	if (on_loop || !e->thread) {
+	bool on_loop = !e->running || pthread_equal((pthread_t)e->loop_thread, pthread_self());
+	if (on_loop) {
 		fn(arg);
 		return 0;
 	}

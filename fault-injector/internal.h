@@ -267,7 +267,8 @@ struct fl_proxy_engine {
 	char *token;
 	int64_t started;
 	/* thread */
-	void *thread;		/* pthread_t * */
+	void *thread;		/* pthread_t * (start_thread) */
+	unsigned long loop_thread;	/* pthread_t of the thread running the loop */
 	bool running;
 	struct event *stop_ev;
 };

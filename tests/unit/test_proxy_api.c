@@ -451,6 +451,41 @@ static void test_resolve_ipv6(void **state)
 	json_decref(api(F, "DELETE", "/proxies/six", 204, NULL));
 }
 
+struct handle_call {
+	struct fl_proxy_engine *e;
+	const char *method, *path, *body;
+	int status;
+	json_t *reply;
+};
+
+static void do_handle(void *arg)
+{
+	struct handle_call *h = arg;
+	fl_proxy_api_handle(h->e, h->method, h->path, NULL, h->body, h->body ? strlen(h->body) : 0,
+			    &h->status, &h->reply);
+}
+
+/* The API without HTTP, run on the loop thread through fl_proxy_engine_exec. */
+static void test_handle_exec(void **state)
+{
+	(void)state;
+	struct handle_call h = { F->e, "GET", "/version", NULL, 0, NULL };
+	assert_int_equal(fl_proxy_engine_exec(F->e, do_handle, &h), 0);
+	assert_int_equal(h.status, 200);
+	assert_true(json_is_string(json_object_get(h.reply, "version")));
+	json_decref(h.reply);
+	struct handle_call c = { F->e, "POST", "/proxies",
+				 "{\"name\":\"viaexec\",\"upstream\":\"127.0.0.1:1\"}", 0, NULL };
+	assert_int_equal(fl_proxy_engine_exec(F->e, do_handle, &c), 0);
+	assert_int_equal(c.status, 201);
+	json_decref(c.reply);
+	json_decref(api(F, "DELETE", "/proxies/viaexec", 204, NULL));	/* visible over HTTP */
+	struct handle_call d = { F->e, "GET", "/proxies/viaexec", NULL, 0, NULL };
+	assert_int_equal(fl_proxy_engine_exec(F->e, do_handle, &d), 0);
+	assert_int_equal(d.status, 404);
+	json_decref(d.reply);
+}
+
 /* The event ring keeps the latest N, in order. */
 static void test_events_ring(void **state)
 {
@@ -502,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_seed_repeatable),
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_events_ring),
+		cmocka_unit_test(test_handle_exec),
 		cmocka_unit_test(test_resolve_ipv6),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
