@@ -94,8 +94,7 @@ while [ ! -f "$tmp/ctl.ready" ]; do sleep 0.05; done
 sleep 1	# longer than the TTL: heartbeats keep the faults
 curl -sf "http://$api/proxies/l" | grep -q '"latency_downstream"' || fail "faults lapsed while renewed"
 # SIGKILL the controller (and its curl children): the lease lapses
-pkill -9 -P $ctl 2>/dev/null || true
-kill -9 $ctl
+kill -9 $ctl $(pgrep -P $ctl) 2>/dev/null || true
 t0=$(now_ms)
 while curl -sf "http://$api/proxies/l" | grep -q '"toxics":\[{'; do
 	[ $(($(now_ms) - t0)) -lt 2000 ] || fail "faults still present 2 s after the controller died"
