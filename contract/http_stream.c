@@ -34,6 +34,7 @@ struct side {
 	struct msg *cur;
 	int broken;
 	int done;
+	int discard;		/* the request in progress was already answered (early response) */
 };
 
 struct fl_http_conn {
@@ -182,6 +183,11 @@ static int on_complete(http_parser *p)
 	if (!m)
 		return 0;
 	if (s->from_client) {
+		if (s->discard) {
+			s->discard = 0;
+			msg_free(m);
+			return 0;
+		}
 		if (c->qlen >= MAX_QUEUE) {
 			msg_free(m);
 			return 0;
@@ -199,6 +205,17 @@ static int on_complete(http_parser *p)
 		return 0;
 	}
 	struct msg *rq = c->qhead;
+	struct side *req_side = &c->side[1];
+	if (!rq && req_side->cur && req_side->cur->method) {
+		/* answered before the request was fully sent (413, 401 on upload...) */
+		rq = req_side->cur;
+		req_side->cur = NULL;
+		req_side->discard = 1;
+		emit(c, rq, m);
+		msg_free(rq);
+		msg_free(m);
+		return 0;
+	}
 	if (!rq) {
 		fl_generator_warn(c->g, "%s -> %s: a response (%d) without a request; dropped", c->client,
 				  c->server, m->status);

@@ -284,6 +284,17 @@ static void write_traffic(const char *path, int dlt, int v6, int pcapng)
 	send_data(&c, &h, 1, "GET /health HTTP/1.1\r\nHost: money\r\n\r\n", 4096);
 	send_data(&c, &h, 0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 4096);
 	finish(&c, &h);
+	/* connection 4: an upload answered before its body was sent */
+	struct flow u = f;
+	u.cport = 40003;
+	u.cseq = 6001;
+	u.sseq = 8001;
+	handshake(&c, &u);
+	send_data(&c, &u, 1, "PUT /files/big HTTP/1.1\r\nHost: money\r\nContent-Length: 100000\r\n\r\nabcd",
+		  4096);
+	send_data(&c, &u, 0, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		  4096);
+	finish(&c, &u);
 	cap_close(&c);
 }
 
@@ -350,7 +361,8 @@ static void check_pact(const char *dir)
 	assert_non_null(p);
 	assert_string_equal(p->consumer, "web");
 	assert_string_equal(p->provider, "money");
-	assert_int_equal(p->ninteractions, 4);
+	assert_int_equal(p->ninteractions, 5);
+	assert_non_null(find(p, "PUT /files/big -> 413"));
 	const struct fl_pact_interaction *get = find(p, "GET /members/{id} -> 200");
 	assert_non_null(get);
 	assert_string_equal(get->request.path, "/members/42");
@@ -395,7 +407,7 @@ static void test_link_types(void **state)
 		struct fl_generate_stats st;
 		if (generate(cap, 0, out, &st, err, sizeof(err)))
 			fail_msg("%s: %s", kinds[i].name, err);
-		if (st.exchanges != 5 || st.warnings)
+		if (st.exchanges != 6 || st.warnings)
 			fail_msg("%s: %zu exchanges, %zu warnings", kinds[i].name, st.exchanges, st.warnings);
 		assert_int_equal(st.pacts, 1);
 		fl_generate_stats_free(&st);
@@ -569,6 +581,12 @@ static void on_health(struct fl_http_req *r, void *arg)
 	fl_http_reply(r, 200, "text/plain", "ok", 2);
 }
 
+static void on_upload(struct fl_http_req *r, void *arg)
+{
+	(void)arg;
+	fl_http_reply(r, 413, NULL, NULL, 0);
+}
+
 static void test_verify_generated(void **state)
 {
 	(void)state;
@@ -591,6 +609,7 @@ static void test_verify_generated(void **state)
 		fl_http_server_route(s, "GET", "/members/{id}", on_member, NULL);
 		fl_http_server_route(s, "POST", "/transfers", on_transfer, NULL);
 		fl_http_server_route(s, "GET", "/health", on_health, NULL);
+		fl_http_server_route(s, "PUT", "/files/{name}", on_upload, NULL);
 		int p = fl_http_server_port(s);
 		if (write(fds[1], &p, sizeof(p)) != sizeof(p))
 			_exit(1);
@@ -612,7 +631,7 @@ static void test_verify_generated(void **state)
 	assert_int_equal(fl_verify_pact(p, &o, NULL, NULL, &sum, err, sizeof(err)), 0);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
-	if (sum.passed != 4)
+	if (sum.passed != 5 || sum.failed || sum.errors)
 		fail_msg("passed %d failed %d errors %d", sum.passed, sum.failed, sum.errors);
 	fl_pact_free(p);
 }
