@@ -105,7 +105,7 @@ static void test_header_controlled(void **state)
 			 429);
 	assert_int_equal(request("GET", "/", "x-faultline-delay: 150\r\n", buf, sizeof(buf), &ms),
 			 200);
-	if (ms < 149 || ms > 300)
+	if (ms < 149 || ms > 600)
 		fail_msg("x-faultline-delay 150: %.1f ms", ms);
 }
 
@@ -124,11 +124,11 @@ static void test_delay(void **state)
 	assert_int_equal(F->http->requests, before);	/* held, not yet forwarded */
 	assert_int_equal(read_response(fd, buf, sizeof(buf)), 200);
 	ms = (double)(fl_mono_ns() - t0) / 1e6;
-	if (ms < 199 || ms > 350)
+	if (ms < 199 || ms > 700)
 		fail_msg("http_delay 200: %.1f ms", ms);
 	close(fd);
 	assert_int_equal(request("GET", "/fast", NULL, buf, sizeof(buf), &ms), 200);
-	assert_true(ms < 100);
+	assert_true(ms < 200);
 	toxic_del(F, "web", "http_delay_downstream");
 }
 
