@@ -48,6 +48,7 @@ struct saga {
 	const struct step_def *defs;
 	int nsteps;
 	struct saga_step st[SAGA_MAX_STEPS];
+	struct saga_step saved[SAGA_MAX_STEPS];	/* as last written to the log */
 	bool busy;		/* a call or a timer is outstanding */
 	bool recovered;
 	int sub;		/* validate: which sub-call */

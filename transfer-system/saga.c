@@ -110,6 +110,9 @@ int saga_save(struct saga *g)
 			" comp_attempts, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
 	for (int i = 0; i < g->nsteps; i++) {
 		const struct saga_step *x = &g->st[i];
+		if (memcmp(x, &g->saved[i], sizeof(*x)) == 0)
+			continue;	/* unchanged since the last write */
+		g->saved[i] = *x;
 		sqlite3_bind_text(st, 1, g->id, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 2, i);
 		sqlite3_bind_text(st, 3, g->defs[i].name, -1, SQLITE_STATIC);

@@ -85,6 +85,7 @@ static void load_steps(struct rt_svc *s, struct saga *g)
 		x->attempts = sqlite3_column_int(st, 4);
 		x->comp_attempts = sqlite3_column_int(st, 5);
 		snprintf(x->result, sizeof(x->result), "%s", sqlite3_column_text(st, 6));
+		g->saved[i] = *x;
 	}
 	sqlite3_reset(st);
 }
