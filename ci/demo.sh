@@ -22,19 +22,26 @@ else
 	banner() { printf '\n== %s ==\n' "$*"; }
 fi
 
-if "$FAULTLINE" help ref >/dev/null 2>&1 && [ -x "$BUILD/transferd" ] && [ -d scenarios/e2e ]; then
+if "$FAULTLINE" help ref >/dev/null 2>&1 && [ -x "$BUILD/transferd" ]; then
 	banner "starting the reference transfer system (faultline ref up)"
 	"$FAULTLINE" ref up --data "$T/ref" --seed 1
 	REF_UP=1
-	"$FAULTLINE" ref status --data "$T/ref"
-	banner "scenario suite (scenarios/e2e)"
 	rc=0
-	"$FAULTLINE" run scenarios/e2e -e FL_REF="$T/ref" --seed 1 --report junit="$T/e2e.xml" || rc=$?
-	if [ -d scenarios/chaos ]; then
-		banner "short chaos experiment (scenarios/chaos)"
-		"$FAULTLINE" run scenarios/chaos -e FL_REF="$T/ref" -e CHAOS_DURATION=10 --seed 1 || rc=$?
+	# the scenario suite: contract tests of every edge, then the end-to-end sagas
+	suites=""
+	for d in scenarios/contract scenarios/e2e; do [ -d "$d" ] && suites="$suites $d"; done
+	if [ -n "$suites" ]; then
+		banner "scenario suite:$suites"
+		# shellcheck disable=SC2086
+		"$FAULTLINE" run $suites -e FL_REF="$T/ref" --seed 1 --report junit="$T/suite.xml" || rc=$?
 	fi
-	banner "stopping the reference system"
+	banner "short chaos experiment (faultline chaos scenarios/experiments/slow-bank.lua)"
+	"$FAULTLINE" chaos scenarios/experiments/slow-bank.lua -e FL_REF="$T/ref" --seed 1 \
+		--journal "$T/journal.json" || rc=$?
+	banner "report"
+	"$FAULTLINE" ref status --data "$T/ref" || true
+	echo "experiment journal: status $(sed -n 's/^  "status": "\(.*\)",*$/\1/p' "$T/journal.json" | tail -1)"
+	banner "stopping the reference system (faultline ref down)"
 	"$FAULTLINE" ref down --data "$T/ref"
 	REF_UP=""
 	exit $rc

@@ -162,28 +162,37 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int cmd_run(int argc, char **argv)
+/* `faultline run` and `faultline chaos` share everything but their help and
+ * the experiment options (--dry-run, --allow, --journal), which only chaos
+ * takes. */
+int fl_cli_run_scenarios(int argc, char **argv, int chaos, const char *help)
 {
+	const char *cmd = chaos ? "chaos" : "run";
 	static const struct option longopts[] = {
 		{ "tag", required_argument, NULL, 't' },   { "grep", required_argument, NULL, 'g' },
 		{ "env", required_argument, NULL, 'e' },   { "seed", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 'T' }, { "jobs", required_argument, NULL, 'j' },
 		{ "report", required_argument, NULL, 'r' }, { "history", required_argument, NULL, 'H' },
-		{ "retries", required_argument, NULL, 'R' }, { "quiet", no_argument, NULL, 'q' },	   { "help", no_argument, NULL, 'h' },
+		{ "retries", required_argument, NULL, 'R' }, { "quiet", no_argument, NULL, 'q' },
+		{ "dry-run", no_argument, NULL, 'D' },	   { "allow", required_argument, NULL, 'A' },
+		{ "journal", required_argument, NULL, 'J' },	   { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int rc = FL_EXIT_USAGE;
 	const char **tags = calloc((size_t)argc, sizeof(char *));
 	const char **envs = calloc((size_t)argc, sizeof(char *));
-	const char **reports = calloc((size_t)argc, sizeof(char *));
+	const char **reports = calloc((size_t)argc + 1, sizeof(char *));
+	const char **allow = calloc((size_t)argc, sizeof(char *));
+	int nallow = 0, dry_run = 0;
+	const char *journal = NULL;
 	int ntags = 0, nenv = 0, nreports = 0, jobs = 1, quiet = 0, have_seed = 0, retries = 0;
 	const char *grep = NULL, *history = NULL;
 	uint64_t seed = 0;
 	double timeout = 60;
 	struct file_list files = { 0 };
 	struct fl_report_set *set = NULL;
-	if (!tags || !envs || !reports) {
-		fprintf(stderr, "faultline run: out of memory\n");
+	if (!tags || !envs || !reports || !allow) {
+		fprintf(stderr, "faultline %s: out of memory\n", cmd);
 		rc = FL_EXIT_INFRA;
 		goto out;
 	}
@@ -197,14 +206,14 @@ static int cmd_run(int argc, char **argv)
 		case 'g': grep = optarg; break;
 		case 'e':
 			if (!strchr(optarg, '=')) {
-				rc = fl_cli_usage_error("run", "-e expects KEY=VAL, got '%s'", optarg);
+				rc = fl_cli_usage_error(cmd, "-e expects KEY=VAL, got '%s'", optarg);
 				goto out;
 			}
 			envs[nenv++] = optarg;
 			break;
 		case 's':
 			if (parse_u64(optarg, &seed) < 0) {
-				rc = fl_cli_usage_error("run", "--seed expects a non-negative integer, got '%s'", optarg);
+				rc = fl_cli_usage_error(cmd, "--seed expects a non-negative integer, got '%s'", optarg);
 				goto out;
 			}
 			have_seed = 1;
@@ -213,7 +222,7 @@ static int cmd_run(int argc, char **argv)
 			char *end;
 			timeout = strtod(optarg, &end);
 			if (*end || end == optarg || timeout < 0) {
-				rc = fl_cli_usage_error("run", "--timeout expects seconds, got '%s'", optarg);
+				rc = fl_cli_usage_error(cmd, "--timeout expects seconds, got '%s'", optarg);
 				goto out;
 			}
 			break;
@@ -221,7 +230,7 @@ static int cmd_run(int argc, char **argv)
 		case 'j':
 			jobs = atoi(optarg);
 			if (jobs < 1 || jobs > 256) {
-				rc = fl_cli_usage_error("run", "--jobs expects 1..256, got '%s'", optarg);
+				rc = fl_cli_usage_error(cmd, "--jobs expects 1..256, got '%s'", optarg);
 				goto out;
 			}
 			break;
@@ -229,21 +238,36 @@ static int cmd_run(int argc, char **argv)
 		case 'R':
 			retries = atoi(optarg);
 			if (retries < 0 || retries > 100) {
-				rc = fl_cli_usage_error("run", "--retries expects 0..100, got '%s'", optarg);
+				rc = fl_cli_usage_error(cmd, "--retries expects 0..100, got '%s'", optarg);
 				goto out;
 			}
 			break;
 		case 'H': history = optarg; break;
+		case 'D':
+		case 'A':
+		case 'J':
+			if (!chaos) {
+				rc = fl_cli_usage_error(cmd, "option '%s' belongs to 'faultline chaos'",
+							argv[optind - 1]);
+				goto out;
+			}
+			if (c == 'D')
+				dry_run = 1;
+			else if (c == 'A')
+				allow[nallow++] = optarg;
+			else
+				journal = optarg;
+			break;
 		case 'q': quiet = 1; break;
 		case 'h':
-			fputs(usage, stdout);
+			fputs(help, stdout);
 			rc = FL_EXIT_OK;
 			goto out;
 		case ':':
-			rc = fl_cli_usage_error("run", "option '%s' needs a value", argv[optind - 1]);
+			rc = fl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
 			goto out;
 		default:
-			rc = fl_cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
+			rc = fl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
 			goto out;
 		}
 	}
@@ -252,6 +276,10 @@ static int cmd_run(int argc, char **argv)
 
 	/* files */
 	int npaths = argc - optind;
+	if (chaos && npaths < 1) {
+		rc = fl_cli_usage_error(cmd, "expected an experiment file");
+		goto out;
+	}
 	char *default_path[] = { "scenarios" };
 	char **paths = npaths ? argv + optind : default_path;
 	if (!npaths)
@@ -259,12 +287,12 @@ static int cmd_run(int argc, char **argv)
 	for (int i = 0; i < npaths; i++) {
 		struct stat st;
 		if (stat(paths[i], &st) < 0) {
-			rc = fl_cli_usage_error("run", "%s: %s", paths[i], strerror(errno));
+			rc = fl_cli_usage_error(cmd, "%s: %s", paths[i], strerror(errno));
 			goto out;
 		}
 		int r = S_ISDIR(st.st_mode) ? collect_dir(paths[i], &files) : list_add(&files, paths[i]);
 		if (r < 0) {
-			rc = fl_cli_usage_error("run", "%s: %s", paths[i], fl_strerror(r));
+			rc = fl_cli_usage_error(cmd, "%s: %s", paths[i], fl_strerror(r));
 			goto out;
 		}
 	}
@@ -293,20 +321,21 @@ static int cmd_run(int argc, char **argv)
 		int r = fl_reporter_create(reports[i], &rep, err, sizeof(err));
 		if (r < 0) {
 			if (r == FL_EINVAL)
-				rc = fl_cli_usage_error("run", "--report %s: %s", reports[i], err);
+				rc = fl_cli_usage_error(cmd, "--report %s: %s", reports[i], err);
 			else {
-				fprintf(stderr, "faultline run: --report %s: %s\n", reports[i], err);
+				fprintf(stderr, "faultline %s: --report %s: %s\n", cmd, reports[i], err);
 				rc = FL_EXIT_INFRA;
 			}
 			goto out;
 		}
 		int ar = fl_report_set_add(set, rep);
 		if (ar == FL_EEXIST) {
-			rc = fl_cli_usage_error("run", "--report %s: another report already writes there; "
+			rc = fl_cli_usage_error(cmd, "--report %s: another report already writes there; "
 						"give one of them a file (FORMAT=FILE)", reports[i]);
 			goto out;
 		} else if (ar < 0) {
-			fprintf(stderr, "faultline run: --report %s: %s\n", reports[i], fl_strerror(ar));
+			fprintf(stderr, "faultline %s: --report %s: %s\n", cmd, reports[i],
+				fl_strerror(ar));
 			rc = FL_EXIT_INFRA;
 			goto out;
 		}
@@ -315,7 +344,8 @@ static int cmd_run(int argc, char **argv)
 	struct fl_run_opts ropts = {
 		.tags = tags, .ntags = ntags, .grep = grep, .env = envs, .nenv = nenv,
 		.seed = seed, .timeout_s = timeout, .retries = retries, .history_path = history, .reports = set,
-		.interrupt = &interrupted,
+		.interrupt = &interrupted, .chaos = chaos, .dry_run = dry_run, .allow = allow,
+		.nallow = nallow, .journal = journal,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
@@ -367,7 +397,13 @@ out:
 	free(tags);
 	free(envs);
 	free(reports);
+	free(allow);
 	return rc;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	return fl_cli_run_scenarios(argc, argv, 0, usage);
 }
 
 const struct fl_command fl_cmd_run = {

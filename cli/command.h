@@ -41,4 +41,9 @@ int fl_cli_wants_help(int argc, char **argv);
  * return FL_EXIT_USAGE. */
 int fl_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The scenario runner behind `faultline run` (chaos = 0) and `faultline
+ * chaos` (chaos = 1: experiment options, HTTP limited to loopback and
+ * --allow hosts). `help` is the command's --help text. Returns an exit code. */
+int fl_cli_run_scenarios(int argc, char **argv, int chaos, const char *help);
+
 #endif

@@ -21,6 +21,12 @@ struct fl_run_opts {
 	int retries;			/* default retries of a failing test (it{retries=} overrides) */
 	const char *history_path;	/* default history file for fl.history, or NULL */
 	struct fl_report_set *reports;	/* borrowed */
+	/* chaos experiments (faultline chaos) */
+	int chaos;			/* experiment mode: HTTP only to loopback and `allow` */
+	int dry_run;			/* print what an experiment would do, do nothing */
+	const char *const *allow;	/* hosts HTTP may reach besides loopback */
+	int nallow;
+	const char *journal;		/* experiment journal file (JSON), or NULL */
 	volatile int *interrupt;	/* set by the signal handler; borrowed */
 };
 

@@ -131,7 +131,8 @@ static int l_file_error(lua_State *L)
 	return 0;
 }
 
-/* options() -> {path=, tags={...}, grep=, timeout=, seed=, history=, retries=} */
+/* options() -> {path=, tags={...}, grep=, timeout=, seed=, history=, retries=,
+ *               chaos=, dry_run=, journal=, allow={...}} */
 static int l_options(lua_State *L)
 {
 	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
@@ -155,6 +156,20 @@ static int l_options(lua_State *L)
 	lua_setfield(L, -2, "seed");
 	lua_pushinteger(L, o->retries);
 	lua_setfield(L, -2, "retries");
+	lua_pushboolean(L, o->chaos);
+	lua_setfield(L, -2, "chaos");
+	lua_pushboolean(L, o->dry_run);
+	lua_setfield(L, -2, "dry_run");
+	if (o->journal) {
+		lua_pushstring(L, o->journal);
+		lua_setfield(L, -2, "journal");
+	}
+	lua_createtable(L, o->nallow, 0);
+	for (int i = 0; i < o->nallow; i++) {
+		lua_pushstring(L, o->allow[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setfield(L, -2, "allow");
 	if (o->history_path) {
 		lua_pushstring(L, o->history_path);
 		lua_setfield(L, -2, "history");

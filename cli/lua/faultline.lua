@@ -191,7 +191,14 @@ local root = new_suite("", nil)
 local current = root
 local current_test = nil
 
+-- The line in the scenario file that declared a test or group (through
+-- helper modules such as fl.chaos, too).
 local function caller_line()
+  for level = 3, 30 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    if info.source == FILE_SOURCE then return info.currentline end
+  end
   local info = debug.getinfo(3, "Sl")
   return info and info.currentline or 0
 end

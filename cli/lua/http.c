@@ -10,8 +10,10 @@
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/luajson.h"
+#include "cli/runner.h"
 #include "cli/sched.h"
 #include "core/errors.h"
 #include "core/http_client.h"
@@ -128,6 +130,55 @@ static int request_k(lua_State *L, int status, lua_KContext ctx)
 	return 1;
 }
 
+/* The host of an http(s) URL into out ("" when it cannot be found). */
+static void url_host(const char *url, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	const char *p = strstr(url, "://");
+	if (!p)
+		return;
+	p += 3;
+	const char *at = strpbrk(p, "@/");
+	if (at && *at == '@')
+		p = at + 1;
+	size_t n;
+	if (*p == '[') {
+		const char *e = strchr(p, ']');
+		if (!e)
+			return;
+		p++;
+		n = (size_t)(e - p);
+	} else {
+		n = strcspn(p, ":/?#");
+	}
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+static int is_loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
+	       strcmp(host, "::1") == 0;
+}
+
+/* In chaos mode HTTP goes only to loopback and the --allow hosts: the blast
+ * radius of an experiment is what its operator named. */
+static int allowed(lua_State *L, const char *url, char *host, size_t hostlen)
+{
+	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
+	if (!ctx || !ctx->opts->chaos)
+		return 1;
+	url_host(url, host, hostlen);
+	if (is_loopback(host))
+		return 1;
+	for (int i = 0; i < ctx->opts->nallow; i++)
+		if (strcasecmp(ctx->opts->allow[i], host) == 0)
+			return 1;
+	return 0;
+}
+
 /* The table of options at idx -> request; strings stay on the Lua stack
  * (anchored by the options table), so they outlive the start call. */
 static int do_request(lua_State *L, const char *method, const char *url, int opts)
@@ -136,6 +187,11 @@ static int do_request(lua_State *L, const char *method, const char *url, int opt
 	if (!fl_sched_current(L))
 		return luaL_error(L, "HTTP requests can only be made from a test, a hook or an "
 				     "fl.parallel/fl.spawn task");
+	char host[256];
+	if (!allowed(L, url, host, sizeof(host)))
+		return luaL_error(L, "%s %s: host '%s' is not on the allowlist (loopback is always "
+				     "allowed; add it with --allow %s)",
+				  method, url, host, host[0] ? host : "HOST");
 	struct fl_http_request req = { .method = method, .url = url };
 	const char *hdrs[MAX_HEADERS];
 	size_t nh = 0;
