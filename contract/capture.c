@@ -182,9 +182,11 @@ static void conn_reset(struct conn *k)
 	k->ignored = false;
 }
 
-static struct conn *lookup(struct cap *c, const struct ep *src, const struct ep *dst, int *di)
+static struct conn *lookup(struct cap *c, const struct ep *src, const struct ep *dst, int *di,
+			   uint32_t *bucket)
 {
 	uint32_t h = (hash_ep(src) ^ hash_ep(dst)) & (NBUCKETS - 1);
+	*bucket = h;
 	for (struct conn *k = c->buckets[h]; k; k = k->chain) {
 		if (ep_eq(&k->a, src) && ep_eq(&k->b, dst)) {
 			*di = 0;
@@ -217,7 +219,8 @@ static void tcp_segment(struct cap *c, const struct ep *src, const struct ep *ds
 			uint32_t seq, const char *payload, size_t len, size_t wire_len)
 {
 	int di;
-	struct conn *k = lookup(c, src, dst, &di);
+	uint32_t bucket;
+	struct conn *k = lookup(c, src, dst, &di, &bucket);
 	if (!k)
 		return;
 	struct dir *d = &k->d[di];
@@ -293,6 +296,18 @@ static void tcp_segment(struct cap *c, const struct ep *src, const struct ep *ds
 	if (flags & TH_RST) {
 		dir_eof(c, k, 0);
 		dir_eof(c, k, 1);
+	}
+	if (k->d[0].closed && k->d[1].closed) {
+		/* both sides done: free it now, so long captures stay small */
+		conn_close(c, k);
+		for (struct conn **pp = &c->buckets[bucket]; *pp; pp = &(*pp)->chain) {
+			if (*pp == k) {
+				*pp = k->chain;
+				break;
+			}
+		}
+		free(k);
+		c->nconns--;
 	}
 }
 
