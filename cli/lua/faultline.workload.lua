@@ -357,6 +357,36 @@ local function record(h, client, f, value, r)
   return "info"
 end
 
+--- transfer(sys, h, client, {from=, to= | bank=, account=, amount=, key=,
+--- timeout=, wait=}) -> kind ("ok"|"fail"|"info"), response: one client
+--- operation recorded in history h
+function M.transfer(sys, h, client, o)
+  local v = { key = o.key, from = o.from, amount = o.amount }
+  local body = { fromMembershipId = o.from, amount = o.amount, wait = o.wait }
+  if o.to then
+    v.to, body.toMembershipId, body.remittanceType = o.to, o.to, 0
+  else
+    v.bank, v.account = o.bank, o.account
+    body.toBankName, body.toBankAccountNumber, body.remittanceType = o.bank, o.account, 1
+  end
+  h:invoke(client, "transfer", v)
+  local r = http.post(sys:url("remittance", "/remittance/request"),
+    { json = body, headers = o.key and { ["Idempotency-Key"] = o.key } or nil,
+      timeout = o.timeout or 6, raise = false })
+  return record(h, client, "transfer", { key = o.key, from = o.from, to = o.to, amount = o.amount }, r), r
+end
+
+--- topup(sys, h, client, {member=, amount=, key=, timeout=, wait=}) -> kind, response
+function M.topup(sys, h, client, o)
+  local v = { key = o.key, member = o.member, amount = o.amount }
+  h:invoke(client, "topup", v)
+  local r = http.post(sys:url("remittance", "/topup/request"),
+    { json = { membershipId = o.member, amount = o.amount, wait = o.wait },
+      headers = o.key and { ["Idempotency-Key"] = o.key } or nil,
+      timeout = o.timeout or 6, raise = false })
+  return record(h, client, "topup", { key = o.key, member = o.member, amount = o.amount }, r), r
+end
+
 --- run(sys, o) -> stats. o: members (list from sys:member, at least 2),
 --- clients (4), duration (s, 10), rate (operations per second over all
 --- clients, 20), mix ({transfer=, external=, topup=, read=} weights),
@@ -394,29 +424,14 @@ function M.run(sys, o)
     if f == "transfer" then
       local ti = fl.random(#members - 1)
       if ti >= fi then ti = ti + 1 end
-      local to = members[ti]
-      local v = { key = key, from = from.id, to = to.id, amount = amount, type = 0 }
-      h:invoke(client, "transfer", v)
-      local r = http.post(sys:url("remittance", "/remittance/request"),
-        { json = { fromMembershipId = from.id, toMembershipId = to.id, remittanceType = 0,
-                   amount = amount }, headers = { ["Idempotency-Key"] = key },
-          timeout = timeout, raise = false })
-      kind = record(h, client, "transfer", { key = key, from = from.id, to = to.id, amount = amount }, r)
+      kind = M.transfer(sys, h, client, { key = key, from = from.id, to = members[ti].id,
+                                          amount = amount, timeout = timeout })
     elseif f == "external" then
       local acct = accounts[fl.random(#accounts)]
-      h:invoke(client, "transfer", { key = key, from = from.id, bank = acct.bank,
-                                     account = acct.account, amount = amount, type = 1 })
-      local r = http.post(sys:url("remittance", "/remittance/request"),
-        { json = { fromMembershipId = from.id, toBankName = acct.bank,
-                   toBankAccountNumber = acct.account, remittanceType = 1, amount = amount },
-          headers = { ["Idempotency-Key"] = key }, timeout = timeout, raise = false })
-      kind = record(h, client, "transfer", { key = key, from = from.id, amount = amount }, r)
+      kind = M.transfer(sys, h, client, { key = key, from = from.id, bank = acct.bank,
+                                          account = acct.account, amount = amount, timeout = timeout })
     elseif f == "topup" then
-      h:invoke(client, "topup", { key = key, member = from.id, amount = amount })
-      local r = http.post(sys:url("remittance", "/topup/request"),
-        { json = { membershipId = from.id, amount = amount },
-          headers = { ["Idempotency-Key"] = key }, timeout = timeout, raise = false })
-      kind = record(h, client, "topup", { key = key, member = from.id, amount = amount }, r)
+      kind = M.topup(sys, h, client, { key = key, member = from.id, amount = amount, timeout = timeout })
     else
       h:invoke(client, "read", { member = from.id, service = "money" })
       local r = http.get(sys:url("money", "/money/" .. from.id), { timeout = timeout, raise = false })
