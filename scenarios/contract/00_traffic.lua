@@ -43,7 +43,8 @@ end
 
 describe("traffic for contracts", { tags = { "contract", "record" } }, function()
   it("drives transfers, top-ups and gateway reads", function()
-    local sys = fl.ref.system()
+    local found, sys = pcall(fl.ref.system)
+    if not found then fl.skip("no reference system running (faultline ref up)") end
     local run = fl.env.CT_RUN and ("-" .. fl.env.CT_RUN) or ""
     local a = member(sys, 1, "강남구", 50000)
     local b = member(sys, 2, "서초구", 20000)

@@ -24,7 +24,8 @@ grep -q "0 failed" "$T/run.log" || fail "contract scenarios: $(tail -10 "$T/run.
 grep -q " skipped" "$T/run.log" && ! grep -q "0 skipped" "$T/run.log" && fail "tests were skipped: $(tail -10 "$T/run.log")"
 
 "$FAULTLINE" contract verify "$ROOT/scenarios/contract/pacts" --ref --ref-data "$T/ref" > "$T/verify.log" 2>&1 ||
-	fail "committed pacts do not verify: $(tail -30 "$T/verify.log")"
+	fail "committed pacts do not verify (after an intended API change, regenerate them with
+sh scenarios/contract/regenerate.sh): $(tail -30 "$T/verify.log")"
 
 # a planted change: the wallet balance's type, and the exact bank verification flag
 sed 's/"valid": true/"valid": "yes"/' "$ROOT/scenarios/contract/pacts/remittance-banking.json" > "$T/changed.json"
