@@ -140,12 +140,15 @@ int fl_toxic_attr_index(const struct fl_toxic_type *t, const char *name);
 int64_t fl_toxic_int(const struct fl_toxic *t, const char *name);
 double fl_toxic_num(const struct fl_toxic *t, const char *name);
 const char *fl_toxic_str(const struct fl_toxic *t, const char *name);
-/* Parse a toxic from API JSON (new toxic; defaults applied). Returns NULL
- * with *status and err set. */
+/* Parse a toxic from API JSON (j borrowed). Returns a new toxic with the
+ * defaults applied, which the caller frees with fl_toxic_free or hands to
+ * fl_link_add_toxic; NULL with the HTTP *status and the message in err. */
 struct fl_toxic *fl_toxic_from_json(const json_t *j, int *status, char *err, size_t errlen);
-/* Merge {attributes?, toxicity?, ttl_ms?} into t. */
+/* Merge {attributes?, toxicity?, ttl_ms?} (j borrowed) into t; on failure t
+ * is unchanged and *status/err say why. */
 int fl_toxic_update_json(struct fl_toxic *t, const json_t *j, int *status, char *err,
 			 size_t errlen);
+/* New reference. */
 json_t *fl_toxic_to_json(const struct fl_toxic *t);
 void fl_toxic_free(struct fl_toxic *t);
 
@@ -282,12 +285,16 @@ int fl_link_create(struct fl_proxy_engine *e, const char *name, const char *list
 int fl_link_set_enabled(struct fl_link *l, bool enabled, char *err, size_t errlen);
 int fl_link_set_listen(struct fl_link *l, const char *listen, char *err, size_t errlen);
 void fl_link_set_upstream(struct fl_link *l, const char *upstream);
+/* Close every connection and the listener, free the link and its toxics. */
 void fl_link_delete(struct fl_link *l);
+/* New reference: the Proxy JSON object. */
 json_t *fl_link_to_json(const struct fl_link *l);
 /* Toxic list changes: keep listener and every live connection in step. */
 void fl_link_toxics_changed(struct fl_link *l);
+/* Append t (taken: the link frees it) and apply it to live connections. */
 void fl_link_add_toxic(struct fl_link *l, struct fl_toxic *t);
 struct fl_toxic *fl_link_find_toxic(struct fl_link *l, const char *name);
+/* Unlink t from live connections and the list, then free it. */
 void fl_link_remove_toxic(struct fl_link *l, struct fl_toxic *t);
 void fl_link_arm_ttl(struct fl_link *l, struct fl_toxic *t);
 /* Remove every toxic and enable (reset / lease lapse). */
@@ -296,10 +303,12 @@ void fl_engine_heal_all(struct fl_proxy_engine *e);
 int fl_split_hostport(const char *s, char *host, size_t hostlen, int *port);
 
 /* conn.c */
+/* Take over accepted socket cfd (the connection closes it) and connect upstream. */
 void fl_conn_start(struct fl_link *l, int cfd, const char *peer);
 /* Bring the connection's stages in line with the link's toxics. Returns 1
  * when the connection closed (it is freed then), else 0. */
 int fl_conn_sync(struct fl_conn *c);
+/* Close both sockets (FL_ACT_RESET: with RST), record the close, free c. */
 void fl_conn_close(struct fl_conn *c, int how, const char *reason);
 void fl_dir_pump(struct fl_dir *d);
 /* Inject bytes into a direction's output (HTTP abort responses). */
@@ -336,9 +345,11 @@ void fl_events_init(struct fl_link *l, size_t keep);
 void fl_events_free(struct fl_link *l);
 /* Record an event (takes the reference). Adds link, seq and ts. */
 void fl_events_emit(struct fl_link *l, json_t *ev);
+/* New array of the kept events with seq > since (at most limit; 0: all). */
 json_t *fl_events_list(struct fl_link *l, uint64_t since, size_t limit);
 
 /* metrics.c */
+/* The Prometheus text (malloc'd, the caller frees) and its length. */
 char *fl_metrics_text(struct fl_proxy_engine *e, size_t *len);
 
 /* api_http.c: close the API server (engine teardown). */
