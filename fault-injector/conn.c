@@ -235,18 +235,6 @@ static int dir_run(struct fl_dir *d)
 	return 0;
 }
 
-void fl_dir_pump(struct fl_dir *d)
-{
-	dir_run(d);
-}
-
-void fl_dir_inject(struct fl_dir *d, const void *p, size_t n)
-{
-	struct fl_chunk *k = fl_chunk_new(p, n, fl_mono_ns());
-	if (k)
-		fl_chunkq_push(&d->out, k);
-}
-
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;

@@ -310,9 +310,6 @@ void fl_conn_start(struct fl_link *l, int cfd, const char *peer);
 int fl_conn_sync(struct fl_conn *c);
 /* Close both sockets (FL_ACT_RESET: with RST), record the close, free c. */
 void fl_conn_close(struct fl_conn *c, int how, const char *reason);
-void fl_dir_pump(struct fl_dir *d);
-/* Inject bytes into a direction's output (HTTP abort responses). */
-void fl_dir_inject(struct fl_dir *d, const void *p, size_t n);
 
 /* timers.c: wake direction d (its d->timer event is activated) at mono
  * time `at` (INT64_MAX or 0: never). */
