@@ -13,6 +13,10 @@ local contract = fl.contract
 -- The provider: $PROVIDER_URL, else membership of the running reference system
 -- (faultline ref up); the tests are skipped when there is neither.
 local function provider()
+  if fl.env.CONTRACT_REF ~= "1" then
+    fl.skip("replays recorded requests: set CONTRACT_REF=1 on a fresh reference system " ..
+            "(tests/selftest/contract_ref.sh does)")
+  end
   if fl.env.PROVIDER_URL then return fl.env.PROVIDER_URL end
   local ok, sys = pcall(fl.ref.system)
   if not ok then

@@ -31,7 +31,7 @@ awk '/^  "services": \{/ { s = 1; next } s && /^  [}]/ { s = 0 }
 	"$T/ref/topology.json" > "$T/maps"
 [ "$(wc -l < "$T/maps")" -ge 5 ] || fail "no service ports in the topology: $(cat "$T/maps")"
 
-FL_REF="$T/ref" "$FAULTLINE" run "$ROOT/scenarios/contract/00_traffic.lua" > "$T/setup.log" 2>&1 ||
+FL_REF="$T/ref" CONTRACT_RECORD=1 "$FAULTLINE" run "$ROOT/scenarios/contract/00_traffic.lua" > "$T/setup.log" 2>&1 ||
 	fail "setup traffic: $(tail -20 "$T/setup.log")"
 tcpdump -i lo -U -s 0 -w "$T/cap.pcap" 'tcp' > "$T/tcpdump.log" 2>&1 &
 DUMP_PID=$!
@@ -41,7 +41,7 @@ while ! grep -q "listening on" "$T/tcpdump.log" 2>/dev/null; do
 	kill -0 "$DUMP_PID" 2>/dev/null || { echo "tcpdump cannot capture here: $(cat "$T/tcpdump.log")"; exit 77; }
 	sleep 0.05
 done
-FL_REF="$T/ref" CT_RUN=2 "$FAULTLINE" run "$ROOT/scenarios/contract/00_traffic.lua" > "$T/run.log" 2>&1 ||
+FL_REF="$T/ref" CT_RUN=2 CONTRACT_RECORD=1 "$FAULTLINE" run "$ROOT/scenarios/contract/00_traffic.lua" > "$T/run.log" 2>&1 ||
 	fail "traffic: $(tail -20 "$T/run.log")"
 # let tcpdump drain what the kernel already passed it: wait until the file
 # stops growing (the services' long-polls keep a trickle going, so bounded)
