@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "fault-injector/internal.h"
 
 /* Escape a label value (backslash, quote, newline). */
@@ -53,6 +54,11 @@ char *fl_metrics_text(struct fl_proxy_engine *e, size_t *len)
 {
 	struct fl_buf b;
 	fl_buf_init(&b, 0);
+	family(&b, "faultline_proxy_uptime_seconds", "gauge", "Seconds since the engine started.");
+	fl_buf_printf(&b, "faultline_proxy_uptime_seconds %.3f\n",
+		      (double)(fl_mono_ns() - e->started) / 1e9);
+	family(&b, "faultline_proxy_leases", "gauge", "Controller leases held.");
+	fl_buf_printf(&b, "faultline_proxy_leases %zu\n", e->nleases);
 	per_link(&b, e, "faultline_proxy_up", "gauge", "1 when the proxy is enabled.", 6);
 	per_link(&b, e, "faultline_proxy_connections_open", "gauge", "Connections open now.", 0);
 	per_link(&b, e, "faultline_proxy_connections_total", "counter",
