@@ -443,6 +443,8 @@ static void on_outcome(struct rp *p, const struct call *k)
 	bool in_epoch = k->start >= p->since;
 	if (p->state == FL_BR_CLOSED) {
 		window_add(&p->closed, k->end, k->fail, k->slow);
+		if (in_epoch && p->trip_t < 0 && !p->blackbox)
+			fl_check_pass(p->r, "C3");	/* one more outcome it rightly stayed closed on */
 		if (in_epoch && p->trip_t < 0 && window_trips(&p->closed, p->c)) {
 			p->trip_t = k->end;
 			p->trip_line = k->line;
