@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +36,22 @@ static void stop_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(e->base);
 }
 
+/* Process-wide setup: libevent locking for fl_proxy_engine_exec/stop from
+ * other threads, and SIGPIPE ignored (unless the program set a handler) so
+ * a peer that vanishes mid-write is an EPIPE, not a dead process. */
+static void engine_once(void)
+{
+	evthread_use_pthreads();
+	struct sigaction sa;
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
+}
+
 struct fl_proxy_engine *fl_proxy_engine_new(const struct fl_proxy_opts *opts, char *err,
 					    size_t errlen)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, (void (*)(void))evthread_use_pthreads);
+	pthread_once(&once, engine_once);
 	struct fl_proxy_engine *e = calloc(1, sizeof(*e));
 	if (!e) {
 		fl_err_set(err, errlen, FL_ENOMEM, "out of memory");
@@ -287,6 +299,15 @@ static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len
 	}
 }
 
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct fl_link *l = arg;
+	if (l->lev)
+		event_add(l->lev, NULL);
+}
+
 static void accept_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
@@ -298,8 +319,21 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 		if (c < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				fl_warn(LOGC, "%s: accept: %s", l->name, strerror(errno));
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			fl_warn(LOGC, "%s: accept: %s", l->name, strerror(errno));
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/* Out of descriptors: the listener would fire in a tight
+				 * loop; pause accepting for 100 ms instead. */
+				struct timeval tv = { 0, 100000 };
+				if (!l->resume_ev)
+					l->resume_ev = evtimer_new(l->e->base, accept_resume_cb, l);
+				if (l->resume_ev) {
+					event_del(l->lev);
+					evtimer_add(l->resume_ev, &tv);
+				}
+			}
 			return;
 		}
 		char peer[64];
@@ -320,6 +354,10 @@ static bool link_refusing(const struct fl_link *l)
 
 static void link_unbind(struct fl_link *l)
 {
+	if (l->resume_ev) {
+		event_free(l->resume_ev);
+		l->resume_ev = NULL;
+	}
 	if (l->lev) {
 		event_free(l->lev);
 		l->lev = NULL;

@@ -223,6 +223,7 @@ struct fl_link {
 	enum fl_http_mode http;
 	int lfd;
 	struct event *lev;
+	struct event *resume_ev;	/* accepting paused (out of descriptors) */
 	struct fl_toxic *toxics;
 	struct fl_conn *conns;
 	size_t nconns;

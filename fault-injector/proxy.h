@@ -26,7 +26,9 @@ struct fl_proxy_opts {
 };
 
 /* Create an engine with its own event base. opts may be NULL. NULL on
- * failure with the reason in err. The caller frees with fl_proxy_engine_free. */
+ * failure with the reason in err. The caller frees with fl_proxy_engine_free.
+ * The first call ignores SIGPIPE process-wide unless the program installed
+ * its own handler. */
 struct fl_proxy_engine *fl_proxy_engine_new(const struct fl_proxy_opts *opts, char *err,
 					    size_t errlen);
 
