@@ -5,6 +5,7 @@
  * become greedy, which gives the same answer for a whole-string match.
  * Look-around and back-references are refused with a clear message. Pact
  * regex matchers match the whole value, so the expression is anchored. */
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,7 +246,66 @@ char *fl_regex_to_posix(const char *re)
 	return translate(re, &icase);
 }
 
+/* Compiled expressions are kept (a small table, replaced round-robin): the
+ * generator and the matchers apply the same few patterns to many values.
+ * glibc's regexec locks the compiled pattern itself, so lookups take the
+ * table lock only. */
+#define CACHE_SIZE 64
+
+struct cached {
+	char *re;
+	regex_t rx;
+	int ok;
+	char msg[160];
+};
+
+static struct cached cache[CACHE_SIZE];
+static size_t cache_next;
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int compile(const char *re, regex_t *rx, char *err, size_t errlen);
+
+static struct cached *lookup(const char *re)
+{
+	for (size_t i = 0; i < CACHE_SIZE; i++)
+		if (cache[i].re && !strcmp(cache[i].re, re))
+			return &cache[i];
+	struct cached *c = &cache[cache_next];
+	cache_next = (cache_next + 1) % CACHE_SIZE;
+	if (c->re) {
+		if (c->ok)
+			regfree(&c->rx);
+		free(c->re);
+		c->re = NULL;
+	}
+	c->ok = compile(re, &c->rx, c->msg, sizeof(c->msg)) == 0;
+	c->re = strdup(re);
+	if (!c->re && c->ok) {
+		regfree(&c->rx);
+		c->ok = 0;
+	}
+	return c;
+}
+
 int fl_regex_full_match(const char *re, const char *subject, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&cache_mu);
+	struct cached *c = lookup(re);
+	int rc;
+	if (!c->re) {
+		snprintf(err, errlen, "out of memory compiling '%s'", re);
+		rc = -1;
+	} else if (!c->ok) {
+		snprintf(err, errlen, "%s", c->msg);
+		rc = -1;
+	} else {
+		rc = regexec(&c->rx, subject, 0, NULL, 0) == 0 ? 1 : 0;
+	}
+	pthread_mutex_unlock(&cache_mu);
+	return rc;
+}
+
+static int compile(const char *re, regex_t *rx, char *err, size_t errlen)
 {
 	int icase;
 	char *t = translate(re, &icase);
@@ -262,17 +322,14 @@ int fl_regex_full_match(const char *re, const char *subject, char *err, size_t e
 	}
 	snprintf(anch, n + 5, "^(%s)$", t);
 	free(t);
-	regex_t rx;
-	int rc = regcomp(&rx, anch, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
+	int rc = regcomp(rx, anch, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
 	free(anch);
 	if (rc) {
 		char m[128];
-		regerror(rc, &rx, m, sizeof(m));
+		regerror(rc, rx, m, sizeof(m));
 		snprintf(err, errlen, "invalid regular expression '%s': %s", re, m);
-		regfree(&rx);
+		regfree(rx);
 		return -1;
 	}
-	rc = regexec(&rx, subject, 0, NULL, 0);
-	regfree(&rx);
-	return rc == 0 ? 1 : 0;
+	return 0;
 }
