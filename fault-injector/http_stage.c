@@ -53,6 +53,8 @@ struct fl_http_state {
 	struct fl_prng rng;
 	struct side req, resp;
 	struct xchg *head, *tail;	/* exchanges in order, awaiting responses */
+	size_t nx;			/* exchanges in that list */
+	bool overflow;			/* too many pending: stop parsing once answered */
 	struct xchg *cur_req, *cur_resp;
 };
 
@@ -171,6 +173,7 @@ static struct xchg *xchg_pop(struct fl_http_state *h)
 {
 	struct xchg *x = h->head;
 	if (x) {
+		h->nx--;
 		h->head = x->next;
 		if (!h->head)
 			h->tail = NULL;
@@ -238,9 +241,19 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
 	return 0;
 }
 
+/* Exchanges awaiting answers before the connection stops being parsed (a
+ * client pipelining without reading would otherwise grow the list). */
+#define MAX_PENDING 4096
+
 static int req_begin(http_parser *p)
 {
 	struct fl_http_state *h = H(p);
+	if (h->nx >= MAX_PENDING) {
+		/* The request side becomes a tunnel now; the response side once
+		 * the pending exchanges are answered (resp_begin). */
+		h->overflow = true;
+		return -1;
+	}
 	struct xchg *x = calloc(1, sizeof(*x));
 	if (!x)
 		return -1;
@@ -253,6 +266,7 @@ static int req_begin(http_parser *p)
 	else
 		h->head = x;
 	h->tail = x;
+	h->nx++;
 	h->cur_req = x;
 	h->req.headers = &x->req_headers;
 	return 0;
@@ -305,6 +319,8 @@ static int resp_begin(http_parser *p)
 {
 	struct fl_http_state *h = H(p);
 	struct xchg *x = h->head;
+	if (!x && h->overflow)
+		return -1;	/* past the pending cap: tunnel from here on */
 	if (!x) {	/* unsolicited: record it alone */
 		if (req_begin(&h->req.p))
 			return -1;
