@@ -76,6 +76,10 @@ describe("traffic for contracts", { tags = { "contract", "record" } }, function(
     for _, addr in ipairs({ "강남구", "서초구", "강남구" }) do
       expect(http.post(sys:url("gateway", "/money/aggregation/get-money-sum-by-address"),
                        { json = { address = addr } }).status).to_be(200)
+      -- the CQRS read model through the gateway: gateway -> query
+      expect(http.get(sys:url("gateway", "/api/query/money/query/get-money-sum-by-address/" .. addr)).status)
+        .to_be(200)
     end
+    expect(http.get(sys:url("gateway", "/api/query/stats/failed-transfers")).status).to_be(200)
   end)
 end)

@@ -52,8 +52,8 @@ describe("contract gateway -> remittance", { tags = { "contract" } }, function()
             "bankName": "KB",
             "bankAccountNumber": "CT-1",
             "amount": 701,
-            "created_ms": 1795304960319,
-            "deadline_ms": 1795304990319,
+            "created_ms": 1795305042312,
+            "deadline_ms": 1795305072312,
             "steps": [
               {
                 "step": "validate",

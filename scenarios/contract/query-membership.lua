@@ -44,8 +44,8 @@ describe("contract query -> membership", { tags = { "contract" } }, function()
           {
             "type": "member_registered",
             "service": "membership",
-            "t": 2536077311105,
-            "ts": "2026-11-21T23:49:20.202Z",
+            "t": 2618090072846,
+            "ts": "2026-11-21T23:50:42.215Z",
             "membershipId": "1",
             "name": "contract-1",
             "address": "강남구",

@@ -44,8 +44,8 @@ describe("contract query -> money", { tags = { "contract" } }, function()
           {
             "type": "money_changed",
             "service": "money",
-            "t": 2536078508691,
-            "ts": "2026-11-21T23:49:20.203Z",
+            "t": 2618090739550,
+            "ts": "2026-11-21T23:50:42.215Z",
             "seq": 1
           }
         ],

@@ -44,8 +44,8 @@ describe("contract query -> remittance", { tags = { "contract" } }, function()
           {
             "type": "saga_started",
             "service": "remittance",
-            "t": 2536084859714,
-            "ts": "2026-11-21T23:49:20.209Z",
+            "t": 2618094558717,
+            "ts": "2026-11-21T23:50:42.219Z",
             "seq": 1
           }
         ],
