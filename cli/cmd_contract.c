@@ -221,9 +221,11 @@ static void on_result(const struct fl_verify_result *r, void *arg)
 			fl_buf_printf(&msg, "%s: %s", m->path ? m->path : m->kind, m->message);
 			if (r->mismatches.n > 1)
 				fl_buf_printf(&msg, " (and %zu more)", r->mismatches.n - 1);
-			char *txt = fl_pact_mismatches_text(&r->mismatches);
-			fl_buf_printf(&detail, "mismatches:\n%s", txt ? txt : "");
-			free(txt);
+			if (r->mismatches.n > 1) {
+				char *txt = fl_pact_mismatches_text(&r->mismatches);
+				fl_buf_printf(&detail, "mismatches:\n%s", txt ? txt : "");
+				free(txt);
+			}
 		}
 		if (r->sent)
 			fl_buf_printf(&detail, "request: %s %s\n", fl_json_str(r->sent, "method", ""),
