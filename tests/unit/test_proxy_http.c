@@ -208,6 +208,98 @@ static void test_pipelined_order(void **state)
 	toxic_del(F, "web", "http_abort_downstream");
 }
 
+struct bulk {
+	int lfd, n;
+};
+
+/* An upstream that answers only once it has all n requests. */
+static void *late_upstream(void *arg)
+{
+	struct bulk *b = arg;
+	int fd = accept(b->lfd, NULL, NULL);
+	static char buf[1 << 16];
+	int seen = 0;
+	size_t carry = 0;
+	while (seen < b->n) {
+		ssize_t r = read(fd, buf + carry, sizeof(buf) - 1 - carry);
+		if (r <= 0)
+			break;
+		size_t len = carry + (size_t)r;
+		for (char *p = buf; (p = memmem(p, len - (size_t)(p - buf), "\r\n\r\n", 4)); p += 4)
+			seen++;
+		carry = len < 3 ? len : 3;
+		memmove(buf, buf + len - carry, carry);
+	}
+	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	for (int i = 0; i < seen; i++)
+		write_all(fd, resp, strlen(resp));
+	shutdown(fd, SHUT_WR);
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	return NULL;
+}
+
+/* Endless pipelining stays bounded: with 6000 requests pending at once the
+ * proxy records the first 4096, tunnels the rest, and every request is
+ * still answered. */
+static void test_pipelining_bounded(void **state)
+{
+	(void)state;
+	struct bulk b = { socket(AF_INET, SOCK_STREAM, 0), 6000 };
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(bind(b.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(b.lfd, 4), 0);
+	socklen_t sl = sizeof(a);
+	getsockname(b.lfd, (struct sockaddr *)&a, &sl);
+	json_t *j = api(F, "POST", "/proxies", 201,
+			"{\"name\":\"bulk\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%d\"}",
+			ntohs(a.sin_port));
+	int port = atoi(strrchr(json_string_value(json_object_get(j, "listen")), ':') + 1);
+	json_decref(j);
+	pthread_t t;
+	pthread_create(&t, NULL, late_upstream, &b);
+	int fd = tcp_connect(port);
+	const char *req = "GET /b HTTP/1.1\r\nHost: t\r\n\r\n";
+	size_t rl = strlen(req);
+	char *all = malloc(rl * (size_t)b.n);
+	for (int i = 0; i < b.n; i++)
+		memcpy(all + rl * (size_t)i, req, rl);
+	write_all(fd, all, rl * (size_t)b.n);
+	free(all);
+	shutdown(fd, SHUT_WR);
+	static char buf[1 << 16];
+	int answered = 0, err;
+	size_t carry = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + carry, sizeof(buf) - 1 - carry);
+		if (r <= 0) {
+			err = r < 0 ? errno : 0;
+			break;
+		}
+		size_t len = carry + (size_t)r;
+		for (char *p = buf; (p = memmem(p, len - (size_t)(p - buf), "HTTP/1.1 200", 12)); p += 12)
+			answered++;
+		carry = len < 11 ? len : 11;
+		memmove(buf, buf + len - carry, carry);
+	}
+	assert_int_equal(err, 0);
+	pthread_join(t, NULL);
+	close(fd);
+	close(b.lfd);
+	assert_int_equal(answered, b.n);
+	usleep(50000);
+	json_t *ev = api(F, "GET", "/proxies/bulk/events", 200, NULL);
+	size_t i, x = 0;
+	json_t *e;
+	json_array_foreach(ev, i, e)
+		x += strcmp(json_string_value(json_object_get(e, "event")), "http_exchange") == 0;
+	assert_int_equal(x, 4096);
+	json_decref(ev);
+	json_decref(api(F, "DELETE", "/proxies/bulk", 204, NULL));
+}
+
 static void test_exchange_events(void **state)
 {
 	(void)state;
@@ -319,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_drop_response),
 		cmocka_unit_test(test_probability),
 		cmocka_unit_test(test_pipelined_order),
+		cmocka_unit_test(test_pipelining_bounded),
 		cmocka_unit_test(test_exchange_events),
 		cmocka_unit_test(test_events_sink),
 	};
