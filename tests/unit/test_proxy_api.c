@@ -54,6 +54,12 @@ static void test_proxies_crud(void **state)
 	json_decref(j);
 	expect_error("POST", "/proxies", body, 409, "proxy already exists");
 	expect_error("POST", "/proxies", "{\"upstream\":\"x:1\"}", 400, "missing required field: name");
+	/* bind failure: the API's own port is taken */
+	char taken[256];
+	snprintf(taken, sizeof(taken), "{\"name\":\"busy\",\"upstream\":\"x:1\",\"listen\":\"%s\"}",
+		 F->api + strlen("http://"));
+	expect_error("POST", "/proxies", taken, 500, "listen tcp");
+	expect_error("GET", "/proxies/busy", NULL, 404, "proxy not found");
 	expect_error("POST", "/proxies", "{\"name\":\"b\"}", 400, "missing required field: upstream");
 	/* unresolvable upstream is accepted; connections to it just close */
 	j = api(F, "POST", "/proxies", 201,
