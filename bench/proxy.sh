@@ -8,10 +8,11 @@
 #   5. RSS of the proxy with 10,000 concurrent proxied connections
 # Targets: throughput >= HAProxy; added p50 < 30 us, p99 < 200 us; latency
 # p50 within 1 ms, p99 within 3 ms; bandwidth within 2 %; RSS < 100 MB.
-# Env: FAULTLINE, FL_TEST_HELPERS (build/tests/helpers), SECS (iperf3 seconds,
+# Env: BUILD (build), FAULTLINE, FL_TEST_HELPERS ($BUILD/tests/helpers), SECS (iperf3 seconds,
 # default 3), CONNS (default 10000), ONLY ("2 3": run only those sections).
 set -eu
-: "${FAULTLINE:=build/faultline}" "${FL_TEST_HELPERS:=build/tests/helpers}"
+: "${BUILD:=build}"
+: "${FAULTLINE:=$BUILD/faultline}" "${FL_TEST_HELPERS:=$BUILD/tests/helpers}"
 SECS=${SECS:-3}
 CONNS=${CONNS:-10000}
 H=$FL_TEST_HELPERS
