@@ -6,11 +6,23 @@
 #include <lauxlib.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "fault-injector/proxy.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct fl_proxy_engine *engine;
+
+/* At exit the engine thread is stopped and joined before the process tears
+ * down the libraries it runs on. */
+static void stop_at_exit(void)
+{
+	pthread_mutex_lock(&mu);
+	struct fl_proxy_engine *e = engine;
+	engine = NULL;
+	pthread_mutex_unlock(&mu);
+	fl_proxy_engine_free(e);
+}
 
 /* start([seed]) -> url | nil, message */
 static int l_start(lua_State *L)
@@ -30,6 +42,11 @@ static int l_start(lua_State *L)
 			e = NULL;
 		}
 		engine = e;
+		static int registered;
+		if (e && !registered) {
+			registered = 1;
+			atexit(stop_at_exit);
+		}
 	}
 	struct fl_proxy_engine *e = engine;
 	pthread_mutex_unlock(&mu);
