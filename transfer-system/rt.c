@@ -210,6 +210,7 @@ struct rt_after_ctx {
 	struct rt_svc *s;
 	void (*fn)(struct rt_svc *s, void *arg);
 	void *arg;
+	void (*cancel)(void *arg);
 	struct event *ev;
 	struct rt_after_ctx *prev, *next;
 };
@@ -240,12 +241,19 @@ static void after_cb(evutil_socket_t fd, short what, void *arg)
 
 int rt_after(struct rt_svc *s, long ms, void (*fn)(struct rt_svc *s, void *arg), void *arg)
 {
+	return rt_after_owned(s, ms, fn, arg, NULL);
+}
+
+int rt_after_owned(struct rt_svc *s, long ms, void (*fn)(struct rt_svc *s, void *arg), void *arg,
+		   void (*cancel)(void *arg))
+{
 	struct rt_after_ctx *c = calloc(1, sizeof(*c));
 	if (!c)
 		return FL_ENOMEM;
 	c->s = s;
 	c->fn = fn;
 	c->arg = arg;
+	c->cancel = cancel;
 	c->ev = evtimer_new(s->base, after_cb, c);
 	if (!c->ev) {
 		free(c);
@@ -262,8 +270,12 @@ int rt_after(struct rt_svc *s, long ms, void (*fn)(struct rt_svc *s, void *arg),
 
 static void afters_free(struct rt_svc *s)
 {
-	while (s->in->afters)
-		after_unlink(s, s->in->afters);
+	while (s->in->afters) {
+		struct rt_after_ctx *c = s->in->afters;
+		if (c->cancel)
+			c->cancel(c->arg);
+		after_unlink(s, c);
+	}
 }
 
 void rt_new_trace_id(struct rt_svc *s, char *out)
@@ -490,6 +502,7 @@ out:
 	if (s->def && s->def->fini && s->impl)
 		s->def->fini(s);
 	fl_http_client_free(s->client);
+	rt_calls_free(s);
 	rt_events_release_all(s);
 	fl_http_server_free(s->http);
 	rt_http_free_live(s);

@@ -180,6 +180,9 @@ struct rt_call {
 	size_t nheaders;
 	long timeout_ms;	/* 0: --call-timeout */
 	struct breaker *breaker;	/* NULL: no breaker */
+	/* called instead of cb when the service stops with the call in flight,
+	 * to release arg; NULL: arg is not owned by the call */
+	void (*cancel)(void *arg);
 };
 /* Start a call; cb is always called later from the loop, exactly once.
  * Returns 0 or FL_ENOENT (unknown peer) / FL_ENOMEM, then cb is not called. */
@@ -195,6 +198,9 @@ void rt_crash_point(struct rt_svc *s, const char *label);
 bool rt_bug(const struct rt_svc *s, unsigned bug);
 /* Run fn(arg) after ms on the loop. Returns 0 or FL_ENOMEM. */
 int rt_after(struct rt_svc *s, long ms, void (*fn)(struct rt_svc *s, void *arg), void *arg);
+/* The same; cancel(arg) runs instead when the service stops first. */
+int rt_after_owned(struct rt_svc *s, long ms, void (*fn)(struct rt_svc *s, void *arg), void *arg,
+		   void (*cancel)(void *arg));
 /* A fresh 32-hex trace id into out (33 bytes). */
 void rt_new_trace_id(struct rt_svc *s, char *out);
 /* Percent-encode s for a URL path segment into out. */

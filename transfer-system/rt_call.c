@@ -14,6 +14,8 @@ struct call_ctx {
 	struct rt_svc *s;
 	rt_call_fn cb;
 	void *arg;
+	void (*cancel)(void *arg);
+	struct call_ctx *prev, *next;
 	struct breaker *br;
 	uint64_t epoch;
 	int64_t start_ns;
@@ -43,10 +45,40 @@ struct breaker *rt_breaker(struct rt_svc *s, const char *peer)
 	return b;
 }
 
+static void call_link(struct rt_svc *s, struct call_ctx *c)
+{
+	c->next = s->in->calls;
+	if (c->next)
+		c->next->prev = c;
+	s->in->calls = c;
+}
+
+static void call_unlink(struct rt_svc *s, struct call_ctx *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->in->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+}
+
+void rt_calls_free(struct rt_svc *s)
+{
+	while (s->in->calls) {
+		struct call_ctx *c = s->in->calls;
+		call_unlink(s, c);
+		if (c->cancel)
+			c->cancel(c->arg);
+		free(c);
+	}
+}
+
 static void done_cb(struct fl_http_response *resp, void *arg)
 {
 	struct call_ctx *c = arg;
 	struct rt_svc *s = c->s;
+	call_unlink(s, c);
 	struct rt_call_result res = { 0 };
 	int64_t dur = fl_mono_ns() - c->start_ns;
 	res.seconds = (double)dur / 1e9;
@@ -82,6 +114,7 @@ static void done_cb(struct fl_http_response *resp, void *arg)
 static void rejected_cb(struct rt_svc *s, void *arg)
 {
 	struct call_ctx *c = arg;
+	call_unlink(s, c);
 	struct rt_call_result res = { .kind = RT_CALL_REJECTED, .errmsg = "circuit breaker open" };
 	c->cb(s, &res, c->arg);
 	free(c);
@@ -100,6 +133,7 @@ int rt_call(struct rt_svc *s, const struct rt_call *rc, rt_call_fn cb, void *arg
 	c->s = s;
 	c->cb = cb;
 	c->arg = arg;
+	c->cancel = rc->cancel;
 	c->br = rc->breaker;
 	snprintf(c->what, sizeof(c->what), "%s %s%s", rc->method ? rc->method : "GET", rc->peer,
 		 rc->path);
@@ -108,6 +142,7 @@ int rt_call(struct rt_svc *s, const struct rt_call *rc, rt_call_fn cb, void *arg
 			free(c);
 			return FL_ENOMEM;
 		}
+		call_link(s, c);
 		return 0;
 	}
 	char url[1024], tp[80], idem[300];
@@ -141,6 +176,8 @@ int rt_call(struct rt_svc *s, const struct rt_call *rc, rt_call_fn cb, void *arg
 	};
 	c->start_ns = fl_mono_ns();
 	int err = fl_http_client_start(s->client, &req, done_cb, c, NULL);
+	if (!err)
+		call_link(s, c);
 	if (err) {
 		if (c->br)
 			breaker_record(c->br, c->epoch, fl_mono_ns(), 0, true, "start failed");

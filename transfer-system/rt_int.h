@@ -74,6 +74,7 @@ struct rt_internal {
 	struct event *flush_ev;
 	uint64_t calls_total, calls_failed;
 	struct rt_after_ctx *afters;
+	struct call_ctx *calls;		/* outbound calls in flight */
 };
 
 /* rt_http.c */
@@ -81,6 +82,8 @@ void rt_http_free_live(struct rt_svc *s);
 void rt_metrics_write(struct rt_svc *s, struct fl_buf *out);
 void rt_metrics_escape(struct fl_buf *out, const char *v);
 bool rt_http_filter(struct fl_http_req *r, void *arg);
+/* rt_call.c: release the calls still in flight (after the client is freed) */
+void rt_calls_free(struct rt_svc *s);
 /* rt_db.c */
 int rt_db_open(struct rt_svc *s, char *err, size_t errlen);
 void rt_db_close(struct rt_svc *s);

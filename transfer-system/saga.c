@@ -261,7 +261,7 @@ static int call(struct saga *g, int step, int what, const char *peer, const char
 	c->what = what;
 	struct rt_call rc = { .peer = peer, .method = method, .path = path, .json = body,
 			      .idem_key = key, .trace_id = g->trace,
-			      .breaker = rt_breaker(g->s, peer) };
+			      .breaker = rt_breaker(g->s, peer), .cancel = free };
 	rt_call_fn fn = what == 0 ? on_fwd : what == 1 ? on_comp : what == 2 ? on_resolve : on_query;
 	g->busy = true;
 	int err = rt_call(g->s, &rc, fn, c);

@@ -117,7 +117,7 @@ static void start_verify(struct rt_svc *s, struct fl_http_req *r, struct op *op)
 {
 	json_t *body = json_pack("{s:s, s:s}", "bankName", op->bank, "bankAccountNumber", op->number);
 	struct rt_call c = { .peer = "extbank", .method = "POST", .path = "/bank/verify", .json = body,
-			     .trace_id = rt_trace_id(r), .breaker = bank_breaker(s) };
+			     .trace_id = rt_trace_id(r), .breaker = bank_breaker(s), .cancel = free };
 	int rc = rt_call(s, &c, verify_done, op);
 	json_decref(body);
 	if (rc) {
@@ -268,7 +268,7 @@ static void h_firmbanking(struct rt_svc *s, struct fl_http_req *r)
 				 "amount", (json_int_t)amount);
 	struct rt_call c = { .peer = "extbank", .method = "POST", .path = "/bank/transfer",
 			     .json = body, .idem_key = key, .trace_id = rt_trace_id(r),
-			     .breaker = bank_breaker(s) };
+			     .breaker = bank_breaker(s), .cancel = free };
 	int rc = rt_call(s, &c, transfer_done, op);
 	json_decref(body);
 	if (rc) {
@@ -320,7 +320,7 @@ static void h_firmbanking_get(struct rt_svc *s, struct fl_http_req *r)
 	char path[512];
 	snprintf(path, sizeof(path), "/bank/transfer/%s", key);
 	struct rt_call c = { .peer = "extbank", .method = "GET", .path = path,
-			     .trace_id = rt_trace_id(r), .breaker = bank_breaker(s) };
+			     .trace_id = rt_trace_id(r), .breaker = bank_breaker(s), .cancel = free };
 	if (rt_call(s, &c, status_done, op)) {
 		free(op);
 		rt_reply_error(r, 500, "cannot call the bank");

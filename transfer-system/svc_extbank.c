@@ -123,6 +123,13 @@ static void delayed_cb(struct rt_svc *s, void *arg)
 	free(d);
 }
 
+static void delayed_cancel(void *arg)
+{
+	struct delayed *d = arg;
+	json_decref(d->body);
+	free(d);
+}
+
 static void reply(struct rt_svc *s, struct fl_http_req *r, int status, json_t *body)
 {
 	struct bank *bk = s->impl;
@@ -132,7 +139,7 @@ static void reply(struct rt_svc *s, struct fl_http_req *r, int status, json_t *b
 			d->req = r;
 			d->status = status;
 			d->body = body;
-			if (rt_after(s, bk->c.latency_ms, delayed_cb, d) == 0)
+			if (rt_after_owned(s, bk->c.latency_ms, delayed_cb, d, delayed_cancel) == 0)
 				return;
 			free(d);
 		}

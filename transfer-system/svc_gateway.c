@@ -78,7 +78,7 @@ static void h_route(struct rt_svc *s, struct fl_http_req *r)
 	struct rt_call c = { .peer = svc, .method = fl_http_req_method(r), .path = path,
 			     .body = blen ? body : NULL, .body_len = blen, .idem_key = key,
 			     .trace_id = rt_trace_id(r), .headers = hdrs, .nheaders = nh,
-			     .timeout_ms = s->o.reply_timeout_ms + 2000 };
+			     .timeout_ms = s->o.reply_timeout_ms + 2000, .cancel = free };
 	if (rt_call(s, &c, fwd_done, f) != 0) {
 		free(f);
 		rt_reply_error(r, 502, "cannot reach %s", svc);
@@ -94,6 +94,13 @@ struct agg {
 	bool failed;
 	char err[256];
 };
+
+static void agg_cancel(void *arg)
+{
+	struct agg *a = arg;
+	if (--a->pending <= 0)
+		free(a);
+}
 
 static void agg_finish(struct agg *a)
 {
@@ -133,6 +140,7 @@ static void money_done(struct rt_svc *s, const struct rt_call_result *res, void 
 static void members_done(struct rt_svc *s, const struct rt_call_result *res, void *arg)
 {
 	struct agg *a = arg;
+	a->pending--;	/* this call */
 	json_t *ids = res->kind == RT_CALL_REPLY && res->status == 200 && res->json
 		? json_object_get(res->json, "membershipIds") : NULL;
 	if (!json_is_array(ids)) {
@@ -154,7 +162,7 @@ static void members_done(struct rt_svc *s, const struct rt_call_result *res, voi
 			json_array_append(batch, json_array_get(ids, i));
 		json_t *body = json_pack("{s:o}", "membershipIds", batch);
 		struct rt_call c = { .peer = "money", .method = "POST", .path = "/money/member-money",
-				     .json = body, .trace_id = rt_trace_id(a->req) };
+				     .json = body, .trace_id = rt_trace_id(a->req), .cancel = agg_cancel };
 		a->pending++;
 		if (rt_call(s, &c, money_done, a) != 0) {
 			a->pending--;
@@ -189,7 +197,8 @@ static void h_aggregate(struct rt_svc *s, struct fl_http_req *r)
 	rt_url_escape(addr, esc, sizeof(esc));
 	snprintf(path, sizeof(path), "/membership/address/%s", esc);
 	struct rt_call c = { .peer = "membership", .method = "GET", .path = path,
-			     .trace_id = rt_trace_id(r) };
+			     .trace_id = rt_trace_id(r), .cancel = agg_cancel };
+	a->pending = 1;
 	if (rt_call(s, &c, members_done, a) != 0) {
 		free(a);
 		rt_reply_error(r, 502, "cannot call membership");
