@@ -30,7 +30,7 @@ describe("contract banking -> extbank", { tags = { "contract" } }, function()
 
   it("POST /bank/transfer -> 200", function()
     local r = fl.http.request("POST", provider() .. "/bank/transfer", {
-      headers = { "Content-Type: application/json", "accept: */*", "idempotency-key: S1:firmbank:fwd" },
+      headers = { "Content-Type: application/json", "idempotency-key: S1:firmbank:fwd" },
       body = [[
 {"key":"S1:firmbank:fwd","fromBankName":"KB","fromBankAccountNumber":"CT-1","toBankName":"fl-bank","toBankAccountNumber":"000-CORP","amount":50000}]],
     })
@@ -117,7 +117,7 @@ describe("contract banking -> extbank", { tags = { "contract" } }, function()
 
   it("POST /bank/verify -> 200", function()
     local r = fl.http.request("POST", provider() .. "/bank/verify", {
-      headers = { "Content-Type: application/json", "accept: */*" },
+      headers = { "Content-Type: application/json" },
       body = [[
 {"bankName":"KB","bankAccountNumber":"CT-1"}]],
     })

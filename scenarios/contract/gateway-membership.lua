@@ -29,9 +29,7 @@ end
 describe("contract gateway -> membership", { tags = { "contract" } }, function()
 
   it("GET /membership/address/{address} -> 200", function()
-    local r = fl.http.request("GET", provider() .. "/membership/address/강남구", {
-      headers = { "accept: */*" },
-    })
+    local r = fl.http.request("GET", provider() .. "/membership/address/강남구")
     contract.check(r, [[
     {
       "status": 200,
@@ -84,9 +82,7 @@ describe("contract gateway -> membership", { tags = { "contract" } }, function()
   end)
 
   it("GET /membership/{id} -> 200", function()
-    local r = fl.http.request("GET", provider() .. "/membership/1", {
-      headers = { "accept: */*" },
-    })
+    local r = fl.http.request("GET", provider() .. "/membership/1")
     contract.check(r, [[
     {
       "status": 200,

@@ -30,7 +30,7 @@ describe("contract gateway -> money", { tags = { "contract" } }, function()
 
   it("POST /money/member-money -> 200", function()
     local r = fl.http.request("POST", provider() .. "/money/member-money", {
-      headers = { "Content-Type: application/json", "accept: */*" },
+      headers = { "Content-Type: application/json" },
       body = [[
 {"membershipIds":["1"]}]],
     })
@@ -88,9 +88,7 @@ describe("contract gateway -> money", { tags = { "contract" } }, function()
   end)
 
   it("GET /money/{id} -> 200", function()
-    local r = fl.http.request("GET", provider() .. "/money/1", {
-      headers = { "accept: */*" },
-    })
+    local r = fl.http.request("GET", provider() .. "/money/1")
     contract.check(r, [[
     {
       "status": 200,

@@ -30,7 +30,7 @@ describe("contract remittance -> banking", { tags = { "contract" } }, function()
 
   it("POST /banking/account/verify -> 200", function()
     local r = fl.http.request("POST", provider() .. "/banking/account/verify", {
-      headers = { "Content-Type: application/json", "accept: */*" },
+      headers = { "Content-Type: application/json" },
       body = [[
 {"bankName":"KB","bankAccountNumber":"CT-2"}]],
     })
@@ -62,9 +62,7 @@ describe("contract remittance -> banking", { tags = { "contract" } }, function()
   end)
 
   it("GET /banking/account/{id} -> 200", function()
-    local r = fl.http.request("GET", provider() .. "/banking/account/1", {
-      headers = { "accept: */*" },
-    })
+    local r = fl.http.request("GET", provider() .. "/banking/account/1")
     contract.check(r, [[
     {
       "status": 200,
@@ -101,7 +99,7 @@ describe("contract remittance -> banking", { tags = { "contract" } }, function()
 
   it("POST /banking/firmbanking/request -> 200", function()
     local r = fl.http.request("POST", provider() .. "/banking/firmbanking/request", {
-      headers = { "Content-Type: application/json", "accept: */*", "idempotency-key: S1:firmbank:fwd" },
+      headers = { "Content-Type: application/json", "idempotency-key: S1:firmbank:fwd" },
       body = [[
 {"fromBankName":"KB","fromBankAccountNumber":"CT-1","toBankName":"fl-bank","toBankAccountNumber":"000-CORP","amount":50000}]],
     })

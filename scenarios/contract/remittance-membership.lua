@@ -29,9 +29,7 @@ end
 describe("contract remittance -> membership", { tags = { "contract" } }, function()
 
   it("GET /membership/{id} -> 200", function()
-    local r = fl.http.request("GET", provider() .. "/membership/1", {
-      headers = { "accept: */*" },
-    })
+    local r = fl.http.request("GET", provider() .. "/membership/1")
     contract.check(r, [[
     {
       "status": 200,

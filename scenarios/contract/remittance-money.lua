@@ -30,7 +30,7 @@ describe("contract remittance -> money", { tags = { "contract" } }, function()
 
   it("POST /money/credit -> 200", function()
     local r = fl.http.request("POST", provider() .. "/money/credit", {
-      headers = { "Content-Type: application/json", "accept: */*", "idempotency-key: S1:credit:fwd" },
+      headers = { "Content-Type: application/json", "idempotency-key: S1:credit:fwd" },
       body = [[
 {"membershipId":"1","amount":50000,"source":"CORP"}]],
     })
@@ -87,7 +87,7 @@ describe("contract remittance -> money", { tags = { "contract" } }, function()
 
   it("POST /money/debit -> 200", function()
     local r = fl.http.request("POST", provider() .. "/money/debit", {
-      headers = { "Content-Type: application/json", "accept: */*", "idempotency-key: S4:debit:fwd" },
+      headers = { "Content-Type: application/json", "idempotency-key: S4:debit:fwd" },
       body = [[
 {"membershipId":"1","amount":1001}]],
     })
@@ -144,7 +144,7 @@ describe("contract remittance -> money", { tags = { "contract" } }, function()
 
   it("POST /money/settle -> 200", function()
     local r = fl.http.request("POST", provider() .. "/money/settle", {
-      headers = { "Content-Type: application/json", "accept: */*", "idempotency-key: S7:settle:fwd" },
+      headers = { "Content-Type: application/json", "idempotency-key: S7:settle:fwd" },
       body = [[
 {"amount":101}]],
     })

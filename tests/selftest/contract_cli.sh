@@ -56,11 +56,12 @@ grep -q '\$\.body\.currency' "$T/changed.log" || fail "the mismatch does not nam
 grep -q 'USD' "$T/changed.log" && grep -q 'KRW' "$T/changed.log" || fail "both values not shown"
 
 # a port that was just free: a second stub started and stopped
-"$FAULTLINE" contract stub "$PACT" --listen 127.0.0.1:0 --ready-file "$T/ready2" > /dev/null 2>&1 &
+"$FAULTLINE" contract stub "$PACT" --listen 127.0.0.1:0 --ready-file "$T/ready2" > "$T/stub2.log" 2>&1 &
 DOWN_PID=$!
 i=0
 while [ ! -s "$T/ready2" ]; do
-	i=$((i + 1)); [ $i -le 200 ] || fail "second stub did not start"
+	i=$((i + 1)); [ $i -le 200 ] || fail "second stub did not start: $(cat "$T/stub2.log")"
+	kill -0 "$DOWN_PID" 2>/dev/null || fail "second stub exited: $(cat "$T/stub2.log")"
 	sleep 0.05
 done
 kill "$DOWN_PID"; wait "$DOWN_PID" 2>/dev/null || true
