@@ -143,8 +143,9 @@ static struct fl_link *proxy_create(struct fl_proxy_engine *e, const json_t *j, 
 		fl_err_set(err, errlen, FL_EINVAL, "missing required field: upstream");
 		return NULL;
 	}
-	if (strchr(name, '/')) {
-		fl_err_set(err, errlen, FL_EINVAL, "bad request body: name must not contain '/'");
+	if (strchr(name, '/') || strlen(name) > 200) {
+		fl_err_set(err, errlen, FL_EINVAL,
+			   "bad request body: name must have at most 200 bytes and no '/'");
 		return NULL;
 	}
 	struct fl_link *l = NULL;

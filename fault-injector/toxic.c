@@ -221,6 +221,11 @@ struct fl_toxic *fl_toxic_from_json(const json_t *j, int *status, char *err, siz
 	t->toxicity = 1.0;
 	set_defaults(t);
 	const char *name = json_string_value(jn);
+	if (name && (strchr(name, '/') || strlen(name) > 200)) {
+		fl_err_set(err, errlen, FL_EINVAL,
+			   "bad request body: name must have at most 200 bytes and no '/'");
+		goto fail;
+	}
 	if (name && *name)
 		t->name = strdup(name);
 	else if (asprintf(&t->name, "%s_%s", type->name,

@@ -194,6 +194,10 @@ static void test_bad_input(void **state)
 	expect_error("POST", "/proxies/bad/toxics",
 		     "{\"type\":\"latency\",\"attributes\":{\"lag\":5}}", 400,
 		     "bad request body: unknown attribute");
+	expect_error("POST", "/proxies", "{\"name\":\"a/b\",\"upstream\":\"a:1\"}", 400,
+		     "bad request body: name");
+	expect_error("POST", "/proxies/bad/toxics", "{\"type\":\"latency\",\"name\":\"x/y\"}", 400,
+		     "bad request body: name");
 	expect_error("POST", "/proxies/bad/toxics", "{\"type\":\"latency\",\"extra\":1}", 400,
 		     "bad request body: unknown field: extra");
 	expect_error("POST", "/proxies/bad/toxics", "{\"type\":\"latency\",\"attributes\":[]}",
