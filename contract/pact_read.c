@@ -420,11 +420,16 @@ static int read_interaction(struct fl_pact *p, const json_t *it, int version, co
 		x->kind = FL_PACT_MESSAGE;
 		fl_pact_message_clear(&x->message);
 		const json_t *src = it;
-		if (type && !strcmp(type, "Synchronous/Messages") && json_object_get(it, "request")) {
-			src = json_object_get(it, "request");
+		if (type && !strcmp(type, "Synchronous/Messages")) {
+			/* the provider's part is the (first) response message */
+			json_t *resp = json_object_get(it, "response");
+			if (json_is_array(resp))
+				resp = json_array_get(resp, 0);
+			if (json_is_object(resp))
+				src = resp;
 			json_array_append_new(p->warnings,
-					      json_sprintf("%s: synchronous message: only its request "
-							   "contents are kept", where));
+					      json_sprintf("%s: synchronous message: its first response is "
+							   "verified, the request is not sent", where));
 		}
 		return fl_pact_message_read(src, version, where, &x->message, p->warnings, err, errlen);
 	}
