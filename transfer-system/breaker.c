@@ -193,7 +193,7 @@ void breaker_record(struct breaker *b, uint64_t epoch, int64_t now_ns, int64_t d
 		b->tot.slow++;
 	emit(b, "breaker_call",
 	     json_pack("{s:s, s:s, s:s, s:b, s:f, s:I, s:b, s:s}", "breaker", b->name, "outcome",
-		       failure ? "failure" : "success", "state", breaker_state_name(b->state),
+		       failure ? "failure" : slow ? "slow" : "success", "state", breaker_state_name(b->state),
 		       "slow", slow, "duration_ms", (double)duration_ns / 1e6, "epoch",
 		       (json_int_t)epoch, "stale", stale, "detail", detail ? detail : ""));
 	if (stale || b->state == BREAKER_OPEN)

@@ -429,8 +429,15 @@ static void h_accounts(struct rt_svc *s, struct fl_http_req *r)
 		if (strcmp((const char *)sqlite3_column_text(st, 0), REF_CORP_BANK) == 0 &&
 		    strcmp((const char *)sqlite3_column_text(st, 1), REF_CORP_NUMBER) == 0)
 			corp = bal;
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:I, s:s}", "bankName",
-						   sqlite3_column_text(st, 0), "bankAccountNumber",
+		/* "account": a flat name for checkers; the corporate one is "CORP" */
+		char acct[300];
+		if (strcmp((const char *)sqlite3_column_text(st, 0), REF_CORP_BANK) == 0 &&
+		    strcmp((const char *)sqlite3_column_text(st, 1), REF_CORP_NUMBER) == 0)
+			snprintf(acct, sizeof(acct), "CORP");
+		else
+			snprintf(acct, sizeof(acct), "%s/%s", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "account", acct,
+						   "bankName", sqlite3_column_text(st, 0), "bankAccountNumber",
 						   sqlite3_column_text(st, 1), "owner", sqlite3_column_text(st, 2),
 						   "balance", (json_int_t)bal, "status", sqlite3_column_text(st, 4)));
 	}

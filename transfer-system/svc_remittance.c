@@ -303,8 +303,11 @@ static void start_saga(struct rt_svc *s, struct fl_http_req *r, int type, const 
 	sqlite3_bind_text(st, 2, g->id, -1, SQLITE_STATIC);
 	sqlite3_step(st);
 	sqlite3_reset(st);
-	json_t *x = json_pack("{s:s, s:s, s:s, s:s}", "fromMembershipId", g->from, "toMembershipId",
-			      g->to, "bankName", g->bank, "bankAccountNumber", g->account);
+	json_t *x = json_pack("{s:s, s:s, s:s, s:s, s:I}", "fromMembershipId", g->from, "toMembershipId",
+			      g->to, "bankName", g->bank, "bankAccountNumber", g->account,
+			      "deadline_ms", (json_int_t)s->o.saga_deadline_ms);
+	if (g->idem[0])
+		json_object_set_new(x, "request_key", json_string(g->idem));
 	saga_event(g, "saga_started", -1, NULL, x);
 	json_decref(x);
 	saga_save(g);
