@@ -87,6 +87,22 @@ function M.snapshots(sys, o)
   return ms, bs, l, b
 end
 
+-- The window's history plus the extra events, as one JSONL file beside the
+-- history (so `faultline check KIND FILE` re-runs the check offline and
+-- evidence line numbers point into it). Returns the path.
+local function combined(self, kind, label, evs)
+  local out = string.format("%s-%s-%s.jsonl", self.path:gsub("%.jsonl$", ""), kind, sanitize(label))
+  local f = assert(io.open(out, "w"))
+  local src = io.open(self.path, "r")
+  if src then
+    for line in src:lines() do if line ~= "" then f:write(line, "\n") end end
+    src:close()
+  end
+  for _, e in ipairs(evs) do f:write(json.encode(e), "\n") end
+  f:close()
+  return out
+end
+
 -- ------------------------------------------------------------------ windows
 local Window = {}
 Window.__index = Window
@@ -177,7 +193,10 @@ function Window:saga(o)
     end
   end
   for _, e in ipairs(self.events) do evs[#evs + 1] = e end
-  return fl.check.run("saga", { files = { self.path }, events = evs }, cfg)
+  local file = combined(self, "saga", "all", evs)
+  self.files = self.files or {}
+  self.files.saga = file
+  return fl.check.run("saga", file, cfg)
 end
 
 --- win:breaker(service, name [, {link=, overrides...}]) -> breaker checker
@@ -192,17 +211,29 @@ function Window:breaker(service, name, o)
   local cfg = {}
   for k, v in pairs(b.config) do cfg[k] = v end
   for k, v in pairs(o) do if k ~= "link" then cfg[k] = v end end
-  local evs = {}
-  for _, e in ipairs(M.feed(sys, service, self.marks[service] or 0)) do
+  -- The replay must start where the service's window was empty: at the
+  -- breaker's last transition to CLOSED before the window opened (or at
+  -- the beginning), not in the middle of a CLOSED episode whose earlier
+  -- outcomes the breaker still counts.
+  local mine = {}
+  for _, e in ipairs(M.feed(sys, service, 0)) do
     if (e.type == "breaker_call" or e.type == "breaker_transition") and e.breaker == name then
-      evs[#evs + 1] = e
+      mine[#mine + 1] = e
     end
   end
+  local from_t, first = 0, 1
+  for i, e in ipairs(mine) do
+    if e.type == "breaker_transition" and e.to == "CLOSED" and (e.t or 0) < self.t0 then
+      from_t, first = e.t, i + 1
+    end
+  end
+  local evs = {}
+  for i = first, #mine do evs[#evs + 1] = mine[i] end
   local link = o.link ~= false and (o.link or name) or nil
   if link and sys.links[link] and sys.proxy_api then
     local r = http.get(sys.proxy_api .. "/proxies/" .. link .. "/events?since=0&limit=10000")
     for _, e in ipairs(r.json or {}) do
-      if e.event == "http_exchange" and (e.start or 0) >= self.t0 then
+      if e.event == "http_exchange" and (e.start or 0) > from_t then
         e.link = link
         evs[#evs + 1] = e
       end
@@ -211,7 +242,12 @@ function Window:breaker(service, name, o)
   end
   for _, e in ipairs(self.events) do evs[#evs + 1] = e end
   cfg.name = name
-  return fl.check.run("breaker", { files = { self.path }, events = evs }, cfg, name)
+  local file = combined(self, "breaker", name, evs)
+  self.files = self.files or {}
+  self.files["breaker " .. name] = file
+  local cf = io.open(file:gsub("%.jsonl$", ".config.json"), "w")
+  if cf then cf:write(json.encode(cfg)); cf:close() end
+  return fl.check.run("breaker", file, cfg, name)
 end
 
 --- win:probes(service, cfg [, prober]) -> probe checker result over the
@@ -223,7 +259,10 @@ function Window:probes(service, cfg, prober)
   local c = {}
   for k, v in pairs(cfg or {}) do c[k] = v end
   c.service = service
-  return fl.check.run("probe", { files = { self.path }, events = evs }, c)
+  local file = combined(self, "probe", service, evs)
+  self.files = self.files or {}
+  self.files["probe " .. service] = file
+  return fl.check.run("probe", file, c)
 end
 
 --- win:process(service, action [, extra]) records a process event
