@@ -49,6 +49,16 @@ describe("probes and shutdown", function()
     expect(x.exit).to_be(0)
   end)
 
+  it("readiness follows the service's own database; liveness does not", function()
+    local db = sys.services.query.data .. "/query.db"
+    assert(os.rename(db, db .. ".away"))
+    fl.defer(function() os.rename(db .. ".away", db) end)
+    expect(status("query", "/readyz")).to_be(503)
+    expect(status("query", "/livez")).to_be(200)
+    assert(os.rename(db .. ".away", db))
+    expect(status("query", "/readyz")).to_be(200)
+  end)
+
   it("in-flight requests finish during shutdown", function()
     -- the bank's breaker may still be open from an earlier test
     fl.eventually(function()
