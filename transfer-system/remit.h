@@ -63,6 +63,8 @@ struct remit {
 	int64_t started_ns;
 	struct event *tick;
 	uint64_t started_total, ended_total;
+	int64_t last_deferral_ns;	/* a saga was (re)deferred */
+	int64_t last_probe_ns;		/* a deferred saga was resumed as a trial */
 };
 
 /* saga.c */

@@ -290,7 +290,7 @@ static int send_fwd(struct saga *g, int i)
 			return call(g, i, 0, "membership", "GET", path, NULL, NULL);
 		}
 		if (g->type == SAGA_TOPUP) {
-			snprintf(path, sizeof(path), "/banking/account/%s", g->from);
+			snprintf(path, sizeof(path), "/banking/account/%s?verify=1", g->from);
 			return call(g, i, 0, "banking", "GET", path, NULL, NULL);
 		}
 		return call(g, i, 0, "banking", "POST", "/banking/account/verify",
@@ -425,6 +425,10 @@ static enum outcome validate_answer(struct saga *g, const struct rt_call_result 
 		return O_OK;
 	}
 	if (g->type == SAGA_TOPUP) {
+		if (!fl_json_bool(j, "valid", false)) {
+			*reason = "INVALID_ACCOUNT";
+			return O_FAIL;
+		}
 		snprintf(g->bank, sizeof(g->bank), "%s", fl_json_str(j, "bankName", ""));
 		snprintf(g->account, sizeof(g->account), "%s", fl_json_str(j, "bankAccountNumber", ""));
 		return O_OK;

@@ -21,7 +21,7 @@ struct op {	/* one request waiting on the bank */
 	struct fl_http_req *req;
 	char key[256];
 	char member[64], bank[128], number[128];
-	int kind;	/* 0 register, 1 verify, 2 firmbanking, 3 status */
+	int kind;	/* 0 register, 1 verify, 2 firmbanking, 3 status, 4 account check */
 };
 
 static struct breaker *bank_breaker(struct rt_svc *s)
@@ -89,7 +89,11 @@ static void verify_done(struct rt_svc *s, const struct rt_call_result *res, void
 		return;
 	}
 	bool valid = fl_json_bool(res->json, "valid", false);
-	if (op->kind == 1) {
+	if (op->kind == 4) {
+		rt_reply_json(r, 200, json_pack("{s:s, s:s, s:s, s:b}", "membershipId", op->member,
+						"bankName", op->bank, "bankAccountNumber", op->number,
+						"valid", valid));
+	} else if (op->kind == 1) {
 		rt_reply_json(r, 200, json_pack("{s:s, s:s, s:b}", "bankName", op->bank,
 						"bankAccountNumber", op->number, "valid", valid));
 	} else if (!valid) {
@@ -171,6 +175,8 @@ static void h_verify(struct rt_svc *s, struct fl_http_req *r)
 		start_verify(s, r, op);
 }
 
+/* GET /banking/account/{member}[?verify=1]: the registered account; with
+ * verify, also asks the bank whether it is still valid. */
 static void h_account(struct rt_svc *s, struct fl_http_req *r)
 {
 	const char *m = fl_http_req_param(r, "member");
@@ -179,6 +185,22 @@ static void h_account(struct rt_svc *s, struct fl_http_req *r)
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_reset(st);
 		rt_reply_result_error(r, 404, "NO_ACCOUNT", "member %s has no registered bank account", m);
+		return;
+	}
+	if (fl_http_req_query(r, "verify")) {
+		struct op *op = calloc(1, sizeof(*op));
+		if (!op) {
+			sqlite3_reset(st);
+			rt_reply_error(r, 500, "out of memory");
+			return;
+		}
+		op->req = r;
+		op->kind = 4;
+		snprintf(op->member, sizeof(op->member), "%s", m);
+		snprintf(op->bank, sizeof(op->bank), "%s", sqlite3_column_text(st, 0));
+		snprintf(op->number, sizeof(op->number), "%s", sqlite3_column_text(st, 1));
+		sqlite3_reset(st);
+		start_verify(s, r, op);
 		return;
 	}
 	json_t *o = json_pack("{s:s, s:s, s:s}", "membershipId", m, "bankName", sqlite3_column_text(st, 0),

@@ -197,7 +197,7 @@ static void h_open(struct rt_svc *s, struct fl_http_req *r)
 		rt_reply_error(r, 400, "%s", err);
 		return;
 	}
-	if (bal < 0 || !*bank || !*num) {
+	if (bal < 0 || bal > 1000000000000000LL || !*bank || !*num) {
 		rt_reply_error(r, 400, "bankName and bankAccountNumber must be non-empty, balance >= 0");
 		return;
 	}

@@ -196,8 +196,8 @@ static void h_move(struct rt_svc *s, struct fl_http_req *r, int op)
 		rt_reply_error(r, 400, "%s", err);
 		return;
 	}
-	if (amount <= 0) {
-		rt_reply_error(r, 400, "amount must be a positive integer (KRW)");
+	if (amount <= 0 || amount > 1000000000000000LL) {
+		rt_reply_error(r, 400, "amount must be a positive integer (KRW) up to 10^15");
 		return;
 	}
 	if (op == OP_CREDIT && strcmp(source, "TRANSIT") != 0 && strcmp(source, "CORP") != 0) {

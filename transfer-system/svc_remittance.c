@@ -26,6 +26,8 @@ static const char schema[] =
 	" fwd TEXT NOT NULL, comp TEXT NOT NULL, maybe_sent INTEGER NOT NULL, attempts INTEGER NOT NULL,"
 	" comp_attempts INTEGER NOT NULL, result TEXT NOT NULL, PRIMARY KEY(saga_id, idx));";
 
+#define MAX_AMOUNT 1000000000000000LL	/* 10^15 KRW: sums stay far from int64 limits */
+
 static const char saga_cols[] =
 	"SELECT id, type, state, reason, from_m, to_m, bank, account, amount, trace, COALESCE(idem, ''),"
 	" cur, deadline_ms, created_ms FROM sagas";
@@ -171,8 +173,6 @@ static void add_waiter(struct rt_svc *s, struct saga *g, struct fl_http_req *r)
 	evtimer_add(w->timer, &tv);
 }
 
-static int64_t last_deferral_ns;
-
 void remit_saga_settled(struct saga *g)
 {
 	struct rt_svc *s = g->s;
@@ -189,7 +189,7 @@ void remit_saga_settled(struct saga *g)
 			rm->recovering--;
 	}
 	if (strcmp(g->state, "DEFERRED") == 0)
-		last_deferral_ns = fl_mono_ns();
+		rm->last_deferral_ns = fl_mono_ns();
 	if (!saga_terminal(g->state))
 		return;
 	rm->ended_total++;
@@ -357,8 +357,8 @@ static void h_request(struct rt_svc *s, struct fl_http_req *r)
 		tv = json_object_get(b, "type");
 	json_t *av = json_object_get(b, "amount");
 	bool wait = fl_json_bool(b, "wait", true);
-	if (!json_is_integer(av) || json_integer_value(av) <= 0) {
-		rt_reply_error(r, 400, "amount: expected a positive integer (KRW)");
+	if (!json_is_integer(av) || json_integer_value(av) <= 0 || json_integer_value(av) > MAX_AMOUNT) {
+		rt_reply_error(r, 400, "amount: expected a positive integer (KRW) up to %lld", MAX_AMOUNT);
 		return;
 	}
 	int type = tv ? (int)json_integer_value(tv) : 0;
@@ -394,8 +394,8 @@ static void h_topup(struct rt_svc *s, struct fl_http_req *r)
 		rt_reply_error(r, 400, "membershipId: expected a membership id");
 		return;
 	}
-	if (!json_is_integer(av) || json_integer_value(av) <= 0) {
-		rt_reply_error(r, 400, "amount: expected a positive integer (KRW)");
+	if (!json_is_integer(av) || json_integer_value(av) <= 0 || json_integer_value(av) > MAX_AMOUNT) {
+		rt_reply_error(r, 400, "amount: expected a positive integer (KRW) up to %lld", MAX_AMOUNT);
 		return;
 	}
 	start_saga(s, r, SAGA_TOPUP, m, NULL, NULL, NULL, json_integer_value(av),
@@ -486,15 +486,14 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (!b || !breaker_would_permit(b, now))
 		return;
 	int budget = breaker_state(b, now) == BREAKER_CLOSED ? 16 : 1;
-	if (now - last_deferral_ns < 500000000LL)
+	if (now - rm->last_deferral_ns < 500000000LL)
 		budget = 1;
-	static int64_t last_probe;
-	if (budget == 1 && now - last_probe < 250000000LL)
+	if (budget == 1 && now - rm->last_probe_ns < 250000000LL)
 		return;
 	for (struct saga *g = rm->active; g && budget > 0;) {
 		struct saga *next = g->next;
 		if (strcmp(g->state, "DEFERRED") == 0) {
-			last_probe = now;
+			rm->last_probe_ns = now;
 			budget--;
 			saga_resume(g);
 		}
