@@ -1,12 +1,13 @@
 /* History model: JSONL events into typed, sorted, interned arrays. */
 #include "checkers/history.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/errors.h"
-#include "core/history.h"
+#include "checkers/flatjson.h"
 
 /* --- string table: open addressing over ids, strings in one arena each --- */
 
@@ -182,46 +183,40 @@ static void *vec_push(void **p, size_t *n, size_t *cap, size_t size)
 	((__typeof__((h)->name))vec_push((void **)&(h)->name, &(h)->n_##name, &(h)->cap_##name, \
 					  sizeof(*(h)->name)))
 
-/* --- field helpers --- */
+/* --- field helpers over a flat view --- */
 
-static int get_i64(const json_t *o, const char *k, int64_t *out)
-{
-	json_t *v = json_object_get(o, k);
-	if (json_is_integer(v))
-		*out = json_integer_value(v);
-	else if (json_is_real(v))
-		*out = (int64_t)json_real_value(v);
-	else
-		return 0;
-	return 1;
-}
+#define get_i64 fv_i64
 
-static int64_t i64_or(const json_t *o, const char *k, int64_t def)
+static int64_t i64_or(const struct fv *o, const char *k, int64_t def)
 {
 	int64_t v;
-	return get_i64(o, k, &v) ? v : def;
+	return fv_i64(o, k, &v) ? v : def;
 }
 
-/* Intern a string field; numbers are interned in their decimal form (saga
+/* Intern a string field; integers are interned in their decimal form (saga
  * ids and members are often numbers). -1 when absent. */
-static int32_t str_field(struct fl_chk_history *h, const json_t *o, const char *k)
+static int32_t str_field(struct fl_chk_history *h, const struct fv *o, const char *k)
 {
-	json_t *v = json_object_get(o, k);
-	if (json_is_string(v))
-		return fl_chk_intern(h, json_string_value(v));
-	if (json_is_integer(v)) {
-		char b[32];
-		snprintf(b, sizeof(b), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		return fl_chk_intern(h, b);
-	}
-	return -1;
+	char buf[1024];
+	const char *s = fv_text(o, k, buf, sizeof(buf));
+	return s ? fl_chk_intern(h, s) : -1;
 }
 
 /* Like str_field, but "" counts as absent. */
-static int32_t nonempty_field(struct fl_chk_history *h, const json_t *o, const char *k)
+static int32_t nonempty_field(struct fl_chk_history *h, const struct fv *o, const char *k)
 {
-	const char *s = json_string_value(json_object_get(o, k));
-	return s && !*s ? -1 : str_field(h, o, k);
+	const struct fv_field *f = fv_get(o, k);
+	return f && f->type == 's' && f->vlen == 0 ? -1 : str_field(h, o, k);
+}
+
+/* A short string field (borrowed from a thread-local ring of buffers; valid
+ * for the next few calls), or NULL. */
+static const char *cstr(const struct fv *o, const char *k)
+{
+	static _Thread_local char bufs[4][256];
+	static _Thread_local int next;
+	char *b = bufs[next++ & 3];
+	return fv_str(o, k, b, sizeof(bufs[0]));
 }
 
 static void note_time(struct fl_chk_history *h, int64_t t)
@@ -232,7 +227,7 @@ static void note_time(struct fl_chk_history *h, int64_t t)
 		h->t_last = t;
 }
 
-static int need_time(const json_t *ev, const char *k, int64_t *t, long line, const char *what,
+static int need_time(const struct fv *ev, const char *k, int64_t *t, long line, const char *what,
 		     char *err, size_t errlen)
 {
 	if (get_i64(ev, k, t))
@@ -271,7 +266,86 @@ static int parse_probe_kind(const char *s)
 
 /* --- one event per kind --- */
 
-static int add_op(struct fl_chk_history *h, json_t *ev, long line, const char *type, char *err,
+/* [{"account": name, "balance": n}, ...] (or "name") as {name: n}; new
+ * reference, NULL when an entry has no name or no integer balance. */
+static json_t *accounts_from_array(const json_t *arr)
+{
+	json_t *o = json_object();
+	size_t i;
+	json_t *e;
+	json_array_foreach(arr, i, e) {
+		const char *name = json_string_value(json_object_get(e, "account"));
+		if (!name)
+			name = json_string_value(json_object_get(e, "name"));
+		json_t *bal = json_object_get(e, "balance");
+		if (!name || !json_is_integer(bal)) {
+			json_decref(o);
+			return NULL;
+		}
+		json_object_set(o, name, bal);
+	}
+	return o;
+}
+
+/* Read the balances under `key` of ev into s: their sum, and the accounts
+ * themselves unless `lazy` (client reads, many) and none is negative. */
+static int read_accounts(const struct fv *ev, const char *key, struct fl_chk_snapshot *s,
+			 bool lazy, long line, char *err, size_t errlen)
+{
+	struct fv acc;
+	if (lazy && fv_sub(ev, key, &acc) == 0) {
+		bool neg = false, bad = false;
+		int64_t sum = 0;
+		for (int i = 0; i < acc.n && !bad; i++) {
+			const struct fv_field *f = &acc.f[i];
+			char b[40];
+			if (f->type != 'n' || f->vlen >= sizeof(b)) {
+				bad = true;
+				break;
+			}
+			memcpy(b, f->v, f->vlen);
+			b[f->vlen] = '\0';
+			char *end;
+			int64_t v = strtoll(b, &end, 10);
+			bad = *end != '\0';
+			sum += v;
+			neg |= v < 0;
+		}
+		if (!bad) {
+			s->sum = sum;
+			if (!neg)
+				return 0;
+		}
+	}
+	json_t *a = fv_json(ev, key);
+	if (json_is_array(a)) {
+		json_t *o = accounts_from_array(a);
+		json_decref(a);
+		a = o;
+	}
+	if (!json_is_object(a)) {
+		json_decref(a);
+		return fl_err_set(err, errlen, FL_EPARSE,
+				  "line %ld: snapshot without an \"%s\" object (or array of "
+				  "{\"account\", \"balance\"})", line, key);
+	}
+	const char *k;
+	json_t *v;
+	int64_t sum = 0;
+	json_object_foreach(a, k, v) {
+		if (!json_is_integer(v)) {
+			json_decref(a);
+			return fl_err_set(err, errlen, FL_EPARSE,
+					  "line %ld: snapshot account \"%s\" is not an integer", line, k);
+		}
+		sum += json_integer_value(v);
+	}
+	s->sum = sum;
+	s->accounts = a;
+	return 0;
+}
+
+static int add_op(struct fl_chk_history *h, const struct fv *ev, long line, const char *type, char *err,
 		  size_t errlen)
 {
 	static const char *const types[] = { "invoke", "ok", "fail", "info" };
@@ -290,7 +364,9 @@ static int add_op(struct fl_chk_history *h, json_t *ev, long line, const char *t
 	struct fl_chk_op *o = PUSH(h, ops);
 	if (!o)
 		return NOMEM(err, errlen);
-	json_t *v = json_object_get(ev, "value");
+	struct fv vv;
+	fv_sub(ev, "value", &vv);
+	const struct fv *v = &vv;
 	o->t = t;
 	o->line = line;
 	o->type = (uint8_t)ty;
@@ -308,18 +384,17 @@ static int add_op(struct fl_chk_history *h, json_t *ev, long line, const char *t
 	o->pair = -1;
 	note_time(h, t);
 	/* A client's ok read of balances is a bank-test snapshot. */
-	json_t *acc = json_object_get(v, "accounts");
-	if (!acc)
-		acc = json_object_get(v, "balances");
-	if (ty == FL_OP_OK && json_is_object(acc)) {
+	const char *acckey = fv_is(v, "accounts", 'o') ? "accounts"
+			     : fv_is(v, "balances", 'o') ? "balances" : NULL;
+	if (ty == FL_OP_OK && acckey) {
 		struct fl_chk_snapshot *s = PUSH(h, snaps);
 		if (!s)
 			return NOMEM(err, errlen);
 		s->t = t;
 		s->line = line;
 		s->kind = FL_SNAP_READ;
-		s->accounts = json_incref(acc);
 		s->has_total = get_i64(v, "total", &s->initial_total);
+		return read_accounts(v, acckey, s, true, line, err, errlen);
 	}
 	return 0;
 }
@@ -330,7 +405,7 @@ static const char *const saga_names[FL_SAGA_EV_KINDS] = {
 	"compensation_requested", "compensation_succeeded", "saga_ended",
 };
 
-static int add_saga(struct fl_chk_history *h, json_t *ev, long line, int kind, char *err,
+static int add_saga(struct fl_chk_history *h, const struct fv *ev, long line, int kind, char *err,
 		    size_t errlen)
 {
 	int64_t t = 0;
@@ -350,18 +425,18 @@ static int add_saga(struct fl_chk_history *h, json_t *ev, long line, int kind, c
 	s->saga = saga;
 	int64_t step = i64_or(ev, "step", 0);
 	s->step = (int16_t)(step < 0 || step > 1000 ? 0 : step);
-	s->step_name = json_is_string(json_object_get(ev, "step")) ? str_field(h, ev, "step") : -1;
-	const char *dir = json_string_value(json_object_get(ev, "dir"));
+	s->step_name = fv_is(ev, "step", 's') ? str_field(h, ev, "step") : -1;
+	const char *dir = cstr(ev, "dir");
 	s->comp = kind == FL_COMP_REQUESTED || kind == FL_COMP_SUCCEEDED ||
 		  (dir && !strcmp(dir, "comp"));
-	s->pivot = json_is_true(json_object_get(ev, "pivot"));
+	s->pivot = fv_true(ev, "pivot");
 	s->key = str_field(h, ev, "key");
 	s->participant = str_field(h, ev, "participant");
 	s->state = str_field(h, ev, "state");
 	s->reason = nonempty_field(h, ev, "reason");
 	s->outcome = str_field(h, ev, "outcome");
 	s->saga_type = str_field(h, ev, "saga_type");
-	if (s->saga_type < 0 && json_object_get(ev, "event"))
+	if (s->saga_type < 0 && fv_get(ev, "event"))
 		s->saga_type = str_field(h, ev, "type");
 	s->request_key = str_field(h, ev, "request_key");
 	int64_t ps = i64_or(ev, "pivot_step", 0);
@@ -372,7 +447,7 @@ static int add_saga(struct fl_chk_history *h, json_t *ev, long line, int kind, c
 	return 0;
 }
 
-static int add_effect(struct fl_chk_history *h, json_t *ev, long line, char *err, size_t errlen)
+static int add_effect(struct fl_chk_history *h, const struct fv *ev, long line, char *err, size_t errlen)
 {
 	int64_t t = 0;
 	int rc = need_time(ev, "t", &t, line, "effect", err, errlen);
@@ -406,10 +481,10 @@ static int add_effect(struct fl_chk_history *h, json_t *ev, long line, char *err
 
 /* The reference system's money_changed: one wallet leg {key, membershipId,
  * delta}; an effect on account "wallet:<id>" at the emitting service. */
-static int add_wallet_change(struct fl_chk_history *h, json_t *ev, long line, char *err,
+static int add_wallet_change(struct fl_chk_history *h, const struct fv *ev, long line, char *err,
 			     size_t errlen)
 {
-	const char *key = json_string_value(json_object_get(ev, "key"));
+	const char *key = cstr(ev, "key");
 	int64_t delta = i64_or(ev, "delta", 0);
 	if (!key || !*key || !delta) {
 		h->ignored++;
@@ -423,19 +498,16 @@ static int add_wallet_change(struct fl_chk_history *h, json_t *ev, long line, ch
 		e->participant = str_field(h, ev, "service");
 	if (e->participant < 0)
 		e->participant = fl_chk_intern(h, "money");
-	json_t *id = json_object_get(ev, "membershipId");
-	char acc[96];
-	if (json_is_string(id))
-		snprintf(acc, sizeof(acc), "wallet:%s", json_string_value(id));
-	else
-		snprintf(acc, sizeof(acc), "wallet:%" JSON_INTEGER_FORMAT, json_integer_value(id));
+	char idb[64], acc[96];
+	const char *id = fv_text(ev, "membershipId", idb, sizeof(idb));
+	snprintf(acc, sizeof(acc), "wallet:%s", id ? id : "?");
 	e->from = -1;
 	e->to = fl_chk_intern(h, acc);
 	e->amount = delta;
 	return 0;
 }
 
-static int add_call(struct fl_chk_history *h, json_t *ev, long line, char *err, size_t errlen)
+static int add_call(struct fl_chk_history *h, const struct fv *ev, long line, char *err, size_t errlen)
 {
 	int64_t start = 0, end = 0;
 	/* "start" and "end", or the time it was recorded ("t") and "duration_ms". */
@@ -445,8 +517,8 @@ static int add_call(struct fl_chk_history *h, json_t *ev, long line, char *err, 
 			return rc;
 	}
 	if (!get_i64(ev, "start", &start))
-		start = end - (int64_t)(json_number_value(json_object_get(ev, "duration_ms")) * 1e6);
-	const char *oc = json_string_value(json_object_get(ev, "outcome"));
+		start = end - (int64_t)(fv_num(ev, "duration_ms", 0) * 1e6);
+	const char *oc = cstr(ev, "outcome");
 	int outcome = !oc ? -1
 		      : !strcmp(oc, "success") ? FL_CALL_SUCCESS
 		      : !strcmp(oc, "failure") ? FL_CALL_FAILURE
@@ -469,7 +541,7 @@ static int add_call(struct fl_chk_history *h, json_t *ev, long line, char *err, 
 	return 0;
 }
 
-static int add_transition(struct fl_chk_history *h, json_t *ev, long line, char *err,
+static int add_transition(struct fl_chk_history *h, const struct fv *ev, long line, char *err,
 			  size_t errlen)
 {
 	int64_t t = 0;
@@ -482,13 +554,13 @@ static int add_transition(struct fl_chk_history *h, json_t *ev, long line, char 
 	x->t = t;
 	x->line = line;
 	x->breaker = str_field(h, ev, "breaker");
-	x->from = (uint8_t)parse_state(json_string_value(json_object_get(ev, "from")));
-	x->to = (uint8_t)parse_state(json_string_value(json_object_get(ev, "to")));
+	x->from = (uint8_t)parse_state(cstr(ev, "from"));
+	x->to = (uint8_t)parse_state(cstr(ev, "to"));
 	note_time(h, t);
 	return 0;
 }
 
-static int add_exchange(struct fl_chk_history *h, json_t *ev, long line, char *err,
+static int add_exchange(struct fl_chk_history *h, const struct fv *ev, long line, char *err,
 			size_t errlen)
 {
 	int64_t start = 0, end = 0;
@@ -512,7 +584,7 @@ static int add_exchange(struct fl_chk_history *h, json_t *ev, long line, char *e
 	return 0;
 }
 
-static int add_conn(struct fl_chk_history *h, json_t *ev, long line, int open, char *err,
+static int add_conn(struct fl_chk_history *h, const struct fv *ev, long line, int open, char *err,
 		    size_t errlen)
 {
 	int64_t t = 0;
@@ -531,75 +603,35 @@ static int add_conn(struct fl_chk_history *h, json_t *ev, long line, int open, c
 	return 0;
 }
 
-/* [{"account": name, "balance": n}, ...] (or "name") as {name: n}; new
- * reference, NULL when an entry has no name or no integer balance. */
-static json_t *accounts_from_array(const json_t *arr)
-{
-	json_t *o = json_object();
-	size_t i;
-	json_t *e;
-	json_array_foreach(arr, i, e) {
-		const char *name = json_string_value(json_object_get(e, "account"));
-		if (!name)
-			name = json_string_value(json_object_get(e, "name"));
-		json_t *bal = json_object_get(e, "balance");
-		if (!name || !json_is_integer(bal)) {
-			json_decref(o);
-			return NULL;
-		}
-		json_object_set(o, name, bal);
-	}
-	return o;
-}
-
-static int add_snapshot(struct fl_chk_history *h, json_t *ev, long line, int kind, char *err,
-			size_t errlen)
+static int add_snapshot(struct fl_chk_history *h, const struct fv *ev, long line, int kind,
+			char *err, size_t errlen)
 {
 	int64_t t = 0;
 	int rc = need_time(ev, "t", &t, line, "snapshot", err, errlen);
 	if (rc)
 		return rc;
-	json_t *acc = json_object_get(ev, "accounts");
-	if (json_is_array(acc))
-		acc = accounts_from_array(acc);
-	else
-		json_incref(acc);
-	if (!json_is_object(acc)) {
-		json_decref(acc);
-		return fl_err_set(err, errlen, FL_EPARSE,
-				  "line %ld: snapshot without an \"accounts\" object (or array of "
-				  "{\"account\", \"balance\"})", line);
-	}
-	const char *k;
-	json_t *v;
-	json_object_foreach(acc, k, v) {
-		if (!json_is_integer(v)) {
-			json_decref(acc);
-			return fl_err_set(err, errlen, FL_EPARSE,
-					  "line %ld: snapshot account \"%s\" is not an integer",
-					  line, k);
-		}
-	}
 	struct fl_chk_snapshot *s = PUSH(h, snaps);
 	if (!s)
 		return NOMEM(err, errlen);
 	s->t = t;
 	s->line = line;
 	s->kind = (uint8_t)kind;
-	s->quiescent = json_is_true(json_object_get(ev, "quiescent"));
+	s->quiescent = fv_true(ev, "quiescent");
 	s->has_total = get_i64(ev, "initial_total", &s->initial_total);
-	s->accounts = acc;
 	note_time(h, t);
-	return 0;
+	rc = read_accounts(ev, "accounts", s, false, line, err, errlen);
+	if (rc)
+		h->n_snaps--;
+	return rc;
 }
 
-static int add_fault(struct fl_chk_history *h, json_t *ev, long line, char *err, size_t errlen)
+static int add_fault(struct fl_chk_history *h, const struct fv *ev, long line, char *err, size_t errlen)
 {
 	int64_t t = 0;
 	int rc = need_time(ev, "t", &t, line, "fault", err, errlen);
 	if (rc)
 		return rc;
-	const char *action = json_string_value(json_object_get(ev, "action"));
+	const char *action = cstr(ev, "action");
 	if (!action || (strcmp(action, "added") && strcmp(action, "removed")))
 		return fl_err_set(err, errlen, FL_EPARSE,
 				  "line %ld: fault \"action\" must be \"added\" or \"removed\"",
@@ -617,7 +649,7 @@ static int add_fault(struct fl_chk_history *h, json_t *ev, long line, char *err,
 	return 0;
 }
 
-static int add_process(struct fl_chk_history *h, json_t *ev, long line, char *err,
+static int add_process(struct fl_chk_history *h, const struct fv *ev, long line, char *err,
 		       size_t errlen)
 {
 	int64_t t = 0;
@@ -637,13 +669,13 @@ static int add_process(struct fl_chk_history *h, json_t *ev, long line, char *er
 	return 0;
 }
 
-static int add_probe(struct fl_chk_history *h, json_t *ev, long line, char *err, size_t errlen)
+static int add_probe(struct fl_chk_history *h, const struct fv *ev, long line, char *err, size_t errlen)
 {
 	int64_t t = 0;
 	int rc = need_time(ev, "t", &t, line, "probe", err, errlen);
 	if (rc)
 		return rc;
-	int kind = parse_probe_kind(json_string_value(json_object_get(ev, "kind")));
+	int kind = parse_probe_kind(cstr(ev, "kind"));
 	if (kind < 0)
 		return fl_err_set(err, errlen, FL_EPARSE,
 				  "line %ld: probe \"kind\" must be liveness|readiness|startup",
@@ -655,27 +687,27 @@ static int add_probe(struct fl_chk_history *h, json_t *ev, long line, char *err,
 	p->line = line;
 	p->service = str_field(h, ev, "service");
 	p->kind = (uint8_t)kind;
-	p->ok = json_is_true(json_object_get(ev, "ok"));
-	p->held = json_is_true(json_object_get(ev, "held"));
+	p->ok = fv_true(ev, "ok");
+	p->held = fv_true(ev, "held");
 	p->status = (int)i64_or(ev, "status", 0);
-	const char *e = json_string_value(json_object_get(ev, "error"));
+	const char *e = cstr(ev, "error");
 	p->timed_out = e && strstr(e, "timeout") != NULL;
-	double ms = json_number_value(json_object_get(ev, "latency_ms"));
+	double ms = fv_num(ev, "latency_ms", 0);
 	p->latency_ns = (int64_t)(ms * 1e6);
 	p->start = i64_or(ev, "start", t - p->latency_ns);
 	note_time(h, t);
 	return 0;
 }
 
-static int add_probe_tr(struct fl_chk_history *h, json_t *ev, long line, char *err,
+static int add_probe_tr(struct fl_chk_history *h, const struct fv *ev, long line, char *err,
 			size_t errlen)
 {
 	int64_t t = 0;
 	int rc = need_time(ev, "t", &t, line, "probe_transition", err, errlen);
 	if (rc)
 		return rc;
-	int kind = parse_probe_kind(json_string_value(json_object_get(ev, "kind")));
-	const char *st = json_string_value(json_object_get(ev, "state"));
+	int kind = parse_probe_kind(cstr(ev, "kind"));
+	const char *st = cstr(ev, "state");
 	if (kind < 0 || !st || (strcmp(st, "passing") && strcmp(st, "failing")))
 		return fl_err_set(err, errlen, FL_EPARSE,
 				  "line %ld: probe_transition needs \"kind\" and \"state\" "
@@ -693,7 +725,7 @@ static int add_probe_tr(struct fl_chk_history *h, json_t *ev, long line, char *e
 	return 0;
 }
 
-static int add_cqrs(struct fl_chk_history *h, json_t *ev, long line, char *err, size_t errlen)
+static int add_cqrs(struct fl_chk_history *h, const struct fv *ev, long line, char *err, size_t errlen)
 {
 	int64_t t = 0, rm = 0, ws = 0;
 	int rc = need_time(ev, "t", &t, line, "cqrs_sample", err, errlen);
@@ -716,37 +748,41 @@ static int add_cqrs(struct fl_chk_history *h, json_t *ev, long line, char *err, 
 	return 0;
 }
 
-static int add_counts(struct fl_chk_history *h, json_t *ev, long line, char *err, size_t errlen)
+static int add_counts(struct fl_chk_history *h, const struct fv *ev, long line, char *err, size_t errlen)
 {
 	int64_t t = 0;
 	int rc = need_time(ev, "t", &t, line, "failure_counts", err, errlen);
 	if (rc)
 		return rc;
-	json_t *c = json_object_get(ev, "counts");
-	if (!json_is_object(c))
+	json_t *c = fv_is(ev, "counts", 'o') ? fv_json(ev, "counts") : NULL;
+	if (!json_is_object(c)) {
+		json_decref(c);
 		return fl_err_set(err, errlen, FL_EPARSE,
 				  "line %ld: failure_counts without a \"counts\" object", line);
+	}
 	struct fl_chk_counts *x = PUSH(h, counts);
-	if (!x)
+	if (!x) {
+		json_decref(c);
 		return NOMEM(err, errlen);
+	}
 	x->t = t;
 	x->line = line;
-	x->counts = json_incref(c);
+	x->counts = c;
 	note_time(h, t);
 	return 0;
 }
 
-int fl_chk_history_add(struct fl_chk_history *h, json_t *ev, long line, char *err,
-		       size_t errlen)
+/* One event as a flat view. */
+static int add_view(struct fl_chk_history *h, const struct fv *ev, long line, char *err,
+		    size_t errlen)
 {
-	if (!json_is_object(ev))
-		return fl_err_set(err, errlen, FL_EPARSE, "line %ld: not a JSON object", line);
 	h->sealed = false;
 	h->lines++;
-	const char *name = json_string_value(json_object_get(ev, "event"));
+	char nb[64];
+	const char *name = fv_str(ev, "event", nb, sizeof(nb));
 	if (!name) {
-		const char *type = json_string_value(json_object_get(ev, "type"));
-		if (type && json_object_get(ev, "process"))
+		const char *type = fv_str(ev, "type", nb, sizeof(nb));
+		if (type && fv_get(ev, "process"))
 			return add_op(h, ev, line, type, err, errlen);
 		/* Service outboxes name their events in "type". */
 		name = type;
@@ -800,6 +836,54 @@ int fl_chk_history_add(struct fl_chk_history *h, json_t *ev, long line, char *er
 	}
 	h->ignored++;
 	return 0;
+}
+
+/* One line of text: the flat view when it takes it, else jansson decides
+ * (an error with its message, or a canonical re-serialisation). */
+static int add_text(struct fl_chk_history *h, const char *text, size_t len, long line, char *err,
+		    size_t errlen)
+{
+	struct fv *ev = malloc(sizeof(*ev));
+	if (!ev)
+		return NOMEM(err, errlen);
+	int rc;
+	if (fv_parse(text, len, ev) == 0) {
+		rc = add_view(h, ev, line, err, errlen);
+		free(ev);
+		return rc;
+	}
+	json_error_t je;
+	json_t *j = json_loadb(text, len, 0, &je);
+	if (!j) {
+		free(ev);
+		return fl_err_set(err, errlen, FL_EPARSE, "line %ld: column %d: %s", line, je.column,
+				  je.text);
+	}
+	char *again = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (!again || fv_parse(again, strlen(again), ev) < 0) {
+		rc = fl_err_set(err, errlen, FL_EPARSE,
+				"line %ld: an event object with more than %d fields or escaped keys",
+				line, FV_MAX);
+	} else {
+		rc = add_view(h, ev, line, err, errlen);
+	}
+	free(again);
+	free(ev);
+	return rc;
+}
+
+int fl_chk_history_add(struct fl_chk_history *h, json_t *ev, long line, char *err,
+		       size_t errlen)
+{
+	if (!json_is_object(ev))
+		return fl_err_set(err, errlen, FL_EPARSE, "line %ld: not a JSON object", line);
+	char *text = json_dumps(ev, JSON_COMPACT);
+	if (!text)
+		return NOMEM(err, errlen);
+	int rc = add_text(h, text, strlen(text), line, err, errlen);
+	free(text);
+	return rc;
 }
 
 /* --- sealing: sort by time (stable by line), pair operations --- */
@@ -904,35 +988,40 @@ int fl_chk_history_seal(struct fl_chk_history *h)
 	return 0;
 }
 
-struct load_ctx {
-	struct fl_chk_history *h;
-	char *err;
-	size_t errlen;
-	int rc;
-};
-
-static int load_line(json_t *ev, long line, void *arg)
-{
-	struct load_ctx *c = arg;
-	c->rc = fl_chk_history_add(c->h, ev, line, c->err, c->errlen);
-	return c->rc ? 1 : 0;
-}
-
 int fl_chk_history_add_file(struct fl_chk_history *h, const char *path, char *err,
 			    size_t errlen)
 {
-	char lerr[256] = "";
-	struct load_ctx c = { h, lerr, sizeof(lerr), 0 };
-	int rc = fl_history_read(path, load_line, &c, err, errlen);
-	if (rc == 1 || c.rc) {
-		long ln = 0;
-		int off = 0;
-		rc = c.rc ? c.rc : FL_EPARSE;
-		if (sscanf(lerr, "line %ld: %n", &ln, &off) == 1 && off > 0)
-			fl_err_set(err, errlen, rc, "%s:%ld: %s", path, ln, lerr + off);
-		else
-			fl_err_set(err, errlen, rc, "%s: %s", path, lerr);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return fl_err_set(err, errlen, fl_err_from_errno(errno), "%s: %s", path,
+				  strerror(errno));
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	long lineno = 0;
+	int rc = 0;
+	char lerr[256];
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n == 0)
+			continue;
+		rc = add_text(h, line, (size_t)n, lineno, lerr, sizeof(lerr));
+		if (rc) {
+			long ln = 0;
+			int off = 0;
+			if (sscanf(lerr, "line %ld: %n", &ln, &off) == 1 && off > 0)
+				fl_err_set(err, errlen, rc, "%s:%ld: %s", path, ln, lerr + off);
+			else
+				fl_err_set(err, errlen, rc, "%s: %s", path, lerr);
+			break;
+		}
 	}
+	if (!rc && ferror(f))
+		rc = fl_err_set(err, errlen, FL_EIO, "%s: read error", path);
+	free(line);
+	fclose(f);
 	return rc;
 }
 

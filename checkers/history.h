@@ -128,7 +128,9 @@ struct fl_chk_snapshot {
 	uint8_t quiescent;	/* "quiescent": true */
 	uint8_t has_total;
 	int64_t initial_total;
-	json_t *accounts;	/* object name -> integer balance (owned reference) */
+	int64_t sum;		/* of every balance */
+	json_t *accounts;	/* object name -> integer balance (owned reference); NULL
+				 * for a client read with no negative balance (kept lean) */
 };
 
 struct fl_chk_fault {

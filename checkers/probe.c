@@ -230,6 +230,27 @@ static int build_windows(struct pc *p)
 	return 0;
 }
 
+/* Index of the first probe result known at or after t (results are sorted
+ * by t); scans from there stop once results are later than the window's end
+ * plus `slack` (a result is known at most timeout after its start). */
+static size_t first_probe_at(const struct fl_chk_history *h, int64_t t)
+{
+	size_t lo = 0, hi = h->n_probes;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (h->probes[mid].t < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int64_t slack(const struct pc *p)
+{
+	return (p->c->timeout_ms + 1000) * MS;
+}
+
 static bool in_own_down(struct pc *p, int64_t t)
 {
 	for (size_t i = 0; i < p->nown; i++)
@@ -252,7 +273,7 @@ static json_t *timeline(struct pc *p, int64_t a, int64_t b)
 	json_t *arr = json_array();
 	int64_t pad = 3 * p->c->period_ms * MS;
 	size_t n = 0;
-	for (size_t i = 0; i < p->h->n_probes && n < 30; i++) {
+	for (size_t i = first_probe_at(p->h, a - pad); i < p->h->n_probes && n < 30; i++) {
 		const struct fl_chk_probe *q = &p->h->probes[i];
 		if (mine(p, q->service) && q->t >= a - pad && q->t <= b + pad) {
 			json_array_append_new(arr, probe_json(p, q));
@@ -276,7 +297,8 @@ static void check_h1(struct pc *p)
 	for (size_t w = 0; w < p->ndep; w++) {
 		const struct win *d = &p->dep[w];
 		bool reported = false;
-		for (size_t i = 0; i < h->n_probes && !reported; i++) {
+		for (size_t i = first_probe_at(h, d->a);
+		     i < h->n_probes && !reported && h->probes[i].t <= d->b + slack(p); i++) {
 			const struct fl_chk_probe *q = &h->probes[i];
 			if (q->kind != FL_PROBE_LIVENESS || !mine(p, q->service) || q->held ||
 			    q->start < d->a || q->start > d->b || in_own_down(p, q->start))
@@ -345,7 +367,8 @@ static void check_h2(struct pc *p)
 	/* Own database down: failing within a period, recovering after. */
 	for (size_t w = 0; w < p->ndb; w++) {
 		const struct win *d = &p->db[w];
-		for (size_t i = 0; i < h->n_probes; i++) {
+		for (size_t i = first_probe_at(h, d->a);
+		     i < h->n_probes && h->probes[i].t <= d->b + slack(p); i++) {
 			const struct fl_chk_probe *q = &h->probes[i];
 			if (q->kind != FL_PROBE_READINESS || !mine(p, q->service) ||
 			    q->start <= d->a + period + tol || q->start >= d->b)
@@ -366,7 +389,8 @@ static void check_h2(struct pc *p)
 		int64_t by = d->b + (p->c->success_threshold * p->c->period_ms + p->c->timeout_ms +
 				     p->c->tolerance_ms) * MS;
 		bool recovered = false;
-		for (size_t i = 0; i < h->n_probes && !recovered; i++) {
+		for (size_t i = first_probe_at(h, d->b);
+		     i < h->n_probes && !recovered && h->probes[i].t <= by; i++) {
 			const struct fl_chk_probe *q = &h->probes[i];
 			recovered = q->kind == FL_PROBE_READINESS && mine(p, q->service) && q->ok &&
 				    q->t >= d->b && q->t <= by;

@@ -59,8 +59,11 @@ void fl_check_result_print(const struct fl_check_result *r, FILE *out, size_t ev
 		json_t *val;
 		int first = 1;
 		json_object_foreach(r->stats, k, val) {
-			fprintf(out, "%s %s %" JSON_INTEGER_FORMAT, first ? "" : ",", k,
-				json_integer_value(val));
+			if (json_is_real(val))
+				fprintf(out, "%s %s %.3g", first ? "" : ",", k, json_real_value(val));
+			else
+				fprintf(out, "%s %s %" JSON_INTEGER_FORMAT, first ? "" : ",", k,
+					json_integer_value(val));
 			first = 0;
 		}
 		fprintf(out, "\n");
