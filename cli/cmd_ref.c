@@ -13,7 +13,8 @@
 #include "transfer-system/ref.h"
 
 static const char usage[] =
-	"Usage: faultline ref up [--bug NAME]... [--seed N] [--data DIR] [--direct] [--json] [-- TRANSFERD-ARGS...]\n"
+	"Usage: faultline ref up [--bug NAME]... [--seed N] [--data DIR] [--fresh] [--direct] [--json]\n"
+	"                        [-- TRANSFERD-ARGS...]\n"
 	"       faultline ref status [--data DIR] [--json]\n"
 	"       faultline ref logs [SERVICE] [--data DIR]\n"
 	"       faultline ref down [--data DIR] [--json]\n"
@@ -39,6 +40,7 @@ static const char usage[] =
 	"  --seed N      seed for the simulated bank's chaos draws\n"
 	"  --data DIR    data directory (default $FL_REF_DATA, $FL_REF, else\n"
 	"                /tmp/faultline-ref-UID)\n"
+	"  --fresh       start from empty databases (removes the earlier ones in DIR)\n"
 	"  --direct      no fault-injector links: services call each other directly\n"
 	"  --json        print the topology (or the down report) as JSON\n"
 	"  -- ARGS       passed to every transferd (e.g. -- --saga-deadline 2s)\n"
@@ -108,6 +110,8 @@ static int do_up(int argc, char **argv, const char *data)
 			json = true;
 		else if (strcmp(argv[i], "--direct") == 0)
 			direct = true;
+		else if (strcmp(argv[i], "--fresh") == 0)
+			o.fresh = true;
 		else if (strcmp(argv[i], "--bug") == 0 && i + 1 < argc) {
 			if (nbugs >= 32)
 				return fl_cli_usage_error("ref", "too many --bug");

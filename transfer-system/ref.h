@@ -19,6 +19,7 @@ struct fl_ref_up_opts {
 	int nextra;
 	uint64_t seed;
 	bool seeded;
+	bool fresh;			/* remove earlier databases and logs first */
 	long timeout_ms;		/* per readiness wait; 0: 10000 */
 };
 

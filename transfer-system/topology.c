@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -71,6 +72,33 @@ static int mkdirs(const char *path)
 	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Remove DATA's service directories, logs and exit records (not DATA itself). */
+static int wipe(const char *data)
+{
+	char p[PATH_MAX + 64];
+	int rc = 0;
+	for (int i = 0; fl_ref_services[i]; i++) {
+		snprintf(p, sizeof(p), "%s/%s", data, fl_ref_services[i]);
+		if (access(p, F_OK) == 0 && nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+			rc = -1;
+	}
+	static const char *const sub[] = { "logs", "run", NULL };
+	for (int i = 0; sub[i]; i++) {
+		snprintf(p, sizeof(p), "%s/%s", data, sub[i]);
+		if (access(p, F_OK) == 0 && nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+			rc = -1;
+	}
+	return rc;
 }
 
 struct proc {
@@ -401,6 +429,9 @@ int fl_ref_up(const struct fl_ref_up_opts *o, json_t **topology, char *err, size
 			return fl_err_set(err, errlen, FL_EEXIST,
 					  "a reference system is already running in %s ('faultline ref down' first)", data);
 	}
+	if (o->fresh && wipe(data) != 0)
+		return fl_err_set(err, errlen, FL_EIO, "cannot remove the old data in %s: %s", data,
+				  strerror(errno));
 	snprintf(sub, sizeof(sub), "%s/logs", data);
 	mkdirs(sub);
 	snprintf(sub, sizeof(sub), "%s/run", data);
