@@ -258,7 +258,10 @@ static void h_move(struct rt_svc *s, struct fl_http_req *r, int op)
 			goto dberr;
 		money_event(s, key, opn, member, -amount, trace);
 	} else if (op == OP_CREDIT) {
-		if (closed) {
+		/* a closed wallet takes no transfers from others; money coming
+		 * back from the member's own bank (CORP, after a top-up's pivot)
+		 * must still land */
+		if (closed && strcmp(source, "CORP") != 0) {
 			conclude(s, r, key, opn, member, amount, "WALLET_CLOSED", 409,
 				 json_pack("{s:s, s:i, s:s}", "error", "wallet closed", "status", 409,
 					   "result", "WALLET_CLOSED"));
