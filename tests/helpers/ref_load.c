@@ -45,6 +45,8 @@ static json_t *post(const char *url, json_t *body)
 	json_t *out = NULL;
 	if (fl_http_fetch(&req, &r) == 0 && r && !r->err && r->status < 300 && r->json)
 		out = json_incref(r->json);
+	else if (r && !r->err && r->status == 409)
+		;	/* already there (the shared destination account) */
 	else
 		fprintf(stderr, "ref_load: POST %s failed: %s %s\n", url, r ? r->errmsg : "",
 			r && r->body.data ? r->body.data : "");
