@@ -109,6 +109,38 @@ static void test_header_controlled(void **state)
 		fail_msg("x-faultline-delay 150: %.1f ms", ms);
 }
 
+/* "http": false turns parsing off: header faults do nothing, nothing is recorded. */
+static void test_http_off(void **state)
+{
+	(void)state;
+	json_t *j = api(F, "POST", "/proxies", 201,
+			"{\"name\":\"raw\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%d\","
+			"\"http\":false}", F->http->port);
+	assert_true(json_is_false(json_object_get(j, "http")));
+	int port = atoi(strrchr(json_string_value(json_object_get(j, "listen")), ':') + 1);
+	json_decref(j);
+	int fd = tcp_connect(port);
+	const char *req = "GET / HTTP/1.1\r\nHost: t\r\nx-faultline-abort: 500\r\n\r\n";
+	write_all(fd, req, strlen(req));
+	char buf[4096];
+	assert_int_equal(read_response(fd, buf, sizeof(buf)), 200);
+	close(fd);
+	usleep(50000);
+	j = api(F, "GET", "/proxies/raw/events", 200, NULL);
+	size_t i;
+	json_t *e;
+	json_array_foreach(j, i, e)
+		assert_string_not_equal(json_string_value(json_object_get(e, "event")), "http_exchange");
+	json_decref(j);
+	/* switched on: the same request is aborted */
+	json_decref(api(F, "PATCH", "/proxies/raw", 200, "{\"http\":true}"));
+	fd = tcp_connect(port);
+	write_all(fd, req, strlen(req));
+	assert_int_equal(read_response(fd, buf, sizeof(buf)), 500);
+	close(fd);
+	json_decref(api(F, "DELETE", "/proxies/raw", 204, NULL));
+}
+
 static void test_delay(void **state)
 {
 	(void)state;
@@ -407,6 +439,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_abort_matchers),
 		cmocka_unit_test(test_header_controlled),
+		cmocka_unit_test(test_http_off),
 		cmocka_unit_test(test_delay),
 		cmocka_unit_test(test_drop_response),
 		cmocka_unit_test(test_probability),
