@@ -3,6 +3,8 @@
  * lease, metrics, events, populate with toxics, seeded repeatability. */
 #include <netdb.h>
 
+#include "core/prng.h"
+
 #include "tests/unit/test_proxy_fixture.h"
 
 static struct fx *F;
@@ -496,6 +498,50 @@ static void test_handle_exec(void **state)
 	json_decref(d.reply);
 }
 
+/* Mangled bodies on every write endpoint: always a 4xx JSON error (or a
+ * success when the mangling happens to leave valid input), never a crash. */
+static void test_mangled_bodies(void **state)
+{
+	(void)state;
+	proxy_new(F, "mg", 0);
+	json_decref(api(F, "POST", "/proxies/mg/toxics", 200, "{\"type\":\"latency\",\"name\":\"l\"}"));
+	static const char *const paths[] = { "/proxies", "/populate", "/proxies/mg", "/proxies/mg/toxics",
+					     "/proxies/mg/toxics/l", "/lease" };
+	static const char *const seeds[] = {
+		"{\"name\":\"z\",\"upstream\":\"127.0.0.1:1\",\"listen\":\"127.0.0.1:0\"}",
+		"[{\"name\":\"z\",\"upstream\":\"127.0.0.1:1\"}]",
+		"{\"type\":\"bandwidth\",\"name\":\"b\",\"attributes\":{\"rate\":5}}",
+		"{\"attributes\":{\"latency\":5},\"toxicity\":0.5}",
+		"{\"ttl_ms\":100000}",
+	};
+	struct fl_prng r;
+	fl_prng_seed(&r, 99);
+	for (int i = 0; i < 300; i++) {
+		char body[512];
+		snprintf(body, sizeof(body), "%s", seeds[fl_prng_range(&r, 0, 4)]);
+		size_t n = strlen(body);
+		for (int k = (int)fl_prng_range(&r, 1, 4); k > 0; k--) {
+			size_t at = (size_t)fl_prng_range(&r, 0, (int64_t)n - 1);
+			static const char alphabet[] = "{}[]\":,0-9.e\\x nulltrue";
+			body[at] = alphabet[fl_prng_range(&r, 0, (int64_t)sizeof(alphabet) - 2)];
+		}
+		const char *path = paths[fl_prng_range(&r, 0, 5)];
+		long st;
+		json_t *j = api_call(F, fl_prng_chance(&r, 0.5) ? "POST" : "PATCH", path, body, &st);
+		if (st >= 400) {
+			if (st >= 500 || !json_is_string(json_object_get(j, "error")))
+				fail_msg("%s %s -> %ld", path, body, st);
+		}
+		json_decref(j);
+		/* undo accidental successes so the next round starts alike */
+		json_decref(api_call(F, "DELETE", "/proxies/z", NULL, &st));
+		json_decref(api_call(F, "DELETE", "/proxies/mg/toxics/b", NULL, &st));
+		json_decref(api_call(F, "DELETE", "/lease", NULL, &st));
+	}
+	json_decref(api(F, "GET", "/version", 200, NULL));
+	json_decref(api(F, "DELETE", "/proxies/mg", 204, NULL));
+}
+
 /* The event ring keeps the latest N, in order. */
 static void test_events_ring(void **state)
 {
@@ -547,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_seed_repeatable),
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_events_ring),
+		cmocka_unit_test(test_mangled_bodies),
 		cmocka_unit_test(test_handle_exec),
 		cmocka_unit_test(test_resolve_ipv6),
 	};
