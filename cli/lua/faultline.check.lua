@@ -131,11 +131,52 @@ local function now_ns()
   return f and f.now and math.floor(f.now() * 1e9) or 0
 end
 
+local function escape(s)
+  return (tostring(s):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+local function get_json(http, url, what)
+  local r = http.get(url, { timeout = 10 })
+  if r.status ~= 200 or type(r.json) ~= "table" then
+    error(string.format("%s: HTTP %s %s", what, tostring(r.status), tostring(r.body)), 4)
+  end
+  return r.json
+end
+
+-- Q1/Q2 samples from the reference system, taken cqrs_lag_ms after quiescence.
+local function read_models(sys, opts, events)
+  local f = fl()
+  local http = require "faultline.http"
+  events[#events + 1] = { event = "quiescence", t = now_ns() }
+  f.sleep((opts.cqrs_lag_ms or 2000) / 1000 + 0.05)
+  for _, addr in ipairs(opts.addresses or {}) do
+    local rm = get_json(http, sys:url("query", "/money/query/get-money-sum-by-address/" .. escape(addr)),
+      "read model")
+    local ids = get_json(http, sys:url("membership", "/membership/address/" .. escape(addr)),
+      "members by address").membershipIds or {}
+    local sum = 0
+    for _, id in ipairs(ids) do sum = sum + sys:balance(id) end
+    local agg = http.post(sys:url("gateway", "/money/aggregation/get-money-sum-by-address"),
+      { json = { address = addr }, timeout = 10 })
+    events[#events + 1] = { event = "cqrs_sample", t = now_ns(), address = addr, read_model = rm.sum,
+                            wallet_sum = sum, aggregation = agg.status == 200 and agg.json and agg.json.sum or nil }
+  end
+  if opts.failures ~= false then
+    local st = get_json(http, sys:url("query", "/stats/failed-transfers"), "failure counters")
+    local counts = {}
+    for reason, c in pairs(st.by_reason or {}) do counts[reason] = c.failed or 0 end
+    events[#events + 1] = { event = "failure_counts", t = now_ns(), counts = counts }
+  end
+end
+
 --- saga(sys [, opts]) -> result. With sys (fl.ref.system()): waits up to
 --- opts.wait seconds (default 10) for every saga to end, reads the saga
---- events of remittance and the ledger legs of money, and takes the money
---- and bank snapshots at quiescence. opts: deadline_ms, grace_ms,
---- cqrs_lag_ms, bank_total, bank_corp_initial, history, events.
+--- events of remittance and the ledger legs of money, takes the money and
+--- bank snapshots at quiescence, then (after cqrs_lag_ms) samples the read
+--- models: the sum by address for each of opts.addresses (Q1) and the
+--- failure counters (Q2, unless opts.failures == false). opts:
+--- deadline_ms, grace_ms, cqrs_lag_ms, bank_total, bank_corp_initial,
+--- addresses, failures, history, events.
 function M.saga(sys, opts)
   opts = opts or {}
   local src = sources(opts)
@@ -155,8 +196,9 @@ function M.saga(sys, opts)
     src.events[#src.events + 1] = { event = "bank_snapshot", t = b.t or now_ns(),
                                     accounts = { CORP = b.corp, OTHERS = b.total - b.corp },
                                     initial_total = opts.bank_total, quiescent = true }
+    read_models(sys, opts, src.events)
   end
-  return wrap(check_c.run("saga", src, config_of(opts)))
+  return wrap(check_c.run("saga", src, config_of(opts, { addresses = true, failures = true })))
 end
 
 --- bank{total=, allow_negative=, sources=, history=, events=} -> result
