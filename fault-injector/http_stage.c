@@ -125,6 +125,28 @@ static void put_body(json_t *ev, const char *key, struct fl_buf *b)
 	fl_buf_free(&o);
 }
 
+/* A JSON string of n bytes; bytes that are not valid UTF-8 text (or are
+ * control characters) are percent-encoded, so a mangled request line is
+ * still recorded. New reference. */
+static json_t *safe_str(const char *s, size_t n)
+{
+	json_t *j = json_stringn(s, n);
+	if (j)
+		return j;
+	struct fl_buf b;
+	fl_buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c >= 0x7f || c == '%')
+			fl_buf_printf(&b, "%%%02X", c);
+		else
+			fl_buf_append(&b, &s[i], 1);
+	}
+	j = json_stringn(b.data ? b.data : "", b.len);
+	fl_buf_free(&b);
+	return j;
+}
+
 static void xchg_emit(struct fl_http_state *h, struct xchg *x, const char *error)
 {
 	struct fl_link *l = h->c->link;
@@ -145,9 +167,10 @@ static void xchg_emit(struct fl_http_state *h, struct xchg *x, const char *error
 	} else {
 		snprintf(path, sizeof(path), "%s", url);
 	}
-	json_t *ev = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:I}", "event",
-			       "http_exchange", "conn", (json_int_t)h->c->id, "method", x->method,
-			       "path", path, "start", (json_int_t)x->start, "end",
+	json_t *ev = json_pack("{s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:I}", "event",
+			       "http_exchange", "conn", (json_int_t)h->c->id, "method",
+			       safe_str(x->method, strlen(x->method)), "path",
+			       safe_str(path, strlen(path)), "start", (json_int_t)x->start, "end",
 			       (json_int_t)(x->end ? x->end : fl_mono_ns()), "req_bytes",
 			       (json_int_t)x->req_bytes, "resp_bytes", (json_int_t)x->resp_bytes);
 	if (!ev)
@@ -157,10 +180,11 @@ static void xchg_emit(struct fl_http_state *h, struct xchg *x, const char *error
 	if (x->fault_toxic)
 		json_object_set_new(ev, "toxic", json_string(x->fault_toxic));
 	if (query)
-		json_object_set_new(ev, "query", json_stringn(query, qlen));
+		json_object_set_new(ev, "query", safe_str(query, qlen));
 	if (error)
 		json_object_set_new(ev, "error", json_string(error));
-	json_object_set(ev, "req_headers", x->req_headers ? x->req_headers : json_object());
+	json_object_set_new(ev, "req_headers",
+			    x->req_headers ? json_incref(x->req_headers) : json_object());
 	put_body(ev, "req_body", &x->req_body);
 	json_object_set_new(ev, "resp_headers",
 			    x->resp_headers ? json_incref(x->resp_headers) : json_object());
@@ -212,10 +236,10 @@ static void header_commit(struct side *s)
 		struct fl_buf j;
 		fl_buf_init(&j, 0);
 		fl_buf_printf(&j, "%s, %s", json_string_value(old), v);
-		json_object_set_new(*s->headers, s->hfield.data, json_string(j.data));
+		json_object_set_new(*s->headers, s->hfield.data, safe_str(j.data, j.len));
 		fl_buf_free(&j);
 	} else {
-		json_t *js = json_string(v);
+		json_t *js = safe_str(v, s->hvalue.len);
 		if (js)
 			json_object_set_new(*s->headers, s->hfield.data, js);
 	}

@@ -4,6 +4,7 @@
  * JSONL sink). */
 #include <sys/stat.h>
 
+#include "core/prng.h"
 #include "tests/unit/test_proxy_fixture.h"
 
 static struct fx *F;
@@ -332,6 +333,43 @@ static void test_pipelining_bounded(void **state)
 	json_decref(api(F, "DELETE", "/proxies/bulk", 204, NULL));
 }
 
+/* Mangled HTTP through an HTTP link: every connection ends (answered,
+ * tunnelled or closed) and the proxy keeps serving. */
+static void test_mangled_http(void **state)
+{
+	(void)state;
+	static const char *const seeds[] = {
+		"GET /a?b=c HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n\r\n",
+		"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello",
+		"PUT /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+		"GET / HTTP/1.1\r\nx-faultline-abort: 503\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+	};
+	toxic_add(F, "web", "{\"type\":\"http_delay\",\"name\":\"md\",\"attributes\":{\"delay\":1,\"probability\":0.5}}");
+	struct fl_prng r;
+	fl_prng_seed(&r, 3);
+	for (int i = 0; i < 200; i++) {
+		char req[512];
+		snprintf(req, sizeof(req), "%s", seeds[fl_prng_range(&r, 0, 3)]);
+		size_t n = strlen(req);
+		for (int k = (int)fl_prng_range(&r, 0, 6); k > 0; k--)
+			req[fl_prng_range(&r, 0, (int64_t)n - 1)] = (char)fl_prng_range(&r, 0, 255);
+		int fd = tcp_connect(P);
+		assert_true(fd >= 0);
+		struct timeval tv = { 2, 0 };
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		write_all(fd, req, n);
+		shutdown(fd, SHUT_WR);
+		char buf[8192];
+		int err;
+		read_to_end(fd, buf, sizeof(buf), &err, NULL);
+		assert_true(err == 0 || err == ECONNRESET);
+		close(fd);
+	}
+	toxic_del(F, "web", "md");
+	char buf[4096];
+	assert_int_equal(request("GET", "/still", NULL, buf, sizeof(buf), NULL), 200);
+}
+
 static void test_exchange_events(void **state)
 {
 	(void)state;
@@ -445,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_probability),
 		cmocka_unit_test(test_pipelined_order),
 		cmocka_unit_test(test_pipelining_bounded),
+		cmocka_unit_test(test_mangled_http),
 		cmocka_unit_test(test_exchange_events),
 		cmocka_unit_test(test_events_sink),
 	};
