@@ -485,19 +485,29 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	int64_t now = fl_mono_ns();
 	if (!b || !breaker_would_permit(b, now))
 		return;
-	int budget = breaker_state(b, now) == BREAKER_CLOSED ? 16 : 1;
-	if (now - rm->last_deferral_ns < 500000000LL)
-		budget = 1;
-	if (budget == 1 && now - rm->last_probe_ns < 250000000LL)
+	/* closed and calm: drain quickly; closed but sagas were deferred again
+	 * lately (banking's own breaker toward the bank): a few per tick;
+	 * half-open: one trial at a time */
+	bool closed = breaker_state(b, now) == BREAKER_CLOSED;
+	bool calm = now - rm->last_deferral_ns >= 500000000LL;
+	int budget = closed ? (calm ? 16 : 2) : 1;
+	if (!closed && now - rm->last_probe_ns < 250000000LL)
 		return;
-	for (struct saga *g = rm->active; g && budget > 0;) {
-		struct saga *next = g->next;
+	/* oldest first: the list is newest first */
+	struct saga *pick[16];
+	int n = 0;
+	for (struct saga *g = rm->active; g; g = g->next)
 		if (strcmp(g->state, "DEFERRED") == 0) {
-			rm->last_probe_ns = now;
-			budget--;
-			saga_resume(g);
+			if (n < budget)
+				pick[n++] = g;
+			else {
+				memmove(pick, pick + 1, sizeof(pick[0]) * (size_t)(budget - 1));
+				pick[budget - 1] = g;
+			}
 		}
-		g = next;
+	for (int i = n - 1; i >= 0; i--) {
+		rm->last_probe_ns = now;
+		saga_resume(pick[i]);
 	}
 }
 
