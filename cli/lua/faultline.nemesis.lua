@@ -3,6 +3,7 @@
 --
 --   local N = fl.nemesis
 --   local nem = N.new(sys, { history = win.history, links = {...}, kill = {...} })
+--   nem:plan(10)           -- draw the schedule now (deterministic by seed)
 --   nem:run(10)            -- faults for 10 s, one at a time, then heals
 --   nem:heal()             -- removes everything still in effect
 --   nem.log                -- the faults applied, in order
@@ -93,23 +94,59 @@ local function restart(self, service)
   return true
 end
 
--- Apply one fault; returns a function that removes it.
-function Nemesis:apply(kind)
+-- Draw one fault of `kind`: what it is and where, nothing applied yet.
+function Nemesis:draw(kind)
+  if kind == "latency" or kind == "http_abort" or kind == "http_drop_response" then
+    local link = self.links[fl.random(#self.links)]
+    local attrs
+    if kind == "latency" then
+      attrs = { latency = fl.random(50, 400), jitter = fl.random(0, 50) }
+    elseif kind == "http_abort" then
+      attrs = { status = fl.random.choice({ 500, 502, 503 }), probability = fl.random(3, 10) / 10 }
+    else
+      attrs = { probability = fl.random(2, 6) / 10 }
+    end
+    return { kind = kind, link = link, attributes = attrs }
+  elseif kind == "partition" then
+    return { kind = kind, link = self.links[fl.random(#self.links)] }
+  elseif kind == "kill" and #self.kill > 0 then
+    return { kind = kind, service = self.kill[fl.random(#self.kill)] }
+  elseif kind == "pause" and #self.pause > 0 then
+    return { kind = kind, service = self.pause[fl.random(#self.pause)] }
+  elseif kind == "bank" then
+    return { kind = kind, chaos = fl.random.choice({
+      { error_rate = 0.5 }, { reject_rate = 0.5 }, { timeout_after_apply = 0.5 },
+      { latency_ms = 300 }, { timeout_before_apply = 0.5 },
+    }) }
+  end
+  return nil
+end
+
+--- nem:plan(duration) -> the schedule: {fault, hold, gap} drawn now, so the
+--- same seed gives the same faults however the workload's timing goes
+function Nemesis:plan(duration)
+  local plan, t = {}, 0
+  for _ = 1, 10000 do
+    if t >= duration then break end
+    local spec = self:draw(pick(self.kinds))
+    local hold = self.min + fl.random() * (self.max - self.min)
+    local gap = self.gap * (0.5 + fl.random())
+    if spec then plan[#plan + 1] = { spec = spec, hold = hold, gap = gap } end
+    t = t + hold + gap
+  end
+  self.schedule = plan
+  return plan
+end
+
+-- Apply one drawn fault; returns a function that removes it and a description.
+function Nemesis:apply(spec)
   local sys = self.sys
   self.n = self.n + 1
   local id = "n" .. self.n
+  local kind = spec.kind
   if kind == "latency" or kind == "http_abort" or kind == "http_drop_response" then
-    local link = self.links[fl.random(#self.links)]
-    local t
-    if kind == "latency" then
-      t = { type = "latency", attributes = { latency = fl.random(50, 400), jitter = fl.random(0, 50) } }
-    elseif kind == "http_abort" then
-      t = { type = "http_abort", attributes = { status = fl.random.choice({ 500, 502, 503 }),
-                                                probability = fl.random(3, 10) / 10 } }
-    else
-      t = { type = "http_drop_response", attributes = { probability = fl.random(2, 6) / 10 } }
-    end
-    t.name = "nemesis-" .. id
+    local link = spec.link
+    local t = { type = kind, attributes = spec.attributes, name = "nemesis-" .. id }
     local r = api(self, "POST", "/proxies/" .. link .. "/toxics", t)
     if r.status ~= 200 then return nil end
     self:record("added", kind, link, id, { attributes = t.attributes })
@@ -118,7 +155,7 @@ function Nemesis:apply(kind)
       self:record("removed", kind, link, id)
     end, kind .. " " .. link
   elseif kind == "partition" then
-    local link = self.links[fl.random(#self.links)]
+    local link = spec.link
     local r = api(self, "POST", "/proxies/" .. link, { enabled = false })
     if r.status ~= 200 then return nil end
     self:record("added", "partition", link, id)
@@ -126,8 +163,8 @@ function Nemesis:apply(kind)
       api(self, "POST", "/proxies/" .. link, { enabled = true })
       self:record("removed", "partition", link, id)
     end, "partition " .. link
-  elseif kind == "kill" and #self.kill > 0 then
-    local svc = self.kill[fl.random(#self.kill)]
+  elseif kind == "kill" then
+    local svc = spec.service
     self:record("added", "kill", svc, id)
     self.h:event{ event = "process", service = svc, action = "killed", t = now_ns() }
     sys:kill(svc)
@@ -136,8 +173,8 @@ function Nemesis:apply(kind)
       self.h:event{ event = "process", service = svc, action = "started", t = now_ns() }
       self:record("removed", "kill", svc, id)
     end, "kill " .. svc
-  elseif kind == "pause" and #self.pause > 0 then
-    local svc = self.pause[fl.random(#self.pause)]
+  elseif kind == "pause" then
+    local svc = spec.service
     self:record("added", "pause", svc, id)
     self.h:event{ event = "process", service = svc, action = "paused", t = now_ns() }
     sys:pause(svc)
@@ -147,10 +184,7 @@ function Nemesis:apply(kind)
       self:record("removed", "pause", svc, id)
     end, "pause " .. svc
   elseif kind == "bank" then
-    local c = fl.random.choice({
-      { error_rate = 0.5 }, { reject_rate = 0.5 }, { timeout_after_apply = 0.5 },
-      { latency_ms = 300 }, { timeout_before_apply = 0.5 },
-    })
+    local c = spec.chaos
     local ok = pcall(sys.chaos, sys, c)
     if not ok then return nil end
     local what = next(c)
@@ -164,21 +198,22 @@ function Nemesis:apply(kind)
 end
 
 --- nem:run(duration [, stop]) -> the list of faults applied (descriptions).
---- One fault at a time: on for a random while, off, a short gap.
+--- Runs the plan (drawn now unless nem:plan was called): one fault at a
+--- time, on for its hold time, off, its gap; stops at duration; heals.
 function Nemesis:run(duration, stop)
   local t_end = fl.now() + duration
-  while fl.now() < t_end and not (stop and stop()) do
-    local kind = pick(self.kinds)
-    local undo, desc = self:apply(kind)
+  local plan = self.schedule or self:plan(duration)
+  for _, step in ipairs(plan) do
+    if fl.now() >= t_end or (stop and stop()) then break end
+    local undo, desc = self:apply(step.spec)
     if undo then
       self.active = undo
       self.log[#self.log + 1] = desc
-      local hold = self.min + fl.random() * (self.max - self.min)
-      fl.sleep(math.min(hold, math.max(0, t_end - fl.now())))
+      fl.sleep(math.min(step.hold, math.max(0, t_end - fl.now())))
       self.active = nil
       undo()
     end
-    fl.sleep(self.gap * (0.5 + fl.random()))
+    fl.sleep(math.min(step.gap, math.max(0, t_end - fl.now())))
   end
   self:heal()
   return self.log

@@ -370,6 +370,23 @@ local function no_step_attempted(j)
 end
 
 -- Classify a saga answer into a history op type and value.
+local TERMINAL = { COMPLETED = true, COMPENSATED = true, FAILED = true, STUCK = true }
+
+-- With o.poll (s): the request was sent without waiting; poll the saga until
+-- it is terminal or the time is up, and answer as if the service had waited.
+local function settle(sys, r, o)
+  if not o.poll or r.status == 0 or not r.json or not r.json.saga_id then return r end
+  local deadline = fl.now() + o.poll
+  local j = r.json
+  while not TERMINAL[j.state] and fl.now() < deadline do
+    fl.sleep(0.1)
+    local q = http.get(sys:url("remittance", "/remittance/request/" .. j.saga_id),
+      { timeout = 2, raise = false })
+    if q.status == 200 and q.json then j = q.json end
+  end
+  return { status = TERMINAL[j.state] and 200 or 202, json = j, polled = true }
+end
+
 local function record(h, client, f, value, r)
   if r.status == 0 then
     value.error = r.error_code or r.error or "transport"
@@ -391,17 +408,19 @@ local function record(h, client, f, value, r)
     h:fail(client, f, value)
     return "fail"
   end
-  if j.state == "DEFERRED" and not no_step_attempted(j) then value.reason = "deferred" end
+  if j.state == "DEFERRED" and (r.polled or not no_step_attempted(j)) then value.reason = "deferred" end
   h:info(client, f, value)
   return "info"
 end
 
 --- transfer(sys, h, client, {from=, to= | bank=, account=, amount=, key=,
---- timeout=, wait=}) -> kind ("ok"|"fail"|"info"), response: one client
---- operation recorded in history h
+--- timeout=, wait=, poll=}) -> kind ("ok"|"fail"|"info"), response: one client
+--- operation recorded in history h; with poll = s the request does not wait
+--- and the saga is polled for up to s seconds
 function M.transfer(sys, h, client, o)
   local v = { key = o.key, from = o.from, amount = o.amount }
   local body = { fromMembershipId = o.from, amount = o.amount, wait = o.wait }
+  if o.poll then body.wait = false end
   if o.to then
     v.to, body.toMembershipId, body.remittanceType = o.to, o.to, 0
   else
@@ -412,17 +431,21 @@ function M.transfer(sys, h, client, o)
   local r = http.post(sys:url("remittance", "/remittance/request"),
     { json = body, headers = o.key and { ["Idempotency-Key"] = o.key } or nil,
       timeout = o.timeout or 6, raise = false })
+  r = settle(sys, r, o)
   return record(h, client, "transfer", { key = o.key, from = o.from, to = o.to, amount = o.amount }, r), r
 end
 
---- topup(sys, h, client, {member=, amount=, key=, timeout=, wait=}) -> kind, response
+--- topup(sys, h, client, {member=, amount=, key=, timeout=, wait=, poll=}) -> kind, response
 function M.topup(sys, h, client, o)
+  local wait = o.wait
+  if o.poll then wait = false end
   local v = { key = o.key, member = o.member, amount = o.amount }
   h:invoke(client, "topup", v)
   local r = http.post(sys:url("remittance", "/topup/request"),
-    { json = { membershipId = o.member, amount = o.amount, wait = o.wait },
+    { json = { membershipId = o.member, amount = o.amount, wait = wait },
       headers = o.key and { ["Idempotency-Key"] = o.key } or nil,
       timeout = o.timeout or 6, raise = false })
+  r = settle(sys, r, o)
   return record(h, client, "topup", { key = o.key, member = o.member, amount = o.amount }, r), r
 end
 
@@ -431,7 +454,8 @@ end
 --- clients, 20), mix ({transfer=, external=, topup=, read=} weights),
 --- amount ({min, max}), accounts (external destinations {bank=, account=}),
 --- history (a recorder; required), tag (key prefix), timeout (s per request,
---- 6), snapshot_every (s between money/bank snapshots into the history;
+--- 6), poll (s a client follows its saga after a non-waiting request, 4;
+--- false: the service waits), snapshot_every (s between money/bank snapshots into the history;
 --- 0 = none), bank_total (initial total for bank snapshots), stop (a
 --- function returning true to stop early)
 function M.run(sys, o)
@@ -445,6 +469,8 @@ function M.run(sys, o)
   local mix = o.mix or DEFAULT_MIX
   local amin, amax = (o.amount or {})[1] or 1000, (o.amount or {})[2] or 30000
   local timeout = o.timeout or 6
+  local poll = o.poll == nil and 4 or o.poll
+  if poll == false then poll = nil end
   local tag = o.tag or ("wl" .. tostring(fl.seed or 0))
   local accounts = o.accounts or {}
   local stats = { ok = 0, fail = 0, info = 0, ops = 0, by_f = {} }
@@ -464,13 +490,15 @@ function M.run(sys, o)
       local ti = fl.random(#members - 1)
       if ti >= fi then ti = ti + 1 end
       kind = M.transfer(sys, h, client, { key = key, from = from.id, to = members[ti].id,
-                                          amount = amount, timeout = timeout })
+                                          amount = amount, timeout = timeout, poll = poll })
     elseif f == "external" then
       local acct = accounts[fl.random(#accounts)]
       kind = M.transfer(sys, h, client, { key = key, from = from.id, bank = acct.bank,
-                                          account = acct.account, amount = amount, timeout = timeout })
+                                          account = acct.account, amount = amount, timeout = timeout,
+                                          poll = poll })
     elseif f == "topup" then
-      kind = M.topup(sys, h, client, { key = key, member = from.id, amount = amount, timeout = timeout })
+      kind = M.topup(sys, h, client, { key = key, member = from.id, amount = amount, timeout = timeout,
+                                       poll = poll })
     else
       h:invoke(client, "read", { member = from.id, service = "money" })
       local r = http.get(sys:url("money", "/money/" .. from.id), { timeout = timeout, raise = false })

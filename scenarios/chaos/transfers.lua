@@ -46,6 +46,7 @@ describe("chaos", { tags = { "chaos" } }, function()
     local nem = N.new(sys, { history = win.history, kill = { "money", "extbank", "membership" },
                              pause = { "extbank", "membership" } })
     fl.defer(function() nem:heal() end)
+    nem:plan(DURATION)
     local done = false
     local chaos = fl.spawn(function()
       local log = nem:run(DURATION, function() return done end)
