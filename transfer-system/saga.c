@@ -531,8 +531,11 @@ static void on_fwd(struct rt_svc *s, const struct rt_call_result *res, void *arg
 		for (int k = 0; k < i; k++)
 			if (g->defs[k].kind != K_VALIDATE && strcmp(g->st[k].fwd, "SUCCEEDED") == 0)
 				no_effect = false;
-		if (o == O_CIRCUIT && no_effect && g->type != SAGA_INTERNAL &&
-		    strcmp(d->participant, "banking") == 0 && !x->maybe_sent) {
+		/* validate's first call goes to membership: only banking defers */
+		bool to_banking = strcmp(d->participant, "banking") == 0 &&
+				  !(d->kind == K_VALIDATE && g->sub == 0);
+		if (o == O_CIRCUIT && no_effect && g->type != SAGA_INTERNAL && to_banking &&
+		    !x->maybe_sent) {
 			deferred(g);
 			return;
 		}

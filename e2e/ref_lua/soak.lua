@@ -7,10 +7,11 @@
 local fl = require "faultline"
 local http = fl.http
 
+local seconds = tonumber(fl.env.SOAK_SECONDS or "10")
+
 describe("soak under faults", function()
-  it("every saga ends and money is conserved", function()
+  it("every saga ends and money is conserved", { timeout = seconds + 120 }, function()
     local sys = fl.ref.system()
-    local seconds = tonumber(fl.env.SOAK_SECONDS or "10")
     local members = {}
     for i = 1, 8 do members[i] = sys:member{ balance = 100000, bank_balance = 1000000 } end
     for i = 1, 8 do
