@@ -30,9 +30,12 @@ struct fl_task {
 	int wait_external;		/* waits on an event source (not a join) */
 	int wait_top;			/* stack top of the waiting C function */
 	lua_KFunction wait_after;	/* continuation after a successful wake, or NULL */
-	/* join */
-	struct fl_task *joiner;
-	int join_pending;		/* for a joiner: children not yet done */
+	/* join: the tasks waiting for this one, and for a joiner the number of
+	 * tasks it still waits for */
+	struct fl_task **joiners;
+	int njoiners, capjoiners;
+	int join_pending;
+	int joining;			/* waiting in join (cleared when woken or cancelled) */
 	/* results: a registry ref to {ok=bool, n=N, ...} once done */
 	int result_ref;
 	struct fl_task *next;		/* all live tasks */
@@ -212,7 +215,7 @@ static int sched_yield(lua_State *L, void *data, fl_wait_cancel_fn cancel, int e
 	struct fl_task *t = fl_sched_current(L);
 	if (!t)
 		return luaL_error(L, "cannot wait here: only test code and fl.parallel/fl.spawn "
-				     "tasks can wait (not a coroutine of your own)");
+				     "tasks can wait, not a coroutine of your own");
 	struct fl_sched *s = t->s;
 	if (s->group_cancelled) {
 		if (cancel)
@@ -246,6 +249,7 @@ static void cancel_task(struct fl_task *t, const char *reason)
 		return;
 	if (t->wait_cancel)
 		t->wait_cancel(t, t->wait_data);
+	t->joining = 0;
 	lua_pushlightuserdata(t->co, &cancel_marker);
 	lua_pushstring(t->co, reason);
 	fl_sched_wake(t);
@@ -297,9 +301,30 @@ static void task_finish(struct fl_task *t, int ok, int nres)
 	t->result_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_settop(co, 0);
 	t->state = T_DONE;
-	struct fl_task *j = t->joiner;
-	if (j && --j->join_pending == 0)
-		fl_sched_wake(j);
+	for (int i = 0; i < t->njoiners; i++) {
+		struct fl_task *j = t->joiners[i];
+		if (j->joining && --j->join_pending == 0) {
+			j->joining = 0;
+			fl_sched_wake(j);
+		}
+	}
+	free(t->joiners);
+	t->joiners = NULL;
+	t->njoiners = t->capjoiners = 0;
+}
+
+static int add_joiner(struct fl_task *t, struct fl_task *j)
+{
+	if (t->njoiners == t->capjoiners) {
+		int cap = t->capjoiners ? t->capjoiners * 2 : 2;
+		struct fl_task **v = realloc(t->joiners, (size_t)cap * sizeof(*v));
+		if (!v)
+			return -1;
+		t->joiners = v;
+		t->capjoiners = cap;
+	}
+	t->joiners[t->njoiners++] = j;
+	return 0;
 }
 
 static void task_resume(struct fl_sched *s, struct fl_task *t)
@@ -359,6 +384,9 @@ static void group_end(struct fl_sched *s)
 		if (t->state == T_WAITING && t->wait_external)
 			s->external_waits--;
 		t->state = T_DONE;
+		free(t->joiners);
+		t->joiners = NULL;
+		t->njoiners = t->capjoiners = 0;
 		*pp = t->next;
 		t->next = NULL;
 		luaL_unref(s->L, LUA_REGISTRYINDEX, t->ref);
@@ -510,15 +538,15 @@ static int l_join(lua_State *L)
 		if (t == self)
 			return luaL_argerror(L, i, "a task cannot join itself");
 		if (t->state != T_DONE) {
-			if (t->joiner && t->joiner != self)
-				return luaL_argerror(L, i, "task is already joined by another task");
-			t->joiner = self;
+			if (add_joiner(t, self) < 0)
+				return luaL_error(L, "join: out of memory");
 			pending++;
 		}
 	}
 	if (pending == 0)
 		return push_results(L, 1, n);
 	self->join_pending = pending;
+	self->joining = 1;
 	return sched_yield(L, NULL, NULL, 0, join_after);
 }
 
@@ -554,7 +582,8 @@ static int l_sleep(lua_State *L)
 		return luaL_argerror(L, 1, "expected a non-negative number of seconds");
 	struct fl_sched *s = fl_sched_from(L);
 	if (!fl_sched_current(L))
-		return luaL_error(L, "sleep: not inside a test or task");
+		return luaL_error(L, "sleep: cannot wait here: only test code and fl.parallel/fl.spawn "
+				     "tasks can wait, not a coroutine of your own");
 	struct sleep_wait *w = calloc(1, sizeof(*w));
 	if (!w)
 		return luaL_error(L, "out of memory");

@@ -78,6 +78,8 @@ grep '^draws' "$T/out" >"$T/d1"
 check "same seed, same draws" cmp -s "$T/d1" "$T/d2"
 check "other seed, other draws" sh -c "! cmp -s '$T/d1' '$T/d3'"
 
+expect_exit 0 "task edge cases: joins, deadlock, waits outside tasks" "$FAULTLINE" run $SC/tasks.lua
+
 # 7. several files in parallel; exit code is the worst
 expect_exit 2 "--jobs 3 over a directory with a syntax error" "$FAULTLINE" run $SC -j 3 -e MODE=ci -e CLOSED_PORT=$PORT -g '^(arithmetic|outer|tagged)'
 check "--jobs summary counts every file" grep -q "($(ls $SC/*.lua | wc -l) files" "$T/out"
