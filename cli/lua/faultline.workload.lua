@@ -227,27 +227,58 @@ function Window:breaker(service, name, o)
       from_t, first = e.t, i + 1
     end
   end
-  local evs = {}
-  for i = first, #mine do evs[#evs + 1] = mine[i] end
   local link = o.link ~= false and (o.link or name) or nil
+  local exchanges = {}
   if link and sys.links[link] and sys.proxy_api then
     local r = http.get(sys.proxy_api .. "/proxies/" .. link .. "/events?since=0&limit=10000")
     for _, e in ipairs(r.json or {}) do
       if e.event == "http_exchange" and (e.start or 0) > from_t then
         e.link = link
-        evs[#evs + 1] = e
+        exchanges[#exchanges + 1] = e
       end
     end
     cfg.link = link
   end
-  for _, e in ipairs(self.events) do evs[#evs + 1] = e end
   cfg.name = name
-  local file = combined(self, "breaker", name, evs)
+  -- A killed service comes back with fresh breakers: each lifetime of the
+  -- process is replayed on its own (split at the kills in the history).
+  local cuts = {}
+  local hf = io.open(self.path, "r")
+  if hf then
+    for line in hf:lines() do
+      if line:find('"event":"process"', 1, true) and line:find('"action":"killed"', 1, true) then
+        local ok, e = pcall(json.decode, line)
+        if ok and e.service == service and e.t then cuts[#cuts + 1] = e.t end
+      end
+    end
+    hf:close()
+  end
+  table.sort(cuts)
+  local bounds = { from_t }
+  for _, c in ipairs(cuts) do if c > from_t then bounds[#bounds + 1] = c end end
+  bounds[#bounds + 1] = math.maxinteger
+  local result
   self.files = self.files or {}
-  self.files["breaker " .. name] = file
-  local cf = io.open(file:gsub("%.jsonl$", ".config.json"), "w")
-  if cf then cf:write(json.encode(cfg)); cf:close() end
-  return fl.check.run("breaker", file, cfg, name)
+  for seg = 1, #bounds - 1 do
+    local a, b = bounds[seg], bounds[seg + 1]
+    local evs = {}
+    for i = first, #mine do
+      local t = mine[i].t or 0
+      if t >= a and t < b then evs[#evs + 1] = mine[i] end
+    end
+    for _, e in ipairs(exchanges) do
+      if e.start >= a and e.start < b then evs[#evs + 1] = e end
+    end
+    for _, e in ipairs(self.events) do evs[#evs + 1] = e end
+    local label = #bounds > 2 and (name .. "-life" .. seg) or name
+    local file = combined(self, "breaker", label, evs)
+    self.files["breaker " .. label] = file
+    local cf = io.open(file:gsub("%.jsonl$", ".config.json"), "w")
+    if cf then cf:write(json.encode(cfg)); cf:close() end
+    local r = fl.check.run("breaker", file, cfg, name)
+    if not result or (result.valid == true and r.valid ~= true) then result = r end
+  end
+  return result
 end
 
 --- win:probes(service, cfg [, prober]) -> probe checker result over the

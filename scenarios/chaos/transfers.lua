@@ -4,12 +4,26 @@
 -- system quiet, every checker: sagas and money, each circuit breaker, and the
 -- probes of the services that were probed throughout.
 --   faultline run scenarios/chaos -e FL_REF=DATA_DIR -e CHAOS_DURATION=10 --seed N
+--   (-e CHAOS_FAULTS=kill,partition  -e CHAOS_KILL=remittance  narrow the schedule)
 local fl = require "faultline"
 local http = fl.http
 local W = fl.workload
 local N = fl.nemesis
 
 local DURATION = tonumber(fl.env.CHAOS_DURATION or "") or 10
+-- CHAOS_FAULTS=kill,pause,...: only these kinds of faults (equal weights);
+-- CHAOS_KILL=svc,...: which services may be killed
+local function list(s)
+  if not s or s == "" then return nil end
+  local out = {}
+  for x in s:gmatch("[^,%s]+") do out[#out + 1] = x end
+  return out
+end
+local KINDS
+if list(fl.env.CHAOS_FAULTS) then
+  KINDS = {}
+  for _, k in ipairs(list(fl.env.CHAOS_FAULTS)) do KINDS[k] = 1 end
+end
 local PERIOD = 0.25
 local PROBED = { "banking", "money" }
 local PROBE_CFG = { period = PERIOD, timeout = 1, failure_threshold = 3, success_threshold = 1 }
@@ -43,7 +57,8 @@ describe("chaos", { tags = { "chaos" } }, function()
       probers[svc] = fl.check.prober(svc, { liveness = sys:url(svc, "/livez"),
         readiness = sys:url(svc, "/readyz"), period = PERIOD, timeout = 1, failure_threshold = 3 })
     end
-    local nem = N.new(sys, { history = win.history, kill = { "money", "extbank", "membership" },
+    local nem = N.new(sys, { history = win.history, kinds = KINDS,
+                             kill = list(fl.env.CHAOS_KILL) or { "money", "extbank", "membership", "remittance" },
                              pause = { "extbank", "membership" } })
     fl.defer(function() nem:heal() end)
     nem:plan(DURATION)
@@ -52,7 +67,7 @@ describe("chaos", { tags = { "chaos" } }, function()
       local log = nem:run(DURATION, function() return done end)
       return log
     end)
-    local stats = W.run(sys, { members = members, accounts = accounts, clients = 4, rate = 24,
+    local stats = W.run(sys, { members = members, accounts = accounts, clients = 8, rate = 30,
                                duration = DURATION, history = win.history, timeout = 5,
                                snapshot_every = 1, bank_total = win.bank_total })
     done = true
