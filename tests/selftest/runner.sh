@@ -78,6 +78,7 @@ grep '^draws' "$T/out" >"$T/d1"
 check "same seed, same draws" cmp -s "$T/d1" "$T/d2"
 check "other seed, other draws" sh -c "! cmp -s '$T/d1' '$T/d3'"
 
+expect_exit 0 "metrics and thresholds" "$FAULTLINE" run $SC/metrics.lua
 expect_exit 0 "task edge cases: joins, deadlock, waits outside tasks" "$FAULTLINE" run $SC/tasks.lua
 
 # 7. several files in parallel; exit code is the worst
