@@ -16,12 +16,17 @@ cleanup() {
 trap cleanup EXIT INT TERM
 fail() { echo "FAIL: $*"; exit 1; }
 
+down() { "$FAULTLINE" ref down --data "$1" >/dev/null 2>&1 </dev/null || true; }
+
 # up NAME [--bug B] [-- ARGS] -> $data
 up() {
 	name=$1; shift
 	data="$tmp/ref-$name"
 	systems="$systems $data"
-	if ! timeout 60 "$FAULTLINE" ref up --data "$data" "$@" >"$tmp/up-$name.log" 2>&1 </dev/null; then
+	# one retry: a start can fail when the binary is being rebuilt meanwhile
+	if ! timeout 60 "$FAULTLINE" ref up --data "$data" "$@" >"$tmp/up-$name.log" 2>&1 </dev/null &&
+	   ! { down "$data"; rm -rf "$data"; sleep 1
+	       timeout 60 "$FAULTLINE" ref up --data "$data" "$@" >"$tmp/up-$name.log" 2>&1 </dev/null; }; then
 		if [ "$name" = correct ]; then
 			echo "skip: the reference system does not start: $(tail -2 "$tmp/up-$name.log")"
 			exit 77
@@ -29,7 +34,6 @@ up() {
 		fail "ref up $name: $(tail -5 "$tmp/up-$name.log")"
 	fi
 }
-down() { "$FAULTLINE" ref down --data "$1" >/dev/null 2>&1 </dev/null || true; }
 
 # run SCENARIO DATA WANT_EXIT [GREP...]: run one scenario file against a system
 run() {
