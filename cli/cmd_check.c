@@ -8,9 +8,11 @@
 #include "core/json.h"
 
 static const char usage[] =
-	"Usage: faultline check saga|bank|breaker|probe HISTORY.jsonl [OPTIONS]\n"
+	"Usage: faultline check saga|bank|breaker|probe HISTORY.jsonl... [OPTIONS]\n"
 	"\n"
-	"Re-run a checker on a stored history (JSONL, schema in docs/checkers.md) and\n"
+	"Re-run a checker on a stored history (JSONL, schema in docs/checkers.md;\n"
+	"several files are merged into one history, e.g. a client history, the\n"
+	"services' event feeds and the proxy's recording) and\n"
 	"print its verdict in Jepsen's form: valid true/false/unknown and, per\n"
 	"invariant, the number of violations with the first, worst and last example\n"
 	"and their evidence.\n"
@@ -55,8 +57,10 @@ static int cmd_check(int argc, char **argv)
 		fputs(usage, stdout);
 		return FL_EXIT_OK;
 	}
-	const char *which = NULL, *path = NULL, *config = NULL, *breaker = NULL, *link = NULL,
-		   *service = NULL;
+#define MAX_FILES 64
+	const char *which = NULL, *config = NULL, *breaker = NULL, *link = NULL, *service = NULL;
+	const char *paths[MAX_FILES];
+	int npaths = 0;
 	const char *reports[MAX_REPORTS];
 	int nreports = 0, json = 0;
 	long evmax = 2000;
@@ -94,10 +98,10 @@ static int cmd_check(int argc, char **argv)
 			i++;
 		} else if (!which) {
 			which = a;
-		} else if (!path) {
-			path = a;
+		} else if (npaths < MAX_FILES) {
+			paths[npaths++] = a;
 		} else {
-			return fl_cli_usage_error("check", "unexpected argument '%s'", a);
+			return fl_cli_usage_error("check", "at most %d history files", MAX_FILES);
 		}
 	}
 	if (!which)
@@ -106,7 +110,7 @@ static int cmd_check(int argc, char **argv)
 	    strcmp(which, "probe"))
 		return fl_cli_usage_error("check", "unknown checker '%s' (saga, bank, breaker, probe)",
 					  which);
-	if (!path)
+	if (!npaths)
 		return fl_cli_usage_error("check", "missing HISTORY.jsonl");
 	char err[512] = "";
 	json_t *cfgj = NULL;
@@ -151,10 +155,16 @@ static int cmd_check(int argc, char **argv)
 		fprintf(stderr, "faultline check: %s: %s\n", config, err);
 		goto out;
 	}
-	h = fl_chk_history_load(path, err, sizeof(err));
+	h = fl_chk_history_new();
 	if (!h) {
-		fprintf(stderr, "faultline check: %s\n", err);
+		rc = FL_EXIT_INFRA;
 		goto out;
+	}
+	for (int i = 0; i < npaths; i++) {
+		if (fl_chk_history_add_file(h, paths[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "faultline check: %s\n", err);
+			goto out;
+		}
 	}
 	if (!strcmp(which, "saga"))
 		r = fl_check_saga(h, &c.saga);
@@ -172,11 +182,15 @@ static int cmd_check(int argc, char **argv)
 	json_t *rj = NULL;
 	if (json) {
 		rj = fl_check_result_json(r);
-		json_object_set_new(rj, "history", json_string(path));
+		json_t *files = json_array();
+		for (int i = 0; i < npaths; i++)
+			json_array_append_new(files, json_string(paths[i]));
+		json_object_set_new(rj, "history", files);
 		json_dumpf(rj, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 	} else {
-		printf("history %s: %ld events (%ld ignored)\n", path, h->lines, h->ignored);
+		printf("history %s%s: %ld events (%ld ignored)\n", paths[0],
+		       npaths > 1 ? " and more" : "", h->lines, h->ignored);
 		fl_check_result_print(r, stdout, (size_t)evmax);
 	}
 	fflush(stdout);

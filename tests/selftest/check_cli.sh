@@ -59,6 +59,12 @@ echo '{"deadline_ms":0,"grace_ms":0}' >"$tmp/saga.json"
 expect_rc 1 "$FAULTLINE" check saga "$tmp/young.jsonl" --config "$tmp/saga.json"
 grep -q "FAIL S1" "$tmp/out" || fail "S1 with config"
 
+# several files merge into one history (here: a saga split across two)
+head -3 "$tmp/bad.jsonl" >"$tmp/part1.jsonl"
+tail -2 "$tmp/bad.jsonl" >"$tmp/part2.jsonl"
+expect_rc 1 "$FAULTLINE" check saga "$tmp/part2.jsonl" "$tmp/part1.jsonl"
+grep -q "FAIL S2" "$tmp/out" || fail "merged files: $(cat "$tmp/out")"
+
 # --- bank ---
 cat >"$tmp/bank.jsonl" <<'H'
 {"event":"bank_snapshot","t":1,"accounts":{"a":50,"b":50},"initial_total":100}
