@@ -370,7 +370,9 @@ static void stop_now(struct rt_svc *s, const char *why)
 	size_t left = fl_http_server_inflight(s->http);
 	fl_log(left ? FL_LOG_WARN : FL_LOG_INFO, s->o.service, "stopping (%s), %zu requests unanswered",
 	       why, left);
-	event_base_loopexit(s->base, NULL);
+	/* a last moment on the loop so the answers just given reach their sockets */
+	struct timeval tv = { 0, 100000 };
+	event_base_loopexit(s->base, &tv);
 }
 
 static void poll_cb(evutil_socket_t fd, short what, void *arg)
@@ -378,6 +380,8 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct rt_svc *s = arg;
+	if (s->stopping)
+		return;
 	int64_t waited = (fl_mono_ns() - s->drain_started_ns) / 1000000;
 	if (fl_http_server_inflight(s->http) == 0)
 		stop_now(s, "drained");

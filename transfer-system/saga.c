@@ -525,8 +525,15 @@ static void on_fwd(struct rt_svc *s, const struct rt_call_result *res, void *arg
 	case O_FAIL:
 		step_done_fail(g, i, reason, was);
 		return;
-	case O_CIRCUIT:
-	case O_NOT_SENT: {
+	case O_NOT_SENT:
+		if (d->kind != K_VALIDATE) {
+			/* "refused" is not proof of non-execution: the client may have
+			 * delivered the request on a reused connection before retrying
+			 * on a new one; an effectful step is treated as UNKNOWN */
+			goto unknown;
+		}
+		/* fall through */
+	case O_CIRCUIT: {
 		bool no_effect = true;
 		for (int k = 0; k < i; k++)
 			if (g->defs[k].kind != K_VALIDATE && strcmp(g->st[k].fwd, "SUCCEEDED") == 0)
@@ -548,6 +555,7 @@ static void on_fwd(struct rt_svc *s, const struct rt_call_result *res, void *arg
 		return;
 	}
 	case O_UNKNOWN:
+	unknown:
 		rt_begin(g->s);
 		if (d->kind != K_VALIDATE) {
 			snprintf(x->fwd, sizeof(x->fwd), "UNKNOWN");

@@ -66,13 +66,18 @@ static json_t *fb_load(struct rt_svc *s, const char *key)
 	return o;
 }
 
-/* Map a failed bank call to our answer. */
-static void bank_unavailable(struct fl_http_req *r, const struct rt_call_result *res)
+/* Map a failed bank call to our answer. `uncertain`: the call had an
+ * effect if delivered, so "refused" cannot prove it was not (the client may
+ * have sent it on a reused connection before retrying on a new one). */
+static void bank_unavailable(struct fl_http_req *r, const struct rt_call_result *res, bool uncertain)
 {
 	if (res->kind == RT_CALL_REJECTED)
 		rt_reply_result_error(r, 503, "CIRCUIT_OPEN", "circuit to the bank is open");
-	else if (res->kind == RT_CALL_REFUSED)
+	else if (res->kind == RT_CALL_REFUSED && !uncertain)
 		rt_reply_result_error(r, 503, "BANK_UNREACHABLE", "bank unreachable: %s", res->errmsg);
+	else if (res->kind == RT_CALL_REFUSED)
+		rt_reply_result_error(r, 504, "UNKNOWN", "bank unreachable (the request may have been delivered): %s",
+				      res->errmsg);
 	else if (res->kind == RT_CALL_UNKNOWN)
 		rt_reply_result_error(r, 504, "UNKNOWN", "bank did not answer: %s", res->errmsg);
 	else
@@ -84,7 +89,7 @@ static void verify_done(struct rt_svc *s, const struct rt_call_result *res, void
 	struct op *op = arg;
 	struct fl_http_req *r = op->req;
 	if (res->kind != RT_CALL_REPLY || res->status != 200 || !res->json) {
-		bank_unavailable(r, res);
+		bank_unavailable(r, res, false);
 		free(op);
 		return;
 	}
@@ -228,12 +233,12 @@ static void transfer_done(struct rt_svc *s, const struct rt_call_result *res, vo
 		rt_commit(s);
 		rt_reply_json(r, 200, fb_load(s, op->key));
 	} else {
-		if (res->kind == RT_CALL_UNKNOWN || res->kind == RT_CALL_REPLY) {
+		if (res->kind != RT_CALL_REJECTED) {
 			rt_begin(s);
 			fb_store(s, op->key, NULL, "UNKNOWN", res->errmsg ? res->errmsg : "bank error");
 			rt_commit(s);
 		}
-		bank_unavailable(r, res);
+		bank_unavailable(r, res, true);
 	}
 	free(op);
 }
