@@ -2,7 +2,7 @@
 -- and top-ups while a nemesis injects bank chaos, link toxics, cut links,
 -- paused and killed services. After healing, every saga must end terminal
 -- and money must be conserved (ledger 0, TRANSIT 0, CORP mirrored, no
--- negative wallet), with each sender's wallet equal to what the sagas say.
+-- negative wallet), and the saga checker (fl.check.saga) finds nothing.
 -- SOAK_SECONDS (env) sets the duration.
 local fl = require "faultline"
 local http = fl.http
@@ -85,5 +85,8 @@ describe("soak under faults", function()
     for _, st in ipairs{ "STUCK" } do expect(#sys:sagas(st)).to_be(0) end
     local ok, why = sys:conserved()
     if not ok then fl.fail("money not conserved: " .. why) end
+    -- and the saga checker agrees (deferred sagas may wait out the faults:
+    -- a generous grace)
+    fl.check.saga(sys, { deadline_ms = 3000, grace_ms = seconds * 1000 + 30000 }):ok()
   end)
 end)
