@@ -229,6 +229,36 @@ function M.breaker(link, config)
   return wrap(check_c.run("breaker", src, c, bname))
 end
 
+--- exited(sys, service [, within]) -> a `process` "exited" event for the
+--- history (exit code, signal, the time the exit was seen), waiting up to
+--- `within` seconds (default 30) for the reference system's service to exit
+--- (after sys:terminate); nil, message when it does not.
+function M.exited(sys, service, within)
+  local json = require "faultline.json"
+  local f = fl()
+  local s = sys.services[service]
+  if not s or not s.exit_file then return nil, "no exit file for service " .. tostring(service) end
+  local deadline = f.now() + (within or 30)
+  repeat
+    local h = io.open(s.exit_file, "r")
+    if h then
+      local text = h:read("a")
+      h:close()
+      local ok, j = pcall(json.decode, text)
+      if ok and type(j) == "table" and j.pid == s.pid then
+        local sig = j.signal
+        if sig == nil or sig == json.null then sig = 0 end
+        local code = j.exit
+        if code == nil or code == json.null then code = -1 end
+        return { event = "process", action = "exited", service = service, t = now_ns(),
+                 exit_code = code, signal = sig }
+      end
+    end
+    f.sleep(0.02)
+  until f.now() >= deadline
+  return nil, string.format("%s did not exit within %g s", service, within or 30)
+end
+
 --- probes(service, cfg) -> result. cfg: the probe settings (period,
 --- timeout, success_threshold, failure_threshold, grace, or the Kubernetes
 --- names periodSeconds, ...), history, events, prober (a fl.check.prober
