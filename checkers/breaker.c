@@ -714,12 +714,48 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 				break;
 			}
 	}
-	/* Merge four streams in time order; at equal times outcomes are
-	 * recorded first, then transitions, then new calls, then rejections. */
-	size_t io = 0, it = 0, is = 0, ir = 0;
+	/* The service owning the breaker: a new lifetime of its process (after
+	 * a kill or an exit) starts with a fresh CLOSED breaker and no
+	 * transition event. */
+	int32_t svc = -1;
+	for (size_t i = 0; i < h->n_calls && svc < 0; i++)
+		if (bid < 0 || h->calls[i].breaker == bid)
+			svc = h->calls[i].service;
+	for (size_t i = 0; i < h->n_transitions && svc < 0; i++)
+		if (bid < 0 || h->transitions[i].breaker == bid)
+			svc = h->transitions[i].service;
+	int32_t a_started = fl_chk_lookup(h, "started"), a_killed = fl_chk_lookup(h, "killed"),
+		a_sigkill = fl_chk_lookup(h, "sigkill"), a_exited = fl_chk_lookup(h, "exited");
+	/* Merge five streams in time order; at equal times process lifetimes
+	 * first, then outcomes are recorded, then transitions, then new calls,
+	 * then rejections. */
+	size_t io = 0, it = 0, is = 0, ir = 0, ip = 0;
 	for (;;) {
 		while (it < h->n_transitions && bid >= 0 && h->transitions[it].breaker != bid)
 			it++;
+		while (ip < h->n_procs &&
+		       (svc < 0 || h->procs[ip].service != svc ||
+			(h->procs[ip].action != a_started && h->procs[ip].action != a_killed &&
+			 h->procs[ip].action != a_sigkill && h->procs[ip].action != a_exited)))
+			ip++;
+		int64_t tp = ip < h->n_procs ? h->procs[ip].t : INT64_MAX;
+		if (tp != INT64_MAX) {
+			int64_t first = INT64_MAX;
+			if (io < p.nmc)
+				first = p.mc[p.by_end[io]].end;
+			if (it < h->n_transitions && h->transitions[it].t < first)
+				first = h->transitions[it].t;
+			if (is < p.ndc && p.dc[is].start < first)
+				first = p.dc[is].start;
+			if (ir < p.nrc && p.rc[ir].start < first)
+				first = p.rc[ir].start;
+			if (tp <= first) {
+				overdue(&p, tp);
+				enter(&p, FL_BR_CLOSED, tp, h->procs[ip].line);	/* a new lifetime */
+				ip++;
+				continue;
+			}
+		}
 		int64_t to = io < p.nmc ? p.mc[p.by_end[io]].end : INT64_MAX;
 		int64_t tt = it < h->n_transitions ? h->transitions[it].t : INT64_MAX;
 		int64_t ts = is < p.ndc ? p.dc[is].start : INT64_MAX;

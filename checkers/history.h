@@ -90,6 +90,7 @@ struct fl_chk_call {
 	int64_t start, end;
 	long line;
 	int32_t breaker;
+	int32_t service;	/* the service owning the breaker, -1 when not given */
 	uint8_t outcome;	/* enum fl_call_outcome */
 };
 
@@ -99,6 +100,7 @@ struct fl_chk_transition {
 	int64_t t;
 	long line;
 	int32_t breaker;
+	int32_t service;
 	uint8_t from, to;	/* enum fl_breaker_state */
 };
 

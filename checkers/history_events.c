@@ -354,6 +354,7 @@ static int add_call(struct fl_chk_history *h, const struct fv *ev, long line, ch
 	c->end = end < start ? start : end;
 	c->line = line;
 	c->breaker = str_field(h, ev, "breaker");
+	c->service = str_field(h, ev, "service");
 	c->outcome = (uint8_t)outcome;
 	fl_chk_note_time(h, start);
 	fl_chk_note_time(h, end);
@@ -373,6 +374,7 @@ static int add_transition(struct fl_chk_history *h, const struct fv *ev, long li
 	x->t = t;
 	x->line = line;
 	x->breaker = str_field(h, ev, "breaker");
+	x->service = str_field(h, ev, "service");
 	x->from = (uint8_t)parse_state(cstr(ev, "from"));
 	x->to = (uint8_t)parse_state(cstr(ev, "to"));
 	fl_chk_note_time(h, t);

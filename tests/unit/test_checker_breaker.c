@@ -369,6 +369,34 @@ static void test_black_box(void **state)
 	fl_check_result_free(r);
 }
 
+
+/* A killed service comes back with a fresh breaker: outcomes before the
+ * kill do not count after it (process events of the breaker's service). */
+static void test_new_lifetime_after_kill(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	for (int with_restart = 0; with_restart < 2; with_restart++) {
+		for (int i = 0; i < 4; i++)
+			hl(&B, "{\"event\":\"breaker_call\",\"breaker\":\"b\",\"service\":\"svc\","
+			       "\"start\":%lld,\"end\":%lld,\"outcome\":\"failure\"}", i * 100 * MSNS,
+			   (i * 100 + 50) * MSNS);
+		if (with_restart) {
+			hl(&B, "{\"event\":\"process\",\"t\":%lld,\"service\":\"svc\",\"action\":\"killed\"}",
+			   500 * MSNS);
+			hl(&B, "{\"event\":\"process\",\"t\":%lld,\"service\":\"svc\",\"action\":\"started\"}",
+			   900 * MSNS);
+		}
+		hl(&B, "{\"event\":\"breaker_call\",\"breaker\":\"b\",\"service\":\"svc\",\"start\":%lld,"
+		       "\"end\":%lld,\"outcome\":\"failure\"}", 1000 * MSNS, 1050 * MSNS);
+		call(2000, 2010, "success");
+		struct fl_check_result *r = run(&c);
+		expect_state(r, "C3", with_restart ? FL_INV_PASSED : FL_INV_FAILED);
+		fl_check_result_free(r);
+	}
+}
+
 static void test_config_from_breakers_output(void **state)
 {
 	(void)state;
@@ -427,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_fast_failure),
 		cmocka_unit_test(test_time_window),
 		cmocka_unit_test(test_black_box),
+		cmocka_unit_test(test_new_lifetime_after_kill),
 		cmocka_unit_test(test_config_from_breakers_output),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
