@@ -483,7 +483,8 @@ end
 --- run(sys, o) -> stats. o: members (list from sys:member, at least 2),
 --- clients (4), duration (s, 10), rate (operations per second over all
 --- clients, 20), mix ({transfer=, external=, topup=, read=} weights),
---- amount ({min, max}), accounts (external destinations {bank=, account=}),
+--- amount ({min, max}), big (share of requests for 100 times the amount,
+--- which the sender or the bank usually cannot cover; 0.1), accounts (external destinations {bank=, account=}),
 --- history (a recorder; required), tag (key prefix), timeout (s per request,
 --- 6), poll (s a client follows its saga after a non-waiting request, 4;
 --- false: the service waits), snapshot_every (s between money/bank snapshots into the history;
@@ -501,6 +502,7 @@ function M.run(sys, o)
   local amin, amax = (o.amount or {})[1] or 1000, (o.amount or {})[2] or 30000
   local timeout = o.timeout or 6
   local poll = o.poll == nil and 4 or o.poll
+  local big = o.big or 0.1
   if poll == false then poll = nil end
   local tag = o.tag or ("wl" .. tostring(fl.seed or 0))
   local accounts = o.accounts or {}
@@ -514,6 +516,7 @@ function M.run(sys, o)
     if f == "external" and #accounts == 0 then f = "transfer" end
     local key = string.format("%s-%d-%d", tag, client, n)
     local amount = fl.random(amin, amax)
+    if f ~= "read" and fl.random() < big then amount = amount * 100 end
     local fi = fl.random(#members)
     local from = members[fi]
     local kind
