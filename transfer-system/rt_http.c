@@ -228,6 +228,9 @@ static void finish(struct fl_http_req *r, int status, const char *body)
 void rt_reply_raw(struct fl_http_req *r, int status, const char *ctype, const void *body, size_t len)
 {
 	struct rt_reqctx *c = fl_http_req_data(r);
+	/* --crash-at before_reply: the effect is done, the answer is lost */
+	if (c && strcmp(fl_http_req_method(r), "GET") != 0)
+		rt_crash_point(c->s, "before_reply");
 	if (c && c->idem_key) {
 		char *copy = strndup(body ? body : "", len);
 		finish(r, status, copy);

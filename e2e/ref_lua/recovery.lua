@@ -46,7 +46,9 @@ local cases = {
 describe("crash recovery", function()
   setup(function() sys = fl.ref.system() end)
   after_each(function()
-    if not sys:alive("remittance") then sys:restart("remittance") end
+    for _, svc in ipairs{ "remittance", "money" } do
+      if not sys:alive(svc) then sys:restart(svc) end
+    end
     local ok, why = sys:conserved()
     if not ok then fl.fail("money not conserved: " .. why) end
   end)
@@ -94,6 +96,22 @@ describe("crash recovery", function()
       expect(#e.entries <= 1).to_be(true)
     end)
   end
+
+  it("a participant that dies after applying, before answering (money --crash-at before_reply)", function()
+    local a, b = sys:member{ balance = 5000 }, sys:member{}
+    sys:kill("money")
+    fl.eventually(function() return not sys:alive("money") end)
+    sys:restart("money", { "--crash-at", "before_reply" })
+    local r = sys:transfer{ from = a.id, to = b.id, amount = 1000, wait = false }
+    fl.eventually(function() return not sys:alive("money") end)
+    sys:restart("money")
+    local s = ended(r.json.saga_id)
+    expect(s.state).to_be("COMPLETED")
+    expect(sys:balance(a.id)).to_be(4000)
+    expect(sys:balance(b.id)).to_be(1000)
+    local e = http.get(sys:url("money", "/money/entries?key=" .. s.saga_id .. ":debit:fwd")).json
+    expect(#e.entries).to_be(1) -- retried with its key, applied once
+  end)
 
   it("startup holds until recovery is done; no business traffic before", function()
     local a = sys:member{ balance = 10000 }
