@@ -31,6 +31,10 @@ struct fl_chunk *fl_chunk_eof(int64_t now)
 
 void fl_chunkq_push(struct fl_chunkq *q, struct fl_chunk *c)
 {
+	if (!c->eof && c->len == c->off) {
+		free(c);	/* queues never hold empty data chunks */
+		return;
+	}
 	c->next = NULL;
 	if (q->tail)
 		q->tail->next = c;
@@ -81,7 +85,7 @@ void fl_chunkq_consume(struct fl_chunkq *q, size_t n)
 int fl_chunkq_split_to(struct fl_chunkq *dst, struct fl_chunkq *src, size_t n, int64_t now)
 {
 	struct fl_chunk *h = src->head;
-	if (!h)
+	if (!h || (n == 0 && !h->eof))
 		return 0;
 	size_t avail = h->len - h->off;
 	if (n >= avail) {

@@ -59,13 +59,16 @@ struct fl_chunkq {
 
 struct fl_chunk *fl_chunk_new(const void *p, size_t n, int64_t now);
 struct fl_chunk *fl_chunk_eof(int64_t now);
+/* Append c (taken). An empty data chunk is freed instead: a queue never
+ * holds one, so writers always make progress. */
 void fl_chunkq_push(struct fl_chunkq *q, struct fl_chunk *c);
 struct fl_chunk *fl_chunkq_pop(struct fl_chunkq *q);
 /* Move every chunk of src to the tail of dst, stamping t_in = now. */
 void fl_chunkq_move_all(struct fl_chunkq *dst, struct fl_chunkq *src, int64_t now);
 /* Consume n bytes from the head chunk (freeing it when used up). */
 void fl_chunkq_consume(struct fl_chunkq *q, size_t n);
-/* Move n bytes from the head of src into a new chunk at dst's tail. */
+/* Move n bytes from the head of src into a new chunk at dst's tail (the
+ * whole head chunk when n covers it; an end marker moves with n = 0). */
 int fl_chunkq_split_to(struct fl_chunkq *dst, struct fl_chunkq *src, size_t n, int64_t now);
 void fl_chunkq_clear(struct fl_chunkq *q);
 

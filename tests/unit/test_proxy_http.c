@@ -333,6 +333,27 @@ static void test_pipelining_bounded(void **state)
 	json_decref(api(F, "DELETE", "/proxies/bulk", 204, NULL));
 }
 
+/* A message that is invalid from its first byte, after a valid one: the
+ * connection becomes a tunnel (it used to leave an empty chunk that the
+ * writer spun on). The proxy stays responsive. */
+static void test_invalid_second_message(void **state)
+{
+	(void)state;
+	int fd = tcp_connect(P);
+	const char *req = "GET /first HTTP/1.1\r\nHost: t\r\n\r\n\x01\x02garbage\r\n\r\n";
+	write_all(fd, req, strlen(req));
+	shutdown(fd, SHUT_WR);
+	char buf[4096];
+	assert_int_equal(read_response(fd, buf, sizeof(buf)), 200);
+	int err;
+	read_to_end(fd, buf, sizeof(buf), &err, NULL);
+	close(fd);
+	int64_t t0 = fl_mono_ns();
+	json_decref(api(F, "GET", "/version", 200, NULL));
+	assert_true(fl_mono_ns() - t0 < 500000000);
+	assert_int_equal(request("GET", "/after", NULL, buf, sizeof(buf), NULL), 200);
+}
+
 /* Mangled HTTP through an HTTP link: every connection ends (answered,
  * tunnelled or closed) and the proxy keeps serving. */
 static void test_mangled_http(void **state)
@@ -347,7 +368,7 @@ static void test_mangled_http(void **state)
 	toxic_add(F, "web", "{\"type\":\"http_delay\",\"name\":\"md\",\"attributes\":{\"delay\":1,\"probability\":0.5}}");
 	struct fl_prng r;
 	fl_prng_seed(&r, 3);
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 600; i++) {
 		char req[512];
 		snprintf(req, sizeof(req), "%s", seeds[fl_prng_range(&r, 0, 3)]);
 		size_t n = strlen(req);
@@ -483,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_probability),
 		cmocka_unit_test(test_pipelined_order),
 		cmocka_unit_test(test_pipelining_bounded),
+		cmocka_unit_test(test_invalid_second_message),
 		cmocka_unit_test(test_mangled_http),
 		cmocka_unit_test(test_exchange_events),
 		cmocka_unit_test(test_events_sink),
