@@ -148,4 +148,5 @@ if [ $fails -ne 0 ]; then
 	echo "matrix: $fails failure(s)"
 	exit 1
 fi
-echo "matrix: every planted bug caught by its checker; the correct system passes"
+if [ -n "$ONLY" ]; then echo "matrix: $ONLY passed"
+else echo "matrix: every planted bug caught by its checker; the correct system passes"; fi

@@ -19,12 +19,15 @@ describe("breakers", { tags = { "e2e", "breaker" } }, function()
   setup(function() sys = L.sys() end)
   after_each(function() sys:heal() end)
 
-  it("toward the bank: opens, defers, half-opens, closes; deferred top-ups complete", function(t)
+  it("toward the bank: opens, defers, half-opens, closes; deferred requests complete", function(t)
     local name = "remittance->banking"
     local cfg = sys:breaker("remittance", name).config
     local wait_open = cfg.wait_in_open_ms / 1000
     local ms = {}
     for i = 1, 6 do ms[i] = sys:member{ bank_balance = 100000 } end
+    local sender = sys:member{ balance = 50000 }
+    local dest = L.unique("brx")
+    L.open_account(sys, "SH", dest, 0)
     -- a closed breaker to start from: earlier runs may have left it open
     L.wait_for(function()
       if state(name) == "CLOSED" then return true end
@@ -65,6 +68,11 @@ describe("breakers", { tags = { "e2e", "breaker" } }, function()
       local _, r = topup(1 + i, ms[i], 500)
       if r.json and r.json.state == "DEFERRED" then deferred = deferred + 1 end
     end)
+    -- an external transfer is deferred the same way
+    local _, xr = W.transfer(sys, h, 5, { from = sender.id, bank = "SH", account = dest, amount = 7000,
+                                         key = "brx-" .. sender.id, timeout = 3 })
+    local xid = xr.json and xr.json.saga_id
+    if xid then ids[#ids + 1] = xid end
     -- 3. banking heals; slow answers keep the half-open trials in flight
     abort:remove()
     local slow = fl.proxy.link(name):toxic{ type = "latency", latency = 300 }
@@ -84,6 +92,9 @@ describe("breakers", { tags = { "e2e", "breaker" } }, function()
     expect(deferred).to_be(3)
     expect(fl.now() - t_open).to_be_greater_than(wait_open - 0.5)
     expect(state(name)).to_be("CLOSED")
+    expect(xr.json.state).to_be("DEFERRED")
+    expect(sys:balance(sender.id)).to_be(43000)
+    expect(L.account_balance(sys, "SH", dest)).to_be(7000)
     for _, id in ipairs(ids) do
       local s = sys:saga(id)
       expect(s.state).to_be("COMPLETED")
