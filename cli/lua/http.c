@@ -209,11 +209,12 @@ static int do_request(lua_State *L, const char *method, const char *url, int opt
 			while (lua_next(L, src)) {
 				if (nh >= MAX_HEADERS)
 					return luaL_error(L, "too many headers (max %d)", MAX_HEADERS);
-				if (lua_type(L, -2) == LUA_TSTRING)
-					lua_pushfstring(L, "%s: %s", lua_tostring(L, -2),
-							luaL_tolstring(L, -1, NULL));
-				else
-					lua_pushstring(L, luaL_tolstring(L, -1, NULL));
+				/* stack: key, value */
+				const char *v = luaL_tolstring(L, -1, NULL); /* key, value, v */
+				if (lua_type(L, -3) == LUA_TSTRING) {
+					lua_pushfstring(L, "%s: %s", lua_tostring(L, -3), v);
+					lua_remove(L, -2); /* key, value, line */
+				}
 				lua_rawseti(L, lines, (lua_Integer)++nh);
 				lua_settop(L, lines + 1); /* keep the key */
 			}

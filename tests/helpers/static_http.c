@@ -1,10 +1,13 @@
-/* A static HTTP server for benchmarks: answers GET / with "hello\n".
+/* A static HTTP server for benchmarks and runner self-tests: answers GET /
+ * with "hello\n", and any method on /echo?headers=A,B with what it received:
+ * {"method", "path", "body", "headers": {"A": value-or-null, ...}}.
  *   static_http [HOST:PORT]     (default 127.0.0.1:0)
  * Prints "listening HOST:PORT" on stdout once it accepts connections; exits
  * with 0 on SIGTERM or SIGINT. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/event.h>
 
@@ -14,6 +17,26 @@ static void on_root(struct fl_http_req *r, void *arg)
 {
 	(void)arg;
 	fl_http_reply(r, 200, "text/plain", "hello\n", 6);
+}
+
+static void on_echo(struct fl_http_req *r, void *arg)
+{
+	(void)arg;
+	size_t len = 0;
+	const char *body = fl_http_req_body(r, &len);
+	json_t *headers = json_object();
+	const char *names = fl_http_req_query(r, "headers");
+	char *copy = names ? strdup(names) : NULL;
+	char *save = NULL;
+	for (char *n = copy ? strtok_r(copy, ",", &save) : NULL; n; n = strtok_r(NULL, ",", &save)) {
+		const char *v = fl_http_req_header(r, n);
+		json_object_set_new(headers, n, v ? json_string(v) : json_null());
+	}
+	free(copy);
+	fl_http_reply_json(r, 200,
+			   json_pack("{s:s, s:s, s:s%, s:o}", "method", fl_http_req_method(r), "path",
+				     fl_http_req_path(r), "body", body ? body : "", len, "headers",
+				     headers));
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -41,7 +64,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "static_http: %s\n", err);
 		goto out;
 	}
-	if (fl_http_server_route(s, "GET", "/", on_root, NULL) < 0) {
+	if (fl_http_server_route(s, "GET", "/", on_root, NULL) < 0 ||
+	    fl_http_server_route(s, "*", "/echo", on_echo, NULL) < 0) {
 		fprintf(stderr, "static_http: cannot add the route\n");
 		goto out;
 	}

@@ -24,3 +24,16 @@ it("shows the exchange when an expectation fails", function()
   local r = fl.http.get(base .. "/")
   expect(r.status).to_be(418)
 end)
+
+it("sends headers given as a map or a list, and bodies", function()
+  local r = fl.http.post(base .. "/echo?headers=Idempotency-Key,X-List,Content-Type", {
+    headers = { ["Idempotency-Key"] = "k-42", "X-List: from a list" },
+    json = { amount = 100 },
+  })
+  expect(r.status).to_be(200)
+  expect(r.json.headers["Idempotency-Key"]).to_be("k-42")
+  expect(r.json.headers["X-List"]).to_be("from a list")
+  expect(r.json.headers["Content-Type"]).to_match("^application/json")
+  expect(fl.json.decode(r.json.body)).to_equal({ amount = 100 })
+  expect(r.json.method).to_be("POST")
+end)

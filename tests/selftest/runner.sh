@@ -149,7 +149,7 @@ if [ -x "$FL_TEST_HELPERS/static_http" ]; then
 	i=0; while ! grep -q listening "$T/srv.out" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 	ADDR=$(sed -n 's/^listening \(.*\)/\1/p' "$T/srv.out")
 	expect_exit 1 "http scenario: one deliberate failure" "$FAULTLINE" run $SC/http.lua -e BASE=http://$ADDR
-	check "http: 2 passed" grep -q "2 passed, 1 failed" "$T/out"
+	check "http: 3 passed" grep -q "3 passed, 1 failed" "$T/out"
 	check "http failure shows the exchange" grep -q "HTTP: GET http://$ADDR/ -> 200" "$T/out"
 	check "http failure shows the response body" grep -q "response: hello" "$T/out"
 else
