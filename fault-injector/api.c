@@ -418,6 +418,19 @@ static uint64_t query_u64(const char *query, const char *key)
 	return 0;
 }
 
+/* Copy query parameter key (undecoded; event names need no decoding). */
+static void query_str(const char *query, const char *key, char *out, size_t outlen)
+{
+	size_t kl = strlen(key);
+	for (const char *p = query; p && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL)
+		if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
+			const char *v = p + kl + 1;
+			size_t n = strcspn(v, "&");
+			snprintf(out, outlen, "%.*s", (int)n, v);
+			return;
+		}
+}
+
 static bool is(const char *m, const char *want)
 {
 	return strcmp(m, want) == 0;
@@ -507,10 +520,13 @@ void fl_proxy_api_handle(struct fl_proxy_engine *e, const char *method, const ch
 		else
 			bad_method = true;
 	} else if (n == 3 && l && is(seg[2], "events")) {
-		if (get)
+		if (get) {
+			char kind[64] = "";
+			query_str(query, "event", kind, sizeof(kind));
 			ok_reply(&r, 200,
 				 fl_events_list(l, query_u64(query, "since"),
-						(size_t)query_u64(query, "limit")));
+						(size_t)query_u64(query, "limit"), kind));
+		}
 		else
 			bad_method = true;
 	} else if (n == 4 && l && is(seg[2], "toxics")) {

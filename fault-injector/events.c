@@ -2,9 +2,11 @@
  * /proxies/{p}/events) and the optional JSONL sink (--events FILE). Every
  * event gets "link", "seq", "t" (monotonic ns) and "ts" (wall time). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/clock.h"
 #include "core/history.h"
+#include "core/json.h"
 #include "fault-injector/internal.h"
 
 void fl_events_init(struct fl_link *l, size_t keep)
@@ -68,12 +70,14 @@ void fl_events_emit(struct fl_link *l, json_t *ev)
 	l->ev_len++;
 }
 
-json_t *fl_events_list(struct fl_link *l, uint64_t since, size_t limit)
+json_t *fl_events_list(struct fl_link *l, uint64_t since, size_t limit, const char *kind)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < l->ev_len; i++) {
 		json_t *ev = l->ev[(l->ev_head + i) % l->ev_cap];
 		if ((uint64_t)json_integer_value(json_object_get(ev, "seq")) <= since)
+			continue;
+		if (kind && *kind && strcmp(kind, fl_json_str(ev, "event", "")) != 0)
 			continue;
 		json_array_append(a, ev);
 		if (limit && json_array_size(a) >= limit)

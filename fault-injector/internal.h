@@ -346,8 +346,9 @@ void fl_events_init(struct fl_link *l, size_t keep);
 void fl_events_free(struct fl_link *l);
 /* Record an event (takes the reference). Adds link, seq and ts. */
 void fl_events_emit(struct fl_link *l, json_t *ev);
-/* New array of the kept events with seq > since (at most limit; 0: all). */
-json_t *fl_events_list(struct fl_link *l, uint64_t since, size_t limit);
+/* New array of the kept events with seq > since (at most limit; 0: all),
+ * only those whose "event" is kind when kind is not NULL or empty. */
+json_t *fl_events_list(struct fl_link *l, uint64_t since, size_t limit, const char *kind);
 
 /* metrics.c */
 /* The Prometheus text (malloc'd, the caller frees) and its length. */

@@ -246,23 +246,20 @@ end
 --- toxics() -> list of toxic tables
 function Link:toxics() return call(self.agent, "GET", path(self, "/toxics"), nil, 200) end
 
---- events([{since=seq, limit=n}]) -> list of recorded events (connection_open,
+--- events([{since=seq, limit=n, event=kind}]) -> list of recorded events (connection_open,
 --- connection_close, http_exchange, toxic_added, ...), oldest first
 function Link:events(o)
   local q = {}
   if o and o.since then q[#q + 1] = "since=" .. math.tointeger(o.since) end
   if o and o.limit then q[#q + 1] = "limit=" .. math.tointeger(o.limit) end
+  if o and o.event then q[#q + 1] = "event=" .. escape(o.event) end
   local qs = #q > 0 and ("?" .. table.concat(q, "&")) or ""
   return call(self.agent, "GET", path(self, "/events") .. qs, nil, 200)
 end
 
 --- exchanges([{since=}]) -> the http_exchange events only
 function Link:exchanges(o)
-  local out = {}
-  for _, e in ipairs(self:events(o)) do
-    if e.event == "http_exchange" then out[#out + 1] = e end
-  end
-  return out
+  return self:events{ since = o and o.since, limit = o and o.limit, event = "http_exchange" }
 end
 
 --- update{toxicity=, ttl_ms=, <attributes>...} -> toxic (attributes merged)

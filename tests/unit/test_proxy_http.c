@@ -416,7 +416,8 @@ static void test_exchange_events(void **state)
 	free(body);
 	usleep(50000);
 	char path[128];
-	snprintf(path, sizeof(path), "/proxies/web/events?since=%llu", (unsigned long long)since);
+	snprintf(path, sizeof(path), "/proxies/web/events?since=%llu&event=http_exchange",
+		 (unsigned long long)since);
 	ev = api(F, "GET", path, 200, NULL);
 	json_t *x = NULL, *e;
 	size_t i;
@@ -424,6 +425,7 @@ static void test_exchange_events(void **state)
 		if (strcmp(json_string_value(json_object_get(e, "event")), "http_exchange") == 0)
 			x = e;
 	assert_non_null(x);
+	assert_int_equal(json_array_size(ev), 1);	/* the kind filter */
 	assert_string_equal(json_string_value(json_object_get(x, "link")), "web");
 	assert_string_equal(json_string_value(json_object_get(x, "method")), "PUT");
 	assert_string_equal(json_string_value(json_object_get(x, "path")), "/items/7");
