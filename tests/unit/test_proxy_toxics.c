@@ -347,6 +347,11 @@ static void test_added_mid_connection(void **state)
 	double ms = rtt_ms(fd, 16);
 	if (ms < 149)
 		fail_msg("toxic added mid-connection: round trip %.1f ms", ms);
+	json_decref(api(F, "POST", "/proxies/mid/toxics/latency_upstream", 200,
+			"{\"attributes\":{\"latency\":60}}"));
+	ms = rtt_ms(fd, 16);
+	if (ms < 59 || ms > 140)
+		fail_msg("toxic changed mid-connection (150 -> 60 ms): round trip %.1f ms", ms);
 	toxic_del(F, "mid", "latency_upstream");
 	assert_true(rtt_ms(fd, 16) < 50);
 	close(fd);
