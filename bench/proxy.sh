@@ -43,6 +43,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_file() { i=0; while [ ! -s "$1" ]; do i=$((i+1)); [ $i -lt 200 ] || { echo "timeout waiting for $1"; exit 1; }; sleep 0.05; done; }
 jget() { python3 -c "import sys,json; d=json.load(sys.stdin); print($1)"; }
 want() { [ -z "${ONLY:-}" ] || case " $ONLY " in *" $1 "*) ;; *) return 1 ;; esac; }
+median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
 verdict() { if [ "$1" = 1 ]; then echo "ok"; else echo "MISS"; fi; }
 
 echo "faultline proxy benchmarks ($(nproc) CPUs, $(uname -r))"
@@ -92,7 +93,6 @@ iperf() { # port streams -> Gbit/s
 	iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" -P "$2" -J 2>/dev/null \
 		| jget 'round(d["end"]["sum_received"]["bits_per_second"]/1e9, 2)'
 }
-median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
 for P in 1 8; do
 	# three rounds, alternating, medians: load drift on a shared machine
 	# hits all three alike
@@ -111,14 +111,17 @@ fi
 # --- 2. added latency --------------------------------------------------------
 
 echo
-echo "2. added round-trip latency, 64 B request/response, no toxics (20000 round trips)"
-direct=$("$H/proxy_load" rtt "$EP" 20000 64)
-proxied=$("$H/proxy_load" rtt "$FL_ECHO" 20000 64)
-dp50=$(echo "$direct" | sed 's/.*p50_us=\([0-9.]*\).*/\1/'); dp99=$(echo "$direct" | sed 's/.*p99_us=\([0-9.]*\).*/\1/')
-pp50=$(echo "$proxied" | sed 's/.*p50_us=\([0-9.]*\).*/\1/'); pp99=$(echo "$proxied" | sed 's/.*p99_us=\([0-9.]*\).*/\1/')
+echo "2. added round-trip latency, 64 B request/response, no toxics (3 alternating rounds of 7000, medians)"
+p50() { echo "$1" | sed 's/.*p50_us=\([0-9.]*\).*/\1/'; }
+p99() { echo "$1" | sed 's/.*p99_us=\([0-9.]*\).*/\1/'; }
+r1=$("$H/proxy_load" rtt "$EP" 7000 64); q1=$("$H/proxy_load" rtt "$FL_ECHO" 7000 64)
+q2=$("$H/proxy_load" rtt "$FL_ECHO" 7000 64); r2=$("$H/proxy_load" rtt "$EP" 7000 64)
+r3=$("$H/proxy_load" rtt "$EP" 7000 64); q3=$("$H/proxy_load" rtt "$FL_ECHO" 7000 64)
+dp50=$(median3 "$(p50 "$r1")" "$(p50 "$r2")" "$(p50 "$r3")"); dp99=$(median3 "$(p99 "$r1")" "$(p99 "$r2")" "$(p99 "$r3")")
+pp50=$(median3 "$(p50 "$q1")" "$(p50 "$q2")" "$(p50 "$q3")"); pp99=$(median3 "$(p99 "$q1")" "$(p99 "$q2")" "$(p99 "$q3")")
 a50=$(python3 -c "print(round($pp50-$dp50,1))"); a99=$(python3 -c "print(round($pp99-$dp99,1))")
-echo "   direct   p50 $dp50 us  p99 $dp99 us"
-echo "   proxied  p50 $pp50 us  p99 $pp99 us"
+echo "   direct   p50 $dp50 us  p99 $dp99 us   (rounds p50: $(p50 "$r1") $(p50 "$r2") $(p50 "$r3"))"
+echo "   proxied  p50 $pp50 us  p99 $pp99 us   (rounds p50: $(p50 "$q1") $(p50 "$q2") $(p50 "$q3"))"
 echo "   added    p50 $a50 us (target < 30) $(verdict "$(python3 -c "print(int($a50 < 30))")")  p99 $a99 us (target < 200) $(verdict "$(python3 -c "print(int($a99 < 200))")")"
 
 # --- 3. latency toxic accuracy -----------------------------------------------
