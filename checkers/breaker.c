@@ -371,6 +371,15 @@ static void overdue(struct rp *p, int64_t now)
 			      "stayed CLOSED (%.0f ms later still closed)", p->name, p->trip_line,
 			      (double)(now - p->trip_t) / 1e6);
 	}
+	if (p->state == FL_BR_OPEN && p->c->automatic_transition && !p->rep_c6 &&
+	    now > p->since + (p->c->wait_open_ms + p->c->tolerance_ms + 1000) * MS) {
+		p->rep_c6 = true;
+		fl_check_pass(p->r, "C6");
+		fl_check_fail(p->r, "C6", (double)(now - p->since) / 1e6, evidence(p, now, NULL, NULL),
+			      "%s: stuck open: still OPEN %.1f s after opening with automatic "
+			      "transition (W = %lld ms)", p->name, (double)(now - p->since) / 1e9,
+			      (long long)p->c->wait_open_ms);
+	}
 	if (p->state == FL_BR_HALF_OPEN && p->decision >= 0 && now > p->decided_t + tol &&
 	    !p->rep_c5) {
 		p->rep_c5 = true;
@@ -780,14 +789,6 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 			on_reject(&p, &p.rc[ir++]);
 	}
 	overdue(&p, h->t_last);
-	if (p.state == FL_BR_OPEN && !p.blackbox && c->automatic_transition && !p.rep_c6 &&
-	    h->t_last > p.since + (c->wait_open_ms + c->tolerance_ms + 1000) * MS) {
-		fl_check_fail(r, "C6", (double)(h->t_last - p.since) / 1e6,
-			      evidence(&p, h->t_last, NULL, NULL),
-			      "%s: stuck open: still OPEN %.1f s after opening with automatic "
-			      "transition (W = %lld ms)", p.name, (double)(h->t_last - p.since) / 1e9,
-			      (long long)c->wait_open_ms);
-	}
 	fl_check_stat(r, "recorded_calls", (json_int_t)p.nmc);
 	fl_check_stat(r, "downstream_calls", (json_int_t)p.ndc);
 	fl_check_stat(r, "rejected_calls", (json_int_t)p.nrc);

@@ -397,6 +397,34 @@ static void test_new_lifetime_after_kill(void **state)
 	}
 }
 
+
+/* With automatic transition the timer moves OPEN to HALF_OPEN at W, calls
+ * or not; a breaker still OPEN well past W is stuck. */
+static void test_automatic_transition(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	c.automatic_transition = true;
+	open_at_450();
+	tr(5452, "OPEN", "HALF_OPEN");
+	call(9000, 9010, "success");
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C6", FL_INV_PASSED);
+	fl_check_result_free(r);
+	open_at_450();
+	call(9000, 9010, "rejected");	/* 8.5 s after opening, no transition yet */
+	r = run(&c);
+	expect_state(r, "C6", FL_INV_FAILED);
+	assert_int_equal(fl_check_find(r, "C6")->count, 1);
+	fl_check_result_free(r);
+	open_at_450();
+	hl(&B, "{\"event\":\"quiescence\",\"t\":%lld}", 12000 * MSNS);	/* the history goes on */
+	r = run(&c);
+	expect_state(r, "C6", FL_INV_FAILED);
+	fl_check_result_free(r);
+}
+
 static void test_config_from_breakers_output(void **state)
 {
 	(void)state;
@@ -456,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_time_window),
 		cmocka_unit_test(test_black_box),
 		cmocka_unit_test(test_new_lifetime_after_kill),
+		cmocka_unit_test(test_automatic_transition),
 		cmocka_unit_test(test_config_from_breakers_output),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
