@@ -34,7 +34,7 @@ struct fl_http_server;
  * reading its source (backpressure). */
 #define FL_DIR_CAP (8u << 20)
 /* Memory the kept events of one link may use (estimated); the oldest go first. */
-#define FL_EVENTS_BUDGET (64u << 20)
+#define FL_EVENTS_BUDGET (16u << 20)
 /* Bytes read at once. */
 #define FL_READ_SIZE (128u << 10)
 /* Request/response bodies kept in HTTP exchange events. */
