@@ -49,6 +49,8 @@ enum fl_saga_ev_kind {
 	FL_COMP_REQUESTED,
 	FL_COMP_SUCCEEDED,
 	FL_SAGA_ENDED,
+	FL_SAGA_DEFERRED,	/* waiting for a breaker; its deadline is suspended */
+	FL_SAGA_RESUMED,	/* running again; its deadline starts afresh */
 	FL_SAGA_EV_KINDS
 };
 

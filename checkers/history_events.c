@@ -222,6 +222,7 @@ static const char *const saga_names[FL_SAGA_EV_KINDS] = {
 	"saga_started",		  "step_requested", "step_succeeded",
 	"step_failed",		  "step_unknown",   "step_resolved",
 	"compensation_requested", "compensation_succeeded", "saga_ended",
+	"saga_deferred",	  "saga_resumed",
 };
 
 static int add_saga(struct fl_chk_history *h, const struct fv *ev, long line, int kind, char *err,

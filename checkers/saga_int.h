@@ -16,6 +16,7 @@ enum { C_NONE, C_REQ, C_OK };
 struct saga_st {
 	int32_t id;
 	int64_t started_t, ended_t, pivot_t;
+	int64_t clock_t;	/* where its deadline counts from: start, or the last resume */
 	long start_line, end_line;
 	int32_t state, reason, type, request_key;
 	int64_t amount, deadline_ms;

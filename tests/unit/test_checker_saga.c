@@ -290,6 +290,20 @@ static void test_termination(void **state)
 	r = run();
 	expect_state(r, "S1", FL_INV_FAILED);
 	fl_check_result_free(r);
+	/* deferred while a breaker is open: the deadline counts from the resume */
+	for (int resumed = 0; resumed < 2; resumed++) {
+		started(0, "s14", 100, 2);
+		hl(&B, "{\"type\":\"saga_deferred\",\"t\":%lld,\"saga_id\":\"s14\",\"reason\":\"circuit_open\"}",
+		   T(1000));
+		if (resumed)
+			hl(&B, "{\"type\":\"saga_resumed\",\"t\":%lld,\"saga_id\":\"s14\"}", T(60000));
+		step(61000, "step_succeeded", "s14", 1, "fwd");
+		step(62000, "step_succeeded", "s14", 2, "fwd");
+		ended(63000, "s14", "COMPLETED", NULL);
+		r = run();
+		expect_state(r, "S1", resumed ? FL_INV_PASSED : FL_INV_FAILED);
+		fl_check_result_free(r);
+	}
 	/* a deadline given by the saga itself */
 	hl(&B, "{\"event\":\"saga_started\",\"t\":0,\"saga_id\":\"s12\",\"deadline_ms\":100}");
 	ended(6000, "s12", "COMPENSATED", NULL);
