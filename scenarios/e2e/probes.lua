@@ -24,7 +24,7 @@ describe("probes and shutdown", { tags = { "e2e", "probe" } }, function()
   setup(function() sys = L.sys() end)
   after_each(function()
     sys:heal()
-    for _, svc in ipairs({ "extbank", "banking" }) do
+    for _, svc in ipairs({ "extbank", "banking", "remittance" }) do
       if not sys:alive(svc) then sys:restart(svc) end
     end
     sys:chaos{ reset = true }
@@ -125,6 +125,51 @@ describe("probes and shutdown", { tags = { "e2e", "probe" } }, function()
     for _, e in ipairs(p2:events()) do evs[#evs + 1] = e end
     for _, e in ipairs(evs) do win.events[#win.events + 1] = e end
     W.verify(t.name, { probe = win:probes("extbank", CFG, p) })
+    expect(st).to_be_truthy()
+    expect(st.exit).to_be(0)
+  end)
+
+  it("SIGTERM on the saga coordinator mid-transfer: drains, exits 0, every saga ends", function(t)
+    local ms = {}
+    for i = 1, 4 do ms[i] = sys:member{ balance = 100000 } end
+    local win = W.window(sys, t.name)
+    local h = win.history
+    local p = prober("remittance")
+    fl.sleep(3 * PERIOD)
+    -- slow money: sagas are in flight when the signal comes
+    fl.proxy.link("remittance->money"):toxic{ type = "latency", latency = 150 }
+    local t_term
+    local load = fl.spawn(function()
+      fl.parallel(4, function(c)
+        local n = 0
+        while not t_term or fl.now() < t_term + 0.8 do
+          n = n + 1
+          local from, to = ms[c], ms[c % 4 + 1]
+          local kind = W.transfer(sys, h, c, { from = from.id, to = to.id, amount = 100 + n,
+                                               key = string.format("term-%s-%d", from.id, n), timeout = 10 })
+          if kind == "info" and t_term then break end
+        end
+      end)
+    end)
+    fl.sleep(0.8)
+    win:process("remittance", "sigterm")
+    t_term = fl.now()
+    sys:terminate("remittance")
+    local st = W.wait_exit(sys, "remittance", CFG.grace + 2)
+    if st then
+      win:process("remittance", "exited", { exit_code = st.exit ~= fl.json.null and st.exit or -1,
+                                            signal = st.signal ~= fl.json.null and st.signal or nil })
+    end
+    fl.join(load)
+    p:stop()
+    -- a new container: sagas left open are resumed before startup passes
+    win:process("remittance", "started")
+    local p2 = prober("remittance", true)
+    sys:restart("remittance")
+    fl.sleep(4 * PERIOD)
+    p2:stop()
+    for _, e in ipairs(p2:events()) do win.events[#win.events + 1] = e end
+    W.verify(t.name, { probe = win:probes("remittance", CFG, p), saga = win:saga() })
     expect(st).to_be_truthy()
     expect(st.exit).to_be(0)
   end)
