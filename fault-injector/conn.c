@@ -60,6 +60,9 @@ static void set_linger0(int fd)
 
 static void free_dir(struct fl_dir *d)
 {
+	if (d->c && d->c->link)
+		d->c->link->e->queued -= d->accounted;
+	d->accounted = 0;
 	if (d->rev)
 		event_free(d->rev);
 	if (d->wev)
@@ -231,7 +234,14 @@ static int dir_run(struct fl_dir *d)
 	}
 	dir_arm_timer(d, wake);
 	size_t cap = d->nstages ? FL_DIR_CAP : 1;
-	dir_set_reading(d, c->connected && !d->eof_in && dir_queued(d) < cap);
+	/* Per direction at most cap; engine-wide at most FL_ENGINE_CAP, except
+	 * that a direction holding nothing may always read (no starvation). */
+	struct fl_proxy_engine *e = c->link->e;
+	size_t q = dir_queued(d);
+	e->queued += q - d->accounted;
+	d->accounted = q;
+	dir_set_reading(d, c->connected && !d->eof_in && q < cap &&
+				   (q == 0 || e->queued < FL_ENGINE_CAP));
 	return 0;
 }
 

@@ -33,6 +33,8 @@ struct fl_http_server;
 /* Bytes a direction may hold in its stages and output before it stops
  * reading its source (backpressure). */
 #define FL_DIR_CAP (8u << 20)
+/* Bytes all directions of an engine may hold together. */
+#define FL_ENGINE_CAP ((size_t)256 << 20)
 /* Memory the kept events of one link may use (estimated); the oldest go first. */
 #define FL_EVENTS_BUDGET (16u << 20)
 /* Bytes read at once. */
@@ -187,6 +189,7 @@ struct fl_dir {
 	int pipe[2];		/* splice fast path: -1 when not held */
 	size_t piped;		/* bytes in the pipe */
 	bool eof_after_pipe;	/* source ended while the pipe held bytes */
+	size_t accounted;	/* this direction's share of the engine's queued */
 	struct fl_stage *stages;
 	size_t nstages;
 	struct fl_chunkq out;
@@ -257,6 +260,7 @@ struct fl_proxy_engine {
 	int pipes[64][2];	/* idle splice pipes */
 	size_t npipes;
 	size_t pipe_size;
+	size_t queued;		/* bytes held by every direction (FL_ENGINE_CAP) */
 	bool no_splice;		/* FAULTLINE_PROXY_SPLICE=0 */
 	/* stage timers (timers.c) */
 	int tfd;
