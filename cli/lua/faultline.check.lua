@@ -53,8 +53,9 @@ function Result:ok(o)
   local msg = string.format("%s check %s: %s", self.checker, what, table.concat(parts, "; "))
   local f = fl()
   if f then
-    error({ fl_fail = true, message = msg, expected = "valid", actual = evidence,
-            has_expected = true }, 2)
+    -- the message names each failed invariant; the checker's full text (first,
+    -- worst and last example with their evidence) goes under it in every report
+    error({ fl_fail = true, message = msg, detail = self.text, evidence = evidence }, 2)
   end
   error(msg .. "\n" .. self.text, 2)
 end

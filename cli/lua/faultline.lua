@@ -76,6 +76,7 @@ local function on_error(e)
     rec.kind = "assertion"
     rec.message, rec.expected, rec.actual = e.message, e.expected, e.actual
     rec.has_expected = e.has_expected
+    rec.detail = e.detail
   else
     rec.kind = "error"
     rec.message = type(e) == "table" and inspect(e) or tostring(e)
@@ -94,9 +95,10 @@ local function on_error(e)
 end
 fl._on_error = on_error
 
---- fail(message): fail the current test with a message
-function fl.fail(message)
-  error({ fl_fail = true, message = tostring(message) }, 0)
+--- fail(message [, detail]): fail the current test with a one-line message
+--- and, optionally, multi-line evidence shown under it in every report
+function fl.fail(message, detail)
+  error({ fl_fail = true, message = tostring(message), detail = detail }, 0)
 end
 
 --- skip(reason): stop the current test and report it skipped
@@ -307,6 +309,7 @@ end
 -- expected/actual, the HTTP exchange, the traceback.
 local function format_detail(rec)
   local out = {}
+  if rec.detail then out[#out + 1] = tostring(rec.detail) end
   if rec.has_expected then
     out[#out + 1] = "expected: " .. inspect(rec.expected)
     out[#out + 1] = "  actual: " .. inspect(rec.actual)
