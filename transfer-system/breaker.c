@@ -172,12 +172,18 @@ bool breaker_acquire(struct breaker *b, int64_t now_ns, uint64_t *epoch)
 		*epoch = b->epoch;
 		return true;
 	}
+	breaker_reject(b, now_ns);
+	return false;
+}
+
+void breaker_reject(struct breaker *b, int64_t now_ns)
+{
+	(void)now_ns;
 	b->tot.rejected++;
 	emit(b, "breaker_call",
 	     json_pack("{s:s, s:s, s:s, s:b, s:f, s:I}", "breaker", b->name, "outcome", "rejected",
 		       "state", breaker_state_name(b->state), "slow", 0, "duration_ms", 0.0,
 		       "epoch", (json_int_t)b->epoch));
-	return false;
 }
 
 void breaker_record(struct breaker *b, uint64_t epoch, int64_t now_ns, int64_t duration_ns,

@@ -49,6 +49,11 @@ void breaker_free(struct breaker *b);
  * rejected (the rejection is reported as an event). */
 bool breaker_acquire(struct breaker *b, int64_t now_ns, uint64_t *epoch);
 
+/* Report a call refused because breaker_would_permit said no (a caller
+ * that checks first and then does not call): counted and reported as a
+ * rejected call, like a refusal by breaker_acquire. */
+void breaker_reject(struct breaker *b, int64_t now_ns);
+
 /* Would a call be permitted now (without taking a permit)? */
 bool breaker_would_permit(struct breaker *b, int64_t now_ns);
 

@@ -326,7 +326,9 @@ static void start_saga(struct rt_svc *s, struct fl_http_req *r, int type, const 
 		rt_reply_json(r, 202, saga_json(g));
 	struct breaker *b = rt_breaker(s, "banking");
 	if (type != SAGA_INTERNAL && b && !breaker_would_permit(b, fl_mono_ns())) {
-		/* the breaker toward the bank is open: keep the request for later */
+		/* the breaker toward the bank is open: keep the request for later;
+		 * the call it would have made is a rejected call (checkers, C6) */
+		breaker_reject(b, fl_mono_ns());
 		rt_begin(s);
 		snprintf(g->state, sizeof(g->state), "DEFERRED");
 		snprintf(g->reason, sizeof(g->reason), "circuit_open");
