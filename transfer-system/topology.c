@@ -106,11 +106,46 @@ struct proc {
 	char line[512];	/* the first line the program printed */
 };
 
-/* Start argv detached (through a reaper), stderr to log, and read its
- * announcement line from stdout (a line containing `marker`). */
+/* Scan the new part of log (from *off) for a whole line containing marker;
+ * copies it into line. True when found. */
+static bool scan_log(const char *log, off_t *off, const char *marker, char *line, size_t n)
+{
+	int fd = open(log, O_RDONLY);
+	if (fd < 0)
+		return false;
+	bool found = false;
+	char buf[8192];
+	ssize_t k = pread(fd, buf, sizeof(buf) - 1, *off);
+	close(fd);
+	if (k <= 0)
+		return false;
+	buf[k] = 0;
+	char *p = buf, *nl;
+	while ((nl = memchr(p, '\n', (size_t)(buf + k - p)))) {
+		*nl = 0;
+		if (strstr(p, marker)) {
+			snprintf(line, n, "%.500s", p);
+			found = true;
+		}
+		*off += (off_t)(nl - p) + 1;
+		p = nl + 1;
+		if (found)
+			break;
+	}
+	if (!found && p == buf && k == (ssize_t)sizeof(buf) - 1)
+		*off += k;	/* one overlong line: skip it */
+	return found;
+}
+
+/* Start argv detached (through a reaper): stdin from /dev/null, stdout and
+ * stderr appended to log, so nothing keeps the launcher's stdio open. The
+ * reaper reports the pid through a pipe; the announcement (a line containing
+ * `marker`) is read from what the program appends to log. */
 static int spawn(char *const argv[], const char *log, const char *exit_file, const char *marker,
 		 long timeout_ms, struct proc *out, char *err, size_t errlen)
 {
+	struct stat lst;
+	off_t off = stat(log, &lst) == 0 ? lst.st_size : 0;
 	int pfd[2];
 	if (pipe(pfd) != 0)
 		return fl_err_set(err, errlen, FL_EIO, "pipe: %s", strerror(errno));
@@ -134,24 +169,25 @@ static int spawn(char *const argv[], const char *log, const char *exit_file, con
 		signal(SIGHUP, SIG_IGN);
 		int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		int nul = open("/dev/null", O_RDWR);
+		/* the reaper keeps nothing of the launcher: not even its stdio */
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
 		pid_t c = fork();
 		if (c == 0) {
 			signal(SIGTERM, SIG_DFL);
 			signal(SIGINT, SIG_DFL);
 			signal(SIGHUP, SIG_DFL);
-			dup2(nul, 0);
-			dup2(pfd[1], 1);
-			dup2(logfd >= 0 ? logfd : nul, 2);
+			signal(SIGPIPE, SIG_DFL);
+			int o = logfd >= 0 ? logfd : nul;
+			dup2(o, 1);
+			dup2(o, 2);
 			for (int fd = 3; fd < 1024; fd++)
 				close(fd);
 			execv(argv[0], argv);
 			dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
 			_exit(127);
 		}
-		/* the reaper keeps nothing of the launcher: not even its stdio */
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(nul, 2);
 		for (int fd = 3; fd < 1024; fd++)
 			if (fd != pfd[1])
 				close(fd);
@@ -180,21 +216,17 @@ static int spawn(char *const argv[], const char *log, const char *exit_file, con
 	close(pfd[1]);
 	int st;
 	waitpid(a, &st, 0);
-	/* read lines until we have the pid and the announcement */
-	char buf[4096];
-	size_t len = 0;
 	int64_t deadline = fl_mono_ns() + (int64_t)timeout_ms * 1000000;
-	bool have_pid = false, have_line = false;
 	out->pid = -1;
 	out->line[0] = 0;
 	int rc = 0;
-	while (!(have_pid && have_line)) {
+	/* the pid, from the reaper (which closes the pipe right after) */
+	char buf[256];
+	size_t len = 0;
+	while (out->pid < 0) {
 		int left = (int)((deadline - fl_mono_ns()) / 1000000);
-		if (left <= 0) {
-			rc = fl_err_set(err, errlen, FL_ETIMEDOUT, "%s did not announce itself within %ld ms (log: %s)",
-					argv[0], timeout_ms, log);
+		if (left <= 0)
 			break;
-		}
 		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
 		int n = poll(&p, 1, left);
 		if (n < 0 && errno == EINTR)
@@ -202,31 +234,37 @@ static int spawn(char *const argv[], const char *log, const char *exit_file, con
 		if (n <= 0)
 			continue;
 		ssize_t k = read(pfd[0], buf + len, sizeof(buf) - 1 - len);
-		if (k <= 0) {
-			rc = fl_err_set(err, errlen, FL_EIO, "%s exited before it was ready (log: %s)", argv[0], log);
+		if (k <= 0)
 			break;
-		}
 		len += (size_t)k;
 		buf[len] = 0;
-		char *nl;
-		while ((nl = strchr(buf, '\n'))) {
-			*nl = 0;
-			int pid;
-			if (sscanf(buf, "faultline-ref: pid %d", &pid) == 1) {
-				out->pid = pid;
-				have_pid = true;
-			} else if (strstr(buf, marker)) {
-				snprintf(out->line, sizeof(out->line), "%.500s", buf);
-				have_line = true;
-			}
-			size_t used = (size_t)(nl - buf) + 1;
-			memmove(buf, nl + 1, len - used + 1);
-			len -= used;
-		}
-		if (len >= sizeof(buf) - 1)
-			len = 0;
+		int pid;
+		if (strchr(buf, '\n') && sscanf(buf, "faultline-ref: pid %d", &pid) == 1 && pid > 0)
+			out->pid = pid;
+		else if (len >= sizeof(buf) - 1)
+			break;
 	}
 	close(pfd[0]);
+	if (out->pid < 0)
+		return fl_err_set(err, errlen, FL_EIO, "%s: the reaper did not report a pid", argv[0]);
+	/* the announcement, from the log */
+	for (;;) {
+		if (scan_log(log, &off, marker, out->line, sizeof(out->line)))
+			break;
+		if (access(exit_file, F_OK) == 0) {
+			/* it may have announced just before exiting: one last look */
+			if (!scan_log(log, &off, marker, out->line, sizeof(out->line)))
+				rc = fl_err_set(err, errlen, FL_EIO, "%s exited before it was ready (log: %s)",
+						argv[0], log);
+			break;
+		}
+		if (fl_mono_ns() >= deadline) {
+			rc = fl_err_set(err, errlen, FL_ETIMEDOUT, "%s did not announce itself within %ld ms (log: %s)",
+					argv[0], timeout_ms, log);
+			break;
+		}
+		fl_sleep_ns(2000000);
+	}
 	if (rc && out->pid > 0)
 		kill(out->pid, SIGKILL);
 	return rc;
