@@ -60,6 +60,8 @@ struct fl_chk_saga_ev {
 	uint8_t kind;		/* enum fl_saga_ev_kind */
 	uint8_t comp;		/* dir == "comp" (or a compensation_* event) */
 	uint8_t pivot;		/* "pivot": true on the step */
+	uint8_t effect;		/* "effect": 0 absent, 1 false (moves no money), 2 true */
+	uint8_t has_amount;	/* "amount" present */
 	int16_t step;		/* 0 when absent or given by name */
 	int32_t step_name;	/* "step" given as a name ("debit"); -1 when a number */
 	int32_t saga;

@@ -250,6 +250,7 @@ static int add_saga(struct fl_chk_history *h, const struct fv *ev, long line, in
 	s->comp = kind == FL_COMP_REQUESTED || kind == FL_COMP_SUCCEEDED ||
 		  (dir && !strcmp(dir, "comp"));
 	s->pivot = fv_true(ev, "pivot");
+	s->effect = fv_is(ev, "effect", 't') ? 2 : fv_is(ev, "effect", 'f') ? 1 : 0;
 	s->key = str_field(h, ev, "key");
 	s->participant = str_field(h, ev, "participant");
 	s->state = str_field(h, ev, "state");
@@ -261,7 +262,9 @@ static int add_saga(struct fl_chk_history *h, const struct fv *ev, long line, in
 	s->request_key = str_field(h, ev, "request_key");
 	int64_t ps = i64_or(ev, "pivot_step", 0);
 	s->pivot_step = (int16_t)(ps < 0 || ps > 1000 ? 0 : ps);
-	s->amount = i64_or(ev, "amount", 0);
+	s->has_amount = (uint8_t)get_i64(ev, "amount", &s->amount);
+	if (!s->has_amount)
+		s->amount = 0;
 	s->deadline_ms = i64_or(ev, "deadline_ms", -1);
 	fl_chk_note_time(h, t);
 	return 0;

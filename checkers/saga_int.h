@@ -13,6 +13,15 @@
 enum { F_NONE, F_REQ, F_OK, F_FAIL, F_UNK, F_APPLIED, F_NOT_APPLIED };
 enum { C_NONE, C_REQ, C_OK };
 
+/* What a step's forward events say about its effect (bits of saga_st.eff). */
+enum {
+	EFF_PART = 1,		/* names a participant */
+	EFF_AMT = 2,		/* carries a nonzero amount */
+	EFF_ZERO = 4,		/* carries "amount": 0 */
+	EFF_YES = 8,		/* "effect": true */
+	EFF_NO = 16,		/* "effect": false */
+};
+
 struct saga_st {
 	int32_t id;
 	int64_t started_t, ended_t, pivot_t;
@@ -22,6 +31,7 @@ struct saga_st {
 	int64_t amount, deadline_ms;
 	int16_t pivot_step, comp_min;
 	uint8_t fwd[MAXSTEP + 1], comp[MAXSTEP + 1];
+	uint8_t eff[MAXSTEP + 1];	/* EFF_* seen on the step's forward events */
 	uint32_t pending_unknown;
 	int32_t names[MAXSTEP + 1];	/* steps given by name, in order of first sight */
 	uint8_t nnames;

@@ -525,6 +525,81 @@ static void test_reference_system_shapes(void **state)
 	fl_check_result_free(r);
 }
 
+/* Issue: a window with no money effects: S2 reads the saga's own events.
+ * The reference system's S10 (as its /events feed shows it): validate
+ * succeeded, debit failed with INSUFFICIENT_BALANCE, FAILED without a
+ * compensation. validate carries the saga's amount and a participant like
+ * every step event, yet moves no money: not an effect to compensate. With
+ * `debit_ok` the debit succeeded and the credit failed: a real missing
+ * compensation of a step that moved money. */
+static void ref_insufficient(const char *id, int debit_ok)
+{
+	const char *ev = "{\"type\":\"%s\",\"service\":\"remittance\",\"t\":%lld,"
+			 "\"saga_id\":\"%s\",\"saga_type\":\"internal\",\"amount\":5000%s}";
+	char step[256];
+	hl(&B, ev, "saga_started", T(0), id, ",\"deadline_ms\":30000");
+	snprintf(step, sizeof(step), ",\"step\":\"validate\",\"dir\":\"fwd\",\"key\":\"%s:validate:fwd\","
+		 "\"participant\":\"membership\",\"attempt\":1,\"pivot\":false", id);
+	hl(&B, ev, "step_requested", T(1), id, step);
+	hl(&B, ev, "step_succeeded", T(2), id, step);
+	snprintf(step, sizeof(step), ",\"step\":\"debit\",\"dir\":\"fwd\",\"key\":\"%s:debit:fwd\","
+		 "\"participant\":\"money\",\"attempt\":1,\"pivot\":false", id);
+	hl(&B, ev, "step_requested", T(3), id, step);
+	if (!debit_ok) {
+		char failed[320];
+		snprintf(failed, sizeof(failed), "%s,\"reason\":\"INSUFFICIENT_BALANCE\",\"definite\":true",
+			 step);
+		hl(&B, ev, "step_failed", T(4), id, failed);
+		hl(&B, ev, "saga_ended", T(5), id, ",\"state\":\"FAILED\",\"reason\":\"INSUFFICIENT_BALANCE\"");
+		return;
+	}
+	hl(&B, ev, "step_succeeded", T(4), id, step);
+	snprintf(step, sizeof(step), ",\"step\":\"credit\",\"dir\":\"fwd\",\"key\":\"%s:credit:fwd\","
+		 "\"participant\":\"money\",\"attempt\":1,\"pivot\":true", id);
+	hl(&B, ev, "step_requested", T(5), id, step);
+	hl(&B, ev, "step_failed", T(6), id, step);
+	hl(&B, ev, "saga_ended", T(7), id, ",\"state\":\"FAILED\",\"reason\":\"NO_SUCH_MEMBER\"");
+}
+
+static void test_net_effect_steps_without_money(void **state)
+{
+	(void)state;
+	ref_insufficient("S10", 0);
+	struct fl_check_result *r = run();
+	expect_state(r, "S2", FL_INV_PASSED);
+	assert_int_equal(fl_check_find(r, "S2")->checked, 1);
+	expect_state(r, "S1", FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+	/* the same shape where the debit did move money: flagged, naming it */
+	ref_insufficient("S11", 1);
+	r = run();
+	expect_state(r, "S2", FL_INV_FAILED);
+	assert_non_null(strstr(fl_check_find(r, "S2")->first_msg, "step debit was applied"));
+	fl_check_result_free(r);
+	/* "effect" decides when given; a step with no participant or an amount
+	 * of 0 moves nothing; numbered steps take the saga's amount */
+	const char *cases[][2] = {
+		{ ",\"participant\":\"money\",\"effect\":false", "passed" },
+		{ ",\"participant\":\"money\",\"amount\":0", "passed" },
+		{ "", "passed" },
+		{ ",\"participant\":\"money\"", "failed" },
+		{ ",\"participant\":\"money\",\"amount\":0,\"effect\":true", "failed" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		started(0, "s20", 100, 2);
+		hl(&B, "{\"event\":\"step_succeeded\",\"t\":%lld,\"saga_id\":\"s20\",\"step\":1,"
+		       "\"dir\":\"fwd\"%s}", T(10), cases[i][0]);
+		step(20, "step_failed", "s20", 2, "fwd");
+		ended(30, "s20", "FAILED", "BANK_REJECTED");
+		r = run();
+		if (strcmp(fl_check_inv_state_str(st(r, "S2")), cases[i][1]))
+			fail_msg("case %zu (%s): S2 %s, want %s", i, cases[i][0],
+				 fl_check_inv_state_str(st(r, "S2")), cases[i][1]);
+		fl_check_result_free(r);
+	}
+}
+
 static void test_saga_config(void **state)
 {
 	(void)state;
@@ -561,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_bad_history_lines),
 		cmocka_unit_test(test_saga_config),
 		cmocka_unit_test(test_reference_system_shapes),
+		cmocka_unit_test(test_net_effect_steps_without_money),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	fl_buf_free(&B);
