@@ -44,6 +44,7 @@ struct saga {
 	char idem[160];
 	int cur;
 	int64_t deadline_ms;	/* wall ms; 0: none */
+	int64_t deadline_len_ms;	/* the request's deadlineMs; 0: --saga-deadline */
 	int64_t created_ms;
 	const struct step_def *defs;
 	int nsteps;
@@ -81,6 +82,8 @@ int saga_save(struct saga *g);
 void saga_event(struct saga *g, const char *type, int step, const char *dir, json_t *extra);
 void saga_step_key(const struct saga *g, int step, const char *dir, char *out, size_t n);
 json_t *saga_json(const struct saga *g);
+/* The length of g's pre-pivot deadline in ms: the request's deadlineMs, else --saga-deadline. */
+int64_t saga_deadline_len(const struct saga *g);
 
 /* svc_remittance.c */
 void remit_saga_settled(struct saga *g);	/* terminal or deferred: answer waiters */

@@ -64,6 +64,11 @@ static int pivot_index(const struct saga *g)
 	return g->nsteps;
 }
 
+int64_t saga_deadline_len(const struct saga *g)
+{
+	return g->deadline_len_ms > 0 ? g->deadline_len_ms : g->s->o.saga_deadline_ms;
+}
+
 void saga_event(struct saga *g, const char *type, int step, const char *dir, json_t *extra)
 {
 	json_t *f = json_pack("{s:s, s:s, s:I, s:s}", "saga_id", g->id, "saga_type",
@@ -147,13 +152,13 @@ json_t *saga_json(const struct saga *g)
 		}
 		json_array_append_new(steps, o);
 	}
-	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:o}",
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:o}",
 			 "saga_id", g->id, "state", g->state, "reason", g->reason, "remittanceType",
 			 g->type == SAGA_TOPUP ? 2 : g->type, "type", saga_type_name(g->type),
 			 "fromMembershipId", g->from, "toMembershipId", g->to, "bankName", g->bank,
 			 "bankAccountNumber", g->account, "amount", (json_int_t)g->amount, "trace_id",
 			 g->trace, "created_ms", (json_int_t)g->created_ms, "deadline_ms",
-			 (json_int_t)g->deadline_ms, "steps", steps);
+			 (json_int_t)g->deadline_ms, "deadlineMs", (json_int_t)saga_deadline_len(g), "steps", steps);
 }
 
 /* --crash-at LABEL fires at the first LABEL; LABEL:STEP only at that step. */
@@ -231,7 +236,7 @@ void saga_resume(struct saga *g)
 	rt_begin(g->s);
 	snprintf(g->state, sizeof(g->state), "RUNNING");
 	g->reason[0] = 0;
-	g->deadline_ms = fl_wall_ns() / 1000000 + g->s->o.saga_deadline_ms;
+	g->deadline_ms = fl_wall_ns() / 1000000 + saga_deadline_len(g);
 	saga_event(g, "saga_resumed", -1, NULL, NULL);
 	commit(g);
 	saga_drive(g);

@@ -18,7 +18,7 @@ static const char schema[] =
 	" from_m TEXT NOT NULL, to_m TEXT NOT NULL DEFAULT '', bank TEXT NOT NULL DEFAULT '',"
 	" account TEXT NOT NULL DEFAULT '', amount INTEGER NOT NULL, trace TEXT NOT NULL,"
 	" idem TEXT UNIQUE, cur INTEGER NOT NULL DEFAULT 0, deadline_ms INTEGER NOT NULL DEFAULT 0,"
-	" created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+	" created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, deadline_len INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX IF NOT EXISTS sagas_state ON sagas(state);"
 	"CREATE INDEX IF NOT EXISTS sagas_from ON sagas(from_m);"
 	"CREATE INDEX IF NOT EXISTS sagas_to ON sagas(to_m);"
@@ -27,10 +27,12 @@ static const char schema[] =
 	" comp_attempts INTEGER NOT NULL, result TEXT NOT NULL, PRIMARY KEY(saga_id, idx));";
 
 #define MAX_AMOUNT 1000000000000000LL	/* 10^15 KRW: sums stay far from int64 limits */
+#define MIN_DEADLINE_MS 100		/* bounds of a request's deadlineMs */
+#define MAX_DEADLINE_MS 600000
 
 static const char saga_cols[] =
 	"SELECT id, type, state, reason, from_m, to_m, bank, account, amount, trace, COALESCE(idem, ''),"
-	" cur, deadline_ms, created_ms FROM sagas";
+	" cur, deadline_ms, created_ms, deadline_len FROM sagas";
 
 struct waiter {
 	struct fl_http_req *req;
@@ -64,6 +66,7 @@ static struct saga *saga_from_row(struct rt_svc *s, sqlite3_stmt *st)
 	g->cur = sqlite3_column_int(st, 11);
 	g->deadline_ms = sqlite3_column_int64(st, 12);
 	g->created_ms = sqlite3_column_int64(st, 13);
+	g->deadline_len_ms = sqlite3_column_int64(st, 14);
 	g->defs = saga_defs(g->type, &g->nsteps);
 	return g;
 }
@@ -227,7 +230,8 @@ static bool valid_id(const char *v)
 }
 
 static void start_saga(struct rt_svc *s, struct fl_http_req *r, int type, const char *from,
-		       const char *to, const char *bank, const char *account, long long amount, bool wait)
+		       const char *to, const char *bank, const char *account, long long amount,
+		       int64_t deadline_len, bool wait)
 {
 	struct remit *rm = RM(s);
 	const char *idem = fl_http_req_header(r, "Idempotency-Key");
@@ -269,14 +273,16 @@ static void start_saga(struct rt_svc *s, struct fl_http_req *r, int type, const 
 	snprintf(g->idem, sizeof(g->idem), "%s", idem ? idem : "");
 	g->amount = amount;
 	g->created_ms = fl_wall_ns() / 1000000;
-	g->deadline_ms = g->created_ms + s->o.saga_deadline_ms;
+	g->deadline_len_ms = deadline_len;
+	g->deadline_ms = g->created_ms + saga_deadline_len(g);
 	for (int i = 0; i < g->nsteps; i++) {
 		snprintf(g->st[i].fwd, sizeof(g->st[i].fwd), "PENDING");
 		snprintf(g->st[i].comp, sizeof(g->st[i].comp), "NONE");
 	}
 	rt_begin(s);
-	sqlite3_stmt *st = rt_stmt(s, "INSERT INTO sagas(type, state, from_m, to_m, bank, account, amount, trace, idem, created_ms, updated_ms)"
-				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)");
+	sqlite3_stmt *st = rt_stmt(s, "INSERT INTO sagas(type, state, from_m, to_m, bank, account, amount, trace, idem,"
+				      " created_ms, updated_ms, deadline_len)"
+				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)");
 	sqlite3_bind_int(st, 1, type);
 	sqlite3_bind_text(st, 2, g->state, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, g->from, -1, SQLITE_STATIC);
@@ -288,6 +294,7 @@ static void start_saga(struct rt_svc *s, struct fl_http_req *r, int type, const 
 	if (g->idem[0])
 		sqlite3_bind_text(st, 9, g->idem, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, g->created_ms);
+	sqlite3_bind_int64(st, 11, g->deadline_len_ms);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -305,7 +312,7 @@ static void start_saga(struct rt_svc *s, struct fl_http_req *r, int type, const 
 	sqlite3_reset(st);
 	json_t *x = json_pack("{s:s, s:s, s:s, s:s, s:I}", "fromMembershipId", g->from, "toMembershipId",
 			      g->to, "bankName", g->bank, "bankAccountNumber", g->account,
-			      "deadline_ms", (json_int_t)s->o.saga_deadline_ms);
+			      "deadline_ms", (json_int_t)saga_deadline_len(g));
 	if (g->idem[0])
 		json_object_set_new(x, "request_key", json_string(g->idem));
 	saga_event(g, "saga_started", -1, NULL, x);
@@ -344,6 +351,24 @@ static void start_saga(struct rt_svc *s, struct fl_http_req *r, int type, const 
 	saga_drive(g);
 }
 
+/* The request's optional deadlineMs into *len (0 when absent). False after
+ * replying 400 to a value that is not an integer within the bounds. */
+static bool request_deadline(json_t *b, struct fl_http_req *r, int64_t *len)
+{
+	json_t *v = json_object_get(b, "deadlineMs");
+	*len = 0;
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_integer(v) || json_integer_value(v) < MIN_DEADLINE_MS ||
+	    json_integer_value(v) > MAX_DEADLINE_MS) {
+		rt_reply_error(r, 400, "deadlineMs: expected an integer from %d to %d (milliseconds)",
+			       MIN_DEADLINE_MS, MAX_DEADLINE_MS);
+		return false;
+	}
+	*len = json_integer_value(v);
+	return true;
+}
+
 static void h_request(struct rt_svc *s, struct fl_http_req *r)
 {
 	json_t *b = rt_body(r);
@@ -380,8 +405,11 @@ static void h_request(struct rt_svc *s, struct fl_http_req *r)
 		rt_reply_error(r, 400, "toBankName and toBankAccountNumber are required for remittanceType 1");
 		return;
 	}
+	int64_t dl;
+	if (!request_deadline(b, r, &dl))
+		return;
 	start_saga(s, r, type == 0 ? SAGA_INTERNAL : SAGA_EXTERNAL, from, type == 0 ? to : NULL,
-		   type == 1 ? bank : NULL, type == 1 ? account : NULL, json_integer_value(av), wait);
+		   type == 1 ? bank : NULL, type == 1 ? account : NULL, json_integer_value(av), dl, wait);
 }
 
 static void h_topup(struct rt_svc *s, struct fl_http_req *r)
@@ -400,7 +428,10 @@ static void h_topup(struct rt_svc *s, struct fl_http_req *r)
 		rt_reply_error(r, 400, "amount: expected a positive integer (KRW) up to %lld", MAX_AMOUNT);
 		return;
 	}
-	start_saga(s, r, SAGA_TOPUP, m, NULL, NULL, NULL, json_integer_value(av),
+	int64_t dl;
+	if (!request_deadline(b, r, &dl))
+		return;
+	start_saga(s, r, SAGA_TOPUP, m, NULL, NULL, NULL, json_integer_value(av), dl,
 		   fl_json_bool(b, "wait", true));
 }
 
@@ -612,6 +643,12 @@ static int init(struct rt_svc *s, char *err, size_t errlen)
 			return fl_err_set(err, errlen, FL_EINVAL, "remittance needs --peer %s=URL", peers[i]);
 	if (rt_exec(s, schema))
 		return fl_err_set(err, errlen, FL_EDB, "remittance schema");
+	/* a saga log written before per-request deadlines lacks the column */
+	sqlite3_stmt *probe = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT deadline_len FROM sagas LIMIT 0", -1, &probe, NULL) != SQLITE_OK &&
+	    rt_exec(s, "ALTER TABLE sagas ADD COLUMN deadline_len INTEGER NOT NULL DEFAULT 0"))
+		return fl_err_set(err, errlen, FL_EDB, "remittance schema (deadline_len)");
+	sqlite3_finalize(probe);
 	struct remit *rm = calloc(1, sizeof(*rm));
 	if (!rm)
 		return FL_ENOMEM;

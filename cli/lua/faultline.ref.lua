@@ -123,9 +123,10 @@ function System:sagas(state)
   return check(http.get(self:url("remittance", "/sagas" .. q)), "sagas").sagas
 end
 
---- sys:transfer{from=, to=, amount=, key=} / {from=, bank=, account=, amount=} -> response
+--- sys:transfer{from=, to=, amount=, key=, deadline_ms=} / {from=, bank=, account=, amount=, ...} -> response
+-- deadline_ms: this saga's pre-pivot deadline (100..600000; default: --saga-deadline)
 function System:transfer(o)
-  local body = { fromMembershipId = o.from, amount = o.amount, wait = o.wait }
+  local body = { fromMembershipId = o.from, amount = o.amount, wait = o.wait, deadlineMs = o.deadline_ms }
   if o.to then
     body.toMembershipId = o.to; body.remittanceType = 0
   else
@@ -134,9 +135,10 @@ function System:transfer(o)
   return post(self, "remittance", "/remittance/request", body, o.key)
 end
 
---- sys:topup{member=, amount=, key=} -> response
+--- sys:topup{member=, amount=, key=, deadline_ms=} -> response
 function System:topup(o)
-  return post(self, "remittance", "/topup/request", { membershipId = o.member, amount = o.amount }, o.key)
+  return post(self, "remittance", "/topup/request",
+    { membershipId = o.member, amount = o.amount, wait = o.wait, deadlineMs = o.deadline_ms }, o.key)
 end
 
 --- sys:ledger() -> money snapshot {accounts, sum, wallets, transit, corp}

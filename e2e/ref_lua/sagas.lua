@@ -164,6 +164,69 @@ describe("reference sagas", function()
     if comp_at then expect(resolved_at ~= nil and resolved_at < comp_at).to_be(true) end
   end)
 
+  it("saga_started carries the request's Idempotency-Key and the saga's deadline", function()
+    local a, b = sys:member{ balance = 5000 }, sys:member{}
+    local key = "started-" .. a.id
+    local r = sys:transfer{ from = a.id, to = b.id, amount = 100, key = key }
+    expect(r.status).to_be(200)
+    local started
+    for _, e in ipairs(saga_events(r.json.saga_id)) do
+      if e.type == "saga_started" then started = e end
+    end
+    expect(started ~= nil).to_be(true)
+    expect(started.request_key).to_be(key)
+    expect(started.deadline_ms).to_be(2000) -- --saga-deadline 2s
+    expect(r.json.deadlineMs).to_be(2000)
+    -- without a key: no request_key, still a deadline
+    local t = sys:topup{ member = a.id, amount = 100, deadline_ms = 4500 }
+    expect(t.status).to_be(200)
+    for _, e in ipairs(saga_events(t.json.saga_id)) do
+      if e.type == "saga_started" then started = e end
+    end
+    expect(started.saga_id).to_be(t.json.saga_id)
+    expect(started.request_key == nil).to_be(true)
+    expect(started.deadline_ms).to_be(4500)
+    expect(t.json.deadlineMs).to_be(4500)
+    expect(t.json.deadline_ms - t.json.created_ms).to_be(4500)
+  end)
+
+  it("deadlineMs out of range or not an integer: 400 JSON, no saga", function()
+    local a, b = sys:member{ balance = 5000 }, sys:member{}
+    local before = #sys:sagas()
+    for _, d in ipairs({ 99, 600001, 0, -5, 1.5, "1000", true }) do
+      local r = sys:transfer{ from = a.id, to = b.id, amount = 100, deadline_ms = d }
+      expect(r.status).to_be(400)
+      expect(r.json.status).to_be(400)
+      expect(tostring(r.json.error):find("deadlineMs", 1, true) ~= nil).to_be(true)
+      local t = sys:topup{ member = a.id, amount = 100, deadline_ms = d }
+      expect(t.status).to_be(400)
+      expect(tostring(t.json.error):find("deadlineMs", 1, true) ~= nil).to_be(true)
+    end
+    expect(#sys:sagas()).to_be(before)
+    expect(sys:transfer{ from = a.id, to = b.id, amount = 100, deadline_ms = 100 }.status).to_be(200)
+    expect(sys:transfer{ from = a.id, to = b.id, amount = 100, deadline_ms = 600000 }.status).to_be(200)
+  end)
+
+  it("a request's deadlineMs overrides --saga-deadline, longer and shorter", function()
+    local a, b = sys:member{ balance = 9000 }, sys:member{}
+    local name = sys:fault("remittance->money", { type = "timeout", attributes = { timeout = 0 } })
+    local t0 = fl.now()
+    local long = sys:transfer{ from = a.id, to = b.id, amount = 1000, wait = false, deadline_ms = 6000 }
+    local short = sys:transfer{ from = a.id, to = b.id, amount = 1000, wait = false, deadline_ms = 300 }
+    expect(long.status).to_be(202)
+    expect(short.status).to_be(202)
+    -- the configured 2 s deadline has passed: the long saga still runs
+    fl.eventually(function() return sys:saga(short.json.saga_id).state ~= "RUNNING" end, { within = 6 })
+    fl.sleep(math.max(0, 3 - (fl.now() - t0)))
+    expect(sys:saga(long.json.saga_id).state).to_be("RUNNING")
+    sys:unfault("remittance->money", name)
+    local s = ended(short.json.saga_id)
+    expect(s.reason).to_be("DEADLINE_EXCEEDED")
+    expect(ended(long.json.saga_id).state).to_be("COMPLETED")
+    expect(sys:balance(a.id)).to_be(8000)
+    expect(sys:balance(b.id)).to_be(1000)
+  end)
+
   it("a replayed Idempotency-Key has one effect", function()
     local a, b = sys:member{ balance = 10000 }, sys:member{}
     local key = "idem-" .. a.id
