@@ -231,6 +231,9 @@ static void replay(struct ctx *x)
 		}
 		if (e->pivot && k && !s->pivot_step)
 			s->pivot_step = (int16_t)k;
+		if (e->kind != FL_SAGA_STARTED && e->kind != FL_SAGA_DEFERRED &&
+		    e->kind != FL_SAGA_RESUMED)
+			s->deferred = false;	/* it runs (or ended) again */
 		if (!e->comp && e->kind != FL_SAGA_STARTED && e->kind != FL_SAGA_ENDED &&
 		    e->kind != FL_SAGA_DEFERRED && e->kind != FL_SAGA_RESUMED) {
 			s->eff[k] |= (e->participant >= 0 ? EFF_PART : 0) |
@@ -305,8 +308,13 @@ static void replay(struct ctx *x)
 			s->comp[k] = C_OK;
 			break;
 		case FL_SAGA_DEFERRED:
+			s->clock_t = e->t;
+			s->deferred = true;
+			s->deferred_line = e->line;
+			break;
 		case FL_SAGA_RESUMED:
 			s->clock_t = e->t;
+			s->deferred = false;
 			break;
 		case FL_SAGA_ENDED:
 			s->ended = true;
@@ -359,6 +367,13 @@ static void check_sagas(struct ctx *x, bool have_effects)
 		struct saga_st *s = &x->sg[i];
 		int64_t limit_ns = (s->deadline_ms + x->c->grace_ms) * 1000000;
 		fl_check_pass(x->r, "S1");
+		if (!s->ended && s->deferred) {
+			fl_check_unknown(x->r, "S1",
+					 "saga %s still deferred (line %ld, %.1f s before the history "
+					 "ends): its deadline is suspended until it resumes",
+					 S(x, s->id), s->deferred_line, (double)(end - s->clock_t) / 1e9);
+			continue;
+		}
 		if (!s->ended) {
 			if (end - s->clock_t > limit_ns)
 				fl_check_fail(x->r, "S1", (double)(end - s->clock_t) / 1e9,
@@ -644,7 +659,7 @@ static void check_clients(struct ctx *x)
 			fl_check_fail(x->r, "S6", 2, ev,
 				      "client got fail for saga %s (line %ld) but the saga COMPLETED",
 				      S(x, s->id), o->line);
-		} else if (type == FL_OP_INFO && !s->ended &&
+		} else if (type == FL_OP_INFO && !s->ended && !s->deferred &&
 			   h->t_last - s->clock_t >
 				   (s->deadline_ms + x->c->grace_ms) * 1000000) {
 			ev = saga_evidence(x, s);

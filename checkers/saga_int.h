@@ -37,6 +37,8 @@ struct saga_st {
 	uint8_t nnames;
 	long unknown_line;
 	bool ended, started;
+	bool deferred;		/* waiting (saga_deferred, not resumed since): no deadline */
+	long deferred_line;
 	size_t ev_off, ev_n;	/* this saga's events in the by-saga index */
 };
 

@@ -304,6 +304,52 @@ static void test_termination(void **state)
 		expect_state(r, "S1", resumed ? FL_INV_PASSED : FL_INV_FAILED);
 		fl_check_result_free(r);
 	}
+	/* the reference system defers at the door (saga_started and
+	 * saga_deferred together) while the banking breaker is open for a
+	 * minute: within its deadline after the resume it passes; overrunning
+	 * the deadline counted from the resume fails */
+	for (int overrun = 0; overrun < 2; overrun++) {
+		long done = overrun ? 60000 + 36000 : 60000 + 34000;
+		hl(&B, "{\"type\":\"saga_started\",\"t\":%lld,\"saga_id\":\"s15\",\"amount\":100,"
+		       "\"deadline_ms\":30000}", T(0));
+		hl(&B, "{\"type\":\"saga_deferred\",\"t\":%lld,\"saga_id\":\"s15\",\"reason\":\"circuit_open\"}",
+		   T(0));
+		hl(&B, "{\"type\":\"saga_resumed\",\"t\":%lld,\"saga_id\":\"s15\"}", T(60000));
+		step(60001, "step_requested", "s15", 1, "fwd");
+		step(60002, "step_succeeded", "s15", 1, "fwd");
+		step(done - 2, "step_requested", "s15", 2, "fwd");
+		step(done - 1, "step_succeeded", "s15", 2, "fwd");
+		ended(done, "s15", "COMPLETED", NULL);
+		r = run();
+		expect_state(r, "S1", overrun ? FL_INV_FAILED : FL_INV_PASSED);
+		if (overrun)
+			assert_non_null(strstr(fl_check_find(r, "S1")->first_msg, "took 36.0 s"));
+		fl_check_result_free(r);
+	}
+	/* still deferred when the history ends, 100 s later: its deadline is
+	 * suspended, undecided (not a violation); resumed and then running
+	 * past its deadline: a violation; a client's info answer for the
+	 * deferred saga is not flagged as never converging */
+	for (int resumed = 0; resumed < 2; resumed++) {
+		hl(&B, "{\"t\":%lld,\"process\":0,\"type\":\"invoke\",\"f\":\"transfer\","
+		       "\"value\":{\"key\":\"rk-s16\"}}", T(0));
+		started(0, "s16", 100, 2);
+		hl(&B, "{\"type\":\"saga_deferred\",\"t\":%lld,\"saga_id\":\"s16\"}", T(1));
+		hl(&B, "{\"t\":%lld,\"process\":0,\"type\":\"info\",\"f\":\"transfer\","
+		       "\"value\":{\"saga_id\":\"s16\",\"state\":\"DEFERRED\",\"reason\":\"circuit_open\"}}",
+		   T(2));
+		if (resumed) {
+			hl(&B, "{\"type\":\"saga_resumed\",\"t\":%lld,\"saga_id\":\"s16\"}", T(50000));
+			step(50001, "step_requested", "s16", 1, "fwd");
+		}
+		hl(&B, "{\"event\":\"quiescence\",\"t\":%lld}", T(100000));
+		r = run();
+		expect_state(r, "S1", resumed ? FL_INV_FAILED : FL_INV_UNKNOWN);
+		expect_state(r, "S6", resumed ? FL_INV_FAILED : FL_INV_PASSED);
+		if (!resumed)
+			assert_non_null(strstr(fl_check_find(r, "S1")->unknown_reason, "deferred"));
+		fl_check_result_free(r);
+	}
 	/* a deadline given by the saga itself */
 	hl(&B, "{\"event\":\"saga_started\",\"t\":0,\"saga_id\":\"s12\",\"deadline_ms\":100}");
 	ended(6000, "s12", "COMPENSATED", NULL);
