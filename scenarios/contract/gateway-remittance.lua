@@ -50,8 +50,9 @@ describe("contract gateway -> remittance", { tags = { "contract" } }, function()
             "bankName": "KB",
             "bankAccountNumber": "CT-1",
             "amount": 701,
-            "created_ms": 1795305089624,
-            "deadline_ms": 1795305119624,
+            "created_ms": 1795307788413,
+            "deadline_ms": 1795307818413,
+            "deadlineMs": 30000,
             "steps": [
               {
                 "step": "validate",

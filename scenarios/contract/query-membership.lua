@@ -42,8 +42,8 @@ describe("contract query -> membership", { tags = { "contract" } }, function()
           {
             "type": "member_registered",
             "service": "membership",
-            "t": 2665417474982,
-            "ts": "2026-11-21T23:51:29.542Z",
+            "t": 5364178104921,
+            "ts": "2026-11-22T00:36:28.303Z",
             "membershipId": "1",
             "name": "contract-1",
             "address": "강남구",

@@ -42,8 +42,8 @@ describe("contract query -> money", { tags = { "contract" } }, function()
           {
             "type": "money_changed",
             "service": "money",
-            "t": 2665418006871,
-            "ts": "2026-11-21T23:51:29.543Z",
+            "t": 5364178755195,
+            "ts": "2026-11-22T00:36:28.303Z",
             "seq": 1
           }
         ],

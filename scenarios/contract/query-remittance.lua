@@ -42,8 +42,8 @@ describe("contract query -> remittance", { tags = { "contract" } }, function()
           {
             "type": "saga_started",
             "service": "remittance",
-            "t": 2665421175441,
-            "ts": "2026-11-21T23:51:29.546Z",
+            "t": 5364182171200,
+            "ts": "2026-11-22T00:36:28.307Z",
             "seq": 1
           }
         ],

@@ -61,8 +61,8 @@ describe("contract remittance -> banking", { tags = { "contract" } }, function()
     ]])
   end)
 
-  it("GET /banking/account/{id} -> 200", function()
-    local r = fl.http.request("GET", provider() .. "/banking/account/1")
+  it("GET /banking/account/{id}?verify -> 200", function()
+    local r = fl.http.request("GET", provider() .. "/banking/account/1?verify=1")
     contract.check(r, [[
     {
       "status": 200,
@@ -72,7 +72,8 @@ describe("contract remittance -> banking", { tags = { "contract" } }, function()
       "body": {
         "membershipId": "1",
         "bankName": "KB",
-        "bankAccountNumber": "CT-1"
+        "bankAccountNumber": "CT-1",
+        "valid": true
       },
       "contentType": "application/json",
       "matchingRules": {
