@@ -27,6 +27,20 @@ grep -q " skipped" "$T/run.log" && ! grep -q "0 skipped" "$T/run.log" && fail "t
 	fail "committed pacts do not verify (after an intended API change, regenerate them with
 sh scenarios/contract/regenerate.sh): $(tail -30 "$T/verify.log")"
 
+# every edge the traffic went through (each a recording fault-injector link)
+# has its committed pact: an edge that bypassed its link would record
+# nothing and get none (gateway->query once did)
+PROXY=$(grep -o '"api": *"[^"]*"' "$T/ref/topology.json" | head -1 | sed 's/.*"\(http[^"]*\)"/\1/')
+"$FAULTLINE" contract record --proxy "$PROXY" -o "$T/recorded.jsonl" > "$T/record.log" 2>&1 ||
+	fail "contract record: $(tail -5 "$T/record.log")"
+grep -o '"link":"[^"]*"' "$T/recorded.jsonl" | sed 's/"link":"\(.*\)->\(.*\)"/\1-\2/' | sort -u > "$T/edges"
+[ "$(wc -l < "$T/edges")" -ge 10 ] || fail "only $(wc -l < "$T/edges") edges recorded: $(cat "$T/edges")"
+grep -qx "gateway-query" "$T/edges" || fail "no exchange recorded on gateway->query: $(cat "$T/edges")"
+while read -r e; do
+	[ -f "$ROOT/scenarios/contract/pacts/$e.json" ] ||
+		fail "edge $e carried traffic but has no pact (regenerate: sh scenarios/contract/regenerate.sh)"
+done < "$T/edges"
+
 # a planted change: the wallet balance's type, and the exact bank verification flag
 sed 's/"valid": true/"valid": "yes"/' "$ROOT/scenarios/contract/pacts/remittance-banking.json" > "$T/changed.json"
 cmp -s "$T/changed.json" "$ROOT/scenarios/contract/pacts/remittance-banking.json" && fail "nothing to change"
