@@ -1,12 +1,15 @@
 #!/bin/sh
 # make demo: start the reference transfer system with a fault-injector link
-# on every edge, run the scenario suite and a short chaos experiment, print
-# the report, stop everything. Where this build has no reference system yet,
+# on every edge, run the scenario suite (contracts, end-to-end sagas), a
+# chaos run checked by every checker and a short chaos experiment, print the
+# report, stop everything. Where this build has no reference system yet,
 # runs the example scenarios against a small local HTTP server instead.
 set -eu
 BUILD=${BUILD:-build}
 FAULTLINE="$BUILD/faultline"
 T=$(mktemp -d)
+OUT="$BUILD/demo"	# reports kept after the demo
+mkdir -p "$OUT"
 SRV_PID=""
 REF_UP=""
 cleanup() {
@@ -32,18 +35,27 @@ if "$FAULTLINE" help ref >/dev/null 2>&1 && [ -x "$BUILD/transferd" ]; then
 	if [ -d scenarios/contract ]; then
 		banner "contract tests (scenarios/contract)"
 		"$FAULTLINE" run scenarios/contract -e FL_REF="$T/ref" -e CONTRACT_REF=1 --seed 1 \
-			--report junit="$T/contract.xml" || rc=$?
+			--report junit="$OUT/contract.xml" || rc=$?
 	fi
 	if [ -d scenarios/e2e ]; then
 		banner "end-to-end scenarios (scenarios/e2e)"
-		"$FAULTLINE" run scenarios/e2e -e FL_REF="$T/ref" --seed 1 --report junit="$T/e2e.xml" || rc=$?
+		"$FAULTLINE" run scenarios/e2e -e FL_REF="$T/ref" --seed 1 --report junit="$OUT/e2e.xml" || rc=$?
+	fi
+	if [ -d scenarios/chaos ]; then
+		banner "chaos run: clients transfer under a random fault schedule, then every checker"
+		"$FAULTLINE" run scenarios/chaos -e FL_REF="$T/ref" -e CHAOS_DURATION=8 --seed 1 \
+			-e CHAOS_HISTORY="$OUT/history.jsonl" --history "$OUT/history.jsonl" \
+			--report html="$OUT/chaos.html" || rc=$?
 	fi
 	banner "short chaos experiment (faultline chaos scenarios/experiments/slow-bank.lua)"
 	"$FAULTLINE" chaos scenarios/experiments/slow-bank.lua -e FL_REF="$T/ref" --seed 1 \
-		--journal "$T/journal.json" || rc=$?
+		--journal "$OUT/journal.json" || rc=$?
 	banner "report"
 	"$FAULTLINE" ref status --data "$T/ref" || true
-	echo "experiment journal: status $(sed -n 's/^  "status": "\(.*\)",*$/\1/p' "$T/journal.json" | tail -1)"
+	echo "experiment journal: status $(sed -n 's/^  "status": "\(.*\)",*$/\1/p' "$OUT/journal.json" | tail -1)"
+	echo "reports kept in $OUT/: chaos.html (workload charts with fault windows shaded),"
+	echo "  history-*.jsonl (re-check offline: faultline check saga $OUT/history-saga-all.jsonl),"
+	echo "  e2e.xml, contract.xml (JUnit), journal.json (the experiment's journal)"
 	banner "stopping the reference system (faultline ref down)"
 	"$FAULTLINE" ref down --data "$T/ref"
 	REF_UP=""
@@ -60,5 +72,5 @@ while ! grep -q '^listening' "$T/srv.out" 2>/dev/null; do
 	sleep 0.05
 done
 ADDR=$(sed -n 's/^listening \(.*\)/\1/p' "$T/srv.out")
-"$FAULTLINE" run scenarios/unit -e BASE="http://$ADDR" --seed 1 --report junit="$T/unit.xml"
-echo "JUnit report: $(grep -o 'tests="[0-9]*"' "$T/unit.xml" | head -1) written and checked"
+"$FAULTLINE" run scenarios/unit -e BASE="http://$ADDR" --seed 1 --report junit="$OUT/unit.xml"
+echo "JUnit report: $OUT/unit.xml ($(grep -o 'tests="[0-9]*"' "$OUT/unit.xml" | head -1))"

@@ -49,7 +49,9 @@ describe("chaos", { tags = { "chaos" } }, function()
       expect(r.status < 300).to_be(true)
       accounts[i] = { bank = "SH", account = number }
     end
-    local win = W.window(sys, t.name)
+    -- -e CHAOS_HISTORY=FILE keeps the history where a person can find it
+    -- (make demo passes it with --history FILE, so the HTML report charts it)
+    local win = W.window(sys, t.name, { path = fl.env.CHAOS_HISTORY })
     fl.defer(function() win.history:close() end)
     -- probers on services whose dependencies the schedule breaks
     local probers = {}
