@@ -70,7 +70,8 @@ struct op {
 
 struct fault {
 	double from, to;	/* seconds; to < 0: still open at the end */
-	char what[64];
+	char what[64];		/* label: "what target" */
+	char id[32];		/* pairs added with removed when given, else the label does */
 };
 
 struct hist {
@@ -132,14 +133,13 @@ static int hist_event(json_t *ev, long line, void *arg)
 		return 0;
 	const char *action = fl_json_str(ev, "action", "");
 	json_t *w = json_object_get(ev, "what");
-	char what[64];
-	if (json_is_string(w))
-		snprintf(what, sizeof(what), "%s", json_string_value(w));
-	else {
-		char *s = w ? fl_json_dumps(w) : NULL;
-		snprintf(what, sizeof(what), "%s", s ? s : "fault");
-		free(s);
-	}
+	char what[64], id[32];
+	char *dumped = (w && !json_is_string(w)) ? fl_json_dumps(w) : NULL;
+	const char *target = fl_json_str(ev, "target", NULL);
+	snprintf(what, sizeof(what), "%s%s%s", json_is_string(w) ? json_string_value(w) : (dumped ? dumped : "fault"),
+		 target ? " " : "", target ? target : "");
+	free(dumped);
+	snprintf(id, sizeof(id), "%s", fl_json_str(ev, "id", ""));
 	if (strcmp(action, "added") == 0 || strcmp(action, "start") == 0) {
 		if (h->nfaults == h->capfaults) {
 			size_t n = h->capfaults ? h->capfaults * 2 : 16;
@@ -153,12 +153,15 @@ static int hist_event(json_t *ev, long line, void *arg)
 		f->from = ts;
 		f->to = -1;
 		snprintf(f->what, sizeof(f->what), "%s", what);
+		snprintf(f->id, sizeof(f->id), "%s", id);
 	} else {
-		for (size_t i = h->nfaults; i-- > 0;)
-			if (h->faults[i].to < 0 && strcmp(h->faults[i].what, what) == 0) {
-				h->faults[i].to = ts;
+		for (size_t i = h->nfaults; i-- > 0;) {
+			struct fault *f = &h->faults[i];
+			if (f->to < 0 && (id[0] ? strcmp(f->id, id) == 0 : strcmp(f->what, what) == 0)) {
+				f->to = ts;
 				break;
 			}
+		}
 	}
 	return 0;
 }
@@ -183,6 +186,11 @@ static void shade_faults(FILE *f, const struct hist *h)
 			x0, x1 - x0 < 1 ? 1 : x1 - x0, CH - 25);
 		esc(f, x->what);
 		fprintf(f, " (%.2f s – %.2f s)</title></rect>", x->from, to);
+		/* the fault's name, staggered so neighbours do not overlap */
+		fprintf(f, "<text x='%.1f' y='%zu' font-size='9' fill='#a33'>", x0 + 2,
+			28 + (i % 3) * 11);
+		esc(f, x->what);
+		fputs("</text>", f);
 	}
 }
 
