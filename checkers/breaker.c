@@ -29,6 +29,26 @@ void fl_breaker_config_defaults(struct fl_breaker_config *c)
 	c->tolerance_ms = 100;
 	c->fast_fail_ms = 50;
 	strcpy(c->reject_reason, "circuit_open");
+	c->since = INT64_MIN;
+}
+
+/* "since": monotonic ns, an integer or a number (truncated: Lua computes
+ * it from fl.now()). Absent leaves *out alone. */
+static int take_since(const json_t *j, int64_t *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(j, "since");
+	if (!v)
+		return 0;
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return 0;
+	}
+	if (json_is_real(v) && fabs(json_real_value(v)) < 9.2e18) {
+		*out = (int64_t)json_real_value(v);
+		return 0;
+	}
+	return fl_err_set(err, errlen, FL_EINVAL, "field since: expected a time in ns, got %s",
+			  fl_json_type_name(v));
 }
 
 static int take_int(const json_t *j, const char *k, int *out, int min, char *err, size_t errlen)
@@ -61,7 +81,7 @@ static int config_fields(struct fl_breaker_config *c, const json_t *j, char *err
 		"window_type", "window_size", "minimum_calls", "failure_rate_threshold",
 		"slow_call_rate_threshold", "slow_call_duration_ms", "wait_open_ms",
 		"half_open_calls", "automatic_transition", "link", "tolerance_ms",
-		"fast_fail_ms", "reject_reason", "name", "state",
+		"fast_fail_ms", "reject_reason", "name", "state", "since",
 		/* the same, as some services spell them */
 		"window", "wait_in_open_ms", "permitted_calls_in_half_open", NULL
 	};
@@ -112,6 +132,8 @@ static int config_fields(struct fl_breaker_config *c, const json_t *j, char *err
 		rc = fl_json_take_int(j, "fast_fail_ms", false, &c->fast_fail_ms, err, errlen);
 	if (!rc)
 		rc = take_name(j, "reject_reason", c->reject_reason, err, errlen);
+	if (!rc)
+		rc = take_since(j, &c->since, err, errlen);
 	if (!rc && (c->failure_rate_threshold <= 0 || c->failure_rate_threshold > 100 ||
 		    c->slow_call_rate_threshold <= 0 || c->slow_call_rate_threshold > 100))
 		rc = fl_err_set(err, errlen, FL_EINVAL, "rate thresholds must be in (0, 100]");
@@ -157,6 +179,8 @@ int fl_breaker_config_from_json(struct fl_breaker_config *c, const json_t *j, co
 		int rc = take_name(j, "link", c->link, err, errlen);
 		if (!rc)
 			rc = fl_json_take_int(j, "tolerance_ms", false, &c->tolerance_ms, err, errlen);
+		if (!rc)
+			rc = take_since(j, &c->since, err, errlen);
 		return rc ? rc : config_fields(c, inner, err, errlen);
 	}
 	return config_fields(c, j, err, errlen);
@@ -363,7 +387,8 @@ static void overdue(struct rp *p, int64_t now)
 	int64_t tol = p->c->tolerance_ms * MS;
 	if (p->blackbox)
 		return;
-	if (p->state == FL_BR_CLOSED && p->trip_t >= 0 && now > p->trip_t + tol && !p->rep_c3) {
+	if (p->state == FL_BR_CLOSED && p->trip_t >= 0 && now > p->trip_t + tol && !p->rep_c3 &&
+	    !p->r->mute) {
 		p->rep_c3 = true;
 		fl_check_fail(p->r, "C3", (double)(now - p->trip_t) / 1e6,
 			      evidence(p, p->trip_t, NULL, NULL),
@@ -371,7 +396,7 @@ static void overdue(struct rp *p, int64_t now)
 			      "stayed CLOSED (%.0f ms later still closed)", p->name, p->trip_line,
 			      (double)(now - p->trip_t) / 1e6);
 	}
-	if (p->state == FL_BR_OPEN && p->c->automatic_transition && !p->rep_c6 &&
+	if (p->state == FL_BR_OPEN && p->c->automatic_transition && !p->rep_c6 && !p->r->mute &&
 	    now > p->since + (p->c->wait_open_ms + p->c->tolerance_ms + 1000) * MS) {
 		p->rep_c6 = true;
 		fl_check_pass(p->r, "C6");
@@ -381,7 +406,7 @@ static void overdue(struct rp *p, int64_t now)
 			      (long long)p->c->wait_open_ms);
 	}
 	if (p->state == FL_BR_HALF_OPEN && p->decision >= 0 && now > p->decided_t + tol &&
-	    !p->rep_c5) {
+	    !p->rep_c5 && !p->r->mute) {
 		p->rep_c5 = true;
 		fl_check_fail(p->r, "C5", 1, evidence(p, p->decided_t, NULL, NULL),
 			      "%s: the trials decided %s but the breaker stayed HALF_OPEN", p->name,
@@ -523,7 +548,7 @@ static void on_start(struct rp *p, const struct call *k)
 	} else if (p->state == FL_BR_HALF_OPEN && k->start >= p->since - tol) {
 		p->permits++;
 		fl_check_pass(p->r, "C2");
-		if (p->permits > p->c->half_open_calls && !p->rep_c2) {
+		if (p->permits > p->c->half_open_calls && !p->rep_c2 && !p->r->mute) {
 			p->rep_c2 = true;
 			fl_check_fail(p->r, "C2", 1, evidence(p, k->start, k, "trial"),
 				      "%s: trial call %d (line %ld) in one HALF_OPEN episode; only "
@@ -543,7 +568,7 @@ static void on_reject(struct rp *p, const struct call *k)
 			      "%s: a rejected call (line %ld) took %.1f ms, not under %lld ms",
 			      p->name, k->line, (double)(k->end - k->start) / 1e6,
 			      (long long)p->c->fast_fail_ms);
-	if (p->state == FL_BR_OPEN && k->start > p->since + w + tol && !p->rep_c6) {
+	if (p->state == FL_BR_OPEN && k->start > p->since + w + tol && !p->rep_c6 && !p->r->mute) {
 		p->rep_c6 = true;
 		fl_check_pass(p->r, "C6");
 		fl_check_fail(p->r, "C6", (double)(k->start - p->since) / 1e6,
@@ -645,6 +670,8 @@ static void client_fast_fail(struct rp *p)
 		if (o->type == FL_OP_INVOKE || o->error != reason || o->pair < 0)
 			continue;
 		int64_t d = o->t - h->ops[o->pair].t;
+		if (h->ops[o->pair].t < p->c->since)
+			continue;	/* before the checked window */
 		fl_check_pass(p->r, "C7");
 		if (d >= p->c->fast_fail_ms * MS)
 			fl_check_fail(p->r, "C7", (double)d / 1e6,
@@ -759,6 +786,7 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 			if (ir < p.nrc && p.rc[ir].start < first)
 				first = p.rc[ir].start;
 			if (tp <= first) {
+				r->mute = tp < c->since;
 				overdue(&p, tp);
 				enter(&p, FL_BR_CLOSED, tp, h->procs[ip].line);	/* a new lifetime */
 				ip++;
@@ -778,6 +806,8 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 			m = tr;
 		if (m == INT64_MAX)
 			break;
+		/* events before the window only build the model's state */
+		r->mute = m < c->since;
 		overdue(&p, m);
 		if (to == m)
 			on_outcome(&p, &p.mc[p.by_end[io++]]);
@@ -788,7 +818,11 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 		else
 			on_reject(&p, &p.rc[ir++]);
 	}
+	r->mute = h->t_last < c->since;
 	overdue(&p, h->t_last);
+	r->mute = false;
+	if (c->since != INT64_MIN)
+		fl_check_stat(r, "since", (json_int_t)c->since);
 	fl_check_stat(r, "recorded_calls", (json_int_t)p.nmc);
 	fl_check_stat(r, "downstream_calls", (json_int_t)p.ndc);
 	fl_check_stat(r, "rejected_calls", (json_int_t)p.nrc);

@@ -31,11 +31,13 @@ struct fl_saga_config {
 	int64_t bank_corp_initial;	/* M3: the bank's CORP balance before any saga; 0 */
 	bool has_bank_total;
 	int64_t bank_total;	/* M2 total when snapshots carry no initial_total */
+	int64_t since;		/* report only what starts at or after this time (ns);
+				 * INT64_MIN: everything */
 };
 
 void fl_saga_config_defaults(struct fl_saga_config *c);
 /* Keys: deadline_ms, grace_ms, cqrs_lag_ms, corp_account, transit_account,
- * bank_corp_initial, bank_total. j is borrowed. Returns 0 or FL_EINVAL. */
+ * bank_corp_initial, bank_total, since. j is borrowed. Returns 0 or FL_EINVAL. */
 int fl_saga_config_from_json(struct fl_saga_config *c, const json_t *j, char *err,
 			     size_t errlen);
 struct fl_check_result *fl_check_saga(struct fl_chk_history *h, const struct fl_saga_config *c);
@@ -78,6 +80,9 @@ struct fl_breaker_config {
 	int64_t tolerance_ms;		/* clock/in-flight tolerance; 100 */
 	int64_t fast_fail_ms;		/* rejected calls must fail faster; 50 */
 	char reject_reason[FL_CHK_NAME_MAX];	/* client ops failing for the breaker; "circuit_open" */
+	int64_t since;		/* report only what starts at or after this time (ns);
+				 * earlier events only build the model's state;
+				 * INT64_MIN: everything */
 };
 
 void fl_breaker_config_defaults(struct fl_breaker_config *c);
@@ -87,7 +92,8 @@ void fl_breaker_config_defaults(struct fl_breaker_config *c);
  * ("COUNT_BASED"|"TIME_BASED"), window_size, minimum_calls,
  * failure_rate_threshold, slow_call_rate_threshold, slow_call_duration_ms,
  * wait_open_ms, half_open_calls, automatic_transition, link, tolerance_ms,
- * fast_fail_ms, reject_reason. */
+ * fast_fail_ms, reject_reason, since (also beside "config" in a /breakers
+ * entry). */
 int fl_breaker_config_from_json(struct fl_breaker_config *c, const json_t *j, const char *name,
 				char *err, size_t errlen);
 struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,

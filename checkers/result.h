@@ -52,6 +52,9 @@ struct fl_check_result {
 	json_t *stats;		/* object: what was looked at ("sagas": 120, ...) (owned) */
 	char *note;		/* overall unknown reason, if any */
 	int64_t duration_ns;	/* time the check took */
+	bool mute;		/* while set, fl_check_pass/fail/unknown record nothing
+				 * (a checker's `since` window: earlier events only
+				 * build state) */
 };
 
 /* New empty result for `checker` (copied). NULL on out of memory. Free with
@@ -78,6 +81,9 @@ void fl_check_pass(struct fl_check_result *r, const char *id);
  * ("t", "line"). */
 void fl_check_fail(struct fl_check_result *r, const char *id, double score, json_t *evidence,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* (fl_check_pass, fl_check_fail and fl_check_unknown record nothing while
+ * r->mute is set; fl_check_fail then frees the evidence.) */
 
 /* Mark id undecidable with a reason (the first reason is kept). A later
  * violation of the same id overrides unknown. */

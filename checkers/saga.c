@@ -2,6 +2,7 @@
  * in saga_money.c. One pass over the saga events in time order keeps a
  * small state per saga; effects, client operations, snapshots and
  * read-model samples are then checked against it. Linear in the history. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,26 @@ void fl_saga_config_defaults(struct fl_saga_config *c)
 	c->cqrs_lag_ms = 2000;
 	strcpy(c->corp, "CORP");
 	strcpy(c->transit, "TRANSIT");
+	c->since = INT64_MIN;
+}
+
+/* "since": monotonic ns, an integer or a number (truncated: Lua computes
+ * it from fl.now()). Absent leaves *out alone. */
+static int take_since(const json_t *j, int64_t *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(j, "since");
+	if (!v)
+		return 0;
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return 0;
+	}
+	if (json_is_real(v) && fabs(json_real_value(v)) < 9.2e18) {
+		*out = (int64_t)json_real_value(v);
+		return 0;
+	}
+	return fl_err_set(err, errlen, FL_EINVAL, "field since: expected a time in ns, got %s",
+			  fl_json_type_name(v));
 }
 
 static int copy_name(char *dst, const json_t *j, const char *key, char *err, size_t errlen)
@@ -39,7 +60,7 @@ int fl_saga_config_from_json(struct fl_saga_config *c, const json_t *j, char *er
 {
 	static const char *const keys[] = { "deadline_ms", "grace_ms", "cqrs_lag_ms",
 					     "corp_account", "transit_account",
-					     "bank_corp_initial", "bank_total", NULL };
+					     "bank_corp_initial", "bank_total", "since", NULL };
 	if (!json_is_object(j))
 		return fl_err_set(err, errlen, FL_EINVAL, "saga config must be a JSON object");
 	int rc = fl_json_only_keys(j, keys, err, errlen);
@@ -56,6 +77,8 @@ int fl_saga_config_from_json(struct fl_saga_config *c, const json_t *j, char *er
 	if (!rc)
 		rc = fl_json_take_int(j, "bank_corp_initial", false, &c->bank_corp_initial, err,
 				      errlen);
+	if (!rc)
+		rc = take_since(j, &c->since, err, errlen);
 	if (!rc && json_object_get(j, "bank_total")) {
 		rc = fl_json_take_int(j, "bank_total", false, &c->bank_total, err, errlen);
 		c->has_bank_total = rc == 0;
@@ -144,6 +167,10 @@ static int index_sagas(struct ctx *x)
 			s->started_t = s->clock_t = h->saga[i].t;
 			s->start_line = h->saga[i].line;
 		}
+		if (h->saga[i].kind == FL_SAGA_STARTED && !s->started) {
+			s->started = true;	/* replay sets it again */
+			s->started_t = s->clock_t = h->saga[i].t;
+		}
 		s->ev_n++;
 	}
 	size_t off = 0;
@@ -157,6 +184,13 @@ static int index_sagas(struct ctx *x)
 		x->by_saga[s->ev_off + s->ev_n++] = i;
 	}
 	return 0;
+}
+
+/* Whether the saga is in the checked window (it started at or after
+ * `since`); sagas before it only build state. */
+static bool in_window(struct ctx *x, const struct saga_st *s)
+{
+	return s->started_t >= x->c->since;
 }
 
 static bool applied(uint8_t f)
@@ -213,6 +247,7 @@ static void replay(struct ctx *x)
 		const struct fl_chk_saga_ev *e = &h->saga[i];
 		struct saga_st *s = saga_of(x, e->saga);
 		int k = e->step;
+		x->r->mute = !in_window(x, s);
 		if (e->step_name >= 0 && !k) {
 			for (int j = 0; j < s->nnames && !k; j++)
 				if (s->names[j] == e->step_name)
@@ -236,8 +271,7 @@ static void replay(struct ctx *x)
 			s->deferred = false;	/* it runs (or ended) again */
 		if (!e->comp && e->kind != FL_SAGA_STARTED && e->kind != FL_SAGA_ENDED &&
 		    e->kind != FL_SAGA_DEFERRED && e->kind != FL_SAGA_RESUMED) {
-			s->eff[k] |= (e->participant >= 0 ? EFF_PART : 0) |
-				     (e->has_amount ? (e->amount ? EFF_AMT : EFF_ZERO) : 0) |
+			s->eff[k] |= (e->has_amount ? (e->amount ? EFF_AMT : EFF_ZERO) : 0) |
 				     (e->effect == 2 ? EFF_YES : e->effect == 1 ? EFF_NO : 0);
 		}
 		switch (e->kind) {
@@ -327,13 +361,14 @@ static void replay(struct ctx *x)
 			break;
 		}
 	}
+	x->r->mute = false;
 }
 
 /* Whether forward step k moves money, from the saga's own events: "effect"
  * says so when given; otherwise a step that only checks (validate*,
  * verify*: the reference system's validate step carries the saga's amount
- * and a participant but moves nothing), names no participant, or carries
- * no amount (its own, else the saga's) moves none. */
+ * and a participant but moves nothing) or says "amount": 0 moves none.
+ * Minimal histories (steps without participant or amount) keep counting. */
 static bool moves_money(struct ctx *x, const struct saga_st *s, int k)
 {
 	uint8_t f = s->eff[k];
@@ -346,11 +381,7 @@ static bool moves_money(struct ctx *x, const struct saga_st *s, int k)
 		if (!strncasecmp(n, "validat", 7) || !strncasecmp(n, "verif", 5))
 			return false;
 	}
-	if (!(f & EFF_PART))
-		return false;
-	if (f & EFF_AMT)
-		return true;
-	return !(f & EFF_ZERO) && s->amount != 0;
+	return (f & EFF_AMT) || !(f & EFF_ZERO);
 }
 
 static bool terminal(struct ctx *x, const struct saga_st *s)
@@ -366,6 +397,8 @@ static void check_sagas(struct ctx *x, bool have_effects)
 	for (size_t i = 0; i < x->nsg; i++) {
 		struct saga_st *s = &x->sg[i];
 		int64_t limit_ns = (s->deadline_ms + x->c->grace_ms) * 1000000;
+		if (!in_window(x, s))
+			continue;
 		fl_check_pass(x->r, "S1");
 		if (!s->ended && s->deferred) {
 			fl_check_unknown(x->r, "S1",
@@ -503,6 +536,9 @@ static int check_effects(struct ctx *x)
 		const struct fl_chk_effect *e = &h->effects[i];
 		if (e->key < 0)
 			continue;
+		/* in the window: the effect's saga, else the effect itself */
+		const struct saga_st *es = e->saga >= 0 ? saga_of(x, e->saga) : NULL;
+		x->r->mute = es ? !in_window(x, es) : e->t < x->c->since;
 		fl_check_pass(x->r, "S4");
 		uint64_t hv = ((uint64_t)(uint32_t)e->participant * 0x9E3779B97F4A7C15ull) ^
 			      (uint64_t)(uint32_t)e->key;
@@ -527,6 +563,7 @@ static int check_effects(struct ctx *x)
 			      "key %s had a second effect at %s (lines %ld and %ld)", S(x, e->key),
 			      S(x, e->participant), o->line, e->line);
 	}
+	x->r->mute = false;
 	free(tab);
 	/* S2: group effects by saga (counting sort), then net per account. */
 	for (size_t i = 0; i < n; i++) {
@@ -547,7 +584,7 @@ static int check_effects(struct ctx *x)
 	for (size_t si = 0; si < x->nsg; si++) {
 		size_t stop = cnt[si];
 		struct saga_st *s = &x->sg[si];
-		if (!terminal(x, s)) {
+		if (!terminal(x, s) || !in_window(x, s)) {
 			start = stop;
 			continue;
 		}
@@ -641,6 +678,9 @@ static void check_clients(struct ctx *x)
 			s = &x->sg[by_key[o->key]];
 		if (!s)
 			continue;
+		/* in the window: operations invoked at or after `since` */
+		if ((o->pair >= 0 ? h->ops[o->pair].t : o->t) < x->c->since)
+			continue;
 		int type = o->type;
 		if (type == FL_OP_OK && o->state >= 0 && o->state != completed_str)
 			type = FL_OP_INFO;	/* accepted, not done: outcome comes later */
@@ -703,8 +743,12 @@ struct fl_check_result *fl_check_saga(struct fl_chk_history *h, const struct fl_
 	if (index_sagas(&x) < 0)
 		goto oom;
 	replay(&x);
-	check_sagas(&x, h->n_effects > 0);
-	if (h->n_effects && check_effects(&x) < 0)
+	/* S2 reads effects when the checked window has any */
+	bool have_effects = false;
+	for (size_t i = h->n_effects; i-- > 0 && !have_effects;)
+		have_effects = h->effects[i].t >= c->since;
+	check_sagas(&x, have_effects);
+	if (have_effects && check_effects(&x) < 0)
 		goto oom;
 	check_clients(&x);
 	fl_saga_check_money(&x);
@@ -714,6 +758,8 @@ struct fl_check_result *fl_check_saga(struct fl_chk_history *h, const struct fl_
 	fl_check_stat(r, "effects", (json_int_t)h->n_effects);
 	fl_check_stat(r, "snapshots", (json_int_t)h->n_snaps);
 	fl_check_stat(r, "operations", (json_int_t)h->n_ops);
+	if (c->since != INT64_MIN)
+		fl_check_stat(r, "since", (json_int_t)c->since);
 	free(x.slot);
 	free(x.sg);
 	free(x.by_saga);

@@ -15,7 +15,6 @@ enum { C_NONE, C_REQ, C_OK };
 
 /* What a step's forward events say about its effect (bits of saga_st.eff). */
 enum {
-	EFF_PART = 1,		/* names a participant */
 	EFF_AMT = 2,		/* carries a nonzero amount */
 	EFF_ZERO = 4,		/* carries "amount": 0 */
 	EFF_YES = 8,		/* "effect": true */

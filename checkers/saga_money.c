@@ -30,6 +30,7 @@ void fl_saga_check_money(struct ctx *x)
 				negname = k;
 			}
 		}
+		x->r->mute = s->t < x->c->since;	/* earlier snapshots: not reported */
 		if (s->kind == FL_SNAP_MONEY) {
 			lastm = s;
 			if (s->quiescent || (q != INT64_MIN && s->t >= q && (!qm || qm->t < q)))
@@ -68,11 +69,12 @@ void fl_saga_check_money(struct ctx *x)
 					      "total %lld", s->line, (long long)sum, (long long)total);
 		}
 	}
+	x->r->mute = false;
 	if (!qm && q == INT64_MIN)
 		qm = lastm;
 	if (!qb && q == INT64_MIN)
 		qb = lastb;
-	if (!qm)
+	if (!qm || qm->t < x->c->since)
 		return;
 	bool running = false;
 	for (size_t i = 0; i < x->nsg && !running; i++)
@@ -115,7 +117,7 @@ void fl_saga_check_queries(struct ctx *x)
 			      : INT64_MIN;
 	for (size_t i = 0; i < h->n_cqrs; i++) {
 		const struct fl_chk_cqrs *c = &h->cqrs[i];
-		if (c->t < from)
+		if (c->t < from || c->t < x->c->since)
 			continue;
 		if (!marker) {	/* only the last sample of each address */
 			bool later = false;
@@ -141,7 +143,7 @@ void fl_saga_check_queries(struct ctx *x)
 		fl_check_unknown(x->r, "Q1", "no read-model sample taken after quiescence plus lag");
 	const struct fl_chk_counts *last = NULL;
 	for (size_t i = 0; i < h->n_counts; i++)
-		if (h->counts[i].t >= from)
+		if (h->counts[i].t >= from && h->counts[i].t >= x->c->since)
 			last = &h->counts[i];
 	if (!last) {
 		if (h->n_counts)

@@ -1,4 +1,5 @@
 /* faultline check: re-run a checker on a stored history. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@ static const char usage[] =
 	"  --breaker NAME       breaker: which breaker (in the history and the config)\n"
 	"  --link NAME          breaker: proxy link whose exchanges are the downstream calls\n"
 	"  --service NAME       probe: the probed service\n"
+	"  --since NS           saga, breaker: check only what starts at or after this\n"
+	"                       time (monotonic ns, as the history's \"t\"); earlier\n"
+	"                       events only build state (balances, the breaker's window)\n"
 	"  --json               print the result as JSON\n"
 	"  --report FMT=FILE    also write a report: junit=FILE or json=FILE (repeatable)\n"
 	"  --evidence-max N     bytes of evidence printed per example (default 2000, 0: all)\n"
@@ -64,6 +68,7 @@ static int cmd_check(int argc, char **argv)
 	const char *reports[MAX_REPORTS];
 	int nreports = 0, json = 0;
 	long evmax = 2000;
+	const char *since = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--json")) {
@@ -81,6 +86,8 @@ static int cmd_check(int argc, char **argv)
 				link = v;
 			else if (!strcmp(a, "--service"))
 				service = v;
+			else if (!strcmp(a, "--since"))
+				since = v;
 			else if (!strcmp(a, "--evidence-max")) {
 				char *end;
 				evmax = strtol(v, &end, 10);
@@ -112,6 +119,16 @@ static int cmd_check(int argc, char **argv)
 					  which);
 	if (!npaths)
 		return fl_cli_usage_error("check", "missing HISTORY.jsonl");
+	long long since_ns = 0;
+	if (since) {
+		char *end;
+		errno = 0;
+		since_ns = strtoll(since, &end, 10);
+		if (!*since || *end || errno)
+			return fl_cli_usage_error("check", "--since: bad time '%s' (integer ns)", since);
+		if (strcmp(which, "saga") && strcmp(which, "breaker"))
+			return fl_cli_usage_error("check", "--since applies to saga and breaker");
+	}
 	char err[512] = "";
 	json_t *cfgj = NULL;
 	if (config && !(cfgj = fl_json_load_file(config, err, sizeof(err)))) {
@@ -155,6 +172,10 @@ static int cmd_check(int argc, char **argv)
 		fprintf(stderr, "faultline check: %s: %s\n", config, err);
 		goto out;
 	}
+	if (since && !strcmp(which, "saga"))
+		c.saga.since = (int64_t)since_ns;
+	else if (since)
+		c.breaker.since = (int64_t)since_ns;
 	h = fl_chk_history_new();
 	if (!h) {
 		rc = FL_EXIT_INFRA;

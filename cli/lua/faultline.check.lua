@@ -177,7 +177,9 @@ end
 --- models: the sum by address for each of opts.addresses (Q1) and the
 --- failure counters (Q2, unless opts.failures == false). opts:
 --- deadline_ms, grace_ms, cqrs_lag_ms, bank_total, bank_corp_initial,
---- addresses, failures, history, events.
+--- addresses, failures, history, events, since (monotonic ns, as
+--- math.floor(fl.now() * 1e9): only sagas, operations and samples starting
+--- at or after it are reported; earlier events still build state).
 function M.saga(sys, opts)
   opts = opts or {}
   local src = sources(opts)
@@ -212,7 +214,9 @@ end
 --- ("remittance->banking") or a link object from fl.proxy.link (its recorded
 --- events are read); config: an entry of a service's /breakers, or the
 --- breaker configuration (docs/checkers.md) with, optionally, history,
---- events, sys and service (read that service's breaker events).
+--- events, sys and service (read that service's breaker events), and since
+--- (ns: the whole history builds the breaker's state, violations are
+--- reported only for calls and transitions at or after it).
 function M.breaker(link, config)
   config = config or {}
   local src = sources(config)

@@ -59,6 +59,16 @@ echo '{"deadline_ms":0,"grace_ms":0}' >"$tmp/saga.json"
 expect_rc 1 "$FAULTLINE" check saga "$tmp/young.jsonl" --config "$tmp/saga.json"
 grep -q "FAIL S1" "$tmp/out" || fail "S1 with config"
 
+# --since: only what starts at or after it is checked (bad.jsonl's saga
+# starts at t=1, good.jsonl's at 1); shifted copies start at 1000
+sed 's/"t":\([0-9]\)/"t":100\1/' "$tmp/good.jsonl" >"$tmp/late.jsonl"
+expect_rc 1 "$FAULTLINE" check saga "$tmp/bad.jsonl" "$tmp/late.jsonl"
+expect_rc 0 "$FAULTLINE" check saga "$tmp/bad.jsonl" "$tmp/late.jsonl" --since 1000 --json
+grep -q '"since": 1000' "$tmp/out" || fail "--since in the stats: $(grep -A8 stats "$tmp/out")"
+expect_rc 1 "$FAULTLINE" check saga "$tmp/bad.jsonl" "$tmp/late.jsonl" --since 0
+expect_rc 2 "$FAULTLINE" check saga "$tmp/good.jsonl" --since soon
+expect_rc 2 "$FAULTLINE" check bank "$tmp/good.jsonl" --since 5
+
 # several files merge into one history (here: a saga split across two)
 head -3 "$tmp/bad.jsonl" >"$tmp/part1.jsonl"
 tail -2 "$tmp/bad.jsonl" >"$tmp/part2.jsonl"
@@ -94,6 +104,19 @@ head -5 "$tmp/br.jsonl" >"$tmp/br2.jsonl"
 echo '{"type":"breaker_transition","t":500000001,"breaker":"remittance->banking","from":"CLOSED","to":"OPEN"}' >>"$tmp/br2.jsonl"
 echo '{"type":"breaker_call","t":600000000,"breaker":"remittance->banking","outcome":"rejected"}' >>"$tmp/br2.jsonl"
 expect_rc 0 "$FAULTLINE" check breaker "$tmp/br2.jsonl" --config "$tmp/breakers.json" --breaker "remittance->banking"
+# --since on a breaker: the C3 violation (never opened after the 5th
+# failure at 0.5 s) shows until the service restarts at 0.85 s; from 0.9 s
+# the new lifetime's calls are fine; from 0.7 s the violation is still seen
+cp "$tmp/br.jsonl" "$tmp/br3.jsonl"
+echo '{"event":"process","t":850000000,"service":"remittance","action":"started"}' >>"$tmp/br3.jsonl"
+for i in 9 10; do
+	echo "{\"type\":\"breaker_call\",\"service\":\"remittance\",\"t\":${i}00000000,\"breaker\":\"remittance->banking\",\"outcome\":\"success\",\"duration_ms\":5}" >>"$tmp/br3.jsonl"
+done
+set -- check breaker "$tmp/br3.jsonl" --config "$tmp/breakers.json" --breaker "remittance->banking"
+expect_rc 1 "$FAULTLINE" "$@"
+expect_rc 0 "$FAULTLINE" "$@" --since 900000000
+expect_rc 1 "$FAULTLINE" "$@" --since 700000000
+grep -q "FAIL C3" "$tmp/out" || fail "breaker --since: $(cat "$tmp/out")"
 # several breakers and none named: a configuration error
 expect_rc 2 "$FAULTLINE" check breaker "$tmp/br.jsonl" --config "$tmp/breakers.json"
 grep -q "several breakers" "$tmp/err" || fail "several breakers message"

@@ -90,6 +90,32 @@ describe("fl.check", function()
     expect(r:failed("C3")).to_be(true)
   end)
 
+  it("since: only what starts at or after it is reported", function()
+    local ev = saga_events(false)     -- s1 undone at t 1..6
+    ev[#ev + 1] = { event = "saga_started", t = 1000, saga_id = "s2", amount = 5 }
+    ev[#ev + 1] = { event = "saga_ended", t = 1001, saga_id = "s2", state = "FAILED" }
+    expect(fl.check.saga(nil, { history = ev }):failed("S2")).to_be(true)
+    local r = fl.check.saga(nil, { history = ev, since = 1000 })
+    expect(r.valid).to_be(true)
+    expect(r.invariants.S1.checked).to_be(1)
+    expect(fl.check.saga(nil, { history = ev, since = 999.5 }).valid).to_be(true)
+    -- breaker: the never-opening breaker's calls before `since` fill the
+    -- window; the violation shows at the calls after it
+    local bev = {}
+    for i = 1, 8 do
+      bev[#bev + 1] = { event = "http_exchange", link = "a->b", method = "GET", path = "/x",
+                        status = 503, start = i * 100000000, ["end"] = i * 100000000 + 1000000 }
+    end
+    local cfg = { window = 10, minimum_calls = 5, wait_in_open_ms = 5000 }
+    local b = fl.check.breaker("a->b", { name = "a->b", config = cfg, history = bev,
+                                         since = 650000000 })
+    expect(b:failed("C3")).to_be(true)
+    b = fl.check.breaker("a->b", { name = "a->b", config = cfg, history = bev, since = 2e9 })
+    expect(b:failed("C3")).to_be(false)
+    local ok = pcall(fl.check.saga, nil, { history = ev, since = "now" })
+    expect(ok).to_be(false)
+  end)
+
   it("prober on the scenario loop, then the probe checker", function()
     local url = "http://127.0.0.1:" .. fl.env.FLIP_PORT .. "/health"
     local p = fl.check.prober("svc", { readiness = url, liveness = url, period = 0.1,
@@ -118,7 +144,7 @@ rc=0
 "$FAULTLINE" run "$tmp/check_test.lua" -e "TMPDIR_CHECK=$tmp" -e "FLIP_PORT=$port" \
 	--report "junit=$tmp/out.xml" >"$tmp/out" 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "exit $rc, want 1 (one test fails on purpose): $(cat "$tmp/out")"
-grep -q "6 passed, 1 failed" "$tmp/out" || fail "counts: $(cat "$tmp/out")"
+grep -q "7 passed, 1 failed" "$tmp/out" || fail "counts: $(cat "$tmp/out")"
 grep -q "saga check failed" "$tmp/out" || fail "failure message: $(cat "$tmp/out")"
 grep -q "COMPENSATED but step 1 was applied and never compensated" "$tmp/out" || fail "no evidence in the failure"
 grep -q "saga check failed" "$tmp/out.xml" || fail "JUnit lacks the failure"

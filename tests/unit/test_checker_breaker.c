@@ -468,6 +468,71 @@ static void test_config_from_breakers_output(void **state)
 	json_decref(j);
 }
 
+/* A window (`since`): earlier events build the model's state, violations
+ * are reported only for what starts at or after it. */
+static void test_since_window(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	/* a C1 violation at 750, then a correct episode from 10 s: the window
+	 * from 10 s is valid, the whole history is not */
+	open_at_450();
+	call(750, 760, "success");		/* reached the downstream while OPEN */
+	tr(5460, "OPEN", "HALF_OPEN");
+	for (int i = 0; i < 3; i++)
+		call(5460 + i, 5470 + i, "success");
+	tr(5473, "HALF_OPEN", "CLOSED");
+	for (int i = 0; i < 4; i++)
+		call(10000 + i * 100, 10050 + i * 100, "failure");
+	struct fl_buf keep = { 0 };
+	assert_int_equal(fl_buf_append(&keep, B.data, B.len), 0);
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C1", FL_INV_FAILED);
+	fl_check_result_free(r);
+	c.since = 10000 * MSNS;
+	assert_int_equal(fl_buf_append(&B, keep.data, keep.len), 0);
+	r = run(&c);
+	expect_state(r, "C1", FL_INV_NOT_CHECKED);
+	expect_state(r, "C3", FL_INV_PASSED);
+	assert_int_equal(fl_check_find(r, "C3")->checked, 4);	/* only the window's outcomes */
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+	fl_buf_free(&keep);
+	/* state from before the window: four failures before it and one in it
+	 * make five, m_eff: opening at the fifth is right (C4 passes), and
+	 * staying closed past it is a C3 violation in the window */
+	for (int with_open = 0; with_open < 2; with_open++) {
+		for (int i = 0; i < 4; i++)
+			call(i * 100, i * 100 + 50, "failure");
+		call(1000, 1050, "failure");
+		if (with_open)
+			tr(1051, "CLOSED", "OPEN");
+		call(1500, 1510, with_open ? "rejected" : "success");
+		c.since = 900 * MSNS;
+		r = run(&c);
+		if (with_open) {
+			expect_state(r, "C4", FL_INV_PASSED);
+			expect_state(r, "C3", FL_INV_PASSED);
+			assert_int_equal(r->valid, FL_CHECK_VALID);
+		} else {
+			expect_state(r, "C3", FL_INV_FAILED);
+		}
+		fl_check_result_free(r);
+	}
+	/* a /breakers entry takes `since` beside its config; it must be a number */
+	char err[256];
+	json_t *j = json_loads("{\"name\":\"b\",\"since\":42,\"config\":{\"window\":10}}", 0, NULL);
+	fl_breaker_config_defaults(&c);
+	assert_int_equal(fl_breaker_config_from_json(&c, j, NULL, err, sizeof(err)), 0);
+	assert_int_equal(c.since, 42);
+	json_decref(j);
+	j = json_loads("{\"since\":\"yesterday\"}", 0, NULL);
+	assert_int_not_equal(fl_breaker_config_from_json(&c, j, NULL, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "since"));
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -486,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_new_lifetime_after_kill),
 		cmocka_unit_test(test_automatic_transition),
 		cmocka_unit_test(test_config_from_breakers_output),
+		cmocka_unit_test(test_since_window),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	fl_buf_free(&B);

@@ -623,12 +623,12 @@ static void test_net_effect_steps_without_money(void **state)
 	expect_state(r, "S2", FL_INV_FAILED);
 	assert_non_null(strstr(fl_check_find(r, "S2")->first_msg, "step debit was applied"));
 	fl_check_result_free(r);
-	/* "effect" decides when given; a step with no participant or an amount
-	 * of 0 moves nothing; numbered steps take the saga's amount */
+	/* "effect" decides when given; a step saying "amount": 0 moves
+	 * nothing; a minimal step (no participant, no amount) still counts */
 	const char *cases[][2] = {
 		{ ",\"participant\":\"money\",\"effect\":false", "passed" },
 		{ ",\"participant\":\"money\",\"amount\":0", "passed" },
-		{ "", "passed" },
+		{ ",\"step_name\":\"x\"", "failed" },
 		{ ",\"participant\":\"money\"", "failed" },
 		{ ",\"participant\":\"money\",\"amount\":0,\"effect\":true", "failed" },
 	};
@@ -665,6 +665,83 @@ static void test_saga_config(void **state)
 	json_decref(j);
 }
 
+/* A window (`since`): sagas, client operations and snapshots before it
+ * only build state; violations are reported for what starts at or after it. */
+static void since_history(int bad_in_window)
+{
+	/* before the window: a STUCK saga (S1), a client ok for a saga that
+	 * failed (S6), a snapshot that does not sum (M1), a duplicate effect (S4) */
+	started(0, "old", 100, 2);
+	ended(100, "old", "STUCK", "compensation_exhausted");
+	hl(&B, "{\"t\":%lld,\"process\":0,\"type\":\"invoke\",\"f\":\"transfer\","
+	       "\"value\":{\"key\":\"rk-old2\"}}", T(150));
+	started(200, "old2", 100, 2);
+	ended(300, "old2", "FAILED", "INSUFFICIENT_BALANCE");
+	hl(&B, "{\"t\":%lld,\"process\":0,\"type\":\"ok\",\"f\":\"transfer\","
+	       "\"value\":{\"saga_id\":\"old2\",\"state\":\"COMPLETED\"}}", T(310));
+	effect(400, "money", "old3:1:fwd", "wallet:A", "TRANSIT", 5);
+	effect(410, "money", "old3:1:fwd", "wallet:A", "TRANSIT", 5);
+	money(500, 1000, 1000, 7, -2000);
+	/* in the window (from 1 s): a saga compensated, or left undone */
+	if (bad_in_window)
+		rejected_saga(0);	/* s2, undone at 0..70 ms: before the window too */
+	started(1000, "new", 100, 2);
+	hl(&B, "{\"event\":\"step_succeeded\",\"t\":%lld,\"saga_id\":\"new\",\"step\":1,"
+	       "\"dir\":\"fwd\",\"participant\":\"money\"}", T(1010));
+	hl(&B, "{\"event\":\"step_failed\",\"t\":%lld,\"saga_id\":\"new\",\"step\":2,"
+	       "\"dir\":\"fwd\",\"participant\":\"banking\"}", T(1020));
+	if (!bad_in_window) {
+		step(1030, "compensation_requested", "new", 1, "comp");
+		step(1040, "compensation_succeeded", "new", 1, "comp");
+	}
+	ended(1050, "new", "COMPENSATED", NULL);
+	money(1100, 1000, 1000, 0, -2000);
+}
+
+static void test_since_window(void **state)
+{
+	(void)state;
+	struct fl_saga_config c;
+	fl_saga_config_defaults(&c);
+	since_history(0);
+	struct fl_check_result *r = run_cfg(&c);	/* the whole history */
+	expect_state(r, "S1", FL_INV_FAILED);
+	expect_state(r, "S4", FL_INV_FAILED);
+	expect_state(r, "S6", FL_INV_FAILED);
+	expect_state(r, "M1", FL_INV_FAILED);
+	fl_check_result_free(r);
+	c.since = T(1000);
+	since_history(0);
+	r = run_cfg(&c);
+	expect_state(r, "S1", FL_INV_PASSED);
+	assert_int_equal(fl_check_find(r, "S1")->checked, 1);
+	expect_state(r, "S2", FL_INV_PASSED);
+	expect_state(r, "S6", FL_INV_NOT_CHECKED);
+	expect_state(r, "S4", FL_INV_NOT_CHECKED);	/* the window has no effects */
+	expect_state(r, "M1", FL_INV_PASSED);
+	assert_int_equal(fl_check_find(r, "M1")->checked, 1);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+	/* the window's own violation is reported; the one before it is not */
+	since_history(1);
+	r = run_cfg(&c);
+	expect_state(r, "S2", FL_INV_FAILED);
+	assert_int_equal(fl_check_find(r, "S2")->count, 1);
+	assert_non_null(strstr(fl_check_find(r, "S2")->first_msg, "saga new"));
+	fl_check_result_free(r);
+	/* configuration: "since" is a number of ns */
+	char err[256];
+	json_t *j = json_loads("{\"since\":123456789}", 0, NULL);
+	fl_saga_config_defaults(&c);
+	assert_int_equal(c.since, INT64_MIN);
+	assert_int_equal(fl_saga_config_from_json(&c, j, err, sizeof(err)), 0);
+	assert_int_equal(c.since, 123456789);
+	json_decref(j);
+	j = json_loads("{\"since\":\"now\"}", 0, NULL);
+	assert_int_not_equal(fl_saga_config_from_json(&c, j, err, sizeof(err)), 0);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -683,6 +760,7 @@ int main(void)
 		cmocka_unit_test(test_saga_config),
 		cmocka_unit_test(test_reference_system_shapes),
 		cmocka_unit_test(test_net_effect_steps_without_money),
+		cmocka_unit_test(test_since_window),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	fl_buf_free(&B);
