@@ -311,6 +311,7 @@ struct rp {
 	bool blackbox;
 	struct call *mc, *dc, *rc;	/* model outcomes, downstream starts, rejections */
 	size_t nmc, ndc, nrc;
+	size_t *cr, ncr;		/* client operations refused by this breaker (op indices) */
 	size_t *by_end;			/* mc indices by end */
 	struct window closed, half;
 	int state;
@@ -579,6 +580,65 @@ static void on_reject(struct rp *p, const struct call *k)
 	}
 }
 
+/* A client operation refused by the breaker (invoked at inv, answered at
+ * done): while the breaker is (or, black-box, must be) OPEN, a refusal of an
+ * operation invoked more than W after it opened means it is stuck open:
+ * the first call after W moves it to HALF_OPEN. C7 is client_fast_fail's. */
+static void on_client_reject(struct rp *p, const struct fl_chk_op *inv, const struct fl_chk_op *o)
+{
+	int64_t tol = p->c->tolerance_ms * MS, w = p->c->wait_open_ms * MS, opened = -1;
+	if (!p->blackbox && p->state == FL_BR_OPEN)
+		opened = p->since;
+	else if (p->blackbox && p->state == FL_BR_CLOSED && p->trip_t >= 0)
+		opened = p->trip_t;	/* inferred: it opened at the trip, nothing passed since */
+	else if (p->blackbox && p->state == FL_BR_HALF_OPEN && p->decision == FL_BR_OPEN)
+		opened = p->decided_t;
+	if (opened < 0 || inv->t <= opened + w + tol || p->rep_c6 || p->r->mute)
+		return;
+	p->rep_c6 = true;
+	struct call k = { inv->t, o->t, o->line, 0, 0 };
+	json_t *ev = evidence(p, inv->t, &k, "client_refused");
+	json_object_set_new(ev, "invoke_line", json_integer(inv->line));
+	json_object_set_new(ev, "opened_at", json_integer(opened));
+	fl_check_pass(p->r, "C6");
+	fl_check_fail(p->r, "C6", (double)(inv->t - opened) / 1e6, ev,
+		      "%s: stuck open: a client operation invoked %.1f s after it opened was "
+		      "refused by the breaker (lines %ld, %ld), past the wait duration %lld ms",
+		      p->name, (double)(inv->t - opened) / 1e9, inv->line, o->line,
+		      (long long)p->c->wait_open_ms);
+}
+
+/* The client operations refused by this breaker: completions whose error
+ * (or reason) is reject_reason, naming this breaker or none, sent to the
+ * breaker's service or to an unnamed one. In time order (ops are sorted). */
+static int collect_clients(struct rp *p, int32_t bid, int32_t svc)
+{
+	struct fl_chk_history *h = p->h;
+	int32_t reason = fl_chk_lookup(h, p->c->reject_reason);
+	if (reason < 0)
+		return 0;
+	size_t cap = 0;
+	for (size_t i = 0; i < h->n_ops; i++) {
+		const struct fl_chk_op *o = &h->ops[i];
+		if (o->type == FL_OP_INVOKE || o->error != reason)
+			continue;
+		if (o->breaker >= 0 && bid >= 0 && o->breaker != bid)
+			continue;
+		if (o->service >= 0 && svc >= 0 && o->service != svc)
+			continue;
+		if (p->ncr == cap) {
+			size_t nc = cap ? cap * 2 : 32;
+			size_t *nv = realloc(p->cr, nc * sizeof(*nv));
+			if (!nv)
+				return FL_ENOMEM;
+			p->cr = nv;
+			cap = nc;
+		}
+		p->cr[p->ncr++] = i;
+	}
+	return 0;
+}
+
 static int cmp_end(const void *a, const void *b, void *arg)
 {
 	const struct call *mc = arg;
@@ -760,12 +820,14 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 	for (size_t i = 0; i < h->n_transitions && svc < 0; i++)
 		if (bid < 0 || h->transitions[i].breaker == bid)
 			svc = h->transitions[i].service;
+	if (collect_clients(&p, bid, svc) < 0)
+		goto oom;
 	int32_t a_started = fl_chk_lookup(h, "started"), a_killed = fl_chk_lookup(h, "killed"),
 		a_sigkill = fl_chk_lookup(h, "sigkill"), a_exited = fl_chk_lookup(h, "exited");
-	/* Merge five streams in time order; at equal times process lifetimes
+	/* Merge six streams in time order; at equal times process lifetimes
 	 * first, then outcomes are recorded, then transitions, then new calls,
-	 * then rejections. */
-	size_t io = 0, it = 0, is = 0, ir = 0, ip = 0;
+	 * then rejections, then client operations refused (at their answer). */
+	size_t io = 0, it = 0, is = 0, ir = 0, ip = 0, ic = 0;
 	for (;;) {
 		while (it < h->n_transitions && bid >= 0 && h->transitions[it].breaker != bid)
 			it++;
@@ -785,6 +847,8 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 				first = p.dc[is].start;
 			if (ir < p.nrc && p.rc[ir].start < first)
 				first = p.rc[ir].start;
+			if (ic < p.ncr && h->ops[p.cr[ic]].t < first)
+				first = h->ops[p.cr[ic]].t;
 			if (tp <= first) {
 				r->mute = tp < c->since;
 				overdue(&p, tp);
@@ -797,6 +861,7 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 		int64_t tt = it < h->n_transitions ? h->transitions[it].t : INT64_MAX;
 		int64_t ts = is < p.ndc ? p.dc[is].start : INT64_MAX;
 		int64_t tr = ir < p.nrc ? p.rc[ir].start : INT64_MAX;
+		int64_t tc = ic < p.ncr ? h->ops[p.cr[ic]].t : INT64_MAX;
 		int64_t m = to;
 		if (tt < m)
 			m = tt;
@@ -804,6 +869,8 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 			m = ts;
 		if (tr < m)
 			m = tr;
+		if (tc < m)
+			m = tc;
 		if (m == INT64_MAX)
 			break;
 		/* events before the window only build the model's state */
@@ -815,8 +882,14 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 			on_transition(&p, &h->transitions[it++]);
 		else if (ts == m)
 			on_start(&p, &p.dc[is++]);
-		else
+		else if (tr == m)
 			on_reject(&p, &p.rc[ir++]);
+		else {
+			const struct fl_chk_op *o = &h->ops[p.cr[ic++]];
+			const struct fl_chk_op *oi = o->pair >= 0 ? &h->ops[o->pair] : o;
+			r->mute = oi->t < c->since;	/* operations invoked in the window */
+			on_client_reject(&p, oi, o);
+		}
 	}
 	r->mute = h->t_last < c->since;
 	overdue(&p, h->t_last);
@@ -826,11 +899,13 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 	fl_check_stat(r, "recorded_calls", (json_int_t)p.nmc);
 	fl_check_stat(r, "downstream_calls", (json_int_t)p.ndc);
 	fl_check_stat(r, "rejected_calls", (json_int_t)p.nrc);
+	fl_check_stat(r, "client_refusals", (json_int_t)p.ncr);
 	fl_check_stat(r, "transitions", (json_int_t)ntr);
 done:
 	free(p.mc);
 	free(p.dc);
 	free(p.rc);
+	free(p.cr);
 	free(p.by_end);
 	window_free(&p.closed);
 	window_free(&p.half);
@@ -841,6 +916,7 @@ oom:
 	free(p.mc);
 	free(p.dc);
 	free(p.rc);
+	free(p.cr);
 	free(p.by_end);
 	window_free(&p.closed);
 	window_free(&p.half);

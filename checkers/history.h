@@ -31,6 +31,7 @@ struct fl_chk_op {
 	int32_t saga;		/* value.saga_id */
 	int32_t key;		/* value.key (the request's idempotency key) */
 	int32_t service;	/* value.service */
+	int32_t breaker;	/* value.breaker: the breaker that refused it, -1 when not said */
 	int32_t error;		/* value.error, or value.reason when no error */
 	int32_t state;		/* value.state ("COMPLETED", "DEFERRED", ...) */
 	int32_t status;		/* value.status (HTTP), 0 when absent */

@@ -194,6 +194,7 @@ static int add_op(struct fl_chk_history *h, const struct fv *ev, long line, cons
 	o->saga = str_field(h, v, "saga_id");
 	o->key = str_field(h, v, "key");
 	o->service = str_field(h, v, "service");
+	o->breaker = str_field(h, v, "breaker");
 	o->error = str_field(h, v, "error");
 	if (o->error < 0)
 		o->error = str_field(h, v, "reason");

@@ -533,6 +533,105 @@ static void test_since_window(void **state)
 	json_decref(j);
 }
 
+/* C6 evidence of a breaker stuck open: refusals after W. The reference
+ * system's remittance reports a saga it defers at the door as a rejected
+ * breaker_call ("t", duration 0); clients see operations answered
+ * DEFERRED / circuit_open (the workload's info ops). */
+static void door_reject(long t_ms)
+{
+	hl(&B, "{\"type\":\"breaker_call\",\"service\":\"remittance\",\"t\":%lld,\"breaker\":\"b\","
+	       "\"outcome\":\"rejected\",\"state\":\"OPEN\",\"slow\":false,\"duration_ms\":0.0,"
+	       "\"epoch\":1,\"seq\":9}", t_ms * MSNS);
+}
+
+static void client_refused(int process, long inv_ms, long done_ms, const char *extra)
+{
+	hl(&B, "{\"t\":%lld,\"process\":%d,\"type\":\"invoke\",\"f\":\"topup\","
+	       "\"value\":{\"key\":\"k%d\",\"member\":\"3\",\"amount\":500}}", inv_ms * MSNS, process,
+	   process);
+	hl(&B, "{\"t\":%lld,\"process\":%d,\"type\":\"info\",\"f\":\"topup\","
+	       "\"value\":{\"key\":\"k%d\",\"member\":\"3\",\"amount\":500,\"status\":202,"
+	       "\"saga_id\":\"S%d\",\"state\":\"DEFERRED\",\"reason\":\"circuit_open\"%s}}",
+	   done_ms * MSNS, process, process, process, extra);
+}
+
+static void test_stuck_open_evidence(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	/* the service's own door rejections: at 3 s fine, at 9 s stuck */
+	for (int late = 0; late < 2; late++) {
+		open_at_450();
+		door_reject(3000);
+		if (late)
+			door_reject(9000);
+		struct fl_check_result *r = run(&c);
+		expect_state(r, "C6", late ? FL_INV_FAILED : FL_INV_NOT_CHECKED);
+		if (late)
+			assert_non_null(strstr(fl_check_find(r, "C6")->first_msg, "line 8"));
+		fl_check_result_free(r);
+	}
+	/* client operations refused: invoked at 3 s fine; invoked at 8 s (W is
+	 * 5 s after opening at 0.45 s) while still OPEN: stuck */
+	for (int late = 0; late < 2; late++) {
+		open_at_450();
+		client_refused(1, 3000, 3004, "");
+		if (late)
+			client_refused(2, 8000, 8003, "");
+		struct fl_check_result *r = run(&c);
+		expect_state(r, "C6", late ? FL_INV_FAILED : FL_INV_NOT_CHECKED);
+		expect_state(r, "C7", FL_INV_PASSED);
+		if (late) {
+			struct fl_check_invariant *v = fl_check_find(r, "C6");
+			assert_non_null(strstr(v->first_msg, "client operation invoked 7.5 s after"));
+			assert_int_equal(json_integer_value(json_object_get(v->first, "invoke_line")), 9);
+		}
+		fl_check_result_free(r);
+	}
+	/* not evidence: refused after it went HALF_OPEN (trials used up), or
+	 * refused by another breaker, or sent to another service, or invoked
+	 * before the checked window */
+	open_at_450();
+	tr(5460, "OPEN", "HALF_OPEN");
+	client_refused(1, 8000, 8003, "");
+	client_refused(2, 8100, 8103, ",\"breaker\":\"other\"");
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C6", FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+	open_at_450();
+	hl(&B, "{\"event\":\"breaker_call\",\"breaker\":\"b\",\"service\":\"remittance\","
+	       "\"start\":%lld,\"end\":%lld,\"outcome\":\"failure\"}", 10 * MSNS, 20 * MSNS);
+	client_refused(2, 8100, 8103, ",\"breaker\":\"other\"");
+	client_refused(3, 8200, 8203, ",\"service\":\"money\"");
+	client_refused(4, 8300, 8303, ",\"breaker\":\"b\",\"service\":\"remittance\"");
+	r = run(&c);
+	expect_state(r, "C6", FL_INV_FAILED);
+	assert_int_equal(json_integer_value(json_object_get(fl_check_find(r, "C6")->first,
+							    "invoke_line")), 12);
+	fl_check_result_free(r);
+	open_at_450();
+	client_refused(1, 8000, 8003, "");
+	c.since = 8500 * MSNS;
+	r = run(&c);
+	expect_state(r, "C6", FL_INV_NOT_CHECKED);
+	fl_check_result_free(r);
+	c.since = INT64_MIN;
+	/* black-box (only the proxy's exchanges and the clients): it tripped at
+	 * 0.45 s and nothing reached the downstream since; refusals after W */
+	c.name[0] = '\0';
+	strcpy(c.link, "a->b");
+	for (int late = 0; late < 2; late++) {
+		for (int i = 0; i < 5; i++)
+			exch(i * 100, i * 100 + 50, 503);
+		client_refused(1, late ? 9000 : 2000, late ? 9002 : 2002, "");
+		r = run(&c);
+		expect_state(r, "C6", late ? FL_INV_FAILED : FL_INV_NOT_CHECKED);
+		fl_check_result_free(r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +651,7 @@ int main(void)
 		cmocka_unit_test(test_automatic_transition),
 		cmocka_unit_test(test_config_from_breakers_output),
 		cmocka_unit_test(test_since_window),
+		cmocka_unit_test(test_stuck_open_evidence),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	fl_buf_free(&B);
