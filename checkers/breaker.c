@@ -729,6 +729,8 @@ static void client_fast_fail(struct rp *p)
 		const struct fl_chk_op *o = &h->ops[i];
 		if (o->type == FL_OP_INVOKE || o->error != reason || o->pair < 0)
 			continue;
+		if (o->breaker >= 0 && p->c->name[0] && strcmp(fl_chk_str(h, o->breaker), p->c->name))
+			continue;	/* refused by another breaker */
 		int64_t d = o->t - h->ops[o->pair].t;
 		if (h->ops[o->pair].t < p->c->since)
 			continue;	/* before the checked window */

@@ -598,6 +598,7 @@ static void test_stuck_open_evidence(void **state)
 	client_refused(2, 8100, 8103, ",\"breaker\":\"other\"");
 	struct fl_check_result *r = run(&c);
 	expect_state(r, "C6", FL_INV_PASSED);
+	assert_int_equal(fl_check_find(r, "C7")->checked, 1);	/* not the other breaker's */
 	assert_int_equal(r->valid, FL_CHECK_VALID);
 	fl_check_result_free(r);
 	open_at_450();
