@@ -349,6 +349,8 @@ static void replay(struct ctx *x)
 		case FL_SAGA_RESUMED:
 			s->clock_t = e->t;
 			s->deferred = false;
+			if (e->deadline_ms >= 0)
+				s->deadline_ms = e->deadline_ms;	/* from the resume */
 			break;
 		case FL_SAGA_ENDED:
 			s->ended = true;

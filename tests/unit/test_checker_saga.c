@@ -326,6 +326,15 @@ static void test_termination(void **state)
 			assert_non_null(strstr(fl_check_find(r, "S1")->first_msg, "took 36.0 s"));
 		fl_check_result_free(r);
 	}
+	/* a resume may give the deadline from there */
+	hl(&B, "{\"type\":\"saga_started\",\"t\":0,\"saga_id\":\"s17\",\"amount\":1,\"deadline_ms\":30000}");
+	hl(&B, "{\"type\":\"saga_deferred\",\"t\":%lld,\"saga_id\":\"s17\"}", T(1));
+	hl(&B, "{\"type\":\"saga_resumed\",\"t\":%lld,\"saga_id\":\"s17\",\"deadline_ms\":1000}",
+	   T(60000));
+	ended(60000 + 7000, "s17", "FAILED", NULL);
+	r = run();
+	expect_state(r, "S1", FL_INV_FAILED);	/* 7 s > 1 + 5 */
+	fl_check_result_free(r);
 	/* still deferred when the history ends, 100 s later: its deadline is
 	 * suspended, undecided (not a violation); resumed and then running
 	 * past its deadline: a violation; a client's info answer for the
