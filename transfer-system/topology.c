@@ -137,6 +137,16 @@ static bool scan_log(const char *log, off_t *off, const char *marker, char *line
 	return found;
 }
 
+/* The pid in an exit record (-1 when there is none yet). A previous
+ * process's reaper may still write its record after ours was started. */
+static pid_t exit_pid(const char *exit_file)
+{
+	json_t *x = json_load_file(exit_file, 0, NULL);
+	pid_t pid = x ? (pid_t)fl_json_int(x, "pid", -1) : -1;
+	json_decref(x);
+	return pid;
+}
+
 /* Start argv detached (through a reaper): stdin from /dev/null, stdout and
  * stderr appended to log, so nothing keeps the launcher's stdio open. The
  * reaper reports the pid through a pipe; the announcement (a line containing
@@ -251,7 +261,7 @@ static int spawn(char *const argv[], const char *log, const char *exit_file, con
 	for (;;) {
 		if (scan_log(log, &off, marker, out->line, sizeof(out->line)))
 			break;
-		if (access(exit_file, F_OK) == 0) {
+		if (exit_pid(exit_file) == out->pid) {
 			/* it may have announced just before exiting: one last look */
 			if (!scan_log(log, &off, marker, out->line, sizeof(out->line)))
 				rc = fl_err_set(err, errlen, FL_EIO, "%s exited before it was ready (log: %s)",
