@@ -74,6 +74,12 @@ const char *saga_type_name(int type);
 bool saga_terminal(const char *state);
 /* Continue a saga from where it stands (never blocks). */
 void saga_drive(struct saga *g);
+/* Inside the transaction that writes g: log its next forward step as
+ * REQUESTED when saga_drive would simply start it; true when it did. Then,
+ * once that transaction is committed, saga_send_logged(g) sends it (and
+ * saga_drive must not be called instead). */
+bool saga_log_next(struct saga *g);
+void saga_send_logged(struct saga *g);
 /* Resume a DEFERRED saga. */
 void saga_resume(struct saga *g);
 /* Persist the saga and its steps (inside the caller's transaction). */

@@ -111,15 +111,22 @@ int rt_begin(struct rt_svc *s)
 	return rt_exec(s, "BEGIN IMMEDIATE");
 }
 
+static void write_pending(struct rt_svc *s);
+
 int rt_commit(struct rt_svc *s)
 {
 	if (s->in->tx_depth <= 0)
 		return FL_ESTATE;
 	if (--s->in->tx_depth > 0)
 		return 0;
+	/* breaker events waiting for their batch ride along: no durable
+	 * write of their own */
+	write_pending(s);
 	int rc = rt_exec(s, "COMMIT");
 	if (rc)
 		rt_exec(s, "ROLLBACK");
+	else
+		s->in->commits_total++;
 	rt_events_notify(s);
 	return rc;
 }
@@ -184,17 +191,14 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 	rt_flush_pending(arg);
 }
 
-void rt_flush_pending(struct rt_svc *s)
+/* Insert the pending breaker events (inside the caller's transaction). */
+static void write_pending(struct rt_svc *s)
 {
 	struct rt_internal *in = s->in;
-	size_t n = json_array_size(in->pending_events);
-	if (!n || !s->db)
-		return;
-	bool own = in->tx_depth == 0;
-	if (own)
-		rt_begin(s);
 	size_t i;
 	json_t *ev;
+	if (!in->pending_events || !json_array_size(in->pending_events))
+		return;
 	json_array_foreach(in->pending_events, i, ev) {
 		char *body = json_dumps(ev, JSON_COMPACT);
 		if (body)
@@ -202,8 +206,20 @@ void rt_flush_pending(struct rt_svc *s)
 		free(body);
 	}
 	json_array_clear(in->pending_events);
-	if (own)
-		rt_commit(s);
+}
+
+void rt_flush_pending(struct rt_svc *s)
+{
+	struct rt_internal *in = s->in;
+	size_t n = json_array_size(in->pending_events);
+	if (!n || !s->db)
+		return;
+	if (in->tx_depth == 0) {
+		rt_begin(s);
+		rt_commit(s);	/* writes them */
+	} else {
+		write_pending(s);
+	}
 }
 
 void rt_breaker_event(void *arg, const char *type, json_t *fields)
@@ -354,7 +370,11 @@ static void h_events(struct rt_svc *s, struct fl_http_req *r)
 		rt_reply_error(r, 400, "limit: expected 1..10000, got '%s'", ql);
 		return;
 	}
-	rt_flush_pending(s);
+	/* a snapshot read sees the pending breaker events; a long poll gets
+	 * them with the next commit (theirs within 20 ms, or a saga's) rather
+	 * than forcing a durable write of their own while calls are in flight */
+	if (wait == 0)
+		rt_flush_pending(s);
 	if (s->in->last_seq > after || wait == 0 || s->accepting_stopped) {
 		events_reply(s, r, after, (int)limit);
 		return;

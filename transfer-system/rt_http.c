@@ -378,10 +378,14 @@ void rt_metrics_write(struct rt_svc *s, struct fl_buf *b)
 		      "fl_peer_calls_total %llu\n"
 		      "# HELP fl_peer_call_failures_total Peer calls that failed (5xx, timeout, connection).\n"
 		      "# TYPE fl_peer_call_failures_total counter\n"
-		      "fl_peer_call_failures_total %llu\n",
+		      "fl_peer_call_failures_total %llu\n"
+		      "# HELP fl_db_commits_total Committed database transactions (each a durable write).\n"
+		      "# TYPE fl_db_commits_total counter\n"
+		      "fl_db_commits_total %llu\n",
 		      fl_http_server_inflight(s->http), rt_started(s) && !s->draining,
 		      s->draining ? 1 : 0, (double)in->start_wall_ns / 1e9, (long long)in->last_seq,
-		      (unsigned long long)in->calls_total, (unsigned long long)in->calls_failed);
+		      (unsigned long long)in->calls_total, (unsigned long long)in->calls_failed,
+		      (unsigned long long)in->commits_total);
 	if (s->nbreakers) {
 		fl_buf_puts(b, "# HELP fl_breaker_state Circuit breaker state (0 closed, 1 open, 2 half-open).\n"
 			       "# TYPE fl_breaker_state gauge\n");

@@ -73,6 +73,7 @@ struct rt_internal {
 	json_t *pending_events;	/* breaker events waiting for a flush */
 	struct event *flush_ev;
 	uint64_t calls_total, calls_failed;
+	uint64_t commits_total;		/* transactions committed (durable writes) */
 	struct rt_after_ctx *afters;
 	struct call_ctx *calls;		/* outbound calls in flight */
 };

@@ -179,9 +179,9 @@ static void commit(struct saga *g)
 	rt_commit(g->s);
 }
 
-static void end(struct saga *g, const char *state, const char *reason)
+/* The end of the saga into the log (inside the caller's transaction). */
+static void end_log(struct saga *g, const char *state, const char *reason)
 {
-	rt_begin(g->s);
 	snprintf(g->state, sizeof(g->state), "%s", state);
 	if (reason && !g->reason[0])
 		snprintf(g->reason, sizeof(g->reason), "%s", reason);
@@ -189,12 +189,24 @@ static void end(struct saga *g, const char *state, const char *reason)
 			      "fromMembershipId", g->from, "toMembershipId", g->to);
 	saga_event(g, "saga_ended", -1, NULL, x);
 	json_decref(x);
-	commit(g);
+}
+
+/* After end_log is committed: say so, answer the waiters, free g. */
+static void end_finish(struct saga *g)
+{
 	json_t *f = json_pack("{s:s, s:s, s:s}", "trace_id", g->trace, "saga_id", g->id, "state", g->state);
-	fl_logj(strcmp(state, "STUCK") == 0 ? FL_LOG_ERROR : FL_LOG_INFO, "remittance", f,
+	fl_logj(strcmp(g->state, "STUCK") == 0 ? FL_LOG_ERROR : FL_LOG_INFO, "remittance", f,
 		"saga %s ended %s%s%s", g->id, g->state, g->reason[0] ? " " : "", g->reason);
 	json_decref(f);
 	remit_saga_settled(g);
+}
+
+static void end(struct saga *g, const char *state, const char *reason)
+{
+	rt_begin(g->s);
+	end_log(g, state, reason);
+	commit(g);
+	end_finish(g);
 }
 
 static void retry_cb(struct rt_svc *s, void *arg)
@@ -330,6 +342,25 @@ static int send_fwd(struct saga *g, int i)
 	return -1;
 }
 
+/* Forward step i as requested, into the log (inside the caller's transaction). */
+static void fwd_log(struct saga *g, int i)
+{
+	struct saga_step *x = &g->st[i];
+	if (strcmp(x->fwd, "UNKNOWN") != 0)
+		snprintf(x->fwd, sizeof(x->fwd), "REQUESTED");
+	x->attempts++;
+	g->sub = 0;
+	saga_event(g, "step_requested", i, "fwd", NULL);
+}
+
+/* Send forward step i, once fwd_log(g, i) is committed. */
+static void fwd_send(struct saga *g, int i)
+{
+	crash_at(g, "after_log_before_call", i);
+	if (send_fwd(g, i) != 0)
+		retry_later(g, g->st[i].attempts);
+}
+
 static void fwd_start(struct saga *g, int i)
 {
 	struct saga_step *x = &g->st[i];
@@ -343,15 +374,9 @@ static void fwd_start(struct saga *g, int i)
 		return;
 	}
 	rt_begin(g->s);
-	if (strcmp(x->fwd, "UNKNOWN") != 0)
-		snprintf(x->fwd, sizeof(x->fwd), "REQUESTED");
-	x->attempts++;
-	g->sub = 0;
-	saga_event(g, "step_requested", i, "fwd", NULL);
+	fwd_log(g, i);
 	commit(g);
-	crash_at(g, "after_log_before_call", i);
-	if (send_fwd(g, i) != 0)
-		retry_later(g, x->attempts);
+	fwd_send(g, i);
 }
 
 enum outcome { O_OK, O_FAIL, O_NOT_SENT, O_CIRCUIT, O_UNKNOWN };
@@ -445,6 +470,37 @@ static enum outcome validate_answer(struct saga *g, const struct rt_call_result 
 	return O_OK;
 }
 
+/* Before the pivot, with the deadline checked and passed. */
+static bool deadline_passed(const struct saga *g)
+{
+	int p = pivot_index(g);
+	bool before_pivot = g->cur < p || (g->cur == p && !g->st[p].maybe_sent);
+	return before_pivot && g->deadline_ms && !rt_bug(g->s, BUG_NO_SAGA_DEADLINE) &&
+	       fl_wall_ns() / 1000000 >= g->deadline_ms;
+}
+
+enum drive_next { DRIVE_OTHER, DRIVE_FWD, DRIVE_END };
+
+/* What saga_drive would do next: start the next forward step the plain way
+ * (DRIVE_FWD), complete the saga (DRIVE_END), or anything else. */
+static enum drive_next drive_next(const struct saga *g)
+{
+	if (g->busy || strcmp(g->state, "RUNNING") != 0)
+		return DRIVE_OTHER;
+	if (g->cur >= g->nsteps)
+		return DRIVE_END;
+	if (deadline_passed(g))
+		return DRIVE_OTHER;
+	if (g->defs[g->cur].kind == K_FIRMBANK && strcmp(g->st[g->cur].fwd, "UNKNOWN") == 0)
+		return DRIVE_OTHER;
+	return DRIVE_FWD;
+}
+
+/* Step i succeeded. Its success goes into the log in one transaction with
+ * what follows when that is a plain next step (logged REQUESTED) or the end
+ * (COMPLETED): one durable write instead of two, still committed before the
+ * next outbound call or the answer to the client. A crash before that commit
+ * leaves step i REQUESTED, which recovery retries with its key, as before. */
 static void step_done_ok(struct saga *g, int i, const char *was)
 {
 	struct saga_step *x = &g->st[i];
@@ -459,10 +515,20 @@ static void step_done_ok(struct saga *g, int i, const char *was)
 	g->cur = i + 1;
 	if (g->defs[i].pivot)
 		g->deadline_ms = 0;
+	enum drive_next n = drive_next(g);
+	if (n == DRIVE_FWD)
+		fwd_log(g, g->cur);
+	else if (n == DRIVE_END)
+		end_log(g, "COMPLETED", NULL);
 	commit(g);
 	if (g->defs[i].pivot)
 		rt_crash_point(g->s, "after_pivot");
-	saga_drive(g);
+	if (n == DRIVE_FWD)
+		fwd_send(g, g->cur);
+	else if (n == DRIVE_END)
+		end_finish(g);
+	else
+		saga_drive(g);
 }
 
 static void step_done_fail(struct saga *g, int i, const char *reason, const char *was)
@@ -725,6 +791,19 @@ static void comp_next(struct saga *g)
 	end(g, any ? "COMPENSATED" : "FAILED", NULL);
 }
 
+bool saga_log_next(struct saga *g)
+{
+	if (drive_next(g) != DRIVE_FWD)
+		return false;
+	fwd_log(g, g->cur);
+	return true;
+}
+
+void saga_send_logged(struct saga *g)
+{
+	fwd_send(g, g->cur);
+}
+
 void saga_drive(struct saga *g)
 {
 	if (g->busy || saga_terminal(g->state) || strcmp(g->state, "DEFERRED") == 0)
@@ -737,10 +816,7 @@ void saga_drive(struct saga *g)
 		end(g, "COMPLETED", NULL);
 		return;
 	}
-	int p = pivot_index(g);
-	bool before_pivot = g->cur < p || (g->cur == p && !g->st[p].maybe_sent);
-	if (before_pivot && g->deadline_ms && !rt_bug(g->s, BUG_NO_SAGA_DEADLINE) &&
-	    fl_wall_ns() / 1000000 >= g->deadline_ms) {
+	if (deadline_passed(g)) {
 		for (int k = g->cur; k < g->nsteps; k++)
 			if (strcmp(g->st[k].fwd, "REQUESTED") == 0 && !g->st[k].maybe_sent)
 				snprintf(g->st[k].fwd, sizeof(g->st[k].fwd), "NOT_APPLIED");

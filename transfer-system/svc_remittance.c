@@ -317,6 +317,11 @@ static void start_saga(struct rt_svc *s, struct fl_http_req *r, int type, const 
 		json_object_set_new(x, "request_key", json_string(g->idem));
 	saga_event(g, "saga_started", -1, NULL, x);
 	json_decref(x);
+	/* the breaker toward the bank is open: the saga will be deferred */
+	struct breaker *b = rt_breaker(s, "banking");
+	bool defer = type != SAGA_INTERNAL && b && !breaker_would_permit(b, fl_mono_ns());
+	/* else its first step goes into the log with it: one durable write */
+	bool logged = !defer && saga_log_next(g);
 	saga_save(g);
 	if (rt_commit(s)) {
 		free(g);
@@ -331,8 +336,7 @@ static void start_saga(struct rt_svc *s, struct fl_http_req *r, int type, const 
 		add_waiter(s, g, r);
 	else
 		rt_reply_json(r, 202, saga_json(g));
-	struct breaker *b = rt_breaker(s, "banking");
-	if (type != SAGA_INTERNAL && b && !breaker_would_permit(b, fl_mono_ns())) {
+	if (defer) {
 		/* the breaker toward the bank is open: keep the request for later;
 		 * the call it would have made is a rejected call (checkers, C6) */
 		breaker_reject(b, fl_mono_ns());
@@ -348,7 +352,10 @@ static void start_saga(struct rt_svc *s, struct fl_http_req *r, int type, const 
 		remit_saga_settled(g);
 		return;
 	}
-	saga_drive(g);
+	if (logged)
+		saga_send_logged(g);
+	else
+		saga_drive(g);
 }
 
 /* The request's optional deadlineMs into *len (0 when absent). False after
