@@ -1,0 +1,183 @@
+/* Circuit-breaker checker configuration: Resilience4j's defaults and the
+ * JSON a scenario or a service's /breakers listing gives (both key
+ * spellings), validated with messages that name the field. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkers/check.h"
+#include "core/errors.h"
+#include "core/json.h"
+
+#define MS 1000000LL
+
+void fl_breaker_config_defaults(struct fl_breaker_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->window_type = FL_WINDOW_COUNT;
+	c->window_size = 100;
+	c->minimum_calls = 100;
+	c->failure_rate_threshold = 50;
+	c->slow_call_rate_threshold = 100;
+	c->slow_call_duration_ms = 60000;
+	c->wait_open_ms = 60000;
+	c->half_open_calls = 10;
+	c->tolerance_ms = 100;
+	c->fast_fail_ms = 50;
+	strcpy(c->reject_reason, "circuit_open");
+	c->since = INT64_MIN;
+}
+
+/* "since": monotonic ns, an integer or a number (truncated: Lua computes
+ * it from fl.now()). Absent leaves *out alone. */
+static int take_since(const json_t *j, int64_t *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(j, "since");
+	if (!v)
+		return 0;
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return 0;
+	}
+	if (json_is_real(v) && fabs(json_real_value(v)) < 9.2e18) {
+		*out = (int64_t)json_real_value(v);
+		return 0;
+	}
+	return fl_err_set(err, errlen, FL_EINVAL, "field since: expected a time in ns, got %s",
+			  fl_json_type_name(v));
+}
+
+static int take_int(const json_t *j, const char *k, int *out, int min, char *err, size_t errlen)
+{
+	int64_t v = *out;
+	int rc = fl_json_take_int(j, k, false, &v, err, errlen);
+	if (rc)
+		return rc;
+	if (v < min || v > 1000000000)
+		return fl_err_set(err, errlen, FL_EINVAL, "field %s: must be >= %d", k, min);
+	*out = (int)v;
+	return 0;
+}
+
+static int take_name(const json_t *j, const char *k, char *dst, char *err, size_t errlen)
+{
+	const char *s = NULL;
+	int rc = fl_json_take_str(j, k, false, &s, err, errlen);
+	if (!rc && s) {
+		if (strlen(s) >= FL_CHK_NAME_MAX)
+			return fl_err_set(err, errlen, FL_EINVAL, "field %s: too long", k);
+		strcpy(dst, s);
+	}
+	return rc;
+}
+
+static int config_fields(struct fl_breaker_config *c, const json_t *j, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"window_type", "window_size", "minimum_calls", "failure_rate_threshold",
+		"slow_call_rate_threshold", "slow_call_duration_ms", "wait_open_ms",
+		"half_open_calls", "automatic_transition", "link", "tolerance_ms",
+		"fast_fail_ms", "reject_reason", "name", "state", "since",
+		/* the same, as some services spell them */
+		"window", "wait_in_open_ms", "permitted_calls_in_half_open", NULL
+	};
+	int rc = fl_json_only_keys(j, keys, err, errlen);
+	if (!rc && json_is_integer(json_object_get(j, "window")))
+		rc = take_int(j, "window", &c->window_size, 1, err, errlen);
+	if (!rc)
+		rc = fl_json_take_int(j, "wait_in_open_ms", false, &c->wait_open_ms, err, errlen);
+	if (!rc)
+		rc = take_int(j, "permitted_calls_in_half_open", &c->half_open_calls, 1, err, errlen);
+	const char *wt = NULL;
+	if (!rc)
+		rc = fl_json_take_str(j, "window_type", false, &wt, err, errlen);
+	if (!rc && wt) {
+		if (!strcasecmp(wt, "COUNT_BASED") || !strcasecmp(wt, "count"))
+			c->window_type = FL_WINDOW_COUNT;
+		else if (!strcasecmp(wt, "TIME_BASED") || !strcasecmp(wt, "time"))
+			c->window_type = FL_WINDOW_TIME;
+		else
+			rc = fl_err_set(err, errlen, FL_EINVAL,
+					"field window_type: COUNT_BASED or TIME_BASED, not \"%s\"", wt);
+	}
+	if (!rc)
+		rc = take_int(j, "window_size", &c->window_size, 1, err, errlen);
+	if (!rc)
+		rc = take_int(j, "minimum_calls", &c->minimum_calls, 1, err, errlen);
+	if (!rc)
+		rc = take_int(j, "half_open_calls", &c->half_open_calls, 1, err, errlen);
+	if (!rc)
+		rc = fl_json_take_num(j, "failure_rate_threshold", false,
+				      &c->failure_rate_threshold, err, errlen);
+	if (!rc)
+		rc = fl_json_take_num(j, "slow_call_rate_threshold", false,
+				      &c->slow_call_rate_threshold, err, errlen);
+	if (!rc)
+		rc = fl_json_take_int(j, "slow_call_duration_ms", false, &c->slow_call_duration_ms,
+				      err, errlen);
+	if (!rc)
+		rc = fl_json_take_int(j, "wait_open_ms", false, &c->wait_open_ms, err, errlen);
+	if (!rc)
+		rc = fl_json_take_bool(j, "automatic_transition", false, &c->automatic_transition,
+				       err, errlen);
+	if (!rc)
+		rc = take_name(j, "link", c->link, err, errlen);
+	if (!rc)
+		rc = fl_json_take_int(j, "tolerance_ms", false, &c->tolerance_ms, err, errlen);
+	if (!rc)
+		rc = fl_json_take_int(j, "fast_fail_ms", false, &c->fast_fail_ms, err, errlen);
+	if (!rc)
+		rc = take_name(j, "reject_reason", c->reject_reason, err, errlen);
+	if (!rc)
+		rc = take_since(j, &c->since, err, errlen);
+	if (!rc && (c->failure_rate_threshold <= 0 || c->failure_rate_threshold > 100 ||
+		    c->slow_call_rate_threshold <= 0 || c->slow_call_rate_threshold > 100))
+		rc = fl_err_set(err, errlen, FL_EINVAL, "rate thresholds must be in (0, 100]");
+	return rc;
+}
+
+int fl_breaker_config_from_json(struct fl_breaker_config *c, const json_t *j, const char *name,
+				char *err, size_t errlen)
+{
+	if (json_is_object(j) && json_is_array(json_object_get(j, "breakers")))
+		j = json_object_get(j, "breakers");
+	if (json_is_array(j)) {
+		const json_t *pick = NULL;
+		size_t i;
+		json_t *v;
+		json_array_foreach(j, i, v) {
+			const char *n = json_string_value(json_object_get(v, "name"));
+			if (!name || !*name || (n && !strcmp(n, name))) {
+				if (pick && (!name || !*name))
+					return fl_err_set(err, errlen, FL_EINVAL,
+							  "several breakers in the configuration; "
+							  "name one");
+				pick = v;
+			}
+		}
+		if (!pick)
+			return fl_err_set(err, errlen, FL_ENOENT, "no breaker named \"%s\"",
+					  name ? name : "");
+		j = pick;
+	}
+	if (!json_is_object(j))
+		return fl_err_set(err, errlen, FL_EINVAL, "breaker config must be a JSON object");
+	const char *n = json_string_value(json_object_get(j, "name"));
+	if (n && strlen(n) < FL_CHK_NAME_MAX)
+		strcpy(c->name, n);
+	if (name && *name && strlen(name) < FL_CHK_NAME_MAX)
+		strcpy(c->name, name);
+	json_t *inner = json_object_get(j, "config");
+	if (inner) {
+		/* A /breakers entry: its state and counters are not configuration. */
+		if (!json_is_object(inner))
+			return fl_err_set(err, errlen, FL_EINVAL, "field config: expected an object");
+		int rc = take_name(j, "link", c->link, err, errlen);
+		if (!rc)
+			rc = fl_json_take_int(j, "tolerance_ms", false, &c->tolerance_ms, err, errlen);
+		if (!rc)
+			rc = take_since(j, &c->since, err, errlen);
+		return rc ? rc : config_fields(c, inner, err, errlen);
+	}
+	return config_fields(c, j, err, errlen);
+}
