@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/addr.h"
 #include "core/errors.h"
 #include "core/http_server.h"
 #include "fault-injector/internal.h"
@@ -52,14 +53,13 @@ static void handle(struct fl_http_req *r, void *arg)
 	fl_http_reply_json(r, status, reply);
 }
 
-static bool is_loopback(const char *addr)
+static bool addr_is_loopback(const char *addr)
 {
 	char host[256];
 	int port;
 	if (fl_split_hostport(addr, host, sizeof(host), &port))
 		return false;
-	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
-	       strcmp(host, "localhost") == 0;
+	return fl_host_is_loopback(host);
 }
 
 int fl_proxy_api_start(struct fl_proxy_engine *e, const char *addr, const char *token,
@@ -67,7 +67,7 @@ int fl_proxy_api_start(struct fl_proxy_engine *e, const char *addr, const char *
 {
 	if (e->api)
 		return fl_err_set(err, errlen, FL_ESTATE, "the control API is already running");
-	if (!is_loopback(addr) && (!token || !*token))
+	if (!addr_is_loopback(addr) && (!token || !*token))
 		return fl_err_set(err, errlen, FL_EPERM,
 				  "refusing to serve the control API on %s without a token "
 				  "(--token T); only loopback addresses may go without one",

@@ -15,6 +15,7 @@
 #include "cli/luajson.h"
 #include "cli/runner.h"
 #include "cli/sched.h"
+#include "core/addr.h"
 #include "core/errors.h"
 #include "core/http_client.h"
 
@@ -157,12 +158,6 @@ static void url_host(const char *url, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-static int is_loopback(const char *host)
-{
-	return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
-	       strcmp(host, "::1") == 0;
-}
-
 /* In chaos mode HTTP goes only to loopback and the --allow hosts: the blast
  * radius of an experiment is what its operator named. */
 static int allowed(lua_State *L, const char *url, char *host, size_t hostlen)
@@ -171,7 +166,7 @@ static int allowed(lua_State *L, const char *url, char *host, size_t hostlen)
 	if (!ctx || !ctx->opts->chaos)
 		return 1;
 	url_host(url, host, hostlen);
-	if (is_loopback(host))
+	if (fl_host_is_loopback(host))
 		return 1;
 	for (int i = 0; i < ctx->opts->nallow; i++)
 		if (strcasecmp(ctx->opts->allow[i], host) == 0)
