@@ -367,6 +367,23 @@ local CLEANUP_TIMEOUT = 60
 -- One try of a test: before_each hooks and the body under the timeout, then
 -- after_each hooks and deferred cleanups in a fresh group, so they run even
 -- when the test timed out. Returns the error (or skip record) or nil.
+-- Call each function of `fns` with ctx under the error handler, in order
+-- (or last first). Stops at the first error unless keep_going; returns the
+-- first error record, or nil.
+local function call_each(fns, ctx, reverse, keep_going)
+  local first
+  local from, to, step = 1, #fns, 1
+  if reverse then from, to, step = #fns, 1, -1 end
+  for i = from, to, step do
+    local ok, e = xpcall(fns[i], on_error, ctx)
+    if not ok then
+      if not keep_going then return e end
+      first = first or e
+    end
+  end
+  return first
+end
+
 local function try_test(t, chain)
   http.forget()
   local ctx = { name = t.name, suite = t.suite.full, defers = {} }
@@ -376,28 +393,20 @@ local function try_test(t, chain)
   local timeout = t.opts.timeout or opts.timeout
   local _, err = core.run_group(function()
     for _, s in ipairs(chain) do
-      for _, h in ipairs(s.before_each) do
-        local ok, e = xpcall(h, on_error, ctx)
-        if not ok then return e end
-      end
+      local e = call_each(s.before_each, ctx)
+      if e then return e end
     end
-    local ok, e = xpcall(t.fn, on_error, ctx)
-    if not ok then return e end
-    return nil
+    return call_each({ t.fn }, ctx)
   end, timeout)
   local _, cerr = core.run_group(function()
+    -- every cleanup runs, whatever failed before it; the first error is kept
     local first
     for i = #chain, 1, -1 do
-      for _, h in ipairs(chain[i].after_each) do
-        local ok, e = xpcall(h, on_error, ctx)
-        if not ok and not first then first = e end
-      end
+      local e = call_each(chain[i].after_each, ctx, false, true)
+      first = first or e
     end
-    for i = #ctx.defers, 1, -1 do
-      local ok, e = xpcall(ctx.defers[i], on_error, ctx)
-      if not ok and not first then first = e end
-    end
-    return first
+    local e = call_each(ctx.defers, ctx, true, true)
+    return first or e
   end, CLEANUP_TIMEOUT, true)
   current_test = nil
   if err then
@@ -451,13 +460,8 @@ end
 
 local function run_hooks(list, what)
   if #list == 0 then return nil end
-  local _, err = core.run_group(function()
-    for _, h in ipairs(list) do
-      local ok, e = xpcall(h, on_error)
-      if not ok then return e end
-    end
-    return nil
-  end, opts.timeout, what == "teardown")
+  local _, err = core.run_group(function() return call_each(list) end,
+    opts.timeout, what == "teardown")
   if err and type(err) == "table" and err.fl_record then
     err.message = what .. " failed: " .. err.message
   end
