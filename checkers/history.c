@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/errors.h"
+#include "core/history.h"
 
 /* --- string table: open addressing over ids, strings in one arena each --- */
 
@@ -290,41 +291,26 @@ int fl_chk_history_seal(struct fl_chk_history *h)
 	return 0;
 }
 
+/* fl_chk_add_text's messages start with "line N: "; the reader names the
+ * file and line itself. */
+static int add_line(char *line, size_t len, long lineno, void *arg, char *err, size_t errlen)
+{
+	char lerr[256] = "";
+	int rc = fl_chk_add_text(arg, line, len, lineno, lerr, sizeof(lerr));
+	if (rc) {
+		int off = 0;
+		long ln;
+		if (sscanf(lerr, "line %ld: %n", &ln, &off) != 1 || off <= 0)
+			off = 0;
+		fl_err_set(err, errlen, rc, "%s", lerr + off);
+	}
+	return rc;
+}
+
 int fl_chk_history_add_file(struct fl_chk_history *h, const char *path, char *err,
 			    size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return fl_err_set(err, errlen, fl_err_from_errno(errno), "%s: %s", path,
-				  strerror(errno));
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	long lineno = 0;
-	int rc = 0;
-	char lerr[256];
-	while ((n = getline(&line, &cap, f)) >= 0) {
-		lineno++;
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
-		if (n == 0)
-			continue;
-		rc = fl_chk_add_text(h, line, (size_t)n, lineno, lerr, sizeof(lerr));
-		if (rc) {
-			long ln = 0;
-			int off = 0;
-			if (sscanf(lerr, "line %ld: %n", &ln, &off) == 1 && off > 0)
-				fl_err_set(err, errlen, rc, "%s:%ld: %s", path, ln, lerr + off);
-			else
-				fl_err_set(err, errlen, rc, "%s: %s", path, lerr);
-			break;
-		}
-	}
-	if (!rc && ferror(f))
-		rc = fl_err_set(err, errlen, FL_EIO, "%s: read error", path);
-	free(line);
-	fclose(f);
-	return rc;
+	return fl_history_read_lines(path, add_line, h, err, errlen);
 }
 
 struct fl_chk_history *fl_chk_history_load(const char *path, char *err, size_t errlen)

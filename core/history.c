@@ -101,8 +101,10 @@ void fl_history_close(struct fl_history *h)
 	free(h);
 }
 
-int fl_history_read(const char *path, int (*fn)(json_t *ev, long line, void *arg), void *arg,
-		    char *err, size_t errlen)
+int fl_history_read_lines(const char *path,
+			  int (*fn)(char *line, size_t len, long lineno, void *arg, char *err,
+				    size_t errlen),
+			  void *arg, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -119,21 +121,45 @@ int fl_history_read(const char *path, int (*fn)(json_t *ev, long line, void *arg
 			line[--n] = '\0';
 		if (n == 0)
 			continue;
-		char jerr[160];
-		json_t *ev = fl_json_parse(line, (size_t)n, jerr, sizeof(jerr));
-		if (!ev || !json_is_object(ev)) {
-			rc = fl_err_set(err, errlen, FL_EPARSE, "%s:%ld: %s", path, lineno,
-					ev ? "not a JSON object" : jerr);
-			json_decref(ev);
-			goto out;
+		char lerr[256] = "";
+		rc = fn(line, (size_t)n, lineno, arg, lerr, sizeof(lerr));
+		if (rc) {
+			if (lerr[0])
+				fl_err_set(err, errlen, rc, "%s:%ld: %s", path, lineno, lerr);
+			break;
 		}
-		rc = fn(ev, lineno, arg);
-		json_decref(ev);
-		if (rc)
-			goto out;
 	}
-out:
+	if (!rc && ferror(f))
+		rc = fl_err_set(err, errlen, FL_EIO, "%s: read error", path);
 	free(line);
 	fclose(f);
 	return rc;
+}
+
+struct read_json {
+	int (*fn)(json_t *ev, long line, void *arg);
+	void *arg;
+};
+
+static int read_json_line(char *line, size_t len, long lineno, void *arg, char *err,
+			  size_t errlen)
+{
+	struct read_json *r = arg;
+	char jerr[160];
+	json_t *ev = fl_json_parse(line, len, jerr, sizeof(jerr));
+	if (!ev || !json_is_object(ev)) {
+		fl_err_set(err, errlen, FL_EPARSE, "%s", ev ? "not a JSON object" : jerr);
+		json_decref(ev);
+		return FL_EPARSE;
+	}
+	int rc = r->fn(ev, lineno, r->arg);
+	json_decref(ev);
+	return rc;
+}
+
+int fl_history_read(const char *path, int (*fn)(json_t *ev, long line, void *arg), void *arg,
+		    char *err, size_t errlen)
+{
+	struct read_json r = { fn, arg };
+	return fl_history_read_lines(path, read_json_line, &r, err, errlen);
 }

@@ -37,4 +37,14 @@ void fl_history_close(struct fl_history *h);
 int fl_history_read(const char *path, int (*fn)(json_t *ev, long line, void *arg), void *arg,
 		    char *err, size_t errlen);
 
+/* The line reader under fl_history_read, for readers with their own parser:
+ * calls fn for each non-empty line (trailing CR/LF removed; the buffer may be
+ * modified, valid during the call) with its 1-based number. fn returns 0 to
+ * go on, or an error with a message in its err buffer, which comes back as
+ * "PATH:LINE: message". A read error gives FL_EIO. */
+int fl_history_read_lines(const char *path,
+			  int (*fn)(char *line, size_t len, long lineno, void *arg, char *err,
+				    size_t errlen),
+			  void *arg, char *err, size_t errlen);
+
 #endif
