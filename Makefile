@@ -64,7 +64,8 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # --- components: one static library each ---------------------------------
 # name:directory; a component's sources are every .c in its directory except
 # its program mains.
-COMPONENTS := core:core proxy:fault-injector contract:contract checkers:checkers ref:transfer-system
+COMPONENTS := core:core report:report proxy:fault-injector contract:contract checkers:checkers \
+              launcher:launcher ref:transfer-system
 MAINS      := cli/main.c transfer-system/transferd.c
 
 comp_name = $(word 1,$(subst :, ,$(1)))
@@ -80,26 +81,33 @@ $(BUILD)/libfl$(call comp_name,$(1)).a: $$(call objs_of,$$(SRCS_$(call comp_name
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call component,$(c))))
 
-# The CLI library: every cli source but main, the Lua bindings, the embedded Lua.
-LUA_SRCS   := $(sort $(wildcard cli/lua/*.lua))
+# The runner library: the runner, the scheduler, the Lua bindings
+# (runner/lua/*.c) and the embedded Lua sources (runner/lua/*.lua).
+LUA_SRCS   := $(sort $(wildcard runner/lua/*.lua))
 EMBED_C    := $(BUILD)/gen/lua_embed.c
-SRCS_cli   := $(filter-out $(MAINS),$(wildcard cli/*.c) $(wildcard cli/lua/*.c))
+SRCS_runner := $(wildcard runner/*.c) $(wildcard runner/lua/*.c)
+LIB_runner := $(BUILD)/libflrunner.a
+$(LIB_runner): $(call objs_of,$(SRCS_runner)) $(BUILD)/obj/gen/lua_embed.o
+	$(call say,AR,$@)$(AR) rcs $@ $^
+
+# The CLI library: every cli source but main.
+SRCS_cli   := $(filter-out $(MAINS),$(wildcard cli/*.c))
 LIB_cli    := $(BUILD)/libflcli.a
-$(LIB_cli): $(call objs_of,$(SRCS_cli)) $(BUILD)/obj/gen/lua_embed.o
+$(LIB_cli): $(call objs_of,$(SRCS_cli))
 	$(call say,AR,$@)$(AR) rcs $@ $^
 
 # Generated tables: every cli/cmd_NAME.c is a command (FL_CMD(NAME)), every
-# cli/lua/NAME.c a Lua C module "faultline.NAME" (FL_LUAMOD(NAME)).
+# runner/lua/NAME.c a Lua C module "faultline.NAME" (FL_LUAMOD(NAME)).
 CMD_SRCS    := $(sort $(wildcard cli/cmd_*.c))
-LUAMOD_SRCS := $(sort $(wildcard cli/lua/*.c))
+LUAMOD_SRCS := $(sort $(wildcard runner/lua/*.c))
 $(BUILD)/gen/commands.inc: $(CMD_SRCS) Makefile
 	@mkdir -p $(dir $@)
 	$(call say,GEN,$@)for f in $(CMD_SRCS); do n=$${f#cli/cmd_}; echo "FL_CMD($${n%.c})"; done > $@
 $(BUILD)/gen/luamods.inc: $(LUAMOD_SRCS) Makefile
 	@mkdir -p $(dir $@)
-	$(call say,GEN,$@)for f in $(LUAMOD_SRCS); do n=$${f#cli/lua/}; echo "FL_LUAMOD($${n%.c})"; done > $@
+	$(call say,GEN,$@)for f in $(LUAMOD_SRCS); do n=$${f#runner/lua/}; echo "FL_LUAMOD($${n%.c})"; done > $@
 $(BUILD)/obj/cli/commands.o: $(BUILD)/gen/commands.inc
-$(call objs_of,$(filter cli/%,$(SRCS_cli))): $(BUILD)/gen/luamods.inc
+$(call objs_of,$(SRCS_runner)): $(BUILD)/gen/luamods.inc
 
 $(EMBED_C): $(LUA_SRCS) tools/embed-lua.sh
 	@mkdir -p $(dir $@)
@@ -108,8 +116,41 @@ $(BUILD)/obj/gen/lua_embed.o: $(EMBED_C)
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-ALL_LIBS := $(LIB_cli) $(LIB_contract) $(LIB_checkers) $(LIB_proxy) $(LIB_ref) $(LIB_core)
+ALL_LIBS := $(LIB_cli) $(LIB_runner) $(LIB_launcher) $(LIB_report) $(LIB_contract) $(LIB_checkers) \
+            $(LIB_proxy) $(LIB_ref) $(LIB_core)
 LINK_LIBS = -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(PKG_LIBS)
+
+# --- layering: the arrows the build allows --------------------------------
+# A component's library may call only the components its arrow names. Every
+# library is linked whole (a stub main, --whole-archive) against just those
+# libraries: a call across a forbidden line is an undefined reference and
+# fails `make`. tools/check-layers.sh checks #include lines the same way.
+# docs/architecture.md draws these arrows; keep the two in step.
+DEPS_core     :=
+DEPS_report   := core
+DEPS_proxy    := core
+DEPS_contract := core
+DEPS_checkers := report core
+DEPS_launcher := core
+DEPS_ref      := core
+DEPS_runner   := launcher checkers contract proxy report core
+DEPS_cli      := runner launcher checkers contract proxy report ref core
+LAYERED := core report proxy contract checkers launcher ref runner cli
+
+$(BUILD)/obj/layer_main.o: tools/layer_main.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(BUILD)/layers/%.ok: $(BUILD)/obj/layer_main.o $(ALL_LIBS) tools/check-layers.sh
+	@mkdir -p $(dir $@)
+	$(call say,LAYER,$*)$(CC) $(ALL_LDFLAGS) -o $(BUILD)/layers/$* $(BUILD)/obj/layer_main.o \
+		-Wl,--whole-archive $(LIB_$*) -Wl,--no-whole-archive \
+		$(foreach d,$(DEPS_$*),$(LIB_$(d))) $(PKG_LIBS) && rm -f $(BUILD)/layers/$* && touch $@
+$(BUILD)/layers/includes.ok: tools/check-layers.sh Makefile $(foreach c,$(COMPONENTS),$(wildcard $(call comp_dir,$(c))/*.[ch])) $(wildcard cli/*.[ch] runner/*.[ch] runner/lua/*.c)
+	@mkdir -p $(dir $@)
+	$(call say,LAYER,includes)sh tools/check-layers.sh \
+		$(foreach c,$(LAYERED),"$(c):$(DEPS_$(c))") && touch $@
+LAYER_OKS := $(patsubst %,$(BUILD)/layers/%.ok,$(LAYERED)) $(BUILD)/layers/includes.ok
+layers: $(LAYER_OKS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -121,10 +162,11 @@ PROGRAMS := $(BUILD)/faultline $(if $(wildcard transfer-system/transferd.c),$(BU
 $(BUILD)/faultline: $(BUILD)/obj/cli/main.o $(ALL_LIBS)
 	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
 
-$(BUILD)/transferd: $(BUILD)/obj/transfer-system/transferd.o $(ALL_LIBS)
-	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+# transferd knows nothing of the toolkit: the services and core only.
+$(BUILD)/transferd: $(BUILD)/obj/transfer-system/transferd.o $(LIB_ref) $(LIB_core)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB_ref) $(LIB_core) $(PKG_LIBS)
 
-all: $(PROGRAMS)
+all: $(PROGRAMS) $(LAYER_OKS)
 
 # --- tests ----------------------------------------------------------------
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -172,6 +214,6 @@ clean:
 help:
 	@sed -n '2,12s/^# \{0,1\}//p' Makefile
 
-.PHONY: all test test-matrix tests demo bench fuzz install clean help
+.PHONY: layers all test test-matrix tests demo bench fuzz install clean help
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

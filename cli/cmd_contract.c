@@ -11,7 +11,7 @@
 #include <event2/event.h>
 
 #include "cli/command.h"
-#include "cli/report.h"
+#include "report/report.h"
 #include "contract/generate.h"
 #include "contract/pact.h"
 #include "contract/scaffold.h"
@@ -23,7 +23,7 @@
 #include "core/errors.h"
 #include "core/json.h"
 #include "core/prng.h"
-#include "transfer-system/ref.h"
+#include "launcher/launcher.h"
 
 static const char usage[] =
 	"Usage: faultline contract verify PACT... --provider-url URL [options]\n"

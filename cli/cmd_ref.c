@@ -10,7 +10,7 @@
 #include "core/errors.h"
 #include "core/http_client.h"
 #include "core/json.h"
-#include "transfer-system/ref.h"
+#include "launcher/launcher.h"
 
 static const char usage[] =
 	"Usage: faultline ref up [--bug NAME]... [--seed N] [--data DIR] [--fresh] [--direct] [--json]\n"

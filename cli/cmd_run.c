@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "cli/command.h"
-#include "cli/report.h"
-#include "cli/runner.h"
+#include "report/report.h"
+#include "runner/runner.h"
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/prng.h"

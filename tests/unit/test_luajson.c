@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/luajson.h"
+#include "runner/luajson.h"
 
 static lua_State *new_state(void)
 {

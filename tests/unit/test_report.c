@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "cli/report.h"
+#include "report/report.h"
 #include "core/clock.h"
 #include "core/errors.h"
 

@@ -1,5 +1,5 @@
 /* Running one scenario file in its own Lua state, loop and scheduler. */
-#include "cli/runner.h"
+#include "runner/runner.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/lua_embed.h"
-#include "cli/sched.h"
+#include "runner/lua_embed.h"
+#include "runner/sched.h"
 #include "core/clock.h"
 #include "core/errors.h"
 

@@ -1,6 +1,6 @@
 /* Test results, the reporter factory and the lock-protected report set, plus
  * the helpers the reporters share (output files, UTF-8, the run log). */
-#include "cli/report.h"
+#include "report/report.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/report_impl.h"
+#include "report/report_impl.h"
 #include "core/clock.h"
 #include "core/errors.h"
 

@@ -2,8 +2,8 @@
  * XML, JSON journal). The runner fills struct fl_test_result values and
  * hands them to a fl_reporter set; reporters may be called from several
  * runner threads (--jobs), the set serialises them. */
-#ifndef FL_CLI_REPORT_H
-#define FL_CLI_REPORT_H
+#ifndef FL_REPORT_REPORT_H
+#define FL_REPORT_REPORT_H
 
 #include <stdbool.h>
 #include <stdint.h>

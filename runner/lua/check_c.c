@@ -30,8 +30,8 @@
 
 #include "checkers/check.h"
 #include "checkers/prober.h"
-#include "cli/luajson.h"
-#include "cli/sched.h"
+#include "runner/luajson.h"
+#include "runner/sched.h"
 #include "core/history.h"
 
 static const char prober_mt[] = "faultline.prober";

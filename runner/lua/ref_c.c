@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "transfer-system/ref.h"
+#include "launcher/launcher.h"
 
 static int l_signal(lua_State *L)
 {

@@ -1,5 +1,5 @@
 /* Cooperative scheduler: Lua coroutines driven by one libevent loop. */
-#include "cli/sched.h"
+#include "runner/sched.h"
 
 #include <event2/event.h>
 #include <lauxlib.h>

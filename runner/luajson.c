@@ -1,5 +1,5 @@
 /* Lua values <-> jansson. */
-#include "cli/luajson.h"
+#include "runner/luajson.h"
 
 #include <lauxlib.h>
 #include <math.h>

@@ -10,7 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "cli/report_impl.h"
+#include "report/report_impl.h"
 #include "core/clock.h"
 #include "core/errors.h"
 

@@ -1,5 +1,5 @@
-/* Internals shared by the reporters (cli/report*.c); the runner uses
- * cli/report.h only. Three pieces: where a report goes (a stream, or a file
+/* Internals shared by the reporters (report/report*.c); the runner uses
+ * report/report.h only. Three pieces: where a report goes (a stream, or a file
  * written as FILE.tmp and renamed when done), UTF-8 checking for formats that
  * need valid text (XML, JSON, YAML), and the run log that the end-of-run
  * formats (JUnit, JSON) fill while tests finish. */
@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "cli/report.h"
+#include "report/report.h"
 
 /* --- output ------------------------------------------------------------- */
 

@@ -2,7 +2,7 @@
 #include <lauxlib.h>
 #include <stdlib.h>
 
-#include "cli/luajson.h"
+#include "runner/luajson.h"
 #include "core/json.h"
 
 /* encode(value [, {pretty=true}]) -> string; raises on values JSON cannot hold */

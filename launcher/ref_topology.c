@@ -2,7 +2,7 @@
  * through a small reaper (double fork, own session) that records how it
  * exited in DATA/run/NAME.exit, so `ref down` can report exit statuses of
  * processes that are not its children. */
-#include "transfer-system/ref.h"
+#include "launcher/launcher.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,14 +1,14 @@
 /* Running one scenario file: a Lua state, an event loop and a scheduler of
  * its own, so files can run in parallel threads (--jobs). The Lua side
- * (cli/lua/faultline.lua) walks the describe/it tree; every piece that may
+ * (runner/lua/faultline.lua) walks the describe/it tree; every piece that may
  * wait runs as a scheduler group, and results go to the report set. */
-#ifndef FL_CLI_RUNNER_H
-#define FL_CLI_RUNNER_H
+#ifndef FL_RUNNER_RUNNER_H
+#define FL_RUNNER_RUNNER_H
 
 #include <stdint.h>
 #include <lua.h>
 
-#include "cli/report.h"
+#include "report/report.h"
 
 struct fl_run_opts {
 	const char *const *tags;	/* run tests having any of these tags ("~T" excludes T) */

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/report_impl.h"
+#include "report/report_impl.h"
 #include "core/clock.h"
 #include "core/errors.h"
 

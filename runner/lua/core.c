@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/report.h"
-#include "cli/runner.h"
-#include "cli/sched.h"
+#include "report/report.h"
+#include "runner/runner.h"
+#include "runner/sched.h"
 #include "core/clock.h"
 
 /* run_group(fn, timeout_s [, protected]) -> true, results... | false, err

@@ -1,4 +1,4 @@
-/* Lua sources compiled into the binary (cli/lua/, see tools/embed-lua.sh). */
+/* Lua sources compiled into the binary (runner/lua/, see tools/embed-lua.sh). */
 #ifndef FL_CLI_LUA_EMBED_H
 #define FL_CLI_LUA_EMBED_H
 
@@ -6,7 +6,7 @@
 
 struct fl_lua_embed {
 	const char *module;	/* "faultline", "faultline.expect" */
-	const char *path;	/* "cli/lua/faultline.expect.lua", for tracebacks */
+	const char *path;	/* "runner/lua/faultline.expect.lua", for tracebacks */
 	const char *src;
 	size_t len;
 };

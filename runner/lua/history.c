@@ -6,7 +6,7 @@
 #include <lauxlib.h>
 #include <stdlib.h>
 
-#include "cli/luajson.h"
+#include "runner/luajson.h"
 #include "core/history.h"
 
 static const char mt[] = "faultline.history";

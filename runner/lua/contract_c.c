@@ -20,8 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/luajson.h"
-#include "cli/sched.h"
+#include "runner/luajson.h"
+#include "runner/sched.h"
 #include "contract/pact.h"
 #include "contract/stub.h"
 #include "contract/verify.h"

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cli/luajson.h"
-#include "cli/runner.h"
-#include "cli/sched.h"
+#include "runner/luajson.h"
+#include "runner/runner.h"
+#include "runner/sched.h"
 #include "core/addr.h"
 #include "core/errors.h"
 #include "core/http_client.h"

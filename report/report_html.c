@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/report_impl.h"
+#include "report/report_impl.h"
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/history.h"

@@ -2,8 +2,8 @@
  * loopback (one transferd per service, a fault-injector link on every
  * service-to-service edge), records it in DATA/topology.json, stops it.
  * Used by `faultline ref` and the Lua module fl.ref. */
-#ifndef FL_REF_REF_H
-#define FL_REF_REF_H
+#ifndef FL_LAUNCHER_LAUNCHER_H
+#define FL_LAUNCHER_LAUNCHER_H
 
 #include <stdbool.h>
 #include <stdint.h>

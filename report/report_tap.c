@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/report_impl.h"
+#include "report/report_impl.h"
 #include "core/errors.h"
 
 struct tap {
