@@ -196,7 +196,8 @@ test-matrix: tests
 demo: all $(HELPER_BINS)
 	@BUILD=$(BUILD) sh ci/demo.sh
 
-bench: all $(HELPER_BINS)
+# bench/contract.sh writes its capture with the contract pcap test binary
+bench: all $(HELPER_BINS) $(BUILD)/tests/test_contract_pcap
 	@ci/install-deps.sh --bench
 	@BUILD=$(BUILD) sh bench/run.sh
 
