@@ -6,7 +6,9 @@
 
 #include "checkers/check.h"
 #include "cli/command.h"
+#include "core/errors.h"
 #include "core/json.h"
+#include "report/report.h"
 
 enum { O_CONFIG = FL_OPT_LONG, O_BREAKER, O_LINK, O_SERVICE, O_SINCE, O_JSON, O_REPORT, O_EVMAX };
 
@@ -20,7 +22,9 @@ static const struct fl_opt opts[] = {
 		"time (monotonic ns, as the history's \"t\"); earlier\n"
 		"events only build state (balances, the breaker's window)" },
 	{ "json", O_JSON, NULL, "print the result as JSON" },
-	{ "report", O_REPORT, "FMT=FILE", "also write a report: junit=FILE or json=FILE (repeatable)" },
+	{ "report", O_REPORT, "FMT=FILE", "also write a report: junit, json, html (one page with the\n"
+		"history's timeline and the verdicts), tap, tap13 or\n"
+		"console, one test per invariant (repeatable)" },
 	{ "evidence-max", O_EVMAX, "N", "bytes of evidence printed per example (default 2000, 0: all)" },
 	FL_OPT_HELP,
 	FL_OPT_END,
@@ -47,20 +51,52 @@ static const struct fl_help help[] = {
 	{ NULL, NULL },
 };
 
-#define MAX_REPORTS 4
+#define MAX_REPORTS 8
 
-static int write_json_file(const char *path, const json_t *j, char *err, size_t errlen)
+/* The --report files: one report set for them all (NULL without any; *rc
+ * set on error). */
+static struct fl_report_set *open_reports(const char *const *specs, int n, int *rc)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-	if (!f) {
-		snprintf(err, errlen, "%s: cannot open for writing", path);
-		return -1;
+	if (!n)
+		return NULL;
+	struct fl_report_set *set = fl_report_set_new();
+	if (!set) {
+		*rc = FL_EXIT_INFRA;
+		return NULL;
 	}
-	int rc = json_dumpf(j, f, JSON_INDENT(2)) || fputc('\n', f) == EOF ? -1 : 0;
-	if (f != stdout && fclose(f))
-		rc = -1;
-	if (rc)
-		snprintf(err, errlen, "%s: write failed", path);
+	for (int i = 0; i < n; i++) {
+		struct fl_reporter rep;
+		char err[256] = "";
+		int r = fl_reporter_create(specs[i], &rep, err, sizeof(err));
+		if (r == 0 && (r = fl_report_set_add(set, rep)) == FL_EEXIST)
+			snprintf(err, sizeof(err), "another report already writes there");
+		if (r < 0) {
+			fprintf(stderr, "faultline check: --report %s: %s\n", specs[i],
+				err[0] ? err : fl_strerror(r));
+			*rc = r == FL_EINVAL || r == FL_EEXIST ? FL_EXIT_USAGE : FL_EXIT_INFRA;
+			fl_report_set_free(set);
+			return NULL;
+		}
+	}
+	return set;
+}
+
+/* The reports of one checker's result: a run of one file, "check.CHECKER",
+ * with a test per invariant; the result itself rides along as the run's
+ * "checks" (the JSON journal and the HTML page show it whole). */
+static int write_reports(struct fl_report_set *set, const struct fl_check_result *r,
+			 const char *history, int argc, char **argv)
+{
+	char *command = fl_cli_command_line(argc, argv);
+	json_t *rj = fl_check_result_json(r);
+	json_t *extra = rj ? json_pack("{s:[o]}", "checks", rj) : NULL;
+	struct fl_run_summary sum = { .duration_ns = r->duration_ns, .history_path = history,
+				      .command = command, .extra = extra };
+	fl_report_run_begin(set, 1, 0);
+	int rc = extra ? fl_check_result_report(r, set, &sum) : FL_ENOMEM;
+	fl_report_run_end(set, &sum);
+	json_decref(extra);
+	free(command);
 	return rc;
 }
 
@@ -96,9 +132,6 @@ static int cmd_check(int argc, char **argv)
 		case O_REPORT:
 			if (nreports == MAX_REPORTS)
 				return fl_cli_usage_error("check", "at most %d reports", MAX_REPORTS);
-			if (strncmp(v, "junit=", 6) && strncmp(v, "json=", 5))
-				return fl_cli_usage_error("check", "--report takes junit=FILE or "
-								   "json=FILE, not '%s'", v);
 			reports[nreports++] = v;
 			break;
 		}
@@ -133,11 +166,14 @@ static int cmd_check(int argc, char **argv)
 	}
 	char err[512] = "";
 	json_t *cfgj = NULL;
+	int rc = FL_EXIT_USAGE;
+	struct fl_report_set *set = open_reports(reports, nreports, &rc);
+	if (nreports && !set)
+		return rc;
 	if (config && !(cfgj = fl_json_load_file(config, err, sizeof(err)))) {
 		fprintf(stderr, "faultline check: config %s\n", err);
 		return FL_EXIT_USAGE;
 	}
-	int rc = FL_EXIT_USAGE;
 	struct fl_chk_history *h = NULL;
 	struct fl_check_result *r = NULL;
 	union {
@@ -218,22 +254,13 @@ static int cmd_check(int argc, char **argv)
 	}
 	fflush(stdout);
 	rc = fl_check_exit_code(r->valid);
-	for (int i = 0; i < nreports; i++) {
-		int bad;
-		if (!strncmp(reports[i], "junit=", 6)) {
-			bad = fl_check_results_junit_write(&r, 1, reports[i] + 6, err, sizeof(err)) < 0;
-		} else {
-			if (!rj)
-				rj = fl_check_result_json(r);
-			bad = write_json_file(reports[i] + 5, rj, err, sizeof(err)) < 0;
-		}
-		if (bad) {
-			fprintf(stderr, "faultline check: report %s\n", err);
-			rc = FL_EXIT_INFRA;
-		}
+	if (set && write_reports(set, r, paths[0], argc, argv) < 0) {
+		fprintf(stderr, "faultline check: out of memory writing the reports\n");
+		rc = FL_EXIT_INFRA;
 	}
 	json_decref(rj);
 out:
+	fl_report_set_free(set);
 	fl_check_result_free(r);
 	fl_chk_history_free(h);
 	json_decref(cfgj);

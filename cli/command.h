@@ -117,6 +117,11 @@ int fl_cli_wants_help(int argc, char **argv);
  * return FL_EXIT_USAGE. */
 int fl_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* "faultline CMD ARGS..." for argv (argv[0] the command name), quoted for
+ * a POSIX shell: the command that reproduces a run, for its reports.
+ * Caller frees; NULL when out of memory. */
+char *fl_cli_command_line(int argc, char **argv);
+
 /* The scenario runner behind `faultline run` (chaos = 0) and `faultline
  * chaos` (chaos = 1: experiment options, HTTP limited to loopback and
  * --allow hosts), parsing argv with `opts` (cmd_run.c's or cmd_chaos.c's
