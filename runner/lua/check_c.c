@@ -239,28 +239,20 @@ static int l_prober(lua_State *L)
 	lp->p = fl_prober_new(fl_sched_base(s), service, on_probe_event, lp, err, sizeof(err));
 	if (!lp->events || !lp->p)
 		return luaL_error(L, "prober: %s", err);
-	static const char *const kinds[] = { "liveness", "readiness", "startup" };
-	int n = 0;
-	for (int k = 0; k < 3; k++) {
-		lua_getfield(L, 2, kinds[k]);
-		const char *url = lua_tostring(L, -1);
-		if (url) {
-			struct fl_probe_spec sp;
-			fl_probe_spec_defaults(&sp, k);
-			sp.url = url;
-			sp.period_ms = (int64_t)(opt_num(L, 2, "period", 10) * 1000);
-			sp.timeout_ms = (int64_t)(opt_num(L, 2, "timeout", 1) * 1000);
-			sp.initial_delay_ms = (int64_t)(opt_num(L, 2, "initial_delay", 0) * 1000);
-			sp.failure_threshold = (int)opt_num(L, 2, "failure_threshold", 3);
-			sp.success_threshold = k == 1 ? (int)opt_num(L, 2, "success_threshold", 1) : 1;
-			if (fl_prober_add(lp->p, &sp, err, sizeof(err)) < 0)
-				return luaL_argerror(L, 2, err);
-			n++;
-		}
-		lua_pop(L, 1);
+	struct fl_probe_set set;
+	fl_probe_set_defaults(&set);
+	for (int k = FL_PROBE_LIVENESS; k <= FL_PROBE_STARTUP; k++) {
+		lua_getfield(L, 2, fl_probe_kind_str(k));
+		set.url[k] = lua_tostring(L, -1); /* stays on the stack until added */
 	}
-	if (!n)
-		return luaL_argerror(L, 2, "give at least one of liveness, readiness, startup (URLs)");
+	set.period_ms = (int64_t)(opt_num(L, 2, "period", 10) * 1000);
+	set.timeout_ms = (int64_t)(opt_num(L, 2, "timeout", 1) * 1000);
+	set.initial_delay_ms = (int64_t)(opt_num(L, 2, "initial_delay", 0) * 1000);
+	set.failure_threshold = (int)opt_num(L, 2, "failure_threshold", 3);
+	set.success_threshold = (int)opt_num(L, 2, "success_threshold", 1);
+	if (fl_prober_add_set(lp->p, &set, err, sizeof(err)) < 0)
+		return luaL_argerror(L, 2, err);
+	lua_pop(L, 3);
 	lua_getfield(L, 2, "observe_held");
 	fl_prober_observe_held(lp->p, lua_toboolean(L, -1));
 	lua_pop(L, 1);
