@@ -110,6 +110,8 @@ struct fl_run_summary {
 	uint64_t seed;
 	bool interrupted;
 	const char *history_path;	/* the run's --history file (charts in HTML), or NULL */
+	const char *const *histories;	/* more history files for the timeline (borrowed) */
+	int nhistories;
 	const char *command;		/* the command line that reproduces the run, or NULL */
 	const json_t *extra;		/* run-level data for the journal and the page
 					 * (borrowed) or NULL: "checks" (checker results,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "report/report.h"
+#include "runner/luajson.h"
 #include "runner/runner.h"
 #include "runner/sched.h"
 #include "core/clock.h"
@@ -48,7 +49,7 @@ static char *opt_strdup(lua_State *L, int idx, const char *key)
 }
 
 /* report{suite=, name=, status="pass|fail|skip", duration=s, message=,
- *        detail=, file=, line=, tags={...}} */
+ *        detail=, file=, line=, tags={...}, retries={...}, extra={...}} */
 static int l_report(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -109,6 +110,13 @@ static int l_report(lua_State *L)
 			lua_pop(L, 2);
 			r.nretries++;
 		}
+	}
+	lua_pop(L, 1);
+	/* extra = { checks = {...}, experiment = {...} }: the test's parts */
+	lua_getfield(L, 1, "extra");
+	if (lua_istable(L, -1)) {
+		char err[128];
+		r.extra = fl_lua_to_json(L, lua_gettop(L), err, sizeof(err));
 	}
 	lua_pop(L, 1);
 	r.index = ++ctx->test_index;
