@@ -1,6 +1,7 @@
 /* faultline run [PATH...]: run Lua scenario files and report. */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -378,8 +379,16 @@ int fl_cli_run_scenarios(int argc, char **argv, int chaos, const char *help)
 		.files = (int)files.n, .duration_ns = fl_mono_ns() - t0, .seed = seed,
 		.interrupted = interrupted != 0, .history_path = history,
 	};
+	/* the command that reproduces the run, with the seed it drew */
+	char *command = fl_cli_command_line(argc, argv), *seeded = NULL;
+	if (command && !have_seed && asprintf(&seeded, "%s --seed %" PRIu64, command, seed) >= 0) {
+		free(command);
+		command = seeded;
+	}
+	sum.command = command;	/* NULL: the reports go without */
 	sum.errors = js.total.file_errors;
 	fl_report_run_end(set, &sum);
+	free(command);
 
 	if (interrupted)
 		rc = FL_EXIT_INTERRUPTED;

@@ -38,7 +38,7 @@ void fl_html_esc(FILE *f, const char *s)
 	free(clean);
 }
 
-static const char css[] =
+const char fl_html_css[] =
 	":root{--ok:#1f7a3a;--bad:#b42318;--muted:#667085;--line:#e4e7ec}"
 	"*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;"
 	"margin:0;color:#1d2939;background:#f6f7f9}main{max-width:1110px;margin:0 auto;padding:22px 24px 40px}"
@@ -199,21 +199,23 @@ static void mark_steps(struct fl_timeline *tl, const struct fl_report_log *log)
 		}
 }
 
+int fl_html_load_timeline(struct fl_timeline *tl, const struct fl_run_summary *s, char *err,
+			  size_t errlen)
+{
+	int rc = 0;
+	if (s->history_path && access(s->history_path, R_OK) == 0)
+		rc = fl_timeline_read(tl, s->history_path, err, errlen);
+	for (int i = 0; i < s->nhistories && rc == 0; i++)
+		if (!s->history_path || strcmp(s->histories[i], s->history_path))
+			rc = fl_timeline_read(tl, s->histories[i], err, errlen);
+	return rc;
+}
+
 static void write_timeline(FILE *f, const struct fl_report_log *log, const struct fl_run_summary *s)
 {
 	struct fl_timeline tl = { 0 };
 	char err[512] = "";
-	int rc = 0, n = 0;
-	const char *paths[65];
-	if (s->history_path && access(s->history_path, R_OK) == 0)
-		paths[n++] = s->history_path;
-	for (int i = 0; i < s->nhistories && n < 64; i++)
-		if (!s->history_path || strcmp(s->histories[i], s->history_path))
-			paths[n++] = s->histories[i];
-	if (!n)
-		return;
-	for (int i = 0; i < n && rc == 0; i++)
-		rc = fl_timeline_read(&tl, paths[i], err, sizeof(err));
+	int rc = fl_html_load_timeline(&tl, s, err, sizeof(err));
 	if (rc == 0 && tl.t1 > 0) {
 		fl_html_each_check(log, s, mark_violations, &tl);
 		mark_steps(&tl, log);
@@ -322,14 +324,20 @@ static void count_check(const json_t *c, void *arg)
 	++*(size_t *)arg;
 }
 
+void fl_html_head(FILE *f, const char *title)
+{
+	fputs("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+	      "<meta name='viewport' content='width=device-width, initial-scale=1'><title>", f);
+	fl_html_esc(f, title);
+	fprintf(f, "</title><style>%s</style></head><body><main>", fl_html_css);
+}
+
 static int html_write(FILE *f, const struct fl_report_log *log, const struct fl_run_summary *s)
 {
-	char when[40];
+	char when[40], title[80];
 	fl_wall_iso(log->begin_wall_ns, when, sizeof(when));
-	fprintf(f, "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-		   "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-		   "<title>faultline report %s</title><style>%s</style></head><body><main>",
-		when, css);
+	snprintf(title, sizeof(title), "faultline report %s", when);
+	fl_html_head(f, title);
 	write_header(f, log, s);
 	for (size_t k = 0; k < log->nfiles; k++)
 		for (size_t t = 0; t < log->files[k]->ntests; t++) {

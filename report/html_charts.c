@@ -133,10 +133,7 @@ static void write_lane(FILE *f, const struct fl_timeline *tl, const struct fl_ht
 
 /* --- charts ------------------------------------------------------------------ */
 
-struct line {
-	const char *name, *cls, *color;
-	double *y;		/* nbuckets values; NAN: no point */
-};
+#define line fl_html_line
 
 /* A "nice" upper bound for a linear axis: 1, 2 or 5 times a power of ten. */
 static double nice(double v)
@@ -180,9 +177,9 @@ static double ypos(double v, double lo, double hi, bool logy)
 	return CH - BOTTOM - r * h;
 }
 
-static void chart(FILE *f, const struct fl_timeline *tl, const struct fl_html_axis *ax,
-		  const char *title, const struct line *ls, size_t n, bool logy,
-		  const char *(*fmt)(double, char *, size_t))
+void fl_html_chart(FILE *f, const struct fl_timeline *tl, const struct fl_html_axis *ax,
+		   bool shaded, const char *title, const struct fl_html_line *ls, size_t n, bool logy,
+		   const char *(*fmt)(double, char *, size_t))
 {
 	double hi = 0, lo = INFINITY;
 	for (size_t k = 0; k < n; k++)
@@ -201,7 +198,8 @@ static void chart(FILE *f, const struct fl_timeline *tl, const struct fl_html_ax
 	}
 	fprintf(f, "<figure><figcaption>%s</figcaption><svg class='chart' width='%d' height='%d' "
 		   "viewBox='0 0 %d %d' role='img'>", title, W, CH, W, CH);
-	shade(f, tl, ax);
+	if (shaded)
+		shade(f, tl, ax);
 	char buf[32];
 	/* y grid: decades (log) or 0, half, max */
 	for (double v = logy ? lo : 0; v <= hi * 1.0001; v = logy ? v * 10 : v + hi / 2) {
@@ -213,7 +211,8 @@ static void chart(FILE *f, const struct fl_timeline *tl, const struct fl_html_ax
 	for (size_t k = 0; k < n; k++) {
 		fprintf(f, "<polyline class='series %s' data-series='", ls[k].cls);
 		fl_html_esc(f, ls[k].name);
-		fprintf(f, "' stroke='%s' points='", ls[k].color);
+		fprintf(f, "' stroke='%s'%s points='", ls[k].color,
+			ls[k].dashed ? " stroke-dasharray='5 3'" : "");
 		for (size_t b = 0; b < tl->nbuckets; b++) {
 			if (isnan(ls[k].y[b]) || (logy && ls[k].y[b] <= 0))
 				continue;
@@ -233,10 +232,12 @@ static void chart(FILE *f, const struct fl_timeline *tl, const struct fl_html_ax
 		fl_html_esc(f, ls[k].name);
 		fputs("</span>", f);
 	}
-	fputs("<span><i class='sw shade-sw'></i>fault window</span></div></figure>", f);
+	if (shaded)
+		fputs("<span><i class='sw shade-sw'></i>fault window</span>", f);
+	fputs("</div></figure>", f);
 }
 
-static const char *fmt_rate(double v, char *buf, size_t len)
+const char *fl_html_fmt_rate(double v, char *buf, size_t len)
 {
 	fl_report_fmt_count(v, buf, len);
 	strncat(buf, "/s", len - strlen(buf) - 1);
@@ -257,8 +258,8 @@ static void rate_charts(FILE *f, const struct fl_timeline *tl, const struct fl_h
 	bool any_err = false;
 	for (size_t k = 0; ok && er && k < n; k++) {
 		const struct fl_tl_series *s = &tl->series[k];
-		ok[k] = (struct line){ s->name, "ops", palette[k % NPAL], calloc(tl->nbuckets, sizeof(double)) };
-		er[k] = (struct line){ s->name, "errors", palette[k % NPAL], calloc(tl->nbuckets, sizeof(double)) };
+		ok[k] = (struct line){ s->name, "ops", palette[k % NPAL], calloc(tl->nbuckets, sizeof(double)), 0 };
+		er[k] = (struct line){ s->name, "errors", palette[k % NPAL], calloc(tl->nbuckets, sizeof(double)), 0 };
 		if (!ok[k].y || !er[k].y)
 			goto out;
 		for (size_t b = 0; b < tl->nbuckets; b++) {
@@ -269,8 +270,8 @@ static void rate_charts(FILE *f, const struct fl_timeline *tl, const struct fl_h
 		}
 	}
 	if (ok && er) {
-		chart(f, tl, ax, "Throughput: successful operations per second, by type", ok, n, false, fmt_rate);
-		chart(f, tl, ax, any_err ? "Error rate: failed or unknown outcome, % of the operations, by type"
+		fl_html_chart(f, tl, ax, true, "Throughput: successful operations per second, by type", ok, n, false, fl_html_fmt_rate);
+		fl_html_chart(f, tl, ax, true, any_err ? "Error rate: failed or unknown outcome, % of the operations, by type"
 					 : "Error rate: no operation failed",
 		      er, n, false, fmt_pct);
 	}
@@ -283,7 +284,7 @@ out:
 	free(er);
 }
 
-static const char *fmt_lat(double v, char *buf, size_t len)
+const char *fl_html_fmt_lat(double v, char *buf, size_t len)
 {
 	return fl_report_fmt_ns(v, buf, len);
 }
@@ -298,7 +299,7 @@ static void latency_chart(FILE *f, const struct fl_timeline *tl, const struct fl
 	struct line ls[3];
 	size_t n = 0;
 	for (; n < 3; n++) {
-		ls[n] = (struct line){ ps[n].name, ps[n].cls, ps[n].color, malloc(tl->nbuckets * sizeof(double)) };
+		ls[n] = (struct line){ ps[n].name, ps[n].cls, ps[n].color, malloc(tl->nbuckets * sizeof(double)), 0 };
 		if (!ls[n].y)
 			goto out;
 		for (size_t b = 0; b < tl->nbuckets; b++)
@@ -310,7 +311,7 @@ static void latency_chart(FILE *f, const struct fl_timeline *tl, const struct fl
 		 fl_report_fmt_ns((double)fl_hist_percentile(tl->all, 50), b1, sizeof(b1)),
 		 fl_report_fmt_ns((double)fl_hist_percentile(tl->all, 95), b2, sizeof(b2)),
 		 fl_report_fmt_ns((double)fl_hist_percentile(tl->all, 99), b3, sizeof(b3)));
-	chart(f, tl, ax, title, ls, 3, true, fmt_lat);
+	fl_html_chart(f, tl, ax, true, title, ls, 3, true, fl_html_fmt_lat);
 out:
 	for (size_t k = 0; k < n; k++)
 		free(ls[k].y);

@@ -10,6 +10,7 @@
 #ifndef FL_REPORT_HTML_INT_H
 #define FL_REPORT_HTML_INT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <jansson.h>
@@ -95,6 +96,31 @@ struct fl_html_axis {
 	double x0, x1;		/* pixels */
 };
 double fl_html_x(const struct fl_html_axis *ax, int64_t t);
+
+/* A line of a chart: one value per bucket of a finished timeline (NAN: no
+ * point). */
+struct fl_html_line {
+	const char *name, *cls, *color;
+	double *y;
+	int dashed;
+};
+
+/* A line chart over tl's buckets (shaded with its fault windows and marks
+ * when `shaded`), linear from 0 or log-scaled, y labels by fmt. */
+void fl_html_chart(FILE *f, const struct fl_timeline *tl, const struct fl_html_axis *ax,
+		   bool shaded, const char *title, const struct fl_html_line *ls, size_t n, bool logy,
+		   const char *(*fmt)(double, char *, size_t));
+const char *fl_html_fmt_rate(double v, char *buf, size_t len);	/* "1.2k/s" */
+const char *fl_html_fmt_lat(double ns, char *buf, size_t len);	/* "12.3 ms" */
+
+/* The page's style sheet and its head up to <main> (title borrowed). */
+extern const char fl_html_css[];
+void fl_html_head(FILE *f, const char *title);
+
+/* Read a run's history files into tl (not finished); err as
+ * fl_timeline_read. A run without history leaves tl empty (t1 == 0). */
+int fl_html_load_timeline(struct fl_timeline *tl, const struct fl_run_summary *s, char *err,
+			  size_t errlen);
 
 /* The timeline section (fault lane and charts) for tl (finished). */
 void fl_html_timeline(FILE *f, const struct fl_timeline *tl);

@@ -154,6 +154,10 @@ int fl_report_collect_new(const struct fl_report_format *fmt, struct fl_report_o
 			  struct fl_reporter *rep);
 extern const struct fl_reporter_ops fl_report_collect_ops;
 
+/* The log and summary of a loaded run (journal.c; borrowed). */
+const struct fl_report_log *fl_report_run_log(const struct fl_report_run *run);
+const struct fl_run_summary *fl_report_run_summary(const struct fl_report_run *run);
+
 /* The streaming reporters' operations (fl_report_ops_builtin). */
 extern const struct fl_reporter_ops fl_report_console_ops, fl_report_tap_ops, fl_report_tap13_ops;
 
