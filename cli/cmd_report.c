@@ -1,6 +1,5 @@
 /* faultline report: a run's reports after the fact, from its JSON journal
  * and history files, and the comparison of two runs. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,31 +7,39 @@
 #include "core/errors.h"
 #include "report/report.h"
 
-static const char usage[] =
-	"Usage: faultline report JOURNAL [HISTORY...] [-o FILE] [--format FMT]\n"
-	"       faultline report --compare A B [-o FILE]\n"
-	"\n"
-	"Write a finished run's report from its JSON journal (--report json=FILE of\n"
-	"run, chaos or check; or an experiment's --journal) and, for the timeline, its\n"
-	"history files (default: the --history file the journal names). The page is\n"
-	"the one --report html=FILE writes: self-contained, readable without scripts\n"
-	"or network.\n"
-	"\n"
-	"  -o, --output FILE   where to write (default: report.html; '-': standard output)\n"
-	"  -f, --format FMT    html (default; also from FILE's extension), junit (.xml),\n"
-	"                      json, tap, tap13, console\n"
-	"      --compare A B   one page with both runs: timelines on shared axes, each\n"
-	"                      invariant's verdict side by side, the change in latency\n"
-	"                      percentiles, throughput and error rate (HTML)\n"
-	"  -h, --help          this help\n"
-	"\n"
-	"Exit status: 0 written, 2 usage error or unreadable journal, 3 the report could\n"
-	"not be written.\n"
-	"\n"
-	"Examples:\n"
-	"  faultline run scenarios/chaos --history h.jsonl --report json=run.json\n"
-	"  faultline report run.json -o run.html\n"
-	"  faultline report --compare before.json after.json -o diff.html\n";
+enum { O_COMPARE = FL_OPT_LONG };
+
+static const struct fl_opt opts[] = {
+	{ "output", 'o', "FILE", "where to write (default: report.html; '-': standard output)" },
+	{ "format", 'f', "FMT", "html (default; also from FILE's extension), junit (.xml),\n"
+		"json, tap, tap13, console" },
+	{ "compare", O_COMPARE, NULL, "two journals A B: one page with both runs, timelines on\n"
+		"shared axes, each invariant's verdict side by side, the\n"
+		"change in latency percentiles, throughput and error rate" },
+	FL_OPT_HELP,
+	FL_OPT_END,
+};
+
+static const struct fl_help help[] = {
+	{ "Usage: faultline report JOURNAL [HISTORY...] [-o FILE] [--format FMT]\n"
+	  "       faultline report --compare A B [-o FILE]\n"
+	  "\n"
+	  "Write a finished run's report from its JSON journal (--report json=FILE of\n"
+	  "run, chaos or check; or an experiment's --journal) and, for the timeline, its\n"
+	  "history files (default: the --history file the journal names). The page is\n"
+	  "the one --report html=FILE writes: self-contained, readable without scripts\n"
+	  "or network.\n"
+	  "\n", opts },
+	{ "\n"
+	  "Exit status: 0 written, 2 usage error or unreadable journal, 3 the report could\n"
+	  "not be written.\n"
+	  "\n"
+	  "Examples:\n"
+	  "  faultline run scenarios/chaos --history h.jsonl --report json=run.json\n"
+	  "  faultline report run.json -o run.html\n"
+	  "  faultline report --compare before.json after.json -o diff.html\n", NULL },
+	{ NULL, NULL },
+};
 
 /* The format for an output file: from its extension, html otherwise. */
 static const char *format_of(const char *path)
@@ -75,25 +82,20 @@ static int compare(const char *a, const char *b, const char *out)
 
 static int cmd_report(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' }, { "format", required_argument, NULL, 'f' },
-		{ "compare", no_argument, NULL, 'C' },	    { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *out = "report.html", *format = NULL;
 	int cmp = 0, c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:f:h", longopts, NULL)) != -1) {
+	struct fl_opts o;
+	fl_opts_init(&o, &fl_cmd_report, opts, argc, argv);
+	while ((c = fl_opts_next(&o)) > 0) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'f': format = optarg; break;
-		case 'C': cmp = 1; break;
-		case 'h': fputs(usage, stdout); return FL_EXIT_OK;
-		case ':': return fl_cli_usage_error("report", "option '%s' needs a value", argv[optind - 1]);
-		default: return fl_cli_usage_error("report", "unknown option '%s'", argv[optind - 1]);
+		case 'o': out = o.arg; break;
+		case 'f': format = o.arg; break;
+		case O_COMPARE: cmp = 1; break;
 		}
 	}
+	if (c < 0)
+		return o.exit;
+	int optind = o.optind;
 	int nargs = argc - optind;
 	if (cmp) {
 		if (nargs != 2)
@@ -124,7 +126,7 @@ static int cmd_report(int argc, char **argv)
 const struct fl_command fl_cmd_report = {
 	.name = "report",
 	.summary = "write a run's report from its journal and histories; compare two runs",
-	.usage = usage,
+	.help = help,
 	.order = 55,
 	.run = cmd_report,
 };

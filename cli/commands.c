@@ -6,10 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FL_CMD(n) extern const struct fl_command fl_cmd_##n;
-#include "commands.inc"
-#undef FL_CMD
-
 static const struct fl_command *table[] = {
 #define FL_CMD(n) &fl_cmd_##n,
 #include "commands.inc"
