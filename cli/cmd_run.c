@@ -26,7 +26,7 @@ static const char usage[] =
 	"\n"
 	"Options:\n"
 	"  -t, --tag TAG          run only tests tagged TAG (repeatable; ~TAG excludes)\n"
-	"  -g, --grep REGEX       run only tests whose \"suite > name\" matches (POSIX ERE)\n"
+	"  -g, --grep REGEX       run only tests whose \"suite > name\" matches (PCRE2)\n"
 	"  -e, --env KEY=VAL      set fl.env.KEY for the scenarios (repeatable)\n"
 	"  -s, --seed N           seed for every random draw (default: random, printed)\n"
 	"      --timeout S        per-test timeout in seconds (default 60; 0 = none)\n"
