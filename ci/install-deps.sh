@@ -2,7 +2,7 @@
 # Installs faultline's build, test and benchmark dependencies from Debian's
 # packages. Idempotent; needs root (or sudo). Works on a fresh Debian 12.
 #   ci/install-deps.sh           build + test dependencies
-#   ci/install-deps.sh --bench   also the benchmark baselines (haproxy, iperf3, tshark)
+#   ci/install-deps.sh --bench   also the benchmark baselines (nginx, wrk, haproxy, iperf3, tshark)
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libcurl4-openssl-dev libjansson-dev libpcap-dev
@@ -13,7 +13,7 @@ TEST_PKGS="curl libxml2-utils perl iproute2 tcpdump prometheus procps psmisc"
 # NodeSource builds whose npm conflicts with Debian's); tests skip without them.
 OPTIONAL_PKGS=""
 command -v node >/dev/null 2>&1 || OPTIONAL_PKGS="nodejs npm"
-BENCH_PKGS="wrk haproxy iperf3 tshark hyperfine"
+BENCH_PKGS="nginx wrk haproxy iperf3 tshark hyperfine"
 
 pkgs="$BUILD_PKGS $TEST_PKGS $OPTIONAL_PKGS"
 [ "${1:-}" = "--bench" ] && pkgs="$pkgs $BENCH_PKGS"

@@ -9,16 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "report/report_impl.h"
+#include "report/report_int.h"
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/history.h"
 #include "core/json.h"
-
-struct html {
-	struct fl_report_out out;	/* first: see report_impl.h */
-	struct fl_report_log log;
-};
 
 /* Escape text for HTML element content and attribute values. */
 static void esc(FILE *f, const char *s)
@@ -372,49 +367,10 @@ static void write_file(FILE *f, const struct fl_report_file *rf)
 	fputs("</table>", f);
 }
 
-static void html_run_begin(void *self, int nfiles, uint64_t seed)
+static int html_write(FILE *f, const struct fl_report_log *log, const struct fl_run_summary *s)
 {
-	(void)nfiles;
-	struct html *h = self;
-	h->log.seed = seed;
-	h->log.begin_wall_ns = fl_wall_ns();
-	h->log.begin_mono_ns = fl_mono_ns();
-}
-
-static void html_file_begin(void *self, const char *file)
-{
-	struct html *h = self;
-	fl_report_log_file(&h->log, file);
-}
-
-static void html_test_done(void *self, const struct fl_test_result *r)
-{
-	struct html *h = self;
-	fl_report_log_test(&h->log, r);
-}
-
-static void html_file_error(void *self, const struct fl_file_error *e)
-{
-	struct html *h = self;
-	fl_report_log_error(&h->log, e);
-}
-
-static void html_file_end(void *self, const char *file)
-{
-	struct html *h = self;
-	struct fl_report_file *rf = fl_report_log_file(&h->log, file);
-	if (rf)
-		rf->end_mono_ns = fl_mono_ns();
-}
-
-static void html_run_end(void *self, const struct fl_run_summary *s)
-{
-	struct html *h = self;
-	FILE *f = h->out.f;
-	if (!f)
-		return;
 	char when[40], host[128] = "";
-	fl_wall_iso(h->log.begin_wall_ns, when, sizeof(when));
+	fl_wall_iso(log->begin_wall_ns, when, sizeof(when));
 	gethostname(host, sizeof(host) - 1);
 	fprintf(f, "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
 		   "<title>faultline report %s</title><style>%s</style></head><body>",
@@ -430,41 +386,11 @@ static void html_run_end(void *self, const struct fl_run_summary *s)
 		fprintf(f, "<span class='chip fail'>%d file errors</span>", s->errors);
 	if (s->history_path && access(s->history_path, R_OK) == 0)
 		write_charts(f, s->history_path);
-	write_timeline(f, &h->log, fl_wall_ns());
-	for (size_t i = 0; i < h->log.nfiles; i++)
-		write_file(f, h->log.files[i]);
+	write_timeline(f, log, log->end_wall_ns ? log->end_wall_ns : fl_wall_ns());
+	for (size_t i = 0; i < log->nfiles; i++)
+		write_file(f, log->files[i]);
 	fputs("</body></html>\n", f);
-	fl_report_out_commit(&h->out);
+	return ferror(f) ? FL_EIO : 0;
 }
 
-static void html_free(void *self)
-{
-	struct html *h = self;
-	fl_report_out_close(&h->out);
-	fl_report_log_free(&h->log);
-	free(h);
-}
-
-const struct fl_reporter_ops fl_report_html_ops = {
-	.name = "html",
-	.run_begin = html_run_begin,
-	.file_begin = html_file_begin,
-	.test_done = html_test_done,
-	.file_error = html_file_error,
-	.file_end = html_file_end,
-	.run_end = html_run_end,
-	.free = html_free,
-};
-
-int fl_reporter_html_new(struct fl_report_out *out, struct fl_reporter *rep)
-{
-	struct html *h = calloc(1, sizeof(*h));
-	if (!h) {
-		fl_report_out_close(out);
-		return FL_ENOMEM;
-	}
-	h->out = *out;
-	rep->ops = &fl_report_html_ops;
-	rep->self = h;
-	return 0;
-}
+const struct fl_report_format fl_report_html = { .name = "html", .write = html_write };
