@@ -19,7 +19,7 @@
 
 static const struct fl_opt run_opts[] = {
 	{ "tag", 't', "TAG", "run only tests tagged TAG (repeatable; ~TAG excludes)" },
-	{ "grep", 'g', "REGEX", "run only tests whose \"suite > name\" matches (POSIX ERE)" },
+	{ "grep", 'g', "REGEX", "run only tests whose \"suite > name\" matches (PCRE2)" },
 	{ "env", 'e', "KEY=VAL", "set fl.env.KEY for the scenarios (repeatable)" },
 	{ "seed", 's', "N", "seed for every random draw (default: random, printed)" },
 	{ "timeout", FL_RUN_TIMEOUT, "S", "per-test timeout in seconds (default 60; 0 = none)" },

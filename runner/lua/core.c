@@ -3,7 +3,6 @@
  * numbers, -e variables, regular expressions. Not meant for scenarios
  * directly; faultline.lua wraps it. */
 #include <lauxlib.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include "runner/runner.h"
 #include "runner/sched.h"
 #include "core/clock.h"
+#include "core/regex.h"
 
 /* run_group(fn, timeout_s [, protected]) -> true, results... | false, err
  * Runs fn as the root task of a new scheduler group, driving the event loop
@@ -239,21 +239,22 @@ static int l_random(lua_State *L)
 	}
 }
 
-/* regex_find(re, s) -> bool; raises on a bad expression (POSIX extended) */
+/* regex_find(re, s) -> bool; raises on a bad expression or one over the
+ * limits of core/regex.h (PCRE2 syntax) */
 static int l_regex_find(lua_State *L)
 {
 	const char *re = luaL_checkstring(L, 1);
-	const char *s = luaL_checkstring(L, 2);
-	regex_t rx;
-	int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
-	if (rc != 0) {
-		char msg[160];
-		regerror(rc, &rx, msg, sizeof(msg));
-		regfree(&rx);
-		return luaL_error(L, "bad regular expression '%s': %s", re, msg);
-	}
-	lua_pushboolean(L, regexec(&rx, s, 0, NULL, 0) == 0);
-	regfree(&rx);
+	size_t len;
+	const char *s = luaL_checklstring(L, 2, &len);
+	struct fl_regex *rx = NULL;
+	char msg[256];
+	if (fl_regex_compile(re, 0, &rx, msg, sizeof(msg)) < 0)
+		return luaL_error(L, "bad regular expression: %s", msg);
+	int rc = fl_regex_match(rx, s, len, msg, sizeof(msg));
+	fl_regex_free(rx);
+	if (rc < 0)
+		return luaL_error(L, "%s", msg);
+	lua_pushboolean(L, rc == 1);
 	return 1;
 }
 
