@@ -30,7 +30,7 @@ else
 BUILD ?= build/san
 endif
 
-PKGS := libcurl jansson libpcap lua5.4 libevent libevent_pthreads sqlite3 cmocka
+PKGS := libcurl jansson libpcap lua5.4 libevent libevent_pthreads sqlite3 cmocka libpcre2-8
 
 # --- dependencies ---------------------------------------------------------
 NODEPS_GOALS := clean help

@@ -1,5 +1,6 @@
 /* faultline run [PATH...]: run Lua scenario files and report. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 
 static const struct fl_opt run_opts[] = {
 	{ "tag", 't', "TAG", "run only tests tagged TAG (repeatable; ~TAG excludes)" },
-	{ "grep", 'g', "REGEX", "run only tests whose \"suite > name\" matches (POSIX ERE)" },
+	{ "grep", 'g', "REGEX", "run only tests whose \"suite > name\" matches (PCRE2)" },
 	{ "env", 'e', "KEY=VAL", "set fl.env.KEY for the scenarios (repeatable)" },
 	{ "seed", 's', "N", "seed for every random draw (default: random, printed)" },
 	{ "timeout", FL_RUN_TIMEOUT, "S", "per-test timeout in seconds (default 60; 0 = none)" },
@@ -175,9 +176,10 @@ static int open_reports(const char *cmd, const struct run_args *a, struct fl_rep
 
 /* Run the files, Ctrl-C and SIGTERM interrupting; the exit code. */
 static int run_files(const struct run_args *a, const struct fl_file_list *files,
-		     struct fl_report_set *set, int chaos)
+		     struct fl_report_set *set, int chaos, const char *command)
 {
 	struct fl_run_opts ropts = {
+		.command = command,
 		.tags = a->tags, .ntags = a->ntags, .grep = a->grep, .env = a->envs, .nenv = a->nenv,
 		.seed = a->seed, .timeout_s = a->timeout, .retries = a->retries,
 		.history_path = a->history, .reports = set, .interrupt = &interrupted,
@@ -226,7 +228,14 @@ int fl_cli_run_scenarios(int argc, char **argv, const struct fl_command *command
 	if ((rc = collect(cmd, chaos, argc, argv, o.optind, &files)) >= 0 ||
 	    (rc = open_reports(cmd, &a, &set)) >= 0)
 		goto out;
-	rc = run_files(&a, &files, set, chaos);
+	/* the command that reproduces the run, with the seed it drew */
+	char *repro = fl_cli_command_line(argc, argv), *seeded = NULL;
+	if (repro && !a.have_seed && asprintf(&seeded, "%s --seed %" PRIu64, repro, a.seed) >= 0) {
+		free(repro);
+		repro = seeded;
+	}
+	rc = run_files(&a, &files, set, chaos, repro); /* repro NULL: the reports go without */
+	free(repro);
 out:
 	fl_report_set_free(set);
 	fl_file_list_free(&files);

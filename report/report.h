@@ -110,6 +110,8 @@ struct fl_run_summary {
 	uint64_t seed;
 	bool interrupted;
 	const char *history_path;	/* the run's --history file (charts in HTML), or NULL */
+	const char *const *histories;	/* more history files for the timeline (borrowed) */
+	int nhistories;
 	const char *command;		/* the command line that reproduces the run, or NULL */
 	const json_t *extra;		/* run-level data for the journal and the page
 					 * (borrowed) or NULL: "checks" (checker results,
@@ -180,5 +182,32 @@ void fl_report_tick(struct fl_report_set *set);
  * files keep what was written; a JUnit or JSON file whose run never reached
  * fl_report_run_end is not published (its FILE.tmp is removed). */
 void fl_report_set_free(struct fl_report_set *set);
+
+/* --- after the fact (report/journal.c, report/compare.c) --- */
+
+/* A finished run read back from its JSON journal (--report json=FILE), or
+ * from an experiment's journal (faultline chaos --journal), as a run of one
+ * test. */
+struct fl_report_run;
+
+/* Load the journal at path into *out (free with fl_report_run_free).
+ * Returns 0, FL_EINVAL (not JSON, not a journal; message in err) or
+ * FL_ENOMEM. */
+int fl_report_run_load(const char *path, struct fl_report_run **out, char *err, size_t errlen);
+void fl_report_run_free(struct fl_report_run *run);
+
+/* Write run as `spec` (as for fl_reporter_create: "html=FILE", "junit=-",
+ * "tap"). History files given (borrowed) replace the journal's recorded
+ * one for the page's timeline. Returns 0 or a negative FL_E* (message in
+ * err). */
+int fl_report_run_write(const struct fl_report_run *run, const char *spec,
+			const char *const *histories, int nhistories, char *err, size_t errlen);
+
+/* The comparison page of two runs (HTML, at path; "-" for stdout): their
+ * timelines on shared axes, each invariant's verdict side by side, the
+ * change in latency percentiles, throughput and error rate. Returns 0 or a
+ * negative FL_E* (message in err). */
+int fl_report_compare(const struct fl_report_run *a, const struct fl_report_run *b,
+		      const char *path, char *err, size_t errlen);
 
 #endif

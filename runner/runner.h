@@ -28,6 +28,8 @@ struct fl_run_opts {
 	int nallow;
 	const char *journal;		/* experiment journal file (JSON), or NULL */
 	volatile int *interrupt;	/* set by the signal handler; borrowed */
+	const char *command;		/* the command line that reproduces the run, for
+					 * the reports (borrowed), or NULL */
 };
 
 struct fl_file_outcome {

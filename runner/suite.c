@@ -197,6 +197,7 @@ void fl_runner_run_files(const struct fl_file_list *files, int jobs, const struc
 		.errors = js.total.file_errors, .files = (int)files->n,
 		.duration_ns = fl_mono_ns() - t0, .seed = opts->seed,
 		.interrupted = js.total.interrupted, .history_path = opts->history_path,
+		.command = opts->command,
 	};
 	fl_report_run_end(opts->reports, &sum);
 	*out = js.total;
