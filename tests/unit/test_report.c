@@ -573,7 +573,7 @@ static void test_console_tty(void **state)
 	(void)state;
 	char *text = console_on_tty(false);
 	/* a workload's progress joins the line (control bytes shown as '?') */
-	assert_non_null(strstr(text, "  workload?[2J 2.0 s of 10 s, 40 ops, 3 errors, 2 faults active  [0/2 files, "));
+	assert_non_null(strstr(text, "  workload?[2J 2.0 s of 10 s, 40 ops, 3 errors, 2 faults active  [2/2 files, 3 failed]"));
 	/* the progress line is drawn, then erased before the next result line */
 	assert_non_null(strstr(text, "[0/2 files] 0 passed, 0 failed, 0 skipped"));
 	assert_non_null(strstr(text, "[2/2 files] 2 passed, 3 failed, 1 skipped"));
