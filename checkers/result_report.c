@@ -7,6 +7,7 @@
 
 #include "core/errors.h"
 #include "core/json.h"
+#include "core/text.h"
 
 static void print_example(FILE *out, const char *label, const char *msg, const json_t *ev,
 			  size_t max)
@@ -103,35 +104,20 @@ json_t *fl_check_result_json(const struct fl_check_result *r)
 	return o;
 }
 
-static int xml_escape(struct fl_buf *b, const char *s)
+/* s as XML text (attr: an attribute value); NULL writes nothing. */
+static int xml_escape(struct fl_buf *b, const char *s, unsigned attr)
 {
-	int rc = 0;
-	for (; s && *s && rc == 0; s++) {
-		unsigned char c = (unsigned char)*s;
-		switch (c) {
-		case '<': rc = fl_buf_puts(b, "&lt;"); break;
-		case '>': rc = fl_buf_puts(b, "&gt;"); break;
-		case '&': rc = fl_buf_puts(b, "&amp;"); break;
-		case '"': rc = fl_buf_puts(b, "&quot;"); break;
-		case '\'': rc = fl_buf_puts(b, "&apos;"); break;
-		default:
-			if (c < 0x20 && c != '\n' && c != '\t')
-				rc = fl_buf_printf(b, "&#%u;", c == '\r' ? 13u : 0xfffdu);
-			else
-				rc = fl_buf_append(b, s, 1);
-		}
-	}
-	return rc;
+	return s ? fl_text_xml_escape(b, s, strlen(s), attr) : 0;
 }
 
 static void junit_example(struct fl_buf *b, const char *label, const char *msg, const json_t *ev)
 {
 	fl_buf_printf(b, "%s: ", label);
-	xml_escape(b, msg);
+	xml_escape(b, msg, 0);
 	fl_buf_puts(b, "\n");
 	if (ev) {
 		char *s = json_dumps(ev, JSON_INDENT(2) | JSON_SORT_KEYS);
-		xml_escape(b, s);
+		xml_escape(b, s, 0);
 		free(s);
 		fl_buf_puts(b, "\n");
 	}
@@ -146,18 +132,18 @@ int fl_check_result_junit(const struct fl_check_result *r, struct fl_buf *b)
 		skipped += r->inv[i].state == FL_INV_NOT_CHECKED;
 	}
 	fl_buf_puts(b, "  <testsuite name=\"check.");
-	xml_escape(b, r->checker);
+	xml_escape(b, r->checker, FL_TEXT_XML_ATTR);
 	fl_buf_printf(b, "\" tests=\"%zu\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" "
 			 "time=\"%.3f\">\n", r->ninv, failures, errors, skipped,
 		      (double)r->duration_ns / 1e9);
 	for (size_t i = 0; i < r->ninv; i++) {
 		const struct fl_check_invariant *v = &r->inv[i];
 		fl_buf_puts(b, "    <testcase classname=\"check.");
-		xml_escape(b, r->checker);
+		xml_escape(b, r->checker, FL_TEXT_XML_ATTR);
 		fl_buf_puts(b, "\" name=\"");
-		xml_escape(b, v->id);
+		xml_escape(b, v->id, FL_TEXT_XML_ATTR);
 		fl_buf_puts(b, " ");
-		xml_escape(b, v->name);
+		xml_escape(b, v->name, FL_TEXT_XML_ATTR);
 		fl_buf_puts(b, "\" time=\"0\"");
 		if (v->state == FL_INV_PASSED) {
 			fl_buf_puts(b, "/>\n");
@@ -167,7 +153,7 @@ int fl_check_result_junit(const struct fl_check_result *r, struct fl_buf *b)
 		if (v->state == FL_INV_FAILED) {
 			fl_buf_printf(b, "      <failure type=\"%s\" message=\"%ld violation%s: ",
 				      v->id, v->count, v->count == 1 ? "" : "s");
-			xml_escape(b, v->first_msg);
+			xml_escape(b, v->first_msg, FL_TEXT_XML_ATTR);
 			fl_buf_puts(b, "\">");
 			junit_example(b, "first", v->first_msg, v->first);
 			if (v->count > 1)
@@ -177,7 +163,7 @@ int fl_check_result_junit(const struct fl_check_result *r, struct fl_buf *b)
 			fl_buf_puts(b, "</failure>\n");
 		} else if (v->state == FL_INV_UNKNOWN) {
 			fl_buf_puts(b, "      <error type=\"unknown\" message=\"");
-			xml_escape(b, v->unknown_reason);
+			xml_escape(b, v->unknown_reason, FL_TEXT_XML_ATTR);
 			fl_buf_puts(b, "\"/>\n");
 		} else {
 			fl_buf_puts(b, "      <skipped message=\"not checked: no data in the "
