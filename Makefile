@@ -30,7 +30,7 @@ else
 BUILD ?= build/san
 endif
 
-PKGS := libcurl jansson libpcap lua5.4 libevent libevent_pthreads sqlite3 cmocka
+PKGS := libcurl jansson libpcap lua5.4 libevent libevent_pthreads sqlite3 cmocka libpcre2-8
 
 # --- dependencies ---------------------------------------------------------
 NODEPS_GOALS := clean help
@@ -77,7 +77,7 @@ define component
 SRCS_$(call comp_name,$(1)) := $(call srcs_of,$(call comp_dir,$(1)))
 LIB_$(call comp_name,$(1))  := $(if $$(SRCS_$(call comp_name,$(1))),$(BUILD)/libfl$(call comp_name,$(1)).a)
 $(BUILD)/libfl$(call comp_name,$(1)).a: $$(call objs_of,$$(SRCS_$(call comp_name,$(1))))
-	$$(call say,AR,$$@)$$(AR) rcs $$@ $$^
+	$$(call say,AR,$$@)rm -f $$@ && $$(AR) rcs $$@ $$^
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call component,$(c))))
 
@@ -88,13 +88,13 @@ EMBED_C    := $(BUILD)/gen/lua_embed.c
 SRCS_runner := $(wildcard runner/*.c) $(wildcard runner/lua/*.c)
 LIB_runner := $(BUILD)/libflrunner.a
 $(LIB_runner): $(call objs_of,$(SRCS_runner)) $(BUILD)/obj/gen/lua_embed.o
-	$(call say,AR,$@)$(AR) rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
 # The CLI library: every cli source but main.
 SRCS_cli   := $(filter-out $(MAINS),$(wildcard cli/*.c))
 LIB_cli    := $(BUILD)/libflcli.a
 $(LIB_cli): $(call objs_of,$(SRCS_cli))
-	$(call say,AR,$@)$(AR) rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
 # Generated tables: every cli/cmd_NAME.c is a command (FL_CMD(NAME)), every
 # runner/lua/NAME.c a Lua C module "faultline.NAME" (FL_LUAMOD(NAME)).
@@ -106,7 +106,7 @@ $(BUILD)/gen/commands.inc: $(CMD_SRCS) Makefile
 $(BUILD)/gen/luamods.inc: $(LUAMOD_SRCS) Makefile
 	@mkdir -p $(dir $@)
 	$(call say,GEN,$@)for f in $(LUAMOD_SRCS); do n=$${f#runner/lua/}; echo "FL_LUAMOD($${n%.c})"; done > $@
-$(BUILD)/obj/cli/commands.o: $(BUILD)/gen/commands.inc
+$(call objs_of,$(SRCS_cli) cli/main.c): $(BUILD)/gen/commands.inc
 $(call objs_of,$(SRCS_runner)): $(BUILD)/gen/luamods.inc
 
 $(EMBED_C): $(LUA_SRCS) tools/embed-lua.sh
@@ -196,7 +196,8 @@ test-matrix: tests
 demo: all $(HELPER_BINS)
 	@BUILD=$(BUILD) sh ci/demo.sh
 
-bench: all $(HELPER_BINS)
+# bench/contract.sh writes its capture with the contract pcap test binary
+bench: all $(HELPER_BINS) $(BUILD)/tests/test_contract_pcap
 	@ci/install-deps.sh --bench
 	@BUILD=$(BUILD) sh bench/run.sh
 

@@ -25,63 +25,105 @@
 #include "core/prng.h"
 #include "launcher/launcher.h"
 
-static const char usage[] =
-	"Usage: faultline contract verify PACT... --provider-url URL [options]\n"
-	"       faultline contract stub PACT... [--listen ADDR]\n"
-	"       faultline contract generate (--pcap FILE | --events FILE)... [--map ADDR:PORT=SERVICE]...\n"
-	"                                   [--only-mapped] [-o DIR] [--version 3|4]\n"
-	"       faultline contract scaffold PACT -o FILE.lua [--provider-url URL | --ref]\n"
-	"       faultline contract record [--proxy URL] [--link NAME]... -o FILE.jsonl\n"
-	"\n"
-	"Consumer-driven contracts in the Pact format (V2-V4 read, V3/V4 written).\n"
-	"A PACT argument may be a file or a directory of *.json pacts.\n"
-	"\n"
-	"verify: replay every interaction against a running provider and match its answers.\n"
-	"  --provider-url URL          the provider (http://127.0.0.1:8080)\n"
-	"  --ref                       each pact's provider is that service of the running\n"
-	"                              reference system (faultline ref up)\n"
-	"  --ref-data DIR              its data directory (default: as faultline ref)\n"
-	"  --state-change-url URL      POST {\"state\",\"params\",\"action\":\"setup\"} here before\n"
-	"                              each interaction (values it returns feed ProviderState\n"
-	"                              generators)\n"
-	"  --state-change-teardown     also POST action \"teardown\" afterwards\n"
-	"  --filter-consumer RE        only pacts whose consumer matches RE\n"
-	"  --filter-description RE     only interactions whose description matches RE\n"
-	"  --filter-state RE           only interactions with a provider state matching RE\n"
-	"  --exclude-description RE    skip interactions whose description matches RE\n"
-	"  --report FORMAT[=FILE]      console (default), tap, junit, json; repeatable\n"
-	"  --timeout S                 per request (default 10)\n"
-	"  --seed N                    seed for generators\n"
-	"  Pending interactions are reported but never fail the run.\n"
-	"  Exit: 0 verified, 1 a mismatch, 2 usage or bad pact, 3 provider unreachable.\n"
-	"\n"
-	"stub: answer as the provider would, from the pacts (500 with the mismatches when no\n"
-	"interaction matches a request).\n"
-	"  --listen ADDR               default 127.0.0.1:8080 (port 0 picks one)\n"
-	"  --ready-file FILE           write the bound address there once listening\n"
-	"\n"
-	"generate: pacts from recorded traffic, one per consumer/provider pair.\n"
-	"  --pcap FILE                 a pcap or pcapng capture (Ethernet, Linux cooked, loopback)\n"
-	"  --events FILE               the fault injector's recorded exchanges (JSONL)\n"
-	"  --map ADDR:PORT=SERVICE     name the service listening at ADDR:PORT (repeatable;\n"
-	"                              unmapped endpoints are named by address)\n"
-	"  --only-mapped               ignore connections to servers no --map names (captures)\n"
-	"  -o DIR                      where to write CONSUMER-PROVIDER.json (default .)\n"
-	"  --version 3|4               pact specification to write (default 4)\n"
-	"\n"
-	"record: save the fault injector's recorded HTTP exchanges of some links (all when no\n"
-	"--link is given) as JSONL for `generate --events`.\n"
-	"  --proxy URL                 the proxy's control API (default http://127.0.0.1:8474,\n"
-	"                              or $FAULTLINE_PROXY_URL)\n"
-	"  --link NAME                 a link (proxy) name, e.g. remittance->money (repeatable)\n"
-	"  -o FILE                     the JSONL file to write (- for stdout)\n"
-	"\n"
-	"scaffold: a readable Lua contract test for a pact.\n"
-	"  -o FILE.lua                 the scenario to write\n"
-	"  --provider-url URL          default provider URL written into the scenario\n"
-	"  --ref                       use the provider's service of the running reference\n"
-	"                              system (tests skip when none runs)\n"
-	"  $PROVIDER_URL overrides either when the scenario runs.\n";
+enum {
+	O_PROVIDER_URL = FL_OPT_LONG, O_REF, O_REF_DATA, O_STATE_URL, O_STATE_TEARDOWN,
+	O_FILTER_CONSUMER, O_FILTER_DESCRIPTION, O_FILTER_STATE, O_EXCLUDE_DESCRIPTION,
+	O_REPORT, O_TIMEOUT, O_SEED, O_LISTEN, O_READY_FILE, O_PCAP, O_EVENTS, O_MAP,
+	O_ONLY_MAPPED, O_VERSION, O_PROXY, O_LINK,
+};
+
+static const struct fl_opt verify_opts[] = {
+	{ "provider-url", O_PROVIDER_URL, "URL", "the provider (http://127.0.0.1:8080)" },
+	{ "ref", O_REF, NULL, "each pact's provider is that service of the running\n"
+		"reference system (faultline ref up)" },
+	{ "ref-data", O_REF_DATA, "DIR", "its data directory (default: as faultline ref)" },
+	{ "state-change-url", O_STATE_URL, "URL", "POST {\"state\",\"params\",\"action\":\"setup\"} here before\n"
+		"each interaction (values it returns feed ProviderState\n"
+		"generators)" },
+	{ "state-change-teardown", O_STATE_TEARDOWN, NULL, "also POST action \"teardown\" afterwards" },
+	{ "filter-consumer", O_FILTER_CONSUMER, "RE", "only pacts whose consumer matches RE" },
+	{ "filter-description", O_FILTER_DESCRIPTION, "RE", "only interactions whose description matches RE" },
+	{ "filter-state", O_FILTER_STATE, "RE", "only interactions with a provider state matching RE" },
+	{ "exclude-description", O_EXCLUDE_DESCRIPTION, "RE", "skip interactions whose description matches RE" },
+	{ "report", O_REPORT, "FORMAT[=FILE]", "console (default), tap, junit, json; repeatable" },
+	{ "timeout", O_TIMEOUT, "S", "per request (default 10)" },
+	{ "seed", O_SEED, "N", "seed for generators" },
+	FL_OPT_END,
+};
+
+static const struct fl_opt stub_opts[] = {
+	{ "listen", O_LISTEN, "ADDR", "default 127.0.0.1:8080 (port 0 picks one)" },
+	{ "ready-file", O_READY_FILE, "FILE", "write the bound address there once listening" },
+	{ "seed", O_SEED, "N", "seed for generators" },
+	FL_OPT_END,
+};
+
+static const struct fl_opt generate_opts[] = {
+	{ "pcap", O_PCAP, "FILE", "a pcap or pcapng capture (Ethernet, Linux cooked, loopback)" },
+	{ "events", O_EVENTS, "FILE", "the fault injector's recorded exchanges (JSONL)" },
+	{ "map", O_MAP, "ADDR:PORT=SERVICE", "name the service listening at ADDR:PORT (repeatable;\n"
+		"unmapped endpoints are named by address)" },
+	{ "only-mapped", O_ONLY_MAPPED, NULL, "ignore connections to servers no --map names (captures)" },
+	{ "out", 'o', "DIR", "where to write CONSUMER-PROVIDER.json (default .)" },
+	{ "version", O_VERSION, "3|4", "pact specification to write (default 4)" },
+	FL_OPT_END,
+};
+
+static const struct fl_opt record_opts[] = {
+	{ "proxy", O_PROXY, "URL", "the proxy's control API (default http://127.0.0.1:8474,\n"
+		"or $FAULTLINE_PROXY_URL)" },
+	{ "link", O_LINK, "NAME", "a link (proxy) name, e.g. remittance->money (repeatable)" },
+	{ "out", 'o', "FILE", "the JSONL file to write (- for stdout)" },
+	FL_OPT_END,
+};
+
+static const struct fl_opt scaffold_opts[] = {
+	{ "out", 'o', "FILE.lua", "the scenario to write" },
+	{ "provider-url", O_PROVIDER_URL, "URL", "default provider URL written into the scenario" },
+	{ "ref", O_REF, NULL, "use the provider's service of the running reference\n"
+		"system (tests skip when none runs)" },
+	FL_OPT_END,
+};
+
+static const struct fl_help help[] = {
+	{ "Usage: faultline contract verify PACT... --provider-url URL [options]\n"
+	  "       faultline contract stub PACT... [--listen ADDR]\n"
+	  "       faultline contract generate (--pcap FILE | --events FILE)... [--map ADDR:PORT=SERVICE]...\n"
+	  "                                   [--only-mapped] [-o DIR] [--version 3|4]\n"
+	  "       faultline contract scaffold PACT -o FILE.lua [--provider-url URL | --ref]\n"
+	  "       faultline contract record [--proxy URL] [--link NAME]... -o FILE.jsonl\n"
+	  "\n"
+	  "Consumer-driven contracts in the Pact format (V2-V4 read, V3/V4 written).\n"
+	  "A PACT argument may be a file or a directory of *.json pacts.\n"
+	  "\n"
+	  "verify: replay every interaction against a running provider and match its answers.\n",
+	  verify_opts },
+	{ "  Pending interactions are reported but never fail the run.\n"
+	  "  Exit: 0 verified, 1 a mismatch, 2 usage or bad pact, 3 provider unreachable.\n"
+	  "\n"
+	  "stub: answer as the provider would, from the pacts (500 with the mismatches when no\n"
+	  "interaction matches a request).\n",
+	  stub_opts },
+	{ "\n"
+	  "generate: pacts from recorded traffic, one per consumer/provider pair.\n",
+	  generate_opts },
+	{ "\n"
+	  "record: save the fault injector's recorded HTTP exchanges of some links (all when no\n"
+	  "--link is given) as JSONL for `generate --events`.\n",
+	  record_opts },
+	{ "\n"
+	  "scaffold: a readable Lua contract test for a pact.\n",
+	  scaffold_opts },
+	{ "  $PROVIDER_URL overrides either when the scenario runs.\n", NULL },
+	{ NULL, NULL },
+};
+
+/* Start parsing the options of subcommand argv[1] (argv[0] is "contract"). */
+static void sub_opts_init(struct fl_opts *o, const struct fl_opt *table, int argc, char **argv)
+{
+	fl_opts_init(o, &fl_cmd_contract, table, argc - 1, argv + 1);
+	o->sub = argv[1];
+}
 
 /* --- pact loading -------------------------------------------------------- */
 
@@ -245,15 +287,6 @@ static void on_result(const struct fl_verify_result *r, void *arg)
 	fl_buf_free(&detail);
 }
 
-static int need_arg(int i, int argc, char **argv)
-{
-	if (i + 1 >= argc) {
-		fl_cli_usage_error("contract", "%s needs a value", argv[i]);
-		return -1;
-	}
-	return 0;
-}
-
 static int cmd_verify(int argc, char **argv)
 {
 	struct fl_verify_opts o = { 0 };
@@ -266,53 +299,36 @@ static int cmd_verify(int argc, char **argv)
 	const char *files[256];
 	int nfiles = 0;
 	o.seed = fl_prng_entropy_seed();
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		const char **slot = NULL;
-		if (!strcmp(a, "--provider-url"))
-			slot = &o.provider_url;
-		else if (!strcmp(a, "--state-change-url"))
-			slot = &o.state_change_url;
-		else if (!strcmp(a, "--filter-consumer"))
-			slot = &o.filter_consumer;
-		else if (!strcmp(a, "--filter-description"))
-			slot = &o.filter_description;
-		else if (!strcmp(a, "--filter-state"))
-			slot = &o.filter_state;
-		else if (!strcmp(a, "--exclude-description"))
-			slot = &o.exclude_description;
-		if (slot) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			*slot = argv[++i];
-		} else if (!strcmp(a, "--ref")) {
+	struct fl_opts op;
+	int c;
+	sub_opts_init(&op, verify_opts, argc, argv);
+	while ((c = fl_opts_next(&op)) > 0) {
+		const char *v = op.arg;
+		switch (c) {
+		case O_PROVIDER_URL: o.provider_url = v; break;
+		case O_STATE_URL: o.state_change_url = v; break;
+		case O_FILTER_CONSUMER: o.filter_consumer = v; break;
+		case O_FILTER_DESCRIPTION: o.filter_description = v; break;
+		case O_FILTER_STATE: o.filter_state = v; break;
+		case O_EXCLUDE_DESCRIPTION: o.exclude_description = v; break;
+		case O_REF: ref = true; break;
+		case O_REF_DATA:
 			ref = true;
-		} else if (!strcmp(a, "--ref-data")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			ref = true;
-			ref_data = argv[++i];
-		} else if (!strcmp(a, "--state-change-teardown")) {
-			o.state_teardown = true;
-		} else if (!strcmp(a, "--report")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
+			ref_data = v;
+			break;
+		case O_STATE_TEARDOWN: o.state_teardown = true; break;
+		case O_REPORT:
 			if (nreports < 16)
-				reports[nreports++] = argv[++i];
-		} else if (!strcmp(a, "--timeout")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			o.timeout_ms = (long)(atof(argv[++i]) * 1000);
-		} else if (!strcmp(a, "--seed")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			o.seed = strtoull(argv[++i], NULL, 10);
-		} else if (a[0] == '-' && a[1]) {
-			return fl_cli_usage_error("contract", "verify: unknown option '%s'", a);
-		} else if (nfiles < 256) {
-			files[nfiles++] = a;
+				reports[nreports++] = v;
+			break;
+		case O_TIMEOUT: o.timeout_ms = (long)(atof(v) * 1000); break;
+		case O_SEED: o.seed = strtoull(v, NULL, 10); break;
 		}
 	}
+	if (c < 0)
+		return op.exit;
+	for (int i = op.optind + 1; i < argc && nfiles < 256; i++)
+		files[nfiles++] = argv[i];
 	if (!nfiles)
 		return fl_cli_usage_error("contract", "verify: no pact files given");
 	if (!o.provider_url && !ref)
@@ -355,7 +371,7 @@ static int cmd_verify(int argc, char **argv)
 	fl_report_run_begin(set, (int)pl.n, o.seed);
 	for (size_t i = 0; i < pl.n; i++) {
 		const char *file = pl.v[i]->source ? pl.v[i]->source : "pact";
-		struct verify_ctx c = { set, file, 0 };
+		struct verify_ctx vc = { set, file, 0 };
 		char err[512];
 		if (topo) {
 			json_t *svc = json_object_get(json_object_get(topo, "services"), pl.v[i]->provider);
@@ -371,7 +387,7 @@ static int cmd_verify(int argc, char **argv)
 			fl_report_file_end(set, file);
 			continue;
 		}
-		if (fl_verify_pact(pl.v[i], &o, on_result, &c, &sum, err, sizeof(err))) {
+		if (fl_verify_pact(pl.v[i], &o, on_result, &vc, &sum, err, sizeof(err))) {
 			struct fl_file_error fe = { file, err, FL_EXIT_USAGE };
 			fl_report_file_error(set, &fe);
 			sum.errors++;
@@ -413,24 +429,22 @@ static int cmd_stub(int argc, char **argv)
 	struct pact_list pl = { 0 };
 	int rc = FL_EXIT_USAGE;
 	uint64_t seed = fl_prng_entropy_seed();
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--listen") || !strcmp(argv[i], "--ready-file") ||
-		    !strcmp(argv[i], "--seed")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			if (argv[i][2] == 'l')
-				listen = argv[i + 1];
-			else if (argv[i][2] == 'r')
-				ready = argv[i + 1];
-			else
-				seed = strtoull(argv[i + 1], NULL, 10);
-			i++;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return fl_cli_usage_error("contract", "stub: unknown option '%s'", argv[i]);
-		} else if (load_pacts(&pl, argv[i])) {
-			goto out;
-		}
+	struct fl_opts op;
+	int c;
+	sub_opts_init(&op, stub_opts, argc, argv);
+	while ((c = fl_opts_next(&op)) > 0) {
+		if (c == O_LISTEN)
+			listen = op.arg;
+		else if (c == O_READY_FILE)
+			ready = op.arg;
+		else
+			seed = strtoull(op.arg, NULL, 10);
 	}
+	if (c < 0)
+		return op.exit;
+	for (int i = op.optind + 1; i < argc; i++)
+		if (load_pacts(&pl, argv[i]))
+			goto out;
 	if (!pl.n)
 		return fl_cli_usage_error("contract", "stub: no pact files given");
 	struct event_base *base = event_base_new();
@@ -482,34 +496,37 @@ static int cmd_generate(int argc, char **argv)
 	bool is_pcap[64];
 	const char *maps[128];
 	size_t nin = 0, nmaps = 0;
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--only-mapped")) {
-			o.only_mapped = 1;
-			continue;
-		}
-		if (!strcmp(a, "--pcap") || !strcmp(a, "--events") || !strcmp(a, "--map") ||
-		    !strcmp(a, "-o") || !strcmp(a, "--out") || !strcmp(a, "--version")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			const char *v = argv[++i];
-			if (!strcmp(a, "--map")) {
-				if (nmaps < 128)
-					maps[nmaps++] = v;
-			} else if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
-				o.out_dir = v;
-			} else if (!strcmp(a, "--version")) {
-				o.version = atoi(v);
-				if (o.version != 3 && o.version != 4)
-					return fl_cli_usage_error("contract", "generate: --version must be 3 or 4");
-			} else if (nin < 64) {
-				is_pcap[nin] = !strcmp(a, "--pcap");
+	struct fl_opts op;
+	int c;
+	sub_opts_init(&op, generate_opts, argc, argv);
+	while ((c = fl_opts_next(&op)) > 0) {
+		const char *v = op.arg;
+		switch (c) {
+		case O_ONLY_MAPPED: o.only_mapped = 1; break;
+		case O_MAP:
+			if (nmaps < 128)
+				maps[nmaps++] = v;
+			break;
+		case 'o': o.out_dir = v; break;
+		case O_VERSION:
+			o.version = atoi(v);
+			if (o.version != 3 && o.version != 4)
+				return fl_cli_usage_error("contract", "generate: --version must be 3 or 4");
+			break;
+		case O_PCAP:
+		case O_EVENTS:
+			if (nin < 64) {
+				is_pcap[nin] = c == O_PCAP;
 				inputs[nin++] = v;
 			}
-		} else {
-			return fl_cli_usage_error("contract", "generate: unexpected argument '%s'", a);
+			break;
 		}
 	}
+	if (c < 0)
+		return op.exit;
+	if (op.optind + 1 < argc)
+		return fl_cli_usage_error("contract", "generate: unexpected argument '%s'",
+					  argv[op.optind + 1]);
 	if (!nin)
 		return fl_cli_usage_error("contract", "generate: give --pcap FILE or --events FILE");
 	char err[1024];
@@ -558,23 +575,23 @@ static int cmd_generate(int argc, char **argv)
 static int cmd_scaffold(int argc, char **argv)
 {
 	const char *pact = NULL, *out = NULL, *url = NULL;
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--provider-url")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			if (argv[i][1] == 'o')
-				out = argv[++i];
-			else
-				url = argv[++i];
-		} else if (!strcmp(argv[i], "--ref")) {
+	struct fl_opts op;
+	int c;
+	sub_opts_init(&op, scaffold_opts, argc, argv);
+	while ((c = fl_opts_next(&op)) > 0) {
+		if (c == 'o')
+			out = op.arg;
+		else if (c == O_PROVIDER_URL)
+			url = op.arg;
+		else
 			url = "ref";
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return fl_cli_usage_error("contract", "scaffold: unknown option '%s'", argv[i]);
-		} else if (!pact) {
-			pact = argv[i];
-		} else {
+	}
+	if (c < 0)
+		return op.exit;
+	for (int i = op.optind + 1; i < argc; i++) {
+		if (pact)
 			return fl_cli_usage_error("contract", "scaffold: one pact at a time");
-		}
+		pact = argv[i];
 	}
 	if (!pact || !out)
 		return fl_cli_usage_error("contract", "scaffold: usage: scaffold PACT -o FILE.lua");
@@ -640,21 +657,22 @@ static int cmd_record(int argc, char **argv)
 	size_t nlinks = 0;
 	if (!proxy)
 		proxy = "http://127.0.0.1:8474";
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--proxy") || !strcmp(argv[i], "--link") || !strcmp(argv[i], "-o")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			if (argv[i][2] == 'p')
-				proxy = argv[i + 1];
-			else if (argv[i][1] == 'o')
-				out = argv[i + 1];
-			else if (nlinks < 64)
-				links[nlinks++] = argv[i + 1];
-			i++;
-		} else {
-			return fl_cli_usage_error("contract", "record: unexpected argument '%s'", argv[i]);
-		}
+	struct fl_opts op;
+	int c;
+	sub_opts_init(&op, record_opts, argc, argv);
+	while ((c = fl_opts_next(&op)) > 0) {
+		if (c == O_PROXY)
+			proxy = op.arg;
+		else if (c == 'o')
+			out = op.arg;
+		else if (nlinks < 64)
+			links[nlinks++] = op.arg;
 	}
+	if (c < 0)
+		return op.exit;
+	if (op.optind + 1 < argc)
+		return fl_cli_usage_error("contract", "record: unexpected argument '%s'",
+					  argv[op.optind + 1]);
 	if (!out)
 		return fl_cli_usage_error("contract", "record: -o FILE.jsonl is required");
 	char err[512];
@@ -720,12 +738,12 @@ static int cmd_record(int argc, char **argv)
 
 static int cmd_contract(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? FL_EXIT_USAGE : FL_EXIT_OK;
+	if (argc < 2) {
+		fl_cli_help_print(&fl_cmd_contract, stderr);
+		return FL_EXIT_USAGE;
 	}
 	if (fl_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
+		fl_cli_help_print(&fl_cmd_contract, stdout);
 		return FL_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "verify"))
@@ -746,7 +764,7 @@ static int cmd_contract(int argc, char **argv)
 const struct fl_command fl_cmd_contract = {
 	.name = "contract",
 	.summary = "verify providers against pacts, stub them, generate pacts from traffic",
-	.usage = usage,
+	.help = help,
 	.order = 30,
 	.run = cmd_contract,
 };

@@ -12,35 +12,46 @@
 #include "core/history.h"
 #include "core/json.h"
 
-static const char usage[] =
-	"Usage: faultline probe URL --kind liveness|readiness|startup [OPTIONS]\n"
-	"\n"
-	"Probe URL the way the kubelet does (httpGet: success iff 200 <= status < 400\n"
-	"within the timeout; failureThreshold consecutive failures fail the probe,\n"
-	"successThreshold successes pass it) and print every transition with its time:\n"
-	"a failed liveness or startup probe restarts the container, a failed readiness\n"
-	"probe removes it from the Service's endpoints, a passing one adds it back; a\n"
-	"startup probe holds the others back until it passes.\n"
-	"\n"
-	"  --kind K                liveness, readiness or startup (required)\n"
-	"  --period S              periodSeconds (default 10; fractions allowed)\n"
-	"  --timeout S             timeoutSeconds (default 1)\n"
-	"  --failure-threshold N   failureThreshold (default 3)\n"
-	"  --success-threshold N   successThreshold (default 1; must be 1 unless readiness)\n"
-	"  --initial-delay S       initialDelaySeconds (default 0)\n"
-	"  --also KIND=URL         one more probe of the same container, same settings\n"
-	"                          (e.g. --also startup=http://127.0.0.1:8080/startupz)\n"
-	"  --observe-held          still send probes held back by startup, reported with\n"
-	"                          \"held\": true (for the probe checker's H5)\n"
-	"  --service NAME          container name in the events (default: URL host:port)\n"
-	"  --duration S            stop after S seconds (default: until Ctrl-C)\n"
-	"  --json                  print every result and transition as JSON lines (a\n"
-	"                          history `faultline check probe` reads)\n"
-	"  --history FILE          also append the events to FILE\n"
-	"  -v, --verbose           print every probe result, not only transitions\n"
-	"\n"
-	"Exit status: 0 when at the end every probe passes and nothing was restarted,\n"
-	"1 otherwise, 2 usage error, 3 when the prober could not start, 130 interrupted.\n";
+enum { O_KIND = FL_OPT_LONG, O_PERIOD, O_TIMEOUT, O_FTH, O_STH, O_DELAY, O_ALSO, O_HELD,
+       O_SERVICE, O_DURATION, O_JSON, O_HISTORY };
+
+static const struct fl_opt opts[] = {
+	{ "kind", O_KIND, "K", "liveness, readiness or startup (required)" },
+	{ "period", O_PERIOD, "S", "periodSeconds (default 10; fractions allowed)" },
+	{ "timeout", O_TIMEOUT, "S", "timeoutSeconds (default 1)" },
+	{ "failure-threshold", O_FTH, "N", "failureThreshold (default 3)" },
+	{ "success-threshold", O_STH, "N", "successThreshold (default 1; must be 1 unless readiness)" },
+	{ "initial-delay", O_DELAY, "S", "initialDelaySeconds (default 0)" },
+	{ "also", O_ALSO, "KIND=URL", "one more probe of the same container, same settings\n"
+		"(e.g. --also startup=http://127.0.0.1:8080/startupz)" },
+	{ "observe-held", O_HELD, NULL, "still send probes held back by startup, reported with\n"
+		"\"held\": true (for the probe checker's H5)" },
+	{ "service", O_SERVICE, "NAME", "container name in the events (default: URL host:port)" },
+	{ "duration", O_DURATION, "S", "stop after S seconds (default: until Ctrl-C)" },
+	{ "json", O_JSON, NULL, "print every result and transition as JSON lines (a\n"
+		"history `faultline check probe` reads)" },
+	{ "history", O_HISTORY, "FILE", "also append the events to FILE" },
+	{ "verbose", 'v', NULL, "print every probe result, not only transitions" },
+	FL_OPT_HELP,
+	FL_OPT_END,
+};
+
+static const struct fl_help help[] = {
+	{ "Usage: faultline probe URL --kind liveness|readiness|startup [OPTIONS]\n"
+	  "\n"
+	  "Probe URL the way the kubelet does (httpGet: success iff 200 <= status < 400\n"
+	  "within the timeout; failureThreshold consecutive failures fail the probe,\n"
+	  "successThreshold successes pass it) and print every transition with its time:\n"
+	  "a failed liveness or startup probe restarts the container, a failed readiness\n"
+	  "probe removes it from the Service's endpoints, a passing one adds it back; a\n"
+	  "startup probe holds the others back until it passes.\n"
+	  "\n", opts },
+	{ "\n"
+	  "Exit status: 0 when at the end every probe passes and nothing was restarted,\n"
+	  "1 otherwise, 2 usage error, 3 when the prober could not start, 130 interrupted.\n",
+	  NULL },
+	{ NULL, NULL },
+};
 
 struct run {
 	struct event_base *base;
@@ -138,67 +149,65 @@ static int parse_kind(const char *s)
 
 static int cmd_probe(int argc, char **argv)
 {
-	if (fl_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return FL_EXIT_OK;
-	}
 	const char *url = NULL, *service = NULL, *history = NULL;
 	const char *also[2];
 	int nalso = 0, kind = -1, json = 0, verbose = 0, observe_held = 0;
 	int64_t period = 10000, timeout = 1000, delay = 0, duration = -1;
 	long fth = 3, sth = 1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--json")) {
-			json = 1;
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			verbose = 1;
-		} else if (!strcmp(a, "--observe-held")) {
-			observe_held = 1;
-		} else if (a[0] == '-' && a[1]) {
-			if (!v)
-				return fl_cli_usage_error("probe", "option %s needs a value", a);
-			if (!strcmp(a, "--kind")) {
-				if ((kind = parse_kind(v)) < 0)
-					return fl_cli_usage_error("probe", "--kind must be liveness, "
-									   "readiness or startup, not '%s'", v);
-			} else if (!strcmp(a, "--period")) {
-				if (parse_secs(v, &period) || period <= 0)
-					return fl_cli_usage_error("probe", "--period: bad seconds '%s'", v);
-			} else if (!strcmp(a, "--timeout")) {
-				if (parse_secs(v, &timeout) || timeout <= 0)
-					return fl_cli_usage_error("probe", "--timeout: bad seconds '%s'", v);
-			} else if (!strcmp(a, "--initial-delay")) {
-				if (parse_secs(v, &delay))
-					return fl_cli_usage_error("probe", "--initial-delay: bad seconds '%s'", v);
-			} else if (!strcmp(a, "--duration")) {
-				if (parse_secs(v, &duration))
-					return fl_cli_usage_error("probe", "--duration: bad seconds '%s'", v);
-			} else if (!strcmp(a, "--failure-threshold") || !strcmp(a, "--success-threshold")) {
-				char *end;
-				long n = strtol(v, &end, 10);
-				if (*end || n < 1 || n > 1000)
-					return fl_cli_usage_error("probe", "%s must be 1..1000, not '%s'", a, v);
-				*(a[2] == 'f' ? &fth : &sth) = n;
-			} else if (!strcmp(a, "--also")) {
-				if (nalso == 2)
-					return fl_cli_usage_error("probe", "at most two --also probes");
-				also[nalso++] = v;
-			} else if (!strcmp(a, "--service")) {
-				service = v;
-			} else if (!strcmp(a, "--history")) {
-				history = v;
-			} else {
-				return fl_cli_usage_error("probe", "unknown option '%s'", a);
-			}
-			i++;
-			continue;
-		} else if (!url) {
-			url = a;
-		} else {
-			return fl_cli_usage_error("probe", "unexpected argument '%s'", a);
+	struct fl_opts o;
+	int oc;
+	fl_opts_init(&o, &fl_cmd_probe, opts, argc, argv);
+	while ((oc = fl_opts_next(&o)) > 0) {
+		const char *v = o.arg;
+		switch (oc) {
+		case O_JSON: json = 1; break;
+		case 'v': verbose = 1; break;
+		case O_HELD: observe_held = 1; break;
+		case O_KIND:
+			if ((kind = parse_kind(v)) < 0)
+				return fl_cli_usage_error("probe", "--kind must be liveness, "
+								   "readiness or startup, not '%s'", v);
+			break;
+		case O_PERIOD:
+			if (parse_secs(v, &period) || period <= 0)
+				return fl_cli_usage_error("probe", "--period: bad seconds '%s'", v);
+			break;
+		case O_TIMEOUT:
+			if (parse_secs(v, &timeout) || timeout <= 0)
+				return fl_cli_usage_error("probe", "--timeout: bad seconds '%s'", v);
+			break;
+		case O_DELAY:
+			if (parse_secs(v, &delay))
+				return fl_cli_usage_error("probe", "--initial-delay: bad seconds '%s'", v);
+			break;
+		case O_DURATION:
+			if (parse_secs(v, &duration))
+				return fl_cli_usage_error("probe", "--duration: bad seconds '%s'", v);
+			break;
+		case O_FTH:
+		case O_STH: {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (*end || n < 1 || n > 1000)
+				return fl_cli_usage_error("probe", "%s must be 1..1000, not '%s'", o.spelled, v);
+			*(oc == O_FTH ? &fth : &sth) = n;
+			break;
 		}
+		case O_ALSO:
+			if (nalso == 2)
+				return fl_cli_usage_error("probe", "at most two --also probes");
+			also[nalso++] = v;
+			break;
+		case O_SERVICE: service = v; break;
+		case O_HISTORY: history = v; break;
+		}
+	}
+	if (oc < 0)
+		return o.exit;
+	for (int i = o.optind; i < argc; i++) {
+		if (url)
+			return fl_cli_usage_error("probe", "unexpected argument '%s'", argv[i]);
+		url = argv[i];
 	}
 	if (!url)
 		return fl_cli_usage_error("probe", "missing URL");
@@ -311,7 +320,7 @@ out:
 const struct fl_command fl_cmd_probe = {
 	.name = "probe",
 	.summary = "simulate the kubelet probing a URL (liveness, readiness, startup)",
-	.usage = usage,
+	.help = help,
 	.order = 55,
 	.run = cmd_probe,
 };

@@ -1,7 +1,7 @@
 /* faultline run [PATH...]: run Lua scenario files and report. */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,37 +17,42 @@
 #include "core/errors.h"
 #include "core/prng.h"
 
-static const char usage[] =
-	"Usage: faultline run [PATH...] [OPTIONS]\n"
-	"\n"
-	"Run Lua scenario files. A directory runs every *.lua file under it, sorted\n"
-	"(files whose name starts with '_' are helpers and are not run). Without a\n"
-	"PATH, runs ./scenarios.\n"
-	"\n"
-	"Options:\n"
-	"  -t, --tag TAG          run only tests tagged TAG (repeatable; ~TAG excludes)\n"
-	"  -g, --grep REGEX       run only tests whose \"suite > name\" matches (POSIX ERE)\n"
-	"  -e, --env KEY=VAL      set fl.env.KEY for the scenarios (repeatable)\n"
-	"  -s, --seed N           seed for every random draw (default: random, printed)\n"
-	"      --timeout S        per-test timeout in seconds (default 60; 0 = none)\n"
-	"  -j, --jobs N           run N files in parallel, each in its own Lua state\n"
-	"      --retries N        rerun a failing test up to N times; a test that passes\n"
-	"                         on a retry is reported flaky (default 0)\n"
-	"  -r, --report FMT[=FILE]  console (default), tap (TAP 14), tap13 (the same\n"
-	"                         declared as TAP 13, for older harnesses such as\n"
-	"                         Debian 12's prove), junit, json, html (one\n"
-	"                         self-contained page; charts when --history is set);\n"
-	"                         repeatable;\n"
-	"                         FILE '-' or absent: standard output\n"
-	"      --history FILE     default history file for fl.history.default()\n"
-	"  -q, --quiet            no console report unless another is asked for\n"
-	"  -h, --help             this help\n"
-	"\n"
-	"Exit status: 0 all passed, 1 a test failed, 2 usage or script error\n"
-	"(syntax errors name file:line), 3 infrastructure error, 130 interrupted.\n"
-	"\n"
-	"Example:\n"
-	"  faultline run scenarios/ --tag e2e --report junit=out.xml -j 4\n";
+static const struct fl_opt run_opts[] = {
+	{ "tag", 't', "TAG", "run only tests tagged TAG (repeatable; ~TAG excludes)" },
+	{ "grep", 'g', "REGEX", "run only tests whose \"suite > name\" matches (PCRE2)" },
+	{ "env", 'e', "KEY=VAL", "set fl.env.KEY for the scenarios (repeatable)" },
+	{ "seed", 's', "N", "seed for every random draw (default: random, printed)" },
+	{ "timeout", FL_RUN_TIMEOUT, "S", "per-test timeout in seconds (default 60; 0 = none)" },
+	{ "jobs", 'j', "N", "run N files in parallel, each in its own Lua state" },
+	{ "retries", FL_RUN_RETRIES, "N", "rerun a failing test up to N times; a test that\n"
+		"passes on a retry is reported flaky (default 0)" },
+	{ "report", 'r', "FMT[=FILE]", "console (default), tap (TAP 14), tap13 (the same\n"
+		"declared as TAP 13, for older harnesses such as\n"
+		"Debian 12's prove), junit, json, html (one\n"
+		"self-contained page; charts when --history is set);\n"
+		"repeatable; FILE '-' or absent: standard output" },
+	{ "history", FL_RUN_HISTORY, "FILE", "default history file for fl.history.default()" },
+	{ "quiet", 'q', NULL, "no console report unless another is asked for" },
+	FL_OPT_HELP,
+	FL_OPT_END,
+};
+
+static const struct fl_help run_help[] = {
+	{ "Usage: faultline run [PATH...] [OPTIONS]\n"
+	  "\n"
+	  "Run Lua scenario files. A directory runs every *.lua file under it, sorted\n"
+	  "(files whose name starts with '_' are helpers and are not run). Without a\n"
+	  "PATH, runs ./scenarios.\n"
+	  "\n"
+	  "Options:\n", run_opts },
+	{ "\n"
+	  "Exit status: 0 all passed, 1 a test failed, 2 usage or script error\n"
+	  "(syntax errors name file:line), 3 infrastructure error, 130 interrupted.\n"
+	  "\n"
+	  "Example:\n"
+	  "  faultline run scenarios/ --tag e2e --report junit=out.xml -j 4\n", NULL },
+	{ NULL, NULL },
+};
 
 static volatile int interrupted;
 
@@ -165,19 +170,10 @@ static int parse_u64(const char *s, uint64_t *out)
 /* `faultline run` and `faultline chaos` share everything but their help and
  * the experiment options (--dry-run, --allow, --journal), which only chaos
  * takes. */
-int fl_cli_run_scenarios(int argc, char **argv, int chaos, const char *help)
+int fl_cli_run_scenarios(int argc, char **argv, const struct fl_command *command,
+			 const struct fl_opt *table, int chaos)
 {
-	const char *cmd = chaos ? "chaos" : "run";
-	static const struct option longopts[] = {
-		{ "tag", required_argument, NULL, 't' },   { "grep", required_argument, NULL, 'g' },
-		{ "env", required_argument, NULL, 'e' },   { "seed", required_argument, NULL, 's' },
-		{ "timeout", required_argument, NULL, 'T' }, { "jobs", required_argument, NULL, 'j' },
-		{ "report", required_argument, NULL, 'r' }, { "history", required_argument, NULL, 'H' },
-		{ "retries", required_argument, NULL, 'R' }, { "quiet", no_argument, NULL, 'q' },
-		{ "dry-run", no_argument, NULL, 'D' },	   { "allow", required_argument, NULL, 'A' },
-		{ "journal", required_argument, NULL, 'J' },	   { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	const char *cmd = command->name;
 	int rc = FL_EXIT_USAGE;
 	const char **tags = calloc((size_t)argc, sizeof(char *));
 	const char **envs = calloc((size_t)argc, sizeof(char *));
@@ -197,10 +193,11 @@ int fl_cli_run_scenarios(int argc, char **argv, int chaos, const char *help)
 		goto out;
 	}
 
-	optind = 1;
-	opterr = 0;
+	struct fl_opts o;
+	fl_opts_init(&o, command, table, argc, argv);
 	int c;
-	while ((c = getopt_long(argc, argv, ":t:g:e:s:j:r:qh", longopts, NULL)) != -1) {
+	while ((c = fl_opts_next(&o)) > 0) {
+		const char *optarg = o.arg;
 		switch (c) {
 		case 't': tags[ntags++] = optarg; break;
 		case 'g': grep = optarg; break;
@@ -218,7 +215,7 @@ int fl_cli_run_scenarios(int argc, char **argv, int chaos, const char *help)
 			}
 			have_seed = 1;
 			break;
-		case 'T': {
+		case FL_RUN_TIMEOUT: {
 			char *end;
 			timeout = strtod(optarg, &end);
 			if (*end || end == optarg || timeout < 0) {
@@ -235,42 +232,25 @@ int fl_cli_run_scenarios(int argc, char **argv, int chaos, const char *help)
 			}
 			break;
 		case 'r': reports[nreports++] = optarg; break;
-		case 'R':
+		case FL_RUN_RETRIES:
 			retries = atoi(optarg);
 			if (retries < 0 || retries > 100) {
 				rc = fl_cli_usage_error(cmd, "--retries expects 0..100, got '%s'", optarg);
 				goto out;
 			}
 			break;
-		case 'H': history = optarg; break;
-		case 'D':
-		case 'A':
-		case 'J':
-			if (!chaos) {
-				rc = fl_cli_usage_error(cmd, "option '%s' belongs to 'faultline chaos'",
-							argv[optind - 1]);
-				goto out;
-			}
-			if (c == 'D')
-				dry_run = 1;
-			else if (c == 'A')
-				allow[nallow++] = optarg;
-			else
-				journal = optarg;
-			break;
+		case FL_RUN_HISTORY: history = optarg; break;
+		case FL_RUN_DRY_RUN: dry_run = 1; break;
+		case FL_RUN_ALLOW: allow[nallow++] = optarg; break;
+		case FL_RUN_JOURNAL: journal = optarg; break;
 		case 'q': quiet = 1; break;
-		case 'h':
-			fputs(help, stdout);
-			rc = FL_EXIT_OK;
-			goto out;
-		case ':':
-			rc = fl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
-			goto out;
-		default:
-			rc = fl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
-			goto out;
 		}
 	}
+	if (c < 0) {
+		rc = o.exit;
+		goto out;
+	}
+	int optind = o.optind;
 	if (!have_seed)
 		seed = fl_prng_entropy_seed() % 1000000000ULL;
 
@@ -378,8 +358,16 @@ int fl_cli_run_scenarios(int argc, char **argv, int chaos, const char *help)
 		.files = (int)files.n, .duration_ns = fl_mono_ns() - t0, .seed = seed,
 		.interrupted = interrupted != 0, .history_path = history,
 	};
+	/* the command that reproduces the run, with the seed it drew */
+	char *repro = fl_cli_command_line(argc, argv), *seeded = NULL;
+	if (repro && !have_seed && asprintf(&seeded, "%s --seed %" PRIu64, repro, seed) >= 0) {
+		free(repro);
+		repro = seeded;
+	}
+	sum.command = repro;	/* NULL: the reports go without */
 	sum.errors = js.total.file_errors;
 	fl_report_run_end(set, &sum);
+	free(repro);
 
 	if (interrupted)
 		rc = FL_EXIT_INTERRUPTED;
@@ -403,13 +391,13 @@ out:
 
 static int cmd_run(int argc, char **argv)
 {
-	return fl_cli_run_scenarios(argc, argv, 0, usage);
+	return fl_cli_run_scenarios(argc, argv, &fl_cmd_run, run_opts, 0);
 }
 
 const struct fl_command fl_cmd_run = {
 	.name = "run",
 	.summary = "run Lua scenario files (unit, contract, e2e, chaos)",
-	.usage = usage,
+	.help = run_help,
 	.order = 0,
 	.run = cmd_run,
 };

@@ -1,7 +1,7 @@
 /* Provider verification (see verify.h). */
 #include "contract/verify.h"
 
-#include <regex.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,7 @@
 #include "core/errors.h"
 #include "core/http_client.h"
 #include "core/prng.h"
+#include "core/regex.h"
 #include "core/text.h"
 
 char *fl_verify_states_text(const struct fl_pact_interaction *it)
@@ -30,13 +31,13 @@ char *fl_verify_states_text(const struct fl_pact_interaction *it)
 
 static int filter_ok(const char *re, const char *s)
 {
-	regex_t rx;
+	struct fl_regex *rx = NULL;
 	if (!re)
 		return 1;
-	if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB))
+	if (fl_regex_compile(re, 0, &rx, NULL, 0) < 0)
 		return strstr(s, re) != NULL;
-	int ok = regexec(&rx, s, 0, NULL, 0) == 0;
-	regfree(&rx);
+	int ok = fl_regex_match(rx, s, strlen(s), NULL, 0) == 1;
+	fl_regex_free(rx);
 	return ok;
 }
 

@@ -15,7 +15,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <regex.h>
 #include <jansson.h>
 
 #include "core/addr.h"
@@ -136,8 +135,7 @@ struct fl_toxic {
 	struct event *ttl_ev;
 	uint64_t gen;			/* bumped on each update */
 	uint64_t activations;
-	regex_t re;			/* http toxics: path_regex */
-	bool has_re;
+	struct fl_regex *re;		/* http toxics: path_regex, or NULL */
 };
 
 const struct fl_toxic_type *fl_toxic_type_find(const char *name);

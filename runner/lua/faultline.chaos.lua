@@ -80,9 +80,9 @@ end
 
 -- One probe: value, ok, error message.
 local function run_probe(p)
-  local t0 = core.now()
+  local t0, w0 = core.now(), core.wall()
   local ok, v = pcall(p.probe)
-  local rec = { name = p.name, type = "probe", started = core.wall(), duration = core.now() - t0 }
+  local rec = { name = p.name, type = "probe", started = w0, mono = t0, duration = core.now() - t0 }
   if not ok then
     rec.status, rec.error = "failed", type(v) == "table" and (v.message or inspect(v)) or tostring(v)
     return rec, false
@@ -127,7 +127,7 @@ end
 local function run(e)
   local opts = core.options()
   local journal = {
-    title = e.title, description = e.description, started = core.wall(),
+    title = e.title, description = e.description, started = core.wall(), mono = core.now(),
     dry_run = opts.dry_run or false, seed = opts.seed, method = {}, rollbacks = {},
     status = "running",
   }
@@ -145,6 +145,7 @@ local function run(e)
     for _, r in ipairs(e.rollbacks) do say("  [dry run] rollback: %q", r.name) end
     journal.status = "dry-run"
     write_journal(opts.journal, journal)
+    fl().attach("experiment", journal)
     return
   end
 
@@ -154,10 +155,10 @@ local function run(e)
     for i = #state.rollbacks, 1, -1 do list[#list + 1] = state.rollbacks[i] end
     for _, r in ipairs(e.rollbacks) do list[#list + 1] = { name = r.name, fn = r.action or r.probe } end
     for _, r in ipairs(list) do
-      local t0 = core.now()
+      local t0, w0 = core.now(), core.wall()
       local ok, err = pcall(r.fn)
       local abandoned = not ok and tostring(type(err) == "table" and err.message or err):find("abandoned", 1, true)
-      local rec = { name = r.name, started = core.wall(), duration = core.now() - t0,
+      local rec = { name = r.name, started = w0, mono = t0, duration = core.now() - t0,
                     status = ok and "ok" or (abandoned and "abandoned" or "failed") }
       if not ok then rec.error = type(err) == "table" and (err.message or inspect(err)) or tostring(err) end
       journal.rollbacks[#journal.rollbacks + 1] = rec
@@ -170,6 +171,7 @@ local function run(e)
       if intr >= 2 then journal.rollbacks_abandoned = true end
     end
     write_journal(opts.journal, journal)
+    fl().attach("experiment", journal)
   end)
 
   say("  experiment: %s", e.title)
@@ -185,6 +187,7 @@ local function run(e)
         local rec, ok = run_probe(g)
         if not ok then
           state.abort = string.format("safeguard %q tripped: %s", g.name, rec.error or inspect(rec.value))
+          rec.tripped = core.wall()
           journal.safeguard = rec
           return
         end
@@ -197,11 +200,11 @@ local function run(e)
     if state.abort then break end
     pause(a.pause_before, state)
     if state.abort then break end
-    local t0 = core.now()
+    local t0, w0 = core.now(), core.wall()
     local rec
     if a.action then
       local ok, v = pcall(a.action)
-      rec = { name = a.name, type = "action", started = core.wall(), duration = core.now() - t0,
+      rec = { name = a.name, type = "action", started = w0, mono = t0, duration = core.now() - t0,
               status = ok and "ok" or "failed" }
       if ok then rec.output = v else rec.error = type(v) == "table" and (v.message or inspect(v)) or tostring(v) end
       if a.rollback then state.rollbacks[#state.rollbacks + 1] = { name = "undo " .. a.name, fn = a.rollback } end
@@ -210,7 +213,6 @@ local function run(e)
       if not ok then state.abort = "action " .. a.name .. " failed: " .. rec.error end
     else
       rec = run_probe(a)
-      rec.started = core.wall()
       journal.method[#journal.method + 1] = rec
       say("  · probe: %s = %s", a.name, rec.error or show(rec.value))
     end

@@ -10,7 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "report/report_impl.h"
+#include "report/report_int.h"
 #include "core/clock.h"
 #include "core/errors.h"
 
@@ -33,7 +33,7 @@ struct failures {
 };
 
 struct console {
-	struct fl_report_out out;	/* first: see report_impl.h */
+	struct fl_report_out out;	/* first: see report_int.h */
 	bool tty, color;
 	char *header;			/* file whose header was printed last */
 	int nplanned, nended;
@@ -378,7 +378,7 @@ static void con_run_end(void *self, const struct fl_run_summary *s)
 	fl_report_out_commit(&c->out);
 }
 
-void fl_reporter_console_tick(void *self)
+static void con_tick(void *self)
 {
 	struct console *c = self;
 	LIVE(c);
@@ -409,10 +409,11 @@ const struct fl_reporter_ops fl_report_console_ops = {
 	.file_error = con_file_error,
 	.file_end = con_file_end,
 	.run_end = con_run_end,
+	.tick = con_tick,
 	.free = con_free,
 };
 
-int fl_reporter_console_new(struct fl_report_out *out, struct fl_reporter *rep)
+static int con_open(struct fl_report_out *out, struct fl_reporter *rep)
 {
 	struct console *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -428,3 +429,5 @@ int fl_reporter_console_new(struct fl_report_out *out, struct fl_reporter *rep)
 	rep->self = c;
 	return 0;
 }
+
+const struct fl_report_format fl_report_console = { .name = "console", .open = con_open };
