@@ -138,7 +138,8 @@ static void gantt(FILE *f, const json_t *j, double t0, double t1)
 	if (!rows || t1 <= t0)
 		return;
 	int rh = 15, h = (int)rows * rh + 28, w = 1060, left = 300;
-	fprintf(f, "<svg class='gantt' width='%d' height='%d' viewBox='0 0 %d %d' role='img'>", w, h, w, h);
+	fprintf(f, "<figure><figcaption>The steps over time</figcaption><svg class='gantt' width='%d' "
+		   "height='%d' viewBox='0 0 %d %d' role='img'>", w, h, w, h);
 	size_t r = 0;
 	char buf[32];
 	for (size_t k = 0; k < 4; k++) {
@@ -158,10 +159,10 @@ static void gantt(FILE *f, const json_t *j, double t0, double t1)
 		}
 	}
 	for (int i = 0; i <= 5; i++)
-		fprintf(f, "<text x='%.1f' y='%d' class='tick' text-anchor='middle'>+%s</text>",
-			left + i * (w - left - 10) / 5.0, h - 6,
+		fprintf(f, "<text x='%.1f' y='%d' class='tick' text-anchor='%s'>+%s</text>",
+			left + i * (w - left - 10) / 5.0, h - 6, i == 5 ? "end" : "middle",
 			fl_report_fmt_s((t1 - t0) * i / 5, buf, sizeof(buf)));
-	fputs("</svg>", f);
+	fputs("</svg></figure>", f);
 }
 
 void fl_html_experiment(FILE *f, const json_t *j, const char *test_name)
@@ -311,18 +312,50 @@ static void one_check(const json_t *c, void *arg)
 		qsort(ids, k, sizeof(*ids), cmp_key);
 	fputs("<table class='invs'><tr><th>id</th><th>invariant</th><th>verdict</th><th>checked</th>"
 	      "<th>violations</th></tr>", f);
-	for (size_t i = 0; i < k; i++)
-		invariant_row(f, ids[i], json_object_get(invs, ids[i]));
-	fputs("</table></div>", f);
+	size_t idle = 0;
+	for (size_t i = 0; i < k; i++) {
+		json_t *one = json_object_get(invs, ids[i]);
+		if (strcmp(fl_json_str(one, "state", ""), "not checked") == 0)
+			ids[idle++] = ids[i];	/* listed in one line below */
+		else
+			invariant_row(f, ids[i], one);
+	}
+	fputs("</table>", f);
+	if (idle) {	/* what the history held no data for, in one line */
+		fputs("<p class='meta idle'>Not checked (no data in the history): ", f);
+		for (size_t i = 0; i < idle; i++) {
+			fprintf(f, "%s<span class='inv inv-skip' data-inv='", i ? ", " : "");
+			fl_html_esc(f, ids[i]);
+			fputs("' title='", f);
+			fl_html_esc(f, fl_json_str(json_object_get(invs, ids[i]), "name", ""));
+			fputs("'>", f);
+			fl_html_esc(f, ids[i]);
+			fputs(" ", f);
+			fl_html_esc(f, fl_json_str(json_object_get(invs, ids[i]), "name", ""));
+			fputs("</span>", f);
+		}
+		fputs("</p>", f);
+	}
+	fputs("</div>", f);
 	free(ids);
 	(*n)++;
 }
 
+static void tally(const json_t *c, void *arg)
+{
+	size_t *n = arg;
+	json_t *valid = json_object_get(c, "valid");
+	n[json_is_true(valid) ? 0 : json_is_false(valid) ? 1 : 2]++;
+}
+
 size_t fl_html_checks(FILE *f, const struct fl_report_log *log, const struct fl_run_summary *s)
 {
-	size_t n = 0;
+	size_t n = 0, v[3] = { 0, 0, 0 };
 	void *arg[2] = { f, &n };
-	fputs("<section id='checks'><h2>Checkers</h2>", f);
+	fl_html_each_check(log, s, tally, v);
+	fprintf(f, "<section id='checks'><h2>Checkers <span class='chip pass'>%zu valid</span> "
+		   "<span class='chip fail'>%zu invalid</span> <span class='chip skip'>%zu unknown</span></h2>",
+		v[0], v[1], v[2]);
 	fl_html_each_check(log, s, one_check, arg);
 	fputs("</section>", f);
 	return n;

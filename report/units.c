@@ -8,7 +8,9 @@
 const char *fl_report_fmt_ns(double ns, char *buf, size_t len)
 {
 	double a = fabs(ns);
-	if (a < 1e3)
+	if (a == 0)
+		snprintf(buf, len, "0 s");
+	else if (a < 1e3)
 		snprintf(buf, len, "%.0f ns", ns);
 	else if (a < 1e6)
 		snprintf(buf, len, "%.3g µs", ns / 1e3);

@@ -94,7 +94,7 @@ local function run_probe(p)
 end
 
 local function hypothesis(list, phase, journal)
-  local all = true
+  local all, off = true, {}
   journal[phase] = {}
   for _, p in ipairs(list) do
     local rec, ok = run_probe(p)
@@ -102,8 +102,11 @@ local function hypothesis(list, phase, journal)
     say("  %s %s: %s = %s (want %s)", ok and "✓" or "✗", (phase:gsub("_", " ")), p.name,
         rec.error or show(rec.value), describe_tol(p.tolerance))
     all = all and ok
+    if not ok then
+      off[#off + 1] = string.format("%s = %s (want %s)", p.name, rec.error or show(rec.value), describe_tol(p.tolerance))
+    end
   end
-  return all
+  return all, table.concat(off, "; ")
 end
 
 local function write_journal(path, journal)
@@ -175,10 +178,11 @@ local function run(e)
   end)
 
   say("  experiment: %s", e.title)
-  if not hypothesis(e.steady_state, "steady_state_before", journal) then
+  local held, off = hypothesis(e.steady_state, "steady_state_before", journal)
+  if not held then
     journal.status = "aborted"
-    journal.reason = "the steady state did not hold before the method"
-    fl().fail("experiment aborted: the steady-state hypothesis did not hold before the method")
+    journal.reason = "the steady state did not hold before the method: " .. off
+    fl().fail("experiment aborted: the steady-state hypothesis did not hold before the method: " .. off)
   end
 
   for _, g in ipairs(e.safeguards) do
@@ -225,9 +229,11 @@ local function run(e)
     fl().fail("experiment aborted: " .. state.abort)
   end
 
-  if not hypothesis(e.steady_state, "steady_state_after", journal) then
+  held, off = hypothesis(e.steady_state, "steady_state_after", journal)
+  if not held then
     journal.status = "deviated"
-    fl().fail("the steady state did not hold after the method: the system deviated")
+    journal.reason = "deviated: " .. off
+    fl().fail("the steady state did not hold after the method: the system deviated: " .. off)
   end
   journal.status = "completed"
 end

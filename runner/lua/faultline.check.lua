@@ -88,7 +88,8 @@ end
 
 --- run(kind, source [, config [, name]]) -> result
 function M.run(kind, source, config, name)
-  return wrap(name and (kind .. " " .. name) or kind, check_c.run(kind, source, config, name))
+  local what = name or (type(config) == "table" and (config.service or config.name)) or nil
+  return wrap(what and (kind .. " " .. tostring(what)) or kind, check_c.run(kind, source, config, name))
 end
 
 M.prober = check_c.prober
