@@ -1,7 +1,6 @@
 /* Provider verification (see verify.h). */
 #include "contract/verify.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
