@@ -10,6 +10,7 @@
 #include "core/errors.h"
 #include "core/http_client.h"
 #include "core/json.h"
+#include "core/text.h"
 
 /* GET base+path: the JSON answer (new reference), or NULL with err set. */
 static json_t *api_get(const char *base, const char *path, char *err, size_t errlen)
@@ -37,18 +38,6 @@ static json_t *api_get(const char *base, const char *path, char *err, size_t err
 	return out;
 }
 
-static void url_path_escape(struct fl_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    strchr("-._~", c))
-			fl_buf_append(b, s, 1);
-		else
-			fl_buf_printf(b, "%%%02X", c);
-	}
-}
-
 /* Write link's http_exchange events to out; count them in *written. */
 static int record_link(const char *proxy, const char *link, FILE *out, size_t *written, char *err,
 		       size_t errlen)
@@ -56,7 +45,7 @@ static int record_link(const char *proxy, const char *link, FILE *out, size_t *w
 	struct fl_buf path;
 	fl_buf_init(&path, 0);
 	fl_buf_puts(&path, "/proxies/");
-	url_path_escape(&path, link);
+	fl_text_pct_encode(&path, link, strlen(link), FL_PCT_UNRESERVED);
 	fl_buf_puts(&path, "/events?since=0&limit=1000000");
 	json_t *evs = api_get(proxy, path.data, err, errlen);
 	fl_buf_free(&path);
