@@ -118,6 +118,17 @@ struct fl_run_summary {
 					 * as `faultline check` gives) */
 };
 
+/* The state of a long workload or experiment, for the one-line progress
+ * display on a terminal (fl_report_progress). Strings are borrowed. */
+struct fl_progress {
+	const char *what;	/* "workload", "experiment: slow bank"; NULL: clear */
+	double elapsed_s;	/* since it began */
+	double total_s;		/* planned length; <= 0: unknown */
+	int64_t ops;		/* operations completed so far; < 0: not counted */
+	int64_t errors;		/* of them failed or unknown; < 0: not counted */
+	int faults;		/* faults active now; < 0: not known */
+};
+
 /* A reporter writes one format. Each callback may be NULL. */
 struct fl_reporter_ops {
 	const char *name;	/* "console", "tap", "junit", "json" */
@@ -128,6 +139,8 @@ struct fl_reporter_ops {
 	void (*file_end)(void *self, const char *file);
 	void (*run_end)(void *self, const struct fl_run_summary *s);
 	void (*tick)(void *self);	/* redraw live progress (fl_report_tick) */
+	void (*progress)(void *self, const struct fl_progress *p);	/* fl_report_progress */
+	void (*note)(void *self, const char *text);	/* fl_report_note */
 	void (*free)(void *self);
 };
 
@@ -178,6 +191,19 @@ void fl_report_run_end(struct fl_report_set *set, const struct fl_run_summary *s
 /* Redraw the console's live progress line (its elapsed time); nothing for
  * the other reporters or off a terminal. For a runner timer (~every 250 ms). */
 void fl_report_tick(struct fl_report_set *set);
+/* Show p on the console's progress line (elapsed/total, ops/s, errors,
+ * active faults) when the console is a terminal; nothing otherwise, and
+ * nothing ever reaches a file or a pipe. p->what NULL (or p NULL) takes the
+ * display down. Cheap to call often: the line is redrawn at most ten times
+ * a second. */
+void fl_report_progress(struct fl_report_set *set, const struct fl_progress *p);
+
+/* Lines a test prints for a person (an experiment's steps as they
+ * happen), written by the console reporter where its results go, below its
+ * header and above its progress line. Returns false when the set has no
+ * console (the caller then prints them itself). */
+bool fl_report_note(struct fl_report_set *set, const char *text);
+
 /* Free the set and its reporters, closing their files. Console and TAP
  * files keep what was written; a JUnit or JSON file whose run never reached
  * fl_report_run_end is not published (its FILE.tmp is removed). */

@@ -59,9 +59,14 @@ local function show(v)
   return inspect(v)
 end
 
+-- A line for a person: through the console report (above its progress
+-- line), or on standard output when the run has no console.
 local function say(fmt, ...)
-  io.stdout:write(string.format(fmt, ...), "\n")
-  io.stdout:flush()
+  local line = string.format(fmt, ...)
+  if not core.note(line) then
+    io.stdout:write(line, "\n")
+    io.stdout:flush()
+  end
 end
 
 local function check_list(list, what, level)
@@ -152,8 +157,25 @@ local function run(e)
     return
   end
 
+  -- The progress line on a terminal: elapsed of the time limit, failed
+  -- steps, faults (actions with a rollback) in place.
+  local function progress()
+    local failed = 0
+    for _, r in ipairs(journal.method) do if r.status == "failed" then failed = failed + 1 end end
+    fl().progress{ what = "experiment: " .. e.title, total = e.timeout or opts.timeout,
+                   errors = failed, faults = #state.rollbacks }
+  end
+  fl().spawn(function()
+    while not state.finished and not state.method_done do
+      progress()
+      core.sleep(0.25)
+    end
+  end)
+
   -- Rollbacks run when the test ends, however it ends; then the journal.
   fl().defer(function()
+    state.finished = true
+    fl().progress(nil)
     local list = {}
     for i = #state.rollbacks, 1, -1 do list[#list + 1] = state.rollbacks[i] end
     for _, r in ipairs(e.rollbacks) do list[#list + 1] = { name = r.name, fn = r.action or r.probe } end

@@ -109,6 +109,32 @@ end
 -- --------------------------------------------------------------- concurrency
 fl.spawn = core.spawn
 
+-- The one-line progress display of a long workload or experiment (a
+-- terminal only; nothing reaches files or pipes). Fields given replace the
+-- last call's, so a workload can report ops and a fault schedule its faults:
+--   fl.progress{ what = "workload", total = 60, ops = n, errors = e }
+--   fl.progress{ faults = 2 }        (what and the clock stay)
+--   fl.progress(nil)                 (take it down when done)
+-- elapsed defaults to the time since the first call with this `what`.
+local progress_state = nil
+function fl.progress(p)
+  if p == nil then
+    progress_state = nil
+    core.progress(nil)
+    return
+  end
+  local s = progress_state
+  if not s or (p.what and p.what ~= s.what) then
+    s = { what = p.what or "running", started = core.now() }
+    progress_state = s
+  end
+  for _, k in ipairs({ "total", "ops", "errors", "faults" }) do
+    if p[k] ~= nil then s[k] = p[k] end
+  end
+  core.progress{ what = s.what, elapsed = p.elapsed or (core.now() - s.started), total = s.total,
+                 ops = s.ops, errors = s.errors, faults = s.faults }
+end
+
 --- join(task...) -> results of each task's function (raises the first error)
 function fl.join(...)
   local results = table.pack(core.join(...))
