@@ -275,6 +275,8 @@ struct fl_proxy_engine {
 	struct fl_http_server *api;
 	char api_url[96];
 	char *token;
+	fl_proxy_api_hook_fn api_hook;	/* fl_proxy_api_set_hook (the agent's routes) */
+	void *api_hook_arg;
 	int64_t started;
 	/* thread */
 	void *thread;		/* pthread_t * (start_thread) */
