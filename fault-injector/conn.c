@@ -43,11 +43,13 @@ static void dir_set_writing(struct fl_dir *d, bool on)
 		event_del(d->wev);
 }
 
+/* What a direction holds, in memory: its queued chunks at their real cost
+ * and the bytes in its splice pipe. */
 static size_t dir_queued(const struct fl_dir *d)
 {
-	size_t n = d->out.bytes + d->piped;
+	size_t n = d->out.mem + d->piped;
 	for (size_t i = 0; i < d->nstages; i++)
-		n += d->stages[i].in.bytes;
+		n += d->stages[i].in.mem;
 	return n;
 }
 

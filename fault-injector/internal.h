@@ -29,10 +29,10 @@ struct fl_http_server;
 #define FL_DIR_UP 0
 #define FL_DIR_DOWN 1
 
-/* Bytes a direction may hold in its stages and output before it stops
- * reading its source (backpressure). */
+/* Memory a direction may hold in its stages and output (chunks at their
+ * real cost, FL_CHUNK_COST) before it stops reading its source (backpressure). */
 #define FL_DIR_CAP (8u << 20)
-/* Bytes all directions of an engine may hold together. */
+/* Memory all directions of an engine may hold together (same count). */
 #define FL_ENGINE_CAP ((size_t)256 << 20)
 /* Memory the kept events of one link may use (estimated); the oldest go first. */
 #define FL_EVENTS_BUDGET (16u << 20)
@@ -56,7 +56,14 @@ struct fl_chunk {
 struct fl_chunkq {
 	struct fl_chunk *head, *tail;
 	size_t bytes;	/* unconsumed bytes */
+	size_t mem;	/* what its chunks cost in memory (FL_CHUNK_COST), for the caps */
 };
+
+/* The memory a chunk really takes: its header and data rounded up as malloc
+ * does, plus malloc's own header. The caps count this, not payload, so a
+ * stream of 1-byte chunks cannot hold 60 times the cap. */
+#define FL_CHUNK_COST(c) \
+	(((sizeof(struct fl_chunk) + (c)->len + 15) & ~(size_t)15) + 16)
 
 struct fl_chunk *fl_chunk_new(const void *p, size_t n, int64_t now);
 struct fl_chunk *fl_chunk_eof(int64_t now);
@@ -237,7 +244,8 @@ struct fl_link {
 	/* events ring */
 	json_t **ev;
 	size_t *ev_size;		/* estimated bytes of each kept event */
-	size_t ev_cap, ev_len, ev_head, ev_bytes;
+	size_t ev_cap, ev_len, ev_head, ev_bytes;	/* ev_cap: slots allocated */
+	size_t ev_keep;			/* slots at most (grown on use, from 0) */
 	uint64_t ev_seq;
 };
 
