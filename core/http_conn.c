@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <event2/buffer.h>
@@ -47,6 +48,7 @@ struct fl_http_conn {
 	struct fl_http_req *req;	/* the request with its handler, if any */
 	enum conn_state state;
 	size_t rx;			/* bytes received since the last whole request */
+	char method[33];		/* the request's method token as sent */
 };
 
 /* --- listener ---------------------------------------------------------- */
@@ -376,13 +378,49 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg)
 	conn_close(c);
 }
 
+static bool is_tchar(int ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* The first bytes of a request: keep its method token (evhttp 2.1 keeps
+ * only an enum, UNKNOWN for extension methods), and write a known method
+ * sent in another case ("post") in upper case so that evhttp parses it:
+ * methods are case-sensitive tokens, but Pact compares them ignoring case.
+ * Only a request that starts at the beginning of the input is seen; one
+ * pipelined behind another keeps evhttp's view. */
+static void conn_method(struct fl_http_conn *c, struct evbuffer *buf)
+{
+	static const char *const known[] = { "GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS",
+					     "PATCH" };
+	size_t len = evbuffer_get_length(buf);
+	unsigned char *p = evbuffer_pullup(buf, len < 33 ? (ev_ssize_t)len : 33);
+	size_t n = 0;
+	c->method[0] = '\0';
+	if (!p)
+		return;
+	while (n < len && n < 32 && is_tchar(p[n]))
+		n++;
+	if (n == 0 || n >= len || p[n] != ' ')
+		return;
+	memcpy(c->method, p, n);
+	c->method[n] = '\0';
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strlen(known[i]) == n && !strncasecmp(known[i], (char *)p, n)) {
+			memcpy(p, known[i], n);
+			break;
+		}
+}
+
 /* Bytes arrived: the first byte after a reply starts the next deadline. */
 static void conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
-	(void)buf;
 	struct fl_http_conn *c = arg;
 	if (!info->n_added)
 		return;
+	if (c->rx == 0 && info->orig_size == 0)
+		conn_method(c, buf);
 	c->rx += info->n_added;
 	if (c->state == CONN_IDLE) {
 		c->state = CONN_HEAD;
@@ -427,6 +465,11 @@ struct fl_http_conn *fl_httpd_conn_find(struct fl_http_server *s,
 		if (c->evcon == evcon)
 			return c;
 	return NULL;
+}
+
+const char *fl_httpd_conn_method(const struct fl_http_conn *c)
+{
+	return c && c->method[0] ? c->method : NULL;
 }
 
 void fl_httpd_conn_busy(struct fl_http_conn *c, struct fl_http_req *r)

@@ -49,7 +49,7 @@ static const char *method_name(enum evhttp_cmd_type t)
 	case EVHTTP_REQ_CONNECT: return "CONNECT";
 	case EVHTTP_REQ_PATCH: return "PATCH";
 	}
-	return "UNKNOWN";
+	return NULL;
 }
 /* --- request lifetime ------------------------------------------------- */
 
@@ -219,6 +219,22 @@ static void req_start_watch(struct fl_http_req *r)
 
 /* --- dispatch --------------------------------------------------------- */
 
+/* Any method token the grammar allows reaches the routes ("*" routes and
+ * the contract stub take them). evhttp does not read the body of a method
+ * it does not know, so such a request with a body closes its connection
+ * after the reply (its body is never taken for the next request). */
+#define FL_HTTPD_REQ_EXTENSION (1 << 15) /* evhttp's EVHTTP_REQ_UNKNOWN_ */
+
+static void req_extension_method(struct fl_http_req *r)
+{
+	const char *m = fl_httpd_conn_method(r->conn);
+	snprintf(r->xmethod, sizeof(r->xmethod), "%s", m ? m : "UNKNOWN");
+	r->method = r->xmethod;
+	struct evkeyvalq *h = evhttp_request_get_input_headers(r->ev);
+	if (evhttp_find_header(h, "Content-Length") || evhttp_find_header(h, "Transfer-Encoding"))
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Connection", "close");
+}
+
 static void on_request(struct evhttp_request *ev, void *arg)
 {
 	struct fl_http_server *s = arg;
@@ -252,6 +268,8 @@ static void on_request(struct evhttp_request *ev, void *arg)
 				 host, (unsigned)port);
 	}
 
+	if (!r->method)
+		req_extension_method(r);
 	const char *uri = evhttp_request_get_uri(ev);
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(ev);
 	const char *raw = u ? evhttp_uri_get_path(u) : NULL;
@@ -437,7 +455,8 @@ struct fl_http_server *fl_http_server_new(struct event_base *base,
 	evhttp_set_timeout(s->http, s->idle_timeout_s);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
+						    FL_HTTPD_REQ_EXTENSION);
 	evhttp_set_default_content_type(s->http, NULL);
 	evhttp_set_flags(s->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_bevcb(s->http, fl_httpd_conn_bev, s);

@@ -36,6 +36,7 @@ struct fl_http_req {
 	struct evhttp_connection *evcon;
 	struct fl_http_req *prev, *next;	/* the server's pending list */
 	const char *method;
+	char xmethod[33];		/* an extension method's token */
 	char *uri;
 	char *path;
 	char *body;
@@ -98,6 +99,8 @@ struct fl_http_conn *fl_httpd_conn_find(struct fl_http_server *s,
 					struct evhttp_connection *evcon);
 /* A request of conn was received in full / was answered or dropped. */
 void fl_httpd_conn_busy(struct fl_http_conn *c, struct fl_http_req *r);
+/* The method token the connection's current request was sent with, or NULL. */
+const char *fl_httpd_conn_method(const struct fl_http_conn *c);
 void fl_httpd_conn_done(struct fl_http_conn *c);
 /* Called by http_server.c when evhttp tears down a connection with a
  * pending request (the request part of the close). */

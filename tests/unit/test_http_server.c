@@ -855,6 +855,38 @@ static void expect_json_error(const char *out, const char *status_line, const ch
 	assert_null(strstr(out, "<HTML>"));
 }
 
+static void h_method(struct fl_http_req *r, void *arg)
+{
+	(void)arg;
+	size_t n = 0;
+	fl_http_req_body(r, &n);
+	fl_http_reply_json(r, 200, json_pack("{s:s,s:i}", "method", fl_http_req_method(r), "body",
+					     (int)n));
+}
+
+/* Any method token reaches the routes: a known one in another case as the
+ * method, an extension method by its name. */
+static void test_method_tokens(void **state)
+{
+	(void)state;
+	struct env *e = env_new("127.0.0.1:0", 1024);
+	fl_http_server_route(e->srv, "*", "/m", h_method, NULL);
+	fl_http_server_route(e->srv, "GET", "/g", h_method, NULL);
+	char out[4096];
+	static const char low[] = "post /m HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab";
+	raw_exchange(e, low, sizeof(low) - 1, out, sizeof(out));
+	if (!strstr(out, "\"method\":\"POST\"") || !strstr(out, "\"body\":2"))
+		fail_msg("post: %s", out);
+	static const char ext[] = "PROPFIND /m HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	raw_exchange(e, ext, sizeof(ext) - 1, out, sizeof(out));
+	if (!strstr(out, "HTTP/1.1 200") || !strstr(out, "\"method\":\"PROPFIND\""))
+		fail_msg("PROPFIND: %s", out);
+	static const char ext405[] = "M-SEARCH /g HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	raw_exchange(e, ext405, sizeof(ext405) - 1, out, sizeof(out));
+	expect_json_error(out, "HTTP/1.1 405", "\"status\":405");
+	env_free(e);
+}
+
 /* evhttp's own protocol errors come back as JSON, like ours. */
 static void test_protocol_errors_json(void **state)
 {
@@ -957,6 +989,7 @@ int main(void)
 		cmocka_unit_test(test_pipelined_behind_async),
 		cmocka_unit_test(test_idle_timeout_and_big_headers),
 		cmocka_unit_test(test_protocol_errors_json),
+		cmocka_unit_test(test_method_tokens),
 		cmocka_unit_test(test_head_deadline_and_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
