@@ -76,8 +76,9 @@ objs_of   = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 define component
 SRCS_$(call comp_name,$(1)) := $(call srcs_of,$(call comp_dir,$(1)))
 LIB_$(call comp_name,$(1))  := $(if $$(SRCS_$(call comp_name,$(1))),$(BUILD)/libfl$(call comp_name,$(1)).a)
-$(BUILD)/libfl$(call comp_name,$(1)).a: $$(call objs_of,$$(SRCS_$(call comp_name,$(1))))
-	$$(call say,AR,$$@)rm -f $$@ && $$(AR) rcs $$@ $$^
+$(BUILD)/libfl$(call comp_name,$(1)).a: $$(call objs_of,$$(SRCS_$(call comp_name,$(1)))) \
+		$(BUILD)/members/$(call comp_name,$(1))
+	$$(call say,AR,$$@)rm -f $$@ && $$(AR) rcs $$@ $$(filter %.o,$$^)
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call component,$(c))))
 
@@ -87,14 +88,21 @@ LUA_SRCS   := $(sort $(wildcard runner/lua/*.lua))
 EMBED_C    := $(BUILD)/gen/lua_embed.c
 SRCS_runner := $(wildcard runner/*.c) $(wildcard runner/lua/*.c)
 LIB_runner := $(BUILD)/libflrunner.a
-$(LIB_runner): $(call objs_of,$(SRCS_runner)) $(BUILD)/obj/gen/lua_embed.o
-	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+$(LIB_runner): $(call objs_of,$(SRCS_runner)) $(BUILD)/obj/gen/lua_embed.o $(BUILD)/members/runner
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 
 # The CLI library: every cli source but main.
 SRCS_cli   := $(filter-out $(MAINS),$(wildcard cli/*.c))
 LIB_cli    := $(BUILD)/libflcli.a
-$(LIB_cli): $(call objs_of,$(SRCS_cli))
-	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+$(LIB_cli): $(call objs_of,$(SRCS_cli)) $(BUILD)/members/cli
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+
+# A library's list of sources, rewritten only when it changes: a source added
+# or removed rebuilds the library, so no object of a removed file stays in it.
+$(BUILD)/members/%: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(SRCS_$*)' | cmp -s - $@ 2>/dev/null || echo '$(SRCS_$*)' > $@
+FORCE:
 
 # Generated tables: every cli/cmd_NAME.c is a command (FL_CMD(NAME)), every
 # runner/lua/NAME.c a Lua C module "faultline.NAME" (FL_LUAMOD(NAME)).
@@ -215,6 +223,6 @@ clean:
 help:
 	@sed -n '2,12s/^# \{0,1\}//p' Makefile
 
-.PHONY: layers all test test-matrix tests demo bench fuzz install clean help
+.PHONY: FORCE layers all test test-matrix tests demo bench fuzz install clean help
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -101,7 +101,8 @@ const char *fl_check_valid_str(enum fl_check_valid v);
 /* "passed", "failed", "unknown", "not checked". */
 const char *fl_check_inv_state_str(enum fl_check_inv_state s);
 
-/* Exit code for a verdict per design.md: 0 valid, 1 invalid, 4 unknown. */
+/* Exit code for a verdict (docs/cli.md, "Exit codes"): 0 valid, 1 invalid,
+ * 4 unknown. */
 int fl_check_exit_code(enum fl_check_valid v);
 
 /* --- reports (checkers/result_report.c) --- */

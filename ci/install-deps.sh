@@ -11,8 +11,10 @@ libpcre2-dev"
 TEST_PKGS="curl libxml2-utils perl iproute2 tcpdump prometheus procps psmisc"
 # node and npm only where the machine has no node of its own (some images ship
 # NodeSource builds whose npm conflicts with Debian's); tests skip without them.
-OPTIONAL_PKGS=""
-command -v node >/dev/null 2>&1 || OPTIONAL_PKGS="nodejs npm"
+# chromium renders the HTML reports in tests/selftest/report_html.sh (skipped
+# without it).
+OPTIONAL_PKGS="chromium"
+command -v node >/dev/null 2>&1 || OPTIONAL_PKGS="$OPTIONAL_PKGS nodejs npm"
 BENCH_PKGS="nginx wrk haproxy iperf3 tshark hyperfine"
 
 pkgs="$BUILD_PKGS $TEST_PKGS $OPTIONAL_PKGS"

@@ -100,170 +100,160 @@ static int write_reports(struct fl_report_set *set, const struct fl_check_result
 	return rc;
 }
 
-static int cmd_check(int argc, char **argv)
-{
 #define MAX_FILES 64
-	const char *which = NULL, *config = NULL, *breaker = NULL, *link = NULL, *service = NULL;
+
+struct check_args {
+	const struct fl_checker *checker;
+	const char *config;
+	struct fl_checker_overrides ov;
 	const char *paths[MAX_FILES];
-	int npaths = 0;
+	int npaths;
 	const char *reports[MAX_REPORTS];
-	int nreports = 0, json = 0;
-	long evmax = 2000;
-	const char *since = NULL;
+	int nreports, json;
+	long evmax;
+};
+
+static int parse_since(const char *s, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (!*s || *end || errno)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+/* Fill *a from argv. Returns -1 to go on, else the exit code to return. */
+static int parse_args(int argc, char **argv, struct check_args *a)
+{
 	struct fl_opts o;
-	int oc;
+	int c;
 	fl_opts_init(&o, &fl_cmd_check, opts, argc, argv);
-	while ((oc = fl_opts_next(&o)) > 0) {
+	while ((c = fl_opts_next(&o)) > 0) {
 		const char *v = o.arg;
-		switch (oc) {
-		case O_JSON: json = 1; break;
-		case O_CONFIG: config = v; break;
-		case O_BREAKER: breaker = v; break;
-		case O_LINK: link = v; break;
-		case O_SERVICE: service = v; break;
-		case O_SINCE: since = v; break;
-		case O_EVMAX: {
-			char *end;
-			evmax = strtol(v, &end, 10);
-			if (*end || evmax < 0)
+		char *end;
+		switch (c) {
+		case O_JSON: a->json = 1; break;
+		case O_CONFIG: a->config = v; break;
+		case O_BREAKER: a->ov.name = v; break;
+		case O_LINK: a->ov.link = v; break;
+		case O_SERVICE: a->ov.service = v; break;
+		case O_SINCE:
+			if (parse_since(v, &a->ov.since))
+				return fl_cli_usage_error("check", "--since: bad time '%s' (integer ns)", v);
+			a->ov.has_since = true;
+			break;
+		case O_EVMAX:
+			a->evmax = strtol(v, &end, 10);
+			if (*end || a->evmax < 0)
 				return fl_cli_usage_error("check", "--evidence-max: bad number '%s'", v);
 			break;
-		}
 		case O_REPORT:
-			if (nreports == MAX_REPORTS)
+			if (a->nreports == MAX_REPORTS)
 				return fl_cli_usage_error("check", "at most %d reports", MAX_REPORTS);
-			reports[nreports++] = v;
+			a->reports[a->nreports++] = v;
 			break;
 		}
 	}
-	if (oc < 0)
+	if (c < 0)
 		return o.exit;
-	for (int i = o.optind; i < argc; i++) {
-		if (!which)
-			which = argv[i];
-		else if (npaths < MAX_FILES)
-			paths[npaths++] = argv[i];
-		else
+	char names[128];
+	fl_checker_names(names, sizeof(names));
+	if (o.optind >= argc)
+		return fl_cli_usage_error("check", "which checker? %s", names);
+	if (!(a->checker = fl_checker_find(argv[o.optind])))
+		return fl_cli_usage_error("check", "unknown checker '%s' (%s)", argv[o.optind], names);
+	for (int i = o.optind + 1; i < argc; i++) {
+		if (a->npaths == MAX_FILES)
 			return fl_cli_usage_error("check", "at most %d history files", MAX_FILES);
+		a->paths[a->npaths++] = argv[i];
 	}
-	if (!which)
-		return fl_cli_usage_error("check", "which checker? saga, bank, breaker or probe");
-	if (strcmp(which, "saga") && strcmp(which, "bank") && strcmp(which, "breaker") &&
-	    strcmp(which, "probe"))
-		return fl_cli_usage_error("check", "unknown checker '%s' (saga, bank, breaker, probe)",
-					  which);
-	if (!npaths)
+	if (!a->npaths)
 		return fl_cli_usage_error("check", "missing HISTORY.jsonl");
-	long long since_ns = 0;
-	if (since) {
-		char *end;
-		errno = 0;
-		since_ns = strtoll(since, &end, 10);
-		if (!*since || *end || errno)
-			return fl_cli_usage_error("check", "--since: bad time '%s' (integer ns)", since);
-		if (strcmp(which, "saga") && strcmp(which, "breaker"))
-			return fl_cli_usage_error("check", "--since applies to saga and breaker");
-	}
+	return -1;
+}
+
+/* The checker's configuration from --config and the options. 0, or the
+ * exit code of the error (printed). */
+static int configure(const struct check_args *a, union fl_checker_config *c)
+{
 	char err[512] = "";
-	json_t *cfgj = NULL;
-	int rc = FL_EXIT_USAGE;
-	struct fl_report_set *set = open_reports(reports, nreports, &rc);
-	if (nreports && !set)
-		return rc;
-	if (config && !(cfgj = fl_json_load_file(config, err, sizeof(err)))) {
+	json_t *j = NULL;
+	if (a->config && !(j = fl_json_load_file(a->config, err, sizeof(err)))) {
 		fprintf(stderr, "faultline check: config %s\n", err);
 		return FL_EXIT_USAGE;
 	}
-	struct fl_chk_history *h = NULL;
-	struct fl_check_result *r = NULL;
-	union {
-		struct fl_saga_config saga;
-		struct fl_bank_config bank;
-		struct fl_breaker_config breaker;
-		struct fl_probe_check_config probe;
-	} c;
-	int crc = 0;
-	if (!strcmp(which, "saga")) {
-		fl_saga_config_defaults(&c.saga);
-		if (cfgj)
-			crc = fl_saga_config_from_json(&c.saga, cfgj, err, sizeof(err));
-	} else if (!strcmp(which, "bank")) {
-		fl_bank_config_defaults(&c.bank);
-		if (cfgj)
-			crc = fl_bank_config_from_json(&c.bank, cfgj, err, sizeof(err));
-	} else if (!strcmp(which, "breaker")) {
-		fl_breaker_config_defaults(&c.breaker);
-		if (cfgj)
-			crc = fl_breaker_config_from_json(&c.breaker, cfgj, breaker, err, sizeof(err));
-		if (!crc && breaker)
-			snprintf(c.breaker.name, sizeof(c.breaker.name), "%s", breaker);
-		if (!crc && link)
-			snprintf(c.breaker.link, sizeof(c.breaker.link), "%s", link);
-	} else {
-		fl_probe_check_config_defaults(&c.probe);
-		if (cfgj)
-			crc = fl_probe_check_config_from_json(&c.probe, cfgj, err, sizeof(err));
-		if (!crc && service)
-			snprintf(c.probe.service, sizeof(c.probe.service), "%s", service);
+	int rc = fl_checker_configure(a->checker, c, j, &a->ov, err, sizeof(err));
+	json_decref(j);
+	if (rc) {
+		fprintf(stderr, "faultline check: %s%s%s\n", a->config && j ? a->config : "",
+			a->config && j ? ": " : "", err);
+		return FL_EXIT_USAGE;
 	}
-	if (crc) {
-		fprintf(stderr, "faultline check: %s: %s\n", config, err);
-		goto out;
-	}
-	if (since && !strcmp(which, "saga"))
-		c.saga.since = (int64_t)since_ns;
-	else if (since)
-		c.breaker.since = (int64_t)since_ns;
-	h = fl_chk_history_new();
-	if (!h) {
-		rc = FL_EXIT_INFRA;
-		goto out;
-	}
-	for (int i = 0; i < npaths; i++) {
-		if (fl_chk_history_add_file(h, paths[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "faultline check: %s\n", err);
-			goto out;
-		}
-	}
-	if (!strcmp(which, "saga"))
-		r = fl_check_saga(h, &c.saga);
-	else if (!strcmp(which, "bank"))
-		r = fl_check_bank(h, &c.bank);
-	else if (!strcmp(which, "breaker"))
-		r = fl_check_breaker(h, &c.breaker);
-	else
-		r = fl_check_probe(h, &c.probe);
-	if (!r) {
-		fprintf(stderr, "faultline check: out of memory\n");
-		rc = FL_EXIT_INFRA;
-		goto out;
-	}
-	json_t *rj = NULL;
-	if (json) {
-		rj = fl_check_result_json(r);
+	return 0;
+}
+
+static void print_result(const struct check_args *a, const struct fl_chk_history *h,
+			 const struct fl_check_result *r)
+{
+	if (a->json) {
+		json_t *rj = fl_check_result_json(r);
 		json_t *files = json_array();
-		for (int i = 0; i < npaths; i++)
-			json_array_append_new(files, json_string(paths[i]));
+		for (int i = 0; i < a->npaths; i++)
+			json_array_append_new(files, json_string(a->paths[i]));
 		json_object_set_new(rj, "history", files);
 		json_dumpf(rj, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
+		json_decref(rj);
 	} else {
-		printf("history %s%s: %ld events (%ld ignored)\n", paths[0],
-		       npaths > 1 ? " and more" : "", h->lines, h->ignored);
-		fl_check_result_print(r, stdout, (size_t)evmax);
+		printf("history %s%s: %ld events (%ld ignored)\n", a->paths[0],
+		       a->npaths > 1 ? " and more" : "", h->lines, h->ignored);
+		fl_check_result_print(r, stdout, (size_t)a->evmax);
 	}
 	fflush(stdout);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct check_args a = { .evmax = 2000 };
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	union fl_checker_config c;
+	if ((rc = configure(&a, &c)))
+		return rc;
+	char err[512] = "";
+	struct fl_chk_history *h = NULL;
+	struct fl_check_result *r = NULL;
+	rc = FL_EXIT_USAGE;
+	struct fl_report_set *set = open_reports(a.reports, a.nreports, &rc);
+	if (a.nreports && !set)
+		return rc;
+	rc = FL_EXIT_INFRA;
+	if (!(h = fl_chk_history_new()))
+		goto out;
+	for (int i = 0; i < a.npaths; i++) {
+		if (fl_chk_history_add_file(h, a.paths[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "faultline check: %s\n", err);
+			rc = FL_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (!(r = a.checker->run(h, &c))) {
+		fprintf(stderr, "faultline check: out of memory\n");
+		goto out;
+	}
+	print_result(&a, h, r);
 	rc = fl_check_exit_code(r->valid);
-	if (set && write_reports(set, r, paths[0], argc, argv) < 0) {
+	if (set && write_reports(set, r, a.paths[0], argc, argv) < 0) {
 		fprintf(stderr, "faultline check: out of memory writing the reports\n");
 		rc = FL_EXIT_INFRA;
 	}
-	json_decref(rj);
 out:
 	fl_report_set_free(set);
 	fl_check_result_free(r);
 	fl_chk_history_free(h);
-	json_decref(cfgj);
 	return rc;
 }
 

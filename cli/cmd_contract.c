@@ -1,12 +1,10 @@
 /* faultline contract verify|stub|generate|scaffold: thin argument parsing
  * over contract/. */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <event2/event.h>
 
@@ -17,7 +15,6 @@
 #include "contract/scaffold.h"
 #include "contract/stub.h"
 #include "contract/verify.h"
-#include "core/http_client.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/errors.h"
@@ -127,82 +124,27 @@ static void sub_opts_init(struct fl_opts *o, const struct fl_opt *table, int arg
 
 /* --- pact loading -------------------------------------------------------- */
 
-struct pact_list {
-	struct fl_pact **v;
-	size_t n;
-};
-
-static void pacts_free(struct pact_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		fl_pact_free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-static int load_one(struct pact_list *l, const char *path)
+/* Load every PACT operand argv[first..] into l, showing each pact's
+ * warnings. Returns -1 to go on, else an exit code (the error printed). */
+static int load_pacts(struct fl_pact_list *l, int argc, char **argv, int first)
 {
 	char err[1024];
-	struct fl_pact *p = fl_pact_load(path, err, sizeof(err));
-	if (!p) {
-		fprintf(stderr, "faultline contract: %s\n", err);
-		return -1;
-	}
-	size_t i;
-	json_t *w;
-	json_array_foreach(p->warnings, i, w) fprintf(stderr, "faultline contract: warning: %s: %s\n", path,
-						      json_string_value(w));
-	struct fl_pact **v = realloc(l->v, (l->n + 1) * sizeof(*v));
-	if (!v) {
-		fl_pact_free(p);
-		return -1;
-	}
-	l->v = v;
-	l->v[l->n++] = p;
-	return 0;
-}
-
-static int load_pacts(struct pact_list *l, const char *path)
-{
-	struct stat st;
-	if (stat(path, &st)) {
-		fprintf(stderr, "faultline contract: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode))
-		return load_one(l, path);
-	struct dirent **ents;
-	int n = scandir(path, &ents, NULL, by_name);
-	if (n < 0) {
-		fprintf(stderr, "faultline contract: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	int rc = 0, found = 0;
-	for (int i = 0; i < n; i++) {
-		const char *nm = ents[i]->d_name;
-		size_t len = strlen(nm);
-		if (!rc && nm[0] != '.' && len > 5 && !strcmp(nm + len - 5, ".json")) {
-			struct fl_buf b;
-			fl_buf_init(&b, 0);
-			fl_buf_printf(&b, "%s/%s", path, nm);
-			rc = load_one(l, b.data);
-			fl_buf_free(&b);
-			found++;
+	for (int i = first; i < argc; i++) {
+		size_t n0 = l->n;
+		int rc = fl_pact_list_load(l, argv[i], err, sizeof(err));
+		for (size_t k = n0; k < l->n; k++) {
+			size_t j;
+			json_t *w;
+			json_array_foreach(l->v[k]->warnings, j, w)
+				fprintf(stderr, "faultline contract: warning: %s: %s\n",
+					l->v[k]->source ? l->v[k]->source : argv[i], json_string_value(w));
 		}
-		free(ents[i]);
+		if (rc < 0) {
+			fprintf(stderr, "faultline contract: %s\n", err);
+			return FL_EXIT_USAGE;
+		}
 	}
-	free(ents);
-	if (!rc && !found) {
-		fprintf(stderr, "faultline contract: %s: no *.json pacts in this directory\n", path);
-		return -1;
-	}
-	return rc;
+	return -1;
 }
 
 /* --- verify --------------------------------------------------------------- */
@@ -287,121 +229,142 @@ static void on_result(const struct fl_verify_result *r, void *arg)
 	fl_buf_free(&detail);
 }
 
-static int cmd_verify(int argc, char **argv)
-{
-	struct fl_verify_opts o = { 0 };
-	bool ref = false;
-	const char *ref_data = NULL;
-	json_t *topo = NULL;
+struct verify_args {
+	struct fl_verify_opts o;
+	bool ref;
+	const char *ref_data;
 	const char *reports[16];
-	int nreports = 0, rc = FL_EXIT_USAGE;
-	struct pact_list pl = { 0 };
-	const char *files[256];
-	int nfiles = 0;
-	o.seed = fl_prng_entropy_seed();
+	int nreports;
+};
+
+/* Fill *a from argv; the pacts from *first. Returns -1 to go on, else an exit code. */
+static int parse_verify(int argc, char **argv, struct verify_args *a, int *first)
+{
 	struct fl_opts op;
 	int c;
 	sub_opts_init(&op, verify_opts, argc, argv);
 	while ((c = fl_opts_next(&op)) > 0) {
 		const char *v = op.arg;
 		switch (c) {
-		case O_PROVIDER_URL: o.provider_url = v; break;
-		case O_STATE_URL: o.state_change_url = v; break;
-		case O_FILTER_CONSUMER: o.filter_consumer = v; break;
-		case O_FILTER_DESCRIPTION: o.filter_description = v; break;
-		case O_FILTER_STATE: o.filter_state = v; break;
-		case O_EXCLUDE_DESCRIPTION: o.exclude_description = v; break;
-		case O_REF: ref = true; break;
+		case O_PROVIDER_URL: a->o.provider_url = v; break;
+		case O_STATE_URL: a->o.state_change_url = v; break;
+		case O_FILTER_CONSUMER: a->o.filter_consumer = v; break;
+		case O_FILTER_DESCRIPTION: a->o.filter_description = v; break;
+		case O_FILTER_STATE: a->o.filter_state = v; break;
+		case O_EXCLUDE_DESCRIPTION: a->o.exclude_description = v; break;
+		case O_REF: a->ref = true; break;
 		case O_REF_DATA:
-			ref = true;
-			ref_data = v;
+			a->ref = true;
+			a->ref_data = v;
 			break;
-		case O_STATE_TEARDOWN: o.state_teardown = true; break;
+		case O_STATE_TEARDOWN: a->o.state_teardown = true; break;
 		case O_REPORT:
-			if (nreports < 16)
-				reports[nreports++] = v;
+			if (a->nreports < 16)
+				a->reports[a->nreports++] = v;
 			break;
-		case O_TIMEOUT: o.timeout_ms = (long)(atof(v) * 1000); break;
-		case O_SEED: o.seed = strtoull(v, NULL, 10); break;
+		case O_TIMEOUT: a->o.timeout_ms = (long)(atof(v) * 1000); break;
+		case O_SEED: a->o.seed = strtoull(v, NULL, 10); break;
 		}
 	}
 	if (c < 0)
 		return op.exit;
-	for (int i = op.optind + 1; i < argc && nfiles < 256; i++)
-		files[nfiles++] = argv[i];
-	if (!nfiles)
+	*first = op.optind + 1; /* op parsed argv + 1 */
+	if (*first >= argc)
 		return fl_cli_usage_error("contract", "verify: no pact files given");
-	if (!o.provider_url && !ref)
+	if (!a->o.provider_url && !a->ref)
 		return fl_cli_usage_error("contract", "verify: --provider-url URL or --ref is required");
-	if (ref) {
-		char terr[512];
-		struct fl_buf tp;
-		fl_buf_init(&tp, 0);
-		fl_buf_printf(&tp, "%s/topology.json", ref_data ? ref_data : fl_ref_default_data());
-		topo = fl_json_load_file(tp.data, terr, sizeof(terr));
-		fl_buf_free(&tp);
-		if (!topo) {
-			fprintf(stderr, "faultline contract verify: no running reference system (%s); start one "
-				"with 'faultline ref up'\n", terr);
-			return FL_EXIT_INFRA;
-		}
-	}
-	for (int i = 0; i < nfiles; i++)
-		if (load_pacts(&pl, files[i]))
-			goto out;
+	return -1;
+}
+
+/* The running reference system's topology.json (new reference), or NULL (printed). */
+static json_t *ref_topology(const char *data)
+{
+	char terr[512], path[4096];
+	snprintf(path, sizeof(path), "%s/topology.json", data ? data : fl_ref_default_data());
+	json_t *topo = fl_json_load_file(path, terr, sizeof(terr));
+	if (!topo)
+		fprintf(stderr, "faultline contract verify: no running reference system (%s); start one "
+			"with 'faultline ref up'\n", terr);
+	return topo;
+}
+
+/* The report set of the --report options (console without any), or NULL (printed). */
+static struct fl_report_set *verify_reports(struct verify_args *a)
+{
 	struct fl_report_set *set = fl_report_set_new();
-	if (!set) {
-		rc = FL_EXIT_INFRA;
-		goto out;
-	}
-	if (!nreports)
-		reports[nreports++] = "console";
-	for (int i = 0; i < nreports; i++) {
+	if (!set)
+		return NULL;
+	if (!a->nreports)
+		a->reports[a->nreports++] = "console";
+	for (int i = 0; i < a->nreports; i++) {
 		struct fl_reporter rep;
 		char err[512];
-		if (fl_reporter_create(reports[i], &rep, err, sizeof(err))) {
+		if (fl_reporter_create(a->reports[i], &rep, err, sizeof(err))) {
 			fprintf(stderr, "faultline contract: %s\n", err);
 			fl_report_set_free(set);
-			goto out;
+			return NULL;
 		}
 		fl_report_set_add(set, rep);
 	}
+	return set;
+}
+
+/* Verify one pact as a report "file"; errors counted in *sum. */
+static void verify_one(const struct fl_pact *p, struct fl_verify_opts *o, const json_t *topo,
+		       struct fl_report_set *set, struct fl_verify_summary *sum)
+{
+	const char *file = p->source ? p->source : "pact";
+	struct verify_ctx vc = { set, file, 0 };
+	char err[512];
+	if (topo) {
+		json_t *svc = json_object_get(json_object_get(topo, "services"), p->provider);
+		o->provider_url = fl_json_str(svc, "url", NULL);
+	}
+	fl_report_file_begin(set, file);
+	int rc = 0;
+	if (!o->provider_url) {
+		snprintf(err, sizeof(err), "the reference system has no service '%s' (the pact's provider)",
+			 p->provider);
+		rc = -1;
+	} else {
+		rc = fl_verify_pact(p, o, on_result, &vc, sum, err, sizeof(err));
+	}
+	if (rc) {
+		struct fl_file_error fe = { file, err, FL_EXIT_USAGE };
+		fl_report_file_error(set, &fe);
+		sum->errors++;
+	}
+	fl_report_file_end(set, file);
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	struct verify_args a = { .o.seed = fl_prng_entropy_seed() };
+	struct fl_pact_list pl = { 0 };
+	struct fl_report_set *set = NULL;
+	json_t *topo = NULL;
+	int first = argc, rc = parse_verify(argc, argv, &a, &first);
+	if (rc >= 0)
+		return rc;
+	if (a.ref && !(topo = ref_topology(a.ref_data)))
+		return FL_EXIT_INFRA;
+	if ((rc = load_pacts(&pl, argc, argv, first)) >= 0)
+		goto out;
+	rc = FL_EXIT_USAGE;
+	if (!(set = verify_reports(&a)))
+		goto out;
 	struct fl_verify_summary sum = { 0 };
 	int64_t t0 = fl_mono_ns();
-	fl_report_run_begin(set, (int)pl.n, o.seed);
-	for (size_t i = 0; i < pl.n; i++) {
-		const char *file = pl.v[i]->source ? pl.v[i]->source : "pact";
-		struct verify_ctx vc = { set, file, 0 };
-		char err[512];
-		if (topo) {
-			json_t *svc = json_object_get(json_object_get(topo, "services"), pl.v[i]->provider);
-			o.provider_url = fl_json_str(svc, "url", NULL);
-		}
-		fl_report_file_begin(set, file);
-		if (!o.provider_url) {
-			snprintf(err, sizeof(err), "the reference system has no service '%s' (the pact's provider)",
-				 pl.v[i]->provider);
-			struct fl_file_error fe = { file, err, FL_EXIT_USAGE };
-			fl_report_file_error(set, &fe);
-			sum.errors++;
-			fl_report_file_end(set, file);
-			continue;
-		}
-		if (fl_verify_pact(pl.v[i], &o, on_result, &vc, &sum, err, sizeof(err))) {
-			struct fl_file_error fe = { file, err, FL_EXIT_USAGE };
-			fl_report_file_error(set, &fe);
-			sum.errors++;
-		}
-		fl_report_file_end(set, file);
-	}
+	fl_report_run_begin(set, (int)pl.n, a.o.seed);
+	for (size_t i = 0; i < pl.n; i++)
+		verify_one(pl.v[i], &a.o, topo, set, &sum);
 	struct fl_run_summary rs = { .passed = sum.passed,
 				     .failed = sum.failed + sum.errors,
 				     .skipped = sum.skipped + sum.pending_failed,
 				     .files = (int)pl.n,
 				     .duration_ns = fl_mono_ns() - t0,
-				     .seed = o.seed };
+				     .seed = a.o.seed };
 	fl_report_run_end(set, &rs);
-	fl_report_set_free(set);
 	if (sum.failed || sum.errors > sum.infra_errors)
 		rc = FL_EXIT_FAIL;
 	else if (sum.infra_errors)
@@ -409,8 +372,9 @@ static int cmd_verify(int argc, char **argv)
 	else
 		rc = FL_EXIT_OK;
 out:
+	fl_report_set_free(set);
 	json_decref(topo);
-	pacts_free(&pl);
+	fl_pact_list_free(&pl);
 	return rc;
 }
 
@@ -426,7 +390,7 @@ static void on_signal(evutil_socket_t fd, short what, void *arg)
 static int cmd_stub(int argc, char **argv)
 {
 	const char *listen = "127.0.0.1:8080", *ready = NULL;
-	struct pact_list pl = { 0 };
+	struct fl_pact_list pl = { 0 };
 	int rc = FL_EXIT_USAGE;
 	uint64_t seed = fl_prng_entropy_seed();
 	struct fl_opts op;
@@ -442,9 +406,9 @@ static int cmd_stub(int argc, char **argv)
 	}
 	if (c < 0)
 		return op.exit;
-	for (int i = op.optind + 1; i < argc; i++)
-		if (load_pacts(&pl, argv[i]))
-			goto out;
+	if ((rc = load_pacts(&pl, argc, argv, op.optind + 1)) >= 0)
+		goto out;
+	rc = FL_EXIT_USAGE;
 	if (!pl.n)
 		return fl_cli_usage_error("contract", "stub: no pact files given");
 	struct event_base *base = event_base_new();
@@ -483,7 +447,7 @@ static int cmd_stub(int argc, char **argv)
 	event_base_free(base);
 	rc = FL_EXIT_OK;
 out:
-	pacts_free(&pl);
+	fl_pact_list_free(&pl);
 	return rc;
 }
 
@@ -613,43 +577,6 @@ static int cmd_scaffold(int argc, char **argv)
 
 /* --- record -------------------------------------------------------------------- */
 
-static json_t *api_get(const char *base, const char *path, char *err, size_t errlen)
-{
-	struct fl_buf url;
-	fl_buf_init(&url, 0);
-	fl_buf_printf(&url, "%s%s", base, path);
-	struct fl_http_request rq = { .url = url.data, .timeout_ms = 10000 };
-	struct fl_http_response *r = NULL;
-	json_t *out = NULL;
-	int rc = fl_http_fetch(&rq, &r);
-	if (rc || !r)
-		snprintf(err, errlen, "GET %s: %s", url.data, fl_strerror(rc));
-	else if (r->err)
-		snprintf(err, errlen, "GET %s: %s", url.data, r->errmsg);
-	else if (r->status != 200)
-		snprintf(err, errlen, "GET %s answered %ld: %.200s", url.data, r->status,
-			 r->body.data ? r->body.data : "");
-	else if (!r->json)
-		snprintf(err, errlen, "GET %s: the answer is not JSON", url.data);
-	else
-		out = json_incref(r->json);
-	fl_http_response_free(r);
-	fl_buf_free(&url);
-	return out;
-}
-
-static void url_path_escape(struct fl_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    strchr("-._~", c))
-			fl_buf_append(b, s, 1);
-		else
-			fl_buf_printf(b, "%%%02X", c);
-	}
-}
-
 static int cmd_record(int argc, char **argv)
 {
 	const char *proxy = getenv("FAULTLINE_PROXY_URL"), *out = NULL;
@@ -675,55 +602,17 @@ static int cmd_record(int argc, char **argv)
 					  argv[op.optind + 1]);
 	if (!out)
 		return fl_cli_usage_error("contract", "record: -o FILE.jsonl is required");
-	char err[512];
-	json_t *all = NULL;
-	if (!nlinks) {
-		all = api_get(proxy, "/proxies", err, sizeof(err));
-		if (!all) {
-			fprintf(stderr, "faultline contract record: %s\n", err);
-			return FL_EXIT_INFRA;
-		}
-		const char *k;
-		json_t *v;
-		json_object_foreach(all, k, v) if (nlinks < 64) links[nlinks++] = k;
-	}
 	FILE *f = strcmp(out, "-") ? fopen(out, "w") : stdout;
 	if (!f) {
 		fprintf(stderr, "faultline contract record: %s: %s\n", out, strerror(errno));
-		json_decref(all);
 		return FL_EXIT_INFRA;
 	}
+	char err[512];
+	struct fl_record_stats st;
 	int rc = FL_EXIT_OK;
-	size_t total = 0;
-	for (size_t i = 0; i < nlinks && rc == FL_EXIT_OK; i++) {
-		struct fl_buf path;
-		fl_buf_init(&path, 0);
-		fl_buf_puts(&path, "/proxies/");
-		url_path_escape(&path, links[i]);
-		fl_buf_puts(&path, "/events?since=0&limit=1000000");
-		json_t *evs = api_get(proxy, path.data, err, sizeof(err));
-		fl_buf_free(&path);
-		if (!json_is_array(evs)) {
-			fprintf(stderr, "faultline contract record: %s\n", evs ? "events: not a list" : err);
-			json_decref(evs);
-			rc = FL_EXIT_INFRA;
-			break;
-		}
-		size_t k;
-		json_t *ev;
-		json_array_foreach(evs, k, ev) {
-			if (strcmp(fl_json_str(ev, "event", ""), "http_exchange"))
-				continue;
-			if (!json_object_get(ev, "link"))
-				json_object_set_new(ev, "link", json_string(links[i]));
-			char *line = json_dumps(ev, JSON_COMPACT);
-			if (line) {
-				fprintf(f, "%s\n", line);
-				total++;
-			}
-			free(line);
-		}
-		json_decref(evs);
+	if (fl_contract_record(proxy, links, nlinks, f, &st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "faultline contract record: %s\n", err);
+		rc = FL_EXIT_INFRA;
 	}
 	if (f != stdout && fclose(f)) {
 		fprintf(stderr, "faultline contract record: %s: write failed\n", out);
@@ -731,8 +620,7 @@ static int cmd_record(int argc, char **argv)
 	}
 	if (rc == FL_EXIT_OK)
 		fprintf(stderr, "faultline contract record: %zu HTTP exchange%s from %zu link%s written to %s\n",
-			total, total == 1 ? "" : "s", nlinks, nlinks == 1 ? "" : "s", out);
-	json_decref(all);
+			st.exchanges, st.exchanges == 1 ? "" : "s", st.links, st.links == 1 ? "" : "s", out);
 	return rc;
 }
 

@@ -16,6 +16,7 @@
 #include "contract/match_int.h"
 #include "core/buf.h"
 #include "core/errors.h"
+#include "core/text.h"
 
 struct name_map {
 	char *addr;
@@ -197,7 +198,7 @@ int fl_generator_add_exchange(struct fl_generator *g, const struct fl_exchange *
 		target = slash ? slash : "/";
 	}
 	size_t plen = strcspn(target, "?#");
-	char *path = fl_contract_url_decode(target, plen);
+	char *path = fl_text_pct_decode(target, plen, true, NULL);
 	json_t *query = fl_pact_query_parse(target[plen] == '?' ? target + plen + 1 : "");
 	if (!path || !query) {
 		free(path);

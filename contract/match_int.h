@@ -120,8 +120,5 @@ void fl_match_body(const struct fl_pact_body *e, const json_t *e_headers,
 /* --- shared helpers (pact_model.c) --- */
 bool fl_contract_ct_is_json(const char *ct);
 bool fl_contract_ct_is_xml(const char *ct);
-char *fl_contract_b64_decode(const char *s, size_t *outlen);
-char *fl_contract_b64_encode(const void *data, size_t len);
-char *fl_contract_url_decode(const char *s, size_t n);
 
 #endif

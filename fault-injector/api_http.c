@@ -57,7 +57,7 @@ static bool addr_is_loopback(const char *addr)
 {
 	char host[256];
 	int port;
-	if (fl_split_hostport(addr, host, sizeof(host), &port))
+	if (fl_addr_split(addr, host, sizeof(host), &port))
 		return false;
 	return fl_host_is_loopback(host);
 }

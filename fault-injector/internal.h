@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "core/addr.h"
 #include "core/prng.h"
 #include "fault-injector/proxy.h"
 
@@ -314,7 +315,6 @@ void fl_link_arm_ttl(struct fl_link *l, struct fl_toxic *t);
 /* Remove every toxic and enable (reset / lease lapse). */
 void fl_link_heal(struct fl_link *l);
 void fl_engine_heal_all(struct fl_proxy_engine *e);
-int fl_split_hostport(const char *s, char *host, size_t hostlen, int *port);
 
 /* conn.c */
 /* Take over accepted socket cfd (the connection closes it) and connect upstream. */

@@ -61,6 +61,17 @@ char *fl_report_utf8_clean(const char *s);
  * for NULL. Caller frees. */
 char *fl_report_first_line(const char *s);
 
+/* --- units (units.c) ---------------------------------------------------------- */
+
+/* Format a quantity in the unit a person reads, into buf (returned):
+ * durations from ns or s ("812 ns", "4.2 µs", "12.3 ms", "4.06 s",
+ * "2 min 03 s"), counts ("950", "1.23k", "4.5M"), bytes ("1.5 MiB"). Three
+ * significant digits. */
+const char *fl_report_fmt_ns(double ns, char *buf, size_t len);
+const char *fl_report_fmt_s(double s, char *buf, size_t len);
+const char *fl_report_fmt_count(double v, char *buf, size_t len);
+const char *fl_report_fmt_bytes(double v, char *buf, size_t len);
+
 /* --- run log ------------------------------------------------------------- */
 
 struct fl_report_error {
@@ -142,6 +153,10 @@ bool fl_report_ops_builtin(const struct fl_reporter_ops *ops);
 int fl_report_collect_new(const struct fl_report_format *fmt, struct fl_report_out *out,
 			  struct fl_reporter *rep);
 extern const struct fl_reporter_ops fl_report_collect_ops;
+
+/* The log and summary of a loaded run (journal.c; borrowed). */
+const struct fl_report_log *fl_report_run_log(const struct fl_report_run *run);
+const struct fl_run_summary *fl_report_run_summary(const struct fl_report_run *run);
 
 /* The streaming reporters' operations (fl_report_ops_builtin). */
 extern const struct fl_reporter_ops fl_report_console_ops, fl_report_tap_ops, fl_report_tap13_ops;

@@ -122,6 +122,27 @@ void fl_report_tick(struct fl_report_set *set)
 	pthread_mutex_unlock(&set->lock);
 }
 
+void fl_report_progress(struct fl_report_set *set, const struct fl_progress *p)
+{
+	static const struct fl_progress none = { 0 };
+	EACH(set, progress, p ? p : &none);
+}
+
+bool fl_report_note(struct fl_report_set *set, const char *text)
+{
+	bool taken = false;
+	if (!set)
+		return false;
+	pthread_mutex_lock(&set->lock);
+	for (size_t i = 0; i < set->n; i++)
+		if (set->reps[i].ops->note) {
+			set->reps[i].ops->note(set->reps[i].self, text);
+			taken = true;
+		}
+	pthread_mutex_unlock(&set->lock);
+	return taken;
+}
+
 void fl_report_set_free(struct fl_report_set *set)
 {
 	if (!set)

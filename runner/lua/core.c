@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "report/report.h"
+#include "runner/luajson.h"
 #include "runner/runner.h"
 #include "runner/sched.h"
 #include "core/clock.h"
@@ -48,7 +49,7 @@ static char *opt_strdup(lua_State *L, int idx, const char *key)
 }
 
 /* report{suite=, name=, status="pass|fail|skip", duration=s, message=,
- *        detail=, file=, line=, tags={...}} */
+ *        detail=, file=, line=, tags={...}, retries={...}, extra={...}} */
 static int l_report(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -111,10 +112,52 @@ static int l_report(lua_State *L)
 		}
 	}
 	lua_pop(L, 1);
+	/* extra = { checks = {...}, experiment = {...} }: the test's parts */
+	lua_getfield(L, 1, "extra");
+	if (lua_istable(L, -1)) {
+		char err[128];
+		r.extra = fl_lua_to_json(L, lua_gettop(L), err, sizeof(err));
+	}
+	lua_pop(L, 1);
 	r.index = ++ctx->test_index;
 	fl_report_test_done(ctx->opts->reports, &r);
 	fl_test_result_free(&r); /* the set copies what it keeps */
 	return 0;
+}
+
+/* progress{what=, elapsed=, total=, ops=, errors=, faults=} (nil: take the
+ * display down): the console's one-line progress on a terminal. */
+static int l_progress(lua_State *L)
+{
+	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
+	struct fl_progress p = { .ops = -1, .errors = -1, .faults = -1 };
+	if (lua_istable(L, 1)) {
+		lua_getfield(L, 1, "what");
+		lua_getfield(L, 1, "elapsed");
+		lua_getfield(L, 1, "total");
+		lua_getfield(L, 1, "ops");
+		lua_getfield(L, 1, "errors");
+		lua_getfield(L, 1, "faults");
+		p.what = lua_tostring(L, -6);
+		p.elapsed_s = lua_tonumber(L, -5);
+		p.total_s = lua_tonumber(L, -4);
+		if (lua_isnumber(L, -3))
+			p.ops = (int64_t)lua_tointeger(L, -3);
+		if (lua_isnumber(L, -2))
+			p.errors = (int64_t)lua_tointeger(L, -2);
+		if (lua_isnumber(L, -1))
+			p.faults = (int)lua_tointeger(L, -1);
+	}
+	fl_report_progress(ctx->opts->reports, &p);
+	return 0;
+}
+
+/* note(text) -> true when the console took it (else the caller prints it) */
+static int l_note(lua_State *L)
+{
+	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
+	lua_pushboolean(L, fl_report_note(ctx->opts->reports, luaL_checkstring(L, 1)));
+	return 1;
 }
 
 /* file_error(message, exit_code) */
@@ -270,6 +313,8 @@ int luaopen_faultline_core(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{ "run_group", l_run_group },
 		{ "report", l_report },
+		{ "progress", l_progress },
+		{ "note", l_note },
 		{ "file_error", l_file_error },
 		{ "options", l_options },
 		{ "env", l_env },
