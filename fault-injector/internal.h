@@ -233,6 +233,7 @@ struct fl_link {
 	char *name, *listen, *upstream;	/* listen: the address actually bound */
 	bool enabled;
 	enum fl_http_mode http;
+	bool header_faults;		/* x-faultline-* request headers honoured (opt-in) */
 	int lfd;
 	struct event *lev;
 	struct event *resume_ev;	/* accepting paused (out of descriptors) */
@@ -283,6 +284,9 @@ struct fl_proxy_engine {
 	struct fl_http_server *api;
 	char api_url[96];
 	char *token;
+	bool api_loopback;		/* the API's bound address is loopback */
+	struct fl_allow *allow_upstream;	/* NULL: the default rule (policy.c) */
+	struct fl_allow *allow_listen;
 	int64_t started;
 	/* thread */
 	void *thread;		/* pthread_t * (start_thread) */
@@ -290,6 +294,25 @@ struct fl_proxy_engine {
 	bool running;
 	struct event *stop_ev;
 };
+
+/* policy.c: where faults may point */
+struct fl_allow;
+struct sockaddr;
+/* Parse a host / IP / CIDR list ("10.0.0.0/8,db.internal"); *out freed with
+ * fl_allow_free. 0 or FL_EINVAL naming the bad entry. */
+int fl_allow_parse(const char *spec, struct fl_allow **out, char *err, size_t errlen);
+void fl_allow_free(struct fl_allow *list);
+/* May a link point at upstream / listen on listen? 0, FL_EINVAL (malformed,
+ * empty host) or FL_EPERM (not allowed, self-loop), with the reason. */
+int fl_policy_upstream(const struct fl_proxy_engine *e, const char *upstream, char *err,
+		       size_t errlen);
+int fl_policy_listen(const struct fl_proxy_engine *e, const char *listen, char *err,
+		     size_t errlen);
+/* Is sa one of the agent's own listeners (API or link)? */
+bool fl_policy_is_self(const struct fl_proxy_engine *e, const struct sockaddr *sa);
+/* Are x-faultline-* request headers honoured on l (opted in, and l listens
+ * on loopback or the agent has a token)? */
+bool fl_policy_header_faults(const struct fl_link *l);
 
 /* engine.c */
 struct fl_link *fl_link_find(struct fl_proxy_engine *e, const char *name);
