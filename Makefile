@@ -114,7 +114,7 @@ $(BUILD)/gen/commands.inc: $(CMD_SRCS) Makefile
 $(BUILD)/gen/luamods.inc: $(LUAMOD_SRCS) Makefile
 	@mkdir -p $(dir $@)
 	$(call say,GEN,$@)for f in $(LUAMOD_SRCS); do n=$${f#runner/lua/}; echo "FL_LUAMOD($${n%.c})"; done > $@
-$(call objs_of,$(SRCS_cli) cli/main.c): $(BUILD)/gen/commands.inc
+$(call objs_of,$(SRCS_cli) cli/main.c tests/unit/test_cli.c): $(BUILD)/gen/commands.inc
 $(call objs_of,$(SRCS_runner)): $(BUILD)/gen/luamods.inc
 
 $(EMBED_C): $(LUA_SRCS) tools/embed-lua.sh

@@ -158,8 +158,14 @@ int fl_opts_next(struct fl_opts *o)
 			snprintf(spelled, sizeof(spelled), "-%c", optopt);
 		else
 			snprintf(spelled, sizeof(spelled), "%.60s", o->argv[optind - 1]);
-		o->exit = c == ':' ? fl_opts_error(o, "option '%s' needs a value", spelled)
-				   : fl_opts_error(o, "unknown option '%s'", spelled);
+		const char *eq = strchr(spelled, '=');
+		if (c == ':')
+			o->exit = fl_opts_error(o, "option '%s' needs a value", spelled);
+		else if (optopt && eq && !strncmp(spelled, "--", 2)) /* --quiet=yes */
+			o->exit = fl_opts_error(o, "option '%.*s' takes no value", (int)(eq - spelled),
+						spelled);
+		else
+			o->exit = fl_opts_error(o, "unknown option '%s'", spelled);
 		return -1;
 	}
 	o->arg = optarg;

@@ -112,6 +112,9 @@ struct fl_pact_list {
  * pact keeps its warnings (p->warnings) for the caller to show. */
 int fl_pact_list_load(struct fl_pact_list *l, const char *path, char *err, size_t errlen);
 
+/* Append p to l; p is taken (freed on failure). Returns 0 or FL_ENOMEM. */
+int fl_pact_list_add(struct fl_pact_list *l, struct fl_pact *p);
+
 /* Free every pact and the array; l is empty again. */
 void fl_pact_list_free(struct fl_pact_list *l);
 

@@ -18,18 +18,25 @@ void fl_pact_list_free(struct fl_pact_list *l)
 	l->n = 0;
 }
 
+int fl_pact_list_add(struct fl_pact_list *l, struct fl_pact *p)
+{
+	struct fl_pact **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	if (!v) {
+		fl_pact_free(p);
+		return FL_ENOMEM;
+	}
+	l->v = v;
+	l->v[l->n++] = p;
+	return 0;
+}
+
 static int load_one(struct fl_pact_list *l, const char *path, char *err, size_t errlen)
 {
 	struct fl_pact *p = fl_pact_load(path, err, errlen);
 	if (!p)
 		return FL_EPARSE;
-	struct fl_pact **v = realloc(l->v, (l->n + 1) * sizeof(*v));
-	if (!v) {
-		fl_pact_free(p);
+	if (fl_pact_list_add(l, p) < 0)
 		return fl_err_set(err, errlen, FL_ENOMEM, "%s: out of memory", path);
-	}
-	l->v = v;
-	l->v[l->n++] = p;
 	return 0;
 }
 
