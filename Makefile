@@ -30,7 +30,8 @@ else
 BUILD ?= build/san
 endif
 
-PKGS := libcurl jansson libpcap lua5.4 libevent libevent_pthreads sqlite3 cmocka libpcre2-8
+PKGS := libcurl jansson libpcap lua5.4 libevent libevent_pthreads sqlite3 cmocka libpcre2-8 \
+        libnftables libnl-route-3.0
 
 # --- dependencies ---------------------------------------------------------
 NODEPS_GOALS := clean help
@@ -65,7 +66,7 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # name:directory; a component's sources are every .c in its directory except
 # its program mains.
 COMPONENTS := core:core report:report proxy:fault-injector contract:contract checkers:checkers \
-              launcher:launcher ref:transfer-system
+              launcher:launcher ref:transfer-system hostfault:hostfault
 MAINS      := cli/main.c transfer-system/transferd.c
 
 comp_name = $(word 1,$(subst :, ,$(1)))
@@ -125,7 +126,7 @@ $(BUILD)/obj/gen/lua_embed.o: $(EMBED_C)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 ALL_LIBS := $(LIB_cli) $(LIB_runner) $(LIB_launcher) $(LIB_report) $(LIB_contract) $(LIB_checkers) \
-            $(LIB_proxy) $(LIB_ref) $(LIB_core)
+            $(LIB_proxy) $(LIB_hostfault) $(LIB_ref) $(LIB_core)
 LINK_LIBS = -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(PKG_LIBS)
 
 # --- layering: the arrows the build allows --------------------------------
@@ -141,9 +142,10 @@ DEPS_contract := core
 DEPS_checkers := report core
 DEPS_launcher := core
 DEPS_ref      := core
+DEPS_hostfault := core
 DEPS_runner   := launcher checkers contract proxy report core
-DEPS_cli      := runner launcher checkers contract proxy report ref core
-LAYERED := core report proxy contract checkers launcher ref runner cli
+DEPS_cli      := runner launcher checkers contract proxy hostfault report ref core
+LAYERED := core report proxy contract checkers launcher ref hostfault runner cli
 
 $(BUILD)/obj/layer_main.o: tools/layer_main.c
 	@mkdir -p $(dir $@)

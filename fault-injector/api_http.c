@@ -37,6 +37,8 @@ static bool auth_filter(struct fl_http_req *r, void *arg)
 static void handle(struct fl_http_req *r, void *arg)
 {
 	struct fl_proxy_engine *e = arg;
+	if (e->api_hook && e->api_hook(r, e->api_hook_arg))
+		return;
 	const char *method = fl_http_req_method(r);
 	const char *path = fl_http_req_path(r);
 	if (strcmp(path, "/metrics") == 0) {
@@ -109,6 +111,17 @@ int fl_proxy_api_start(struct fl_proxy_engine *e, const char *addr, const char *
 	}
 	snprintf(e->api_url, sizeof(e->api_url), "http://%s", fl_http_server_addr(e->api));
 	return 0;
+}
+
+void fl_proxy_api_set_hook(struct fl_proxy_engine *e, fl_proxy_api_hook_fn fn, void *arg)
+{
+	e->api_hook = fn;
+	e->api_hook_arg = arg;
+}
+
+char *fl_proxy_metrics_text(struct fl_proxy_engine *e, size_t *len)
+{
+	return fl_metrics_text(e, len);
 }
 
 /* Close the API server (engine teardown). */

@@ -287,6 +287,8 @@ struct fl_proxy_engine {
 	bool api_loopback;		/* the API's bound address is loopback */
 	struct fl_allow *allow_upstream;	/* NULL: the default rule (policy.c) */
 	struct fl_allow *allow_listen;
+	fl_proxy_api_hook_fn api_hook;	/* fl_proxy_api_set_hook (the agent's routes) */
+	void *api_hook_arg;
 	int64_t started;
 	/* thread */
 	void *thread;		/* pthread_t * (start_thread) */
