@@ -6,6 +6,7 @@
 #   make demo            start the reference system, run scenarios and a chaos run, report
 #   make bench           benchmarks (ratios against baselines measured in the same run)
 #   make install PREFIX=/usr/local
+#   make image-rootfs    build/rootfs: the programs and their libraries for a FROM scratch image
 #   V=1                  show the commands
 #
 # Every dependency is found with pkg-config; when one is missing the Makefile
@@ -214,6 +215,12 @@ bench: all $(HELPER_BINS) $(BUILD)/tests/test_contract_pcap
 fuzz:
 	@BUILD=$(BUILD) sh tests/fuzz/run.sh
 
+# The container image's root filesystem: the programs, sleep (the reference
+# manifests' preStop) and their shared-library closure, for a FROM scratch
+# Containerfile (deploy/container/, docs/staging.md).
+image-rootfs: $(PROGRAMS)
+	@sh deploy/container/rootfs.sh $(BUILD)/rootfs $(PROGRAMS) $$(command -v sleep)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/faultline
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
@@ -225,6 +232,6 @@ clean:
 help:
 	@sed -n '2,12s/^# \{0,1\}//p' Makefile
 
-.PHONY: FORCE layers all test test-matrix tests demo bench fuzz install clean help
+.PHONY: FORCE layers all test test-matrix tests demo bench fuzz install clean help image-rootfs
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
