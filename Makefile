@@ -5,6 +5,7 @@
 #   make test SANITIZE=address,undefined   the same under sanitizers (in build/san/)
 #   make demo            start the reference system, run scenarios and a chaos run, report
 #   make bench           benchmarks (ratios against baselines measured in the same run)
+#   make mutate          mutation testing of the shipped systems (docs/mutation.md)
 #   make install PREFIX=/usr/local
 #   V=1                  show the commands
 #
@@ -211,6 +212,12 @@ bench: all $(HELPER_BINS) $(BUILD)/tests/test_contract_pcap
 	@ci/install-deps.sh --bench
 	@BUILD=$(BUILD) sh bench/run.sh
 
+# make mutate: every mutant in mutants/ against its system's suite
+# (docs/mutation.md); MUTATE_SEEDS=7,1,3 kills with any seed; MUTATE_ARGS
+# passes more options to tools/mutate.py (--only NAME, --suite CMD, --json F).
+mutate: all
+	@python3 tools/mutate.py --build $(BUILD) --seeds $(or $(MUTATE_SEEDS),7) $(MUTATE_ARGS)
+
 fuzz:
 	@BUILD=$(BUILD) sh tests/fuzz/run.sh
 
@@ -223,8 +230,8 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,12s/^# \{0,1\}//p' Makefile
+	@sed -n '2,13s/^# \{0,1\}//p' Makefile
 
-.PHONY: FORCE layers all test test-matrix tests demo bench fuzz install clean help
+.PHONY: FORCE mutate layers all test test-matrix tests demo bench fuzz install clean help
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
