@@ -3,6 +3,7 @@
 #ifndef FL_CONTRACT_MATCH_INT_H
 #define FL_CONTRACT_MATCH_INT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
@@ -41,6 +42,11 @@ int fl_path_check(const char *expr, char *err, size_t errlen);
 
 /* Render a path for people: prefix + ".name" / "['odd name']" / "[3]". malloc'd. */
 char *fl_mpath_render(const struct fl_mpath *p, const char *prefix);
+
+/* Add a mismatch at path p (rendered with c->prefix) to c->out, with the
+ * expected and actual values shown as e and a (borrowed, may be NULL). */
+void fl_mctx_vmismatch(struct fl_mctx *c, const struct fl_mpath *p, const char *e, const char *a,
+		       const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 /* --- rule resolution (rules.c) --- */
 

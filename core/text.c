@@ -121,6 +121,16 @@ int fl_text_hexval(int c)
 	return -1;
 }
 
+/* --- hashing ----------------------------------------------------------------- */
+
+uint32_t fl_text_hash(const char *s)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a, 32 bits */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 /* --- percent-encoding --------------------------------------------------------- */
 
 static bool pct_keeps(unsigned char c, enum fl_text_pct keep)
@@ -179,37 +189,48 @@ char *fl_text_pct_decode(const char *s, size_t n, bool plus_space, size_t *outle
 
 /* --- XML and HTML ------------------------------------------------------------- */
 
-int fl_text_xml_escape(struct fl_buf *b, const char *s, size_t n, unsigned flags)
+/* The walk every escaper shares: each character of s is either written as
+ * it is or replaced by what `esc` gives for it (NULL: as it is); bytes that
+ * are not valid UTF-8 become U+FFFD. */
+typedef const char *fl_text_esc_fn(uint32_t cp, unsigned flags, char tmp[8]);
+
+static int escape(struct fl_buf *b, const char *s, size_t n, fl_text_esc_fn *esc, unsigned flags)
 {
-	bool attr = flags & FL_TEXT_XML_ATTR;
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0;) {
 		uint32_t cp;
+		char tmp[8];
 		size_t len = fl_text_utf8_decode(s + i, n - i, &cp);
-		if (!len) {
-			rc = fl_buf_puts(b, FL_TEXT_REPLACEMENT);
-			i++;
-			continue;
-		}
-		switch (cp) {
-		case '&': rc = fl_buf_puts(b, "&amp;"); break;
-		case '<': rc = fl_buf_puts(b, "&lt;"); break;
-		case '>': rc = fl_buf_puts(b, "&gt;"); break;
-		case '"': rc = fl_buf_puts(b, attr ? "&quot;" : "\""); break;
-		case '\r': rc = fl_buf_puts(b, "&#13;"); break;
-		case '\n': rc = fl_buf_puts(b, attr ? "&#10;" : "\n"); break;
-		case '\t': rc = fl_buf_puts(b, attr ? "&#9;" : "\t"); break;
-		case 0xfffe:
-		case 0xffff: rc = fl_buf_puts(b, FL_TEXT_REPLACEMENT); break;
-		default:
-			if (cp < 0x20)
-				rc = fl_buf_printf(b, "\\x%02X", (unsigned)cp);
-			else
-				rc = fl_buf_append(b, s + i, len);
-		}
-		i += len;
+		const char *r = !len ? FL_TEXT_REPLACEMENT : esc(cp, flags, tmp);
+		rc = r ? fl_buf_puts(b, r) : fl_buf_append(b, s + i, len);
+		i += len ? len : 1;
 	}
 	return rc;
+}
+
+static const char *xml_char(uint32_t cp, unsigned flags, char tmp[8])
+{
+	bool attr = flags & FL_TEXT_XML_ATTR;
+	switch (cp) {
+	case '&': return "&amp;";
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '"': return attr ? "&quot;" : NULL;
+	case '\r': return "&#13;";
+	case '\n': return attr ? "&#10;" : NULL;
+	case '\t': return attr ? "&#9;" : NULL;
+	case 0xfffe:
+	case 0xffff: return FL_TEXT_REPLACEMENT;
+	}
+	if (cp >= 0x20)
+		return NULL;
+	snprintf(tmp, 8, "\\x%02X", (unsigned)cp);
+	return tmp;
+}
+
+int fl_text_xml_escape(struct fl_buf *b, const char *s, size_t n, unsigned flags)
+{
+	return escape(b, s, n, xml_char, flags);
 }
 
 /* The character an entity or character reference names, or -1. */
@@ -259,35 +280,27 @@ int fl_text_xml_unescape(struct fl_buf *b, const char *s, size_t n)
 
 /* --- JSON strings ------------------------------------------------------------- */
 
+static const char *json_char(uint32_t cp, unsigned flags, char tmp[8])
+{
+	(void)flags;
+	switch (cp) {
+	case '"': return "\\\"";
+	case '\\': return "\\\\";
+	case '\n': return "\\n";
+	case '\t': return "\\t";
+	case '\r': return "\\r";
+	case '\b': return "\\b";
+	case '\f': return "\\f";
+	}
+	if (cp >= 0x20)
+		return NULL;
+	snprintf(tmp, 8, "\\u%04x", (unsigned)cp);
+	return tmp;
+}
+
 int fl_text_json_escape(struct fl_buf *b, const char *s, size_t n)
 {
-	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0;) {
-		unsigned char c = (unsigned char)s[i];
-		uint32_t cp;
-		size_t len = fl_text_utf8_decode(s + i, n - i, &cp);
-		if (!len) {
-			rc = fl_buf_puts(b, FL_TEXT_REPLACEMENT);
-			i++;
-			continue;
-		}
-		switch (c) {
-		case '"': rc = fl_buf_puts(b, "\\\""); break;
-		case '\\': rc = fl_buf_puts(b, "\\\\"); break;
-		case '\n': rc = fl_buf_puts(b, "\\n"); break;
-		case '\t': rc = fl_buf_puts(b, "\\t"); break;
-		case '\r': rc = fl_buf_puts(b, "\\r"); break;
-		case '\b': rc = fl_buf_puts(b, "\\b"); break;
-		case '\f': rc = fl_buf_puts(b, "\\f"); break;
-		default:
-			if (c < 0x20)
-				rc = fl_buf_printf(b, "\\u%04x", c);
-			else
-				rc = fl_buf_append(b, s + i, len);
-		}
-		i += len;
-	}
-	return rc;
+	return escape(b, s, n, json_char, 0);
 }
 
 /* Four hex digits as a code unit; U+FFFD when they are not hex. */

@@ -1,6 +1,6 @@
-/* Text encodings, one of each: UTF-8, hex digits, percent-encoding (RFC
- * 3986), XML/HTML character escapes, JSON string escapes, Prometheus label
- * values and base64. Every writer appends to a struct fl_buf and returns 0
+/* Text encodings, one of each: UTF-8, hex digits, a string hash,
+ * percent-encoding (RFC 3986), XML/HTML character escapes, JSON string
+ * escapes, Prometheus label values and base64. Every writer appends to a struct fl_buf and returns 0
  * or a negative FL_E* (FL_ENOMEM, FL_E2BIG past the buffer's cap); strings
  * passed in are borrowed. Bytes that are not valid UTF-8 are written as
  * U+FFFD wherever the output format needs text. */
@@ -41,6 +41,11 @@ char *fl_text_utf8_clean(const char *s);
 
 /* The value of hex digit c (either case), or -1. */
 int fl_text_hexval(int c);
+
+/* --- hashing ----------------------------------------------------------------- */
+
+/* A 32-bit hash of the NUL-terminated string s (FNV-1a), for hash tables. */
+uint32_t fl_text_hash(const char *s);
 
 /* --- percent-encoding --------------------------------------------------------- */
 
