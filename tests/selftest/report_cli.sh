@@ -85,6 +85,34 @@ check "experiment journal: ... saying what it got" grep -q 'failure message="dev
 expect_rc 0 "$FAULTLINE" report "$T/exp.json" -o "$T/exp.html"
 check "experiment page: probes before and after" grep -q "<td class='pname'>answers 200</td>" "$T/exp.html"
 
+# fl.hist: the histogram a workload records latencies into
+cat >"$T/hist.lua" <<'LUA'
+local fl = require "faultline"
+it("percentiles within 1/128 of a sorted oracle, merge, misuse", function()
+  local a, b, all, v = fl.hist(), fl.hist(), fl.hist(), {}
+  for i = 1, 20000 do
+    local x = (fl.random() ^ 3) * 2   -- seconds, skewed to short
+    v[#v + 1] = x
+    all:record(x)
+    if i % 2 == 0 then a:record(x) else b:record(x) end
+  end
+  table.sort(v)
+  for _, p in ipairs({ 1, 50, 90, 99, 99.9 }) do
+    local want = v[math.ceil(p / 100 * #v)]
+    local got = all:percentile(p)
+    assert(math.abs(got - want) <= want / 128 + 1e-9, string.format("p%g: %g vs %g", p, got, want))
+  end
+  a:merge(b)
+  expect(a:count()).to_be(20000)
+  expect(a:percentile_ns(99)).to_be(all:percentile_ns(99))
+  expect(a:max()).to_be(all:max())
+  expect(pcall(all.record, all, -1)).to_be(false)
+  expect(pcall(all.percentile, all, 101)).to_be(false)
+  expect(tostring(all):match("^hist%(20000 values")).to_be("hist(20000 values")
+end)
+LUA
+expect_rc 0 "$FAULTLINE" run "$T/hist.lua" --seed 5
+
 # errors
 echo '{"version":1}' >"$T/not.json"
 expect_rc 2 "$FAULTLINE" report "$T/not.json"
