@@ -5,7 +5,9 @@
 #   make test SANITIZE=address,undefined   the same under sanitizers (in build/san/)
 #   make demo            start the reference system, run scenarios and a chaos run, report
 #   make bench           benchmarks (ratios against baselines measured in the same run)
+#   make mutate          mutation testing of the shipped systems (docs/mutation.md)
 #   make install PREFIX=/usr/local
+#   make image-rootfs    build/rootfs: the programs and their libraries for a FROM scratch image
 #   V=1                  show the commands
 #
 # Every dependency is found with pkg-config; when one is missing the Makefile
@@ -211,8 +213,20 @@ bench: all $(HELPER_BINS) $(BUILD)/tests/test_contract_pcap
 	@ci/install-deps.sh --bench
 	@BUILD=$(BUILD) sh bench/run.sh
 
+# make mutate: every mutant in mutants/ against its system's suite
+# (docs/mutation.md); MUTATE_SEEDS=7,1,3 kills with any seed; MUTATE_ARGS
+# passes more options to tools/mutate.py (--only NAME, --suite CMD, --json F).
+mutate: all
+	@python3 tools/mutate.py --build $(BUILD) --seeds $(or $(MUTATE_SEEDS),7) $(MUTATE_ARGS)
+
 fuzz:
 	@BUILD=$(BUILD) sh tests/fuzz/run.sh
+
+# The container image's root filesystem: the programs, sleep (the reference
+# manifests' preStop) and their shared-library closure, for a FROM scratch
+# Containerfile (deploy/container/, docs/staging.md).
+image-rootfs: $(PROGRAMS)
+	@sh deploy/container/rootfs.sh $(BUILD)/rootfs $(PROGRAMS) $$(command -v sleep)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/faultline
@@ -223,8 +237,8 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,12s/^# \{0,1\}//p' Makefile
+	@sed -n '2,14s/^# \{0,1\}//p' Makefile
 
-.PHONY: FORCE layers all test test-matrix tests demo bench fuzz install clean help
+.PHONY: FORCE mutate layers all test test-matrix tests demo bench fuzz install clean help image-rootfs
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
