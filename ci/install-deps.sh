@@ -6,12 +6,15 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libcurl4-openssl-dev libjansson-dev libpcap-dev
-liblua5.4-dev lua5.4 libcmocka-dev libevent-dev libhttp-parser-dev libsqlite3-dev sqlite3"
-TEST_PKGS="curl libxml2-utils perl iproute2 tcpdump prometheus procps psmisc"
+liblua5.4-dev lua5.4 libcmocka-dev libevent-dev libhttp-parser-dev libsqlite3-dev sqlite3
+libpcre2-dev libnftables-dev libnl-route-3-dev"
+TEST_PKGS="curl libxml2-utils perl iproute2 tcpdump prometheus procps psmisc nftables"
 # node and npm only where the machine has no node of its own (some images ship
 # NodeSource builds whose npm conflicts with Debian's); tests skip without them.
-OPTIONAL_PKGS=""
-command -v node >/dev/null 2>&1 || OPTIONAL_PKGS="nodejs npm"
+# chromium renders the HTML reports in tests/selftest/report_html.sh (skipped
+# without it).
+OPTIONAL_PKGS="chromium"
+command -v node >/dev/null 2>&1 || OPTIONAL_PKGS="$OPTIONAL_PKGS nodejs npm"
 BENCH_PKGS="nginx wrk haproxy iperf3 tshark hyperfine"
 
 pkgs="$BUILD_PKGS $TEST_PKGS $OPTIONAL_PKGS"

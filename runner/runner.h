@@ -6,6 +6,7 @@
 #define FL_RUNNER_RUNNER_H
 
 #include <stdint.h>
+#include <jansson.h>
 #include <lua.h>
 
 #include "report/report.h"
@@ -28,6 +29,8 @@ struct fl_run_opts {
 	int nallow;
 	const char *journal;		/* experiment journal file (JSON), or NULL */
 	volatile int *interrupt;	/* set by the signal handler; borrowed */
+	const char *command;		/* the command line that reproduces the run, for
+					 * the reports (borrowed), or NULL */
 };
 
 struct fl_file_outcome {
@@ -43,6 +46,39 @@ struct fl_file_outcome {
 int fl_runner_run_file(const char *path, const struct fl_run_opts *opts,
 		       struct fl_file_outcome *out);
 
+/* --- a run of many files (faultline run, faultline chaos) --- */
+
+/* Scenario files, in the order they run. Owns its strings. */
+struct fl_file_list {
+	char **v;
+	size_t n, cap;
+};
+
+/* Add the scenario files at `path` (borrowed) to l: a file as it is; for a
+ * directory every *.lua below it, sorted level by level, leaving out names
+ * that start with '.' or '_' (helpers). Returns 0 or a negative FL_E*
+ * (errno-based when path cannot be read). */
+int fl_runner_collect(struct fl_file_list *l, const char *path);
+
+/* Free l's strings and array; l is empty again. */
+void fl_file_list_free(struct fl_file_list *l);
+
+/* A new report set (*out; fl_report_set_free) with a reporter per spec
+ * ("FORMAT[=FILE]", borrowed), and the console as well unless `quiet` or a
+ * spec asks for it: on standard error when another report writes to standard
+ * output. Returns 0, or FL_EINVAL (a bad spec) or FL_EEXIST (two reports in
+ * one place) -- usage errors -- or another negative FL_E* (a file could not
+ * be opened), with "--report SPEC: reason" in err. */
+int fl_runner_reports(const char *const *specs, int n, int quiet, struct fl_report_set **out,
+		      char *err, size_t errlen);
+
+/* Run every file, `jobs` at a time (each in its own thread, Lua state and
+ * event loop), between fl_report_run_begin and fl_report_run_end on
+ * opts->reports; no file starts once *opts->interrupt is set. The totals go
+ * to *out (`interrupted` set when the run was). */
+void fl_runner_run_files(const struct fl_file_list *files, int jobs, const struct fl_run_opts *opts,
+			 struct fl_file_outcome *out);
+
 /* For the Lua modules: the options and outcome of the file being run in L. */
 struct fl_runner_ctx {
 	const char *path;
@@ -51,6 +87,12 @@ struct fl_runner_ctx {
 	int test_index;
 };
 struct fl_runner_ctx *fl_runner_ctx(lua_State *L);
+
+/* Evaluate the topology file at path (a Lua file returning a table) into
+ * its JSON model: {name (default: the file's basename), services, file,
+ * dir (the file's directory)}. *model is a new reference. 0, or FL_E* with
+ * err ("FILE:LINE: ..." for Lua errors). The launcher checks the rest. */
+int fl_runner_topology_load(const char *path, json_t **model, char *err, size_t errlen);
 
 /* Install the embedded Lua modules and the C modules (faultline.*) into L. */
 void fl_runner_open_modules(lua_State *L);
