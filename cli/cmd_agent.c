@@ -2,7 +2,6 @@
  * the fault injector's Toxiproxy-compatible API, the host's kernel-level
  * faults under /host (hostfault/hostfault.h), /healthz and /metrics, all on
  * one address and behind one token. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,42 +16,60 @@
 #include "core/http_server.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/token.h"
 #include "fault-injector/proxy.h"
 #include "hostfault/hostfault.h"
 
-static const char usage[] =
-	"Usage: faultline agent [--listen ADDR] [--token T] [--table NAME]\n"
-	"                       [--state-dir DIR] [--max-ttl MS] [--max-faults N]\n"
-	"                       [--no-host] [--config FILE] [--seed N] [--events FILE]\n"
-	"                       [--log-level LEVEL]\n"
-	"\n"
-	"Run a faultline agent: the fault injector's Toxiproxy-compatible API plus\n"
-	"kernel-level faults inside this host's network namespace (nftables\n"
-	"partitions and packet loss, tbf bandwidth limits, netem delay where the\n"
-	"kernel has it, process kill/term/pause) under /host. Every host fault has a\n"
-	"TTL and is healed when the controller's lease (POST /lease) lapses, when\n"
-	"the agent exits, or, after a crash, when the agent next starts.\n"
-	"\n"
-	"  --listen ADDR     API address (default 127.0.0.1:8474; port 0 picks one).\n"
-	"                    Prints 'faultline agent: listening on HOST:PORT'.\n"
-	"  --token T         require 'Authorization: Bearer T' (also FAULTLINE_PROXY_TOKEN);\n"
-	"                    required when ADDR is not loopback\n"
-	"  --table NAME      the nftables table (family inet) the agent owns\n"
-	"                    (default faultline); one agent per table and namespace\n"
-	"  --state-dir DIR   where paused pids are recorded for the crash sweep\n"
-	"                    (default /run/faultline-agent)\n"
-	"  --max-ttl MS      longest host-fault TTL accepted (default 3600000)\n"
-	"  --max-faults N    host faults held at once (default 64)\n"
-	"  --no-host         serve the proxy API only (no kernel faults, no root needed)\n"
-	"  --config, --seed, --events, --log-level   as for faultline proxy\n"
-	"\n"
-	"API: the proxy's (docs/fault-injector.md), and GET /host, GET/POST/DELETE\n"
-	"/host/faults, GET/DELETE /host/faults/{id}, GET /healthz, GET /metrics\n"
-	"(docs/agent.md). Host faults need CAP_NET_ADMIN (and CAP_KILL for other\n"
-	"users' processes); without them /host answers 503 and the proxy still runs.\n"
-	"\n"
-	"SIGTERM or SIGINT heal every fault and stop it (exit 0). Exit 2 on bad\n"
-	"arguments, 3 when the address cannot be bound.\n";
+enum { O_LISTEN = FL_OPT_LONG, O_CONFIG, O_SEED, O_TOKEN, O_TOKEN_FILE, O_ALLOW_UPSTREAM,
+       O_ALLOW_LISTEN, O_EVENTS, O_LOG_LEVEL, O_TABLE, O_STATE_DIR, O_MAX_TTL, O_MAX_FAULTS,
+       O_NO_HOST };
+
+/* The proxy's options (cli/cmd_proxy.c, docs/fault-injector.md), then the host faults'. */
+static const struct fl_opt opts[] = {
+	{ "listen", O_LISTEN, "ADDR", "API address (default 127.0.0.1:8474; port 0 picks one).\n"
+		"Prints 'faultline agent: listening on HOST:PORT'." },
+	{ "token-file", O_TOKEN_FILE, "FILE", "the API token, as for faultline proxy (else\n"
+		"FAULTLINE_TOKEN or FAULTLINE_PROXY_TOKEN); required beyond loopback" },
+	{ "token", O_TOKEN, "T", "the token itself (visible in the process list)" },
+	{ "allow-upstream", O_ALLOW_UPSTREAM, "LIST", "where links may point, as for faultline proxy" },
+	{ "allow-listen", O_ALLOW_LISTEN, "LIST", "where links may listen, as for faultline proxy" },
+	{ "config", O_CONFIG, "FILE", "links to create at start, as for faultline proxy" },
+	{ "seed", O_SEED, "N", "seed the proxy's random draws" },
+	{ "events", O_EVENTS, "FILE", "the proxy's events as JSON lines" },
+	{ "log-level", O_LOG_LEVEL, "L", "debug, info (default), warn, error, off" },
+	{ "table", O_TABLE, "NAME", "the nftables table (family inet) the agent owns\n"
+		"(default faultline); one agent per table and namespace" },
+	{ "state-dir", O_STATE_DIR, "DIR", "where paused pids are recorded for the crash sweep\n"
+		"(default /run/faultline-agent)" },
+	{ "max-ttl", O_MAX_TTL, "MS", "longest host-fault TTL accepted (default 3600000)" },
+	{ "max-faults", O_MAX_FAULTS, "N", "host faults held at once (default 64)" },
+	{ "no-host", O_NO_HOST, NULL, "serve the proxy API only (no kernel faults, no root needed)" },
+	FL_OPT_HELP,
+	FL_OPT_END,
+};
+
+static const struct fl_help help[] = {
+	{ "Usage: faultline agent [--listen ADDR] [--token-file FILE] [--table NAME]\n"
+	  "                       [--state-dir DIR] [--max-ttl MS] [--max-faults N]\n"
+	  "                       [--no-host] [proxy options]\n"
+	  "\n"
+	  "Run a faultline agent: the fault injector's Toxiproxy-compatible API plus\n"
+	  "kernel-level faults inside this host's network namespace (nftables\n"
+	  "partitions and packet loss, tbf bandwidth limits, netem delay where the\n"
+	  "kernel has it, process kill/term/pause) under /host. Every host fault has a\n"
+	  "TTL and is healed when the controller's lease (POST /lease) lapses, when\n"
+	  "the agent exits, or, after a crash, when the agent next starts.\n"
+	  "\n", opts },
+	{ "\n"
+	  "API: the proxy's (docs/fault-injector.md), and GET /host, GET/POST/DELETE\n"
+	  "/host/faults, GET/DELETE /host/faults/{id}, GET /healthz, GET /metrics\n"
+	  "(docs/agent.md). Host faults need CAP_NET_ADMIN (and CAP_KILL for other\n"
+	  "users' processes); without them /host answers 503 and the proxy still runs.\n"
+	  "\n"
+	  "SIGTERM or SIGINT heal every fault and stop it (exit 0). Exit 2 on bad\n"
+	  "arguments, 3 when the address cannot be bound.\n", NULL },
+	{ NULL, NULL },
+};
 
 struct agent {
 	struct fl_proxy_engine *e;
@@ -146,86 +163,83 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 struct agent_opts {
-	const char *listen, *config, *token, *events;
+	const char *listen, *config, *token, *token_file, *events;
+	char *loaded;	/* the token read from a file or the environment */
 	struct fl_proxy_opts po;
 	struct fl_hostfault_opts ho;
 	bool no_host;
 };
 
-static int parse_num(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
+static int parse_num(const struct fl_opts *o, int64_t lo, int64_t hi, int64_t *out)
 {
 	char *end;
-	long long v = strtoll(s, &end, 0);
-	if (!*s || *end || v < lo || v > hi)
-		return fl_cli_usage_error("agent", "%s: must be a number in %lld..%lld: '%s'", opt,
-					  (long long)lo, (long long)hi, s);
+	long long v = strtoll(o->arg, &end, 0);
+	if (!*o->arg || *end || v < lo || v > hi)
+		return fl_opts_error(o, "must be a number in %lld..%lld: '%s'", (long long)lo,
+				     (long long)hi, o->arg);
 	*out = v;
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct agent_opts *o)
+/* Returns -1 to go on, or the exit code to stop with (help, usage error). */
+static int parse_args(int argc, char **argv, struct agent_opts *a)
 {
-	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "token", required_argument, NULL, 't' },
-		{ "events", required_argument, NULL, 'e' },
-		{ "log-level", required_argument, NULL, 'L' },
-		{ "table", required_argument, NULL, 'T' },
-		{ "state-dir", required_argument, NULL, 'S' },
-		{ "max-ttl", required_argument, NULL, 'm' },
-		{ "max-faults", required_argument, NULL, 'M' },
-		{ "no-host", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct fl_opts o;
 	int c;
 	int64_t v;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	fl_opts_init(&o, &fl_cmd_agent, opts, argc, argv);
+	while ((c = fl_opts_next(&o)) > 0) {
 		switch (c) {
-		case 'l': o->listen = optarg; break;
-		case 'c': o->config = optarg; break;
-		case 't': o->token = optarg; break;
-		case 'e': o->events = optarg; break;
-		case 'T': o->ho.table = optarg; break;
-		case 'S': o->ho.state_dir = optarg; break;
-		case 'n': o->no_host = true; break;
-		case 's':
-			if (parse_num("--seed", optarg, 0, INT64_MAX, &v))
+		case O_LISTEN: a->listen = o.arg; break;
+		case O_CONFIG: a->config = o.arg; break;
+		case O_TOKEN: a->token = o.arg; break;
+		case O_TOKEN_FILE: a->token_file = o.arg; break;
+		case O_ALLOW_UPSTREAM: a->po.allow_upstream = o.arg; break;
+		case O_ALLOW_LISTEN: a->po.allow_listen = o.arg; break;
+		case O_EVENTS: a->events = o.arg; break;
+		case O_TABLE: a->ho.table = o.arg; break;
+		case O_STATE_DIR: a->ho.state_dir = o.arg; break;
+		case O_NO_HOST: a->no_host = true; break;
+		case O_SEED:
+			if (parse_num(&o, 0, INT64_MAX, &v))
 				return FL_EXIT_USAGE;
-			o->po.seed = (uint64_t)v;
-			o->po.seeded = true;
+			a->po.seed = (uint64_t)v;
+			a->po.seeded = true;
 			break;
-		case 'm':
-			if (parse_num("--max-ttl", optarg, 1, 86400000, &v))
+		case O_MAX_TTL:
+			if (parse_num(&o, 1, 86400000, &v))
 				return FL_EXIT_USAGE;
-			o->ho.max_ttl_ms = v;
+			a->ho.max_ttl_ms = v;
 			break;
-		case 'M':
-			if (parse_num("--max-faults", optarg, 1, 4096, &v))
+		case O_MAX_FAULTS:
+			if (parse_num(&o, 1, 4096, &v))
 				return FL_EXIT_USAGE;
-			o->ho.max_faults = (size_t)v;
+			a->ho.max_faults = (size_t)v;
 			break;
-		case 'L': {
+		case O_LOG_LEVEL: {
 			enum fl_log_level lv;
-			if (fl_log_level_parse(optarg, &lv))
-				return fl_cli_usage_error("agent", "--log-level: unknown level '%s'",
-							  optarg);
+			if (fl_log_level_parse(o.arg, &lv))
+				return fl_opts_error(&o, "unknown level '%s'", o.arg);
 			fl_log_set_level(lv);
 			break;
 		}
-		default:
-			return fl_cli_usage_error("agent", "unknown or incomplete option '%s'",
-						  argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		return fl_cli_usage_error("agent", "unexpected argument '%s'", argv[optind]);
-	if (!o->token)
-		o->token = getenv("FAULTLINE_PROXY_TOKEN");
-	return 0;
+	if (c < 0)
+		return o.exit;
+	if (o.optind < argc)
+		return fl_cli_usage_error("agent", "unexpected argument '%s'", argv[o.optind]);
+	if (a->token && a->token_file)
+		return fl_cli_usage_error("agent", "--token and --token-file: give one");
+	if (!a->token) {
+		char err[300];
+		if (fl_token_load(a->token_file, &a->loaded, err, sizeof(err))) {
+			fprintf(stderr, "faultline agent: %s\n", err);
+			return FL_EXIT_USAGE;
+		}
+		a->token = a->loaded;
+	}
+	return -1;
 }
 
 /* Host faults on, after sweeping a crashed predecessor's leftovers; when the
@@ -247,26 +261,25 @@ static void host_start(struct agent *a, struct agent_opts *o)
 
 static int cmd_agent(int argc, char **argv)
 {
-	if (fl_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return FL_EXIT_OK;
-	}
 	struct agent_opts o = { .listen = "127.0.0.1:8474" };
 	struct agent a = { 0 };
 	int rc = parse_args(argc, argv, &o);
 	char err[512];
 	struct event *sigterm = NULL, *sigint = NULL;
 	json_t *cfg = NULL;
-	if (rc)
-		return rc;
+	if (rc >= 0)
+		goto out;
+	rc = FL_EXIT_OK;
 	if (o.config && !(cfg = fl_json_load_file(o.config, err, sizeof(err)))) {
 		fprintf(stderr, "faultline agent: --config: %s\n", err);
-		return FL_EXIT_USAGE;
+		rc = FL_EXIT_USAGE;
+		goto out;
 	}
 	o.po.events_path = o.events;
 	if (!(a.e = fl_proxy_engine_new(&o.po, err, sizeof(err)))) {
 		fprintf(stderr, "faultline agent: %s\n", err);
-		rc = o.events ? FL_EXIT_USAGE : FL_EXIT_INFRA;
+		rc = o.events || o.po.allow_upstream || o.po.allow_listen ? FL_EXIT_USAGE
+									   : FL_EXIT_INFRA;
 		goto out;
 	}
 	int arc = fl_proxy_api_start(a.e, o.listen, o.token, err, sizeof(err));
@@ -309,13 +322,14 @@ out:
 	fl_proxy_engine_free(a.e);
 	json_decref(a.swept);
 	json_decref(cfg);
+	free(o.loaded);
 	return rc;
 }
 
 const struct fl_command fl_cmd_agent = {
 	.name = "agent",
 	.summary = "run an agent: the proxy API plus this host's kernel-level faults",
-	.usage = usage,
+	.help = help,
 	.order = 21,
 	.run = cmd_agent,
 };
