@@ -2,7 +2,8 @@
 # The orders example (examples/orders/, three Python services) end to end:
 # its unit, e2e and chaos scenarios pass on the correct system; each planted
 # bug is caught by its named invariant (the run exits 1 naming it); the
-# correct system raises no false alarm over seeds (1 seed here, 5 with QUICK=0).
+# correct system raises no false alarm over seeds (1 seed here, 5 with QUICK=0). Each run starts a fresh system with
+# faultline up examples/orders/topology.lua.
 #   missing-compensation   -> saga S2 (net effect), from e2e/sagas.lua and the chaos experiment
 #   ready-while-draining   -> probe H2 (readiness after SIGTERM), from e2e/shutdown.lua
 set -eu
@@ -12,18 +13,18 @@ QUICK=${QUICK:-1}
 command -v python3 > /dev/null 2>&1 || { echo "skip: no python3"; exit 77; }
 SC="$ROOT/examples/orders/scenarios"
 WORK=$(mktemp -d)
-. "$ROOT/e2e/lib/orders_up.sh"
 cleanup() {
-	for d in "$WORK"/sys-*; do [ -d "$d" ] && orders_down "$d"; done
+	for d in "$WORK"/sys-*; do [ -d "$d" ] && "$FAULTLINE" down --data "$d" > /dev/null 2>&1; done
 	rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
 n=0
-fresh() { # [bugs] -> DATA of a freshly started system in $SYS
+fresh() { # [bugs] -> a freshly started system, its data directory in $SYS
 	n=$((n + 1)); SYS="$WORK/sys-$n"
-	ORDERS_BUGS=${1:-} orders_up "$SYS" || { tail -20 "$SYS"/*.log; exit 1; }
+	ORDERS_BUGS=${1:-} "$FAULTLINE" up "$ROOT/examples/orders/topology.lua" --data "$SYS" > "$WORK/up-$n.log" 2>&1 \
+		|| { cat "$WORK/up-$n.log"; exit 1; }
 }
-stop() { orders_down "$SYS"; }
+stop() { "$FAULTLINE" down --data "$SYS" > /dev/null 2>&1 || true; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 MATRIX=""
@@ -40,6 +41,7 @@ T0=$(now)
 
 # 1. the correct system: unit, e2e (shutdown last: it stops orders)
 t=$(now); fresh
+echo "faultline up examples/orders/topology.lua: $(sed -n 's/^orders up in \([0-9]* ms\).*/\1/p' "$WORK/up-1.log")"
 expect_rc 0 "scenarios" "$WORK/scenarios.log" "$FAULTLINE" run "$SC/unit" "$SC/e2e" -e FL_SYS="$SYS" \
 	-e ORDERS_OUT="$WORK" --seed 1
 grep -q "0 failed" "$WORK/scenarios.log"

@@ -11,13 +11,16 @@ local fl = require "faultline"
 
 local M = {}
 
---- system() -> the running orders system: its services' URLs and pids,
+--- system() -> the running orders system (faultline up): its services' URLs and pids,
 --- its links and the fault injector's API (DATA/topology.json, where DATA
---- is -e FL_SYS=DATA)
+--- is -e FL_SYS=DATA, else $FL_UP_DATA)
 function M.system()
   local data = fl.env.FL_SYS
   if not data or data == "" then
-    fl.skip("no orders system: start one and pass -e FL_SYS=DATA (see examples/orders/README.md)")
+    data = fl.env.FL_UP_DATA
+    if not data or data == "" then
+      fl.skip("no orders system: faultline up examples/orders/topology.lua --data DIR, then -e FL_SYS=DIR")
+    end
   end
   local sys = fl.ref.system(data)
   sys.proxy = fl.proxy.agent(sys.proxy_api)

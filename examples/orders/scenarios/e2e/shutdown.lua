@@ -26,14 +26,15 @@ describe("orders shutdown", { tags = { "e2e", "probe" } }, function()
                    t = math.floor(fl.now() * 1e9) }
     sys:terminate("orders")
     fl.join(load)
-    fl.eventually(function() return not sys:alive("orders") end, { within = PROBE.grace + 2 })
+    -- the launcher records how it exited (code, signal): H4 needs it
+    local exited = assert(fl.check.exited(sys, "orders", PROBE.grace + 2))
     fl.sleep(0.3)
     p:stop()
-    local r = fl.check.probes("orders", { prober = p, history = h:path(), events = { term },
+    local r = fl.check.probes("orders", { prober = p, history = h:path(), events = { term, exited },
       period = PROBE.period, timeout = PROBE.timeout, failure_threshold = PROBE.failure_threshold,
       success_threshold = PROBE.success_threshold, grace = PROBE.grace })
-    -- H4 needs the exit code, which only the process's parent knows: unknown here
-    r:ok{ allow_unknown = true }
+    r:ok()
     expect(r.invariants.H2.state).to_be("passed")
+    expect(r.invariants.H4.state).to_be("passed")
   end)
 end)
