@@ -5,6 +5,7 @@
 #   make test SANITIZE=address,undefined   the same under sanitizers (in build/san/)
 #   make demo            start the reference system, run scenarios and a chaos run, report
 #   make bench           benchmarks (ratios against baselines measured in the same run)
+#   make format-check    list the C files whose layout departs from .clang-format
 #   make install PREFIX=/usr/local
 #   V=1                  show the commands
 #
@@ -209,6 +210,11 @@ bench: all $(HELPER_BINS) $(BUILD)/tests/test_contract_pcap
 	@ci/install-deps.sh --bench
 	@BUILD=$(BUILD) sh bench/run.sh
 
+# The layout .clang-format describes: lists the product C files that depart
+# from it (tools/format-check.sh; not part of `make test` yet).
+format-check:
+	@sh tools/format-check.sh
+
 fuzz:
 	@BUILD=$(BUILD) sh tests/fuzz/run.sh
 
@@ -221,8 +227,8 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,12s/^# \{0,1\}//p' Makefile
+	@sed -n '2,13s/^# \{0,1\}//p' Makefile
 
-.PHONY: FORCE layers all test test-matrix tests demo bench fuzz install clean help
+.PHONY: FORCE format-check layers all test test-matrix tests demo bench fuzz install clean help
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
