@@ -5,6 +5,7 @@
 #   make test SANITIZE=address,undefined   the same under sanitizers (in build/san/)
 #   make demo            start the reference system, run scenarios and a chaos run, report
 #   make bench           benchmarks (ratios against baselines measured in the same run)
+#   make mutate          mutation testing of the shipped systems (docs/mutation.md)
 #   make format-check    list the C files whose layout departs from .clang-format
 #   make install PREFIX=/usr/local
 #   V=1                  show the commands
@@ -31,7 +32,8 @@ else
 BUILD ?= build/san
 endif
 
-PKGS := libcurl jansson libpcap lua5.4 libevent libevent_pthreads sqlite3 cmocka libpcre2-8
+PKGS := libcurl jansson libpcap lua5.4 libevent libevent_pthreads sqlite3 cmocka libpcre2-8 \
+        libnftables libnl-route-3.0
 
 # --- dependencies ---------------------------------------------------------
 NODEPS_GOALS := clean help
@@ -66,7 +68,7 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # name:directory; a component's sources are every .c in its directory except
 # its program mains.
 COMPONENTS := core:core report:report proxy:fault-injector contract:contract checkers:checkers \
-              launcher:launcher ref:transfer-system
+              launcher:launcher ref:transfer-system hostfault:hostfault
 MAINS      := cli/main.c transfer-system/transferd.c
 
 comp_name = $(word 1,$(subst :, ,$(1)))
@@ -126,7 +128,7 @@ $(BUILD)/obj/gen/lua_embed.o: $(EMBED_C)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 ALL_LIBS := $(LIB_cli) $(LIB_runner) $(LIB_launcher) $(LIB_report) $(LIB_contract) $(LIB_checkers) \
-            $(LIB_proxy) $(LIB_ref) $(LIB_core)
+            $(LIB_proxy) $(LIB_hostfault) $(LIB_ref) $(LIB_core)
 LINK_LIBS = -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(PKG_LIBS)
 
 # --- layering: the arrows the build allows --------------------------------
@@ -142,9 +144,10 @@ DEPS_contract := core
 DEPS_checkers := report core
 DEPS_launcher := core
 DEPS_ref      := core
+DEPS_hostfault := core
 DEPS_runner   := launcher checkers contract proxy report core
-DEPS_cli      := runner launcher checkers contract proxy report ref core
-LAYERED := core report proxy contract checkers launcher ref runner cli
+DEPS_cli      := runner launcher checkers contract proxy hostfault report ref core
+LAYERED := core report proxy contract checkers launcher ref hostfault runner cli
 
 $(BUILD)/obj/layer_main.o: tools/layer_main.c
 	@mkdir -p $(dir $@)
@@ -215,6 +218,12 @@ bench: all $(HELPER_BINS) $(BUILD)/tests/test_contract_pcap
 format-check:
 	@sh tools/format-check.sh
 
+# make mutate: every mutant in mutants/ against its system's suite
+# (docs/mutation.md); MUTATE_SEEDS=7,1,3 kills with any seed; MUTATE_ARGS
+# passes more options to tools/mutate.py (--only NAME, --suite CMD, --json F).
+mutate: all
+	@python3 tools/mutate.py --build $(BUILD) --seeds $(or $(MUTATE_SEEDS),7) $(MUTATE_ARGS)
+
 fuzz:
 	@BUILD=$(BUILD) sh tests/fuzz/run.sh
 
@@ -227,8 +236,8 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,13s/^# \{0,1\}//p' Makefile
+	@sed -n '2,14s/^# \{0,1\}//p' Makefile
 
-.PHONY: FORCE format-check layers all test test-matrix tests demo bench fuzz install clean help
+.PHONY: FORCE format-check mutate layers all test test-matrix tests demo bench fuzz install clean help
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
