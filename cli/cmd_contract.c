@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/errors.h"
+#include "core/token.h"
 #include "core/json.h"
 #include "core/prng.h"
 #include "launcher/launcher.h"
@@ -26,7 +27,7 @@ enum {
 	O_PROVIDER_URL = FL_OPT_LONG, O_REF, O_REF_DATA, O_STATE_URL, O_STATE_TEARDOWN,
 	O_FILTER_CONSUMER, O_FILTER_DESCRIPTION, O_FILTER_STATE, O_EXCLUDE_DESCRIPTION,
 	O_REPORT, O_TIMEOUT, O_SEED, O_LISTEN, O_READY_FILE, O_PCAP, O_EVENTS, O_MAP,
-	O_ONLY_MAPPED, O_VERSION, O_PROXY, O_LINK,
+	O_ONLY_MAPPED, O_VERSION, O_PROXY, O_LINK, O_TOKEN_FILE,
 };
 
 static const struct fl_opt verify_opts[] = {
@@ -70,6 +71,8 @@ static const struct fl_opt record_opts[] = {
 	{ "proxy", O_PROXY, "URL", "the proxy's control API (default http://127.0.0.1:8474,\n"
 		"or $FAULTLINE_PROXY_URL)" },
 	{ "link", O_LINK, "NAME", "a link (proxy) name, e.g. remittance->money (repeatable)" },
+	{ "token-file", O_TOKEN_FILE, "FILE", "the agent's bearer token, first line of FILE\n"
+		"(default: $FAULTLINE_TOKEN)" },
 	{ "out", 'o', "FILE", "the JSONL file to write (- for stdout)" },
 	FL_OPT_END,
 };
@@ -288,27 +291,6 @@ static json_t *ref_topology(const char *data)
 	return topo;
 }
 
-/* The report set of the --report options (console without any), or NULL (printed). */
-static struct fl_report_set *verify_reports(struct verify_args *a)
-{
-	struct fl_report_set *set = fl_report_set_new();
-	if (!set)
-		return NULL;
-	if (!a->nreports)
-		a->reports[a->nreports++] = "console";
-	for (int i = 0; i < a->nreports; i++) {
-		struct fl_reporter rep;
-		char err[512];
-		if (fl_reporter_create(a->reports[i], &rep, err, sizeof(err))) {
-			fprintf(stderr, "faultline contract: %s\n", err);
-			fl_report_set_free(set);
-			return NULL;
-		}
-		fl_report_set_add(set, rep);
-	}
-	return set;
-}
-
 /* Verify one pact as a report "file"; errors counted in *sum. */
 static void verify_one(const struct fl_pact *p, struct fl_verify_opts *o, const json_t *topo,
 		       struct fl_report_set *set, struct fl_verify_summary *sum)
@@ -350,8 +332,9 @@ static int cmd_verify(int argc, char **argv)
 		return FL_EXIT_INFRA;
 	if ((rc = load_pacts(&pl, argc, argv, first)) >= 0)
 		goto out;
-	rc = FL_EXIT_USAGE;
-	if (!(set = verify_reports(&a)))
+	if (!a.nreports)
+		a.reports[a.nreports++] = "console";
+	if (!(set = fl_cli_reports("contract", a.reports, a.nreports, 0, &rc)))
 		goto out;
 	struct fl_verify_summary sum = { 0 };
 	int64_t t0 = fl_mono_ns();
@@ -579,7 +562,8 @@ static int cmd_scaffold(int argc, char **argv)
 
 static int cmd_record(int argc, char **argv)
 {
-	const char *proxy = getenv("FAULTLINE_PROXY_URL"), *out = NULL;
+	const char *proxy = getenv("FAULTLINE_PROXY_URL"), *out = NULL, *token_file = NULL;
+	char *token = NULL;
 	const char *links[64];
 	size_t nlinks = 0;
 	if (!proxy)
@@ -590,6 +574,8 @@ static int cmd_record(int argc, char **argv)
 	while ((c = fl_opts_next(&op)) > 0) {
 		if (c == O_PROXY)
 			proxy = op.arg;
+		else if (c == O_TOKEN_FILE)
+			token_file = op.arg;
 		else if (c == 'o')
 			out = op.arg;
 		else if (nlinks < 64)
@@ -602,15 +588,20 @@ static int cmd_record(int argc, char **argv)
 					  argv[op.optind + 1]);
 	if (!out)
 		return fl_cli_usage_error("contract", "record: -o FILE.jsonl is required");
+	char err[512];
+	if (fl_token_load(token_file, &token, err, sizeof(err))) {
+		fprintf(stderr, "faultline contract record: %s\n", err);
+		return FL_EXIT_USAGE;
+	}
 	FILE *f = strcmp(out, "-") ? fopen(out, "w") : stdout;
 	if (!f) {
 		fprintf(stderr, "faultline contract record: %s: %s\n", out, strerror(errno));
+		free(token);
 		return FL_EXIT_INFRA;
 	}
-	char err[512];
 	struct fl_record_stats st;
 	int rc = FL_EXIT_OK;
-	if (fl_contract_record(proxy, links, nlinks, f, &st, err, sizeof(err)) < 0) {
+	if (fl_contract_record(proxy, token, links, nlinks, f, &st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "faultline contract record: %s\n", err);
 		rc = FL_EXIT_INFRA;
 	}
@@ -621,6 +612,7 @@ static int cmd_record(int argc, char **argv)
 	if (rc == FL_EXIT_OK)
 		fprintf(stderr, "faultline contract record: %zu HTTP exchange%s from %zu link%s written to %s\n",
 			st.exchanges, st.exchanges == 1 ? "" : "s", st.links, st.links == 1 ? "" : "s", out);
+	free(token);
 	return rc;
 }
 

@@ -92,10 +92,12 @@ struct fl_record_stats {
 /* Record for fl_generator_add_events: write the HTTP exchanges the fault
  * injector at `proxy` (its control API URL) recorded on `links` -- every
  * link it has when nlinks is 0 -- to out as JSON lines, each with its
- * "link". Returns 0, or a negative FL_E* with the reason in err (the API
+ * "link". token (borrowed, may be NULL) is sent as "Authorization: Bearer
+ * TOKEN". Returns 0, or a negative FL_E* with the reason in err (the API
  * unreachable or answering other than a list of events). Counts in *st. */
-int fl_contract_record(const char *proxy, const char *const *links, size_t nlinks, FILE *out,
-		       struct fl_record_stats *st, char *err, size_t errlen);
+int fl_contract_record(const char *proxy, const char *token, const char *const *links,
+		       size_t nlinks, FILE *out, struct fl_record_stats *st, char *err,
+		       size_t errlen);
 
 /* Count a problem met while reading (printed to stderr as "warning: ..."). */
 void fl_generator_warn(struct fl_generator *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "report/html_int.h"
+#include "core/buf.h"
+#include "core/text.h"
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/json.h"
@@ -20,22 +22,14 @@
 
 void fl_html_esc(FILE *f, const char *s)
 {
-	char *clean = fl_report_utf8_clean(s);
-	for (const char *p = clean ? clean : ""; *p; p++) {
-		switch (*p) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default:
-			if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
-				fputc(' ', f);
-			else
-				fputc(*p, f);
-		}
+	struct fl_buf b;
+	fl_buf_init(&b, 0);
+	if (s && fl_text_xml_escape(&b, s, strlen(s), FL_TEXT_XML_ATTR) == 0) {
+		/* the page quotes attributes with ': that one is ours to escape */
+		for (size_t i = 0; i < b.len; i++)
+			b.data[i] == '\'' ? fputs("&#39;", f) : fputc(b.data[i], f);
 	}
-	free(clean);
+	fl_buf_free(&b);
 }
 
 const char fl_html_css[] =
@@ -301,8 +295,20 @@ static void write_test(FILE *f, const struct fl_test_result *r)
 	fprintf(f, "</td><td class='d'>%s</td></tr>", fl_report_fmt_ns((double)r->duration_ns, d, sizeof(d)));
 }
 
+/* A checker's invariant as a test (faultline check): the checkers section
+ * shows it already. */
+static bool is_invariant(const struct fl_test_result *r)
+{
+	return json_object_get(r->extra, "invariant") != NULL;
+}
+
 static void write_file(FILE *f, const struct fl_report_file *rf)
 {
+	size_t shown = rf->nerrors;
+	for (size_t k = 0; k < rf->ntests; k++)
+		shown += !is_invariant(&rf->tests[k]);
+	if (!shown)
+		return;
 	char d[32];
 	fputs("<section class='file'><h2>", f);
 	fl_html_esc(f, rf->file);
@@ -315,7 +321,8 @@ static void write_file(FILE *f, const struct fl_report_file *rf)
 		fputs("</pre></td><td></td></tr>", f);
 	}
 	for (size_t k = 0; k < rf->ntests; k++)
-		write_test(f, &rf->tests[k]);
+		if (!is_invariant(&rf->tests[k]))
+			write_test(f, &rf->tests[k]);
 	fputs("</table></section>", f);
 }
 

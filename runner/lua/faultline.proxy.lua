@@ -80,13 +80,17 @@ local function call(agent, method, path, body, ok_status)
   return r.json, r
 end
 
---- agent(url [, {token=, timeout=}]) -> an agent handle (no request made)
+--- agent(url [, {token=, timeout=}]) -> an agent handle (no request made);
+--- the token defaults to $FAULTLINE_TOKEN
 function M.agent(url, o)
   if type(url) ~= "string" or not url:match("^https?://") then
     error("bad argument #1 to 'agent' (expected an http:// URL)", 2)
   end
   o = o or {}
-  return setmetatable({ url = url:gsub("/+$", ""), token = o.token,
+  -- the token: given, else the environment every client reads (docs/security.md)
+  local token = o.token or os.getenv("FAULTLINE_TOKEN") or os.getenv("FAULTLINE_PROXY_TOKEN")
+  if token == "" then token = nil end
+  return setmetatable({ url = url:gsub("/+$", ""), token = token,
                         timeout = o.timeout or 10 }, Agent)
 end
 
