@@ -5,6 +5,7 @@
 #   make test SANITIZE=address,undefined   the same under sanitizers (in build/san/)
 #   make demo            start the reference system, run scenarios and a chaos run, report
 #   make bench           benchmarks (ratios against baselines measured in the same run)
+#   make fuzz            libFuzzer targets (tests/fuzz/), FUZZ_S seconds each (default 60)
 #   make install PREFIX=/usr/local
 #   V=1                  show the commands
 #
@@ -200,8 +201,30 @@ bench: all $(HELPER_BINS)
 	@ci/install-deps.sh --bench
 	@BUILD=$(BUILD) sh bench/run.sh
 
-fuzz:
-	@BUILD=$(BUILD) sh tests/fuzz/run.sh
+# --- fuzzing ---------------------------------------------------------------
+# libFuzzer targets tests/fuzz/fuzz_NAME.c, built with clang under ASan+UBSan
+# in a build directory of their own ($(BUILD)/fuzz); the normal build is not
+# touched. `make fuzz` runs each for FUZZ_S seconds (FUZZ_ONLY=NAME for one).
+FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BUILD ?= $(BUILD)/fuzz
+FUZZ_CC    ?= clang
+FUZZ_S     ?= 60
+ifeq ($(FUZZING),1)
+ALL_CFLAGS  += -fsanitize=fuzzer-no-link
+ALL_LDFLAGS += -fsanitize=fuzzer-no-link
+endif
+
+fuzz-build:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) SANITIZE=address,undefined \
+		FUZZING=1 CFLAGS='-O1 -g' fuzz-bins
+
+fuzz-bins: $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(FUZZ_SRCS))
+
+$(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(ALL_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LINK_LIBS)
+
+fuzz: fuzz-build
+	@FUZZ_BIN=$(FUZZ_BUILD) FUZZ_S=$(FUZZ_S) sh tests/fuzz/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/faultline
@@ -212,8 +235,8 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,12s/^# \{0,1\}//p' Makefile
+	@sed -n '2,13s/^# \{0,1\}//p' Makefile
 
-.PHONY: layers all test test-matrix tests demo bench fuzz install clean help
+.PHONY: layers all test test-matrix tests demo bench fuzz fuzz-build fuzz-bins install clean help
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
