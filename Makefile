@@ -31,7 +31,7 @@ else
 BUILD ?= build/san
 endif
 
-PKGS := libcurl jansson libpcap lua5.4 libevent libevent_pthreads sqlite3 cmocka
+PKGS := libcurl jansson libpcap lua5.4 libevent libevent_pthreads libevent_openssl openssl sqlite3 cmocka
 
 # --- dependencies ---------------------------------------------------------
 NODEPS_GOALS := clean help

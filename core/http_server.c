@@ -24,10 +24,13 @@
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "core/errors.h"
 #include "core/http_server_int.h"
+#include "core/tls.h"
 
 #define FL_HTTPD_DEFAULT_MAX_BODY ((size_t)1 << 20)
 #define FL_HTTPD_DEFAULT_MAX_HEADERS ((size_t)64 << 10)
@@ -304,9 +307,47 @@ static void fix_evhttp_413(struct evbuffer *buf, const struct evbuffer_cb_info *
 			    sizeof(json) - 1, json);
 }
 
+/* --- TLS --------------------------------------------------------------- */
+
+/* A server-side OpenSSL bufferevent; evhttp sets its socket after accept.
+ * Clients that close without a TLS close_notify are not an error. */
+static struct bufferevent *tls_bev(struct event_base *base, SSL_CTX *ctx)
+{
+	SSL *ssl = SSL_new(ctx);
+	if (!ssl)
+		return NULL;
+	struct bufferevent *bev = bufferevent_openssl_socket_new(
+		base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+int fl_http_server_use_tls(struct fl_http_server *s, const struct fl_tls_server_opts *o,
+			   char *err, size_t errlen)
+{
+	if (!s || !o)
+		return fl_err_set(err, errlen, FL_EINVAL, "TLS needs a server and its options");
+	SSL_CTX *ctx = fl_tls_server_ctx(o, err, errlen);
+	if (!ctx)
+		return FL_EINVAL;
+	fl_tls_ctx_free(s->tls);
+	s->tls = ctx;
+	return 0;
+}
+
+bool fl_http_server_is_tls(const struct fl_http_server *s)
+{
+	return s && s->tls;
+}
+
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+	struct fl_http_server *s = arg;
+	struct bufferevent *bev = s->tls ? tls_bev(base, s->tls) : bufferevent_socket_new(base, -1, 0);
 	if (bev)
 		evbuffer_add_cb(bufferevent_get_output(bev), fix_evhttp_413, arg);
 	return bev;
@@ -529,6 +570,7 @@ void fl_http_server_free(struct fl_http_server *s)
 		fl_httpd_req_free(r);
 	}
 	evhttp_free(s->http);
+	fl_tls_ctx_free(s->tls);
 	while (s->routes) {
 		struct fl_http_route *rt = s->routes;
 		s->routes = rt->next;

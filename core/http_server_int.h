@@ -71,6 +71,7 @@ struct fl_http_server {
 	bool stopping;
 	int port;
 	char addr[96];
+	struct ssl_ctx_st *tls;	/* set by fl_http_server_use_tls; owned */
 };
 
 /* Forget the evhttp request and its connection: no close callback, no watcher. */
