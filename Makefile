@@ -31,7 +31,8 @@ else
 BUILD ?= build/san
 endif
 
-PKGS := libcurl jansson libpcap lua5.4 libevent libevent_pthreads libevent_openssl openssl sqlite3 cmocka
+PKGS := libcurl jansson libpcap lua5.4 libevent libevent_pthreads libevent_openssl openssl sqlite3 \
+        cmocka libpcre2-8 libnftables libnl-route-3.0
 
 # --- dependencies ---------------------------------------------------------
 NODEPS_GOALS := clean help
@@ -66,7 +67,7 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # name:directory; a component's sources are every .c in its directory except
 # its program mains.
 COMPONENTS := core:core report:report proxy:fault-injector contract:contract checkers:checkers \
-              launcher:launcher ref:transfer-system
+              launcher:launcher ref:transfer-system hostfault:hostfault
 MAINS      := cli/main.c transfer-system/transferd.c
 
 comp_name = $(word 1,$(subst :, ,$(1)))
@@ -77,8 +78,9 @@ objs_of   = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 define component
 SRCS_$(call comp_name,$(1)) := $(call srcs_of,$(call comp_dir,$(1)))
 LIB_$(call comp_name,$(1))  := $(if $$(SRCS_$(call comp_name,$(1))),$(BUILD)/libfl$(call comp_name,$(1)).a)
-$(BUILD)/libfl$(call comp_name,$(1)).a: $$(call objs_of,$$(SRCS_$(call comp_name,$(1))))
-	$$(call say,AR,$$@)$$(AR) rcs $$@ $$^
+$(BUILD)/libfl$(call comp_name,$(1)).a: $$(call objs_of,$$(SRCS_$(call comp_name,$(1)))) \
+		$(BUILD)/members/$(call comp_name,$(1))
+	$$(call say,AR,$$@)rm -f $$@ && $$(AR) rcs $$@ $$(filter %.o,$$^)
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call component,$(c))))
 
@@ -88,14 +90,21 @@ LUA_SRCS   := $(sort $(wildcard runner/lua/*.lua))
 EMBED_C    := $(BUILD)/gen/lua_embed.c
 SRCS_runner := $(wildcard runner/*.c) $(wildcard runner/lua/*.c)
 LIB_runner := $(BUILD)/libflrunner.a
-$(LIB_runner): $(call objs_of,$(SRCS_runner)) $(BUILD)/obj/gen/lua_embed.o
-	$(call say,AR,$@)$(AR) rcs $@ $^
+$(LIB_runner): $(call objs_of,$(SRCS_runner)) $(BUILD)/obj/gen/lua_embed.o $(BUILD)/members/runner
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 
 # The CLI library: every cli source but main.
 SRCS_cli   := $(filter-out $(MAINS),$(wildcard cli/*.c))
 LIB_cli    := $(BUILD)/libflcli.a
-$(LIB_cli): $(call objs_of,$(SRCS_cli))
-	$(call say,AR,$@)$(AR) rcs $@ $^
+$(LIB_cli): $(call objs_of,$(SRCS_cli)) $(BUILD)/members/cli
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+
+# A library's list of sources, rewritten only when it changes: a source added
+# or removed rebuilds the library, so no object of a removed file stays in it.
+$(BUILD)/members/%: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(SRCS_$*)' | cmp -s - $@ 2>/dev/null || echo '$(SRCS_$*)' > $@
+FORCE:
 
 # Generated tables: every cli/cmd_NAME.c is a command (FL_CMD(NAME)), every
 # runner/lua/NAME.c a Lua C module "faultline.NAME" (FL_LUAMOD(NAME)).
@@ -107,7 +116,7 @@ $(BUILD)/gen/commands.inc: $(CMD_SRCS) Makefile
 $(BUILD)/gen/luamods.inc: $(LUAMOD_SRCS) Makefile
 	@mkdir -p $(dir $@)
 	$(call say,GEN,$@)for f in $(LUAMOD_SRCS); do n=$${f#runner/lua/}; echo "FL_LUAMOD($${n%.c})"; done > $@
-$(BUILD)/obj/cli/commands.o: $(BUILD)/gen/commands.inc
+$(call objs_of,$(SRCS_cli) cli/main.c tests/unit/test_cli.c): $(BUILD)/gen/commands.inc
 $(call objs_of,$(SRCS_runner)): $(BUILD)/gen/luamods.inc
 
 $(EMBED_C): $(LUA_SRCS) tools/embed-lua.sh
@@ -118,7 +127,7 @@ $(BUILD)/obj/gen/lua_embed.o: $(EMBED_C)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 ALL_LIBS := $(LIB_cli) $(LIB_runner) $(LIB_launcher) $(LIB_report) $(LIB_contract) $(LIB_checkers) \
-            $(LIB_proxy) $(LIB_ref) $(LIB_core)
+            $(LIB_proxy) $(LIB_hostfault) $(LIB_ref) $(LIB_core)
 LINK_LIBS = -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(PKG_LIBS)
 
 # --- layering: the arrows the build allows --------------------------------
@@ -134,9 +143,10 @@ DEPS_contract := core
 DEPS_checkers := report core
 DEPS_launcher := core
 DEPS_ref      := core
+DEPS_hostfault := core
 DEPS_runner   := launcher checkers contract proxy report core
-DEPS_cli      := runner launcher checkers contract proxy report ref core
-LAYERED := core report proxy contract checkers launcher ref runner cli
+DEPS_cli      := runner launcher checkers contract proxy hostfault report ref core
+LAYERED := core report proxy contract checkers launcher ref hostfault runner cli
 
 $(BUILD)/obj/layer_main.o: tools/layer_main.c
 	@mkdir -p $(dir $@)
@@ -197,7 +207,8 @@ test-matrix: tests
 demo: all $(HELPER_BINS)
 	@BUILD=$(BUILD) sh ci/demo.sh
 
-bench: all $(HELPER_BINS)
+# bench/contract.sh writes its capture with the contract pcap test binary
+bench: all $(HELPER_BINS) $(BUILD)/tests/test_contract_pcap
 	@ci/install-deps.sh --bench
 	@BUILD=$(BUILD) sh bench/run.sh
 
@@ -237,6 +248,6 @@ clean:
 help:
 	@sed -n '2,13s/^# \{0,1\}//p' Makefile
 
-.PHONY: layers all test test-matrix tests demo bench fuzz fuzz-build fuzz-bins install clean help
+.PHONY: FORCE layers all test test-matrix tests demo bench fuzz fuzz-build fuzz-bins install clean help
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

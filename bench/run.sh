@@ -1,41 +1,63 @@
 #!/bin/sh
 # make bench: benchmarks that print ratios against baselines measured in the
-# same run. Not part of make test. Each component may add bench/<name>.sh;
-# this script runs the runner's own benchmarks, then every other bench/*.sh.
+# same run, in alternating rounds (median and range). Not part of make test.
+# This script runs the runner's own benchmarks, then every other bench/*.sh.
+# The HTTP server of every HTTP comparison is nginx (bench/lib.sh), never a
+# helper of ours. Env: BUILD, BENCH_DURATION (s per round, default 5),
+# BENCH_ROUNDS (default 5), BENCH_ONLY (substring of bench/*.sh names).
 set -eu
 BUILD=${BUILD:-build}
 FAULTLINE=${FAULTLINE:-"$BUILD/faultline"}
-HELPERS="$BUILD/tests/helpers"
 DURATION=${BENCH_DURATION:-5}
+ROUNDS=${BENCH_ROUNDS:-5}
+. bench/lib.sh
 T=$(mktemp -d)
-SRV_PID=""
-cleanup() { [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; rm -rf "$T"; }
+cleanup() { nginx_stop; rm -rf "$T"; }
 trap cleanup EXIT INT TERM
 
-echo "== faultline run: fl.parallel(64) GETs vs wrk -c 64, same static server, ${DURATION} s each =="
-"$HELPERS/static_http" 127.0.0.1:0 >"$T/srv.out" 2>&1 &
-SRV_PID=$!
-i=0; while ! grep -q '^listening' "$T/srv.out" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-ADDR=$(sed -n 's/^listening \(.*\)/\1/p' "$T/srv.out")
-wrk -t 1 -c 64 -d "${DURATION}s" "http://$ADDR/" >"$T/wrk.out"
-wrk_rate=$(awk '/Requests\/sec/ { print $2 }' "$T/wrk.out")
-"$FAULTLINE" run bench/http_rate.lua -q -e BASE="http://$ADDR" -e CLIENTS=64 -e DURATION="$DURATION" >"$T/fl.out"
-fl_rate=$(sed -n 's/^rate: \([0-9.]*\) req\/s.*/\1/p' "$T/fl.out")
-printf '  wrk -t1 -c64:           %10.0f req/s\n' "$wrk_rate"
-printf '  faultline parallel(64): %10.0f req/s\n' "$fl_rate"
-awk -v a="$fl_rate" -v b="$wrk_rate" 'BEGIN { r = a / b; printf "  ratio faultline/wrk:    %10.2f  (target >= 0.50: %s)\n", r, (r >= 0.5 ? "met" : "NOT met") }'
-kill "$SRV_PID"; SRV_PID=""
+echo "machine: $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
+if [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = run ]; then
+echo "== faultline run: fl.parallel(64) GET loops vs wrk -t1 -c64, against nginx, $ROUNDS alternating rounds of ${DURATION} s =="
+nginx_start "$T/nginx"
+echo "  nginx $(nginx -v 2>&1 | sed 's/.*\///') on $NGINX_ADDR, $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
+wr="" fr="" rr=""
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	w=$(wrk -t 1 -c 64 -d "${DURATION}s" "http://$NGINX_ADDR/" | awk '/Requests\/sec/ { print $2 }')
+	f=$("$FAULTLINE" run bench/http_rate.lua -q -e BASE="http://$NGINX_ADDR" -e CLIENTS=64 -e DURATION="$DURATION" |
+		sed -n 's/^rate: \([0-9.]*\) req\/s.*/\1/p')
+	wr="$wr $w" fr="$fr $f" rr="$rr $(ratio "$f" "$w")"
+	r=$((r + 1))
+done
+# shellcheck disable=SC2086
+{
+echo "  wrk -t1 -c64:            $(stats $wr) req/s"
+echo "  faultline parallel(64):  $(stats $fr) req/s"
+echo "  ratio faultline/wrk:     $(stats $rr)  (target >= 0.50: $(awk -v m="$(median $rr)" 'BEGIN { print (m >= 0.5 ? "met" : "NOT met") }'))"
+}
+nginx_stop
 
-echo "== faultline run: wall time of an empty scenario (50 runs) =="
+echo "== faultline run: wall time of an empty scenario ($ROUNDS rounds of 20 runs) =="
 "$FAULTLINE" run bench/empty.lua -q >/dev/null
-start=$(date +%s%N)
-n=0; while [ $n -lt 50 ]; do "$FAULTLINE" run bench/empty.lua -q >/dev/null; n=$((n + 1)); done
-end=$(date +%s%N)
-awk -v ns="$((end - start))" 'BEGIN { ms = ns / 50 / 1e6; printf "  mean wall time: %.1f ms  (target < 20 ms: %s)\n", ms, (ms < 20 ? "met" : "NOT met") }'
+ms=""
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	start=$(date +%s%N)
+	n=0; while [ $n -lt 20 ]; do "$FAULTLINE" run bench/empty.lua -q >/dev/null; n=$((n + 1)); done
+	end=$(date +%s%N)
+	ms="$ms $(awk -v ns="$((end - start))" 'BEGIN { printf "%.2f", ns / 20 / 1e6 }')"
+	r=$((r + 1))
+done
+# shellcheck disable=SC2086
+echo "  mean wall time per run: $(stats $ms) ms  (target < 20 ms: $(awk -v m="$(median $ms)" 'BEGIN { print (m < 20 ? "met" : "NOT met") }'))"
+fi
 
 for b in bench/*.sh; do
-	[ "$b" = bench/run.sh ] && continue
+	case "$b" in bench/run.sh | bench/lib.sh) continue ;; esac
+	[ -z "${BENCH_ONLY:-}" ] || case "$b" in *"$BENCH_ONLY"*) ;; *) continue ;; esac
 	echo
 	echo "== $b =="
-	BUILD="$BUILD" sh "$b" || echo "  $b failed (exit $?)"
+	rc=0
+	BUILD="$BUILD" sh "$b" || rc=$?
+	[ $rc -eq 0 ] || echo "  $b: exit $rc$([ $rc -eq 77 ] && echo ' (skipped)')"
 done

@@ -10,66 +10,6 @@
 #include "core/errors.h"
 #include "core/json.h"
 
-void fl_bank_config_defaults(struct fl_bank_config *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->use_bank = c->use_reads = true;
-}
-
-int fl_bank_config_from_json(struct fl_bank_config *c, const json_t *j, char *err, size_t errlen)
-{
-	static const char *const keys[] = { "total", "allow_negative", "sources", NULL };
-	if (!json_is_object(j))
-		return fl_err_set(err, errlen, FL_EINVAL, "bank config must be a JSON object");
-	int rc = fl_json_only_keys(j, keys, err, errlen);
-	if (rc)
-		return rc;
-	if (json_object_get(j, "total")) {
-		rc = fl_json_take_int(j, "total", false, &c->total, err, errlen);
-		if (rc)
-			return rc;
-		c->has_total = true;
-	}
-	json_t *a = json_object_get(j, "allow_negative");
-	if (a) {
-		size_t i;
-		json_t *v;
-		if (!json_is_array(a) || json_array_size(a) > FL_BANK_MAX_ALLOW)
-			return fl_err_set(err, errlen, FL_EINVAL,
-					  "field allow_negative: expected an array of at most %d "
-					  "account names", FL_BANK_MAX_ALLOW);
-		c->nallow = 0;
-		json_array_foreach(a, i, v) {
-			if (!json_is_string(v) || strlen(json_string_value(v)) >= FL_CHK_NAME_MAX)
-				return fl_err_set(err, errlen, FL_EINVAL,
-						  "field allow_negative: entry %zu is not a name", i);
-			strcpy(c->allow_negative[c->nallow++], json_string_value(v));
-		}
-	}
-	json_t *src = json_object_get(j, "sources");
-	if (src) {
-		size_t i;
-		json_t *v;
-		if (!json_is_array(src))
-			return fl_err_set(err, errlen, FL_EINVAL, "field sources: expected an array");
-		c->use_bank = c->use_money = c->use_reads = false;
-		json_array_foreach(src, i, v) {
-			const char *s = json_string_value(v);
-			if (s && !strcmp(s, "bank_snapshot"))
-				c->use_bank = true;
-			else if (s && !strcmp(s, "money_snapshot"))
-				c->use_money = true;
-			else if (s && !strcmp(s, "read"))
-				c->use_reads = true;
-			else
-				return fl_err_set(err, errlen, FL_EINVAL,
-						  "field sources: entry %zu must be bank_snapshot, "
-						  "money_snapshot or read", i);
-		}
-	}
-	return 0;
-}
-
 static bool allowed(const struct fl_bank_config *c, const char *name)
 {
 	for (int i = 0; i < c->nallow; i++)

@@ -576,6 +576,18 @@ static void client_fast_fail(struct rp *p)
 	}
 }
 
+/* Release what a replay holds (not p itself). */
+static void rp_free(struct rp *p)
+{
+	free(p->mc);
+	free(p->dc);
+	free(p->rc);
+	free(p->cr);
+	free(p->by_end);
+	window_free(&p->closed);
+	window_free(&p->half);
+}
+
 struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 					 const struct fl_breaker_config *c)
 {
@@ -734,24 +746,12 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 	fl_check_stat(r, "client_refusals", (json_int_t)p.ncr);
 	fl_check_stat(r, "transitions", (json_int_t)ntr);
 done:
-	free(p.mc);
-	free(p.dc);
-	free(p.rc);
-	free(p.cr);
-	free(p.by_end);
-	window_free(&p.closed);
-	window_free(&p.half);
+	rp_free(&p);
 	fl_check_result_finish(r);
 	r->duration_ns = fl_mono_ns() - t0;
 	return r;
 oom:
-	free(p.mc);
-	free(p.dc);
-	free(p.rc);
-	free(p.cr);
-	free(p.by_end);
-	window_free(&p.closed);
-	window_free(&p.half);
+	rp_free(&p);
 	fl_check_result_free(r);
 	return NULL;
 }

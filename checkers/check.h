@@ -121,4 +121,56 @@ int fl_probe_check_config_from_json(struct fl_probe_check_config *c, const json_
 struct fl_check_result *fl_check_probe(struct fl_chk_history *h,
 				       const struct fl_probe_check_config *c);
 
+/* --- the registry: one dispatch for `faultline check` and fl.check ---
+ *
+ * Each checker is a struct fl_checker (checkers/registry.c): its name, its
+ * configuration's defaults and JSON reader, and the check itself. A caller
+ * finds a checker by name, configures it (defaults, then JSON, then the
+ * caller's overrides) and runs it on a history. Adding a checker is adding
+ * its entry there and its configuration to the union. */
+
+union fl_checker_config {
+	struct fl_saga_config saga;
+	struct fl_bank_config bank;
+	struct fl_breaker_config breaker;
+	struct fl_probe_check_config probe;
+};
+
+/* Values set over a configuration after its JSON; NULL (or has_since false)
+ * leaves the configuration's own. */
+struct fl_checker_overrides {
+	const char *name;	/* breaker: the breaker (also picks it from a /breakers list) */
+	const char *link;	/* breaker: the proxy link of its downstream calls */
+	const char *service;	/* probe: the probed service */
+	bool has_since;		/* saga, breaker; an error for the others */
+	int64_t since;
+};
+
+struct fl_checker {
+	const char *name;	/* "saga" */
+	void (*defaults)(union fl_checker_config *c);
+	/* j borrowed; `select` names one entry of a list where the checker
+	 * takes lists (breaker), else ignored. 0 or a negative FL_E* with err. */
+	int (*from_json)(union fl_checker_config *c, const json_t *j, const char *select, char *err,
+			 size_t errlen);
+	/* 0, or FL_EINVAL with err when an override does not apply. */
+	int (*override)(union fl_checker_config *c, const struct fl_checker_overrides *o, char *err,
+			size_t errlen);
+	struct fl_check_result *(*run)(struct fl_chk_history *h, const union fl_checker_config *c);
+};
+
+/* Every checker, NULL-terminated, in the order they are listed to users. */
+const struct fl_checker *const *fl_checkers(void);
+
+/* The checker called `name`, or NULL. */
+const struct fl_checker *fl_checker_find(const char *name);
+
+/* "saga, bank, breaker, probe" in buf (for messages); returns buf. */
+const char *fl_checker_names(char *buf, size_t len);
+
+/* Fill *c: the checker's defaults, then JSON j (borrowed; NULL: none), then
+ * o (NULL: none). Returns 0, or a negative FL_E* with the reason in err. */
+int fl_checker_configure(const struct fl_checker *k, union fl_checker_config *c, const json_t *j,
+			 const struct fl_checker_overrides *o, char *err, size_t errlen);
+
 #endif

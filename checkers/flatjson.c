@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
+
 static const char *ws(const char *p, const char *e)
 {
 	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
@@ -181,48 +183,6 @@ bool fv_true(const struct fv *o, const char *k)
 	return f && f->type == 't';
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-static unsigned hex4(const char *p)
-{
-	unsigned v = 0;
-	for (int i = 0; i < 4; i++) {
-		int h = hexval(p[i]);
-		if (h < 0)
-			return 0xfffd;
-		v = v * 16 + (unsigned)h;
-	}
-	return v;
-}
-
-static size_t put_utf8(char *o, unsigned cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 const char *fv_str(const struct fv *o, const char *k, char *buf, size_t n)
 {
 	const struct fv_field *f = fv_get(o, k);
@@ -234,38 +194,7 @@ const char *fv_str(const struct fv *o, const char *k, char *buf, size_t n)
 		buf[l] = '\0';
 		return buf;
 	}
-	size_t j = 0;
-	for (uint32_t i = 0; i < f->vlen && j + 4 < n; i++) {
-		char c = f->v[i];
-		if (c != '\\' || i + 1 >= f->vlen) {
-			buf[j++] = c;
-			continue;
-		}
-		c = f->v[++i];
-		switch (c) {
-		case 'n': buf[j++] = '\n'; break;
-		case 't': buf[j++] = '\t'; break;
-		case 'r': buf[j++] = '\r'; break;
-		case 'b': buf[j++] = '\b'; break;
-		case 'f': buf[j++] = '\f'; break;
-		case 'u': {
-			unsigned cp = i + 4 < f->vlen ? hex4(f->v + i + 1) : 0xfffd;
-			i += 4;
-			if (cp >= 0xd800 && cp < 0xdc00 && i + 6 < f->vlen && f->v[i + 1] == '\\' &&
-			    f->v[i + 2] == 'u') {
-				unsigned lo = hex4(f->v + i + 3);
-				if (lo >= 0xdc00 && lo < 0xe000) {
-					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-					i += 6;
-				}
-			}
-			j += put_utf8(buf + j, cp);
-			break;
-		}
-		default: buf[j++] = c; break;	/* \" \\ \/ */
-		}
-	}
-	buf[j] = '\0';
+	fl_text_json_unescape(f->v, f->vlen, buf, n);
 	return buf;
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/errors.h"
 #include "core/history.h"
+#include "core/text.h"
 
 /* --- string table: open addressing over ids, strings in one arena each --- */
 
@@ -19,14 +20,6 @@ struct fl_chk_strtab {
 	int32_t *slots;		/* -1 empty */
 	size_t nslots;
 };
-
-static uint32_t str_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
 
 static int strtab_grow_slots(struct fl_chk_strtab *t)
 {
@@ -68,7 +61,7 @@ int32_t fl_chk_intern(struct fl_chk_history *h, const char *s)
 	struct fl_chk_strtab *t = h->strs;
 	if (!s)
 		return -1;
-	uint32_t hv = str_hash(s);
+	uint32_t hv = fl_text_hash(s);
 	size_t slot = 0;
 	int32_t id = strtab_find(t, s, hv, &slot);
 	if (id >= 0)
@@ -102,7 +95,7 @@ int32_t fl_chk_intern(struct fl_chk_history *h, const char *s)
 
 int32_t fl_chk_lookup(const struct fl_chk_history *h, const char *s)
 {
-	return s ? strtab_find(h->strs, s, str_hash(s), NULL) : -1;
+	return s ? strtab_find(h->strs, s, fl_text_hash(s), NULL) : -1;
 }
 
 const char *fl_chk_str(const struct fl_chk_history *h, int32_t id)

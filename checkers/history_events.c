@@ -55,35 +55,9 @@ static int need_time(const struct fv *ev, const char *k, int64_t *t, long line, 
 			  line, what, k);
 }
 
-static int parse_state(const char *s)
-{
-	if (!s)
-		return FL_BR_OTHER;
-	if (!strcasecmp(s, "CLOSED"))
-		return FL_BR_CLOSED;
-	if (!strcasecmp(s, "OPEN"))
-		return FL_BR_OPEN;
-	if (!strcasecmp(s, "HALF_OPEN") || !strcasecmp(s, "half-open"))
-		return FL_BR_HALF_OPEN;
-	return FL_BR_OTHER;
-}
-
-static int parse_probe_kind(const char *s)
-{
-	if (!s)
-		return -1;
-	if (!strcmp(s, "liveness"))
-		return FL_PROBE_LIVENESS;
-	if (!strcmp(s, "readiness"))
-		return FL_PROBE_READINESS;
-	if (!strcmp(s, "startup"))
-		return FL_PROBE_STARTUP;
-	return -1;
-}
-
 #define NOMEM(err, errlen) fl_err_set(err, errlen, FL_ENOMEM, "out of memory")
 
-/* --- one event per kind --- */
+/* --- snapshots --- */
 
 /* [{"account": name, "balance": n}, ...] (or "name") as {name: n}; new
  * reference, NULL when an entry has no name or no integer balance. */
@@ -164,160 +138,165 @@ static int read_accounts(const struct fv *ev, const char *key, struct fl_chk_sna
 	return 0;
 }
 
-static int add_op(struct fl_chk_history *h, const struct fv *ev, long line, const char *type, char *err,
-		  size_t errlen)
-{
-	static const char *const types[] = { "invoke", "ok", "fail", "info" };
-	int ty = -1;
-	for (int i = 0; i < 4; i++)
-		if (!strcmp(type, types[i]))
-			ty = i;
-	if (ty < 0)
-		return fl_err_set(err, errlen, FL_EPARSE,
-				  "line %ld: operation type \"%s\" is not invoke/ok/fail/info", line,
-				  type);
-	int64_t t = 0;
-	int rc = need_time(ev, "t", &t, line, "operation", err, errlen);
-	if (rc)
-		return rc;
-	struct fl_chk_op *o = PUSH(h, ops);
-	if (!o)
-		return NOMEM(err, errlen);
-	struct fv vv;
-	fv_sub(ev, "value", &vv);
-	const struct fv *v = &vv;
-	o->t = t;
-	o->line = line;
-	o->type = (uint8_t)ty;
-	o->process = str_field(h, ev, "process");
-	o->f = str_field(h, ev, "f");
-	o->saga = str_field(h, v, "saga_id");
-	o->key = str_field(h, v, "key");
-	o->service = str_field(h, v, "service");
-	o->breaker = str_field(h, v, "breaker");
-	o->error = str_field(h, v, "error");
-	if (o->error < 0)
-		o->error = str_field(h, v, "reason");
-	o->state = str_field(h, v, "state");
-	o->status = (int)i64_or(v, "status", 0);
-	o->amount = i64_or(v, "amount", 0);
-	o->pair = -1;
-	fl_chk_note_time(h, t);
-	/* A client's ok read of balances is a bank-test snapshot. */
-	const char *acckey = fv_is(v, "accounts", 'o') ? "accounts"
-			     : fv_is(v, "balances", 'o') ? "balances" : NULL;
-	if (ty == FL_OP_OK && acckey) {
-		struct fl_chk_snapshot *s = PUSH(h, snaps);
-		if (!s)
-			return NOMEM(err, errlen);
-		s->t = t;
-		s->line = line;
-		s->kind = FL_SNAP_READ;
-		s->has_total = get_i64(v, "total", &s->initial_total);
-		return read_accounts(v, acckey, s, true, line, err, errlen);
-	}
-	return 0;
-}
+/* --- the event schema -------------------------------------------------------- */
 
-static const char *const saga_names[FL_SAGA_EV_KINDS] = {
-	"saga_started",		  "step_requested", "step_succeeded",
-	"step_failed",		  "step_unknown",   "step_resolved",
-	"compensation_requested", "compensation_succeeded", "saga_ended",
-	"saga_deferred",	  "saga_resumed",
+/* How a field is read and what it writes into the element (the C type). */
+enum fk {
+	FK_END,		/* end of a field list */
+	FK_LINE,	/* long: the line number (no key) */
+	FK_KIND,	/* uint8_t: the event type's `kind` (no key) */
+	FK_TIME,	/* int64_t: a required integer time; widens the history's span */
+	FK_STR,		/* int32_t: an interned string (integers in decimal), -1 when absent */
+	FK_STR_SET,	/* int32_t: as FK_STR, but "" counts as absent */
+	FK_NAME,	/* int32_t: as FK_STR, for a string value only (a number gives -1) */
+	FK_I64,		/* int64_t: an integer, `def` when absent (without a key: `def`) */
+	FK_INT,		/* int: an integer, `def` when absent */
+	FK_STEP,	/* int16_t: an integer from 0 to 1000, else 0 */
+	FK_OPT_I64,	/* int64_t: an integer, 0 when absent; uint8_t at `has`: present */
+	FK_NEED_I64,	/* int64_t: a required integer */
+	FK_MS,		/* int64_t: a number of milliseconds, as nanoseconds (0 when absent) */
+	FK_TRUE,	/* uint8_t: the value is true */
+	FK_TRISTATE,	/* uint8_t: 0 absent, 1 false, 2 true */
+	FK_ENUM,	/* uint8_t: a string named in `names`; required when def < 0 */
+	FK_OBJECT,	/* json_t *: a required object (a new reference the history owns) */
+	FK_CALL,	/* run `fn` here: what a table cannot say (derived fields) */
 };
 
-static int add_saga(struct fl_chk_history *h, const struct fv *ev, long line, int kind, char *err,
-		    size_t errlen)
+/* A string value and the number it stands for; lists end with a NULL name. */
+struct names {
+	const char *s;
+	uint8_t v;
+};
+
+typedef int (*fl_chk_field_fn)(struct fl_chk_history *h, const struct fv *ev, void *elem,
+			       long line, char *err, size_t errlen);
+
+struct field {
+	const char *key;		/* NULL for FK_LINE, FK_KIND, FK_CALL, constants */
+	uint8_t kind;			/* enum fk */
+	bool in_value;			/* read from the event's "value" object */
+	bool nocase;			/* FK_ENUM: names match in any case */
+	uint16_t off;			/* where it goes in the element */
+	uint16_t has;			/* FK_OPT_I64: offset of the presence flag */
+	int64_t def;
+	const char *alt;		/* FK_STR: the key read when `key` is absent */
+	const struct names *names;	/* FK_ENUM */
+	fl_chk_field_fn fn;		/* FK_CALL */
+};
+
+/* One kind of event: its name, the history's vector it goes to, its fields
+ * in the order they are read (string ids are handed out in that order). */
+struct event_type {
+	const char *name;
+	uint16_t vec, n, cap, size;	/* offsets of the vector, its count and capacity in
+					 * struct fl_chk_history; the element's size */
+	uint8_t kind;			/* FK_KIND writes this */
+	bool value;			/* fields read from "value" (FK in_value) */
+	bool (*skip)(const struct fv *ev);	/* true: not a checker event after all */
+	const struct field *fields, *more;	/* `more` (or NULL) is read after `fields` */
+};
+
+#define VEC(name)                                                                                \
+	.vec = offsetof(struct fl_chk_history, name), .n = offsetof(struct fl_chk_history, n_##name), \
+	.cap = offsetof(struct fl_chk_history, cap_##name),                                          \
+	.size = sizeof(*((struct fl_chk_history *)0)->name)
+#define AT(m) .off = offsetof(T, m)
+#define LINE { .kind = FK_LINE, AT(line) }
+#define KIND(m) { .kind = FK_KIND, AT(m) }
+#define TIME(k, m) { .key = k, .kind = FK_TIME, AT(m) }
+#define STR(k, m) { .key = k, .kind = FK_STR, AT(m) }
+#define I64(k, m, d) { .key = k, .kind = FK_I64, AT(m), .def = d }
+#define INT(k, m, d) { .key = k, .kind = FK_INT, AT(m), .def = d }
+#define ISTRUE(k, m) { .key = k, .kind = FK_TRUE, AT(m) }
+#define OPT_I64(k, m, flag) { .key = k, .kind = FK_OPT_I64, AT(m), .has = offsetof(T, flag) }
+#define ENUM(k, m, list, d) { .key = k, .kind = FK_ENUM, AT(m), .names = list, .def = d }
+#define CALL(f) { .kind = FK_CALL, .fn = f }
+
+static const struct names op_types[] = {
+	{ "invoke", FL_OP_INVOKE }, { "ok", FL_OP_OK }, { "fail", FL_OP_FAIL }, { "info", FL_OP_INFO },
+	{ NULL, 0 },
+};
+static const struct names call_outcomes[] = {
+	{ "success", FL_CALL_SUCCESS }, { "failure", FL_CALL_FAILURE }, { "slow", FL_CALL_SLOW },
+	{ "rejected", FL_CALL_REJECTED }, { NULL, 0 },
+};
+static const struct names breaker_states[] = {
+	{ "CLOSED", FL_BR_CLOSED }, { "OPEN", FL_BR_OPEN }, { "HALF_OPEN", FL_BR_HALF_OPEN },
+	{ "half-open", FL_BR_HALF_OPEN }, { NULL, 0 },
+};
+static const struct names probe_kinds[] = {
+	{ "liveness", FL_PROBE_LIVENESS }, { "readiness", FL_PROBE_READINESS },
+	{ "startup", FL_PROBE_STARTUP }, { NULL, 0 },
+};
+static const struct names fault_actions[] = { { "added", 1 }, { "removed", 0 }, { NULL, 0 } };
+static const struct names probe_states[] = { { "passing", 1 }, { "failing", 0 }, { NULL, 0 } };
+
+/* --- what the table cannot say --- */
+
+/* A client's ok read of balances is a bank-test snapshot (ev: the "value"). */
+static int op_read(struct fl_chk_history *h, const struct fv *ev, void *elem, long line, char *err,
+		   size_t errlen)
 {
-	int64_t t = 0;
-	int rc = need_time(ev, "t", &t, line, saga_names[kind], err, errlen);
-	if (rc)
-		return rc;
-	int32_t saga = str_field(h, ev, "saga_id");
-	if (saga < 0)
-		return fl_err_set(err, errlen, FL_EPARSE, "line %ld: %s without \"saga_id\"", line,
-				  saga_names[kind]);
-	struct fl_chk_saga_ev *s = PUSH(h, saga);
+	const struct fl_chk_op *o = elem;
+	const struct fv *v = ev;	/* the operation's "value" */
+	const char *acckey = fv_is(v, "accounts", 'o') ? "accounts"
+			     : fv_is(v, "balances", 'o') ? "balances" : NULL;
+	if (o->type != FL_OP_OK || !acckey)
+		return 0;
+	struct fl_chk_snapshot *s = PUSH(h, snaps);
 	if (!s)
 		return NOMEM(err, errlen);
-	s->t = t;
+	s->t = o->t;
 	s->line = line;
-	s->kind = (uint8_t)kind;
-	s->saga = saga;
-	int64_t step = i64_or(ev, "step", 0);
-	s->step = (int16_t)(step < 0 || step > 1000 ? 0 : step);
-	s->step_name = fv_is(ev, "step", 's') ? str_field(h, ev, "step") : -1;
+	s->kind = FL_SNAP_READ;
+	s->has_total = get_i64(v, "total", &s->initial_total);
+	return read_accounts(v, acckey, s, true, line, err, errlen);
+}
+
+static int saga_comp(struct fl_chk_history *h, const struct fv *ev, void *elem, long line,
+		     char *err, size_t errlen)
+{
+	(void)h, (void)line, (void)err, (void)errlen;
+	struct fl_chk_saga_ev *s = elem;
 	const char *dir = cstr(ev, "dir");
-	s->comp = kind == FL_COMP_REQUESTED || kind == FL_COMP_SUCCEEDED ||
+	s->comp = s->kind == FL_COMP_REQUESTED || s->kind == FL_COMP_SUCCEEDED ||
 		  (dir && !strcmp(dir, "comp"));
-	s->pivot = fv_true(ev, "pivot");
-	s->effect = fv_is(ev, "effect", 't') ? 2 : fv_is(ev, "effect", 'f') ? 1 : 0;
-	s->key = str_field(h, ev, "key");
-	s->participant = str_field(h, ev, "participant");
-	s->state = str_field(h, ev, "state");
-	s->reason = nonempty_field(h, ev, "reason");
-	s->outcome = str_field(h, ev, "outcome");
-	s->saga_type = str_field(h, ev, "saga_type");
-	if (s->saga_type < 0 && fv_get(ev, "event"))
-		s->saga_type = str_field(h, ev, "type");
-	s->request_key = str_field(h, ev, "request_key");
-	int64_t ps = i64_or(ev, "pivot_step", 0);
-	s->pivot_step = (int16_t)(ps < 0 || ps > 1000 ? 0 : ps);
-	s->has_amount = (uint8_t)get_i64(ev, "amount", &s->amount);
-	if (!s->has_amount)
-		s->amount = 0;
-	s->deadline_ms = i64_or(ev, "deadline_ms", -1);
-	fl_chk_note_time(h, t);
 	return 0;
 }
 
-static int add_effect(struct fl_chk_history *h, const struct fv *ev, long line, char *err, size_t errlen)
+/* An effect without "saga_id" belongs to the saga its key starts with. */
+static int effect_saga(struct fl_chk_history *h, const struct fv *ev, void *elem, long line,
+		       char *err, size_t errlen)
 {
-	int64_t t = 0;
-	int rc = need_time(ev, "t", &t, line, "effect", err, errlen);
-	if (rc)
-		return rc;
-	struct fl_chk_effect *e = PUSH(h, effects);
-	if (!e)
-		return NOMEM(err, errlen);
-	e->t = t;
-	e->line = line;
-	e->participant = str_field(h, ev, "participant");
-	e->key = str_field(h, ev, "key");
-	e->saga = str_field(h, ev, "saga_id");
-	if (e->saga < 0 && e->key >= 0) {
-		const char *k = fl_chk_str(h, e->key);
-		const char *colon = strchr(k, ':');
-		if (colon) {
-			char *p = strndup(k, (size_t)(colon - k));
-			if (!p)
-				return NOMEM(err, errlen);
-			e->saga = fl_chk_intern(h, p);
-			free(p);
-		}
+	(void)ev, (void)line;
+	struct fl_chk_effect *e = elem;
+	if (e->saga >= 0 || e->key < 0)
+		return 0;
+	const char *k = fl_chk_str(h, e->key);
+	const char *colon = strchr(k, ':');
+	if (colon) {
+		char *p = strndup(k, (size_t)(colon - k));
+		if (!p)
+			return NOMEM(err, errlen);
+		e->saga = fl_chk_intern(h, p);
+		free(p);
 	}
-	e->from = str_field(h, ev, "from");
-	e->to = str_field(h, ev, "to");
-	e->amount = i64_or(ev, "amount", 0);
-	fl_chk_note_time(h, t);
 	return 0;
 }
 
 /* The reference system's money_changed: one wallet leg {key, membershipId,
  * delta}; an effect on account "wallet:<id>" at the emitting service. */
-static int add_wallet_change(struct fl_chk_history *h, const struct fv *ev, long line, char *err,
-			     size_t errlen)
+static bool wallet_unchanged(const struct fv *ev)
 {
 	const char *key = cstr(ev, "key");
-	int64_t delta = i64_or(ev, "delta", 0);
-	if (!key || !*key || !delta) {
-		h->ignored++;
-		return 0;
-	}
-	int rc = add_effect(h, ev, line, err, errlen);
-	if (rc)
-		return rc;
-	struct fl_chk_effect *e = &h->effects[h->n_effects - 1];
+	return !key || !*key || !i64_or(ev, "delta", 0);
+}
+
+static int wallet_leg(struct fl_chk_history *h, const struct fv *ev, void *elem, long line,
+		      char *err, size_t errlen)
+{
+	(void)line, (void)err, (void)errlen;
+	struct fl_chk_effect *e = elem;
 	if (e->participant < 0)
 		e->participant = str_field(h, ev, "service");
 	if (e->participant < 0)
@@ -327,14 +306,16 @@ static int add_wallet_change(struct fl_chk_history *h, const struct fv *ev, long
 	snprintf(acc, sizeof(acc), "wallet:%s", id ? id : "?");
 	e->from = -1;
 	e->to = fl_chk_intern(h, acc);
-	e->amount = delta;
+	e->amount = i64_or(ev, "delta", 0);
 	return 0;
 }
 
-static int add_call(struct fl_chk_history *h, const struct fv *ev, long line, char *err, size_t errlen)
+/* "start" and "end", or the time it was recorded ("t") and "duration_ms". */
+static int call_times(struct fl_chk_history *h, const struct fv *ev, void *elem, long line,
+		      char *err, size_t errlen)
 {
+	struct fl_chk_call *c = elem;
 	int64_t start = 0, end = 0;
-	/* "start" and "end", or the time it was recorded ("t") and "duration_ms". */
 	if (!get_i64(ev, "end", &end)) {
 		int rc = need_time(ev, "t", &end, line, "breaker_call", err, errlen);
 		if (rc)
@@ -342,260 +323,352 @@ static int add_call(struct fl_chk_history *h, const struct fv *ev, long line, ch
 	}
 	if (!get_i64(ev, "start", &start))
 		start = end - (int64_t)(fv_num(ev, "duration_ms", 0) * 1e6);
-	const char *oc = cstr(ev, "outcome");
-	int outcome = !oc ? -1
-		      : !strcmp(oc, "success") ? FL_CALL_SUCCESS
-		      : !strcmp(oc, "failure") ? FL_CALL_FAILURE
-		      : !strcmp(oc, "slow") ? FL_CALL_SLOW
-		      : !strcmp(oc, "rejected") ? FL_CALL_REJECTED : -1;
-	if (outcome < 0)
-		return fl_err_set(err, errlen, FL_EPARSE,
-				  "line %ld: breaker_call \"outcome\" must be "
-				  "success|failure|slow|rejected", line);
-	struct fl_chk_call *c = PUSH(h, calls);
-	if (!c)
-		return NOMEM(err, errlen);
 	c->start = start;
 	c->end = end < start ? start : end;
-	c->line = line;
-	c->breaker = str_field(h, ev, "breaker");
-	c->service = str_field(h, ev, "service");
-	c->outcome = (uint8_t)outcome;
 	fl_chk_note_time(h, start);
 	fl_chk_note_time(h, end);
 	return 0;
 }
 
-static int add_transition(struct fl_chk_history *h, const struct fv *ev, long line, char *err,
-			  size_t errlen)
+/* "end" defaults to "start", and is never before it. */
+static int exchange_end(struct fl_chk_history *h, const struct fv *ev, void *elem, long line,
+			char *err, size_t errlen)
 {
-	int64_t t = 0;
-	int rc = need_time(ev, "t", &t, line, "breaker_transition", err, errlen);
-	if (rc)
-		return rc;
-	struct fl_chk_transition *x = PUSH(h, transitions);
-	if (!x)
-		return NOMEM(err, errlen);
-	x->t = t;
-	x->line = line;
-	x->breaker = str_field(h, ev, "breaker");
-	x->service = str_field(h, ev, "service");
-	x->from = (uint8_t)parse_state(cstr(ev, "from"));
-	x->to = (uint8_t)parse_state(cstr(ev, "to"));
-	fl_chk_note_time(h, t);
-	return 0;
-}
-
-static int add_exchange(struct fl_chk_history *h, const struct fv *ev, long line, char *err,
-			size_t errlen)
-{
-	int64_t start = 0, end = 0;
-	int rc = need_time(ev, "start", &start, line, "http_exchange", err, errlen);
-	if (rc)
-		return rc;
-	end = i64_or(ev, "end", start);
-	struct fl_chk_exchange *x = PUSH(h, exchanges);
-	if (!x)
-		return NOMEM(err, errlen);
-	x->start = start;
-	x->end = end < start ? start : end;
-	x->line = line;
-	x->link = str_field(h, ev, "link");
-	x->method = str_field(h, ev, "method");
-	x->path = str_field(h, ev, "path");
-	x->error = str_field(h, ev, "error");
-	x->status = (int)i64_or(ev, "status", 0);
-	fl_chk_note_time(h, start);
+	(void)ev, (void)line, (void)err, (void)errlen;
+	struct fl_chk_exchange *x = elem;
+	if (x->end < x->start)
+		x->end = x->start;
 	fl_chk_note_time(h, x->end);
 	return 0;
 }
 
-static int add_conn(struct fl_chk_history *h, const struct fv *ev, long line, int open, char *err,
-		    size_t errlen)
+static int snapshot_accounts(struct fl_chk_history *h, const struct fv *ev, void *elem, long line,
+			     char *err, size_t errlen)
 {
-	int64_t t = 0;
-	int rc = need_time(ev, "t", &t, line, "connection", err, errlen);
-	if (rc)
-		return rc;
-	struct fl_chk_conn *c = PUSH(h, conns);
-	if (!c)
-		return NOMEM(err, errlen);
-	c->t = t;
-	c->line = line;
-	c->link = str_field(h, ev, "link");
-	c->open = (uint8_t)open;
-	c->error = str_field(h, ev, "error");
-	fl_chk_note_time(h, t);
-	return 0;
+	(void)h;
+	return read_accounts(ev, "accounts", elem, false, line, err, errlen);
 }
 
-static int add_snapshot(struct fl_chk_history *h, const struct fv *ev, long line, int kind,
+/* timed_out from the error text; "start" defaults to t - latency. */
+static int probe_timing(struct fl_chk_history *h, const struct fv *ev, void *elem, long line,
 			char *err, size_t errlen)
 {
-	int64_t t = 0;
-	int rc = need_time(ev, "t", &t, line, "snapshot", err, errlen);
-	if (rc)
-		return rc;
-	struct fl_chk_snapshot *s = PUSH(h, snaps);
-	if (!s)
-		return NOMEM(err, errlen);
-	s->t = t;
-	s->line = line;
-	s->kind = (uint8_t)kind;
-	s->quiescent = fv_true(ev, "quiescent");
-	s->has_total = get_i64(ev, "initial_total", &s->initial_total);
-	fl_chk_note_time(h, t);
-	rc = read_accounts(ev, "accounts", s, false, line, err, errlen);
-	if (rc)
-		h->n_snaps--;
-	return rc;
-}
-
-static int add_fault(struct fl_chk_history *h, const struct fv *ev, long line, char *err, size_t errlen)
-{
-	int64_t t = 0;
-	int rc = need_time(ev, "t", &t, line, "fault", err, errlen);
-	if (rc)
-		return rc;
-	const char *action = cstr(ev, "action");
-	if (!action || (strcmp(action, "added") && strcmp(action, "removed")))
-		return fl_err_set(err, errlen, FL_EPARSE,
-				  "line %ld: fault \"action\" must be \"added\" or \"removed\"",
-				  line);
-	struct fl_chk_fault *f = PUSH(h, faults);
-	if (!f)
-		return NOMEM(err, errlen);
-	f->t = t;
-	f->line = line;
-	f->added = !strcmp(action, "added");
-	f->what = str_field(h, ev, "what");
-	f->target = str_field(h, ev, "target");
-	f->id = str_field(h, ev, "id");
-	fl_chk_note_time(h, t);
-	return 0;
-}
-
-static int add_process(struct fl_chk_history *h, const struct fv *ev, long line, char *err,
-		       size_t errlen)
-{
-	int64_t t = 0;
-	int rc = need_time(ev, "t", &t, line, "process", err, errlen);
-	if (rc)
-		return rc;
-	struct fl_chk_process *p = PUSH(h, procs);
-	if (!p)
-		return NOMEM(err, errlen);
-	p->t = t;
-	p->line = line;
-	p->service = str_field(h, ev, "service");
-	p->action = str_field(h, ev, "action");
-	p->exit_code = (int)i64_or(ev, "exit_code", -1);
-	p->signal = (int)i64_or(ev, "signal", 0);
-	fl_chk_note_time(h, t);
-	return 0;
-}
-
-static int add_probe(struct fl_chk_history *h, const struct fv *ev, long line, char *err, size_t errlen)
-{
-	int64_t t = 0;
-	int rc = need_time(ev, "t", &t, line, "probe", err, errlen);
-	if (rc)
-		return rc;
-	int kind = parse_probe_kind(cstr(ev, "kind"));
-	if (kind < 0)
-		return fl_err_set(err, errlen, FL_EPARSE,
-				  "line %ld: probe \"kind\" must be liveness|readiness|startup",
-				  line);
-	struct fl_chk_probe *p = PUSH(h, probes);
-	if (!p)
-		return NOMEM(err, errlen);
-	p->t = t;
-	p->line = line;
-	p->service = str_field(h, ev, "service");
-	p->kind = (uint8_t)kind;
-	p->ok = fv_true(ev, "ok");
-	p->held = fv_true(ev, "held");
-	p->status = (int)i64_or(ev, "status", 0);
+	(void)h, (void)line, (void)err, (void)errlen;
+	struct fl_chk_probe *p = elem;
 	const char *e = cstr(ev, "error");
 	p->timed_out = e && strstr(e, "timeout") != NULL;
-	double ms = fv_num(ev, "latency_ms", 0);
-	p->latency_ns = (int64_t)(ms * 1e6);
-	p->start = i64_or(ev, "start", t - p->latency_ns);
-	fl_chk_note_time(h, t);
+	p->start = i64_or(ev, "start", p->t - p->latency_ns);
 	return 0;
 }
 
-static int add_probe_tr(struct fl_chk_history *h, const struct fv *ev, long line, char *err,
-			size_t errlen)
+/* --- the table --- */
+
+#define T struct fl_chk_op
+static const struct field op_fields[] = {
+	ENUM("type", type, op_types, -1), TIME("t", t), LINE,
+	STR("process", process), STR("f", f),
+	{ .key = "saga_id", .kind = FK_STR, .in_value = true, AT(saga) },
+	{ .key = "key", .kind = FK_STR, .in_value = true, AT(key) },
+	{ .key = "service", .kind = FK_STR, .in_value = true, AT(service) },
+	{ .key = "breaker", .kind = FK_STR, .in_value = true, AT(breaker) },
+	{ .key = "error", .alt = "reason", .kind = FK_STR, .in_value = true, AT(error) },
+	{ .key = "state", .kind = FK_STR, .in_value = true, AT(state) },
+	{ .key = "status", .kind = FK_INT, .in_value = true, AT(status) },
+	{ .key = "amount", .kind = FK_I64, .in_value = true, AT(amount) },
+	I64(NULL, pair, -1), { .kind = FK_CALL, .in_value = true, .fn = op_read }, { 0 },
+};
+#undef T
+
+#define T struct fl_chk_saga_ev
+static const struct field saga_fields[] = {
+	TIME("t", t), { .key = "saga_id", .kind = FK_STR, .def = -1, AT(saga) }, LINE, KIND(kind),
+	{ .key = "step", .kind = FK_STEP, AT(step) }, { .key = "step", .kind = FK_NAME, AT(step_name) },
+	CALL(saga_comp), ISTRUE("pivot", pivot), { .key = "effect", .kind = FK_TRISTATE, AT(effect) },
+	STR("key", key), STR("participant", participant), STR("state", state),
+	{ .key = "reason", .kind = FK_STR_SET, AT(reason) }, STR("outcome", outcome),
+	{ .key = "saga_type", .alt = "type", .kind = FK_STR, AT(saga_type) },
+	STR("request_key", request_key), { .key = "pivot_step", .kind = FK_STEP, AT(pivot_step) },
+	OPT_I64("amount", amount, has_amount), I64("deadline_ms", deadline_ms, -1), { 0 },
+};
+#undef T
+
+#define T struct fl_chk_effect
+static const struct field effect_fields[] = {
+	TIME("t", t), LINE, STR("participant", participant), STR("key", key),
+	STR("saga_id", saga), CALL(effect_saga), STR("from", from), STR("to", to),
+	I64("amount", amount, 0), { 0 },
+};
+static const struct field wallet_fields[] = { CALL(wallet_leg), { 0 } };
+#undef T
+
+#define T struct fl_chk_call
+static const struct field call_fields[] = {
+	CALL(call_times), ENUM("outcome", outcome, call_outcomes, -1), LINE,
+	STR("breaker", breaker), STR("service", service), { 0 },
+};
+#undef T
+
+#define T struct fl_chk_transition
+static const struct field transition_fields[] = {
+	TIME("t", t), LINE, STR("breaker", breaker), STR("service", service),
+	{ .key = "from", .kind = FK_ENUM, AT(from), .names = breaker_states, .def = FL_BR_OTHER,
+	  .nocase = true },
+	{ .key = "to", .kind = FK_ENUM, AT(to), .names = breaker_states, .def = FL_BR_OTHER,
+	  .nocase = true },
+	{ 0 },
+};
+#undef T
+
+#define T struct fl_chk_exchange
+static const struct field exchange_fields[] = {
+	TIME("start", start), I64("end", end, INT64_MIN), LINE, STR("link", link),
+	STR("method", method), STR("path", path), STR("error", error), INT("status", status, 0),
+	CALL(exchange_end), { 0 },
+};
+#undef T
+
+#define T struct fl_chk_conn
+static const struct field conn_fields[] = {
+	TIME("t", t), LINE, STR("link", link), KIND(open), STR("error", error), { 0 },
+};
+#undef T
+
+#define T struct fl_chk_snapshot
+static const struct field snapshot_fields[] = {
+	TIME("t", t), LINE, KIND(kind), ISTRUE("quiescent", quiescent),
+	OPT_I64("initial_total", initial_total, has_total), CALL(snapshot_accounts), { 0 },
+};
+#undef T
+
+#define T struct fl_chk_fault
+static const struct field fault_fields[] = {
+	TIME("t", t), ENUM("action", added, fault_actions, -1), LINE, STR("what", what),
+	STR("target", target), STR("id", id), { 0 },
+};
+#undef T
+
+#define T struct fl_chk_process
+static const struct field process_fields[] = {
+	TIME("t", t), LINE, STR("service", service), STR("action", action),
+	INT("exit_code", exit_code, -1), INT("signal", signal, 0), { 0 },
+};
+#undef T
+
+#define T struct fl_chk_probe
+static const struct field probe_fields[] = {
+	TIME("t", t), ENUM("kind", kind, probe_kinds, -1), LINE, STR("service", service),
+	ISTRUE("ok", ok), ISTRUE("held", held), INT("status", status, 0),
+	{ .key = "latency_ms", .kind = FK_MS, AT(latency_ns) }, CALL(probe_timing), { 0 },
+};
+#undef T
+
+#define T struct fl_chk_probe_tr
+static const struct field probe_tr_fields[] = {
+	TIME("t", t), ENUM("kind", kind, probe_kinds, -1), ENUM("state", passing, probe_states, -1),
+	LINE, STR("service", service), STR("action", action), { 0 },
+};
+#undef T
+
+#define T struct fl_chk_cqrs
+static const struct field cqrs_fields[] = {
+	TIME("t", t), { .key = "read_model", .kind = FK_NEED_I64, AT(read_model) },
+	{ .key = "wallet_sum", .kind = FK_NEED_I64, AT(wallet_sum) }, LINE,
+	STR("address", address), OPT_I64("aggregation", aggregation, has_agg), { 0 },
+};
+#undef T
+
+#define T struct fl_chk_counts
+static const struct field counts_fields[] = {
+	TIME("t", t), { .key = "counts", .kind = FK_OBJECT, AT(counts) }, LINE, { 0 },
+};
+#undef T
+
+#define T int64_t
+static const struct field quiescence_fields[] = { { .key = "t", .kind = FK_TIME, .off = 0 }, { 0 } };
+#undef T
+
+/* A client operation: a line with "type" and "process" and no "event". */
+static const struct event_type op_type = { "operation", VEC(ops), .value = true,
+					   .fields = op_fields };
+
+#define SAGA(nm, k) { nm, VEC(saga), .kind = k, .fields = saga_fields }
+static const struct event_type event_types[] = {
+	SAGA("saga_started", FL_SAGA_STARTED),
+	SAGA("step_requested", FL_STEP_REQUESTED),
+	SAGA("step_succeeded", FL_STEP_SUCCEEDED),
+	SAGA("step_failed", FL_STEP_FAILED),
+	SAGA("step_unknown", FL_STEP_UNKNOWN),
+	SAGA("step_resolved", FL_STEP_RESOLVED),
+	SAGA("compensation_requested", FL_COMP_REQUESTED),
+	SAGA("compensation_succeeded", FL_COMP_SUCCEEDED),
+	SAGA("saga_ended", FL_SAGA_ENDED),
+	SAGA("saga_deferred", FL_SAGA_DEFERRED),
+	SAGA("saga_resumed", FL_SAGA_RESUMED),
+	{ "effect", VEC(effects), .fields = effect_fields },
+	{ "money_changed", VEC(effects), .skip = wallet_unchanged, .fields = effect_fields,
+	  .more = wallet_fields },
+	{ "breaker_call", VEC(calls), .fields = call_fields },
+	{ "breaker_transition", VEC(transitions), .fields = transition_fields },
+	{ "http_exchange", VEC(exchanges), .fields = exchange_fields },
+	{ "connection_open", VEC(conns), .kind = 1, .fields = conn_fields },
+	{ "connection_close", VEC(conns), .kind = 0, .fields = conn_fields },
+	{ "money_snapshot", VEC(snaps), .kind = FL_SNAP_MONEY, .fields = snapshot_fields },
+	{ "bank_snapshot", VEC(snaps), .kind = FL_SNAP_BANK, .fields = snapshot_fields },
+	{ "fault", VEC(faults), .fields = fault_fields },
+	{ "process", VEC(procs), .fields = process_fields },
+	{ "probe", VEC(probes), .fields = probe_fields },
+	{ "probe_transition", VEC(probe_trs), .fields = probe_tr_fields },
+	{ "cqrs_sample", VEC(cqrs), .fields = cqrs_fields },
+	{ "failure_counts", VEC(counts), .fields = counts_fields },
+	{ "quiescence", VEC(quiescence), .fields = quiescence_fields },
+};
+
+/* --- the one adder --- */
+
+/* "a|b|c" of an enum's names, for messages. */
+static const char *names_list(const struct names *n, char *buf, size_t len)
 {
-	int64_t t = 0;
-	int rc = need_time(ev, "t", &t, line, "probe_transition", err, errlen);
-	if (rc)
-		return rc;
-	int kind = parse_probe_kind(cstr(ev, "kind"));
-	const char *st = cstr(ev, "state");
-	if (kind < 0 || !st || (strcmp(st, "passing") && strcmp(st, "failing")))
-		return fl_err_set(err, errlen, FL_EPARSE,
-				  "line %ld: probe_transition needs \"kind\" and \"state\" "
-				  "passing|failing", line);
-	struct fl_chk_probe_tr *p = PUSH(h, probe_trs);
-	if (!p)
-		return NOMEM(err, errlen);
-	p->t = t;
-	p->line = line;
-	p->service = str_field(h, ev, "service");
-	p->kind = (uint8_t)kind;
-	p->passing = !strcmp(st, "passing");
-	p->action = str_field(h, ev, "action");
-	fl_chk_note_time(h, t);
-	return 0;
+	size_t o = 0;
+	buf[0] = '\0';
+	for (; n->s && o < len; n++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "|" : "", n->s);
+	return buf;
 }
 
-static int add_cqrs(struct fl_chk_history *h, const struct fv *ev, long line, char *err, size_t errlen)
+static int enum_value(const struct field *f, const char *s)
 {
-	int64_t t = 0, rm = 0, ws = 0;
-	int rc = need_time(ev, "t", &t, line, "cqrs_sample", err, errlen);
-	if (rc)
-		return rc;
-	if (!get_i64(ev, "read_model", &rm) || !get_i64(ev, "wallet_sum", &ws))
-		return fl_err_set(err, errlen, FL_EPARSE,
-				  "line %ld: cqrs_sample needs \"read_model\" and \"wallet_sum\"",
-				  line);
-	struct fl_chk_cqrs *c = PUSH(h, cqrs);
-	if (!c)
-		return NOMEM(err, errlen);
-	c->t = t;
-	c->line = line;
-	c->address = str_field(h, ev, "address");
-	c->read_model = rm;
-	c->wallet_sum = ws;
-	c->has_agg = get_i64(ev, "aggregation", &c->aggregation);
-	fl_chk_note_time(h, t);
-	return 0;
+	for (const struct names *n = f->names; s && n->s; n++)
+		if (f->nocase ? !strcasecmp(s, n->s) : !strcmp(s, n->s))
+			return n->v;
+	return -1;
 }
 
-static int add_counts(struct fl_chk_history *h, const struct fv *ev, long line, char *err, size_t errlen)
+/* Read one field of ev into the element at e. `named_by` is the key that
+ * named the event ("event" or "type"): never read as an alternative key. */
+static int read_field(struct fl_chk_history *h, const struct event_type *ty,
+		      const struct field *f, const struct fv *ev, const char *named_by, char *e,
+		      long line, char *err, size_t errlen)
 {
-	int64_t t = 0;
-	int rc = need_time(ev, "t", &t, line, "failure_counts", err, errlen);
-	if (rc)
-		return rc;
-	json_t *c = fv_is(ev, "counts", 'o') ? fv_json(ev, "counts") : NULL;
-	if (!json_is_object(c)) {
-		json_decref(c);
-		return fl_err_set(err, errlen, FL_EPARSE,
-				  "line %ld: failure_counts without a \"counts\" object", line);
+	const char *k = f->key;
+	const char *alt = f->alt && named_by && !strcmp(f->alt, named_by) ? NULL : f->alt;
+	char *at = e + f->off;
+	int64_t i = 0;
+	switch ((enum fk)f->kind) {
+	case FK_END: break;
+	case FK_LINE: memcpy(at, &line, sizeof(long)); break;
+	case FK_KIND: *(uint8_t *)at = ty->kind; break;
+	case FK_TIME:
+		if (!get_i64(ev, k, &i))
+			return fl_err_set(err, errlen, FL_EPARSE,
+					  "line %ld: %s event without a numeric \"%s\"", line, ty->name, k);
+		memcpy(at, &i, sizeof(i));
+		fl_chk_note_time(h, i);
+		break;
+	case FK_STR:
+	case FK_STR_SET:
+	case FK_NAME: {
+		int32_t id = -1;
+		if (k && (f->kind != FK_NAME || fv_is(ev, k, 's')))
+			id = f->kind == FK_STR_SET ? nonempty_field(h, ev, k) : str_field(h, ev, k);
+		if (id < 0 && alt)
+			id = str_field(h, ev, alt);
+		if (id < 0 && f->def < 0)	/* required */
+			return fl_err_set(err, errlen, FL_EPARSE, "line %ld: %s without \"%s\"", line,
+					  ty->name, f->key);
+		memcpy(at, &id, sizeof(id));
+		break;
 	}
-	struct fl_chk_counts *x = PUSH(h, counts);
-	if (!x) {
-		json_decref(c);
-		return NOMEM(err, errlen);
+	case FK_I64:
+		i = k ? i64_or(ev, k, f->def) : f->def;
+		memcpy(at, &i, sizeof(i));
+		break;
+	case FK_INT: {
+		int v = (int)(k ? i64_or(ev, k, f->def) : f->def);
+		memcpy(at, &v, sizeof(v));
+		break;
 	}
-	x->t = t;
-	x->line = line;
-	x->counts = c;
-	fl_chk_note_time(h, t);
+	case FK_STEP: {
+		i = k ? i64_or(ev, k, 0) : 0;
+		int16_t v = (int16_t)(i < 0 || i > 1000 ? 0 : i);
+		memcpy(at, &v, sizeof(v));
+		break;
+	}
+	case FK_OPT_I64:
+	case FK_NEED_I64: {
+		uint8_t has = k && get_i64(ev, k, &i);
+		if (!has && f->kind == FK_NEED_I64)
+			return fl_err_set(err, errlen, FL_EPARSE, "line %ld: %s needs an integer \"%s\"",
+					  line, ty->name, f->key);
+		if (!has)
+			i = 0;
+		memcpy(at, &i, sizeof(i));
+		if (f->kind == FK_OPT_I64)
+			*(uint8_t *)(e + f->has) = has;
+		break;
+	}
+	case FK_MS:
+		i = k ? (int64_t)(fv_num(ev, k, 0) * 1e6) : 0;
+		memcpy(at, &i, sizeof(i));
+		break;
+	case FK_TRUE: *(uint8_t *)at = k && fv_true(ev, k); break;
+	case FK_TRISTATE:
+		*(uint8_t *)at = !k ? 0 : fv_is(ev, k, 't') ? 2 : fv_is(ev, k, 'f') ? 1 : 0;
+		break;
+	case FK_ENUM: {
+		int v = enum_value(f, k ? cstr(ev, k) : NULL);
+		if (v < 0 && f->def < 0) {
+			char list[128];
+			return fl_err_set(err, errlen, FL_EPARSE, "line %ld: %s \"%s\" must be %s", line,
+					  ty->name, f->key, names_list(f->names, list, sizeof(list)));
+		}
+		*(uint8_t *)at = (uint8_t)(v < 0 ? f->def : v);
+		break;
+	}
+	case FK_OBJECT: {
+		json_t *o = k && fv_is(ev, k, 'o') ? fv_json(ev, k) : NULL;
+		if (!json_is_object(o)) {
+			json_decref(o);
+			return fl_err_set(err, errlen, FL_EPARSE, "line %ld: %s without a \"%s\" object",
+					  line, ty->name, f->key);
+		}
+		memcpy(at, &o, sizeof(o));
+		break;
+	}
+	case FK_CALL: return f->fn(h, ev, e, line, err, errlen);
+	}
 	return 0;
+}
+
+/* The event ev of type ty into a new element of its vector. On an error
+ * the element is taken back (with any object it held). */
+static int add_event(struct fl_chk_history *h, const struct event_type *ty, const struct fv *ev,
+		     const char *named_by, long line, char *err, size_t errlen)
+{
+	if (ty->skip && ty->skip(ev)) {
+		h->ignored++;
+		return 0;
+	}
+	char *base = (char *)h;
+	size_t *n = (size_t *)(base + ty->n);
+	char *e = fl_chk_vec_push((void **)(base + ty->vec), n, (size_t *)(base + ty->cap), ty->size);
+	if (!e)
+		return NOMEM(err, errlen);
+	struct fv value;
+	if (ty->value)
+		fv_sub(ev, "value", &value);
+	int rc = 0;
+	for (const struct field *list = ty->fields; list && rc == 0;
+	     list = list == ty->fields ? ty->more : NULL)
+		for (const struct field *f = list; f->kind != FK_END && rc == 0; f++)
+			rc = read_field(h, ty, f, f->in_value ? &value : ev, named_by, e, line, err,
+					errlen);
+	if (rc) {
+		for (const struct field *f = ty->fields; f->kind != FK_END; f++)
+			if (f->kind == FK_OBJECT)
+				json_decref(*(json_t **)(e + f->off));
+		(*n)--;
+	}
+	return rc;
 }
 
 /* One event as a flat view. */
@@ -605,61 +678,23 @@ static int add_view(struct fl_chk_history *h, const struct fv *ev, long line, ch
 	h->sealed = false;
 	h->lines++;
 	char nb[64];
+	const char *named_by = "event";
 	const char *name = fv_str(ev, "event", nb, sizeof(nb));
 	if (!name) {
-		const char *type = fv_str(ev, "type", nb, sizeof(nb));
-		if (type && fv_get(ev, "process"))
-			return add_op(h, ev, line, type, err, errlen);
-		/* Service outboxes name their events in "type". */
-		name = type;
+		/* Service outboxes name their events in "type"; clients' operations
+		 * have a "type" and a "process". */
+		named_by = "type";
+		name = fv_str(ev, "type", nb, sizeof(nb));
+		if (name && fv_get(ev, "process"))
+			return add_event(h, &op_type, ev, NULL, line, err, errlen);
 		if (!name) {
 			h->ignored++;
 			return 0;
 		}
 	}
-	for (int k = 0; k < FL_SAGA_EV_KINDS; k++)
-		if (!strcmp(name, saga_names[k]))
-			return add_saga(h, ev, line, k, err, errlen);
-	if (!strcmp(name, "effect"))
-		return add_effect(h, ev, line, err, errlen);
-	if (!strcmp(name, "money_changed"))
-		return add_wallet_change(h, ev, line, err, errlen);
-	if (!strcmp(name, "breaker_call"))
-		return add_call(h, ev, line, err, errlen);
-	if (!strcmp(name, "breaker_transition"))
-		return add_transition(h, ev, line, err, errlen);
-	if (!strcmp(name, "http_exchange"))
-		return add_exchange(h, ev, line, err, errlen);
-	if (!strcmp(name, "connection_open") || !strcmp(name, "connection_close"))
-		return add_conn(h, ev, line, name[11] == 'o', err, errlen);
-	if (!strcmp(name, "money_snapshot"))
-		return add_snapshot(h, ev, line, FL_SNAP_MONEY, err, errlen);
-	if (!strcmp(name, "bank_snapshot"))
-		return add_snapshot(h, ev, line, FL_SNAP_BANK, err, errlen);
-	if (!strcmp(name, "fault"))
-		return add_fault(h, ev, line, err, errlen);
-	if (!strcmp(name, "process"))
-		return add_process(h, ev, line, err, errlen);
-	if (!strcmp(name, "probe"))
-		return add_probe(h, ev, line, err, errlen);
-	if (!strcmp(name, "probe_transition"))
-		return add_probe_tr(h, ev, line, err, errlen);
-	if (!strcmp(name, "cqrs_sample"))
-		return add_cqrs(h, ev, line, err, errlen);
-	if (!strcmp(name, "failure_counts"))
-		return add_counts(h, ev, line, err, errlen);
-	if (!strcmp(name, "quiescence")) {
-		int64_t t = 0;
-		int rc = need_time(ev, "t", &t, line, "quiescence", err, errlen);
-		if (rc)
-			return rc;
-		int64_t *q = PUSH(h, quiescence);
-		if (!q)
-			return NOMEM(err, errlen);
-		*q = t;
-		fl_chk_note_time(h, t);
-		return 0;
-	}
+	for (size_t i = 0; i < sizeof(event_types) / sizeof(event_types[0]); i++)
+		if (!strcmp(name, event_types[i].name))
+			return add_event(h, &event_types[i], ev, named_by, line, err, errlen);
 	h->ignored++;
 	return 0;
 }
@@ -714,5 +749,8 @@ int fl_chk_history_add(struct fl_chk_history *h, json_t *ev, long line, char *er
 
 const char *fl_saga_ev_str(int kind)
 {
-	return kind >= 0 && kind < FL_SAGA_EV_KINDS ? saga_names[kind] : "?";
+	for (size_t i = 0; i < sizeof(event_types) / sizeof(event_types[0]); i++)
+		if (event_types[i].fields == saga_fields && event_types[i].kind == kind)
+			return event_types[i].name;
+	return "?";
 }

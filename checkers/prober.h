@@ -72,6 +72,29 @@ struct fl_prober_status {
 };
 void fl_prober_status(const struct fl_prober *p, struct fl_prober_status *out);
 
+/* One container's probes with shared settings (the way `faultline probe`
+ * and fl.check's prober take them): a URL per kind and one set of timings. */
+struct fl_probe_set {
+	const char *url[3];		/* by enum fl_probe_kind; NULL: no such probe (borrowed) */
+	int64_t period_ms;		/* 10000 */
+	int64_t timeout_ms;		/* 1000 */
+	int64_t initial_delay_ms;	/* 0 */
+	int failure_threshold;		/* 3 */
+	int success_threshold;		/* 1; readiness only, the others take 1 */
+};
+
+/* No URLs, Kubernetes' default timings. */
+void fl_probe_set_defaults(struct fl_probe_set *s);
+
+/* Add a probe for every URL of s (liveness, readiness, startup in that
+ * order). Returns 0, or FL_EINVAL with the reason in err: a bad probe (as
+ * fl_prober_add) or no URL at all. */
+int fl_prober_add_set(struct fl_prober *p, const struct fl_probe_set *s, char *err, size_t errlen);
+
+/* The enum fl_probe_kind named "liveness", "readiness" or "startup"; -1 for
+ * anything else. */
+int fl_probe_kind_parse(const char *name);
+
 /* Stop probing (in-flight requests are cancelled) and free. NULL is a no-op. */
 void fl_prober_free(struct fl_prober *p);
 

@@ -196,6 +196,5 @@ const char *fl_check_inv_state_str(enum fl_check_inv_state s)
 
 int fl_check_exit_code(enum fl_check_valid v)
 {
-	/* design.md: 0 all passed, 1 a check failed, 4 indeterminate */
 	return v == FL_CHECK_VALID ? 0 : v == FL_CHECK_INVALID ? 1 : 4;
 }

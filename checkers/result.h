@@ -101,7 +101,8 @@ const char *fl_check_valid_str(enum fl_check_valid v);
 /* "passed", "failed", "unknown", "not checked". */
 const char *fl_check_inv_state_str(enum fl_check_inv_state s);
 
-/* Exit code for a verdict per design.md: 0 valid, 1 invalid, 4 unknown. */
+/* Exit code for a verdict (docs/cli.md, "Exit codes"): 0 valid, 1 invalid,
+ * 4 unknown. */
 int fl_check_exit_code(enum fl_check_valid v);
 
 /* --- reports (checkers/result_report.c) --- */
@@ -117,14 +118,17 @@ void fl_check_result_print(const struct fl_check_result *r, FILE *out, size_t ev
  *  "unknown_reason"}},"stats":{..},"note","duration_ms"} */
 json_t *fl_check_result_json(const struct fl_check_result *r);
 
-/* Append one JUnit <testsuite name="check.CHECKER"> with one <testcase> per
- * declared invariant (failure with evidence for failed ones, error for
- * unknown, skipped for not checked) to b. Returns 0 or FL_ENOMEM. */
-int fl_check_result_junit(const struct fl_check_result *r, struct fl_buf *b);
+struct fl_report_set;
+struct fl_run_summary;
 
-/* Write a complete JUnit XML document with the given results to path
- * ("-" for stdout). Returns 0 or a negative FL_E* with detail in err. */
-int fl_check_results_junit_write(struct fl_check_result *const *rs, size_t n, const char *path,
-				 char *err, size_t errlen);
+/* Report r through set (borrowed) as the file "check.CHECKER" with one test
+ * per declared invariant (report/parts.c: failed ones carry the first,
+ * worst and last examples with their evidence, unknown ones are errors,
+ * not-checked ones skipped), so every report format (JUnit, JSON, HTML,
+ * TAP) shows a checker's verdict. Adds the tests and the file to *sum.
+ * The caller frames the run (fl_report_run_begin/run_end). Returns 0 or
+ * FL_ENOMEM. */
+int fl_check_result_report(const struct fl_check_result *r, struct fl_report_set *set,
+			   struct fl_run_summary *sum);
 
 #endif

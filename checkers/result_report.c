@@ -1,11 +1,12 @@
-/* Checker results as console text, JSON and JUnit XML. */
+/* Checker results as console text and JSON, and through report/ in every
+ * report format (one test per invariant). */
 #include "checkers/result.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/errors.h"
+#include "report/report.h"
 #include "core/json.h"
 
 static void print_example(FILE *out, const char *label, const char *msg, const json_t *ev,
@@ -103,119 +104,31 @@ json_t *fl_check_result_json(const struct fl_check_result *r)
 	return o;
 }
 
-static int xml_escape(struct fl_buf *b, const char *s)
+int fl_check_result_report(const struct fl_check_result *r, struct fl_report_set *set,
+			   struct fl_run_summary *sum)
 {
-	int rc = 0;
-	for (; s && *s && rc == 0; s++) {
-		unsigned char c = (unsigned char)*s;
-		switch (c) {
-		case '<': rc = fl_buf_puts(b, "&lt;"); break;
-		case '>': rc = fl_buf_puts(b, "&gt;"); break;
-		case '&': rc = fl_buf_puts(b, "&amp;"); break;
-		case '"': rc = fl_buf_puts(b, "&quot;"); break;
-		case '\'': rc = fl_buf_puts(b, "&apos;"); break;
-		default:
-			if (c < 0x20 && c != '\n' && c != '\t')
-				rc = fl_buf_printf(b, "&#%u;", c == '\r' ? 13u : 0xfffdu);
-			else
-				rc = fl_buf_append(b, s, 1);
-		}
+	char file[96];
+	snprintf(file, sizeof(file), "check.%s", r->checker);
+	json_t *j = fl_check_result_json(r);
+	struct fl_test_list tests = { 0 };
+	int rc = j ? fl_report_check_tests(j, file, "", &tests) : FL_ENOMEM;
+	json_decref(j);
+	if (rc)
+		goto out;
+	fl_report_file_begin(set, file);
+	for (size_t i = 0; i < tests.n; i++) {
+		const struct fl_test_result *t = &tests.v[i];
+		fl_report_test_done(set, t);
+		if (t->status == FL_TEST_PASS)
+			sum->passed++;
+		else if (t->status == FL_TEST_FAIL)
+			sum->failed++;
+		else
+			sum->skipped++;
 	}
-	return rc;
-}
-
-static void junit_example(struct fl_buf *b, const char *label, const char *msg, const json_t *ev)
-{
-	fl_buf_printf(b, "%s: ", label);
-	xml_escape(b, msg);
-	fl_buf_puts(b, "\n");
-	if (ev) {
-		char *s = json_dumps(ev, JSON_INDENT(2) | JSON_SORT_KEYS);
-		xml_escape(b, s);
-		free(s);
-		fl_buf_puts(b, "\n");
-	}
-}
-
-int fl_check_result_junit(const struct fl_check_result *r, struct fl_buf *b)
-{
-	int failures = 0, errors = 0, skipped = 0;
-	for (size_t i = 0; i < r->ninv; i++) {
-		failures += r->inv[i].state == FL_INV_FAILED;
-		errors += r->inv[i].state == FL_INV_UNKNOWN;
-		skipped += r->inv[i].state == FL_INV_NOT_CHECKED;
-	}
-	fl_buf_puts(b, "  <testsuite name=\"check.");
-	xml_escape(b, r->checker);
-	fl_buf_printf(b, "\" tests=\"%zu\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" "
-			 "time=\"%.3f\">\n", r->ninv, failures, errors, skipped,
-		      (double)r->duration_ns / 1e9);
-	for (size_t i = 0; i < r->ninv; i++) {
-		const struct fl_check_invariant *v = &r->inv[i];
-		fl_buf_puts(b, "    <testcase classname=\"check.");
-		xml_escape(b, r->checker);
-		fl_buf_puts(b, "\" name=\"");
-		xml_escape(b, v->id);
-		fl_buf_puts(b, " ");
-		xml_escape(b, v->name);
-		fl_buf_puts(b, "\" time=\"0\"");
-		if (v->state == FL_INV_PASSED) {
-			fl_buf_puts(b, "/>\n");
-			continue;
-		}
-		fl_buf_puts(b, ">\n");
-		if (v->state == FL_INV_FAILED) {
-			fl_buf_printf(b, "      <failure type=\"%s\" message=\"%ld violation%s: ",
-				      v->id, v->count, v->count == 1 ? "" : "s");
-			xml_escape(b, v->first_msg);
-			fl_buf_puts(b, "\">");
-			junit_example(b, "first", v->first_msg, v->first);
-			if (v->count > 1)
-				junit_example(b, "worst", v->worst_msg, v->worst);
-			if (v->count > 2)
-				junit_example(b, "last", v->last_msg, v->last);
-			fl_buf_puts(b, "</failure>\n");
-		} else if (v->state == FL_INV_UNKNOWN) {
-			fl_buf_puts(b, "      <error type=\"unknown\" message=\"");
-			xml_escape(b, v->unknown_reason);
-			fl_buf_puts(b, "\"/>\n");
-		} else {
-			fl_buf_puts(b, "      <skipped message=\"not checked: no data in the "
-				       "history\"/>\n");
-		}
-		if (fl_buf_puts(b, "    </testcase>\n") < 0)
-			return FL_ENOMEM;
-	}
-	return fl_buf_puts(b, "  </testsuite>\n");
-}
-
-int fl_check_results_junit_write(struct fl_check_result *const *rs, size_t n, const char *path,
-				 char *err, size_t errlen)
-{
-	struct fl_buf b;
-	fl_buf_init(&b, 0);
-	int rc = fl_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = fl_check_result_junit(rs[i], &b);
-	if (rc == 0)
-		rc = fl_buf_puts(&b, "</testsuites>\n");
-	if (rc < 0) {
-		fl_buf_free(&b);
-		return fl_err_set(err, errlen, FL_ENOMEM, "out of memory writing JUnit");
-	}
-	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-	if (!f) {
-		rc = fl_err_set(err, errlen, fl_err_from_errno(errno), "%s: %s", path,
-				strerror(errno));
-		fl_buf_free(&b);
-		return rc;
-	}
-	if (fwrite(b.data, 1, b.len, f) != b.len)
-		rc = fl_err_set(err, errlen, FL_EIO, "%s: write failed", path);
-	if (f != stdout && fclose(f) != 0 && rc == 0)
-		rc = fl_err_set(err, errlen, FL_EIO, "%s: close failed", path);
-	else if (f == stdout)
-		fflush(stdout);
-	fl_buf_free(&b);
+	fl_report_file_end(set, file);
+	sum->files++;
+out:
+	fl_test_list_free(&tests);
 	return rc;
 }

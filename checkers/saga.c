@@ -2,7 +2,6 @@
  * in saga_money.c. One pass over the saga events in time order keeps a
  * small state per saga; effects, client operations, snapshots and
  * read-model samples are then checked against it. Linear in the history. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,78 +12,6 @@
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/json.h"
-
-void fl_saga_config_defaults(struct fl_saga_config *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->deadline_ms = 30000;
-	c->grace_ms = 5000;
-	c->cqrs_lag_ms = 2000;
-	strcpy(c->corp, "CORP");
-	strcpy(c->transit, "TRANSIT");
-	c->since = INT64_MIN;
-}
-
-/* "since": monotonic ns, an integer or a number (truncated: Lua computes
- * it from fl.now()). Absent leaves *out alone. */
-static int take_since(const json_t *j, int64_t *out, char *err, size_t errlen)
-{
-	json_t *v = json_object_get(j, "since");
-	if (!v)
-		return 0;
-	if (json_is_integer(v)) {
-		*out = json_integer_value(v);
-		return 0;
-	}
-	if (json_is_real(v) && fabs(json_real_value(v)) < 9.2e18) {
-		*out = (int64_t)json_real_value(v);
-		return 0;
-	}
-	return fl_err_set(err, errlen, FL_EINVAL, "field since: expected a time in ns, got %s",
-			  fl_json_type_name(v));
-}
-
-static int copy_name(char *dst, const json_t *j, const char *key, char *err, size_t errlen)
-{
-	const char *s = NULL;
-	int rc = fl_json_take_str(j, key, false, &s, err, errlen);
-	if (rc == 0 && s) {
-		if (strlen(s) >= FL_CHK_NAME_MAX)
-			return fl_err_set(err, errlen, FL_EINVAL, "field %s: too long", key);
-		strcpy(dst, s);
-	}
-	return rc;
-}
-
-int fl_saga_config_from_json(struct fl_saga_config *c, const json_t *j, char *err, size_t errlen)
-{
-	static const char *const keys[] = { "deadline_ms", "grace_ms", "cqrs_lag_ms",
-					     "corp_account", "transit_account",
-					     "bank_corp_initial", "bank_total", "since", NULL };
-	if (!json_is_object(j))
-		return fl_err_set(err, errlen, FL_EINVAL, "saga config must be a JSON object");
-	int rc = fl_json_only_keys(j, keys, err, errlen);
-	if (!rc)
-		rc = fl_json_take_int(j, "deadline_ms", false, &c->deadline_ms, err, errlen);
-	if (!rc)
-		rc = fl_json_take_int(j, "grace_ms", false, &c->grace_ms, err, errlen);
-	if (!rc)
-		rc = fl_json_take_int(j, "cqrs_lag_ms", false, &c->cqrs_lag_ms, err, errlen);
-	if (!rc)
-		rc = copy_name(c->corp, j, "corp_account", err, errlen);
-	if (!rc)
-		rc = copy_name(c->transit, j, "transit_account", err, errlen);
-	if (!rc)
-		rc = fl_json_take_int(j, "bank_corp_initial", false, &c->bank_corp_initial, err,
-				      errlen);
-	if (!rc)
-		rc = take_since(j, &c->since, err, errlen);
-	if (!rc && json_object_get(j, "bank_total")) {
-		rc = fl_json_take_int(j, "bank_total", false, &c->bank_total, err, errlen);
-		c->has_bank_total = rc == 0;
-	}
-	return rc;
-}
 
 static json_t *jstr_or_null(struct ctx *x, int32_t id)
 {

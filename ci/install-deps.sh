@@ -2,17 +2,20 @@
 # Installs faultline's build, test and benchmark dependencies from Debian's
 # packages. Idempotent; needs root (or sudo). Works on a fresh Debian 12.
 #   ci/install-deps.sh           build + test dependencies
-#   ci/install-deps.sh --bench   also the benchmark baselines (haproxy, iperf3, tshark)
+#   ci/install-deps.sh --bench   also the benchmark baselines (nginx, wrk, haproxy, iperf3, tshark)
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libcurl4-openssl-dev libjansson-dev libpcap-dev
-liblua5.4-dev lua5.4 libcmocka-dev libevent-dev libssl-dev libhttp-parser-dev libsqlite3-dev sqlite3"
-TEST_PKGS="curl libxml2-utils perl iproute2 tcpdump prometheus procps psmisc openssl clang libfuzzer-14-dev"
+liblua5.4-dev lua5.4 libcmocka-dev libevent-dev libssl-dev libhttp-parser-dev libsqlite3-dev sqlite3
+libpcre2-dev libnftables-dev libnl-route-3-dev"
+TEST_PKGS="curl libxml2-utils perl iproute2 tcpdump prometheus procps psmisc nftables openssl clang libfuzzer-14-dev"
 # node and npm only where the machine has no node of its own (some images ship
 # NodeSource builds whose npm conflicts with Debian's); tests skip without them.
-OPTIONAL_PKGS=""
-command -v node >/dev/null 2>&1 || OPTIONAL_PKGS="nodejs npm"
-BENCH_PKGS="wrk haproxy iperf3 tshark hyperfine"
+# chromium renders the HTML reports in tests/selftest/report_html.sh (skipped
+# without it).
+OPTIONAL_PKGS="chromium"
+command -v node >/dev/null 2>&1 || OPTIONAL_PKGS="$OPTIONAL_PKGS nodejs npm"
+BENCH_PKGS="nginx wrk haproxy iperf3 tshark hyperfine"
 
 pkgs="$BUILD_PKGS $TEST_PKGS $OPTIONAL_PKGS"
 [ "${1:-}" = "--bench" ] && pkgs="$pkgs $BENCH_PKGS"

@@ -1,12 +1,10 @@
 /* faultline contract verify|stub|generate|scaffold: thin argument parsing
  * over contract/. */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <event2/event.h>
 
@@ -17,7 +15,6 @@
 #include "contract/scaffold.h"
 #include "contract/stub.h"
 #include "contract/verify.h"
-#include "core/http_client.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/errors.h"
@@ -25,142 +22,129 @@
 #include "core/prng.h"
 #include "launcher/launcher.h"
 
-static const char usage[] =
-	"Usage: faultline contract verify PACT... --provider-url URL [options]\n"
-	"       faultline contract stub PACT... [--listen ADDR]\n"
-	"       faultline contract generate (--pcap FILE | --events FILE)... [--map ADDR:PORT=SERVICE]...\n"
-	"                                   [--only-mapped] [-o DIR] [--version 3|4]\n"
-	"       faultline contract scaffold PACT -o FILE.lua [--provider-url URL | --ref]\n"
-	"       faultline contract record [--proxy URL] [--link NAME]... -o FILE.jsonl\n"
-	"\n"
-	"Consumer-driven contracts in the Pact format (V2-V4 read, V3/V4 written).\n"
-	"A PACT argument may be a file or a directory of *.json pacts.\n"
-	"\n"
-	"verify: replay every interaction against a running provider and match its answers.\n"
-	"  --provider-url URL          the provider (http://127.0.0.1:8080)\n"
-	"  --ref                       each pact's provider is that service of the running\n"
-	"                              reference system (faultline ref up)\n"
-	"  --ref-data DIR              its data directory (default: as faultline ref)\n"
-	"  --state-change-url URL      POST {\"state\",\"params\",\"action\":\"setup\"} here before\n"
-	"                              each interaction (values it returns feed ProviderState\n"
-	"                              generators)\n"
-	"  --state-change-teardown     also POST action \"teardown\" afterwards\n"
-	"  --filter-consumer RE        only pacts whose consumer matches RE\n"
-	"  --filter-description RE     only interactions whose description matches RE\n"
-	"  --filter-state RE           only interactions with a provider state matching RE\n"
-	"  --exclude-description RE    skip interactions whose description matches RE\n"
-	"  --report FORMAT[=FILE]      console (default), tap, junit, json; repeatable\n"
-	"  --timeout S                 per request (default 10)\n"
-	"  --seed N                    seed for generators\n"
-	"  Pending interactions are reported but never fail the run.\n"
-	"  Exit: 0 verified, 1 a mismatch, 2 usage or bad pact, 3 provider unreachable.\n"
-	"\n"
-	"stub: answer as the provider would, from the pacts (500 with the mismatches when no\n"
-	"interaction matches a request).\n"
-	"  --listen ADDR               default 127.0.0.1:8080 (port 0 picks one)\n"
-	"  --ready-file FILE           write the bound address there once listening\n"
-	"\n"
-	"generate: pacts from recorded traffic, one per consumer/provider pair.\n"
-	"  --pcap FILE                 a pcap or pcapng capture (Ethernet, Linux cooked, loopback)\n"
-	"  --events FILE               the fault injector's recorded exchanges (JSONL)\n"
-	"  --map ADDR:PORT=SERVICE     name the service listening at ADDR:PORT (repeatable;\n"
-	"                              unmapped endpoints are named by address)\n"
-	"  --only-mapped               ignore connections to servers no --map names (captures)\n"
-	"  -o DIR                      where to write CONSUMER-PROVIDER.json (default .)\n"
-	"  --version 3|4               pact specification to write (default 4)\n"
-	"\n"
-	"record: save the fault injector's recorded HTTP exchanges of some links (all when no\n"
-	"--link is given) as JSONL for `generate --events`.\n"
-	"  --proxy URL                 the proxy's control API (default http://127.0.0.1:8474,\n"
-	"                              or $FAULTLINE_PROXY_URL)\n"
-	"  --link NAME                 a link (proxy) name, e.g. remittance->money (repeatable)\n"
-	"  -o FILE                     the JSONL file to write (- for stdout)\n"
-	"\n"
-	"scaffold: a readable Lua contract test for a pact.\n"
-	"  -o FILE.lua                 the scenario to write\n"
-	"  --provider-url URL          default provider URL written into the scenario\n"
-	"  --ref                       use the provider's service of the running reference\n"
-	"                              system (tests skip when none runs)\n"
-	"  $PROVIDER_URL overrides either when the scenario runs.\n";
+enum {
+	O_PROVIDER_URL = FL_OPT_LONG, O_REF, O_REF_DATA, O_STATE_URL, O_STATE_TEARDOWN,
+	O_FILTER_CONSUMER, O_FILTER_DESCRIPTION, O_FILTER_STATE, O_EXCLUDE_DESCRIPTION,
+	O_REPORT, O_TIMEOUT, O_SEED, O_LISTEN, O_READY_FILE, O_PCAP, O_EVENTS, O_MAP,
+	O_ONLY_MAPPED, O_VERSION, O_PROXY, O_LINK,
+};
+
+static const struct fl_opt verify_opts[] = {
+	{ "provider-url", O_PROVIDER_URL, "URL", "the provider (http://127.0.0.1:8080)" },
+	{ "ref", O_REF, NULL, "each pact's provider is that service of the running\n"
+		"reference system (faultline ref up)" },
+	{ "ref-data", O_REF_DATA, "DIR", "its data directory (default: as faultline ref)" },
+	{ "state-change-url", O_STATE_URL, "URL", "POST {\"state\",\"params\",\"action\":\"setup\"} here before\n"
+		"each interaction (values it returns feed ProviderState\n"
+		"generators)" },
+	{ "state-change-teardown", O_STATE_TEARDOWN, NULL, "also POST action \"teardown\" afterwards" },
+	{ "filter-consumer", O_FILTER_CONSUMER, "RE", "only pacts whose consumer matches RE" },
+	{ "filter-description", O_FILTER_DESCRIPTION, "RE", "only interactions whose description matches RE" },
+	{ "filter-state", O_FILTER_STATE, "RE", "only interactions with a provider state matching RE" },
+	{ "exclude-description", O_EXCLUDE_DESCRIPTION, "RE", "skip interactions whose description matches RE" },
+	{ "report", O_REPORT, "FORMAT[=FILE]", "console (default), tap, junit, json; repeatable" },
+	{ "timeout", O_TIMEOUT, "S", "per request (default 10)" },
+	{ "seed", O_SEED, "N", "seed for generators" },
+	FL_OPT_END,
+};
+
+static const struct fl_opt stub_opts[] = {
+	{ "listen", O_LISTEN, "ADDR", "default 127.0.0.1:8080 (port 0 picks one)" },
+	{ "ready-file", O_READY_FILE, "FILE", "write the bound address there once listening" },
+	{ "seed", O_SEED, "N", "seed for generators" },
+	FL_OPT_END,
+};
+
+static const struct fl_opt generate_opts[] = {
+	{ "pcap", O_PCAP, "FILE", "a pcap or pcapng capture (Ethernet, Linux cooked, loopback)" },
+	{ "events", O_EVENTS, "FILE", "the fault injector's recorded exchanges (JSONL)" },
+	{ "map", O_MAP, "ADDR:PORT=SERVICE", "name the service listening at ADDR:PORT (repeatable;\n"
+		"unmapped endpoints are named by address)" },
+	{ "only-mapped", O_ONLY_MAPPED, NULL, "ignore connections to servers no --map names (captures)" },
+	{ "out", 'o', "DIR", "where to write CONSUMER-PROVIDER.json (default .)" },
+	{ "version", O_VERSION, "3|4", "pact specification to write (default 4)" },
+	FL_OPT_END,
+};
+
+static const struct fl_opt record_opts[] = {
+	{ "proxy", O_PROXY, "URL", "the proxy's control API (default http://127.0.0.1:8474,\n"
+		"or $FAULTLINE_PROXY_URL)" },
+	{ "link", O_LINK, "NAME", "a link (proxy) name, e.g. remittance->money (repeatable)" },
+	{ "out", 'o', "FILE", "the JSONL file to write (- for stdout)" },
+	FL_OPT_END,
+};
+
+static const struct fl_opt scaffold_opts[] = {
+	{ "out", 'o', "FILE.lua", "the scenario to write" },
+	{ "provider-url", O_PROVIDER_URL, "URL", "default provider URL written into the scenario" },
+	{ "ref", O_REF, NULL, "use the provider's service of the running reference\n"
+		"system (tests skip when none runs)" },
+	FL_OPT_END,
+};
+
+static const struct fl_help help[] = {
+	{ "Usage: faultline contract verify PACT... --provider-url URL [options]\n"
+	  "       faultline contract stub PACT... [--listen ADDR]\n"
+	  "       faultline contract generate (--pcap FILE | --events FILE)... [--map ADDR:PORT=SERVICE]...\n"
+	  "                                   [--only-mapped] [-o DIR] [--version 3|4]\n"
+	  "       faultline contract scaffold PACT -o FILE.lua [--provider-url URL | --ref]\n"
+	  "       faultline contract record [--proxy URL] [--link NAME]... -o FILE.jsonl\n"
+	  "\n"
+	  "Consumer-driven contracts in the Pact format (V2-V4 read, V3/V4 written).\n"
+	  "A PACT argument may be a file or a directory of *.json pacts.\n"
+	  "\n"
+	  "verify: replay every interaction against a running provider and match its answers.\n",
+	  verify_opts },
+	{ "  Pending interactions are reported but never fail the run.\n"
+	  "  Exit: 0 verified, 1 a mismatch, 2 usage or bad pact, 3 provider unreachable.\n"
+	  "\n"
+	  "stub: answer as the provider would, from the pacts (500 with the mismatches when no\n"
+	  "interaction matches a request).\n",
+	  stub_opts },
+	{ "\n"
+	  "generate: pacts from recorded traffic, one per consumer/provider pair.\n",
+	  generate_opts },
+	{ "\n"
+	  "record: save the fault injector's recorded HTTP exchanges of some links (all when no\n"
+	  "--link is given) as JSONL for `generate --events`.\n",
+	  record_opts },
+	{ "\n"
+	  "scaffold: a readable Lua contract test for a pact.\n",
+	  scaffold_opts },
+	{ "  $PROVIDER_URL overrides either when the scenario runs.\n", NULL },
+	{ NULL, NULL },
+};
+
+/* Start parsing the options of subcommand argv[1] (argv[0] is "contract"). */
+static void sub_opts_init(struct fl_opts *o, const struct fl_opt *table, int argc, char **argv)
+{
+	fl_opts_init(o, &fl_cmd_contract, table, argc - 1, argv + 1);
+	o->sub = argv[1];
+}
 
 /* --- pact loading -------------------------------------------------------- */
 
-struct pact_list {
-	struct fl_pact **v;
-	size_t n;
-};
-
-static void pacts_free(struct pact_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		fl_pact_free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-static int load_one(struct pact_list *l, const char *path)
+/* Load every PACT operand argv[first..] into l, showing each pact's
+ * warnings. Returns -1 to go on, else an exit code (the error printed). */
+static int load_pacts(struct fl_pact_list *l, int argc, char **argv, int first)
 {
 	char err[1024];
-	struct fl_pact *p = fl_pact_load(path, err, sizeof(err));
-	if (!p) {
-		fprintf(stderr, "faultline contract: %s\n", err);
-		return -1;
-	}
-	size_t i;
-	json_t *w;
-	json_array_foreach(p->warnings, i, w) fprintf(stderr, "faultline contract: warning: %s: %s\n", path,
-						      json_string_value(w));
-	struct fl_pact **v = realloc(l->v, (l->n + 1) * sizeof(*v));
-	if (!v) {
-		fl_pact_free(p);
-		return -1;
-	}
-	l->v = v;
-	l->v[l->n++] = p;
-	return 0;
-}
-
-static int load_pacts(struct pact_list *l, const char *path)
-{
-	struct stat st;
-	if (stat(path, &st)) {
-		fprintf(stderr, "faultline contract: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode))
-		return load_one(l, path);
-	struct dirent **ents;
-	int n = scandir(path, &ents, NULL, by_name);
-	if (n < 0) {
-		fprintf(stderr, "faultline contract: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	int rc = 0, found = 0;
-	for (int i = 0; i < n; i++) {
-		const char *nm = ents[i]->d_name;
-		size_t len = strlen(nm);
-		if (!rc && nm[0] != '.' && len > 5 && !strcmp(nm + len - 5, ".json")) {
-			struct fl_buf b;
-			fl_buf_init(&b, 0);
-			fl_buf_printf(&b, "%s/%s", path, nm);
-			rc = load_one(l, b.data);
-			fl_buf_free(&b);
-			found++;
+	for (int i = first; i < argc; i++) {
+		size_t n0 = l->n;
+		int rc = fl_pact_list_load(l, argv[i], err, sizeof(err));
+		for (size_t k = n0; k < l->n; k++) {
+			size_t j;
+			json_t *w;
+			json_array_foreach(l->v[k]->warnings, j, w)
+				fprintf(stderr, "faultline contract: warning: %s: %s\n",
+					l->v[k]->source ? l->v[k]->source : argv[i], json_string_value(w));
 		}
-		free(ents[i]);
+		if (rc < 0) {
+			fprintf(stderr, "faultline contract: %s\n", err);
+			return FL_EXIT_USAGE;
+		}
 	}
-	free(ents);
-	if (!rc && !found) {
-		fprintf(stderr, "faultline contract: %s: no *.json pacts in this directory\n", path);
-		return -1;
-	}
-	return rc;
+	return -1;
 }
 
 /* --- verify --------------------------------------------------------------- */
@@ -245,147 +229,142 @@ static void on_result(const struct fl_verify_result *r, void *arg)
 	fl_buf_free(&detail);
 }
 
-static int need_arg(int i, int argc, char **argv)
+struct verify_args {
+	struct fl_verify_opts o;
+	bool ref;
+	const char *ref_data;
+	const char *reports[16];
+	int nreports;
+};
+
+/* Fill *a from argv; the pacts from *first. Returns -1 to go on, else an exit code. */
+static int parse_verify(int argc, char **argv, struct verify_args *a, int *first)
 {
-	if (i + 1 >= argc) {
-		fl_cli_usage_error("contract", "%s needs a value", argv[i]);
-		return -1;
+	struct fl_opts op;
+	int c;
+	sub_opts_init(&op, verify_opts, argc, argv);
+	while ((c = fl_opts_next(&op)) > 0) {
+		const char *v = op.arg;
+		switch (c) {
+		case O_PROVIDER_URL: a->o.provider_url = v; break;
+		case O_STATE_URL: a->o.state_change_url = v; break;
+		case O_FILTER_CONSUMER: a->o.filter_consumer = v; break;
+		case O_FILTER_DESCRIPTION: a->o.filter_description = v; break;
+		case O_FILTER_STATE: a->o.filter_state = v; break;
+		case O_EXCLUDE_DESCRIPTION: a->o.exclude_description = v; break;
+		case O_REF: a->ref = true; break;
+		case O_REF_DATA:
+			a->ref = true;
+			a->ref_data = v;
+			break;
+		case O_STATE_TEARDOWN: a->o.state_teardown = true; break;
+		case O_REPORT:
+			if (a->nreports < 16)
+				a->reports[a->nreports++] = v;
+			break;
+		case O_TIMEOUT: a->o.timeout_ms = (long)(atof(v) * 1000); break;
+		case O_SEED: a->o.seed = strtoull(v, NULL, 10); break;
+		}
 	}
-	return 0;
+	if (c < 0)
+		return op.exit;
+	*first = op.optind + 1; /* op parsed argv + 1 */
+	if (*first >= argc)
+		return fl_cli_usage_error("contract", "verify: no pact files given");
+	if (!a->o.provider_url && !a->ref)
+		return fl_cli_usage_error("contract", "verify: --provider-url URL or --ref is required");
+	return -1;
+}
+
+/* The running reference system's topology.json (new reference), or NULL (printed). */
+static json_t *ref_topology(const char *data)
+{
+	char terr[512], path[4096];
+	snprintf(path, sizeof(path), "%s/topology.json", data ? data : fl_ref_default_data());
+	json_t *topo = fl_json_load_file(path, terr, sizeof(terr));
+	if (!topo)
+		fprintf(stderr, "faultline contract verify: no running reference system (%s); start one "
+			"with 'faultline ref up'\n", terr);
+	return topo;
+}
+
+/* The report set of the --report options (console without any), or NULL (printed). */
+static struct fl_report_set *verify_reports(struct verify_args *a)
+{
+	struct fl_report_set *set = fl_report_set_new();
+	if (!set)
+		return NULL;
+	if (!a->nreports)
+		a->reports[a->nreports++] = "console";
+	for (int i = 0; i < a->nreports; i++) {
+		struct fl_reporter rep;
+		char err[512];
+		if (fl_reporter_create(a->reports[i], &rep, err, sizeof(err))) {
+			fprintf(stderr, "faultline contract: %s\n", err);
+			fl_report_set_free(set);
+			return NULL;
+		}
+		fl_report_set_add(set, rep);
+	}
+	return set;
+}
+
+/* Verify one pact as a report "file"; errors counted in *sum. */
+static void verify_one(const struct fl_pact *p, struct fl_verify_opts *o, const json_t *topo,
+		       struct fl_report_set *set, struct fl_verify_summary *sum)
+{
+	const char *file = p->source ? p->source : "pact";
+	struct verify_ctx vc = { set, file, 0 };
+	char err[512];
+	if (topo) {
+		json_t *svc = json_object_get(json_object_get(topo, "services"), p->provider);
+		o->provider_url = fl_json_str(svc, "url", NULL);
+	}
+	fl_report_file_begin(set, file);
+	int rc = 0;
+	if (!o->provider_url) {
+		snprintf(err, sizeof(err), "the reference system has no service '%s' (the pact's provider)",
+			 p->provider);
+		rc = -1;
+	} else {
+		rc = fl_verify_pact(p, o, on_result, &vc, sum, err, sizeof(err));
+	}
+	if (rc) {
+		struct fl_file_error fe = { file, err, FL_EXIT_USAGE };
+		fl_report_file_error(set, &fe);
+		sum->errors++;
+	}
+	fl_report_file_end(set, file);
 }
 
 static int cmd_verify(int argc, char **argv)
 {
-	struct fl_verify_opts o = { 0 };
-	bool ref = false;
-	const char *ref_data = NULL;
+	struct verify_args a = { .o.seed = fl_prng_entropy_seed() };
+	struct fl_pact_list pl = { 0 };
+	struct fl_report_set *set = NULL;
 	json_t *topo = NULL;
-	const char *reports[16];
-	int nreports = 0, rc = FL_EXIT_USAGE;
-	struct pact_list pl = { 0 };
-	const char *files[256];
-	int nfiles = 0;
-	o.seed = fl_prng_entropy_seed();
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		const char **slot = NULL;
-		if (!strcmp(a, "--provider-url"))
-			slot = &o.provider_url;
-		else if (!strcmp(a, "--state-change-url"))
-			slot = &o.state_change_url;
-		else if (!strcmp(a, "--filter-consumer"))
-			slot = &o.filter_consumer;
-		else if (!strcmp(a, "--filter-description"))
-			slot = &o.filter_description;
-		else if (!strcmp(a, "--filter-state"))
-			slot = &o.filter_state;
-		else if (!strcmp(a, "--exclude-description"))
-			slot = &o.exclude_description;
-		if (slot) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			*slot = argv[++i];
-		} else if (!strcmp(a, "--ref")) {
-			ref = true;
-		} else if (!strcmp(a, "--ref-data")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			ref = true;
-			ref_data = argv[++i];
-		} else if (!strcmp(a, "--state-change-teardown")) {
-			o.state_teardown = true;
-		} else if (!strcmp(a, "--report")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			if (nreports < 16)
-				reports[nreports++] = argv[++i];
-		} else if (!strcmp(a, "--timeout")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			o.timeout_ms = (long)(atof(argv[++i]) * 1000);
-		} else if (!strcmp(a, "--seed")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			o.seed = strtoull(argv[++i], NULL, 10);
-		} else if (a[0] == '-' && a[1]) {
-			return fl_cli_usage_error("contract", "verify: unknown option '%s'", a);
-		} else if (nfiles < 256) {
-			files[nfiles++] = a;
-		}
-	}
-	if (!nfiles)
-		return fl_cli_usage_error("contract", "verify: no pact files given");
-	if (!o.provider_url && !ref)
-		return fl_cli_usage_error("contract", "verify: --provider-url URL or --ref is required");
-	if (ref) {
-		char terr[512];
-		struct fl_buf tp;
-		fl_buf_init(&tp, 0);
-		fl_buf_printf(&tp, "%s/topology.json", ref_data ? ref_data : fl_ref_default_data());
-		topo = fl_json_load_file(tp.data, terr, sizeof(terr));
-		fl_buf_free(&tp);
-		if (!topo) {
-			fprintf(stderr, "faultline contract verify: no running reference system (%s); start one "
-				"with 'faultline ref up'\n", terr);
-			return FL_EXIT_INFRA;
-		}
-	}
-	for (int i = 0; i < nfiles; i++)
-		if (load_pacts(&pl, files[i]))
-			goto out;
-	struct fl_report_set *set = fl_report_set_new();
-	if (!set) {
-		rc = FL_EXIT_INFRA;
+	int first = argc, rc = parse_verify(argc, argv, &a, &first);
+	if (rc >= 0)
+		return rc;
+	if (a.ref && !(topo = ref_topology(a.ref_data)))
+		return FL_EXIT_INFRA;
+	if ((rc = load_pacts(&pl, argc, argv, first)) >= 0)
 		goto out;
-	}
-	if (!nreports)
-		reports[nreports++] = "console";
-	for (int i = 0; i < nreports; i++) {
-		struct fl_reporter rep;
-		char err[512];
-		if (fl_reporter_create(reports[i], &rep, err, sizeof(err))) {
-			fprintf(stderr, "faultline contract: %s\n", err);
-			fl_report_set_free(set);
-			goto out;
-		}
-		fl_report_set_add(set, rep);
-	}
+	rc = FL_EXIT_USAGE;
+	if (!(set = verify_reports(&a)))
+		goto out;
 	struct fl_verify_summary sum = { 0 };
 	int64_t t0 = fl_mono_ns();
-	fl_report_run_begin(set, (int)pl.n, o.seed);
-	for (size_t i = 0; i < pl.n; i++) {
-		const char *file = pl.v[i]->source ? pl.v[i]->source : "pact";
-		struct verify_ctx c = { set, file, 0 };
-		char err[512];
-		if (topo) {
-			json_t *svc = json_object_get(json_object_get(topo, "services"), pl.v[i]->provider);
-			o.provider_url = fl_json_str(svc, "url", NULL);
-		}
-		fl_report_file_begin(set, file);
-		if (!o.provider_url) {
-			snprintf(err, sizeof(err), "the reference system has no service '%s' (the pact's provider)",
-				 pl.v[i]->provider);
-			struct fl_file_error fe = { file, err, FL_EXIT_USAGE };
-			fl_report_file_error(set, &fe);
-			sum.errors++;
-			fl_report_file_end(set, file);
-			continue;
-		}
-		if (fl_verify_pact(pl.v[i], &o, on_result, &c, &sum, err, sizeof(err))) {
-			struct fl_file_error fe = { file, err, FL_EXIT_USAGE };
-			fl_report_file_error(set, &fe);
-			sum.errors++;
-		}
-		fl_report_file_end(set, file);
-	}
+	fl_report_run_begin(set, (int)pl.n, a.o.seed);
+	for (size_t i = 0; i < pl.n; i++)
+		verify_one(pl.v[i], &a.o, topo, set, &sum);
 	struct fl_run_summary rs = { .passed = sum.passed,
 				     .failed = sum.failed + sum.errors,
 				     .skipped = sum.skipped + sum.pending_failed,
 				     .files = (int)pl.n,
 				     .duration_ns = fl_mono_ns() - t0,
-				     .seed = o.seed };
+				     .seed = a.o.seed };
 	fl_report_run_end(set, &rs);
-	fl_report_set_free(set);
 	if (sum.failed || sum.errors > sum.infra_errors)
 		rc = FL_EXIT_FAIL;
 	else if (sum.infra_errors)
@@ -393,8 +372,9 @@ static int cmd_verify(int argc, char **argv)
 	else
 		rc = FL_EXIT_OK;
 out:
+	fl_report_set_free(set);
 	json_decref(topo);
-	pacts_free(&pl);
+	fl_pact_list_free(&pl);
 	return rc;
 }
 
@@ -410,27 +390,25 @@ static void on_signal(evutil_socket_t fd, short what, void *arg)
 static int cmd_stub(int argc, char **argv)
 {
 	const char *listen = "127.0.0.1:8080", *ready = NULL;
-	struct pact_list pl = { 0 };
+	struct fl_pact_list pl = { 0 };
 	int rc = FL_EXIT_USAGE;
 	uint64_t seed = fl_prng_entropy_seed();
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--listen") || !strcmp(argv[i], "--ready-file") ||
-		    !strcmp(argv[i], "--seed")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			if (argv[i][2] == 'l')
-				listen = argv[i + 1];
-			else if (argv[i][2] == 'r')
-				ready = argv[i + 1];
-			else
-				seed = strtoull(argv[i + 1], NULL, 10);
-			i++;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return fl_cli_usage_error("contract", "stub: unknown option '%s'", argv[i]);
-		} else if (load_pacts(&pl, argv[i])) {
-			goto out;
-		}
+	struct fl_opts op;
+	int c;
+	sub_opts_init(&op, stub_opts, argc, argv);
+	while ((c = fl_opts_next(&op)) > 0) {
+		if (c == O_LISTEN)
+			listen = op.arg;
+		else if (c == O_READY_FILE)
+			ready = op.arg;
+		else
+			seed = strtoull(op.arg, NULL, 10);
 	}
+	if (c < 0)
+		return op.exit;
+	if ((rc = load_pacts(&pl, argc, argv, op.optind + 1)) >= 0)
+		goto out;
+	rc = FL_EXIT_USAGE;
 	if (!pl.n)
 		return fl_cli_usage_error("contract", "stub: no pact files given");
 	struct event_base *base = event_base_new();
@@ -469,7 +447,7 @@ static int cmd_stub(int argc, char **argv)
 	event_base_free(base);
 	rc = FL_EXIT_OK;
 out:
-	pacts_free(&pl);
+	fl_pact_list_free(&pl);
 	return rc;
 }
 
@@ -482,34 +460,37 @@ static int cmd_generate(int argc, char **argv)
 	bool is_pcap[64];
 	const char *maps[128];
 	size_t nin = 0, nmaps = 0;
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--only-mapped")) {
-			o.only_mapped = 1;
-			continue;
-		}
-		if (!strcmp(a, "--pcap") || !strcmp(a, "--events") || !strcmp(a, "--map") ||
-		    !strcmp(a, "-o") || !strcmp(a, "--out") || !strcmp(a, "--version")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			const char *v = argv[++i];
-			if (!strcmp(a, "--map")) {
-				if (nmaps < 128)
-					maps[nmaps++] = v;
-			} else if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
-				o.out_dir = v;
-			} else if (!strcmp(a, "--version")) {
-				o.version = atoi(v);
-				if (o.version != 3 && o.version != 4)
-					return fl_cli_usage_error("contract", "generate: --version must be 3 or 4");
-			} else if (nin < 64) {
-				is_pcap[nin] = !strcmp(a, "--pcap");
+	struct fl_opts op;
+	int c;
+	sub_opts_init(&op, generate_opts, argc, argv);
+	while ((c = fl_opts_next(&op)) > 0) {
+		const char *v = op.arg;
+		switch (c) {
+		case O_ONLY_MAPPED: o.only_mapped = 1; break;
+		case O_MAP:
+			if (nmaps < 128)
+				maps[nmaps++] = v;
+			break;
+		case 'o': o.out_dir = v; break;
+		case O_VERSION:
+			o.version = atoi(v);
+			if (o.version != 3 && o.version != 4)
+				return fl_cli_usage_error("contract", "generate: --version must be 3 or 4");
+			break;
+		case O_PCAP:
+		case O_EVENTS:
+			if (nin < 64) {
+				is_pcap[nin] = c == O_PCAP;
 				inputs[nin++] = v;
 			}
-		} else {
-			return fl_cli_usage_error("contract", "generate: unexpected argument '%s'", a);
+			break;
 		}
 	}
+	if (c < 0)
+		return op.exit;
+	if (op.optind + 1 < argc)
+		return fl_cli_usage_error("contract", "generate: unexpected argument '%s'",
+					  argv[op.optind + 1]);
 	if (!nin)
 		return fl_cli_usage_error("contract", "generate: give --pcap FILE or --events FILE");
 	char err[1024];
@@ -558,23 +539,23 @@ static int cmd_generate(int argc, char **argv)
 static int cmd_scaffold(int argc, char **argv)
 {
 	const char *pact = NULL, *out = NULL, *url = NULL;
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--provider-url")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			if (argv[i][1] == 'o')
-				out = argv[++i];
-			else
-				url = argv[++i];
-		} else if (!strcmp(argv[i], "--ref")) {
+	struct fl_opts op;
+	int c;
+	sub_opts_init(&op, scaffold_opts, argc, argv);
+	while ((c = fl_opts_next(&op)) > 0) {
+		if (c == 'o')
+			out = op.arg;
+		else if (c == O_PROVIDER_URL)
+			url = op.arg;
+		else
 			url = "ref";
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return fl_cli_usage_error("contract", "scaffold: unknown option '%s'", argv[i]);
-		} else if (!pact) {
-			pact = argv[i];
-		} else {
+	}
+	if (c < 0)
+		return op.exit;
+	for (int i = op.optind + 1; i < argc; i++) {
+		if (pact)
 			return fl_cli_usage_error("contract", "scaffold: one pact at a time");
-		}
+		pact = argv[i];
 	}
 	if (!pact || !out)
 		return fl_cli_usage_error("contract", "scaffold: usage: scaffold PACT -o FILE.lua");
@@ -596,43 +577,6 @@ static int cmd_scaffold(int argc, char **argv)
 
 /* --- record -------------------------------------------------------------------- */
 
-static json_t *api_get(const char *base, const char *path, char *err, size_t errlen)
-{
-	struct fl_buf url;
-	fl_buf_init(&url, 0);
-	fl_buf_printf(&url, "%s%s", base, path);
-	struct fl_http_request rq = { .url = url.data, .timeout_ms = 10000 };
-	struct fl_http_response *r = NULL;
-	json_t *out = NULL;
-	int rc = fl_http_fetch(&rq, &r);
-	if (rc || !r)
-		snprintf(err, errlen, "GET %s: %s", url.data, fl_strerror(rc));
-	else if (r->err)
-		snprintf(err, errlen, "GET %s: %s", url.data, r->errmsg);
-	else if (r->status != 200)
-		snprintf(err, errlen, "GET %s answered %ld: %.200s", url.data, r->status,
-			 r->body.data ? r->body.data : "");
-	else if (!r->json)
-		snprintf(err, errlen, "GET %s: the answer is not JSON", url.data);
-	else
-		out = json_incref(r->json);
-	fl_http_response_free(r);
-	fl_buf_free(&url);
-	return out;
-}
-
-static void url_path_escape(struct fl_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    strchr("-._~", c))
-			fl_buf_append(b, s, 1);
-		else
-			fl_buf_printf(b, "%%%02X", c);
-	}
-}
-
 static int cmd_record(int argc, char **argv)
 {
 	const char *proxy = getenv("FAULTLINE_PROXY_URL"), *out = NULL;
@@ -640,72 +584,35 @@ static int cmd_record(int argc, char **argv)
 	size_t nlinks = 0;
 	if (!proxy)
 		proxy = "http://127.0.0.1:8474";
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--proxy") || !strcmp(argv[i], "--link") || !strcmp(argv[i], "-o")) {
-			if (need_arg(i, argc, argv))
-				return FL_EXIT_USAGE;
-			if (argv[i][2] == 'p')
-				proxy = argv[i + 1];
-			else if (argv[i][1] == 'o')
-				out = argv[i + 1];
-			else if (nlinks < 64)
-				links[nlinks++] = argv[i + 1];
-			i++;
-		} else {
-			return fl_cli_usage_error("contract", "record: unexpected argument '%s'", argv[i]);
-		}
+	struct fl_opts op;
+	int c;
+	sub_opts_init(&op, record_opts, argc, argv);
+	while ((c = fl_opts_next(&op)) > 0) {
+		if (c == O_PROXY)
+			proxy = op.arg;
+		else if (c == 'o')
+			out = op.arg;
+		else if (nlinks < 64)
+			links[nlinks++] = op.arg;
 	}
+	if (c < 0)
+		return op.exit;
+	if (op.optind + 1 < argc)
+		return fl_cli_usage_error("contract", "record: unexpected argument '%s'",
+					  argv[op.optind + 1]);
 	if (!out)
 		return fl_cli_usage_error("contract", "record: -o FILE.jsonl is required");
-	char err[512];
-	json_t *all = NULL;
-	if (!nlinks) {
-		all = api_get(proxy, "/proxies", err, sizeof(err));
-		if (!all) {
-			fprintf(stderr, "faultline contract record: %s\n", err);
-			return FL_EXIT_INFRA;
-		}
-		const char *k;
-		json_t *v;
-		json_object_foreach(all, k, v) if (nlinks < 64) links[nlinks++] = k;
-	}
 	FILE *f = strcmp(out, "-") ? fopen(out, "w") : stdout;
 	if (!f) {
 		fprintf(stderr, "faultline contract record: %s: %s\n", out, strerror(errno));
-		json_decref(all);
 		return FL_EXIT_INFRA;
 	}
+	char err[512];
+	struct fl_record_stats st;
 	int rc = FL_EXIT_OK;
-	size_t total = 0;
-	for (size_t i = 0; i < nlinks && rc == FL_EXIT_OK; i++) {
-		struct fl_buf path;
-		fl_buf_init(&path, 0);
-		fl_buf_puts(&path, "/proxies/");
-		url_path_escape(&path, links[i]);
-		fl_buf_puts(&path, "/events?since=0&limit=1000000");
-		json_t *evs = api_get(proxy, path.data, err, sizeof(err));
-		fl_buf_free(&path);
-		if (!json_is_array(evs)) {
-			fprintf(stderr, "faultline contract record: %s\n", evs ? "events: not a list" : err);
-			json_decref(evs);
-			rc = FL_EXIT_INFRA;
-			break;
-		}
-		size_t k;
-		json_t *ev;
-		json_array_foreach(evs, k, ev) {
-			if (strcmp(fl_json_str(ev, "event", ""), "http_exchange"))
-				continue;
-			if (!json_object_get(ev, "link"))
-				json_object_set_new(ev, "link", json_string(links[i]));
-			char *line = json_dumps(ev, JSON_COMPACT);
-			if (line) {
-				fprintf(f, "%s\n", line);
-				total++;
-			}
-			free(line);
-		}
-		json_decref(evs);
+	if (fl_contract_record(proxy, links, nlinks, f, &st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "faultline contract record: %s\n", err);
+		rc = FL_EXIT_INFRA;
 	}
 	if (f != stdout && fclose(f)) {
 		fprintf(stderr, "faultline contract record: %s: write failed\n", out);
@@ -713,19 +620,18 @@ static int cmd_record(int argc, char **argv)
 	}
 	if (rc == FL_EXIT_OK)
 		fprintf(stderr, "faultline contract record: %zu HTTP exchange%s from %zu link%s written to %s\n",
-			total, total == 1 ? "" : "s", nlinks, nlinks == 1 ? "" : "s", out);
-	json_decref(all);
+			st.exchanges, st.exchanges == 1 ? "" : "s", st.links, st.links == 1 ? "" : "s", out);
 	return rc;
 }
 
 static int cmd_contract(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? FL_EXIT_USAGE : FL_EXIT_OK;
+	if (argc < 2) {
+		fl_cli_help_print(&fl_cmd_contract, stderr);
+		return FL_EXIT_USAGE;
 	}
 	if (fl_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
+		fl_cli_help_print(&fl_cmd_contract, stdout);
 		return FL_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "verify"))
@@ -746,7 +652,7 @@ static int cmd_contract(int argc, char **argv)
 const struct fl_command fl_cmd_contract = {
 	.name = "contract",
 	.summary = "verify providers against pacts, stub them, generate pacts from traffic",
-	.usage = usage,
+	.help = help,
 	.order = 30,
 	.run = cmd_contract,
 };

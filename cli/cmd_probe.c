@@ -12,35 +12,46 @@
 #include "core/history.h"
 #include "core/json.h"
 
-static const char usage[] =
-	"Usage: faultline probe URL --kind liveness|readiness|startup [OPTIONS]\n"
-	"\n"
-	"Probe URL the way the kubelet does (httpGet: success iff 200 <= status < 400\n"
-	"within the timeout; failureThreshold consecutive failures fail the probe,\n"
-	"successThreshold successes pass it) and print every transition with its time:\n"
-	"a failed liveness or startup probe restarts the container, a failed readiness\n"
-	"probe removes it from the Service's endpoints, a passing one adds it back; a\n"
-	"startup probe holds the others back until it passes.\n"
-	"\n"
-	"  --kind K                liveness, readiness or startup (required)\n"
-	"  --period S              periodSeconds (default 10; fractions allowed)\n"
-	"  --timeout S             timeoutSeconds (default 1)\n"
-	"  --failure-threshold N   failureThreshold (default 3)\n"
-	"  --success-threshold N   successThreshold (default 1; must be 1 unless readiness)\n"
-	"  --initial-delay S       initialDelaySeconds (default 0)\n"
-	"  --also KIND=URL         one more probe of the same container, same settings\n"
-	"                          (e.g. --also startup=http://127.0.0.1:8080/startupz)\n"
-	"  --observe-held          still send probes held back by startup, reported with\n"
-	"                          \"held\": true (for the probe checker's H5)\n"
-	"  --service NAME          container name in the events (default: URL host:port)\n"
-	"  --duration S            stop after S seconds (default: until Ctrl-C)\n"
-	"  --json                  print every result and transition as JSON lines (a\n"
-	"                          history `faultline check probe` reads)\n"
-	"  --history FILE          also append the events to FILE\n"
-	"  -v, --verbose           print every probe result, not only transitions\n"
-	"\n"
-	"Exit status: 0 when at the end every probe passes and nothing was restarted,\n"
-	"1 otherwise, 2 usage error, 3 when the prober could not start, 130 interrupted.\n";
+enum { O_KIND = FL_OPT_LONG, O_PERIOD, O_TIMEOUT, O_FTH, O_STH, O_DELAY, O_ALSO, O_HELD,
+       O_SERVICE, O_DURATION, O_JSON, O_HISTORY };
+
+static const struct fl_opt opts[] = {
+	{ "kind", O_KIND, "K", "liveness, readiness or startup (required)" },
+	{ "period", O_PERIOD, "S", "periodSeconds (default 10; fractions allowed)" },
+	{ "timeout", O_TIMEOUT, "S", "timeoutSeconds (default 1)" },
+	{ "failure-threshold", O_FTH, "N", "failureThreshold (default 3)" },
+	{ "success-threshold", O_STH, "N", "successThreshold (default 1; must be 1 unless readiness)" },
+	{ "initial-delay", O_DELAY, "S", "initialDelaySeconds (default 0)" },
+	{ "also", O_ALSO, "KIND=URL", "one more probe of the same container, same settings\n"
+		"(e.g. --also startup=http://127.0.0.1:8080/startupz)" },
+	{ "observe-held", O_HELD, NULL, "still send probes held back by startup, reported with\n"
+		"\"held\": true (for the probe checker's H5)" },
+	{ "service", O_SERVICE, "NAME", "container name in the events (default: URL host:port)" },
+	{ "duration", O_DURATION, "S", "stop after S seconds (default: until Ctrl-C)" },
+	{ "json", O_JSON, NULL, "print every result and transition as JSON lines (a\n"
+		"history `faultline check probe` reads)" },
+	{ "history", O_HISTORY, "FILE", "also append the events to FILE" },
+	{ "verbose", 'v', NULL, "print every probe result, not only transitions" },
+	FL_OPT_HELP,
+	FL_OPT_END,
+};
+
+static const struct fl_help help[] = {
+	{ "Usage: faultline probe URL --kind liveness|readiness|startup [OPTIONS]\n"
+	  "\n"
+	  "Probe URL the way the kubelet does (httpGet: success iff 200 <= status < 400\n"
+	  "within the timeout; failureThreshold consecutive failures fail the probe,\n"
+	  "successThreshold successes pass it) and print every transition with its time:\n"
+	  "a failed liveness or startup probe restarts the container, a failed readiness\n"
+	  "probe removes it from the Service's endpoints, a passing one adds it back; a\n"
+	  "startup probe holds the others back until it passes.\n"
+	  "\n", opts },
+	{ "\n"
+	  "Exit status: 0 when at the end every probe passes and nothing was restarted,\n"
+	  "1 otherwise, 2 usage error, 3 when the prober could not start, 130 interrupted.\n",
+	  NULL },
+	{ NULL, NULL },
+};
 
 struct run {
 	struct event_base *base;
@@ -129,180 +140,188 @@ static int parse_secs(const char *s, int64_t *ms)
 	return 0;
 }
 
-static int parse_kind(const char *s)
+struct probe_args {
+	const char *url, *service, *history;
+	const char *also[2];
+	int nalso, kind, json, verbose, observe_held;
+	int64_t duration;
+	struct fl_probe_set set;
+};
+
+static int parse_count(const struct fl_opts *o, int *out)
 {
-	return !strcmp(s, "liveness") ? FL_PROBE_LIVENESS
-	       : !strcmp(s, "readiness") ? FL_PROBE_READINESS
-	       : !strcmp(s, "startup") ? FL_PROBE_STARTUP : -1;
+	char *end;
+	long n = strtol(o->arg, &end, 10);
+	if (*end || n < 1 || n > 1000)
+		return fl_cli_usage_error("probe", "%s must be 1..1000, not '%s'", o->spelled, o->arg);
+	*out = (int)n;
+	return -1;
 }
 
-static int cmd_probe(int argc, char **argv)
+/* One option's value into *a. Returns -1 to go on, else an exit code. */
+static int take_opt(struct probe_args *a, const struct fl_opts *o, int c)
 {
-	if (fl_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return FL_EXIT_OK;
+	const char *v = o->arg;
+	struct fl_probe_set *s = &a->set;
+	switch (c) {
+	case O_JSON: a->json = 1; break;
+	case 'v': a->verbose = 1; break;
+	case O_HELD: a->observe_held = 1; break;
+	case O_SERVICE: a->service = v; break;
+	case O_HISTORY: a->history = v; break;
+	case O_KIND:
+		if ((a->kind = fl_probe_kind_parse(v)) < 0)
+			return fl_cli_usage_error("probe", "--kind must be liveness, readiness or "
+							   "startup, not '%s'", v);
+		break;
+	case O_PERIOD:
+	case O_TIMEOUT:
+	case O_DELAY:
+	case O_DURATION: {
+		int64_t *ms = c == O_PERIOD ? &s->period_ms : c == O_TIMEOUT ? &s->timeout_ms
+			      : c == O_DELAY ? &s->initial_delay_ms : &a->duration;
+		if (parse_secs(v, ms) || (*ms <= 0 && (c == O_PERIOD || c == O_TIMEOUT)))
+			return fl_cli_usage_error("probe", "%s: bad seconds '%s'", o->spelled, v);
+		break;
 	}
-	const char *url = NULL, *service = NULL, *history = NULL;
-	const char *also[2];
-	int nalso = 0, kind = -1, json = 0, verbose = 0, observe_held = 0;
-	int64_t period = 10000, timeout = 1000, delay = 0, duration = -1;
-	long fth = 3, sth = 1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--json")) {
-			json = 1;
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			verbose = 1;
-		} else if (!strcmp(a, "--observe-held")) {
-			observe_held = 1;
-		} else if (a[0] == '-' && a[1]) {
-			if (!v)
-				return fl_cli_usage_error("probe", "option %s needs a value", a);
-			if (!strcmp(a, "--kind")) {
-				if ((kind = parse_kind(v)) < 0)
-					return fl_cli_usage_error("probe", "--kind must be liveness, "
-									   "readiness or startup, not '%s'", v);
-			} else if (!strcmp(a, "--period")) {
-				if (parse_secs(v, &period) || period <= 0)
-					return fl_cli_usage_error("probe", "--period: bad seconds '%s'", v);
-			} else if (!strcmp(a, "--timeout")) {
-				if (parse_secs(v, &timeout) || timeout <= 0)
-					return fl_cli_usage_error("probe", "--timeout: bad seconds '%s'", v);
-			} else if (!strcmp(a, "--initial-delay")) {
-				if (parse_secs(v, &delay))
-					return fl_cli_usage_error("probe", "--initial-delay: bad seconds '%s'", v);
-			} else if (!strcmp(a, "--duration")) {
-				if (parse_secs(v, &duration))
-					return fl_cli_usage_error("probe", "--duration: bad seconds '%s'", v);
-			} else if (!strcmp(a, "--failure-threshold") || !strcmp(a, "--success-threshold")) {
-				char *end;
-				long n = strtol(v, &end, 10);
-				if (*end || n < 1 || n > 1000)
-					return fl_cli_usage_error("probe", "%s must be 1..1000, not '%s'", a, v);
-				*(a[2] == 'f' ? &fth : &sth) = n;
-			} else if (!strcmp(a, "--also")) {
-				if (nalso == 2)
-					return fl_cli_usage_error("probe", "at most two --also probes");
-				also[nalso++] = v;
-			} else if (!strcmp(a, "--service")) {
-				service = v;
-			} else if (!strcmp(a, "--history")) {
-				history = v;
-			} else {
-				return fl_cli_usage_error("probe", "unknown option '%s'", a);
-			}
-			i++;
-			continue;
-		} else if (!url) {
-			url = a;
-		} else {
-			return fl_cli_usage_error("probe", "unexpected argument '%s'", a);
-		}
+	case O_FTH: return parse_count(o, &s->failure_threshold);
+	case O_STH: return parse_count(o, &s->success_threshold);
+	case O_ALSO:
+		if (a->nalso == 2)
+			return fl_cli_usage_error("probe", "at most two --also probes");
+		a->also[a->nalso++] = v;
+		break;
 	}
-	if (!url)
+	return -1;
+}
+
+/* The URLs of the probes: URL for --kind, and each --also KIND=URL. */
+static int set_urls(struct probe_args *a)
+{
+	struct fl_probe_set *s = &a->set;
+	if (a->kind != FL_PROBE_READINESS && s->success_threshold != 1)
+		return fl_cli_usage_error("probe", "--success-threshold must be 1 for %s probes",
+					  fl_probe_kind_str(a->kind));
+	s->url[a->kind] = a->url;
+	for (int i = 0; i < a->nalso; i++) {
+		const char *eq = strchr(a->also[i], '=');
+		char kb[16];
+		if (!eq || (size_t)(eq - a->also[i]) >= sizeof(kb))
+			return fl_cli_usage_error("probe", "--also takes KIND=URL, not '%s'", a->also[i]);
+		snprintf(kb, sizeof(kb), "%.*s", (int)(eq - a->also[i]), a->also[i]);
+		int k = fl_probe_kind_parse(kb);
+		if (k < 0)
+			return fl_cli_usage_error("probe", "--also: unknown kind '%s'", kb);
+		if (s->url[k])
+			return fl_cli_usage_error("probe", "--also: a %s probe is already given", kb);
+		s->url[k] = eq + 1;
+	}
+	return -1;
+}
+
+/* Fill *a from argv. Returns -1 to go on, else an exit code. */
+static int parse_args(int argc, char **argv, struct probe_args *a)
+{
+	struct fl_opts o;
+	int c, rc;
+	fl_opts_init(&o, &fl_cmd_probe, opts, argc, argv);
+	while ((c = fl_opts_next(&o)) > 0)
+		if ((rc = take_opt(a, &o, c)) >= 0)
+			return rc;
+	if (c < 0)
+		return o.exit;
+	for (int i = o.optind; i < argc; i++) {
+		if (a->url)
+			return fl_cli_usage_error("probe", "unexpected argument '%s'", argv[i]);
+		a->url = argv[i];
+	}
+	if (!a->url)
 		return fl_cli_usage_error("probe", "missing URL");
-	if (kind < 0)
+	if (a->kind < 0)
 		return fl_cli_usage_error("probe", "missing --kind");
-	char svc[256];
-	if (!service) {
-		const char *h = strstr(url, "://");
-		h = h ? h + 3 : url;
-		size_t n = strcspn(h, "/");
-		snprintf(svc, sizeof(svc), "%.*s", (int)n, h);
-		service = svc;
-	}
+	return set_urls(a);
+}
+
+/* Probe until the duration ends or a signal; then the summary. Returns the exit code. */
+static int probe_loop(struct run *r, struct fl_prober *p, const struct probe_args *a)
+{
+	const struct fl_probe_set *s = &a->set;
+	struct event *sigint = evsignal_new(r->base, SIGINT, on_stop, r);
+	struct event *sigterm = evsignal_new(r->base, SIGTERM, on_stop, r);
+	struct event *stop = NULL;
 	int rc = FL_EXIT_INFRA;
-	char err[256] = "";
-	struct run r = { .json = json, .verbose = verbose };
-	struct fl_prober *p = NULL;
-	struct event *sigint = NULL, *sigterm = NULL, *stop = NULL;
-	r.base = event_base_new();
-	if (!r.base) {
-		fprintf(stderr, "faultline probe: cannot create the event loop\n");
-		return FL_EXIT_INFRA;
-	}
-	if (history && !(r.hist = fl_history_open(history, 1, err, sizeof(err)))) {
-		fprintf(stderr, "faultline probe: %s\n", err);
-		goto out;
-	}
-	p = fl_prober_new(r.base, service, on_event, &r, err, sizeof(err));
-	if (!p) {
-		fprintf(stderr, "faultline probe: %s\n", err);
-		goto out;
-	}
-	for (int i = -1; i < nalso; i++) {
-		struct fl_probe_spec s;
-		int k = kind;
-		const char *u = url;
-		if (i >= 0) {
-			const char *eq = strchr(also[i], '=');
-			char kb[16];
-			if (!eq || (size_t)(eq - also[i]) >= sizeof(kb)) {
-				rc = fl_cli_usage_error("probe", "--also takes KIND=URL, not '%s'", also[i]);
-				goto out;
-			}
-			snprintf(kb, sizeof(kb), "%.*s", (int)(eq - also[i]), also[i]);
-			if ((k = parse_kind(kb)) < 0) {
-				rc = fl_cli_usage_error("probe", "--also: unknown kind '%s'", kb);
-				goto out;
-			}
-			u = eq + 1;
-		}
-		fl_probe_spec_defaults(&s, k);
-		s.url = u;
-		s.period_ms = period;
-		s.timeout_ms = timeout;
-		s.initial_delay_ms = delay;
-		s.failure_threshold = (int)fth;
-		s.success_threshold = k == FL_PROBE_READINESS ? (int)sth : 1;
-		if (k == kind && k != FL_PROBE_READINESS && sth != 1) {
-			rc = fl_cli_usage_error("probe", "--success-threshold must be 1 for %s probes",
-						fl_probe_kind_str(k));
-			goto out;
-		}
-		if (fl_prober_add(p, &s, err, sizeof(err)) < 0) {
-			rc = fl_cli_usage_error("probe", "%s", err);
-			goto out;
-		}
-	}
-	fl_prober_observe_held(p, observe_held);
-	sigint = evsignal_new(r.base, SIGINT, on_stop, &r);
-	sigterm = evsignal_new(r.base, SIGTERM, on_stop, &r);
 	if (!sigint || !sigterm || event_add(sigint, NULL) || event_add(sigterm, NULL))
 		goto out;
-	if (duration >= 0) {
-		stop = evtimer_new(r.base, on_stop, &r);
-		struct timeval tv = { (time_t)(duration / 1000), (suseconds_t)(duration % 1000) * 1000 };
+	if (a->duration >= 0) {
+		stop = evtimer_new(r->base, on_stop, r);
+		struct timeval tv = { (time_t)(a->duration / 1000), (suseconds_t)(a->duration % 1000) * 1000 };
 		if (!stop || evtimer_add(stop, &tv))
 			goto out;
 	}
-	r.mono0 = fl_mono_ns();
-	r.wall0 = fl_wall_ns();
-	if (!json)
-		printf("probing %s (%s) every %.3g s, timeout %.3g s, failure threshold %ld, "
-		       "success threshold %ld, initial delay %.3g s\n", url, fl_probe_kind_str(kind),
-		       (double)period / 1000, (double)timeout / 1000, fth, sth, (double)delay / 1000);
+	r->mono0 = fl_mono_ns();
+	r->wall0 = fl_wall_ns();
+	if (!a->json)
+		printf("probing %s (%s) every %.3g s, timeout %.3g s, failure threshold %d, "
+		       "success threshold %d, initial delay %.3g s\n", a->url, fl_probe_kind_str(a->kind),
+		       (double)s->period_ms / 1000, (double)s->timeout_ms / 1000, s->failure_threshold,
+		       s->success_threshold, (double)s->initial_delay_ms / 1000);
 	fflush(stdout);
 	if (fl_prober_start(p) < 0)
 		goto out;
-	event_base_dispatch(r.base);
+	event_base_dispatch(r->base);
 	struct fl_prober_status st;
 	fl_prober_status(p, &st);
 	bool good = st.restarts == 0 && st.started && st.live && st.ready;
-	if (!json)
+	if (!a->json)
 		printf("summary: %ld results, %ld failed, %d restart%s, started %s, live %s, "
 		       "ready %s\n", st.results, st.failures, st.restarts, st.restarts == 1 ? "" : "s",
 		       st.started ? "yes" : "no", st.live ? "yes" : "no", st.ready ? "yes" : "no");
-	rc = r.interrupted ? FL_EXIT_INTERRUPTED : good ? FL_EXIT_OK : FL_EXIT_FAIL;
+	rc = r->interrupted ? FL_EXIT_INTERRUPTED : good ? FL_EXIT_OK : FL_EXIT_FAIL;
 out:
-	fl_prober_free(p);
 	if (sigint)
 		event_free(sigint);
 	if (sigterm)
 		event_free(sigterm);
 	if (stop)
 		event_free(stop);
+	return rc;
+}
+
+static int cmd_probe(int argc, char **argv)
+{
+	struct probe_args a = { .kind = -1, .duration = -1 };
+	fl_probe_set_defaults(&a.set);
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	char svc[256];
+	if (!a.service) { /* the URL's host:port */
+		const char *h = strstr(a.url, "://");
+		h = h ? h + 3 : a.url;
+		snprintf(svc, sizeof(svc), "%.*s", (int)strcspn(h, "/"), h);
+		a.service = svc;
+	}
+	char err[256] = "";
+	struct run r = { .json = a.json, .verbose = a.verbose };
+	struct fl_prober *p = NULL;
+	rc = FL_EXIT_INFRA;
+	if (!(r.base = event_base_new())) {
+		fprintf(stderr, "faultline probe: cannot create the event loop\n");
+		return FL_EXIT_INFRA;
+	}
+	if ((a.history && !(r.hist = fl_history_open(a.history, 1, err, sizeof(err)))) ||
+	    !(p = fl_prober_new(r.base, a.service, on_event, &r, err, sizeof(err)))) {
+		fprintf(stderr, "faultline probe: %s\n", err);
+		goto out;
+	}
+	if (fl_prober_add_set(p, &a.set, err, sizeof(err)) < 0) {
+		rc = fl_cli_usage_error("probe", "%s", err);
+		goto out;
+	}
+	fl_prober_observe_held(p, a.observe_held);
+	rc = probe_loop(&r, p, &a);
+out:
+	fl_prober_free(p);
 	fl_history_close(r.hist);
 	event_base_free(r.base);
 	return rc;
@@ -311,7 +330,7 @@ out:
 const struct fl_command fl_cmd_probe = {
 	.name = "probe",
 	.summary = "simulate the kubelet probing a URL (liveness, readiness, startup)",
-	.usage = usage,
+	.help = help,
 	.order = 55,
 	.run = cmd_probe,
 };

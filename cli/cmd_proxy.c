@@ -1,6 +1,5 @@
 /* faultline proxy: the fault injector as a standalone agent with the
  * Toxiproxy-compatible control API. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,34 +14,43 @@
 #include "core/log.h"
 #include "fault-injector/proxy.h"
 
-static const char usage[] =
-	"Usage: faultline proxy [--listen ADDR] [--config FILE] [--seed N] [--token T]\n"
-	"                       [--events FILE] [--log-level LEVEL]\n"
-	"\n"
-	"Run the fault injector: a TCP proxy (HTTP/1.x aware) with a control API\n"
-	"compatible with Toxiproxy's, so Toxiproxy clients work unchanged.\n"
-	"\n"
-	"  --listen ADDR     control API address (default 127.0.0.1:8474; port 0 picks\n"
-	"                    one). Prints 'faultline proxy: listening on HOST:PORT'.\n"
-	"  --config FILE     create proxies (and their toxics) from FILE: the JSON array\n"
-	"                    POST /populate takes\n"
-	"  --seed N          seed every random draw (toxicity, jitter, probability);\n"
-	"                    the same seed and the same traffic give the same faults\n"
-	"  --token T         require 'Authorization: Bearer T' on the API; required\n"
-	"                    when ADDR is not a loopback address (also read from\n"
-	"                    FAULTLINE_PROXY_TOKEN)\n"
-	"  --events FILE     write every recorded event (connections, HTTP exchanges,\n"
-	"                    toxics added/removed) to FILE as JSON lines (created or\n"
-	"                    truncated at start)\n"
-	"  --log-level L     debug, info (default), warn, error, off\n"
-	"\n"
-	"API: GET/POST /proxies, GET/POST/PATCH/DELETE /proxies/{p},\n"
-	"GET/POST /proxies/{p}/toxics, GET/POST/PATCH/DELETE /proxies/{p}/toxics/{t},\n"
-	"POST /populate, POST /reset, GET /version, and faultline's POST /lease,\n"
-	"GET /metrics, GET /proxies/{p}/events. See docs/fault-injector.md.\n"
-	"\n"
-	"SIGTERM or SIGINT stop it (exit 0). Exit 2 on bad arguments or config,\n"
-	"3 when the API address cannot be bound.\n";
+enum { O_LISTEN = FL_OPT_LONG, O_CONFIG, O_SEED, O_TOKEN, O_EVENTS, O_LOG_LEVEL };
+
+static const struct fl_opt opts[] = {
+	{ "listen", O_LISTEN, "ADDR", "control API address (default 127.0.0.1:8474; port 0 picks\n"
+		"one). Prints 'faultline proxy: listening on HOST:PORT'." },
+	{ "config", O_CONFIG, "FILE", "create proxies (and their toxics) from FILE: the JSON array\n"
+		"POST /populate takes" },
+	{ "seed", O_SEED, "N", "seed every random draw (toxicity, jitter, probability);\n"
+		"the same seed and the same traffic give the same faults" },
+	{ "token", O_TOKEN, "T", "require 'Authorization: Bearer T' on the API; required\n"
+		"when ADDR is not a loopback address (also read from\n"
+		"FAULTLINE_PROXY_TOKEN)" },
+	{ "events", O_EVENTS, "FILE", "write every recorded event (connections, HTTP exchanges,\n"
+		"toxics added/removed) to FILE as JSON lines (created or\n"
+		"truncated at start)" },
+	{ "log-level", O_LOG_LEVEL, "L", "debug, info (default), warn, error, off" },
+	FL_OPT_HELP,
+	FL_OPT_END,
+};
+
+static const struct fl_help help[] = {
+	{ "Usage: faultline proxy [--listen ADDR] [--config FILE] [--seed N] [--token T]\n"
+	  "                       [--events FILE] [--log-level LEVEL]\n"
+	  "\n"
+	  "Run the fault injector: a TCP proxy (HTTP/1.x aware) with a control API\n"
+	  "compatible with Toxiproxy's, so Toxiproxy clients work unchanged.\n"
+	  "\n", opts },
+	{ "\n"
+	  "API: GET/POST /proxies, GET/POST/PATCH/DELETE /proxies/{p},\n"
+	  "GET/POST /proxies/{p}/toxics, GET/POST/PATCH/DELETE /proxies/{p}/toxics/{t},\n"
+	  "POST /populate, POST /reset, GET /version, and faultline's POST /lease,\n"
+	  "GET /metrics, GET /proxies/{p}/events. See docs/fault-injector.md.\n"
+	  "\n"
+	  "SIGTERM or SIGINT stop it (exit 0). Exit 2 on bad arguments or config,\n"
+	  "3 when the API address cannot be bound.\n", NULL },
+	{ NULL, NULL },
+};
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -53,19 +61,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static int cmd_proxy(int argc, char **argv)
 {
-	if (fl_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return FL_EXIT_OK;
-	}
-	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "token", required_argument, NULL, 't' },
-		{ "events", required_argument, NULL, 'e' },
-		{ "log-level", required_argument, NULL, 'L' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *listen = "127.0.0.1:8474", *config = NULL, *token = NULL, *events = NULL;
 	struct fl_proxy_opts po = { 0 };
 	int rc = FL_EXIT_OK, c;
@@ -74,37 +69,35 @@ static int cmd_proxy(int argc, char **argv)
 	struct event *sigterm = NULL, *sigint = NULL;
 	json_t *cfg = NULL;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	struct fl_opts o;
+	fl_opts_init(&o, &fl_cmd_proxy, opts, argc, argv);
+	while ((c = fl_opts_next(&o)) > 0) {
 		switch (c) {
-		case 'l': listen = optarg; break;
-		case 'c': config = optarg; break;
-		case 't': token = optarg; break;
-		case 'e': events = optarg; break;
-		case 's': {
+		case O_LISTEN: listen = o.arg; break;
+		case O_CONFIG: config = o.arg; break;
+		case O_TOKEN: token = o.arg; break;
+		case O_EVENTS: events = o.arg; break;
+		case O_SEED: {
 			char *end;
-			po.seed = strtoull(optarg, &end, 0);
-			if (!*optarg || *end)
-				return fl_cli_usage_error("proxy", "--seed: not a number: '%s'", optarg);
+			po.seed = strtoull(o.arg, &end, 0);
+			if (!*o.arg || *end)
+				return fl_cli_usage_error("proxy", "--seed: not a number: '%s'", o.arg);
 			po.seeded = true;
 			break;
 		}
-		case 'L': {
+		case O_LOG_LEVEL: {
 			enum fl_log_level lv;
-			if (fl_log_level_parse(optarg, &lv))
-				return fl_cli_usage_error("proxy", "--log-level: unknown level '%s'",
-							  optarg);
+			if (fl_log_level_parse(o.arg, &lv))
+				return fl_cli_usage_error("proxy", "--log-level: unknown level '%s'", o.arg);
 			fl_log_set_level(lv);
 			break;
 		}
-		default:
-			return fl_cli_usage_error("proxy", "unknown or incomplete option '%s'",
-						  argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		return fl_cli_usage_error("proxy", "unexpected argument '%s'", argv[optind]);
+	if (c < 0)
+		return o.exit;
+	if (o.optind < argc)
+		return fl_cli_usage_error("proxy", "unexpected argument '%s'", argv[o.optind]);
 	if (!token)
 		token = getenv("FAULTLINE_PROXY_TOKEN");
 	if (config) {
@@ -160,7 +153,7 @@ out:
 const struct fl_command fl_cmd_proxy = {
 	.name = "proxy",
 	.summary = "run the fault-injecting proxy (Toxiproxy-compatible API)",
-	.usage = usage,
+	.help = help,
 	.order = 20,
 	.run = cmd_proxy,
 };

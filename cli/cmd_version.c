@@ -8,22 +8,31 @@
 
 #include "cli/command.h"
 
-static const char usage[] =
-	"Usage: faultline version [--json]\n"
-	"\n"
-	"Print faultline's version and the versions of the libraries it runs on.\n"
-	"\n"
-	"  --json   one JSON object instead of text\n";
+static const struct fl_opt opts[] = {
+	{ "json", FL_OPT_LONG, NULL, "one JSON object instead of text" },
+	FL_OPT_HELP,
+	FL_OPT_END,
+};
+
+static const struct fl_help help[] = {
+	{ "Usage: faultline version [--json]\n"
+	  "\n"
+	  "Print faultline's version and the versions of the libraries it runs on.\n"
+	  "\n", opts },
+	{ NULL, NULL },
+};
 
 static int cmd_version(int argc, char **argv)
 {
-	if (fl_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return FL_EXIT_OK;
-	}
-	int json = argc > 1 && argv[1][0] == '-' && argv[1][1] == '-' && argv[1][2] == 'j';
-	if (argc > 2 || (argc == 2 && !json))
-		return fl_cli_usage_error("version", "unexpected argument '%s'", argv[argc - 1]);
+	struct fl_opts o;
+	int c, json = 0;
+	fl_opts_init(&o, &fl_cmd_version, opts, argc, argv);
+	while ((c = fl_opts_next(&o)) > 0)
+		json = 1;
+	if (c < 0)
+		return o.exit;
+	if (o.optind < argc)
+		return fl_cli_usage_error("version", "unexpected argument '%s'", argv[o.optind]);
 	const char *curl = curl_version_info(CURLVERSION_NOW)->version;
 	if (json)
 		printf("{\"version\":\"%s\",\"commit\":\"%s\",\"libcurl\":\"%s\",\"libevent\":\"%s\","
@@ -40,7 +49,7 @@ static int cmd_version(int argc, char **argv)
 const struct fl_command fl_cmd_version = {
 	.name = "version",
 	.summary = "print the version",
-	.usage = usage,
+	.help = help,
 	.order = 90,
 	.run = cmd_version,
 };

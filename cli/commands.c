@@ -6,10 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FL_CMD(n) extern const struct fl_command fl_cmd_##n;
-#include "commands.inc"
-#undef FL_CMD
-
 static const struct fl_command *table[] = {
 #define FL_CMD(n) &fl_cmd_##n,
 #include "commands.inc"
@@ -64,4 +60,32 @@ int fl_cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry 'faultline %s --help'.\n", cmd);
 	return FL_EXIT_USAGE;
+}
+
+char *fl_cli_command_line(int argc, char **argv)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	if (!f)
+		return NULL;
+	fputs("faultline", f);
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		fputc(' ', f);
+		if (*a && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789-_=./:,@+%") == strlen(a)) {
+			fputs(a, f);
+			continue;
+		}
+		fputc('\'', f);	/* shell single quotes; ' itself as '\'' */
+		for (; *a; a++)
+			*a == '\'' ? fputs("'\\''", f) : fputc(*a, f);
+		fputc('\'', f);
+	}
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }

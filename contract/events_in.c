@@ -14,6 +14,7 @@
 #include "contract/match_int.h"
 #include "core/buf.h"
 #include "core/errors.h"
+#include "core/text.h"
 
 static struct fl_http_pair *pairs_of(const json_t *h, size_t *n)
 {
@@ -49,7 +50,7 @@ static char *body_of(const json_t *ev, const char *key, size_t *len)
 	}
 	snprintf(k64, sizeof(k64), "%s_b64", key);
 	s = fl_json_str(ev, k64, NULL);
-	return s ? fl_contract_b64_decode(s, len) : NULL;
+	return s ? fl_text_b64_decode(s, len) : NULL;
 }
 
 int fl_generator_add_events(struct fl_generator *g, const char *path, char *err, size_t errlen)

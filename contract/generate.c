@@ -16,6 +16,7 @@
 #include "contract/match_int.h"
 #include "core/buf.h"
 #include "core/errors.h"
+#include "core/text.h"
 
 struct name_map {
 	char *addr;
@@ -162,14 +163,6 @@ static struct gen_pair *pair_for(struct fl_generator *g, const char *consumer, c
 	return p;
 }
 
-static uint32_t hash_str(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 static const char *header(const struct fl_http_pair *h, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
@@ -181,6 +174,24 @@ static const char *header(const struct fl_http_pair *h, size_t n, const char *na
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The keys of object o, sorted, joined by sep, appended to b. */
+static int put_sorted_keys(struct fl_buf *b, const json_t *o, const char *sep)
+{
+	size_t n = json_object_size(o), k = 0;
+	const char **keys = calloc(n + 1, sizeof(*keys));
+	if (!keys)
+		return FL_ENOMEM;
+	const char *key;
+	json_t *x;
+	json_object_foreach((json_t *)o, key, x) keys[k++] = key;
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = fl_buf_printf(b, "%s%s", i ? sep : "", keys[i]);
+	free(keys);
+	return rc;
 }
 
 int fl_generator_add_exchange(struct fl_generator *g, const struct fl_exchange *x)
@@ -197,7 +208,7 @@ int fl_generator_add_exchange(struct fl_generator *g, const struct fl_exchange *
 		target = slash ? slash : "/";
 	}
 	size_t plen = strcspn(target, "?#");
-	char *path = fl_contract_url_decode(target, plen);
+	char *path = fl_text_pct_decode(target, plen, true, NULL);
 	json_t *query = fl_pact_query_parse(target[plen] == '?' ? target + plen + 1 : "");
 	if (!path || !query) {
 		free(path);
@@ -207,12 +218,6 @@ int fl_generator_add_exchange(struct fl_generator *g, const struct fl_exchange *
 	char *templ, *regex;
 	fl_gen_path_template(path, &templ, &regex);
 	/* shape key: method, template, sorted query names, status */
-	size_t nq = json_object_size(query), k = 0;
-	const char **names = calloc(nq + 1, sizeof(*names));
-	const char *qk;
-	json_t *qv;
-	json_object_foreach(query, qk, qv) names[k++] = qk;
-	qsort(names, nq, sizeof(*names), cmp_str);
 	struct fl_buf key;
 	fl_buf_init(&key, 0);
 	char method[32];
@@ -220,11 +225,9 @@ int fl_generator_add_exchange(struct fl_generator *g, const struct fl_exchange *
 	for (char *m = method; *m; m++)
 		*m = (char)toupper((unsigned char)*m);
 	fl_buf_printf(&key, "%s %s ?", method, templ);
-	for (size_t i = 0; i < nq; i++)
-		fl_buf_printf(&key, "%s%s", i ? "&" : "", names[i]);
+	put_sorted_keys(&key, query, "&");
 	fl_buf_printf(&key, " %03d", x->status);
-	free(names);
-	uint32_t h = hash_str(key.data) & 1023;
+	uint32_t h = fl_text_hash(key.data) & 1023;
 	struct gen_shape *s = p->hash[h];
 	while (s && strcmp(s->key, key.data))
 		s = s->hnext;
@@ -354,19 +357,11 @@ static char *body_keys(const char *data, size_t len)
 	json_t *o = json_is_array(v) ? json_array_get(v, 0) : v;
 	char *out = NULL;
 	if (json_is_object(o)) {
-		size_t n = json_object_size(o), k = 0;
-		const char **keys = calloc(n + 1, sizeof(*keys));
-		const char *key;
-		json_t *x;
-		json_object_foreach(o, key, x) keys[k++] = key;
-		qsort(keys, n, sizeof(*keys), cmp_str);
 		struct fl_buf b;
 		fl_buf_init(&b, 0);
 		fl_buf_puts(&b, json_is_array(v) ? "[" : "{");
-		for (size_t i = 0; i < n; i++)
-			fl_buf_printf(&b, "%s%s", i ? "," : "", keys[i]);
+		put_sorted_keys(&b, o, ",");
 		out = fl_buf_take(&b, NULL);
-		free(keys);
 	} else if (json_is_array(v) && json_array_size(v) == 0) {
 		out = strdup("[");
 	}
@@ -536,7 +531,7 @@ size_t fl_generator_build(struct fl_generator *g, struct fl_pact ***out)
 		/* keys changed and shapes went away: index them again */
 		memset(p->hash, 0, sizeof(p->hash));
 		for (size_t k = 0; k < p->nshapes; k++) {
-			uint32_t h = hash_str(p->shapes[k]->key) & 1023;
+			uint32_t h = fl_text_hash(p->shapes[k]->key) & 1023;
 			p->shapes[k]->hnext = p->hash[h];
 			p->hash[h] = p->shapes[k];
 		}

@@ -19,6 +19,7 @@
 #define FL_CONTRACT_GENERATE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "contract/pact.h"
@@ -82,6 +83,19 @@ int fl_generator_add_pcap(struct fl_generator *g, const char *path, char *err, s
 /* Read recorded exchanges (JSONL: {"type":"http_exchange", "link":"a->b",
  * "method", "path", "status", request/response headers and bodies}). */
 int fl_generator_add_events(struct fl_generator *g, const char *path, char *err, size_t errlen);
+
+struct fl_record_stats {
+	size_t links;		/* links recorded */
+	size_t exchanges;	/* HTTP exchanges written */
+};
+
+/* Record for fl_generator_add_events: write the HTTP exchanges the fault
+ * injector at `proxy` (its control API URL) recorded on `links` -- every
+ * link it has when nlinks is 0 -- to out as JSON lines, each with its
+ * "link". Returns 0, or a negative FL_E* with the reason in err (the API
+ * unreachable or answering other than a list of events). Counts in *st. */
+int fl_contract_record(const char *proxy, const char *const *links, size_t nlinks, FILE *out,
+		       struct fl_record_stats *st, char *err, size_t errlen);
 
 /* Count a problem met while reading (printed to stderr as "warning: ..."). */
 void fl_generator_warn(struct fl_generator *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -15,6 +15,21 @@ static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY
 
 /* --- strings from regular expressions ---------------------------------------------- */
 
+/* The ']' closing the bracket class whose body starts at p (after '['), or e. */
+static const char *class_end(const char *p, const char *e)
+{
+	if (p < e && *p == '^')
+		p++;
+	if (p < e && *p == ']')
+		p++;
+	while (p < e && *p != ']') {
+		if (*p == '\\')
+			p++;
+		p++;
+	}
+	return p;
+}
+
 /* End of the group starting at p (which points after '('): the ')' position. */
 static const char *group_end(const char *p, const char *e)
 {
@@ -25,16 +40,7 @@ static const char *group_end(const char *p, const char *e)
 			continue;
 		}
 		if (*p == '[') {
-			p++;
-			if (p < e && *p == '^')
-				p++;
-			if (p < e && *p == ']')
-				p++;
-			while (p < e && *p != ']') {
-				if (*p == '\\')
-					p++;
-				p++;
-			}
+			p = class_end(p + 1, e);
 		} else if (*p == '(') {
 			depth++;
 		} else if (*p == ')') {
@@ -208,17 +214,7 @@ static int gen_alt(const char *b, const char *e, struct fl_buf *out, struct fl_p
 			continue;
 		}
 		if (*p == '[') {
-			p++;
-			if (p < e && *p == '^')
-				p++;
-			if (p < e && *p == ']')
-				p++;
-			while (p < e && *p != ']') {
-				if (*p == '\\')
-					p++;
-				p++;
-			}
-			p++;
+			p = class_end(p + 1, e) + 1;
 			continue;
 		}
 		if (*p == '|' && n < 63) {

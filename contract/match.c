@@ -37,6 +37,16 @@ void fl_pact_mismatch_add(struct fl_pact_mismatches *m, const char *kind, const 
 	x->message = strdup(msg);
 }
 
+void fl_mctx_vmismatch(struct fl_mctx *c, const struct fl_mpath *p, const char *e, const char *a,
+		       const char *fmt, va_list ap)
+{
+	char msg[768];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	char *path = fl_mpath_render(p, c->prefix);
+	fl_pact_mismatch_add(c->out, c->kind, path, e, a, "%s", msg);
+	free(path);
+}
+
 void fl_pact_mismatches_clear(struct fl_pact_mismatches *m)
 {
 	for (size_t i = 0; i < m->n; i++) {

@@ -3,6 +3,7 @@
 #ifndef FL_CONTRACT_MATCH_INT_H
 #define FL_CONTRACT_MATCH_INT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
@@ -41,6 +42,11 @@ int fl_path_check(const char *expr, char *err, size_t errlen);
 
 /* Render a path for people: prefix + ".name" / "['odd name']" / "[3]". malloc'd. */
 char *fl_mpath_render(const struct fl_mpath *p, const char *prefix);
+
+/* Add a mismatch at path p (rendered with c->prefix) to c->out, with the
+ * expected and actual values shown as e and a (borrowed, may be NULL). */
+void fl_mctx_vmismatch(struct fl_mctx *c, const struct fl_mpath *p, const char *e, const char *a,
+		       const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 /* --- rule resolution (rules.c) --- */
 
@@ -88,12 +94,12 @@ char *fl_match_show(const json_t *v);
 
 /* --- regex (regex.c) --- */
 
-/* Does `subject` match the Java-style regular expression `re` in full?
- * Returns 1 match, 0 no match, -1 when the expression is invalid (reason in err). */
+/* Does `subject` match the Java-style regular expression `re` in full
+ * (look-around, back-references, lazy and possessive quantifiers, \Q..\E,
+ * \uHHHH and (?i) included; PCRE2 under core/regex.h's limits)?
+ * Returns 1 match, 0 no match, -1 when the expression is invalid or over a
+ * limit (reason in err). */
 int fl_regex_full_match(const char *re, const char *subject, char *err, size_t errlen);
-
-/* Translate a Java/PCRE-style expression to POSIX ERE (malloc'd). */
-char *fl_regex_to_posix(const char *re);
 
 /* --- dates (datefmt.c) --- */
 
@@ -120,8 +126,5 @@ void fl_match_body(const struct fl_pact_body *e, const json_t *e_headers,
 /* --- shared helpers (pact_model.c) --- */
 bool fl_contract_ct_is_json(const char *ct);
 bool fl_contract_ct_is_xml(const char *ct);
-char *fl_contract_b64_decode(const char *s, size_t *outlen);
-char *fl_contract_b64_encode(const void *data, size_t len);
-char *fl_contract_url_decode(const char *s, size_t n);
 
 #endif

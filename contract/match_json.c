@@ -17,16 +17,12 @@ static void mm(struct fl_mctx *c, const struct fl_mpath *p, const json_t *e, con
 static void mm(struct fl_mctx *c, const struct fl_mpath *p, const json_t *e, const json_t *a,
 	       const char *fmt, ...)
 {
-	char msg[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	char *path = fl_mpath_render(p, c->prefix);
 	char *se = e ? fl_match_show(e) : NULL;
 	char *sa = a ? fl_match_show(a) : NULL;
-	fl_pact_mismatch_add(c->out, c->kind, path, se, sa, "%s", msg);
-	free(path);
+	va_list ap;
+	va_start(ap, fmt);
+	fl_mctx_vmismatch(c, p, se, sa, fmt, ap);
+	va_end(ap);
 	free(se);
 	free(sa);
 }

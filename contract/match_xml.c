@@ -18,14 +18,10 @@ static void mm(struct fl_mctx *c, const struct fl_mpath *p, const char *e, const
 static void mm(struct fl_mctx *c, const struct fl_mpath *p, const char *e, const char *a,
 	       const char *fmt, ...)
 {
-	char msg[768];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fl_mctx_vmismatch(c, p, e, a, fmt, ap);
 	va_end(ap);
-	char *path = fl_mpath_render(p, c->prefix);
-	fl_pact_mismatch_add(c->out, c->kind, path, e, a, "%s", msg);
-	free(path);
 }
 
 static bool push(struct fl_mctx *c, struct fl_mpath *p, const char *seg)

@@ -99,6 +99,25 @@ struct fl_pact *fl_pact_from_json(const json_t *doc, const char *source, char *e
 /* Load a pact file. NULL with "FILE:LINE:COL: ..." or "FILE: ..." in err. */
 struct fl_pact *fl_pact_load(const char *path, char *err, size_t errlen);
 
+/* Pacts loaded together (the list owns them; fl_pact_list_free). */
+struct fl_pact_list {
+	struct fl_pact **v;
+	size_t n;
+};
+
+/* Append the pact at `path`, or every *.json pact of the directory `path`
+ * (by name; names starting with '.' left out), to l. Stops at the first
+ * pact that cannot be read: returns 0, or a negative FL_E* with the reason
+ * (naming the file) in err; a directory without pacts is FL_ENOENT. Each
+ * pact keeps its warnings (p->warnings) for the caller to show. */
+int fl_pact_list_load(struct fl_pact_list *l, const char *path, char *err, size_t errlen);
+
+/* Append p to l; p is taken (freed on failure). Returns 0 or FL_ENOMEM. */
+int fl_pact_list_add(struct fl_pact_list *l, struct fl_pact *p);
+
+/* Free every pact and the array; l is empty again. */
+void fl_pact_list_free(struct fl_pact_list *l);
+
 /* Serialise as a V3 or V4 (`version` 3 or 4) document. New reference. */
 json_t *fl_pact_to_json(const struct fl_pact *p, int version);
 

@@ -7,6 +7,8 @@
 #include <strings.h>
 
 #include "contract/match_int.h"
+#include "core/buf.h"
+#include "core/text.h"
 
 void fl_pact_body_clear(struct fl_pact_body *b)
 {
@@ -130,68 +132,6 @@ void fl_pact_free(struct fl_pact *p)
 
 /* --- bodies -------------------------------------------------------------- */
 
-static const char b64chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int b64val(int c)
-{
-	const char *p = c ? strchr(b64chars, c) : NULL;
-	if (p)
-		return (int)(p - b64chars);
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-char *fl_contract_b64_decode(const char *s, size_t *outlen)
-{
-	size_t n = strlen(s);
-	char *out = malloc(n / 4 * 3 + 4);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	unsigned acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64val((unsigned char)s[i]);
-		if (v < 0)
-			continue;	/* padding, whitespace */
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[o] = '\0';
-	*outlen = o;
-	return out;
-}
-
-char *fl_contract_b64_encode(const void *data, size_t len)
-{
-	const unsigned char *d = data;
-	char *out = malloc((len + 2) / 3 * 4 + 1);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)d[i] << 16;
-		if (i + 1 < len)
-			v |= (unsigned)d[i + 1] << 8;
-		if (i + 2 < len)
-			v |= d[i + 2];
-		out[o++] = b64chars[(v >> 18) & 63];
-		out[o++] = b64chars[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < len ? b64chars[v & 63] : '=';
-	}
-	out[o] = '\0';
-	return out;
-}
-
 bool fl_contract_ct_is_json(const char *ct)
 {
 	if (!ct)
@@ -258,7 +198,7 @@ void fl_pact_body_read(struct fl_pact_body *out, const json_t *v, bool present, 
 		bool jsontext = json_is_string(enc) && !strcasecmp(json_string_value(enc), "json");
 		if (b64 && json_is_string(content)) {
 			size_t n;
-			char *raw = fl_contract_b64_decode(json_string_value(content), &n);
+			char *raw = fl_text_b64_decode(json_string_value(content), &n);
 			if (raw && ct_is_text(ct) && memchr(raw, 0, n) == NULL) {
 				if (fl_contract_ct_is_json(ct)) {
 					out->value = json_loadb(raw, n, JSON_DECODE_ANY, NULL);
@@ -335,7 +275,7 @@ char *fl_pact_body_bytes(const struct fl_pact_body *b, size_t *len)
 		return NULL;
 	if (json_is_string(b->value)) {
 		if (b->encoded)
-			return fl_contract_b64_decode(json_string_value(b->value), len);
+			return fl_text_b64_decode(json_string_value(b->value), len);
 		*len = json_string_length(b->value);
 		char *out = malloc(*len + 1);
 		if (out) {
@@ -365,21 +305,15 @@ void fl_pact_body_from_bytes(struct fl_pact_body *out, const char *data, size_t 
 	if (fl_contract_ct_is_json(content_type) ||
 	    (!content_type && (data[0] == '{' || data[0] == '[')))
 		out->value = json_loadb(data, len, JSON_DECODE_ANY, NULL);
-	if (!out->value) {
-		if (memchr(data, 0, len)) {
-			char *b = fl_contract_b64_encode(data, len);
-			out->value = json_string(b ? b : "");
-			out->encoded = true;
-			free(b);
-		} else {
-			out->value = json_stringn(data, len);
-			if (!out->value) {	/* not UTF-8: keep it as binary */
-				char *b = fl_contract_b64_encode(data, len);
-				out->value = json_string(b ? b : "");
-				out->encoded = true;
-				free(b);
-			}
-		}
+	if (!out->value && !memchr(data, 0, len))
+		out->value = json_stringn(data, len);
+	if (!out->value) {	/* NUL bytes or not UTF-8: keep it as binary */
+		struct fl_buf b;
+		fl_buf_init(&b, 0);
+		fl_text_b64_encode(&b, data, len);
+		out->value = json_string(b.data ? b.data : "");
+		out->encoded = true;
+		fl_buf_free(&b);
 	}
 }
 
@@ -394,38 +328,6 @@ int fl_pact_multimap_add(json_t *obj, const char *name, const char *value)
 	return json_array_append_new(arr, json_string(value ? value : ""));
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-char *fl_contract_url_decode(const char *s, size_t n)
-{
-	char *out = malloc(n + 1);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '+') {
-			out[o++] = ' ';
-		} else if (s[i] == '%' && i + 2 < n &&
-			   hexval((unsigned char)s[i + 1]) >= 0 && hexval((unsigned char)s[i + 2]) >= 0) {
-			out[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
-					  hexval((unsigned char)s[i + 2]));
-			i += 2;
-		} else {
-			out[o++] = s[i];
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 json_t *fl_pact_query_parse(const char *qs)
 {
 	json_t *obj = json_object();
@@ -438,8 +340,8 @@ json_t *fl_pact_query_parse(const char *qs)
 		if (n) {
 			const char *eq = memchr(qs, '=', n);
 			size_t kn = eq ? (size_t)(eq - qs) : n;
-			char *k = fl_contract_url_decode(qs, kn);
-			char *v = eq ? fl_contract_url_decode(eq + 1, n - kn - 1) : strdup("");
+			char *k = fl_text_pct_decode(qs, kn, true, NULL);
+			char *v = eq ? fl_text_pct_decode(eq + 1, n - kn - 1, true, NULL) : strdup("");
 			if (k && v)
 				fl_pact_multimap_add(obj, k, v);
 			free(k);

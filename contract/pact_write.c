@@ -83,6 +83,19 @@ static void rules_out(json_t *obj, const char *key, const json_t *rules, bool me
 		json_decref(o);
 }
 
+/* What a request and a response both have: headers, body, matching rules
+ * and generators. */
+static void http_parts_out(json_t *o, const json_t *headers, const struct fl_pact_body *body,
+			   const json_t *rules, json_t *generators, int version)
+{
+	if (json_object_size(headers))
+		json_object_set_new(o, "headers", headers_out(headers, version));
+	body_out(o, "body", body, headers, version);
+	rules_out(o, "matchingRules", rules, false, version);
+	if (json_object_size(generators))
+		json_object_set(o, "generators", generators);
+}
+
 static json_t *request_out(const struct fl_pact_request *r, int version)
 {
 	json_t *o = json_object();
@@ -90,12 +103,7 @@ static json_t *request_out(const struct fl_pact_request *r, int version)
 	json_object_set_new(o, "path", json_string(r->path ? r->path : "/"));
 	if (json_object_size(r->query))
 		json_object_set(o, "query", r->query);
-	if (json_object_size(r->headers))
-		json_object_set_new(o, "headers", headers_out(r->headers, version));
-	body_out(o, "body", &r->body, r->headers, version);
-	rules_out(o, "matchingRules", r->rules, false, version);
-	if (json_object_size(r->generators))
-		json_object_set(o, "generators", r->generators);
+	http_parts_out(o, r->headers, &r->body, r->rules, r->generators, version);
 	return o;
 }
 
@@ -103,12 +111,7 @@ static json_t *response_out(const struct fl_pact_response *r, int version)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "status", json_integer(r->status));
-	if (json_object_size(r->headers))
-		json_object_set_new(o, "headers", headers_out(r->headers, version));
-	body_out(o, "body", &r->body, r->headers, version);
-	rules_out(o, "matchingRules", r->rules, false, version);
-	if (json_object_size(r->generators))
-		json_object_set(o, "generators", r->generators);
+	http_parts_out(o, r->headers, &r->body, r->rules, r->generators, version);
 	return o;
 }
 

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "contract/match_int.h"
+#include "core/buf.h"
 #include "core/errors.h"
+#include "core/text.h"
 
 /* A Lua string literal for s: short quoted when simple, long brackets otherwise. */
 static void lua_str(struct fl_buf *b, const char *s)
@@ -58,15 +60,9 @@ static void query_string(struct fl_buf *b, const json_t *q)
 		size_t i;
 		json_t *v;
 		json_array_foreach(vals, i, v) {
+			const char *s = json_string_value(v) ? json_string_value(v) : "";
 			fl_buf_printf(b, "%s%s=", first ? "?" : "&", k);
-			for (const char *s = json_string_value(v); s && *s; s++) {
-				unsigned char c = (unsigned char)*s;
-				if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-				    strchr("-._~", c))
-					fl_buf_append(b, s, 1);
-				else
-					fl_buf_printf(b, "%%%02X", c);
-			}
+			fl_text_pct_encode(b, s, strlen(s), FL_PCT_UNRESERVED);
 			first = 0;
 		}
 	}

@@ -1,8 +1,6 @@
 /* Provider verification (see verify.h). */
 #include "contract/verify.h"
 
-#include <ctype.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +13,8 @@
 #include "core/errors.h"
 #include "core/http_client.h"
 #include "core/prng.h"
+#include "core/regex.h"
+#include "core/text.h"
 
 char *fl_verify_states_text(const struct fl_pact_interaction *it)
 {
@@ -30,13 +30,13 @@ char *fl_verify_states_text(const struct fl_pact_interaction *it)
 
 static int filter_ok(const char *re, const char *s)
 {
-	regex_t rx;
+	struct fl_regex *rx = NULL;
 	if (!re)
 		return 1;
-	if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB))
+	if (fl_regex_compile(re, 0, &rx, NULL, 0) < 0)
 		return strstr(s, re) != NULL;
-	int ok = regexec(&rx, s, 0, NULL, 0) == 0;
-	regfree(&rx);
+	int ok = fl_regex_match(rx, s, strlen(s), NULL, 0) == 1;
+	fl_regex_free(rx);
 	return ok;
 }
 
@@ -59,17 +59,6 @@ static bool selected(const struct fl_pact *p, const struct fl_pact_interaction *
 		return false;
 	}
 	return true;
-}
-
-static void url_encode(struct fl_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (isalnum(c) || strchr("-._~", c))
-			fl_buf_append(b, s, 1);
-		else
-			fl_buf_printf(b, "%%%02X", c);
-	}
 }
 
 static char **header_lines(const json_t *headers, size_t *n)
@@ -219,13 +208,7 @@ static void verify_http(const struct fl_pact *p, const struct fl_pact_interactio
 	fl_buf_append(&url, o->provider_url, bl);
 	if (rq.path[0] != '/')
 		fl_buf_puts(&url, "/");
-	for (const char *c = rq.path; *c; c++) {	/* pacts hold decoded paths */
-		unsigned char ch = (unsigned char)*c;
-		if (ch > 0x20 && ch < 0x7f && !strchr("%?#\"<>\\^`{|}", ch))
-			fl_buf_append(&url, c, 1);
-		else
-			fl_buf_printf(&url, "%%%02X", ch);
-	}
+	fl_text_pct_encode(&url, rq.path, strlen(rq.path), FL_PCT_PATH);	/* pacts hold decoded paths */
 	const char *k;
 	json_t *vals;
 	int first = 1;
@@ -235,9 +218,10 @@ static void verify_http(const struct fl_pact *p, const struct fl_pact_interactio
 		json_array_foreach(vals, i, v) {
 			fl_buf_puts(&url, first ? "?" : "&");
 			first = 0;
-			url_encode(&url, k);
+			const char *val = json_string_value(v) ? json_string_value(v) : "";
+			fl_text_pct_encode(&url, k, strlen(k), FL_PCT_UNRESERVED);
 			fl_buf_puts(&url, "=");
-			url_encode(&url, json_string_value(v) ? json_string_value(v) : "");
+			fl_text_pct_encode(&url, val, strlen(val), FL_PCT_UNRESERVED);
 		}
 	}
 	if (rq.body.state == FL_PACT_BODY_PRESENT && !fl_pact_header_get(rq.headers, "Content-Type"))
@@ -307,7 +291,7 @@ static void verify_message(const struct fl_pact_interaction *it, const struct fl
 	const char *md = fl_http_response_header(resp, "Pact-Message-Metadata");
 	if (md) {
 		size_t n;
-		char *raw = fl_contract_b64_decode(md, &n);
+		char *raw = fl_text_b64_decode(md, &n);
 		json_t *mj = raw ? json_loadb(raw, n, 0, NULL) : NULL;
 		if (json_is_object(mj))
 			json_object_update(actual.metadata, mj);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/text.h"
 
 #define XML_MAX_DEPTH 256
 
@@ -113,68 +114,6 @@ static char *read_name(struct parser *ps)
 	return strndup(b, (size_t)(ps->p - b));
 }
 
-static void put_utf8(struct fl_buf *b, unsigned long cp)
-{
-	char u[4];
-	size_t n;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | ((cp >> 18) & 7));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	fl_buf_append(b, u, n);
-}
-
-/* Append decoded text of [b, e) (entities resolved). */
-static void decode(struct fl_buf *out, const char *b, const char *e)
-{
-	while (b < e) {
-		if (*b == '&') {
-			const char *semi = memchr(b, ';', (size_t)(e - b));
-			if (semi) {
-				size_t n = (size_t)(semi - b - 1);
-				const char *nm = b + 1;
-				if (n == 2 && !memcmp(nm, "lt", 2)) {
-					fl_buf_puts(out, "<");
-				} else if (n == 2 && !memcmp(nm, "gt", 2)) {
-					fl_buf_puts(out, ">");
-				} else if (n == 3 && !memcmp(nm, "amp", 3)) {
-					fl_buf_puts(out, "&");
-				} else if (n == 4 && !memcmp(nm, "quot", 4)) {
-					fl_buf_puts(out, "\"");
-				} else if (n == 4 && !memcmp(nm, "apos", 4)) {
-					fl_buf_puts(out, "'");
-				} else if (n > 1 && nm[0] == '#') {
-					unsigned long cp = nm[1] == 'x' || nm[1] == 'X'
-								   ? strtoul(nm + 2, NULL, 16)
-								   : strtoul(nm + 1, NULL, 10);
-					put_utf8(out, cp);
-				} else {
-					fl_buf_append(out, b, (size_t)(semi + 1 - b));
-				}
-				b = semi + 1;
-				continue;
-			}
-		}
-		fl_buf_append(out, b, 1);
-		b++;
-	}
-}
-
 static void append_trimmed(struct fl_buf *text, const char *b, const char *e, int entities)
 {
 	while (b < e && isspace((unsigned char)*b))
@@ -184,7 +123,7 @@ static void append_trimmed(struct fl_buf *text, const char *b, const char *e, in
 	if (b == e)
 		return;
 	if (entities)
-		decode(text, b, e);
+		fl_text_xml_unescape(text, b, (size_t)(e - b));
 	else
 		fl_buf_append(text, b, (size_t)(e - b));
 }
@@ -316,7 +255,7 @@ static struct fl_xml_node *element(struct parser *ps, int depth)
 		}
 		struct fl_buf val;
 		fl_buf_init(&val, 0);
-		decode(&val, vb, ps->p);
+		fl_text_xml_unescape(&val, vb, (size_t)(ps->p - vb));
 		ps->p++;
 		char *v = fl_buf_take(&val, NULL);
 		if (!strcmp(an, "xmlns") || !strncmp(an, "xmlns:", 6)) {

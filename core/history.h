@@ -1,5 +1,5 @@
-/* Histories: append-only JSONL files of operations and events (design.md,
- * "Histories and events"). Each appended object gets "t" (monotonic ns) and
+/* Histories: append-only JSONL files of operations and events (the schema
+ * is in docs/checkers.md, "The history format"). Each appended object gets "t" (monotonic ns) and
  * "ts" (wall time, RFC 3339) unless it already has them. Thread-safe: the
  * proxy thread, service feeds and Lua clients may write one history. */
 #ifndef FL_CORE_HISTORY_H

@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/errors.h"
 #include "core/json.h"
+#include "core/text.h"
 
 static const char *reason_phrase(int status)
 {
@@ -84,12 +85,8 @@ static void parse_query(struct fl_http_req *r)
 		const char *eq = memchr(q, '=', n);
 		size_t klen = eq ? (size_t)(eq - q) : n;
 		if (klen) {
-			char *k = strndup(q, klen);
-			char *v = eq ? strndup(eq + 1, n - klen - 1) : strdup("");
-			char *dk = k ? evhttp_uridecode(k, 1, NULL) : NULL;
-			char *dv = v ? evhttp_uridecode(v, 1, NULL) : NULL;
-			free(k);
-			free(v);
+			char *dk = fl_text_pct_decode(q, klen, true, NULL);
+			char *dv = fl_text_pct_decode(eq ? eq + 1 : "", eq ? n - klen - 1 : 0, true, NULL);
 			if (dk && dv) {
 				r->query[r->nquery].name = dk;
 				r->query[r->nquery].value = dv;

@@ -9,6 +9,7 @@
 
 #include "core/buf.h"
 #include "core/errors.h"
+#include "core/text.h"
 
 void fl_httpd_route_free(struct fl_http_route *rt)
 {
@@ -109,7 +110,7 @@ static bool route_matches_method(const struct fl_http_route *rt, const char *met
 
 char *fl_httpd_decode(const char *s)
 {
-	return evhttp_uridecode(s, 0, NULL);
+	return fl_text_pct_decode(s, strlen(s), false, NULL);
 }
 
 /* Capture the route's parameters from the raw segments. */

@@ -28,6 +28,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "core/addr.h"
 #include "core/errors.h"
 #include "core/http_server_int.h"
 #include "core/tls.h"
@@ -355,39 +356,17 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
 
 /* --- server ----------------------------------------------------------- */
 
-/* Split "host:port" / "[v6]:port" into host and port strings. */
-static int parse_addr(const char *addr, char *host, size_t hostlen, char *port, size_t portlen)
-{
-	const char *colon;
-	if (addr[0] == '[') {
-		const char *close = strchr(addr, ']');
-		if (!close || close[1] != ':')
-			return FL_EINVAL;
-		snprintf(host, hostlen, "%.*s", (int)(close - addr - 1), addr + 1);
-		colon = close + 1;
-	} else {
-		colon = strrchr(addr, ':');
-		if (!colon)
-			return FL_EINVAL;
-		snprintf(host, hostlen, "%.*s", (int)(colon - addr), addr);
-	}
-	if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-	    atol(colon + 1) > 65535)
-		return FL_EINVAL;
-	snprintf(port, portlen, "%s", colon + 1);
-	if (!*host)
-		snprintf(host, hostlen, "0.0.0.0");
-	return 0;
-}
-
 static int listen_on(const char *addr, int *out_fd, char *err, size_t errlen)
 {
 	char host[256], port[16];
 	struct addrinfo hints = { 0 }, *ai = NULL;
-	int fd = -1, rc, one = 1;
-	if (parse_addr(addr, host, sizeof(host), port, sizeof(port)) < 0)
+	int fd = -1, rc, one = 1, portnum;
+	if (fl_addr_split(addr, host, sizeof(host), &portnum) < 0)
 		return fl_err_set(err, errlen, FL_EINVAL,
 				  "bad listen address \"%s\" (want HOST:PORT or [V6]:PORT)", addr);
+	if (!*host)
+		snprintf(host, sizeof(host), "0.0.0.0");
+	snprintf(port, sizeof(port), "%d", portnum);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;

@@ -291,7 +291,7 @@ static void proxy_update(struct fl_link *l, struct reply *r, const char *body, s
 	 * on Save); toxics change through /proxies/{p}/toxics. */
 	char host[256];
 	int port;
-	if (upstream && fl_split_hostport(upstream, host, sizeof(host), &port)) {
+	if (upstream && fl_addr_split(upstream, host, sizeof(host), &port)) {
 		err_reply(r, 400, "invalid upstream address: %s", upstream);
 		goto out;
 	}

@@ -26,6 +26,8 @@ static bool auth_filter(struct fl_http_req *r, void *arg)
 static void handle(struct fl_http_req *r, void *arg)
 {
 	struct fl_proxy_engine *e = arg;
+	if (e->api_hook && e->api_hook(r, e->api_hook_arg))
+		return;
 	const char *method = fl_http_req_method(r);
 	const char *path = fl_http_req_path(r);
 	if (strcmp(path, "/metrics") == 0) {
@@ -57,7 +59,7 @@ static bool addr_is_loopback(const char *addr)
 {
 	char host[256];
 	int port;
-	if (fl_split_hostport(addr, host, sizeof(host), &port))
+	if (fl_addr_split(addr, host, sizeof(host), &port))
 		return false;
 	return fl_host_is_loopback(host);
 }
@@ -86,6 +88,17 @@ int fl_proxy_api_start(struct fl_proxy_engine *e, const char *addr, const char *
 	}
 	snprintf(e->api_url, sizeof(e->api_url), "http://%s", fl_http_server_addr(e->api));
 	return 0;
+}
+
+void fl_proxy_api_set_hook(struct fl_proxy_engine *e, fl_proxy_api_hook_fn fn, void *arg)
+{
+	e->api_hook = fn;
+	e->api_hook_arg = arg;
+}
+
+char *fl_proxy_metrics_text(struct fl_proxy_engine *e, size_t *len)
+{
+	return fl_metrics_text(e, len);
 }
 
 /* Close the API server (engine teardown). */

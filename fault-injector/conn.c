@@ -653,7 +653,7 @@ void fl_conn_start(struct fl_link *l, int cfd, const char *peer)
 
 	char host[256];
 	int port;
-	if (fl_split_hostport(l->upstream, host, sizeof(host), &port)) {
+	if (fl_addr_split(l->upstream, host, sizeof(host), &port)) {
 		fl_conn_close(c, FL_ACT_CLOSE, "bad upstream");
 		return;
 	}

@@ -227,42 +227,13 @@ void fl_proxy_engine_free(struct fl_proxy_engine *e)
 
 /* --- addresses and listeners ------------------------------------------- */
 
-int fl_split_hostport(const char *s, char *host, size_t hostlen, int *port)
-{
-	const char *colon;
-	if (!s || !*s)
-		return FL_EINVAL;
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (!rb || rb[1] != ':')
-			return FL_EINVAL;
-		if ((size_t)(rb - s - 1) >= hostlen)
-			return FL_EINVAL;
-		memcpy(host, s + 1, (size_t)(rb - s - 1));
-		host[rb - s - 1] = 0;
-		colon = rb + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= hostlen)
-			return FL_EINVAL;
-		memcpy(host, s, (size_t)(colon - s));
-		host[colon - s] = 0;
-	}
-	char *end;
-	long p = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || p < 0 || p > 65535)
-		return FL_EINVAL;
-	*port = (int)p;
-	return 0;
-}
-
 /* Resolve a listen address ("localhost:0", "0.0.0.0:80", "[::1]:1", ":8080"). */
 static int resolve_listen(const char *addr, struct sockaddr_storage *ss, socklen_t *sl,
 			  char *err, size_t errlen)
 {
 	char host[256];
 	int port;
-	if (fl_split_hostport(addr, host, sizeof(host), &port))
+	if (fl_addr_split(addr, host, sizeof(host), &port))
 		return fl_err_set(err, errlen, FL_EINVAL, "invalid listen address: %s", addr);
 	if (!*host)
 		strcpy(host, "0.0.0.0");
@@ -457,13 +428,13 @@ int fl_link_create(struct fl_proxy_engine *e, const char *name, const char *list
 	}
 	char host[256];
 	int port;
-	if (fl_split_hostport(l->listen, host, sizeof(host), &port)) {
+	if (fl_addr_split(l->listen, host, sizeof(host), &port)) {
 		*status = 400;
 		fl_err_set(err, errlen, FL_EINVAL, "invalid listen address: %s", l->listen);
 		fl_link_delete(l);
 		return FL_EINVAL;
 	}
-	if (fl_split_hostport(l->upstream, host, sizeof(host), &port)) {
+	if (fl_addr_split(l->upstream, host, sizeof(host), &port)) {
 		*status = 400;
 		fl_err_set(err, errlen, FL_EINVAL, "invalid upstream address: %s", l->upstream);
 		fl_link_delete(l);
@@ -532,7 +503,7 @@ int fl_link_set_listen(struct fl_link *l, const char *listen, char *err, size_t 
 	if (!l->enabled || link_refusing(l)) {
 		char host[256];
 		int port;
-		if (fl_split_hostport(listen, host, sizeof(host), &port))
+		if (fl_addr_split(listen, host, sizeof(host), &port))
 			return fl_err_set(err, errlen, FL_EINVAL, "invalid listen address: %s",
 					  listen);
 		char *d = strdup(listen);

@@ -15,6 +15,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/text.h"
 #include "fault-injector/internal.h"
 
 enum { EV_NONE, EV_HEADERS, EV_COMPLETE };
@@ -104,21 +105,9 @@ static void put_body(json_t *ev, const char *key, struct fl_buf *b)
 		json_object_set_new(ev, key, json_stringn(s, b->len));
 		return;
 	}
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	struct fl_buf o;
 	fl_buf_init(&o, 0);
-	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = 0; i < b->len; i += 3) {
-		unsigned v = (unsigned)u[i] << 16;
-		if (i + 1 < b->len)
-			v |= (unsigned)u[i + 1] << 8;
-		if (i + 2 < b->len)
-			v |= u[i + 2];
-		char q[4] = { tbl[(v >> 18) & 63], tbl[(v >> 12) & 63],
-			      i + 1 < b->len ? tbl[(v >> 6) & 63] : '=',
-			      i + 2 < b->len ? tbl[v & 63] : '=' };
-		fl_buf_append(&o, q, 4);
-	}
+	fl_text_b64_encode(&o, s, b->len);
 	char k[32];
 	snprintf(k, sizeof(k), "%s_b64", key);
 	json_object_set_new(ev, k, json_stringn(o.data ? o.data : "", o.len));
@@ -135,13 +124,7 @@ static json_t *safe_str(const char *s, size_t n)
 		return j;
 	struct fl_buf b;
 	fl_buf_init(&b, 0);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c >= 0x7f || c == '%')
-			fl_buf_printf(&b, "%%%02X", c);
-		else
-			fl_buf_append(&b, &s[i], 1);
-	}
+	fl_text_pct_encode(&b, s, n, FL_PCT_PRINTABLE);
 	j = json_stringn(b.data ? b.data : "", b.len);
 	fl_buf_free(&b);
 	return j;

@@ -15,9 +15,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <regex.h>
 #include <jansson.h>
 
+#include "core/addr.h"
 #include "core/prng.h"
 #include "fault-injector/proxy.h"
 
@@ -135,8 +135,7 @@ struct fl_toxic {
 	struct event *ttl_ev;
 	uint64_t gen;			/* bumped on each update */
 	uint64_t activations;
-	regex_t re;			/* http toxics: path_regex */
-	bool has_re;
+	struct fl_regex *re;		/* http toxics: path_regex, or NULL */
 };
 
 const struct fl_toxic_type *fl_toxic_type_find(const char *name);
@@ -276,6 +275,8 @@ struct fl_proxy_engine {
 	struct fl_http_server *api;
 	char api_url[96];
 	char *token;
+	fl_proxy_api_hook_fn api_hook;	/* fl_proxy_api_set_hook (the agent's routes) */
+	void *api_hook_arg;
 	int64_t started;
 	/* thread */
 	void *thread;		/* pthread_t * (start_thread) */
@@ -308,7 +309,6 @@ void fl_link_arm_ttl(struct fl_link *l, struct fl_toxic *t);
 /* Remove every toxic and enable (reset / lease lapse). */
 void fl_link_heal(struct fl_link *l);
 void fl_engine_heal_all(struct fl_proxy_engine *e);
-int fl_split_hostport(const char *s, char *host, size_t hostlen, int *port);
 
 /* conn.c */
 /* Take over accepted socket cfd (the connection closes it) and connect upstream. */

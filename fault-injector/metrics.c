@@ -4,20 +4,8 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/text.h"
 #include "fault-injector/internal.h"
-
-/* Escape a label value (backslash, quote, newline). */
-static void label(struct fl_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			fl_buf_printf(b, "\\%c", *s);
-		else if (*s == '\n')
-			fl_buf_puts(b, "\\n");
-		else
-			fl_buf_append(b, s, 1);
-	}
-}
 
 static void family(struct fl_buf *b, const char *name, const char *type, const char *help)
 {
@@ -31,7 +19,7 @@ static void per_link(struct fl_buf *b, struct fl_proxy_engine *e, const char *na
 	for (struct fl_link *l = e->links; l; l = l->next) {
 		for (int dir = 0; dir < (which == 2 ? 2 : 1); dir++) {
 			fl_buf_printf(b, "%s{proxy=\"", name);
-			label(b, l->name);
+			fl_text_prom_escape(b, l->name);
 			unsigned long long v = 0;
 			switch (which) {
 			case 0: v = l->nconns; break;
@@ -76,9 +64,9 @@ char *fl_metrics_text(struct fl_proxy_engine *e, size_t *len)
 	for (struct fl_link *l = e->links; l; l = l->next)
 		for (struct fl_toxic *t = l->toxics; t; t = t->next) {
 			fl_buf_puts(&b, "faultline_proxy_toxic_activations_total{proxy=\"");
-			label(&b, l->name);
+			fl_text_prom_escape(&b, l->name);
 			fl_buf_puts(&b, "\",toxic=\"");
-			label(&b, t->name);
+			fl_text_prom_escape(&b, t->name);
 			fl_buf_printf(&b, "\",type=\"%s\"} %llu\n", t->type->name,
 				      (unsigned long long)t->activations);
 		}
@@ -88,7 +76,7 @@ char *fl_metrics_text(struct fl_proxy_engine *e, size_t *len)
 		for (struct fl_toxic *t = l->toxics; t; t = t->next)
 			n++;
 		fl_buf_puts(&b, "faultline_proxy_toxics{proxy=\"");
-		label(&b, l->name);
+		fl_text_prom_escape(&b, l->name);
 		fl_buf_printf(&b, "\"} %u\n", n);
 	}
 	return fl_buf_take(&b, len);

@@ -49,6 +49,19 @@ int fl_proxy_api_start(struct fl_proxy_engine *e, const char *addr, const char *
 /* "http://127.0.0.1:PORT" of the running API (borrowed), or "" before. */
 const char *fl_proxy_api_url(const struct fl_proxy_engine *e);
 
+/* An extra handler on the control API (the agent's /host routes): called
+ * for every request that passed the token check, before the proxy's own
+ * routes; it returns true when it replied (core/http_server.h), false to let
+ * the proxy handle the request. fn NULL removes it. Call before the loop
+ * runs or on the loop thread. */
+struct fl_http_req;
+typedef bool (*fl_proxy_api_hook_fn)(struct fl_http_req *r, void *arg);
+void fl_proxy_api_set_hook(struct fl_proxy_engine *e, fl_proxy_api_hook_fn fn, void *arg);
+
+/* The Prometheus text GET /metrics serves, with its length in *len; caller
+ * frees; NULL when out of memory. On the loop thread. */
+char *fl_proxy_metrics_text(struct fl_proxy_engine *e, size_t *len);
+
 /* The API without HTTP: handle one request on the loop thread. method and
  * path as in HTTP ("POST", "/proxies/x/toxics"), query may be NULL, body
  * (borrowed, may be NULL) is the raw request body. Sets *status and

@@ -8,6 +8,7 @@
 #include <event2/event.h>
 
 #include "core/errors.h"
+#include "core/regex.h"
 #include "core/json.h"
 #include "fault-injector/internal.h"
 
@@ -275,18 +276,15 @@ int fl_toxic_update_json(struct fl_toxic *t, const json_t *j, int *status, char 
 	union fl_attr_val old[FL_TOXIC_MAX_ATTRS];
 	memcpy(old, t->a, sizeof(old));
 	memcpy(t->a, a, sizeof(a));
-	bool had_re = t->has_re;
-	regex_t old_re = t->re;
-	t->has_re = false;
+	struct fl_regex *old_re = t->re;
+	t->re = NULL;
 	if (t->type->compile && (rc = t->type->compile(t, err, errlen))) {
 		memcpy(a, t->a, sizeof(a));
 		memcpy(t->a, old, sizeof(old));
 		t->re = old_re;
-		t->has_re = had_re;
 		goto out;
 	}
-	if (had_re)
-		regfree(&old_re);
+	fl_regex_free(old_re);
 	memcpy(a, old, sizeof(old));
 	t->toxicity = tox;
 	t->ttl_ms = ttl;
@@ -321,8 +319,7 @@ void fl_toxic_free(struct fl_toxic *t)
 		return;
 	if (t->ttl_ev)
 		event_free(t->ttl_ev);
-	if (t->has_re)
-		regfree(&t->re);
+	fl_regex_free(t->re);
 	free_vals(t->type, t->a);
 	free(t->name);
 	free(t);

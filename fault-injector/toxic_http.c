@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "core/errors.h"
+#include "core/regex.h"
 #include "fault-injector/internal.h"
 
 #define MATCH_ATTRS                                            \
@@ -37,19 +38,14 @@ static const struct fl_attr_spec drop_attrs[] = {
 static int compile(struct fl_toxic *t, char *err, size_t errlen)
 {
 	const char *re = fl_toxic_str(t, "path_regex");
-	if (t->has_re) {
-		regfree(&t->re);
-		t->has_re = false;
-	}
+	fl_regex_free(t->re);
+	t->re = NULL;
 	if (!*re)
 		return 0;
-	int rc = regcomp(&t->re, re, REG_EXTENDED | REG_NOSUB);
-	if (rc) {
-		char msg[128];
-		regerror(rc, &t->re, msg, sizeof(msg));
+	char msg[256];
+	int rc = fl_regex_compile(re, 0, &t->re, msg, sizeof(msg));
+	if (rc)
 		return fl_err_set(err, errlen, FL_EINVAL, "bad request body: path_regex: %s", msg);
-	}
-	t->has_re = true;
 	return 0;
 }
 
@@ -62,7 +58,8 @@ bool fl_http_toxic_matches(const struct fl_toxic *t, const char *method, const c
 	const char *prefix = fl_toxic_str(t, "path");
 	if (*prefix && strncmp(path, prefix, strlen(prefix)) != 0)
 		return false;
-	if (t->has_re && regexec(&t->re, path, 0, NULL, 0) != 0)
+	/* a match over the regex limits counts as no match (the toxic stays off) */
+	if (t->re && fl_regex_match(t->re, path, strlen(path), NULL, 0) != 1)
 		return false;
 	const char *hn = fl_toxic_str(t, "header");
 	if (*hn) {

@@ -28,6 +28,8 @@ struct fl_run_opts {
 	int nallow;
 	const char *journal;		/* experiment journal file (JSON), or NULL */
 	volatile int *interrupt;	/* set by the signal handler; borrowed */
+	const char *command;		/* the command line that reproduces the run, for
+					 * the reports (borrowed), or NULL */
 };
 
 struct fl_file_outcome {
@@ -42,6 +44,39 @@ struct fl_file_outcome {
  * FL_E* when the runner itself could not work (out of memory, no event loop). */
 int fl_runner_run_file(const char *path, const struct fl_run_opts *opts,
 		       struct fl_file_outcome *out);
+
+/* --- a run of many files (faultline run, faultline chaos) --- */
+
+/* Scenario files, in the order they run. Owns its strings. */
+struct fl_file_list {
+	char **v;
+	size_t n, cap;
+};
+
+/* Add the scenario files at `path` (borrowed) to l: a file as it is; for a
+ * directory every *.lua below it, sorted level by level, leaving out names
+ * that start with '.' or '_' (helpers). Returns 0 or a negative FL_E*
+ * (errno-based when path cannot be read). */
+int fl_runner_collect(struct fl_file_list *l, const char *path);
+
+/* Free l's strings and array; l is empty again. */
+void fl_file_list_free(struct fl_file_list *l);
+
+/* A new report set (*out; fl_report_set_free) with a reporter per spec
+ * ("FORMAT[=FILE]", borrowed), and the console as well unless `quiet` or a
+ * spec asks for it: on standard error when another report writes to standard
+ * output. Returns 0, or FL_EINVAL (a bad spec) or FL_EEXIST (two reports in
+ * one place) -- usage errors -- or another negative FL_E* (a file could not
+ * be opened), with "--report SPEC: reason" in err. */
+int fl_runner_reports(const char *const *specs, int n, int quiet, struct fl_report_set **out,
+		      char *err, size_t errlen);
+
+/* Run every file, `jobs` at a time (each in its own thread, Lua state and
+ * event loop), between fl_report_run_begin and fl_report_run_end on
+ * opts->reports; no file starts once *opts->interrupt is set. The totals go
+ * to *out (`interrupted` set when the run was). */
+void fl_runner_run_files(const struct fl_file_list *files, int jobs, const struct fl_run_opts *opts,
+			 struct fl_file_outcome *out);
 
 /* For the Lua modules: the options and outcome of the file being run in L. */
 struct fl_runner_ctx {

@@ -1,4 +1,4 @@
-/* A circuit breaker with Resilience4j's semantics (see shared/checkers.md):
+/* A circuit breaker with Resilience4j's semantics (docs/checkers.md, "Circuit breaker"):
  * a count-based sliding window of the last N outcomes, a decision only once
  * m_eff = min(m, N) outcomes are in, tripping iff failure rate >= F % or
  * slow rate >= S % (slow: duration > D, strictly); OPEN rejects until W has

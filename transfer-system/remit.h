@@ -1,5 +1,6 @@
 /* remittance internals: the saga model shared by svc_remittance.c (HTTP,
- * log, recovery, deferral) and saga.c (the state machine). */
+ * recovery, deferral), saga_record.c (the saga as data: step tables, log
+ * rows, events, JSON) and saga.c (the state machine). */
 #ifndef FL_REF_REMIT_H
 #define FL_REF_REMIT_H
 
@@ -68,10 +69,21 @@ struct remit {
 	int64_t last_probe_ns;		/* a deferred saga was resumed as a trial */
 };
 
-/* saga.c */
+/* saga_record.c: the saga as data */
 const struct step_def *saga_defs(int type, int *n);
 const char *saga_type_name(int type);
 bool saga_terminal(const char *state);
+void saga_step_key(const struct saga *g, int step, const char *dir, char *out, size_t n);
+/* The length of g's pre-pivot deadline in ms: the request's deadlineMs, else --saga-deadline. */
+int64_t saga_deadline_len(const struct saga *g);
+/* Persist the saga and its steps (inside the caller's transaction). */
+int saga_save(struct saga *g);
+/* Emit a saga event into the outbox (inside the caller's transaction). */
+void saga_event(struct saga *g, const char *type, int step, const char *dir, json_t *extra);
+/* The saga as JSON (new reference). */
+json_t *saga_json(const struct saga *g);
+
+/* saga.c: the state machine */
 /* Continue a saga from where it stands (never blocks). */
 void saga_drive(struct saga *g);
 /* Inside the transaction that writes g: log its next forward step as
@@ -82,14 +94,6 @@ bool saga_log_next(struct saga *g);
 void saga_send_logged(struct saga *g);
 /* Resume a DEFERRED saga. */
 void saga_resume(struct saga *g);
-/* Persist the saga and its steps (inside the caller's transaction). */
-int saga_save(struct saga *g);
-/* Emit a saga event into the outbox (inside the caller's transaction). */
-void saga_event(struct saga *g, const char *type, int step, const char *dir, json_t *extra);
-void saga_step_key(const struct saga *g, int step, const char *dir, char *out, size_t n);
-json_t *saga_json(const struct saga *g);
-/* The length of g's pre-pivot deadline in ms: the request's deadlineMs, else --saga-deadline. */
-int64_t saga_deadline_len(const struct saga *g);
 
 /* svc_remittance.c */
 void remit_saga_settled(struct saga *g);	/* terminal or deferred: answer waiters */

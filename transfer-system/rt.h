@@ -203,8 +203,6 @@ int rt_after_owned(struct rt_svc *s, long ms, void (*fn)(struct rt_svc *s, void 
 		   void (*cancel)(void *arg));
 /* A fresh 32-hex trace id into out (33 bytes). */
 void rt_new_trace_id(struct rt_svc *s, char *out);
-/* Percent-encode s for a URL path segment into out. */
-void rt_url_escape(const char *s, char *out, size_t n);
 /* Write the current wall time as UTC "YYYY-MM-DD" into out (11 bytes). */
 void rt_today(int64_t wall_ns, char *out);
 

@@ -186,21 +186,3 @@ int rt_call(struct rt_svc *s, const struct rt_call *rc, rt_call_fn cb, void *arg
 	}
 	return 0;
 }
-
-void rt_url_escape(const char *s, char *out, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-	for (; *s && o + 4 < n; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.' || c == '~')
-			out[o++] = (char)c;
-		else {
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	out[o] = 0;
-}

@@ -12,6 +12,7 @@
 #include "core/errors.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/text.h"
 
 const double rt_buckets[RT_NBUCKETS] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 					 0.1,   0.25,   0.5,   1,    2.5,   10 };
@@ -293,22 +294,10 @@ const char *rt_trace_id(struct fl_http_req *r)
 
 /* --- Prometheus text format --- */
 
-void rt_metrics_escape(struct fl_buf *out, const char *v)
-{
-	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			fl_buf_printf(out, "\\%c", *v);
-		else if (*v == '\n')
-			fl_buf_puts(out, "\\n");
-		else
-			fl_buf_append(out, v, 1);
-	}
-}
-
 static void lbl(struct fl_buf *b, const char *name, const char *v, bool first)
 {
 	fl_buf_printf(b, "%s%s=\"", first ? "" : ",", name);
-	rt_metrics_escape(b, v);
+	fl_text_prom_escape(b, v);
 	fl_buf_puts(b, "\"");
 }
 

@@ -81,7 +81,6 @@ struct rt_internal {
 /* rt_http.c */
 void rt_http_free_live(struct rt_svc *s);
 void rt_metrics_write(struct rt_svc *s, struct fl_buf *out);
-void rt_metrics_escape(struct fl_buf *out, const char *v);
 bool rt_http_filter(struct fl_http_req *r, void *arg);
 /* rt_call.c: release the calls still in flight (after the client is freed) */
 void rt_calls_free(struct rt_svc *s);

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/errors.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "transfer-system/rt.h"
 
 #define AGG_BATCH 200
@@ -193,16 +195,23 @@ static void h_aggregate(struct rt_svc *s, struct fl_http_req *r)
 	}
 	a->req = r;
 	snprintf(a->address, sizeof(a->address), "%s", addr);
-	char esc[800], path[900];
-	rt_url_escape(addr, esc, sizeof(esc));
-	snprintf(path, sizeof(path), "/membership/address/%s", esc);
-	struct rt_call c = { .peer = "membership", .method = "GET", .path = path,
+	struct fl_buf path;
+	fl_buf_init(&path, 1024);
+	if (fl_buf_puts(&path, "/membership/address/") ||
+	    fl_text_pct_encode(&path, addr, strlen(addr), FL_PCT_UNRESERVED)) {
+		fl_buf_free(&path);
+		free(a);
+		rt_reply_error(r, 400, "address too long");
+		return;
+	}
+	struct rt_call c = { .peer = "membership", .method = "GET", .path = path.data,
 			     .trace_id = rt_trace_id(r), .cancel = agg_cancel };
 	a->pending = 1;
 	if (rt_call(s, &c, members_done, a) != 0) {
 		free(a);
 		rt_reply_error(r, 502, "cannot call membership");
 	}
+	fl_buf_free(&path);
 }
 
 static int init(struct rt_svc *s, char *err, size_t errlen)

@@ -99,55 +99,51 @@ static int load_source(lua_State *L, int idx, struct fl_chk_history **out, char 
 	return 0;
 }
 
-static int l_run(lua_State *L)
+/* The checker named by argument 1 (raises when there is none). */
+static const struct fl_checker *check_checker(lua_State *L)
 {
-	static const char *const kinds[] = { "saga", "bank", "breaker", "probe", NULL };
-	int kind = luaL_checkoption(L, 1, NULL, kinds);
-	if (!lua_isstring(L, 2) && !lua_istable(L, 2))
-		return luaL_argerror(L, 2, "expected a history path, a list of events or "
-					   "{files=, events=}");
-	const char *name = luaL_optstring(L, 4, NULL);
-	char err[512] = "";
+	const char *kind = luaL_checkstring(L, 1);
+	const struct fl_checker *k = fl_checker_find(kind);
+	if (!k) {
+		char names[128];
+		luaL_argerror(L, 1, lua_pushfstring(L, "unknown checker '%s' (%s)", kind,
+						    fl_checker_names(names, sizeof(names))));
+	}
+	return k;
+}
+
+/* Configure checker k from argument 3 (a table; nil: defaults) and 4
+ * (breaker: the breaker's name). Raises on a bad argument; returns a
+ * negative FL_E* with err set when the configuration is wrong. */
+static int configure(lua_State *L, const struct fl_checker *k, union fl_checker_config *c,
+		     char *err, size_t errlen)
+{
+	struct fl_checker_overrides ov = { .name = luaL_optstring(L, 4, NULL) };
 	json_t *cfg = NULL;
 	if (!lua_isnoneornil(L, 3)) {
 		luaL_checktype(L, 3, LUA_TTABLE);
 		char jerr[160];
+		/* An empty table converts to {}: fine for every configuration. */
 		cfg = fl_lua_to_json(L, 3, jerr, sizeof(jerr));
 		if (!cfg)
 			return luaL_argerror(L, 3, jerr);
 	}
-	union {
-		struct fl_saga_config saga;
-		struct fl_bank_config bank;
-		struct fl_breaker_config breaker;
-		struct fl_probe_check_config probe;
-	} c;
-	int rc = 0;
-	/* An empty table converts to {}: fine for every configuration. */
-	switch (kind) {
-	case 0:
-		fl_saga_config_defaults(&c.saga);
-		rc = cfg ? fl_saga_config_from_json(&c.saga, cfg, err, sizeof(err)) : 0;
-		break;
-	case 1:
-		fl_bank_config_defaults(&c.bank);
-		rc = cfg ? fl_bank_config_from_json(&c.bank, cfg, err, sizeof(err)) : 0;
-		break;
-	case 2:
-		fl_breaker_config_defaults(&c.breaker);
-		rc = cfg ? fl_breaker_config_from_json(&c.breaker, cfg, name, err, sizeof(err)) : 0;
-		if (!rc && name && !c.breaker.name[0])
-			snprintf(c.breaker.name, sizeof(c.breaker.name), "%s", name);
-		break;
-	default:
-		fl_probe_check_config_defaults(&c.probe);
-		rc = cfg ? fl_probe_check_config_from_json(&c.probe, cfg, err, sizeof(err)) : 0;
-		break;
-	}
+	int rc = fl_checker_configure(k, c, cfg, &ov, err, errlen);
 	json_decref(cfg);
-	if (rc) {
+	return rc;
+}
+
+static int l_run(lua_State *L)
+{
+	const struct fl_checker *k = check_checker(L);
+	if (!lua_isstring(L, 2) && !lua_istable(L, 2))
+		return luaL_argerror(L, 2, "expected a history path, a list of events or "
+					   "{files=, events=}");
+	char err[512] = "";
+	union fl_checker_config c;
+	if (configure(L, k, &c, err, sizeof(err))) {
 		lua_pushnil(L);
-		lua_pushfstring(L, "%s config: %s", kinds[kind], err);
+		lua_pushfstring(L, "%s config: %s", lua_tostring(L, 1), err);
 		return 2;
 	}
 	struct fl_chk_history *h = NULL;
@@ -156,10 +152,7 @@ static int l_run(lua_State *L)
 		lua_pushstring(L, err);
 		return 2;
 	}
-	struct fl_check_result *r = kind == 0   ? fl_check_saga(h, &c.saga)
-				    : kind == 1 ? fl_check_bank(h, &c.bank)
-				    : kind == 2 ? fl_check_breaker(h, &c.breaker)
-						: fl_check_probe(h, &c.probe);
+	struct fl_check_result *r = k->run(h, &c);
 	fl_chk_history_free(h);
 	if (!r)
 		return luaL_error(L, "out of memory");
@@ -246,28 +239,20 @@ static int l_prober(lua_State *L)
 	lp->p = fl_prober_new(fl_sched_base(s), service, on_probe_event, lp, err, sizeof(err));
 	if (!lp->events || !lp->p)
 		return luaL_error(L, "prober: %s", err);
-	static const char *const kinds[] = { "liveness", "readiness", "startup" };
-	int n = 0;
-	for (int k = 0; k < 3; k++) {
-		lua_getfield(L, 2, kinds[k]);
-		const char *url = lua_tostring(L, -1);
-		if (url) {
-			struct fl_probe_spec sp;
-			fl_probe_spec_defaults(&sp, k);
-			sp.url = url;
-			sp.period_ms = (int64_t)(opt_num(L, 2, "period", 10) * 1000);
-			sp.timeout_ms = (int64_t)(opt_num(L, 2, "timeout", 1) * 1000);
-			sp.initial_delay_ms = (int64_t)(opt_num(L, 2, "initial_delay", 0) * 1000);
-			sp.failure_threshold = (int)opt_num(L, 2, "failure_threshold", 3);
-			sp.success_threshold = k == 1 ? (int)opt_num(L, 2, "success_threshold", 1) : 1;
-			if (fl_prober_add(lp->p, &sp, err, sizeof(err)) < 0)
-				return luaL_argerror(L, 2, err);
-			n++;
-		}
-		lua_pop(L, 1);
+	struct fl_probe_set set;
+	fl_probe_set_defaults(&set);
+	for (int k = FL_PROBE_LIVENESS; k <= FL_PROBE_STARTUP; k++) {
+		lua_getfield(L, 2, fl_probe_kind_str(k));
+		set.url[k] = lua_tostring(L, -1); /* stays on the stack until added */
 	}
-	if (!n)
-		return luaL_argerror(L, 2, "give at least one of liveness, readiness, startup (URLs)");
+	set.period_ms = (int64_t)(opt_num(L, 2, "period", 10) * 1000);
+	set.timeout_ms = (int64_t)(opt_num(L, 2, "timeout", 1) * 1000);
+	set.initial_delay_ms = (int64_t)(opt_num(L, 2, "initial_delay", 0) * 1000);
+	set.failure_threshold = (int)opt_num(L, 2, "failure_threshold", 3);
+	set.success_threshold = (int)opt_num(L, 2, "success_threshold", 1);
+	if (fl_prober_add_set(lp->p, &set, err, sizeof(err)) < 0)
+		return luaL_argerror(L, 2, err);
+	lua_pop(L, 3);
 	lua_getfield(L, 2, "observe_held");
 	fl_prober_observe_held(lp->p, lua_toboolean(L, -1));
 	lua_pop(L, 1);

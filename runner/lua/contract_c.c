@@ -125,40 +125,14 @@ static int l_load(lua_State *L)
 
 /* --- pacts from options --------------------------------------------------------- */
 
-struct pacts {
-	struct fl_pact **v;
-	size_t n;
-};
-
-static void pacts_free(struct pacts *ps)
-{
-	for (size_t i = 0; i < ps->n; i++)
-		fl_pact_free(ps->v[i]);
-	free(ps->v);
-	ps->v = NULL;
-	ps->n = 0;
-}
-
-static int pacts_add(struct pacts *ps, struct fl_pact *p)
-{
-	struct fl_pact **v = realloc(ps->v, (ps->n + 1) * sizeof(*v));
-	if (!v) {
-		fl_pact_free(p);
-		return -1;
-	}
-	ps->v = v;
-	v[ps->n++] = p;
-	return 0;
-}
-
 /* Read opts.pact / opts.pacts / opts.interactions of the table at idx.
  * Returns 0, or -1 with the message in err. */
-static int pacts_from_opts(lua_State *L, int idx, struct pacts *ps, char *err, size_t errlen)
+static int pacts_from_opts(lua_State *L, int idx, struct fl_pact_list *ps, char *err, size_t errlen)
 {
 	lua_getfield(L, idx, "pact");
 	if (lua_isstring(L, -1)) {
 		struct fl_pact *p = fl_pact_load(lua_tostring(L, -1), err, errlen);
-		if (!p || pacts_add(ps, p)) {
+		if (!p || fl_pact_list_add(ps, p) < 0) {
 			lua_pop(L, 1);
 			return -1;
 		}
@@ -174,7 +148,7 @@ static int pacts_from_opts(lua_State *L, int idx, struct pacts *ps, char *err, s
 			if (!path)
 				snprintf(err, errlen, "pacts[%lld] must be a file name", (long long)i);
 			lua_pop(L, 1);
-			if (!p || pacts_add(ps, p)) {
+			if (!p || fl_pact_list_add(ps, p) < 0) {
 				lua_pop(L, 1);
 				return -1;
 			}
@@ -201,7 +175,7 @@ static int pacts_from_opts(lua_State *L, int idx, struct pacts *ps, char *err, s
 		lua_pop(L, 2);
 		struct fl_pact *p = doc ? fl_pact_from_json(doc, "interactions", err, errlen) : NULL;
 		json_decref(doc);
-		if (!p || pacts_add(ps, p)) {
+		if (!p || fl_pact_list_add(ps, p) < 0) {
 			lua_pop(L, 1);
 			return -1;
 		}
@@ -218,7 +192,7 @@ static int pacts_from_opts(lua_State *L, int idx, struct pacts *ps, char *err, s
 
 struct lstub {
 	struct fl_stub *s;
-	struct pacts ps;
+	struct fl_pact_list ps;
 	char url[96];
 };
 
@@ -235,7 +209,7 @@ static int stub_close(lua_State *L)
 	struct lstub *s = luaL_checkudata(L, 1, stub_mt);
 	fl_stub_free(s->s);
 	s->s = NULL;
-	pacts_free(&s->ps);
+	fl_pact_list_free(&s->ps);
 	return 0;
 }
 
@@ -258,7 +232,7 @@ static int l_stub(lua_State *L)
 	s->s = fl_stub_new(fl_sched_base(sch), s->ps.v, s->ps.n, listen, seed, err, sizeof(err));
 	lua_pop(L, 2);
 	if (!s->s) {
-		pacts_free(&s->ps);
+		fl_pact_list_free(&s->ps);
 		lua_pushnil(L);
 		lua_pushstring(L, err);
 		return 2;
@@ -296,7 +270,7 @@ static int stub_misses(lua_State *L)
 /* --- verify (on a thread) ---------------------------------------------------------- */
 
 struct vjob {
-	struct pacts ps;
+	struct fl_pact_list ps;
 	struct fl_verify_opts o;
 	char *strs[8];		/* owned copies of the option strings */
 	json_t *results;	/* array filled by the thread */
@@ -319,7 +293,7 @@ static void vjob_free(struct vjob *j)
 		close(j->fds[1]);
 	for (size_t i = 0; i < 8; i++)
 		free(j->strs[i]);
-	pacts_free(&j->ps);
+	fl_pact_list_free(&j->ps);
 	json_decref(j->results);
 	free(j);
 }

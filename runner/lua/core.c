@@ -3,15 +3,16 @@
  * numbers, -e variables, regular expressions. Not meant for scenarios
  * directly; faultline.lua wraps it. */
 #include <lauxlib.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "report/report.h"
+#include "runner/luajson.h"
 #include "runner/runner.h"
 #include "runner/sched.h"
 #include "core/clock.h"
+#include "core/regex.h"
 
 /* run_group(fn, timeout_s [, protected]) -> true, results... | false, err
  * Runs fn as the root task of a new scheduler group, driving the event loop
@@ -48,7 +49,7 @@ static char *opt_strdup(lua_State *L, int idx, const char *key)
 }
 
 /* report{suite=, name=, status="pass|fail|skip", duration=s, message=,
- *        detail=, file=, line=, tags={...}} */
+ *        detail=, file=, line=, tags={...}, retries={...}, extra={...}} */
 static int l_report(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -111,10 +112,52 @@ static int l_report(lua_State *L)
 		}
 	}
 	lua_pop(L, 1);
+	/* extra = { checks = {...}, experiment = {...} }: the test's parts */
+	lua_getfield(L, 1, "extra");
+	if (lua_istable(L, -1)) {
+		char err[128];
+		r.extra = fl_lua_to_json(L, lua_gettop(L), err, sizeof(err));
+	}
+	lua_pop(L, 1);
 	r.index = ++ctx->test_index;
 	fl_report_test_done(ctx->opts->reports, &r);
 	fl_test_result_free(&r); /* the set copies what it keeps */
 	return 0;
+}
+
+/* progress{what=, elapsed=, total=, ops=, errors=, faults=} (nil: take the
+ * display down): the console's one-line progress on a terminal. */
+static int l_progress(lua_State *L)
+{
+	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
+	struct fl_progress p = { .ops = -1, .errors = -1, .faults = -1 };
+	if (lua_istable(L, 1)) {
+		lua_getfield(L, 1, "what");
+		lua_getfield(L, 1, "elapsed");
+		lua_getfield(L, 1, "total");
+		lua_getfield(L, 1, "ops");
+		lua_getfield(L, 1, "errors");
+		lua_getfield(L, 1, "faults");
+		p.what = lua_tostring(L, -6);
+		p.elapsed_s = lua_tonumber(L, -5);
+		p.total_s = lua_tonumber(L, -4);
+		if (lua_isnumber(L, -3))
+			p.ops = (int64_t)lua_tointeger(L, -3);
+		if (lua_isnumber(L, -2))
+			p.errors = (int64_t)lua_tointeger(L, -2);
+		if (lua_isnumber(L, -1))
+			p.faults = (int)lua_tointeger(L, -1);
+	}
+	fl_report_progress(ctx->opts->reports, &p);
+	return 0;
+}
+
+/* note(text) -> true when the console took it (else the caller prints it) */
+static int l_note(lua_State *L)
+{
+	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
+	lua_pushboolean(L, fl_report_note(ctx->opts->reports, luaL_checkstring(L, 1)));
+	return 1;
 }
 
 /* file_error(message, exit_code) */
@@ -231,21 +274,22 @@ static int l_random(lua_State *L)
 	}
 }
 
-/* regex_find(re, s) -> bool; raises on a bad expression (POSIX extended) */
+/* regex_find(re, s) -> bool; raises on a bad expression or one over the
+ * limits of core/regex.h (PCRE2 syntax) */
 static int l_regex_find(lua_State *L)
 {
 	const char *re = luaL_checkstring(L, 1);
-	const char *s = luaL_checkstring(L, 2);
-	regex_t rx;
-	int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
-	if (rc != 0) {
-		char msg[160];
-		regerror(rc, &rx, msg, sizeof(msg));
-		regfree(&rx);
-		return luaL_error(L, "bad regular expression '%s': %s", re, msg);
-	}
-	lua_pushboolean(L, regexec(&rx, s, 0, NULL, 0) == 0);
-	regfree(&rx);
+	size_t len;
+	const char *s = luaL_checklstring(L, 2, &len);
+	struct fl_regex *rx = NULL;
+	char msg[256];
+	if (fl_regex_compile(re, 0, &rx, msg, sizeof(msg)) < 0)
+		return luaL_error(L, "bad regular expression: %s", msg);
+	int rc = fl_regex_match(rx, s, len, msg, sizeof(msg));
+	fl_regex_free(rx);
+	if (rc < 0)
+		return luaL_error(L, "%s", msg);
+	lua_pushboolean(L, rc == 1);
 	return 1;
 }
 
@@ -269,6 +313,8 @@ int luaopen_faultline_core(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{ "run_group", l_run_group },
 		{ "report", l_report },
+		{ "progress", l_progress },
+		{ "note", l_note },
 		{ "file_error", l_file_error },
 		{ "options", l_options },
 		{ "env", l_env },

@@ -59,9 +59,14 @@ local function show(v)
   return inspect(v)
 end
 
+-- A line for a person: through the console report (above its progress
+-- line), or on standard output when the run has no console.
 local function say(fmt, ...)
-  io.stdout:write(string.format(fmt, ...), "\n")
-  io.stdout:flush()
+  local line = string.format(fmt, ...)
+  if not core.note(line) then
+    io.stdout:write(line, "\n")
+    io.stdout:flush()
+  end
 end
 
 local function check_list(list, what, level)
@@ -80,9 +85,9 @@ end
 
 -- One probe: value, ok, error message.
 local function run_probe(p)
-  local t0 = core.now()
+  local t0, w0 = core.now(), core.wall()
   local ok, v = pcall(p.probe)
-  local rec = { name = p.name, type = "probe", started = core.wall(), duration = core.now() - t0 }
+  local rec = { name = p.name, type = "probe", started = w0, mono = t0, duration = core.now() - t0 }
   if not ok then
     rec.status, rec.error = "failed", type(v) == "table" and (v.message or inspect(v)) or tostring(v)
     return rec, false
@@ -94,7 +99,7 @@ local function run_probe(p)
 end
 
 local function hypothesis(list, phase, journal)
-  local all = true
+  local all, off = true, {}
   journal[phase] = {}
   for _, p in ipairs(list) do
     local rec, ok = run_probe(p)
@@ -102,8 +107,11 @@ local function hypothesis(list, phase, journal)
     say("  %s %s: %s = %s (want %s)", ok and "✓" or "✗", (phase:gsub("_", " ")), p.name,
         rec.error or show(rec.value), describe_tol(p.tolerance))
     all = all and ok
+    if not ok then
+      off[#off + 1] = string.format("%s = %s (want %s)", p.name, rec.error or show(rec.value), describe_tol(p.tolerance))
+    end
   end
-  return all
+  return all, table.concat(off, "; ")
 end
 
 local function write_journal(path, journal)
@@ -127,7 +135,7 @@ end
 local function run(e)
   local opts = core.options()
   local journal = {
-    title = e.title, description = e.description, started = core.wall(),
+    title = e.title, description = e.description, started = core.wall(), mono = core.now(),
     dry_run = opts.dry_run or false, seed = opts.seed, method = {}, rollbacks = {},
     status = "running",
   }
@@ -145,19 +153,37 @@ local function run(e)
     for _, r in ipairs(e.rollbacks) do say("  [dry run] rollback: %q", r.name) end
     journal.status = "dry-run"
     write_journal(opts.journal, journal)
+    fl().attach("experiment", journal)
     return
   end
 
+  -- The progress line on a terminal: elapsed of the time limit, failed
+  -- steps, faults (actions with a rollback) in place.
+  local function progress()
+    local failed = 0
+    for _, r in ipairs(journal.method) do if r.status == "failed" then failed = failed + 1 end end
+    fl().progress{ what = "experiment: " .. e.title, total = e.timeout or opts.timeout,
+                   errors = failed, faults = #state.rollbacks }
+  end
+  fl().spawn(function()
+    while not state.finished and not state.method_done do
+      progress()
+      core.sleep(0.25)
+    end
+  end)
+
   -- Rollbacks run when the test ends, however it ends; then the journal.
   fl().defer(function()
+    state.finished = true
+    fl().progress(nil)
     local list = {}
     for i = #state.rollbacks, 1, -1 do list[#list + 1] = state.rollbacks[i] end
     for _, r in ipairs(e.rollbacks) do list[#list + 1] = { name = r.name, fn = r.action or r.probe } end
     for _, r in ipairs(list) do
-      local t0 = core.now()
+      local t0, w0 = core.now(), core.wall()
       local ok, err = pcall(r.fn)
       local abandoned = not ok and tostring(type(err) == "table" and err.message or err):find("abandoned", 1, true)
-      local rec = { name = r.name, started = core.wall(), duration = core.now() - t0,
+      local rec = { name = r.name, started = w0, mono = t0, duration = core.now() - t0,
                     status = ok and "ok" or (abandoned and "abandoned" or "failed") }
       if not ok then rec.error = type(err) == "table" and (err.message or inspect(err)) or tostring(err) end
       journal.rollbacks[#journal.rollbacks + 1] = rec
@@ -170,13 +196,15 @@ local function run(e)
       if intr >= 2 then journal.rollbacks_abandoned = true end
     end
     write_journal(opts.journal, journal)
+    fl().attach("experiment", journal)
   end)
 
   say("  experiment: %s", e.title)
-  if not hypothesis(e.steady_state, "steady_state_before", journal) then
+  local held, off = hypothesis(e.steady_state, "steady_state_before", journal)
+  if not held then
     journal.status = "aborted"
-    journal.reason = "the steady state did not hold before the method"
-    fl().fail("experiment aborted: the steady-state hypothesis did not hold before the method")
+    journal.reason = "the steady state did not hold before the method: " .. off
+    fl().fail("experiment aborted: the steady-state hypothesis did not hold before the method: " .. off)
   end
 
   for _, g in ipairs(e.safeguards) do
@@ -185,6 +213,7 @@ local function run(e)
         local rec, ok = run_probe(g)
         if not ok then
           state.abort = string.format("safeguard %q tripped: %s", g.name, rec.error or inspect(rec.value))
+          rec.tripped = core.wall()
           journal.safeguard = rec
           return
         end
@@ -197,11 +226,11 @@ local function run(e)
     if state.abort then break end
     pause(a.pause_before, state)
     if state.abort then break end
-    local t0 = core.now()
+    local t0, w0 = core.now(), core.wall()
     local rec
     if a.action then
       local ok, v = pcall(a.action)
-      rec = { name = a.name, type = "action", started = core.wall(), duration = core.now() - t0,
+      rec = { name = a.name, type = "action", started = w0, mono = t0, duration = core.now() - t0,
               status = ok and "ok" or "failed" }
       if ok then rec.output = v else rec.error = type(v) == "table" and (v.message or inspect(v)) or tostring(v) end
       if a.rollback then state.rollbacks[#state.rollbacks + 1] = { name = "undo " .. a.name, fn = a.rollback } end
@@ -210,7 +239,6 @@ local function run(e)
       if not ok then state.abort = "action " .. a.name .. " failed: " .. rec.error end
     else
       rec = run_probe(a)
-      rec.started = core.wall()
       journal.method[#journal.method + 1] = rec
       say("  · probe: %s = %s", a.name, rec.error or show(rec.value))
     end
@@ -223,9 +251,11 @@ local function run(e)
     fl().fail("experiment aborted: " .. state.abort)
   end
 
-  if not hypothesis(e.steady_state, "steady_state_after", journal) then
+  held, off = hypothesis(e.steady_state, "steady_state_after", journal)
+  if not held then
     journal.status = "deviated"
-    fl().fail("the steady state did not hold after the method: the system deviated")
+    journal.reason = "deviated: " .. off
+    fl().fail("the steady state did not hold after the method: the system deviated: " .. off)
   end
   journal.status = "completed"
 end

@@ -72,14 +72,24 @@ function Result:violations(id)
   return v and v.count or 0
 end
 
-local function wrap(r, err)
+-- The result, also attached to the running test's report (without its
+-- console text) under `label`.
+local function wrap(label, r, err)
   if not r then error(err, 3) end
+  local f = fl()
+  if f and f.attach then
+    local rec = {}
+    for k, v in pairs(r) do if k ~= "text" and k ~= "exit_code" then rec[k] = v end end
+    rec.label = label
+    f.attach("checks", rec)
+  end
   return setmetatable(r, Result)
 end
 
 --- run(kind, source [, config [, name]]) -> result
 function M.run(kind, source, config, name)
-  return wrap(check_c.run(kind, source, config, name))
+  local what = name or (type(config) == "table" and (config.service or config.name)) or nil
+  return wrap(what and (kind .. " " .. tostring(what)) or kind, check_c.run(kind, source, config, name))
 end
 
 M.prober = check_c.prober
@@ -201,13 +211,13 @@ function M.saga(sys, opts)
                                     initial_total = opts.bank_total, quiescent = true }
     read_models(sys, opts, src.events)
   end
-  return wrap(check_c.run("saga", src, config_of(opts, { addresses = true, failures = true })))
+  return wrap("saga", check_c.run("saga", src, config_of(opts, { addresses = true, failures = true })))
 end
 
 --- bank{total=, allow_negative=, sources=, history=, events=} -> result
 function M.bank(opts)
   opts = opts or {}
-  return wrap(check_c.run("bank", sources(opts), config_of(opts)))
+  return wrap("bank", check_c.run("bank", sources(opts), config_of(opts)))
 end
 
 --- breaker(link, config) -> result. link: a proxy link name
@@ -231,7 +241,7 @@ function M.breaker(link, config)
   local c = config_of(config)
   if c.link == nil and (c.config == nil or c.config.link == nil) then c.link = name end
   local bname = c.name or name
-  return wrap(check_c.run("breaker", src, c, bname))
+  return wrap("breaker " .. tostring(bname), check_c.run("breaker", src, c, bname))
 end
 
 --- exited(sys, service [, within]) -> a `process` "exited" event for the
@@ -276,7 +286,7 @@ function M.probes(service, cfg)
   end
   local c = config_of(cfg)
   c.service = service
-  return wrap(check_c.run("probe", src, c))
+  return wrap("probe " .. tostring(service), check_c.run("probe", src, c))
 end
 
 return M

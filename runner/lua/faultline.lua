@@ -109,6 +109,32 @@ end
 -- --------------------------------------------------------------- concurrency
 fl.spawn = core.spawn
 
+-- The one-line progress display of a long workload or experiment (a
+-- terminal only; nothing reaches files or pipes). Fields given replace the
+-- last call's, so a workload can report ops and a fault schedule its faults:
+--   fl.progress{ what = "workload", total = 60, ops = n, errors = e }
+--   fl.progress{ faults = 2 }        (what and the clock stay)
+--   fl.progress(nil)                 (take it down when done)
+-- elapsed defaults to the time since the first call with this `what`.
+local progress_state = nil
+function fl.progress(p)
+  if p == nil then
+    progress_state = nil
+    core.progress(nil)
+    return
+  end
+  local s = progress_state
+  if not s or (p.what and p.what ~= s.what) then
+    s = { what = p.what or "running", started = core.now() }
+    progress_state = s
+  end
+  for _, k in ipairs({ "total", "ops", "errors", "faults" }) do
+    if p[k] ~= nil then s[k] = p[k] end
+  end
+  core.progress{ what = s.what, elapsed = p.elapsed or (core.now() - s.started), total = s.total,
+                 ops = s.ops, errors = s.errors, faults = s.faults }
+end
+
 --- join(task...) -> results of each task's function (raises the first error)
 function fl.join(...)
   local results = table.pack(core.join(...))
@@ -249,6 +275,22 @@ fl.before_each, fl.after_each = hook("before_each"), hook("after_each")
 fl.setup, fl.teardown = hook("setup"), hook("teardown")
 
 --- defer(fn): run fn when the current test ends, however it ends (LIFO)
+--- fl.attach(key, value): data for the running test's report (the JSON
+--- journal's "extra"; the HTML page and JUnit show it): "checks" appends a
+--- checker result (fl.check does this), "experiment" sets the experiment's
+--- journal (fl.chaos does this); other keys are kept as given. Outside a
+--- test it does nothing.
+function fl.attach(key, value)
+  if not current_test then return end
+  local x = current_test.extra
+  if key == "checks" then
+    x.checks = x.checks or {}
+    x.checks[#x.checks + 1] = value
+  else
+    x[key] = value
+  end
+end
+
 function fl.defer(fn)
   assert(type(fn) == "function", "defer: expected a function")
   if not current_test then error("defer: no test is running", 2) end
@@ -344,6 +386,7 @@ local function report(t, status, rec, started, start_wall, attempts)
   local r = {
     suite = t.suite.full, name = t.name, status = status, tags = t.tags,
     duration = core.now() - started, start_wall = start_wall, retries = attempts,
+    extra = t.extra and next(t.extra) and t.extra or nil,
   }
   if status == "skip" then
     r.message = rec
@@ -386,7 +429,8 @@ end
 
 local function try_test(t, chain)
   http.forget()
-  local ctx = { name = t.name, suite = t.suite.full, defers = {} }
+  local ctx = { name = t.name, suite = t.suite.full, defers = {}, extra = {} }
+  t.extra = ctx.extra   -- the last try's parts go with the report
   ctx.defer = function(_, fn) local d = ctx.defers; d[#d + 1] = fn end
   ctx.skip = function(_, reason) fl.skip(reason) end
   current_test = ctx

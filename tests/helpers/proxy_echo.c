@@ -20,6 +20,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "core/addr.h"
 #include "core/errors.h"
 #include "fault-injector/internal.h"
 
@@ -147,7 +148,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	char host[256];
 	int port;
-	if (fl_split_hostport(listen, host, sizeof(host), &port)) {
+	if (fl_addr_split(listen, host, sizeof(host), &port)) {
 		fprintf(stderr, "proxy_echo: bad address %s\n", listen);
 		return 2;
 	}

@@ -133,6 +133,10 @@ grep -q "broken.jsonl:2:" "$tmp/err" || fail "history error names FILE:LINE: $(c
 echo '{"deadline_ms":"x"}' >"$tmp/badcfg.json"
 expect_rc 2 "$FAULTLINE" check saga "$tmp/good.jsonl" --config "$tmp/badcfg.json"
 grep -q "deadline_ms" "$tmp/err" || fail "config error names the field"
-expect_rc 2 "$FAULTLINE" check saga "$tmp/good.jsonl" --report html=x
+# every report format: one page with the verdicts, TAP
+expect_rc 1 "$FAULTLINE" check saga "$tmp/bad.jsonl" --report "html=$tmp/c.html" --report "tap=$tmp/c.tap"
+grep -q 'S2' "$tmp/c.html" || fail "html report names the failed invariant"
+grep -q '^not ok .* S2 ' "$tmp/c.tap" || fail "tap: $(cat "$tmp/c.tap")"
+expect_rc 2 "$FAULTLINE" check saga "$tmp/good.jsonl" --report xml=x
 "$FAULTLINE" check --help | grep -q "Usage: faultline check" || fail "--help"
 echo ok

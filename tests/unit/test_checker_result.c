@@ -1,5 +1,5 @@
 /* The result model: verdicts, first/worst/last examples, and the console,
- * JSON and JUnit forms. */
+ * JSON forms, and JUnit through report/. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "test_checker_util.h"
+#include "report/report.h"
 
 static void test_verdicts(void **state)
 {
@@ -73,33 +74,39 @@ static void test_reports(void **state)
 	fl_check_fail(r, "S2", 1, json_pack("{s:s}", "saga_id", "s<1>"), "saga %s", "s<1>");
 	fl_check_unknown(r, "S3", "too young");
 	fl_check_result_finish(r);
-	struct fl_buf b;
-	fl_buf_init(&b, 0);
-	assert_int_equal(fl_check_result_junit(r, &b), 0);
-	assert_non_null(strstr(b.data, "<testsuite name=\"check.saga\" tests=\"4\" failures=\"1\" "
-				       "errors=\"1\" skipped=\"1\""));
-	assert_non_null(strstr(b.data, "name=\"S2 net &lt;effect&gt; &amp; &quot;co&quot;\""));
-	assert_non_null(strstr(b.data, "<failure type=\"S2\""));
-	assert_non_null(strstr(b.data, "s&lt;1&gt;"));
-	assert_non_null(strstr(b.data, "<error type=\"unknown\" message=\"too young\"/>"));
-	assert_non_null(strstr(b.data, "<skipped"));
-	fl_buf_free(&b);
-	/* the whole document in a file */
+	/* JUnit through report/: the checker as a test suite, an invariant per test case */
 	char path[] = "/tmp/fl-chk-junit-XXXXXX";
 	int fd = mkstemp(path);
 	close(fd);
-	char err[128];
-	assert_int_equal(fl_check_results_junit_write(&r, 1, path, err, sizeof(err)), 0);
+	char spec[64], err[128];
+	snprintf(spec, sizeof(spec), "junit=%s", path);
+	struct fl_report_set *set = fl_report_set_new();
+	struct fl_reporter rep;
+	assert_int_equal(fl_reporter_create(spec, &rep, err, sizeof(err)), 0);
+	assert_int_equal(fl_report_set_add(set, rep), 0);
+	struct fl_run_summary sum = { 0 };
+	fl_report_run_begin(set, 1, 0);
+	assert_int_equal(fl_check_result_report(r, set, &sum), 0);
+	fl_report_run_end(set, &sum);
+	fl_report_set_free(set);
+	assert_int_equal(sum.passed, 1);
+	assert_int_equal(sum.failed, 2);	/* the unknown one counts as not passed */
+	assert_int_equal(sum.skipped, 1);
 	FILE *f = fopen(path, "r");
-	char text[4096] = "";
+	char text[8192] = "";
 	size_t n = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
 	unlink(path);
 	text[n] = '\0';
 	assert_non_null(strstr(text, "<?xml"));
 	assert_non_null(strstr(text, "</testsuites>"));
-	assert_int_not_equal(fl_check_results_junit_write(&r, 1, "/nonexistent/dir/x.xml", err,
-							  sizeof(err)), 0);
+	assert_non_null(strstr(text, "<testsuite name=\"check.saga\" tests=\"4\" failures=\"1\" "
+				     "errors=\"1\" skipped=\"1\""));
+	assert_non_null(strstr(text, "name=\"S2 net &lt;effect&gt; &amp; &quot;co&quot;\""));
+	assert_non_null(strstr(text, "<failure message=\"1 violation: saga s&lt;1&gt;\""));
+	assert_non_null(strstr(text, "s&lt;1&gt;"));
+	assert_non_null(strstr(text, "<error message=\"too young\" type=\"unknown\">"));
+	assert_non_null(strstr(text, "<skipped"));
 	/* console */
 	f = tmpfile();
 	fl_check_result_print(r, f, 10);

@@ -334,9 +334,30 @@ static void test_regex_translation(void **state)
 	assert_int_equal(fl_regex_full_match("\\Qa.b\\E", "a.b", err, sizeof(err)), 1);
 	assert_int_equal(fl_regex_full_match("\\Qa.b\\E", "axb", err, sizeof(err)), 0);
 	assert_int_equal(fl_regex_full_match("\\u00e9t\\u00e9", "\xc3\xa9t\xc3\xa9", err, sizeof(err)), 1);
-	assert_int_equal(fl_regex_full_match("a(?=b)", "ab", err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "look-around"));
+	/* Java features PCRE2 shares: look-around, back-references, possessive */
+	assert_int_equal(fl_regex_full_match("a(?=b)b", "ab", err, sizeof(err)), 1);
+	assert_int_equal(fl_regex_full_match("(?!x)\\w+", "xy", err, sizeof(err)), 0);
+	assert_int_equal(fl_regex_full_match("a(?<=a)(b)\\1", "abb", err, sizeof(err)), 1);
+	assert_int_equal(fl_regex_full_match("(ab)\\1", "abab", err, sizeof(err)), 1);
+	assert_int_equal(fl_regex_full_match("(ab)\\1", "abac", err, sizeof(err)), 0);
+	assert_int_equal(fl_regex_full_match("a++b", "aab", err, sizeof(err)), 1);
+	assert_int_equal(fl_regex_full_match("(?i)abc", "ABC", err, sizeof(err)), 1);
+	assert_int_equal(fl_regex_full_match("\\x41", "A", err, sizeof(err)), 1);
 	assert_int_equal(fl_regex_full_match("a(", "a", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "missing closing parenthesis"));
+	/* bounded: over the compiled size, nesting and step limits */
+	assert_int_equal(fl_regex_full_match("(.*){1,32767}", "a", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "limit"));
+	assert_int_equal(fl_regex_full_match("(a{1,1000}){1,1000}", "a", err, sizeof(err)), 1);
+	assert_int_equal(fl_regex_full_match("(a{1,1000}){1,1000}", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+					     err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "limit"));
+	assert_int_equal(fl_regex_full_match("((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))",
+					     "a", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "nesting limit"));
+	assert_int_equal(fl_regex_full_match("(\\w|\\w\\w)*[^\\w]", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+					     err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "limit"));
 }
 
 static void test_generators(void **state)

@@ -1,6 +1,9 @@
-/* The Pact specification's conformance cases (shared/pact-testcases, v3 and
- * v4: request/, response/, message/; each {match, comment, expected,
- * actual}) run through faultline's matcher: every case must agree. */
+/* The Pact specification's conformance cases (the testcases of the
+ * pact-specification project, v3 and v4: request/, response/, message/;
+ * each {match, comment, expected, actual}) run through faultline's matcher:
+ * every case must agree. The cases are not part of this repository: they
+ * are looked for in $FL_PACT_TESTCASES, then in a pact-testcases directory
+ * beside or above the checkout (find_cases). */
 #include <dirent.h>
 #include <limits.h>
 #include <setjmp.h>

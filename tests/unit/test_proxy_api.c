@@ -166,6 +166,15 @@ static void test_toxics_crud(void **state)
 	json_decref(j);
 	expect_error("POST", "/proxies/t/toxics/hr", "{\"attributes\":{\"path_regex\":\"(\"}}", 400,
 		     "bad request body: path_regex");
+	/* the regexes that crashed or froze glibc's regcomp: refused, naming the limit */
+	expect_error("POST", "/proxies/t/toxics",
+		     "{\"type\":\"http_abort\",\"attributes\":{\"path_regex\":\"(.*){1,32767}\"}}",
+		     400, "bad request body: path_regex: regular expression '(.*){1,32767}': "
+			  "pattern over the compiled size limit");
+	expect_error("POST", "/proxies/t/toxics",
+		     "{\"type\":\"http_abort\",\"attributes\":{\"path_regex\":\"((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))\"}}",
+		     400, "bad request body: path_regex: regular expression '((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))': "
+			  "pattern over the nesting limit");
 	toxic_del(F, "t", "sc");
 	expect_error("DELETE", "/proxies/t/toxics/sc", NULL, 404, "toxic not found");
 	json_decref(api(F, "DELETE", "/proxies/t", 204, NULL));

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -474,10 +475,14 @@ static void test_console_file(void **state)
 	char *spec = NULL;
 	assert_true(asprintf(&spec, "console=%s", out) > 0);
 	struct fl_report_set *set = set_with(spec);
+	struct fl_progress p = { .what = "workload", .elapsed_s = 2, .total_s = 10, .ops = 40,
+				 .errors = 3, .faults = 2 };
+	fl_report_progress(set, &p);	/* a file gets none of it */
 	feed(set, true);
 	fl_report_set_free(set);
 
 	char *text = slurp(out);
+	assert_null(strstr(text, "workload"));
 	assert_null(strchr(text, '\r'));
 	assert_null(strchr(text, '\033'));
 	assert_non_null(strstr(text, "2 passed, 2 failed, 1 skipped, 1 file error (2 files, 1.50 s, seed 42)\n"));
@@ -530,6 +535,8 @@ static char *console_on_tty(bool no_color)
 	assert_int_equal(tcgetattr(slave, &tio), 0);
 	cfmakeraw(&tio);	/* no \n -> \r\n translation: every \r seen is ours */
 	assert_int_equal(tcsetattr(slave, TCSANOW, &tio), 0);
+	struct winsize ws = { .ws_row = 40, .ws_col = 160 };	/* room for a workload's progress */
+	assert_int_equal(ioctl(slave, TIOCSWINSZ, &ws), 0);
 	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
 	FILE *tty = fdopen(slave, "w");
 	assert_non_null(tty);
@@ -545,6 +552,10 @@ static char *console_on_tty(bool no_color)
 	assert_false(fl_reporter_to_stdout(&rep));
 	assert_int_equal(fl_report_set_add(set, rep), 0);
 	feed(set, false);
+	struct fl_progress p = { .what = "workload\033[2J", .elapsed_s = 2, .total_s = 10, .ops = 40,
+				 .errors = 3, .faults = 2 };
+	fl_report_progress(set, &p);
+	fl_report_progress(set, NULL);	/* taken down (also within the 100 ms) */
 	fl_report_tick(set);
 	struct fl_run_summary s = { .passed = 2, .failed = 2, .skipped = 1, .errors = 1,
 				     .files = 2, .duration_ns = 1500000000, .seed = 42 };
@@ -561,6 +572,8 @@ static void test_console_tty(void **state)
 {
 	(void)state;
 	char *text = console_on_tty(false);
+	/* a workload's progress joins the line (control bytes shown as '?') */
+	assert_non_null(strstr(text, "  workload?[2J 2.0 s of 10 s, 40 ops, 3 errors, 2 faults active  [2/2 files, 3 failed]"));
 	/* the progress line is drawn, then erased before the next result line */
 	assert_non_null(strstr(text, "[0/2 files] 0 passed, 0 failed, 0 skipped"));
 	assert_non_null(strstr(text, "[2/2 files] 2 passed, 3 failed, 1 skipped"));

@@ -12,15 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/report_impl.h"
+#include "report/report_int.h"
 #include "core/clock.h"
 #include "core/errors.h"
-
-struct journal {
-	struct fl_report_out out;	/* first: see report_impl.h */
-	struct fl_report_log log;
-	bool oom;
-};
 
 /* A new JSON string for s (null for NULL), made valid UTF-8 first. */
 static json_t *jstr(const char *s)
@@ -80,13 +74,14 @@ static json_t *test_json(const struct fl_test_result *r)
 	if (r->fail_file)
 		loc = json_pack("{s:o,s:o}", "file", jstr(r->fail_file), "line",
 				r->fail_line > 0 ? json_integer(r->fail_line) : json_null());
-	return json_pack("{s:o,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:i,s:b,s:o}",
+	return json_pack("{s:o,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:b,s:o}",
 			 "name", jstr(r->name),
 			 "suite", jstr(r->suite ? r->suite : ""),
 			 "status", status_name(r->status),
 			 "duration_ms", ms(r->duration_ns),
 			 "tags", r->tags ? json_deep_copy(r->tags) : json_array(),
 			 "message", jstr(r->message),
+			 "error_type", jstr(r->error_type),
 			 "detail", jstr(r->detail),
 			 "location", loc ? loc : json_null(),
 			 "extra", r->extra ? json_deep_copy(r->extra) : json_null(),
@@ -111,107 +106,37 @@ static json_t *file_json(const struct fl_report_file *f)
 }
 
 /* The whole journal, a new reference (NULL when out of memory). */
-static json_t *journal_json(const struct journal *j, const struct fl_run_summary *s)
+static json_t *journal_json(const struct fl_report_log *log, const struct fl_run_summary *s)
 {
 	json_t *files = json_array();
-	for (size_t i = 0; files && i < j->log.nfiles; i++)
-		json_array_append_new(files, file_json(j->log.files[i]));
+	for (size_t i = 0; files && i < log->nfiles; i++)
+		json_array_append_new(files, file_json(log->files[i]));
 	json_t *root = json_pack(
 		"{s:i,s:o,s:o,s:I,s:b,s:{s:i,s:i,s:i,s:i,s:i},s:o}", "version", 1,
 		"seed", seed_value(s->seed),
-		"started", iso(j->log.begin_wall_ns ? j->log.begin_wall_ns : fl_wall_ns()),
+		"started", iso(log->begin_wall_ns ? log->begin_wall_ns : fl_wall_ns()),
 		"duration_ms", ms(s->duration_ns), "interrupted", s->interrupted,
 		"summary", "passed", s->passed, "failed", s->failed, "skipped", s->skipped,
 		"errors", s->errors, "files", s->files, "files", files);
-	if (root && j->oom)
+	if (root && s->extra)
+		json_object_set_new(root, "extra", json_deep_copy(s->extra));
+	if (root && s->command)
+		json_object_set_new(root, "command", jstr(s->command));
+	if (root && s->history_path)
+		json_object_set_new(root, "history", jstr(s->history_path));
+	if (root && log->oom)
 		json_object_set_new(root, "incomplete", json_string("out of memory: some results are missing"));
 	return root;
 }
 
-static void json_run_begin(void *self, int nfiles, uint64_t seed)
+static int json_write(FILE *f, const struct fl_report_log *log, const struct fl_run_summary *s)
 {
-	struct journal *j = self;
-	(void)nfiles;
-	j->log.begin_wall_ns = fl_wall_ns();
-	j->log.begin_mono_ns = fl_mono_ns();
-	j->log.seed = seed;
-}
-
-static void json_file_begin(void *self, const char *file)
-{
-	struct journal *j = self;
-	if (!fl_report_log_file(&j->log, file))
-		j->oom = true;
-}
-
-static void json_test_done(void *self, const struct fl_test_result *r)
-{
-	struct journal *j = self;
-	if (fl_report_log_test(&j->log, r))
-		j->oom = true;
-}
-
-static void json_file_error(void *self, const struct fl_file_error *e)
-{
-	struct journal *j = self;
-	if (fl_report_log_error(&j->log, e))
-		j->oom = true;
-}
-
-static void json_file_end(void *self, const char *file)
-{
-	struct journal *j = self;
-	struct fl_report_file *rf = fl_report_log_file(&j->log, file);
-	if (rf)
-		rf->end_mono_ns = fl_mono_ns();
-}
-
-static void json_run_end(void *self, const struct fl_run_summary *s)
-{
-	struct journal *j = self;
-	if (j->out.committed)
-		return;
-	json_t *root = journal_json(j, s);
-	if (!root || json_dumpf(root, j->out.f, JSON_INDENT(2)) < 0) {
-		fprintf(stderr, "faultline: cannot write the JSON report: out of memory\n");
-		json_decref(root);
-		return;	/* left unpublished: freed without commit */
-	}
-	fputc('\n', j->out.f);
+	json_t *root = journal_json(log, s);
+	int rc = !root ? FL_ENOMEM : json_dumpf(root, f, JSON_INDENT(2)) < 0 ? FL_EIO : 0;
 	json_decref(root);
-	fl_report_out_commit(&j->out);
+	if (rc == 0 && (fputc('\n', f) == EOF || ferror(f)))
+		rc = FL_EIO;
+	return rc;
 }
 
-static void json_free(void *self)
-{
-	struct journal *j = self;
-	if (!j)
-		return;
-	fl_report_out_close(&j->out);
-	fl_report_log_free(&j->log);
-	free(j);
-}
-
-const struct fl_reporter_ops fl_report_json_ops = {
-	.name = "json",
-	.run_begin = json_run_begin,
-	.file_begin = json_file_begin,
-	.test_done = json_test_done,
-	.file_error = json_file_error,
-	.file_end = json_file_end,
-	.run_end = json_run_end,
-	.free = json_free,
-};
-
-int fl_reporter_json_new(struct fl_report_out *out, struct fl_reporter *rep)
-{
-	struct journal *j = calloc(1, sizeof(*j));
-	if (!j) {
-		fl_report_out_close(out);
-		return FL_ENOMEM;
-	}
-	j->out = *out;
-	rep->ops = &fl_report_json_ops;
-	rep->self = j;
-	return 0;
-}
+const struct fl_report_format fl_report_json = { .name = "json", .write = json_write };

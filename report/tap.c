@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/report_impl.h"
+#include "report/report_int.h"
 #include "core/errors.h"
 
 struct tap {
-	struct fl_report_out out;	/* first: see report_impl.h */
+	struct fl_report_out out;	/* first: see report_int.h */
 	int n;				/* test points written */
 	int version;			/* 14, or 13 for older harnesses */
 	bool header;
@@ -306,12 +306,15 @@ static int tap_new(struct fl_report_out *out, struct fl_reporter *rep, int versi
 	return 0;
 }
 
-int fl_reporter_tap_new(struct fl_report_out *out, struct fl_reporter *rep)
+static int tap14_open(struct fl_report_out *out, struct fl_reporter *rep)
 {
 	return tap_new(out, rep, 14);
 }
 
-int fl_reporter_tap13_new(struct fl_report_out *out, struct fl_reporter *rep)
+static int tap13_open(struct fl_report_out *out, struct fl_reporter *rep)
 {
 	return tap_new(out, rep, 13);
 }
+
+const struct fl_report_format fl_report_tap = { .name = "tap", .open = tap14_open };
+const struct fl_report_format fl_report_tap13 = { .name = "tap13", .open = tap13_open };

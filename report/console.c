@@ -10,7 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "report/report_impl.h"
+#include "report/report_int.h"
 #include "core/clock.h"
 #include "core/errors.h"
 
@@ -32,8 +32,19 @@ struct failures {
 	size_t n, cap;
 };
 
+/* What fl_report_progress last said, and the rate over the last second. */
+struct live {
+	bool on;
+	char what[96];		/* printable ASCII (others as '?') */
+	double elapsed, total;
+	int64_t ops, errors;
+	int faults;
+	double rate;		/* ops/s over the last whole second, < 0: not yet */
+	int64_t rate_ops, rate_ns, drawn_ns;
+};
+
 struct console {
-	struct fl_report_out out;	/* first: see report_impl.h */
+	struct fl_report_out out;	/* first: see report_int.h */
 	bool tty, color;
 	char *header;			/* file whose header was printed last */
 	int nplanned, nended;
@@ -41,6 +52,7 @@ struct console {
 	int64_t begin_mono_ns;
 	size_t progress_len;		/* columns of the progress line on screen, 0: none */
 	char progress[256];		/* the text on screen */
+	struct live live;		/* a workload's or experiment's state (fl_report_progress) */
 	struct failures fails, flaky;
 };
 
@@ -66,6 +78,36 @@ static int term_width(const struct console *c)
 	return 80;
 }
 
+/* "  what 12.3 s of 1 min 00 s, 412 ops/s, 3 errors, 2 faults active" into
+ * out; returns its length. */
+static size_t live_text(const struct live *l, char *out, size_t len)
+{
+	char a[32], b[32], r[32];
+	size_t o = 0;
+	if (l->elapsed < 60)	/* a steady clock: tenths of seconds, not "5.06 µs" */
+		snprintf(a, sizeof(a), "%.1f s", l->elapsed);
+	else
+		fl_report_fmt_s(l->elapsed, a, sizeof(a));
+	int n = snprintf(out, len, "  %s %s", l->what, a);
+	if (n > 0 && l->total > 0)
+		n += snprintf(out + n, len - (size_t)n, " of %s", fl_report_fmt_s(l->total, b, sizeof(b)));
+	if (n > 0 && l->ops >= 0 && l->rate >= 0)
+		n += snprintf(out + n, len - (size_t)n, ", %s ops/s", fl_report_fmt_count(l->rate, r, sizeof(r)));
+	else if (n > 0 && l->ops >= 0)
+		n += snprintf(out + n, len - (size_t)n, ", %lld ops", (long long)l->ops);
+	if (n > 0 && l->errors >= 0)
+		n += snprintf(out + n, len - (size_t)n, ", %lld error%s", (long long)l->errors,
+			      l->errors == 1 ? "" : "s");
+	if (n > 0 && l->faults >= 0)
+		n += snprintf(out + n, len - (size_t)n, ", %d fault%s active", l->faults,
+			      l->faults == 1 ? "" : "s");
+	if (n > 0)
+		o = (size_t)n < len ? (size_t)n : len - 1;
+	/* the units hold "µ" (2 bytes, one column): the width cut stays safe
+	 * since bytes >= columns */
+	return o;
+}
+
 /* Called after every event: lines go out at once (CI logs stream them), and
  * on a terminal the progress line is redrawn below them. */
 static void draw_progress(struct console *c)
@@ -77,7 +119,11 @@ static void draw_progress(struct console *c)
 	char line[256];
 	double secs = (double)(fl_mono_ns() - c->begin_mono_ns) / 1e9;
 	int n;
-	if (c->nplanned > 0)
+	if (c->live.on) {	/* the workload first: a narrow terminal cuts the rest */
+		size_t k = live_text(&c->live, line, sizeof(line));
+		n = (int)k + snprintf(line + k, sizeof(line) - k, "  [%d/%d files, %d failed]", c->nended,
+				      c->nplanned > 0 ? c->nplanned : c->nended, c->failed + c->errors);
+	} else if (c->nplanned > 0)
 		n = snprintf(line, sizeof(line), "  [%d/%d files] %d passed, %d failed, %d skipped  %.1f s",
 			     c->nended, c->nplanned, c->passed, c->failed + c->errors, c->skipped, secs);
 	else
@@ -378,7 +424,58 @@ static void con_run_end(void *self, const struct fl_run_summary *s)
 	fl_report_out_commit(&c->out);
 }
 
-void fl_reporter_console_tick(void *self)
+static void con_progress(void *self, const struct fl_progress *p)
+{
+	struct console *c = self;
+	LIVE(c);
+	if (!c->tty)
+		return;	/* nothing of it in files, pipes or CI logs */
+	struct live *l = &c->live;
+	int64_t now = fl_mono_ns();
+	if (!p->what) {
+		if (l->on) {
+			memset(l, 0, sizeof(*l));
+			draw_progress(c);
+		}
+		return;
+	}
+	if (!l->on || strncmp(l->what, p->what, sizeof(l->what) - 1)) {	/* a new one */
+		memset(l, 0, sizeof(*l));
+		l->rate = -1;
+		l->rate_ns = now;
+		l->rate_ops = p->ops;
+	}
+	l->on = true;
+	size_t i = 0;
+	for (; p->what[i] && i < sizeof(l->what) - 1; i++)
+		l->what[i] = p->what[i] >= 0x20 && p->what[i] < 0x7f ? p->what[i] : '?';
+	l->what[i] = '\0';
+	l->elapsed = p->elapsed_s;
+	l->total = p->total_s;
+	l->ops = p->ops;
+	l->errors = p->errors;
+	l->faults = p->faults;
+	if (p->ops >= 0 && now - l->rate_ns >= 1000000000LL) {
+		l->rate = (double)(p->ops - l->rate_ops) * 1e9 / (double)(now - l->rate_ns);
+		l->rate_ops = p->ops;
+		l->rate_ns = now;
+	}
+	if (now - l->drawn_ns < 100000000LL)
+		return;	/* ten redraws a second at most */
+	l->drawn_ns = now;
+	draw_progress(c);
+}
+
+static void con_note(void *self, const char *text)
+{
+	struct console *c = self;
+	LIVE(c);
+	clear_progress(c);
+	put_indented(c, text, 0, "");
+	draw_progress(c);
+}
+
+static void con_tick(void *self)
 {
 	struct console *c = self;
 	LIVE(c);
@@ -409,10 +506,13 @@ const struct fl_reporter_ops fl_report_console_ops = {
 	.file_error = con_file_error,
 	.file_end = con_file_end,
 	.run_end = con_run_end,
+	.tick = con_tick,
+	.progress = con_progress,
+	.note = con_note,
 	.free = con_free,
 };
 
-int fl_reporter_console_new(struct fl_report_out *out, struct fl_reporter *rep)
+static int con_open(struct fl_report_out *out, struct fl_reporter *rep)
 {
 	struct console *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -428,3 +528,5 @@ int fl_reporter_console_new(struct fl_report_out *out, struct fl_reporter *rep)
 	rep->self = c;
 	return 0;
 }
+
+const struct fl_report_format fl_report_console = { .name = "console", .open = con_open };

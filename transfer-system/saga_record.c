@@ -1,11 +1,83 @@
-/* remittance's saga log row and step rows (saga_save) and the JSON shape
- * of a saga (saga_json). The state machine that calls them is saga.c. */
+/* A remittance saga as data: the steps of each saga type, their names and
+ * keys, and the three ways a saga is written down: its log rows in SQLite
+ * (saga_save), its outbox events (saga_event) and its JSON shape
+ * (saga_json). How a saga moves from step to step is saga.c. */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/clock.h"
 #include "core/json.h"
 #include "transfer-system/remit.h"
+
+static const struct step_def internal_steps[] = {
+	{ "validate", K_VALIDATE, "membership", false, false },
+	{ "debit", K_DEBIT, "money", true, false },
+	{ "credit", K_CREDIT, "money", false, true },
+};
+static const struct step_def external_steps[] = {
+	{ "validate", K_VALIDATE, "banking", false, false },
+	{ "debit", K_DEBIT, "money", true, false },
+	{ "firmbank", K_FIRMBANK, "banking", false, true },
+	{ "settle", K_SETTLE, "money", false, false },
+};
+static const struct step_def topup_steps[] = {
+	{ "validate", K_VALIDATE, "banking", false, false },
+	{ "firmbank", K_FIRMBANK, "banking", false, true },
+	{ "credit", K_CREDIT, "money", false, false },
+};
+
+const struct step_def *saga_defs(int type, int *n)
+{
+	switch (type) {
+	case SAGA_INTERNAL: *n = 3; return internal_steps;
+	case SAGA_EXTERNAL: *n = 4; return external_steps;
+	default: *n = 3; return topup_steps;
+	}
+}
+
+const char *saga_type_name(int type)
+{
+	return type == SAGA_INTERNAL ? "internal" : type == SAGA_EXTERNAL ? "external" : "topup";
+}
+
+bool saga_terminal(const char *st)
+{
+	return strcmp(st, "COMPLETED") == 0 || strcmp(st, "COMPENSATED") == 0 ||
+	       strcmp(st, "FAILED") == 0 || strcmp(st, "STUCK") == 0;
+}
+
+void saga_step_key(const struct saga *g, int step, const char *dir, char *out, size_t n)
+{
+	snprintf(out, n, "%s:%s:%s", g->id, g->defs[step].name, dir);
+}
+
+int64_t saga_deadline_len(const struct saga *g)
+{
+	return g->deadline_len_ms > 0 ? g->deadline_len_ms : g->s->o.saga_deadline_ms;
+}
+
+void saga_event(struct saga *g, const char *type, int step, const char *dir, json_t *extra)
+{
+	json_t *f = json_pack("{s:s, s:s, s:I, s:s}", "saga_id", g->id, "saga_type",
+			      saga_type_name(g->type), "amount", (json_int_t)g->amount, "trace_id",
+			      g->trace);
+	if (step >= 0) {
+		char key[256];
+		saga_step_key(g, step, dir, key, sizeof(key));
+		json_object_set_new(f, "step", json_string(g->defs[step].name));
+		json_object_set_new(f, "dir", json_string(dir));
+		json_object_set_new(f, "key", json_string(key));
+		json_object_set_new(f, "participant", json_string(g->defs[step].participant));
+		json_object_set_new(f, "attempt", json_integer(strcmp(dir, "comp") == 0
+								? g->st[step].comp_attempts
+								: g->st[step].attempts));
+		json_object_set_new(f, "pivot", json_boolean(g->defs[step].pivot));
+	}
+	if (extra)
+		json_object_update(f, extra);
+	rt_event(g->s, type, f);
+	json_decref(f);
+}
 
 int saga_save(struct saga *g)
 {

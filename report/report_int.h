@@ -1,10 +1,11 @@
-/* Internals shared by the reporters (report/report*.c); the runner uses
- * report/report.h only. Three pieces: where a report goes (a stream, or a file
- * written as FILE.tmp and renamed when done), UTF-8 checking for formats that
- * need valid text (XML, JSON, YAML), and the run log that the end-of-run
- * formats (JUnit, JSON) fill while tests finish. */
-#ifndef FL_CLI_REPORT_IMPL_H
-#define FL_CLI_REPORT_IMPL_H
+/* Internals shared by the reporters (report/ sources); users of the component
+ * read report/report.h only. Four pieces: where a report goes (out.c: a
+ * stream, or a file written as FILE.tmp and renamed when done), UTF-8
+ * checking for formats that need valid text (text.c), the run log that the
+ * end-of-run formats are written from (log.c), and the format interface
+ * (formats.c registers every format; collect.c runs the end-of-run ones). */
+#ifndef FL_REPORT_REPORT_INT_H
+#define FL_REPORT_REPORT_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -60,6 +61,17 @@ char *fl_report_utf8_clean(const char *s);
  * for NULL. Caller frees. */
 char *fl_report_first_line(const char *s);
 
+/* --- units (units.c) ---------------------------------------------------------- */
+
+/* Format a quantity in the unit a person reads, into buf (returned):
+ * durations from ns or s ("812 ns", "4.2 µs", "12.3 ms", "4.06 s",
+ * "2 min 03 s"), counts ("950", "1.23k", "4.5M"), bytes ("1.5 MiB"). Three
+ * significant digits. */
+const char *fl_report_fmt_ns(double ns, char *buf, size_t len);
+const char *fl_report_fmt_s(double s, char *buf, size_t len);
+const char *fl_report_fmt_count(double v, char *buf, size_t len);
+const char *fl_report_fmt_bytes(double v, char *buf, size_t len);
+
 /* --- run log ------------------------------------------------------------- */
 
 struct fl_report_error {
@@ -75,6 +87,7 @@ struct fl_report_file {
 	struct fl_report_error *errors;
 	size_t nerrors, caperrors;
 	int passed, failed, skipped;
+	int errored;		/* failures that are errors (error_type set) */
 };
 
 /* Files in the order they began (or first appeared in a result). */
@@ -82,7 +95,9 @@ struct fl_report_log {
 	struct fl_report_file **files;
 	size_t nfiles, capfiles;
 	int64_t begin_wall_ns, begin_mono_ns;
+	int64_t end_wall_ns;	/* when the run ended (0: not yet) */
 	uint64_t seed;
+	bool oom;		/* a result could not be recorded */
 };
 
 /* The entry for `file`, created at the end of the list if new (then its
@@ -100,23 +115,50 @@ double fl_report_file_seconds(const struct fl_report_file *f);
 /* Free everything the log holds; it is left empty. */
 void fl_report_log_free(struct fl_report_log *log);
 
-/* --- the reporters --------------------------------------------------------- */
+/* Grow the array *v of *cap elements of `size` bytes so it holds n + 1.
+ * Returns 0 or FL_ENOMEM (then *v is unchanged). */
+int fl_report_grow(void **v, size_t *cap, size_t n, size_t size);
 
-/* Each takes *out (also on failure, when it is closed) and fills *rep.
- * Every reporter's state begins with its struct fl_report_out, which
- * fl_report_set_add reads to refuse two reporters on one destination.
- * Return 0 or FL_ENOMEM. */
-int fl_reporter_console_new(struct fl_report_out *out, struct fl_reporter *rep);
-int fl_reporter_tap_new(struct fl_report_out *out, struct fl_reporter *rep);
-int fl_reporter_tap13_new(struct fl_report_out *out, struct fl_reporter *rep);
-int fl_reporter_junit_new(struct fl_report_out *out, struct fl_reporter *rep);
-int fl_reporter_json_new(struct fl_report_out *out, struct fl_reporter *rep);
-int fl_reporter_html_new(struct fl_report_out *out, struct fl_reporter *rep);
+/* --- formats ----------------------------------------------------------------- */
 
-/* Redraw the console's progress line (for fl_report_tick). */
-void fl_reporter_console_tick(void *self);
+/* One report format. There are two kinds, and a format fills exactly one of
+ * `open` and `write`:
+ *  - streaming (console, TAP): `open` makes a reporter that writes as results
+ *    arrive. It takes *out (also on failure, when it is closed), fills *rep,
+ *    and its state begins with its struct fl_report_out (fl_report_set_add
+ *    reads it to refuse two reporters on one destination). 0 or FL_ENOMEM.
+ *  - end-of-run (JUnit, JSON, HTML): `write` writes the whole run once, from
+ *    the run log that report/collect.c keeps for it; the format sees no
+ *    callbacks and holds no state. Returns 0 or a negative FL_E* (then the
+ *    file is not published). The same writer serves `faultline report`,
+ *    which rebuilds the log from a JSON journal. */
+struct fl_report_format {
+	const char *name;
+	int (*open)(struct fl_report_out *out, struct fl_reporter *rep);
+	int (*write)(FILE *f, const struct fl_report_log *log, const struct fl_run_summary *s);
+};
 
-extern const struct fl_reporter_ops fl_report_console_ops, fl_report_tap_ops, fl_report_tap13_ops,
-	fl_report_junit_ops, fl_report_json_ops, fl_report_html_ops;
+extern const struct fl_report_format fl_report_console, fl_report_tap, fl_report_tap13,
+	fl_report_junit, fl_report_json, fl_report_html;
+
+/* The registered format called `name` (len bytes), or NULL. */
+const struct fl_report_format *fl_report_format_find(const char *name, size_t len);
+
+/* Whether ops belongs to a reporter made here (so its state begins with a
+ * struct fl_report_out). */
+bool fl_report_ops_builtin(const struct fl_reporter_ops *ops);
+
+/* The reporter for an end-of-run format: keeps the run log, writes `fmt`
+ * at run_end. Takes *out; fills *rep. 0 or FL_ENOMEM. */
+int fl_report_collect_new(const struct fl_report_format *fmt, struct fl_report_out *out,
+			  struct fl_reporter *rep);
+extern const struct fl_reporter_ops fl_report_collect_ops;
+
+/* The log and summary of a loaded run (journal.c; borrowed). */
+const struct fl_report_log *fl_report_run_log(const struct fl_report_run *run);
+const struct fl_run_summary *fl_report_run_summary(const struct fl_report_run *run);
+
+/* The streaming reporters' operations (fl_report_ops_builtin). */
+extern const struct fl_reporter_ops fl_report_console_ops, fl_report_tap_ops, fl_report_tap13_ops;
 
 #endif

@@ -10,15 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "report/report_impl.h"
+#include "report/report_int.h"
 #include "core/clock.h"
 #include "core/errors.h"
-
-struct junit {
-	struct fl_report_out out;	/* first: see report_impl.h */
-	struct fl_report_log log;
-	bool oom;			/* a result could not be recorded */
-};
 
 /* s as XML character data, or as an attribute value (then line breaks and
  * tabs are escaped too, since parsers turn them into spaces). */
@@ -136,9 +130,12 @@ static void put_testcase(FILE *f, const struct fl_test_result *r)
 		return;
 	}
 	char *first = fl_report_first_line(r->message ? r->message : "failed");
-	fputs(">\n      <failure message=\"", f);
+	const char *elem = r->error_type ? "error" : "failure";
+	fprintf(f, ">\n      <%s message=\"", elem);
 	put_xml(f, first ? first : "failed", true);
-	fputs("\" type=\"failure\">", f);
+	fputs("\" type=\"", f);
+	put_xml(f, r->error_type ? r->error_type : "failure", true);
+	fputs("\">", f);
 	put_xml(f, r->message ? r->message : "failed", false);
 	fputc('\n', f);
 	if (r->fail_file && !(r->detail && strstr(r->detail, r->fail_file))) {
@@ -152,7 +149,7 @@ static void put_testcase(FILE *f, const struct fl_test_result *r)
 		fputc('\n', f);
 		put_xml(f, r->detail, false);
 	}
-	fputs("</failure>\n", f);
+	fprintf(f, "</%s>\n", elem);
 	if (retried)
 		put_tries(f, r, "rerunFailure");
 	fputs("    </testcase>\n", f);
@@ -178,17 +175,46 @@ static void put_error(FILE *f, const char *file, const struct fl_report_error *e
 	fputs("</error>\n    </testcase>\n", f);
 }
 
-static void write_report(struct junit *j, const struct fl_run_summary *s)
+struct counts {
+	int tests, failures, errors, skipped;
+};
+
+static void tally(struct counts *c, const struct fl_test_result *r)
 {
-	FILE *f = j->out.f;
-	const struct fl_report_log *log = &j->log;
+	c->tests++;
+	if (r->status == FL_TEST_FAIL && r->error_type)
+		c->errors++;
+	else if (r->status == FL_TEST_FAIL)
+		c->failures++;
+	else if (r->status == FL_TEST_SKIP)
+		c->skipped++;
+}
+
+/* A file's test cases: its tests, each followed by its parts, and its
+ * errors. */
+static struct counts file_counts(const struct fl_report_file *rf)
+{
+	struct counts c = { .tests = (int)rf->nerrors, .errors = (int)rf->nerrors };
+	for (size_t k = 0; k < rf->ntests; k++) {
+		tally(&c, &rf->tests[k]);
+		struct fl_test_list parts = { 0 };
+		fl_report_test_parts(&rf->tests[k], &parts);
+		for (size_t p = 0; p < parts.n; p++)
+			tally(&c, &parts.v[p]);
+		fl_test_list_free(&parts);
+	}
+	return c;
+}
+
+static void write_report(FILE *f, const struct fl_report_log *log, const struct fl_run_summary *s)
+{
 	int tests = 0, failures = 0, errors = 0, skipped = 0;
 	for (size_t i = 0; i < log->nfiles; i++) {
-		const struct fl_report_file *rf = log->files[i];
-		tests += (int)(rf->ntests + rf->nerrors);
-		failures += rf->failed;
-		errors += (int)rf->nerrors;
-		skipped += rf->skipped;
+		struct counts c = file_counts(log->files[i]);
+		tests += c.tests;
+		failures += c.failures;
+		errors += c.errors;
+		skipped += c.skipped;
 	}
 	char host[256] = "localhost", ts[32];
 	if (gethostname(host, sizeof(host) - 1) < 0)
@@ -201,18 +227,24 @@ static void write_report(struct junit *j, const struct fl_run_summary *s)
 		tests, failures, errors, skipped, (double)s->duration_ns / 1e9, ts);
 	for (size_t i = 0; i < log->nfiles; i++) {
 		const struct fl_report_file *rf = log->files[i];
+		struct counts c = file_counts(rf);
 		timestamp(rf->begin_wall_ns, ts, sizeof(ts));
 		fprintf(f, "  <testsuite name=\"");
 		put_xml(f, rf->file, true);
-		fprintf(f, "\" id=\"%zu\" tests=\"%zu\" failures=\"%d\" errors=\"%zu\" skipped=\"%d\" "
+		fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" "
 			"time=\"%.3f\" timestamp=\"%s\" hostname=\"",
-			i, rf->ntests + rf->nerrors, rf->failed, rf->nerrors, rf->skipped,
-			fl_report_file_seconds(rf), ts);
+			c.tests, c.failures, c.errors, c.skipped, fl_report_file_seconds(rf), ts);
 		put_xml(f, host, true);
-		fprintf(f, "\">\n    <properties>\n      <property name=\"seed\" value=\"%" PRIu64
-			"\"/>\n    </properties>\n", s->seed);
-		for (size_t k = 0; k < rf->ntests; k++)
+		fprintf(f, "\" id=\"%zu\">\n    <properties>\n      <property name=\"seed\" value=\"%" PRIu64
+			"\"/>\n    </properties>\n", i, s->seed);
+		for (size_t k = 0; k < rf->ntests; k++) {
 			put_testcase(f, &rf->tests[k]);
+			struct fl_test_list parts = { 0 };
+			fl_report_test_parts(&rf->tests[k], &parts);
+			for (size_t p = 0; p < parts.n; p++)
+				put_testcase(f, &parts.v[p]);
+			fl_test_list_free(&parts);
+		}
 		for (size_t k = 0; k < rf->nerrors; k++)
 			put_error(f, rf->file, &rf->errors[k], k);
 		fputs("  </testsuite>\n", f);
@@ -220,87 +252,14 @@ static void write_report(struct junit *j, const struct fl_run_summary *s)
 	fputs("</testsuites>\n", f);
 	if (s->interrupted)
 		fputs("<!-- run interrupted: results are partial -->\n", f);
-	if (j->oom)
+	if (log->oom)
 		fputs("<!-- out of memory: some results are missing -->\n", f);
 }
 
-static void junit_run_begin(void *self, int nfiles, uint64_t seed)
+static int junit_write(FILE *f, const struct fl_report_log *log, const struct fl_run_summary *s)
 {
-	struct junit *j = self;
-	(void)nfiles;
-	j->log.begin_wall_ns = fl_wall_ns();
-	j->log.begin_mono_ns = fl_mono_ns();
-	j->log.seed = seed;
+	write_report(f, log, s);
+	return ferror(f) ? FL_EIO : 0;
 }
 
-static void junit_file_begin(void *self, const char *file)
-{
-	struct junit *j = self;
-	if (!fl_report_log_file(&j->log, file))
-		j->oom = true;
-}
-
-static void junit_test_done(void *self, const struct fl_test_result *r)
-{
-	struct junit *j = self;
-	if (fl_report_log_test(&j->log, r))
-		j->oom = true;
-}
-
-static void junit_file_error(void *self, const struct fl_file_error *e)
-{
-	struct junit *j = self;
-	if (fl_report_log_error(&j->log, e))
-		j->oom = true;
-}
-
-static void junit_file_end(void *self, const char *file)
-{
-	struct junit *j = self;
-	struct fl_report_file *rf = fl_report_log_file(&j->log, file);
-	if (rf)
-		rf->end_mono_ns = fl_mono_ns();
-}
-
-static void junit_run_end(void *self, const struct fl_run_summary *s)
-{
-	struct junit *j = self;
-	if (j->out.committed)
-		return;
-	write_report(j, s);
-	fl_report_out_commit(&j->out);
-}
-
-static void junit_free(void *self)
-{
-	struct junit *j = self;
-	if (!j)
-		return;
-	fl_report_out_close(&j->out);	/* without run_end nothing is published */
-	fl_report_log_free(&j->log);
-	free(j);
-}
-
-const struct fl_reporter_ops fl_report_junit_ops = {
-	.name = "junit",
-	.run_begin = junit_run_begin,
-	.file_begin = junit_file_begin,
-	.test_done = junit_test_done,
-	.file_error = junit_file_error,
-	.file_end = junit_file_end,
-	.run_end = junit_run_end,
-	.free = junit_free,
-};
-
-int fl_reporter_junit_new(struct fl_report_out *out, struct fl_reporter *rep)
-{
-	struct junit *j = calloc(1, sizeof(*j));
-	if (!j) {
-		fl_report_out_close(out);
-		return FL_ENOMEM;
-	}
-	j->out = *out;
-	rep->ops = &fl_report_junit_ops;
-	rep->self = j;
-	return 0;
-}
+const struct fl_report_format fl_report_junit = { .name = "junit", .write = junit_write };

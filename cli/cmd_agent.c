@@ -1,0 +1,321 @@
+/* faultline agent: one program per host (or per pod, as a sidecar) serving
+ * the fault injector's Toxiproxy-compatible API, the host's kernel-level
+ * faults under /host (hostfault/hostfault.h), /healthz and /metrics, all on
+ * one address and behind one token. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "cli/command.h"
+#include "core/errors.h"
+#include "core/http_server.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "fault-injector/proxy.h"
+#include "hostfault/hostfault.h"
+
+static const char usage[] =
+	"Usage: faultline agent [--listen ADDR] [--token T] [--table NAME]\n"
+	"                       [--state-dir DIR] [--max-ttl MS] [--max-faults N]\n"
+	"                       [--no-host] [--config FILE] [--seed N] [--events FILE]\n"
+	"                       [--log-level LEVEL]\n"
+	"\n"
+	"Run a faultline agent: the fault injector's Toxiproxy-compatible API plus\n"
+	"kernel-level faults inside this host's network namespace (nftables\n"
+	"partitions and packet loss, tbf bandwidth limits, netem delay where the\n"
+	"kernel has it, process kill/term/pause) under /host. Every host fault has a\n"
+	"TTL and is healed when the controller's lease (POST /lease) lapses, when\n"
+	"the agent exits, or, after a crash, when the agent next starts.\n"
+	"\n"
+	"  --listen ADDR     API address (default 127.0.0.1:8474; port 0 picks one).\n"
+	"                    Prints 'faultline agent: listening on HOST:PORT'.\n"
+	"  --token T         require 'Authorization: Bearer T' (also FAULTLINE_PROXY_TOKEN);\n"
+	"                    required when ADDR is not loopback\n"
+	"  --table NAME      the nftables table (family inet) the agent owns\n"
+	"                    (default faultline); one agent per table and namespace\n"
+	"  --state-dir DIR   where paused pids are recorded for the crash sweep\n"
+	"                    (default /run/faultline-agent)\n"
+	"  --max-ttl MS      longest host-fault TTL accepted (default 3600000)\n"
+	"  --max-faults N    host faults held at once (default 64)\n"
+	"  --no-host         serve the proxy API only (no kernel faults, no root needed)\n"
+	"  --config, --seed, --events, --log-level   as for faultline proxy\n"
+	"\n"
+	"API: the proxy's (docs/fault-injector.md), and GET /host, GET/POST/DELETE\n"
+	"/host/faults, GET/DELETE /host/faults/{id}, GET /healthz, GET /metrics\n"
+	"(docs/agent.md). Host faults need CAP_NET_ADMIN (and CAP_KILL for other\n"
+	"users' processes); without them /host answers 503 and the proxy still runs.\n"
+	"\n"
+	"SIGTERM or SIGINT heal every fault and stop it (exit 0). Exit 2 on bad\n"
+	"arguments, 3 when the address cannot be bound.\n";
+
+struct agent {
+	struct fl_proxy_engine *e;
+	struct fl_hostfault *h;
+	char host_err[300];	/* why host faults are off, when h is NULL */
+	json_t *swept;
+	int64_t started;
+};
+
+static void reply_host(struct agent *a, struct fl_http_req *r)
+{
+	if (!a->h) {
+		fl_http_reply_error(r, 503, "host faults unavailable: %s", a->host_err);
+		return;
+	}
+	size_t len = 0;
+	const char *body = fl_http_req_body(r, &len);
+	int status = 500;
+	json_t *reply = NULL;
+	fl_hostfault_api_handle(a->h, fl_http_req_method(r), fl_http_req_path(r), body, len,
+				&status, &reply);
+	fl_http_reply_json(r, status, reply);
+}
+
+static void reply_metrics(struct agent *a, struct fl_http_req *r)
+{
+	size_t plen = 0, hlen = 0;
+	char *p = fl_proxy_metrics_text(a->e, &plen);
+	char *h = a->h ? fl_hostfault_metrics_text(a->h, &hlen) : NULL;
+	char *all = p && (h || !a->h) ? malloc(plen + hlen + 1) : NULL;
+	if (!all) {
+		fl_http_reply_error(r, 500, "out of memory");
+	} else {
+		memcpy(all, p, plen);
+		if (h)
+			memcpy(all + plen, h, hlen);
+		fl_http_reply(r, 200, "text/plain; version=0.0.4", all, plen + hlen);
+	}
+	free(all);
+	free(p);
+	free(h);
+}
+
+static void reply_health(struct agent *a, struct fl_http_req *r)
+{
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:b}", "status", "ok", "version", FL_VERSION,
+			      "commit", FL_GIT_REV, "hostname", host, "host_faults", a->h != NULL);
+	if (!a->h)
+		json_object_set_new(j, "host_error", json_string(a->host_err));
+	if (a->swept)
+		json_object_set(j, "swept", a->swept);
+	fl_http_reply_json(r, 200, j);
+}
+
+/* The agent's routes in front of the proxy's (fl_proxy_api_set_hook). */
+static bool agent_hook(struct fl_http_req *r, void *arg)
+{
+	struct agent *a = arg;
+	const char *path = fl_http_req_path(r), *method = fl_http_req_method(r);
+	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	if (strcmp(path, "/host") == 0 || strncmp(path, "/host/", 6) == 0) {
+		reply_host(a, r);
+		return true;
+	}
+	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0) {
+		if (!get)
+			fl_http_reply_error(r, 405, "method not allowed: %s %s", method, path);
+		else if (path[1] == 'h')
+			reply_health(a, r);
+		else
+			reply_metrics(a, r);
+		return true;
+	}
+	if (strcmp(path, "/lease") == 0 && a->h) {
+		/* the controller's lease holds the host faults too; the proxy answers */
+		size_t len = 0;
+		const char *body = fl_http_req_body(r, &len);
+		const char *uri = fl_http_req_uri(r), *q = uri ? strchr(uri, '?') : NULL;
+		fl_hostfault_api_observe_lease(a->h, method, q ? q + 1 : NULL, body, len);
+	}
+	return false;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	fl_info("agent", "signal %d: healing and stopping", (int)sig);
+	fl_proxy_engine_stop(arg);
+}
+
+struct agent_opts {
+	const char *listen, *config, *token, *events;
+	struct fl_proxy_opts po;
+	struct fl_hostfault_opts ho;
+	bool no_host;
+};
+
+static int parse_num(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+	char *end;
+	long long v = strtoll(s, &end, 0);
+	if (!*s || *end || v < lo || v > hi)
+		return fl_cli_usage_error("agent", "%s: must be a number in %lld..%lld: '%s'", opt,
+					  (long long)lo, (long long)hi, s);
+	*out = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct agent_opts *o)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "token", required_argument, NULL, 't' },
+		{ "events", required_argument, NULL, 'e' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "table", required_argument, NULL, 'T' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "max-ttl", required_argument, NULL, 'm' },
+		{ "max-faults", required_argument, NULL, 'M' },
+		{ "no-host", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	int64_t v;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': o->listen = optarg; break;
+		case 'c': o->config = optarg; break;
+		case 't': o->token = optarg; break;
+		case 'e': o->events = optarg; break;
+		case 'T': o->ho.table = optarg; break;
+		case 'S': o->ho.state_dir = optarg; break;
+		case 'n': o->no_host = true; break;
+		case 's':
+			if (parse_num("--seed", optarg, 0, INT64_MAX, &v))
+				return FL_EXIT_USAGE;
+			o->po.seed = (uint64_t)v;
+			o->po.seeded = true;
+			break;
+		case 'm':
+			if (parse_num("--max-ttl", optarg, 1, 86400000, &v))
+				return FL_EXIT_USAGE;
+			o->ho.max_ttl_ms = v;
+			break;
+		case 'M':
+			if (parse_num("--max-faults", optarg, 1, 4096, &v))
+				return FL_EXIT_USAGE;
+			o->ho.max_faults = (size_t)v;
+			break;
+		case 'L': {
+			enum fl_log_level lv;
+			if (fl_log_level_parse(optarg, &lv))
+				return fl_cli_usage_error("agent", "--log-level: unknown level '%s'",
+							  optarg);
+			fl_log_set_level(lv);
+			break;
+		}
+		default:
+			return fl_cli_usage_error("agent", "unknown or incomplete option '%s'",
+						  argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return fl_cli_usage_error("agent", "unexpected argument '%s'", argv[optind]);
+	if (!o->token)
+		o->token = getenv("FAULTLINE_PROXY_TOKEN");
+	return 0;
+}
+
+/* Host faults on, after sweeping a crashed predecessor's leftovers; when the
+ * kernel refuses (no CAP_NET_ADMIN), the agent runs without them. */
+static void host_start(struct agent *a, struct agent_opts *o)
+{
+	char err[300];
+	const char *url = fl_proxy_api_url(a->e), *colon = strrchr(url, ':');
+	o->ho.exempt_port = colon ? (uint16_t)atoi(colon + 1) : 0;
+	a->h = fl_hostfault_new(&o->ho, err, sizeof(err));
+	if (a->h && fl_hostfault_sweep(a->h, &a->swept, err, sizeof(err)) == 0 &&
+	    fl_hostfault_attach(a->h, fl_proxy_engine_base(a->e), err, sizeof(err)) == 0)
+		return;
+	fl_hostfault_free(a->h);
+	a->h = NULL;
+	snprintf(a->host_err, sizeof(a->host_err), "%s", err);
+	fprintf(stderr, "faultline agent: host faults off: %s\n", err);
+}
+
+static int cmd_agent(int argc, char **argv)
+{
+	if (fl_cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return FL_EXIT_OK;
+	}
+	struct agent_opts o = { .listen = "127.0.0.1:8474" };
+	struct agent a = { 0 };
+	int rc = parse_args(argc, argv, &o);
+	char err[512];
+	struct event *sigterm = NULL, *sigint = NULL;
+	json_t *cfg = NULL;
+	if (rc)
+		return rc;
+	if (o.config && !(cfg = fl_json_load_file(o.config, err, sizeof(err)))) {
+		fprintf(stderr, "faultline agent: --config: %s\n", err);
+		return FL_EXIT_USAGE;
+	}
+	o.po.events_path = o.events;
+	if (!(a.e = fl_proxy_engine_new(&o.po, err, sizeof(err)))) {
+		fprintf(stderr, "faultline agent: %s\n", err);
+		rc = o.events ? FL_EXIT_USAGE : FL_EXIT_INFRA;
+		goto out;
+	}
+	int arc = fl_proxy_api_start(a.e, o.listen, o.token, err, sizeof(err));
+	if (arc) {
+		fprintf(stderr, "faultline agent: %s\n", err);
+		rc = arc == FL_EPERM ? FL_EXIT_USAGE : FL_EXIT_INFRA;
+		goto out;
+	}
+	if (cfg && fl_proxy_engine_populate(a.e, cfg, err, sizeof(err))) {
+		fprintf(stderr, "faultline agent: %s: %s\n", o.config, err);
+		rc = FL_EXIT_USAGE;
+		goto out;
+	}
+	if (o.no_host)
+		snprintf(a.host_err, sizeof(a.host_err), "the agent runs with --no-host");
+	else
+		host_start(&a, &o);
+	fl_proxy_api_set_hook(a.e, agent_hook, &a);
+	struct event_base *b = fl_proxy_engine_base(a.e);
+	sigterm = evsignal_new(b, SIGTERM, on_signal, a.e);
+	sigint = evsignal_new(b, SIGINT, on_signal, a.e);
+	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) || evsignal_add(sigint, NULL)) {
+		fprintf(stderr, "faultline agent: cannot install signal handlers\n");
+		rc = FL_EXIT_INFRA;
+		goto out;
+	}
+	printf("faultline agent: listening on %s\n", fl_proxy_api_url(a.e) + strlen("http://"));
+	fflush(stdout);
+	fprintf(stderr, "faultline agent: seed %" PRIu64 ", host faults %s\n",
+		fl_proxy_engine_seed(a.e), a.h ? "on" : "off");
+	fl_proxy_engine_run(a.e);
+out:
+	if (sigterm)
+		event_free(sigterm);
+	if (sigint)
+		event_free(sigint);
+	if (a.e)
+		fl_proxy_api_set_hook(a.e, NULL, NULL);
+	fl_hostfault_free(a.h);
+	fl_proxy_engine_free(a.e);
+	json_decref(a.swept);
+	json_decref(cfg);
+	return rc;
+}
+
+const struct fl_command fl_cmd_agent = {
+	.name = "agent",
+	.summary = "run an agent: the proxy API plus this host's kernel-level faults",
+	.usage = usage,
+	.order = 21,
+	.run = cmd_agent,
+};
