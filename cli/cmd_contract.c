@@ -610,7 +610,7 @@ static int cmd_record(int argc, char **argv)
 	char err[512];
 	struct fl_record_stats st;
 	int rc = FL_EXIT_OK;
-	if (fl_contract_record(proxy, links, nlinks, f, &st, err, sizeof(err)) < 0) {
+	if (fl_contract_record(proxy, links, nlinks, NULL, f, &st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "faultline contract record: %s\n", err);
 		rc = FL_EXIT_INFRA;
 	}
