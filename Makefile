@@ -6,6 +6,7 @@
 #   make demo            start the reference system, run scenarios and a chaos run, report
 #   make bench           benchmarks (ratios against baselines measured in the same run)
 #   make fuzz            libFuzzer targets (tests/fuzz/), FUZZ_S seconds each (default 60)
+#   make mutate          mutation testing of the shipped systems (docs/mutation.md)
 #   make install PREFIX=/usr/local
 #   V=1                  show the commands
 #
@@ -212,6 +213,12 @@ bench: all $(HELPER_BINS) $(BUILD)/tests/test_contract_pcap
 	@ci/install-deps.sh --bench
 	@BUILD=$(BUILD) sh bench/run.sh
 
+# make mutate: every mutant in mutants/ against its system's suite
+# (docs/mutation.md); MUTATE_SEEDS=7,1,3 kills with any seed; MUTATE_ARGS
+# passes more options to tools/mutate.py (--only NAME, --suite CMD, --json F).
+mutate: all
+	@python3 tools/mutate.py --build $(BUILD) --seeds $(or $(MUTATE_SEEDS),7) $(MUTATE_ARGS)
+
 # --- fuzzing ---------------------------------------------------------------
 # libFuzzer targets tests/fuzz/fuzz_NAME.c, built with clang under ASan+UBSan
 # in a build directory of their own ($(BUILD)/fuzz); the normal build is not
@@ -246,8 +253,9 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,13s/^# \{0,1\}//p' Makefile
+	@sed -n '2,14s/^# \{0,1\}//p' Makefile
 
-.PHONY: FORCE layers all test test-matrix tests demo bench fuzz fuzz-build fuzz-bins install clean help
+.PHONY: FORCE mutate layers all test test-matrix tests demo bench fuzz fuzz-build fuzz-bins install \
+        clean help
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <event2/buffer.h>
@@ -36,6 +37,8 @@
 #define FL_HTTPD_DEFAULT_MAX_BODY ((size_t)1 << 20)
 #define FL_HTTPD_DEFAULT_MAX_HEADERS ((size_t)64 << 10)
 #define FL_HTTPD_DEFAULT_IDLE_S 60
+#define FL_HTTPD_DEFAULT_HEAD_S 10
+#define FL_HTTPD_DEFAULT_MAX_CONNS 1024
 
 static const char *method_name(enum evhttp_cmd_type t)
 {
@@ -50,7 +53,7 @@ static const char *method_name(enum evhttp_cmd_type t)
 	case EVHTTP_REQ_CONNECT: return "CONNECT";
 	case EVHTTP_REQ_PATCH: return "PATCH";
 	}
-	return "UNKNOWN";
+	return NULL;
 }
 /* --- request lifetime ------------------------------------------------- */
 
@@ -92,8 +95,12 @@ static void req_snapshot_headers(struct fl_http_req *r)
  * already answered). */
 void fl_httpd_req_detach(struct fl_http_req *r)
 {
-	if (r->evcon)
+	if (r->conn) {
+		fl_httpd_conn_done(r->conn);
+		r->conn = NULL;
+	} else if (r->evcon) {
 		evhttp_connection_set_closecb(r->evcon, NULL, NULL);
+	}
 	req_stop_watch(r);
 	r->ev = NULL;
 	r->evcon = NULL;
@@ -161,14 +168,19 @@ void fl_httpd_req_schedule_notify(struct fl_http_req *r)
 }
 
 /* evhttp is tearing the connection down (and with it the evhttp request). */
-static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+void fl_httpd_req_conn_closed(struct fl_http_req *r)
 {
-	struct fl_http_req *r = arg;
-	(void)evcon;
 	req_snapshot_headers(r);
 	fl_httpd_req_detach(r);
 	r->closed = true;
 	fl_httpd_req_schedule_notify(r);
+}
+
+/* The close callback of an untracked connection (no fl_http_conn). */
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+	(void)evcon;
+	fl_httpd_req_conn_closed(arg);
 }
 
 /* The socket of a pending request became readable: EOF means the client left. */
@@ -211,6 +223,22 @@ static void req_start_watch(struct fl_http_req *r)
 
 /* --- dispatch --------------------------------------------------------- */
 
+/* Any method token the grammar allows reaches the routes ("*" routes and
+ * the contract stub take them). evhttp does not read the body of a method
+ * it does not know, so such a request with a body closes its connection
+ * after the reply (its body is never taken for the next request). */
+#define FL_HTTPD_REQ_EXTENSION (1 << 15) /* evhttp's EVHTTP_REQ_UNKNOWN_ */
+
+static void req_extension_method(struct fl_http_req *r)
+{
+	const char *m = fl_httpd_conn_method(r->conn);
+	snprintf(r->xmethod, sizeof(r->xmethod), "%s", m ? m : "UNKNOWN");
+	r->method = r->xmethod;
+	struct evkeyvalq *h = evhttp_request_get_input_headers(r->ev);
+	if (evhttp_find_header(h, "Content-Length") || evhttp_find_header(h, "Transfer-Encoding"))
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Connection", "close");
+}
+
 static void on_request(struct evhttp_request *ev, void *arg)
 {
 	struct fl_http_server *s = arg;
@@ -231,7 +259,11 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	s->inflight++;
 	r->done_flag = &done;
 	if (r->evcon) {
-		evhttp_connection_set_closecb(r->evcon, on_conn_close, r);
+		r->conn = fl_httpd_conn_find(s, r->evcon);
+		if (r->conn)
+			fl_httpd_conn_busy(r->conn, r);
+		else
+			evhttp_connection_set_closecb(r->evcon, on_conn_close, r);
 		char *host = NULL;
 		ev_uint16_t port = 0;
 		evhttp_connection_get_peer(r->evcon, &host, &port);
@@ -240,6 +272,8 @@ static void on_request(struct evhttp_request *ev, void *arg)
 				 host, (unsigned)port);
 	}
 
+	if (!r->method)
+		req_extension_method(r);
 	const char *uri = evhttp_request_get_uri(ev);
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(ev);
 	const char *raw = u ? evhttp_uri_get_path(u) : NULL;
@@ -273,39 +307,6 @@ static void on_request(struct evhttp_request *ev, void *arg)
 		r->done_flag = NULL;
 		req_start_watch(r);
 	}
-}
-
-/* evhttp answers a body over its limit itself, with an HTML page. Its
- * connections get this output-buffer callback, which swaps that page for the
- * JSON error once evhttp has written it (it is sent from the loop later).
- * Our own 413 replies use another reason phrase, so they are left alone. */
-static void fix_evhttp_413(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-	static const char line[] = " 413 Request Entity Too Large\r\n";
-	static const char tail[] = "</BODY></HTML>\n";
-	static const char json[] = "{\"error\":\"request body too large\",\"status\":413}";
-	(void)arg;
-	if (!info->n_added)
-		return;
-	size_t len = evbuffer_get_length(buf);
-	if (len < 8 + sizeof(line) + sizeof(tail))
-		return;
-	char head[8 + sizeof(line)];
-	if (evbuffer_copyout(buf, head, sizeof(head) - 1) != (ev_ssize_t)sizeof(head) - 1 ||
-	    memcmp(head, "HTTP/1.", 7) != 0 || memcmp(head + 8, line, sizeof(line) - 1) != 0)
-		return;
-	char end[sizeof(tail)];
-	struct evbuffer_ptr pos;
-	if (evbuffer_ptr_set(buf, &pos, len - (sizeof(tail) - 1), EVBUFFER_PTR_SET) < 0 ||
-	    evbuffer_copyout_from(buf, &pos, end, sizeof(tail) - 1) !=
-		    (ev_ssize_t)sizeof(tail) - 1 ||
-	    memcmp(end, tail, sizeof(tail) - 1) != 0)
-		return;
-	evbuffer_drain(buf, len);
-	evbuffer_add_printf(buf,
-			    "HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
-			    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-			    sizeof(json) - 1, json);
 }
 
 /* --- TLS --------------------------------------------------------------- */
@@ -345,13 +346,9 @@ bool fl_http_server_is_tls(const struct fl_http_server *s)
 	return s && s->tls;
 }
 
-static struct bufferevent *make_bev(struct event_base *base, void *arg)
+struct bufferevent *fl_httpd_new_bev(struct fl_http_server *s, struct event_base *base)
 {
-	struct fl_http_server *s = arg;
-	struct bufferevent *bev = s->tls ? tls_bev(base, s->tls) : bufferevent_socket_new(base, -1, 0);
-	if (bev)
-		evbuffer_add_cb(bufferevent_get_output(bev), fix_evhttp_413, arg);
-	return bev;
+	return s->tls ? tls_bev(base, s->tls) : bufferevent_socket_new(base, -1, 0);
 }
 
 /* --- server ----------------------------------------------------------- */
@@ -428,6 +425,19 @@ static void fill_addr(struct fl_http_server *s, int fd)
 	}
 }
 
+/* Connection limits: the options, else the defaults, with the connection
+ * cap kept under half the descriptor limit (links and upstreams need the rest). */
+static void server_limits(struct fl_http_server *s, const struct fl_http_server_opts *o)
+{
+	struct rlimit rl;
+	s->max_conns = o->max_conns ? o->max_conns : FL_HTTPD_DEFAULT_MAX_CONNS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    s->max_conns > rl.rlim_cur / 2)
+		s->max_conns = rl.rlim_cur / 2 > 8 ? rl.rlim_cur / 2 : 8;
+	s->head_timeout_s = o->head_timeout_s > 0 ? o->head_timeout_s : FL_HTTPD_DEFAULT_HEAD_S;
+	s->idle_timeout_s = o->idle_timeout_s > 0 ? o->idle_timeout_s : FL_HTTPD_DEFAULT_IDLE_S;
+}
+
 /* A peer that closes early must not kill a server with SIGPIPE. Only the
  * default disposition is replaced; a program's own handler is kept. */
 static void ignore_sigpipe(void)
@@ -458,6 +468,7 @@ struct fl_http_server *fl_http_server_new(struct event_base *base,
 	s->base = base;
 	s->routes_tail = &s->routes;
 	s->max_body = opts->max_body ? opts->max_body : FL_HTTPD_DEFAULT_MAX_BODY;
+	server_limits(s, opts);
 	s->http = evhttp_new(base);
 	if (!s->http)
 		goto nomem;
@@ -465,22 +476,20 @@ struct fl_http_server *fl_http_server_new(struct event_base *base,
 	evhttp_set_max_headers_size(s->http, (ev_ssize_t)(opts->max_headers
 								  ? opts->max_headers
 								  : FL_HTTPD_DEFAULT_MAX_HEADERS));
-	evhttp_set_timeout(s->http, opts->idle_timeout_s > 0 ? opts->idle_timeout_s
-							      : FL_HTTPD_DEFAULT_IDLE_S);
+	evhttp_set_timeout(s->http, s->idle_timeout_s);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
+						    FL_HTTPD_REQ_EXTENSION);
 	evhttp_set_default_content_type(s->http, NULL);
 	evhttp_set_flags(s->http, EVHTTP_SERVER_LINGERING_CLOSE);
-	evhttp_set_bevcb(s->http, make_bev, s);
+	evhttp_set_bevcb(s->http, fl_httpd_conn_bev, s);
 	evhttp_set_gencb(s->http, on_request, s);
-	s->bound = evhttp_accept_socket_with_handle(s->http, fd);
-	if (!s->bound) {
-		fl_err_set(err, errlen, FL_EIO, "listen %s: evhttp refused the socket", opts->addr);
-		goto fail;
-	}
 	fill_addr(s, fd);
+	int lfd = fd;
 	fd = -1;
+	if (fl_httpd_listen(s, lfd, err, errlen) < 0)
+		goto fail;
 	ignore_sigpipe();
 	return s;
 nomem:
@@ -517,10 +526,7 @@ void fl_http_server_stop_accepting(struct fl_http_server *s)
 	if (!s || s->stopping)
 		return;
 	s->stopping = true;
-	if (s->bound) {
-		evhttp_del_accept_socket(s->http, s->bound);
-		s->bound = NULL;
-	}
+	fl_httpd_unlisten(s);
 }
 
 size_t fl_http_server_inflight(const struct fl_http_server *s)
@@ -548,7 +554,9 @@ void fl_http_server_free(struct fl_http_server *s)
 		}
 		fl_httpd_req_free(r);
 	}
+	fl_httpd_unlisten(s);
 	evhttp_free(s->http);
+	fl_httpd_conns_forget(s);
 	fl_tls_ctx_free(s->tls);
 	while (s->routes) {
 		struct fl_http_route *rt = s->routes;

@@ -20,8 +20,21 @@
  *
  * Body cap: a body over max_body gets 413 {"error": "request body too
  * large", "status": 413} and the connection is closed, whether the excess
- * is declared by Content-Length or arrives chunked. Malformed HTTP and
- * oversized header blocks get evhttp's own 400 page. */
+ * is declared by Content-Length or arrives chunked. Every error the server
+ * sends is JSON, evhttp's own protocol errors included (a malformed request
+ * line or chunk size, an oversized header block: 400; TRACE: 501).
+ *
+ * Connections (a server reachable by anyone must not be frozen by them):
+ *   - at most max_conns at once; past it the oldest connection that has no
+ *     request being handled (idle, or still sending its head) is closed to
+ *     make room, so a flood of slow connections cannot lock clients out;
+ *   - a request must arrive in full within head_timeout_s of the connection
+ *     opening or of its first byte after a reply (an absolute deadline that
+ *     trickled bytes do not extend): 408 JSON, then close;
+ *   - a keep-alive connection idle for idle_timeout_s is closed;
+ *   - when accept() fails for want of descriptors (EMFILE, ENFILE) the server
+ *     stops accepting, closes its oldest idle connection and resumes after
+ *     100 ms (doubling to 1 s while it keeps failing): it never spins. */
 #ifndef FL_CORE_HTTP_SERVER_H
 #define FL_CORE_HTTP_SERVER_H
 
@@ -40,6 +53,8 @@ struct fl_http_server_opts {
 	size_t max_body;	/* request body cap, 413 JSON error past it; 0: 1 MiB */
 	size_t max_headers;	/* header block cap; 0: 64 KiB */
 	int idle_timeout_s;	/* keep-alive idle timeout; 0: 60 */
+	int head_timeout_s;	/* deadline for a whole request; 0: 10 */
+	size_t max_conns;	/* connection cap; 0: 1024 (at most half of RLIMIT_NOFILE) */
 };
 
 /* Bind and listen. NULL on failure with the reason in err

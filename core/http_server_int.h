@@ -27,12 +27,16 @@ struct fl_http_param {
 	char *value;
 };
 
+struct fl_http_conn;
+
 struct fl_http_req {
 	struct fl_http_server *s;
+	struct fl_http_conn *conn;	/* its tracked connection, or NULL */
 	struct evhttp_request *ev;	/* NULL once the connection is gone */
 	struct evhttp_connection *evcon;
 	struct fl_http_req *prev, *next;	/* the server's pending list */
 	const char *method;
+	char xmethod[33];		/* an extension method's token */
 	char *uri;
 	char *path;
 	char *body;
@@ -71,8 +75,42 @@ struct fl_http_server {
 	bool stopping;
 	int port;
 	char addr[96];
+	/* connections (http_conn.c) */
+	struct evconnlistener *lev;
+	struct event *resume_ev;	/* re-enables accepting after EMFILE */
+	int resume_ms;
+	struct fl_http_conn *conns, *conns_tail;	/* in accept order */
+	size_t nconns, max_conns;
+	int head_timeout_s, idle_timeout_s;
+	unsigned long evicted, refused, accept_pauses;
 	struct ssl_ctx_st *tls;	/* set by fl_http_server_use_tls; owned */
 };
+
+/* --- connections (http_conn.c) --- */
+
+/* The listener: an evconnlistener on fd (taken) whose accept errors pause
+ * accepting instead of spinning; handed to evhttp. 0 or FL_E*. */
+int fl_httpd_listen(struct fl_http_server *s, int fd, char *err, size_t errlen);
+/* Stop accepting for good (listener freed). */
+void fl_httpd_unlisten(struct fl_http_server *s);
+/* A new server-side bufferevent, plain or TLS as the server serves
+ * (http_server.c); evhttp attaches the socket later. */
+struct bufferevent *fl_httpd_new_bev(struct fl_http_server *s, struct event_base *base);
+/* evhttp's bufferevent factory: one tracked connection per accepted socket. */
+struct bufferevent *fl_httpd_conn_bev(struct event_base *base, void *arg);
+/* The tracked connection of an evhttp connection, or NULL. */
+struct fl_http_conn *fl_httpd_conn_find(struct fl_http_server *s,
+					struct evhttp_connection *evcon);
+/* A request of conn was received in full / was answered or dropped. */
+void fl_httpd_conn_busy(struct fl_http_conn *c, struct fl_http_req *r);
+/* The method token the connection's current request was sent with, or NULL. */
+const char *fl_httpd_conn_method(const struct fl_http_conn *c);
+void fl_httpd_conn_done(struct fl_http_conn *c);
+/* Called by http_server.c when evhttp tears down a connection with a
+ * pending request (the request part of the close). */
+void fl_httpd_req_conn_closed(struct fl_http_req *r);
+/* Forget every tracked connection (the server is being freed). */
+void fl_httpd_conns_forget(struct fl_http_server *s);
 
 /* Forget the evhttp request and its connection: no close callback, no watcher. */
 void fl_httpd_req_detach(struct fl_http_req *r);

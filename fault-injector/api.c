@@ -40,6 +40,28 @@ static void ok_reply(struct reply *r, int status, json_t *body)
 }
 
 /* Parse a JSON object body; replies 400 and returns NULL when it is not. */
+/* A string holding "\u0000" anywhere in v (names would be cut at it). */
+static bool has_nul(const json_t *v, int depth)
+{
+	if (depth > 64)
+		return false;
+	if (json_is_string(v))
+		return strlen(json_string_value(v)) != json_string_length(v);
+	const char *k;
+	json_t *x;
+	size_t i;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, x)
+			if (has_nul(x, depth + 1))
+				return true;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			if (has_nul(x, depth + 1))
+				return true;
+	}
+	return false;
+}
+
 static json_t *body_object(struct reply *r, const char *body, size_t len, bool allow_empty)
 {
 	char err[ERRLEN];
@@ -57,6 +79,11 @@ static json_t *body_object(struct reply *r, const char *body, size_t len, bool a
 	if (!json_is_object(j)) {
 		json_decref(j);
 		err_reply(r, 400, "bad request body: expected a JSON object");
+		return NULL;
+	}
+	if (has_nul(j, 0)) {
+		json_decref(j);
+		err_reply(r, 400, "bad request body: strings may not contain \\u0000");
 		return NULL;
 	}
 	return j;
@@ -79,7 +106,32 @@ static int take_http_mode(const json_t *j, enum fl_http_mode *mode, char *err, s
 }
 
 static const char *const proxy_keys[] = { "name", "listen", "upstream", "enabled", "http",
-					  "ttl_ms", "toxics", NULL };
+					  "ttl_ms", "toxics", "header_faults", NULL };
+
+/* "header_faults": true lets the link's clients inject faults with
+ * x-faultline-abort / x-faultline-delay request headers (off by default);
+ * refused on a link listening beyond loopback while the agent has no token. */
+static int take_header_faults(struct fl_link *l, const json_t *j, int *status, char *err,
+			      size_t errlen)
+{
+	json_t *v = json_object_get(j, "header_faults");
+	if (!v || json_is_null(v))
+		return 0;
+	*status = 400;
+	if (!json_is_boolean(v))
+		return fl_err_set(err, errlen, FL_EINVAL,
+				  "bad request body: field header_faults: expected a boolean");
+	bool was = l->header_faults;
+	l->header_faults = json_is_true(v);
+	if (l->header_faults && !fl_policy_header_faults(l)) {
+		l->header_faults = was;
+		*status = 403;
+		return fl_err_set(err, errlen, FL_EPERM,
+				  "header_faults on a link listening beyond loopback needs an agent "
+				  "started with a token");
+	}
+	return 0;
+}
 
 /* Add the toxics array of a proxy object (populate / config file). */
 static int add_toxics(struct fl_link *l, const json_t *arr, int *status, char *err,
@@ -151,6 +203,10 @@ static struct fl_link *proxy_create(struct fl_proxy_engine *e, const json_t *j, 
 	struct fl_link *l = NULL;
 	if (fl_link_create(e, name, listen, upstream, enabled, mode, &l, status, err, errlen))
 		return NULL;
+	if (take_header_faults(l, j, status, err, errlen)) {
+		fl_link_delete(l);
+		return NULL;
+	}
 	if (!enabled && ttl > 0) {
 		l->disable_ttl_ms = ttl;
 		l->enabled = true;
@@ -197,6 +253,9 @@ static int populate(struct fl_proxy_engine *e, const json_t *arr, json_t *done, 
 	if (!json_is_array(arr))
 		return fl_err_set(err, errlen, FL_EINVAL,
 				  "bad request body: expected a JSON array of proxies");
+	if (has_nul(arr, 0))
+		return fl_err_set(err, errlen, FL_EINVAL,
+				  "bad request body: strings may not contain \\u0000");
 	size_t i;
 	json_t *pj;
 	json_array_foreach(arr, i, pj) {
@@ -289,14 +348,18 @@ static void proxy_update(struct fl_link *l, struct reply *r, const char *body, s
 	}
 	/* "toxics" is ignored here (Toxiproxy's Go client sends the whole proxy
 	 * on Save); toxics change through /proxies/{p}/toxics. */
-	char host[256];
-	int port;
-	if (upstream && fl_addr_split(upstream, host, sizeof(host), &port)) {
-		err_reply(r, 400, "invalid upstream address: %s", upstream);
+	int prc;
+	if (upstream && (prc = fl_policy_upstream(l->e, upstream, err, sizeof(err)))) {
+		err_reply(r, prc == FL_EPERM ? 403 : 400, "%s", err);
 		goto out;
 	}
-	if (listen && *listen && fl_link_set_listen(l, listen, err, sizeof(err))) {
-		err_reply(r, 400, "%s", err);
+	if (listen && *listen && (prc = fl_link_set_listen(l, listen, err, sizeof(err)))) {
+		err_reply(r, prc == FL_EPERM ? 403 : 400, "%s", err);
+		goto out;
+	}
+	int hst;
+	if (take_header_faults(l, j, &hst, err, sizeof(err))) {
+		err_reply(r, hst, "%s", err);
 		goto out;
 	}
 	if (upstream && *upstream)

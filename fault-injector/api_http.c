@@ -10,13 +10,24 @@
 #include "core/http_server.h"
 #include "fault-injector/internal.h"
 
+/* Compare in time that depends only on the lengths (the token's length is
+ * not a secret worth hiding; its bytes are). */
+static bool token_equal(const char *given, const char *token)
+{
+	size_t n = strlen(token), m = strlen(given);
+	unsigned char diff = n != m;
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(token[i] ^ (i < m ? given[i] : 0));
+	return diff == 0;
+}
+
 static bool auth_filter(struct fl_http_req *r, void *arg)
 {
 	struct fl_proxy_engine *e = arg;
 	if (!e->token)
 		return true;
 	const char *h = fl_http_req_header(r, "Authorization");
-	if (h && strncmp(h, "Bearer ", 7) == 0 && strcmp(h + 7, e->token) == 0)
+	if (h && strncmp(h, "Bearer ", 7) == 0 && token_equal(h + 7, e->token))
 		return true;
 	fl_http_reply_header(r, "WWW-Authenticate", "Bearer");
 	fl_http_reply_error(r, 401, "unauthorized: missing or wrong bearer token");
@@ -55,13 +66,16 @@ static void handle(struct fl_http_req *r, void *arg)
 	fl_http_reply_json(r, status, reply);
 }
 
+/* The rule is applied to the address actually bound ("127.0.0.1:8474" as
+ * getsockname reports it), never to its spelling: a name such as
+ * 127.attacker.test may resolve anywhere. */
 static bool addr_is_loopback(const char *addr)
 {
 	char host[256];
 	int port;
-	if (fl_addr_split(addr, host, sizeof(host), &port))
+	if (!addr || fl_addr_split(addr, host, sizeof(host), &port))
 		return false;
-	return fl_host_is_loopback(host);
+	return strcmp(host, "localhost") != 0 && fl_host_is_loopback(host);
 }
 
 int fl_proxy_api_start(struct fl_proxy_engine *e, const char *addr, const char *token,
@@ -69,17 +83,26 @@ int fl_proxy_api_start(struct fl_proxy_engine *e, const char *addr, const char *
 {
 	if (e->api)
 		return fl_err_set(err, errlen, FL_ESTATE, "the control API is already running");
-	if (!addr_is_loopback(addr) && (!token || !*token))
-		return fl_err_set(err, errlen, FL_EPERM,
-				  "refusing to serve the control API on %s without a token "
-				  "(--token T); only loopback addresses may go without one",
-				  addr);
-	if (token && *token && !(e->token = strdup(token)))
-		return fl_err_set(err, errlen, FL_ENOMEM, "out of memory");
 	struct fl_http_server_opts o = { .addr = addr, .max_body = 1 << 20 };
 	e->api = fl_http_server_new(e->base, &o, err, errlen);
 	if (!e->api)
 		return FL_EADDRINUSE;
+	e->api_loopback = addr_is_loopback(fl_http_server_addr(e->api));
+	if (!e->api_loopback && (!token || !*token)) {
+		int rc = fl_err_set(err, errlen, FL_EPERM,
+				    "refusing to serve the control API on %s (bound to %s) without "
+				    "a token (--token-file F or FAULTLINE_TOKEN); only loopback "
+				    "addresses may go without one",
+				    addr, fl_http_server_addr(e->api));
+		fl_http_server_free(e->api);
+		e->api = NULL;
+		return rc;
+	}
+	if (token && *token && !(e->token = strdup(token))) {
+		fl_http_server_free(e->api);
+		e->api = NULL;
+		return fl_err_set(err, errlen, FL_ENOMEM, "out of memory");
+	}
 	fl_http_server_set_filter(e->api, auth_filter, e);
 	if (fl_http_server_route(e->api, "*", "/*", handle, e)) {
 		fl_http_server_free(e->api);

@@ -42,6 +42,7 @@ void fl_chunkq_push(struct fl_chunkq *q, struct fl_chunk *c)
 		q->head = c;
 	q->tail = c;
 	q->bytes += c->len - c->off;
+	q->mem += FL_CHUNK_COST(c);
 }
 
 struct fl_chunk *fl_chunkq_pop(struct fl_chunkq *q)
@@ -53,6 +54,7 @@ struct fl_chunk *fl_chunkq_pop(struct fl_chunkq *q)
 	if (!q->head)
 		q->tail = NULL;
 	q->bytes -= c->len - c->off;
+	q->mem -= FL_CHUNK_COST(c);
 	c->next = NULL;
 	return c;
 }

@@ -43,11 +43,13 @@ static void dir_set_writing(struct fl_dir *d, bool on)
 		event_del(d->wev);
 }
 
+/* What a direction holds, in memory: its queued chunks at their real cost
+ * and the bytes in its splice pipe. */
 static size_t dir_queued(const struct fl_dir *d)
 {
-	size_t n = d->out.bytes + d->piped;
+	size_t n = d->out.mem + d->piped;
 	for (size_t i = 0; i < d->nstages; i++)
-		n += d->stages[i].in.bytes;
+		n += d->stages[i].in.mem;
 	return n;
 }
 
@@ -550,6 +552,12 @@ static void connect_cb(evutil_socket_t fd, short what, void *arg)
 
 static void connect_to(struct fl_conn *c, const struct sockaddr *sa, socklen_t sl)
 {
+	if (fl_policy_is_self(c->link->e, sa)) {
+		/* a link pointed at the agent (by a name, or a link's port changed)
+		 * would fan one connection out until the descriptors are gone */
+		fl_conn_close(c, FL_ACT_CLOSE, "upstream is this agent (self-loop refused)");
+		return;
+	}
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		fl_conn_close(c, FL_ACT_CLOSE, "socket failed");

@@ -79,6 +79,12 @@ struct fl_proxy_engine *fl_proxy_engine_new(const struct fl_proxy_opts *opts, ch
 	fl_prng_seed(&e->rng, e->seed);
 	e->events_keep = opts && opts->events_keep ? opts->events_keep : 10000;
 	e->started = fl_mono_ns();
+	if (opts && opts->allow_upstream &&
+	    fl_allow_parse(opts->allow_upstream, &e->allow_upstream, err, errlen))
+		goto fail;
+	if (opts && opts->allow_listen &&
+	    fl_allow_parse(opts->allow_listen, &e->allow_listen, err, errlen))
+		goto fail;
 	if (opts && opts->events_path) {
 		e->sink = fl_history_open(opts->events_path, 0, err, errlen);
 		if (!e->sink)
@@ -220,6 +226,8 @@ void fl_proxy_engine_free(struct fl_proxy_engine *e)
 	if (e->base)
 		event_base_free(e->base);
 	fl_history_close(e->sink);
+	fl_allow_free(e->allow_upstream);
+	fl_allow_free(e->allow_listen);
 	free(e->token);
 	free(e->scratch);
 	free(e);
@@ -239,14 +247,18 @@ static int resolve_listen(const char *addr, struct sockaddr_storage *ss, socklen
 		strcpy(host, "0.0.0.0");
 	else if (strcmp(host, "localhost") == 0)
 		strcpy(host, "127.0.0.1");
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	/* numeric only: a name would be resolved on the loop, and a resolver
+	 * that does not answer would stall every link */
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
 	char ps[8];
 	snprintf(ps, sizeof(ps), "%d", port);
 	int rc = getaddrinfo(host, ps, &hints, &ai);
 	if (rc || !ai)
-		return fl_err_set(err, errlen, FL_ERESOLVE, "cannot resolve listen address %s: %s",
-				  addr, gai_strerror(rc));
+		return fl_err_set(err, errlen, FL_EINVAL,
+				  "listen address %s: the host must be an IP literal or localhost "
+				  "(%s)", addr, gai_strerror(rc));
 	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
 	*sl = ai->ai_addrlen;
 	freeaddrinfo(ai);
@@ -434,11 +446,13 @@ int fl_link_create(struct fl_proxy_engine *e, const char *name, const char *list
 		fl_link_delete(l);
 		return FL_EINVAL;
 	}
-	if (fl_addr_split(l->upstream, host, sizeof(host), &port)) {
-		*status = 400;
-		fl_err_set(err, errlen, FL_EINVAL, "invalid upstream address: %s", l->upstream);
+	int prc = fl_policy_listen(e, l->listen, err, errlen);
+	if (!prc)
+		prc = fl_policy_upstream(e, l->upstream, err, errlen);
+	if (prc) {
+		*status = prc == FL_EPERM ? 403 : 400;
 		fl_link_delete(l);
-		return FL_EINVAL;
+		return prc;
 	}
 	fl_events_init(l, e->events_keep);
 	/* Bind even when disabled, so "listen" reports the real port; then
@@ -506,6 +520,9 @@ int fl_link_set_listen(struct fl_link *l, const char *listen, char *err, size_t 
 		if (fl_addr_split(listen, host, sizeof(host), &port))
 			return fl_err_set(err, errlen, FL_EINVAL, "invalid listen address: %s",
 					  listen);
+		int prc = fl_policy_listen(l->e, listen, err, errlen);
+		if (prc)
+			return prc;
 		char *d = strdup(listen);
 		if (!d)
 			return FL_ENOMEM;
@@ -563,6 +580,8 @@ json_t *fl_link_to_json(const struct fl_link *l)
 		json_array_append_new(tox, fl_toxic_to_json(t));
 	json_t *j = json_pack("{s:s, s:s, s:s, s:b, s:o}", "name", l->name, "listen", l->listen,
 			      "upstream", l->upstream, "enabled", l->enabled, "toxics", tox);
+	if (j && l->header_faults)
+		json_object_set_new(j, "header_faults", json_true());
 	if (j && l->http != FL_HTTP_AUTO)
 		json_object_set_new(j, "http", json_boolean(l->http == FL_HTTP_ON));
 	return j;

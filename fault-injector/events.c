@@ -9,19 +9,42 @@
 #include "core/json.h"
 #include "fault-injector/internal.h"
 
+/* The ring is allocated on the first event and doubles up to ev_keep, so an
+ * idle link costs nothing (it used to preallocate 160 KB). */
 void fl_events_init(struct fl_link *l, size_t keep)
 {
-	l->ev_cap = keep;
-	l->ev = calloc(keep, sizeof(json_t *));
-	l->ev_size = calloc(keep, sizeof(size_t));
-	l->ev_bytes = 0;
-	if (!l->ev || !l->ev_size) {
-		free(l->ev);
-		free(l->ev_size);
-		l->ev = NULL;
-		l->ev_size = NULL;
-		l->ev_cap = 0;
+	l->ev_keep = keep;
+	l->ev_cap = l->ev_len = l->ev_head = l->ev_bytes = 0;
+	l->ev = NULL;
+	l->ev_size = NULL;
+}
+
+/* Grow the ring (oldest first at slot 0). False when it cannot. */
+static bool events_grow(struct fl_link *l)
+{
+	size_t ncap = l->ev_cap ? l->ev_cap * 2 : 16;
+	if (ncap > l->ev_keep)
+		ncap = l->ev_keep;
+	if (ncap <= l->ev_cap)
+		return false;
+	json_t **ev = calloc(ncap, sizeof(*ev));
+	size_t *sz = calloc(ncap, sizeof(*sz));
+	if (!ev || !sz) {
+		free(ev);
+		free(sz);
+		return false;
 	}
+	for (size_t i = 0; i < l->ev_len; i++) {
+		ev[i] = l->ev[(l->ev_head + i) % l->ev_cap];
+		sz[i] = l->ev_size[(l->ev_head + i) % l->ev_cap];
+	}
+	free(l->ev);
+	free(l->ev_size);
+	l->ev = ev;
+	l->ev_size = sz;
+	l->ev_cap = ncap;
+	l->ev_head = 0;
+	return true;
 }
 
 void fl_events_free(struct fl_link *l)
@@ -48,6 +71,8 @@ void fl_events_emit(struct fl_link *l, json_t *ev)
 	json_object_set_new(ev, "ts", json_string(fl_wall_iso(fl_wall_ns(), ts, sizeof(ts))));
 	if (l->e->sink)
 		fl_history_append(l->e->sink, ev);
+	if (l->ev_len == l->ev_cap)
+		events_grow(l);
 	if (!l->ev_cap) {
 		json_decref(ev);
 		return;

@@ -466,8 +466,11 @@ static void decide(struct fl_http_state *h, int64_t now)
 		snprintf(pbuf, sizeof(pbuf), "%.*s", (int)(q - path), path);
 		path = pbuf;
 	}
-	const char *ha = json_string_value(json_object_get(x->req_headers, "x-faultline-abort"));
-	const char *hd = json_string_value(json_object_get(x->req_headers, "x-faultline-delay"));
+	bool hf = fl_policy_header_faults(l);
+	const char *ha = hf ? json_string_value(json_object_get(x->req_headers, "x-faultline-abort"))
+			    : NULL;
+	const char *hd = hf ? json_string_value(json_object_get(x->req_headers, "x-faultline-delay"))
+			    : NULL;
 	if (ha && atoi(ha) >= 100 && atoi(ha) <= 599) {
 		x->aborted = true;
 		x->abort_status = atoi(ha);

@@ -30,10 +30,10 @@ struct fl_http_server;
 #define FL_DIR_UP 0
 #define FL_DIR_DOWN 1
 
-/* Bytes a direction may hold in its stages and output before it stops
- * reading its source (backpressure). */
+/* Memory a direction may hold in its stages and output (chunks at their
+ * real cost, FL_CHUNK_COST) before it stops reading its source (backpressure). */
 #define FL_DIR_CAP (8u << 20)
-/* Bytes all directions of an engine may hold together. */
+/* Memory all directions of an engine may hold together (same count). */
 #define FL_ENGINE_CAP ((size_t)256 << 20)
 /* Memory the kept events of one link may use (estimated); the oldest go first. */
 #define FL_EVENTS_BUDGET (16u << 20)
@@ -57,7 +57,14 @@ struct fl_chunk {
 struct fl_chunkq {
 	struct fl_chunk *head, *tail;
 	size_t bytes;	/* unconsumed bytes */
+	size_t mem;	/* what its chunks cost in memory (FL_CHUNK_COST), for the caps */
 };
+
+/* The memory a chunk really takes: its header and data rounded up as malloc
+ * does, plus malloc's own header. The caps count this, not payload, so a
+ * stream of 1-byte chunks cannot hold 60 times the cap. */
+#define FL_CHUNK_COST(c) \
+	(((sizeof(struct fl_chunk) + (c)->len + 15) & ~(size_t)15) + 16)
 
 struct fl_chunk *fl_chunk_new(const void *p, size_t n, int64_t now);
 struct fl_chunk *fl_chunk_eof(int64_t now);
@@ -226,6 +233,7 @@ struct fl_link {
 	char *name, *listen, *upstream;	/* listen: the address actually bound */
 	bool enabled;
 	enum fl_http_mode http;
+	bool header_faults;		/* x-faultline-* request headers honoured (opt-in) */
 	int lfd;
 	struct event *lev;
 	struct event *resume_ev;	/* accepting paused (out of descriptors) */
@@ -238,7 +246,8 @@ struct fl_link {
 	/* events ring */
 	json_t **ev;
 	size_t *ev_size;		/* estimated bytes of each kept event */
-	size_t ev_cap, ev_len, ev_head, ev_bytes;
+	size_t ev_cap, ev_len, ev_head, ev_bytes;	/* ev_cap: slots allocated */
+	size_t ev_keep;			/* slots at most (grown on use, from 0) */
 	uint64_t ev_seq;
 };
 
@@ -275,6 +284,9 @@ struct fl_proxy_engine {
 	struct fl_http_server *api;
 	char api_url[96];
 	char *token;
+	bool api_loopback;		/* the API's bound address is loopback */
+	struct fl_allow *allow_upstream;	/* NULL: the default rule (policy.c) */
+	struct fl_allow *allow_listen;
 	fl_proxy_api_hook_fn api_hook;	/* fl_proxy_api_set_hook (the agent's routes) */
 	void *api_hook_arg;
 	int64_t started;
@@ -284,6 +296,25 @@ struct fl_proxy_engine {
 	bool running;
 	struct event *stop_ev;
 };
+
+/* policy.c: where faults may point */
+struct fl_allow;
+struct sockaddr;
+/* Parse a host / IP / CIDR list ("10.0.0.0/8,db.internal"); *out freed with
+ * fl_allow_free. 0 or FL_EINVAL naming the bad entry. */
+int fl_allow_parse(const char *spec, struct fl_allow **out, char *err, size_t errlen);
+void fl_allow_free(struct fl_allow *list);
+/* May a link point at upstream / listen on listen? 0, FL_EINVAL (malformed,
+ * empty host) or FL_EPERM (not allowed, self-loop), with the reason. */
+int fl_policy_upstream(const struct fl_proxy_engine *e, const char *upstream, char *err,
+		       size_t errlen);
+int fl_policy_listen(const struct fl_proxy_engine *e, const char *listen, char *err,
+		     size_t errlen);
+/* Is sa one of the agent's own listeners (API or link)? */
+bool fl_policy_is_self(const struct fl_proxy_engine *e, const struct sockaddr *sa);
+/* Are x-faultline-* request headers honoured on l (opted in, and l listens
+ * on loopback or the agent has a token)? */
+bool fl_policy_header_faults(const struct fl_link *l);
 
 /* engine.c */
 struct fl_link *fl_link_find(struct fl_proxy_engine *e, const char *name);

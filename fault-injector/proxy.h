@@ -23,6 +23,12 @@ struct fl_proxy_opts {
 	uint64_t seed;
 	const char *events_path;	/* JSONL sink (created/truncated), or NULL */
 	size_t events_keep;	/* events kept per link for GET .../events; 0: 10000 */
+	/* Where links may point and listen: host names, IPs and CIDR blocks,
+	 * comma-separated (borrowed). allow_upstream NULL: anything while the
+	 * API is on loopback, nothing once it is beyond; allow_listen NULL:
+	 * loopback only. Self-loops are always refused. */
+	const char *allow_upstream;
+	const char *allow_listen;
 };
 
 /* Create an engine with its own event base. opts may be NULL. NULL on

@@ -43,20 +43,52 @@ static void fault_label(const struct fl_tl_fault *x, char *buf, size_t len)
 #define ROW 17
 #define MAXROWS 24
 
-/* The first row where [x0, x1] is free (rows end at ends[r]). */
-static int pick_row(double *ends, int *nrows, double x0, double x1)
+/* Rows of the lane. An item goes to a row whose last item carries the
+ * same label and ended before it (drawn there without its label again: a
+ * fault repeated every 20 s takes one row), else to the first row free for
+ * its bar and its label. */
+struct lane {
+	int n;
+	double ends[MAXROWS];		/* where the row's last bar or label ends */
+	double bar_end[MAXROWS];
+	char label[MAXROWS][120];
+};
+
+/* About how wide a label is drawn (10 px sans-serif). */
+static double text_width(const char *label)
 {
-	for (int r = 0; r < *nrows; r++) {
-		if (ends[r] < x0) {
-			ends[r] = x1;
+	return 5.8 * (double)strlen(label);
+}
+
+/* The row of an item spanning [x0, x1] labelled `label`; *labeled says
+ * whether its label is drawn; *left whether it ends at the right edge. */
+static int place(struct lane *ln, const char *label, double x0, double x1, bool *labeled, bool *left)
+{
+	for (int r = 0; r < ln->n; r++) {
+		if (ln->bar_end[r] < x0 - 2 && strncmp(ln->label[r], label, sizeof(ln->label[r]) - 1) == 0) {
+			ln->bar_end[r] = x1;
+			ln->ends[r] = fmax(ln->ends[r], x1 + 2);
+			*labeled = *left = false;
 			return r;
 		}
 	}
-	if (*nrows < MAXROWS) {
-		ends[*nrows] = x1;
-		return (*nrows)++;
+	double lw = text_width(label) + 8;
+	*labeled = true;
+	*left = x0 + lw > W - RIGHT;
+	double from = *left ? fmin(x0, W - RIGHT - lw) : x0, to = *left ? W - RIGHT : fmax(x1, x0 + lw);
+	int r = 0;
+	while (r < ln->n && ln->ends[r] >= from)
+		r++;
+	if (r == ln->n) {
+		if (ln->n == MAXROWS)
+			r = MAXROWS - 1;	/* crowded: overlap in the last row */
+		else
+			ln->n++;
 	}
-	return MAXROWS - 1;	/* crowded: overlap in the last row */
+	ln->ends[r] = to + 4;
+	ln->bar_end[r] = x1;
+	snprintf(ln->label[r], sizeof(ln->label[r]), "%s", label);
+	return r;
 }
 
 static void time_ticks(FILE *f, const struct fl_html_axis *ax, int y)
@@ -65,54 +97,47 @@ static void time_ticks(FILE *f, const struct fl_html_axis *ax, int y)
 	double span = (double)(ax->t1 - ax->t0);
 	for (int i = 0; i <= 6; i++) {
 		double t = span * i / 6;
-		fprintf(f, "<text x='%.1f' y='%d' class='tick' text-anchor='middle'>%s</text>",
-			fl_html_x(ax, ax->t0 + (int64_t)t), y, fl_report_fmt_ns(t, buf, sizeof(buf)));
+		fprintf(f, "<text x='%.1f' y='%d' class='tick' text-anchor='%s'>%s</text>",
+			fl_html_x(ax, ax->t0 + (int64_t)t), y, i == 6 ? "end" : i ? "middle" : "start",
+			fl_report_fmt_ns(t, buf, sizeof(buf)));
 	}
 }
 
-static void write_lane(FILE *f, const struct fl_timeline *tl, const struct fl_html_axis *ax)
+struct placed {
+	int row;
+	bool labeled, left;
+};
+
+static void draw_marks(FILE *f, const struct fl_timeline *tl, const struct fl_html_axis *ax,
+		       const struct placed *pm)
 {
-	double ends[MAXROWS];
-	int nrows = 0, row[512];
-	size_t nf = tl->nfaults < 512 ? tl->nfaults : 512;
-	double mark_ends[MAXROWS];
-	int nmrows = 0;
-	int *mrow = calloc(tl->nmarks ? tl->nmarks : 1, sizeof(int));
-	if (!mrow)
-		return;
-	for (size_t i = 0; i < tl->nmarks; i++) {
-		double x = fl_html_x(ax, tl->marks[i].t);
-		mrow[i] = pick_row(mark_ends, &nmrows, x - 4, x + 6.2 * (double)strlen(tl->marks[i].label) + 10);
-	}
-	for (size_t i = 0; i < nf; i++) {
-		char label[300];
-		fault_label(&tl->faults[i], label, sizeof(label));
-		double x0 = fl_html_x(ax, tl->faults[i].from), x1 = fl_html_x(ax, fault_end(tl, &tl->faults[i]));
-		double lw = 6.0 * (double)strlen(label) + 8;
-		row[i] = pick_row(ends, &nrows, x0, (x1 > x0 + lw ? x1 : x0 + lw) + 4);
-	}
-	int top = nmrows * ROW + (nmrows ? 6 : 0);
-	int h = top + nrows * ROW + BOTTOM + 6;
-	fprintf(f, "<svg class='lane' width='%d' height='%d' viewBox='0 0 %d %d' role='img' "
-		   "aria-label='fault windows and events'>", W, h, W, h);
 	for (size_t i = 0; i < tl->nmarks; i++) {
 		const struct fl_tl_mark *m = &tl->marks[i];
 		double x = fl_html_x(ax, m->t);
-		int y = 4 + mrow[i] * ROW;
+		int y = 4 + pm[i].row * ROW;
 		const char *cls = m->kind == 'p' ? "proc" : m->kind == 'v' ? "violation" : "step";
 		fprintf(f, "<g class='mark %s'><title>", cls);
 		fl_html_esc(f, m->label);
-		fprintf(f, "</title><path d='M%.1f %d l-4 -0 l4 7 l4 -7 z' class='mk'/>"
-			   "<text x='%.1f' y='%d' class='ml'>", x, y + 2, x + 6, y + 9);
-		fl_html_esc(f, m->label);
-		fputs("</text></g>", f);
+		fprintf(f, "</title><path d='M%.1f %d l-4 -0 l4 7 l4 -7 z' class='mk'/>", x, y + 2);
+		if (pm[i].labeled) {
+			fprintf(f, "<text x='%.1f' y='%d' class='ml'%s>", pm[i].left ? x - 6 : x + 6, y + 9,
+				pm[i].left ? " text-anchor='end'" : "");
+			fl_html_esc(f, m->label);
+			fputs("</text>", f);
+		}
+		fputs("</g>", f);
 	}
+}
+
+static void draw_faults(FILE *f, const struct fl_timeline *tl, const struct fl_html_axis *ax,
+			const struct placed *pf, size_t nf, int top)
+{
 	for (size_t i = 0; i < nf; i++) {
 		const struct fl_tl_fault *x = &tl->faults[i];
 		char label[300], a[32], b[32];
 		fault_label(x, label, sizeof(label));
 		double x0 = fl_html_x(ax, x->from), x1 = fl_html_x(ax, fault_end(tl, x));
-		int y = top + row[i] * ROW;
+		int y = top + pf[i].row * ROW;
 		fprintf(f, "<g><title>");
 		fl_html_esc(f, label);
 		fprintf(f, " (%s – %s%s)</title>", fl_report_fmt_ns((double)(x->from - tl->t0), a, sizeof(a)),
@@ -122,13 +147,55 @@ static void write_lane(FILE *f, const struct fl_timeline *tl, const struct fl_ht
 		fl_html_esc(f, x->id[0] ? x->id : label);
 		fprintf(f, "' x='%.1f' y='%d' width='%.1f' height='%d' rx='2'/>", x0, y,
 			x1 - x0 < 2 ? 2 : x1 - x0, ROW - 3);
-		fprintf(f, "<text x='%.1f' y='%d' class='fl'>", x0 + 3, y + 10);
-		fl_html_esc(f, label);
-		fputs("</text></g>", f);
+		fputs("</g>", f);
 	}
+	for (size_t i = 0; i < nf; i++) {	/* labels over every bar, with a halo */
+		if (!pf[i].labeled)
+			continue;
+		char label[300];
+		fault_label(&tl->faults[i], label, sizeof(label));
+		int y = top + pf[i].row * ROW;
+		if (pf[i].left)
+			fprintf(f, "<text x='%d' y='%d' class='fl' text-anchor='end'>", W - RIGHT - 2, y + 10);
+		else
+			fprintf(f, "<text x='%.1f' y='%d' class='fl'>", fl_html_x(ax, tl->faults[i].from) + 3, y + 10);
+		fl_html_esc(f, label);
+		fputs("</text>", f);
+	}
+}
+
+/* The lane: marks (process events, violations, steps) above the fault
+ * windows, each row reused by items of the same label. */
+static void write_lane(FILE *f, const struct fl_timeline *tl, const struct fl_html_axis *ax)
+{
+	size_t nf = tl->nfaults;
+	struct placed *pm = calloc(tl->nmarks + 1, sizeof(*pm)), *pf = calloc(nf + 1, sizeof(*pf));
+	struct lane *lm = calloc(1, sizeof(*lm)), *lf = calloc(1, sizeof(*lf));
+	if (!pm || !pf || !lm || !lf)
+		goto out;
+	for (size_t i = 0; i < tl->nmarks; i++) {
+		double x = fl_html_x(ax, tl->marks[i].t);
+		pm[i].row = place(lm, tl->marks[i].label, x - 4, x + 4, &pm[i].labeled, &pm[i].left);
+	}
+	for (size_t i = 0; i < nf; i++) {
+		char label[300];
+		fault_label(&tl->faults[i], label, sizeof(label));
+		pf[i].row = place(lf, label, fl_html_x(ax, tl->faults[i].from),
+				  fl_html_x(ax, fault_end(tl, &tl->faults[i])), &pf[i].labeled, &pf[i].left);
+	}
+	int top = lm->n * ROW + (lm->n ? 6 : 0);
+	int h = top + lf->n * ROW + BOTTOM + 6;
+	fprintf(f, "<svg class='lane' width='%d' height='%d' viewBox='0 0 %d %d' role='img' "
+		   "aria-label='fault windows and events'>", W, h, W, h);
+	draw_marks(f, tl, ax, pm);
+	draw_faults(f, tl, ax, pf, nf, top);
 	time_ticks(f, ax, h - 6);
 	fputs("</svg>", f);
-	free(mrow);
+out:
+	free(pm);
+	free(pf);
+	free(lm);
+	free(lf);
 }
 
 /* --- charts ------------------------------------------------------------------ */

@@ -2,6 +2,7 @@
  * with its completion by process), fault windows (added paired with removed
  * by id, else by what and target) and process events; then buckets of the
  * time axis with per-type counts and a latency histogram each. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +34,7 @@ static int type_index(struct fl_timeline *tl, const char *name)
 	return (int)tl->ntypes++;
 }
 
-static int on_op(struct fl_timeline *tl, const json_t *ev, const char *type, int64_t proc, int64_t t)
+static int on_op(struct fl_timeline *tl, const char *f, const char *type, int64_t proc, int64_t t)
 {
 	if ((size_t)proc >= tl->npend) {
 		size_t n = (size_t)proc + 64;
@@ -46,7 +47,7 @@ static int on_op(struct fl_timeline *tl, const json_t *ev, const char *type, int
 	}
 	struct pend *p = &tl->pend[proc];
 	if (strcmp(type, "invoke") == 0) {
-		int ti = type_index(tl, fl_json_str(ev, "f", "op"));
+		int ti = type_index(tl, f);
 		if (ti < 0)
 			return FL_ENOMEM;
 		p->t = t;
@@ -148,7 +149,7 @@ static int on_event(json_t *ev, long line, void *arg)
 	if (type && proc >= 0 && proc < MAX_PROCESS &&
 	    (!strcmp(type, "invoke") || !strcmp(type, "ok") || !strcmp(type, "fail") ||
 	     !strcmp(type, "info")))
-		return on_op(tl, ev, type, proc, t);
+		return on_op(tl, fl_json_str(ev, "f", "op"), type, proc, t);
 	const char *event = fl_json_str(ev, "event", "");
 	if (strcmp(event, "fault") == 0)
 		return on_fault(tl, ev, t);
@@ -161,12 +162,150 @@ static int on_event(json_t *ev, long line, void *arg)
 	return 0;
 }
 
+/* --- the fast path ----------------------------------------------------------- */
+
+/* Client operations are most of a history's lines and the page needs four
+ * top-level fields of them: a scan of the object's top level reads those
+ * (skipping every other value) about ten times faster than a full parse.
+ * Anything else — an event, an escape in a wanted string, an odd shape —
+ * goes to the full parser, so the scan only has to be right for what it
+ * accepts. */
+struct op_fields {
+	int64_t t, process;
+	const char *type, *f;
+	size_t ntype, nf;
+};
+
+static const char *skip_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* Past the string starting at p (at its '"'); NULL if unterminated. */
+static const char *skip_string(const char *p)
+{
+	for (p++; *p; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+/* Past the value at p: a string, or anything up to the next ',' or '}' at
+ * this level (nested objects and arrays counted, strings inside skipped). */
+static const char *skip_value(const char *p)
+{
+	if (*p == '"')
+		return skip_string(p);
+	int depth = 0;
+	for (; *p; p++) {
+		if (*p == '"') {
+			if (!(p = skip_string(p)))
+				return NULL;
+			p--;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if (*p == '}' || *p == ']') {
+			if (depth == 0)
+				return p;
+			depth--;
+		} else if (*p == ',' && depth == 0) {
+			return p;
+		}
+	}
+	return depth ? NULL : p;
+}
+
+static bool key_is(const char *k, size_t n, const char *want)
+{
+	return strlen(want) == n && memcmp(k, want, n) == 0;
+}
+
+/* 1: an operation line read into *o; 0: not one for the fast path. */
+static int scan_op(const char *line, struct op_fields *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->process = -1;
+	const char *p = skip_ws(line);
+	if (*p++ != '{')
+		return 0;
+	for (;;) {
+		p = skip_ws(p);
+		if (*p != '"')
+			return 0;
+		const char *k = p + 1, *ke = skip_string(p);
+		if (!ke || memchr(k, '\\', (size_t)(ke - 1 - k)))
+			return 0;
+		size_t kn = (size_t)(ke - 1 - k);
+		p = skip_ws(ke);
+		if (*p++ != ':')
+			return 0;
+		p = skip_ws(p);
+		const char *ve = skip_value(p);
+		if (!ve)
+			return 0;
+		if (key_is(k, kn, "event"))
+			return 0;
+		if (key_is(k, kn, "t") || key_is(k, kn, "process")) {
+			char *end;
+			long long v = strtoll(p, &end, 10);
+			if (end == p || (*end != ',' && *end != '}' && *end != ' '))
+				return 0;	/* not an integer: the full parser decides */
+			*(key_is(k, kn, "t") ? &o->t : &o->process) = v;
+		} else if (key_is(k, kn, "type") || key_is(k, kn, "f")) {
+			if (*p != '"' || memchr(p + 1, '\\', (size_t)(ve - 1 - (p + 1))))
+				return 0;
+			*(key_is(k, kn, "type") ? &o->type : &o->f) = p + 1;
+			*(key_is(k, kn, "type") ? &o->ntype : &o->nf) = (size_t)(ve - 1 - (p + 1));
+		}
+		p = skip_ws(ve);
+		if (*p == '}')
+			break;
+		if (*p++ != ',')
+			return 0;
+	}
+	if (*skip_ws(p + 1) || !o->type || o->t <= 0 || o->process < 0 || o->process >= MAX_PROCESS)
+		return 0;
+	static const char *const kinds[] = { "invoke", "ok", "fail", "info" };
+	for (size_t i = 0; i < 4; i++)
+		if (key_is(o->type, o->ntype, kinds[i]))
+			return 1;
+	return 0;
+}
+
+static int on_line(char *line, size_t len, long lineno, void *arg, char *err, size_t errlen)
+{
+	struct fl_timeline *tl = arg;
+	struct op_fields o;
+	if (scan_op(line, &o)) {
+		char type[8], f[40];
+		snprintf(type, sizeof(type), "%.*s", (int)o.ntype, o.type);
+		snprintf(f, sizeof(f), "%.*s", o.f ? (int)o.nf : 2, o.f ? o.f : "op");
+		tl->lines++;
+		seen(tl, o.t);
+		return on_op(tl, f, type, o.process, o.t);
+	}
+	json_error_t je;
+	json_t *ev = json_loadb(line, len, 0, &je);
+	if (!ev || !json_is_object(ev)) {
+		json_decref(ev);
+		return fl_err_set(err, errlen, FL_EPARSE, "%s", ev ? "not a JSON object" : je.text);
+	}
+	int rc = on_event(ev, lineno, arg);
+	json_decref(ev);
+	return rc;
+}
+
 int fl_timeline_read(struct fl_timeline *tl, const char *path, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < tl->npend; i++)	/* processes are per file */
 		tl->pend[i].t = 0;
 	tl->files++;
-	return fl_history_read(path, on_event, tl, err, errlen);
+	return fl_history_read_lines(path, on_line, tl, err, errlen);
 }
 
 int fl_timeline_mark(struct fl_timeline *tl, int64_t t, char kind, const char *label)

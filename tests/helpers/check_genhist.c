@@ -1,5 +1,6 @@
 /* Generates large, valid histories for the checker benchmark (bench/checkers.sh):
  *   check_genhist saga|bank|breaker|probe LINES OUT.jsonl [SEED]
+ *   check_genhist ops OPERATIONS OUT.jsonl [SEED]   (the report's timeline)
  * Each history is consistent with the checker's rules (the check must come
  * out valid), so the benchmark times a full pass, not an early failure. */
 #include <stdbool.h>
@@ -160,10 +161,59 @@ static void gen_probe(struct fl_prng *r)
 	}
 }
 
+/* Client operations for the report's timeline (report/timeline.c): LINES
+ * is the number of operations here. 64 clients at 2000 operations per
+ * second, three operation types, a fault window of 5 s every 20 s (latency
+ * or HTTP errors, with parameters) with slower and failing operations
+ * inside, and a kill and restart of a service in every third window. */
+static void gen_ops(struct fl_prng *r)
+{
+	static const char *const types[] = { "transfer", "topup", "read" };
+	long n = 0, window = -1;
+	while (n < target) {
+		long w = (long)((t - 1000 * MS) / (20000 * MS));
+		bool in = (t - 1000 * MS) % (20000 * MS) < 5000 * MS;
+		if (in && w != window) {
+			window = w;
+			if (w % 2)
+				EMIT("{\"event\":\"fault\",\"t\":%lld,\"action\":\"added\",\"what\":\"latency\","
+				     "\"target\":\"remittance->money\",\"id\":\"w%ld\",\"attributes\":{\"latency\":200,"
+				     "\"jitter\":20}}", t, w);
+			else
+				EMIT("{\"event\":\"fault\",\"t\":%lld,\"action\":\"added\",\"what\":\"http_abort\","
+				     "\"target\":\"gateway->remittance\",\"id\":\"w%ld\",\"attributes\":{\"status\":503,"
+				     "\"probability\":0.3}}", t, w);
+			if (w % 3 == 0)
+				EMIT("{\"event\":\"process\",\"t\":%lld,\"action\":\"killed\",\"service\":\"money\"}", t);
+		}
+		if (!in && window >= 0 && w == window) {
+			EMIT("{\"event\":\"fault\",\"t\":%lld,\"action\":\"removed\",\"id\":\"w%ld\"}", t, w);
+			if (w % 3 == 0)
+				EMIT("{\"event\":\"process\",\"t\":%lld,\"action\":\"started\",\"service\":\"money\"}", t);
+			window = -2;
+		}
+		int p = (int)(n % 64);
+		const char *f = types[fl_prng_range(r, 0, 2)];
+		long long lat = 500000 + fl_prng_range(r, 0, 3000000);	/* 0.5 .. 3.5 ms */
+		if (fl_prng_chance(r, 0.01))
+			lat *= 20;	/* a tail */
+		if (in && window % 2)
+			lat += 200 * MS + fl_prng_range(r, 0, 20 * MS);
+		const char *end = fl_prng_chance(r, in && !(window % 2) ? 0.3 : 0.01) ? "fail"
+				  : fl_prng_chance(r, 0.005) ? "info" : "ok";
+		EMIT("{\"t\":%lld,\"process\":%d,\"type\":\"invoke\",\"f\":\"%s\",\"value\":{\"amount\":%ld}}",
+		     t, p, f, n % 1000 + 1);
+		EMIT("{\"t\":%lld,\"process\":%d,\"type\":\"%s\",\"f\":\"%s\"}", t + lat, p, end, f);
+		t += MS / 2;	/* 2000 operations per second */
+		n++;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: check_genhist saga|bank|breaker|probe LINES OUT.jsonl [SEED]\n");
+		fprintf(stderr, "usage: check_genhist saga|bank|breaker|probe|ops LINES OUT.jsonl [SEED]\n"
+				"  (ops: LINES is the number of client operations)\n");
 		return 2;
 	}
 	target = atol(argv[2]);
@@ -183,6 +233,8 @@ int main(int argc, char **argv)
 		gen_breaker(&r);
 	else if (!strcmp(argv[1], "probe"))
 		gen_probe(&r);
+	else if (!strcmp(argv[1], "ops"))
+		gen_ops(&r);
 	else {
 		fprintf(stderr, "check_genhist: unknown kind %s\n", argv[1]);
 		return 2;

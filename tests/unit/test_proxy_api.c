@@ -409,6 +409,7 @@ static void test_token(void **state)
 	char err[256];
 	struct fl_proxy_engine *e = fl_proxy_engine_new(NULL, err, sizeof(err));
 	assert_int_equal(fl_proxy_api_start(e, "0.0.0.0:0", NULL, err, sizeof(err)), FL_EPERM);
+	assert_non_null(strstr(err, "bound to 0.0.0.0:"));
 	assert_int_equal(fl_proxy_api_start(e, "127.0.0.1:0", "s3cret", err, sizeof(err)), 0);
 	assert_int_equal(fl_proxy_engine_start_thread(e, err, sizeof(err)), 0);
 	char url[256];
@@ -426,6 +427,61 @@ static void test_token(void **state)
 	assert_int_equal(r->status, 200);
 	fl_http_response_free(r);
 	fl_proxy_engine_free(e);
+}
+
+/* Where faults may point: no empty host, no self-loops, no NUL in names,
+ * numeric listen addresses on loopback, and the upstream allowlist. */
+static void test_where_faults_point(void **state)
+{
+	(void)state;
+	char body[512];
+	expect_error("POST", "/proxies", "{\"name\":\"e\",\"upstream\":\":80\"}", 400,
+		     "invalid upstream address: :80 has no host");
+	snprintf(body, sizeof(body), "{\"name\":\"self\",\"upstream\":\"%s\"}",
+		 fl_proxy_api_url(F->e) + strlen("http://"));
+	expect_error("POST", "/proxies", body, 403, "upstream");
+	expect_error("POST", "/proxies", "{\"name\":\"a\\u0000b\",\"upstream\":\"127.0.0.1:1\"}", 400,
+		     "bad request body: strings may not contain");
+	expect_error("POST", "/proxies",
+		     "{\"name\":\"any\",\"listen\":\"0.0.0.0:0\",\"upstream\":\"127.0.0.1:1\"}", 403,
+		     "listen address 0.0.0.0:0 is beyond loopback");
+	expect_error("POST", "/proxies",
+		     "{\"name\":\"nm\",\"listen\":\"no-such-host.invalid:0\",\"upstream\":\"127.0.0.1:1\"}",
+		     400, "listen address no-such-host.invalid:0: the host must be an IP literal");
+	/* a link pointed at another link of the same agent */
+	json_t *j = api(F, "POST", "/proxies", 201,
+			"{\"name\":\"first\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:1\"}");
+	snprintf(body, sizeof(body), "{\"name\":\"loop\",\"upstream\":\"%s\"}",
+		 json_string_value(json_object_get(j, "listen")));
+	json_decref(j);
+	expect_error("POST", "/proxies", body, 403, "upstream");
+	expect_error("POST", "/proxies/first", body, 403, "upstream");
+	json_decref(api(F, "DELETE", "/proxies/first", 204, NULL));
+
+	/* an allowlist */
+	char err[256];
+	struct fl_proxy_opts o = { .allow_upstream = "10.0.0.0/8, db.internal" };
+	struct fl_proxy_engine *e = fl_proxy_engine_new(&o, err, sizeof(err));
+	assert_non_null(e);
+	int st = 0;
+	json_t *reply = NULL;
+	static const struct { const char *body; int status; } cases[] = {
+		{ "{\"name\":\"a\",\"upstream\":\"127.0.0.1:1\"}", 403 },
+		{ "{\"name\":\"b\",\"upstream\":\"10.1.2.3:80\"}", 201 },
+		{ "{\"name\":\"c\",\"upstream\":\"db.internal:5432\"}", 201 },
+		{ "{\"name\":\"d\",\"upstream\":\"11.0.0.1:80\"}", 403 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fl_proxy_api_handle(e, "POST", "/proxies", NULL, cases[i].body, strlen(cases[i].body),
+				    &st, &reply);
+		if (st != cases[i].status)
+			fail_msg("%s: %d, want %d", cases[i].body, st, cases[i].status);
+		json_decref(reply);
+	}
+	fl_proxy_engine_free(e);
+	o.allow_upstream = "10.0.0.0/33";
+	assert_null(fl_proxy_engine_new(&o, err, sizeof(err)));
+	assert_non_null(strstr(err, "10.0.0.0"));
 }
 
 /* Upstream names resolve when a connection is made (the resolver reads
@@ -601,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_metrics_events),
 		cmocka_unit_test(test_seed_repeatable),
 		cmocka_unit_test(test_token),
+		cmocka_unit_test(test_where_faults_point),
 		cmocka_unit_test(test_events_ring),
 		cmocka_unit_test(test_mangled_bodies),
 		cmocka_unit_test(test_handle_exec),

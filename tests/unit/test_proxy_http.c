@@ -102,12 +102,17 @@ static void test_header_controlled(void **state)
 	(void)state;
 	char buf[4096];
 	double ms;
+	/* off by default: the headers are forwarded, nothing is injected */
+	assert_int_equal(request("GET", "/", "x-faultline-abort: 429\r\n", buf, sizeof(buf), NULL),
+			 200);
+	json_decref(api(F, "POST", "/proxies/web", 200, "{\"header_faults\":true}"));
 	assert_int_equal(request("GET", "/", "x-faultline-abort: 429\r\n", buf, sizeof(buf), NULL),
 			 429);
 	assert_int_equal(request("GET", "/", "x-faultline-delay: 150\r\n", buf, sizeof(buf), &ms),
 			 200);
 	if (ms < 149 || ms > 600)
 		fail_msg("x-faultline-delay 150: %.1f ms", ms);
+	json_decref(api(F, "POST", "/proxies/web", 200, "{\"header_faults\":false}"));
 }
 
 /* "http": false turns parsing off: header faults do nothing, nothing is recorded. */
@@ -116,7 +121,7 @@ static void test_http_off(void **state)
 	(void)state;
 	json_t *j = api(F, "POST", "/proxies", 201,
 			"{\"name\":\"raw\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%d\","
-			"\"http\":false}", F->http->port);
+			"\"http\":false,\"header_faults\":true}", F->http->port);
 	assert_true(json_is_false(json_object_get(j, "http")));
 	int port = atoi(strrchr(json_string_value(json_object_get(j, "listen")), ':') + 1);
 	json_decref(j);
