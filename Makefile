@@ -8,6 +8,7 @@
 #   make fuzz            libFuzzer targets (tests/fuzz/), FUZZ_S seconds each (default 60)
 #   make mutate          mutation testing of the shipped systems (docs/mutation.md)
 #   make install PREFIX=/usr/local
+#   make image-rootfs    build/rootfs: the programs and their libraries for a FROM scratch image
 #   V=1                  show the commands
 #
 # Every dependency is found with pkg-config; when one is missing the Makefile
@@ -244,6 +245,12 @@ $(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(ALL_LIBS)
 fuzz: fuzz-build
 	@FUZZ_BIN=$(FUZZ_BUILD) FUZZ_S=$(FUZZ_S) sh tests/fuzz/run.sh
 
+# The container image's root filesystem: the programs, sleep (the reference
+# manifests' preStop) and their shared-library closure, for a FROM scratch
+# Containerfile (deploy/container/, docs/staging.md).
+image-rootfs: $(PROGRAMS)
+	@sh deploy/container/rootfs.sh $(BUILD)/rootfs $(PROGRAMS) $$(command -v sleep)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/faultline
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
@@ -253,9 +260,9 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,14s/^# \{0,1\}//p' Makefile
+	@sed -n '2,15s/^# \{0,1\}//p' Makefile
 
 .PHONY: FORCE mutate layers all test test-matrix tests demo bench fuzz fuzz-build fuzz-bins install \
-        clean help
+        clean help image-rootfs
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -13,10 +13,11 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/tls.h"
+#include "core/token.h"
 #include "fault-injector/proxy.h"
 
-enum { O_LISTEN = FL_OPT_LONG, O_CONFIG, O_SEED, O_TOKEN, O_EVENTS, O_LOG_LEVEL, O_TLS_CERT,
-       O_TLS_KEY, O_TLS_CLIENT_CA };
+enum { O_LISTEN = FL_OPT_LONG, O_CONFIG, O_SEED, O_TOKEN, O_TOKEN_FILE, O_ALLOW_UPSTREAM,
+       O_ALLOW_LISTEN, O_EVENTS, O_LOG_LEVEL, O_TLS_CERT, O_TLS_KEY, O_TLS_CLIENT_CA };
 
 static const struct fl_opt opts[] = {
 	{ "listen", O_LISTEN, "ADDR", "control API address (default 127.0.0.1:8474; port 0 picks\n"
@@ -25,9 +26,17 @@ static const struct fl_opt opts[] = {
 		"POST /populate takes" },
 	{ "seed", O_SEED, "N", "seed every random draw (toxicity, jitter, probability);\n"
 		"the same seed and the same traffic give the same faults" },
-	{ "token", O_TOKEN, "T", "require 'Authorization: Bearer T' on the API; required\n"
-		"when ADDR is not a loopback address (also read from\n"
-		"FAULTLINE_PROXY_TOKEN)" },
+	{ "token-file", O_TOKEN_FILE, "FILE", "require 'Authorization: Bearer T' on the API, T the\n"
+		"first line of FILE; required when ADDR is bound beyond\n"
+		"loopback. Without it: FAULTLINE_TOKEN (or the older\n"
+		"FAULTLINE_PROXY_TOKEN) from the environment" },
+	{ "token", O_TOKEN, "T", "the token itself (visible in the process list: prefer\n"
+		"--token-file or FAULTLINE_TOKEN)" },
+	{ "allow-upstream", O_ALLOW_UPSTREAM, "LIST", "hosts, IPs and CIDR blocks links may point at\n"
+		"(\"10.0.0.0/8,db.internal\"); default: any while ADDR is\n"
+		"loopback, none beyond it. Self-loops are always refused" },
+	{ "allow-listen", O_ALLOW_LISTEN, "LIST", "addresses beyond loopback links may listen on\n"
+		"(\"0.0.0.0\", \"10.0.0.5\"); default: loopback only" },
 	{ "events", O_EVENTS, "FILE", "write every recorded event (connections, HTTP exchanges,\n"
 		"toxics added/removed) to FILE as JSON lines (created or\n"
 		"truncated at start)" },
@@ -43,7 +52,8 @@ static const struct fl_opt opts[] = {
 
 static const struct fl_help help[] = {
 	{ "Usage: faultline proxy [--listen ADDR] [--config FILE] [--seed N] [--token T]\n"
-	  "                       [--events FILE] [--log-level LEVEL]\n"
+	  "                       [--token-file FILE] [--allow-upstream LIST]\n"
+	  "                       [--allow-listen LIST] [--events FILE] [--log-level LEVEL]\n"
 	  "                       [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
 	  "\n"
 	  "Run the fault injector: a TCP proxy (HTTP/1.x aware) with a control API\n"
@@ -70,6 +80,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static int cmd_proxy(int argc, char **argv)
 {
 	const char *listen = "127.0.0.1:8474", *config = NULL, *token = NULL, *events = NULL;
+	const char *token_file = NULL;
+	char *loaded = NULL;
 	struct fl_tls_server_opts tls = { 0 };
 	struct fl_proxy_opts po = { 0 };
 	int rc = FL_EXIT_OK, c;
@@ -85,6 +97,9 @@ static int cmd_proxy(int argc, char **argv)
 		case O_LISTEN: listen = o.arg; break;
 		case O_CONFIG: config = o.arg; break;
 		case O_TOKEN: token = o.arg; break;
+		case O_TOKEN_FILE: token_file = o.arg; break;
+		case O_ALLOW_UPSTREAM: po.allow_upstream = o.arg; break;
+		case O_ALLOW_LISTEN: po.allow_listen = o.arg; break;
 		case O_EVENTS: events = o.arg; break;
 		case O_TLS_CERT: tls.cert = o.arg; break;
 		case O_TLS_KEY: tls.key = o.arg; break;
@@ -110,22 +125,30 @@ static int cmd_proxy(int argc, char **argv)
 		return o.exit;
 	if (o.optind < argc)
 		return fl_cli_usage_error("proxy", "unexpected argument '%s'", argv[o.optind]);
-	if (!token)
-		token = getenv("FAULTLINE_PROXY_TOKEN");
 	if ((tls.cert || tls.key || tls.client_ca) && !(tls.cert && tls.key))
 		return fl_cli_usage_error("proxy", "TLS needs both --tls-cert and --tls-key");
+	if (token && token_file)
+		return fl_cli_usage_error("proxy", "--token and --token-file: give one");
+	if (!token) {
+		if (fl_token_load(token_file, &loaded, err, sizeof(err))) {
+			fprintf(stderr, "faultline proxy: %s\n", err);
+			return FL_EXIT_USAGE;
+		}
+		token = loaded;
+	}
 	if (config) {
 		cfg = fl_json_load_file(config, err, sizeof(err));
 		if (!cfg) {
 			fprintf(stderr, "faultline proxy: --config: %s\n", err);
-			return FL_EXIT_USAGE;
+			rc = FL_EXIT_USAGE;
+			goto out;
 		}
 	}
 	po.events_path = events;
 	e = fl_proxy_engine_new(&po, err, sizeof(err));
 	if (!e) {
 		fprintf(stderr, "faultline proxy: %s\n", err);
-		rc = events ? FL_EXIT_USAGE : FL_EXIT_INFRA;
+		rc = events || po.allow_upstream || po.allow_listen ? FL_EXIT_USAGE : FL_EXIT_INFRA;
 		goto out;
 	}
 	int arc = fl_proxy_api_start(e, listen, token, err, sizeof(err));
@@ -166,6 +189,7 @@ out:
 		event_free(sigint);
 	fl_proxy_engine_free(e);
 	json_decref(cfg);
+	free(loaded);
 	return rc;
 }
 

@@ -34,6 +34,30 @@ rc=0; "$FAULTLINE" proxy --seed xyz 2>/dev/null || rc=$?
 rc=0; "$FAULTLINE" proxy --listen 0.0.0.0:0 2>"$tmp/tok.err" || rc=$?
 [ $rc -eq 2 ] || fail "non-loopback without token: exit $rc, want 2"
 grep -q -- "--token" "$tmp/tok.err" || fail "token refusal message: $(cat "$tmp/tok.err")"
+# tokens from a file or the environment (never on the command line)
+printf '  s3cret-file\n' >"$tmp/token"
+"$FAULTLINE" proxy --listen 127.0.0.1:0 --token-file "$tmp/token" >"$tmp/t.out" 2>/dev/null &
+tpid=$!; pids="$pids $tpid"
+wait_line "$tmp/t.out"
+tapi=$(sed -n 's/^faultline proxy: listening on //p' "$tmp/t.out")
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$tapi/proxies")" = 401 ] || fail "token-file: no 401"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer s3cret-file' "http://$tapi/proxies")" = 200 ] ||
+	fail "token-file: token refused"
+kill "$tpid"; wait "$tpid" 2>/dev/null || true
+FAULTLINE_TOKEN=s3cret-env "$FAULTLINE" proxy --listen 127.0.0.1:0 >"$tmp/t2.out" 2>/dev/null &
+tpid=$!; pids="$pids $tpid"
+wait_line "$tmp/t2.out"
+tapi=$(sed -n 's/^faultline proxy: listening on //p' "$tmp/t2.out")
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer s3cret-env' "http://$tapi/proxies")" = 200 ] ||
+	fail "FAULTLINE_TOKEN: token refused"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer s3cret-enx' "http://$tapi/proxies")" = 401 ] ||
+	fail "FAULTLINE_TOKEN: wrong token accepted"
+kill "$tpid"; wait "$tpid" 2>/dev/null || true
+: >"$tmp/empty"
+rc=0; "$FAULTLINE" proxy --listen 127.0.0.1:0 --token-file "$tmp/empty" 2>/dev/null || rc=$?
+[ $rc -eq 2 ] || fail "empty token file: exit $rc, want 2"
+rc=0; "$FAULTLINE" proxy --listen 127.0.0.1:0 --allow-upstream 10.0.0.0/40 2>/dev/null || rc=$?
+[ $rc -eq 2 ] || fail "bad --allow-upstream: exit $rc, want 2"
 echo '[{"name":"x"' >"$tmp/bad.json"
 rc=0; "$FAULTLINE" proxy --listen 127.0.0.1:0 --config "$tmp/bad.json" 2>/dev/null || rc=$?
 [ $rc -eq 2 ] || fail "malformed config: exit $rc, want 2"
