@@ -18,6 +18,7 @@ static const struct fl_opt chaos_opts[] = {
 	{ "grep", 'g', "REGEX", "run only tests whose \"suite > name\" matches" },
 	{ "jobs", 'j', "N", "run N experiment files in parallel" },
 	{ "retries", FL_RUN_RETRIES, "N", "rerun a failing test up to N times" },
+	FL_OPTS_CLIENT_TLS,
 	FL_OPT_HELP,
 	FL_OPT_END,
 };

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "core/errors.h"
 
@@ -58,7 +59,8 @@ struct ssl_ctx_st *fl_tls_server_ctx(const struct fl_tls_server_opts *o, char *e
 		ssl_fail(err, errlen, "certificate", o->cert);
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1) {
+	if (SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1 &&
+	    ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH) {
 		ssl_fail(err, errlen, "key", o->key);
 		goto fail;
 	}
