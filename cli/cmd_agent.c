@@ -2,7 +2,6 @@
  * the fault injector's Toxiproxy-compatible API, the host's kernel-level
  * faults under /host (hostfault/hostfault.h), /healthz and /metrics, all on
  * one address and behind one token. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,39 +19,52 @@
 #include "fault-injector/proxy.h"
 #include "hostfault/hostfault.h"
 
-static const char usage[] =
-	"Usage: faultline agent [--listen ADDR] [--token T] [--table NAME]\n"
-	"                       [--state-dir DIR] [--max-ttl MS] [--max-faults N]\n"
-	"                       [--no-host] [--config FILE] [--seed N] [--events FILE]\n"
-	"                       [--log-level LEVEL]\n"
-	"\n"
-	"Run a faultline agent: the fault injector's Toxiproxy-compatible API plus\n"
-	"kernel-level faults inside this host's network namespace (nftables\n"
-	"partitions and packet loss, tbf bandwidth limits, netem delay where the\n"
-	"kernel has it, process kill/term/pause) under /host. Every host fault has a\n"
-	"TTL and is healed when the controller's lease (POST /lease) lapses, when\n"
-	"the agent exits, or, after a crash, when the agent next starts.\n"
-	"\n"
-	"  --listen ADDR     API address (default 127.0.0.1:8474; port 0 picks one).\n"
-	"                    Prints 'faultline agent: listening on HOST:PORT'.\n"
-	"  --token T         require 'Authorization: Bearer T' (also FAULTLINE_PROXY_TOKEN);\n"
-	"                    required when ADDR is not loopback\n"
-	"  --table NAME      the nftables table (family inet) the agent owns\n"
-	"                    (default faultline); one agent per table and namespace\n"
-	"  --state-dir DIR   where paused pids are recorded for the crash sweep\n"
-	"                    (default /run/faultline-agent)\n"
-	"  --max-ttl MS      longest host-fault TTL accepted (default 3600000)\n"
-	"  --max-faults N    host faults held at once (default 64)\n"
-	"  --no-host         serve the proxy API only (no kernel faults, no root needed)\n"
-	"  --config, --seed, --events, --log-level   as for faultline proxy\n"
-	"\n"
-	"API: the proxy's (docs/fault-injector.md), and GET /host, GET/POST/DELETE\n"
-	"/host/faults, GET/DELETE /host/faults/{id}, GET /healthz, GET /metrics\n"
-	"(docs/agent.md). Host faults need CAP_NET_ADMIN (and CAP_KILL for other\n"
-	"users' processes); without them /host answers 503 and the proxy still runs.\n"
-	"\n"
-	"SIGTERM or SIGINT heal every fault and stop it (exit 0). Exit 2 on bad\n"
-	"arguments, 3 when the address cannot be bound.\n";
+enum { O_LISTEN = FL_OPT_LONG, O_TOKEN, O_TABLE, O_STATE_DIR, O_MAX_TTL, O_MAX_FAULTS, O_NO_HOST,
+       O_CONFIG, O_SEED, O_EVENTS, O_LOG_LEVEL };
+
+static const struct fl_opt opts[] = {
+	{ "listen", O_LISTEN, "ADDR", "API address (default 127.0.0.1:8474; port 0 picks one).\n"
+		"Prints 'faultline agent: listening on HOST:PORT'." },
+	{ "token", O_TOKEN, "T", "require 'Authorization: Bearer T' (also\n"
+		"FAULTLINE_PROXY_TOKEN); required when ADDR is not loopback" },
+	{ "table", O_TABLE, "NAME", "the nftables table (family inet) the agent owns\n"
+		"(default faultline); one agent per table and namespace" },
+	{ "state-dir", O_STATE_DIR, "DIR", "where paused pids are recorded for the crash sweep\n"
+		"(default /run/faultline-agent)" },
+	{ "max-ttl", O_MAX_TTL, "MS", "longest host-fault TTL accepted (default 3600000)" },
+	{ "max-faults", O_MAX_FAULTS, "N", "host faults held at once (default 64)" },
+	{ "no-host", O_NO_HOST, NULL, "serve the proxy API only (no kernel faults, no root needed)" },
+	{ "config", O_CONFIG, "FILE", "as for faultline proxy: proxies to create" },
+	{ "seed", O_SEED, "N", "as for faultline proxy: seed every random draw" },
+	{ "events", O_EVENTS, "FILE", "as for faultline proxy: recorded events as JSON lines" },
+	{ "log-level", O_LOG_LEVEL, "L", "debug, info (default), warn, error, off" },
+	FL_OPT_HELP,
+	FL_OPT_END,
+};
+
+static const struct fl_help help[] = {
+	{ "Usage: faultline agent [--listen ADDR] [--token T] [--table NAME]\n"
+	  "                       [--state-dir DIR] [--max-ttl MS] [--max-faults N]\n"
+	  "                       [--no-host] [--config FILE] [--seed N] [--events FILE]\n"
+	  "                       [--log-level LEVEL]\n"
+	  "\n"
+	  "Run a faultline agent: the fault injector's Toxiproxy-compatible API plus\n"
+	  "kernel-level faults inside this host's network namespace (nftables\n"
+	  "partitions and packet loss, tbf bandwidth limits, netem delay where the\n"
+	  "kernel has it, process kill/term/pause) under /host. Every host fault has a\n"
+	  "TTL and is healed when the controller's lease (POST /lease) lapses, when\n"
+	  "the agent exits, or, after a crash, when the agent next starts.\n"
+	  "\n", opts },
+	{ "\n"
+	  "API: the proxy's (docs/fault-injector.md), and GET /host, GET/POST/DELETE\n"
+	  "/host/faults, GET/DELETE /host/faults/{id}, GET /healthz, GET /metrics\n"
+	  "(docs/agent.md). Host faults need CAP_NET_ADMIN (and CAP_KILL for other\n"
+	  "users' processes); without them /host answers 503 and the proxy still runs.\n"
+	  "\n"
+	  "SIGTERM or SIGINT heal every fault and stop it (exit 0). Exit 2 on bad\n"
+	  "arguments, 3 when the address cannot be bound.\n", NULL },
+	{ NULL, NULL },
+};
 
 struct agent {
 	struct fl_proxy_engine *e;
@@ -163,69 +175,60 @@ static int parse_num(const char *opt, const char *s, int64_t lo, int64_t hi, int
 	return 0;
 }
 
+/* One option's value into *o. Returns 0, or the exit code of a bad value. */
+static int take_opt(struct agent_opts *o, int c, const char *v)
+{
+	int64_t n;
+	enum fl_log_level lv;
+	switch (c) {
+	case O_LISTEN: o->listen = v; break;
+	case O_CONFIG: o->config = v; break;
+	case O_TOKEN: o->token = v; break;
+	case O_EVENTS: o->events = v; break;
+	case O_TABLE: o->ho.table = v; break;
+	case O_STATE_DIR: o->ho.state_dir = v; break;
+	case O_NO_HOST: o->no_host = true; break;
+	case O_SEED:
+		if (parse_num("--seed", v, 0, INT64_MAX, &n))
+			return FL_EXIT_USAGE;
+		o->po.seed = (uint64_t)n;
+		o->po.seeded = true;
+		break;
+	case O_MAX_TTL:
+		if (parse_num("--max-ttl", v, 1, 86400000, &n))
+			return FL_EXIT_USAGE;
+		o->ho.max_ttl_ms = n;
+		break;
+	case O_MAX_FAULTS:
+		if (parse_num("--max-faults", v, 1, 4096, &n))
+			return FL_EXIT_USAGE;
+		o->ho.max_faults = (size_t)n;
+		break;
+	case O_LOG_LEVEL:
+		if (fl_log_level_parse(v, &lv))
+			return fl_cli_usage_error("agent", "--log-level: unknown level '%s'", v);
+		fl_log_set_level(lv);
+		break;
+	}
+	return 0;
+}
+
+/* Fill *o from argv. Returns -1 to go on, else an exit code. */
 static int parse_args(int argc, char **argv, struct agent_opts *o)
 {
-	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "token", required_argument, NULL, 't' },
-		{ "events", required_argument, NULL, 'e' },
-		{ "log-level", required_argument, NULL, 'L' },
-		{ "table", required_argument, NULL, 'T' },
-		{ "state-dir", required_argument, NULL, 'S' },
-		{ "max-ttl", required_argument, NULL, 'm' },
-		{ "max-faults", required_argument, NULL, 'M' },
-		{ "no-host", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	int64_t v;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l': o->listen = optarg; break;
-		case 'c': o->config = optarg; break;
-		case 't': o->token = optarg; break;
-		case 'e': o->events = optarg; break;
-		case 'T': o->ho.table = optarg; break;
-		case 'S': o->ho.state_dir = optarg; break;
-		case 'n': o->no_host = true; break;
-		case 's':
-			if (parse_num("--seed", optarg, 0, INT64_MAX, &v))
-				return FL_EXIT_USAGE;
-			o->po.seed = (uint64_t)v;
-			o->po.seeded = true;
-			break;
-		case 'm':
-			if (parse_num("--max-ttl", optarg, 1, 86400000, &v))
-				return FL_EXIT_USAGE;
-			o->ho.max_ttl_ms = v;
-			break;
-		case 'M':
-			if (parse_num("--max-faults", optarg, 1, 4096, &v))
-				return FL_EXIT_USAGE;
-			o->ho.max_faults = (size_t)v;
-			break;
-		case 'L': {
-			enum fl_log_level lv;
-			if (fl_log_level_parse(optarg, &lv))
-				return fl_cli_usage_error("agent", "--log-level: unknown level '%s'",
-							  optarg);
-			fl_log_set_level(lv);
-			break;
-		}
-		default:
-			return fl_cli_usage_error("agent", "unknown or incomplete option '%s'",
-						  argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return fl_cli_usage_error("agent", "unexpected argument '%s'", argv[optind]);
+	struct fl_opts op;
+	int c, rc;
+	fl_opts_init(&op, &fl_cmd_agent, opts, argc, argv);
+	while ((c = fl_opts_next(&op)) > 0)
+		if ((rc = take_opt(o, c, op.arg)))
+			return rc;
+	if (c < 0)
+		return op.exit;
+	if (op.optind < argc)
+		return fl_cli_usage_error("agent", "unexpected argument '%s'", argv[op.optind]);
 	if (!o->token)
 		o->token = getenv("FAULTLINE_PROXY_TOKEN");
-	return 0;
+	return -1;
 }
 
 /* Host faults on, after sweeping a crashed predecessor's leftovers; when the
@@ -247,18 +250,15 @@ static void host_start(struct agent *a, struct agent_opts *o)
 
 static int cmd_agent(int argc, char **argv)
 {
-	if (fl_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return FL_EXIT_OK;
-	}
 	struct agent_opts o = { .listen = "127.0.0.1:8474" };
 	struct agent a = { 0 };
 	int rc = parse_args(argc, argv, &o);
 	char err[512];
 	struct event *sigterm = NULL, *sigint = NULL;
 	json_t *cfg = NULL;
-	if (rc)
+	if (rc >= 0)
 		return rc;
+	rc = FL_EXIT_OK;
 	if (o.config && !(cfg = fl_json_load_file(o.config, err, sizeof(err)))) {
 		fprintf(stderr, "faultline agent: --config: %s\n", err);
 		return FL_EXIT_USAGE;
@@ -315,7 +315,7 @@ out:
 const struct fl_command fl_cmd_agent = {
 	.name = "agent",
 	.summary = "run an agent: the proxy API plus this host's kernel-level faults",
-	.usage = usage,
+	.help = help,
 	.order = 21,
 	.run = cmd_agent,
 };

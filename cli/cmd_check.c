@@ -53,34 +53,6 @@ static const struct fl_help help[] = {
 
 #define MAX_REPORTS 8
 
-/* The --report files: one report set for them all (NULL without any; *rc
- * set on error). */
-static struct fl_report_set *open_reports(const char *const *specs, int n, int *rc)
-{
-	if (!n)
-		return NULL;
-	struct fl_report_set *set = fl_report_set_new();
-	if (!set) {
-		*rc = FL_EXIT_INFRA;
-		return NULL;
-	}
-	for (int i = 0; i < n; i++) {
-		struct fl_reporter rep;
-		char err[256] = "";
-		int r = fl_reporter_create(specs[i], &rep, err, sizeof(err));
-		if (r == 0 && (r = fl_report_set_add(set, rep)) == FL_EEXIST)
-			snprintf(err, sizeof(err), "another report already writes there");
-		if (r < 0) {
-			fprintf(stderr, "faultline check: --report %s: %s\n", specs[i],
-				err[0] ? err : fl_strerror(r));
-			*rc = r == FL_EINVAL || r == FL_EEXIST ? FL_EXIT_USAGE : FL_EXIT_INFRA;
-			fl_report_set_free(set);
-			return NULL;
-		}
-	}
-	return set;
-}
-
 /* The reports of one checker's result: a run of one file, "check.CHECKER",
  * with a test per invariant; the result itself rides along as the run's
  * "checks" (the JSON journal and the HTML page show it whole). */
@@ -226,9 +198,8 @@ static int cmd_check(int argc, char **argv)
 	char err[512] = "";
 	struct fl_chk_history *h = NULL;
 	struct fl_check_result *r = NULL;
-	rc = FL_EXIT_USAGE;
-	struct fl_report_set *set = open_reports(a.reports, a.nreports, &rc);
-	if (a.nreports && !set)
+	struct fl_report_set *set = NULL;
+	if (a.nreports && !(set = fl_cli_reports("check", a.reports, a.nreports, 0, &rc)))
 		return rc;
 	rc = FL_EXIT_INFRA;
 	if (!(h = fl_chk_history_new()))

@@ -302,27 +302,6 @@ static json_t *ref_topology(const char *data)
 	return topo;
 }
 
-/* The report set of the --report options (console without any), or NULL (printed). */
-static struct fl_report_set *verify_reports(struct verify_args *a)
-{
-	struct fl_report_set *set = fl_report_set_new();
-	if (!set)
-		return NULL;
-	if (!a->nreports)
-		a->reports[a->nreports++] = "console";
-	for (int i = 0; i < a->nreports; i++) {
-		struct fl_reporter rep;
-		char err[512];
-		if (fl_reporter_create(a->reports[i], &rep, err, sizeof(err))) {
-			fprintf(stderr, "faultline contract: %s\n", err);
-			fl_report_set_free(set);
-			return NULL;
-		}
-		fl_report_set_add(set, rep);
-	}
-	return set;
-}
-
 /* Verify one pact as a report "file"; errors counted in *sum. */
 static void verify_one(const struct fl_pact *p, struct fl_verify_opts *o, const json_t *topo,
 		       struct fl_report_set *set, struct fl_verify_summary *sum)
@@ -364,8 +343,9 @@ static int cmd_verify(int argc, char **argv)
 		return FL_EXIT_INFRA;
 	if ((rc = load_pacts(&pl, argc, argv, first)) >= 0)
 		goto out;
-	rc = FL_EXIT_USAGE;
-	if (!(set = verify_reports(&a)))
+	if (!a.nreports)
+		a.reports[a.nreports++] = "console";
+	if (!(set = fl_cli_reports("contract", a.reports, a.nreports, 0, &rc)))
 		goto out;
 	struct fl_verify_summary sum = { 0 };
 	int64_t t0 = fl_mono_ns();

@@ -164,20 +164,6 @@ static int collect(const char *cmd, int chaos, int argc, char **argv, int first,
 	return -1;
 }
 
-/* The report set of the --report options. Returns -1 to go on, else an exit code. */
-static int open_reports(const char *cmd, const struct run_args *a, struct fl_report_set **set)
-{
-	char err[512] = "";
-	int r = fl_runner_reports(a->reports, a->nreports, a->quiet, set, err, sizeof(err));
-	if (r == FL_EINVAL || r == FL_EEXIST)
-		return fl_cli_usage_error(cmd, "%s", err);
-	if (r < 0) {
-		fprintf(stderr, "faultline %s: %s\n", cmd, err);
-		return FL_EXIT_INFRA;
-	}
-	return -1;
-}
-
 /* Run the files, Ctrl-C and SIGTERM interrupting; the exit code. */
 static int run_files(const struct run_args *a, const struct fl_file_list *files,
 		     struct fl_report_set *set, int chaos, const char *command)
@@ -232,7 +218,7 @@ int fl_cli_run_scenarios(int argc, char **argv, const struct fl_command *command
 	if (!a.have_seed)
 		a.seed = fl_prng_entropy_seed() % 1000000000ULL;
 	if ((rc = collect(cmd, chaos, argc, argv, o.optind, &files)) >= 0 ||
-	    (rc = open_reports(cmd, &a, &set)) >= 0)
+	    !(set = fl_cli_reports(cmd, a.reports, a.nreports, !a.quiet, &rc)))
 		goto out;
 	/* the command that reproduces the run, with the seed it drew */
 	char *repro = fl_cli_command_line(argc, argv), *seeded = NULL;

@@ -147,6 +147,16 @@ int fl_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
  * Caller frees; NULL when out of memory. */
 char *fl_cli_command_line(int argc, char **argv);
 
+/* The report set of a command's --report options ("FORMAT[=FILE]",
+ * borrowed), wired as the runner does; with `console`, also the console
+ * report unless one is asked for (on standard error when another report
+ * writes to standard output). NULL with the error printed and *rc set:
+ * usage for a bad spec or two reports in one place, infrastructure
+ * otherwise. Free with fl_report_set_free. */
+struct fl_report_set;
+struct fl_report_set *fl_cli_reports(const char *cmd, const char *const *specs, int n, int console,
+				     int *rc);
+
 /* The scenario runner behind `faultline run` (chaos = 0) and `faultline
  * chaos` (chaos = 1: experiment options, HTTP limited to loopback and
  * --allow hosts), parsing argv with `opts` (cmd_run.c's or cmd_chaos.c's

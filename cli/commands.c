@@ -1,5 +1,7 @@
 /* The command table, collected at build time from cli/cmd_*.c. */
 #include "cli/command.h"
+#include "core/errors.h"
+#include "runner/runner.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,4 +90,19 @@ char *fl_cli_command_line(int argc, char **argv)
 		return NULL;
 	}
 	return out;
+}
+
+struct fl_report_set *fl_cli_reports(const char *cmd, const char *const *specs, int n, int console,
+				     int *rc)
+{
+	char err[512] = "";
+	struct fl_report_set *set = NULL;
+	int r = fl_runner_reports(specs, n, !console, &set, err, sizeof(err));
+	if (r == FL_EINVAL || r == FL_EEXIST) {
+		*rc = fl_cli_usage_error(cmd, "%s", err);
+	} else if (r < 0) {
+		fprintf(stderr, "faultline %s: %s\n", cmd, err);
+		*rc = FL_EXIT_INFRA;
+	}
+	return set;
 }

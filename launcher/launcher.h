@@ -1,13 +1,79 @@
-/* The reference transfer system's launcher: starts the whole topology on
- * loopback (one transferd per service, a fault-injector link on every
- * service-to-service edge), records it in DATA/topology.json, stops it.
- * Used by `faultline ref` and the Lua module fl.ref. */
+/* The launcher: starts a system under test from its topology model (the
+ * services, a fault-injector link on every service-to-service edge,
+ * readiness in dependency order), supervises its processes (exit records,
+ * a log per service, signals, restart), records it in DATA/topology.json,
+ * guards it with a lease against orphans, and stops it. Used by `faultline
+ * up`/`down`/`status`/..., `faultline ref` (the reference transfer system,
+ * fl_ref_*), and the Lua modules fl.sys and fl.ref.
+ *
+ * Files: up.c (start a model), model.c (checking, start order,
+ * placeholders), ready.c (readiness), control.c (a running system: load,
+ * signal, restart, status, down), supervise.c (spawn through a reaper, exit
+ * records, logs), links.c (the fault injector's API), warden.c (the lease),
+ * ref_topology.c (the reference system). */
 #ifndef FL_LAUNCHER_LAUNCHER_H
 #define FL_LAUNCHER_LAUNCHER_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
+
+#include <sys/types.h>
+
+/* ---------------------------------------------------------- any system */
+
+struct fl_up_opts {
+	const char *data;		/* data directory (created) */
+	const char *faultline;		/* path of faultline, for `faultline proxy` (links) */
+	bool fresh;			/* empty the data directory first */
+	bool keep;			/* no lease: the system outlives its driver */
+	pid_t driver;			/* the process whose death ends the lease (0: no lease) */
+	long lease_ms;			/* stop the system this long after the driver died (0: 10000) */
+	const char *seed;		/* {seed} and FL_SEED for the services, --seed of the proxy; or NULL */
+};
+
+/* Start the system of `model` (borrowed): the JSON a topology file
+ * evaluated to, {name, file, dir, services: [{name, command, args, env,
+ * dir, ready, timeout, calls, after, attach}]} (docs/topology.md), plus
+ * "file" and "dir" of the topology file. Returns 0 and *state (new
+ * reference; also DATA/topology.json) once every service is ready, or FL_E*
+ * with err naming the service and the last lines of its log; everything
+ * started is then stopped. FL_EEXIST: a system already runs in data. */
+int fl_launcher_up(const json_t *model, const struct fl_up_opts *o, json_t **state, char *err,
+		   size_t errlen);
+
+/* Check a model without starting anything (keys, names, calls/after naming
+ * services, cycles; placeholders are checked by up before anything starts).
+ * 0 or FL_EINVAL with "FILE: service 'x': ...". */
+int fl_launcher_model_check(const json_t *model, char *err, size_t errlen);
+
+/* DATA/topology.json of a running system (new reference), or NULL with err. */
+json_t *fl_launcher_load(const char *data, char *err, size_t errlen);
+
+/* The state with, per started service, "alive", "ready" (one readiness
+ * check), "state" ("ready", "not ready", "down", "attached") and the
+ * "last_exit" record of a dead one (new reference), or NULL with err. */
+json_t *fl_launcher_status(const char *data, char *err, size_t errlen);
+
+/* Send sig to a service ("proxy": the fault injector). 0 or FL_E*
+ * (FL_ENOENT: no such service). */
+int fl_launcher_signal(const char *data, const char *service, int sig, char *err, size_t errlen);
+
+/* Start a stopped service again with the same command, environment and
+ * port; with `wait`, until it is ready. 0 or FL_E* (FL_EEXIST: still running). */
+int fl_launcher_restart(const char *data, const char *service, bool wait, char *err, size_t errlen);
+
+/* End the lease, SIGTERM every process (dependents first, the proxy last),
+ * wait for each (up to wait_ms) and return {"services": {name: {"pid",
+ * "exit", "signal", "status"}}, "proxy": {...}} (new reference);
+ * topology.json becomes topology.down.json. NULL with err. */
+json_t *fl_launcher_down(const char *data, long wait_ms, char *err, size_t errlen);
+
+/* The default data directory of system `name`: $FL_UP_DATA, else
+ * /tmp/faultline-up-UID/NAME, written into buf. Returns buf. */
+const char *fl_launcher_default_data(const char *name, char *buf, size_t n);
+
+/* ------------------------------------------ the reference transfer system */
 
 struct fl_ref_up_opts {
 	const char *data;		/* data directory (created) */

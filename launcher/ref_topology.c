@@ -3,12 +3,11 @@
  * exited in DATA/run/NAME.exit, so `ref down` can report exit statuses of
  * processes that are not its children. */
 #include "launcher/launcher.h"
+#include "launcher/launcher_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,30 +57,6 @@ const char *fl_ref_default_data(void)
 	return buf;
 }
 
-static int mkdirs(const char *path)
-{
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-				return -errno;
-			*p = '/';
-		}
-	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
 /* Remove DATA's service directories, logs and exit records (not DATA itself). */
 static int wipe(const char *data)
 {
@@ -89,13 +64,13 @@ static int wipe(const char *data)
 	int rc = 0;
 	for (int i = 0; fl_ref_services[i]; i++) {
 		snprintf(p, sizeof(p), "%s/%s", data, fl_ref_services[i]);
-		if (access(p, F_OK) == 0 && nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		if (fl_sup_rmtree(p) != 0)
 			rc = -1;
 	}
 	static const char *const sub[] = { "logs", "run", NULL };
 	for (int i = 0; sub[i]; i++) {
 		snprintf(p, sizeof(p), "%s/%s", data, sub[i]);
-		if (access(p, F_OK) == 0 && nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		if (fl_sup_rmtree(p) != 0)
 			rc = -1;
 	}
 	return rc;
@@ -105,180 +80,6 @@ struct proc {
 	pid_t pid;
 	char line[512];	/* the first line the program printed */
 };
-
-/* Scan the new part of log (from *off) for a whole line containing marker;
- * copies it into line. True when found. */
-static bool scan_log(const char *log, off_t *off, const char *marker, char *line, size_t n)
-{
-	int fd = open(log, O_RDONLY);
-	if (fd < 0)
-		return false;
-	bool found = false;
-	char buf[8192];
-	ssize_t k = pread(fd, buf, sizeof(buf) - 1, *off);
-	close(fd);
-	if (k <= 0)
-		return false;
-	buf[k] = 0;
-	char *p = buf, *nl;
-	while ((nl = memchr(p, '\n', (size_t)(buf + k - p)))) {
-		*nl = 0;
-		if (strstr(p, marker)) {
-			snprintf(line, n, "%.500s", p);
-			found = true;
-		}
-		*off += (off_t)(nl - p) + 1;
-		p = nl + 1;
-		if (found)
-			break;
-	}
-	if (!found && p == buf && k == (ssize_t)sizeof(buf) - 1)
-		*off += k;	/* one overlong line: skip it */
-	return found;
-}
-
-/* The pid in an exit record (-1 when there is none yet). A previous
- * process's reaper may still write its record after ours was started. */
-static pid_t exit_pid(const char *exit_file)
-{
-	json_t *x = json_load_file(exit_file, 0, NULL);
-	pid_t pid = x ? (pid_t)fl_json_int(x, "pid", -1) : -1;
-	json_decref(x);
-	return pid;
-}
-
-/* Start argv detached (through a reaper): stdin from /dev/null, stdout and
- * stderr appended to log, so nothing keeps the launcher's stdio open. The
- * reaper reports the pid through a pipe; the announcement (a line containing
- * `marker`) is read from what the program appends to log. */
-static int spawn(char *const argv[], const char *log, const char *exit_file, const char *marker,
-		 long timeout_ms, struct proc *out, char *err, size_t errlen)
-{
-	struct stat lst;
-	off_t off = stat(log, &lst) == 0 ? lst.st_size : 0;
-	int pfd[2];
-	if (pipe(pfd) != 0)
-		return fl_err_set(err, errlen, FL_EIO, "pipe: %s", strerror(errno));
-	unlink(exit_file);
-	pid_t a = fork();
-	if (a < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return fl_err_set(err, errlen, FL_EIO, "fork: %s", strerror(errno));
-	}
-	if (a == 0) {
-		/* intermediate: make the reaper and leave */
-		close(pfd[0]);
-		if (setsid() < 0)
-			_exit(1);
-		pid_t r = fork();
-		if (r != 0)
-			_exit(r < 0 ? 1 : 0);
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGINT, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		int nul = open("/dev/null", O_RDWR);
-		/* the reaper keeps nothing of the launcher: not even its stdio */
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(nul, 2);
-		pid_t c = fork();
-		if (c == 0) {
-			signal(SIGTERM, SIG_DFL);
-			signal(SIGINT, SIG_DFL);
-			signal(SIGHUP, SIG_DFL);
-			signal(SIGPIPE, SIG_DFL);
-			int o = logfd >= 0 ? logfd : nul;
-			dup2(o, 1);
-			dup2(o, 2);
-			for (int fd = 3; fd < 1024; fd++)
-				close(fd);
-			execv(argv[0], argv);
-			dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-			_exit(127);
-		}
-		for (int fd = 3; fd < 1024; fd++)
-			if (fd != pfd[1])
-				close(fd);
-		dprintf(pfd[1], "faultline-ref: pid %d\n", (int)c);
-		close(pfd[1]);
-		int st = 0;
-		while (c > 0 && waitpid(c, &st, 0) < 0 && errno == EINTR)
-			;
-		char tmp[PATH_MAX + 8];
-		snprintf(tmp, sizeof(tmp), "%s.tmp", exit_file);
-		FILE *f = fopen(tmp, "w");
-		if (f) {
-			if (c < 0)
-				fprintf(f, "{\"pid\":null,\"exit\":null,\"signal\":null,\"error\":\"fork failed\"}\n");
-			else if (WIFEXITED(st))
-				fprintf(f, "{\"pid\":%d,\"exit\":%d,\"signal\":null}\n", (int)c, WEXITSTATUS(st));
-			else
-				fprintf(f, "{\"pid\":%d,\"exit\":null,\"signal\":\"%s\",\"signo\":%d}\n", (int)c,
-					sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?",
-					WTERMSIG(st));
-			fclose(f);
-			rename(tmp, exit_file);
-		}
-		_exit(0);
-	}
-	close(pfd[1]);
-	int st;
-	waitpid(a, &st, 0);
-	int64_t deadline = fl_mono_ns() + (int64_t)timeout_ms * 1000000;
-	out->pid = -1;
-	out->line[0] = 0;
-	int rc = 0;
-	/* the pid, from the reaper (which closes the pipe right after) */
-	char buf[256];
-	size_t len = 0;
-	while (out->pid < 0) {
-		int left = (int)((deadline - fl_mono_ns()) / 1000000);
-		if (left <= 0)
-			break;
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		int n = poll(&p, 1, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			continue;
-		ssize_t k = read(pfd[0], buf + len, sizeof(buf) - 1 - len);
-		if (k <= 0)
-			break;
-		len += (size_t)k;
-		buf[len] = 0;
-		int pid;
-		if (strchr(buf, '\n') && sscanf(buf, "faultline-ref: pid %d", &pid) == 1 && pid > 0)
-			out->pid = pid;
-		else if (len >= sizeof(buf) - 1)
-			break;
-	}
-	close(pfd[0]);
-	if (out->pid < 0)
-		return fl_err_set(err, errlen, FL_EIO, "%s: the reaper did not report a pid", argv[0]);
-	/* the announcement, from the log */
-	for (;;) {
-		if (scan_log(log, &off, marker, out->line, sizeof(out->line)))
-			break;
-		if (exit_pid(exit_file) == out->pid) {
-			/* it may have announced just before exiting: one last look */
-			if (!scan_log(log, &off, marker, out->line, sizeof(out->line)))
-				rc = fl_err_set(err, errlen, FL_EIO, "%s exited before it was ready (log: %s)",
-						argv[0], log);
-			break;
-		}
-		if (fl_mono_ns() >= deadline) {
-			rc = fl_err_set(err, errlen, FL_ETIMEDOUT, "%s did not announce itself within %ld ms (log: %s)",
-					argv[0], timeout_ms, log);
-			break;
-		}
-		fl_sleep_ns(2000000);
-	}
-	if (rc && out->pid > 0)
-		kill(out->pid, SIGKILL);
-	return rc;
-}
 
 /* Poll URL until 200 (or the deadline). */
 static int wait_ok(const char *url, int64_t deadline)
@@ -295,18 +96,6 @@ static int wait_ok(const char *url, int64_t deadline)
 			return FL_ETIMEDOUT;
 		fl_sleep_ns(5000000);
 	}
-}
-
-/* The "HOST:PORT" after "listening on " in line, into out. */
-static const char *addr_of(const char *line, char *out, size_t n)
-{
-	const char *p = strstr(line, "listening on ");
-	if (!p)
-		return NULL;
-	p += strlen("listening on ");
-	size_t k = strcspn(p, " \t\r\n");
-	snprintf(out, n, "%.*s", (int)k, p);
-	return out;
 }
 
 static char *const *argv_from_json(json_t *a, char **store, int max)
@@ -340,39 +129,6 @@ static const char *peer_url(json_t *links, json_t *services, const char *from, c
 	return fl_json_str(json_object_get(services, to), "url", NULL);
 }
 
-static int make_link(const char *api, const char *name, const char *upstream, char *listen,
-		     size_t n, char *err, size_t errlen)
-{
-	char url[256];
-	snprintf(url, sizeof(url), "%s/proxies", api);
-	json_t *body = json_pack("{s:s, s:s, s:s, s:b}", "name", name, "listen", "127.0.0.1:0",
-				 "upstream", upstream, "enabled", 1);
-	struct fl_http_request req = { .method = "POST", .url = url, .json = body, .timeout_ms = 3000 };
-	struct fl_http_response *resp = NULL;
-	int rc = fl_http_fetch(&req, &resp);
-	json_decref(body);
-	if (rc == 0 && resp && !resp->err && resp->status == 201 && resp->json &&
-	    fl_json_str(resp->json, "listen", NULL)) {
-		snprintf(listen, n, "%s", fl_json_str(resp->json, "listen", ""));
-		fl_http_response_free(resp);
-		return 0;
-	}
-	rc = fl_err_set(err, errlen, FL_EPROTO, "creating link %s at %s failed: %s", name, api,
-			resp ? (resp->err ? resp->errmsg : resp->body.data ? resp->body.data : "?") : "?");
-	fl_http_response_free(resp);
-	return rc;
-}
-
-static int write_topology(const char *data, json_t *t, char *err, size_t errlen)
-{
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
-	snprintf(path, sizeof(path), "%s/topology.json", data);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (json_dump_file(t, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) != 0 || rename(tmp, path) != 0)
-		return fl_err_set(err, errlen, FL_EIO, "cannot write %s", path);
-	return 0;
-}
-
 json_t *fl_ref_load(const char *data, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
@@ -382,11 +138,6 @@ json_t *fl_ref_load(const char *data, char *err, size_t errlen)
 		return NULL;
 	}
 	return fl_json_load_file(path, err, errlen);
-}
-
-static bool alive(pid_t pid)
-{
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
 static void stop_started(json_t *services, json_t *proxy)
@@ -429,14 +180,16 @@ static int start_service(const char *data_dir, const char *transferd, const char
 	json_array_extend(argv, base_args);
 	char *store[256];
 	argv_from_json(argv, store, 256);
+	struct fl_spawn sp = { .argv = store, .log = log, .exit_file = exitf, .marker = "listening on",
+			       .timeout_ms = timeout_ms };
 	struct proc p;
-	int rc = spawn(store, log, exitf, "listening on", timeout_ms, &p, err, errlen);
+	int rc = fl_sup_spawn(&sp, &p.pid, p.line, sizeof(p.line), err, errlen);
 	if (rc) {
 		json_decref(argv);
 		return rc;
 	}
 	char abuf[128];
-	const char *addr = addr_of(p.line, abuf, sizeof(abuf));
+	const char *addr = fl_sup_listen_addr(p.line, abuf, sizeof(abuf));
 	char url[200];
 	snprintf(url, sizeof(url), "http://%s", addr ? addr : "?");
 	const char *colon = addr ? strrchr(addr, ':') : NULL;
@@ -465,7 +218,7 @@ int fl_ref_up(const struct fl_ref_up_opts *o, json_t **topology, char *err, size
 	int64_t t0 = fl_mono_ns();
 	long timeout = o->timeout_ms > 0 ? o->timeout_ms : 10000;
 	char data[PATH_MAX], sub[PATH_MAX + 16];
-	if (mkdirs(o->data) != 0 || !realpath(o->data, data))
+	if (fl_sup_mkdirs(o->data) != 0 || !realpath(o->data, data))
 		return fl_err_set(err, errlen, FL_EIO, "cannot create data directory %s: %s", o->data,
 				  strerror(errno));
 	json_t *old = fl_ref_load(data, NULL, 0);
@@ -475,7 +228,7 @@ int fl_ref_up(const struct fl_ref_up_opts *o, json_t **topology, char *err, size
 		json_t *v;
 		bool running = false;
 		json_object_foreach(svcs, k, v)
-			running |= alive((pid_t)fl_json_int(v, "pid", 0));
+			running |= fl_sup_alive((pid_t)fl_json_int(v, "pid", 0));
 		json_decref(old);
 		if (running)
 			return fl_err_set(err, errlen, FL_EEXIST,
@@ -485,9 +238,9 @@ int fl_ref_up(const struct fl_ref_up_opts *o, json_t **topology, char *err, size
 		return fl_err_set(err, errlen, FL_EIO, "cannot remove the old data in %s: %s", data,
 				  strerror(errno));
 	snprintf(sub, sizeof(sub), "%s/logs", data);
-	mkdirs(sub);
+	fl_sup_mkdirs(sub);
 	snprintf(sub, sizeof(sub), "%s/run", data);
-	mkdirs(sub);
+	fl_sup_mkdirs(sub);
 	json_t *services = json_object(), *links = json_object(), *proxy = json_null();
 	json_t *base = json_array(), *bugs = json_array();
 	for (int i = 0; i < o->nbugs; i++) {
@@ -507,19 +260,12 @@ int fl_ref_up(const struct fl_ref_up_opts *o, json_t **topology, char *err, size
 	int64_t deadline = fl_mono_ns() + (int64_t)timeout * 1000000;
 	const char *api = NULL;
 	if (o->faultline) {
-		char log[PATH_MAX + 64], exitf[PATH_MAX + 64];
-		snprintf(log, sizeof(log), "%s/logs/proxy.log", data);
-		snprintf(exitf, sizeof(exitf), "%s/run/proxy.exit", data);
-		char *argv[] = { (char *)o->faultline, "proxy", "--listen", "127.0.0.1:0", NULL };
-		struct proc p;
-		rc = spawn(argv, log, exitf, "listening on", timeout, &p, err, errlen);
+		json_t *p = NULL;
+		rc = fl_links_start_proxy(o->faultline, data, NULL, timeout, &p, err, errlen);
 		if (rc)
 			goto fail;
-		char url[200], abuf[128];
-		snprintf(url, sizeof(url), "http://%s", addr_of(p.line, abuf, sizeof(abuf)) ? abuf : "?");
 		json_decref(proxy);
-		proxy = json_pack("{s:s, s:i, s:s, s:s}", "api", url, "pid", (int)p.pid, "log", log,
-				  "exit_file", exitf);
+		proxy = p;
 		api = fl_json_str(proxy, "api", "");
 	}
 	/* layers: leaves first, then whoever calls them */
@@ -553,7 +299,7 @@ int fl_ref_up(const struct fl_ref_up_opts *o, json_t **topology, char *err, size
 					continue;
 				char lname[96], listen[128];
 				snprintf(lname, sizeof(lname), "%s->%s", edges[e][0], edges[e][1]);
-				rc = make_link(api, lname, fl_json_str(entry, "addr", ""), listen, sizeof(listen),
+				rc = fl_links_create(api, lname, fl_json_str(entry, "addr", ""), listen, sizeof(listen),
 					       err, errlen);
 				if (rc)
 					goto fail;
@@ -572,7 +318,7 @@ int fl_ref_up(const struct fl_ref_up_opts *o, json_t **topology, char *err, size
 			      "args", base, "transferd", o->transferd);
 	if (o->seeded)
 		json_object_set_new(t, "seed", json_integer((json_int_t)o->seed));
-	rc = write_topology(data, t, err, errlen);
+	rc = fl_sup_write_state(data, t, err, errlen);
 	if (rc) {
 		stop_started(json_object_get(t, "services"), json_object_get(t, "proxy"));
 		json_decref(t);
@@ -590,79 +336,13 @@ fail:
 	return rc;
 }
 
-static json_t *read_exit(const char *path)
-{
-	return access(path, F_OK) == 0 ? json_load_file(path, 0, NULL) : NULL;
-}
-
-static json_t *wait_exit(const char *name, json_t *entry, int64_t deadline)
-{
-	pid_t pid = (pid_t)fl_json_int(entry, "pid", 0);
-	const char *ef = fl_json_str(entry, "exit_file", "");
-	json_t *x = NULL;
-	for (;;) {
-		x = read_exit(ef);
-		if (x && fl_json_int(x, "pid", -1) == pid)
-			break;
-		json_decref(x);
-		x = NULL;
-		if (fl_mono_ns() >= deadline)
-			break;
-		fl_sleep_ns(5000000);
-	}
-	json_t *r = json_pack("{s:s, s:i}", "service", name, "pid", (int)pid);
-	if (!x) {
-		bool still = alive(pid);
-		json_object_set_new(r, "exit", json_null());
-		json_object_set_new(r, "signal", json_null());
-		json_object_set_new(r, "status", json_string(still ? "still running" : "gone (no exit record)"));
-		return r;
-	}
-	json_t *code = json_object_get(x, "exit"), *sig = json_object_get(x, "signal");
-	json_object_set(r, "exit", code ? code : json_null());
-	json_object_set(r, "signal", sig ? sig : json_null());
-	char st[64];
-	if (json_is_integer(code))
-		snprintf(st, sizeof(st), "exited %lld", (long long)json_integer_value(code));
-	else
-		snprintf(st, sizeof(st), "killed by SIG%s", json_string_value(sig) ? json_string_value(sig) : "?");
-	json_object_set_new(r, "status", json_string(st));
-	json_decref(x);
-	return r;
-}
-
 json_t *fl_ref_down(const char *data, long wait_ms, char *err, size_t errlen)
 {
 	json_t *t = fl_ref_load(data, err, errlen);
 	if (!t)
 		return NULL;
-	json_t *services = json_object_get(t, "services"), *proxy = json_object_get(t, "proxy");
-	const char *k;
-	json_t *v;
-	json_object_foreach(services, k, v) {
-		pid_t pid = (pid_t)fl_json_int(v, "pid", 0);
-		if (alive(pid)) {
-			kill(pid, SIGTERM);
-			kill(pid, SIGCONT);
-		}
-	}
-	int64_t deadline = fl_mono_ns() + (int64_t)(wait_ms > 0 ? wait_ms : 20000) * 1000000;
-	json_t *rep = json_object(), *svc = json_object();
-	json_object_foreach(services, k, v)
-		json_object_set_new(svc, k, wait_exit(k, v, deadline));
-	json_object_set_new(rep, "services", svc);
-	if (json_is_object(proxy)) {
-		pid_t pid = (pid_t)fl_json_int(proxy, "pid", 0);
-		if (alive(pid))
-			kill(pid, SIGTERM);
-		json_object_set_new(rep, "proxy", wait_exit("proxy", proxy, fl_mono_ns() + 5000000000LL));
-	}
-	char path[PATH_MAX], moved[PATH_MAX + 16];
-	snprintf(path, sizeof(path), "%s/topology.json", data);
-	snprintf(moved, sizeof(moved), "%s/topology.down.json", data);
-	rename(path, moved);
 	json_decref(t);
-	return rep;
+	return fl_launcher_down(data, wait_ms, err, errlen);
 }
 
 int fl_ref_signal(const char *data, const char *service, int sig, char *err, size_t errlen)
@@ -670,15 +350,8 @@ int fl_ref_signal(const char *data, const char *service, int sig, char *err, siz
 	json_t *t = fl_ref_load(data, err, errlen);
 	if (!t)
 		return FL_ENOENT;
-	json_t *e = strcmp(service, "proxy") == 0 ? json_object_get(t, "proxy")
-						  : json_object_get(json_object_get(t, "services"), service);
-	pid_t pid = (pid_t)fl_json_int(e, "pid", 0);
 	json_decref(t);
-	if (pid <= 0)
-		return fl_err_set(err, errlen, FL_ENOENT, "no service '%s' in the topology", service);
-	if (kill(pid, sig) != 0)
-		return fl_err_set(err, errlen, fl_err_from_errno(errno), "kill %d: %s", (int)pid, strerror(errno));
-	return 0;
+	return fl_launcher_signal(data, service, sig, err, errlen);
 }
 
 int fl_ref_restart(const char *data, const char *service, const char *const *extra, int nextra,
@@ -695,7 +368,7 @@ int fl_ref_restart(const char *data, const char *service, const char *const *ext
 		goto out;
 	}
 	pid_t old = (pid_t)fl_json_int(e, "pid", 0);
-	if (alive(old)) {
+	if (fl_sup_alive(old)) {
 		rc = fl_err_set(err, errlen, FL_EEXIST, "%s (pid %d) is still running; kill or terminate it first",
 				service, (int)old);
 		goto out;
@@ -724,9 +397,11 @@ int fl_ref_restart(const char *data, const char *service, const char *const *ext
 		json_array_append_new(argv, json_string(extra[k]));
 	char *store[256];
 	argv_from_json(argv, store, 256);
+	struct fl_spawn sp = { .argv = store, .log = fl_json_str(e, "log", "/dev/null"),
+			       .exit_file = fl_json_str(e, "exit_file", "/dev/null"),
+			       .marker = "listening on", .timeout_ms = 10000 };
 	struct proc p;
-	rc = spawn(store, fl_json_str(e, "log", "/dev/null"), fl_json_str(e, "exit_file", "/dev/null"),
-		   "listening on", 10000, &p, err, errlen);
+	rc = fl_sup_spawn(&sp, &p.pid, p.line, sizeof(p.line), err, errlen);
 	if (rc) {
 		json_decref(argv);
 		goto out;
@@ -736,7 +411,7 @@ int fl_ref_restart(const char *data, const char *service, const char *const *ext
 	if (wait)
 		rc = wait_probes(e, fl_mono_ns() + 15000000000LL, service, err, errlen);
 	if (!rc)
-		rc = write_topology(data, t, err, errlen);
+		rc = fl_sup_write_state(data, t, err, errlen);
 out:
 	json_decref(t);
 	return rc;

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "report/html_int.h"
+#include "core/buf.h"
+#include "core/text.h"
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/json.h"
@@ -20,22 +22,14 @@
 
 void fl_html_esc(FILE *f, const char *s)
 {
-	char *clean = fl_report_utf8_clean(s);
-	for (const char *p = clean ? clean : ""; *p; p++) {
-		switch (*p) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default:
-			if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
-				fputc(' ', f);
-			else
-				fputc(*p, f);
-		}
+	struct fl_buf b;
+	fl_buf_init(&b, 0);
+	if (s && fl_text_xml_escape(&b, s, strlen(s), FL_TEXT_XML_ATTR) == 0) {
+		/* the page quotes attributes with ': that one is ours to escape */
+		for (size_t i = 0; i < b.len; i++)
+			b.data[i] == '\'' ? fputs("&#39;", f) : fputc(b.data[i], f);
 	}
-	free(clean);
+	fl_buf_free(&b);
 }
 
 const char fl_html_css[] =

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "report/report_int.h"
+#include "core/text.h"
 #include "core/clock.h"
 #include "core/errors.h"
 
@@ -24,7 +25,7 @@ static json_t *jstr(const char *s)
 	json_t *v = json_string(s);
 	if (v)
 		return v;
-	char *clean = fl_report_utf8_clean(s);
+	char *clean = fl_text_utf8_clean(s);
 	v = clean ? json_string(clean) : NULL;
 	free(clean);
 	return v ? v : json_null();

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "report/report_int.h"
+#include "core/text.h"
 #include "core/clock.h"
 #include "core/errors.h"
 
@@ -18,33 +19,7 @@
  * tabs are escaped too, since parsers turn them into spaces). */
 static void put_xml(FILE *f, const char *s, bool attr)
 {
-	size_t n = s ? strlen(s) : 0;
-	for (size_t i = 0; i < n;) {
-		uint32_t cp;
-		size_t len = fl_report_utf8_decode(s + i, n - i, &cp);
-		if (!len) {
-			fputs("\xEF\xBF\xBD", f);
-			i++;
-			continue;
-		}
-		switch (cp) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs(attr ? "&quot;" : "\"", f); break;
-		case '\r': fputs("&#13;", f); break;
-		case '\n': fputs(attr ? "&#10;" : "\n", f); break;
-		case '\t': fputs(attr ? "&#9;" : "\t", f); break;
-		case 0xFFFE:
-		case 0xFFFF: fputs("\xEF\xBF\xBD", f); break;
-		default:
-			if (cp < 0x20)
-				fprintf(f, "\\x%02X", (unsigned)cp);
-			else
-				fwrite(s + i, 1, len, f);
-		}
-		i += len;
-	}
+	fl_report_put_xml(f, s, attr ? FL_TEXT_XML_ATTR : 0);
 }
 
 /* "scenarios/api/users.lua" -> "scenarios.api.users": the class name tools

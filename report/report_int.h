@@ -48,14 +48,10 @@ void fl_report_out_close(struct fl_report_out *o);
 
 /* --- text ---------------------------------------------------------------- */
 
-/* Decode one UTF-8 sequence from s (n > 0 bytes available): returns its
- * length (1-4) with the code point in *cp, or 0 when the bytes there are not
- * valid UTF-8 (overlong, surrogate, beyond U+10FFFF, truncated). */
-size_t fl_report_utf8_decode(const char *s, size_t n, uint32_t *cp);
-
-/* A malloc'd copy of s (NULL gives NULL) where every invalid UTF-8 byte is
- * replaced by U+FFFD. Caller frees. NULL also on allocation failure. */
-char *fl_report_utf8_clean(const char *s);
+/* Write s (NULL: nothing) to f as XML 1.0 text (fl_text_xml_escape; flags
+ * FL_TEXT_XML_ATTR for an attribute value). UTF-8 checking and cleaning are
+ * core/text's (fl_text_utf8_decode, fl_text_utf8_clean). */
+void fl_report_put_xml(FILE *f, const char *s, unsigned flags);
 
 /* The first line of s (up to the first newline) as a malloc'd string, ""
  * for NULL. Caller frees. */

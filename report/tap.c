@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "report/report_int.h"
+#include "core/text.h"
 #include "core/errors.h"
 
 struct tap {
@@ -34,9 +35,9 @@ static void put_desc(FILE *f, const char *s)
 	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)s[i];
 		uint32_t cp;
-		size_t len = fl_report_utf8_decode(s + i, n - i, &cp);
+		size_t len = fl_text_utf8_decode(s + i, n - i, &cp);
 		if (!len)
-			fputs("\xEF\xBF\xBD", f), len = 1;
+			fputs(FL_TEXT_REPLACEMENT, f), len = 1;
 		else if (c == '#' || c == '\\')
 			fputc('\\', f), fputc(c, f);
 		else if (c < 0x20 || c == 0x7f)
@@ -68,9 +69,9 @@ static void put_quoted(FILE *f, const char *s)
 	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)s[i];
 		uint32_t cp;
-		size_t len = fl_report_utf8_decode(s + i, n - i, &cp);
+		size_t len = fl_text_utf8_decode(s + i, n - i, &cp);
 		if (!len) {
-			fputs("\xEF\xBF\xBD", f);
+			fputs(FL_TEXT_REPLACEMENT, f);
 			i++;
 			continue;
 		}
@@ -102,7 +103,7 @@ static bool block_safe(const char *s)
 	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)s[i];
 		uint32_t cp;
-		size_t len = fl_report_utf8_decode(s + i, n - i, &cp);
+		size_t len = fl_text_utf8_decode(s + i, n - i, &cp);
 		if (!len || (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
 			return false;
 		i += len;

@@ -6,6 +6,7 @@
 #define FL_RUNNER_RUNNER_H
 
 #include <stdint.h>
+#include <jansson.h>
 #include <lua.h>
 
 #include "report/report.h"
@@ -90,6 +91,12 @@ struct fl_runner_ctx {
 	int test_index;
 };
 struct fl_runner_ctx *fl_runner_ctx(lua_State *L);
+
+/* Evaluate the topology file at path (a Lua file returning a table) into
+ * its JSON model: {name (default: the file's basename), services, file,
+ * dir (the file's directory)}. *model is a new reference. 0, or FL_E* with
+ * err ("FILE:LINE: ..." for Lua errors). The launcher checks the rest. */
+int fl_runner_topology_load(const char *path, json_t **model, char *err, size_t errlen);
 
 /* Install the embedded Lua modules and the C modules (faultline.*) into L. */
 void fl_runner_open_modules(lua_State *L);

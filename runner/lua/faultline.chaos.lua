@@ -16,7 +16,13 @@
 --     },
 --     rollbacks = { { name = "reset the proxy", action = function() ... end } },
 --     safeguards = { { name = "bank alive", probe = fn, tolerance = true, every = 1 } },
+--     targets = { "http://127.0.0.1:8080/health",      -- HTTP targets, agents
+--                 "db.internal:5432" },                 -- upstreams faults point at
 --   }
+--
+-- Targets are checked when the experiment is defined, before anything runs
+-- (--dry-run included): each host must be loopback or named with --allow,
+-- else the file is refused (exit 2) with nothing done.
 --
 -- Tolerances: a value (equality; tables deeply), {min=, max=} for numbers,
 -- {pattern = "lua pattern"} for strings, or a function(value) -> bool.
@@ -143,6 +149,7 @@ local function run(e)
 
   if opts.dry_run then
     say("  [dry run] experiment: %s", e.title)
+    for _, t in ipairs(e.targets or {}) do say("  [dry run] target (allowed): %s", t) end
     for _, p in ipairs(e.steady_state) do say("  [dry run] steady state: probe %q, tolerance %s", p.name, describe_tol(p.tolerance)) end
     for _, g in ipairs(e.safeguards) do say("  [dry run] safeguard: probe %q every %g s", g.name, g.every or 1) end
     for _, a in ipairs(e.method) do
@@ -260,8 +267,47 @@ local function run(e)
   journal.status = "completed"
 end
 
---- experiment{title=, steady_state=, method=, rollbacks=, safeguards=, tags=, timeout=}
---- registers the experiment as a test of this file.
+-- The host of a target: "http://h:p/x", "https://[v6]:p", "h:p" or "h".
+local function target_host(t)
+  local rest = t:match("^%a[%w+.-]*://(.*)$") or t
+  rest = rest:match("^[^/?#]*") or ""
+  rest = rest:gsub("^.*@", "")
+  local v6 = rest:match("^%[([^%]]*)%]")
+  if v6 then return v6 end
+  local h = rest:match("^([^:]*):%d*$")
+  return h or rest
+end
+
+local function is_loopback(h)
+  h = h:lower()
+  return h == "localhost" or h == "::1" or h:match("^127%.%d+%.%d+%.%d+$") ~= nil
+end
+
+-- Every declared target, before the first action: loopback or --allow.
+local function check_targets(e, level)
+  local targets = e.targets or {}
+  if type(targets) ~= "table" then error("experiment: targets must be a list of strings", level + 1) end
+  local allow, refused = {}, {}
+  for _, a in ipairs(core.options().allow or {}) do allow[a:lower()] = true end
+  for i, t in ipairs(targets) do
+    if type(t) ~= "string" or t == "" then
+      error(string.format("experiment: targets[%d] must be a URL or HOST:PORT", i), level + 1)
+    end
+    local h = target_host(t)
+    if h == "" then
+      error(string.format("experiment: targets[%d] (%s) has no host", i, t), level + 1)
+    end
+    if not is_loopback(h) and not allow[h:lower()] then refused[#refused + 1] = t end
+  end
+  if #refused > 0 then
+    error(string.format("experiment %q: target%s not allowed: %s (loopback is always allowed; "
+      .. "add hosts with --allow HOST); nothing was run", e.title, #refused > 1 and "s" or "",
+      table.concat(refused, ", ")), level + 1)
+  end
+end
+
+--- experiment{title=, steady_state=, method=, rollbacks=, safeguards=, targets=, tags=, timeout=}
+--- registers the experiment as a test of this file; its targets are checked now.
 function M.experiment(e)
   if type(e) ~= "table" then error("experiment: expected a table", 2) end
   if type(e.title) ~= "string" then error("experiment: title must be a string", 2) end
@@ -273,6 +319,7 @@ function M.experiment(e)
   e.rollbacks = check_list(e.rollbacks, "rollbacks", 2)
   e.safeguards = check_list(e.safeguards, "safeguards", 2)
   if #e.method == 0 then error("experiment: the method has no step", 2) end
+  check_targets(e, 2)
   local tags = { "chaos" }
   for _, t in ipairs(e.tags or {}) do tags[#tags + 1] = t end
   fl().it("experiment: " .. e.title, { tags = tags, timeout = e.timeout }, function() run(e) end)

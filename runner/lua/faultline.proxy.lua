@@ -89,13 +89,17 @@ local function call(agent, method, path, body, ok_status)
 end
 
 --- agent(url [, {token=, timeout=, cacert=, cert=, key=, insecure=}]) -> an
---- agent handle (no request made); the TLS options as fl.http's, for https://
+--- agent handle (no request made); the token defaults to $FAULTLINE_TOKEN;
+--- the TLS options are fl.http's, for https:// agents
 function M.agent(url, o)
   if type(url) ~= "string" or not url:match("^https?://") then
     error("bad argument #1 to 'agent' (expected an http:// or https:// URL)", 2)
   end
   o = o or {}
-  return setmetatable({ url = url:gsub("/+$", ""), token = o.token,
+  -- the token: given, else the environment every client reads (docs/security.md)
+  local token = o.token or os.getenv("FAULTLINE_TOKEN") or os.getenv("FAULTLINE_PROXY_TOKEN")
+  if token == "" then token = nil end
+  return setmetatable({ url = url:gsub("/+$", ""), token = token,
                         timeout = o.timeout or 10, cacert = o.cacert, cert = o.cert,
                         key = o.key, insecure = o.insecure }, Agent)
 end

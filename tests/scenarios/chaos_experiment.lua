@@ -2,7 +2,8 @@
 -- MARKER directory). MODE=ok: the hypothesis holds; MODE=deviate: the
 -- method breaks the service and the hypothesis fails; MODE=safeguard: a
 -- safeguard trips during the method; MODE=forbidden: a probe targets a host
--- that is not on the allowlist. Rollbacks leave marker files.
+-- that is not on the allowlist; MODE=target: a declared target is not on
+-- it (the file is refused before anything runs). Rollbacks leave marker files.
 local fl = require "faultline"
 local mode = fl.env.MODE or "ok"
 local broken = false
@@ -18,8 +19,15 @@ local function status()
   return fl.http.get(url).status
 end
 
+local targets = { fl.env.BASE .. "/" }
+if mode == "target" then
+  targets[#targets + 1] = "http://staging.invalid/"
+  targets[#targets + 1] = "db.internal:5432"
+end
+
 fl.chaos.experiment {
   title = "the service keeps answering",
+  targets = targets,
   steady_state = {
     { name = "answers 200", probe = status, tolerance = 200 },
     { name = "answers fast", probe = function()

@@ -39,7 +39,7 @@ run_mode deviate 1
 check "deviate: rollbacks ran" test -f "$T/m/rollback" -a -f "$T/m/final"
 check "deviate: journal says deviated" grep -q '"status": "deviated"' "$T/m/journal.json"
 check "deviate: the console names the deviation" grep -q "steady state after: answers 200 = 503" "$T/out"
-check "deviate: the failure points at the experiment line" grep -q "chaos_experiment.lua:21" "$T/out"
+check "deviate: the failure points at the experiment line" grep -q "chaos_experiment.lua:28" "$T/out"
 
 run_mode safeguard 1
 check "safeguard: the method stopped early" test ! -f "$T/m/second-action"
@@ -50,6 +50,15 @@ run_mode forbidden 1
 check "forbidden: nothing acted" test ! -f "$T/m/action"
 check "forbidden: the allowlist message" grep -q "not on the allowlist" "$T/out"
 check "forbidden: rollbacks still ran" test -f "$T/m/final"
+
+run_mode target 2
+check "target: nothing acted" test ! -f "$T/m/action"
+check "target: no rollback either" test ! -f "$T/m/final"
+check "target: the refusal names the targets" grep -q "not allowed: http://staging.invalid/, db.internal:5432" "$T/out"
+run_mode target 2 --dry-run
+check "target, dry run: refused too" grep -q "not allowed: http://staging.invalid/" "$T/out"
+run_mode target 0 --allow staging.invalid --allow db.internal --dry-run
+check "target, allowed: the plan lists them" grep -q '\[dry run\] target (allowed): db.internal:5432' "$T/out"
 
 run_mode ok 0 --dry-run
 check "dry run: no action" test ! -f "$T/m/action"

@@ -52,6 +52,15 @@ tapi=$(sed -n 's/^faultline proxy: listening on //p' "$tmp/t2.out")
 	fail "FAULTLINE_TOKEN: token refused"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer s3cret-enx' "http://$tapi/proxies")" = 401 ] ||
 	fail "FAULTLINE_TOKEN: wrong token accepted"
+# clients read the token the same way: contract record
+FAULTLINE_TOKEN=s3cret-env "$FAULTLINE" contract record --proxy "http://$tapi" -o "$tmp/rec.jsonl" 2>/dev/null ||
+	fail "contract record with FAULTLINE_TOKEN"
+printf 's3cret-env\n' >"$tmp/token2"
+"$FAULTLINE" contract record --proxy "http://$tapi" --token-file "$tmp/token2" -o "$tmp/rec.jsonl" 2>/dev/null ||
+	fail "contract record --token-file"
+rc=0; env -u FAULTLINE_TOKEN -u FAULTLINE_PROXY_TOKEN "$FAULTLINE" contract record --proxy "http://$tapi" \
+	-o "$tmp/rec.jsonl" 2>"$tmp/rec.err" || rc=$?
+[ $rc -ne 0 ] && grep -q 401 "$tmp/rec.err" || fail "contract record without a token: exit $rc"
 kill "$tpid"; wait "$tpid" 2>/dev/null || true
 : >"$tmp/empty"
 rc=0; "$FAULTLINE" proxy --listen 127.0.0.1:0 --token-file "$tmp/empty" 2>/dev/null || rc=$?
