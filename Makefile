@@ -239,8 +239,11 @@ fuzz-build:
 
 fuzz-bins: $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(FUZZ_SRCS))
 
-$(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(ALL_LIBS)
-	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LINK_LIBS)
+# the targets link every component but the CLI
+FUZZ_LIBS = $(filter-out $(LIB_cli),$(ALL_LIBS))
+$(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< \
+		-Wl,--start-group $(FUZZ_LIBS) -Wl,--end-group $(PKG_LIBS)
 
 fuzz: fuzz-build
 	@FUZZ_BIN=$(FUZZ_BUILD) FUZZ_S=$(FUZZ_S) sh tests/fuzz/run.sh

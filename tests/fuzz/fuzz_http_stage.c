@@ -146,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		write_all(u, data + n, size - n);
 		shutdown(u, SHUT_WR);
 	}
-	drain(c, 200);
+	drain(c, 50);
 	close(c);
 	if (u >= 0)
 		close(u);

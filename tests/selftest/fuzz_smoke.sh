@@ -13,5 +13,5 @@ printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\nint LLVMFuz
 clang -fsanitize=fuzzer,address,undefined "$probe/p.c" -o "$probe/p" 2>/dev/null ||
 	{ echo "skip: libFuzzer not installed (clang -fsanitize=fuzzer fails)"; exit 77; }
 # Under make test SANITIZE=..., BUILD is build/san; the fuzz build has its own directory.
-make -s --no-print-directory BUILD="${BUILD%/san}" fuzz-build
+make -s -j2 --no-print-directory BUILD="${BUILD%/san}" fuzz-build
 FUZZ_BIN="${BUILD%/san}/fuzz" FUZZ_S="$FUZZ_SMOKE_S" sh tests/fuzz/run.sh
