@@ -295,8 +295,20 @@ static void write_test(FILE *f, const struct fl_test_result *r)
 	fprintf(f, "</td><td class='d'>%s</td></tr>", fl_report_fmt_ns((double)r->duration_ns, d, sizeof(d)));
 }
 
+/* A checker's invariant as a test (faultline check): the checkers section
+ * shows it already. */
+static bool is_invariant(const struct fl_test_result *r)
+{
+	return json_object_get(r->extra, "invariant") != NULL;
+}
+
 static void write_file(FILE *f, const struct fl_report_file *rf)
 {
+	size_t shown = rf->nerrors;
+	for (size_t k = 0; k < rf->ntests; k++)
+		shown += !is_invariant(&rf->tests[k]);
+	if (!shown)
+		return;
 	char d[32];
 	fputs("<section class='file'><h2>", f);
 	fl_html_esc(f, rf->file);
@@ -309,7 +321,8 @@ static void write_file(FILE *f, const struct fl_report_file *rf)
 		fputs("</pre></td><td></td></tr>", f);
 	}
 	for (size_t k = 0; k < rf->ntests; k++)
-		write_test(f, &rf->tests[k]);
+		if (!is_invariant(&rf->tests[k]))
+			write_test(f, &rf->tests[k]);
 	fputs("</table></section>", f);
 }
 
