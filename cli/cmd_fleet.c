@@ -16,16 +16,20 @@
 enum { O_AGENT = FL_OPT_LONG, O_INVENTORY, O_TOKEN_FILE, O_JSON, O_LEASE, O_HOLD, O_HOLDER };
 
 static const struct fl_opt opts[] = {
-	{ "inventory", O_INVENTORY, "FILE", "the agents: one a line, 'URL' or 'NAME URL' ('#' comments)" },
+	{ "inventory", O_INVENTORY, "FILE",
+	  "the agents: one a line, 'URL' or 'NAME URL' ('#' comments)" },
 	{ "agent", O_AGENT, "URL", "an agent (repeatable; with or without --inventory)" },
-	{ "token-file", O_TOKEN_FILE, "FILE", "the agents' token (else FAULTLINE_TOKEN or\n"
-		"FAULTLINE_PROXY_TOKEN)" },
+	{ "token-file", O_TOKEN_FILE, "FILE",
+	  "the agents' token (else FAULTLINE_TOKEN or\n"
+	  "FAULTLINE_PROXY_TOKEN)" },
 	{ "json", O_JSON, NULL, "status: one JSON document" },
-	{ "lease-ms", O_LEASE, "MS", "apply --hold: the controller lease taken on every agent\n"
-		"and renewed every third of it (default 5000)" },
-	{ "hold", O_HOLD, NULL, "apply: stay, renewing the lease, until SIGINT/SIGTERM\n"
-		"(then heal) or the fault's TTL; killed, the fleet heals\n"
-		"when the lease lapses" },
+	{ "lease-ms", O_LEASE, "MS",
+	  "apply --hold: the controller lease taken on every agent\n"
+	  "and renewed every third of it (default 5000)" },
+	{ "hold", O_HOLD, NULL,
+	  "apply: stay, renewing the lease, until SIGINT/SIGTERM\n"
+	  "(then heal) or the fault's TTL; killed, the fleet heals\n"
+	  "when the lease lapses" },
 	{ "holder", O_HOLDER, "NAME", "the lease holder's name (default faultline-fleet-PID)" },
 	FL_OPT_HELP,
 	FL_OPT_END,
@@ -43,13 +47,14 @@ static const struct fl_help help[] = {
 	  "        agent, or on none: when one refuses, the others' are deleted (exit 1;\n"
 	  "        3 when an agent is unreachable). Prints 'NAME ID' per agent.\n"
 	  "heal    delete every host fault on every agent.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ NULL, NULL },
 };
 
 struct agent {
 	char *name, *url;
-	char id[32];	/* apply: the fault made here */
+	char id[32]; /* apply: the fault made here */
 };
 
 struct fleet {
@@ -101,7 +106,8 @@ static int load_inventory(struct fleet *f, const char *path)
 		if (k <= 0)
 			continue;
 		if (k == 3) {
-			fprintf(stderr, "faultline fleet: %s:%d: expected 'URL' or 'NAME URL'\n", path, n);
+			fprintf(stderr, "faultline fleet: %s:%d: expected 'URL' or 'NAME URL'\n",
+				path, n);
 			rc = FL_EXIT_USAGE;
 		} else {
 			rc = add_agent(f, k == 2 ? a : NULL, k == 2 ? b : a);
@@ -123,8 +129,12 @@ static struct fl_http_response *call(const struct fleet *f, const struct agent *
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", f->token);
 		hdrs[nh++] = auth;
 	}
-	struct fl_http_request req = { .method = method, .url = url, .headers = hdrs,
-				       .nheaders = nh, .json = body, .connect_timeout_ms = 2000,
+	struct fl_http_request req = { .method = method,
+				       .url = url,
+				       .headers = hdrs,
+				       .nheaders = nh,
+				       .json = body,
+				       .connect_timeout_ms = 2000,
 				       .timeout_ms = 5000 };
 	struct fl_http_response *r = NULL;
 	fl_http_fetch(&req, &r);
@@ -188,9 +198,10 @@ static void print_status(const json_t *st)
 			       json_string_value(json_object_get(s, "error")));
 			continue;
 		}
-		json_t *faults = json_object_get(s, "faults"), *leases = json_object_get(s, "leases");
-		printf("%-16s %s  up, faultline %s on %s, %zu host fault%s, %zu lease%s\n", name, url,
-		       fl_json_str(s, "version", "?"), fl_json_str(s, "hostname", "?"),
+		json_t *faults = json_object_get(s, "faults"), *leases = json_object_get(s, "lease"
+											    "s");
+		printf("%-16s %s  up, faultline %s on %s, %zu host fault%s, %zu lease%s\n", name,
+		       url, fl_json_str(s, "version", "?"), fl_json_str(s, "hostname", "?"),
 		       json_array_size(faults), json_array_size(faults) == 1 ? "" : "s",
 		       json_array_size(leases), json_array_size(leases) == 1 ? "" : "s");
 		json_array_foreach(faults, j, x)
