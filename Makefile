@@ -6,6 +6,7 @@
 #   make demo            start the reference system, run scenarios and a chaos run, report
 #   make bench           benchmarks (ratios against baselines measured in the same run)
 #   make mutate          mutation testing of the shipped systems (docs/mutation.md)
+#   make format-check    list the C files whose layout departs from .clang-format
 #   make install PREFIX=/usr/local
 #   make image-rootfs    build/rootfs: the programs and their libraries for a FROM scratch image
 #   V=1                  show the commands
@@ -213,6 +214,11 @@ bench: all $(HELPER_BINS) $(BUILD)/tests/test_contract_pcap
 	@ci/install-deps.sh --bench
 	@BUILD=$(BUILD) sh bench/run.sh
 
+# The layout .clang-format describes: lists the product C files that depart
+# from it (tools/format-check.sh; not part of `make test` yet).
+format-check:
+	@sh tools/format-check.sh
+
 # make mutate: every mutant in mutants/ against its system's suite
 # (docs/mutation.md); MUTATE_SEEDS=7,1,3 kills with any seed; MUTATE_ARGS
 # passes more options to tools/mutate.py (--only NAME, --suite CMD, --json F).
@@ -237,8 +243,9 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,14s/^# \{0,1\}//p' Makefile
+	@sed -n '2,15s/^# \{0,1\}//p' Makefile
 
-.PHONY: FORCE mutate layers all test test-matrix tests demo bench fuzz install clean help image-rootfs
+.PHONY: FORCE format-check mutate layers all test test-matrix tests demo bench fuzz install clean help \
+	image-rootfs
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
