@@ -132,7 +132,11 @@ static bool held(struct fl_prober *p, const struct probe *q)
 	       !p->started_ok;
 }
 
-/* The container restarts: every probe starts over after its initial delay. */
+/* The container restarts: every probe starts over after its initial delay,
+ * at the first tick of its period at or after it (the kubelet's worker keeps
+ * ticking; a new container is probed once it is past its initial delay, and
+ * the failure count starts from zero), so the next restart takes
+ * failureThreshold periods again, not one. */
 static void restart(struct fl_prober *p, int64_t t)
 {
 	p->st.restarts++;
@@ -153,7 +157,10 @@ static void restart(struct fl_prober *p, int64_t t)
 					  "kind", "readiness", "t", (json_int_t)t, "state", "failing",
 					  "action", "removed"));
 		evtimer_del(q->timer);
-		arm(q, q->spec.initial_delay_ms);
+		int64_t delay = q->spec.period_ms > 0 ? q->spec.period_ms : 1;
+		while (delay < q->spec.initial_delay_ms)
+			delay += q->spec.period_ms > 0 ? q->spec.period_ms : q->spec.initial_delay_ms;
+		arm(q, delay);
 	}
 }
 

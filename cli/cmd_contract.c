@@ -332,9 +332,9 @@ static int cmd_verify(int argc, char **argv)
 		return FL_EXIT_INFRA;
 	if ((rc = load_pacts(&pl, argc, argv, first)) >= 0)
 		goto out;
-	if (!a.nreports)
-		a.reports[a.nreports++] = "console";
-	if (!(set = fl_cli_reports("contract", a.reports, a.nreports, 0, &rc)))
+	/* the console summary whatever --report asks for (on standard error
+	 * when another report writes to standard output), as `run` does */
+	if (!(set = fl_cli_reports("contract", a.reports, a.nreports, 1, &rc)))
 		goto out;
 	struct fl_verify_summary sum = { 0 };
 	int64_t t0 = fl_mono_ns();
@@ -501,6 +501,14 @@ static int cmd_generate(int argc, char **argv)
 		if (fl_generator_write(g, &st, err, sizeof(err))) {
 			fprintf(stderr, "faultline contract generate: %s\n", err);
 			rc = FL_EXIT_INFRA;
+		} else if (st.interactions == 0) {
+			/* an empty recording (wrong link, wrong file, no traffic yet)
+			 * must not look like a contract that holds */
+			fprintf(stderr, "faultline contract generate: no HTTP exchange%s in the input%s: "
+				"no pact written (record traffic first: faultline contract record)\n",
+				st.exchanges ? " between a known consumer and provider" : "",
+				st.exchanges ? "" : " (empty recording or capture)");
+			rc = FL_EXIT_FAIL;
 		} else {
 			printf("faultline contract generate: %zu exchange%s, %zu interaction%s, %zu pact%s "
 			       "written to %s\n",

@@ -28,6 +28,7 @@ static const struct fl_opt run_opts[] = {
 		"repeatable; FILE '-' or absent: standard output" },
 	{ "history", FL_RUN_HISTORY, "FILE", "default history file for fl.history.default()" },
 	{ "quiet", 'q', NULL, "no console report unless another is asked for" },
+	{ "pass-with-no-tests", FL_RUN_PASS_EMPTY, NULL, "exit 0 when no test matched (default: exit 2)" },
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
@@ -42,7 +43,9 @@ static const struct fl_help run_help[] = {
 	  "Options:\n", run_opts },
 	{ "\n"
 	  "Exit status: 0 all passed, 1 a test failed, 2 usage or script error\n"
-	  "(syntax errors name file:line), 3 infrastructure error, 130 interrupted.\n"
+	  "(syntax errors name file:line) or no test matched (an empty directory, a\n"
+	  "--tag or --grep selecting nothing; --pass-with-no-tests allows it),\n"
+	  "3 infrastructure error, 130 interrupted.\n"
 	  "\n"
 	  "Example:\n"
 	  "  faultline run scenarios/ --tag e2e --report junit=out.xml -j 4\n", NULL },
@@ -78,7 +81,7 @@ struct run_args {
 	const char **tags, **envs, **reports, **allow;
 	int ntags, nenv, nreports, nallow;
 	const char *grep, *history, *journal;
-	int jobs, quiet, retries, dry_run, have_seed;
+	int jobs, quiet, retries, dry_run, have_seed, pass_empty;
 	uint64_t seed;
 	double timeout;
 };
@@ -138,6 +141,7 @@ static int take_opt(struct run_args *a, int c, const char *v, const char *cmd)
 	case FL_RUN_ALLOW: a->allow[a->nallow++] = v; break;
 	case FL_RUN_JOURNAL: a->journal = v; break;
 	case 'q': a->quiet = 1; break;
+	case FL_RUN_PASS_EMPTY: a->pass_empty = 1; break;
 	}
 	return -1;
 }
@@ -182,6 +186,14 @@ static int run_files(const struct run_args *a, const struct fl_file_list *files,
 		return FL_EXIT_INTERRUPTED;
 	if (total.error_exit)
 		return total.error_exit;
+	/* nothing ran: a typo in a path, a tag or a grep must not go green */
+	if (total.passed + total.failed + total.skipped == 0 && !total.file_errors && !a->pass_empty) {
+		fprintf(stderr, "faultline %s: no tests matched (%zu file%s%s); "
+			"--pass-with-no-tests allows it\n", chaos ? "chaos" : "run",
+			files->n, files->n == 1 ? "" : "s",
+			chaos ? ", no fl.chaos.experiment called" : "");
+		return FL_EXIT_USAGE;
+	}
 	return total.failed ? FL_EXIT_FAIL : FL_EXIT_OK;
 }
 

@@ -143,6 +143,7 @@ enum fl_run_opt_key {
 	FL_RUN_DRY_RUN,
 	FL_RUN_ALLOW,
 	FL_RUN_JOURNAL,
+	FL_RUN_PASS_EMPTY,
 };
 int fl_cli_run_scenarios(int argc, char **argv, const struct fl_command *cmd,
 			 const struct fl_opt *opts, int chaos);
