@@ -31,6 +31,7 @@ struct fl_prober {
 	void *arg;
 	struct probe probes[3];	/* by kind */
 	bool observe_held, started_ok;
+	const struct fl_http_tls *tls;	/* borrowed */
 	struct fl_prober_status st;
 };
 
@@ -92,6 +93,11 @@ int fl_prober_add(struct fl_prober *p, const struct fl_probe_spec *s, char *err,
 	q->spec.url = q->url;
 	q->in_use = true;
 	return 0;
+}
+
+void fl_prober_set_tls(struct fl_prober *p, const struct fl_http_tls *tls)
+{
+	p->tls = tls;
 }
 
 void fl_prober_observe_held(struct fl_prober *p, bool on)
@@ -241,7 +247,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	struct fl_http_request req = { .method = "GET", .url = q->url,
 				       .timeout_ms = q->spec.timeout_ms,
 				       .connect_timeout_ms = q->spec.timeout_ms,
-				       .max_body = 64 * 1024 };
+				       .max_body = 64 * 1024, .tls = p->tls };
 	q->req_start = fl_mono_ns();
 	if (fl_http_client_start(p->http, &req, on_done, q, &q->req_id) < 0) {
 		int64_t t = fl_mono_ns();

@@ -19,6 +19,7 @@ static const struct fl_opt chaos_opts[] = {
 	{ "jobs", 'j', "N", "run N experiment files in parallel" },
 	{ "retries", FL_RUN_RETRIES, "N", "rerun a failing test up to N times" },
 	{ "pass-with-no-tests", FL_RUN_PASS_EMPTY, NULL, "exit 0 when no experiment ran (default: exit 2)" },
+	FL_OPTS_CLIENT_TLS,
 	FL_OPT_HELP,
 	FL_OPT_END,
 };

@@ -10,6 +10,7 @@
 #include "report/report.h"
 #include "runner/runner.h"
 #include "core/errors.h"
+#include "core/http_client.h"
 #include "core/prng.h"
 
 static const struct fl_opt run_opts[] = {
@@ -29,6 +30,7 @@ static const struct fl_opt run_opts[] = {
 	{ "history", FL_RUN_HISTORY, "FILE", "default history file for fl.history.default()" },
 	{ "quiet", 'q', NULL, "no console report unless another is asked for" },
 	{ "pass-with-no-tests", FL_RUN_PASS_EMPTY, NULL, "exit 0 when no test matched (default: exit 2)" },
+	FL_OPTS_CLIENT_TLS,
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
@@ -84,6 +86,7 @@ struct run_args {
 	int jobs, quiet, retries, dry_run, have_seed, pass_empty;
 	uint64_t seed;
 	double timeout;
+	struct fl_http_tls tls;
 };
 
 static int args_alloc(struct run_args *a, int argc)
@@ -142,6 +145,7 @@ static int take_opt(struct run_args *a, int c, const char *v, const char *cmd)
 	case FL_RUN_JOURNAL: a->journal = v; break;
 	case 'q': a->quiet = 1; break;
 	case FL_RUN_PASS_EMPTY: a->pass_empty = 1; break;
+	default: fl_cli_tls_take(&a->tls, c, v); break;
 	}
 	return -1;
 }
@@ -174,7 +178,7 @@ static int run_files(const struct run_args *a, const struct fl_file_list *files,
 		.seed = a->seed, .timeout_s = a->timeout, .retries = a->retries,
 		.history_path = a->history, .reports = set, .interrupt = &interrupted,
 		.chaos = chaos, .dry_run = a->dry_run, .allow = a->allow, .nallow = a->nallow,
-		.journal = a->journal,
+		.journal = a->journal, .tls = &a->tls,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
@@ -221,6 +225,8 @@ int fl_cli_run_scenarios(int argc, char **argv, const struct fl_command *command
 		rc = o.exit;
 		goto out;
 	}
+	if ((rc = fl_cli_tls_check(cmd, &a.tls)) >= 0)
+		goto out;
 	if (!a.have_seed)
 		a.seed = fl_prng_entropy_seed() % 1000000000ULL;
 	if ((rc = collect(cmd, chaos, argc, argv, o.optind, &files)) >= 0 ||

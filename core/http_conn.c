@@ -337,6 +337,8 @@ static void conn_say(struct fl_http_conn *c, int status, const char *reason)
 			 "Connection: close\r\n\r\n%s",
 			 status, reason, bn, body);
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	if (c->s->tls)
+		return; /* plaintext would corrupt the TLS stream: just close */
 	if (fd >= 0 && n > 0)
 		(void)!send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
@@ -515,7 +517,7 @@ static void conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info
 struct bufferevent *fl_httpd_conn_bev(struct event_base *base, void *arg)
 {
 	struct fl_http_server *s = arg;
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+	struct bufferevent *bev = fl_httpd_new_bev(s, base);
 	if (!bev)
 		return NULL;
 	struct fl_http_conn *c = calloc(1, sizeof(*c));
