@@ -15,6 +15,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -49,6 +51,13 @@ struct fl_http_conn {
 	enum conn_state state;
 	size_t rx;			/* bytes received since the last whole request */
 	char method[33];		/* the request's method token as sent */
+	/* the request head as it streams in (head_scan): where it ends and
+	 * whether the body is chunked, to tell evhttp's 413s apart */
+	bool scanning, head_done, chunked;
+	uint32_t last4;
+	size_t head_len;
+	char line[64];
+	size_t ll;
 };
 
 /* --- listener ---------------------------------------------------------- */
@@ -211,11 +220,28 @@ static bool buf_tail(struct evbuffer *buf, char *out, size_t n)
 	return need == 0;
 }
 
+/* evhttp answers 413 for a body over the cap, but also for a header block
+ * over its cap and for a malformed chunk size or trailer. */
+static int refine_413(const struct fl_http_conn *c, const char **msg)
+{
+	if (!c || !c->scanning)
+		return 413;
+	if (!c->head_done) {
+		*msg = "request headers too large";
+		return 431;
+	}
+	if (c->chunked && c->rx - c->head_len <= c->s->max_body) {
+		*msg = "malformed chunked body";
+		return 400;
+	}
+	return 413;
+}
+
 static void rewrite_errors(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	static const char title[] = "<HTML><HEAD>\n<TITLE>";
 	static const char tail[] = "</BODY></HTML>\n";
-	(void)arg;
+	const struct fl_http_conn *c = arg;
 	if (!info->n_added)
 		return;
 	size_t len = evbuffer_get_length(buf);
@@ -244,9 +270,11 @@ static void rewrite_errors(struct evbuffer *buf, const struct evbuffer_cb_info *
 	evbuffer_drain(buf, evbuffer_get_length(buf));
 	evbuffer_add_buffer(buf, kept);
 	evbuffer_free(kept);
+	const char *msg = error_message(status);
+	if (status == 413)
+		status = refine_413(c, &msg);
 	char json[128];
-	int n = snprintf(json, sizeof(json), "{\"error\":\"%s\",\"status\":%d}",
-			 error_message(status), status);
+	int n = snprintf(json, sizeof(json), "{\"error\":\"%s\",\"status\":%d}", msg, status);
 	evbuffer_add_printf(buf,
 			    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 			    "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
@@ -309,6 +337,8 @@ static void conn_say(struct fl_http_conn *c, int status, const char *reason)
 			 "Connection: close\r\n\r\n%s",
 			 status, reason, bn, body);
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	if (c->s->tls)
+		return; /* plaintext would corrupt the TLS stream: just close */
 	if (fd >= 0 && n > 0)
 		(void)!send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
@@ -413,14 +443,70 @@ static void conn_method(struct fl_http_conn *c, struct evbuffer *buf)
 		}
 }
 
+/* One header line seen (lower-cased prefix): a chunked body? */
+static void head_line(struct fl_http_conn *c)
+{
+	static const char te[] = "transfer-encoding:";
+	c->line[c->ll] = '\0';
+	if (!strncmp(c->line, te, sizeof(te) - 1) && strstr(c->line, "chunked"))
+		c->chunked = true;
+	c->ll = 0;
+}
+
+/* Follow the head in the n newest bytes of buf until its blank line. */
+static void head_scan(struct fl_http_conn *c, struct evbuffer *buf, size_t n)
+{
+	struct evbuffer_iovec v[32];
+	int k = evbuffer_peek(buf, -1, NULL, NULL, 0);
+	if (k <= 0 || k > 32 || evbuffer_peek(buf, -1, NULL, v, k) != k) {
+		c->scanning = false; /* give up: evhttp's answer stays as it is */
+		return;
+	}
+	size_t skip = evbuffer_get_length(buf) - n;
+	for (int i = 0; i < k && !c->head_done; i++) {
+		const unsigned char *p = v[i].iov_base;
+		size_t len = v[i].iov_len, j = 0;
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		j = skip;
+		skip = 0;
+		for (; j < len; j++) {
+			c->head_len++;
+			c->last4 = (c->last4 << 8) | p[j];
+			if (c->last4 == 0x0d0a0d0aU) {
+				c->head_done = true;
+				break;
+			}
+			if (p[j] == '\n')
+				head_line(c);
+			else if (p[j] != '\r' && c->ll + 1 < sizeof(c->line))
+				c->line[c->ll++] = (char)tolower(p[j]);
+		}
+	}
+}
+
+static void head_reset(struct fl_http_conn *c)
+{
+	c->scanning = c->head_done = c->chunked = false;
+	c->last4 = 0;
+	c->head_len = c->ll = 0;
+}
+
 /* Bytes arrived: the first byte after a reply starts the next deadline. */
 static void conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct fl_http_conn *c = arg;
 	if (!info->n_added)
 		return;
-	if (c->rx == 0 && info->orig_size == 0)
+	if (c->rx == 0 && info->orig_size == 0) {
 		conn_method(c, buf);
+		head_reset(c);
+		c->scanning = true;
+	}
+	if (c->scanning && !c->head_done)
+		head_scan(c, buf, info->n_added);
 	c->rx += info->n_added;
 	if (c->state == CONN_IDLE) {
 		c->state = CONN_HEAD;
@@ -431,7 +517,7 @@ static void conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info
 struct bufferevent *fl_httpd_conn_bev(struct event_base *base, void *arg)
 {
 	struct fl_http_server *s = arg;
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+	struct bufferevent *bev = fl_httpd_new_bev(s, base);
 	if (!bev)
 		return NULL;
 	struct fl_http_conn *c = calloc(1, sizeof(*c));
@@ -477,6 +563,7 @@ void fl_httpd_conn_busy(struct fl_http_conn *c, struct fl_http_req *r)
 	c->req = r;
 	c->state = CONN_BUSY;
 	c->rx = 0;
+	head_reset(c);
 	evtimer_del(c->timer);
 }
 

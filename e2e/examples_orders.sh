@@ -14,7 +14,10 @@ command -v python3 > /dev/null 2>&1 || { echo "skip: no python3"; exit 77; }
 SC="$ROOT/examples/orders/scenarios"
 WORK=$(mktemp -d)
 cleanup() {
-	for d in "$WORK"/sys-*; do [ -d "$d" ] && "$FAULTLINE" down --data "$d" > /dev/null 2>&1; done
+	set +e
+	for d in "$WORK"/sys-*; do
+		[ -d "$d" ] && "$FAULTLINE" down --data "$d" > /dev/null 2>&1
+	done
 	rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
