@@ -50,6 +50,11 @@ static const struct fl_opt opts[] = {
 	  "the API token, as for faultline proxy (else\n"
 	  "FAULTLINE_TOKEN or FAULTLINE_PROXY_TOKEN); required beyond loopback" },
 	{ "token", O_TOKEN, "T", "the token itself (visible in the process list)" },
+	{ "tls-cert", O_TLS_CERT, "FILE", "serve the API over HTTPS, as for faultline proxy" },
+	{ "tls-key", O_TLS_KEY, "FILE", "the certificate's private key (PEM)" },
+	{ "tls-client-ca", O_TLS_CLIENT_CA, "FILE",
+	  "mutual TLS: only clients with a certificate\n"
+	  "this CA signed" },
 	{ "allow-upstream", O_ALLOW_UPSTREAM, "LIST",
 	  "where links may point, as for faultline proxy" },
 	{ "allow-listen", O_ALLOW_LISTEN, "LIST",
@@ -68,11 +73,6 @@ static const struct fl_opt opts[] = {
 	{ "max-faults", O_MAX_FAULTS, "N", "host faults held at once (default 64)" },
 	{ "no-host", O_NO_HOST, NULL,
 	  "serve the proxy API only (no kernel faults, no root needed)" },
-	{ "tls-cert", O_TLS_CERT, "FILE", "serve the API over HTTPS with this certificate (PEM);\n"
-		"needs --tls-key (as for faultline proxy)" },
-	{ "tls-key", O_TLS_KEY, "FILE", "the certificate's private key (PEM)" },
-	{ "tls-client-ca", O_TLS_CLIENT_CA, "FILE", "mutual TLS: serve only clients presenting a\n"
-		"certificate signed by a CA in FILE (PEM)" },
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
@@ -195,10 +195,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 struct agent_opts {
 	const char *listen, *config, *token, *token_file, *events;
+	struct fl_tls_server_opts tls;
 	char *loaded; /* the token read from a file or the environment */
 	struct fl_proxy_opts po;
 	struct fl_hostfault_opts ho;
-	struct fl_tls_server_opts tls;
 	bool no_host;
 };
 
@@ -348,7 +348,8 @@ static int cmd_agent(int argc, char **argv)
 		rc = FL_EXIT_INFRA;
 		goto out;
 	}
-	printf("faultline agent: listening on %s\n", strstr(fl_proxy_api_url(a.e), "://") + 3);
+	const char *url = fl_proxy_api_url(a.e), *sep = strstr(url, "://");
+	printf("faultline agent: listening on %s\n", sep ? sep + 3 : url);
 	fflush(stdout);
 	fprintf(stderr, "faultline agent: seed %" PRIu64 ", host faults %s\n",
 		fl_proxy_engine_seed(a.e), a.h ? "on" : "off");
