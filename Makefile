@@ -9,6 +9,7 @@
 #   make mutate          mutation testing of the shipped systems (docs/mutation.md)
 #   make format-check    list the C files whose layout departs from .clang-format
 #   make install PREFIX=/usr/local
+#   make deb             a Debian package (build/faultline_VERSION_ARCH.deb, Depends from the binaries)
 #   make image-rootfs    build/rootfs: the programs and their libraries for a FROM scratch image
 #   V=1                  show the commands
 #
@@ -260,6 +261,11 @@ fuzz: fuzz-build
 image-rootfs: $(PROGRAMS)
 	@sh deploy/container/rootfs.sh $(BUILD)/rootfs $(PROGRAMS) $$(command -v sleep)
 
+# A Debian package (dpkg-deb): BUILD/faultline_VERSION_ARCH.deb, its Depends
+# derived from the binaries' NEEDED libraries (tools/deb.sh)
+deb: all
+	sh tools/deb.sh $(BUILD)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/faultline
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
@@ -269,9 +275,9 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,16s/^# \{0,1\}//p' Makefile
+	@sed -n '2,14s/^# \{0,1\}//p' Makefile
 
-.PHONY: FORCE format-check mutate layers all test test-matrix tests demo bench fuzz fuzz-build \
+.PHONY: deb FORCE format-check mutate layers all test test-matrix tests demo bench fuzz fuzz-build \
 	fuzz-bins install clean help image-rootfs
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

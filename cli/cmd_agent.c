@@ -16,34 +16,63 @@
 #include "core/http_server.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/tls.h"
 #include "core/token.h"
 #include "fault-injector/proxy.h"
 #include "hostfault/hostfault.h"
 
-enum { O_LISTEN = FL_OPT_LONG, O_CONFIG, O_SEED, O_TOKEN, O_TOKEN_FILE, O_ALLOW_UPSTREAM,
-       O_ALLOW_LISTEN, O_EVENTS, O_LOG_LEVEL, O_TABLE, O_STATE_DIR, O_MAX_TTL, O_MAX_FAULTS,
-       O_NO_HOST };
+enum {
+	O_LISTEN = FL_OPT_LONG,
+	O_CONFIG,
+	O_SEED,
+	O_TOKEN,
+	O_TOKEN_FILE,
+	O_ALLOW_UPSTREAM,
+	O_ALLOW_LISTEN,
+	O_EVENTS,
+	O_LOG_LEVEL,
+	O_TABLE,
+	O_STATE_DIR,
+	O_MAX_TTL,
+	O_MAX_FAULTS,
+	O_NO_HOST,
+	O_TLS_CERT,
+	O_TLS_KEY,
+	O_TLS_CLIENT_CA
+};
 
 /* The proxy's options (cli/cmd_proxy.c, docs/fault-injector.md), then the host faults'. */
 static const struct fl_opt opts[] = {
-	{ "listen", O_LISTEN, "ADDR", "API address (default 127.0.0.1:8474; port 0 picks one).\n"
-		"Prints 'faultline agent: listening on HOST:PORT'." },
-	{ "token-file", O_TOKEN_FILE, "FILE", "the API token, as for faultline proxy (else\n"
-		"FAULTLINE_TOKEN or FAULTLINE_PROXY_TOKEN); required beyond loopback" },
+	{ "listen", O_LISTEN, "ADDR",
+	  "API address (default 127.0.0.1:8474; port 0 picks one).\n"
+	  "Prints 'faultline agent: listening on HOST:PORT'." },
+	{ "token-file", O_TOKEN_FILE, "FILE",
+	  "the API token, as for faultline proxy (else\n"
+	  "FAULTLINE_TOKEN or FAULTLINE_PROXY_TOKEN); required beyond loopback" },
 	{ "token", O_TOKEN, "T", "the token itself (visible in the process list)" },
-	{ "allow-upstream", O_ALLOW_UPSTREAM, "LIST", "where links may point, as for faultline proxy" },
-	{ "allow-listen", O_ALLOW_LISTEN, "LIST", "where links may listen, as for faultline proxy" },
+	{ "tls-cert", O_TLS_CERT, "FILE", "serve the API over HTTPS, as for faultline proxy" },
+	{ "tls-key", O_TLS_KEY, "FILE", "the certificate's private key (PEM)" },
+	{ "tls-client-ca", O_TLS_CLIENT_CA, "FILE",
+	  "mutual TLS: only clients with a certificate\n"
+	  "this CA signed" },
+	{ "allow-upstream", O_ALLOW_UPSTREAM, "LIST",
+	  "where links may point, as for faultline proxy" },
+	{ "allow-listen", O_ALLOW_LISTEN, "LIST",
+	  "where links may listen, as for faultline proxy" },
 	{ "config", O_CONFIG, "FILE", "links to create at start, as for faultline proxy" },
 	{ "seed", O_SEED, "N", "seed the proxy's random draws" },
 	{ "events", O_EVENTS, "FILE", "the proxy's events as JSON lines" },
 	{ "log-level", O_LOG_LEVEL, "L", "debug, info (default), warn, error, off" },
-	{ "table", O_TABLE, "NAME", "the nftables table (family inet) the agent owns\n"
-		"(default faultline); one agent per table and namespace" },
-	{ "state-dir", O_STATE_DIR, "DIR", "where paused pids are recorded for the crash sweep\n"
-		"(default /run/faultline-agent)" },
+	{ "table", O_TABLE, "NAME",
+	  "the nftables table (family inet) the agent owns\n"
+	  "(default faultline); one agent per table and namespace" },
+	{ "state-dir", O_STATE_DIR, "DIR",
+	  "where paused pids are recorded for the crash sweep\n"
+	  "(default /run/faultline-agent)" },
 	{ "max-ttl", O_MAX_TTL, "MS", "longest host-fault TTL accepted (default 3600000)" },
 	{ "max-faults", O_MAX_FAULTS, "N", "host faults held at once (default 64)" },
-	{ "no-host", O_NO_HOST, NULL, "serve the proxy API only (no kernel faults, no root needed)" },
+	{ "no-host", O_NO_HOST, NULL,
+	  "serve the proxy API only (no kernel faults, no root needed)" },
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
@@ -59,7 +88,8 @@ static const struct fl_help help[] = {
 	  "kernel has it, process kill/term/pause) under /host. Every host fault has a\n"
 	  "TTL and is healed when the controller's lease (POST /lease) lapses, when\n"
 	  "the agent exits, or, after a crash, when the agent next starts.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ "\n"
 	  "API: the proxy's (docs/fault-injector.md), and GET /host, GET/POST/DELETE\n"
 	  "/host/faults, GET/DELETE /host/faults/{id}, GET /healthz, GET /metrics\n"
@@ -67,14 +97,15 @@ static const struct fl_help help[] = {
 	  "users' processes); without them /host answers 503 and the proxy still runs.\n"
 	  "\n"
 	  "SIGTERM or SIGINT heal every fault and stop it (exit 0). Exit 2 on bad\n"
-	  "arguments, 3 when the address cannot be bound.\n", NULL },
+	  "arguments, 3 when the address cannot be bound.\n",
+	  NULL },
 	{ NULL, NULL },
 };
 
 struct agent {
 	struct fl_proxy_engine *e;
 	struct fl_hostfault *h;
-	char host_err[300];	/* why host faults are off, when h is NULL */
+	char host_err[300]; /* why host faults are off, when h is NULL */
 	json_t *swept;
 	int64_t started;
 };
@@ -164,7 +195,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 struct agent_opts {
 	const char *listen, *config, *token, *token_file, *events;
-	char *loaded;	/* the token read from a file or the environment */
+	struct fl_tls_server_opts tls;
+	char *loaded; /* the token read from a file or the environment */
 	struct fl_proxy_opts po;
 	struct fl_hostfault_opts ho;
 	bool no_host;
@@ -200,6 +232,9 @@ static int parse_args(int argc, char **argv, struct agent_opts *a)
 		case O_TABLE: a->ho.table = o.arg; break;
 		case O_STATE_DIR: a->ho.state_dir = o.arg; break;
 		case O_NO_HOST: a->no_host = true; break;
+		case O_TLS_CERT: a->tls.cert = o.arg; break;
+		case O_TLS_KEY: a->tls.key = o.arg; break;
+		case O_TLS_CLIENT_CA: a->tls.client_ca = o.arg; break;
 		case O_SEED:
 			if (parse_num(&o, 0, INT64_MAX, &v))
 				return FL_EXIT_USAGE;
@@ -229,6 +264,8 @@ static int parse_args(int argc, char **argv, struct agent_opts *a)
 		return o.exit;
 	if (o.optind < argc)
 		return fl_cli_usage_error("agent", "unexpected argument '%s'", argv[o.optind]);
+	if ((a->tls.cert || a->tls.key || a->tls.client_ca) && !(a->tls.cert && a->tls.key))
+		return fl_cli_usage_error("agent", "TLS needs both --tls-cert and --tls-key");
 	if (a->token && a->token_file)
 		return fl_cli_usage_error("agent", "--token and --token-file: give one");
 	if (!a->token) {
@@ -279,13 +316,18 @@ static int cmd_agent(int argc, char **argv)
 	if (!(a.e = fl_proxy_engine_new(&o.po, err, sizeof(err)))) {
 		fprintf(stderr, "faultline agent: %s\n", err);
 		rc = o.events || o.po.allow_upstream || o.po.allow_listen ? FL_EXIT_USAGE
-									   : FL_EXIT_INFRA;
+									  : FL_EXIT_INFRA;
 		goto out;
 	}
 	int arc = fl_proxy_api_start(a.e, o.listen, o.token, err, sizeof(err));
 	if (arc) {
 		fprintf(stderr, "faultline agent: %s\n", err);
 		rc = arc == FL_EPERM ? FL_EXIT_USAGE : FL_EXIT_INFRA;
+		goto out;
+	}
+	if (o.tls.cert && fl_proxy_api_use_tls(a.e, &o.tls, err, sizeof(err))) {
+		fprintf(stderr, "faultline agent: %s\n", err);
+		rc = FL_EXIT_USAGE;
 		goto out;
 	}
 	if (cfg && fl_proxy_engine_populate(a.e, cfg, err, sizeof(err))) {
@@ -306,7 +348,8 @@ static int cmd_agent(int argc, char **argv)
 		rc = FL_EXIT_INFRA;
 		goto out;
 	}
-	printf("faultline agent: listening on %s\n", fl_proxy_api_url(a.e) + strlen("http://"));
+	const char *url = fl_proxy_api_url(a.e), *sep = strstr(url, "://");
+	printf("faultline agent: listening on %s\n", sep ? sep + 3 : url);
 	fflush(stdout);
 	fprintf(stderr, "faultline agent: seed %" PRIu64 ", host faults %s\n",
 		fl_proxy_engine_seed(a.e), a.h ? "on" : "off");

@@ -34,10 +34,10 @@
 #define RESUME_MAX_MS 1000
 
 enum conn_state {
-	CONN_NEW,	/* accepted, setup pending */
-	CONN_HEAD,	/* waiting for a request (its deadline runs) */
-	CONN_BUSY,	/* a request is with its handler */
-	CONN_IDLE,	/* keep-alive, between requests */
+	CONN_NEW,  /* accepted, setup pending */
+	CONN_HEAD, /* waiting for a request (its deadline runs) */
+	CONN_BUSY, /* a request is with its handler */
+	CONN_IDLE, /* keep-alive, between requests */
 };
 
 struct fl_http_conn {
@@ -46,11 +46,11 @@ struct fl_http_conn {
 	struct bufferevent *bev;
 	struct evhttp_connection *evcon;
 	struct evbuffer_cb_entry *in_cb, *out_cb;
-	struct event *timer;		/* setup, then the head deadline / idle timeout */
-	struct fl_http_req *req;	/* the request with its handler, if any */
+	struct event *timer;	 /* setup, then the head deadline / idle timeout */
+	struct fl_http_req *req; /* the request with its handler, if any */
 	enum conn_state state;
-	size_t rx;			/* bytes received since the last whole request */
-	char method[33];		/* the request's method token as sent */
+	size_t rx;	 /* bytes received since the last whole request */
+	char method[33]; /* the request's method token as sent */
 	/* the request head as it streams in (head_scan): where it ends and
 	 * whether the body is chunked, to tell evhttp's 413s apart */
 	bool scanning, head_done, chunked;
@@ -333,7 +333,8 @@ static void conn_say(struct fl_http_conn *c, int status, const char *reason)
 	int bn = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"status\":%d}",
 			  error_message(status), status);
 	int n = snprintf(msg, sizeof(msg),
-			 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+			 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: "
+			 "%d\r\n"
 			 "Connection: close\r\n\r\n%s",
 			 status, reason, bn, body);
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
@@ -422,8 +423,8 @@ static bool is_tchar(int ch)
  * pipelined behind another keeps evhttp's view. */
 static void conn_method(struct fl_http_conn *c, struct evbuffer *buf)
 {
-	static const char *const known[] = { "GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS",
-					     "PATCH" };
+	static const char *const known[] = { "GET",    "POST",	  "HEAD", "PUT",
+					     "DELETE", "OPTIONS", "PATCH" };
 	size_t len = evbuffer_get_length(buf);
 	unsigned char *p = evbuffer_pullup(buf, len < 33 ? (ev_ssize_t)len : 33);
 	size_t n = 0;
@@ -544,8 +545,7 @@ struct bufferevent *fl_httpd_conn_bev(struct event_base *base, void *arg)
 	return bev;
 }
 
-struct fl_http_conn *fl_httpd_conn_find(struct fl_http_server *s,
-					struct evhttp_connection *evcon)
+struct fl_http_conn *fl_httpd_conn_find(struct fl_http_server *s, struct evhttp_connection *evcon)
 {
 	for (struct fl_http_conn *c = s->conns_tail; c; c = c->prev)
 		if (c->evcon == evcon)
