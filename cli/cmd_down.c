@@ -93,6 +93,6 @@ const struct fl_command fl_cmd_down = {
 	.name = "down",
 	.summary = "stop the system under test and report each exit",
 	.help = help,
-	.order = 46,
+	.order = 41,
 	.run = cmd_down,
 };

@@ -27,6 +27,6 @@ const struct fl_command fl_cmd_kill = {
 	.name = "kill",
 	.summary = "kill a service (SIGKILL); its exit is recorded",
 	.help = help,
-	.order = 51,
+	.order = 45,
 	.run = cmd_kill,
 };

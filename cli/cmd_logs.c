@@ -95,6 +95,6 @@ const struct fl_command fl_cmd_logs = {
 	.name = "logs",
 	.summary = "the logs of the system under test",
 	.help = help,
-	.order = 48,
+	.order = 43,
 	.run = cmd_logs,
 };

@@ -27,6 +27,6 @@ const struct fl_command fl_cmd_pause = {
 	.name = "pause",
 	.summary = "pause a service (SIGSTOP) until resume",
 	.help = help,
-	.order = 53,
+	.order = 47,
 	.run = cmd_pause,
 };

@@ -72,6 +72,6 @@ const struct fl_command fl_cmd_restart = {
 	.name = "restart",
 	.summary = "start a service of the system under test again",
 	.help = help,
-	.order = 49,
+	.order = 44,
 	.run = cmd_restart,
 };

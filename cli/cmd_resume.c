@@ -27,6 +27,6 @@ const struct fl_command fl_cmd_resume = {
 	.name = "resume",
 	.summary = "resume a paused service (SIGCONT)",
 	.help = help,
-	.order = 54,
+	.order = 48,
 	.run = cmd_resume,
 };

@@ -83,6 +83,6 @@ const struct fl_command fl_cmd_status = {
 	.name = "status",
 	.summary = "each service of the system under test: alive, ready",
 	.help = help,
-	.order = 47,
+	.order = 42,
 	.run = cmd_status,
 };

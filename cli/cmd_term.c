@@ -27,6 +27,6 @@ const struct fl_command fl_cmd_term = {
 	.name = "term",
 	.summary = "terminate a service gracefully (SIGTERM)",
 	.help = help,
-	.order = 52,
+	.order = 46,
 	.run = cmd_term,
 };

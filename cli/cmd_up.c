@@ -172,6 +172,6 @@ const struct fl_command fl_cmd_up = {
 	.name = "up",
 	.summary = "start a system under test from its topology file",
 	.help = help,
-	.order = 45,
+	.order = 40,
 	.run = cmd_up,
 };
