@@ -134,7 +134,7 @@ static int cmd_up(int argc, char **argv)
 		return fl_cli_usage_error("up", "needs one topology FILE");
 	json_t *model = NULL, *state = NULL;
 	char err[4096], dir[PATH_MAX], self[PATH_MAX];
-	if (fl_runner_topology_load(argv[o.optind], &model, err, sizeof(err)) != 0) {
+	if (fl_runner_topology_load(argv[o.optind], NULL, &model, err, sizeof(err)) != 0) {
 		fprintf(stderr, "faultline up: %s\n", err);
 		return FL_EXIT_USAGE;
 	}

@@ -29,7 +29,7 @@ static int check_names(const char *file, const json_t *s, const char *key, const
 {
 	json_t *a = json_object_get(s, key);
 	const char *me = fl_json_str(s, "name", "?");
-	if (!a)
+	if (!a || (json_is_object(a) && json_object_size(a) == 0))	/* Lua's {} */
 		return 0;
 	if (!json_is_array(a))
 		return fl_err_set(err, errlen, FL_EINVAL, "%s: service '%s': %s must be a list of service names",
@@ -52,7 +52,7 @@ static int check_names(const char *file, const json_t *s, const char *key, const
 static int check_strings(const char *file, const char *me, const char *key, const json_t *v,
 			 bool array, char *err, size_t errlen)
 {
-	if (!v)
+	if (!v || (json_is_object(v) && json_object_size(v) == 0))	/* Lua's {} */
 		return 0;
 	if (array ? !json_is_array(v) : !json_is_object(v))
 		return fl_err_set(err, errlen, FL_EINVAL, "%s: service '%s': %s must be %s", file, me, key,

@@ -109,7 +109,7 @@ int fl_launcher_wait_ready(const char *name, const json_t *st, int64_t deadline,
 	const char *log = fl_json_str(st, "log", "");
 	const char *why = NULL;
 	char status[96] = "";
-	for (;;) {
+	for (int n = 0;; n++) {
 		json_t *x = fl_sup_exit_record(fl_json_str(st, "exit_file", ""), pid);
 		if (x) {
 			json_t *code = json_object_get(x, "exit");
@@ -127,7 +127,7 @@ int fl_launcher_wait_ready(const char *name, const json_t *st, int64_t deadline,
 			why = "still running";
 			break;
 		}
-		fl_sleep_ns(20000000);
+		fl_sleep_ns(n < 40 ? 5000000 : 20000000);	/* most start within 200 ms */
 	}
 	char tail[2048];
 	fl_sup_log_tail(log, 10, tail, sizeof(tail));

@@ -30,21 +30,34 @@ const char *fl_launcher_default_data(const char *name, char *buf, size_t n)
 	return buf;
 }
 
-/* A free loopback port, from the OS. */
-static int free_port(char *err, size_t errlen)
+/* A free loopback port, from the OS. The bound socket is kept in *fd until
+ * the service is about to start, so the fault injector's own ports (taken
+ * meanwhile) cannot be the same. */
+static int free_port(int *fd, char *err, size_t errlen)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	*fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
 	int port = -1;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+	if (*fd >= 0 && bind(*fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(*fd, (struct sockaddr *)&a, &len) == 0)
 		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	if (port < 0)
+	if (port < 0) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
 		return fl_err_set(err, errlen, FL_EIO, "no free port: %s", strerror(errno));
+	}
 	return port;
+}
+
+/* Let the service have its port: close the socket holding it. */
+static void release_port(json_t *st)
+{
+	json_t *fd = json_object_get(st, "reserved_fd");
+	if (json_is_integer(fd))
+		close((int)json_integer_value(fd));
+	json_object_del(st, "reserved_fd");
 }
 
 /* Each service's address: a port from the OS, or the attached URL's. */
@@ -68,14 +81,23 @@ static int assign_addresses(const json_t *services, json_t *states, char *err, s
 				return fl_err_set(err, errlen, FL_EINVAL, "service '%s': bad attach URL '%s'", name, attach);
 			snprintf(url, sizeof(url), "%.*s", (int)(strlen(attach) - (attach[strlen(attach) - 1] == '/')), attach);
 		} else {
-			if ((port = free_port(err, errlen)) < 0)
+			int fd;
+			if ((port = free_port(&fd, err, errlen)) < 0)
 				return port;
+			json_object_set_new(states, name, json_pack("{s:i}", "reserved_fd", fd));
 			snprintf(host, sizeof(host), "127.0.0.1");
 			snprintf(url, sizeof(url), "http://%s:%d", host, port);
 		}
 		snprintf(addr, sizeof(addr), "%s:%d", host, port);
-		json_object_set_new(states, name, json_pack("{s:s, s:s, s:s, s:i, s:s}", "name", name, "url", url,
-							    "addr", addr, "port", port, "host", host));
+		json_t *st = json_object_get(states, name);
+		if (!st) {
+			st = json_object();
+			json_object_set_new(states, name, st);
+		}
+		json_t *fields = json_pack("{s:s, s:s, s:s, s:i, s:s}", "name", name, "url", url, "addr", addr,
+					   "port", port, "host", host);
+		json_object_update(st, fields);
+		json_decref(fields);
 		if (attach)
 			json_object_set_new(json_object_get(states, name), "attach", json_string(attach));
 	}
@@ -151,7 +173,8 @@ static int expand_service(struct fl_expand_ctx *c, const json_t *s, json_t *st, 
 	json_object_set(st, "env", env);
 	json_object_set(st, "ready", ready);
 	json_object_set_new(st, "timeout", json_real(fl_json_num(s, "timeout", 10)));
-	json_object_set(st, "calls", json_object_get(s, "calls") ? json_object_get(s, "calls") : json_array());
+	json_t *calls = json_object_get(s, "calls");
+	json_object_set_new(st, "calls", json_is_array(calls) ? json_incref(calls) : json_array());
 out:
 	json_decref(argv);
 	json_decref(env);
@@ -164,6 +187,7 @@ static void stop_all(json_t *states, json_t *proxy)
 	const char *k;
 	json_t *v;
 	json_object_foreach(states, k, v) {
+		release_port(v);
 		pid_t pid = (pid_t)fl_json_int(v, "pid", 0);
 		if (pid > 0)
 			kill(pid, SIGKILL);
@@ -217,6 +241,7 @@ static int start_one(const char *data, json_t *st, char *err, size_t errlen)
 	struct fl_spawn sp = { .argv = argv, .dir = fl_json_str(st, "dir", NULL), .env = json_object_get(st, "env"),
 			       .log = log, .exit_file = exitf };
 	pid_t pid;
+	release_port(st);
 	int rc = fl_sup_spawn(&sp, &pid, NULL, 0, err, errlen);
 	if (rc == 0)
 		json_object_set_new(st, "pid", json_integer(pid));
