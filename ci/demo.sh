@@ -43,19 +43,23 @@ if "$FAULTLINE" help ref >/dev/null 2>&1 && [ -x "$BUILD/transferd" ]; then
 	fi
 	if [ -d scenarios/chaos ]; then
 		banner "chaos run: clients transfer under a random fault schedule, then every checker"
+		rm -f "$OUT/history.jsonl"	# histories append: one run per page
 		"$FAULTLINE" run scenarios/chaos -e FL_REF="$T/ref" -e CHAOS_DURATION=8 --seed 1 \
 			-e CHAOS_HISTORY="$OUT/history.jsonl" --history "$OUT/history.jsonl" \
-			--report html="$OUT/chaos.html" || rc=$?
+			--report html="$OUT/chaos.html" --report json="$OUT/chaos.json" || rc=$?
 	fi
 	banner "short chaos experiment (faultline chaos scenarios/experiments/slow-bank.lua)"
 	"$FAULTLINE" chaos scenarios/experiments/slow-bank.lua -e FL_REF="$T/ref" --seed 1 \
-		--journal "$OUT/journal.json" || rc=$?
+		--journal "$OUT/journal.json" --report html="$OUT/experiment.html" \
+		--report junit="$OUT/experiment.xml" || rc=$?
 	banner "report"
 	"$FAULTLINE" ref status --data "$T/ref" || true
 	echo "experiment journal: status $(sed -n 's/^  "status": "\(.*\)",*$/\1/p' "$OUT/journal.json" | tail -1)"
-	echo "reports kept in $OUT/: chaos.html (workload charts with fault windows shaded),"
-	echo "  history-*.jsonl (re-check offline: faultline check saga $OUT/history-saga-all.jsonl),"
-	echo "  e2e.xml, contract.xml (JUnit), journal.json (the experiment's journal)"
+	echo "reports kept in $OUT/: chaos.html (timeline with fault windows, percentiles, every"
+	echo "  checker's verdict), experiment.html (probes, steps, rollbacks), chaos.json (the run's"
+	echo "  journal: faultline report $OUT/chaos.json -o again.html), history-*.jsonl (re-check"
+	echo "  offline: faultline check saga $OUT/history-saga-all.jsonl --report html=check.html),"
+	echo "  e2e.xml, contract.xml, experiment.xml (JUnit), journal.json (the experiment's journal)"
 	banner "stopping the reference system (faultline ref down)"
 	"$FAULTLINE" ref down --data "$T/ref"
 	REF_UP=""

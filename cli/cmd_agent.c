@@ -16,37 +16,71 @@
 #include "core/http_server.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/tls.h"
+#include "core/token.h"
 #include "fault-injector/proxy.h"
 #include "hostfault/hostfault.h"
 
-enum { O_LISTEN = FL_OPT_LONG, O_TOKEN, O_TABLE, O_STATE_DIR, O_MAX_TTL, O_MAX_FAULTS, O_NO_HOST,
-       O_CONFIG, O_SEED, O_EVENTS, O_LOG_LEVEL };
+enum {
+	O_LISTEN = FL_OPT_LONG,
+	O_CONFIG,
+	O_SEED,
+	O_TOKEN,
+	O_TOKEN_FILE,
+	O_ALLOW_UPSTREAM,
+	O_ALLOW_LISTEN,
+	O_EVENTS,
+	O_LOG_LEVEL,
+	O_TABLE,
+	O_STATE_DIR,
+	O_MAX_TTL,
+	O_MAX_FAULTS,
+	O_NO_HOST,
+	O_TLS_CERT,
+	O_TLS_KEY,
+	O_TLS_CLIENT_CA
+};
 
+/* The proxy's options (cli/cmd_proxy.c, docs/fault-injector.md), then the host faults'. */
 static const struct fl_opt opts[] = {
-	{ "listen", O_LISTEN, "ADDR", "API address (default 127.0.0.1:8474; port 0 picks one).\n"
-		"Prints 'faultline agent: listening on HOST:PORT'." },
-	{ "token", O_TOKEN, "T", "require 'Authorization: Bearer T' (also\n"
-		"FAULTLINE_PROXY_TOKEN); required when ADDR is not loopback" },
-	{ "table", O_TABLE, "NAME", "the nftables table (family inet) the agent owns\n"
-		"(default faultline); one agent per table and namespace" },
-	{ "state-dir", O_STATE_DIR, "DIR", "where paused pids are recorded for the crash sweep\n"
-		"(default /run/faultline-agent)" },
+	{ "listen", O_LISTEN, "ADDR",
+	  "API address (default 127.0.0.1:8474; port 0 picks one).\n"
+	  "Prints 'faultline agent: listening on HOST:PORT'." },
+	{ "token-file", O_TOKEN_FILE, "FILE",
+	  "the API token, as for faultline proxy (else\n"
+	  "FAULTLINE_TOKEN or FAULTLINE_PROXY_TOKEN); required beyond loopback" },
+	{ "token", O_TOKEN, "T", "the token itself (visible in the process list)" },
+	{ "tls-cert", O_TLS_CERT, "FILE", "serve the API over HTTPS, as for faultline proxy" },
+	{ "tls-key", O_TLS_KEY, "FILE", "the certificate's private key (PEM)" },
+	{ "tls-client-ca", O_TLS_CLIENT_CA, "FILE",
+	  "mutual TLS: only clients with a certificate\n"
+	  "this CA signed" },
+	{ "allow-upstream", O_ALLOW_UPSTREAM, "LIST",
+	  "where links may point, as for faultline proxy" },
+	{ "allow-listen", O_ALLOW_LISTEN, "LIST",
+	  "where links may listen, as for faultline proxy" },
+	{ "config", O_CONFIG, "FILE", "links to create at start, as for faultline proxy" },
+	{ "seed", O_SEED, "N", "seed the proxy's random draws" },
+	{ "events", O_EVENTS, "FILE", "the proxy's events as JSON lines" },
+	{ "log-level", O_LOG_LEVEL, "L", "debug, info (default), warn, error, off" },
+	{ "table", O_TABLE, "NAME",
+	  "the nftables table (family inet) the agent owns\n"
+	  "(default faultline); one agent per table and namespace" },
+	{ "state-dir", O_STATE_DIR, "DIR",
+	  "where paused pids are recorded for the crash sweep\n"
+	  "(default /run/faultline-agent)" },
 	{ "max-ttl", O_MAX_TTL, "MS", "longest host-fault TTL accepted (default 3600000)" },
 	{ "max-faults", O_MAX_FAULTS, "N", "host faults held at once (default 64)" },
-	{ "no-host", O_NO_HOST, NULL, "serve the proxy API only (no kernel faults, no root needed)" },
-	{ "config", O_CONFIG, "FILE", "as for faultline proxy: proxies to create" },
-	{ "seed", O_SEED, "N", "as for faultline proxy: seed every random draw" },
-	{ "events", O_EVENTS, "FILE", "as for faultline proxy: recorded events as JSON lines" },
-	{ "log-level", O_LOG_LEVEL, "L", "debug, info (default), warn, error, off" },
+	{ "no-host", O_NO_HOST, NULL,
+	  "serve the proxy API only (no kernel faults, no root needed)" },
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
 
 static const struct fl_help help[] = {
-	{ "Usage: faultline agent [--listen ADDR] [--token T] [--table NAME]\n"
+	{ "Usage: faultline agent [--listen ADDR] [--token-file FILE] [--table NAME]\n"
 	  "                       [--state-dir DIR] [--max-ttl MS] [--max-faults N]\n"
-	  "                       [--no-host] [--config FILE] [--seed N] [--events FILE]\n"
-	  "                       [--log-level LEVEL]\n"
+	  "                       [--no-host] [proxy options]\n"
 	  "\n"
 	  "Run a faultline agent: the fault injector's Toxiproxy-compatible API plus\n"
 	  "kernel-level faults inside this host's network namespace (nftables\n"
@@ -54,7 +88,8 @@ static const struct fl_help help[] = {
 	  "kernel has it, process kill/term/pause) under /host. Every host fault has a\n"
 	  "TTL and is healed when the controller's lease (POST /lease) lapses, when\n"
 	  "the agent exits, or, after a crash, when the agent next starts.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ "\n"
 	  "API: the proxy's (docs/fault-injector.md), and GET /host, GET/POST/DELETE\n"
 	  "/host/faults, GET/DELETE /host/faults/{id}, GET /healthz, GET /metrics\n"
@@ -62,14 +97,15 @@ static const struct fl_help help[] = {
 	  "users' processes); without them /host answers 503 and the proxy still runs.\n"
 	  "\n"
 	  "SIGTERM or SIGINT heal every fault and stop it (exit 0). Exit 2 on bad\n"
-	  "arguments, 3 when the address cannot be bound.\n", NULL },
+	  "arguments, 3 when the address cannot be bound.\n",
+	  NULL },
 	{ NULL, NULL },
 };
 
 struct agent {
 	struct fl_proxy_engine *e;
 	struct fl_hostfault *h;
-	char host_err[300];	/* why host faults are off, when h is NULL */
+	char host_err[300]; /* why host faults are off, when h is NULL */
 	json_t *swept;
 	int64_t started;
 };
@@ -158,76 +194,88 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 struct agent_opts {
-	const char *listen, *config, *token, *events;
+	const char *listen, *config, *token, *token_file, *events;
+	struct fl_tls_server_opts tls;
+	char *loaded; /* the token read from a file or the environment */
 	struct fl_proxy_opts po;
 	struct fl_hostfault_opts ho;
 	bool no_host;
 };
 
-static int parse_num(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
+static int parse_num(const struct fl_opts *o, int64_t lo, int64_t hi, int64_t *out)
 {
 	char *end;
-	long long v = strtoll(s, &end, 0);
-	if (!*s || *end || v < lo || v > hi)
-		return fl_cli_usage_error("agent", "%s: must be a number in %lld..%lld: '%s'", opt,
-					  (long long)lo, (long long)hi, s);
+	long long v = strtoll(o->arg, &end, 0);
+	if (!*o->arg || *end || v < lo || v > hi)
+		return fl_opts_error(o, "must be a number in %lld..%lld: '%s'", (long long)lo,
+				     (long long)hi, o->arg);
 	*out = v;
 	return 0;
 }
 
-/* One option's value into *o. Returns 0, or the exit code of a bad value. */
-static int take_opt(struct agent_opts *o, int c, const char *v)
+/* Returns -1 to go on, or the exit code to stop with (help, usage error). */
+static int parse_args(int argc, char **argv, struct agent_opts *a)
 {
-	int64_t n;
-	enum fl_log_level lv;
-	switch (c) {
-	case O_LISTEN: o->listen = v; break;
-	case O_CONFIG: o->config = v; break;
-	case O_TOKEN: o->token = v; break;
-	case O_EVENTS: o->events = v; break;
-	case O_TABLE: o->ho.table = v; break;
-	case O_STATE_DIR: o->ho.state_dir = v; break;
-	case O_NO_HOST: o->no_host = true; break;
-	case O_SEED:
-		if (parse_num("--seed", v, 0, INT64_MAX, &n))
-			return FL_EXIT_USAGE;
-		o->po.seed = (uint64_t)n;
-		o->po.seeded = true;
-		break;
-	case O_MAX_TTL:
-		if (parse_num("--max-ttl", v, 1, 86400000, &n))
-			return FL_EXIT_USAGE;
-		o->ho.max_ttl_ms = n;
-		break;
-	case O_MAX_FAULTS:
-		if (parse_num("--max-faults", v, 1, 4096, &n))
-			return FL_EXIT_USAGE;
-		o->ho.max_faults = (size_t)n;
-		break;
-	case O_LOG_LEVEL:
-		if (fl_log_level_parse(v, &lv))
-			return fl_cli_usage_error("agent", "--log-level: unknown level '%s'", v);
-		fl_log_set_level(lv);
-		break;
+	struct fl_opts o;
+	int c;
+	int64_t v;
+	fl_opts_init(&o, &fl_cmd_agent, opts, argc, argv);
+	while ((c = fl_opts_next(&o)) > 0) {
+		switch (c) {
+		case O_LISTEN: a->listen = o.arg; break;
+		case O_CONFIG: a->config = o.arg; break;
+		case O_TOKEN: a->token = o.arg; break;
+		case O_TOKEN_FILE: a->token_file = o.arg; break;
+		case O_ALLOW_UPSTREAM: a->po.allow_upstream = o.arg; break;
+		case O_ALLOW_LISTEN: a->po.allow_listen = o.arg; break;
+		case O_EVENTS: a->events = o.arg; break;
+		case O_TABLE: a->ho.table = o.arg; break;
+		case O_STATE_DIR: a->ho.state_dir = o.arg; break;
+		case O_NO_HOST: a->no_host = true; break;
+		case O_TLS_CERT: a->tls.cert = o.arg; break;
+		case O_TLS_KEY: a->tls.key = o.arg; break;
+		case O_TLS_CLIENT_CA: a->tls.client_ca = o.arg; break;
+		case O_SEED:
+			if (parse_num(&o, 0, INT64_MAX, &v))
+				return FL_EXIT_USAGE;
+			a->po.seed = (uint64_t)v;
+			a->po.seeded = true;
+			break;
+		case O_MAX_TTL:
+			if (parse_num(&o, 1, 86400000, &v))
+				return FL_EXIT_USAGE;
+			a->ho.max_ttl_ms = v;
+			break;
+		case O_MAX_FAULTS:
+			if (parse_num(&o, 1, 4096, &v))
+				return FL_EXIT_USAGE;
+			a->ho.max_faults = (size_t)v;
+			break;
+		case O_LOG_LEVEL: {
+			enum fl_log_level lv;
+			if (fl_log_level_parse(o.arg, &lv))
+				return fl_opts_error(&o, "unknown level '%s'", o.arg);
+			fl_log_set_level(lv);
+			break;
+		}
+		}
 	}
-	return 0;
-}
-
-/* Fill *o from argv. Returns -1 to go on, else an exit code. */
-static int parse_args(int argc, char **argv, struct agent_opts *o)
-{
-	struct fl_opts op;
-	int c, rc;
-	fl_opts_init(&op, &fl_cmd_agent, opts, argc, argv);
-	while ((c = fl_opts_next(&op)) > 0)
-		if ((rc = take_opt(o, c, op.arg)))
-			return rc;
 	if (c < 0)
-		return op.exit;
-	if (op.optind < argc)
-		return fl_cli_usage_error("agent", "unexpected argument '%s'", argv[op.optind]);
-	if (!o->token)
-		o->token = getenv("FAULTLINE_PROXY_TOKEN");
+		return o.exit;
+	if (o.optind < argc)
+		return fl_cli_usage_error("agent", "unexpected argument '%s'", argv[o.optind]);
+	if ((a->tls.cert || a->tls.key || a->tls.client_ca) && !(a->tls.cert && a->tls.key))
+		return fl_cli_usage_error("agent", "TLS needs both --tls-cert and --tls-key");
+	if (a->token && a->token_file)
+		return fl_cli_usage_error("agent", "--token and --token-file: give one");
+	if (!a->token) {
+		char err[300];
+		if (fl_token_load(a->token_file, &a->loaded, err, sizeof(err))) {
+			fprintf(stderr, "faultline agent: %s\n", err);
+			return FL_EXIT_USAGE;
+		}
+		a->token = a->loaded;
+	}
 	return -1;
 }
 
@@ -257,22 +305,29 @@ static int cmd_agent(int argc, char **argv)
 	struct event *sigterm = NULL, *sigint = NULL;
 	json_t *cfg = NULL;
 	if (rc >= 0)
-		return rc;
+		goto out;
 	rc = FL_EXIT_OK;
 	if (o.config && !(cfg = fl_json_load_file(o.config, err, sizeof(err)))) {
 		fprintf(stderr, "faultline agent: --config: %s\n", err);
-		return FL_EXIT_USAGE;
+		rc = FL_EXIT_USAGE;
+		goto out;
 	}
 	o.po.events_path = o.events;
 	if (!(a.e = fl_proxy_engine_new(&o.po, err, sizeof(err)))) {
 		fprintf(stderr, "faultline agent: %s\n", err);
-		rc = o.events ? FL_EXIT_USAGE : FL_EXIT_INFRA;
+		rc = o.events || o.po.allow_upstream || o.po.allow_listen ? FL_EXIT_USAGE
+									  : FL_EXIT_INFRA;
 		goto out;
 	}
 	int arc = fl_proxy_api_start(a.e, o.listen, o.token, err, sizeof(err));
 	if (arc) {
 		fprintf(stderr, "faultline agent: %s\n", err);
 		rc = arc == FL_EPERM ? FL_EXIT_USAGE : FL_EXIT_INFRA;
+		goto out;
+	}
+	if (o.tls.cert && fl_proxy_api_use_tls(a.e, &o.tls, err, sizeof(err))) {
+		fprintf(stderr, "faultline agent: %s\n", err);
+		rc = FL_EXIT_USAGE;
 		goto out;
 	}
 	if (cfg && fl_proxy_engine_populate(a.e, cfg, err, sizeof(err))) {
@@ -293,7 +348,8 @@ static int cmd_agent(int argc, char **argv)
 		rc = FL_EXIT_INFRA;
 		goto out;
 	}
-	printf("faultline agent: listening on %s\n", fl_proxy_api_url(a.e) + strlen("http://"));
+	const char *url = fl_proxy_api_url(a.e), *sep = strstr(url, "://");
+	printf("faultline agent: listening on %s\n", sep ? sep + 3 : url);
 	fflush(stdout);
 	fprintf(stderr, "faultline agent: seed %" PRIu64 ", host faults %s\n",
 		fl_proxy_engine_seed(a.e), a.h ? "on" : "off");
@@ -309,6 +365,7 @@ out:
 	fl_proxy_engine_free(a.e);
 	json_decref(a.swept);
 	json_decref(cfg);
+	free(o.loaded);
 	return rc;
 }
 

@@ -14,7 +14,8 @@ static const struct fl_help help[] = {
 	  "\n"
 	  "Send SIGKILL to SERVICE of the running system (see 'faultline up').\n"
 	  "'proxy' names the fault injector. Exit 2 for an unknown service.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ NULL, NULL },
 };
 

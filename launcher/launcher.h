@@ -23,13 +23,13 @@
 /* ---------------------------------------------------------- any system */
 
 struct fl_up_opts {
-	const char *data;		/* data directory (created) */
-	const char *faultline;		/* path of faultline, for `faultline proxy` (links) */
-	bool fresh;			/* empty the data directory first */
-	bool keep;			/* no lease: the system outlives its driver */
-	pid_t driver;			/* the process whose death ends the lease (0: no lease) */
-	long lease_ms;			/* stop the system this long after the driver died (0: 10000) */
-	const char *seed;		/* {seed} and FL_SEED for the services, --seed of the proxy; or NULL */
+	const char *data;      /* data directory (created) */
+	const char *faultline; /* path of faultline, for `faultline proxy` (links) */
+	bool fresh;	       /* empty the data directory first */
+	bool keep;	       /* no lease: the system outlives its driver */
+	pid_t driver;	       /* the process whose death ends the lease (0: no lease) */
+	long lease_ms;	       /* stop the system this long after the driver died (0: 10000) */
+	const char *seed; /* {seed} and FL_SEED for the services, --seed of the proxy; or NULL */
 };
 
 /* Start the system of `model` (borrowed): the JSON a topology file
@@ -76,16 +76,17 @@ const char *fl_launcher_default_data(const char *name, char *buf, size_t n);
 /* ------------------------------------------ the reference transfer system */
 
 struct fl_ref_up_opts {
-	const char *data;		/* data directory (created) */
-	const char *transferd;		/* path of transferd */
-	const char *faultline;		/* path of faultline (for `faultline proxy`); NULL with a model that has calls is an error */
-	const char *const *bugs;	/* planted bug names */
+	const char *data;      /* data directory (created) */
+	const char *transferd; /* path of transferd */
+	const char *
+		faultline; /* path of faultline (for `faultline proxy`); NULL with a model that has calls is an error */
+	const char *const *bugs; /* planted bug names */
 	int nbugs;
-	const char *const *extra;	/* extra transferd arguments for every service */
+	const char *const *extra; /* extra transferd arguments for every service */
 	int nextra;
 	uint64_t seed;
 	bool seeded;
-	bool fresh;			/* remove earlier databases and logs first */
+	bool fresh; /* remove earlier databases and logs first */
 };
 
 /* The services, NULL-terminated. */

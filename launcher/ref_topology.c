@@ -68,14 +68,16 @@ static int wipe(const char *data)
 
 struct proc {
 	pid_t pid;
-	char line[512];	/* the first line the program printed */
+	char line[512]; /* the first line the program printed */
 };
 
 /* Poll URL until 200 (or the deadline). */
 static int wait_ok(const char *url, int64_t deadline)
 {
 	for (;;) {
-		struct fl_http_request req = { .url = url, .timeout_ms = 1000, .connect_timeout_ms = 500 };
+		struct fl_http_request req = { .url = url,
+					       .timeout_ms = 1000,
+					       .connect_timeout_ms = 500 };
 		struct fl_http_response *resp = NULL;
 		if (fl_http_fetch(&req, &resp) == 0 && resp && !resp->err && resp->status == 200) {
 			fl_http_response_free(resp);
@@ -107,7 +109,9 @@ json_t *fl_ref_load(const char *data, char *err, size_t errlen)
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/topology.json", data);
 	if (access(path, F_OK) != 0) {
-		fl_err_set(err, errlen, FL_ENOENT, "no running reference system in %s (start one with 'faultline ref up')", data);
+		fl_err_set(err, errlen, FL_ENOENT,
+			   "no running reference system in %s (start one with 'faultline ref up')",
+			   data);
 		return NULL;
 	}
 	return fl_json_load_file(path, err, errlen);
@@ -118,12 +122,13 @@ static int wait_probes(json_t *entry, int64_t deadline, const char *name, char *
 	char u[256];
 	snprintf(u, sizeof(u), "%s/startupz", fl_json_str(entry, "url", ""));
 	if (wait_ok(u, deadline))
-		return fl_err_set(err, errlen, FL_ETIMEDOUT, "%s: /startupz not OK in time (log: %s)", name,
+		return fl_err_set(err, errlen, FL_ETIMEDOUT,
+				  "%s: /startupz not OK in time (log: %s)", name,
 				  fl_json_str(entry, "log", ""));
 	snprintf(u, sizeof(u), "%s/readyz", fl_json_str(entry, "url", ""));
 	if (wait_ok(u, deadline))
-		return fl_err_set(err, errlen, FL_ETIMEDOUT, "%s: /readyz not OK in time (log: %s)", name,
-				  fl_json_str(entry, "log", ""));
+		return fl_err_set(err, errlen, FL_ETIMEDOUT, "%s: /readyz not OK in time (log: %s)",
+				  name, fl_json_str(entry, "log", ""));
 	return 0;
 }
 
@@ -150,7 +155,8 @@ static void add_ref_keys(json_t *t, const struct fl_ref_up_opts *o, const char *
 	json_object_set_new(t, "bugs", bugs);
 	json_object_set_new(t, "args", base);
 	json_object_set_new(t, "transferd", json_string(o->transferd ? o->transferd : "transferd"));
-	json_object_set_new(t, "direct", json_boolean(!json_is_object(json_object_get(t, "proxy"))));
+	json_object_set_new(t, "direct",
+			    json_boolean(!json_is_object(json_object_get(t, "proxy"))));
 	const char *k;
 	json_t *v;
 	json_object_foreach(json_object_get(t, "services"), k, v) {
@@ -170,8 +176,8 @@ int fl_ref_up(const struct fl_ref_up_opts *o, const json_t *model, json_t **topo
 {
 	char data[PATH_MAX];
 	if (fl_sup_mkdirs(o->data) != 0 || !realpath(o->data, data))
-		return fl_err_set(err, errlen, FL_EIO, "cannot create data directory %s: %s", o->data,
-				  strerror(errno));
+		return fl_err_set(err, errlen, FL_EIO, "cannot create data directory %s: %s",
+				  o->data, strerror(errno));
 	json_t *old = fl_ref_load(data, NULL, 0);
 	if (old) {
 		json_t *svcs = json_object_get(old, "services");
@@ -183,7 +189,9 @@ int fl_ref_up(const struct fl_ref_up_opts *o, const json_t *model, json_t **topo
 		json_decref(old);
 		if (running)
 			return fl_err_set(err, errlen, FL_EEXIST,
-					  "a reference system is already running in %s ('faultline ref down' first)", data);
+					  "a reference system is already running in %s ('faultline "
+					  "ref down' first)",
+					  data);
 	}
 	if (o->fresh && wipe(data) != 0)
 		return fl_err_set(err, errlen, FL_EIO, "cannot remove the old data in %s: %s", data,
@@ -237,8 +245,9 @@ int fl_ref_restart(const char *data, const char *service, const char *const *ext
 	}
 	pid_t old = (pid_t)fl_json_int(e, "pid", 0);
 	if (fl_sup_alive(old)) {
-		rc = fl_err_set(err, errlen, FL_EEXIST, "%s (pid %d) is still running; kill or terminate it first",
-				service, (int)old);
+		rc = fl_err_set(err, errlen, FL_EEXIST,
+				"%s (pid %d) is still running; kill or terminate it first", service,
+				(int)old);
 		goto out;
 	}
 	/* same arguments and port, without a previous --crash-at */
@@ -265,9 +274,11 @@ int fl_ref_restart(const char *data, const char *service, const char *const *ext
 		json_array_append_new(argv, json_string(extra[k]));
 	char *store[256];
 	argv_from_json(argv, store, 256);
-	struct fl_spawn sp = { .argv = store, .log = fl_json_str(e, "log", "/dev/null"),
+	struct fl_spawn sp = { .argv = store,
+			       .log = fl_json_str(e, "log", "/dev/null"),
 			       .exit_file = fl_json_str(e, "exit_file", "/dev/null"),
-			       .marker = "listening on", .timeout_ms = 10000 };
+			       .marker = "listening on",
+			       .timeout_ms = 10000 };
 	struct proc p;
 	rc = fl_sup_spawn(&sp, &p.pid, p.line, sizeof(p.line), err, errlen);
 	if (rc) {

@@ -75,11 +75,16 @@ static int assign_addresses(const json_t *services, json_t *states, char *err, s
 			char hostport[160];
 			snprintf(hostport, sizeof(hostport), "%.*s", (int)strcspn(hp, "/"), hp);
 			if (!strchr(hostport, ':'))
-				snprintf(hostport + strlen(hostport), sizeof(hostport) - strlen(hostport), ":%d",
+				snprintf(hostport + strlen(hostport),
+					 sizeof(hostport) - strlen(hostport), ":%d",
 					 strncmp(attach, "https", 5) == 0 ? 443 : 80);
 			if (fl_addr_split(hostport, host, sizeof(host), &port) != 0)
-				return fl_err_set(err, errlen, FL_EINVAL, "service '%s': bad attach URL '%s'", name, attach);
-			snprintf(url, sizeof(url), "%.*s", (int)(strlen(attach) - (attach[strlen(attach) - 1] == '/')), attach);
+				return fl_err_set(err, errlen, FL_EINVAL,
+						  "service '%s': bad attach URL '%s'", name,
+						  attach);
+			snprintf(url, sizeof(url), "%.*s",
+				 (int)(strlen(attach) - (attach[strlen(attach) - 1] == '/')),
+				 attach);
 		} else {
 			int fd;
 			if ((port = free_port(&fd, err, errlen)) < 0)
@@ -94,24 +99,27 @@ static int assign_addresses(const json_t *services, json_t *states, char *err, s
 			st = json_object();
 			json_object_set_new(states, name, st);
 		}
-		json_t *fields = json_pack("{s:s, s:s, s:s, s:i, s:s}", "name", name, "url", url, "addr", addr,
-					   "port", port, "host", host);
+		json_t *fields = json_pack("{s:s, s:s, s:s, s:i, s:s}", "name", name, "url", url,
+					   "addr", addr, "port", port, "host", host);
 		json_object_update(st, fields);
 		json_decref(fields);
 		if (attach)
-			json_object_set_new(json_object_get(states, name), "attach", json_string(attach));
+			json_object_set_new(json_object_get(states, name), "attach",
+					    json_string(attach));
 	}
 	return 0;
 }
 
 /* Expand every placeholder of service s into its state: argv, env, dir,
  * ready. With links NULL only checks (nothing is started yet). */
-static int expand_service(struct fl_expand_ctx *c, const json_t *s, json_t *st, char *err, size_t errlen)
+static int expand_service(struct fl_expand_ctx *c, const json_t *s, json_t *st, char *err,
+			  size_t errlen)
 {
 	char buf[4096], where[64];
 	int rc;
 	json_t *argv = json_array(), *env = json_object(), *ready = json_object();
-	if ((rc = fl_launcher_expand(fl_json_str(s, "command", ""), c, "command", buf, sizeof(buf), err, errlen)))
+	if ((rc = fl_launcher_expand(fl_json_str(s, "command", ""), c, "command", buf, sizeof(buf),
+				     err, errlen)))
 		goto out;
 	json_array_append_new(argv, json_string(buf));
 	size_t i;
@@ -119,7 +127,10 @@ static int expand_service(struct fl_expand_ctx *c, const json_t *s, json_t *st, 
 	json_array_foreach(json_object_get(s, "args"), i, v) {
 		snprintf(where, sizeof(where), "args[%zu]", i + 1);
 		char num[64];
-		const char *in = json_is_string(v) ? json_string_value(v) : (snprintf(num, sizeof(num), "%g", json_number_value(v)), num);
+		const char *in =
+			json_is_string(v)
+				? json_string_value(v)
+				: (snprintf(num, sizeof(num), "%g", json_number_value(v)), num);
 		if ((rc = fl_launcher_expand(in, c, where, buf, sizeof(buf), err, errlen)))
 			goto out;
 		json_array_append_new(argv, json_string(buf));
@@ -128,9 +139,11 @@ static int expand_service(struct fl_expand_ctx *c, const json_t *s, json_t *st, 
 	json_object_foreach(json_object_get(s, "env"), k, v) {
 		snprintf(where, sizeof(where), "env.%.50s", k);
 		char num[64];
-		const char *in = json_is_string(v) ? json_string_value(v)
-			       : json_is_boolean(v) ? (json_is_true(v) ? "true" : "false")
-			       : (snprintf(num, sizeof(num), "%g", json_number_value(v)), num);
+		const char *in =
+			json_is_string(v) ? json_string_value(v)
+			: json_is_boolean(v)
+				? (json_is_true(v) ? "true" : "false")
+				: (snprintf(num, sizeof(num), "%g", json_number_value(v)), num);
 		if ((rc = fl_launcher_expand(in, c, where, buf, sizeof(buf), err, errlen)))
 			goto out;
 		json_object_set_new(env, k, json_string(buf));
@@ -149,18 +162,21 @@ static int expand_service(struct fl_expand_ctx *c, const json_t *s, json_t *st, 
 		json_object_set_new(env, "FL_SEED", json_string(c->seed));
 	snprintf(buf, sizeof(buf), "%lld", (long long)fl_json_int(st, "port", 0));
 	json_object_set_new(env, "FL_PORT", json_string(buf));
-	if ((rc = fl_launcher_expand(fl_json_str(s, "dir", "{dir}"), c, "dir", buf, sizeof(buf), err, errlen)))
+	if ((rc = fl_launcher_expand(fl_json_str(s, "dir", "{dir}"), c, "dir", buf, sizeof(buf),
+				     err, errlen)))
 		goto out;
 	json_object_set_new(st, "dir", json_string(buf));
 	json_t *r = json_object_get(s, "ready");
 	if (json_is_string(json_object_get(r, "http"))) {
-		if ((rc = fl_launcher_expand(fl_json_str(r, "http", ""), c, "ready.http", buf, sizeof(buf), err, errlen)))
+		if ((rc = fl_launcher_expand(fl_json_str(r, "http", ""), c, "ready.http", buf,
+					     sizeof(buf), err, errlen)))
 			goto out;
 		json_object_set_new(ready, "http", json_string(buf));
 	} else if (json_is_array(json_object_get(r, "cmd"))) {
 		json_t *cmd = json_array();
 		json_array_foreach(json_object_get(r, "cmd"), i, v) {
-			if ((rc = fl_launcher_expand(json_string_value(v), c, "ready.cmd", buf, sizeof(buf), err, errlen))) {
+			if ((rc = fl_launcher_expand(json_string_value(v), c, "ready.cmd", buf,
+						     sizeof(buf), err, errlen))) {
 				json_decref(cmd);
 				goto out;
 			}
@@ -213,11 +229,14 @@ static int create_links(const json_t *services, json_t *states, const char *api,
 			char lname[128], listen[128];
 			snprintf(lname, sizeof(lname), "%s->%s", from, to);
 			const char *up = fl_json_str(json_object_get(states, to), "addr", "");
-			int rc = fl_links_create(api, lname, up, listen, sizeof(listen), err, errlen);
+			int rc = fl_links_create(api, lname, up, listen, sizeof(listen), err,
+						 errlen);
 			if (rc)
 				return rc;
-			json_object_set_new(links, lname, json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", lname, "from",
-								    from, "to", to, "listen", listen, "upstream", up));
+			json_object_set_new(links, lname,
+					    json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", lname,
+						      "from", from, "to", to, "listen", listen,
+						      "upstream", up));
 		}
 	}
 	return 0;
@@ -238,8 +257,11 @@ static int start_one(const char *data, json_t *st, char *err, size_t errlen)
 		if (n < 255)
 			argv[n++] = (char *)json_string_value(v);
 	argv[n] = NULL;
-	struct fl_spawn sp = { .argv = argv, .dir = fl_json_str(st, "dir", NULL), .env = json_object_get(st, "env"),
-			       .log = log, .exit_file = exitf };
+	struct fl_spawn sp = { .argv = argv,
+			       .dir = fl_json_str(st, "dir", NULL),
+			       .env = json_object_get(st, "env"),
+			       .log = log,
+			       .exit_file = exitf };
 	pid_t pid;
 	release_port(st);
 	int rc = fl_sup_spawn(&sp, &pid, NULL, 0, err, errlen);
@@ -250,7 +272,8 @@ static int start_one(const char *data, json_t *st, char *err, size_t errlen)
 
 /* Start the layers in order; each layer's services start together and are
  * all ready before the next layer starts. */
-static int start_layers(const char *data, const json_t *layers, json_t *states, char *err, size_t errlen)
+static int start_layers(const char *data, const json_t *layers, json_t *states, char *err,
+			size_t errlen)
 {
 	size_t l, i;
 	json_t *layer, *v;
@@ -261,14 +284,17 @@ static int start_layers(const char *data, const json_t *layers, json_t *states, 
 				continue;
 			int rc = start_one(data, st, err, errlen);
 			if (rc)
-				return fl_err_set(err, errlen, rc, "service '%s': %s", json_string_value(v), err);
+				return fl_err_set(err, errlen, rc, "service '%s': %s",
+						  json_string_value(v), err);
 		}
 		json_array_foreach(layer, i, v) {
 			json_t *st = json_object_get(states, json_string_value(v));
 			if (json_object_get(st, "attach"))
 				continue;
-			int64_t deadline = fl_mono_ns() + (int64_t)(fl_json_num(st, "timeout", 10) * 1e9);
-			int rc = fl_launcher_wait_ready(json_string_value(v), st, deadline, err, errlen);
+			int64_t deadline =
+				fl_mono_ns() + (int64_t)(fl_json_num(st, "timeout", 10) * 1e9);
+			int rc = fl_launcher_wait_ready(json_string_value(v), st, deadline, err,
+							errlen);
 			if (rc)
 				return rc;
 		}
@@ -288,7 +314,9 @@ static int check_not_running(const char *data, char *err, size_t errlen)
 		running |= fl_sup_alive((pid_t)fl_json_int(v, "pid", 0));
 	json_decref(old);
 	if (running)
-		return fl_err_set(err, errlen, FL_EEXIST, "a system is already running in %s ('faultline down --data %s' first)",
+		return fl_err_set(err, errlen, FL_EEXIST,
+				  "a system is already running in %s ('faultline down --data %s' "
+				  "first)",
 				  data, data);
 	return 0;
 }
@@ -296,7 +324,8 @@ static int check_not_running(const char *data, char *err, size_t errlen)
 static int prepare_data(const struct fl_up_opts *o, char *data, char *err, size_t errlen)
 {
 	if (fl_sup_mkdirs(o->data) != 0 || !realpath(o->data, data))
-		return fl_err_set(err, errlen, FL_EIO, "cannot create data directory %s: %s", o->data, strerror(errno));
+		return fl_err_set(err, errlen, FL_EIO, "cannot create data directory %s: %s",
+				  o->data, strerror(errno));
 	int rc = check_not_running(data, err, errlen);
 	if (rc)
 		return rc;
@@ -304,7 +333,8 @@ static int prepare_data(const struct fl_up_opts *o, char *data, char *err, size_
 	if (o->fresh) {
 		/* everything but the directory itself */
 		if (fl_sup_rmtree(data) != 0 || fl_sup_mkdirs(data) != 0)
-			return fl_err_set(err, errlen, FL_EIO, "cannot empty %s: %s", data, strerror(errno));
+			return fl_err_set(err, errlen, FL_EIO, "cannot empty %s: %s", data,
+					  strerror(errno));
 	}
 	snprintf(sub, sizeof(sub), "%s/logs", data);
 	fl_sup_mkdirs(sub);
@@ -322,8 +352,11 @@ static int launch(const json_t *model, const struct fl_up_opts *o, const char *d
 	if (!layers)
 		return FL_EINVAL;
 	int rc = assign_addresses(services, states, err, errlen);
-	struct fl_expand_ctx c = { .file = fl_json_str(model, "file", "topology"), .data = data,
-				   .dir = fl_json_str(model, "dir", "."), .services = services, .states = states,
+	struct fl_expand_ctx c = { .file = fl_json_str(model, "file", "topology"),
+				   .data = data,
+				   .dir = fl_json_str(model, "dir", "."),
+				   .services = services,
+				   .states = states,
 				   .seed = o->seed };
 	size_t i;
 	json_t *s;
@@ -332,12 +365,16 @@ static int launch(const json_t *model, const struct fl_up_opts *o, const char *d
 		c.links = pass ? links : NULL;
 		if (pass == 1 && edges) {
 			if (!o->faultline) {
-				rc = fl_err_set(err, errlen, FL_ESTATE, "%s: calls need fault-injector links and `faultline proxy` is not available",
+				rc = fl_err_set(err, errlen, FL_ESTATE,
+						"%s: calls need fault-injector links and "
+						"`faultline proxy` is not available",
 						c.file);
 				break;
 			}
-			if ((rc = fl_links_start_proxy(o->faultline, data, o->seed, 10000, proxy, err, errlen)) ||
-			    (rc = create_links(services, states, fl_json_str(*proxy, "api", ""), links, err, errlen)))
+			if ((rc = fl_links_start_proxy(o->faultline, data, o->seed, 10000, proxy,
+						       err, errlen)) ||
+			    (rc = create_links(services, states, fl_json_str(*proxy, "api", ""),
+					       links, err, errlen)))
 				break;
 		}
 		json_array_foreach(services, i, s) {
@@ -356,7 +393,8 @@ static int launch(const json_t *model, const struct fl_up_opts *o, const char *d
 	return rc;
 }
 
-int fl_launcher_up(const json_t *model, const struct fl_up_opts *o, json_t **state, char *err, size_t errlen)
+int fl_launcher_up(const json_t *model, const struct fl_up_opts *o, json_t **state, char *err,
+		   size_t errlen)
 {
 	int64_t t0 = fl_mono_ns();
 	char data[PATH_MAX];
@@ -379,12 +417,13 @@ int fl_launcher_up(const json_t *model, const struct fl_up_opts *o, json_t **sta
 		json_array_append_new(order, json_string(fl_json_str(s, "name", "")));
 	json_t *layers = fl_launcher_model_layers(model, NULL, 0);
 	char ts[40];
-	json_t *t = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:b, s:o, s:o, s:o, s:o}", "version", 1,
-			      "name", fl_json_str(model, "name", "system"), "file", fl_json_str(model, "file", ""),
-			      "dir", fl_json_str(model, "dir", ""), "data", data, "started",
-			      fl_wall_iso(fl_wall_ns(), ts, sizeof(ts)), "startup_ms",
-			      (json_int_t)((fl_mono_ns() - t0) / 1000000), "proxy", proxy, "direct", 0, "links",
-			      links, "services", states, "order", order, "layers", layers);
+	json_t *t = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:b, s:o, s:o, s:o, s:o}",
+			      "version", 1, "name", fl_json_str(model, "name", "system"), "file",
+			      fl_json_str(model, "file", ""), "dir", fl_json_str(model, "dir", ""),
+			      "data", data, "started", fl_wall_iso(fl_wall_ns(), ts, sizeof(ts)),
+			      "startup_ms", (json_int_t)((fl_mono_ns() - t0) / 1000000), "proxy",
+			      proxy, "direct", 0, "links", links, "services", states, "order",
+			      order, "layers", layers);
 	json_object_set_new(t, "warden", json_null());
 	if ((rc = fl_sup_write_state(data, t, err, errlen)))
 		goto fail;
@@ -393,8 +432,9 @@ int fl_launcher_up(const json_t *model, const struct fl_up_opts *o, json_t **sta
 		long lease = o->lease_ms > 0 ? o->lease_ms : 10000;
 		if ((rc = fl_warden_start(data, o->driver, lease, &w, err, errlen)))
 			goto fail;
-		json_object_set_new(t, "warden", json_pack("{s:i, s:i, s:I}", "pid", (int)w, "driver", (int)o->driver,
-							   "lease_ms", (json_int_t)lease));
+		json_object_set_new(t, "warden",
+				    json_pack("{s:i, s:i, s:I}", "pid", (int)w, "driver",
+					      (int)o->driver, "lease_ms", (json_int_t)lease));
 		if ((rc = fl_sup_write_state(data, t, err, errlen)))
 			goto fail;
 	}

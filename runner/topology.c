@@ -16,8 +16,8 @@
 /* Evaluate the topology source (file `path`, or `src` when given, named
  * `path`) with params as its `...`; real is the file's real path (its
  * directory is the model's "dir"). */
-static int eval(const char *path, const char *real, const char *src, size_t len, const json_t *params,
-		json_t **model, char *err, size_t errlen)
+static int eval(const char *path, const char *real, const char *src, size_t len,
+		const json_t *params, json_t **model, char *err, size_t errlen)
 {
 	*model = NULL;
 	lua_State *L = luaL_newstate();
@@ -33,11 +33,14 @@ static int eval(const char *path, const char *real, const char *src, size_t len,
 			lua_pushnil(L);
 	}
 	if (loaded != LUA_OK || lua_pcall(L, 1, 1, 0) != LUA_OK) {
-		rc = fl_err_set(err, errlen, FL_EINVAL, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+		rc = fl_err_set(err, errlen, FL_EINVAL, "%s",
+				lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
 		goto out;
 	}
 	if (!lua_istable(L, -1)) {
-		rc = fl_err_set(err, errlen, FL_EINVAL, "%s: a topology file returns a table ({ name = ..., services = { ... } }), not %s",
+		rc = fl_err_set(err, errlen, FL_EINVAL,
+				"%s: a topology file returns a table ({ name = ..., services = { "
+				"... } }), not %s",
 				path, luaL_typename(L, -1));
 		goto out;
 	}
@@ -45,7 +48,8 @@ static int eval(const char *path, const char *real, const char *src, size_t len,
 	json_t *m = fl_lua_to_json(L, -1, e2, sizeof(e2));
 	if (!m || !json_is_object(m)) {
 		json_decref(m);
-		rc = fl_err_set(err, errlen, FL_EINVAL, "%s: %s", path, m ? "the table must have keys" : e2);
+		rc = fl_err_set(err, errlen, FL_EINVAL, "%s: %s", path,
+				m ? "the table must have keys" : e2);
 		goto out;
 	}
 	static const char *const keys[] = { "name", "services", NULL };
@@ -57,7 +61,8 @@ static int eval(const char *path, const char *real, const char *src, size_t len,
 			ok |= strcmp(keys[i], k) == 0;
 		if (!ok) {
 			json_decref(m);
-			rc = fl_err_set(err, errlen, FL_EINVAL, "%s: unknown key '%s' (known: name, services)", path, k);
+			rc = fl_err_set(err, errlen, FL_EINVAL,
+					"%s: unknown key '%s' (known: name, services)", path, k);
 			goto out;
 		}
 	}

@@ -109,6 +109,11 @@ end
 -- --------------------------------------------------------------- concurrency
 fl.spawn = core.spawn
 
+-- fl.hist(): an HDR-style latency histogram (faultline.hist, core/hist.h):
+-- h:record(seconds), h:percentile(p), h:merge(other); values read back are
+-- within 1/128 of those recorded.
+function fl.hist() return require("faultline.hist").new() end
+
 -- The one-line progress display of a long workload or experiment (a
 -- terminal only; nothing reaches files or pipes). Fields given replace the
 -- last call's, so a workload can report ops and a fault schedule its faults:

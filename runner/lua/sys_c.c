@@ -70,10 +70,8 @@ int luaopen_faultline_sys_c(lua_State *L);
 int luaopen_faultline_sys_c(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{ "signal", l_signal },
-		{ "restart", l_restart },
-		{ "status", l_status },
-		{ "default_data", l_default_data },
+		{ "signal", l_signal }, { "restart", l_restart },
+		{ "status", l_status }, { "default_data", l_default_data },
 		{ NULL, NULL },
 	};
 	luaL_newlib(L, fns);

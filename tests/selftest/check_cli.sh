@@ -136,6 +136,8 @@ grep -q "deadline_ms" "$tmp/err" || fail "config error names the field"
 # every report format: one page with the verdicts, TAP
 expect_rc 1 "$FAULTLINE" check saga "$tmp/bad.jsonl" --report "html=$tmp/c.html" --report "tap=$tmp/c.tap"
 grep -q 'S2' "$tmp/c.html" || fail "html report names the failed invariant"
+grep -q "class='mark violation'" "$tmp/c.html" || fail "html: the violation marked on the timeline"
+grep -q "data-inv='S2'" "$tmp/c.html" || fail "html: S2's verdict row"
 grep -q '^not ok .* S2 ' "$tmp/c.tap" || fail "tap: $(cat "$tmp/c.tap")"
 expect_rc 2 "$FAULTLINE" check saga "$tmp/good.jsonl" --report xml=x
 "$FAULTLINE" check --help | grep -q "Usage: faultline check" || fail "--help"

@@ -40,6 +40,12 @@ while [ ! -s "$T/ready" ]; do
 	sleep 0.05
 done
 ADDR=$(cat "$T/ready")
+# a method in another case matches (Pact compares methods ignoring case), an
+# unknown one gets a JSON answer, never evhttp's HTML 501
+code=$(curl -s -o "$T/lower.out" -w '%{http_code}' -X get "http://$ADDR/accounts/1")
+grep -q "<HTML>" "$T/lower.out" && fail "lower-case method: HTML answer"
+[ "$code" = 200 ] && grep -q '"currency"' "$T/lower.out" || fail "lower-case get: $code $(cat "$T/lower.out")"
+curl -s -X PROPFIND "http://$ADDR/accounts/1" | grep -q '"error"' || fail "PROPFIND: no JSON error"
 
 # --- verify: green, then a planted change, unreachable, malformed -----------------------
 "$FAULTLINE" contract verify "$PACT" --provider-url "http://$ADDR" --report "json=$T/verify.json" \

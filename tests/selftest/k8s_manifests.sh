@@ -27,7 +27,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 # the flags this build's agent takes, from its --help
-"$FAULTLINE" agent --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/flags"
+timeout 10 "$FAULTLINE" agent --help </dev/null | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/flags"
 
 cat >"$tmp/validate.cjs" <<'JS'
 const fs = require("fs");
@@ -35,10 +35,7 @@ const path = require("path");
 const YAML = require("yaml");
 const [root, flagsFile] = process.argv.slice(2);
 const agentFlags = new Set(fs.readFileSync(flagsFile, "utf8").split("\n").filter(Boolean));
-// flags of the issue-10 TLS work, used by components/tls before this build has them
-const pendingFlags = new Set(["--tls-cert", "--tls-key", "--tls-client-ca", "--token-file"]);
 let errors = 0, objects = 0, files = 0;
-const warn = [];
 function fail(where, msg) { errors++; console.log(`${where}: ${msg}`); }
 
 function walk(dir) {
@@ -84,9 +81,7 @@ function checkAgentArgs(where, args) {
   for (const a of args || []) {
     if (typeof a !== "string" || !a.startsWith("--")) continue;
     const flag = a.split("=")[0];
-    if (agentFlags.has(flag)) continue;
-    if (pendingFlags.has(flag)) warn.push(`${where}: ${flag} is not in this build's 'faultline agent --help' yet`);
-    else fail(where, `faultline agent does not take ${flag}`);
+    if (!agentFlags.has(flag)) fail(where, `faultline agent does not take ${flag}`);
   }
 }
 
@@ -109,8 +104,16 @@ function policy(where, obj, partial) {
     const isAgent = (c.command || []).some((x) => /faultline$/.test(x)) && (c.args || [])[0] === "agent";
     if (isAgent) {
       checkAgentArgs(w, c.args);
-      const tok = (c.env || []).find((e) => e.name === "FAULTLINE_PROXY_TOKEN");
-      if (!tok || !tok.valueFrom || !tok.valueFrom.secretKeyRef) fail(w, "the agent's token must come from a Secret");
+      // the token: a file on a Secret's volume (--token-file), or an env var from a Secret
+      const args = c.args || [];
+      const i = args.findIndex((x) => x === "--token-file" || String(x).startsWith("--token-file="));
+      const file = i < 0 ? null : (args[i].includes("=") ? args[i].split("=")[1] : args[i + 1]);
+      const secretVols = new Set((spec.volumes || []).filter((v) => v.secret).map((v) => v.name));
+      const fromVol = file && (c.volumeMounts || []).some((m) => secretVols.has(m.name) && file.startsWith(m.mountPath + "/"));
+      const env = (c.env || []).find((e) => /^FAULTLINE(_PROXY)?_TOKEN$/.test(e.name));
+      const fromEnv = env && env.valueFrom && env.valueFrom.secretKeyRef;
+      if (args.includes("--token")) fail(w, "--token shows in the process list: use --token-file");
+      if (!fromVol && !fromEnv) fail(w, "the agent's token must come from a Secret (--token-file on a secret volume)");
       const caps = ((c.securityContext || {}).capabilities || {});
       if (!(caps.add || []).includes("NET_ADMIN")) fail(w, "the agent needs NET_ADMIN");
       if (!(caps.drop || []).includes("ALL")) fail(w, "the agent drops every other capability");
@@ -148,7 +151,6 @@ for (const [f, list] of docs) for (const { obj, line } of list) {
   }
   policy(where, obj, partial);
 }
-for (const w of warn) console.log(`note: ${w}`);
 console.log(`${files} files, ${objects} API objects checked, ${errors} errors`);
 process.exit(errors ? 1 : 0);
 JS

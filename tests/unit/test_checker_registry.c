@@ -26,15 +26,19 @@ static void test_find(void **state)
 	const char *want[] = { "saga", "bank", "breaker", "probe" };
 	size_t n = 0;
 	for (const struct fl_checker *const *k = fl_checkers(); *k; k++, n++) {
-		assert_true(n < 4);
-		assert_string_equal((*k)->name, want[n]);
-		assert_ptr_equal(fl_checker_find(want[n]), *k);
+		assert_ptr_equal(fl_checker_find((*k)->name), *k);
+		assert_non_null((*k)->defaults);
+		assert_non_null((*k)->from_json);
+		assert_non_null((*k)->override);
+		assert_non_null((*k)->run);
 	}
-	assert_int_equal(n, 4);
+	assert_true(n >= 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(fl_checkers()[i]->name, want[i]);
 	assert_null(fl_checker_find("nosuch"));
 	assert_null(fl_checker_find(NULL));
-	char names[64];
-	assert_string_equal(fl_checker_names(names, sizeof(names)), "saga, bank, breaker, probe");
+	char names[256];
+	assert_true(strncmp(fl_checker_names(names, sizeof(names)), "saga, bank, breaker, probe", 26) == 0);
 	char tiny[8];
 	fl_checker_names(tiny, sizeof(tiny));
 	assert_true(strlen(tiny) < sizeof(tiny));

@@ -138,7 +138,8 @@ static struct env *env_new(void)
 	char err[256] = "";
 	assert_non_null(e);
 	e->base = event_base_new();
-	struct fl_http_server_opts o = { .addr = "127.0.0.1:0", .max_body = 4 << 20 };
+	/* room for test_many_in_flight's 2000 connections (the default cap is 1024) */
+	struct fl_http_server_opts o = { .addr = "127.0.0.1:0", .max_body = 4 << 20, .max_conns = 4096 };
 	e->srv = fl_http_server_new(e->base, &o, err, sizeof(err));
 	if (!e->srv)
 		fail_msg("server: %s", err);

@@ -25,18 +25,25 @@ static json_t *model(const char *services)
 static void test_check(void **state)
 {
 	(void)state;
-	static const struct { const char *services, *err; } cases[] = {
+	static const struct {
+		const char *services, *err;
+	} cases[] = {
 		{ "[{\"name\": \"a\", \"command\": \"x\"}]", NULL },
-		{ "[{\"name\": \"a\", \"command\": \"x\", \"calls\": {}}]", NULL },	/* Lua's {} */
+		{ "[{\"name\": \"a\", \"command\": \"x\", \"calls\": {}}]", NULL }, /* Lua's {} */
 		{ "[]", "services must be a non-empty list" },
 		{ "[{\"name\": \"a\", \"command\": \"x\", \"cmd\": 1}]", "service 'a': " },
 		{ "[{\"name\": \"a\"}]", "needs command (or attach = URL)" },
-		{ "[{\"name\": \"a\", \"command\": \"x\", \"calls\": [\"b\"]}]", "calls names 'b', which is not a service" },
-		{ "[{\"name\": \"a\", \"command\": \"x\"}, {\"name\": \"a\", \"command\": \"y\"}]", "declared twice" },
+		{ "[{\"name\": \"a\", \"command\": \"x\", \"calls\": [\"b\"]}]",
+		  "calls names 'b', which is not a service" },
+		{ "[{\"name\": \"a\", \"command\": \"x\"}, {\"name\": \"a\", \"command\": \"y\"}]",
+		  "declared twice" },
 		{ "[{\"name\": \"a b\", \"command\": \"x\"}]", "must be 1-48 letters" },
 		{ "[{\"name\": \"a\", \"attach\": \"ftp://x\"}]", "attach must be an http:// URL" },
-		{ "[{\"name\": \"a\", \"command\": \"x\", \"ready\": {\"http\": \"/r\", \"tcp\": true}}]", "ready must be one of" },
-		{ "[{\"name\": \"a\", \"command\": \"x\", \"timeout\": 0}]", "timeout must be seconds" },
+		{ "[{\"name\": \"a\", \"command\": \"x\", \"ready\": {\"http\": \"/r\", \"tcp\": "
+		  "true}}]",
+		  "ready must be one of" },
+		{ "[{\"name\": \"a\", \"command\": \"x\", \"timeout\": 0}]",
+		  "timeout must be seconds" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		json_t *m = model(cases[i].services);
@@ -58,8 +65,10 @@ static void test_layers(void **state)
 {
 	(void)state;
 	json_t *m = model("[{\"name\": \"front\", \"command\": \"x\", \"calls\": [\"mid\"]},"
-			  " {\"name\": \"mid\", \"command\": \"x\", \"calls\": [\"db\"], \"after\": [\"log\"]},"
-			  " {\"name\": \"db\", \"command\": \"x\"}, {\"name\": \"log\", \"command\": \"x\"}]");
+			  " {\"name\": \"mid\", \"command\": \"x\", \"calls\": [\"db\"], "
+			  "\"after\": [\"log\"]},"
+			  " {\"name\": \"db\", \"command\": \"x\"}, {\"name\": \"log\", "
+			  "\"command\": \"x\"}]");
 	char err[256];
 	json_t *l = fl_launcher_model_layers(m, err, sizeof(err));
 	assert_non_null(l);
@@ -78,15 +87,25 @@ static void test_layers(void **state)
 static void test_expand(void **state)
 {
 	(void)state;
-	json_t *m = model("[{\"name\": \"a\", \"command\": \"x\", \"calls\": [\"b\"]}, {\"name\": \"b\", \"command\": \"x\"}]");
+	json_t *m = model("[{\"name\": \"a\", \"command\": \"x\", \"calls\": [\"b\"]}, {\"name\": "
+			  "\"b\", \"command\": \"x\"}]");
 	json_t *services = json_object_get(m, "services");
-	json_t *st = json_pack("{s:s, s:i, s:s}", "host", "127.0.0.1", "port", 4242, "url", "http://127.0.0.1:4242");
+	json_t *st = json_pack("{s:s, s:i, s:s}", "host", "127.0.0.1", "port", 4242, "url",
+			       "http://127.0.0.1:4242");
 	json_t *states = json_pack("{s:O, s:{s:s}}", "a", st, "b", "url", "http://127.0.0.1:5000");
 	json_t *links = json_pack("{s:{s:s}}", "a->b", "listen", "127.0.0.1:6000");
-	struct fl_expand_ctx c = { .file = "t.lua", .data = "/d", .dir = "/top", .services = services,
-				   .service = json_array_get(services, 0), .state = st, .states = states,
-				   .links = links, .seed = "9" };
-	static const struct { const char *in, *out, *err; } cases[] = {
+	struct fl_expand_ctx c = { .file = "t.lua",
+				   .data = "/d",
+				   .dir = "/top",
+				   .services = services,
+				   .service = json_array_get(services, 0),
+				   .state = st,
+				   .states = states,
+				   .links = links,
+				   .seed = "9" };
+	static const struct {
+		const char *in, *out, *err;
+	} cases[] = {
 		{ "--port={port}", "--port=4242", NULL },
 		{ "{data}/a {dir} {host} {seed}", "/d/a /top 127.0.0.1 9", NULL },
 		{ "{link:b}/x", "http://127.0.0.1:6000/x", NULL },
@@ -99,7 +118,8 @@ static void test_expand(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char out[256], err[512] = "";
-		int rc = fl_launcher_expand(cases[i].in, &c, "args[1]", out, sizeof(out), err, sizeof(err));
+		int rc = fl_launcher_expand(cases[i].in, &c, "args[1]", out, sizeof(out), err,
+					    sizeof(err));
 		if (cases[i].out) {
 			assert_int_equal(rc, 0);
 			assert_string_equal(out, cases[i].out);
