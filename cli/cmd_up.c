@@ -17,7 +17,7 @@ static const struct fl_opt opts[] = {
 	{ "data", O_DATA, "DIR",
 	  "data directory: logs, exit records, topology.json, {data}\n"
 	  "(default $FL_UP_DATA, else /tmp/faultline-up-UID/NAME)" },
-	{ "fresh", O_FRESH, NULL, "empty the data directory first" },
+	{ "fresh", O_FRESH, NULL, "empty the data directory first (only one made by up)" },
 	{ "seed", O_SEED, "N",
 	  "given to the services as {seed} and FL_SEED, and to the\n"
 	  "fault injector (its random draws)" },
@@ -28,7 +28,7 @@ static const struct fl_opt opts[] = {
 	{ "driver", O_DRIVER, "PID",
 	  "the driver whose death ends the lease (default: the\n"
 	  "process that ran 'faultline up', its parent)" },
-	{ "check", O_CHECK, NULL, "check the file (keys, calls, placeholders), start nothing" },
+	{ "check", O_CHECK, NULL, "check the file (keys, names, calls, cycles), start nothing" },
 	{ "json", O_JSON, NULL, "print the running system (topology.json) as JSON" },
 	FL_OPT_HELP,
 	FL_OPT_END,

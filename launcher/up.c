@@ -5,6 +5,7 @@
 #include "launcher/launcher_int.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -321,6 +322,19 @@ static int check_not_running(const char *data, char *err, size_t errlen)
 	return 0;
 }
 
+static bool dir_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return true;
+	struct dirent *e;
+	bool empty = true;
+	while (empty && (e = readdir(d)))
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
 static int prepare_data(const struct fl_up_opts *o, char *data, char *err, size_t errlen)
 {
 	if (fl_sup_mkdirs(o->data) != 0 || !realpath(o->data, data))
@@ -330,6 +344,12 @@ static int prepare_data(const struct fl_up_opts *o, char *data, char *err, size_
 	if (rc)
 		return rc;
 	char sub[PATH_MAX + 16];
+	snprintf(sub, sizeof(sub), "%s/run", data);
+	if (o->fresh && access(sub, F_OK) != 0 && !dir_empty(data))
+		return fl_err_set(err, errlen, FL_EEXIST,
+				  "--fresh: %s is not empty and was not made by faultline up (no "
+				  "run/); refusing to empty it",
+				  data);
 	if (o->fresh) {
 		/* everything but the directory itself */
 		if (fl_sup_rmtree(data) != 0 || fl_sup_mkdirs(data) != 0)
