@@ -5,8 +5,11 @@
 #   make test SANITIZE=address,undefined   the same under sanitizers (in build/san/)
 #   make demo            start the reference system, run scenarios and a chaos run, report
 #   make bench           benchmarks (ratios against baselines measured in the same run)
+#   make fuzz            libFuzzer targets (tests/fuzz/), FUZZ_S seconds each (default 60)
 #   make mutate          mutation testing of the shipped systems (docs/mutation.md)
+#   make format-check    list the C files whose layout departs from .clang-format
 #   make install PREFIX=/usr/local
+#   make deb             a Debian package (build/faultline_VERSION_ARCH.deb, Depends from the binaries)
 #   make image-rootfs    build/rootfs: the programs and their libraries for a FROM scratch image
 #   V=1                  show the commands
 #
@@ -32,8 +35,8 @@ else
 BUILD ?= build/san
 endif
 
-PKGS := libcurl jansson libpcap lua5.4 libevent libevent_pthreads sqlite3 cmocka libpcre2-8 \
-        libnftables libnl-route-3.0
+PKGS := libcurl jansson libpcap lua5.4 libevent libevent_pthreads libevent_openssl openssl sqlite3 \
+        cmocka libpcre2-8 libnftables libnl-route-3.0
 
 # --- dependencies ---------------------------------------------------------
 NODEPS_GOALS := clean help
@@ -213,20 +216,55 @@ bench: all $(HELPER_BINS) $(BUILD)/tests/test_contract_pcap
 	@ci/install-deps.sh --bench
 	@BUILD=$(BUILD) sh bench/run.sh
 
+# The layout .clang-format describes: lists the product C files that depart
+# from it (tools/format-check.sh; not part of `make test` yet).
+format-check:
+	@sh tools/format-check.sh
+
 # make mutate: every mutant in mutants/ against its system's suite
 # (docs/mutation.md); MUTATE_SEEDS=7,1,3 kills with any seed; MUTATE_ARGS
 # passes more options to tools/mutate.py (--only NAME, --suite CMD, --json F).
 mutate: all
 	@python3 tools/mutate.py --build $(BUILD) --seeds $(or $(MUTATE_SEEDS),7) $(MUTATE_ARGS)
 
-fuzz:
-	@BUILD=$(BUILD) sh tests/fuzz/run.sh
+# --- fuzzing ---------------------------------------------------------------
+# libFuzzer targets tests/fuzz/fuzz_NAME.c, built with clang under ASan+UBSan
+# in a build directory of their own ($(BUILD)/fuzz); the normal build is not
+# touched. `make fuzz` runs each for FUZZ_S seconds (FUZZ_ONLY=NAME for one).
+FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BUILD ?= $(BUILD)/fuzz
+FUZZ_CC    ?= clang
+FUZZ_S     ?= 60
+ifeq ($(FUZZING),1)
+ALL_CFLAGS  += -fsanitize=fuzzer-no-link
+ALL_LDFLAGS += -fsanitize=fuzzer-no-link
+endif
+
+fuzz-build:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) SANITIZE=address,undefined \
+		FUZZING=1 CFLAGS='-O1 -g' fuzz-bins
+
+fuzz-bins: $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(FUZZ_SRCS))
+
+# the targets link every component but the CLI
+FUZZ_LIBS = $(filter-out $(LIB_cli),$(ALL_LIBS))
+$(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< \
+		-Wl,--start-group $(FUZZ_LIBS) -Wl,--end-group $(PKG_LIBS)
+
+fuzz: fuzz-build
+	@FUZZ_BIN=$(FUZZ_BUILD) FUZZ_S=$(FUZZ_S) sh tests/fuzz/run.sh
 
 # The container image's root filesystem: the programs, sleep (the reference
 # manifests' preStop) and their shared-library closure, for a FROM scratch
 # Containerfile (deploy/container/, docs/staging.md).
 image-rootfs: $(PROGRAMS)
 	@sh deploy/container/rootfs.sh $(BUILD)/rootfs $(PROGRAMS) $$(command -v sleep)
+
+# A Debian package (dpkg-deb): BUILD/faultline_VERSION_ARCH.deb, its Depends
+# derived from the binaries' NEEDED libraries (tools/deb.sh)
+deb: all
+	sh tools/deb.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/faultline
@@ -239,6 +277,7 @@ clean:
 help:
 	@sed -n '2,14s/^# \{0,1\}//p' Makefile
 
-.PHONY: FORCE mutate layers all test test-matrix tests demo bench fuzz install clean help image-rootfs
+.PHONY: deb FORCE format-check mutate layers all test test-matrix tests demo bench fuzz fuzz-build \
+	fuzz-bins install clean help image-rootfs
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

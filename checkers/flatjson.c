@@ -162,7 +162,15 @@ int fv_i64(const struct fv *o, const char *k, int64_t *out)
 	char b[64];
 	memcpy(b, f->v, f->vlen);
 	b[f->vlen] = '\0';
-	*out = is_integer(f) ? strtoll(b, NULL, 10) : (int64_t)strtod(b, NULL);
+	if (is_integer(f)) {
+		*out = strtoll(b, NULL, 10);
+		return 1;
+	}
+	/* a real is truncated; one past int64's range (1e200) is no integer at all */
+	double d = strtod(b, NULL);
+	if (!(d > -9223372036854775808.0 && d < 9223372036854775808.0))
+		return 0;
+	*out = (int64_t)d;
 	return 1;
 }
 

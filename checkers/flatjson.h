@@ -38,7 +38,8 @@ const struct fv_field *fv_get(const struct fv *o, const char *k);
 /* True when k is present with a value of type `type` ('s', 'n', ...). */
 bool fv_is(const struct fv *o, const char *k, char type);
 
-/* Numbers: 1 and *out set when k is a number (reals truncated), else 0. */
+/* Numbers: 1 and *out set when k is a number (reals truncated; a real past
+ * int64 is not one), else 0. */
 int fv_i64(const struct fv *o, const char *k, int64_t *out);
 double fv_num(const struct fv *o, const char *k, double def);
 bool fv_true(const struct fv *o, const char *k);

@@ -127,9 +127,12 @@ static int read_accounts(const struct fv *ev, const char *key, struct fl_chk_sna
 	int64_t sum = 0;
 	json_object_foreach(a, k, v) {
 		if (!json_is_integer(v)) {
+			/* k belongs to a: the message first, then the release */
+			int rc = fl_err_set(err, errlen, FL_EPARSE,
+					    "line %ld: snapshot account \"%s\" is not an integer",
+					    line, k);
 			json_decref(a);
-			return fl_err_set(err, errlen, FL_EPARSE,
-					  "line %ld: snapshot account \"%s\" is not an integer", line, k);
+			return rc;
 		}
 		sum += json_integer_value(v);
 	}

@@ -55,6 +55,22 @@ static int push_win(struct win **v, size_t *n, struct win w)
 	return 0;
 }
 
+/* One more SIGTERM (time and line) for the shutdown checks. */
+static int push_sigterm(struct pc *p, int64_t t, long line)
+{
+	int64_t *ns = realloc(p->sigterm, (p->nsig + 1) * sizeof(*ns));
+	long *nl = realloc(p->sigterm_line, (p->nsig + 1) * sizeof(*nl));
+	if (ns)
+		p->sigterm = ns;
+	if (nl)
+		p->sigterm_line = nl;
+	if (!ns || !nl)
+		return FL_ENOMEM;
+	p->sigterm[p->nsig] = t;
+	p->sigterm_line[p->nsig++] = line;
+	return 0;
+}
+
 static bool own_process_fault(struct pc *p, int32_t what)
 {
 	static const char *const own[] = { "kill", "sigkill", "pause", "sigstop", "stop",
@@ -94,16 +110,8 @@ static int build_windows(struct pc *p)
 		} else if (on_me && own_process_fault(p, f->what)) {
 			rc = push_win(&p->own, &p->nown, w);
 			if (!rc && (is(p, f->what, "sigterm") || is(p, f->what, "terminate"))) {
-				int64_t *ns = realloc(p->sigterm, (p->nsig + 1) * sizeof(*ns));
-				long *nl = realloc(p->sigterm_line, (p->nsig + 1) * sizeof(*nl));
-				if (ns)
-					p->sigterm = ns;
-				if (nl)
-					p->sigterm_line = nl;
-				if (!ns || !nl)
+				if (push_sigterm(p, f->t, f->line))
 					return FL_ENOMEM;
-				p->sigterm[p->nsig] = f->t;
-				p->sigterm_line[p->nsig++] = f->line;
 			}
 		} else if (!on_me && p->svc >= 0) {
 			rc = push_win(&p->dep, &p->ndep, w);
@@ -118,16 +126,8 @@ static int build_windows(struct pc *p)
 			continue;
 		bool term = is(p, e->action, "sigterm");
 		if (term) {
-			int64_t *ns = realloc(p->sigterm, (p->nsig + 1) * sizeof(*ns));
-			long *nl = realloc(p->sigterm_line, (p->nsig + 1) * sizeof(*nl));
-			if (ns)
-				p->sigterm = ns;
-			if (nl)
-				p->sigterm_line = nl;
-			if (!ns || !nl)
+			if (push_sigterm(p, e->t, e->line))
 				return FL_ENOMEM;
-			p->sigterm[p->nsig] = e->t;
-			p->sigterm_line[p->nsig++] = e->line;
 		}
 		if (term || is(p, e->action, "sigkill") || is(p, e->action, "killed") ||
 		    is(p, e->action, "exited") || is(p, e->action, "paused")) {

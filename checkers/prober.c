@@ -31,6 +31,7 @@ struct fl_prober {
 	void *arg;
 	struct probe probes[3];	/* by kind */
 	bool observe_held, started_ok;
+	const struct fl_http_tls *tls;	/* borrowed */
 	struct fl_prober_status st;
 };
 
@@ -94,6 +95,11 @@ int fl_prober_add(struct fl_prober *p, const struct fl_probe_spec *s, char *err,
 	return 0;
 }
 
+void fl_prober_set_tls(struct fl_prober *p, const struct fl_http_tls *tls)
+{
+	p->tls = tls;
+}
+
 void fl_prober_observe_held(struct fl_prober *p, bool on)
 {
 	p->observe_held = on;
@@ -132,7 +138,11 @@ static bool held(struct fl_prober *p, const struct probe *q)
 	       !p->started_ok;
 }
 
-/* The container restarts: every probe starts over after its initial delay. */
+/* The container restarts: every probe starts over after its initial delay,
+ * at the first tick of its period at or after it (the kubelet's worker keeps
+ * ticking; a new container is probed once it is past its initial delay, and
+ * the failure count starts from zero), so the next restart takes
+ * failureThreshold periods again, not one. */
 static void restart(struct fl_prober *p, int64_t t)
 {
 	p->st.restarts++;
@@ -153,7 +163,10 @@ static void restart(struct fl_prober *p, int64_t t)
 					  "kind", "readiness", "t", (json_int_t)t, "state", "failing",
 					  "action", "removed"));
 		evtimer_del(q->timer);
-		arm(q, q->spec.initial_delay_ms);
+		int64_t delay = q->spec.period_ms > 0 ? q->spec.period_ms : 1;
+		while (delay < q->spec.initial_delay_ms)
+			delay += q->spec.period_ms > 0 ? q->spec.period_ms : q->spec.initial_delay_ms;
+		arm(q, delay);
 	}
 }
 
@@ -234,7 +247,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	struct fl_http_request req = { .method = "GET", .url = q->url,
 				       .timeout_ms = q->spec.timeout_ms,
 				       .connect_timeout_ms = q->spec.timeout_ms,
-				       .max_body = 64 * 1024 };
+				       .max_body = 64 * 1024, .tls = p->tls };
 	q->req_start = fl_mono_ns();
 	if (fl_http_client_start(p->http, &req, on_done, q, &q->req_id) < 0) {
 		int64_t t = fl_mono_ns();

@@ -59,6 +59,11 @@ int fl_prober_add(struct fl_prober *p, const struct fl_probe_spec *spec, char *e
  * checker's H5 uses them). Off by default. */
 void fl_prober_observe_held(struct fl_prober *p, bool on);
 
+/* TLS options of the probes' https:// requests (borrowed: must outlive the
+ * prober; NULL: verify against the system's CAs). */
+struct fl_http_tls;
+void fl_prober_set_tls(struct fl_prober *p, const struct fl_http_tls *tls);
+
 /* Start probing now. Returns 0 or a negative FL_E*. */
 int fl_prober_start(struct fl_prober *p);
 

@@ -6,9 +6,10 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libcurl4-openssl-dev libjansson-dev libpcap-dev
-liblua5.4-dev lua5.4 libcmocka-dev libevent-dev libhttp-parser-dev libsqlite3-dev sqlite3
+liblua5.4-dev lua5.4 libcmocka-dev libevent-dev libssl-dev libhttp-parser-dev libsqlite3-dev sqlite3
 libpcre2-dev libnftables-dev libnl-route-3-dev"
-TEST_PKGS="curl libxml2-utils perl iproute2 tcpdump prometheus procps psmisc nftables"
+TEST_PKGS="curl libxml2-utils perl iproute2 tcpdump prometheus procps psmisc nftables clang-format
+openssl clang libfuzzer-14-dev"
 # node and npm only where the machine has no node of its own (some images ship
 # NodeSource builds whose npm conflicts with Debian's); tests skip without them.
 # chromium renders the HTML reports in tests/selftest/report_html.sh (skipped

@@ -20,30 +20,50 @@
 #include "fault-injector/proxy.h"
 #include "hostfault/hostfault.h"
 
-enum { O_LISTEN = FL_OPT_LONG, O_CONFIG, O_SEED, O_TOKEN, O_TOKEN_FILE, O_ALLOW_UPSTREAM,
-       O_ALLOW_LISTEN, O_EVENTS, O_LOG_LEVEL, O_TABLE, O_STATE_DIR, O_MAX_TTL, O_MAX_FAULTS,
-       O_NO_HOST };
+enum {
+	O_LISTEN = FL_OPT_LONG,
+	O_CONFIG,
+	O_SEED,
+	O_TOKEN,
+	O_TOKEN_FILE,
+	O_ALLOW_UPSTREAM,
+	O_ALLOW_LISTEN,
+	O_EVENTS,
+	O_LOG_LEVEL,
+	O_TABLE,
+	O_STATE_DIR,
+	O_MAX_TTL,
+	O_MAX_FAULTS,
+	O_NO_HOST
+};
 
 /* The proxy's options (cli/cmd_proxy.c, docs/fault-injector.md), then the host faults'. */
 static const struct fl_opt opts[] = {
-	{ "listen", O_LISTEN, "ADDR", "API address (default 127.0.0.1:8474; port 0 picks one).\n"
-		"Prints 'faultline agent: listening on HOST:PORT'." },
-	{ "token-file", O_TOKEN_FILE, "FILE", "the API token, as for faultline proxy (else\n"
-		"FAULTLINE_TOKEN or FAULTLINE_PROXY_TOKEN); required beyond loopback" },
+	{ "listen", O_LISTEN, "ADDR",
+	  "API address (default 127.0.0.1:8474; port 0 picks one).\n"
+	  "Prints 'faultline agent: listening on HOST:PORT'." },
+	{ "token-file", O_TOKEN_FILE, "FILE",
+	  "the API token, as for faultline proxy (else\n"
+	  "FAULTLINE_TOKEN or FAULTLINE_PROXY_TOKEN); required beyond loopback" },
 	{ "token", O_TOKEN, "T", "the token itself (visible in the process list)" },
-	{ "allow-upstream", O_ALLOW_UPSTREAM, "LIST", "where links may point, as for faultline proxy" },
-	{ "allow-listen", O_ALLOW_LISTEN, "LIST", "where links may listen, as for faultline proxy" },
+	{ "allow-upstream", O_ALLOW_UPSTREAM, "LIST",
+	  "where links may point, as for faultline proxy" },
+	{ "allow-listen", O_ALLOW_LISTEN, "LIST",
+	  "where links may listen, as for faultline proxy" },
 	{ "config", O_CONFIG, "FILE", "links to create at start, as for faultline proxy" },
 	{ "seed", O_SEED, "N", "seed the proxy's random draws" },
 	{ "events", O_EVENTS, "FILE", "the proxy's events as JSON lines" },
 	{ "log-level", O_LOG_LEVEL, "L", "debug, info (default), warn, error, off" },
-	{ "table", O_TABLE, "NAME", "the nftables table (family inet) the agent owns\n"
-		"(default faultline); one agent per table and namespace" },
-	{ "state-dir", O_STATE_DIR, "DIR", "where paused pids are recorded for the crash sweep\n"
-		"(default /run/faultline-agent)" },
+	{ "table", O_TABLE, "NAME",
+	  "the nftables table (family inet) the agent owns\n"
+	  "(default faultline); one agent per table and namespace" },
+	{ "state-dir", O_STATE_DIR, "DIR",
+	  "where paused pids are recorded for the crash sweep\n"
+	  "(default /run/faultline-agent)" },
 	{ "max-ttl", O_MAX_TTL, "MS", "longest host-fault TTL accepted (default 3600000)" },
 	{ "max-faults", O_MAX_FAULTS, "N", "host faults held at once (default 64)" },
-	{ "no-host", O_NO_HOST, NULL, "serve the proxy API only (no kernel faults, no root needed)" },
+	{ "no-host", O_NO_HOST, NULL,
+	  "serve the proxy API only (no kernel faults, no root needed)" },
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
@@ -59,7 +79,8 @@ static const struct fl_help help[] = {
 	  "kernel has it, process kill/term/pause) under /host. Every host fault has a\n"
 	  "TTL and is healed when the controller's lease (POST /lease) lapses, when\n"
 	  "the agent exits, or, after a crash, when the agent next starts.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ "\n"
 	  "API: the proxy's (docs/fault-injector.md), and GET /host, GET/POST/DELETE\n"
 	  "/host/faults, GET/DELETE /host/faults/{id}, GET /healthz, GET /metrics\n"
@@ -67,14 +88,15 @@ static const struct fl_help help[] = {
 	  "users' processes); without them /host answers 503 and the proxy still runs.\n"
 	  "\n"
 	  "SIGTERM or SIGINT heal every fault and stop it (exit 0). Exit 2 on bad\n"
-	  "arguments, 3 when the address cannot be bound.\n", NULL },
+	  "arguments, 3 when the address cannot be bound.\n",
+	  NULL },
 	{ NULL, NULL },
 };
 
 struct agent {
 	struct fl_proxy_engine *e;
 	struct fl_hostfault *h;
-	char host_err[300];	/* why host faults are off, when h is NULL */
+	char host_err[300]; /* why host faults are off, when h is NULL */
 	json_t *swept;
 	int64_t started;
 };
@@ -164,7 +186,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 struct agent_opts {
 	const char *listen, *config, *token, *token_file, *events;
-	char *loaded;	/* the token read from a file or the environment */
+	char *loaded; /* the token read from a file or the environment */
 	struct fl_proxy_opts po;
 	struct fl_hostfault_opts ho;
 	bool no_host;
@@ -279,7 +301,7 @@ static int cmd_agent(int argc, char **argv)
 	if (!(a.e = fl_proxy_engine_new(&o.po, err, sizeof(err)))) {
 		fprintf(stderr, "faultline agent: %s\n", err);
 		rc = o.events || o.po.allow_upstream || o.po.allow_listen ? FL_EXIT_USAGE
-									   : FL_EXIT_INFRA;
+									  : FL_EXIT_INFRA;
 		goto out;
 	}
 	int arc = fl_proxy_api_start(a.e, o.listen, o.token, err, sizeof(err));

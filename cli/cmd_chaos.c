@@ -18,6 +18,8 @@ static const struct fl_opt chaos_opts[] = {
 	{ "grep", 'g', "REGEX", "run only tests whose \"suite > name\" matches" },
 	{ "jobs", 'j', "N", "run N experiment files in parallel" },
 	{ "retries", FL_RUN_RETRIES, "N", "rerun a failing test up to N times" },
+	{ "pass-with-no-tests", FL_RUN_PASS_EMPTY, NULL, "exit 0 when no experiment ran (default: exit 2)" },
+	FL_OPTS_CLIENT_TLS,
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
@@ -36,7 +38,8 @@ static const struct fl_help chaos_help[] = {
 	  "abandons them (the journal says so).\n"
 	  "\n"
 	  "Exit status: 0 the hypothesis held, 1 it did not (or an action failed),\n"
-	  "2 the experiment file is wrong, 3 infrastructure error, 130 interrupted.\n", NULL },
+	  "2 the experiment file is wrong (or never calls fl.chaos.experiment), 3\n"
+	  "infrastructure error, 130 interrupted.\n", NULL },
 	{ NULL, NULL },
 };
 

@@ -18,16 +18,17 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/errors.h"
-#include "core/token.h"
+#include "core/http_client.h"
 #include "core/json.h"
 #include "core/prng.h"
+#include "core/token.h"
 #include "launcher/launcher.h"
 
 enum {
 	O_PROVIDER_URL = FL_OPT_LONG, O_REF, O_REF_DATA, O_STATE_URL, O_STATE_TEARDOWN,
 	O_FILTER_CONSUMER, O_FILTER_DESCRIPTION, O_FILTER_STATE, O_EXCLUDE_DESCRIPTION,
 	O_REPORT, O_TIMEOUT, O_SEED, O_LISTEN, O_READY_FILE, O_PCAP, O_EVENTS, O_MAP,
-	O_ONLY_MAPPED, O_VERSION, O_PROXY, O_LINK, O_TOKEN_FILE,
+	O_ONLY_MAPPED, O_VERSION, O_PROXY, O_LINK, O_TOKEN, O_TOKEN_FILE,
 };
 
 static const struct fl_opt verify_opts[] = {
@@ -46,6 +47,7 @@ static const struct fl_opt verify_opts[] = {
 	{ "report", O_REPORT, "FORMAT[=FILE]", "console (default), tap, junit, json; repeatable" },
 	{ "timeout", O_TIMEOUT, "S", "per request (default 10)" },
 	{ "seed", O_SEED, "N", "seed for generators" },
+	FL_OPTS_CLIENT_TLS,
 	FL_OPT_END,
 };
 
@@ -71,9 +73,12 @@ static const struct fl_opt record_opts[] = {
 	{ "proxy", O_PROXY, "URL", "the proxy's control API (default http://127.0.0.1:8474,\n"
 		"or $FAULTLINE_PROXY_URL)" },
 	{ "link", O_LINK, "NAME", "a link (proxy) name, e.g. remittance->money (repeatable)" },
-	{ "token-file", O_TOKEN_FILE, "FILE", "the agent's bearer token, first line of FILE\n"
-		"(default: $FAULTLINE_TOKEN)" },
 	{ "out", 'o', "FILE", "the JSONL file to write (- for stdout)" },
+	{ "token", O_TOKEN, "T", "the API's bearer token (shows in the process list: prefer\n"
+		"--token-file or FAULTLINE_TOKEN)" },
+	{ "token-file", O_TOKEN_FILE, "FILE", "read the token from FILE's first line (default:\n"
+		"$FAULTLINE_TOKEN, then $FAULTLINE_PROXY_TOKEN)" },
+	FL_OPTS_CLIENT_TLS,
 	FL_OPT_END,
 };
 
@@ -234,6 +239,7 @@ static void on_result(const struct fl_verify_result *r, void *arg)
 
 struct verify_args {
 	struct fl_verify_opts o;
+	struct fl_http_tls tls;
 	bool ref;
 	const char *ref_data;
 	const char *reports[16];
@@ -267,10 +273,15 @@ static int parse_verify(int argc, char **argv, struct verify_args *a, int *first
 			break;
 		case O_TIMEOUT: a->o.timeout_ms = (long)(atof(v) * 1000); break;
 		case O_SEED: a->o.seed = strtoull(v, NULL, 10); break;
+		default: fl_cli_tls_take(&a->tls, c, v); break;
 		}
 	}
 	if (c < 0)
 		return op.exit;
+	int rc = fl_cli_tls_check("contract", &a->tls);
+	if (rc >= 0)
+		return rc;
+	a->o.tls = &a->tls;
 	*first = op.optind + 1; /* op parsed argv + 1 */
 	if (*first >= argc)
 		return fl_cli_usage_error("contract", "verify: no pact files given");
@@ -332,9 +343,9 @@ static int cmd_verify(int argc, char **argv)
 		return FL_EXIT_INFRA;
 	if ((rc = load_pacts(&pl, argc, argv, first)) >= 0)
 		goto out;
-	if (!a.nreports)
-		a.reports[a.nreports++] = "console";
-	if (!(set = fl_cli_reports("contract", a.reports, a.nreports, 0, &rc)))
+	/* the console summary whatever --report asks for (on standard error
+	 * when another report writes to standard output), as `run` does */
+	if (!(set = fl_cli_reports("contract", a.reports, a.nreports, 1, &rc)))
 		goto out;
 	struct fl_verify_summary sum = { 0 };
 	int64_t t0 = fl_mono_ns();
@@ -501,6 +512,14 @@ static int cmd_generate(int argc, char **argv)
 		if (fl_generator_write(g, &st, err, sizeof(err))) {
 			fprintf(stderr, "faultline contract generate: %s\n", err);
 			rc = FL_EXIT_INFRA;
+		} else if (st.interactions == 0) {
+			/* an empty recording (wrong link, wrong file, no traffic yet)
+			 * must not look like a contract that holds */
+			fprintf(stderr, "faultline contract generate: no HTTP exchange%s in the input%s: "
+				"no pact written (record traffic first: faultline contract record)\n",
+				st.exchanges ? " between a known consumer and provider" : "",
+				st.exchanges ? "" : " (empty recording or capture)");
+			rc = FL_EXIT_FAIL;
 		} else {
 			printf("faultline contract generate: %zu exchange%s, %zu interaction%s, %zu pact%s "
 			       "written to %s\n",
@@ -562,10 +581,10 @@ static int cmd_scaffold(int argc, char **argv)
 
 static int cmd_record(int argc, char **argv)
 {
-	const char *proxy = getenv("FAULTLINE_PROXY_URL"), *out = NULL, *token_file = NULL;
-	char *token = NULL;
-	const char *links[64];
+	const char *proxy = getenv("FAULTLINE_PROXY_URL"), *out = NULL;
+	const char *links[64], *token = NULL, *token_file = NULL;
 	size_t nlinks = 0;
+	struct fl_http_tls tls = { 0 };
 	if (!proxy)
 		proxy = "http://127.0.0.1:8474";
 	struct fl_opts op;
@@ -574,10 +593,14 @@ static int cmd_record(int argc, char **argv)
 	while ((c = fl_opts_next(&op)) > 0) {
 		if (c == O_PROXY)
 			proxy = op.arg;
-		else if (c == O_TOKEN_FILE)
-			token_file = op.arg;
 		else if (c == 'o')
 			out = op.arg;
+		else if (c == O_TOKEN)
+			token = op.arg;
+		else if (c == O_TOKEN_FILE)
+			token_file = op.arg;
+		else if (fl_cli_tls_take(&tls, c, op.arg))
+			continue;
 		else if (nlinks < 64)
 			links[nlinks++] = op.arg;
 	}
@@ -588,20 +611,27 @@ static int cmd_record(int argc, char **argv)
 					  argv[op.optind + 1]);
 	if (!out)
 		return fl_cli_usage_error("contract", "record: -o FILE.jsonl is required");
+	if (token && token_file)
+		return fl_cli_usage_error("contract", "record: --token and --token-file: give one");
+	int rc = fl_cli_tls_check("contract", &tls);
+	if (rc >= 0)
+		return rc;
 	char err[512];
-	if (fl_token_load(token_file, &token, err, sizeof(err))) {
+	char *loaded = NULL;
+	if (!token && fl_token_load(token_file, &loaded, err, sizeof(err))) {
 		fprintf(stderr, "faultline contract record: %s\n", err);
 		return FL_EXIT_USAGE;
 	}
 	FILE *f = strcmp(out, "-") ? fopen(out, "w") : stdout;
 	if (!f) {
 		fprintf(stderr, "faultline contract record: %s: %s\n", out, strerror(errno));
-		free(token);
+		free(loaded);
 		return FL_EXIT_INFRA;
 	}
 	struct fl_record_stats st;
-	int rc = FL_EXIT_OK;
-	if (fl_contract_record(proxy, token, links, nlinks, f, &st, err, sizeof(err)) < 0) {
+	struct fl_record_opts ro = { .token = token ? token : loaded, .tls = &tls };
+	rc = FL_EXIT_OK;
+	if (fl_contract_record(proxy, links, nlinks, &ro, f, &st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "faultline contract record: %s\n", err);
 		rc = FL_EXIT_INFRA;
 	}
@@ -612,7 +642,7 @@ static int cmd_record(int argc, char **argv)
 	if (rc == FL_EXIT_OK)
 		fprintf(stderr, "faultline contract record: %zu HTTP exchange%s from %zu link%s written to %s\n",
 			st.exchanges, st.exchanges == 1 ? "" : "s", st.links, st.links == 1 ? "" : "s", out);
-	free(token);
+	free(loaded);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #include "cli/command.h"
 #include "core/clock.h"
 #include "core/history.h"
+#include "core/http_client.h"
 #include "core/json.h"
 
 enum { O_KIND = FL_OPT_LONG, O_PERIOD, O_TIMEOUT, O_FTH, O_STH, O_DELAY, O_ALSO, O_HELD,
@@ -32,6 +33,7 @@ static const struct fl_opt opts[] = {
 		"history `faultline check probe` reads)" },
 	{ "history", O_HISTORY, "FILE", "also append the events to FILE" },
 	{ "verbose", 'v', NULL, "print every probe result, not only transitions" },
+	FL_OPTS_CLIENT_TLS,
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
@@ -146,6 +148,7 @@ struct probe_args {
 	int nalso, kind, json, verbose, observe_held;
 	int64_t duration;
 	struct fl_probe_set set;
+	struct fl_http_tls tls;
 };
 
 static int parse_count(const struct fl_opts *o, int *out)
@@ -191,6 +194,7 @@ static int take_opt(struct probe_args *a, const struct fl_opts *o, int c)
 			return fl_cli_usage_error("probe", "at most two --also probes");
 		a->also[a->nalso++] = v;
 		break;
+	default: fl_cli_tls_take(&a->tls, c, v); break;
 	}
 	return -1;
 }
@@ -239,6 +243,8 @@ static int parse_args(int argc, char **argv, struct probe_args *a)
 		return fl_cli_usage_error("probe", "missing URL");
 	if (a->kind < 0)
 		return fl_cli_usage_error("probe", "missing --kind");
+	if ((rc = fl_cli_tls_check("probe", &a->tls)) >= 0)
+		return rc;
 	return set_urls(a);
 }
 
@@ -319,6 +325,7 @@ static int cmd_probe(int argc, char **argv)
 		goto out;
 	}
 	fl_prober_observe_held(p, a.observe_held);
+	fl_prober_set_tls(p, &a.tls);
 	rc = probe_loop(&r, p, &a);
 out:
 	fl_prober_free(p);

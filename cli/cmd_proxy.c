@@ -12,11 +12,12 @@
 #include "core/errors.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/tls.h"
 #include "core/token.h"
 #include "fault-injector/proxy.h"
 
 enum { O_LISTEN = FL_OPT_LONG, O_CONFIG, O_SEED, O_TOKEN, O_TOKEN_FILE, O_ALLOW_UPSTREAM,
-       O_ALLOW_LISTEN, O_EVENTS, O_LOG_LEVEL };
+       O_ALLOW_LISTEN, O_EVENTS, O_LOG_LEVEL, O_TLS_CERT, O_TLS_KEY, O_TLS_CLIENT_CA };
 
 static const struct fl_opt opts[] = {
 	{ "listen", O_LISTEN, "ADDR", "control API address (default 127.0.0.1:8474; port 0 picks\n"
@@ -40,6 +41,11 @@ static const struct fl_opt opts[] = {
 		"toxics added/removed) to FILE as JSON lines (created or\n"
 		"truncated at start)" },
 	{ "log-level", O_LOG_LEVEL, "L", "debug, info (default), warn, error, off" },
+	{ "tls-cert", O_TLS_CERT, "FILE", "serve the API over HTTPS with this certificate (PEM,\n"
+		"the chain after it); needs --tls-key" },
+	{ "tls-key", O_TLS_KEY, "FILE", "the certificate's private key (PEM)" },
+	{ "tls-client-ca", O_TLS_CLIENT_CA, "FILE", "mutual TLS: serve only clients presenting a\n"
+		"certificate signed by a CA in FILE (PEM)" },
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
@@ -48,6 +54,7 @@ static const struct fl_help help[] = {
 	{ "Usage: faultline proxy [--listen ADDR] [--config FILE] [--seed N] [--token T]\n"
 	  "                       [--token-file FILE] [--allow-upstream LIST]\n"
 	  "                       [--allow-listen LIST] [--events FILE] [--log-level LEVEL]\n"
+	  "                       [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
 	  "\n"
 	  "Run the fault injector: a TCP proxy (HTTP/1.x aware) with a control API\n"
 	  "compatible with Toxiproxy's, so Toxiproxy clients work unchanged.\n"
@@ -75,6 +82,7 @@ static int cmd_proxy(int argc, char **argv)
 	const char *listen = "127.0.0.1:8474", *config = NULL, *token = NULL, *events = NULL;
 	const char *token_file = NULL;
 	char *loaded = NULL;
+	struct fl_tls_server_opts tls = { 0 };
 	struct fl_proxy_opts po = { 0 };
 	int rc = FL_EXIT_OK, c;
 	char err[512];
@@ -93,6 +101,9 @@ static int cmd_proxy(int argc, char **argv)
 		case O_ALLOW_UPSTREAM: po.allow_upstream = o.arg; break;
 		case O_ALLOW_LISTEN: po.allow_listen = o.arg; break;
 		case O_EVENTS: events = o.arg; break;
+		case O_TLS_CERT: tls.cert = o.arg; break;
+		case O_TLS_KEY: tls.key = o.arg; break;
+		case O_TLS_CLIENT_CA: tls.client_ca = o.arg; break;
 		case O_SEED: {
 			char *end;
 			po.seed = strtoull(o.arg, &end, 0);
@@ -114,6 +125,8 @@ static int cmd_proxy(int argc, char **argv)
 		return o.exit;
 	if (o.optind < argc)
 		return fl_cli_usage_error("proxy", "unexpected argument '%s'", argv[o.optind]);
+	if ((tls.cert || tls.key || tls.client_ca) && !(tls.cert && tls.key))
+		return fl_cli_usage_error("proxy", "TLS needs both --tls-cert and --tls-key");
 	if (token && token_file)
 		return fl_cli_usage_error("proxy", "--token and --token-file: give one");
 	if (!token) {
@@ -144,6 +157,11 @@ static int cmd_proxy(int argc, char **argv)
 		rc = arc == FL_EPERM ? FL_EXIT_USAGE : FL_EXIT_INFRA;
 		goto out;
 	}
+	if (tls.cert && fl_proxy_api_use_tls(e, &tls, err, sizeof(err))) {
+		fprintf(stderr, "faultline proxy: %s\n", err);
+		rc = FL_EXIT_USAGE;
+		goto out;
+	}
 	if (cfg && fl_proxy_engine_populate(e, cfg, err, sizeof(err))) {
 		fprintf(stderr, "faultline proxy: %s: %s\n", config, err);
 		rc = FL_EXIT_USAGE;
@@ -160,7 +178,7 @@ static int cmd_proxy(int argc, char **argv)
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
 	const char *url = fl_proxy_api_url(e);
-	printf("faultline proxy: listening on %s\n", url + strlen("http://"));
+	printf("faultline proxy: listening on %s\n", strstr(url, "://") + 3);
 	fflush(stdout);
 	fprintf(stderr, "faultline proxy: seed %" PRIu64 "\n", fl_proxy_engine_seed(e));
 	fl_proxy_engine_run(e);

@@ -10,6 +10,7 @@
 #include "report/report.h"
 #include "runner/runner.h"
 #include "core/errors.h"
+#include "core/http_client.h"
 #include "core/prng.h"
 
 static const struct fl_opt run_opts[] = {
@@ -28,6 +29,8 @@ static const struct fl_opt run_opts[] = {
 		"repeatable; FILE '-' or absent: standard output" },
 	{ "history", FL_RUN_HISTORY, "FILE", "default history file for fl.history.default()" },
 	{ "quiet", 'q', NULL, "no console report unless another is asked for" },
+	{ "pass-with-no-tests", FL_RUN_PASS_EMPTY, NULL, "exit 0 when no test matched (default: exit 2)" },
+	FL_OPTS_CLIENT_TLS,
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
@@ -42,7 +45,9 @@ static const struct fl_help run_help[] = {
 	  "Options:\n", run_opts },
 	{ "\n"
 	  "Exit status: 0 all passed, 1 a test failed, 2 usage or script error\n"
-	  "(syntax errors name file:line), 3 infrastructure error, 130 interrupted.\n"
+	  "(syntax errors name file:line) or no test matched (an empty directory, a\n"
+	  "--tag or --grep selecting nothing; --pass-with-no-tests allows it),\n"
+	  "3 infrastructure error, 130 interrupted.\n"
 	  "\n"
 	  "Example:\n"
 	  "  faultline run scenarios/ --tag e2e --report junit=out.xml -j 4\n", NULL },
@@ -78,9 +83,10 @@ struct run_args {
 	const char **tags, **envs, **reports, **allow;
 	int ntags, nenv, nreports, nallow;
 	const char *grep, *history, *journal;
-	int jobs, quiet, retries, dry_run, have_seed;
+	int jobs, quiet, retries, dry_run, have_seed, pass_empty;
 	uint64_t seed;
 	double timeout;
+	struct fl_http_tls tls;
 };
 
 static int args_alloc(struct run_args *a, int argc)
@@ -138,6 +144,8 @@ static int take_opt(struct run_args *a, int c, const char *v, const char *cmd)
 	case FL_RUN_ALLOW: a->allow[a->nallow++] = v; break;
 	case FL_RUN_JOURNAL: a->journal = v; break;
 	case 'q': a->quiet = 1; break;
+	case FL_RUN_PASS_EMPTY: a->pass_empty = 1; break;
+	default: fl_cli_tls_take(&a->tls, c, v); break;
 	}
 	return -1;
 }
@@ -170,7 +178,7 @@ static int run_files(const struct run_args *a, const struct fl_file_list *files,
 		.seed = a->seed, .timeout_s = a->timeout, .retries = a->retries,
 		.history_path = a->history, .reports = set, .interrupt = &interrupted,
 		.chaos = chaos, .dry_run = a->dry_run, .allow = a->allow, .nallow = a->nallow,
-		.journal = a->journal,
+		.journal = a->journal, .tls = &a->tls,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
@@ -182,6 +190,14 @@ static int run_files(const struct run_args *a, const struct fl_file_list *files,
 		return FL_EXIT_INTERRUPTED;
 	if (total.error_exit)
 		return total.error_exit;
+	/* nothing ran: a typo in a path, a tag or a grep must not go green */
+	if (total.passed + total.failed + total.skipped == 0 && !total.file_errors && !a->pass_empty) {
+		fprintf(stderr, "faultline %s: no tests matched (%zu file%s%s); "
+			"--pass-with-no-tests allows it\n", chaos ? "chaos" : "run",
+			files->n, files->n == 1 ? "" : "s",
+			chaos ? ", no fl.chaos.experiment called" : "");
+		return FL_EXIT_USAGE;
+	}
 	return total.failed ? FL_EXIT_FAIL : FL_EXIT_OK;
 }
 
@@ -209,6 +225,8 @@ int fl_cli_run_scenarios(int argc, char **argv, const struct fl_command *command
 		rc = o.exit;
 		goto out;
 	}
+	if ((rc = fl_cli_tls_check(cmd, &a.tls)) >= 0)
+		goto out;
 	if (!a.have_seed)
 		a.seed = fl_prng_entropy_seed() % 1000000000ULL;
 	if ((rc = collect(cmd, chaos, argc, argv, o.optind, &files)) >= 0 ||

@@ -109,6 +109,31 @@ int fl_opts_next(struct fl_opts *o);
  * message" and the --help hint. Returns FL_EXIT_USAGE. */
 int fl_opts_error(const struct fl_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The TLS options of every command that talks HTTP(S) to an agent or a
+ * provider (cli/client_opts.c): put FL_OPTS_CLIENT_TLS in the command's
+ * table, hand each option to fl_cli_tls_take, then call fl_cli_tls_check. */
+enum fl_client_opt_key {
+	FL_CLIENT_CACERT = FL_OPT_LONG + 200,
+	FL_CLIENT_CERT,
+	FL_CLIENT_KEY,
+	FL_CLIENT_INSECURE,
+};
+#define FL_OPTS_CLIENT_TLS                                                                   \
+	{ "cacert", FL_CLIENT_CACERT, "FILE", "trust the CA certificates in FILE (PEM) for\n"  \
+		"https:// URLs instead of the system's" },                                    \
+	{ "cert", FL_CLIENT_CERT, "FILE", "present this client certificate (PEM) to https://\n" \
+		"servers that ask for one (mutual TLS)" },                                    \
+	{ "key", FL_CLIENT_KEY, "FILE", "the client certificate's private key (PEM; default:\n" \
+		"in the --cert file)" },                                                      \
+	{ "insecure", FL_CLIENT_INSECURE, NULL, "do not verify the certificates of https://\n"  \
+		"servers (tests only)" }
+struct fl_http_tls;
+/* 1 when c is one of the TLS options (its value arg, borrowed, stored in *t), else 0. */
+int fl_cli_tls_take(struct fl_http_tls *t, int c, const char *arg);
+/* After the options: --key needs --cert, and the files must be readable.
+ * Returns -1 to go on, else FL_EXIT_USAGE (printed as a usage error of cmd). */
+int fl_cli_tls_check(const char *cmd, const struct fl_http_tls *t);
+
 /* True if argv[1..argc-1] contains -h or --help (before a "--"). Commands call
  * this first and print their usage. */
 int fl_cli_wants_help(int argc, char **argv);
@@ -143,6 +168,7 @@ enum fl_run_opt_key {
 	FL_RUN_DRY_RUN,
 	FL_RUN_ALLOW,
 	FL_RUN_JOURNAL,
+	FL_RUN_PASS_EMPTY,
 };
 int fl_cli_run_scenarios(int argc, char **argv, const struct fl_command *cmd,
 			 const struct fl_opt *opts, int chaos);

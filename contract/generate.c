@@ -374,6 +374,18 @@ static int same_text(const char *a, const char *b)
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
+/* Release what a sample holds (not the sample itself). */
+static void sample_free(struct gen_sample *sm)
+{
+	free(sm->path);
+	json_decref(sm->query);
+	free(sm->req_ct);
+	free(sm->resp_ct);
+	json_decref(sm->req_headers);
+	free(sm->req_body);
+	free(sm->resp_body);
+}
+
 /* Two shapes that differ only in one literal path segment (not the first)
  * and answer with bodies of the same shape are one endpoint with a
  * parameter: merge b into a. Returns 1 when merged. */
@@ -469,14 +481,7 @@ static int try_merge(struct gen_shape *a, struct gen_shape *b)
 		if (a->nsamples < GEN_SAMPLES) {
 			a->samples[a->nsamples++] = b->samples[i];
 		} else {
-			struct gen_sample *sm = &b->samples[i];
-			free(sm->path);
-			json_decref(sm->query);
-			free(sm->req_ct);
-			free(sm->resp_ct);
-			json_decref(sm->req_headers);
-			free(sm->req_body);
-			free(sm->resp_body);
+			sample_free(&b->samples[i]);
 		}
 	}
 	b->nsamples = 0;
@@ -632,16 +637,8 @@ void fl_generate_stats_free(struct fl_generate_stats *st)
 
 static void free_shape(struct gen_shape *s)
 {
-	for (size_t j = 0; j < s->nsamples; j++) {
-		struct gen_sample *sm = &s->samples[j];
-		free(sm->path);
-		json_decref(sm->query);
-		free(sm->req_ct);
-		free(sm->resp_ct);
-		json_decref(sm->req_headers);
-		free(sm->req_body);
-		free(sm->resp_body);
-	}
+	for (size_t j = 0; j < s->nsamples; j++)
+		sample_free(&s->samples[j]);
 	free(s->key);
 	free(s->method);
 	free(s->templ);

@@ -92,12 +92,17 @@ struct fl_record_stats {
 /* Record for fl_generator_add_events: write the HTTP exchanges the fault
  * injector at `proxy` (its control API URL) recorded on `links` -- every
  * link it has when nlinks is 0 -- to out as JSON lines, each with its
- * "link". token (borrowed, may be NULL) is sent as "Authorization: Bearer
- * TOKEN". Returns 0, or a negative FL_E* with the reason in err (the API
- * unreachable or answering other than a list of events). Counts in *st. */
-int fl_contract_record(const char *proxy, const char *token, const char *const *links,
-		       size_t nlinks, FILE *out, struct fl_record_stats *st, char *err,
-		       size_t errlen);
+ * "link". `ro` (borrowed, may be NULL) says how to reach the API. Returns 0,
+ * or a negative FL_E* with the reason in err (the API unreachable, refusing
+ * the token, or answering other than a list of events). Counts in *st. */
+struct fl_http_tls;
+struct fl_record_opts {
+	const char *token;		/* bearer token of the API, or NULL */
+	const struct fl_http_tls *tls;	/* https:// APIs: CA, client cert; NULL: system CAs */
+};
+int fl_contract_record(const char *proxy, const char *const *links, size_t nlinks,
+		       const struct fl_record_opts *ro, FILE *out, struct fl_record_stats *st,
+		       char *err, size_t errlen);
 
 /* Count a problem met while reading (printed to stderr as "warning: ..."). */
 void fl_generator_warn(struct fl_generator *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -13,19 +13,19 @@
 #include "core/text.h"
 
 /* GET base+path: the JSON answer (new reference), or NULL with err set. */
-static json_t *api_get(const char *base, const char *token, const char *path, char *err,
-		       size_t errlen)
+static json_t *api_get(const char *base, const char *path, const struct fl_record_opts *ro,
+		       char *err, size_t errlen)
 {
 	struct fl_buf url, auth;
 	fl_buf_init(&url, 0);
 	fl_buf_init(&auth, 0);
 	fl_buf_printf(&url, "%s%s", base, path);
-	struct fl_http_request rq = { .url = url.data, .timeout_ms = 10000 };
 	const char *hdrs[1];
-	if (token) {
-		fl_buf_printf(&auth, "Authorization: Bearer %s", token);
+	struct fl_http_request rq = { .url = url.data, .timeout_ms = 10000, .headers = hdrs,
+				      .tls = ro ? ro->tls : NULL };
+	if (ro && ro->token && *ro->token) {
+		fl_buf_printf(&auth, "Authorization: Bearer %s", ro->token);
 		hdrs[0] = auth.data;
-		rq.headers = hdrs;
 		rq.nheaders = 1;
 	}
 	struct fl_http_response *r = NULL;
@@ -49,15 +49,15 @@ static json_t *api_get(const char *base, const char *token, const char *path, ch
 }
 
 /* Write link's http_exchange events to out; count them in *written. */
-static int record_link(const char *proxy, const char *token, const char *link, FILE *out,
-		       size_t *written, char *err, size_t errlen)
+static int record_link(const char *proxy, const char *link, const struct fl_record_opts *ro,
+		       FILE *out, size_t *written, char *err, size_t errlen)
 {
 	struct fl_buf path;
 	fl_buf_init(&path, 0);
 	fl_buf_puts(&path, "/proxies/");
 	fl_text_pct_encode(&path, link, strlen(link), FL_PCT_UNRESERVED);
 	fl_buf_puts(&path, "/events?since=0&limit=1000000");
-	json_t *evs = api_get(proxy, token, path.data, err, errlen);
+	json_t *evs = api_get(proxy, path.data, ro, err, errlen);
 	fl_buf_free(&path);
 	if (!json_is_array(evs)) {
 		if (evs)
@@ -83,26 +83,26 @@ static int record_link(const char *proxy, const char *token, const char *link, F
 	return 0;
 }
 
-int fl_contract_record(const char *proxy, const char *token, const char *const *links,
-		       size_t nlinks, FILE *out, struct fl_record_stats *st, char *err,
-		       size_t errlen)
+int fl_contract_record(const char *proxy, const char *const *links, size_t nlinks,
+		       const struct fl_record_opts *ro, FILE *out, struct fl_record_stats *st,
+		       char *err, size_t errlen)
 {
 	json_t *all = NULL;
 	int rc = 0;
 	memset(st, 0, sizeof(*st));
 	if (!nlinks) {
-		if (!(all = api_get(proxy, token, "/proxies", err, errlen)))
+		if (!(all = api_get(proxy, "/proxies", ro, err, errlen)))
 			return FL_EPROTO;
 		const char *k;
 		json_t *v;
 		json_object_foreach(all, k, v) {
-			if ((rc = record_link(proxy, token, k, out, &st->exchanges, err, errlen)) < 0)
+			if ((rc = record_link(proxy, k, ro, out, &st->exchanges, err, errlen)) < 0)
 				break;
 			st->links++;
 		}
 	}
 	for (size_t i = 0; i < nlinks && rc == 0; i++) {
-		rc = record_link(proxy, token, links[i], out, &st->exchanges, err, errlen);
+		rc = record_link(proxy, links[i], ro, out, &st->exchanges, err, errlen);
 		st->links += rc == 0;
 	}
 	json_decref(all);

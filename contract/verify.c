@@ -102,11 +102,11 @@ static json_t *response_json(const struct fl_http_response *resp)
 
 /* POST JSON to url; on 2xx with a JSON object reply, merge it into `values`.
  * Returns 0, or -1 with the reason in err (*infra set when unreachable). */
-static int post_json(const char *url, json_t *body, long timeout_ms, json_t *values,
+static int post_json(const char *url, json_t *body, const struct fl_verify_opts *o, json_t *values,
 		     struct fl_http_response **out, char *err, size_t errlen, bool *infra)
 {
 	struct fl_http_request rq = { .method = "POST", .url = url, .json = body,
-				      .timeout_ms = timeout_ms };
+				      .timeout_ms = o->timeout_ms, .tls = o->tls };
 	struct fl_http_response *resp = NULL;
 	int rc = fl_http_fetch(&rq, &resp);
 	if (rc || !resp) {
@@ -151,7 +151,7 @@ static int change_states(const struct fl_pact *p, const struct fl_pact_interacti
 					 "params", params ? json_incref(params) : json_object(), "action", action,
 					 "consumer", p->consumer, "states", names);
 		char e[400];
-		int rc = post_json(o->state_change_url, body, o->timeout_ms, values, NULL, e, sizeof(e),
+		int rc = post_json(o->state_change_url, body, o, values, NULL, e, sizeof(e),
 				   infra);
 		json_decref(body);
 		if (rc) {
@@ -232,6 +232,7 @@ static void verify_http(const struct fl_pact *p, const struct fl_pact_interactio
 	struct fl_http_request hr = {
 		.method = rq.method, .url = url.data, .headers = (const char *const *)lines,
 		.nheaders = nlines, .body = body, .body_len = blen, .timeout_ms = o->timeout_ms,
+		.tls = o->tls,
 	};
 	r->sent = json_pack("{s:s,s:s,s:O,s:s%}", "method", rq.method, "url", url.data, "headers",
 			    rq.headers, "body", body ? body : "", blen);
@@ -273,7 +274,7 @@ static void verify_message(const struct fl_pact_interaction *it, const struct fl
 				"providerStates", it->states);
 	struct fl_http_response *resp = NULL;
 	bool infra = false;
-	if (post_json(o->provider_url, req, o->timeout_ms, NULL, &resp, r->error, sizeof(r->error),
+	if (post_json(o->provider_url, req, o, NULL, &resp, r->error, sizeof(r->error),
 		      &infra)) {
 		r->status = FL_VERIFY_ERROR;
 		r->infra = infra;

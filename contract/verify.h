@@ -18,6 +18,8 @@
 
 #include "contract/pact.h"
 
+struct fl_http_tls;
+
 struct fl_verify_opts {
 	const char *provider_url;	/* "http://127.0.0.1:8080" (required) */
 	const char *state_change_url;	/* NULL: states are not set up */
@@ -28,6 +30,7 @@ struct fl_verify_opts {
 	const char *exclude_description;	/* skip interactions whose description matches */
 	long timeout_ms;		/* per request; 0: 10000 */
 	uint64_t seed;			/* generators */
+	const struct fl_http_tls *tls;	/* https:// providers: CA, client cert; NULL: system CAs */
 };
 
 enum fl_verify_status {

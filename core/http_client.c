@@ -335,6 +335,28 @@ int fl_http_client_cancel(struct fl_http_client *c, uint64_t id)
 	return 0;
 }
 
+/* TLS options (libcurl copies the strings). A key without a cert is ignored
+ * by libcurl, so it is refused earlier (fl_http_client_start). */
+static void tls_setup(CURL *e, const struct fl_http_tls *t)
+{
+	if (!t)
+		return;
+	if (t->cacert && *t->cacert)
+		curl_easy_setopt(e, CURLOPT_CAINFO, t->cacert);
+	if (t->cert && *t->cert) {
+		curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert);
+		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+	}
+	if (t->key && *t->key) {
+		curl_easy_setopt(e, CURLOPT_SSLKEY, t->key);
+		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	if (t->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+}
+
 static int xfer_setup(struct fl_http_xfer *x, const struct fl_http_request *req, size_t body_len)
 {
 	struct fl_http_response *r = x->rx.resp;
@@ -390,6 +412,7 @@ static int xfer_setup(struct fl_http_xfer *x, const struct fl_http_request *req,
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	tls_setup(e, req->tls);
 
 	if (has_body) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
@@ -423,6 +446,8 @@ int fl_http_client_start(struct fl_http_client *c, const struct fl_http_request 
 	for (const char *m = method; *m; m++)
 		if (*m <= ' ' || *m >= 127)
 			return FL_EINVAL;
+	if (req->tls && req->tls->key && *req->tls->key && !(req->tls->cert && *req->tls->cert))
+		return FL_EINVAL;
 
 	rc = FL_ENOMEM;
 	x = calloc(1, sizeof(*x));

@@ -24,6 +24,15 @@ struct fl_http_header {
 	char *value;
 };
 
+/* TLS options of a request to an https:// URL (ignored for http://). With
+ * none, the peer is verified against the system's CA store. */
+struct fl_http_tls {
+	const char *cacert;	/* CA bundle (PEM) to trust instead of the system's, or NULL */
+	const char *cert;	/* client certificate (PEM) for mutual TLS, or NULL */
+	const char *key;	/* its private key (PEM); NULL: in the cert file */
+	int insecure;		/* skip verifying the peer's certificate and host name */
+};
+
 struct fl_http_request {
 	const char *method;		/* "GET" when NULL */
 	const char *url;		/* required: "http://127.0.0.1:8080/path?x=1" */
@@ -36,6 +45,7 @@ struct fl_http_request {
 	long timeout_ms;		/* total; 0: 30000 */
 	int follow_redirects;		/* 0: off */
 	size_t max_body;		/* response body cap; 0: 64 MiB */
+	const struct fl_http_tls *tls;	/* NULL: verify against the system's CAs */
 };
 
 struct fl_http_response {
@@ -74,7 +84,8 @@ typedef void (*fl_http_done_fn)(struct fl_http_response *resp, void *arg);
  * handle for fl_http_client_cancel; `done` is later called exactly once from
  * the event loop, with err set when the transfer failed. Returns FL_EINVAL
  * (and never calls `done`) for a missing argument, a URL that is not
- * http:// or https:// with a host, or a method with spaces or controls. */
+ * http:// or https:// with a host, a method with spaces or controls, or a
+ * TLS key without its certificate. */
 int fl_http_client_start(struct fl_http_client *c, const struct fl_http_request *req,
 			 fl_http_done_fn done, void *arg, uint64_t *id);
 

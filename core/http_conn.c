@@ -15,6 +15,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -32,10 +34,10 @@
 #define RESUME_MAX_MS 1000
 
 enum conn_state {
-	CONN_NEW,	/* accepted, setup pending */
-	CONN_HEAD,	/* waiting for a request (its deadline runs) */
-	CONN_BUSY,	/* a request is with its handler */
-	CONN_IDLE,	/* keep-alive, between requests */
+	CONN_NEW,  /* accepted, setup pending */
+	CONN_HEAD, /* waiting for a request (its deadline runs) */
+	CONN_BUSY, /* a request is with its handler */
+	CONN_IDLE, /* keep-alive, between requests */
 };
 
 struct fl_http_conn {
@@ -44,11 +46,18 @@ struct fl_http_conn {
 	struct bufferevent *bev;
 	struct evhttp_connection *evcon;
 	struct evbuffer_cb_entry *in_cb, *out_cb;
-	struct event *timer;		/* setup, then the head deadline / idle timeout */
-	struct fl_http_req *req;	/* the request with its handler, if any */
+	struct event *timer;	 /* setup, then the head deadline / idle timeout */
+	struct fl_http_req *req; /* the request with its handler, if any */
 	enum conn_state state;
-	size_t rx;			/* bytes received since the last whole request */
-	char method[33];		/* the request's method token as sent */
+	size_t rx;	 /* bytes received since the last whole request */
+	char method[33]; /* the request's method token as sent */
+	/* the request head as it streams in (head_scan): where it ends and
+	 * whether the body is chunked, to tell evhttp's 413s apart */
+	bool scanning, head_done, chunked;
+	uint32_t last4;
+	size_t head_len;
+	char line[64];
+	size_t ll;
 };
 
 /* --- listener ---------------------------------------------------------- */
@@ -211,11 +220,28 @@ static bool buf_tail(struct evbuffer *buf, char *out, size_t n)
 	return need == 0;
 }
 
+/* evhttp answers 413 for a body over the cap, but also for a header block
+ * over its cap and for a malformed chunk size or trailer. */
+static int refine_413(const struct fl_http_conn *c, const char **msg)
+{
+	if (!c || !c->scanning)
+		return 413;
+	if (!c->head_done) {
+		*msg = "request headers too large";
+		return 431;
+	}
+	if (c->chunked && c->rx - c->head_len <= c->s->max_body) {
+		*msg = "malformed chunked body";
+		return 400;
+	}
+	return 413;
+}
+
 static void rewrite_errors(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	static const char title[] = "<HTML><HEAD>\n<TITLE>";
 	static const char tail[] = "</BODY></HTML>\n";
-	(void)arg;
+	const struct fl_http_conn *c = arg;
 	if (!info->n_added)
 		return;
 	size_t len = evbuffer_get_length(buf);
@@ -244,9 +270,11 @@ static void rewrite_errors(struct evbuffer *buf, const struct evbuffer_cb_info *
 	evbuffer_drain(buf, evbuffer_get_length(buf));
 	evbuffer_add_buffer(buf, kept);
 	evbuffer_free(kept);
+	const char *msg = error_message(status);
+	if (status == 413)
+		status = refine_413(c, &msg);
 	char json[128];
-	int n = snprintf(json, sizeof(json), "{\"error\":\"%s\",\"status\":%d}",
-			 error_message(status), status);
+	int n = snprintf(json, sizeof(json), "{\"error\":\"%s\",\"status\":%d}", msg, status);
 	evbuffer_add_printf(buf,
 			    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 			    "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
@@ -305,10 +333,13 @@ static void conn_say(struct fl_http_conn *c, int status, const char *reason)
 	int bn = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"status\":%d}",
 			  error_message(status), status);
 	int n = snprintf(msg, sizeof(msg),
-			 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+			 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: "
+			 "%d\r\n"
 			 "Connection: close\r\n\r\n%s",
 			 status, reason, bn, body);
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	if (c->s->tls)
+		return; /* plaintext would corrupt the TLS stream: just close */
 	if (fd >= 0 && n > 0)
 		(void)!send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
@@ -392,8 +423,8 @@ static bool is_tchar(int ch)
  * pipelined behind another keeps evhttp's view. */
 static void conn_method(struct fl_http_conn *c, struct evbuffer *buf)
 {
-	static const char *const known[] = { "GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS",
-					     "PATCH" };
+	static const char *const known[] = { "GET",    "POST",	  "HEAD", "PUT",
+					     "DELETE", "OPTIONS", "PATCH" };
 	size_t len = evbuffer_get_length(buf);
 	unsigned char *p = evbuffer_pullup(buf, len < 33 ? (ev_ssize_t)len : 33);
 	size_t n = 0;
@@ -413,14 +444,70 @@ static void conn_method(struct fl_http_conn *c, struct evbuffer *buf)
 		}
 }
 
+/* One header line seen (lower-cased prefix): a chunked body? */
+static void head_line(struct fl_http_conn *c)
+{
+	static const char te[] = "transfer-encoding:";
+	c->line[c->ll] = '\0';
+	if (!strncmp(c->line, te, sizeof(te) - 1) && strstr(c->line, "chunked"))
+		c->chunked = true;
+	c->ll = 0;
+}
+
+/* Follow the head in the n newest bytes of buf until its blank line. */
+static void head_scan(struct fl_http_conn *c, struct evbuffer *buf, size_t n)
+{
+	struct evbuffer_iovec v[32];
+	int k = evbuffer_peek(buf, -1, NULL, NULL, 0);
+	if (k <= 0 || k > 32 || evbuffer_peek(buf, -1, NULL, v, k) != k) {
+		c->scanning = false; /* give up: evhttp's answer stays as it is */
+		return;
+	}
+	size_t skip = evbuffer_get_length(buf) - n;
+	for (int i = 0; i < k && !c->head_done; i++) {
+		const unsigned char *p = v[i].iov_base;
+		size_t len = v[i].iov_len, j = 0;
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		j = skip;
+		skip = 0;
+		for (; j < len; j++) {
+			c->head_len++;
+			c->last4 = (c->last4 << 8) | p[j];
+			if (c->last4 == 0x0d0a0d0aU) {
+				c->head_done = true;
+				break;
+			}
+			if (p[j] == '\n')
+				head_line(c);
+			else if (p[j] != '\r' && c->ll + 1 < sizeof(c->line))
+				c->line[c->ll++] = (char)tolower(p[j]);
+		}
+	}
+}
+
+static void head_reset(struct fl_http_conn *c)
+{
+	c->scanning = c->head_done = c->chunked = false;
+	c->last4 = 0;
+	c->head_len = c->ll = 0;
+}
+
 /* Bytes arrived: the first byte after a reply starts the next deadline. */
 static void conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct fl_http_conn *c = arg;
 	if (!info->n_added)
 		return;
-	if (c->rx == 0 && info->orig_size == 0)
+	if (c->rx == 0 && info->orig_size == 0) {
 		conn_method(c, buf);
+		head_reset(c);
+		c->scanning = true;
+	}
+	if (c->scanning && !c->head_done)
+		head_scan(c, buf, info->n_added);
 	c->rx += info->n_added;
 	if (c->state == CONN_IDLE) {
 		c->state = CONN_HEAD;
@@ -431,7 +518,7 @@ static void conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info
 struct bufferevent *fl_httpd_conn_bev(struct event_base *base, void *arg)
 {
 	struct fl_http_server *s = arg;
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+	struct bufferevent *bev = fl_httpd_new_bev(s, base);
 	if (!bev)
 		return NULL;
 	struct fl_http_conn *c = calloc(1, sizeof(*c));
@@ -458,8 +545,7 @@ struct bufferevent *fl_httpd_conn_bev(struct event_base *base, void *arg)
 	return bev;
 }
 
-struct fl_http_conn *fl_httpd_conn_find(struct fl_http_server *s,
-					struct evhttp_connection *evcon)
+struct fl_http_conn *fl_httpd_conn_find(struct fl_http_server *s, struct evhttp_connection *evcon)
 {
 	for (struct fl_http_conn *c = s->conns_tail; c; c = c->prev)
 		if (c->evcon == evcon)
@@ -477,6 +563,7 @@ void fl_httpd_conn_busy(struct fl_http_conn *c, struct fl_http_req *r)
 	c->req = r;
 	c->state = CONN_BUSY;
 	c->rx = 0;
+	head_reset(c);
 	evtimer_del(c->timer);
 }
 

@@ -222,6 +222,14 @@ static void fill_error(struct fl_http_rx *x, CURL *easy, CURLcode cc)
 		set_msg(r, "%s %s: connection to %s lost: %s",
 			 r->method, r->url, hostport, detail);
 		break;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CIPHER:
+		r->err = FL_EHTTP;
+		set_msg(r, "%s %s: TLS with %s failed: %s", r->method, r->url, hostport, detail);
+		break;
 	default:
 		r->err = FL_EHTTP;
 		set_msg(r, "%s %s: %s", r->method, r->url, detail);

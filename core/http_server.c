@@ -25,11 +25,14 @@
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "core/addr.h"
 #include "core/errors.h"
 #include "core/http_server_int.h"
+#include "core/tls.h"
 
 #define FL_HTTPD_DEFAULT_MAX_BODY ((size_t)1 << 20)
 #define FL_HTTPD_DEFAULT_MAX_HEADERS ((size_t)64 << 10)
@@ -306,6 +309,48 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	}
 }
 
+/* --- TLS --------------------------------------------------------------- */
+
+/* A server-side OpenSSL bufferevent; evhttp sets its socket after accept.
+ * Clients that close without a TLS close_notify are not an error. */
+static struct bufferevent *tls_bev(struct event_base *base, SSL_CTX *ctx)
+{
+	SSL *ssl = SSL_new(ctx);
+	if (!ssl)
+		return NULL;
+	struct bufferevent *bev = bufferevent_openssl_socket_new(
+		base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+int fl_http_server_use_tls(struct fl_http_server *s, const struct fl_tls_server_opts *o,
+			   char *err, size_t errlen)
+{
+	if (!s || !o)
+		return fl_err_set(err, errlen, FL_EINVAL, "TLS needs a server and its options");
+	SSL_CTX *ctx = fl_tls_server_ctx(o, err, errlen);
+	if (!ctx)
+		return FL_EINVAL;
+	fl_tls_ctx_free(s->tls);
+	s->tls = ctx;
+	return 0;
+}
+
+bool fl_http_server_is_tls(const struct fl_http_server *s)
+{
+	return s && s->tls;
+}
+
+struct bufferevent *fl_httpd_new_bev(struct fl_http_server *s, struct event_base *base)
+{
+	return s->tls ? tls_bev(base, s->tls) : bufferevent_socket_new(base, -1, 0);
+}
+
 /* --- server ----------------------------------------------------------- */
 
 static int listen_on(const char *addr, int *out_fd, char *err, size_t errlen)
@@ -512,6 +557,7 @@ void fl_http_server_free(struct fl_http_server *s)
 	fl_httpd_unlisten(s);
 	evhttp_free(s->http);
 	fl_httpd_conns_forget(s);
+	fl_tls_ctx_free(s->tls);
 	while (s->routes) {
 		struct fl_http_route *rt = s->routes;
 		s->routes = rt->next;

@@ -63,6 +63,18 @@ struct fl_http_server *fl_http_server_new(struct event_base *base,
 					  const struct fl_http_server_opts *opts, char *err,
 					  size_t errlen);
 
+/* Serve HTTPS: every connection accepted from now on speaks TLS with the
+ * certificate and key of `o` (borrowed; files read now), and with
+ * o->client_ca set, only clients presenting a certificate that CA signed
+ * are served (mutual TLS). A client that does not speak TLS, or fails the
+ * handshake, is disconnected. Call before the loop runs. Returns 0, or
+ * FL_EINVAL/FL_ENOENT with the file and the reason in err. */
+struct fl_tls_server_opts;
+int fl_http_server_use_tls(struct fl_http_server *s, const struct fl_tls_server_opts *o,
+			   char *err, size_t errlen);
+/* True once fl_http_server_use_tls succeeded (the server's URLs are https://). */
+bool fl_http_server_is_tls(const struct fl_http_server *s);
+
 /* Add a route. method is "GET", "POST", ... or "*" for any. Returns 0 or FL_EINVAL. */
 int fl_http_server_route(struct fl_http_server *s, const char *method, const char *pattern,
 			 fl_http_handler_fn fn, void *arg);

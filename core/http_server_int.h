@@ -83,6 +83,7 @@ struct fl_http_server {
 	size_t nconns, max_conns;
 	int head_timeout_s, idle_timeout_s;
 	unsigned long evicted, refused, accept_pauses;
+	struct ssl_ctx_st *tls;	/* set by fl_http_server_use_tls; owned */
 };
 
 /* --- connections (http_conn.c) --- */
@@ -92,6 +93,9 @@ struct fl_http_server {
 int fl_httpd_listen(struct fl_http_server *s, int fd, char *err, size_t errlen);
 /* Stop accepting for good (listener freed). */
 void fl_httpd_unlisten(struct fl_http_server *s);
+/* A new server-side bufferevent, plain or TLS as the server serves
+ * (http_server.c); evhttp attaches the socket later. */
+struct bufferevent *fl_httpd_new_bev(struct fl_http_server *s, struct event_base *base);
 /* evhttp's bufferevent factory: one tracked connection per accepted socket. */
 struct bufferevent *fl_httpd_conn_bev(struct event_base *base, void *arg);
 /* The tracked connection of an evhttp connection, or NULL. */

@@ -56,7 +56,8 @@ int64_t fl_json_int(const json_t *obj, const char *key, int64_t def)
 	json_t *v = json_object_get(obj, key);
 	if (json_is_integer(v))
 		return json_integer_value(v);
-	if (json_is_real(v))
+	/* a real is truncated; one past int64's range is no integer: def */
+	if (json_is_real(v) && fabs(json_real_value(v)) < 9.2e18)
 		return (int64_t)json_real_value(v);
 	return def;
 }

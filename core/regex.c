@@ -27,12 +27,9 @@ static const char *limit_name(int rc)
 		return "pattern over the length limit (" FL_XSTR(FL_REGEX_MAX_PATTERN) " bytes)";
 	case PCRE2_ERROR_PARENTHESES_NEST_TOO_DEEP:
 		return "pattern over the nesting limit (" FL_XSTR(FL_REGEX_MAX_NEST) " levels)";
-	case PCRE2_ERROR_PATTERN_TOO_LARGE:
-		return "pattern over the compiled size limit (64 KiB)";
-	case PCRE2_ERROR_PATTERN_TOO_COMPLICATED:
-		return "pattern over the complexity limit";
-	case PCRE2_ERROR_QUANTIFIER_TOO_BIG:
-		return "pattern over the repeat count limit (65535)";
+	case PCRE2_ERROR_PATTERN_TOO_LARGE: return "pattern over the compiled size limit (64 KiB)";
+	case PCRE2_ERROR_PATTERN_TOO_COMPLICATED: return "pattern over the complexity limit";
+	case PCRE2_ERROR_QUANTIFIER_TOO_BIG: return "pattern over the repeat count limit (65535)";
 	case PCRE2_ERROR_MATCHLIMIT:
 		return "match over the step limit (" FL_XSTR(FL_REGEX_MATCH_LIMIT) " steps)";
 	case PCRE2_ERROR_DEPTHLIMIT:
@@ -67,8 +64,8 @@ int fl_regex_compile(const char *pattern, unsigned flags, struct fl_regex **out,
 		return fl_err_set(err, errlen, FL_EINVAL, "no regular expression");
 	size_t plen = strlen(pattern);
 	if (plen > FL_REGEX_MAX_PATTERN)
-		return fl_err_set(err, errlen, FL_E2BIG, "regular expression of %zu bytes: %s", plen,
-				  limit_name(PCRE2_ERROR_PATTERN_STRING_TOO_LONG));
+		return fl_err_set(err, errlen, FL_E2BIG, "regular expression of %zu bytes: %s",
+				  plen, limit_name(PCRE2_ERROR_PATTERN_STRING_TOO_LONG));
 	uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
 	if (flags & FL_REGEX_FULL)
 		opts |= PCRE2_ANCHORED | PCRE2_ENDANCHORED;

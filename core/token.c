@@ -17,7 +17,8 @@ static int check(const char *t, const char *from, char *err, size_t errlen)
 	for (const char *p = t; *p; p++)
 		if ((unsigned char)*p < 0x21 || *p == 0x7f)
 			return fl_err_set(err, errlen, FL_EINVAL,
-					  "%s: the token has white space or control characters", from);
+					  "%s: the token has white space or control characters",
+					  from);
 	return 0;
 }
 
@@ -41,8 +42,8 @@ int fl_token_load(const char *file, char **out, char *err, size_t errlen)
 	}
 	FILE *f = fopen(file, "r");
 	if (!f)
-		return fl_err_set(err, errlen, fl_err_from_errno(errno), "--token-file %s: %s", file,
-				  strerror(errno));
+		return fl_err_set(err, errlen, fl_err_from_errno(errno), "--token-file %s: %s",
+				  file, strerror(errno));
 	char buf[FL_TOKEN_MAX + 2];
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);

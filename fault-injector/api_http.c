@@ -124,6 +124,18 @@ char *fl_proxy_metrics_text(struct fl_proxy_engine *e, size_t *len)
 	return fl_metrics_text(e, len);
 }
 
+int fl_proxy_api_use_tls(struct fl_proxy_engine *e, const struct fl_tls_server_opts *o,
+			 char *err, size_t errlen)
+{
+	if (!e->api)
+		return fl_err_set(err, errlen, FL_ESTATE, "the control API is not running");
+	int rc = fl_http_server_use_tls(e->api, o, err, errlen);
+	if (rc)
+		return rc;
+	snprintf(e->api_url, sizeof(e->api_url), "https://%s", fl_http_server_addr(e->api));
+	return 0;
+}
+
 /* Close the API server (engine teardown). */
 void fl_proxy_api_stop(struct fl_proxy_engine *e)
 {

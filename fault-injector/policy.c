@@ -21,8 +21,8 @@
 
 struct fl_allow {
 	struct fl_allow *next;
-	char *name;		/* a host name, or NULL for a CIDR block */
-	int family;		/* AF_INET / AF_INET6 */
+	char *name; /* a host name, or NULL for a CIDR block */
+	int family; /* AF_INET / AF_INET6 */
 	unsigned char addr[16];
 	int bits;
 };
@@ -115,18 +115,19 @@ int fl_allow_parse(const char *spec, struct fl_allow **out, char *err, size_t er
 					goto bad_item;
 				a->bits = (int)b;
 			}
-		} else if (!slash && item[0] && strspn(item, "abcdefghijklmnopqrstuvwxyz"
-							  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
-						   strlen(item)) {
+		} else if (!slash && item[0] &&
+			   strspn(item, "abcdefghijklmnopqrstuvwxyz"
+					"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == strlen(item)) {
 			if (!(a->name = strdup(item))) {
 				fl_allow_free(list);
 				return fl_err_set(err, errlen, FL_ENOMEM, "out of memory");
 			}
 		} else {
-bad_item:
+		bad_item:
 			fl_err_set(err, errlen, FL_EINVAL,
 				   "bad allow-list entry \"%s\" (want a host name, an IP or a CIDR "
-				   "block such as 10.0.0.0/8)", item);
+				   "block such as 10.0.0.0/8)",
+				   item);
 			fl_allow_free(list);
 			return FL_EINVAL;
 		}
@@ -214,7 +215,8 @@ int fl_policy_upstream(const struct fl_proxy_engine *e, const char *upstream, ch
 		}
 		if (fl_policy_is_self(e, (struct sockaddr *)&ss))
 			return fl_err_set(err, errlen, FL_EPERM,
-					  "upstream %s is this agent's own API or link (a self-loop)",
+					  "upstream %s is this agent's own API or link (a "
+					  "self-loop)",
 					  upstream);
 	}
 	if (e->allow_upstream ? !allowed(e->allow_upstream, host) : api_exposed(e))
@@ -226,8 +228,7 @@ int fl_policy_upstream(const struct fl_proxy_engine *e, const char *upstream, ch
 	return 0;
 }
 
-int fl_policy_listen(const struct fl_proxy_engine *e, const char *listen, char *err,
-		     size_t errlen)
+int fl_policy_listen(const struct fl_proxy_engine *e, const char *listen, char *err, size_t errlen)
 {
 	char host[256];
 	int port;
@@ -238,14 +239,16 @@ int fl_policy_listen(const struct fl_proxy_engine *e, const char *listen, char *
 	if (*host && !host_bytes(host, &fam, b))
 		return fl_err_set(err, errlen, FL_EINVAL,
 				  "listen address %s: the host must be an IP literal or localhost "
-				  "(names are not resolved)", listen);
+				  "(names are not resolved)",
+				  listen);
 	if (*host && fl_host_is_loopback(host))
 		return 0;
 	if (*host && e->allow_listen && allowed(e->allow_listen, host))
 		return 0;
 	return fl_err_set(err, errlen, FL_EPERM,
 			  "listen address %s is beyond loopback; the agent must be started with "
-			  "--allow-listen naming it", listen);
+			  "--allow-listen naming it",
+			  listen);
 }
 
 bool fl_policy_header_faults(const struct fl_link *l)

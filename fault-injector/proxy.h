@@ -52,7 +52,16 @@ uint64_t fl_proxy_engine_seed(const struct fl_proxy_engine *e);
 int fl_proxy_api_start(struct fl_proxy_engine *e, const char *addr, const char *token,
 		       char *err, size_t errlen);
 
-/* "http://127.0.0.1:PORT" of the running API (borrowed), or "" before. */
+/* Serve the control API over TLS (certificate, key, and with client_ca
+ * mutual TLS: see core/tls.h; `o` is borrowed, its files read now). Call
+ * after fl_proxy_api_start and before the loop runs. Returns 0, FL_ESTATE
+ * without an API, or FL_EINVAL/FL_ENOENT naming the file in err. */
+struct fl_tls_server_opts;
+int fl_proxy_api_use_tls(struct fl_proxy_engine *e, const struct fl_tls_server_opts *o,
+			 char *err, size_t errlen);
+
+/* "http://127.0.0.1:PORT" ("https://" with TLS) of the running API
+ * (borrowed), or "" before. */
 const char *fl_proxy_api_url(const struct fl_proxy_engine *e);
 
 /* An extra handler on the control API (the agent's /host routes): called

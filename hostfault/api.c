@@ -128,8 +128,8 @@ void fl_hostfault_api_handle(struct fl_hostfault *h, const char *method, const c
 	reply_err(status, reply, 404, "no route: %s %.200s", method, path);
 }
 
-void fl_hostfault_api_observe_lease(struct fl_hostfault *h, const char *method,
-				    const char *query, const char *body, size_t len)
+void fl_hostfault_api_observe_lease(struct fl_hostfault *h, const char *method, const char *query,
+				    const char *body, size_t len)
 {
 	bool post = strcmp(method, "POST") == 0, del = strcmp(method, "DELETE") == 0;
 	if (!post && !del)

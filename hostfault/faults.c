@@ -14,8 +14,7 @@
 #include "core/log.h"
 #include "hostfault/hostfault_int.h"
 
-static const char *const kind_names[] = { "partition", "loss", "bandwidth", "delay",
-					  "process" };
+static const char *const kind_names[] = { "partition", "loss", "bandwidth", "delay", "process" };
 
 const char *fl_hf_kind_name(enum fl_hf_kind k)
 {
@@ -27,8 +26,8 @@ struct fl_hostfault *fl_hostfault_new(const struct fl_hostfault_opts *opts, char
 {
 	struct fl_hostfault_opts o = opts ? *opts : (struct fl_hostfault_opts){ 0 };
 	const char *table = o.table ? o.table : "faultline";
-	if (!*table || strlen(table) >= 32 || strspn(table, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
-							 strlen(table)) {
+	if (!*table || strlen(table) >= 32 ||
+	    strspn(table, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(table)) {
 		fl_err_set(err, errlen, FL_EINVAL, "table name: 1..31 of [a-z0-9_-]");
 		return NULL;
 	}
@@ -62,8 +61,10 @@ int fl_hostfault_sweep(struct fl_hostfault *h, json_t **report, char *err, size_
 		rc = fl_hf_qdisc_sweep(h, &qdiscs, err, errlen);
 	fl_hf_proc_sweep(h, &resumed);
 	if (chains || qdiscs || resumed)
-		fl_warn("hostfault", "swept a previous agent's leftovers: %d chains, %d qdiscs, "
-			"%d paused processes resumed", chains, qdiscs, resumed);
+		fl_warn("hostfault",
+			"swept a previous agent's leftovers: %d chains, %d qdiscs, "
+			"%d paused processes resumed",
+			chains, qdiscs, resumed);
 	if (report)
 		*report = json_pack("{s:i, s:i, s:i}", "chains", chains, "qdiscs", qdiscs,
 				    "resumed", resumed);
@@ -77,8 +78,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	fl_hostfault_tick(arg);
 }
 
-int fl_hostfault_attach(struct fl_hostfault *h, struct event_base *base, char *err,
-			size_t errlen)
+int fl_hostfault_attach(struct fl_hostfault *h, struct event_base *base, char *err, size_t errlen)
 {
 	h->base = base;
 	h->timer = evtimer_new(base, timer_cb, h);
@@ -115,13 +115,10 @@ static int backend_del(struct fl_hostfault *h, struct fl_hf_fault *f, char *err,
 {
 	switch (f->kind) {
 	case FL_HF_PARTITION:
-	case FL_HF_LOSS:
-		return fl_hf_nft_del(h, f, err, errlen);
+	case FL_HF_LOSS: return fl_hf_nft_del(h, f, err, errlen);
 	case FL_HF_BANDWIDTH:
-	case FL_HF_DELAY:
-		return fl_hf_qdisc_del(h, f, err, errlen);
-	case FL_HF_PROCESS:
-		return fl_hf_proc_resume(h, f);
+	case FL_HF_DELAY: return fl_hf_qdisc_del(h, f, err, errlen);
+	case FL_HF_PROCESS: return fl_hf_proc_resume(h, f);
 	}
 	return 0;
 }
@@ -163,13 +160,11 @@ static void fault_free(struct fl_hf_fault *f)
 	}
 }
 
-static int create_in_kernel(struct fl_hostfault *h, struct fl_hf_fault *f, char *err,
-			    size_t errlen)
+static int create_in_kernel(struct fl_hostfault *h, struct fl_hf_fault *f, char *err, size_t errlen)
 {
 	switch (f->kind) {
 	case FL_HF_PARTITION:
-	case FL_HF_LOSS:
-		return fl_hf_nft_add(h, f, err, errlen);
+	case FL_HF_LOSS: return fl_hf_nft_add(h, f, err, errlen);
 	case FL_HF_BANDWIDTH:
 	case FL_HF_DELAY:
 		for (struct fl_hf_fault *g = h->faults; g; g = g->next)
@@ -265,8 +260,7 @@ int fl_hostfault_delete(struct fl_hostfault *h, const char *id, char *err, size_
 	return rc;
 }
 
-int fl_hostfault_heal_all(struct fl_hostfault *h, const char *reason, char *err,
-			  size_t errlen)
+int fl_hostfault_heal_all(struct fl_hostfault *h, const char *reason, char *err, size_t errlen)
 {
 	int rc = 0;
 	char e2[256];
@@ -360,7 +354,8 @@ json_t *fl_hostfault_leases(struct fl_hostfault *h)
 		int64_t left = (h->leases[i].expires_ns - now) / 1000000;
 		json_array_append_new(a, json_pack("{s:s, s:I, s:I}", "holder", h->leases[i].holder,
 						   "ttl_ms", (json_int_t)h->leases[i].ttl_ms,
-						   "expires_in_ms", (json_int_t)(left > 0 ? left : 0)));
+						   "expires_in_ms",
+						   (json_int_t)(left > 0 ? left : 0)));
 	}
 	return a;
 }
@@ -411,26 +406,28 @@ char *fl_hostfault_metrics_text(struct fl_hostfault *h, size_t *len)
 	for (struct fl_hf_fault *f = h->faults; f; f = f->next)
 		active[f->kind]++;
 	rc |= fl_buf_printf(&b, "# HELP faultline_host_faults_active Host faults held now.\n"
-			  "# TYPE faultline_host_faults_active gauge\n");
+				"# TYPE faultline_host_faults_active gauge\n");
 	for (int k = 0; k < 5; k++)
-		rc |= fl_buf_printf(&b, "faultline_host_faults_active{type=\"%s\"} %zu\n", kind_names[k],
-			      active[k]);
+		rc |= fl_buf_printf(&b, "faultline_host_faults_active{type=\"%s\"} %zu\n",
+				    kind_names[k], active[k]);
 	rc |= fl_buf_printf(&b, "# HELP faultline_host_faults_created_total Host faults applied.\n"
-			  "# TYPE faultline_host_faults_created_total counter\n");
+				"# TYPE faultline_host_faults_created_total counter\n");
 	for (int k = 0; k < 5; k++)
 		rc |= fl_buf_printf(&b, "faultline_host_faults_created_total{type=\"%s\"} %llu\n",
-			      kind_names[k], (unsigned long long)h->created[k]);
+				    kind_names[k], (unsigned long long)h->created[k]);
 	rc |= fl_buf_printf(&b,
-		      "# HELP faultline_host_faults_healed_total Host faults healed, by cause.\n"
-		      "# TYPE faultline_host_faults_healed_total counter\n"
-		      "faultline_host_faults_healed_total{reason=\"ttl\"} %llu\n"
-		      "faultline_host_faults_healed_total{reason=\"lease\"} %llu\n"
-		      "faultline_host_faults_healed_total{reason=\"api\"} %llu\n"
-		      "# HELP faultline_host_faults_failed_total Host faults the kernel refused.\n"
-		      "# TYPE faultline_host_faults_failed_total counter\n"
-		      "faultline_host_faults_failed_total %llu\n",
-		      (unsigned long long)h->healed_ttl, (unsigned long long)h->healed_lease,
-		      (unsigned long long)h->healed_api, (unsigned long long)h->failed);
+			    "# HELP faultline_host_faults_healed_total Host faults healed, by "
+			    "cause.\n"
+			    "# TYPE faultline_host_faults_healed_total counter\n"
+			    "faultline_host_faults_healed_total{reason=\"ttl\"} %llu\n"
+			    "faultline_host_faults_healed_total{reason=\"lease\"} %llu\n"
+			    "faultline_host_faults_healed_total{reason=\"api\"} %llu\n"
+			    "# HELP faultline_host_faults_failed_total Host faults the kernel "
+			    "refused.\n"
+			    "# TYPE faultline_host_faults_failed_total counter\n"
+			    "faultline_host_faults_failed_total %llu\n",
+			    (unsigned long long)h->healed_ttl, (unsigned long long)h->healed_lease,
+			    (unsigned long long)h->healed_api, (unsigned long long)h->failed);
 	if (rc) {
 		fl_buf_free(&b);
 		return NULL;

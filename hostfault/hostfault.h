@@ -40,13 +40,13 @@ struct event_base;
 struct fl_hostfault;
 
 struct fl_hostfault_opts {
-	const char *table;	/* nftables table (family inet) owned; NULL: "faultline" */
-	uint16_t qdisc_major;	/* handle major marking our root qdiscs; 0: 0xfa17 */
-	const char *state_dir;	/* paused pids are recorded here for the crash sweep
+	const char *table;     /* nftables table (family inet) owned; NULL: "faultline" */
+	uint16_t qdisc_major;  /* handle major marking our root qdiscs; 0: 0xfa17 */
+	const char *state_dir; /* paused pids are recorded here for the crash sweep
 				 * (NULL: /run/faultline-agent) */
-	int64_t max_ttl_ms;	/* longest TTL accepted; 0: 3600000 */
-	size_t max_faults;	/* faults held at once; 0: 64 */
-	uint16_t exempt_port;	/* a local TCP port never partitioned (the agent's API); 0: none */
+	int64_t max_ttl_ms;    /* longest TTL accepted; 0: 3600000 */
+	size_t max_faults;     /* faults held at once; 0: 64 */
+	uint16_t exempt_port;  /* a local TCP port never partitioned (the agent's API); 0: none */
 };
 
 /* A new, empty set; nothing in the kernel is touched yet (call
@@ -63,8 +63,7 @@ struct fl_hostfault *fl_hostfault_new(const struct fl_hostfault_opts *opts, char
 int fl_hostfault_sweep(struct fl_hostfault *h, json_t **report, char *err, size_t errlen);
 
 /* Arm a timer on base (borrowed, must outlive the set) for TTLs and leases. */
-int fl_hostfault_attach(struct fl_hostfault *h, struct event_base *base, char *err,
-			size_t errlen);
+int fl_hostfault_attach(struct fl_hostfault *h, struct event_base *base, char *err, size_t errlen);
 
 /* Apply the fault described by spec (borrowed; see docs/agent.md). On
  * success *fault is the fault's JSON (new reference, with "id",
@@ -81,8 +80,7 @@ int fl_hostfault_delete(struct fl_hostfault *h, const char *id, char *err, size_
 
 /* Heal every fault and remove the table. Returns 0 or the first error (every
  * fault is still attempted). */
-int fl_hostfault_heal_all(struct fl_hostfault *h, const char *reason, char *err,
-			  size_t errlen);
+int fl_hostfault_heal_all(struct fl_hostfault *h, const char *reason, char *err, size_t errlen);
 
 /* The faults (new reference): an array of fault JSON, with remaining TTL. */
 json_t *fl_hostfault_list(struct fl_hostfault *h);
@@ -118,8 +116,8 @@ void fl_hostfault_api_handle(struct fl_hostfault *h, const char *method, const c
 /* Mirror a proxy-API lease request (POST/DELETE /lease with its query and
  * body, as the proxy takes them) into the set's leases; invalid requests
  * are ignored (the proxy answers them). */
-void fl_hostfault_api_observe_lease(struct fl_hostfault *h, const char *method,
-				    const char *query, const char *body, size_t len);
+void fl_hostfault_api_observe_lease(struct fl_hostfault *h, const char *method, const char *query,
+				    const char *body, size_t len);
 
 /* Heal everything (reason "exit") and free; NULL is a no-op. */
 void fl_hostfault_free(struct fl_hostfault *h);

@@ -17,28 +17,28 @@ enum fl_hf_kind { FL_HF_PARTITION, FL_HF_LOSS, FL_HF_BANDWIDTH, FL_HF_DELAY, FL_
 
 /* A packet match (partition, loss). */
 struct fl_hf_match {
-	bool in, out;		/* directions */
-	char peer[64];		/* address or CIDR text, "" for any */
-	int peer_family;	/* 4 or 6 when peer is set */
-	char peer_addr[64];	/* the address part */
-	int peer_len;		/* prefix length, -1 for a host address */
-	char proto[4];		/* "tcp", "udp" or "" (any) */
-	int port;		/* the peer's port, 0: any */
-	int local_port;		/* our port, 0: any */
-	char dev[IFNAMSIZ];	/* interface, "" for any (never "lo") */
-	int permille10k;	/* loss: drop when numgen mod 10000 < this */
+	bool in, out;	    /* directions */
+	char peer[64];	    /* address or CIDR text, "" for any */
+	int peer_family;    /* 4 or 6 when peer is set */
+	char peer_addr[64]; /* the address part */
+	int peer_len;	    /* prefix length, -1 for a host address */
+	char proto[4];	    /* "tcp", "udp" or "" (any) */
+	int port;	    /* the peer's port, 0: any */
+	int local_port;	    /* our port, 0: any */
+	char dev[IFNAMSIZ]; /* interface, "" for any (never "lo") */
+	int permille10k;    /* loss: drop when numgen mod 10000 < this */
 };
 
 struct fl_hf_proc {
 	pid_t pid;
-	unsigned long long start;	/* /proc/PID/stat starttime, against pid reuse */
+	unsigned long long start; /* /proc/PID/stat starttime, against pid reuse */
 };
 
 struct fl_hf_fault {
 	char id[24];
 	enum fl_hf_kind kind;
-	unsigned serial;	/* nftables chain names f<serial>_in / _out */
-	json_t *spec;		/* the normalised spec, echoed back */
+	unsigned serial; /* nftables chain names f<serial>_in / _out */
+	json_t *spec;	 /* the normalised spec, echoed back */
 	int64_t created_ns, expires_ns, ttl_ms;
 	struct fl_hf_match m;
 	/* qdisc faults */
@@ -47,7 +47,7 @@ struct fl_hf_fault {
 	/* process pause */
 	struct fl_hf_proc procs[FL_HF_MAX_PIDS];
 	size_t nprocs;
-	bool resident;		/* false for kill/term: done at once, nothing held */
+	bool resident; /* false for kill/term: done at once, nothing held */
 	struct fl_hf_fault *next;
 };
 
@@ -60,8 +60,8 @@ struct nft_ctx;
 struct nl_sock;
 
 struct fl_hostfault {
-	struct nft_ctx *nft;	/* lazily made (nft.c) */
-	struct nl_sock *nl;	/* lazily made (qdisc.c) */
+	struct nft_ctx *nft; /* lazily made (nft.c) */
+	struct nl_sock *nl;  /* lazily made (qdisc.c) */
 	char table[32];
 	uint16_t qdisc_major;
 	char state_path[512];
@@ -86,8 +86,8 @@ void fl_hf_rearm(struct fl_hostfault *h);
 
 /* spec.c: parse and check a spec into f (kind, match, dev, procs, ttl).
  * Returns 0 or FL_EINVAL/FL_ENOENT/FL_EPERM with err naming the field. */
-int fl_hf_spec_parse(struct fl_hostfault *h, const json_t *spec, struct fl_hf_fault *f,
-		     char *err, size_t errlen);
+int fl_hf_spec_parse(struct fl_hostfault *h, const json_t *spec, struct fl_hf_fault *f, char *err,
+		     size_t errlen);
 
 /* nft.c */
 void fl_hf_nft_close(struct fl_hostfault *h);
@@ -98,17 +98,15 @@ int fl_hf_nft_drop_table(struct fl_hostfault *h, int *chains, char *err, size_t 
 
 /* qdisc.c */
 void fl_hf_qdisc_close(struct fl_hostfault *h);
-int fl_hf_qdisc_add(struct fl_hostfault *h, const struct fl_hf_fault *f, char *err,
-		    size_t errlen);
-int fl_hf_qdisc_del(struct fl_hostfault *h, const struct fl_hf_fault *f, char *err,
-		    size_t errlen);
+int fl_hf_qdisc_add(struct fl_hostfault *h, const struct fl_hf_fault *f, char *err, size_t errlen);
+int fl_hf_qdisc_del(struct fl_hostfault *h, const struct fl_hf_fault *f, char *err, size_t errlen);
 /* Delete every root qdisc carrying our handle; *n gets how many. */
 int fl_hf_qdisc_sweep(struct fl_hostfault *h, int *n, char *err, size_t errlen);
 
 /* proc.c */
 int fl_hf_proc_resolve(const json_t *spec, struct fl_hf_fault *f, char *err, size_t errlen);
-int fl_hf_proc_apply(struct fl_hostfault *h, struct fl_hf_fault *f, const char *action,
-		     char *err, size_t errlen);
+int fl_hf_proc_apply(struct fl_hostfault *h, struct fl_hf_fault *f, const char *action, char *err,
+		     size_t errlen);
 int fl_hf_proc_resume(struct fl_hostfault *h, struct fl_hf_fault *f);
 /* SIGCONT every recorded pid still the same process; *n gets how many. */
 int fl_hf_proc_sweep(struct fl_hostfault *h, int *n);

@@ -104,8 +104,8 @@ static json_t *verdict(const char *v)
 static json_t *rule(const struct fl_hostfault *h, const char *chain, json_t *expr,
 		    const char *comment)
 {
-	json_t *r = json_pack("{s:s, s:s, s:s, s:o}", "family", "inet", "table", h->table,
-			      "chain", chain, "expr", expr);
+	json_t *r = json_pack("{s:s, s:s, s:s, s:o}", "family", "inet", "table", h->table, "chain",
+			      chain, "expr", expr);
 	if (r && comment)
 		json_object_set_new(r, "comment", json_string(comment));
 	return json_pack("{s:{s:o}}", "add", "rule", r);
@@ -119,12 +119,12 @@ static json_t *drop_expr(const struct fl_hf_match *m, bool in)
 		json_array_append_new(x, match("==", meta(in ? "iifname" : "oifname"),
 					       json_string(m->dev)));
 	if (m->peer[0]) {
-		json_t *addr = m->peer_len < 0
-			? json_string(m->peer_addr)
-			: json_pack("{s:{s:s, s:i}}", "prefix", "addr", m->peer_addr, "len",
-				    m->peer_len);
-		json_array_append_new(x, match("==", payload(m->peer_family == 4 ? "ip" : "ip6",
-							     in ? "saddr" : "daddr"),
+		json_t *addr = m->peer_len < 0 ? json_string(m->peer_addr)
+					       : json_pack("{s:{s:s, s:i}}", "prefix", "addr",
+							   m->peer_addr, "len", m->peer_len);
+		json_array_append_new(x, match("==",
+					       payload(m->peer_family == 4 ? "ip" : "ip6",
+						       in ? "saddr" : "daddr"),
 					       addr));
 	}
 	if (m->proto[0] && !m->port && !m->local_port)
@@ -137,18 +137,16 @@ static json_t *drop_expr(const struct fl_hf_match *m, bool in)
 		json_array_append_new(x, match("==", payload(m->proto, in ? "dport" : "sport"),
 					       json_integer(m->local_port)));
 	if (m->permille10k)
-		json_array_append_new(
-			x, match("<",
-				 json_pack("{s:{s:s, s:i, s:i}}", "numgen", "mode", "random", "mod",
-					   10000, "offset", 0),
-				 json_integer(m->permille10k)));
+		json_array_append_new(x, match("<",
+					       json_pack("{s:{s:s, s:i, s:i}}", "numgen", "mode",
+							 "random", "mod", 10000, "offset", 0),
+					       json_integer(m->permille10k)));
 	json_array_append_new(x, json_pack("{s:n}", "counter"));
 	json_array_append_new(x, verdict("drop"));
 	return x;
 }
 
-static void add_chain(struct fl_hostfault *h, json_t *cmds, const struct fl_hf_fault *f,
-		      bool in)
+static void add_chain(struct fl_hostfault *h, json_t *cmds, const struct fl_hf_fault *f, bool in)
 {
 	char name[32];
 	snprintf(name, sizeof(name), "f%u_%s", f->serial, in ? "in" : "out");
@@ -159,18 +157,20 @@ static void add_chain(struct fl_hostfault *h, json_t *cmds, const struct fl_hf_f
 	json_object_set_new(c, "policy", json_string("accept"));
 	json_array_append_new(cmds, json_pack("{s:{s:o}}", "add", "chain", c));
 	json_array_append_new(cmds, rule(h, name,
-					 json_pack("[o, o]", match("==", meta(in ? "iifname" : "oifname"),
-								   json_string("lo")),
+					 json_pack("[o, o]",
+						   match("==", meta(in ? "iifname" : "oifname"),
+							 json_string("lo")),
 						   verdict("accept")),
 					 "faultline: loopback is never partitioned"));
 	if (h->exempt_port)
-		json_array_append_new(
-			cmds, rule(h, name,
-				   json_pack("[o, o]",
-					     match("==", payload("tcp", in ? "dport" : "sport"),
-						   json_integer(h->exempt_port)),
-					     verdict("accept")),
-				   "faultline: the agent's API"));
+		json_array_append_new(cmds,
+				      rule(h, name,
+					   json_pack("[o, o]",
+						     match("==",
+							   payload("tcp", in ? "dport" : "sport"),
+							   json_integer(h->exempt_port)),
+						     verdict("accept")),
+					   "faultline: the agent's API"));
 	json_array_append_new(cmds, rule(h, name, drop_expr(&f->m, in), f->id));
 }
 
@@ -196,8 +196,8 @@ int fl_hf_nft_del(struct fl_hostfault *h, const struct fl_hf_fault *f, char *err
 			continue;
 		char name[32];
 		snprintf(name, sizeof(name), "f%u_%s", f->serial, in ? "in" : "out");
-		json_array_append_new(cmds, json_pack("{s:{s:o}}", "flush", "chain",
-						      chain_ref(h, name)));
+		json_array_append_new(cmds,
+				      json_pack("{s:{s:o}}", "flush", "chain", chain_ref(h, name)));
 		json_array_append_new(cmds, json_pack("{s:{s:o}}", "delete", "chain",
 						      chain_ref(h, name)));
 	}

@@ -132,11 +132,12 @@ int fl_hf_proc_resolve(const json_t *spec, struct fl_hf_fault *f, char *err, siz
 	return by_cgroup(f, cg, err, errlen);
 }
 
-int fl_hf_proc_apply(struct fl_hostfault *h, struct fl_hf_fault *f, const char *action,
-		     char *err, size_t errlen)
+int fl_hf_proc_apply(struct fl_hostfault *h, struct fl_hf_fault *f, const char *action, char *err,
+		     size_t errlen)
 {
-	int sig = strcmp(action, "kill") == 0 ? SIGKILL
-		: strcmp(action, "term") == 0 ? SIGTERM : SIGSTOP;
+	int sig = strcmp(action, "kill") == 0	? SIGKILL
+		  : strcmp(action, "term") == 0 ? SIGTERM
+						: SIGSTOP;
 	size_t done = 0;
 	for (size_t i = 0; i < f->nprocs; i++) {
 		if (start_time(f->procs[i].pid) != f->procs[i].start)

@@ -77,8 +77,7 @@ static int root_is_free(struct fl_hostfault *h, int ifindex, const char *dev, ch
 	return rc;
 }
 
-int fl_hf_qdisc_add(struct fl_hostfault *h, const struct fl_hf_fault *f, char *err,
-		    size_t errlen)
+int fl_hf_qdisc_add(struct fl_hostfault *h, const struct fl_hf_fault *f, char *err, size_t errlen)
 {
 	int rc = sock(h, err, errlen);
 	struct rtnl_qdisc *q = NULL;
@@ -96,7 +95,8 @@ int fl_hf_qdisc_add(struct fl_hostfault *h, const struct fl_hf_fault *f, char *e
 		if (rate > 0x7fffffff)
 			rate = 0x7fffffff;
 		/* a burst of 10 ms of traffic, at least two full frames */
-		int64_t burst = fl_json_int(f->spec, "burst_bytes", rate / 100 > 3200 ? rate / 100 : 3200);
+		int64_t burst =
+			fl_json_int(f->spec, "burst_bytes", rate / 100 > 3200 ? rate / 100 : 3200);
 		/* a queue of 100 ms at the rate on top of the burst */
 		int64_t limit = fl_json_int(f->spec, "limit_bytes", burst + rate / 10);
 		if ((rc = rtnl_tc_set_kind(TC_CAST(q), "tbf")) < 0)
@@ -141,8 +141,7 @@ static int del_root(struct fl_hostfault *h, int ifindex, char *err, size_t errle
 	return 0;
 }
 
-int fl_hf_qdisc_del(struct fl_hostfault *h, const struct fl_hf_fault *f, char *err,
-		    size_t errlen)
+int fl_hf_qdisc_del(struct fl_hostfault *h, const struct fl_hf_fault *f, char *err, size_t errlen)
 {
 	int rc = sock(h, err, errlen);
 	if (rc)

@@ -9,14 +9,15 @@
 #include "core/json.h"
 #include "hostfault/hostfault_int.h"
 
-static const char *const match_keys[] = { "type", "ttl_ms", "direction", "peer", "port",
-					   "local_port", "protocol", "dev", "probability", NULL };
-static const char *const bw_keys[] = { "type", "ttl_ms", "dev", "rate_bps", "burst_bytes",
-				       "limit_bytes", NULL };
-static const char *const delay_keys[] = { "type", "ttl_ms", "dev", "delay_ms", "jitter_ms",
-					  NULL };
-static const char *const proc_keys[] = { "type", "ttl_ms", "action", "pid", "name", "cgroup",
-					 NULL };
+static const char *const match_keys[] = { "type",	 "ttl_ms",     "direction", "peer",
+					  "port",	 "local_port", "protocol",  "dev",
+					  "probability", NULL };
+static const char *const bw_keys[] = { "type",	      "ttl_ms",	     "dev", "rate_bps",
+				       "burst_bytes", "limit_bytes", NULL };
+static const char *const delay_keys[] = { "type", "ttl_ms", "dev", "delay_ms", "jitter_ms", NULL };
+static const char *const proc_keys[] = {
+	"type", "ttl_ms", "action", "pid", "name", "cgroup", NULL
+};
 
 static int parse_peer(struct fl_hf_match *m, const char *peer, char *err, size_t errlen)
 {
@@ -164,16 +165,15 @@ static int parse_qdisc(struct fl_hf_fault *f, const json_t *spec, char *err, siz
 	return 0;
 }
 
-int fl_hf_spec_parse(struct fl_hostfault *h, const json_t *spec, struct fl_hf_fault *f,
-		     char *err, size_t errlen)
+int fl_hf_spec_parse(struct fl_hostfault *h, const json_t *spec, struct fl_hf_fault *f, char *err,
+		     size_t errlen)
 {
 	const char *type = NULL;
 	if (!json_is_object(spec))
 		return fl_err_set(err, errlen, FL_EINVAL, "a fault is a JSON object");
 	if (fl_json_take_str(spec, "type", true, &type, err, errlen))
 		return FL_EINVAL;
-	static const char *const kinds[] = { "partition", "loss", "bandwidth", "delay",
-					     "process" };
+	static const char *const kinds[] = { "partition", "loss", "bandwidth", "delay", "process" };
 	size_t k;
 	for (k = 0; k < 5 && strcmp(type, kinds[k]) != 0; k++)
 		;
@@ -195,11 +195,9 @@ int fl_hf_spec_parse(struct fl_hostfault *h, const json_t *spec, struct fl_hf_fa
 	f->resident = !oneshot;
 	switch (f->kind) {
 	case FL_HF_PARTITION:
-	case FL_HF_LOSS:
-		return parse_match(f, spec, err, errlen);
+	case FL_HF_LOSS: return parse_match(f, spec, err, errlen);
 	case FL_HF_BANDWIDTH:
-	case FL_HF_DELAY:
-		return parse_qdisc(f, spec, err, errlen);
+	case FL_HF_DELAY: return parse_qdisc(f, spec, err, errlen);
 	case FL_HF_PROCESS:
 		if (fl_json_only_keys(spec, proc_keys, err, errlen))
 			return FL_EINVAL;

@@ -11,6 +11,8 @@
 
 #include "report/report.h"
 
+struct fl_http_tls;
+
 struct fl_run_opts {
 	const char *const *tags;	/* run tests having any of these tags ("~T" excludes T) */
 	int ntags;
@@ -28,6 +30,8 @@ struct fl_run_opts {
 	const char *const *allow;	/* hosts HTTP may reach besides loopback */
 	int nallow;
 	const char *journal;		/* experiment journal file (JSON), or NULL */
+	const struct fl_http_tls *tls;	/* fl.http's TLS defaults (--cacert, --cert, --key,
+					 * --insecure), or NULL; a request's own override them */
 	volatile int *interrupt;	/* set by the signal handler; borrowed */
 	const char *command;		/* the command line that reproduces the run, for
 					 * the reports (borrowed), or NULL */

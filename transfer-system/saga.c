@@ -123,6 +123,18 @@ struct call {
 	int what;	/* 0 forward, 1 compensation, 2 resolve (fence query), 3 status query */
 };
 
+/* An answer came for the call at arg (taken): its saga, no longer busy, and
+ * the step in *step. */
+static struct saga *call_done(void *arg, int *step)
+{
+	struct call *c = arg;
+	struct saga *g = c->g;
+	*step = c->step;
+	free(c);
+	g->busy = false;
+	return g;
+}
+
 static void on_fwd(struct rt_svc *s, const struct rt_call_result *res, void *arg);
 static void on_comp(struct rt_svc *s, const struct rt_call_result *res, void *arg);
 static void on_resolve(struct rt_svc *s, const struct rt_call_result *res, void *arg);
@@ -430,11 +442,8 @@ static void step_done_fail(struct saga *g, int i, const char *reason, const char
 static void on_fwd(struct rt_svc *s, const struct rt_call_result *res, void *arg)
 {
 	(void)s;
-	struct call *c = arg;
-	struct saga *g = c->g;
-	int i = c->step;
-	free(c);
-	g->busy = false;
+	int i;
+	struct saga *g = call_done(arg, &i);
 	crash_at(g, "after_call_before_log", i);
 	struct saga_step *x = &g->st[i];
 	const struct step_def *d = &g->defs[i];
@@ -512,11 +521,8 @@ static void on_fwd(struct rt_svc *s, const struct rt_call_result *res, void *arg
 static void on_query(struct rt_svc *s, const struct rt_call_result *res, void *arg)
 {
 	(void)s;
-	struct call *c = arg;
-	struct saga *g = c->g;
-	int i = c->step;
-	free(c);
-	g->busy = false;
+	int i;
+	struct saga *g = call_done(arg, &i);
 	struct saga_step *x = &g->st[i];
 	const char *st = res->kind == RT_CALL_REPLY && res->json ? fl_json_str(res->json, "status", "") : "";
 	if (res->kind == RT_CALL_REPLY && res->status == 200 && strcmp(st, "APPLIED") == 0) {
@@ -559,11 +565,8 @@ static void start_compensation(struct saga *g, const char *reason)
 static void on_resolve(struct rt_svc *s, const struct rt_call_result *res, void *arg)
 {
 	(void)s;
-	struct call *c = arg;
-	struct saga *g = c->g;
-	int i = c->step;
-	free(c);
-	g->busy = false;
+	int i;
+	struct saga *g = call_done(arg, &i);
 	struct saga_step *x = &g->st[i];
 	if (res->kind != RT_CALL_REPLY || res->status != 200 || !res->json) {
 		x->comp_attempts++;
@@ -584,11 +587,8 @@ static void on_resolve(struct rt_svc *s, const struct rt_call_result *res, void 
 static void on_comp(struct rt_svc *s, const struct rt_call_result *res, void *arg)
 {
 	(void)s;
-	struct call *c = arg;
-	struct saga *g = c->g;
-	int i = c->step;
-	free(c);
-	g->busy = false;
+	int i;
+	struct saga *g = call_done(arg, &i);
 	crash_at(g, "mid_compensation", i);
 	struct saga_step *x = &g->st[i];
 	const char *result = res->json ? fl_json_str(res->json, "result", "") : "";

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "runner/luajson.h"
+#include "runner/runner.h"
 #include "runner/sched.h"
 #include "contract/pact.h"
 #include "contract/stub.h"
@@ -390,6 +391,8 @@ static int l_verify(lua_State *L)
 	j->o.filter_description = j->strs[3];
 	j->o.filter_state = j->strs[4];
 	j->o.exclude_description = j->strs[5];
+	struct fl_runner_ctx *rctx = fl_runner_ctx(L);
+	j->o.tls = rctx ? rctx->opts->tls : NULL; /* the command's --cacert...: lives for the run */
 	lua_getfield(L, 1, "teardown");
 	j->o.state_teardown = lua_toboolean(L, -1);
 	lua_getfield(L, 1, "timeout");

@@ -68,11 +68,19 @@ local function escape(s)
   end))
 end
 
+-- The options of a request to agent, t plus its token and its TLS settings.
+local function to_agent(agent, t)
+  if agent.token then
+    t.headers = t.headers or {}
+    t.headers.Authorization = "Bearer " .. agent.token
+  end
+  t.cacert, t.cert, t.key, t.insecure = agent.cacert, agent.cert, agent.key, agent.insecure
+  return t
+end
+
 local function call(agent, method, path, body, ok_status)
-  local headers = {}
-  if agent.token then headers["Authorization"] = "Bearer " .. agent.token end
   local r = http.request(method, agent.url .. path,
-    { json = body, headers = headers, timeout = agent.timeout })
+    to_agent(agent, { json = body, timeout = agent.timeout }))
   if r.status ~= ok_status then
     local msg = r.json and r.json.error or r.body
     error(string.format("proxy API %s %s: %d %s", method, path, r.status, tostring(msg)), 3)
@@ -80,18 +88,20 @@ local function call(agent, method, path, body, ok_status)
   return r.json, r
 end
 
---- agent(url [, {token=, timeout=}]) -> an agent handle (no request made);
---- the token defaults to $FAULTLINE_TOKEN
+--- agent(url [, {token=, timeout=, cacert=, cert=, key=, insecure=}]) -> an
+--- agent handle (no request made); the token defaults to $FAULTLINE_TOKEN;
+--- the TLS options are fl.http's, for https:// agents
 function M.agent(url, o)
   if type(url) ~= "string" or not url:match("^https?://") then
-    error("bad argument #1 to 'agent' (expected an http:// URL)", 2)
+    error("bad argument #1 to 'agent' (expected an http:// or https:// URL)", 2)
   end
   o = o or {}
   -- the token: given, else the environment every client reads (docs/security.md)
   local token = o.token or os.getenv("FAULTLINE_TOKEN") or os.getenv("FAULTLINE_PROXY_TOKEN")
   if token == "" then token = nil end
   return setmetatable({ url = url:gsub("/+$", ""), token = token,
-                        timeout = o.timeout or 10 }, Agent)
+                        timeout = o.timeout or 10, cacert = o.cacert, cert = o.cert,
+                        key = o.key, insecure = o.insecure }, Agent)
 end
 
 --- local_agent([seed]) -> the in-process engine (started on first use)
@@ -175,8 +185,7 @@ end
 
 --- metrics() -> the Prometheus text
 function Agent:metrics()
-  local r = http.get(self.url .. "/metrics",
-    { headers = self.token and { Authorization = "Bearer " .. self.token } or nil })
+  local r = http.get(self.url .. "/metrics", to_agent(self, {}))
   return r.body
 end
 
@@ -213,16 +222,14 @@ end
 --- enable()
 function Link:enable(quiet)
   local r = http.request("POST", self.agent.url .. path(self),
-    { json = { enabled = true }, headers = self.agent.token and
-      { Authorization = "Bearer " .. self.agent.token } or nil, raise = not quiet })
+    to_agent(self.agent, { json = { enabled = true }, raise = not quiet }))
   if not quiet and r.status ~= 200 then error("enable " .. self.name .. ": " .. r.status, 2) end
 end
 
 --- delete()
 function Link:delete(quiet)
   local r = http.request("DELETE", self.agent.url .. path(self),
-    { headers = self.agent.token and { Authorization = "Bearer " .. self.agent.token } or nil,
-      raise = not quiet })
+    to_agent(self.agent, { raise = not quiet }))
   if not quiet and r.status ~= 204 then error("delete " .. self.name .. ": " .. r.status, 2) end
 end
 
@@ -283,7 +290,7 @@ end
 function Toxic:remove(quiet)
   local a = self.link.agent
   local r = http.request("DELETE", a.url .. path(self.link, "/toxics/" .. escape(self.name)),
-    { headers = a.token and { Authorization = "Bearer " .. a.token } or nil, raise = not quiet })
+    to_agent(a, { raise = not quiet }))
   if not quiet and r.status ~= 204 and r.status ~= 404 then
     error("remove toxic " .. self.name .. ": " .. r.status, 2)
   end

@@ -8,6 +8,7 @@
  * Response: { status, headers = {lower-case name = value}, body, json,
  *             time (s), url, method, error? } */
 #include <lauxlib.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -174,9 +175,77 @@ static int allowed(lua_State *L, const char *url, char *host, size_t hostlen)
 	return 0;
 }
 
+static const char *const known_opts[] = { "headers", "json", "body", "timeout",
+					  "connect_timeout", "follow_redirects", "raise",
+					  "cacert", "cert", "key", "insecure", NULL };
+
+/* Raise on a key of the options table at idx that is not an option (a typo
+ * such as "cacerts" must not silently turn verification back on). In the
+ * request{...} form the table also holds method and url. */
+static void check_opts(lua_State *L, int idx, int with_target)
+{
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		lua_pop(L, 1); /* stack: key */
+		const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+		bool ok = k && with_target && (strcmp(k, "method") == 0 || strcmp(k, "url") == 0);
+		for (int i = 0; k && !ok && known_opts[i]; i++)
+			ok = strcmp(k, known_opts[i]) == 0;
+		if (!ok) {
+			if (!k)
+				luaL_error(L, "options: keys must be option names, got a %s",
+					   luaL_typename(L, -1));
+			luaL_error(L, "unknown option '%s' (options: headers, json, body, timeout, "
+				      "connect_timeout, follow_redirects, raise, cacert, cert, key, "
+				      "insecure)", k);
+		}
+	}
+}
+
+/* An optional string option (a path): NULL when absent; raises on another type. */
+static const char *opt_path(lua_State *L, int opts, const char *name)
+{
+	lua_getfield(L, opts, name); /* stays on the stack: the string outlives the start */
+	if (lua_isnil(L, -1))
+		return NULL;
+	if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
+		luaL_error(L, "%s: expected a file name, got %s", name, luaL_typename(L, -1));
+	return lua_tostring(L, -1);
+}
+
+/* cacert=, cert=, key=, insecure= (opts may be 0: none) over the run's
+ * defaults (the command's --cacert, ...) into t; raises on a key without a
+ * cert. A request's cert comes with its own key, never the default's. */
+static void tls_opts(lua_State *L, int opts, struct fl_http_tls *t)
+{
+	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
+	if (ctx && ctx->opts->tls)
+		*t = *ctx->opts->tls;
+	if (!opts)
+		return;
+	const char *cacert = opt_path(L, opts, "cacert");
+	const char *cert = opt_path(L, opts, "cert");
+	const char *key = opt_path(L, opts, "key");
+	if (cacert)
+		t->cacert = cacert;
+	if (cert) {
+		t->cert = cert;
+		t->key = key;
+	} else if (key) {
+		luaL_error(L, "key: a client key needs its certificate (cert=)");
+	}
+	lua_getfield(L, opts, "insecure");
+	if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+		luaL_error(L, "insecure: expected a boolean, got %s", luaL_typename(L, -1));
+	if (lua_isboolean(L, -1))
+		t->insecure = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+}
+
 /* The table of options at idx -> request; strings stay on the Lua stack
  * (anchored by the options table), so they outlive the start call. */
-static int do_request(lua_State *L, const char *method, const char *url, int opts)
+static int do_request(lua_State *L, const char *method, const char *url, int opts,
+		      int with_target)
 {
 	struct fl_sched *s = fl_sched_from(L);
 	if (!fl_sched_current(L))
@@ -192,6 +261,12 @@ static int do_request(lua_State *L, const char *method, const char *url, int opt
 	size_t nh = 0;
 	json_t *json = NULL;
 	int raise = 1;
+	struct fl_http_tls tls = { 0 };
+	luaL_checkstack(L, 16, "options");
+	if (opts)
+		check_opts(L, opts, with_target);
+	tls_opts(L, opts, &tls);
+	req.tls = &tls;
 	if (opts) {
 		/* headers = {Name = value} or {"Name: value", ...}: build the lines in
 		 * a table kept on the stack, so the strings outlive the start call */
@@ -280,13 +355,13 @@ static int l_request(lua_State *L)
 		const char *url = lua_tostring(L, -1);
 		if (!url)
 			return luaL_argerror(L, 1, "url is required");
-		return do_request(L, method, url, 1);
+		return do_request(L, method, url, 1, 1);
 	}
 	const char *method = luaL_checkstring(L, 1);
 	const char *url = luaL_checkstring(L, 2);
 	if (!lua_isnoneornil(L, 3))
 		luaL_checktype(L, 3, LUA_TTABLE);
-	return do_request(L, method, url, lua_istable(L, 3) ? 3 : 0);
+	return do_request(L, method, url, lua_istable(L, 3) ? 3 : 0, 0);
 }
 
 static int verb(lua_State *L, const char *method)
@@ -297,7 +372,7 @@ static int verb(lua_State *L, const char *method)
 		luaL_checktype(L, 2, LUA_TTABLE);
 		opts = 2;
 	}
-	return do_request(L, method, url, opts);
+	return do_request(L, method, url, opts, 0);
 }
 
 static int l_get(lua_State *L) { return verb(L, "GET"); }

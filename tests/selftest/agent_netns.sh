@@ -42,7 +42,7 @@ start_agent() { # i
 	eval "AGENT_$i=$!"
 	pids="$pids $!"
 	n=0
-	until grep -q 'listening on' "$tmp/agent$i.out"; do
+	until grep -q 'listening on' "$tmp/agent$i.out" 2>/dev/null; do
 		n=$((n + 1)); [ $n -lt 100 ] || fail "agent $i did not start"; sleep 0.05
 	done
 }

@@ -909,6 +909,13 @@ static void test_protocol_errors_json(void **state)
 	free(big);
 	assert_true(out[0] == '\0' || strstr(out, "application/json"));
 	assert_null(strstr(out, "<HTML>"));
+	if (out[0] && strncmp(out, "HTTP/1.1 431", 12) != 0)
+		expect_json_error(out, "HTTP/1.1 400", "\"status\":400");
+	/* a malformed chunk size is a bad request, not a body too large */
+	static const char badchunk[] = "POST /q HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+				       "\r\nzz\r\nab\r\n0\r\n\r\n";
+	raw_exchange(e, badchunk, sizeof(badchunk) - 1, out, sizeof(out));
+	expect_json_error(out, "HTTP/1.1 400", "malformed chunked body");
 	/* a reply queued before an error page is kept (pipelined) */
 	static const char two[] = "GET /q?x=1 HTTP/1.1\r\nHost: x\r\n\r\nTRACE / HTTP/1.1\r\n\r\n";
 	raw_exchange(e, two, sizeof(two) - 1, out, sizeof(out));

@@ -1,8 +1,8 @@
 -- End to end: graceful shutdown of orders under load, watched by a
 -- kubelet-style prober. After SIGTERM readiness must fail at once (H2),
 -- liveness stays up while it drains (H1), requests received before SIGTERM
--- get an answer (H4). This stops orders: run it last (the directory runs in
--- name order) and restart orders afterwards.
+-- get an answer (H4). It starts orders again when it ends (faultline
+-- restart; $FAULTLINE names the binary when it is not on the PATH).
 local fl = require "faultline"
 package.path = (fl.file:gsub("[^/]+/[^/]+$", "?.lua;")) .. package.path
 local O = require "_orders"
@@ -13,6 +13,10 @@ describe("orders shutdown", { tags = { "e2e", "probe" } }, function()
   it("fails readiness at once on SIGTERM and answers what it received", { timeout = 60 }, function()
     local sys = O.system()
     local h = O.history("shutdown")
+    fl.defer(function()
+      local bin = fl.env.FAULTLINE or os.getenv("FAULTLINE") or "faultline"
+      os.execute(string.format("%q restart orders --data %q > /dev/null 2>&1", bin, sys.data))
+    end)
     local customers, items = { O.customer(sys, 100000) }, { O.item(sys, 100000) }
     local p = fl.check.prober("orders", { liveness = sys:url("orders", "/livez"),
       readiness = sys:url("orders", "/readyz"), period = PROBE.period, timeout = PROBE.timeout,

@@ -1,0 +1,219 @@
+-- faultline.fleet: many agents at once from scenarios and experiments (fl.fleet).
+--
+--   local fleet = fl.fleet.load("agents.txt")              -- an inventory file
+--   local fleet = fl.fleet.new{ "http://10.0.0.1:8474", db = "http://10.0.0.2:8474" }
+--   fleet:names()                                          -- { "10.0.0.1:8474", "db" }
+--   local f = fleet:fault{ type = "partition", peer = "10.0.0.9", ttl_ms = 20000 }
+--   f.ids["db"]                                            -- "hf-3"
+--   f:heal()                                               -- or at the end of the test
+--   fleet:only("db"):fault{ type = "bandwidth", dev = "eth0", rate_bps = 1e6, ttl_ms = 5000 }
+--   fleet:status()                                         -- per agent: reachable, version,
+--                                                          -- faults with TTL left, leases
+--   fleet:heal()                                           -- every host fault on every agent
+--
+-- A fault on several agents is applied to all or rolled back on all: when one
+-- agent refuses, the faults already made on the others are deleted before
+-- the error is raised. Inside a test, the first fault takes the controller
+-- lease on every agent of the fleet (TTL -e FL_PROXY_LEASE_MS, default
+-- 10000), renewed every third of it; a runner that dies leaves every agent to
+-- heal itself when the lease lapses. Every fault is healed when the test
+-- ends, however it ends. Host faults are docs/agent.md's; the token is
+-- -e FAULTLINE_TOKEN (or the environment's FAULTLINE_TOKEN /
+-- FAULTLINE_PROXY_TOKEN), or new{..., token = }.
+local http = require "faultline.http"
+
+local M = {}
+local Fleet, Group = {}, {}
+Fleet.__index, Group.__index = Fleet, Group
+
+local function fl()
+  local ok, mod = pcall(require, "faultline")
+  return ok and type(mod) == "table" and mod or nil
+end
+
+local function env(k)
+  local f = fl()
+  return (f and f.env and f.env[k]) or os.getenv(k)
+end
+
+local function call(agent, method, path, body, ok_status, timeout)
+  local headers = {}
+  if agent.token then headers["Authorization"] = "Bearer " .. agent.token end
+  local ok, r = pcall(http.request, method, agent.url .. path,
+    { json = body, headers = headers, timeout = timeout or agent.timeout })
+  if not ok then return nil, tostring(r) end
+  if r.status ~= ok_status then
+    local msg = r.json and r.json.error or r.body
+    return nil, string.format("%s %s %s: %d %s", agent.name, method, path, r.status or 0,
+                              tostring(msg)), r
+  end
+  return r.json or true, nil, r
+end
+
+--- new{ [name =] url, ..., token = } -> a fleet (no request made)
+function M.new(list)
+  if type(list) ~= "table" then error("bad argument #1 to 'new' (expected a table)", 2) end
+  local token = list.token or env("FAULTLINE_TOKEN") or env("FAULTLINE_PROXY_TOKEN")
+  local self = setmetatable({ agents = {}, token = token, _groups = {} }, Fleet)
+  local function add(name, url)
+    if type(url) ~= "string" or not url:match("^https?://") then
+      error(string.format("fleet: agent %s: expected an http(s):// URL, got %s",
+                          tostring(name), tostring(url)), 3)
+    end
+    url = url:gsub("/+$", "")
+    name = name or url:gsub("^https?://", "")
+    for _, a in ipairs(self.agents) do
+      if a.name == name then error("fleet: agent named twice: " .. name, 3) end
+    end
+    self.agents[#self.agents + 1] = { name = name, url = url, token = token, timeout = 5 }
+  end
+  for _, url in ipairs(list) do add(nil, url) end
+  local named = {}
+  for k in pairs(list) do
+    if type(k) == "string" and k ~= "token" then named[#named + 1] = k end
+  end
+  table.sort(named)
+  for _, k in ipairs(named) do add(k, list[k]) end
+  if #self.agents == 0 then error("fleet: no agents", 2) end
+  return self
+end
+
+--- load(path [, {token=}]) -> a fleet from an inventory file: one agent a
+--- line, "URL" or "NAME URL"; '#' starts a comment
+function M.load(path, o)
+  local fh, err = io.open(path or "", "r")
+  if not fh then error("fleet: cannot read inventory: " .. tostring(err), 2) end
+  local list, n = { token = o and o.token }, 0
+  for line in fh:lines() do
+    n = n + 1
+    line = line:gsub("#.*", ""):match("^%s*(.-)%s*$")
+    if line ~= "" then
+      local a, b = line:match("^(%S+)%s+(%S+)$")
+      if a then
+        if list[a] then fh:close(); error(string.format("%s:%d: agent %s named twice", path, n, a), 2) end
+        list[a] = b
+      elseif line:match("^%S+$") then list[#list + 1] = line
+      else fh:close(); error(string.format("%s:%d: expected 'URL' or 'NAME URL'", path, n), 2) end
+    end
+  end
+  fh:close()
+  local ok, f = pcall(M.new, list)
+  if not ok then error(path .. ": " .. tostring(f):gsub("^.-fleet: ", "fleet: "), 2) end
+  return f
+end
+
+--- names() -> the agents' names, in inventory order
+function Fleet:names()
+  local t = {}
+  for i, a in ipairs(self.agents) do t[i] = a.name end
+  return t
+end
+
+--- only(name, ...) -> a fleet of those agents (sharing this fleet's leases)
+function Fleet:only(...)
+  local want, sub = {}, setmetatable({ agents = {}, token = self.token, _groups = self._groups,
+                                       _parent = self._parent or self }, Fleet)
+  for _, n in ipairs({ ... }) do want[n] = true end
+  for _, a in ipairs(self.agents) do
+    if want[a.name] then sub.agents[#sub.agents + 1] = a; want[a.name] = nil end
+  end
+  local missing = next(want)
+  if missing then error("fleet: no agent named " .. tostring(missing), 2) end
+  return sub
+end
+
+-- The controller lease on every agent of the (root) fleet, renewed by a task
+-- until the test ends.
+local function ensure_lease(self)
+  local root = self._parent or self
+  local f = fl()
+  if root._leased or not (f and f.spawn and f.defer and f.sleep) then return end
+  local ttl = tonumber(env("FL_PROXY_LEASE_MS") or "10000") or 10000
+  if ttl <= 0 then return end
+  local holder = string.format("faultline-fleet-%s-%d", tostring(root):match("(%x+)$") or "x",
+                               os.time())
+  local in_test = pcall(f.defer, function()
+    root._leased = false
+    for _, a in ipairs(root.agents) do call(a, "DELETE", "/lease", { holder = holder }, 204) end
+  end)
+  if not in_test then return end
+  for _, a in ipairs(root.agents) do
+    local ok, err = call(a, "POST", "/lease", { ttl_ms = ttl, holder = holder }, 200)
+    if not ok then error("fleet: taking the lease: " .. err, 3) end
+  end
+  root._leased = true
+  f.spawn(function()
+    while root._leased do
+      f.sleep(ttl / 3000)
+      for _, a in ipairs(root.agents) do
+        call(a, "POST", "/lease", { ttl_ms = ttl, holder = holder }, 200)
+      end
+    end
+  end)
+end
+
+--- fault(spec) -> a group: the host fault spec applied on every agent, all or
+--- none. group.ids[name] is each agent's fault id; group:heal() removes them.
+function Fleet:fault(spec)
+  if type(spec) ~= "table" then error("bad argument #1 to 'fault' (expected a table)", 2) end
+  ensure_lease(self)
+  local g = setmetatable({ ids = {}, faults = {}, fleet = self }, Group)
+  for _, a in ipairs(self.agents) do
+    local j, err = call(a, "POST", "/host/faults", spec, 201)
+    if not j then
+      local undo = g:heal()
+      error("fleet: " .. err .. (#undo > 0 and ("; rolling back also failed: " ..
+            table.concat(undo, "; ")) or "; rolled back on every other agent"), 2)
+    end
+    g.ids[a.name], g.faults[a.name] = j.id, j
+  end
+  local f = fl()
+  if f and f.defer then pcall(f.defer, function() g:heal() end) end
+  return g
+end
+
+--- group:heal() -> list of errors (empty when every fault was removed or had
+--- already expired)
+function Group:heal()
+  local errs = {}
+  for _, a in ipairs(self.fleet.agents) do
+    local id = self.ids[a.name]
+    if id then
+      local ok, err, r = call(a, "DELETE", "/host/faults/" .. id, nil, 204)
+      if ok or (r and r.status == 404) then self.ids[a.name] = nil
+      else errs[#errs + 1] = err end
+    end
+  end
+  return errs
+end
+
+--- heal() -> heal every host fault on every agent of the fleet (DELETE /host/faults)
+function Fleet:heal()
+  local errs = {}
+  for _, a in ipairs(self.agents) do
+    local ok, err = call(a, "DELETE", "/host/faults", nil, 204)
+    if not ok then errs[#errs + 1] = err end
+  end
+  if #errs > 0 then error("fleet: " .. table.concat(errs, "; "), 2) end
+end
+
+--- status() -> { {name, url, reachable, version, hostname, faults, leases, error}, ... }
+function Fleet:status()
+  local out = {}
+  for i, a in ipairs(self.agents) do
+    local s = { name = a.name, url = a.url, reachable = false }
+    local h, err = call(a, "GET", "/healthz", nil, 200, 2)
+    if h then
+      s.reachable, s.version, s.hostname = true, h.version, h.hostname
+      local host = call(a, "GET", "/host", nil, 200, 2)
+      s.faults = host and host.faults or {}
+      s.leases = host and host.leases or {}
+    else
+      s.error = err
+    end
+    out[i] = s
+  end
+  return out
+end
+
+return M
