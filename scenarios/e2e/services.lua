@@ -148,18 +148,20 @@ describe("the read model", { tags = { "e2e", "query" } }, function()
   it("catches up after its feed link failed", function(t)
     local addr = L.unique("dong")
     local a = sys:member{ balance = 8000, address = addr }
-    local b = sys:member{ address = addr }
+    local b = sys:member{ address = L.unique("elsewhere") }
+    expect(L.wait_for(caught_up, 10)).to_be(true)
     local win = W.window(sys, t.name)
     local cut = link("query->money"):toxic{ type = "reset_peer", timeout = 0 }
     sys:transfer{ from = a.id, to = b.id, amount = 3000 }
     fl.sleep(0.5)
     cut:remove()
-    W.verify(t.name, { saga = win:saga{ addresses = { [addr] = { a.id, b.id } } } })
+    W.verify(t.name, { saga = win:saga{ addresses = { [addr] = { a.id } } } })
+    -- the money left the address: the read model must see it once its feed is back
     local sum = L.wait_for(function()
       local j = get("query", "/money/query/get-money-sum-by-address/" .. addr)
-      return j.sum == 8000 and j
+      return j.sum == 5000 and j
     end, 10)
-    expect(sum and sum.sum).to_be(8000)
+    expect(sum and sum.sum).to_be(5000)
   end)
 
   it("reports a top-up of exactly the CTR threshold", function()
