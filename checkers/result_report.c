@@ -33,9 +33,10 @@ void fl_check_result_print(const struct fl_check_result *r, FILE *out, size_t ev
 		fprintf(out, "  note: %s\n", r->note);
 	for (size_t i = 0; i < r->ninv; i++) {
 		const struct fl_check_invariant *v = &r->inv[i];
-		const char *mark = v->state == FL_INV_PASSED ? "ok  "
-				   : v->state == FL_INV_FAILED ? "FAIL"
-				   : v->state == FL_INV_UNKNOWN ? "??  " : "--  ";
+		const char *mark = v->state == FL_INV_PASSED	? "ok  "
+				   : v->state == FL_INV_FAILED	? "FAIL"
+				   : v->state == FL_INV_UNKNOWN ? "??  "
+								: "--  ";
 		fprintf(out, "  %s %-4s %-44s", mark, v->id, v->name);
 		if (v->state == FL_INV_FAILED)
 			fprintf(out, " %ld violation%s (of %ld checked)\n", v->count,
@@ -61,7 +62,8 @@ void fl_check_result_print(const struct fl_check_result *r, FILE *out, size_t ev
 		int first = 1;
 		json_object_foreach(r->stats, k, val) {
 			if (json_is_real(val))
-				fprintf(out, "%s %s %.3g", first ? "" : ",", k, json_real_value(val));
+				fprintf(out, "%s %s %.3g", first ? "" : ",", k,
+					json_real_value(val));
 			else
 				fprintf(out, "%s %s %" JSON_INTEGER_FORMAT, first ? "" : ",", k,
 					json_integer_value(val));
@@ -95,7 +97,7 @@ json_t *fl_check_result_json(const struct fl_check_result *r)
 		json_object_set_new(invs, v->id, o);
 	}
 	json_t *valid = r->valid == FL_CHECK_UNKNOWN ? json_string("unknown")
-						      : json_boolean(r->valid == FL_CHECK_VALID);
+						     : json_boolean(r->valid == FL_CHECK_VALID);
 	json_t *o = json_pack("{s:s, s:o, s:o, s:O, s:f}", "checker", r->checker, "valid", valid,
 			      "invariants", invs, "stats", r->stats, "duration_ms",
 			      (double)r->duration_ns / 1e6);

@@ -16,6 +16,7 @@
 #include "core/http_server.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/tls.h"
 #include "core/token.h"
 #include "fault-injector/proxy.h"
 #include "hostfault/hostfault.h"
@@ -34,7 +35,10 @@ enum {
 	O_STATE_DIR,
 	O_MAX_TTL,
 	O_MAX_FAULTS,
-	O_NO_HOST
+	O_NO_HOST,
+	O_TLS_CERT,
+	O_TLS_KEY,
+	O_TLS_CLIENT_CA
 };
 
 /* The proxy's options (cli/cmd_proxy.c, docs/fault-injector.md), then the host faults'. */
@@ -46,6 +50,11 @@ static const struct fl_opt opts[] = {
 	  "the API token, as for faultline proxy (else\n"
 	  "FAULTLINE_TOKEN or FAULTLINE_PROXY_TOKEN); required beyond loopback" },
 	{ "token", O_TOKEN, "T", "the token itself (visible in the process list)" },
+	{ "tls-cert", O_TLS_CERT, "FILE", "serve the API over HTTPS, as for faultline proxy" },
+	{ "tls-key", O_TLS_KEY, "FILE", "the certificate's private key (PEM)" },
+	{ "tls-client-ca", O_TLS_CLIENT_CA, "FILE",
+	  "mutual TLS: only clients with a certificate\n"
+	  "this CA signed" },
 	{ "allow-upstream", O_ALLOW_UPSTREAM, "LIST",
 	  "where links may point, as for faultline proxy" },
 	{ "allow-listen", O_ALLOW_LISTEN, "LIST",
@@ -186,6 +195,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 struct agent_opts {
 	const char *listen, *config, *token, *token_file, *events;
+	struct fl_tls_server_opts tls;
 	char *loaded; /* the token read from a file or the environment */
 	struct fl_proxy_opts po;
 	struct fl_hostfault_opts ho;
@@ -222,6 +232,9 @@ static int parse_args(int argc, char **argv, struct agent_opts *a)
 		case O_TABLE: a->ho.table = o.arg; break;
 		case O_STATE_DIR: a->ho.state_dir = o.arg; break;
 		case O_NO_HOST: a->no_host = true; break;
+		case O_TLS_CERT: a->tls.cert = o.arg; break;
+		case O_TLS_KEY: a->tls.key = o.arg; break;
+		case O_TLS_CLIENT_CA: a->tls.client_ca = o.arg; break;
 		case O_SEED:
 			if (parse_num(&o, 0, INT64_MAX, &v))
 				return FL_EXIT_USAGE;
@@ -251,6 +264,8 @@ static int parse_args(int argc, char **argv, struct agent_opts *a)
 		return o.exit;
 	if (o.optind < argc)
 		return fl_cli_usage_error("agent", "unexpected argument '%s'", argv[o.optind]);
+	if ((a->tls.cert || a->tls.key || a->tls.client_ca) && !(a->tls.cert && a->tls.key))
+		return fl_cli_usage_error("agent", "TLS needs both --tls-cert and --tls-key");
 	if (a->token && a->token_file)
 		return fl_cli_usage_error("agent", "--token and --token-file: give one");
 	if (!a->token) {
@@ -310,6 +325,11 @@ static int cmd_agent(int argc, char **argv)
 		rc = arc == FL_EPERM ? FL_EXIT_USAGE : FL_EXIT_INFRA;
 		goto out;
 	}
+	if (o.tls.cert && fl_proxy_api_use_tls(a.e, &o.tls, err, sizeof(err))) {
+		fprintf(stderr, "faultline agent: %s\n", err);
+		rc = FL_EXIT_USAGE;
+		goto out;
+	}
 	if (cfg && fl_proxy_engine_populate(a.e, cfg, err, sizeof(err))) {
 		fprintf(stderr, "faultline agent: %s: %s\n", o.config, err);
 		rc = FL_EXIT_USAGE;
@@ -328,7 +348,8 @@ static int cmd_agent(int argc, char **argv)
 		rc = FL_EXIT_INFRA;
 		goto out;
 	}
-	printf("faultline agent: listening on %s\n", fl_proxy_api_url(a.e) + strlen("http://"));
+	const char *url = fl_proxy_api_url(a.e), *sep = strstr(url, "://");
+	printf("faultline agent: listening on %s\n", sep ? sep + 3 : url);
 	fflush(stdout);
 	fprintf(stderr, "faultline agent: seed %" PRIu64 ", host faults %s\n",
 		fl_proxy_engine_seed(a.e), a.h ? "on" : "off");

@@ -13,7 +13,19 @@
 #include "core/json.h"
 #include "core/token.h"
 
-enum { O_AGENT = FL_OPT_LONG, O_INVENTORY, O_TOKEN_FILE, O_JSON, O_LEASE, O_HOLD, O_HOLDER };
+enum {
+	O_AGENT = FL_OPT_LONG,
+	O_INVENTORY,
+	O_TOKEN_FILE,
+	O_JSON,
+	O_LEASE,
+	O_HOLD,
+	O_HOLDER,
+	O_CACERT,
+	O_CERT,
+	O_KEY,
+	O_INSECURE
+};
 
 static const struct fl_opt opts[] = {
 	{ "inventory", O_INVENTORY, "FILE",
@@ -22,6 +34,10 @@ static const struct fl_opt opts[] = {
 	{ "token-file", O_TOKEN_FILE, "FILE",
 	  "the agents' token (else FAULTLINE_TOKEN or\n"
 	  "FAULTLINE_PROXY_TOKEN)" },
+	{ "cacert", O_CACERT, "FILE", "trust this CA (PEM) for https:// agents" },
+	{ "cert", O_CERT, "FILE", "client certificate (PEM) for agents asking mutual TLS" },
+	{ "key", O_KEY, "FILE", "its private key (PEM)" },
+	{ "insecure", O_INSECURE, NULL, "do not verify the agents' certificates" },
 	{ "json", O_JSON, NULL, "status: one JSON document" },
 	{ "lease-ms", O_LEASE, "MS",
 	  "apply --hold: the controller lease taken on every agent\n"
@@ -40,6 +56,7 @@ static const struct fl_help help[] = {
 	  "       faultline fleet apply SPEC [--hold [--lease-ms MS]] AGENTS\n"
 	  "       faultline fleet heal AGENTS\n"
 	  "AGENTS: --inventory FILE and/or --agent URL... [--token-file FILE]\n"
+	  "        [--cacert FILE] [--cert FILE --key FILE] [--insecure]\n"
 	  "\n"
 	  "status  each agent: reachable, version, host faults with their remaining\n"
 	  "        TTL, lease holders. Exit 0 when every agent answers, 3 otherwise.\n"
@@ -61,6 +78,7 @@ struct fleet {
 	struct agent *a;
 	size_t n;
 	char *token;
+	struct fl_http_tls tls;
 };
 
 static volatile sig_atomic_t stop_sig;
@@ -135,7 +153,8 @@ static struct fl_http_response *call(const struct fleet *f, const struct agent *
 				       .nheaders = nh,
 				       .json = body,
 				       .connect_timeout_ms = 2000,
-				       .timeout_ms = 5000 };
+				       .timeout_ms = 5000,
+				       .tls = &f->tls };
 	struct fl_http_response *r = NULL;
 	fl_http_fetch(&req, &r);
 	return r;
@@ -350,6 +369,10 @@ static int cmd_fleet(int argc, char **argv)
 		case O_AGENT: rc = add_agent(&f, NULL, o.arg); break;
 		case O_TOKEN_FILE: token_file = o.arg; break;
 		case O_JSON: json = true; break;
+		case O_CACERT: f.tls.cacert = o.arg; break;
+		case O_CERT: f.tls.cert = o.arg; break;
+		case O_KEY: f.tls.key = o.arg; break;
+		case O_INSECURE: f.tls.insecure = 1; break;
 		case O_HOLD: hold = true; break;
 		case O_HOLDER: snprintf(holder, sizeof(holder), "%s", o.arg); break;
 		case O_LEASE: {

@@ -11,11 +11,13 @@ enum { O_COMPARE = FL_OPT_LONG };
 
 static const struct fl_opt opts[] = {
 	{ "output", 'o', "FILE", "where to write (default: report.html; '-': standard output)" },
-	{ "format", 'f', "FMT", "html (default; also from FILE's extension), junit (.xml),\n"
-		"json, tap, tap13, console" },
-	{ "compare", O_COMPARE, NULL, "two journals A B: one page with both runs, timelines on\n"
-		"shared axes, each invariant's verdict side by side, the\n"
-		"change in latency percentiles, throughput and error rate" },
+	{ "format", 'f', "FMT",
+	  "html (default; also from FILE's extension), junit (.xml),\n"
+	  "json, tap, tap13, console" },
+	{ "compare", O_COMPARE, NULL,
+	  "two journals A B: one page with both runs, timelines on\n"
+	  "shared axes, each invariant's verdict side by side, the\n"
+	  "change in latency percentiles, throughput and error rate" },
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
@@ -29,7 +31,8 @@ static const struct fl_help help[] = {
 	  "history files (default: the --history file the journal names). The page is\n"
 	  "the one --report html=FILE writes: self-contained, readable without scripts\n"
 	  "or network.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ "\n"
 	  "Exit status: 0 written, 2 usage error or unreadable journal, 3 the report could\n"
 	  "not be written.\n"
@@ -37,7 +40,8 @@ static const struct fl_help help[] = {
 	  "Examples:\n"
 	  "  faultline run scenarios/chaos --history h.jsonl --report json=run.json\n"
 	  "  faultline report run.json -o run.html\n"
-	  "  faultline report --compare before.json after.json -o diff.html\n", NULL },
+	  "  faultline report --compare before.json after.json -o diff.html\n",
+	  NULL },
 	{ NULL, NULL },
 };
 
@@ -99,13 +103,15 @@ static int cmd_report(int argc, char **argv)
 	int nargs = argc - optind;
 	if (cmp) {
 		if (nargs != 2)
-			return fl_cli_usage_error("report", "--compare takes two journals, A and B");
+			return fl_cli_usage_error("report", "--compare takes two journals, A and "
+							    "B");
 		if (format && strcmp(format, "html"))
 			return fl_cli_usage_error("report", "--compare writes HTML only");
 		return compare(argv[optind], argv[optind + 1], out);
 	}
 	if (nargs < 1)
-		return fl_cli_usage_error("report", "missing JOURNAL (a --report json=FILE journal)");
+		return fl_cli_usage_error("report", "missing JOURNAL (a --report json=FILE "
+						    "journal)");
 	char spec[4096];
 	snprintf(spec, sizeof(spec), "%s=%s", format ? format : format_of(out), out);
 	struct fl_report_run *run = NULL;
@@ -113,8 +119,8 @@ static int cmd_report(int argc, char **argv)
 	if (rc)
 		return rc;
 	char err[512] = "";
-	int wr = fl_report_run_write(run, spec, (const char *const *)argv + optind + 1, nargs - 1, err,
-				     sizeof(err));
+	int wr = fl_report_run_write(run, spec, (const char *const *)argv + optind + 1, nargs - 1,
+				     err, sizeof(err));
 	if (wr < 0) {
 		fprintf(stderr, "faultline report: %s\n", err);
 		rc = wr == FL_EINVAL ? FL_EXIT_USAGE : FL_EXIT_INFRA;

@@ -20,9 +20,9 @@ size_t fl_hist_bucket(uint64_t v)
 		return (size_t)v;
 	if (v >= LIMIT)
 		return FL_HIST_BUCKETS - 1;
-	unsigned e = 63u - (unsigned)__builtin_clzll(v);	/* 2^e <= v < 2^(e+1) */
+	unsigned e = 63u - (unsigned)__builtin_clzll(v); /* 2^e <= v < 2^(e+1) */
 	unsigned shift = e - (FL_HIST_SUB_BITS - 1);
-	size_t sub = (size_t)(v >> shift);	/* HALF .. SUB-1 */
+	size_t sub = (size_t)(v >> shift); /* HALF .. SUB-1 */
 	return FL_HIST_SUB + (size_t)(e - FL_HIST_SUB_BITS) * HALF + (sub - HALF);
 }
 
@@ -41,7 +41,7 @@ uint64_t fl_hist_bucket_high(size_t i)
 	if (i < FL_HIST_SUB)
 		return i;
 	if (i >= FL_HIST_BUCKETS - 1)
-		return UINT64_MAX;	/* the last bucket also holds the clamped values */
+		return UINT64_MAX; /* the last bucket also holds the clamped values */
 	return fl_hist_bucket_low(i + 1) - 1;
 }
 

@@ -25,14 +25,13 @@
 #define FL_HIST_SUB_BITS 7
 #define FL_HIST_MAX_BITS 40
 #define FL_HIST_SUB (1u << FL_HIST_SUB_BITS)
-#define FL_HIST_BUCKETS \
-	(FL_HIST_SUB + (FL_HIST_MAX_BITS - FL_HIST_SUB_BITS) * (FL_HIST_SUB / 2))
+#define FL_HIST_BUCKETS (FL_HIST_SUB + (FL_HIST_MAX_BITS - FL_HIST_SUB_BITS) * (FL_HIST_SUB / 2))
 
 struct fl_hist {
-	uint64_t count;		/* values recorded */
-	uint64_t min, max;	/* exact; min is UINT64_MAX while empty */
-	uint64_t clamped;	/* values >= 2^FL_HIST_MAX_BITS (in the last bucket) */
-	double sum;		/* of the values, for the mean */
+	uint64_t count;	   /* values recorded */
+	uint64_t min, max; /* exact; min is UINT64_MAX while empty */
+	uint64_t clamped;  /* values >= 2^FL_HIST_MAX_BITS (in the last bucket) */
+	double sum;	   /* of the values, for the mean */
 	uint64_t counts[FL_HIST_BUCKETS];
 };
 

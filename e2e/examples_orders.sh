@@ -42,13 +42,20 @@ expect_rc() { # want name log cmd...
 }
 T0=$(now)
 
-# 1. the correct system: unit, e2e (shutdown.lua restarts orders when it ends)
+# 1. the correct system: contract (first: its tests replay the traffic of
+#    00_traffic.lua on a fresh system), unit, e2e (shutdown.lua restarts orders)
 t=$(now); fresh
 echo "faultline up examples/orders/topology.lua: $(sed -n 's/^orders up in \([0-9]* ms\).*/\1/p' "$WORK/up-1.log")"
-expect_rc 0 "scenarios" "$WORK/scenarios.log" "$FAULTLINE" run "$SC/unit" "$SC/e2e" -e FL_SYS="$SYS" \
-	-e ORDERS_OUT="$WORK" --seed 1
-grep -q "0 failed" "$WORK/scenarios.log"
-stop; echo "scenarios (unit, e2e) on the correct system: passed ($(since "$t") s)"
+expect_rc 0 "scenarios" "$WORK/scenarios.log" "$FAULTLINE" run "$SC/contract" "$SC/unit" "$SC/e2e" \
+	-e FL_SYS="$SYS" -e ORDERS_OUT="$WORK" -e CONTRACT_FRESH=1 --seed 1
+grep -q " 0 failed, 0 skipped" "$WORK/scenarios.log" || { tail -20 "$WORK/scenarios.log"; exit 1; }
+for p in payments inventory; do
+	url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["services"][sys.argv[2]]["url"])' \
+		"$SYS/topology.json" "$p")
+	expect_rc 0 "contract verify $p" "$WORK/verify-$p.log" "$FAULTLINE" contract verify \
+		"$SC/contract/pacts/orders-$p.json" --provider-url "$url"
+done
+stop; echo "scenarios (contract, unit, e2e) and pacts on the correct system: passed ($(since "$t") s)"
 
 # 2. chaos with every checker, correct system, over seeds
 seeds="1"; [ "$QUICK" = 0 ] && seeds="1 2 3 4 5"

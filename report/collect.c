@@ -10,7 +10,7 @@
 #include "core/errors.h"
 
 struct collect {
-	struct fl_report_out out;	/* first: see report_int.h */
+	struct fl_report_out out; /* first: see report_int.h */
 	const struct fl_report_format *fmt;
 	struct fl_report_log log;
 };
@@ -62,7 +62,7 @@ static void c_run_end(void *self, const struct fl_run_summary *s)
 	if (!c->log.begin_wall_ns)
 		c->log.begin_wall_ns = c->log.end_wall_ns - s->duration_ns;
 	int rc = c->fmt->write(c->out.f, &c->log, s);
-	if (rc) {	/* left unpublished: freed without commit */
+	if (rc) { /* left unpublished: freed without commit */
 		fprintf(stderr, "faultline: cannot write the %s report: %s\n", c->fmt->name,
 			fl_strerror(rc));
 		return;

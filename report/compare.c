@@ -34,7 +34,9 @@ static void header(FILE *f, struct side *sd)
 		fprintf(f, "<th>%s</th>", sd[i].name);
 	fputs("</tr><tr><td>verdict</td>", f);
 	for (int i = 0; i < 2; i++)
-		fprintf(f, "<td><span class='chip %s verdict'>%s</span> %d passed, %d failed, %d skipped</td>",
+		fprintf(f,
+			"<td><span class='chip %s verdict'>%s</span> %d passed, %d failed, %d "
+			"skipped</td>",
 			passed(sd[i].s) ? "pass" : "fail", passed(sd[i].s) ? "passed" : "failed",
 			sd[i].s->passed, sd[i].s->failed, sd[i].s->skipped);
 	fputs("</tr><tr><td>seed</td>", f);
@@ -42,7 +44,8 @@ static void header(FILE *f, struct side *sd)
 		fprintf(f, "<td>%llu</td>", (unsigned long long)sd[i].s->seed);
 	fputs("</tr><tr><td>duration</td>", f);
 	for (int i = 0; i < 2; i++)
-		fprintf(f, "<td>%s</td>", fl_report_fmt_ns((double)sd[i].s->duration_ns, d, sizeof(d)));
+		fprintf(f, "<td>%s</td>",
+			fl_report_fmt_ns((double)sd[i].s->duration_ns, d, sizeof(d)));
 	fputs("</tr><tr><td>command</td>", f);
 	for (int i = 0; i < 2; i++) {
 		fputs("<td><code>", f);
@@ -77,12 +80,15 @@ static void shared_charts(FILE *f, struct side *sd)
 	for (int i = 0; i < 2; i++)
 		if (sd[i].tl.t1 - sd[i].tl.t0 > span)
 			span = sd[i].tl.t1 - sd[i].tl.t0;
-	for (int i = 0; i < 2; i++) {	/* one axis: both as long as the longer */
+	for (int i = 0; i < 2; i++) { /* one axis: both as long as the longer */
 		sd[i].tl.t1 = sd[i].tl.t0 + span;
 		if (fl_timeline_finish(&sd[i].tl, MAX_BUCKETS))
 			return;
 	}
-	struct fl_html_axis ax = { .t0 = sd[0].tl.t0, .t1 = sd[0].tl.t0 + span, .x0 = 70, .x1 = 1046 };
+	struct fl_html_axis ax = { .t0 = sd[0].tl.t0,
+				   .t1 = sd[0].tl.t0 + span,
+				   .x0 = 70,
+				   .x1 = 1046 };
 	struct fl_html_line lat[4] = {
 		{ "A p50", "p50 a", "#2b6cb0", values(&sd[0].tl, 50), 0 },
 		{ "A p99", "p99 a", "#c53030", values(&sd[0].tl, 99), 0 },
@@ -94,12 +100,15 @@ static void shared_charts(FILE *f, struct side *sd)
 		{ "B", "ops b", "#2f855a", rates(&sd[1].tl), 1 },
 	};
 	if (lat[0].y && lat[1].y && lat[2].y && lat[3].y && thr[0].y && thr[1].y) {
-		fputs("<section id='timeline'><h2>Timelines on shared axes</h2><p class='meta'>Time since "
-		      "each run's first event; A solid, B dashed.</p>", f);
-		fl_html_chart(f, &sd[0].tl, &ax, false, "Latency p50 and p99 (log scale)", lat, 4, true,
-			      fl_html_fmt_lat);
-		fl_html_chart(f, &sd[0].tl, &ax, false, "Throughput: successful operations per second",
-			      thr, 2, false, fl_html_fmt_rate);
+		fputs("<section id='timeline'><h2>Timelines on shared axes</h2><p "
+		      "class='meta'>Time since "
+		      "each run's first event; A solid, B dashed.</p>",
+		      f);
+		fl_html_chart(f, &sd[0].tl, &ax, false, "Latency p50 and p99 (log scale)", lat, 4,
+			      true, fl_html_fmt_lat);
+		fl_html_chart(f, &sd[0].tl, &ax, false,
+			      "Throughput: successful operations per second", thr, 2, false,
+			      fl_html_fmt_rate);
 		fputs("</section>", f);
 	}
 	for (int i = 0; i < 4; i++)
@@ -119,7 +128,11 @@ static void change_cell(FILE *f, double a, double b, bool lower_is_better)
 	double pct = (b - a) / a * 100;
 	bool worse = lower_is_better ? pct > 10 : pct < -10;
 	bool better = lower_is_better ? pct < -10 : pct > 10;
-	fprintf(f, "<td class='n %s'>%+.1f %%</td>", worse ? "o-fail" : better ? "s-pass" : "", pct);
+	fprintf(f, "<td class='n %s'>%+.1f %%</td>",
+		worse	 ? "o-fail"
+		: better ? "s-pass"
+			 : "",
+		pct);
 }
 
 static void numbers(FILE *f, struct side *sd)
@@ -129,8 +142,10 @@ static void numbers(FILE *f, struct side *sd)
 		double p;
 	} ps[] = { { "p50", 50 }, { "p95", 95 }, { "p99", 99 }, { "p99.9", 99.9 }, { "max", 100 } };
 	char a[32], b[32];
-	fputs("<section id='numbers'><h2>Change from A to B</h2><table class='num'><tr><th>measure</th>"
-	      "<th>A</th><th>B</th><th>change</th></tr>", f);
+	fputs("<section id='numbers'><h2>Change from A to B</h2><table "
+	      "class='num'><tr><th>measure</th>"
+	      "<th>A</th><th>B</th><th>change</th></tr>",
+	      f);
 	for (size_t k = 0; k < sizeof(ps) / sizeof(ps[0]); k++) {
 		double va = (double)fl_hist_percentile(sd[0].tl.all, ps[k].p);
 		double vb = (double)fl_hist_percentile(sd[1].tl.all, ps[k].p);
@@ -159,7 +174,7 @@ static void numbers(FILE *f, struct side *sd)
 /* --- verdicts side by side ------------------------------------------------------ */
 
 struct inv_row {
-	char key[160];		/* "label\tID" */
+	char key[160]; /* "label\tID" */
 	const json_t *inv[2];
 };
 
@@ -182,7 +197,8 @@ static void collect(const json_t *check, void *arg)
 		while (i < rows->n && strcmp(rows->v[i].key, key))
 			i++;
 		if (i == rows->n) {
-			if (fl_report_grow((void **)&rows->v, &rows->cap, rows->n, sizeof(*rows->v)))
+			if (fl_report_grow((void **)&rows->v, &rows->cap, rows->n,
+					   sizeof(*rows->v)))
 				return;
 			memset(&rows->v[i], 0, sizeof(rows->v[i]));
 			snprintf(rows->v[i].key, sizeof(rows->v[i].key), "%s", key);
@@ -204,7 +220,9 @@ static void verdict_cell(FILE *f, const json_t *inv)
 		return;
 	}
 	const char *state = fl_json_str(inv, "state", "?");
-	const char *cls = !strcmp(state, "passed") ? "pass" : !strcmp(state, "failed") ? "fail" : "skip";
+	const char *cls = !strcmp(state, "passed")   ? "pass"
+			  : !strcmp(state, "failed") ? "fail"
+						     : "skip";
 	fprintf(f, "<td><span class='chip %s'>%s</span>", cls, state);
 	if (fl_json_int(inv, "count", 0) > 0)
 		fprintf(f, " %lld violation%s", (long long)fl_json_int(inv, "count", 0),
@@ -223,10 +241,12 @@ static void verdicts(FILE *f, struct side *sd)
 		return;
 	qsort(rows.v, rows.n, sizeof(*rows.v), cmp_row);
 	fputs("<section id='checks'><h2>Checkers side by side</h2><table class='invs'><tr>"
-	      "<th>checker</th><th>id</th><th>invariant</th><th>A</th><th>B</th></tr>", f);
+	      "<th>checker</th><th>id</th><th>invariant</th><th>A</th><th>B</th></tr>",
+	      f);
 	for (size_t i = 0; i < rows.n; i++) {
 		const json_t *any = rows.v[i].inv[0] ? rows.v[i].inv[0] : rows.v[i].inv[1];
-		const char *sa = fl_json_str(rows.v[i].inv[0], "state", ""), *sb = fl_json_str(rows.v[i].inv[1], "state", "");
+		const char *sa = fl_json_str(rows.v[i].inv[0], "state", ""),
+			   *sb = fl_json_str(rows.v[i].inv[1], "state", "");
 		char *tab = strchr(rows.v[i].key, '\t');
 		*tab = '\0';
 		fprintf(f, "<tr class='inv%s'><td>", strcmp(sa, sb) ? " changed" : "");
@@ -267,11 +287,14 @@ int fl_report_compare(const struct fl_report_run *a, const struct fl_report_run 
 		if (sd[0].tl.all && sd[1].tl.all)
 			numbers(f, sd);
 	} else {
-		fputs("<section><p class='meta'>No history for both runs: no timelines to compare.</p></section>", f);
+		fputs("<section><p class='meta'>No history for both runs: no timelines to "
+		      "compare.</p></section>",
+		      f);
 	}
 	verdicts(f, sd);
 	fputs("</main></body></html>\n", f);
-	rc = ferror(f) ? fl_err_set(err, errlen, FL_EIO, "%s: write failed", path) : fl_report_out_commit(&o);
+	rc = ferror(f) ? fl_err_set(err, errlen, FL_EIO, "%s: write failed", path)
+		       : fl_report_out_commit(&o);
 out:
 	fl_report_out_close(&o);
 	fl_timeline_free(&sd[0].tl);

@@ -23,8 +23,8 @@
 
 /* A failure (or flaky test) remembered for the closing lists. */
 struct failure {
-	char *where;	/* "file:line" or "file" */
-	char *what;	/* "suite > name" or "error: first line" */
+	char *where; /* "file:line" or "file" */
+	char *what;  /* "suite > name" or "error: first line" */
 };
 
 struct failures {
@@ -35,24 +35,24 @@ struct failures {
 /* What fl_report_progress last said, and the rate over the last second. */
 struct live {
 	bool on;
-	char what[96];		/* printable ASCII (others as '?') */
+	char what[96]; /* printable ASCII (others as '?') */
 	double elapsed, total;
 	int64_t ops, errors;
 	int faults;
-	double rate;		/* ops/s over the last whole second, < 0: not yet */
+	double rate; /* ops/s over the last whole second, < 0: not yet */
 	int64_t rate_ops, rate_ns, drawn_ns;
 };
 
 struct console {
-	struct fl_report_out out;	/* first: see report_int.h */
+	struct fl_report_out out; /* first: see report_int.h */
 	bool tty, color;
-	char *header;			/* file whose header was printed last */
+	char *header; /* file whose header was printed last */
 	int nplanned, nended;
 	int passed, failed, skipped, errors;
 	int64_t begin_mono_ns;
-	size_t progress_len;		/* columns of the progress line on screen, 0: none */
-	char progress[256];		/* the text on screen */
-	struct live live;		/* a workload's or experiment's state (fl_report_progress) */
+	size_t progress_len; /* columns of the progress line on screen, 0: none */
+	char progress[256];  /* the text on screen */
+	struct live live;    /* a workload's or experiment's state (fl_report_progress) */
 	struct failures fails, flaky;
 };
 
@@ -84,15 +84,17 @@ static size_t live_text(const struct live *l, char *out, size_t len)
 {
 	char a[32], b[32], r[32];
 	size_t o = 0;
-	if (l->elapsed < 60)	/* a steady clock: tenths of seconds, not "5.06 µs" */
+	if (l->elapsed < 60) /* a steady clock: tenths of seconds, not "5.06 µs" */
 		snprintf(a, sizeof(a), "%.1f s", l->elapsed);
 	else
 		fl_report_fmt_s(l->elapsed, a, sizeof(a));
 	int n = snprintf(out, len, "  %s %s", l->what, a);
 	if (n > 0 && l->total > 0)
-		n += snprintf(out + n, len - (size_t)n, " of %s", fl_report_fmt_s(l->total, b, sizeof(b)));
+		n += snprintf(out + n, len - (size_t)n, " of %s",
+			      fl_report_fmt_s(l->total, b, sizeof(b)));
 	if (n > 0 && l->ops >= 0 && l->rate >= 0)
-		n += snprintf(out + n, len - (size_t)n, ", %s ops/s", fl_report_fmt_count(l->rate, r, sizeof(r)));
+		n += snprintf(out + n, len - (size_t)n, ", %s ops/s",
+			      fl_report_fmt_count(l->rate, r, sizeof(r)));
 	else if (n > 0 && l->ops >= 0)
 		n += snprintf(out + n, len - (size_t)n, ", %lld ops", (long long)l->ops);
 	if (n > 0 && l->errors >= 0)
@@ -119,25 +121,28 @@ static void draw_progress(struct console *c)
 	char line[256];
 	double secs = (double)(fl_mono_ns() - c->begin_mono_ns) / 1e9;
 	int n;
-	if (c->live.on) {	/* the workload first: a narrow terminal cuts the rest */
+	if (c->live.on) { /* the workload first: a narrow terminal cuts the rest */
 		size_t k = live_text(&c->live, line, sizeof(line));
-		n = (int)k + snprintf(line + k, sizeof(line) - k, "  [%d/%d files, %d failed]", c->nended,
-				      c->nplanned > 0 ? c->nplanned : c->nended, c->failed + c->errors);
+		n = (int)k + snprintf(line + k, sizeof(line) - k, "  [%d/%d files, %d failed]",
+				      c->nended, c->nplanned > 0 ? c->nplanned : c->nended,
+				      c->failed + c->errors);
 	} else if (c->nplanned > 0)
-		n = snprintf(line, sizeof(line), "  [%d/%d files] %d passed, %d failed, %d skipped  %.1f s",
-			     c->nended, c->nplanned, c->passed, c->failed + c->errors, c->skipped, secs);
+		n = snprintf(line, sizeof(line),
+			     "  [%d/%d files] %d passed, %d failed, %d skipped  %.1f s", c->nended,
+			     c->nplanned, c->passed, c->failed + c->errors, c->skipped, secs);
 	else
-		n = snprintf(line, sizeof(line), "  [%d files] %d passed, %d failed, %d skipped  %.1f s",
-			     c->nended, c->passed, c->failed + c->errors, c->skipped, secs);
+		n = snprintf(line, sizeof(line),
+			     "  [%d files] %d passed, %d failed, %d skipped  %.1f s", c->nended,
+			     c->passed, c->failed + c->errors, c->skipped, secs);
 	if (n < 0)
 		return;
 	size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-	size_t width = (size_t)term_width(c) - 1;	/* never wrap: \r only returns within a line */
+	size_t width = (size_t)term_width(c) - 1; /* never wrap: \r only returns within a line */
 	if (len > width)
 		len = width;
 	line[len] = '\0';
 	if (c->progress_len && strcmp(line, c->progress) == 0)
-		return;	/* already on screen */
+		return; /* already on screen */
 	clear_progress(c);
 	fprintf(c->out.f, "%s%s%s", col(c, DIM), line, col(c, RESET));
 	c->progress_len = len;
@@ -170,7 +175,7 @@ static void ensure_header(struct console *c, const char *file)
 	put_str(c, file);
 	fprintf(c->out.f, "%s\n", col(c, RESET));
 	char *copy = strdup(file);
-	if (copy) {	/* without memory the header may just repeat */
+	if (copy) { /* without memory the header may just repeat */
 		free(c->header);
 		c->header = copy;
 	}
@@ -186,7 +191,7 @@ static void put_indented(struct console *c, const char *text, int indent, const 
 		size_t len = strcspn(text + i, "\n");
 		if (len > n - i)
 			len = n - i;
-		if (len) {	/* no trailing blanks on empty lines */
+		if (len) { /* no trailing blanks on empty lines */
 			fprintf(c->out.f, "%*s%s", indent, "", col(c, color));
 			put_clean(c, text + i, len);
 			fputs(color[0] ? col(c, RESET) : "", c->out.f);
@@ -239,10 +244,10 @@ static char *test_title(const struct fl_test_result *r)
 }
 
 /* After run_end (or a failed open) nothing more is written. */
-#define LIVE(c)                                         \
-	do {                                            \
-		if (!(c)->out.f || (c)->out.committed)  \
-			return;                         \
+#define LIVE(c)                                                                                    \
+	do {                                                                                       \
+		if (!(c)->out.f || (c)->out.committed)                                             \
+			return;                                                                    \
 	} while (0)
 
 static void con_run_begin(void *self, int nfiles, uint64_t seed)
@@ -259,7 +264,7 @@ static void con_file_begin(void *self, const char *file)
 {
 	struct console *c = self;
 	LIVE(c);
-	(void)file;	/* its header waits for its first line */
+	(void)file; /* its header waits for its first line */
 	draw_progress(c);
 }
 
@@ -272,7 +277,9 @@ static void con_test_done(void *self, const struct fl_test_result *r)
 	clear_progress(c);
 	ensure_header(c, file);
 	const char *mark = r->status == FL_TEST_PASS ? "✓" : r->status == FL_TEST_FAIL ? "✗" : "-";
-	const char *color = r->status == FL_TEST_PASS ? GREEN : r->status == FL_TEST_FAIL ? RED : YELLOW;
+	const char *color = r->status == FL_TEST_PASS	? GREEN
+			    : r->status == FL_TEST_FAIL ? RED
+							: YELLOW;
 	bool suite = r->suite && *r->suite;
 	fprintf(f, "  %s%s%s ", col(c, color), mark, col(c, RESET));
 	if (suite) {
@@ -371,7 +378,7 @@ static void con_file_end(void *self, const char *file)
 {
 	struct console *c = self;
 	LIVE(c);
-	(void)file;	/* a file with nothing to report prints nothing */
+	(void)file; /* a file with nothing to report prints nothing */
 	c->nended++;
 	draw_progress(c);
 }
@@ -415,8 +422,8 @@ static void con_run_end(void *self, const struct fl_run_summary *s)
 		s->passed, col(c, s->passed ? RESET : ""), col(c, s->failed ? RED : ""), s->failed,
 		col(c, s->failed ? RESET : ""), s->skipped);
 	if (s->errors)
-		fprintf(f, ", %s%d file error%s%s", col(c, RED), s->errors, s->errors == 1 ? "" : "s",
-			col(c, RESET));
+		fprintf(f, ", %s%d file error%s%s", col(c, RED), s->errors,
+			s->errors == 1 ? "" : "s", col(c, RESET));
 	fprintf(f, " (%d file%s, %.2f s, seed %" PRIu64 ")\n", s->files, s->files == 1 ? "" : "s",
 		(double)s->duration_ns / 1e9, s->seed);
 	put_list(c, &c->fails, "Failed", "✗", RED);
@@ -429,7 +436,7 @@ static void con_progress(void *self, const struct fl_progress *p)
 	struct console *c = self;
 	LIVE(c);
 	if (!c->tty)
-		return;	/* nothing of it in files, pipes or CI logs */
+		return; /* nothing of it in files, pipes or CI logs */
 	struct live *l = &c->live;
 	int64_t now = fl_mono_ns();
 	if (!p->what) {
@@ -439,7 +446,7 @@ static void con_progress(void *self, const struct fl_progress *p)
 		}
 		return;
 	}
-	if (!l->on || strncmp(l->what, p->what, sizeof(l->what) - 1)) {	/* a new one */
+	if (!l->on || strncmp(l->what, p->what, sizeof(l->what) - 1)) { /* a new one */
 		memset(l, 0, sizeof(*l));
 		l->rate = -1;
 		l->rate_ns = now;
@@ -461,7 +468,7 @@ static void con_progress(void *self, const struct fl_progress *p)
 		l->rate_ns = now;
 	}
 	if (now - l->drawn_ns < 100000000LL)
-		return;	/* ten redraws a second at most */
+		return; /* ten redraws a second at most */
 	l->drawn_ns = now;
 	draw_progress(c);
 }

@@ -7,7 +7,7 @@
 #include "core/errors.h"
 
 static const struct fl_report_format *const formats[] = {
-	&fl_report_console, &fl_report_tap, &fl_report_tap13,
+	&fl_report_console, &fl_report_tap,  &fl_report_tap13,
 	&fl_report_junit,   &fl_report_json, &fl_report_html,
 };
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))
@@ -26,14 +26,15 @@ static const struct fl_report_format *find_or_say(const char *name, size_t len, 
 	const struct fl_report_format *fmt = fl_report_format_find(name, len);
 	if (!fmt)
 		fl_err_set(err, errlen, FL_EINVAL,
-			   "unknown report format '%.*s' (expected console, tap, tap13, junit, json or html)",
+			   "unknown report format '%.*s' (expected console, tap, tap13, junit, "
+			   "json or html)",
 			   (int)len, name);
 	return fmt;
 }
 
 /* Make the reporter of fmt on o (taken). */
-static int make(const struct fl_report_format *fmt, struct fl_report_out *o, struct fl_reporter *out,
-		const char *what, char *err, size_t errlen)
+static int make(const struct fl_report_format *fmt, struct fl_report_out *o,
+		struct fl_reporter *out, const char *what, char *err, size_t errlen)
 {
 	int rc = fmt->open ? fmt->open(o, out) : fl_report_collect_new(fmt, o, out);
 	if (rc)
@@ -51,7 +52,8 @@ int fl_reporter_create(const char *spec, struct fl_reporter *out, char *err, siz
 		return FL_EINVAL;
 	if (eq && !eq[1])
 		return fl_err_set(err, errlen, FL_EINVAL,
-				  "report '%s': missing file name after '=' (use %.*s=FILE or %.*s=-)",
+				  "report '%s': missing file name after '=' (use %.*s=FILE or "
+				  "%.*s=-)",
 				  spec, (int)len, spec, (int)len, spec);
 	struct fl_report_out o;
 	int rc = fl_report_out_open(&o, eq ? eq + 1 : NULL, err, errlen);

@@ -18,7 +18,7 @@
 #include "core/errors.h"
 #include "core/json.h"
 
-#define MAX_BUCKETS 150	/* points per chart */
+#define MAX_BUCKETS 150 /* points per chart */
 
 void fl_html_esc(FILE *f, const char *s)
 {
@@ -35,27 +35,35 @@ void fl_html_esc(FILE *f, const char *s)
 const char fl_html_css[] =
 	":root{--ok:#1f7a3a;--bad:#b42318;--muted:#667085;--line:#e4e7ec}"
 	"*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;"
-	"margin:0;color:#1d2939;background:#f6f7f9}main{max-width:1110px;margin:0 auto;padding:22px 24px 40px}"
-	"header.run{background:#fff;border:1px solid var(--line);border-radius:10px;padding:16px 20px;"
+	"margin:0;color:#1d2939;background:#f6f7f9}main{max-width:1110px;margin:0 "
+	"auto;padding:22px 24px 40px}"
+	"header.run{background:#fff;border:1px solid var(--line);border-radius:10px;padding:16px "
+	"20px;"
 	"margin-bottom:18px}h1{font-size:20px;margin:0 0 6px}h2{font-size:16px;margin:0 0 8px}"
 	"h3{font-size:14px;margin:14px 0 6px}section{background:#fff;border:1px solid var(--line);"
 	"border-radius:10px;padding:14px 20px;margin:0 0 18px}"
 	"dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:8px 0 0}"
-	"dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}code{font:12.5px ui-monospace,monospace;"
+	"dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}code{font:12.5px "
+	"ui-monospace,monospace;"
 	"background:#f2f4f7;padding:1px 5px;border-radius:4px;word-break:break-all}"
 	".meta{color:var(--muted);margin:.2em 0 .8em}.chip{display:inline-block;padding:1px 9px;"
 	"border-radius:10px;font-size:12px;font-weight:600;vertical-align:1px}"
 	".pass{background:#dcfae6;color:var(--ok)}.fail{background:#fee4e2;color:var(--bad)}"
 	".skip{background:#eaecf0;color:#475467}.chip.big{font-size:14px;padding:3px 12px}"
-	"table{border-collapse:collapse;width:100%;margin:4px 0 8px}th{text-align:left;font-weight:600;"
+	"table{border-collapse:collapse;width:100%;margin:4px 0 "
+	"8px}th{text-align:left;font-weight:600;"
 	"color:var(--muted);font-size:12px;border-bottom:1px solid var(--line);padding:4px 8px}"
 	"td{padding:4px 8px;border-top:1px solid #f0f1f3;vertical-align:top}td.n,table.num td+td{"
-	"text-align:right;font-variant-numeric:tabular-nums}td.id{font-weight:600;white-space:nowrap}"
-	"td.d{text-align:right;color:var(--muted);white-space:nowrap}.o-fail td,td.o-fail{color:var(--bad)}"
+	"text-align:right;font-variant-numeric:tabular-nums}td.id{font-weight:600;white-space:"
+	"nowrap}"
+	"td.d{text-align:right;color:var(--muted);white-space:nowrap}.o-fail "
+	"td,td.o-fail{color:var(--bad)}"
 	".s-pass{color:var(--ok)}.s-fail{color:var(--bad);font-weight:600}.s-skip{color:#98a2b3}"
-	"pre{background:#f8f9fb;border:1px solid #eef0f3;padding:8px;overflow-x:auto;font-size:12px;"
+	"pre{background:#f8f9fb;border:1px solid "
+	"#eef0f3;padding:8px;overflow-x:auto;font-size:12px;"
 	"margin:4px 0;max-height:360px}.tag{font-size:11px;background:#eef4ff;color:#3538cd;"
-	"border-radius:8px;padding:0 6px;margin-left:4px}.alert{background:#fef3f2;border:1px solid "
+	"border-radius:8px;padding:0 6px;margin-left:4px}.alert{background:#fef3f2;border:1px "
+	"solid "
 	"#fecdca;border-radius:8px;padding:8px 12px;color:#912018}"
 	"figure{margin:10px 0 14px}figcaption{font-weight:600;font-size:13px;margin:0 0 3px}"
 	"svg{display:block;max-width:100%;height:auto;background:#fff}"
@@ -64,9 +72,12 @@ const char fl_html_css[] =
 	".shade{fill:#f04438;fill-opacity:.09}.fault{fill:#fda29b;stroke:#f04438;stroke-width:.6}"
 	".fl{fill:#7a271a;font-size:10px;paint-order:stroke;stroke:#fff;stroke-width:3px;"
 	"stroke-linejoin:round}.mk{fill:#475467}.violation .mk{fill:#d92d20}"
-	".step .mk{fill:#2e90fa}.ml{font-size:10px;paint-order:stroke;stroke:#fff;stroke-width:3px}.vproc{stroke:#475467;stroke-dasharray:2 3;stroke-width:.8}"
+	".step "
+	".mk{fill:#2e90fa}.ml{font-size:10px;paint-order:stroke;stroke:#fff;stroke-width:3px}."
+	"vproc{stroke:#475467;stroke-dasharray:2 3;stroke-width:.8}"
 	".vviol{stroke:#d92d20;stroke-width:1.2}.bar.pass{fill:#32d583}.bar.fail{fill:#f97066}"
-	".bar.skip{fill:#d0d5dd}.legend{font-size:12px;color:#475467}.legend span{margin-right:14px}"
+	".bar.skip{fill:#d0d5dd}.legend{font-size:12px;color:#475467}.legend "
+	"span{margin-right:14px}"
 	".sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;"
 	"vertical-align:-1px}.shade-sw{background:#f04438;opacity:.25}.ex{margin:4px 0}"
 	"details summary{cursor:pointer;color:#475467}.src{color:#344054}";
@@ -108,11 +119,16 @@ static void write_header(FILE *f, const struct fl_report_log *log, const struct 
 	fputs("<header class='run'><h1>", f);
 	what_ran(f, log);
 	fprintf(f, " <span class='chip big %s verdict'>%s</span></h1>", ok ? "pass" : "fail",
-		s->interrupted ? "interrupted" : ok ? "passed" : "failed");
-	fprintf(f, "<span class='chip pass'>%d passed</span> <span class='chip fail'>%d failed</span> "
-		   "<span class='chip skip'>%d skipped</span>", s->passed, s->failed, s->skipped);
+		s->interrupted ? "interrupted"
+		: ok	       ? "passed"
+			       : "failed");
+	fprintf(f,
+		"<span class='chip pass'>%d passed</span> <span class='chip fail'>%d failed</span> "
+		"<span class='chip skip'>%d skipped</span>",
+		s->passed, s->failed, s->skipped);
 	if (s->errors)
-		fprintf(f, " <span class='chip fail'>%d file error%s</span>", s->errors, s->errors == 1 ? "" : "s");
+		fprintf(f, " <span class='chip fail'>%d file error%s</span>", s->errors,
+			s->errors == 1 ? "" : "s");
 	fprintf(f, "<dl class='facts'><dt>started</dt><dd>%s</dd><dt>where</dt><dd>", when);
 	fl_html_esc(f, host);
 	if (cwd[0]) {
@@ -188,8 +204,10 @@ static void mark_steps(struct fl_timeline *tl, const struct fl_report_log *log)
 			json_t *s;
 			json_array_foreach(json_object_get(e, "method"), i, s) {
 				double mono = fl_json_num(s, "mono", 0);
-				if (mono > 0 && (int64_t)(mono * 1e9) >= tl->t0 && (int64_t)(mono * 1e9) <= tl->t1)
-					fl_timeline_mark(tl, (int64_t)(mono * 1e9), 's', fl_json_str(s, "name", "step"));
+				if (mono > 0 && (int64_t)(mono * 1e9) >= tl->t0 &&
+				    (int64_t)(mono * 1e9) <= tl->t1)
+					fl_timeline_mark(tl, (int64_t)(mono * 1e9), 's',
+							 fl_json_str(s, "name", "step"));
 			}
 		}
 }
@@ -217,7 +235,9 @@ static void write_timeline(FILE *f, const struct fl_report_log *log, const struc
 		rc = fl_timeline_finish(&tl, MAX_BUCKETS);
 	}
 	if (rc) {
-		fputs("<section id='timeline'><h2>Timeline</h2><p class='alert'>The history could not be read: ", f);
+		fputs("<section id='timeline'><h2>Timeline</h2><p class='alert'>The history could "
+		      "not be read: ",
+		      f);
 		fl_html_esc(f, err[0] ? err : fl_strerror(rc));
 		fputs("</p></section>", f);
 	} else if (tl.t1 > 0) {
@@ -284,7 +304,8 @@ static void write_test(FILE *f, const struct fl_test_result *r)
 		fputs("</span>", f);
 	}
 	if (r->nretries && r->status == FL_TEST_PASS)
-		fprintf(f, " <span class='chip skip'>flaky: passed on try %d</span>", r->nretries + 1);
+		fprintf(f, " <span class='chip skip'>flaky: passed on try %d</span>",
+			r->nretries + 1);
 	if (r->status == FL_TEST_SKIP && r->message) {
 		fputs(" <span class='meta'>(", f);
 		fl_html_esc(f, r->message);
@@ -292,7 +313,8 @@ static void write_test(FILE *f, const struct fl_test_result *r)
 	}
 	if (r->status == FL_TEST_FAIL)
 		write_failure(f, r);
-	fprintf(f, "</td><td class='d'>%s</td></tr>", fl_report_fmt_ns((double)r->duration_ns, d, sizeof(d)));
+	fprintf(f, "</td><td class='d'>%s</td></tr>",
+		fl_report_fmt_ns((double)r->duration_ns, d, sizeof(d)));
 }
 
 /* A checker's invariant as a test (faultline check): the checkers section
@@ -312,8 +334,8 @@ static void write_file(FILE *f, const struct fl_report_file *rf)
 	char d[32];
 	fputs("<section class='file'><h2>", f);
 	fl_html_esc(f, rf->file);
-	fprintf(f, "</h2><p class='meta'>%d passed, %d failed, %d skipped, %s</p><table>", rf->passed,
-		rf->failed + rf->errored, rf->skipped,
+	fprintf(f, "</h2><p class='meta'>%d passed, %d failed, %d skipped, %s</p><table>",
+		rf->passed, rf->failed + rf->errored, rf->skipped,
 		fl_report_fmt_s(fl_report_file_seconds(rf), d, sizeof(d)));
 	for (size_t i = 0; i < rf->nerrors; i++) {
 		fputs("<tr><td class='s-fail'>✗</td><td>file error<pre>", f);
@@ -335,7 +357,8 @@ static void count_check(const json_t *c, void *arg)
 void fl_html_head(FILE *f, const char *title)
 {
 	fputs("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-	      "<meta name='viewport' content='width=device-width, initial-scale=1'><title>", f);
+	      "<meta name='viewport' content='width=device-width, initial-scale=1'><title>",
+	      f);
 	fl_html_esc(f, title);
 	fprintf(f, "</title><style>%s</style></head><body><main>", fl_html_css);
 }

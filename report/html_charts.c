@@ -13,7 +13,7 @@
 #define W 1060
 #define LEFT 70
 #define RIGHT 14
-#define CH 150		/* chart height */
+#define CH 150 /* chart height */
 #define TOP 10
 #define BOTTOM 22
 
@@ -49,7 +49,7 @@ static void fault_label(const struct fl_tl_fault *x, char *buf, size_t len)
  * its bar and its label. */
 struct lane {
 	int n;
-	double ends[MAXROWS];		/* where the row's last bar or label ends */
+	double ends[MAXROWS]; /* where the row's last bar or label ends */
 	double bar_end[MAXROWS];
 	char label[MAXROWS][120];
 };
@@ -62,10 +62,12 @@ static double text_width(const char *label)
 
 /* The row of an item spanning [x0, x1] labelled `label`; *labeled says
  * whether its label is drawn; *left whether it ends at the right edge. */
-static int place(struct lane *ln, const char *label, double x0, double x1, bool *labeled, bool *left)
+static int place(struct lane *ln, const char *label, double x0, double x1, bool *labeled,
+		 bool *left)
 {
 	for (int r = 0; r < ln->n; r++) {
-		if (ln->bar_end[r] < x0 - 2 && strncmp(ln->label[r], label, sizeof(ln->label[r]) - 1) == 0) {
+		if (ln->bar_end[r] < x0 - 2 &&
+		    strncmp(ln->label[r], label, sizeof(ln->label[r]) - 1) == 0) {
 			ln->bar_end[r] = x1;
 			ln->ends[r] = fmax(ln->ends[r], x1 + 2);
 			*labeled = *left = false;
@@ -75,13 +77,14 @@ static int place(struct lane *ln, const char *label, double x0, double x1, bool 
 	double lw = text_width(label) + 8;
 	*labeled = true;
 	*left = x0 + lw > W - RIGHT;
-	double from = *left ? fmin(x0, W - RIGHT - lw) : x0, to = *left ? W - RIGHT : fmax(x1, x0 + lw);
+	double from = *left ? fmin(x0, W - RIGHT - lw) : x0,
+	       to = *left ? W - RIGHT : fmax(x1, x0 + lw);
 	int r = 0;
 	while (r < ln->n && ln->ends[r] >= from)
 		r++;
 	if (r == ln->n) {
 		if (ln->n == MAXROWS)
-			r = MAXROWS - 1;	/* crowded: overlap in the last row */
+			r = MAXROWS - 1; /* crowded: overlap in the last row */
 		else
 			ln->n++;
 	}
@@ -98,7 +101,10 @@ static void time_ticks(FILE *f, const struct fl_html_axis *ax, int y)
 	for (int i = 0; i <= 6; i++) {
 		double t = span * i / 6;
 		fprintf(f, "<text x='%.1f' y='%d' class='tick' text-anchor='%s'>%s</text>",
-			fl_html_x(ax, ax->t0 + (int64_t)t), y, i == 6 ? "end" : i ? "middle" : "start",
+			fl_html_x(ax, ax->t0 + (int64_t)t), y,
+			i == 6 ? "end"
+			: i    ? "middle"
+			       : "start",
 			fl_report_fmt_ns(t, buf, sizeof(buf)));
 	}
 }
@@ -120,7 +126,8 @@ static void draw_marks(FILE *f, const struct fl_timeline *tl, const struct fl_ht
 		fl_html_esc(f, m->label);
 		fprintf(f, "</title><path d='M%.1f %d l-4 -0 l4 7 l4 -7 z' class='mk'/>", x, y + 2);
 		if (pm[i].labeled) {
-			fprintf(f, "<text x='%.1f' y='%d' class='ml'%s>", pm[i].left ? x - 6 : x + 6, y + 9,
+			fprintf(f, "<text x='%.1f' y='%d' class='ml'%s>",
+				pm[i].left ? x - 6 : x + 6, y + 9,
 				pm[i].left ? " text-anchor='end'" : "");
 			fl_html_esc(f, m->label);
 			fputs("</text>", f);
@@ -140,7 +147,8 @@ static void draw_faults(FILE *f, const struct fl_timeline *tl, const struct fl_h
 		int y = top + pf[i].row * ROW;
 		fprintf(f, "<g><title>");
 		fl_html_esc(f, label);
-		fprintf(f, " (%s – %s%s)</title>", fl_report_fmt_ns((double)(x->from - tl->t0), a, sizeof(a)),
+		fprintf(f, " (%s – %s%s)</title>",
+			fl_report_fmt_ns((double)(x->from - tl->t0), a, sizeof(a)),
 			fl_report_fmt_ns((double)(fault_end(tl, x) - tl->t0), b, sizeof(b)),
 			x->to < 0 ? ", still active at the end" : "");
 		fprintf(f, "<rect class='fault' data-fault='");
@@ -149,16 +157,18 @@ static void draw_faults(FILE *f, const struct fl_timeline *tl, const struct fl_h
 			x1 - x0 < 2 ? 2 : x1 - x0, ROW - 3);
 		fputs("</g>", f);
 	}
-	for (size_t i = 0; i < nf; i++) {	/* labels over every bar, with a halo */
+	for (size_t i = 0; i < nf; i++) { /* labels over every bar, with a halo */
 		if (!pf[i].labeled)
 			continue;
 		char label[300];
 		fault_label(&tl->faults[i], label, sizeof(label));
 		int y = top + pf[i].row * ROW;
 		if (pf[i].left)
-			fprintf(f, "<text x='%d' y='%d' class='fl' text-anchor='end'>", W - RIGHT - 2, y + 10);
+			fprintf(f, "<text x='%d' y='%d' class='fl' text-anchor='end'>",
+				W - RIGHT - 2, y + 10);
 		else
-			fprintf(f, "<text x='%.1f' y='%d' class='fl'>", fl_html_x(ax, tl->faults[i].from) + 3, y + 10);
+			fprintf(f, "<text x='%.1f' y='%d' class='fl'>",
+				fl_html_x(ax, tl->faults[i].from) + 3, y + 10);
 		fl_html_esc(f, label);
 		fputs("</text>", f);
 	}
@@ -175,18 +185,22 @@ static void write_lane(FILE *f, const struct fl_timeline *tl, const struct fl_ht
 		goto out;
 	for (size_t i = 0; i < tl->nmarks; i++) {
 		double x = fl_html_x(ax, tl->marks[i].t);
-		pm[i].row = place(lm, tl->marks[i].label, x - 4, x + 4, &pm[i].labeled, &pm[i].left);
+		pm[i].row =
+			place(lm, tl->marks[i].label, x - 4, x + 4, &pm[i].labeled, &pm[i].left);
 	}
 	for (size_t i = 0; i < nf; i++) {
 		char label[300];
 		fault_label(&tl->faults[i], label, sizeof(label));
 		pf[i].row = place(lf, label, fl_html_x(ax, tl->faults[i].from),
-				  fl_html_x(ax, fault_end(tl, &tl->faults[i])), &pf[i].labeled, &pf[i].left);
+				  fl_html_x(ax, fault_end(tl, &tl->faults[i])), &pf[i].labeled,
+				  &pf[i].left);
 	}
 	int top = lm->n * ROW + (lm->n ? 6 : 0);
 	int h = top + lf->n * ROW + BOTTOM + 6;
-	fprintf(f, "<svg class='lane' width='%d' height='%d' viewBox='0 0 %d %d' role='img' "
-		   "aria-label='fault windows and events'>", W, h, W, h);
+	fprintf(f,
+		"<svg class='lane' width='%d' height='%d' viewBox='0 0 %d %d' role='img' "
+		"aria-label='fault windows and events'>",
+		W, h, W, h);
 	draw_marks(f, tl, ax, pm);
 	draw_faults(f, tl, ax, pf, nf, top);
 	time_ticks(f, ax, h - 6);
@@ -217,8 +231,8 @@ static void shade(FILE *f, const struct fl_timeline *tl, const struct fl_html_ax
 	for (size_t i = 0; i < tl->nfaults; i++) {
 		double x0 = fl_html_x(ax, tl->faults[i].from);
 		double x1 = fl_html_x(ax, fault_end(tl, &tl->faults[i]));
-		fprintf(f, "<rect class='shade' x='%.1f' y='%d' width='%.1f' height='%d'/>", x0, TOP,
-			x1 - x0 < 1 ? 1 : x1 - x0, CH - TOP - BOTTOM);
+		fprintf(f, "<rect class='shade' x='%.1f' y='%d' width='%.1f' height='%d'/>", x0,
+			TOP, x1 - x0 < 1 ? 1 : x1 - x0, CH - TOP - BOTTOM);
 	}
 	for (size_t i = 0; i < tl->nmarks; i++) {
 		if (tl->marks[i].kind == 's')
@@ -245,8 +259,8 @@ static double ypos(double v, double lo, double hi, bool logy)
 }
 
 void fl_html_chart(FILE *f, const struct fl_timeline *tl, const struct fl_html_axis *ax,
-		   bool shaded, const char *title, const struct fl_html_line *ls, size_t n, bool logy,
-		   const char *(*fmt)(double, char *, size_t))
+		   bool shaded, const char *title, const struct fl_html_line *ls, size_t n,
+		   bool logy, const char *(*fmt)(double, char *, size_t))
 {
 	double hi = 0, lo = INFINITY;
 	for (size_t k = 0; k < n; k++)
@@ -263,16 +277,20 @@ void fl_html_chart(FILE *f, const struct fl_timeline *tl, const struct fl_html_a
 		lo = 0;
 		hi = nice(hi);
 	}
-	fprintf(f, "<figure><figcaption>%s</figcaption><svg class='chart' width='%d' height='%d' "
-		   "viewBox='0 0 %d %d' role='img'>", title, W, CH, W, CH);
+	fprintf(f,
+		"<figure><figcaption>%s</figcaption><svg class='chart' width='%d' height='%d' "
+		"viewBox='0 0 %d %d' role='img'>",
+		title, W, CH, W, CH);
 	if (shaded)
 		shade(f, tl, ax);
 	char buf[32];
 	/* y grid: decades (log) or 0, half, max */
 	for (double v = logy ? lo : 0; v <= hi * 1.0001; v = logy ? v * 10 : v + hi / 2) {
 		double y = ypos(v, lo, hi, logy);
-		fprintf(f, "<line class='grid' x1='%d' x2='%d' y1='%.1f' y2='%.1f'/><text x='%d' y='%.1f' "
-			   "class='tick' text-anchor='end'>%s</text>",
+		fprintf(f,
+			"<line class='grid' x1='%d' x2='%d' y1='%.1f' y2='%.1f'/><text x='%d' "
+			"y='%.1f' "
+			"class='tick' text-anchor='end'>%s</text>",
 			LEFT, W - RIGHT, y, y, LEFT - 4, y + 3, fmt(v, buf, sizeof(buf)));
 	}
 	for (size_t k = 0; k < n; k++) {
@@ -325,8 +343,10 @@ static void rate_charts(FILE *f, const struct fl_timeline *tl, const struct fl_h
 	bool any_err = false;
 	for (size_t k = 0; ok && er && k < n; k++) {
 		const struct fl_tl_series *s = &tl->series[k];
-		ok[k] = (struct line){ s->name, "ops", palette[k % NPAL], calloc(tl->nbuckets, sizeof(double)), 0 };
-		er[k] = (struct line){ s->name, "errors", palette[k % NPAL], calloc(tl->nbuckets, sizeof(double)), 0 };
+		ok[k] = (struct line){ s->name, "ops", palette[k % NPAL],
+				       calloc(tl->nbuckets, sizeof(double)), 0 };
+		er[k] = (struct line){ s->name, "errors", palette[k % NPAL],
+				       calloc(tl->nbuckets, sizeof(double)), 0 };
 		if (!ok[k].y || !er[k].y)
 			goto out;
 		for (size_t b = 0; b < tl->nbuckets; b++) {
@@ -337,10 +357,14 @@ static void rate_charts(FILE *f, const struct fl_timeline *tl, const struct fl_h
 		}
 	}
 	if (ok && er) {
-		fl_html_chart(f, tl, ax, true, "Throughput: successful operations per second, by type", ok, n, false, fl_html_fmt_rate);
-		fl_html_chart(f, tl, ax, true, any_err ? "Error rate: failed or unknown outcome, % of the operations, by type"
-					 : "Error rate: no operation failed",
-		      er, n, false, fmt_pct);
+		fl_html_chart(f, tl, ax, true,
+			      "Throughput: successful operations per second, by type", ok, n, false,
+			      fl_html_fmt_rate);
+		fl_html_chart(f, tl, ax, true,
+			      any_err ? "Error rate: failed or unknown outcome, % of the "
+					"operations, by type"
+				      : "Error rate: no operation failed",
+			      er, n, false, fmt_pct);
 	}
 out:
 	for (size_t k = 0; k < n; k++) {
@@ -361,19 +385,24 @@ static void latency_chart(FILE *f, const struct fl_timeline *tl, const struct fl
 	static const struct {
 		double p;
 		const char *name, *cls, *color;
-	} ps[] = { { 50, "p50", "p50", "#2b6cb0" }, { 95, "p95", "p95", "#dd6b20" },
+	} ps[] = { { 50, "p50", "p50", "#2b6cb0" },
+		   { 95, "p95", "p95", "#dd6b20" },
 		   { 99, "p99", "p99", "#c53030" } };
 	struct line ls[3];
 	size_t n = 0;
 	for (; n < 3; n++) {
-		ls[n] = (struct line){ ps[n].name, ps[n].cls, ps[n].color, malloc(tl->nbuckets * sizeof(double)), 0 };
+		ls[n] = (struct line){ ps[n].name, ps[n].cls, ps[n].color,
+				       malloc(tl->nbuckets * sizeof(double)), 0 };
 		if (!ls[n].y)
 			goto out;
 		for (size_t b = 0; b < tl->nbuckets; b++)
-			ls[n].y[b] = tl->lat[b].count ? (double)fl_hist_percentile(&tl->lat[b], ps[n].p) : NAN;
+			ls[n].y[b] = tl->lat[b].count
+					     ? (double)fl_hist_percentile(&tl->lat[b], ps[n].p)
+					     : NAN;
 	}
 	char title[200], b1[32], b2[32], b3[32], bw[32];
-	snprintf(title, sizeof(title), "Latency per %s: p50 %s, p95 %s, p99 %s over the run (log scale)",
+	snprintf(title, sizeof(title),
+		 "Latency per %s: p50 %s, p95 %s, p99 %s over the run (log scale)",
 		 fl_report_fmt_ns((double)tl->bucket_ns, bw, sizeof(bw)),
 		 fl_report_fmt_ns((double)fl_hist_percentile(tl->all, 50), b1, sizeof(b1)),
 		 fl_report_fmt_ns((double)fl_hist_percentile(tl->all, 95), b2, sizeof(b2)),
@@ -388,7 +417,8 @@ out:
 static void type_table(FILE *f, const struct fl_timeline *tl)
 {
 	fputs("<table class='num'><tr><th>operation</th><th>ok</th><th>failed or unknown</th>"
-	      "<th>error rate</th></tr>", f);
+	      "<th>error rate</th></tr>",
+	      f);
 	for (size_t k = 0; k < tl->ntypes; k++) {
 		const struct fl_tl_series *s = &tl->series[k];
 		uint64_t all = s->total_ok + s->total_err;
@@ -405,11 +435,14 @@ static void type_table(FILE *f, const struct fl_timeline *tl)
 
 void fl_html_timeline(FILE *f, const struct fl_timeline *tl)
 {
-	struct fl_html_axis ax = { .t0 = tl->t0, .t1 = tl->t1 > tl->t0 ? tl->t1 : tl->t0 + 1,
-				   .x0 = LEFT, .x1 = W - RIGHT };
+	struct fl_html_axis ax = { .t0 = tl->t0,
+				   .t1 = tl->t1 > tl->t0 ? tl->t1 : tl->t0 + 1,
+				   .x0 = LEFT,
+				   .x1 = W - RIGHT };
 	char d[32], n[32];
-	fprintf(f, "<section id='timeline'><h2>Timeline</h2><p class='meta'>%s operations over %s, "
-		   "%zu fault window%s, %zu event%s (%zu history line%s from %zu file%s).</p>",
+	fprintf(f,
+		"<section id='timeline'><h2>Timeline</h2><p class='meta'>%s operations over %s, "
+		"%zu fault window%s, %zu event%s (%zu history line%s from %zu file%s).</p>",
 		fl_report_fmt_count((double)tl->nops, n, sizeof(n)),
 		fl_report_fmt_ns((double)(ax.t1 - ax.t0), d, sizeof(d)), tl->nfaults,
 		tl->nfaults == 1 ? "" : "s", tl->nmarks, tl->nmarks == 1 ? "" : "s", tl->lines,

@@ -22,10 +22,10 @@
 
 /* One completed client operation. */
 struct fl_tl_op {
-	int64_t t;		/* invoke time, ns (the history's clock) */
-	int64_t latency;	/* ns from invoke to completion */
-	uint16_t type;		/* index into fl_timeline.types */
-	char status;		/* 'o' ok, 'f' fail, 'i' info (outcome unknown) */
+	int64_t t;	 /* invoke time, ns (the history's clock) */
+	int64_t latency; /* ns from invoke to completion */
+	uint16_t type;	 /* index into fl_timeline.types */
+	char status;	 /* 'o' ok, 'f' fail, 'i' info (outcome unknown) */
 };
 
 /* A fault window: added .. removed (to < 0: still active at the end). */
@@ -38,36 +38,39 @@ struct fl_tl_fault {
  * experiment's step. */
 struct fl_tl_mark {
 	int64_t t;
-	char kind;		/* 'p' process, 'v' violation, 's' experiment step */
+	char kind; /* 'p' process, 'v' violation, 's' experiment step */
 	char label[120];
 };
 
 /* Per operation type, per bucket of the time axis. */
 struct fl_tl_series {
 	char name[40];
-	uint64_t *ok, *err;	/* nbuckets counts each (err: fail + info) */
+	uint64_t *ok, *err; /* nbuckets counts each (err: fail + info) */
 	uint64_t total_ok, total_err;
 };
 
 struct fl_timeline {
-	int64_t t0, t1;		/* first and last time seen, ns */
+	int64_t t0, t1; /* first and last time seen, ns */
 	struct fl_tl_op *ops;
 	size_t nops, capops;
 	struct fl_tl_fault *faults;
 	size_t nfaults, capfaults;
 	struct fl_tl_mark *marks;
 	size_t nmarks, capmarks;
-	char (*types)[40];	/* operation names ("f"), in order of appearance */
+	char (*types)[40]; /* operation names ("f"), in order of appearance */
 	size_t ntypes, captypes;
 	/* after fl_timeline_finish: buckets of bucket_ns over [t0, t1] */
 	int64_t bucket_ns;
 	size_t nbuckets;
-	struct fl_tl_series *series;	/* ntypes */
-	struct fl_hist *lat;	/* nbuckets latency histograms, every type */
-	struct fl_hist *all;	/* the whole run */
-	size_t lines, files;	/* what was read */
+	struct fl_tl_series *series; /* ntypes */
+	struct fl_hist *lat;	     /* nbuckets latency histograms, every type */
+	struct fl_hist *all;	     /* the whole run */
+	size_t lines, files;	     /* what was read */
 	/* pending invokes of the file being read, by process */
-	struct pend { int64_t t; int type; } *pend;
+	struct pend {
+		int64_t t;
+		int type;
+	} * pend;
 	size_t npend;
 };
 
@@ -92,8 +95,8 @@ void fl_html_esc(FILE *f, const char *s);
 
 /* The time axis shared by every chart of a page. */
 struct fl_html_axis {
-	int64_t t0, t1;		/* ns */
-	double x0, x1;		/* pixels */
+	int64_t t0, t1; /* ns */
+	double x0, x1;	/* pixels */
 };
 double fl_html_x(const struct fl_html_axis *ax, int64_t t);
 
@@ -108,10 +111,10 @@ struct fl_html_line {
 /* A line chart over tl's buckets (shaded with its fault windows and marks
  * when `shaded`), linear from 0 or log-scaled, y labels by fmt. */
 void fl_html_chart(FILE *f, const struct fl_timeline *tl, const struct fl_html_axis *ax,
-		   bool shaded, const char *title, const struct fl_html_line *ls, size_t n, bool logy,
-		   const char *(*fmt)(double, char *, size_t));
-const char *fl_html_fmt_rate(double v, char *buf, size_t len);	/* "1.2k/s" */
-const char *fl_html_fmt_lat(double ns, char *buf, size_t len);	/* "12.3 ms" */
+		   bool shaded, const char *title, const struct fl_html_line *ls, size_t n,
+		   bool logy, const char *(*fmt)(double, char *, size_t));
+const char *fl_html_fmt_rate(double v, char *buf, size_t len); /* "1.2k/s" */
+const char *fl_html_fmt_lat(double ns, char *buf, size_t len); /* "12.3 ms" */
 
 /* The page's style sheet and its head up to <main> (title borrowed). */
 extern const char fl_html_css[];

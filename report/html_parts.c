@@ -11,7 +11,7 @@
 #include "report/html_int.h"
 #include "core/json.h"
 
-#define EVIDENCE_MAX 6000	/* bytes of evidence shown per example */
+#define EVIDENCE_MAX 6000 /* bytes of evidence shown per example */
 
 static void esc_json(FILE *f, const json_t *v, size_t flags)
 {
@@ -46,9 +46,9 @@ static void put_value(FILE *f, const json_t *v)
 
 static const char *outcome_class(const char *status)
 {
-	return !strcmp(status, "ok") || !strcmp(status, "completed") ? "pass"
+	return !strcmp(status, "ok") || !strcmp(status, "completed")	  ? "pass"
 	       : !strcmp(status, "dry-run") || !strcmp(status, "running") ? "skip"
-									 : "fail";
+									  : "fail";
 }
 
 /* --- experiments ------------------------------------------------------------- */
@@ -85,7 +85,8 @@ static void steady_state(FILE *f, const json_t *j)
 	if (!json_array_size(before) && !json_array_size(after))
 		return;
 	fputs("<h3>Steady-state hypothesis</h3><table class='probes'><tr><th>probe</th>"
-	      "<th>tolerance</th><th>before the method</th><th>after the method</th></tr>", f);
+	      "<th>tolerance</th><th>before the method</th><th>after the method</th></tr>",
+	      f);
 	const json_t *list = json_array_size(before) ? before : after;
 	size_t i;
 	json_t *p;
@@ -114,9 +115,11 @@ static void step_rows(FILE *f, const json_t *list, double t0, const char *kind)
 		char a[32], b[32];
 		fprintf(f, "<tr class='step o-%s'><td>", outcome_class(status));
 		fl_html_esc(f, fl_json_str(s, "name", "?"));
-		fprintf(f, "</td><td>%s</td><td>+%s</td><td>%s</td><td><span class='chip %s'>", kind ? kind : fl_json_str(s, "type", "step"),
+		fprintf(f, "</td><td>%s</td><td>+%s</td><td>%s</td><td><span class='chip %s'>",
+			kind ? kind : fl_json_str(s, "type", "step"),
 			fl_report_fmt_s(fl_json_num(s, "started", t0) - t0, a, sizeof(a)),
-			fl_report_fmt_s(fl_json_num(s, "duration", 0), b, sizeof(b)), outcome_class(status));
+			fl_report_fmt_s(fl_json_num(s, "duration", 0), b, sizeof(b)),
+			outcome_class(status));
 		fl_html_esc(f, status);
 		fputs("</span> ", f);
 		if (json_object_get(s, "error"))
@@ -131,28 +134,36 @@ static void step_rows(FILE *f, const json_t *list, double t0, const char *kind)
 static void gantt(FILE *f, const json_t *j, double t0, double t1)
 {
 	static const char *const keys[] = { "steady_state_before", "method", "steady_state_after",
-					     "rollbacks" };
+					    "rollbacks" };
 	size_t rows = 0;
 	for (size_t k = 0; k < 4; k++)
 		rows += json_array_size(json_object_get(j, keys[k]));
 	if (!rows || t1 <= t0)
 		return;
 	int rh = 15, h = (int)rows * rh + 28, w = 1060, left = 300;
-	fprintf(f, "<figure><figcaption>The steps over time</figcaption><svg class='gantt' width='%d' "
-		   "height='%d' viewBox='0 0 %d %d' role='img'>", w, h, w, h);
+	fprintf(f,
+		"<figure><figcaption>The steps over time</figcaption><svg class='gantt' width='%d' "
+		"height='%d' viewBox='0 0 %d %d' role='img'>",
+		w, h, w, h);
 	size_t r = 0;
 	char buf[32];
 	for (size_t k = 0; k < 4; k++) {
 		size_t i;
 		json_t *s;
 		json_array_foreach(json_object_get(j, keys[k]), i, s) {
-			double st = fl_json_num(s, "started", t0) - t0, d = fl_json_num(s, "duration", 0);
-			double x = left + st / (t1 - t0) * (w - left - 10), bw = d / (t1 - t0) * (w - left - 10);
+			double st = fl_json_num(s, "started", t0) - t0,
+			       d = fl_json_num(s, "duration", 0);
+			double x = left + st / (t1 - t0) * (w - left - 10),
+			       bw = d / (t1 - t0) * (w - left - 10);
 			int y = 4 + (int)r * rh;
-			fprintf(f, "<text x='%d' y='%d' class='ml' text-anchor='end'>", left - 6, y + 10);
+			fprintf(f, "<text x='%d' y='%d' class='ml' text-anchor='end'>", left - 6,
+				y + 10);
 			fl_html_esc(f, fl_json_str(s, "name", "?"));
-			fprintf(f, "</text><rect class='bar %s' x='%.1f' y='%d' width='%.1f' height='%d'><title>",
-				outcome_class(fl_json_str(s, "status", "?")), x, y, bw < 2 ? 2 : bw, rh - 4);
+			fprintf(f,
+				"</text><rect class='bar %s' x='%.1f' y='%d' width='%.1f' "
+				"height='%d'><title>",
+				outcome_class(fl_json_str(s, "status", "?")), x, y, bw < 2 ? 2 : bw,
+				rh - 4);
 			fl_html_esc(f, fl_json_str(s, "name", "?"));
 			fprintf(f, ": %s</title></rect>", fl_report_fmt_s(d, buf, sizeof(buf)));
 			r++;
@@ -192,7 +203,10 @@ void fl_html_experiment(FILE *f, const json_t *j, const char *test_name)
 		fputs("<p class='alert'>Safeguard <b>", f);
 		fl_html_esc(f, fl_json_str(guard, "name", "?"));
 		fprintf(f, "</b> tripped at +%s: ",
-			fl_report_fmt_s(fl_json_num(guard, "tripped", fl_json_num(guard, "started", t0)) - t0, at, sizeof(at)));
+			fl_report_fmt_s(fl_json_num(guard, "tripped",
+						    fl_json_num(guard, "started", t0)) -
+						t0,
+					at, sizeof(at)));
 		if (json_object_get(guard, "error"))
 			fl_html_esc(f, fl_json_str(guard, "error", ""));
 		else
@@ -203,12 +217,14 @@ void fl_html_experiment(FILE *f, const json_t *j, const char *test_name)
 	}
 	steady_state(f, j);
 	fputs("<h3>Method</h3><table class='steps'><tr><th>step</th><th>kind</th><th>start</th>"
-	      "<th>duration</th><th>outcome</th></tr>", f);
+	      "<th>duration</th><th>outcome</th></tr>",
+	      f);
 	step_rows(f, json_object_get(j, "method"), t0, NULL);
 	fputs("</table><h3>Rollbacks</h3>", f);
 	if (json_array_size(json_object_get(j, "rollbacks"))) {
 		fputs("<table class='steps'><tr><th>rollback</th><th>kind</th><th>start</th>"
-		      "<th>duration</th><th>outcome</th></tr>", f);
+		      "<th>duration</th><th>outcome</th></tr>",
+		      f);
 		step_rows(f, json_object_get(j, "rollbacks"), t0, "rollback");
 		fputs("</table>", f);
 	} else {
@@ -229,7 +245,8 @@ void fl_html_each_check(const struct fl_report_log *log, const struct fl_run_sum
 		fn(c, arg);
 	for (size_t k = 0; k < log->nfiles; k++)
 		for (size_t t = 0; t < log->files[k]->ntests; t++)
-			json_array_foreach(json_object_get(log->files[k]->tests[t].extra, "checks"), i, c)
+			json_array_foreach(json_object_get(log->files[k]->tests[t].extra, "checks"),
+					   i, c)
 				fn(c, arg);
 }
 
@@ -257,7 +274,9 @@ static void invariant_row(FILE *f, const char *id, const json_t *inv)
 {
 	const char *state = fl_json_str(inv, "state", "?");
 	int64_t count = fl_json_int(inv, "count", 0);
-	const char *cls = !strcmp(state, "passed") ? "pass" : !strcmp(state, "failed") ? "fail" : "skip";
+	const char *cls = !strcmp(state, "passed")   ? "pass"
+			  : !strcmp(state, "failed") ? "fail"
+						     : "skip";
 	char a[32], b[32];
 	fprintf(f, "<tr class='inv inv-%s' data-inv='", cls);
 	fl_html_esc(f, id);
@@ -265,12 +284,17 @@ static void invariant_row(FILE *f, const char *id, const json_t *inv)
 	fl_html_esc(f, id);
 	fputs("</td><td>", f);
 	fl_html_esc(f, fl_json_str(inv, "name", ""));
-	fprintf(f, "</td><td><span class='chip %s'>%s</span></td><td class='n'>%s</td><td class='n'>%s</td></tr>",
-		cls, state, fl_report_fmt_count((double)fl_json_int(inv, "checked", 0), a, sizeof(a)),
+	fprintf(f,
+		"</td><td><span class='chip %s'>%s</span></td><td class='n'>%s</td><td "
+		"class='n'>%s</td></tr>",
+		cls, state,
+		fl_report_fmt_count((double)fl_json_int(inv, "checked", 0), a, sizeof(a)),
 		fl_report_fmt_count((double)count, b, sizeof(b)));
 	if (count > 0) {
-		fputs("<tr class='evidence'><td></td><td colspan='4'><details open><summary>first and "
-		      "worst violations</summary>", f);
+		fputs("<tr class='evidence'><td></td><td colspan='4'><details open><summary>first "
+		      "and "
+		      "worst violations</summary>",
+		      f);
 		example(f, "first:", json_object_get(inv, "first"));
 		if (count > 1)
 			example(f, "worst:", json_object_get(inv, "worst"));
@@ -287,7 +311,9 @@ static void one_check(const json_t *c, void *arg)
 	FILE *f = ((void **)arg)[0];
 	size_t *n = ((void **)arg)[1];
 	json_t *valid = json_object_get(c, "valid");
-	const char *v = json_is_true(valid) ? "valid" : json_is_false(valid) ? "invalid" : "unknown";
+	const char *v = json_is_true(valid)    ? "valid"
+			: json_is_false(valid) ? "invalid"
+					       : "unknown";
 	const char *cls = json_is_true(valid) ? "pass" : json_is_false(valid) ? "fail" : "skip";
 	const char *label = fl_json_str(c, "label", fl_json_str(c, "checker", "check"));
 	fputs("<div class='check' data-check='", f);
@@ -310,18 +336,20 @@ static void one_check(const json_t *c, void *arg)
 			ids[k++] = id;
 	if (ids)
 		qsort(ids, k, sizeof(*ids), cmp_key);
-	fputs("<table class='invs'><tr><th>id</th><th>invariant</th><th>verdict</th><th>checked</th>"
-	      "<th>violations</th></tr>", f);
+	fputs("<table "
+	      "class='invs'><tr><th>id</th><th>invariant</th><th>verdict</th><th>checked</th>"
+	      "<th>violations</th></tr>",
+	      f);
 	size_t idle = 0;
 	for (size_t i = 0; i < k; i++) {
 		json_t *one = json_object_get(invs, ids[i]);
 		if (strcmp(fl_json_str(one, "state", ""), "not checked") == 0)
-			ids[idle++] = ids[i];	/* listed in one line below */
+			ids[idle++] = ids[i]; /* listed in one line below */
 		else
 			invariant_row(f, ids[i], one);
 	}
 	fputs("</table>", f);
-	if (idle) {	/* what the history held no data for, in one line */
+	if (idle) { /* what the history held no data for, in one line */
 		fputs("<p class='meta idle'>Not checked (no data in the history): ", f);
 		for (size_t i = 0; i < idle; i++) {
 			fprintf(f, "%s<span class='inv inv-skip' data-inv='", i ? ", " : "");
@@ -353,8 +381,10 @@ size_t fl_html_checks(FILE *f, const struct fl_report_log *log, const struct fl_
 	size_t n = 0, v[3] = { 0, 0, 0 };
 	void *arg[2] = { f, &n };
 	fl_html_each_check(log, s, tally, v);
-	fprintf(f, "<section id='checks'><h2>Checkers <span class='chip pass'>%zu valid</span> "
-		   "<span class='chip fail'>%zu invalid</span> <span class='chip skip'>%zu unknown</span></h2>",
+	fprintf(f,
+		"<section id='checks'><h2>Checkers <span class='chip pass'>%zu valid</span> "
+		"<span class='chip fail'>%zu invalid</span> <span class='chip skip'>%zu "
+		"unknown</span></h2>",
 		v[0], v[1], v[2]);
 	fl_html_each_check(log, s, one_check, arg);
 	fputs("</section>", f);

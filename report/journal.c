@@ -11,9 +11,9 @@
 #include "core/json.h"
 
 struct fl_report_run {
-	json_t *root;			/* the journal (owned) */
+	json_t *root; /* the journal (owned) */
 	struct fl_report_log log;
-	struct fl_run_summary sum;	/* strings point into root */
+	struct fl_run_summary sum; /* strings point into root */
 	char *path;
 };
 
@@ -42,7 +42,7 @@ static char *dup_or_null(const json_t *o, const char *key)
 
 static enum fl_test_status status_of(const char *s)
 {
-	return !strcmp(s, "passed") || !strcmp(s, "pass") ? FL_TEST_PASS
+	return !strcmp(s, "passed") || !strcmp(s, "pass")    ? FL_TEST_PASS
 	       : !strcmp(s, "skipped") || !strcmp(s, "skip") ? FL_TEST_SKIP
 							     : FL_TEST_FAIL;
 }
@@ -88,7 +88,7 @@ static int load_file(struct fl_report_log *log, const json_t *jf)
 	if (!f)
 		return FL_ENOMEM;
 	f->begin_wall_ns = parse_iso(fl_json_str(jf, "started", NULL));
-	f->begin_mono_ns = 1;	/* so fl_report_file_seconds gives the recorded duration */
+	f->begin_mono_ns = 1; /* so fl_report_file_seconds gives the recorded duration */
 	f->end_mono_ns = 1 + fl_json_int(jf, "duration_ms", 0) * 1000000;
 	size_t i;
 	json_t *t;
@@ -102,7 +102,8 @@ static int load_file(struct fl_report_log *log, const json_t *jf)
 			return rc;
 	}
 	json_array_foreach(json_object_get(jf, "errors"), i, t) {
-		struct fl_file_error e = { .file = f->file, .message = fl_json_str(t, "message", "error"),
+		struct fl_file_error e = { .file = f->file,
+					   .message = fl_json_str(t, "message", "error"),
 					   .exit_code = (int)fl_json_int(t, "exit_code", 2) };
 		if (fl_report_log_error(log, &e))
 			return FL_ENOMEM;
@@ -123,13 +124,17 @@ static json_t *wrap_experiment(json_t *exp, const char *path)
 	gmtime_r(&secs, &tm);
 	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	json_int_t ms = (json_int_t)((ended - started) * 1000);
-	return json_pack("{s:i,s:O,s:s,s:I,s:b,s:{s:i,s:i,s:i,s:i,s:i},s:[{s:s,s:s,s:I,s:[{s:s,s:s,s:s,"
+	return json_pack("{s:i,s:O,s:s,s:I,s:b,s:{s:i,s:i,s:i,s:i,s:i},s:[{s:s,s:s,s:I,s:[{s:s,s:s,"
+			 "s:s,"
 			 "s:I,s:s?,s:{s:O}}],s:[]}]}",
-			 "version", 1, "seed", json_object_get(exp, "seed") ? json_object_get(exp, "seed") : json_integer(0),
-			 "started", iso, "duration_ms", ms, "interrupted", !strcmp(status, "interrupted"),
-			 "summary", "passed", ok, "failed", !ok, "skipped", 0, "errors", 0, "files", 1,
-			 "files", "file", path, "started", iso, "duration_ms", ms, "tests", "name", title,
-			 "suite", "", "status", ok ? "passed" : "failed", "duration_ms", ms, "message",
+			 "version", 1, "seed",
+			 json_object_get(exp, "seed") ? json_object_get(exp, "seed")
+						      : json_integer(0),
+			 "started", iso, "duration_ms", ms, "interrupted",
+			 !strcmp(status, "interrupted"), "summary", "passed", ok, "failed", !ok,
+			 "skipped", 0, "errors", 0, "files", 1, "files", "file", path, "started",
+			 iso, "duration_ms", ms, "tests", "name", title, "suite", "", "status",
+			 ok ? "passed" : "failed", "duration_ms", ms, "message",
 			 ok ? NULL : fl_json_str(exp, "reason", status), "extra", "experiment", exp,
 			 "errors");
 }
@@ -146,7 +151,8 @@ static int load(struct fl_report_run *run, char *err, size_t errlen)
 	}
 	if (!json_is_array(json_object_get(root, "files")))
 		return fl_err_set(err, errlen, FL_EINVAL,
-				  "%s: not a faultline journal (no \"files\": write one with --report json=FILE)",
+				  "%s: not a faultline journal (no \"files\": write one with "
+				  "--report json=FILE)",
 				  run->path);
 	struct fl_run_summary *s = &run->sum;
 	json_t *sum = json_object_get(root, "summary");
@@ -184,8 +190,8 @@ int fl_report_run_load(const char *path, struct fl_report_run **out, char *err, 
 	}
 	char jerr[256] = "";
 	run->root = fl_json_load_file(path, jerr, sizeof(jerr));
-	int rc = run->root ? load(run, err, errlen)
-			   : fl_err_set(err, errlen, FL_EINVAL, "%s", jerr);
+	int rc =
+		run->root ? load(run, err, errlen) : fl_err_set(err, errlen, FL_EINVAL, "%s", jerr);
 	if (rc) {
 		fl_report_run_free(run);
 		return rc;
@@ -215,7 +221,8 @@ const struct fl_run_summary *fl_report_run_summary(const struct fl_report_run *r
 }
 
 /* Feed a streaming reporter the run as it happened. */
-static void replay(const struct fl_report_run *run, struct fl_reporter *rep, const struct fl_run_summary *s)
+static void replay(const struct fl_report_run *run, struct fl_reporter *rep,
+		   const struct fl_run_summary *s)
 {
 	const struct fl_reporter_ops *o = rep->ops;
 	if (o->run_begin)
@@ -227,7 +234,8 @@ static void replay(const struct fl_report_run *run, struct fl_reporter *rep, con
 		for (size_t k = 0; k < f->ntests && o->test_done; k++)
 			o->test_done(rep->self, &f->tests[k]);
 		for (size_t k = 0; k < f->nerrors && o->file_error; k++) {
-			struct fl_file_error e = { f->file, f->errors[k].message, f->errors[k].exit_code };
+			struct fl_file_error e = { f->file, f->errors[k].message,
+						   f->errors[k].exit_code };
 			o->file_error(rep->self, &e);
 		}
 		if (o->file_end)
@@ -244,14 +252,16 @@ int fl_report_run_write(const struct fl_report_run *run, const char *spec,
 	if (nhistories > 0) {
 		s.histories = histories;
 		s.nhistories = nhistories;
-		s.history_path = NULL;	/* the files given replace the recorded one */
+		s.history_path = NULL; /* the files given replace the recorded one */
 	}
 	const char *eq = strchr(spec, '=');
-	const struct fl_report_format *fmt = fl_report_format_find(spec, eq ? (size_t)(eq - spec) : strlen(spec));
-	if (fmt && fmt->write) {	/* from the log as loaded: its times are the run's */
+	const struct fl_report_format *fmt =
+		fl_report_format_find(spec, eq ? (size_t)(eq - spec) : strlen(spec));
+	if (fmt && fmt->write) { /* from the log as loaded: its times are the run's */
 		struct fl_report_out o;
 		if (eq && !eq[1])
-			return fl_err_set(err, errlen, FL_EINVAL, "report '%s': missing file name", spec);
+			return fl_err_set(err, errlen, FL_EINVAL, "report '%s': missing file name",
+					  spec);
 		int rc = fl_report_out_open(&o, eq ? eq + 1 : NULL, err, errlen);
 		if (rc)
 			return rc;

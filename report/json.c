@@ -75,18 +75,13 @@ static json_t *test_json(const struct fl_test_result *r)
 	if (r->fail_file)
 		loc = json_pack("{s:o,s:o}", "file", jstr(r->fail_file), "line",
 				r->fail_line > 0 ? json_integer(r->fail_line) : json_null());
-	return json_pack("{s:o,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:b,s:o}",
-			 "name", jstr(r->name),
-			 "suite", jstr(r->suite ? r->suite : ""),
-			 "status", status_name(r->status),
-			 "duration_ms", ms(r->duration_ns),
-			 "tags", r->tags ? json_deep_copy(r->tags) : json_array(),
-			 "message", jstr(r->message),
-			 "error_type", jstr(r->error_type),
-			 "detail", jstr(r->detail),
-			 "location", loc ? loc : json_null(),
-			 "extra", r->extra ? json_deep_copy(r->extra) : json_null(),
-			 "index", r->index,
+	return json_pack("{s:o,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:b,s:o}", "name",
+			 jstr(r->name), "suite", jstr(r->suite ? r->suite : ""), "status",
+			 status_name(r->status), "duration_ms", ms(r->duration_ns), "tags",
+			 r->tags ? json_deep_copy(r->tags) : json_array(), "message",
+			 jstr(r->message), "error_type", jstr(r->error_type), "detail",
+			 jstr(r->detail), "location", loc ? loc : json_null(), "extra",
+			 r->extra ? json_deep_copy(r->extra) : json_null(), "index", r->index,
 			 "flaky", r->status == FL_TEST_PASS && r->retries && r->nretries > 0,
 			 "retries", retries_json(r));
 }
@@ -97,13 +92,13 @@ static json_t *file_json(const struct fl_report_file *f)
 	for (size_t i = 0; i < f->ntests; i++)
 		json_array_append_new(tests, test_json(&f->tests[i]));
 	for (size_t i = 0; i < f->nerrors; i++)
-		json_array_append_new(errors, json_pack("{s:o,s:i}", "message",
-							jstr(f->errors[i].message), "exit_code",
-							f->errors[i].exit_code));
-	return json_pack("{s:o,s:o,s:I,s:o,s:o}", "file", jstr(f->file),
-			 "started", iso(f->begin_wall_ns),
-			 "duration_ms", (json_int_t)(fl_report_file_seconds(f) * 1000 + 0.5),
-			 "tests", tests, "errors", errors);
+		json_array_append_new(errors,
+				      json_pack("{s:o,s:i}", "message", jstr(f->errors[i].message),
+						"exit_code", f->errors[i].exit_code));
+	return json_pack("{s:o,s:o,s:I,s:o,s:o}", "file", jstr(f->file), "started",
+			 iso(f->begin_wall_ns), "duration_ms",
+			 (json_int_t)(fl_report_file_seconds(f) * 1000 + 0.5), "tests", tests,
+			 "errors", errors);
 }
 
 /* The whole journal, a new reference (NULL when out of memory). */
@@ -112,13 +107,13 @@ static json_t *journal_json(const struct fl_report_log *log, const struct fl_run
 	json_t *files = json_array();
 	for (size_t i = 0; files && i < log->nfiles; i++)
 		json_array_append_new(files, file_json(log->files[i]));
-	json_t *root = json_pack(
-		"{s:i,s:o,s:o,s:I,s:b,s:{s:i,s:i,s:i,s:i,s:i},s:o}", "version", 1,
-		"seed", seed_value(s->seed),
-		"started", iso(log->begin_wall_ns ? log->begin_wall_ns : fl_wall_ns()),
-		"duration_ms", ms(s->duration_ns), "interrupted", s->interrupted,
-		"summary", "passed", s->passed, "failed", s->failed, "skipped", s->skipped,
-		"errors", s->errors, "files", s->files, "files", files);
+	json_t *root =
+		json_pack("{s:i,s:o,s:o,s:I,s:b,s:{s:i,s:i,s:i,s:i,s:i},s:o}", "version", 1, "seed",
+			  seed_value(s->seed), "started",
+			  iso(log->begin_wall_ns ? log->begin_wall_ns : fl_wall_ns()),
+			  "duration_ms", ms(s->duration_ns), "interrupted", s->interrupted,
+			  "summary", "passed", s->passed, "failed", s->failed, "skipped",
+			  s->skipped, "errors", s->errors, "files", s->files, "files", files);
 	if (root && s->extra)
 		json_object_set_new(root, "extra", json_deep_copy(s->extra));
 	if (root && s->command)
@@ -126,7 +121,8 @@ static json_t *journal_json(const struct fl_report_log *log, const struct fl_run
 	if (root && s->history_path)
 		json_object_set_new(root, "history", jstr(s->history_path));
 	if (root && log->oom)
-		json_object_set_new(root, "incomplete", json_string("out of memory: some results are missing"));
+		json_object_set_new(root, "incomplete",
+				    json_string("out of memory: some results are missing"));
 	return root;
 }
 

@@ -92,7 +92,7 @@ static void put_testcase(FILE *f, const struct fl_test_result *r)
 		fputs("/>\n", f);
 		return;
 	}
-	if (r->status == FL_TEST_PASS) {	/* flaky: passed after failed tries */
+	if (r->status == FL_TEST_PASS) { /* flaky: passed after failed tries */
 		fputs(">\n", f);
 		put_tries(f, r, "flakyFailure");
 		fputs("    </testcase>\n", f);
@@ -145,7 +145,9 @@ static void put_error(FILE *f, const char *file, const struct fl_report_error *e
 	put_xml(f, first ? first : "error", true);
 	free(first);
 	fprintf(f, "\" type=\"%s\">",
-		e->exit_code == 3 ? "InfrastructureError" : e->exit_code == 2 ? "ScriptError" : "Error");
+		e->exit_code == 3   ? "InfrastructureError"
+		: e->exit_code == 2 ? "ScriptError"
+				    : "Error");
 	put_xml(f, e->message, false);
 	fputs("</error>\n    </testcase>\n", f);
 }
@@ -197,7 +199,8 @@ static void write_report(FILE *f, const struct fl_report_log *log, const struct 
 	host[sizeof(host) - 1] = '\0';
 	timestamp(log->begin_wall_ns ? log->begin_wall_ns : fl_wall_ns(), ts, sizeof(ts));
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
-	fprintf(f, "<testsuites name=\"faultline\" tests=\"%d\" failures=\"%d\" errors=\"%d\" "
+	fprintf(f,
+		"<testsuites name=\"faultline\" tests=\"%d\" failures=\"%d\" errors=\"%d\" "
 		"skipped=\"%d\" time=\"%.3f\" timestamp=\"%s\">\n",
 		tests, failures, errors, skipped, (double)s->duration_ns / 1e9, ts);
 	for (size_t i = 0; i < log->nfiles; i++) {
@@ -206,12 +209,15 @@ static void write_report(FILE *f, const struct fl_report_log *log, const struct 
 		timestamp(rf->begin_wall_ns, ts, sizeof(ts));
 		fprintf(f, "  <testsuite name=\"");
 		put_xml(f, rf->file, true);
-		fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" "
+		fprintf(f,
+			"\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" "
 			"time=\"%.3f\" timestamp=\"%s\" hostname=\"",
 			c.tests, c.failures, c.errors, c.skipped, fl_report_file_seconds(rf), ts);
 		put_xml(f, host, true);
-		fprintf(f, "\" id=\"%zu\">\n    <properties>\n      <property name=\"seed\" value=\"%" PRIu64
-			"\"/>\n    </properties>\n", i, s->seed);
+		fprintf(f,
+			"\" id=\"%zu\">\n    <properties>\n      <property name=\"seed\" "
+			"value=\"%" PRIu64 "\"/>\n    </properties>\n",
+			i, s->seed);
 		for (size_t k = 0; k < rf->ntests; k++) {
 			put_testcase(f, &rf->tests[k]);
 			struct fl_test_list parts = { 0 };

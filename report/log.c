@@ -66,7 +66,8 @@ int fl_report_log_test(struct fl_report_log *log, const struct fl_test_result *r
 int fl_report_log_error(struct fl_report_log *log, const struct fl_file_error *e)
 {
 	struct fl_report_file *f = fl_report_log_file(log, e->file ? e->file : "");
-	if (!f || fl_report_grow((void **)&f->errors, &f->caperrors, f->nerrors, sizeof(*f->errors)))
+	if (!f ||
+	    fl_report_grow((void **)&f->errors, &f->caperrors, f->nerrors, sizeof(*f->errors)))
 		return FL_ENOMEM;
 	char *m = strdup(e->message ? e->message : "error");
 	if (!m)
@@ -103,4 +104,3 @@ void fl_report_log_free(struct fl_report_log *log)
 	free(log->files);
 	memset(log, 0, sizeof(*log));
 }
-

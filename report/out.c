@@ -59,7 +59,7 @@ int fl_report_out_open(struct fl_report_out *o, const char *path, char *err, siz
 			goto out;
 		memcpy(o->tmp, path, n);
 		memcpy(o->tmp + n, ".tmp", 5);
-		make_parents(path);	/* a failure shows as fopen's error below */
+		make_parents(path); /* a failure shows as fopen's error below */
 	}
 	o->f = fopen(direct ? o->path : o->tmp, "w");
 	if (!o->f) {
@@ -95,7 +95,8 @@ int fl_report_out_commit(struct fl_report_out *o)
 	if (o->tmp && rc == 0 && rename(o->tmp, o->path) < 0)
 		rc = -errno;
 	if (rc) {
-		fprintf(stderr, "faultline: cannot write report %s: %s\n", o->path, fl_strerror(rc));
+		fprintf(stderr, "faultline: cannot write report %s: %s\n", o->path,
+			fl_strerror(rc));
 		if (o->tmp)
 			unlink(o->tmp);
 	}
@@ -115,4 +116,3 @@ void fl_report_out_close(struct fl_report_out *o)
 	free(o->tmp);
 	memset(o, 0, sizeof(*o));
 }
-

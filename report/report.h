@@ -29,24 +29,24 @@ struct fl_test_attempt {
 /* One finished test. Every string is owned by the result (freed by
  * fl_test_result_free); any of them may be NULL except file and name. */
 struct fl_test_result {
-	char *file;		/* scenario path as given */
-	char *suite;		/* enclosing describe blocks joined with " > " ("" at top level) */
-	char *name;		/* the it() description */
+	char *file;  /* scenario path as given */
+	char *suite; /* enclosing describe blocks joined with " > " ("" at top level) */
+	char *name;  /* the it() description */
 	enum fl_test_status status;
 	int64_t duration_ns;
 	int64_t start_wall_ns;
-	char *message;		/* failure: one line ("expected 200, got 503"); skip: the reason */
-	char *detail;		/* failure: expected/actual, HTTP exchange, traceback (multi-line) */
-	char *error_type;	/* failure that is an error, not a failed assertion
+	char *message;	  /* failure: one line ("expected 200, got 503"); skip: the reason */
+	char *detail;	  /* failure: expected/actual, HTTP exchange, traceback (multi-line) */
+	char *error_type; /* failure that is an error, not a failed assertion
 				 * (JUnit <error type=...>): "unknown" for a checker
 				 * that could not decide; NULL for a plain failure */
-	char *fail_file;	/* where it failed: scenario file and line */
+	char *fail_file;  /* where it failed: scenario file and line */
 	int fail_line;
-	json_t *tags;		/* array of strings (owned reference) or NULL */
-	json_t *extra;		/* JSON details for the journal (owned) or NULL:
+	json_t *tags;  /* array of strings (owned reference) or NULL */
+	json_t *extra; /* JSON details for the journal (owned) or NULL:
 				 * "checks" (checker results) and "experiment" (an
 				 * experiment journal) become the test's parts */
-	int index;		/* 1-based position within its file */
+	int index;     /* 1-based position within its file */
 	/* Retries: the failed tries before this final one, oldest first (owned
 	 * array of nretries, NULL/0 when the test ran once). A PASS with
 	 * retries is flaky: JUnit gets <flakyFailure>s, a FAIL <rerunFailure>s. */
@@ -99,21 +99,21 @@ int fl_report_test_parts(const struct fl_test_result *r, struct fl_test_list *ou
 /* A file-level problem that is not a test (syntax error, error in setup). */
 struct fl_file_error {
 	const char *file;
-	const char *message;	/* "scenarios/x.lua:12: unexpected symbol near 'end'" */
-	int exit_code;		/* 2 for script errors, 3 for infrastructure */
+	const char *message; /* "scenarios/x.lua:12: unexpected symbol near 'end'" */
+	int exit_code;	     /* 2 for script errors, 3 for infrastructure */
 };
 
 struct fl_run_summary {
-	int passed, failed, skipped, errors;	/* errors: file-level errors */
+	int passed, failed, skipped, errors; /* errors: file-level errors */
 	int files;
 	int64_t duration_ns;
 	uint64_t seed;
 	bool interrupted;
-	const char *history_path;	/* the run's --history file (charts in HTML), or NULL */
-	const char *const *histories;	/* more history files for the timeline (borrowed) */
+	const char *history_path;     /* the run's --history file (charts in HTML), or NULL */
+	const char *const *histories; /* more history files for the timeline (borrowed) */
 	int nhistories;
-	const char *command;		/* the command line that reproduces the run, or NULL */
-	const json_t *extra;		/* run-level data for the journal and the page
+	const char *command; /* the command line that reproduces the run, or NULL */
+	const json_t *extra; /* run-level data for the journal and the page
 					 * (borrowed) or NULL: "checks" (checker results,
 					 * as `faultline check` gives) */
 };
@@ -121,26 +121,26 @@ struct fl_run_summary {
 /* The state of a long workload or experiment, for the one-line progress
  * display on a terminal (fl_report_progress). Strings are borrowed. */
 struct fl_progress {
-	const char *what;	/* "workload", "experiment: slow bank"; NULL: clear */
-	double elapsed_s;	/* since it began */
-	double total_s;		/* planned length; <= 0: unknown */
-	int64_t ops;		/* operations completed so far; < 0: not counted */
-	int64_t errors;		/* of them failed or unknown; < 0: not counted */
-	int faults;		/* faults active now; < 0: not known */
+	const char *what; /* "workload", "experiment: slow bank"; NULL: clear */
+	double elapsed_s; /* since it began */
+	double total_s;	  /* planned length; <= 0: unknown */
+	int64_t ops;	  /* operations completed so far; < 0: not counted */
+	int64_t errors;	  /* of them failed or unknown; < 0: not counted */
+	int faults;	  /* faults active now; < 0: not known */
 };
 
 /* A reporter writes one format. Each callback may be NULL. */
 struct fl_reporter_ops {
-	const char *name;	/* "console", "tap", "junit", "json" */
+	const char *name; /* "console", "tap", "junit", "json" */
 	void (*run_begin)(void *self, int nfiles, uint64_t seed);
 	void (*file_begin)(void *self, const char *file);
 	void (*test_done)(void *self, const struct fl_test_result *r);
 	void (*file_error)(void *self, const struct fl_file_error *e);
 	void (*file_end)(void *self, const char *file);
 	void (*run_end)(void *self, const struct fl_run_summary *s);
-	void (*tick)(void *self);	/* redraw live progress (fl_report_tick) */
-	void (*progress)(void *self, const struct fl_progress *p);	/* fl_report_progress */
-	void (*note)(void *self, const char *text);	/* fl_report_note */
+	void (*tick)(void *self); /* redraw live progress (fl_report_tick) */
+	void (*progress)(void *self, const struct fl_progress *p); /* fl_report_progress */
+	void (*note)(void *self, const char *text);		   /* fl_report_note */
 	void (*free)(void *self);
 };
 

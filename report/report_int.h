@@ -17,12 +17,12 @@
 /* --- output ------------------------------------------------------------- */
 
 struct fl_report_out {
-	FILE *f;		/* where to write; NULL once closed */
-	char *path;		/* file name (owned), NULL for a stream */
-	char *tmp;		/* path + ".tmp" while being written (owned), NULL
+	FILE *f;	/* where to write; NULL once closed */
+	char *path;	/* file name (owned), NULL for a stream */
+	char *tmp;	/* path + ".tmp" while being written (owned), NULL
 				 * when path is written directly */
-	bool owned;		/* f is ours to close */
-	bool is_stdout;		/* f is stdout (from "-" or no file) */
+	bool owned;	/* f is ours to close */
+	bool is_stdout; /* f is stdout (from "-" or no file) */
 	bool committed;
 };
 
@@ -77,13 +77,13 @@ struct fl_report_error {
 
 struct fl_report_file {
 	char *file;
-	int64_t begin_wall_ns, begin_mono_ns, end_mono_ns;	/* 0: not seen */
-	struct fl_test_result *tests;	/* copies, in completion order */
+	int64_t begin_wall_ns, begin_mono_ns, end_mono_ns; /* 0: not seen */
+	struct fl_test_result *tests;			   /* copies, in completion order */
 	size_t ntests, captests;
 	struct fl_report_error *errors;
 	size_t nerrors, caperrors;
 	int passed, failed, skipped;
-	int errored;		/* failures that are errors (error_type set) */
+	int errored; /* failures that are errors (error_type set) */
 };
 
 /* Files in the order they began (or first appeared in a result). */
@@ -91,9 +91,9 @@ struct fl_report_log {
 	struct fl_report_file **files;
 	size_t nfiles, capfiles;
 	int64_t begin_wall_ns, begin_mono_ns;
-	int64_t end_wall_ns;	/* when the run ended (0: not yet) */
+	int64_t end_wall_ns; /* when the run ended (0: not yet) */
 	uint64_t seed;
-	bool oom;		/* a result could not be recorded */
+	bool oom; /* a result could not be recorded */
 };
 
 /* The entry for `file`, created at the end of the list if new (then its

@@ -71,4 +71,3 @@ out:
 		fl_test_result_free(out);
 	return rc;
 }
-

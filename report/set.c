@@ -69,16 +69,15 @@ out:
 }
 
 /* Call one callback of every reporter under the set's lock. */
-#define EACH(set, cb, ...)                                                       \
-	do {                                                                     \
-		if (!(set))                                                      \
-			break;                                                   \
-		pthread_mutex_lock(&(set)->lock);                                \
-		for (size_t i_ = 0; i_ < (set)->n; i_++)                         \
-			if ((set)->reps[i_].ops->cb)                             \
-				(set)->reps[i_].ops->cb((set)->reps[i_].self,    \
-							__VA_ARGS__);            \
-		pthread_mutex_unlock(&(set)->lock);                              \
+#define EACH(set, cb, ...)                                                                         \
+	do {                                                                                       \
+		if (!(set))                                                                        \
+			break;                                                                     \
+		pthread_mutex_lock(&(set)->lock);                                                  \
+		for (size_t i_ = 0; i_ < (set)->n; i_++)                                           \
+			if ((set)->reps[i_].ops->cb)                                               \
+				(set)->reps[i_].ops->cb((set)->reps[i_].self, __VA_ARGS__);        \
+		pthread_mutex_unlock(&(set)->lock);                                                \
 	} while (0)
 
 void fl_report_run_begin(struct fl_report_set *set, int nfiles, uint64_t seed)

@@ -13,9 +13,9 @@
 #include "core/errors.h"
 
 struct tap {
-	struct fl_report_out out;	/* first: see report_int.h */
-	int n;				/* test points written */
-	int version;			/* 14, or 13 for older harnesses */
+	struct fl_report_out out; /* first: see report_int.h */
+	int n;			  /* test points written */
+	int version;		  /* 14, or 13 for older harnesses */
 	bool header;
 };
 
@@ -164,10 +164,10 @@ static void put_retries(FILE *f, const struct fl_test_result *r)
 }
 
 /* After run_end (or a failed open) nothing more is written. */
-#define LIVE(t)                                         \
-	do {                                            \
-		if (!(t)->out.f || (t)->out.committed)  \
-			return;                         \
+#define LIVE(t)                                                                                    \
+	do {                                                                                       \
+		if (!(t)->out.f || (t)->out.committed)                                             \
+			return;                                                                    \
 	} while (0)
 
 static void tap_run_begin(void *self, int nfiles, uint64_t seed)
@@ -209,8 +209,9 @@ static void tap_test_done(void *self, const struct fl_test_result *r)
 		fputs("\n  severity: fail\n", f);
 		if (r->fail_file) {
 			char *at = NULL;
-			int n = r->fail_line > 0 ? asprintf(&at, "%s:%d", r->fail_file, r->fail_line)
-						 : asprintf(&at, "%s", r->fail_file);
+			int n = r->fail_line > 0
+					? asprintf(&at, "%s:%d", r->fail_file, r->fail_line)
+					: asprintf(&at, "%s", r->fail_file);
 			if (n >= 0) {
 				fputs("  at: ", f);
 				put_quoted(f, at);
@@ -255,7 +256,9 @@ static void tap_run_end(void *self, const struct fl_run_summary *s)
 	FILE *f = t->out.f;
 	LIVE(t);
 	header(t);
-	fprintf(f, "# %d passed, %d failed, %d skipped, %d file error%s (%d file%s, %.2f s, seed %" PRIu64 ")\n",
+	fprintf(f,
+		"# %d passed, %d failed, %d skipped, %d file error%s (%d file%s, %.2f s, seed "
+		"%" PRIu64 ")\n",
 		s->passed, s->failed, s->skipped, s->errors, s->errors == 1 ? "" : "s", s->files,
 		s->files == 1 ? "" : "s", (double)s->duration_ns / 1e9, s->seed);
 	if (s->interrupted)
@@ -270,7 +273,7 @@ static void tap_free(void *self)
 	struct tap *t = self;
 	if (!t)
 		return;
-	fl_report_out_commit(&t->out);	/* what was written stays readable */
+	fl_report_out_commit(&t->out); /* what was written stays readable */
 	fl_report_out_close(&t->out);
 	free(t);
 }

@@ -14,7 +14,7 @@ void fl_report_put_xml(FILE *f, const char *s, unsigned flags)
 	if (s && fl_text_xml_escape(&b, s, strlen(s), flags) == 0 && b.len)
 		fwrite(b.data, 1, b.len, f);
 	else if (s && *s)
-		fputs(FL_TEXT_REPLACEMENT, f);	/* out of memory: a visible gap, never raw text */
+		fputs(FL_TEXT_REPLACEMENT, f); /* out of memory: a visible gap, never raw text */
 	fl_buf_free(&b);
 }
 
@@ -24,4 +24,3 @@ char *fl_report_first_line(const char *s)
 		return strdup("");
 	return strndup(s, strcspn(s, "\n"));
 }
-

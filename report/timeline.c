@@ -26,11 +26,12 @@ static int type_index(struct fl_timeline *tl, const char *name)
 	for (size_t i = 0; i < tl->ntypes; i++)
 		if (strcmp(tl->types[i], name) == 0)
 			return (int)i;
-	if (tl->ntypes >= 64)	/* a page shows a few; the rest are "other" */
+	if (tl->ntypes >= 64) /* a page shows a few; the rest are "other" */
 		return 63;
 	if (fl_report_grow((void **)&tl->types, &tl->captypes, tl->ntypes, sizeof(*tl->types)))
 		return -1;
-	snprintf(tl->types[tl->ntypes], sizeof(tl->types[0]), "%s", tl->ntypes == 63 ? "other" : name);
+	snprintf(tl->types[tl->ntypes], sizeof(tl->types[0]), "%s",
+		 tl->ntypes == 63 ? "other" : name);
 	return (int)tl->ntypes++;
 }
 
@@ -55,12 +56,16 @@ static int on_op(struct fl_timeline *tl, const char *f, const char *type, int64_
 		return 0;
 	}
 	if (!p->t)
-		return 0;	/* a completion without its invoke (cut history) */
+		return 0; /* a completion without its invoke (cut history) */
 	if (fl_report_grow((void **)&tl->ops, &tl->capops, tl->nops, sizeof(*tl->ops)))
 		return FL_ENOMEM;
 	tl->ops[tl->nops++] = (struct fl_tl_op){
-		.t = p->t, .latency = t - p->t, .type = (uint16_t)p->type,
-		.status = type[0] == 'o' ? 'o' : type[0] == 'f' ? 'f' : 'i',
+		.t = p->t,
+		.latency = t - p->t,
+		.type = (uint16_t)p->type,
+		.status = type[0] == 'o'   ? 'o'
+			  : type[0] == 'f' ? 'f'
+					   : 'i',
 	};
 	p->t = 0;
 	return 0;
@@ -81,11 +86,13 @@ static void params_of(const json_t *ev, char *out, size_t len)
 			if (json_is_string(v))
 				snprintf(val, sizeof(val), "%s", json_string_value(v));
 			else if (json_is_integer(v))
-				snprintf(val, sizeof(val), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+				snprintf(val, sizeof(val), "%" JSON_INTEGER_FORMAT,
+					 json_integer_value(v));
 			else if (json_is_real(v))
 				snprintf(val, sizeof(val), "%.4g", json_real_value(v));
 			else if (json_is_boolean(v))
-				snprintf(val, sizeof(val), "%s", json_is_true(v) ? "true" : "false");
+				snprintf(val, sizeof(val), "%s",
+					 json_is_true(v) ? "true" : "false");
 			else
 				continue;
 			int n = snprintf(out + o, len - o, "%s%s=%s", o ? " " : "", name, val);
@@ -106,7 +113,8 @@ static int on_fault(struct fl_timeline *tl, const json_t *ev, int64_t t)
 	const char *id = fl_json_str(ev, "id", "");
 	int rc = 0;
 	if (strcmp(action, "added") == 0 || strcmp(action, "start") == 0) {
-		if (fl_report_grow((void **)&tl->faults, &tl->capfaults, tl->nfaults, sizeof(*tl->faults))) {
+		if (fl_report_grow((void **)&tl->faults, &tl->capfaults, tl->nfaults,
+				   sizeof(*tl->faults))) {
 			rc = FL_ENOMEM;
 			goto out;
 		}
@@ -120,7 +128,7 @@ static int on_fault(struct fl_timeline *tl, const json_t *ev, int64_t t)
 		params_of(ev, f->params, sizeof(f->params));
 		goto out;
 	}
-	for (size_t i = tl->nfaults; i-- > 0;) {	/* removed: close the latest open match */
+	for (size_t i = tl->nfaults; i-- > 0;) { /* removed: close the latest open match */
 		struct fl_tl_fault *f = &tl->faults[i];
 		if (f->to >= 0)
 			continue;
@@ -254,7 +262,7 @@ static int scan_op(const char *line, struct op_fields *o)
 			char *end;
 			long long v = strtoll(p, &end, 10);
 			if (end == p || (*end != ',' && *end != '}' && *end != ' '))
-				return 0;	/* not an integer: the full parser decides */
+				return 0; /* not an integer: the full parser decides */
 			*(key_is(k, kn, "t") ? &o->t : &o->process) = v;
 		} else if (key_is(k, kn, "type") || key_is(k, kn, "f")) {
 			if (*p != '"' || memchr(p + 1, '\\', (size_t)(ve - 1 - (p + 1))))
@@ -302,7 +310,7 @@ static int on_line(char *line, size_t len, long lineno, void *arg, char *err, si
 
 int fl_timeline_read(struct fl_timeline *tl, const char *path, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < tl->npend; i++)	/* processes are per file */
+	for (size_t i = 0; i < tl->npend; i++) /* processes are per file */
 		tl->pend[i].t = 0;
 	tl->files++;
 	return fl_history_read_lines(path, on_line, tl, err, errlen);
@@ -323,7 +331,9 @@ int fl_timeline_finish(struct fl_timeline *tl, size_t max_buckets)
 {
 	int64_t span = tl->t1 > tl->t0 ? tl->t1 - tl->t0 : 1;
 	int64_t secs = (span + 999999999) / 1000000000;
-	int64_t per = secs <= (int64_t)max_buckets ? 1 : (secs + (int64_t)max_buckets - 1) / (int64_t)max_buckets;
+	int64_t per = secs <= (int64_t)max_buckets
+			      ? 1
+			      : (secs + (int64_t)max_buckets - 1) / (int64_t)max_buckets;
 	tl->bucket_ns = per * 1000000000LL;
 	tl->nbuckets = (size_t)(span / tl->bucket_ns) + 1;
 	tl->series = calloc(tl->ntypes ? tl->ntypes : 1, sizeof(*tl->series));

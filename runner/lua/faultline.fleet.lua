@@ -39,8 +39,9 @@ end
 local function call(agent, method, path, body, ok_status, timeout)
   local headers = {}
   if agent.token then headers["Authorization"] = "Bearer " .. agent.token end
-  local ok, r = pcall(http.request, method, agent.url .. path,
-    { json = body, headers = headers, timeout = timeout or agent.timeout })
+  local o = { json = body, headers = headers, timeout = timeout or agent.timeout }
+  for k, v in pairs(agent.tls) do o[k] = v end
+  local ok, r = pcall(http.request, method, agent.url .. path, o)
   if not ok then return nil, tostring(r) end
   if r.status ~= ok_status then
     local msg = r.json and r.json.error or r.body
@@ -50,10 +51,15 @@ local function call(agent, method, path, body, ok_status, timeout)
   return r.json or true, nil, r
 end
 
---- new{ [name =] url, ..., token = } -> a fleet (no request made)
+local TLS_KEYS = { cacert = true, cert = true, key = true, insecure = true }
+
+--- new{ [name =] url, ..., token =, cacert =, cert =, key =, insecure = } -> a
+--- fleet (no request made); the TLS options are fl.http's, for https:// agents
 function M.new(list)
   if type(list) ~= "table" then error("bad argument #1 to 'new' (expected a table)", 2) end
   local token = list.token or env("FAULTLINE_TOKEN") or env("FAULTLINE_PROXY_TOKEN")
+  local tls = {}
+  for k in pairs(TLS_KEYS) do tls[k] = list[k] end
   local self = setmetatable({ agents = {}, token = token, _groups = {} }, Fleet)
   local function add(name, url)
     if type(url) ~= "string" or not url:match("^https?://") then
@@ -65,12 +71,13 @@ function M.new(list)
     for _, a in ipairs(self.agents) do
       if a.name == name then error("fleet: agent named twice: " .. name, 3) end
     end
-    self.agents[#self.agents + 1] = { name = name, url = url, token = token, timeout = 5 }
+    self.agents[#self.agents + 1] = { name = name, url = url, token = token, timeout = 5,
+                                      tls = tls }
   end
   for _, url in ipairs(list) do add(nil, url) end
   local named = {}
   for k in pairs(list) do
-    if type(k) == "string" and k ~= "token" then named[#named + 1] = k end
+    if type(k) == "string" and k ~= "token" and not TLS_KEYS[k] then named[#named + 1] = k end
   end
   table.sort(named)
   for _, k in ipairs(named) do add(k, list[k]) end
@@ -78,12 +85,13 @@ function M.new(list)
   return self
 end
 
---- load(path [, {token=}]) -> a fleet from an inventory file: one agent a
---- line, "URL" or "NAME URL"; '#' starts a comment
+--- load(path [, {token=, cacert=, cert=, key=, insecure=}]) -> a fleet from an
+--- inventory file: one agent a line, "URL" or "NAME URL"; '#' starts a comment
 function M.load(path, o)
   local fh, err = io.open(path or "", "r")
   if not fh then error("fleet: cannot read inventory: " .. tostring(err), 2) end
   local list, n = { token = o and o.token }, 0
+  for k in pairs(TLS_KEYS) do list[k] = o and o[k] end
   for line in fh:lines() do
     n = n + 1
     line = line:gsub("#.*", ""):match("^%s*(.-)%s*$")

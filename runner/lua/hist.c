@@ -118,7 +118,8 @@ static int l_tostring(lua_State *L)
 {
 	struct fl_hist *h = check_hist(L, 1);
 	lua_pushfstring(L, "hist(%I values, p50 %f ms, p99 %f ms)", (lua_Integer)h->count,
-			(double)fl_hist_percentile(h, 50) / 1e6, (double)fl_hist_percentile(h, 99) / 1e6);
+			(double)fl_hist_percentile(h, 50) / 1e6,
+			(double)fl_hist_percentile(h, 99) / 1e6);
 	return 1;
 }
 
@@ -126,11 +127,16 @@ int luaopen_faultline_hist(lua_State *L);
 int luaopen_faultline_hist(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
-		{ "record", l_record },		{ "record_ns", l_record_ns },
-		{ "percentile", l_percentile }, { "percentile_ns", l_percentile_ns },
-		{ "count", l_count },		{ "mean", l_mean },
-		{ "min", l_min },		{ "max", l_max },
-		{ "merge", l_merge },		{ NULL, NULL },
+		{ "record", l_record },
+		{ "record_ns", l_record_ns },
+		{ "percentile", l_percentile },
+		{ "percentile_ns", l_percentile_ns },
+		{ "count", l_count },
+		{ "mean", l_mean },
+		{ "min", l_min },
+		{ "max", l_max },
+		{ "merge", l_merge },
+		{ NULL, NULL },
 	};
 	static const luaL_Reg fns[] = { { "new", l_new }, { NULL, NULL } };
 	luaL_newmetatable(L, HIST_MT);

@@ -1,6 +1,7 @@
 #!/bin/sh
-# A fleet of three agents, one per network-namespace host, driven from a
-# fourth host (root; exit 77 otherwise): `faultline fleet status`, a fault
+# A fleet of three agents, one per network-namespace host, serving HTTPS
+# with certificates made here, driven from a fourth host (root; exit 77
+# otherwise): `faultline fleet status`, a fault
 # applied on all three, a fault one agent refuses rolled back on the other
 # two, a held fault healed on every host within the lease once the
 # controller is SIGKILLed, and fl.fleet from a scenario (all or nothing,
@@ -28,8 +29,16 @@ netns_setup 4 # h1..h3 agents, h4 the controller
 nsof() { eval "echo \$NS_$1"; }
 addr() { eval "echo \$ADDR_$1"; }
 printf 'tok-%s-%s\n' $$ "$(date +%s%N)" >"$tmp/token"
+command -v openssl >/dev/null 2>&1 || { echo "skip: openssl is not installed"; exit 77; }
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/ca.key" -out "$tmp/ca.pem" -days 2 \
+	-subj "/CN=faultline fleet test CA" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout "$tmp/srv.key" -out "$tmp/srv.csr" -subj "/CN=agents" 2>/dev/null
+printf 'subjectAltName=IP:%s,IP:%s,IP:%s\n' "$(addr 1)" "$(addr 2)" "$(addr 3)" >"$tmp/srv.ext"
+openssl x509 -req -in "$tmp/srv.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -CAcreateserial \
+	-out "$tmp/srv.pem" -days 2 -extfile "$tmp/srv.ext" 2>/dev/null
 for i in 1 2 3; do
 	ip netns exec "$(nsof $i)" "$FAULTLINE" agent --listen "$(addr $i):8474" \
+		--tls-cert "$tmp/srv.pem" --tls-key "$tmp/srv.key" \
 		--token-file "$tmp/token" --state-dir "$tmp/state" >"$tmp/agent$i.out" 2>"$tmp/agent$i.err" &
 	pids="$pids $!"
 done
@@ -39,9 +48,9 @@ for i in 1 2 3; do
 		n=$((n + 1)); [ $n -lt 100 ] || fail "agent $i did not start"; sleep 0.05
 	done
 done
-printf '# the test fleet\nh1 http://%s:8474\nh2 http://%s:8474   # second\n\nh3 http://%s:8474\n' \
+printf '# the test fleet\nh1 https://%s:8474\nh2 https://%s:8474   # second\n\nh3 https://%s:8474\n' \
 	"$(addr 1)" "$(addr 2)" "$(addr 3)" >"$tmp/agents.txt"
-fleet() { ip netns exec "$NS_4" "$FAULTLINE" fleet --inventory "$tmp/agents.txt" --token-file "$tmp/token" "$@"; }
+fleet() { ip netns exec "$NS_4" "$FAULTLINE" fleet --inventory "$tmp/agents.txt" --token-file "$tmp/token" --cacert "$tmp/ca.pem" "$@"; }
 chains() { ip netns exec "$(nsof "$1")" nft list ruleset | grep -c '^\s*chain f' || true; }
 qdisc() { ip netns exec "$(nsof "$1")" tc qdisc show dev eth0 | grep -c 'tbf fa17:' || true; }
 
@@ -50,8 +59,11 @@ fleet status >"$tmp/status" || fail "status exit $?: $(cat "$tmp/status")"
 cat "$tmp/status"
 [ "$(grep -c ' up, faultline ' "$tmp/status")" = 3 ] || fail "three agents up"
 fleet status --json | grep -q '"reachable":true' || fail "status --json"
-ip netns exec "$NS_4" "$FAULTLINE" fleet status --agent "http://$(addr 1):8474" \
-	--agent "http://$SUBNET.77:8474" >"$tmp/status2" 2>&1 && fail "an unreachable agent must fail status"
+ip netns exec "$NS_4" "$FAULTLINE" fleet status --inventory "$tmp/agents.txt" --token-file "$tmp/token" \
+	>"$tmp/status3" 2>&1 && fail "an untrusted certificate must fail status"
+grep -q "UNREACHABLE.*certificate" "$tmp/status3" || fail "no certificate error: $(cat "$tmp/status3")"
+ip netns exec "$NS_4" "$FAULTLINE" fleet status --agent "https://$(addr 1):8474" \
+	--agent "https://$SUBNET.77:8474" --cacert "$tmp/ca.pem" --token-file "$tmp/token" >"$tmp/status2" 2>&1 && fail "an unreachable agent must fail status"
 grep -q UNREACHABLE "$tmp/status2" || fail "unreachable not shown: $(cat "$tmp/status2")"
 
 echo "== a partition on all three"
@@ -76,15 +88,15 @@ ip netns exec "$NS_3" tc qdisc del dev eth0 root
 
 echo "== the controller holds the fault; SIGKILLed, the fleet heals within the lease"
 ip netns exec "$NS_4" "$FAULTLINE" fleet --inventory "$tmp/agents.txt" --token-file "$tmp/token" \
-	apply --hold --lease-ms 600 "{\"type\":\"partition\",\"peer\":\"$SUBNET.99\",\"ttl_ms\":60000}" \
+	--cacert "$tmp/ca.pem" apply --hold --lease-ms 1500 "{\"type\":\"partition\",\"peer\":\"$SUBNET.99\",\"ttl_ms\":60000}" \
 	>"$tmp/held" 2>"$tmp/held.err" &
 ctl=$!
 pids="$pids $ctl"
 n=0
-until [ "$(wc -l <"$tmp/held")" = 3 ]; do
+until [ "$({ wc -l <"$tmp/held"; } 2>/dev/null)" = 3 ]; do
 	n=$((n + 1)); [ $n -lt 100 ] || fail "held apply: $(cat "$tmp/held.err")"; sleep 0.05
 done
-sleep 1.3 # past two lease periods: renewals keep it
+sleep 3.2 # past two leases: renewals (3 TLS requests every 500 ms) keep it
 for i in 1 2 3; do [ "$(chains $i)" = 2 ] || fail "h$i lost the held fault while the lease was renewed"; done
 fleet status | grep -q 'lease faultline-fleet-' || fail "no lease holder in status"
 kill -9 $ctl; wait $ctl 2>/dev/null || true
@@ -93,20 +105,20 @@ while :; do
 	left=0
 	for i in 1 2 3; do [ "$(chains $i)" = 0 ] || left=$((left + 1)); done
 	[ $left = 0 ] && break
-	[ $(($(ms) - tk)) -lt 3000 ] || fail "$left hosts not healed 3 s after the controller died"
+	[ $(($(ms) - tk)) -lt 4000 ] || fail "$left hosts not healed 4 s after the controller died"
 	sleep 0.01
 done
 dt=$(($(ms) - tk))
-echo "controller SIGKILLed: all 3 hosts healed after $dt ms (lease 600 ms)"
-[ $dt -le 1000 ] || fail "healed later than the lease + 400 ms"
+echo "controller SIGKILLed: all 3 hosts healed after $dt ms (lease 1500 ms)"
+[ $dt -le 1900 ] || fail "healed later than the lease + 400 ms"
 
 echo "== the same held fault, stopped with SIGTERM: healed and released"
 ip netns exec "$NS_4" "$FAULTLINE" fleet --inventory "$tmp/agents.txt" --token-file "$tmp/token" \
-	apply --hold --lease-ms 5000 "{\"type\":\"partition\",\"peer\":\"$SUBNET.99\",\"ttl_ms\":60000}" \
+	--cacert "$tmp/ca.pem" apply --hold --lease-ms 5000 "{\"type\":\"partition\",\"peer\":\"$SUBNET.99\",\"ttl_ms\":60000}" \
 	>"$tmp/held2" 2>"$tmp/held2.err" &
 ctl=$!
 n=0
-until [ "$(wc -l <"$tmp/held2")" = 3 ]; do
+until [ "$({ wc -l <"$tmp/held2"; } 2>/dev/null)" = 3 ]; do
 	n=$((n + 1)); [ $n -lt 100 ] || fail "held apply 2"; sleep 0.05
 done
 kill -TERM $ctl; wait $ctl || fail "fleet apply --hold exit $? on SIGTERM"
@@ -124,7 +136,7 @@ local function chains(i)
 end
 
 describe("fl.fleet", function()
-  local fleet = fl.fleet.load(fl.env.INVENTORY)
+  local fleet = fl.fleet.load(fl.env.INVENTORY, { cacert = fl.env.CACERT })
 
   it("applies on all and heals at the end of the test", function()
     expect(#fleet:names()).to_be(3)
@@ -155,7 +167,7 @@ describe("fl.fleet", function()
 end)
 EOF
 ip netns exec "$NS_4" env FAULTLINE_TOKEN="$(cat "$tmp/token")" "$FAULTLINE" run "$tmp/fleet_test.lua" \
-	-e INVENTORY="$tmp/agents.txt" -e SUBNET="$SUBNET" -e NS_1="$NS_1" -e NS_2="$NS_2" \
+	-e INVENTORY="$tmp/agents.txt" -e CACERT="$tmp/ca.pem" -e SUBNET="$SUBNET" -e NS_1="$NS_1" -e NS_2="$NS_2" \
 	-e NS_3="$NS_3" -e FL_PROXY_LEASE_MS=3000 >"$tmp/run.out" 2>&1 || { cat "$tmp/run.out"; fail "fl.fleet scenario"; }
 grep -q "2 passed" "$tmp/run.out" || { cat "$tmp/run.out"; fail "fl.fleet: expected 2 passed"; }
 for i in 1 2 3; do [ "$(chains $i)" = 0 ] || fail "h$i not healed after the scenario"; done
