@@ -1,5 +1,6 @@
 -- Request rate of fl.parallel(C, ...) GET loops against BASE for DURATION s.
--- Prints "rate: N req/s" for bench/run.sh.
+-- Prints "rate: N req/s" and the runner's CPU time per request (user +
+-- system, os.clock) for bench/run.sh.
 local fl = require "faultline"
 
 it("measures the request rate", { timeout = 120 }, function()
@@ -8,6 +9,7 @@ it("measures the request rate", { timeout = 120 }, function()
   local duration = tonumber(fl.env.DURATION or "5")
   local deadline = fl.now() + duration
   local started = fl.now()
+  local cpu0 = os.clock()
   local counts = fl.parallel(clients, function()
     local n = 0
     while fl.now() < deadline do
@@ -19,6 +21,8 @@ it("measures the request rate", { timeout = 120 }, function()
   end)
   local total = 0
   for _, n in ipairs(counts) do total = total + n end
+  local cpu = os.clock() - cpu0
   print(string.format("rate: %.0f req/s (%d requests, %d clients, %.2f s)",
     total / (fl.now() - started), total, clients, fl.now() - started))
+  print(string.format("cpu: %.2f us/req", cpu * 1e6 / math.max(total, 1)))
 end)

@@ -9,9 +9,12 @@
 #   3. latency toxic 100 ms: measured added p50 and p99
 #   4. bandwidth toxic accuracy from 10 KB/s to 100 MB/s
 #   5. RSS of the proxy with 10,000 concurrent proxied connections
+#   6. idle proxies: RSS per idle proxy with 1,000 created, and RSS after all
+#      1,000 are deleted, against the RSS before
 # Targets: throughput >= HAProxy; added p50 < 30 us, p99 < 200 us; latency
 # toxic p50 within 1 ms, p99 within 1.55 ms (Toxiproxy 2.4's measured p99
-# error); bandwidth within 2 %; RSS < 100 MB.
+# error); bandwidth within 2 %; RSS < 100 MB; an idle proxy <= 16 KB and RSS
+# back within 1 MB of the baseline after 1,000 proxies are deleted.
 # Env: BUILD (build), FAULTLINE, FL_TEST_HELPERS ($BUILD/tests/helpers), SECS (iperf3 seconds,
 # default 3), CONNS (default 10000), ONLY ("2 3": run only those sections).
 set -eu
@@ -203,3 +206,41 @@ kill $LPID 2>/dev/null || true
 cat "$tmp/conns.err" 2>/dev/null | head -3
 fi
 
+
+# --- 6. idle proxies -------------------------------------------------------------
+if want 6; then
+NP=${IDLE_PROXIES:-1000}
+echo
+echo "6. $NP idle proxies: RSS per idle proxy, and RSS after deleting them all"
+rssof() { awk '/VmRSS/ {print $2}' /proc/$FPID/status; }
+proxies() { # create|delete N TAG: over one keep-alive API connection
+	python3 - "$API" "$@" <<'PY'
+import http.client, json, sys, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1]); op = sys.argv[2]; n = int(sys.argv[3]); tag = sys.argv[4]
+c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+for i in range(n):
+    if op == "create":
+        c.request("POST", "/proxies", json.dumps({"name": "%s%d" % (tag, i), "upstream": "127.0.0.1:9", "listen": "127.0.0.1:0"}))
+    else:
+        c.request("DELETE", "/proxies/%s%d" % (tag, i))
+    r = c.getresponse(); r.read()
+    if r.status >= 300:
+        sys.exit("%s %s%d: HTTP %d" % (op, tag, i, r.status))
+PY
+}
+# a warm-up round, so first-use allocations of the API are not counted
+proxies create 10 warm; proxies delete 10 warm
+base=$(rssof)
+proxies create "$NP" idle
+full=$(rssof)
+listed=$(curl -sf "$API/proxies" | jget 'len([k for k in d if str(k).startswith("idle")])')
+echo "   proxies listed by the API after creating: $listed"
+[ "$listed" = "$NP" ] || echo "   MISS: expected $NP"
+
+proxies delete "$NP" idle
+sleep 0.2
+after=$(rssof)
+per=$(python3 -c "print(round(($full-$base)/$NP,2))")
+echo "   RSS: before $base KB, with $NP proxies $full KB ($per KB per idle proxy, target <= 16) $(verdict "$(python3 -c "print(int($per <= 16))")")"
+echo "   RSS after deleting them: $after KB, $((after - base)) KB over before (target <= 1024) $(verdict "$(python3 -c "print(int($after - $base <= 1024))")")"
+fi

@@ -11,7 +11,9 @@ static const struct fl_opt chaos_opts[] = {
 	{ "env", 'e', "KEY=VAL", "set fl.env.KEY (repeatable)" },
 	{ "seed", 's', "N", "seed for every random draw (printed)" },
 	{ "timeout", FL_RUN_TIMEOUT, "S", "time limit of the experiment (default 60; 0 = none)" },
-	{ "report", 'r', "FMT[=FILE]", "console (default), tap, tap13, junit, json, html" },
+	{ "report", 'r', "FMT[=FILE]", "console (default), tap, tap13, junit (a test case per\n"
+		"probe, step and rollback), json, html (one page: probes\n"
+		"before and after, steps, rollbacks; docs/reports.md)" },
 	{ "history", FL_RUN_HISTORY, "FILE", "history for workloads and fault windows (html charts)" },
 	{ "quiet", 'q', NULL, "no console report unless another is asked for" },
 	{ "tag", 't', "TAG", "run only tests tagged TAG (repeatable; ~TAG excludes)" },

@@ -44,7 +44,7 @@ static const struct fl_opt verify_opts[] = {
 	{ "filter-description", O_FILTER_DESCRIPTION, "RE", "only interactions whose description matches RE" },
 	{ "filter-state", O_FILTER_STATE, "RE", "only interactions with a provider state matching RE" },
 	{ "exclude-description", O_EXCLUDE_DESCRIPTION, "RE", "skip interactions whose description matches RE" },
-	{ "report", O_REPORT, "FORMAT[=FILE]", "console (default), tap, junit, json; repeatable" },
+	{ "report", O_REPORT, "FORMAT[=FILE]", "console (default), tap, tap13, junit, json, html; repeatable" },
 	{ "timeout", O_TIMEOUT, "S", "per request (default 10)" },
 	{ "seed", O_SEED, "N", "seed for generators" },
 	FL_OPTS_CLIENT_TLS,

@@ -19,44 +19,11 @@
 #define FL_HTTP_DEFAULT_CONNECT_MS 5000L
 #define FL_HTTP_DEFAULT_TIMEOUT_MS 30000L
 #define FL_HTTP_DEFAULT_MAX_BODY ((size_t)64 << 20)
-#define FL_HTTP_EASY_POOL 256
 #define FL_HTTP_MAX_IDLE_CONNS 4096
 
 #ifndef FL_VERSION
 #define FL_VERSION "dev"
 #endif
-
-struct fl_http_xfer {
-	CURL *easy;
-	uint64_t id;
-	struct fl_http_xfer *hnext;	/* hash chain */
-	struct fl_http_xfer *prev, *next;	/* in-flight list */
-	struct curl_slist *hdrs;
-	struct fl_http_rx rx;		/* the response being received */
-	fl_http_done_fn done;
-	void *arg;
-};
-
-struct fl_http_sock {
-	struct event *ev;
-	struct fl_http_sock *prev, *next;
-};
-
-struct fl_http_client {
-	struct event_base *base;
-	CURLM *multi;
-	struct event *timer;
-	struct fl_http_xfer **buckets;
-	size_t nbuckets;
-	size_t inflight;
-	uint64_t next_id;
-	struct fl_http_xfer *xfers;	/* in-flight list */
-	struct fl_http_sock *socks;	/* watched sockets */
-	CURL *pool[FL_HTTP_EASY_POOL];
-	size_t npool;
-	int depth;			/* > 0 while user callbacks run */
-	bool dying;			/* freed from inside a callback */
-};
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -208,6 +175,21 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 
 /* --- client ---------------------------------------------------------- */
 
+/* libcurl sends http:// through a proxy named in the environment; so must
+ * we, so such a client leaves everything to libcurl. FAULTLINE_HTTP_CURL=1
+ * does the same (to compare the two paths). */
+static bool proxy_configured(void)
+{
+	static const char *const vars[] = { "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY",
+					    "FAULTLINE_HTTP_CURL" };
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = getenv(vars[i]);
+		if (v && *v && strcmp(v, "0") != 0)
+			return true;
+	}
+	return false;
+}
+
 struct fl_http_client *fl_http_client_new(struct event_base *base, char *err, size_t errlen)
 {
 	struct fl_http_client *c = NULL;
@@ -238,6 +220,7 @@ struct fl_http_client *fl_http_client_new(struct event_base *base, char *err, si
 	 * burst of transfers completes and closes connections a later burst
 	 * would reuse; keep idle connections like a load generator does */
 	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)FL_HTTP_MAX_IDLE_CONNS);
+	c->no_fast = proxy_configured();
 	return c;
 nomem:
 	fl_err_set(err, errlen, FL_ENOMEM, "out of memory creating HTTP client");
@@ -268,6 +251,8 @@ static void xfer_unlink(struct fl_http_client *c, struct fl_http_xfer *x)
  * the response (if still attached) is freed too. */
 static void xfer_release(struct fl_http_client *c, struct fl_http_xfer *x)
 {
+	if (x->fast)
+		fl_http_fast_abort(c, x);
 	if (x->easy) {
 		curl_multi_remove_handle(c->multi, x->easy);
 		if (c->npool < FL_HTTP_EASY_POOL && !c->dying) {
@@ -284,11 +269,13 @@ static void xfer_release(struct fl_http_client *c, struct fl_http_xfer *x)
 
 static void client_destroy(struct fl_http_client *c)
 {
+	c->dying = true; /* nothing new starts while the transfers go */
 	while (c->xfers) {
 		struct fl_http_xfer *x = c->xfers;
 		xfer_unlink(c, x);
 		xfer_release(c, x);
 	}
+	fl_http_fast_close_idle(c);
 	for (size_t i = 0; i < c->npool; i++)
 		curl_easy_cleanup(c->pool[i]);
 	c->npool = 0;
@@ -477,20 +464,25 @@ int fl_http_client_start(struct fl_http_client *c, const struct fl_http_request 
 		r->req_body[req->body_len] = '\0';
 		body_len = req->body_len;
 	}
-	x->easy = c->npool ? c->pool[--c->npool] : curl_easy_init();
-	if (!x->easy)
-		goto fail;
-	rc = xfer_setup(x, req, body_len);
-	if (rc < 0)
-		goto fail;
 	fl_buf_init(&r->body, req->max_body ? req->max_body : FL_HTTP_DEFAULT_MAX_BODY);
-
 	rc = FL_ENOMEM;
 	if (c->inflight + 1 > c->nbuckets * 2 && hash_grow(c) < 0)
 		goto fail;
-	if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
-		rc = FL_EHTTP;
-		goto fail;
+	if (fl_http_fast_eligible(c, req, method)) {
+		rc = fl_http_fast_start(c, x, req, body_len);
+		if (rc < 0)
+			goto fail;
+	} else {
+		x->easy = c->npool ? c->pool[--c->npool] : curl_easy_init();
+		if (!x->easy)
+			goto fail;
+		rc = xfer_setup(x, req, body_len);
+		if (rc < 0)
+			goto fail;
+		if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
+			rc = FL_EHTTP;
+			goto fail;
+		}
 	}
 	x->id = c->next_id++;
 	size_t s = id_slot(c, x->id);
@@ -506,6 +498,8 @@ int fl_http_client_start(struct fl_http_client *c, const struct fl_http_request 
 	return 0;
 fail:
 	if (x) {
+		if (x->fast)
+			fl_http_fast_abort(c, x);
 		if (x->easy)
 			curl_easy_cleanup(x->easy);
 		curl_slist_free_all(x->hdrs);
@@ -540,6 +534,21 @@ static void check_done(struct fl_http_client *c)
 		xfer_release(c, x);
 		done(r, arg);
 	}
+	c->depth--;
+	if (c->dying && c->depth == 0)
+		client_destroy(c);
+}
+
+void fl_http_xfer_complete(struct fl_http_client *c, struct fl_http_xfer *x)
+{
+	struct fl_http_response *r = x->rx.resp;
+	fl_http_done_fn done = x->done;
+	void *arg = x->arg;
+	x->rx.resp = NULL;
+	xfer_unlink(c, x);
+	xfer_release(c, x);
+	c->depth++;
+	done(r, arg);
 	c->depth--;
 	if (c->dying && c->depth == 0)
 		client_destroy(c);

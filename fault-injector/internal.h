@@ -269,6 +269,7 @@ struct fl_proxy_engine {
 	size_t npipes;
 	size_t pipe_size;
 	size_t queued;		/* bytes held by every direction (FL_ENGINE_CAP) */
+	unsigned deleted_since_trim;	/* links deleted since the last malloc_trim */
 	bool no_splice;		/* FAULTLINE_PROXY_SPLICE=0 */
 	/* stage timers (timers.c) */
 	int tfd;

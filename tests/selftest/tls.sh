@@ -6,7 +6,8 @@
 # unknown option (an error naming it); fl.proxy.agent over https; the CLI
 # clients with --cacert/--cert/--key (contract record with a token, contract
 # verify, probe, run's defaults for fl.http); a plain-HTTP request to the
-# TLS port fails without harming the server; bad TLS flags exit 2.
+# TLS port fails without harming the server; bad TLS flags exit 2; the
+# agent (faultline agent --no-host) over mutual TLS.
 set -eu
 : "${FAULTLINE:=build/faultline}"
 command -v openssl >/dev/null 2>&1 || { echo "skip: openssl is not installed"; exit 77; }
@@ -40,9 +41,9 @@ mkcert srv localhost "subjectAltName=DNS:localhost,IP:127.0.0.1"
 mkcert cli client "extendedKeyUsage=clientAuth"
 cd - >/dev/null
 
-start_proxy() { # out-file args...; sets api and last_pid
+start_proxy() { # out-file args...; sets api and last_pid (FL_CMD=agent: the agent)
 	out=$1; shift
-	"$FAULTLINE" proxy --listen 127.0.0.1:0 "$@" >"$out" 2>"$out.err" &
+	"$FAULTLINE" "${FL_CMD:-proxy}" --listen 127.0.0.1:0 "$@" >"$out" 2>"$out.err" &
 	last_pid=$!
 	pids="$pids $last_pid"
 	i=0
@@ -50,7 +51,7 @@ start_proxy() { # out-file args...; sets api and last_pid
 		i=$((i + 1)); [ $i -lt 100 ] || fail "proxy did not start: $(cat "$out.err")"
 		sleep 0.05
 	done
-	api=$(sed -n 's/^faultline proxy: listening on //p' "$out")
+	api=$(sed -n 's/^faultline [a-z]*: listening on //p' "$out")
 }
 code() { curl -s -o /dev/null -w '%{http_code}' "$@" || true; }
 
@@ -210,4 +211,13 @@ rc=0; env -u FAULTLINE_TOKEN -u FAULTLINE_PROXY_TOKEN "$FAULTLINE" contract reco
 [ $rc -eq 3 ] && grep -q 401 "$tmp/rec.err" || fail "record without a token: exit $rc: $(cat "$tmp/rec.err")"
 rc=0; rec --token-file "$tmp/token" 2>"$tmp/rec.err" || rc=$?
 [ $rc -eq 3 ] || fail "record without a client cert: exit $rc: $(cat "$tmp/rec.err")"
+
+# --- the agent serves its API (proxy and /healthz) over TLS the same way
+FL_CMD=agent start_proxy "$tmp/a.out" --no-host --tls-cert "$tmp/srv.pem" --tls-key "$tmp/srv.key" \
+	--tls-client-ca "$tmp/ca.pem"
+[ "$(code --cacert "$tmp/ca.pem" --cert "$tmp/cli.pem" --key "$tmp/cli.key" "https://$api/healthz")" = 200 ] ||
+	fail "agent over mutual TLS"
+[ "$(code --cacert "$tmp/ca.pem" "https://$api/healthz")" = 000 ] || fail "agent: a client without a certificate was served"
+rc=0; "$FAULTLINE" agent --no-host --listen 127.0.0.1:0 --tls-key "$tmp/srv.key" 2>"$tmp/e" || rc=$?
+[ $rc -eq 2 ] || fail "agent key without cert: exit $rc"
 grep -h "passed" "$tmp"/run*.out; echo "ok"
