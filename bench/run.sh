@@ -18,22 +18,31 @@ trap cleanup EXIT INT TERM
 echo "machine: $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
 if [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = run ]; then
 echo "== faultline run: fl.parallel(64) GET loops vs wrk -t1 -c64, against nginx, $ROUNDS alternating rounds of ${DURATION} s =="
+echo "   (faultline: its plain-HTTP path; faultline/curl: FAULTLINE_HTTP_CURL=1, every request through libcurl)"
 nginx_start "$T/nginx"
 echo "  nginx $(nginx -v 2>&1 | sed 's/.*\///') on $NGINX_ADDR, $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
-wr="" fr="" rr=""
+wr="" fr="" rr="" cr="" fc="" cc="" cx=""
 r=0
+fl_rate() { # [env...] -> "RATE CPU_US"
+	env "$@" "$FAULTLINE" run bench/http_rate.lua -q -e BASE="http://$NGINX_ADDR" -e CLIENTS=64 -e DURATION="$DURATION" |
+		awk '/^rate:/ { r = $2 } /^cpu:/ { c = $2 } END { print r, c }'
+}
 while [ $r -lt "$ROUNDS" ]; do
 	w=$(wrk -t 1 -c 64 -d "${DURATION}s" "http://$NGINX_ADDR/" | awk '/Requests\/sec/ { print $2 }')
-	f=$("$FAULTLINE" run bench/http_rate.lua -q -e BASE="http://$NGINX_ADDR" -e CLIENTS=64 -e DURATION="$DURATION" |
-		sed -n 's/^rate: \([0-9.]*\) req\/s.*/\1/p')
-	wr="$wr $w" fr="$fr $f" rr="$rr $(ratio "$f" "$w")"
+	set -- $(fl_rate FAULTLINE_HTTP_CURL=0); f=$1 fcpu=$2
+	set -- $(fl_rate FAULTLINE_HTTP_CURL=1); c=$1 ccpu=$2
+	wr="$wr $w" fr="$fr $f" rr="$rr $(ratio "$f" "$w")" cr="$cr $(ratio "$c" "$w")"
+	fc="$fc $fcpu" cc="$cc $ccpu" cx="$cx $(ratio "$ccpu" "$fcpu")"
 	r=$((r + 1))
 done
 # shellcheck disable=SC2086
 {
-echo "  wrk -t1 -c64:            $(stats $wr) req/s"
-echo "  faultline parallel(64):  $(stats $fr) req/s"
-echo "  ratio faultline/wrk:     $(stats $rr)  (target >= 0.50: $(awk -v m="$(median $rr)" 'BEGIN { print (m >= 0.5 ? "met" : "NOT met") }'))"
+echo "  wrk -t1 -c64:                $(stats $wr) req/s"
+echo "  faultline parallel(64):      $(stats $fr) req/s"
+echo "  ratio faultline/wrk:         $(stats $rr)  (target >= 0.50: $(awk -v m="$(median $rr)" 'BEGIN { print (m >= 0.5 ? "met" : "NOT met") }'))"
+echo "  ratio faultline/curl / wrk:  $(stats $cr)"
+echo "  runner CPU per request:      $(stats $fc) us (libcurl path: $(stats $cc) us)"
+echo "  cost libcurl path / this:    $(stats $cx)  (target >= 2, cost halved: $(awk -v m="$(median $cx)" 'BEGIN { print (m >= 2 ? "met" : "NOT met") }'))"
 }
 nginx_stop
 

@@ -172,6 +172,7 @@ def killers(output):
         s = line.strip()
         if s.startswith("✗ "):
             t = re.sub(r"\s*\(\d+(\.\d+)?\s*m?s\)$", "", s[2:])
+            t = re.sub(r"^\S+\.lua:\d+\s+", "", t)   # the summary's "FILE:LINE  name"
             if t not in tests:
                 tests.append(t)
         mm = re.match(r"^(?:FAIL|fail)\s+([A-Z][A-Z]?\d+)\b", s)
