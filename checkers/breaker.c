@@ -1,13 +1,14 @@
 /* Circuit-breaker checker: replays Resilience4j's state machine over the
  * calls a breaker recorded (breaker_call events, or the proxy's
  * http_exchange events on a link when the service reports nothing) and
- * verifies C1-C7 against the transitions it reported, the calls that reached
+ * verifies C1-C8 (C8 in breaker_wire.c) against the transitions it reported, the calls that reached
  * the downstream and the rejections (docs/checkers.md). Linear apart from
  * one sort of the calls by end time. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkers/breaker_int.h"
 #include "checkers/check.h"
 #include "core/clock.h"
 #include "core/errors.h"
@@ -605,6 +606,7 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 		{ "C5", "HALF_OPEN decides on m_eff trials" },
 		{ "C6", "OPEN -> HALF_OPEN after W, and not stuck" },
 		{ "C7", "rejected calls fail fast" },
+		{ "C8", "recorded outcomes match the wire" },
 	};
 	for (size_t i = 0; i < sizeof(inv) / sizeof(inv[0]); i++)
 		fl_check_declare(r, inv[i][0], inv[i][1]);
@@ -613,6 +615,8 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 	int32_t link = c->link[0] ? fl_chk_lookup(h, c->link) : -1;
 	p.name = c->name[0] ? c->name : c->link[0] ? c->link : "breaker";
 	client_fast_fail(&p);
+	if (link >= 0 && (!c->name[0] || bid >= 0))
+		fl_breaker_check_wire(h, c, bid, link, r);
 	if (!c->name[0]) {
 		/* No name: fine when the history has at most one breaker. */
 		int32_t seen = -1;

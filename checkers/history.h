@@ -115,6 +115,7 @@ struct fl_chk_exchange {
 	int32_t link;
 	int32_t method, path;
 	int32_t error;		/* "error" when no response ("reset", "timeout", ...) */
+	int32_t fault;		/* the proxy's HTTP fault ("http_drop_response", ...) or -1 */
 	int status;		/* 0 when no response */
 };
 

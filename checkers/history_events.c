@@ -426,7 +426,7 @@ static const struct field transition_fields[] = {
 static const struct field exchange_fields[] = {
 	TIME("start", start), I64("end", end, INT64_MIN), LINE, STR("link", link),
 	STR("method", method), STR("path", path), STR("error", error), INT("status", status, 0),
-	CALL(exchange_end), { 0 },
+	STR("fault", fault), CALL(exchange_end), { 0 },
 };
 #undef T
 

@@ -372,6 +372,62 @@ static void test_black_box(void **state)
 
 /* A killed service comes back with a fresh breaker: outcomes before the
  * kill do not count after it (process events of the breaker's service). */
+/* C8: recorded outcomes against the exchange each call made on the link. */
+static void test_claims_vs_wire(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	strcpy(c.link, "a->b");
+	/* 200 success, 404 success, 503 failure, no answer in time failure */
+	call(0, 20, "success");
+	exch(5, 19, 200);
+	call(100, 120, "success");
+	exch(105, 119, 404);
+	call(200, 220, "failure");
+	exch(205, 219, 503);
+	call(300, 320, "failure");
+	exch(305, 900, 200);	/* the caller gave up at 320 */
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C8", FL_INV_PASSED);
+	fl_check_result_free(r);
+	/* a 4xx recorded as a failure */
+	call(0, 20, "failure");
+	exch(5, 19, 404);
+	r = run(&c);
+	expect_state(r, "C8", FL_INV_FAILED);
+	fl_check_result_free(r);
+	/* ... unless the breaker documents 4xx as failures */
+	c.failure_status_min = 400;
+	call(0, 20, "failure");
+	exch(5, 19, 404);
+	r = run(&c);
+	expect_state(r, "C8", FL_INV_PASSED);
+	fl_check_result_free(r);
+	c.failure_status_min = 500;
+	/* a timeout recorded as a success */
+	call(0, 20, "success");
+	exch(5, 900, 200);
+	r = run(&c);
+	expect_state(r, "C8", FL_INV_FAILED);
+	fl_check_result_free(r);
+	/* two overlapping calls and two exchanges: whose is whose is unknown */
+	call(0, 50, "failure");
+	call(10, 60, "success");
+	exch(12, 40, 404);
+	exch(14, 45, 503);
+	r = run(&c);
+	expect_state(r, "C8", FL_INV_NOT_CHECKED);
+	fl_check_result_free(r);
+	/* the answer left the proxy long before the caller finished (a latency
+	 * toxic on the way back): the wire cannot tell what the caller saw */
+	call(0, 2000, "failure");
+	exch(5, 19, 200);
+	r = run(&c);
+	expect_state(r, "C8", FL_INV_NOT_CHECKED);
+	fl_check_result_free(r);
+}
+
 static void test_new_lifetime_after_kill(void **state)
 {
 	(void)state;
@@ -653,6 +709,7 @@ int main(void)
 		cmocka_unit_test(test_config_from_breakers_output),
 		cmocka_unit_test(test_since_window),
 		cmocka_unit_test(test_stuck_open_evidence),
+		cmocka_unit_test(test_claims_vs_wire),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	fl_buf_free(&B);

@@ -1,0 +1,13 @@
+/* Breaker checker internals shared between its files. */
+#ifndef FL_CHECKERS_BREAKER_INT_H
+#define FL_CHECKERS_BREAKER_INT_H
+
+#include "checkers/check.h"
+
+/* C8: the breaker's recorded outcomes against the proxy's exchanges on its
+ * link (bid: the breaker's interned name or -1 for any; link: the link's
+ * interned name). h, c and r are borrowed. */
+void fl_breaker_check_wire(struct fl_chk_history *h, const struct fl_breaker_config *c,
+			   int32_t bid, int32_t link, struct fl_check_result *r);
+
+#endif
