@@ -123,9 +123,9 @@ $(BUILD)/gen/luamods.inc: $(LUAMOD_SRCS) Makefile
 $(call objs_of,$(SRCS_cli) cli/main.c tests/unit/test_cli.c): $(BUILD)/gen/commands.inc
 $(call objs_of,$(SRCS_runner)): $(BUILD)/gen/luamods.inc
 
-$(EMBED_C): $(LUA_SRCS) tools/embed-lua.sh
+$(EMBED_C): $(LUA_SRCS) transfer-system/topology.lua tools/embed-lua.sh
 	@mkdir -p $(dir $@)
-	$(call say,EMBED,$@)sh tools/embed-lua.sh $(LUA_SRCS) > $@.tmp && mv $@.tmp $@
+	$(call say,EMBED,$@)sh tools/embed-lua.sh $(LUA_SRCS) faultline.ref.topology=transfer-system/topology.lua > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/gen/lua_embed.o: $(EMBED_C)
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -149,7 +149,7 @@ DEPS_launcher := core
 DEPS_ref      := core
 DEPS_hostfault := core
 DEPS_runner   := launcher checkers contract proxy report core
-DEPS_cli      := runner launcher checkers contract proxy hostfault report ref core
+DEPS_cli      := runner launcher checkers contract proxy hostfault report core
 LAYERED := core report proxy contract checkers launcher ref hostfault runner cli
 
 $(BUILD)/obj/layer_main.o: tools/layer_main.c

@@ -57,13 +57,13 @@ static const struct fl_help help[] = {
  * with a test per invariant; the result itself rides along as the run's
  * "checks" (the JSON journal and the HTML page show it whole). */
 static int write_reports(struct fl_report_set *set, const struct fl_check_result *r,
-			 const char *history, int argc, char **argv)
+			 const char *const *histories, int nhistories, int argc, char **argv)
 {
 	char *command = fl_cli_command_line(argc, argv);
 	json_t *rj = fl_check_result_json(r);
 	json_t *extra = rj ? json_pack("{s:[o]}", "checks", rj) : NULL;
-	struct fl_run_summary sum = { .duration_ns = r->duration_ns, .history_path = history,
-				      .command = command, .extra = extra };
+	struct fl_run_summary sum = { .duration_ns = r->duration_ns, .histories = histories,
+				      .nhistories = nhistories, .command = command, .extra = extra };
 	fl_report_run_begin(set, 1, 0);
 	int rc = extra ? fl_check_result_report(r, set, &sum) : FL_ENOMEM;
 	fl_report_run_end(set, &sum);
@@ -217,7 +217,7 @@ static int cmd_check(int argc, char **argv)
 	}
 	print_result(&a, h, r);
 	rc = fl_check_exit_code(r->valid);
-	if (set && write_reports(set, r, a.paths[0], argc, argv) < 0) {
+	if (set && write_reports(set, r, a.paths, a.npaths, argc, argv) < 0) {
 		fprintf(stderr, "faultline check: out of memory writing the reports\n");
 		rc = FL_EXIT_INFRA;
 	}

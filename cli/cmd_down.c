@@ -25,7 +25,8 @@ static const struct fl_help help[] = {
 	  "callers before what they call), then the fault injector, and report how\n"
 	  "each exited. Exit 0 when every process exited 0, 1 otherwise (a service\n"
 	  "killed by a signal, exiting non-zero, or still running after --wait).\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ NULL, NULL },
 };
 
@@ -74,11 +75,13 @@ static int cmd_down(int argc, char **argv)
 		if (!attached && (!json_is_integer(code) || json_integer_value(code) != 0))
 			rc = FL_EXIT_FAIL;
 		if (!json)
-			printf("  %-14s pid %-7lld %s\n", k, (long long)fl_json_int(v, "pid", 0), fl_json_str(v, "status", "?"));
+			printf("  %-14s pid %-7lld %s\n", k, (long long)fl_json_int(v, "pid", 0),
+			       fl_json_str(v, "status", "?"));
 	}
 	json_t *p = json_object_get(rep, "proxy");
 	if (p && !json)
-		printf("  %-14s pid %-7lld %s\n", "proxy", (long long)fl_json_int(p, "pid", 0), fl_json_str(p, "status", "?"));
+		printf("  %-14s pid %-7lld %s\n", "proxy", (long long)fl_json_int(p, "pid", 0),
+		       fl_json_str(p, "status", "?"));
 	if (json) {
 		char *s = json_dumps(rep, JSON_INDENT(2) | JSON_SORT_KEYS);
 		if (s)
@@ -93,6 +96,6 @@ const struct fl_command fl_cmd_down = {
 	.name = "down",
 	.summary = "stop the system under test and report each exit",
 	.help = help,
-	.order = 46,
+	.order = 41,
 	.run = cmd_down,
 };

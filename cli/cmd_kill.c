@@ -14,7 +14,8 @@ static const struct fl_help help[] = {
 	  "\n"
 	  "Send SIGKILL to SERVICE of the running system (see 'faultline up').\n"
 	  "'proxy' names the fault injector. Exit 2 for an unknown service.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ NULL, NULL },
 };
 
@@ -27,6 +28,6 @@ const struct fl_command fl_cmd_kill = {
 	.name = "kill",
 	.summary = "kill a service (SIGKILL); its exit is recorded",
 	.help = help,
-	.order = 51,
+	.order = 45,
 	.run = cmd_kill,
 };

@@ -19,7 +19,8 @@ static const struct fl_help help[] = {
 	  "Print SERVICE's log (stdout and stderr of every run of it), or every\n"
 	  "service's log with the service name before each line. 'proxy' is the\n"
 	  "fault injector's. Works after 'faultline down' too.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ NULL, NULL },
 };
 
@@ -95,6 +96,6 @@ const struct fl_command fl_cmd_logs = {
 	.name = "logs",
 	.summary = "the logs of the system under test",
 	.help = help,
-	.order = 48,
+	.order = 43,
 	.run = cmd_logs,
 };

@@ -14,7 +14,8 @@ static const struct fl_help help[] = {
 	  "\n"
 	  "Send SIGSTOP to SERVICE of the running system (see 'faultline up').\n"
 	  "'proxy' names the fault injector. Exit 2 for an unknown service.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ NULL, NULL },
 };
 
@@ -27,6 +28,6 @@ const struct fl_command fl_cmd_pause = {
 	.name = "pause",
 	.summary = "pause a service (SIGSTOP) until resume",
 	.help = help,
-	.order = 53,
+	.order = 47,
 	.run = cmd_pause,
 };

@@ -11,6 +11,7 @@
 #include "core/http_client.h"
 #include "core/json.h"
 #include "launcher/launcher.h"
+#include "runner/runner.h"
 
 static const char usage[] =
 	"Usage: faultline ref up [--bug NAME]... [--seed N] [--data DIR] [--fresh] [--direct] [--json]\n"
@@ -45,7 +46,12 @@ static const char usage[] =
 	"  --json        print the topology (or the down report) as JSON\n"
 	"  -- ARGS       passed to every transferd (e.g. -- --saga-deadline 2s)\n"
 	"\n"
-	"Environment: TRANSFERD (path of transferd; default: next to faultline).\n";
+	"The system is the reference topology (transfer-system/topology.lua, built\n"
+	"into faultline; see docs/topology.md) started by the launcher, as\n"
+	"'faultline up' starts any topology, kept until 'ref down'.\n"
+	"\n"
+	"Environment: TRANSFERD (path of transferd; default: next to faultline),\n"
+	"FL_REF_TOPOLOGY (another topology file given the same options).\n";
 
 static int find_self(char *out, size_t n)
 {
@@ -93,6 +99,28 @@ static int probe(const char *url, const char *path)
 		st = (int)r->status;
 	fl_http_response_free(r);
 	return st;
+}
+
+/* The reference topology (built in, or $FL_REF_TOPOLOGY) evaluated with
+ * up's options: transferd, bugs, seed, extra arguments, direct. */
+static int ref_model(const struct fl_ref_up_opts *o, bool direct, json_t **model, char *err,
+		     size_t errlen)
+{
+	json_t *p = json_pack("{s:s, s:b, s:[], s:[]}", "transferd", o->transferd, "direct", direct, "bugs",
+			      "args");
+	for (int i = 0; i < o->nbugs; i++)
+		json_array_append_new(json_object_get(p, "bugs"), json_string(o->bugs[i]));
+	for (int i = 0; i < o->nextra; i++)
+		json_array_append_new(json_object_get(p, "args"), json_string(o->extra[i]));
+	if (o->seeded)
+		json_object_set_new(p, "seed", json_integer((json_int_t)o->seed));
+	const char *file = getenv("FL_REF_TOPOLOGY");
+	char cwd[PATH_MAX];
+	int rc = file && *file ? fl_runner_topology_load(file, p, model, err, errlen)
+			       : fl_runner_topology_builtin("faultline.ref.topology", getcwd(cwd, sizeof(cwd)) ? cwd : ".",
+							    p, model, err, errlen);
+	json_decref(p);
+	return rc;
 }
 
 static int do_up(int argc, char **argv, const char *data)
@@ -153,9 +181,15 @@ static int do_up(int argc, char **argv, const char *data)
 	bool have_proxy = fl_command_find("proxy") != NULL;
 	if (!direct && have_proxy && find_self(self, sizeof(self)) == 0)
 		o.faultline = self;
-	json_t *t = NULL;
-	char err[1024];
-	int rc = fl_ref_up(&o, &t, err, sizeof(err));
+	json_t *t = NULL, *model = NULL;
+	char err[4096];
+	int rc = ref_model(&o, direct || !o.faultline, &model, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "faultline ref up: %s\n", err);
+		return FL_EXIT_USAGE;
+	}
+	rc = fl_ref_up(&o, model, &t, err, sizeof(err));
+	json_decref(model);
 	if (rc) {
 		fprintf(stderr, "faultline ref up: %s\n", err);
 		return rc == FL_EEXIST ? FL_EXIT_USAGE : FL_EXIT_INFRA;

@@ -99,15 +99,15 @@ static int cmd_report(int argc, char **argv)
 	}
 	if (c < 0)
 		return o.exit;
-	int optind = o.optind;
-	int nargs = argc - optind;
+	int first = o.optind;
+	int nargs = argc - first;
 	if (cmp) {
 		if (nargs != 2)
 			return fl_cli_usage_error("report", "--compare takes two journals, A and "
 							    "B");
 		if (format && strcmp(format, "html"))
 			return fl_cli_usage_error("report", "--compare writes HTML only");
-		return compare(argv[optind], argv[optind + 1], out);
+		return compare(argv[first], argv[first + 1], out);
 	}
 	if (nargs < 1)
 		return fl_cli_usage_error("report", "missing JOURNAL (a --report json=FILE "
@@ -115,11 +115,11 @@ static int cmd_report(int argc, char **argv)
 	char spec[4096];
 	snprintf(spec, sizeof(spec), "%s=%s", format ? format : format_of(out), out);
 	struct fl_report_run *run = NULL;
-	int rc = load(argv[optind], &run);
+	int rc = load(argv[first], &run);
 	if (rc)
 		return rc;
 	char err[512] = "";
-	int wr = fl_report_run_write(run, spec, (const char *const *)argv + optind + 1, nargs - 1,
+	int wr = fl_report_run_write(run, spec, (const char *const *)argv + first + 1, nargs - 1,
 				     err, sizeof(err));
 	if (wr < 0) {
 		fprintf(stderr, "faultline report: %s\n", err);

@@ -23,7 +23,8 @@ static const struct fl_help help[] = {
 	  "Start SERVICE again with the same command, environment and port, and\n"
 	  "wait until it is ready. A service still running is terminated first\n"
 	  "(SIGTERM, then SIGKILL after 10 s).\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ NULL, NULL },
 };
 
@@ -52,12 +53,13 @@ static int cmd_restart(int argc, char **argv)
 		return rc;
 	/* a running service is stopped first */
 	if (fl_launcher_signal(dir, svc, SIGTERM, err, sizeof(err)) == 0) {
-		for (int i = 0; i < 1000 && fl_launcher_signal(dir, svc, 0, err, sizeof(err)) == 0; i++) {
+		for (int i = 0; i < 1000 && fl_launcher_signal(dir, svc, 0, err, sizeof(err)) == 0;
+		     i++) {
 			if (i == 999)
 				fl_launcher_signal(dir, svc, SIGKILL, err, sizeof(err));
 			fl_sleep_ns(10000000);
 		}
-		fl_sleep_ns(20000000);	/* its reaper writes the exit record */
+		fl_sleep_ns(20000000); /* its reaper writes the exit record */
 	}
 	rc = fl_launcher_restart(dir, svc, wait, err, sizeof(err));
 	if (rc) {
@@ -72,6 +74,6 @@ const struct fl_command fl_cmd_restart = {
 	.name = "restart",
 	.summary = "start a service of the system under test again",
 	.help = help,
-	.order = 49,
+	.order = 44,
 	.run = cmd_restart,
 };

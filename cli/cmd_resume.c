@@ -14,7 +14,8 @@ static const struct fl_help help[] = {
 	  "\n"
 	  "Send SIGCONT to SERVICE of the running system (see 'faultline up').\n"
 	  "'proxy' names the fault injector. Exit 2 for an unknown service.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ NULL, NULL },
 };
 
@@ -27,6 +28,6 @@ const struct fl_command fl_cmd_resume = {
 	.name = "resume",
 	.summary = "resume a paused service (SIGCONT)",
 	.help = help,
-	.order = 54,
+	.order = 48,
 	.run = cmd_resume,
 };

@@ -12,8 +12,9 @@ enum { O_JSON = FL_OPT_LONG };
 
 static const struct fl_opt opts[] = {
 	FL_SYS_OPTS,
-	{ "json", O_JSON, NULL, "print the system with each service's alive, ready, state and\n"
-		"last_exit as JSON" },
+	{ "json", O_JSON, NULL,
+	  "print the system with each service's alive, ready, state and\n"
+	  "last_exit as JSON" },
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
@@ -24,7 +25,8 @@ static const struct fl_help help[] = {
 	  "Check every service of the running system once: its process alive, and\n"
 	  "its readiness (the topology's ready check). Exit 0 when all are ready,\n"
 	  "1 when one is down or not ready, 2 when no system runs.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ NULL, NULL },
 };
 
@@ -57,7 +59,8 @@ static int cmd_status(int argc, char **argv)
 	}
 	rc = FL_EXIT_OK;
 	if (!json)
-		printf("%s (data %s)\n", fl_json_str(t, "name", "system"), fl_json_str(t, "data", ""));
+		printf("%s (data %s)\n", fl_json_str(t, "name", "system"),
+		       fl_json_str(t, "data", ""));
 	size_t i;
 	json_t *n;
 	json_array_foreach(json_object_get(t, "order"), i, n) {
@@ -66,8 +69,9 @@ static int cmd_status(int argc, char **argv)
 		if (strcmp(state, "ready") != 0 && strcmp(state, "attached") != 0)
 			rc = FL_EXIT_FAIL;
 		if (!json)
-			printf("  %-14s %-28s pid %-7lld %s\n", json_string_value(n), fl_json_str(v, "url", ""),
-			       (long long)fl_json_int(v, "pid", 0), state);
+			printf("  %-14s %-28s pid %-7lld %s\n", json_string_value(n),
+			       fl_json_str(v, "url", ""), (long long)fl_json_int(v, "pid", 0),
+			       state);
 	}
 	if (json) {
 		char *s = json_dumps(t, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -83,6 +87,6 @@ const struct fl_command fl_cmd_status = {
 	.name = "status",
 	.summary = "each service of the system under test: alive, ready",
 	.help = help,
-	.order = 47,
+	.order = 42,
 	.run = cmd_status,
 };

@@ -14,7 +14,8 @@ static const struct fl_help help[] = {
 	  "\n"
 	  "Send SIGTERM to SERVICE of the running system (see 'faultline up').\n"
 	  "'proxy' names the fault injector. Exit 2 for an unknown service.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ NULL, NULL },
 };
 
@@ -27,6 +28,6 @@ const struct fl_command fl_cmd_term = {
 	.name = "term",
 	.summary = "terminate a service gracefully (SIGTERM)",
 	.help = help,
-	.order = 52,
+	.order = 46,
 	.run = cmd_term,
 };

@@ -14,17 +14,21 @@
 enum { O_DATA = FL_OPT_LONG, O_KEEP, O_SEED, O_FRESH, O_LEASE, O_DRIVER, O_JSON, O_CHECK };
 
 static const struct fl_opt opts[] = {
-	{ "data", O_DATA, "DIR", "data directory: logs, exit records, topology.json, {data}\n"
-		"(default $FL_UP_DATA, else /tmp/faultline-up-UID/NAME)" },
-	{ "fresh", O_FRESH, NULL, "empty the data directory first" },
-	{ "seed", O_SEED, "N", "given to the services as {seed} and FL_SEED, and to the\n"
-		"fault injector (its random draws)" },
-	{ "keep", O_KEEP, NULL, "detached: the system outlives the process that started it\n"
-		"(no lease; stop it with 'faultline down')" },
+	{ "data", O_DATA, "DIR",
+	  "data directory: logs, exit records, topology.json, {data}\n"
+	  "(default $FL_UP_DATA, else /tmp/faultline-up-UID/NAME)" },
+	{ "fresh", O_FRESH, NULL, "empty the data directory first (only one made by up)" },
+	{ "seed", O_SEED, "N",
+	  "given to the services as {seed} and FL_SEED, and to the\n"
+	  "fault injector (its random draws)" },
+	{ "keep", O_KEEP, NULL,
+	  "detached: the system outlives the process that started it\n"
+	  "(no lease; stop it with 'faultline down')" },
 	{ "lease", O_LEASE, "S", "stop the system S seconds after its driver dies (default 10)" },
-	{ "driver", O_DRIVER, "PID", "the driver whose death ends the lease (default: the\n"
-		"process that ran 'faultline up', its parent)" },
-	{ "check", O_CHECK, NULL, "check the file (keys, calls, placeholders), start nothing" },
+	{ "driver", O_DRIVER, "PID",
+	  "the driver whose death ends the lease (default: the\n"
+	  "process that ran 'faultline up', its parent)" },
+	{ "check", O_CHECK, NULL, "check the file (keys, names, calls, cycles), start nothing" },
 	{ "json", O_JSON, NULL, "print the running system (topology.json) as JSON" },
 	FL_OPT_HELP,
 	FL_OPT_END,
@@ -46,10 +50,12 @@ static const struct fl_help help[] = {
 	  "'faultline up') dies, the system is stopped after the lease, unless\n"
 	  "--keep. Then 'faultline status', 'logs', 'kill', 'term', 'pause',\n"
 	  "'resume', 'restart' and 'down' act on it.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ "\n"
 	  "Exit 0 when up, 2 for a bad file or a system already running in DIR,\n"
-	  "3 when a service does not start or become ready.\n", NULL },
+	  "3 when a service does not start or become ready.\n",
+	  NULL },
 	{ NULL, NULL },
 };
 
@@ -71,10 +77,11 @@ static void print_up(const json_t *t)
 	json_array_foreach(json_object_get(t, "order"), i, n) {
 		json_t *v = json_object_get(json_object_get(t, "services"), json_string_value(n));
 		if (json_object_get(v, "attach"))
-			printf("  %-14s %-28s attached\n", json_string_value(n), fl_json_str(v, "url", ""));
+			printf("  %-14s %-28s attached\n", json_string_value(n),
+			       fl_json_str(v, "url", ""));
 		else
-			printf("  %-14s %-28s pid %lld\n", json_string_value(n), fl_json_str(v, "url", ""),
-			       (long long)fl_json_int(v, "pid", 0));
+			printf("  %-14s %-28s pid %lld\n", json_string_value(n),
+			       fl_json_str(v, "url", ""), (long long)fl_json_int(v, "pid", 0));
 	}
 	json_t *p = json_object_get(t, "proxy");
 	if (json_is_object(p))
@@ -83,11 +90,14 @@ static void print_up(const json_t *t)
 	const char *k;
 	json_t *l;
 	json_object_foreach(json_object_get(t, "links"), k, l)
-		printf("    %-24s %s -> %s\n", k, fl_json_str(l, "listen", ""), fl_json_str(l, "upstream", ""));
+		printf("    %-24s %s -> %s\n", k, fl_json_str(l, "listen", ""),
+		       fl_json_str(l, "upstream", ""));
 	json_t *w = json_object_get(t, "warden");
 	if (json_is_object(w))
-		printf("  lease: stopped %lld s after pid %lld ends ('faultline down' to stop it now)\n",
-		       (long long)fl_json_int(w, "lease_ms", 0) / 1000, (long long)fl_json_int(w, "driver", 0));
+		printf("  lease: stopped %lld s after pid %lld ends ('faultline down' to stop it "
+		       "now)\n",
+		       (long long)fl_json_int(w, "lease_ms", 0) / 1000,
+		       (long long)fl_json_int(w, "driver", 0));
 	else
 		printf("  kept: runs until 'faultline down'\n");
 }
@@ -134,7 +144,7 @@ static int cmd_up(int argc, char **argv)
 		return fl_cli_usage_error("up", "needs one topology FILE");
 	json_t *model = NULL, *state = NULL;
 	char err[4096], dir[PATH_MAX], self[PATH_MAX];
-	if (fl_runner_topology_load(argv[o.optind], &model, err, sizeof(err)) != 0) {
+	if (fl_runner_topology_load(argv[o.optind], NULL, &model, err, sizeof(err)) != 0) {
 		fprintf(stderr, "faultline up: %s\n", err);
 		return FL_EXIT_USAGE;
 	}
@@ -144,17 +154,21 @@ static int cmd_up(int argc, char **argv)
 			fprintf(stderr, "faultline up: %s\n", err);
 			rc = FL_EXIT_USAGE;
 		} else
-			printf("%s: %zu services, ok\n", argv[o.optind], json_array_size(json_object_get(model, "services")));
+			printf("%s: %zu services, ok\n", argv[o.optind],
+			       json_array_size(json_object_get(model, "services")));
 		json_decref(model);
 		return rc;
 	}
-	uo.data = data ? data : fl_launcher_default_data(fl_json_str(model, "name", "system"), dir, sizeof(dir));
+	uo.data = data ? data
+		       : fl_launcher_default_data(fl_json_str(model, "name", "system"), dir,
+						  sizeof(dir));
 	uo.faultline = self_path(self, sizeof(self)) == 0 ? self : NULL;
 	uo.seed = seed;
 	int lrc = fl_launcher_up(model, &uo, &state, err, sizeof(err));
 	json_decref(model);
 	if (lrc) {
-		fprintf(stderr, "faultline up: %s%s", err, err[0] && err[strlen(err) - 1] == '\n' ? "" : "\n");
+		fprintf(stderr, "faultline up: %s%s", err,
+			err[0] && err[strlen(err) - 1] == '\n' ? "" : "\n");
 		return lrc == FL_EINVAL || lrc == FL_EEXIST ? FL_EXIT_USAGE : FL_EXIT_INFRA;
 	}
 	if (json) {
@@ -172,6 +186,6 @@ const struct fl_command fl_cmd_up = {
 	.name = "up",
 	.summary = "start a system under test from its topology file",
 	.help = help,
-	.order = 45,
+	.order = 40,
 	.run = cmd_up,
 };

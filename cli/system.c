@@ -45,9 +45,14 @@ int fl_sys_data(const char *cmd, const char *data, const char *system, char *out
 	if (found == 1)
 		return 0;
 	if (found == 0)
-		fprintf(stderr, "faultline %s: no running system (start one with 'faultline up FILE', or give --data DIR)\n", cmd);
+		fprintf(stderr,
+			"faultline %s: no running system (start one with 'faultline up FILE', or "
+			"give --data DIR)\n",
+			cmd);
 	else
-		fprintf(stderr, "faultline %s: several systems are running (%s ); say which with --system NAME or --data DIR\n",
+		fprintf(stderr,
+			"faultline %s: several systems are running (%s ); say which with --system "
+			"NAME or --data DIR\n",
 			cmd, names + 1);
 	return FL_EXIT_USAGE;
 }
@@ -85,4 +90,3 @@ int fl_sys_signal_command(const struct fl_command *cmd, int argc, char **argv, i
 	}
 	return FL_EXIT_OK;
 }
-

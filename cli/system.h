@@ -10,10 +10,14 @@
 
 enum { FL_SYS_DATA = FL_OPT_LONG + 40, FL_SYS_SYSTEM };
 
-#define FL_SYS_OPTS \
-	{ "data", FL_SYS_DATA, "DIR", "the system's data directory (default: $FL_UP_DATA, else the\n" \
-		"one system running under /tmp/faultline-up-UID)" }, \
-	{ "system", FL_SYS_SYSTEM, "NAME", "the system named NAME (/tmp/faultline-up-UID/NAME)" }
+#define FL_SYS_OPTS                                                                                \
+	{ "data", FL_SYS_DATA, "DIR",                                                              \
+	  "the system's data directory (default: $FL_UP_DATA, else the\n"                          \
+	  "one system running under /tmp/faultline-up-UID)" },                                     \
+	{                                                                                          \
+		"system", FL_SYS_SYSTEM, "NAME",                                                   \
+			"the system named NAME (/tmp/faultline-up-UID/NAME)"                       \
+	}
 
 /* The data directory of the system the command acts on, into out: --data,
  * --system NAME, $FL_UP_DATA, else the only running one. Prints an error

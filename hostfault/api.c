@@ -136,7 +136,11 @@ void fl_hostfault_api_observe_lease(struct fl_hostfault *h, const char *method, 
 		return;
 	char err[200];
 	json_t *j = body && len ? fl_json_parse(body, len, err, sizeof(err)) : NULL;
-	if (body && len && !json_is_object(j))
+	/* only what the proxy accepts too: {"ttl_ms", "holder"} */
+	static const char *const keys[] = { "ttl_ms", "holder", NULL };
+	if (body && len && (!json_is_object(j) || fl_json_only_keys(j, keys, err, sizeof(err))))
+		goto out;
+	if (json_object_get(j, "holder") && !json_is_string(json_object_get(j, "holder")))
 		goto out;
 	const char *holder = "default";
 	char qholder[256];

@@ -20,7 +20,8 @@ json_t *fl_launcher_load(const char *data, char *err, size_t errlen)
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/topology.json", data);
 	if (access(path, F_OK) != 0) {
-		fl_err_set(err, errlen, FL_ENOENT, "no running system in %s (start one with 'faultline up FILE')", data);
+		fl_err_set(err, errlen, FL_ENOENT,
+			   "no running system in %s (start one with 'faultline up FILE')", data);
 		return NULL;
 	}
 	return fl_json_load_file(path, err, errlen);
@@ -43,11 +44,14 @@ int fl_launcher_signal(const char *data, const char *service, int sig, char *err
 	bool attached = json_object_get(e, "attach") != NULL;
 	json_decref(t);
 	if (attached)
-		return fl_err_set(err, errlen, FL_ESTATE, "service '%s' is attached (not started here)", service);
+		return fl_err_set(err, errlen, FL_ESTATE,
+				  "service '%s' is attached (not started here)", service);
 	if (pid <= 0)
-		return fl_err_set(err, errlen, FL_ENOENT, "no service '%s' in the topology", service);
+		return fl_err_set(err, errlen, FL_ENOENT, "no service '%s' in the topology",
+				  service);
 	if (kill(pid, sig) != 0)
-		return fl_err_set(err, errlen, fl_err_from_errno(errno), "kill %d: %s", (int)pid, strerror(errno));
+		return fl_err_set(err, errlen, fl_err_from_errno(errno), "kill %d: %s", (int)pid,
+				  strerror(errno));
 	return 0;
 }
 
@@ -59,13 +63,15 @@ int fl_launcher_restart(const char *data, const char *service, bool wait, char *
 	json_t *e = json_object_get(json_object_get(t, "services"), service);
 	int rc = 0;
 	if (!e || json_object_get(e, "attach")) {
-		rc = fl_err_set(err, errlen, FL_ENOENT, "no started service '%s' in the topology", service);
+		rc = fl_err_set(err, errlen, FL_ENOENT, "no started service '%s' in the topology",
+				service);
 		goto out;
 	}
 	pid_t old = (pid_t)fl_json_int(e, "pid", 0);
 	if (fl_sup_alive(old)) {
-		rc = fl_err_set(err, errlen, FL_EEXIST, "%s (pid %d) is still running; kill or terminate it first",
-				service, (int)old);
+		rc = fl_err_set(err, errlen, FL_EEXIST,
+				"%s (pid %d) is still running; kill or terminate it first", service,
+				(int)old);
 		goto out;
 	}
 	char *argv[256];
@@ -75,7 +81,9 @@ int fl_launcher_restart(const char *data, const char *service, bool wait, char *
 		if (n < 255)
 			argv[n++] = (char *)json_string_value(v);
 	argv[n] = NULL;
-	struct fl_spawn sp = { .argv = argv, .dir = fl_json_str(e, "dir", NULL), .env = json_object_get(e, "env"),
+	struct fl_spawn sp = { .argv = argv,
+			       .dir = fl_json_str(e, "dir", NULL),
+			       .env = json_object_get(e, "env"),
 			       .log = fl_json_str(e, "log", "/dev/null"),
 			       .exit_file = fl_json_str(e, "exit_file", "/dev/null") };
 	pid_t pid;
@@ -85,7 +93,9 @@ int fl_launcher_restart(const char *data, const char *service, bool wait, char *
 	json_object_set_new(e, "restarts", json_integer(fl_json_int(e, "restarts", 0) + 1));
 	if (wait)
 		rc = fl_launcher_wait_ready(service, e,
-					    fl_mono_ns() + (int64_t)(fl_json_num(e, "timeout", 10) * 1e9), err, errlen);
+					    fl_mono_ns() +
+						    (int64_t)(fl_json_num(e, "timeout", 10) * 1e9),
+					    err, errlen);
 	int wrc = fl_sup_write_state(data, t, rc ? NULL : err, errlen);
 	if (!rc)
 		rc = wrc;
@@ -114,7 +124,10 @@ json_t *fl_launcher_status(const char *data, char *err, size_t errlen)
 		json_t *x = alive ? NULL : fl_sup_exit_record(fl_json_str(v, "exit_file", ""), pid);
 		if (x)
 			json_object_set_new(v, "last_exit", x);
-		json_object_set_new(v, "state", json_string(!alive ? "down" : ready ? "ready" : "not ready"));
+		json_object_set_new(v, "state",
+				    json_string(!alive	? "down"
+						: ready ? "ready"
+							: "not ready"));
 	}
 	return t;
 }
@@ -129,8 +142,14 @@ static void terminate_all(json_t *t)
 			size_t i;
 			json_t *v;
 			json_array_foreach(json_array_get(layers, l), i, v) {
-				pid_t pid = (pid_t)fl_json_int(json_object_get(services, json_string_value(v)), "pid", 0);
-				if (fl_sup_alive(pid) && !json_object_get(json_object_get(services, json_string_value(v)), "attach")) {
+				pid_t pid =
+					(pid_t)fl_json_int(json_object_get(services,
+									   json_string_value(v)),
+							   "pid", 0);
+				if (fl_sup_alive(pid) &&
+				    !json_object_get(json_object_get(services,
+								     json_string_value(v)),
+						     "attach")) {
 					kill(pid, SIGTERM);
 					kill(pid, SIGCONT);
 				}
@@ -157,7 +176,7 @@ json_t *fl_launcher_down(const char *data, long wait_ms, char *err, size_t errle
 	json_t *w = json_object_get(t, "warden");
 	pid_t wpid = (pid_t)fl_json_int(w, "pid", 0);
 	if (wpid > 0 && wpid != getpid() && fl_sup_alive(wpid))
-		kill(wpid, SIGTERM);	/* the lease ends with the system */
+		kill(wpid, SIGTERM); /* the lease ends with the system */
 	json_t *services = json_object_get(t, "services"), *proxy = json_object_get(t, "proxy");
 	terminate_all(t);
 	int64_t deadline = fl_mono_ns() + (int64_t)(wait_ms > 0 ? wait_ms : 20000) * 1000000;
@@ -166,7 +185,9 @@ json_t *fl_launcher_down(const char *data, long wait_ms, char *err, size_t errle
 	json_t *v;
 	json_object_foreach(services, k, v) {
 		if (json_object_get(v, "attach"))
-			json_object_set_new(svc, k, json_pack("{s:s, s:s}", "service", k, "status", "attached (not started)"));
+			json_object_set_new(svc, k,
+					    json_pack("{s:s, s:s}", "service", k, "status",
+						      "attached (not started)"));
 		else
 			json_object_set_new(svc, k, fl_sup_wait_exit(k, v, deadline));
 	}
@@ -175,7 +196,8 @@ json_t *fl_launcher_down(const char *data, long wait_ms, char *err, size_t errle
 		pid_t pid = (pid_t)fl_json_int(proxy, "pid", 0);
 		if (fl_sup_alive(pid))
 			kill(pid, SIGTERM);
-		json_object_set_new(rep, "proxy", fl_sup_wait_exit("proxy", proxy, fl_mono_ns() + 5000000000LL));
+		json_object_set_new(rep, "proxy",
+				    fl_sup_wait_exit("proxy", proxy, fl_mono_ns() + 5000000000LL));
 	}
 	char path[PATH_MAX], moved[PATH_MAX + 16];
 	snprintf(path, sizeof(path), "%s/topology.json", data);

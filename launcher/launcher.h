@@ -23,13 +23,13 @@
 /* ---------------------------------------------------------- any system */
 
 struct fl_up_opts {
-	const char *data;		/* data directory (created) */
-	const char *faultline;		/* path of faultline, for `faultline proxy` (links) */
-	bool fresh;			/* empty the data directory first */
-	bool keep;			/* no lease: the system outlives its driver */
-	pid_t driver;			/* the process whose death ends the lease (0: no lease) */
-	long lease_ms;			/* stop the system this long after the driver died (0: 10000) */
-	const char *seed;		/* {seed} and FL_SEED for the services, --seed of the proxy; or NULL */
+	const char *data;      /* data directory (created) */
+	const char *faultline; /* path of faultline, for `faultline proxy` (links) */
+	bool fresh;	       /* empty the data directory first */
+	bool keep;	       /* no lease: the system outlives its driver */
+	pid_t driver;	       /* the process whose death ends the lease (0: no lease) */
+	long lease_ms;	       /* stop the system this long after the driver died (0: 10000) */
+	const char *seed; /* {seed} and FL_SEED for the services, --seed of the proxy; or NULL */
 };
 
 /* Start the system of `model` (borrowed): the JSON a topology file
@@ -76,26 +76,32 @@ const char *fl_launcher_default_data(const char *name, char *buf, size_t n);
 /* ------------------------------------------ the reference transfer system */
 
 struct fl_ref_up_opts {
-	const char *data;		/* data directory (created) */
-	const char *transferd;		/* path of transferd */
-	const char *faultline;		/* path of faultline (for `faultline proxy`), NULL: direct edges */
-	const char *const *bugs;	/* planted bug names */
+	const char *data;      /* data directory (created) */
+	const char *transferd; /* path of transferd */
+	const char *
+		faultline; /* path of faultline (for `faultline proxy`); NULL with a model that has calls is an error */
+	const char *const *bugs; /* planted bug names */
 	int nbugs;
-	const char *const *extra;	/* extra transferd arguments for every service */
+	const char *const *extra; /* extra transferd arguments for every service */
 	int nextra;
 	uint64_t seed;
 	bool seeded;
-	bool fresh;			/* remove earlier databases and logs first */
-	long timeout_ms;		/* per readiness wait; 0: 10000 */
+	bool fresh; /* remove earlier databases and logs first */
 };
 
-/* The services in start order, NULL-terminated. */
+/* The services, NULL-terminated. */
 extern const char *const fl_ref_services[];
 
-/* Start the topology. On success returns 0 and *topology (new reference;
- * also written to DATA/topology.json). On failure every process started is
- * stopped, err says why, and FL_E* is returned (FL_EEXIST: already running). */
-int fl_ref_up(const struct fl_ref_up_opts *o, json_t **topology, char *err, size_t errlen);
+/* Start the reference system from its topology model (borrowed: the
+ * reference topology file, transfer-system/topology.lua, evaluated with the
+ * same bugs, seed, extra arguments and transferd as o gives) through
+ * fl_launcher_up, kept (no lease), recording the reference system's keys
+ * (bugs, args, transferd, seed, direct, each service's data) in
+ * DATA/topology.json. On success returns 0 and *topology (new reference).
+ * On failure every process started is stopped, err says why, and FL_E* is
+ * returned (FL_EEXIST: already running). */
+int fl_ref_up(const struct fl_ref_up_opts *o, const json_t *model, json_t **topology, char *err,
+	      size_t errlen);
 
 /* Load DATA/topology.json (new reference) or NULL with err. */
 json_t *fl_ref_load(const char *data, char *err, size_t errlen);

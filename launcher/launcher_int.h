@@ -12,12 +12,12 @@
 /* ------------------------------------------------ supervision (supervise.c) */
 
 struct fl_spawn {
-	char *const *argv;	/* argv[0] looked up in PATH unless it has a '/' */
-	const char *dir;	/* working directory, or NULL: the launcher's */
-	json_t *env;		/* object of strings added to the environment, or NULL (borrowed) */
-	const char *log;	/* stdout and stderr appended here */
-	const char *exit_file;	/* the reaper writes {"pid", "exit", "signal"} here */
-	const char *marker;	/* wait for a log line containing it, or NULL: only the pid */
+	char *const *argv;     /* argv[0] looked up in PATH unless it has a '/' */
+	const char *dir;       /* working directory, or NULL: the launcher's */
+	json_t *env;	       /* object of strings added to the environment, or NULL (borrowed) */
+	const char *log;       /* stdout and stderr appended here */
+	const char *exit_file; /* the reaper writes {"pid", "exit", "signal"} here */
+	const char *marker;    /* wait for a log line containing it, or NULL: only the pid */
 	long timeout_ms;
 };
 
@@ -59,8 +59,8 @@ int fl_sup_write_state(const char *data, const json_t *t, char *err, size_t errl
 
 /* Start `faultline proxy` on a loopback port (with --seed seed unless NULL); *proxy = {"api", "pid", "log",
  * "exit_file"} (new reference). */
-int fl_links_start_proxy(const char *faultline, const char *data, const char *seed, long timeout_ms, json_t **proxy,
-			 char *err, size_t errlen);
+int fl_links_start_proxy(const char *faultline, const char *data, const char *seed, long timeout_ms,
+			 json_t **proxy, char *err, size_t errlen);
 
 /* Create link `name` -> upstream on the agent at api; its listen address
  * (HOST:PORT) into listen. */
@@ -79,7 +79,7 @@ struct fl_expand_ctx {
 	const char *file;	/* the topology file, for messages */
 	const char *data;	/* the system's data directory */
 	const char *dir;	/* the topology file's directory */
-	const json_t *services;	/* the model's services (array) */
+	const json_t *services; /* the model's services (array) */
 	const json_t *service;	/* the model entry being expanded */
 	const json_t *state;	/* its state: {"host", "port", "url"} */
 	const json_t *states;	/* every service's state by name */

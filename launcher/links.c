@@ -11,24 +11,28 @@
 #include "core/http_client.h"
 #include "core/json.h"
 
-int fl_links_start_proxy(const char *faultline, const char *data, const char *seed, long timeout_ms, json_t **proxy,
-			 char *err, size_t errlen)
+int fl_links_start_proxy(const char *faultline, const char *data, const char *seed, long timeout_ms,
+			 json_t **proxy, char *err, size_t errlen)
 {
 	char log[PATH_MAX + 64], exitf[PATH_MAX + 64];
 	snprintf(log, sizeof(log), "%s/logs/proxy.log", data);
 	snprintf(exitf, sizeof(exitf), "%s/run/proxy.exit", data);
-	char *argv[] = { (char *)faultline, "proxy", "--listen", "127.0.0.1:0", seed ? "--seed" : NULL,
-			 (char *)seed, NULL };
-	struct fl_spawn s = { .argv = argv, .log = log, .exit_file = exitf, .marker = "listening on",
+	char *argv[] = { (char *)faultline,	 "proxy",      "--listen", "127.0.0.1:0",
+			 seed ? "--seed" : NULL, (char *)seed, NULL };
+	struct fl_spawn s = { .argv = argv,
+			      .log = log,
+			      .exit_file = exitf,
+			      .marker = "listening on",
 			      .timeout_ms = timeout_ms };
 	pid_t pid;
 	char line[512], abuf[128], url[200];
 	int rc = fl_sup_spawn(&s, &pid, line, sizeof(line), err, errlen);
 	if (rc)
 		return rc;
-	snprintf(url, sizeof(url), "http://%s", fl_sup_listen_addr(line, abuf, sizeof(abuf)) ? abuf : "?");
-	*proxy = json_pack("{s:s, s:i, s:s, s:s}", "api", url, "pid", (int)pid, "log", log, "exit_file",
-			   exitf);
+	snprintf(url, sizeof(url), "http://%s",
+		 fl_sup_listen_addr(line, abuf, sizeof(abuf)) ? abuf : "?");
+	*proxy = json_pack("{s:s, s:i, s:s, s:s}", "api", url, "pid", (int)pid, "log", log,
+			   "exit_file", exitf);
 	return 0;
 }
 
@@ -39,7 +43,10 @@ int fl_links_create(const char *api, const char *name, const char *upstream, cha
 	snprintf(url, sizeof(url), "%s/proxies", api);
 	json_t *body = json_pack("{s:s, s:s, s:s, s:b}", "name", name, "listen", "127.0.0.1:0",
 				 "upstream", upstream, "enabled", 1);
-	struct fl_http_request req = { .method = "POST", .url = url, .json = body, .timeout_ms = 3000 };
+	struct fl_http_request req = { .method = "POST",
+				       .url = url,
+				       .json = body,
+				       .timeout_ms = 3000 };
 	struct fl_http_response *resp = NULL;
 	int rc = fl_http_fetch(&req, &resp);
 	json_decref(body);
@@ -50,7 +57,10 @@ int fl_links_create(const char *api, const char *name, const char *upstream, cha
 		return 0;
 	}
 	rc = fl_err_set(err, errlen, FL_EPROTO, "creating link %s at %s failed: %s", name, api,
-			resp ? (resp->err ? resp->errmsg : resp->body.data ? resp->body.data : "?") : "?");
+			resp ? (resp->err	  ? resp->errmsg
+				: resp->body.data ? resp->body.data
+						  : "?")
+			     : "?");
 	fl_http_response_free(resp);
 	return rc;
 }

@@ -26,14 +26,16 @@ static bool http_ready(const json_t *st, const char *path)
 	snprintf(url, sizeof(url), "%s%s", fl_json_str(st, "url", ""), path);
 	struct fl_http_request req = { .url = url, .timeout_ms = 1000, .connect_timeout_ms = 500 };
 	struct fl_http_response *r = NULL;
-	bool ok = fl_http_fetch(&req, &r) == 0 && r && !r->err && r->status >= 200 && r->status < 300;
+	bool ok =
+		fl_http_fetch(&req, &r) == 0 && r && !r->err && r->status >= 200 && r->status < 300;
 	fl_http_response_free(r);
 	return ok;
 }
 
 static bool tcp_ready(const json_t *st)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)fl_json_int(st, "port", 0)) };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)fl_json_int(st, "port", 0)) };
 	if (inet_pton(AF_INET, fl_json_str(st, "host", "127.0.0.1"), &a.sin_addr) != 1)
 		return false;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -109,14 +111,16 @@ int fl_launcher_wait_ready(const char *name, const json_t *st, int64_t deadline,
 	const char *log = fl_json_str(st, "log", "");
 	const char *why = NULL;
 	char status[96] = "";
-	for (;;) {
+	for (int n = 0;; n++) {
 		json_t *x = fl_sup_exit_record(fl_json_str(st, "exit_file", ""), pid);
 		if (x) {
 			json_t *code = json_object_get(x, "exit");
 			if (json_is_integer(code))
-				snprintf(status, sizeof(status), "exited %lld", (long long)json_integer_value(code));
+				snprintf(status, sizeof(status), "exited %lld",
+					 (long long)json_integer_value(code));
 			else
-				snprintf(status, sizeof(status), "killed by SIG%s", fl_json_str(x, "signal", "?"));
+				snprintf(status, sizeof(status), "killed by SIG%s",
+					 fl_json_str(x, "signal", "?"));
 			json_decref(x);
 			why = status;
 			break;
@@ -127,20 +131,23 @@ int fl_launcher_wait_ready(const char *name, const json_t *st, int64_t deadline,
 			why = "still running";
 			break;
 		}
-		fl_sleep_ns(20000000);
+		fl_sleep_ns(n < 40 ? 5000000 : 20000000); /* most start within 200 ms */
 	}
 	char tail[2048];
 	fl_sup_log_tail(log, 10, tail, sizeof(tail));
 	const json_t *r = json_object_get(st, "ready");
 	char what[300];
 	if (json_is_string(json_object_get(r, "http")))
-		snprintf(what, sizeof(what), "GET %s%s did not answer 2xx", fl_json_str(st, "url", ""),
-			 json_string_value(json_object_get(r, "http")));
+		snprintf(what, sizeof(what), "GET %s%s did not answer 2xx",
+			 fl_json_str(st, "url", ""), json_string_value(json_object_get(r, "http")));
 	else if (json_object_get(r, "cmd"))
 		snprintf(what, sizeof(what), "its ready command did not exit 0");
 	else
-		snprintf(what, sizeof(what), "port %lld did not accept", (long long)fl_json_int(st, "port", 0));
+		snprintf(what, sizeof(what), "port %lld did not accept",
+			 (long long)fl_json_int(st, "port", 0));
 	return fl_err_set(err, errlen, FL_ETIMEDOUT,
-			  "service '%s' is not ready: %s (%s, timeout %.3g s); last lines of %s:\n%s", name,
-			  what, why, fl_json_num(st, "timeout", 10), log, *tail ? tail : "  (empty)\n");
+			  "service '%s' is not ready: %s (%s, timeout %.3g s); last lines of "
+			  "%s:\n%s",
+			  name, what, why, fl_json_num(st, "timeout", 10), log,
+			  *tail ? tail : "  (empty)\n");
 }

@@ -94,7 +94,7 @@ static bool scan_log(const char *log, off_t *off, const char *marker, char *line
 			break;
 	}
 	if (!found && p == buf && k == (ssize_t)sizeof(buf) - 1)
-		*off += k;	/* one overlong line: skip it */
+		*off += k; /* one overlong line: skip it */
 	return found;
 }
 
@@ -106,12 +106,14 @@ static void write_exit_record(const char *exit_file, pid_t c, int st)
 	if (!f)
 		return;
 	if (c < 0)
-		fprintf(f, "{\"pid\":null,\"exit\":null,\"signal\":null,\"error\":\"fork failed\"}\n");
+		fprintf(f,
+			"{\"pid\":null,\"exit\":null,\"signal\":null,\"error\":\"fork failed\"}\n");
 	else if (WIFEXITED(st))
 		fprintf(f, "{\"pid\":%d,\"exit\":%d,\"signal\":null}\n", (int)c, WEXITSTATUS(st));
 	else
 		fprintf(f, "{\"pid\":%d,\"exit\":null,\"signal\":\"%s\",\"signo\":%d}\n", (int)c,
-			sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?", WTERMSIG(st));
+			sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?",
+			WTERMSIG(st));
 	fclose(f);
 	rename(tmp, exit_file);
 }
@@ -231,7 +233,8 @@ int fl_sup_spawn(const struct fl_spawn *s, pid_t *pid, char *line, size_t linele
 	if (line && linelen)
 		line[0] = 0;
 	if (*pid < 0)
-		return fl_err_set(err, errlen, FL_EIO, "%s: the reaper did not report a pid", s->argv[0]);
+		return fl_err_set(err, errlen, FL_EIO, "%s: the reaper did not report a pid",
+				  s->argv[0]);
 	if (!s->marker)
 		return 0;
 	int rc = 0;
@@ -244,12 +247,14 @@ int fl_sup_spawn(const struct fl_spawn *s, pid_t *pid, char *line, size_t linele
 			json_decref(x);
 			/* it may have announced just before exiting: one last look */
 			if (!scan_log(s->log, &off, s->marker, tmp, sizeof(tmp)))
-				rc = fl_err_set(err, errlen, FL_EIO, "%s exited before it was ready (log: %s)",
+				rc = fl_err_set(err, errlen, FL_EIO,
+						"%s exited before it was ready (log: %s)",
 						s->argv[0], s->log);
 			break;
 		}
 		if (fl_mono_ns() >= deadline) {
-			rc = fl_err_set(err, errlen, FL_ETIMEDOUT, "%s did not announce itself within %ld ms (log: %s)",
+			rc = fl_err_set(err, errlen, FL_ETIMEDOUT,
+					"%s did not announce itself within %ld ms (log: %s)",
 					s->argv[0], timeout_ms, s->log);
 			break;
 		}
@@ -278,7 +283,8 @@ json_t *fl_sup_wait_exit(const char *name, const json_t *entry, int64_t deadline
 		bool still = fl_sup_alive(pid);
 		json_object_set_new(r, "exit", json_null());
 		json_object_set_new(r, "signal", json_null());
-		json_object_set_new(r, "status", json_string(still ? "still running" : "gone (no exit record)"));
+		json_object_set_new(r, "status",
+				    json_string(still ? "still running" : "gone (no exit record)"));
 		return r;
 	}
 	json_t *code = json_object_get(x, "exit"), *sig = json_object_get(x, "signal");
@@ -288,7 +294,8 @@ json_t *fl_sup_wait_exit(const char *name, const json_t *entry, int64_t deadline
 	if (json_is_integer(code))
 		snprintf(st, sizeof(st), "exited %lld", (long long)json_integer_value(code));
 	else
-		snprintf(st, sizeof(st), "killed by SIG%s", json_string_value(sig) ? json_string_value(sig) : "?");
+		snprintf(st, sizeof(st), "killed by SIG%s",
+			 json_string_value(sig) ? json_string_value(sig) : "?");
 	json_object_set_new(r, "status", json_string(st));
 	json_decref(x);
 	return r;

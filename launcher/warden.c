@@ -64,14 +64,16 @@ static void watch(const char *data, pid_t driver, unsigned long long start, long
 		dup2(fd, 2);
 		close(fd);
 	}
-	printf("warden %d: watching driver %d (lease %ld ms)\n", (int)getpid(), (int)driver, lease_ms);
+	printf("warden %d: watching driver %d (lease %ld ms)\n", (int)getpid(), (int)driver,
+	       lease_ms);
 	fflush(stdout);
 	while (driver_alive(driver, start)) {
 		if (access(state, F_OK) != 0)
-			_exit(0);	/* stopped by `down` */
+			_exit(0); /* stopped by `down` */
 		fl_sleep_ns(100000000);
 	}
-	printf("warden: driver %d is gone; the system is stopped in %ld ms\n", (int)driver, lease_ms);
+	printf("warden: driver %d is gone; the system is stopped in %ld ms\n", (int)driver,
+	       lease_ms);
 	fflush(stdout);
 	fl_sleep_ns((int64_t)lease_ms * 1000000);
 	json_t *t = fl_launcher_load(data, NULL, 0);
@@ -94,7 +96,8 @@ static void watch(const char *data, pid_t driver, unsigned long long start, long
 	_exit(0);
 }
 
-int fl_warden_start(const char *data, pid_t driver, long lease_ms, pid_t *pid, char *err, size_t errlen)
+int fl_warden_start(const char *data, pid_t driver, long lease_ms, pid_t *pid, char *err,
+		    size_t errlen)
 {
 	unsigned long long start = fl_warden_start_time(driver);
 	if (!start)

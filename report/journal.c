@@ -14,6 +14,7 @@ struct fl_report_run {
 	json_t *root; /* the journal (owned) */
 	struct fl_report_log log;
 	struct fl_run_summary sum; /* strings point into root */
+	const char **histories;	   /* the journal's "histories" (into root) */
 	char *path;
 };
 
@@ -168,6 +169,15 @@ static int load(struct fl_report_run *run, char *err, size_t errlen)
 	s->interrupted = fl_json_bool(root, "interrupted", false);
 	s->history_path = fl_json_str(root, "history", NULL);
 	s->command = fl_json_str(root, "command", NULL);
+	json_t *hs = json_object_get(root, "histories");
+	size_t nh = json_array_size(hs);
+	if (nh && (run->histories = calloc(nh, sizeof(*run->histories)))) {
+		for (size_t k = 0; k < nh; k++)
+			if (json_is_string(json_array_get(hs, k)))
+				run->histories[s->nhistories++] =
+					json_string_value(json_array_get(hs, k));
+		s->histories = run->histories;
+	}
 	s->extra = json_object_get(root, "extra");
 	run->log.seed = s->seed;
 	run->log.begin_wall_ns = parse_iso(fl_json_str(root, "started", NULL));
@@ -205,6 +215,7 @@ void fl_report_run_free(struct fl_report_run *run)
 	if (!run)
 		return;
 	fl_report_log_free(&run->log);
+	free(run->histories);
 	json_decref(run->root);
 	free(run->path);
 	free(run);

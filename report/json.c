@@ -5,7 +5,8 @@
  *              "tests":[{"name","suite","status","duration_ms","tags","message",
  *                        "detail","location":{"file","line"},"extra","index",
  *                        "flaky","retries":[{"message","detail","duration_ms"}]}],
- *              "errors":[{"message","exit_code"}]}]}
+ *              "errors":[{"message","exit_code"}]}],
+ *    "command","history","histories":[..],"extra":{"checks":[..]}}
  * Files appear in the order they began, tests in completion order. Strings
  * that are not valid UTF-8 get U+FFFD for the bad bytes. */
 #include <inttypes.h>
@@ -120,6 +121,12 @@ static json_t *journal_json(const struct fl_report_log *log, const struct fl_run
 		json_object_set_new(root, "command", jstr(s->command));
 	if (root && s->history_path)
 		json_object_set_new(root, "history", jstr(s->history_path));
+	if (root && s->nhistories > 0) {
+		json_t *h = json_array();
+		for (int i = 0; h && i < s->nhistories; i++)
+			json_array_append_new(h, jstr(s->histories[i]));
+		json_object_set_new(root, "histories", h ? h : json_null());
+	}
 	if (root && log->oom)
 		json_object_set_new(root, "incomplete",
 				    json_string("out of memory: some results are missing"));

@@ -92,11 +92,18 @@ struct fl_runner_ctx {
 };
 struct fl_runner_ctx *fl_runner_ctx(lua_State *L);
 
-/* Evaluate the topology file at path (a Lua file returning a table) into
- * its JSON model: {name (default: the file's basename), services, file,
- * dir (the file's directory)}. *model is a new reference. 0, or FL_E* with
- * err ("FILE:LINE: ..." for Lua errors). The launcher checks the rest. */
-int fl_runner_topology_load(const char *path, json_t **model, char *err, size_t errlen);
+/* Evaluate the topology file at path (a Lua file returning a table; params,
+ * borrowed, may be NULL, are its `...`) into its JSON model: {name
+ * (default: the file's basename), services, file, dir (the file's
+ * directory)}. *model is a new reference. 0, or FL_E* with err
+ * ("FILE:LINE: ..." for Lua errors). The launcher checks the rest. */
+int fl_runner_topology_load(const char *path, const json_t *params, json_t **model, char *err,
+			    size_t errlen);
+
+/* The same for a topology built into faultline (module, e.g.
+ * "faultline.ref.topology", the reference system's); "dir" is `dir`. */
+int fl_runner_topology_builtin(const char *module, const char *dir, const json_t *params,
+			       json_t **model, char *err, size_t errlen);
 
 /* Install the embedded Lua modules and the C modules (faultline.*) into L. */
 void fl_runner_open_modules(lua_State *L);

@@ -1,47 +1,61 @@
--- faultline.nemesis: a random, seeded fault schedule over the reference
--- system's proxy links and processes (fl.nemesis), Jepsen's nemesis.
+-- faultline.nemesis: a random, seeded fault schedule over any system's
+-- links and processes (fl.nemesis), Jepsen's nemesis.
 --
---   local N = fl.nemesis
---   local nem = N.new(sys, { history = win.history, links = {...}, kill = {...} })
+--   local sys = fl.sys.open()                -- or fl.ref.system()
+--   local nem = fl.nemesis.new(sys, { history = h })
 --   nem:plan(10)           -- draw the schedule now (deterministic by seed)
 --   nem:run(10)            -- faults for 10 s, one at a time, then heals
 --   nem:heal()             -- removes everything still in effect
 --   nem.log                -- the faults applied, in order
 --
--- Faults: latency, http_abort, http_drop_response and partitions (link
--- down) on proxy links; kill (SIGKILL, then a restart) and pause
--- (SIGSTOP/SIGCONT) of a service; the simulated bank's own chaos (errors,
--- rejections, answers lost after applying). Each fault window is recorded
--- in the history as {"event":"fault","action":"added"|"removed","what":..,
--- "target":..,"id":..}, and kills/restarts also as process events. Every
--- choice comes from fl.random, so --seed replays the schedule.
+-- Faults: latency, http_abort, http_drop_response, reset (reset_peer) and
+-- partitions (link down) on the system's fault-injector links; kill
+-- (SIGKILL, then a restart), term (SIGTERM, then a restart) and pause
+-- (SIGSTOP/SIGCONT) of a service; on the reference system also the
+-- simulated bank's own chaos. Every link fault goes through fl.proxy, so it
+-- is held under the controller's lease: if the runner dies, the agent
+-- removes it once the lease lapses. Each fault window is recorded in the
+-- history as {"event":"fault","action":"added"|"removed","what":..,
+-- "target":..,"id":..}, and kills/terms/pauses also as process events.
+-- Every choice comes from fl.random, so --seed replays the schedule.
 local fl = require "faultline"
-local http = fl.http
-local json = fl.json
 
 local M = {}
 local Nemesis = {}
 Nemesis.__index = Nemesis
 
-local DEFAULT_LINKS = { "remittance->money", "remittance->banking", "remittance->membership",
-                        "banking->extbank" }
-local DEFAULT_KINDS = { latency = 3, http_abort = 2, http_drop_response = 2, partition = 2,
-                        kill = 1, pause = 1, bank = 2 }
+-- the reference system's defaults (its schedules stay what they were)
+local REF_LINKS = { "remittance->money", "remittance->banking", "remittance->membership",
+                    "banking->extbank" }
+local REF_KINDS = { latency = 3, http_abort = 2, http_drop_response = 2, partition = 2,
+                    kill = 1, pause = 1, bank = 2 }
+-- any other system's
+local KINDS = { latency = 3, http_abort = 2, http_drop_response = 1, reset = 1, partition = 2,
+                kill = 1, term = 1, pause = 1 }
+M.KINDS = KINDS
 
 local function now_ns() return math.floor(fl.now() * 1e9) end
 
---- new(sys, o) -> nemesis. o: history (recorder, required), links (names),
---- kill (services that may be killed), pause (services that may be paused),
---- kinds ({kind = weight}), min/max (s a fault lasts, 0.5/2), gap (s
---- between faults, 0.3)
+local function is_ref(sys) return type(sys.chaos) == "function" end
+
+--- new(sys, o) -> nemesis. o: history (recorder, required), links (names;
+--- default: every link of the system), kill, term, pause (services that may
+--- be killed, terminated, paused; default: every started service), kinds
+--- ({kind = weight}), min/max (s a fault lasts, 0.5/2), gap (s between
+--- faults, 0.3)
 function M.new(sys, o)
   o = o or {}
   assert(o.history, "nemesis.new: needs {history=}")
+  local ref = is_ref(sys)
+  local started = sys.started and sys:started() or {}
   return setmetatable({
-    sys = sys, h = o.history, links = o.links or DEFAULT_LINKS,
-    kill = o.kill or { "money", "extbank", "membership", "remittance" },
-    pause = o.pause or { "money", "banking", "extbank" },
-    kinds = o.kinds or DEFAULT_KINDS, min = o.min or 0.5, max = o.max or 2, gap = o.gap or 0.3,
+    sys = sys, h = o.history,
+    links = o.links or (ref and REF_LINKS) or sys:link_names(),
+    kill = o.kill or (ref and { "money", "extbank", "membership", "remittance" }) or started,
+    term = o.term or started,
+    pause = o.pause or (ref and { "money", "banking", "extbank" }) or started,
+    kinds = o.kinds or (ref and REF_KINDS) or KINDS,
+    min = o.min or 0.5, max = o.max or 2, gap = o.gap or 0.3,
     log = {}, n = 0, active = nil,
   }, Nemesis)
 end
@@ -66,51 +80,42 @@ function Nemesis:record(action, what, target, id, extra)
   self.h:event(ev)
 end
 
-local function api(self, method, path, body)
-  local r = http.request(method, self.sys.proxy_api .. path, { json = body, timeout = 5, raise = false })
-  return r
-end
-
+-- Start a stopped service again and wait (without blocking other tasks)
+-- until it is ready.
 local function restart(self, service)
-  local ref_c = require "faultline.ref_c"
+  local sys = self.sys
   for _ = 1, 100 do
-    if not self.sys:alive(service) then break end
+    if not sys:alive(service) then break end
     fl.sleep(0.02)
   end
-  local ok, err = ref_c.restart(self.sys.data, service, nil, false)
+  local ok, err = pcall(sys.restart_nowait, sys, service)
   if not ok then return nil, err end
-  local f = io.open(self.sys.data .. "/topology.json")
-  if f then
-    local t = json.decode(f:read("a"))
-    f:close()
-    self.sys.topology, self.sys.services = t, t.services
-  end
-  -- ready again (polled without blocking the loop)
-  for _ = 1, 200 do
-    local r = http.get(self.sys:url(service, "/readyz"), { timeout = 1, raise = false })
-    if r.status == 200 then break end
-    fl.sleep(0.05)
-  end
+  sys:wait_ready(service, 10)
   return true
 end
 
 -- Draw one fault of `kind`: what it is and where, nothing applied yet.
 function Nemesis:draw(kind)
-  if kind == "latency" or kind == "http_abort" or kind == "http_drop_response" then
+  if (kind == "latency" or kind == "http_abort" or kind == "http_drop_response" or kind == "reset")
+      and #self.links > 0 then
     local link = self.links[fl.random(#self.links)]
     local attrs
     if kind == "latency" then
       attrs = { latency = fl.random(50, 400), jitter = fl.random(0, 50) }
     elseif kind == "http_abort" then
       attrs = { status = fl.random.choice({ 500, 502, 503 }), probability = fl.random(3, 10) / 10 }
+    elseif kind == "reset" then
+      attrs = { timeout = fl.random(0, 200) }
     else
       attrs = { probability = fl.random(2, 6) / 10 }
     end
     return { kind = kind, link = link, attributes = attrs }
-  elseif kind == "partition" then
+  elseif kind == "partition" and #self.links > 0 then
     return { kind = kind, link = self.links[fl.random(#self.links)] }
   elseif kind == "kill" and #self.kill > 0 then
     return { kind = kind, service = self.kill[fl.random(#self.kill)] }
+  elseif kind == "term" and #self.term > 0 then
+    return { kind = kind, service = self.term[fl.random(#self.term)] }
   elseif kind == "pause" and #self.pause > 0 then
     return { kind = kind, service = self.pause[fl.random(#self.pause)] }
   elseif kind == "bank" then
@@ -144,23 +149,26 @@ function Nemesis:apply(spec)
   self.n = self.n + 1
   local id = "n" .. self.n
   local kind = spec.kind
-  if kind == "latency" or kind == "http_abort" or kind == "http_drop_response" then
+  if kind == "latency" or kind == "http_abort" or kind == "http_drop_response" or kind == "reset" then
     local link = spec.link
-    local t = { type = kind, attributes = spec.attributes, name = "nemesis-" .. id }
-    local r = api(self, "POST", "/proxies/" .. link .. "/toxics", t)
-    if r.status ~= 200 then return nil end
-    self:record("added", kind, link, id, { attributes = t.attributes })
+    local l = sys:link(link)
+    if not l then return nil end
+    local ok, tx = pcall(l.toxic, l,
+      { type = kind == "reset" and "reset_peer" or kind, attributes = spec.attributes,
+        name = "nemesis-" .. id })
+    if not ok then return nil end
+    self:record("added", kind, link, id, { attributes = spec.attributes })
     return function()
-      api(self, "DELETE", "/proxies/" .. link .. "/toxics/" .. t.name)
+      tx:remove(true)
       self:record("removed", kind, link, id)
     end, kind .. " " .. link
   elseif kind == "partition" then
     local link = spec.link
-    local r = api(self, "POST", "/proxies/" .. link, { enabled = false })
-    if r.status ~= 200 then return nil end
+    local l = sys:link(link)
+    if not l or not pcall(l.disable, l) then return nil end
     self:record("added", "partition", link, id)
     return function()
-      api(self, "POST", "/proxies/" .. link, { enabled = true })
+      l:enable(true)
       self:record("removed", "partition", link, id)
     end, "partition " .. link
   elseif kind == "kill" then
@@ -173,6 +181,16 @@ function Nemesis:apply(spec)
       self.h:event{ event = "process", service = svc, action = "started", t = now_ns() }
       self:record("removed", "kill", svc, id)
     end, "kill " .. svc
+  elseif kind == "term" then
+    local svc = spec.service
+    self:record("added", "term", svc, id)
+    self.h:event{ event = "process", service = svc, action = "sigterm", t = now_ns() }
+    sys:terminate(svc)
+    return function()
+      restart(self, svc)
+      self.h:event{ event = "process", service = svc, action = "started", t = now_ns() }
+      self:record("removed", "term", svc, id)
+    end, "term " .. svc
   elseif kind == "pause" then
     local svc = spec.service
     self:record("added", "pause", svc, id)
@@ -220,18 +238,20 @@ function Nemesis:run(duration, stop)
 end
 
 --- nem:heal(): removes the fault in effect (if any), every toxic, every
---- partition and the bank's chaos; resumes paused and restarts killed services
+--- partition (and the reference bank's chaos); resumes paused and restarts
+--- stopped services
 function Nemesis:heal()
   if self.active then
     local undo = self.active
     self.active = nil
     pcall(undo)
   end
-  pcall(function() self.sys:heal() end)
-  pcall(self.sys.chaos, self.sys, { reset = true })
-  for svc in pairs(self.sys.services) do
-    pcall(self.sys.resume, self.sys, svc)
-    if not self.sys:alive(svc) then restart(self, svc) end
+  local sys = self.sys
+  pcall(sys.heal, sys)
+  if is_ref(sys) then pcall(sys.chaos, sys, { reset = true }) end
+  for _, svc in ipairs(sys:started()) do
+    pcall(sys.resume, sys, svc)
+    if not sys:alive(svc) then restart(self, svc) end
   end
 end
 

@@ -254,6 +254,9 @@ function Link:toxic(o)
   return tx
 end
 
+--- toxic_handle(name) -> handle on a toxic already on the link (no request made)
+function Link:toxic_handle(name) return setmetatable({ link = self, name = name }, Toxic) end
+
 --- toxics() -> list of toxic tables
 function Link:toxics() return call(self.agent, "GET", path(self, "/toxics"), nil, 200) end
 

@@ -13,9 +13,12 @@
 local http = require "faultline.http"
 local json = require "faultline.json"
 local ref_c = require "faultline.ref_c"
+local sysmod = require "faultline.sys"
 
 local M = {}
-local System = {}
+-- The reference system is a system like any other (fl.sys) with its own
+-- domain helpers: members, transfers, ledgers, breakers.
+local System = setmetatable({}, { __index = sysmod.System })
 System.__index = System
 
 local function env(k)
@@ -42,25 +45,25 @@ function M.system(path)
     error("no reference system topology at " .. file .. " (" .. tostring(err) ..
       "); start one with 'faultline ref up' or set FL_REF", 2)
   end
-  local t = json.decode(text)
-  local sys = setmetatable({
-    topology = t, data = t.data, services = t.services, links = t.links or {},
-    proxy_api = t.proxy ~= json.null and t.proxy and t.proxy.api or nil,
-    direct = t.direct, bugs = t.bugs or {}, _n = 0,
-  }, System)
+  local sys = sysmod.wrap(json.decode(text), System)
+  sys.bugs, sys._n = sys.topology.bugs or {}, 0
+  sys.links = sys.links_by_name
   return sys
 end
 
---- sys:url(service [, path]) -> "http://host:port/path"
-function System:url(service, path)
-  local s = self.services[service]
-  if not s then error("no service '" .. tostring(service) .. "' in the topology", 2) end
-  return s.url .. (path or "")
+--- sys:ready(service) -> whether the service's /readyz answers 200
+function System:ready(service)
+  return http.get(self:url(service, "/readyz"), { timeout = 1, raise = false }).status == 200
 end
 
---- sys:link(name) -> the link record of edge "caller->callee" (nil in direct mode)
+--- sys:restart_nowait(service): restart, returning once the process listens
+function System:restart_nowait(service) return self:restart(service, nil, { wait = false }) end
+
+--- sys:link(name) -> the link of edge "caller->callee" (an fl.proxy link with
+--- its listen and upstream addresses), nil in direct mode or for no such edge
 function System:link(name)
-  return self.links[name]
+  if not self.links_by_name[name] then return nil end
+  return sysmod.System.link(self, name)
 end
 
 local function check(r, what)
@@ -190,77 +193,32 @@ function System:conserved()
   return true
 end
 
-local function sig(self, service, name)
-  local ok, err = ref_c.signal(self.data, service, name)
-  if not ok then error(err, 3) end
-  return true
-end
-
-function System:kill(service) return sig(self, service, "KILL") end
-function System:terminate(service) return sig(self, service, "TERM") end
-function System:pause(service) return sig(self, service, "STOP") end
-function System:resume(service) return sig(self, service, "CONT") end
-
---- sys:alive(service) -> whether the service's process exists
-function System:alive(service)
-  return ref_c.signal(self.data, service, "ZERO") == true
-end
-
---- sys:exit_status(service) -> {exit=code|nil, signal=name|nil} once the
--- service's process has ended, else nil
-function System:exit_status(service)
-  local s = self.services[service]
-  local text = s and s.exit_file and read_file(s.exit_file)
-  if not text then return nil end
-  local x = json.decode(text)
-  if x.pid ~= s.pid then return nil end
-  return { exit = x.exit ~= json.null and x.exit or nil, signal = x.signal ~= json.null and x.signal or nil }
-end
-
---- sys:pid(service) -> the service's pid from the topology
-function System:pid(service)
-  return self.services[service] and self.services[service].pid
-end
-
--- ------------------------------------------------ faults on links (Toxiproxy API)
-local function proxy_url(self, path)
+-- ------------------------------------- faults on links (through fl.proxy)
+local function need_link(self, link)
   if not self.proxy_api then
     error("this reference system runs with direct edges (no fault-injector links)", 3)
   end
-  return self.proxy_api .. path
+  if not self.links_by_name[link] then error("no link '" .. tostring(link) .. "'", 3) end
+  return sysmod.System.link(self, link)
 end
 
 --- sys:fault(link, toxic) -> toxic name. toxic = {type=, attributes=, stream=, name=, toxicity=}
+--- (leased, and removed when the test ends if not before)
 function System:fault(link, toxic)
-  if not self.links[link] then error("no link '" .. tostring(link) .. "'", 2) end
   local t = {}
   for k, v in pairs(toxic) do t[k] = v end
   t.attributes = t.attributes or {}
-  local r = http.post(proxy_url(self, "/proxies/" .. link .. "/toxics"), { json = t })
-  return check(r, "add toxic on " .. link).name
+  return need_link(self, link):toxic(t).name
 end
 
 --- sys:unfault(link, name) removes one toxic
 function System:unfault(link, name)
-  local r = http.delete(proxy_url(self, "/proxies/" .. link .. "/toxics/" .. name))
-  if r.status ~= 204 and r.status ~= 404 then check(r, "remove toxic") end
+  need_link(self, link):toxic_handle(name):remove(true)
 end
 
 --- sys:cut(link) / sys:mend(link): the link refuses connections / works again
-function System:cut(link)
-  check(http.post(proxy_url(self, "/proxies/" .. link), { json = { enabled = false } }), "disable " .. link)
-end
-function System:mend(link)
-  check(http.post(proxy_url(self, "/proxies/" .. link), { json = { enabled = true } }), "enable " .. link)
-end
-
---- sys:heal() removes every fault on every link
-function System:heal()
-  if self.proxy_api then
-    local r = http.post(proxy_url(self, "/reset"), { json = {} })
-    if r.status ~= 204 then check(r, "reset") end
-  end
-end
+function System:cut(link) need_link(self, link):disable() end
+function System:mend(link) need_link(self, link):enable() end
 
 --- sys:quiesce{within=} waits until no saga is open; returns the open count
 function System:quiesce(o)
@@ -282,8 +240,8 @@ end
 function System:restart(service, extra, o)
   local ok, err = ref_c.restart(self.data, service, extra, not (o and o.wait == false))
   if not ok then error(err, 2) end
-  local t = json.decode(assert(read_file(self.data .. "/topology.json")))
-  self.topology, self.services = t, t.services
+  self:reload()
+  self.links = self.links_by_name
   return true
 end
 

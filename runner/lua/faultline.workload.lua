@@ -1,8 +1,14 @@
--- faultline.workload: clients that transfer, top up and read against the
--- reference transfer system while recording a Jepsen history, and windows
+-- faultline.workload: clients running operations against any system while
+-- recording a Jepsen history (fl.workload.clients), and, for the reference
+-- transfer system, its transfer workload (one user of clients) and windows
 -- that check what happened in them (fl.workload).
 --
 --   local W = fl.workload
+--   W.clients{ history = h, clients = 4, rate = 20, duration = 10, ops = {
+--     get = function(c) local r = fl.http.get(url, { raise = false })
+--                       return r.status == 200 and "ok" or "fail", { status = r.status } end } }
+--
+-- On the reference system:
 --   local win = W.window(sys, "chaos")         -- history file + feed positions now
 --   local stats = W.run(sys, { members = ms, clients = 4, rate = 20,
 --                              duration = 10, history = win.history })
@@ -230,8 +236,8 @@ function Window:breaker(service, name, o)
   local link = o.link ~= false and (o.link or name) or nil
   local exchanges = {}
   if link and sys.links[link] and sys.proxy_api then
-    local r = http.get(sys.proxy_api .. "/proxies/" .. link .. "/events?since=0&limit=10000")
-    for _, e in ipairs(r.json or {}) do
+    local ok, evs = pcall(function() return sys:link(link):events{ since = 0, limit = 10000 } end)
+    for _, e in ipairs(ok and evs or {}) do
       if e.event == "http_exchange" and (e.start or 0) > from_t then
         e.link = link
         exchanges[#exchanges + 1] = e
@@ -418,10 +424,11 @@ local function settle(sys, r, o)
   return { status = TERMINAL[j.state] and 200 or 202, json = j, polled = true }
 end
 
-local function record(h, client, f, value, r)
+-- Classify a saga answer into an operation kind ("ok"|"fail"|"info"),
+-- filling value with what the service said.
+local function classify(value, r)
   if r.status == 0 then
     value.error = r.error_code or r.error or "transport"
-    h:info(client, f, value)
     return "info"
   end
   value.status = r.status
@@ -429,19 +436,53 @@ local function record(h, client, f, value, r)
   value.saga_id, value.state = j.saga_id, j.state
   if j.reason and j.reason ~= "" then value.reason = j.reason end
   if r.status == 200 and j.state == "COMPLETED" then
-    h:ok(client, f, value)
     return "ok"
   elseif r.status == 200 and (j.state == "FAILED" or j.state == "COMPENSATED") then
-    h:fail(client, f, value)
     return "fail"
   elseif r.status >= 400 and r.status < 500 then
     value.error = j.error or ("HTTP " .. r.status)
-    h:fail(client, f, value)
     return "fail"
   end
   if j.state == "DEFERRED" and (r.polled or not no_step_attempted(j)) then value.reason = "deferred" end
-  h:info(client, f, value)
   return "info"
+end
+
+local function transfer_call(sys, o)
+  local body = { fromMembershipId = o.from, amount = o.amount, wait = o.wait }
+  if o.poll then body.wait = false end
+  if o.to then
+    body.toMembershipId, body.remittanceType = o.to, 0
+  else
+    body.toBankName, body.toBankAccountNumber, body.remittanceType = o.bank, o.account, 1
+  end
+  local r = http.post(sys:url("remittance", "/remittance/request"),
+    { json = body, headers = o.key and { ["Idempotency-Key"] = o.key } or nil,
+      timeout = o.timeout or 6, raise = false })
+  r = settle(sys, r, o)
+  local v = { key = o.key, from = o.from, to = o.to, amount = o.amount }
+  return classify(v, r), v, r
+end
+
+local function topup_call(sys, o)
+  local wait = o.wait
+  if o.poll then wait = false end
+  local r = http.post(sys:url("remittance", "/topup/request"),
+    { json = { membershipId = o.member, amount = o.amount, wait = wait },
+      headers = o.key and { ["Idempotency-Key"] = o.key } or nil,
+      timeout = o.timeout or 6, raise = false })
+  r = settle(sys, r, o)
+  local v = { key = o.key, member = o.member, amount = o.amount }
+  return classify(v, r), v, r
+end
+
+local function read_call(sys, member, timeout)
+  local r = http.get(sys:url("money", "/money/" .. member), { timeout = timeout, raise = false })
+  if r.status == 200 and r.json then
+    return "ok", { member = member, service = "money", status = 200, balance = r.json.balance }
+  elseif r.status == 0 then
+    return "info", { member = member, service = "money", error = r.error_code or r.error }
+  end
+  return "fail", { member = member, service = "money", status = r.status }
 end
 
 --- transfer(sys, h, client, {from=, to= | bank=, account=, amount=, key=,
@@ -450,34 +491,88 @@ end
 --- and the saga is polled for up to s seconds
 function M.transfer(sys, h, client, o)
   local v = { key = o.key, from = o.from, amount = o.amount }
-  local body = { fromMembershipId = o.from, amount = o.amount, wait = o.wait }
-  if o.poll then body.wait = false end
-  if o.to then
-    v.to, body.toMembershipId, body.remittanceType = o.to, o.to, 0
-  else
-    v.bank, v.account = o.bank, o.account
-    body.toBankName, body.toBankAccountNumber, body.remittanceType = o.bank, o.account, 1
-  end
+  if o.to then v.to = o.to else v.bank, v.account = o.bank, o.account end
   h:invoke(client, "transfer", v)
-  local r = http.post(sys:url("remittance", "/remittance/request"),
-    { json = body, headers = o.key and { ["Idempotency-Key"] = o.key } or nil,
-      timeout = o.timeout or 6, raise = false })
-  r = settle(sys, r, o)
-  return record(h, client, "transfer", { key = o.key, from = o.from, to = o.to, amount = o.amount }, r), r
+  local kind, value, r = transfer_call(sys, o)
+  h[kind](h, client, "transfer", value)
+  return kind, r
 end
 
 --- topup(sys, h, client, {member=, amount=, key=, timeout=, wait=, poll=}) -> kind, response
 function M.topup(sys, h, client, o)
-  local wait = o.wait
-  if o.poll then wait = false end
-  local v = { key = o.key, member = o.member, amount = o.amount }
-  h:invoke(client, "topup", v)
-  local r = http.post(sys:url("remittance", "/topup/request"),
-    { json = { membershipId = o.member, amount = o.amount, wait = wait },
-      headers = o.key and { ["Idempotency-Key"] = o.key } or nil,
-      timeout = o.timeout or 6, raise = false })
-  r = settle(sys, r, o)
-  return record(h, client, "topup", { key = o.key, member = o.member, amount = o.amount }, r), r
+  h:invoke(client, "topup", { key = o.key, member = o.member, amount = o.amount })
+  local kind, value, r = topup_call(sys, o)
+  h[kind](h, client, "topup", value)
+  return kind, r
+end
+
+-- ------------------------------------------------------- clients (any system)
+local KINDS = { ok = true, fail = true, info = true }
+
+--- clients(o) -> stats {ops, ok, fail, info, by_f, per_client}: o.clients
+--- (4) clients each run operations at o.rate per second over all clients
+--- (20) for o.duration seconds (10) or until o.stop() is true, recording
+--- each in o.history (required) as invoke, then ok / fail / info. o.ops:
+--- {name = op}, an op either function(c) -> kind, value, or {invoke =
+--- function(c) -> input, run = function(c, input) -> kind, value, name =
+--- the f recorded (default: its key)}; c is {client=, n=, f=}. An op that raises is recorded as info with the error
+--- (it may or may not have taken effect). o.mix: {name = weight} (default 1
+--- each); every draw comes from fl.random, so --seed replays the choices.
+function M.clients(o)
+  assert(type(o) == "table" and o.history and type(o.ops) == "table",
+    "workload.clients: needs {history=, ops={name = function(c) ... end}}")
+  local h = o.history
+  local mix = o.mix
+  if not mix then
+    mix = {}
+    for name in pairs(o.ops) do mix[name] = 1 end
+  end
+  for name in pairs(mix) do
+    if not o.ops[name] then error("workload.clients: mix names no op '" .. tostring(name) .. "'", 2) end
+  end
+  local clients, duration, rate = o.clients or 4, o.duration or 10, o.rate or 20
+  local stats = { ok = 0, fail = 0, info = 0, ops = 0, by_f = {} }
+  local t_end = fl.now() + duration
+  local interval = clients / rate
+  local function stop() return fl.now() >= t_end or (o.stop and o.stop()) end
+
+  local function one(client, n)
+    local f = pick(mix)
+    local op = o.ops[f]
+    local c = { client = client, n = n, f = f }
+    local input = type(op) == "table" and op.invoke and op.invoke(c) or nil
+    local name = type(op) == "table" and op.name or f
+    h:invoke(client, name, input or {})
+    local run = type(op) == "table" and op.run or op
+    local ok, kind, value = pcall(run, c, input)
+    if not ok then
+      kind, value = "info", { error = tostring(kind) }
+    elseif not KINDS[kind] then
+      value = { error = "op returned " .. tostring(kind) .. " (want ok, fail or info)", value = value }
+      kind = "info"
+    end
+    h[kind](h, client, name, value or {})
+    stats.ops = stats.ops + 1
+    stats[kind] = stats[kind] + 1
+    stats.by_f[name] = (stats.by_f[name] or 0) + 1
+  end
+
+  local res = fl.parallel(clients, function(client)
+    local n = 0
+    local next_t = fl.now() + fl.random() * interval
+    while not stop() do
+      local wait = next_t - fl.now()
+      if wait > 0 then fl.sleep(wait) end
+      if stop() then break end
+      n = n + 1
+      one(client, n)
+      next_t = next_t + interval
+      if next_t < fl.now() - interval then next_t = fl.now() end
+    end
+    return n
+  end)
+  stats.per_client = res
+  return stats
 end
 
 --- run(sys, o) -> stats. o: members (list from sys:member, at least 2),
@@ -495,9 +590,6 @@ function M.run(sys, o)
   local members = assert(o.members, "workload.run: needs members")
   assert(#members >= 2, "workload.run: needs at least 2 members")
   local h = o.history
-  local clients = o.clients or 4
-  local duration = o.duration or 10
-  local rate = o.rate or 20
   local mix = o.mix or DEFAULT_MIX
   local amin, amax = (o.amount or {})[1] or 1000, (o.amount or {})[2] or 30000
   local timeout = o.timeout or 6
@@ -506,80 +598,73 @@ function M.run(sys, o)
   if poll == false then poll = nil end
   local tag = o.tag or ("wl" .. tostring(fl.seed or 0))
   local accounts = o.accounts or {}
-  local stats = { ok = 0, fail = 0, info = 0, ops = 0, by_f = {} }
-  local t_end = fl.now() + duration
-  local interval = clients / rate
-  local function stop() return fl.now() >= t_end or (o.stop and o.stop()) end
-
-  local function one(client, n)
-    local f = pick(mix)
-    if f == "external" and #accounts == 0 then f = "transfer" end
-    local key = string.format("%s-%d-%d", tag, client, n)
+  -- the draws of one operation, in the order they always were made
+  local function draw(c, f)
     local amount = fl.random(amin, amax)
     if f ~= "read" and fl.random() < big then amount = amount * 100 end
     local fi = fl.random(#members)
-    local from = members[fi]
-    local kind
+    local in_ = { key = string.format("%s-%d-%d", tag, c.client, c.n), amount = amount,
+                  from = members[fi].id, timeout = timeout, poll = poll }
     if f == "transfer" then
       local ti = fl.random(#members - 1)
       if ti >= fi then ti = ti + 1 end
-      kind = M.transfer(sys, h, client, { key = key, from = from.id, to = members[ti].id,
-                                          amount = amount, timeout = timeout, poll = poll })
+      in_.to = members[ti].id
     elseif f == "external" then
       local acct = accounts[fl.random(#accounts)]
-      kind = M.transfer(sys, h, client, { key = key, from = from.id, bank = acct.bank,
-                                          account = acct.account, amount = amount, timeout = timeout,
-                                          poll = poll })
-    elseif f == "topup" then
-      kind = M.topup(sys, h, client, { key = key, member = from.id, amount = amount, timeout = timeout,
-                                       poll = poll })
-    else
-      h:invoke(client, "read", { member = from.id, service = "money" })
-      local r = http.get(sys:url("money", "/money/" .. from.id), { timeout = timeout, raise = false })
-      if r.status == 200 and r.json then
-        h:ok(client, "read", { member = from.id, service = "money", status = 200,
-                               balance = r.json.balance })
-        kind = "ok"
-      elseif r.status == 0 then
-        h:info(client, "read", { member = from.id, service = "money",
-                                 error = r.error_code or r.error })
-        kind = "info"
-      else
-        h:fail(client, "read", { member = from.id, service = "money", status = r.status })
-        kind = "fail"
-      end
+      in_.bank, in_.account = acct.bank, acct.account
     end
-    stats.ops = stats.ops + 1
-    stats[kind] = stats[kind] + 1
-    stats.by_f[f] = (stats.by_f[f] or 0) + 1
+    return in_
   end
+  local function invoke_value(f, i)
+    if f == "read" then return { member = i.from, service = "money" } end
+    if f == "topup" then return { key = i.key, member = i.from, amount = i.amount } end
+    local v = { key = i.key, from = i.from, amount = i.amount }
+    if i.to then v.to = i.to else v.bank, v.account = i.bank, i.account end
+    return v
+  end
+  local inputs = {}
+  local function op(f)
+    if f == "external" and #accounts == 0 then f = "transfer" end
+    return {
+      name = (f == "external") and "transfer" or f,
+      invoke = function(c)
+        local i = draw(c, f)
+        inputs[c] = i
+        return invoke_value(f, i)
+      end,
+      run = function(c)
+        local i = inputs[c]
+        inputs[c] = nil
+        if f == "read" then return read_call(sys, i.from, timeout) end
+        if f == "topup" then
+          local kind, v = topup_call(sys, { key = i.key, member = i.from, amount = i.amount,
+                                            timeout = timeout, poll = poll })
+          return kind, v
+        end
+        local kind, v = transfer_call(sys, i)
+        return kind, v
+      end,
+    }
+  end
+  local ops = { transfer = op("transfer"), external = op("external"), topup = op("topup"),
+                read = op("read") }
 
+  local stop_all = false
   local tasks = {}
   if (o.snapshot_every or 0) > 0 then
+    local t_end = fl.now() + (o.duration or 10)
     tasks[#tasks + 1] = fl.spawn(function()
-      while not stop() do
+      while not (stop_all or fl.now() >= t_end or (o.stop and o.stop())) do
         fl.sleep(o.snapshot_every)
         local ok, ms, bs = pcall(M.snapshots, sys, { bank_total = o.bank_total })
         if ok then h:event(ms); h:event(bs) end
       end
     end)
   end
-  local res = fl.parallel(clients, function(client)
-    local n = 0
-    local next_t = fl.now() + fl.random() * interval
-    while not stop() do
-      local wait = next_t - fl.now()
-      if wait > 0 then fl.sleep(wait) end
-      if stop() then break end
-      n = n + 1
-      one(client, n)
-      next_t = next_t + interval
-      if next_t < fl.now() - interval then next_t = fl.now() end
-    end
-    return n
-  end)
+  local stats = M.clients{ history = h, clients = o.clients, duration = o.duration, rate = o.rate,
+                           mix = mix, ops = ops, stop = o.stop }
+  stop_all = true
   if #tasks > 0 then fl.join(table.unpack(tasks)) end
-  stats.per_client = res
   return stats
 end
 

@@ -7,6 +7,8 @@ set -eu
 ROOT=${ROOT:-$(pwd)}
 : "${FAULTLINE:=$ROOT/build/faultline}" "${TRANSFERD:=$ROOT/build/transferd}"
 if [ "$(id -u)" != 0 ]; then echo "skip: needs root (chroot, network namespaces)"; exit 77; fi
+# images come from the plain build; sanitizer runtimes need /proc, which the chroot lacks
+if [ -n "${SANITIZE:-}" ]; then echo "skip: the image is built without sanitizers"; exit 77; fi
 command -v nft >/dev/null 2>&1 || { echo "skip: no nft"; exit 77; }
 tmp=$(mktemp -d)
 ns="fl$$rootfs"

@@ -118,6 +118,8 @@ static void test_leases(void **state)
 	lease("POST", NULL, "{\"ttl_ms\":5000,\"holder\":\"c1\"}");
 	lease("POST", NULL, "{\"ttl_ms\":0,\"holder\":\"bad\"}");
 	lease("POST", NULL, "{nope");
+	lease("POST", NULL, "{\"ttl_ms\":5000,\"holder\":\"c2\",\"bogus\":1}");
+	lease("POST", NULL, "{\"ttl_ms\":5000,\"holder\":7}");
 	json_t *l = fl_hostfault_leases(H);
 	assert_int_equal(json_array_size(l), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(l, 0), "holder")),
