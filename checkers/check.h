@@ -109,11 +109,13 @@ struct fl_probe_check_config {
 	int failure_threshold;		/* 3 */
 	int64_t grace_ms;		/* terminationGracePeriodSeconds; 30000 */
 	int64_t tolerance_ms;		/* scheduling slack; 200 */
+	int64_t drain_ms;		/* H6: the service's drain delay after SIGTERM
+					 * (endpoint propagation); 0 = not checked */
 };
 
 void fl_probe_check_config_defaults(struct fl_probe_check_config *c);
 /* Keys: service, period (s), timeout (s), success_threshold,
- * failure_threshold, grace (s), tolerance_ms; also the k8s names
+ * failure_threshold, grace (s), tolerance_ms, drain (s); also the k8s names
  * periodSeconds, timeoutSeconds, successThreshold, failureThreshold,
  * terminationGracePeriodSeconds. */
 int fl_probe_check_config_from_json(struct fl_probe_check_config *c, const json_t *j,

@@ -331,7 +331,7 @@ int fl_probe_check_config_from_json(struct fl_probe_check_config *c, const json_
 		"service", "period", "timeout", "success_threshold", "failure_threshold",
 		"grace", "tolerance_ms", "periodSeconds", "timeoutSeconds", "successThreshold",
 		"failureThreshold", "terminationGracePeriodSeconds", "initialDelaySeconds",
-		"initial_delay", NULL
+		"initial_delay", "drain", NULL
 	};
 	if (!json_is_object(j))
 		return fl_err_set(err, errlen, FL_EINVAL, "probe config must be a JSON object");
@@ -350,6 +350,8 @@ int fl_probe_check_config_from_json(struct fl_probe_check_config *c, const json_
 		rc = take_secs(j, "grace", &c->grace_ms, err, errlen);
 	if (!rc)
 		rc = take_secs(j, "terminationGracePeriodSeconds", &c->grace_ms, err, errlen);
+	if (!rc)
+		rc = take_secs(j, "drain", &c->drain_ms, err, errlen);
 	if (!rc)
 		rc = take_int(j, "success_threshold", &c->success_threshold, 1, 1000, err, errlen);
 	if (!rc)

@@ -1,4 +1,4 @@
-/* Probe checker: H1-H5 over a probe timeline (probe / probe_transition
+/* Probe checker: H1-H6 over a probe timeline (probe / probe_transition
  * events, as `faultline probe --json` writes them), fault windows, process
  * lifecycle events and client operations (docs/checkers.md). */
 #include <stdlib.h>
@@ -452,6 +452,20 @@ static void check_h4(struct pc *p)
 	}
 }
 
+/* A startup probe started at or after t and before b got an HTTP answer that
+ * was not a pass: the service itself said it was still starting (recovering).
+ * A timeout is no evidence: the service may just be slow. */
+static bool answered_starting_after(struct pc *p, int64_t t, int64_t b)
+{
+	for (size_t i = 0; i < p->h->n_probes; i++) {
+		const struct fl_chk_probe *q = &p->h->probes[i];
+		if (q->kind == FL_PROBE_STARTUP && mine(p, q->service) && !q->ok &&
+		    q->status >= 400 && q->start >= t && q->start < b)
+			return true;
+	}
+	return false;
+}
+
 static void check_h5(struct pc *p)
 {
 	struct fl_chk_history *h = p->h;
@@ -495,13 +509,13 @@ static void check_h5(struct pc *p)
 			    q->start >= b)
 				continue;
 			fl_check_pass(p->r, "H5");
-			if (q->ok) {
+			if (q->ok && answered_starting_after(p, q->t, b)) {
 				fl_check_fail(p->r, "H5", 1,
 					      json_pack("{s:I, s:I, s:o, s:o}", "started_t", (json_int_t)a,
 							"started_line", (json_int_t)line, "probe",
 							probe_json(p, q), "timeline", timeline(p, a, b)),
-					      "readiness reported ready (line %ld) before the startup "
-					      "probe passed", q->line);
+					      "readiness reported ready (line %ld) while startup still "
+					      "answered not started", q->line);
 				break;
 			}
 		}
@@ -521,6 +535,44 @@ static void check_h5(struct pc *p)
 	}
 }
 
+/* H6: Kubernetes removes a terminating pod from its endpoints only after
+ * SIGTERM, and the removal takes a while to reach every client; the service
+ * keeps accepting for its drain delay. A request sent after SIGTERM and before
+ * the drain delay is over (less the tolerance) must get an answer: no answer
+ * at all (refused, reset, timed out) is a failure. */
+static void check_h6(struct pc *p)
+{
+	struct fl_chk_history *h = p->h;
+	int64_t tol = p->c->tolerance_ms * MS, drain = p->c->drain_ms * MS;
+	if (drain <= tol)
+		return;
+	for (size_t s = 0; s < p->nsig; s++) {
+		int64_t ts = p->sigterm[s];
+		for (size_t i = 0; i < h->n_ops; i++) {
+			const struct fl_chk_op *o = &h->ops[i];
+			if (o->type == FL_OP_INVOKE || o->pair < 0 ||
+			    (o->service >= 0 && !mine(p, o->service)))
+				continue;
+			const struct fl_chk_op *inv = &h->ops[o->pair];
+			if (inv->t < ts || inv->t > ts + drain - tol)
+				continue;
+			fl_check_pass(p->r, "H6");
+			if (o->type == FL_OP_OK || o->status != 0)
+				continue;
+			fl_check_fail(p->r, "H6", 1,
+				      json_pack("{s:I, s:I, s:I, s:I, s:f, s:s}", "sigterm_t",
+						(json_int_t)ts, "sigterm_line",
+						(json_int_t)p->sigterm_line[s], "invoke_line",
+						(json_int_t)inv->line, "line", (json_int_t)o->line,
+						"after_sigterm_ms", (double)(inv->t - ts) / 1e6, "error",
+						o->error >= 0 ? S(p, o->error) : ""),
+				      "request sent %.0f ms after SIGTERM (line %ld), inside the %lld ms "
+				      "drain delay, got no answer",
+				      (double)(inv->t - ts) / 1e6, inv->line, (long long)p->c->drain_ms);
+		}
+	}
+}
+
 struct fl_check_result *fl_check_probe(struct fl_chk_history *h,
 				       const struct fl_probe_check_config *c)
 {
@@ -536,6 +588,7 @@ struct fl_check_result *fl_check_probe(struct fl_chk_history *h,
 		{ "H3", "probe latency p99 under the timeout" },
 		{ "H4", "graceful shutdown under load" },
 		{ "H5", "nothing served or ready before startup" },
+		{ "H6", "requests inside the drain window after SIGTERM are served" },
 	};
 	for (size_t i = 0; i < sizeof(inv) / sizeof(inv[0]); i++)
 		fl_check_declare(r, inv[i][0], inv[i][1]);
@@ -549,6 +602,7 @@ struct fl_check_result *fl_check_probe(struct fl_chk_history *h,
 		rc = check_h3(&p);
 		check_h4(&p);
 		check_h5(&p);
+		check_h6(&p);
 	}
 	fl_check_stat(r, "probe_results", (json_int_t)h->n_probes);
 	fl_check_stat(r, "fault_windows", (json_int_t)(p.ndep + p.ndb));

@@ -1,4 +1,4 @@
-/* Probe checker (H1-H5) on hand-written timelines, both ways; and the
+/* Probe checker (H1-H6) on hand-written timelines, both ways; and the
  * prober simulation against a real HTTP server on loopback whose answers
  * the test flips. */
 #include <setjmp.h>
@@ -39,10 +39,13 @@ static void proc(long ms, const char *action, int code)
 	       "\"exit_code\":%d}", T(ms), action, code);
 }
 
+static int64_t drain_ms;	/* H6's drain delay for run() */
+
 static struct fl_check_result *run(void)
 {
 	struct fl_probe_check_config c;
 	fl_probe_check_config_defaults(&c);
+	c.drain_ms = drain_ms;
 	strcpy(c.service, "svc");
 	c.period_ms = 1000;
 	c.timeout_ms = 1000;
@@ -226,6 +229,53 @@ static void test_h5(void **state)
 	probe(2000, "startup", 200, 1);
 	r = run();
 	expect_state(r, "H5", FL_INV_FAILED);
+	fl_check_result_free(r);
+	/* recovery ends between a failing startup probe and a held readiness
+	 * probe sent at the same tick: ready, and startup never failed after */
+	proc(0, "started", -1);
+	probe(1000, "startup", 503, 1);
+	hl(&B, "{\"event\":\"probe\",\"service\":\"svc\",\"kind\":\"readiness\",\"start\":%lld,"
+	       "\"t\":%lld,\"ok\":true,\"status\":200,\"latency_ms\":2,\"held\":true}", T(1000), T(1002));
+	probe(2000, "startup", 200, 1);
+	r = run();
+	expect_state(r, "H5", FL_INV_PASSED);
+	fl_check_result_free(r);
+}
+
+/* Requests sent after SIGTERM: inside the drain delay they must be answered. */
+static void after_sigterm(long invoke_ms, const char *answer)
+{
+	proc(1000, "sigterm", 0);
+	hl(&B, "{\"t\":%lld,\"process\":0,\"type\":\"invoke\",\"f\":\"get\",\"value\":"
+	       "{\"service\":\"svc\"}}", T(invoke_ms));
+	hl(&B, "{\"t\":%lld,\"process\":0,%s,\"f\":\"get\",\"value\":{\"service\":\"svc\"%s}}",
+	   T(invoke_ms + 5), answer[0] == 'o' ? "\"type\":\"ok\"" : "\"type\":\"info\"",
+	   answer[0] == 'o' ? ",\"status\":200" : ",\"error\":\"connection refused\"");
+	proc(4000, "exited", 0);
+}
+
+static void test_h6(void **state)
+{
+	(void)state;
+	drain_ms = 2000;
+	after_sigterm(1500, "ok");
+	struct fl_check_result *r = run();
+	expect_state(r, "H6", FL_INV_PASSED);
+	fl_check_result_free(r);
+	after_sigterm(1500, "refused");
+	r = run();
+	expect_state(r, "H6", FL_INV_FAILED);
+	fl_check_result_free(r);
+	/* after the drain delay (less the tolerance) refusing is right */
+	after_sigterm(2900, "refused");
+	r = run();
+	expect_state(r, "H6", FL_INV_NOT_CHECKED);
+	fl_check_result_free(r);
+	/* no drain delay configured: not checked */
+	drain_ms = 0;
+	after_sigterm(1500, "refused");
+	r = run();
+	expect_state(r, "H6", FL_INV_NOT_CHECKED);
 	fl_check_result_free(r);
 }
 
@@ -424,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_h3),
 		cmocka_unit_test(test_h4),
 		cmocka_unit_test(test_h5),
+		cmocka_unit_test(test_h6),
 		cmocka_unit_test(test_prober_against_server),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
