@@ -46,6 +46,17 @@ echo "  cost libcurl path / this:    $(stats $cx)  (target >= 2, cost halved: $(
 }
 nginx_stop
 
+echo "== faultline run: fl.rate open model against nginx, ${DURATION} s per rate (latency from the intended send time) =="
+nginx_start "$T/nginx"
+best=0
+for rate in ${BENCH_RATES:-1000 2000 5000 10000 20000 40000}; do
+	line=$("$FAULTLINE" run bench/http_open.lua -q -e BASE="http://$NGINX_ADDR" -e RATE="$rate" -e DURATION="$DURATION" 2>/dev/null | sed -n 's/^open: //p')
+	echo "  $line"
+	case "$line" in *"held true"*) best=$rate ;; *) break ;; esac
+done
+echo "  highest rate held within 1 %: $best req/s"
+nginx_stop
+
 echo "== faultline run: wall time of an empty scenario ($ROUNDS rounds of 20 runs) =="
 "$FAULTLINE" run bench/empty.lua -q >/dev/null
 ms=""

@@ -13,45 +13,71 @@
 #include "launcher/launcher.h"
 #include "runner/runner.h"
 
-static const char usage[] =
-	"Usage: faultline ref up [--bug NAME]... [--seed N] [--data DIR] [--fresh] [--direct] [--json]\n"
-	"                        [-- TRANSFERD-ARGS...]\n"
-	"       faultline ref status [--data DIR] [--json]\n"
-	"       faultline ref logs [SERVICE] [--data DIR]\n"
-	"       faultline ref down [--data DIR] [--json]\n"
-	"       faultline ref restart SERVICE [--data DIR] [-- TRANSFERD-ARGS...]\n"
-	"       faultline ref kill|term|pause|resume SERVICE [--data DIR]\n"
-	"\n"
-	"The reference transfer system: membership, money, banking, extbank,\n"
-	"remittance, query and gateway, one transferd process each, on loopback,\n"
-	"with a fault-injector link (faultline proxy) on every service-to-service\n"
-	"edge. `up` waits until every service passes /startupz and /readyz and\n"
-	"writes DATA/topology.json (service URLs, links with their listen and\n"
-	"upstream addresses, the proxy API URL, pids, data dirs, logs); scenarios\n"
-	"read it through fl.ref.system(). `down` sends SIGTERM to every process and\n"
-	"reports how each exited (exit 1 unless all exited 0).\n"
-	"\n"
-	"  --bug NAME    switch on a planted bug (repeatable): no-refund,\n"
-	"                refund-on-unknown, non-idempotent-credit,\n"
-	"                internal-no-compensation, no-saga-deadline,\n"
-	"                breaker-never-opens, breaker-stuck-open,\n"
-	"                breaker-halfopen-flood, liveness-checks-deps,\n"
-	"                ready-while-draining, drop-inflight-on-sigterm,\n"
-	"                query-increases-only\n"
-	"  --seed N      seed for the simulated bank's chaos draws\n"
-	"  --data DIR    data directory (default $FL_REF_DATA, $FL_REF, else\n"
-	"                /tmp/faultline-ref-UID)\n"
-	"  --fresh       start from empty databases (removes the earlier ones in DIR)\n"
-	"  --direct      no fault-injector links: services call each other directly\n"
-	"  --json        print the topology (or the down report) as JSON\n"
-	"  -- ARGS       passed to every transferd (e.g. -- --saga-deadline 2s)\n"
-	"\n"
-	"The system is the reference topology (transfer-system/topology.lua, built\n"
-	"into faultline; see docs/topology.md) started by the launcher, as\n"
-	"'faultline up' starts any topology, kept until 'ref down'.\n"
-	"\n"
-	"Environment: TRANSFERD (path of transferd; default: next to faultline),\n"
-	"FL_REF_TOPOLOGY (another topology file given the same options).\n";
+enum { O_BUG = FL_OPT_LONG, O_SEED, O_DATA, O_FRESH, O_DIRECT, O_JSON };
+
+static const struct fl_opt opts[] = {
+	{ "bug", O_BUG, "NAME",
+	  "switch on a planted bug (up; repeatable): no-refund,\n"
+	  "refund-on-unknown, non-idempotent-credit,\n"
+	  "internal-no-compensation, no-saga-deadline,\n"
+	  "breaker-never-opens, breaker-stuck-open,\n"
+	  "breaker-halfopen-flood, liveness-checks-deps,\n"
+	  "ready-while-draining, drop-inflight-on-sigterm,\n"
+	  "query-increases-only" },
+	{ "seed", O_SEED, "N", "seed for the simulated bank's chaos draws (up)" },
+	{ "data", O_DATA, "DIR",
+	  "data directory (default $FL_REF_DATA, $FL_REF, else\n"
+	  "/tmp/faultline-ref-UID)" },
+	{ "fresh", O_FRESH, NULL, "start from empty databases (up; removes the earlier ones in DIR)" },
+	{ "direct", O_DIRECT, NULL, "no fault-injector links: services call each other directly (up)" },
+	{ "json", O_JSON, NULL, "print the topology, the status or the down report as JSON" },
+	FL_OPT_HELP,
+	FL_OPT_END,
+};
+
+static const struct fl_help help[] = {
+	{ "Usage: faultline ref up [--bug NAME]... [--seed N] [--data DIR] [--fresh] [--direct] [--json]\n"
+	  "                        [-- TRANSFERD-ARGS...]\n"
+	  "       faultline ref status [--data DIR] [--json]\n"
+	  "       faultline ref logs [SERVICE] [--data DIR]\n"
+	  "       faultline ref down [--data DIR] [--json]\n"
+	  "       faultline ref restart SERVICE [--data DIR] [-- TRANSFERD-ARGS...]\n"
+	  "       faultline ref kill|term|pause|resume SERVICE [--data DIR]\n"
+	  "\n"
+	  "The reference transfer system: membership, money, banking, extbank,\n"
+	  "remittance, query and gateway, one transferd process each, on loopback,\n"
+	  "with a fault-injector link (faultline proxy) on every service-to-service\n"
+	  "edge. `up` waits until every service passes /startupz and /readyz and\n"
+	  "writes DATA/topology.json (service URLs, links with their listen and\n"
+	  "upstream addresses, the proxy API URL, pids, data dirs, logs); scenarios\n"
+	  "read it through fl.ref.system(). `down` sends SIGTERM to every process and\n"
+	  "reports how each exited (exit 1 unless all exited 0).\n"
+	  "\n",
+	  opts },
+	{ "  -- ARGS                passed to every transferd (e.g. -- --saga-deadline 2s)\n"
+	  "\n"
+	  "The system is the reference topology (transfer-system/topology.lua, built\n"
+	  "into faultline; see docs/topology.md) started by the launcher, as\n"
+	  "'faultline up' starts any topology, kept until 'ref down'.\n"
+	  "\n"
+	  "Environment: TRANSFERD (path of transferd; default: next to faultline),\n"
+	  "FL_REF_TOPOLOGY (another topology file given the same options).\n",
+	  NULL },
+	{ NULL, NULL },
+};
+
+/* A ref command line, parsed once for every subcommand. */
+struct ref_args {
+	const char *sub;		/* "up", "status", ... */
+	const char *service;		/* the operand after the subcommand, or NULL */
+	const char *data;
+	const char *bugs[32];
+	int nbugs;
+	uint64_t seed;
+	bool seeded, fresh, direct, json;
+	const char *const *extra;	/* after "--" */
+	int nextra;
+};
 
 static int find_self(char *out, size_t n)
 {
@@ -123,38 +149,13 @@ static int ref_model(const struct fl_ref_up_opts *o, bool direct, json_t **model
 	return rc;
 }
 
-static int do_up(int argc, char **argv, const char *data)
+static int do_up(const struct ref_args *a)
 {
-	const char *bugs[32];
-	int nbugs = 0;
-	struct fl_ref_up_opts o = { .data = data };
-	bool json = false, direct = false;
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0) {
-			o.extra = (const char *const *)argv + i + 1;
-			o.nextra = argc - i - 1;
-			break;
-		} else if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else if (strcmp(argv[i], "--direct") == 0)
-			direct = true;
-		else if (strcmp(argv[i], "--fresh") == 0)
-			o.fresh = true;
-		else if (strcmp(argv[i], "--bug") == 0 && i + 1 < argc) {
-			if (nbugs >= 32)
-				return fl_cli_usage_error("ref", "too many --bug");
-			bugs[nbugs++] = argv[++i];
-		} else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
-			char *end;
-			o.seed = strtoull(argv[++i], &end, 10);
-			if (*end)
-				return fl_cli_usage_error("ref", "--seed wants a number, got '%s'", argv[i]);
-			o.seeded = true;
-		} else if (strcmp(argv[i], "--data") == 0) {
-			i++;
-		} else
-			return fl_cli_usage_error("ref", "unexpected argument '%s'", argv[i]);
-	}
+	struct fl_ref_up_opts o = { .data = a->data, .seed = a->seed, .seeded = a->seeded,
+				    .fresh = a->fresh, .extra = a->extra, .nextra = a->nextra };
+	const char *const *bugs = a->bugs;
+	int nbugs = a->nbugs;
+	bool json = a->json, direct = a->direct;
 	static const char *const known[] = { "no-refund", "refund-on-unknown", "non-idempotent-credit",
 					     "internal-no-compensation", "no-saga-deadline",
 					     "breaker-never-opens", "breaker-stuck-open",
@@ -168,7 +169,7 @@ static int do_up(int argc, char **argv, const char *data)
 		if (!ok)
 			return fl_cli_usage_error("ref", "unknown bug '%s' (see 'faultline ref --help')", bugs[i]);
 	}
-	o.bugs = bugs;
+	o.bugs = (const char **)bugs;
 	o.nbugs = nbugs;
 	char transferd[PATH_MAX], self[PATH_MAX];
 	find_transferd(transferd, sizeof(transferd));
@@ -219,12 +220,10 @@ static int do_up(int argc, char **argv, const char *data)
 	return FL_EXIT_OK;
 }
 
-static int do_status(int argc, char **argv, const char *data)
+static int do_status(const struct ref_args *a)
 {
-	bool json = false;
-	for (int i = 2; i < argc; i++)
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
+	bool json = a->json;
+	const char *data = a->data;
 	char err[1024];
 	json_t *t = fl_ref_load(data, err, sizeof(err));
 	if (!t) {
@@ -255,15 +254,9 @@ static int do_status(int argc, char **argv, const char *data)
 	return rc;
 }
 
-static int do_logs(int argc, char **argv, const char *data)
+static int do_logs(const struct ref_args *a)
 {
-	const char *only = NULL;
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--data") == 0)
-			i++;
-		else if (argv[i][0] != '-')
-			only = argv[i];
-	}
+	const char *only = a->service, *data = a->data;
 	char err[1024];
 	json_t *t = fl_ref_load(data, err, sizeof(err));
 	if (!t) {
@@ -300,12 +293,10 @@ static int do_logs(int argc, char **argv, const char *data)
 	return FL_EXIT_OK;
 }
 
-static int do_down(int argc, char **argv, const char *data)
+static int do_down(const struct ref_args *a)
 {
-	bool json = false;
-	for (int i = 2; i < argc; i++)
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
+	bool json = a->json;
+	const char *data = a->data;
 	char err[1024];
 	json_t *rep = fl_ref_down(data, 25000, err, sizeof(err));
 	if (!rep) {
@@ -333,85 +324,120 @@ static int do_down(int argc, char **argv, const char *data)
 	return rc;
 }
 
-static int do_restart(int argc, char **argv, const char *data)
+static int do_restart(const struct ref_args *a)
 {
-	if (argc < 3 || argv[2][0] == '-')
+	if (!a->service)
 		return fl_cli_usage_error("ref", "restart needs a SERVICE");
-	const char *const *extra = NULL;
-	int nextra = 0;
-	for (int i = 3; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0) {
-			extra = (const char *const *)argv + i + 1;
-			nextra = argc - i - 1;
-			break;
-		}
 	char err[1024];
-	int rc = fl_ref_restart(data, argv[2], extra, nextra, true, err, sizeof(err));
+	int rc = fl_ref_restart(a->data, a->service, a->extra, a->nextra, true, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "faultline ref restart: %s\n", err);
 		return rc == FL_ENOENT ? FL_EXIT_USAGE : FL_EXIT_INFRA;
 	}
-	printf("%s restarted\n", argv[2]);
+	printf("%s restarted\n", a->service);
 	return FL_EXIT_OK;
 }
 
-static int do_signal(int argc, char **argv, const char *data, int sig)
+static int do_signal(const struct ref_args *a, int sig)
 {
-	if (argc < 3 || argv[2][0] == '-')
-		return fl_cli_usage_error("ref", "%s needs a SERVICE", argv[1]);
+	if (!a->service)
+		return fl_cli_usage_error("ref", "%s needs a SERVICE", a->sub);
 	char err[1024];
-	int rc = fl_ref_signal(data, argv[2], sig, err, sizeof(err));
+	int rc = fl_ref_signal(a->data, a->service, sig, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr, "faultline ref %s: %s\n", argv[1], err);
+		fprintf(stderr, "faultline ref %s: %s\n", a->sub, err);
 		return rc == FL_ENOENT ? FL_EXIT_USAGE : FL_EXIT_INFRA;
 	}
+	return FL_EXIT_OK;
+}
+
+/* Options anywhere (getopt over the shared table), the subcommand and its
+ * SERVICE as operands; everything after "--" is kept apart for transferd. */
+static int parse(int argc, char **argv, struct ref_args *a)
+{
+	int nopt = argc;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			nopt = i;
+			a->extra = (const char *const *)argv + i + 1;
+			a->nextra = argc - i - 1;
+			break;
+		}
+	a->data = fl_ref_default_data();
+	struct fl_opts o;
+	int c;
+	fl_opts_init(&o, &fl_cmd_ref, opts, nopt, argv);
+	while ((c = fl_opts_next(&o)) > 0) {
+		switch (c) {
+		case O_BUG:
+			if (a->nbugs >= 32)
+				return fl_opts_error(&o, "too many --bug");
+			a->bugs[a->nbugs++] = o.arg;
+			break;
+		case O_SEED: {
+			char *end;
+			a->seed = strtoull(o.arg, &end, 10);
+			if (*end || end == o.arg)
+				return fl_opts_error(&o, "--seed wants a number, got '%s'", o.arg);
+			a->seeded = true;
+			break;
+		}
+		case O_DATA: a->data = o.arg; break;
+		case O_FRESH: a->fresh = true; break;
+		case O_DIRECT: a->direct = true; break;
+		case O_JSON: a->json = true; break;
+		}
+	}
+	if (c < 0)
+		return o.exit;
+	int nops = nopt - o.optind;
+	if (nops < 1)
+		return fl_cli_usage_error("ref", "missing subcommand (up, status, logs, down, restart, kill, term, pause, resume)");
+	a->sub = argv[o.optind];
+	if (nops > 1)
+		a->service = argv[o.optind + 1];
+	if (nops > 2)
+		return fl_cli_usage_error("ref", "unexpected argument '%s'", argv[o.optind + 2]);
+	bool up = strcmp(a->sub, "up") == 0;
+	if (!up && (a->nbugs || a->seeded || a->fresh || a->direct))
+		return fl_cli_usage_error("ref", "--bug, --seed, --fresh and --direct go with 'ref up'");
+	if (a->nextra && !up && strcmp(a->sub, "restart") != 0)
+		return fl_cli_usage_error("ref", "'-- ARGS' goes with 'ref up' and 'ref restart'");
+	if (a->service && (up || strcmp(a->sub, "status") == 0 || strcmp(a->sub, "down") == 0))
+		return fl_cli_usage_error("ref", "unexpected argument '%s'", a->service);
 	return FL_EXIT_OK;
 }
 
 static int cmd_ref(int argc, char **argv)
 {
-	if (fl_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return FL_EXIT_OK;
-	}
-	if (argc < 2)
-		return fl_cli_usage_error("ref", "missing subcommand (up, status, logs, down, restart, kill, term, pause, resume)");
-	const char *data = fl_ref_default_data();
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strcmp(argv[i], "--data") == 0) {
-			if (i + 1 >= argc)
-				return fl_cli_usage_error("ref", "--data needs a directory");
-			data = argv[i + 1];
-		}
-	}
-	const char *sub = argv[1];
-	if (strcmp(sub, "up") == 0)
-		return do_up(argc, argv, data);
-	if (strcmp(sub, "status") == 0)
-		return do_status(argc, argv, data);
-	if (strcmp(sub, "logs") == 0)
-		return do_logs(argc, argv, data);
-	if (strcmp(sub, "down") == 0)
-		return do_down(argc, argv, data);
-	if (strcmp(sub, "restart") == 0)
-		return do_restart(argc, argv, data);
-	if (strcmp(sub, "kill") == 0)
-		return do_signal(argc, argv, data, SIGKILL);
-	if (strcmp(sub, "term") == 0)
-		return do_signal(argc, argv, data, SIGTERM);
-	if (strcmp(sub, "pause") == 0)
-		return do_signal(argc, argv, data, SIGSTOP);
-	if (strcmp(sub, "resume") == 0)
-		return do_signal(argc, argv, data, SIGCONT);
-	return fl_cli_usage_error("ref", "unknown subcommand '%s'", sub);
+	struct ref_args a = { 0 };
+	int rc = parse(argc, argv, &a);
+	if (rc != FL_EXIT_OK || !a.sub)
+		return rc;
+	static const struct {
+		const char *name;
+		int sig;
+	} signals[] = { { "kill", SIGKILL }, { "term", SIGTERM }, { "pause", SIGSTOP }, { "resume", SIGCONT } };
+	if (strcmp(a.sub, "up") == 0)
+		return do_up(&a);
+	if (strcmp(a.sub, "status") == 0)
+		return do_status(&a);
+	if (strcmp(a.sub, "logs") == 0)
+		return do_logs(&a);
+	if (strcmp(a.sub, "down") == 0)
+		return do_down(&a);
+	if (strcmp(a.sub, "restart") == 0)
+		return do_restart(&a);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (strcmp(a.sub, signals[i].name) == 0)
+			return do_signal(&a, signals[i].sig);
+	return fl_cli_usage_error("ref", "unknown subcommand '%s'", a.sub);
 }
 
 const struct fl_command fl_cmd_ref = {
 	.name = "ref",
 	.summary = "start, inspect and stop the reference transfer system",
-	.usage = usage,
+	.help = help,
 	.order = 60,
 	.run = cmd_ref,
 };

@@ -46,40 +46,40 @@ struct fl_http_fconn {
 	int fd;
 	struct event *ev;
 	enum fconn_state st;
-	short watching;		/* EV_READ or EV_WRITE currently added */
+	short watching; /* EV_READ or EV_WRITE currently added */
 	struct sockaddr_storage addr;
 	socklen_t alen;
 	struct fl_http_client *c;
-	struct fl_http_xfer *x;	/* the transfer using it, NULL when idle */
-	struct fl_http_fconn *next;	/* idle list */
+	struct fl_http_xfer *x;	    /* the transfer using it, NULL when idle */
+	struct fl_http_fconn *next; /* idle list */
 	http_parser p;
-	struct fl_buf field, value;	/* the header being parsed */
+	struct fl_buf field, value; /* the header being parsed */
 	bool in_value;
-	bool complete;		/* the response ended */
+	bool complete; /* the response ended */
 	bool headers_done;
-	bool got_bytes;		/* any response byte arrived */
+	bool got_bytes; /* any response byte arrived */
 	bool reused;
-	bool counted;		/* in c->nconnecting */
+	bool counted; /* in c->nconnecting */
 };
 
 /* A fast transfer's own state (x->fast). */
 struct fl_http_fast {
 	struct fl_http_client *c;
 	struct fl_http_fconn *fc;
-	struct event *tmo;	/* total / connect timeout, or a deferred error */
-	struct fl_buf req;	/* the request bytes */
+	struct event *tmo; /* total / connect timeout, or a deferred error */
+	struct fl_buf req; /* the request bytes */
 	size_t sent;
 	struct sockaddr_storage addr;
 	socklen_t alen;
-	char hostport[80];	/* for Host: */
-	char msghp[80];		/* host:port for messages */
-	int64_t deadline;	/* of the whole transfer (mono ns) */
+	char hostport[80]; /* for Host: */
+	char msghp[80];	   /* host:port for messages */
+	int64_t deadline;  /* of the whole transfer (mono ns) */
 	int64_t t0, t_conn, t_first;
-	int pending_err;	/* deferred: an errno of connect or send (from the timer) */
+	int pending_err; /* deferred: an errno of connect or send (from the timer) */
 	char pending_msg[200];
 	bool head;
 	bool retried;
-	bool waiting;		/* on c's wait list */
+	bool waiting; /* on c's wait list */
 	struct fl_http_xfer *wnext;
 };
 
@@ -160,8 +160,13 @@ static bool parse_target(const char *url, struct sockaddr_storage *ss, socklen_t
 /* Headers libcurl treats specially (or that would change the framing). */
 static bool header_plain(const char *h)
 {
-	static const char *const special[] = { "content-length:", "transfer-encoding:", "expect:",
-					       "connection:", "te:", "upgrade:", "proxy-" };
+	static const char *const special[] = { "content-length:",
+					       "transfer-encoding:",
+					       "expect:",
+					       "connection:",
+					       "te:",
+					       "upgrade:",
+					       "proxy-" };
 	const char *colon = strchr(h, ':');
 	if (!colon || colon == h || strchr(h, '\r') || strchr(h, '\n'))
 		return false;
@@ -346,7 +351,10 @@ static struct fl_http_fconn *conn_open(struct fl_http_client *c, struct fl_http_
 
 /* --- finishing ------------------------------------------------------------ */
 
-static double secs(int64_t ns) { return (double)ns / 1e9; }
+static double secs(int64_t ns)
+{
+	return (double)ns / 1e9;
+}
 
 /* Hand x back: connection to the idle list (keep) or closed, timer gone,
  * callback called. Nothing of x, f or fc may be touched afterwards. */
@@ -592,8 +600,7 @@ static int push(struct fl_http_fconn *fc);
 /* Start waiting transfers while connects are free or connections idle. */
 static void kick_waiters(struct fl_http_client *c)
 {
-	while (c->wait_head && !c->dying &&
-	       (c->nconnecting < FL_FAST_MAX_CONNECTING || c->idle)) {
+	while (c->wait_head && !c->dying && (c->nconnecting < FL_FAST_MAX_CONNECTING || c->idle)) {
 		struct fl_http_xfer *x = c->wait_head;
 		struct fl_http_fast *f = x->fast;
 		wait_remove(c, x);
@@ -686,7 +693,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (!f->fc || f->fc->st == FC_CONNECTING) {
-		fail(f->c, x, FL_ETIMEDOUT, "connect to %s failed: timed out after %ld ms", f->msghp,
+		fail(f->c, x, FL_ETIMEDOUT, "connect to %s failed: timed out after %ld ms",
+		     f->msghp,
 		     x->rx.connect_ms < x->rx.timeout_ms ? x->rx.connect_ms : x->rx.timeout_ms);
 		return;
 	}
@@ -721,7 +729,8 @@ static void on_readable(struct fl_http_fconn *fc)
 			return;
 		}
 		if (!err)
-			http_parser_execute(&fc->p, &settings, NULL, 0); /* EOF ends a body read to close */
+			http_parser_execute(&fc->p, &settings, NULL,
+					    0); /* EOF ends a body read to close */
 		if (fc->complete)
 			finish(f->c, x, false);
 		else
@@ -740,8 +749,9 @@ static void on_readable(struct fl_http_fconn *fc)
 	}
 	if (HTTP_PARSER_ERRNO(&fc->p) != HPE_OK) {
 		if (x->rx.too_big)
-			fail(f->c, x, FL_E2BIG, "%s %s: response body larger than the %zu-byte limit",
-			     r->method, r->url, r->body.max);
+			fail(f->c, x, FL_E2BIG,
+			     "%s %s: response body larger than the %zu-byte limit", r->method,
+			     r->url, r->body.max);
 		else
 			fail(f->c, x, FL_EHTTP, "%s %s: malformed response: %s", r->method, r->url,
 			     http_errno_description(HTTP_PARSER_ERRNO(&fc->p)));

@@ -499,7 +499,9 @@ static int l_spawn(lua_State *L)
 
 static int push_results(lua_State *L, int first, int last)
 {
-	/* for each task: a table {ok=, n=, ...} */
+	/* for each task: a table {ok=, n=, ...}; Lua only promises 20 free
+	 * slots beyond the arguments, and join(64 tasks) pushes 64 */
+	luaL_checkstack(L, last - first + 1, "join: too many tasks");
 	for (int i = first; i <= last; i++) {
 		struct fl_task *t = check_task(L, i);
 		if (t->result_ref != LUA_NOREF) {

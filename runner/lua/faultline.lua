@@ -185,6 +185,11 @@ function fl.parallel(n, fn)
   return out
 end
 
+--- rate{rate = N, duration = s | stages = {{duration =, target =}, ...}, fn =,
+--- clients =, thresholds =, name =, allow_miss =} -> result: open-model load
+--- at a request rate, latency from the intended send time (faultline.rate).
+function fl.rate(o) return require("faultline.rate").run(o) end
+
 --- eventually(fn, {within = 5, every = 0.1}) -> fn's result: retries fn until
 --- it returns without raising and does not return false.
 function fl.eventually(fn, o)

@@ -4,6 +4,8 @@
 --   lat:add(r.time)
 --   fl.metrics.counter("transfers"):add(1)               -- totals and per-second rate
 --   fl.metrics.rate("errors"):add(r.status >= 500)       -- the fraction of true values
+--   fl.metrics.hist("latency"):add(s)                    -- a trend in an HDR histogram (fl.hist):
+--                                                        -- fixed memory, p(N) within 1/128
 --   fl.metrics.check{                                    -- fails the test when one is crossed
 --     transfer_latency = { "p(99) < 0.5", "avg < 0.2" },
 --     errors = { "rate < 0.01" },
@@ -17,8 +19,8 @@ local core = require "faultline.core"
 local M = {}
 local registry = {}
 
-local Trend, Counter, Rate = {}, {}, {}
-Trend.__index, Counter.__index, Rate.__index = Trend, Counter, Rate
+local Trend, Counter, Rate, Hist = {}, {}, {}, {}
+Trend.__index, Counter.__index, Rate.__index, Hist.__index = Trend, Counter, Rate, Hist
 
 local function get(kind, mt, name)
   assert(type(name) == "string", "metrics: a metric needs a name")
@@ -101,6 +103,29 @@ function Rate:stat(name)
 end
 function Rate:describe() return string.format("rate=%.4g (%d of %d)", self:rate(), self.yes, self.n) end
 
+-- hist: a trend kept in core/hist (fixed size, for millions of values) ----
+function Hist:reset() self.hist = require("faultline.hist").new() end
+function Hist:add(v)
+  assert(type(v) == "number" and v >= 0, "hist:add needs a number >= 0")
+  self.hist:record(v)
+  return self
+end
+function Hist:count() return self.hist:count() end
+function Hist:p(q) return self.hist:count() > 0 and self.hist:percentile(q) or 0 end
+function Hist:avg() return self.hist:count() > 0 and self.hist:mean() or 0 end
+function Hist:min() return self.hist:count() > 0 and self.hist:min() or 0 end
+function Hist:max() return self.hist:count() > 0 and self.hist:max() or 0 end
+function Hist:med() return self:p(50) end
+function Hist:stat(name, arg)
+  if name == "p" then return self:p(arg) end
+  if name == "count" or name == "avg" or name == "min" or name == "max" or name == "med" then
+    return Hist[name](self)
+  end
+  return nil
+end
+Hist.describe = Trend.describe
+
+function M.hist(name) return get("hist", Hist, name) end
 function M.trend(name) return get("trend", Trend, name) end
 function M.counter(name) return get("counter", Counter, name) end
 function M.rate(name) return get("rate", Rate, name) end

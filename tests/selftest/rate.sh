@@ -1,0 +1,32 @@
+#!/bin/sh
+# Self-test of fl.rate (open-model load): a rate that is held, one that is
+# not (the run fails and says so, or reports it with allow_miss), latency
+# from the intended send time, and a p99 threshold failing the run.
+set -eu
+: "${FAULTLINE:=build/faultline}" "${FL_TEST_HELPERS:=build/tests/helpers}"
+X=tests/scenarios/rate_open.lua
+T=$(mktemp -d)
+SRV_PID=""
+cleanup() { [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT INT TERM
+fails=0
+
+"$FL_TEST_HELPERS/static_http" 127.0.0.1:0 >"$T/srv.out" 2>&1 &
+SRV_PID=$!
+i=0; while ! grep -q '^listening' "$T/srv.out" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+BASE="http://$(sed -n 's/^listening \(.*\)/\1/p' "$T/srv.out")"
+
+run() { # mode, expected exit, text expected in the output
+	set +e
+	"$FAULTLINE" run $X -e BASE="$BASE" -e MODE="$1" >"$T/out" 2>&1
+	got=$?
+	set -e
+	if [ "$got" = "$2" ] && grep -q "$3" "$T/out"; then echo "ok   $1 exits $2 ($3)"; else
+		echo "FAIL $1: exit $got, want $2 and '$3'"; sed 's/^/     /' "$T/out" | head -20; fails=$((fails + 1)); fi
+}
+
+run hold 0 "planned 200 sent 200"
+run slow 1 "cannot hold 100 req/s"
+run miss 0 "cannot hold 100 req/s"
+run threshold 1 "thresholds crossed"
+[ $fails -eq 0 ]
