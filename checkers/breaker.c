@@ -615,7 +615,7 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 	int32_t link = c->link[0] ? fl_chk_lookup(h, c->link) : -1;
 	p.name = c->name[0] ? c->name : c->link[0] ? c->link : "breaker";
 	client_fast_fail(&p);
-	if (link >= 0 && (!c->name[0] || bid >= 0))
+	if (c->claims && link >= 0 && (!c->name[0] || bid >= 0))
 		fl_breaker_check_wire(h, c, bid, link, r);
 	if (!c->name[0]) {
 		/* No name: fine when the history has at most one breaker. */

@@ -2,6 +2,7 @@
  * breaker recorded, against the answer the proxy saw for the same call on
  * the breaker's link, classified as the breaker documents (by default 5xx
  * and transport errors are failures, everything else a success). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,37 @@ static int wire_says(struct fl_chk_history *h, const struct fl_breaker_config *c
 	return x->status >= c->failure_status_min;
 }
 
+/* A fault on the link below HTTP (latency, reset, slicer, ...) acts on the
+ * bytes after the proxy recorded the exchange: while one is active between
+ * the exchange's start and the call's end, the record is not what the caller
+ * saw. The proxy's HTTP faults (http_abort, http_delay, http_drop_response)
+ * are in the exchange itself. */
+static bool http_fault(const char *what)
+{
+	return !strcmp(what, "http_abort") || !strcmp(what, "http_delay") ||
+	       !strcmp(what, "http_drop_response");
+}
+
+static bool byte_fault_during(struct fl_chk_history *h, int32_t link, int64_t a, int64_t b)
+{
+	for (size_t i = 0; i < h->n_faults; i++) {
+		const struct fl_chk_fault *f = &h->faults[i];
+		const char *what = f->what >= 0 ? fl_chk_str(h, f->what) : "";
+		if (!f->added || f->target != link || f->t > b || http_fault(what))
+			continue;
+		int64_t until = INT64_MAX;
+		for (size_t j = 0; j < h->n_faults; j++) {
+			const struct fl_chk_fault *g = &h->faults[j];
+			if (!g->added && g->target == link && g->t >= f->t &&
+			    (f->id >= 0 ? g->id == f->id : g->what == f->what) && g->t < until)
+				until = g->t;
+		}
+		if (until >= a)
+			return true;
+	}
+	return false;
+}
+
 void fl_breaker_check_wire(struct fl_chk_history *h, const struct fl_breaker_config *c,
 			   int32_t bid, int32_t link, struct fl_check_result *r)
 {
@@ -72,6 +104,8 @@ void fl_breaker_check_wire(struct fl_chk_history *h, const struct fl_breaker_con
 			if (is_call(&h->calls[j], bid) && inside(&h->calls[j], x))
 				owners++;
 		if (owners != 1)
+			continue;
+		if (byte_fault_during(h, link, x->start - tol, k->end + tol))
 			continue;
 		int says = wire_says(h, c, k, x, tol);
 		if (says < 0)

@@ -207,7 +207,7 @@ static int config_fields(struct fl_breaker_config *c, const json_t *j, char *err
 		"slow_call_rate_threshold", "slow_call_duration_ms", "wait_open_ms",
 		"half_open_calls", "automatic_transition", "link", "tolerance_ms",
 		"fast_fail_ms", "reject_reason", "name", "state", "since",
-		"failure_status_min", "transport_error_is_failure",
+		"failure_status_min", "transport_error_is_failure", "claims",
 		/* the same, as some services spell them */
 		"window", "wait_in_open_ms", "permitted_calls_in_half_open", NULL
 	};
@@ -260,6 +260,8 @@ static int config_fields(struct fl_breaker_config *c, const json_t *j, char *err
 		rc = fl_json_take_int(j, "fast_fail_ms", false, &c->fast_fail_ms, err, errlen);
 	if (!rc)
 		rc = take_name(j, "reject_reason", c->reject_reason, err, errlen);
+	if (!rc)
+		rc = fl_json_take_bool(j, "claims", false, &c->claims, err, errlen);
 	if (!rc)
 		rc = take_int(j, "failure_status_min", &c->failure_status_min, 100, 1000, err, errlen);
 	if (!rc)

@@ -379,6 +379,7 @@ static void test_claims_vs_wire(void **state)
 	struct fl_breaker_config c;
 	cfg(&c);
 	strcpy(c.link, "a->b");
+	c.claims = true;
 	/* 200 success, 404 success, 503 failure, no answer in time failure */
 	call(0, 20, "success");
 	exch(5, 19, 200);
