@@ -217,7 +217,7 @@ bench: all $(HELPER_BINS) $(BUILD)/tests/test_contract_pcap
 	@BUILD=$(BUILD) sh bench/run.sh
 
 # The layout .clang-format describes: lists the product C files that depart
-# from it (tools/format-check.sh; not part of `make test` yet).
+# from it (tools/format-check.sh; make test runs it as tests/selftest/format.sh).
 format-check:
 	@sh tools/format-check.sh
 

@@ -41,7 +41,7 @@ struct fl_check_result *fl_check_bank(struct fl_chk_history *h, const struct fl_
 		const char *k;
 		json_t *v;
 		if (!s->accounts)
-			fl_check_pass(r, "B2");	/* a read kept lean: it had no negative balance */
+			fl_check_pass(r, "B2"); /* a read kept lean: it had no negative balance */
 		json_object_foreach(s->accounts, k, v) {
 			int64_t b = json_integer_value(v);
 			fl_check_pass(r, "B2");
@@ -49,13 +49,15 @@ struct fl_check_result *fl_check_bank(struct fl_chk_history *h, const struct fl_
 				fl_check_fail(r, "B2", (double)-b,
 					      json_pack("{s:s, s:I, s:I, s:s, s:I, s:O}", "source",
 							src[s->kind], "t", (json_int_t)s->t, "line",
-							(json_int_t)s->line, "account", k, "balance",
-							(json_int_t)b, "accounts", s->accounts),
+							(json_int_t)s->line, "account", k,
+							"balance", (json_int_t)b, "accounts",
+							s->accounts),
 					      "%s (line %ld): account %s is negative (%lld)",
 					      src[s->kind], s->line, k, (long long)b);
 		}
 		if (!s->has_total && !c->has_total) {
-			fl_check_unknown(r, "B1", "no total configured and the snapshots carry none");
+			fl_check_unknown(r, "B1",
+					 "no total configured and the snapshots carry none");
 			continue;
 		}
 		int64_t total = s->has_total ? s->initial_total : c->total;
@@ -64,8 +66,8 @@ struct fl_check_result *fl_check_bank(struct fl_chk_history *h, const struct fl_
 			fl_check_fail(r, "B1", (double)llabs(sum - total),
 				      json_pack("{s:s, s:I, s:I, s:I, s:I, s:O}", "source",
 						src[s->kind], "t", (json_int_t)s->t, "line",
-						(json_int_t)s->line, "sum", (json_int_t)sum, "total",
-						(json_int_t)total, "accounts",
+						(json_int_t)s->line, "sum", (json_int_t)sum,
+						"total", (json_int_t)total, "accounts",
 						s->accounts ? s->accounts : json_null()),
 				      "%s (line %ld) sums to %lld, not %lld", src[s->kind], s->line,
 				      (long long)sum, (long long)total);

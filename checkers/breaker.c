@@ -27,8 +27,8 @@ struct bucket {
 struct window {
 	int time_based;
 	int size, m_eff;
-	uint8_t *ring;		/* count-based: bit 0 failure, bit 1 slow */
-	struct bucket *b;	/* time-based */
+	uint8_t *ring;	  /* count-based: bit 0 failure, bit 1 slow */
+	struct bucket *b; /* time-based */
 	int head, n, fail, slow;
 	int64_t last_sec;
 };
@@ -121,8 +121,8 @@ static bool window_trips(const struct window *w, const struct fl_breaker_config 
 
 static json_t *window_json(const struct window *w)
 {
-	return json_pack("{s:i, s:i, s:i, s:i, s:f, s:f}", "n", w->n, "m_eff", w->m_eff,
-			 "failures", w->fail, "slow", w->slow, "failure_rate",
+	return json_pack("{s:i, s:i, s:i, s:i, s:f, s:f}", "n", w->n, "m_eff", w->m_eff, "failures",
+			 w->fail, "slow", w->slow, "failure_rate",
 			 w->n ? 100.0 * w->fail / w->n : 0.0, "slow_rate",
 			 w->n ? 100.0 * w->slow / w->n : 0.0);
 }
@@ -140,18 +140,18 @@ struct rp {
 	const struct fl_breaker_config *c;
 	struct fl_check_result *r;
 	bool blackbox;
-	struct call *mc, *dc, *rc;	/* model outcomes, downstream starts, rejections */
+	struct call *mc, *dc, *rc; /* model outcomes, downstream starts, rejections */
 	size_t nmc, ndc, nrc;
-	size_t *cr, ncr;		/* client operations refused by this breaker (op indices) */
-	size_t *by_end;			/* mc indices by end */
+	size_t *cr, ncr; /* client operations refused by this breaker (op indices) */
+	size_t *by_end;	 /* mc indices by end */
 	struct window closed, half;
 	int state;
-	int64_t since;			/* entered the current state */
+	int64_t since; /* entered the current state */
 	long since_line;
-	int64_t trip_t;			/* CLOSED: the window tripped at (-1: not) */
+	int64_t trip_t; /* CLOSED: the window tripped at (-1: not) */
 	long trip_line;
-	int permits;			/* HALF_OPEN: trial calls started */
-	int decision;			/* HALF_OPEN: -1 none, else the state to go to */
+	int permits;  /* HALF_OPEN: trial calls started */
+	int decision; /* HALF_OPEN: -1 none, else the state to go to */
 	int64_t decided_t;
 	bool rep_c3, rep_c2, rep_c5, rep_c6;
 	const char *name;
@@ -162,8 +162,9 @@ static json_t *call_json(const struct call *k, const char *role)
 	return json_pack("{s:s, s:I, s:I, s:f, s:s, s:I}", "role", role, "start",
 			 (json_int_t)k->start, "end", (json_int_t)k->end, "duration_ms",
 			 (double)(k->end - k->start) / 1e6, "outcome",
-			 k->fail ? (k->slow ? "failure,slow" : "failure") : k->slow ? "slow"
-										  : "success",
+			 k->fail   ? (k->slow ? "failure,slow" : "failure")
+			 : k->slow ? "slow"
+				   : "success",
 			 "line", (json_int_t)k->line);
 }
 
@@ -185,10 +186,10 @@ static json_t *evidence(struct rp *p, int64_t t, const struct call *subject, con
 	     i++, taken++)
 		json_array_append_new(calls, call_json(&p->mc[i], "recorded"));
 	const struct window *w = p->state == FL_BR_HALF_OPEN ? &p->half : &p->closed;
-	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:o, s:o}", "breaker", p->name, "t",
-			       (json_int_t)t, "state", fl_breaker_state_str(p->state), "state_since",
-			       (json_int_t)p->since, "window", window_json(w), "calls_around",
-			       calls);
+	json_t *ev =
+		json_pack("{s:s, s:I, s:s, s:I, s:o, s:o}", "breaker", p->name, "t", (json_int_t)t,
+			  "state", fl_breaker_state_str(p->state), "state_since",
+			  (json_int_t)p->since, "window", window_json(w), "calls_around", calls);
 	if (subject)
 		json_object_set_new(ev, "call", call_json(subject, role));
 	if (p->since_line)
@@ -225,16 +226,18 @@ static void overdue(struct rp *p, int64_t now)
 		fl_check_fail(p->r, "C3", (double)(now - p->trip_t) / 1e6,
 			      evidence(p, p->trip_t, NULL, NULL),
 			      "%s: the window tripped at the outcome on line %ld but the breaker "
-			      "stayed CLOSED (%.0f ms later still closed)", p->name, p->trip_line,
-			      (double)(now - p->trip_t) / 1e6);
+			      "stayed CLOSED (%.0f ms later still closed)",
+			      p->name, p->trip_line, (double)(now - p->trip_t) / 1e6);
 	}
 	if (p->state == FL_BR_OPEN && p->c->automatic_transition && !p->rep_c6 && !p->r->mute &&
 	    now > p->since + (p->c->wait_open_ms + p->c->tolerance_ms + 1000) * MS) {
 		p->rep_c6 = true;
 		fl_check_pass(p->r, "C6");
-		fl_check_fail(p->r, "C6", (double)(now - p->since) / 1e6, evidence(p, now, NULL, NULL),
+		fl_check_fail(p->r, "C6", (double)(now - p->since) / 1e6,
+			      evidence(p, now, NULL, NULL),
 			      "%s: stuck open: still OPEN %.1f s after opening with automatic "
-			      "transition (W = %lld ms)", p->name, (double)(now - p->since) / 1e9,
+			      "transition (W = %lld ms)",
+			      p->name, (double)(now - p->since) / 1e9,
 			      (long long)p->c->wait_open_ms);
 	}
 	if (p->state == FL_BR_HALF_OPEN && p->decision >= 0 && now > p->decided_t + tol &&
@@ -257,8 +260,8 @@ static void on_transition(struct rp *p, const struct fl_chk_transition *x)
 			fl_check_fail(p->r, "C4", (double)(p->closed.m_eff - p->closed.n),
 				      evidence(p, x->t, NULL, NULL),
 				      "%s: opened (line %ld) with %d outcomes in the window, fewer "
-				      "than m_eff = %d", p->name, x->line, p->closed.n,
-				      p->closed.m_eff);
+				      "than m_eff = %d",
+				      p->name, x->line, p->closed.n, p->closed.m_eff);
 		else if (p->trip_t < 0)
 			fl_check_fail(p->r, "C3", 1, evidence(p, x->t, NULL, NULL),
 				      "%s: opened (line %ld) although the window does not trip",
@@ -271,21 +274,25 @@ static void on_transition(struct rp *p, const struct fl_chk_transition *x)
 	} else if (from == FL_BR_OPEN && to == FL_BR_HALF_OPEN) {
 		fl_check_pass(p->r, "C6");
 		if (x->t < p->since + p->c->wait_open_ms * MS - tol)
-			fl_check_fail(p->r, "C6", (double)(p->since + p->c->wait_open_ms * MS - x->t) / 1e6,
+			fl_check_fail(p->r, "C6",
+				      (double)(p->since + p->c->wait_open_ms * MS - x->t) / 1e6,
 				      evidence(p, x->t, NULL, NULL),
 				      "%s: OPEN -> HALF_OPEN (line %ld) after %.0f ms, before the "
-				      "wait duration %lld ms", p->name, x->line,
-				      (double)(x->t - p->since) / 1e6, (long long)p->c->wait_open_ms);
+				      "wait duration %lld ms",
+				      p->name, x->line, (double)(x->t - p->since) / 1e6,
+				      (long long)p->c->wait_open_ms);
 	} else if (from == FL_BR_HALF_OPEN && (to == FL_BR_CLOSED || to == FL_BR_OPEN)) {
 		fl_check_pass(p->r, "C5");
 		bool trips = window_trips(&p->half, p->c);
 		if (p->half.n < p->half.m_eff) {
 			const char *id = to == FL_BR_OPEN ? "C4" : "C5";
-			fl_check_fail(p->r, id, (double)(p->half.m_eff - p->half.n),
-				      evidence(p, x->t, NULL, NULL),
-				      "%s: HALF_OPEN -> %s (line %ld) after %d trial outcomes, fewer "
-				      "than m_eff = %d", p->name, fl_breaker_state_str(to), x->line,
-				      p->half.n, p->half.m_eff);
+			fl_check_fail(
+				p->r, id, (double)(p->half.m_eff - p->half.n),
+				evidence(p, x->t, NULL, NULL),
+				"%s: HALF_OPEN -> %s (line %ld) after %d trial outcomes, fewer "
+				"than m_eff = %d",
+				p->name, fl_breaker_state_str(to), x->line, p->half.n,
+				p->half.m_eff);
 		} else if (to == FL_BR_CLOSED && trips) {
 			fl_check_fail(p->r, "C5", 2, evidence(p, x->t, NULL, NULL),
 				      "%s: HALF_OPEN -> CLOSED (line %ld) although the trials trip",
@@ -293,13 +300,15 @@ static void on_transition(struct rp *p, const struct fl_chk_transition *x)
 		} else if (to == FL_BR_OPEN && !trips) {
 			fl_check_fail(p->r, "C5", 2, evidence(p, x->t, NULL, NULL),
 				      "%s: HALF_OPEN -> OPEN (line %ld) although the trials do not "
-				      "trip", p->name, x->line);
+				      "trip",
+				      p->name, x->line);
 		}
 	} else if (from != to) {
 		const char *id = from == FL_BR_CLOSED ? "C3" : from == FL_BR_OPEN ? "C6" : "C5";
 		fl_check_fail(p->r, id, 1, evidence(p, x->t, NULL, NULL),
 			      "%s: transition %s -> %s (line %ld) is not in the state machine",
-			      p->name, fl_breaker_state_str(from), fl_breaker_state_str(to), x->line);
+			      p->name, fl_breaker_state_str(from), fl_breaker_state_str(to),
+			      x->line);
 	}
 	enter(p, to, x->t, x->line);
 }
@@ -310,14 +319,15 @@ static void on_outcome(struct rp *p, const struct call *k)
 	if (p->state == FL_BR_CLOSED) {
 		window_add(&p->closed, k->end, k->fail, k->slow);
 		if (in_epoch && p->trip_t < 0 && !p->blackbox)
-			fl_check_pass(p->r, "C3");	/* one more outcome it rightly stayed closed on */
+			fl_check_pass(p->r,
+				      "C3"); /* one more outcome it rightly stayed closed on */
 		if (in_epoch && p->trip_t < 0 && window_trips(&p->closed, p->c)) {
 			p->trip_t = k->end;
 			p->trip_line = k->line;
 		}
 	} else if (p->state == FL_BR_HALF_OPEN) {
 		if (!in_epoch)
-			return;	/* recorded by the old state's metrics, no transition */
+			return; /* recorded by the old state's metrics, no transition */
 		window_add(&p->half, k->end, k->fail, k->slow);
 		if (p->decision < 0 && p->half.n >= p->half.m_eff) {
 			p->decision = window_trips(&p->half, p->c) ? FL_BR_OPEN : FL_BR_CLOSED;
@@ -334,11 +344,12 @@ static void infer(struct rp *p, const struct call *k)
 	if (p->state == FL_BR_CLOSED && p->trip_t >= 0 && s > p->trip_t + tol) {
 		fl_check_pass(p->r, "C3");
 		if (s < p->trip_t + w - tol) {
-			fl_check_fail(p->r, "C3", (double)(s - p->trip_t) / 1e6,
-				      evidence(p, p->trip_t, k, "passed"),
-				      "%s: the window tripped at the outcome on line %ld but a call "
-				      "reached the downstream %.0f ms later (line %ld)", p->name,
-				      p->trip_line, (double)(s - p->trip_t) / 1e6, k->line);
+			fl_check_fail(
+				p->r, "C3", (double)(s - p->trip_t) / 1e6,
+				evidence(p, p->trip_t, k, "passed"),
+				"%s: the window tripped at the outcome on line %ld but a call "
+				"reached the downstream %.0f ms later (line %ld)",
+				p->name, p->trip_line, (double)(s - p->trip_t) / 1e6, k->line);
 			enter(p, FL_BR_CLOSED, s, k->line);
 		} else {
 			enter(p, FL_BR_OPEN, p->trip_t, p->trip_line);
@@ -355,8 +366,8 @@ static void infer(struct rp *p, const struct call *k)
 			fl_check_fail(p->r, "C5", (double)(s - p->decided_t) / 1e6,
 				      evidence(p, p->decided_t, k, "passed"),
 				      "%s: the trials trip but a call reached the downstream %.0f "
-				      "ms later (line %ld): it did not reopen", p->name,
-				      (double)(s - p->decided_t) / 1e6, k->line);
+				      "ms later (line %ld): it did not reopen",
+				      p->name, (double)(s - p->decided_t) / 1e6, k->line);
 			enter(p, FL_BR_CLOSED, s, k->line);
 		} else {
 			enter(p, FL_BR_HALF_OPEN, s, k->line);
@@ -384,8 +395,8 @@ static void on_start(struct rp *p, const struct call *k)
 			p->rep_c2 = true;
 			fl_check_fail(p->r, "C2", 1, evidence(p, k->start, k, "trial"),
 				      "%s: trial call %d (line %ld) in one HALF_OPEN episode; only "
-				      "%d are permitted", p->name, p->permits, k->line,
-				      p->c->half_open_calls);
+				      "%d are permitted",
+				      p->name, p->permits, k->line, p->c->half_open_calls);
 		}
 	}
 }
@@ -403,11 +414,13 @@ static void on_reject(struct rp *p, const struct call *k)
 	if (p->state == FL_BR_OPEN && k->start > p->since + w + tol && !p->rep_c6 && !p->r->mute) {
 		p->rep_c6 = true;
 		fl_check_pass(p->r, "C6");
-		fl_check_fail(p->r, "C6", (double)(k->start - p->since) / 1e6,
-			      evidence(p, k->start, k, "rejected"),
-			      "%s: stuck open: a call was rejected (line %ld) %.1f s after opening, "
-			      "past the wait duration %lld ms", p->name, k->line,
-			      (double)(k->start - p->since) / 1e9, (long long)p->c->wait_open_ms);
+		fl_check_fail(
+			p->r, "C6", (double)(k->start - p->since) / 1e6,
+			evidence(p, k->start, k, "rejected"),
+			"%s: stuck open: a call was rejected (line %ld) %.1f s after opening, "
+			"past the wait duration %lld ms",
+			p->name, k->line, (double)(k->start - p->since) / 1e9,
+			(long long)p->c->wait_open_ms);
 	}
 }
 
@@ -421,7 +434,7 @@ static void on_client_reject(struct rp *p, const struct fl_chk_op *inv, const st
 	if (!p->blackbox && p->state == FL_BR_OPEN)
 		opened = p->since;
 	else if (p->blackbox && p->state == FL_BR_CLOSED && p->trip_t >= 0)
-		opened = p->trip_t;	/* inferred: it opened at the trip, nothing passed since */
+		opened = p->trip_t; /* inferred: it opened at the trip, nothing passed since */
 	else if (p->blackbox && p->state == FL_BR_HALF_OPEN && p->decision == FL_BR_OPEN)
 		opened = p->decided_t;
 	if (opened < 0 || inv->t <= opened + w + tol || p->rep_c6 || p->r->mute)
@@ -560,20 +573,22 @@ static void client_fast_fail(struct rp *p)
 		const struct fl_chk_op *o = &h->ops[i];
 		if (o->type == FL_OP_INVOKE || o->error != reason || o->pair < 0)
 			continue;
-		if (o->breaker >= 0 && p->c->name[0] && strcmp(fl_chk_str(h, o->breaker), p->c->name))
-			continue;	/* refused by another breaker */
+		if (o->breaker >= 0 && p->c->name[0] &&
+		    strcmp(fl_chk_str(h, o->breaker), p->c->name))
+			continue; /* refused by another breaker */
 		int64_t d = o->t - h->ops[o->pair].t;
 		if (h->ops[o->pair].t < p->c->since)
-			continue;	/* before the checked window */
+			continue; /* before the checked window */
 		fl_check_pass(p->r, "C7");
 		if (d >= p->c->fast_fail_ms * MS)
-			fl_check_fail(p->r, "C7", (double)d / 1e6,
-				      json_pack("{s:I, s:I, s:f}", "invoke_line",
-						(json_int_t)h->ops[o->pair].line, "line",
-						(json_int_t)o->line, "duration_ms", (double)d / 1e6),
-				      "client op rejected by the breaker (line %ld) took %.1f ms, not "
-				      "under %lld ms", o->line, (double)d / 1e6,
-				      (long long)p->c->fast_fail_ms);
+			fl_check_fail(
+				p->r, "C7", (double)d / 1e6,
+				json_pack("{s:I, s:I, s:f}", "invoke_line",
+					  (json_int_t)h->ops[o->pair].line, "line",
+					  (json_int_t)o->line, "duration_ms", (double)d / 1e6),
+				"client op rejected by the breaker (line %ld) took %.1f ms, not "
+				"under %lld ms",
+				o->line, (double)d / 1e6, (long long)p->c->fast_fail_ms);
 	}
 }
 
@@ -633,7 +648,7 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 		goto done;
 	}
 	if (c->name[0] && bid < 0)
-		bid = fl_chk_intern(h, c->name);	/* matches nothing; keeps filters exact */
+		bid = fl_chk_intern(h, c->name); /* matches nothing; keeps filters exact */
 	size_t ntr = 0;
 	bool ok = collect(&p, bid, c->link[0] ? (link >= 0 ? link : fl_chk_intern(h, c->link)) : -1,
 			  &ntr) == 0 &&
@@ -700,7 +715,7 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 			if (tp <= first) {
 				r->mute = tp < c->since;
 				overdue(&p, tp);
-				enter(&p, FL_BR_CLOSED, tp, h->procs[ip].line);	/* a new lifetime */
+				enter(&p, FL_BR_CLOSED, tp, h->procs[ip].line); /* a new lifetime */
 				ip++;
 				continue;
 			}
@@ -735,7 +750,7 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 		else {
 			const struct fl_chk_op *o = &h->ops[p.cr[ic++]];
 			const struct fl_chk_op *oi = o->pair >= 0 ? &h->ops[o->pair] : o;
-			r->mute = oi->t < c->since;	/* operations invoked in the window */
+			r->mute = oi->t < c->since; /* operations invoked in the window */
 			on_client_reject(&p, oi, o);
 		}
 	}

@@ -7,7 +7,7 @@
 /* C8: the breaker's recorded outcomes against the proxy's exchanges on its
  * link (bid: the breaker's interned name or -1 for any; link: the link's
  * interned name). h, c and r are borrowed. */
-void fl_breaker_check_wire(struct fl_chk_history *h, const struct fl_breaker_config *c,
-			   int32_t bid, int32_t link, struct fl_check_result *r);
+void fl_breaker_check_wire(struct fl_chk_history *h, const struct fl_breaker_config *c, int32_t bid,
+			   int32_t link, struct fl_check_result *r);
 
 #endif

@@ -78,8 +78,8 @@ static bool byte_fault_during(struct fl_chk_history *h, int32_t link, int64_t a,
 	return false;
 }
 
-void fl_breaker_check_wire(struct fl_chk_history *h, const struct fl_breaker_config *c,
-			   int32_t bid, int32_t link, struct fl_check_result *r)
+void fl_breaker_check_wire(struct fl_chk_history *h, const struct fl_breaker_config *c, int32_t bid,
+			   int32_t link, struct fl_check_result *r)
 {
 	int64_t tol = c->tolerance_ms * MS;
 	if (link < 0)
@@ -131,9 +131,10 @@ void fl_breaker_check_wire(struct fl_chk_history *h, const struct fl_breaker_con
 					said_fail ? "failure" : "success", "call_start",
 					(json_int_t)k->start, "call_end", (json_int_t)k->end,
 					"exchange_line", (json_int_t)x->line, "status", x->status,
-					"error", err, "exchange_end", (json_int_t)x->end, "wire", wire,
-					"failure_status_min", c->failure_status_min,
-					"transport_error_is_failure", c->transport_error_is_failure),
+					"error", err, "exchange_end", (json_int_t)x->end, "wire",
+					wire, "failure_status_min", c->failure_status_min,
+					"transport_error_is_failure",
+					c->transport_error_is_failure),
 			      "breaker recorded a %s (line %ld) but the wire shows %s (line %ld): "
 			      "a %s by its classification",
 			      said_fail ? "failure" : "success", k->line, wire, x->line,

@@ -23,23 +23,22 @@
 /* --- saga and money --- */
 
 struct fl_saga_config {
-	int64_t deadline_ms;	/* a saga's deadline unless its saga_started says; 30000 */
-	int64_t grace_ms;	/* added to deadlines; 5000 */
-	int64_t cqrs_lag_ms;	/* Q1/Q2: read models converge within this after quiescence; 2000 */
-	char corp[FL_CHK_NAME_MAX];	/* ledger account allowed negative; "CORP" */
-	char transit[FL_CHK_NAME_MAX];	/* "TRANSIT" */
-	int64_t bank_corp_initial;	/* M3: the bank's CORP balance before any saga; 0 */
+	int64_t deadline_ms; /* a saga's deadline unless its saga_started says; 30000 */
+	int64_t grace_ms;    /* added to deadlines; 5000 */
+	int64_t cqrs_lag_ms; /* Q1/Q2: read models converge within this after quiescence; 2000 */
+	char corp[FL_CHK_NAME_MAX];    /* ledger account allowed negative; "CORP" */
+	char transit[FL_CHK_NAME_MAX]; /* "TRANSIT" */
+	int64_t bank_corp_initial;     /* M3: the bank's CORP balance before any saga; 0 */
 	bool has_bank_total;
-	int64_t bank_total;	/* M2 total when snapshots carry no initial_total */
-	int64_t since;		/* report only what starts at or after this time (ns);
+	int64_t bank_total; /* M2 total when snapshots carry no initial_total */
+	int64_t since;	    /* report only what starts at or after this time (ns);
 				 * INT64_MIN: everything */
 };
 
 void fl_saga_config_defaults(struct fl_saga_config *c);
 /* Keys: deadline_ms, grace_ms, cqrs_lag_ms, corp_account, transit_account,
  * bank_corp_initial, bank_total, since. j is borrowed. Returns 0 or FL_EINVAL. */
-int fl_saga_config_from_json(struct fl_saga_config *c, const json_t *j, char *err,
-			     size_t errlen);
+int fl_saga_config_from_json(struct fl_saga_config *c, const json_t *j, char *err, size_t errlen);
 struct fl_check_result *fl_check_saga(struct fl_chk_history *h, const struct fl_saga_config *c);
 
 /* --- plain bank test (Jepsen) --- */
@@ -47,17 +46,16 @@ struct fl_check_result *fl_check_saga(struct fl_chk_history *h, const struct fl_
 #define FL_BANK_MAX_ALLOW 16
 struct fl_bank_config {
 	bool has_total;
-	int64_t total;		/* when snapshots carry no initial_total / total */
+	int64_t total; /* when snapshots carry no initial_total / total */
 	char allow_negative[FL_BANK_MAX_ALLOW][FL_CHK_NAME_MAX];
 	int nallow;
-	bool use_bank, use_money, use_reads;	/* snapshot sources; default bank and reads */
+	bool use_bank, use_money, use_reads; /* snapshot sources; default bank and reads */
 };
 
 void fl_bank_config_defaults(struct fl_bank_config *c);
 /* Keys: total, allow_negative (array of names), sources (array of
  * "bank_snapshot", "money_snapshot", "read"). */
-int fl_bank_config_from_json(struct fl_bank_config *c, const json_t *j, char *err,
-			     size_t errlen);
+int fl_bank_config_from_json(struct fl_bank_config *c, const json_t *j, char *err, size_t errlen);
 struct fl_check_result *fl_check_bank(struct fl_chk_history *h, const struct fl_bank_config *c);
 
 /* --- circuit breaker (Resilience4j semantics) --- */
@@ -65,27 +63,28 @@ struct fl_check_result *fl_check_bank(struct fl_chk_history *h, const struct fl_
 enum fl_window_type { FL_WINDOW_COUNT, FL_WINDOW_TIME };
 
 struct fl_breaker_config {
-	char name[FL_CHK_NAME_MAX];	/* breaker name in breaker_* events; "" = any */
-	char link[FL_CHK_NAME_MAX];	/* proxy link whose http_exchange events are the
+	char name[FL_CHK_NAME_MAX]; /* breaker name in breaker_* events; "" = any */
+	char link[FL_CHK_NAME_MAX]; /* proxy link whose http_exchange events are the
 					 * downstream calls; "" = use breaker_call events */
 	enum fl_window_type window_type;
-	int window_size;		/* N: calls (count) or seconds (time); 100 */
-	int minimum_calls;		/* m; 100 */
-	double failure_rate_threshold;	/* F %; 50 */
-	double slow_call_rate_threshold;/* S %; 100 */
-	int64_t slow_call_duration_ms;	/* D; 60000 */
-	int64_t wait_open_ms;		/* W; 60000 */
-	int half_open_calls;		/* k; 10 */
-	bool automatic_transition;	/* false */
-	int64_t tolerance_ms;		/* clock/in-flight tolerance; 100 */
-	int64_t fast_fail_ms;		/* rejected calls must fail faster; 50 */
-	char reject_reason[FL_CHK_NAME_MAX];	/* client ops failing for the breaker; "circuit_open" */
-	bool claims;			/* C8 on: compare recorded outcomes with the link's
+	int window_size;		 /* N: calls (count) or seconds (time); 100 */
+	int minimum_calls;		 /* m; 100 */
+	double failure_rate_threshold;	 /* F %; 50 */
+	double slow_call_rate_threshold; /* S %; 100 */
+	int64_t slow_call_duration_ms;	 /* D; 60000 */
+	int64_t wait_open_ms;		 /* W; 60000 */
+	int half_open_calls;		 /* k; 10 */
+	bool automatic_transition;	 /* false */
+	int64_t tolerance_ms;		 /* clock/in-flight tolerance; 100 */
+	int64_t fast_fail_ms;		 /* rejected calls must fail faster; 50 */
+	char reject_reason
+		[FL_CHK_NAME_MAX]; /* client ops failing for the breaker; "circuit_open" */
+	bool claims;		   /* C8 on: compare recorded outcomes with the link's
 					 * exchanges (every fault on the link must be in the
 					 * history); false */
-	int failure_status_min;		/* C8: answers with this status or above are failures; 500 */
-	bool transport_error_is_failure;/* C8: no answer (reset, timeout) is a failure; true */
-	int64_t since;		/* report only what starts at or after this time (ns);
+	int failure_status_min;	   /* C8: answers with this status or above are failures; 500 */
+	bool transport_error_is_failure; /* C8: no answer (reset, timeout) is a failure; true */
+	int64_t since;			 /* report only what starts at or after this time (ns);
 				 * earlier events only build the model's state;
 				 * INT64_MIN: everything */
 };
@@ -107,14 +106,14 @@ struct fl_check_result *fl_check_breaker(struct fl_chk_history *h,
 /* --- probes and graceful shutdown (Kubernetes semantics) --- */
 
 struct fl_probe_check_config {
-	char service[FL_CHK_NAME_MAX];	/* the probed service ("" = every probe event) */
-	int64_t period_ms;		/* 10000 */
-	int64_t timeout_ms;		/* 1000 */
-	int success_threshold;		/* 1 */
-	int failure_threshold;		/* 3 */
-	int64_t grace_ms;		/* terminationGracePeriodSeconds; 30000 */
-	int64_t tolerance_ms;		/* scheduling slack; 200 */
-	int64_t drain_ms;		/* H6: the service's drain delay after SIGTERM
+	char service[FL_CHK_NAME_MAX]; /* the probed service ("" = every probe event) */
+	int64_t period_ms;	       /* 10000 */
+	int64_t timeout_ms;	       /* 1000 */
+	int success_threshold;	       /* 1 */
+	int failure_threshold;	       /* 3 */
+	int64_t grace_ms;	       /* terminationGracePeriodSeconds; 30000 */
+	int64_t tolerance_ms;	       /* scheduling slack; 200 */
+	int64_t drain_ms;	       /* H6: the service's drain delay after SIGTERM
 					 * (endpoint propagation); 0 = not checked */
 };
 
@@ -123,8 +122,8 @@ void fl_probe_check_config_defaults(struct fl_probe_check_config *c);
  * failure_threshold, grace (s), tolerance_ms, drain (s); also the k8s names
  * periodSeconds, timeoutSeconds, successThreshold, failureThreshold,
  * terminationGracePeriodSeconds. */
-int fl_probe_check_config_from_json(struct fl_probe_check_config *c, const json_t *j,
-				    char *err, size_t errlen);
+int fl_probe_check_config_from_json(struct fl_probe_check_config *c, const json_t *j, char *err,
+				    size_t errlen);
 struct fl_check_result *fl_check_probe(struct fl_chk_history *h,
 				       const struct fl_probe_check_config *c);
 
@@ -146,15 +145,15 @@ union fl_checker_config {
 /* Values set over a configuration after its JSON; NULL (or has_since false)
  * leaves the configuration's own. */
 struct fl_checker_overrides {
-	const char *name;	/* breaker: the breaker (also picks it from a /breakers list) */
-	const char *link;	/* breaker: the proxy link of its downstream calls */
-	const char *service;	/* probe: the probed service */
-	bool has_since;		/* saga, breaker; an error for the others */
+	const char *name;    /* breaker: the breaker (also picks it from a /breakers list) */
+	const char *link;    /* breaker: the proxy link of its downstream calls */
+	const char *service; /* probe: the probed service */
+	bool has_since;	     /* saga, breaker; an error for the others */
 	int64_t since;
 };
 
 struct fl_checker {
-	const char *name;	/* "saga" */
+	const char *name; /* "saga" */
 	void (*defaults)(union fl_checker_config *c);
 	/* j borrowed; `select` names one entry of a list where the checker
 	 * takes lists (breaker), else ignored. 0 or a negative FL_E* with err. */

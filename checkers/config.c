@@ -89,9 +89,9 @@ void fl_saga_config_defaults(struct fl_saga_config *c)
 
 int fl_saga_config_from_json(struct fl_saga_config *c, const json_t *j, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "deadline_ms", "grace_ms", "cqrs_lag_ms",
-					     "corp_account", "transit_account",
-					     "bank_corp_initial", "bank_total", "since", NULL };
+	static const char *const keys[] = { "deadline_ms",  "grace_ms",	       "cqrs_lag_ms",
+					    "corp_account", "transit_account", "bank_corp_initial",
+					    "bank_total",   "since",	       NULL };
 	if (!json_is_object(j))
 		return fl_err_set(err, errlen, FL_EINVAL, "saga config must be a JSON object");
 	int rc = fl_json_only_keys(j, keys, err, errlen);
@@ -146,12 +146,14 @@ int fl_bank_config_from_json(struct fl_bank_config *c, const json_t *j, char *er
 		if (!json_is_array(a) || json_array_size(a) > FL_BANK_MAX_ALLOW)
 			return fl_err_set(err, errlen, FL_EINVAL,
 					  "field allow_negative: expected an array of at most %d "
-					  "account names", FL_BANK_MAX_ALLOW);
+					  "account names",
+					  FL_BANK_MAX_ALLOW);
 		c->nallow = 0;
 		json_array_foreach(a, i, v) {
 			if (!json_is_string(v) || strlen(json_string_value(v)) >= FL_CHK_NAME_MAX)
 				return fl_err_set(err, errlen, FL_EINVAL,
-						  "field allow_negative: entry %zu is not a name", i);
+						  "field allow_negative: entry %zu is not a name",
+						  i);
 			strcpy(c->allow_negative[c->nallow++], json_string_value(v));
 		}
 	}
@@ -160,7 +162,8 @@ int fl_bank_config_from_json(struct fl_bank_config *c, const json_t *j, char *er
 		size_t i;
 		json_t *v;
 		if (!json_is_array(src))
-			return fl_err_set(err, errlen, FL_EINVAL, "field sources: expected an array");
+			return fl_err_set(err, errlen, FL_EINVAL,
+					  "field sources: expected an array");
 		c->use_bank = c->use_money = c->use_reads = false;
 		json_array_foreach(src, i, v) {
 			const char *s = json_string_value(v);
@@ -173,7 +176,8 @@ int fl_bank_config_from_json(struct fl_bank_config *c, const json_t *j, char *er
 			else
 				return fl_err_set(err, errlen, FL_EINVAL,
 						  "field sources: entry %zu must be bank_snapshot, "
-						  "money_snapshot or read", i);
+						  "money_snapshot or read",
+						  i);
 		}
 	}
 	return 0;
@@ -205,9 +209,9 @@ static int config_fields(struct fl_breaker_config *c, const json_t *j, char *err
 	static const char *const keys[] = {
 		"window_type", "window_size", "minimum_calls", "failure_rate_threshold",
 		"slow_call_rate_threshold", "slow_call_duration_ms", "wait_open_ms",
-		"half_open_calls", "automatic_transition", "link", "tolerance_ms",
-		"fast_fail_ms", "reject_reason", "name", "state", "since",
-		"failure_status_min", "transport_error_is_failure", "claims",
+		"half_open_calls", "automatic_transition", "link", "tolerance_ms", "fast_fail_ms",
+		"reject_reason", "name", "state", "since", "failure_status_min",
+		"transport_error_is_failure", "claims",
 		/* the same, as some services spell them */
 		"window", "wait_in_open_ms", "permitted_calls_in_half_open", NULL
 	};
@@ -229,7 +233,8 @@ static int config_fields(struct fl_breaker_config *c, const json_t *j, char *err
 			c->window_type = FL_WINDOW_TIME;
 		else
 			rc = fl_err_set(err, errlen, FL_EINVAL,
-					"field window_type: COUNT_BASED or TIME_BASED, not \"%s\"", wt);
+					"field window_type: COUNT_BASED or TIME_BASED, not \"%s\"",
+					wt);
 	}
 	if (!rc)
 		rc = take_int(j, "window_size", &c->window_size, 1, 1000000000, err, errlen);
@@ -263,7 +268,8 @@ static int config_fields(struct fl_breaker_config *c, const json_t *j, char *err
 	if (!rc)
 		rc = fl_json_take_bool(j, "claims", false, &c->claims, err, errlen);
 	if (!rc)
-		rc = take_int(j, "failure_status_min", &c->failure_status_min, 100, 1000, err, errlen);
+		rc = take_int(j, "failure_status_min", &c->failure_status_min, 100, 1000, err,
+			      errlen);
 	if (!rc)
 		rc = fl_json_take_bool(j, "transport_error_is_failure", false,
 				       &c->transport_error_is_failure, err, errlen);
@@ -310,10 +316,12 @@ int fl_breaker_config_from_json(struct fl_breaker_config *c, const json_t *j, co
 	if (inner) {
 		/* A /breakers entry: its state and counters are not configuration. */
 		if (!json_is_object(inner))
-			return fl_err_set(err, errlen, FL_EINVAL, "field config: expected an object");
+			return fl_err_set(err, errlen, FL_EINVAL,
+					  "field config: expected an object");
 		int rc = take_name(j, "link", c->link, err, errlen);
 		if (!rc)
-			rc = fl_json_take_int(j, "tolerance_ms", false, &c->tolerance_ms, err, errlen);
+			rc = fl_json_take_int(j, "tolerance_ms", false, &c->tolerance_ms, err,
+					      errlen);
 		if (!rc)
 			rc = take_since(j, &c->since, err, errlen);
 		return rc ? rc : config_fields(c, inner, err, errlen);
@@ -334,15 +342,25 @@ void fl_probe_check_config_defaults(struct fl_probe_check_config *c)
 	c->tolerance_ms = 200;
 }
 
-int fl_probe_check_config_from_json(struct fl_probe_check_config *c, const json_t *j,
-				    char *err, size_t errlen)
+int fl_probe_check_config_from_json(struct fl_probe_check_config *c, const json_t *j, char *err,
+				    size_t errlen)
 {
-	static const char *const keys[] = {
-		"service", "period", "timeout", "success_threshold", "failure_threshold",
-		"grace", "tolerance_ms", "periodSeconds", "timeoutSeconds", "successThreshold",
-		"failureThreshold", "terminationGracePeriodSeconds", "initialDelaySeconds",
-		"initial_delay", "drain", NULL
-	};
+	static const char *const keys[] = { "service",
+					    "period",
+					    "timeout",
+					    "success_threshold",
+					    "failure_threshold",
+					    "grace",
+					    "tolerance_ms",
+					    "periodSeconds",
+					    "timeoutSeconds",
+					    "successThreshold",
+					    "failureThreshold",
+					    "terminationGracePeriodSeconds",
+					    "initialDelaySeconds",
+					    "initial_delay",
+					    "drain",
+					    NULL };
 	if (!json_is_object(j))
 		return fl_err_set(err, errlen, FL_EINVAL, "probe config must be a JSON object");
 	int rc = fl_json_only_keys(j, keys, err, errlen);

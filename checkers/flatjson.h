@@ -16,10 +16,10 @@
 #define FV_MAX 64
 
 struct fv_field {
-	const char *k, *v;	/* key (without quotes), value text (strings without quotes) */
+	const char *k, *v; /* key (without quotes), value text (strings without quotes) */
 	uint32_t klen, vlen;
-	char type;		/* 's' string, 'n' number, 't' true, 'f' false, 'z' null, 'o' object, 'a' array */
-	bool esc;		/* string value contains escapes */
+	char type; /* 's' string, 'n' number, 't' true, 'f' false, 'z' null, 'o' object, 'a' array */
+	bool esc;  /* string value contains escapes */
 };
 
 struct fv {

@@ -14,10 +14,10 @@
 /* --- string table: open addressing over ids, strings in one arena each --- */
 
 struct fl_chk_strtab {
-	char **str;		/* id -> text */
-	uint32_t *hash;		/* id -> hash */
+	char **str;	/* id -> text */
+	uint32_t *hash; /* id -> hash */
 	size_t n, cap;
-	int32_t *slots;		/* -1 empty */
+	int32_t *slots; /* -1 empty */
 	size_t nslots;
 };
 
@@ -184,13 +184,13 @@ void fl_chk_note_time(struct fl_chk_history *h, int64_t t)
 
 /* --- sealing: sort by time (stable by line), pair operations --- */
 
-#define CMP_BY(fn, type, field)                                          \
-	static int fn(const void *a, const void *b)                      \
-	{                                                                \
-		const type *x = a, *y = b;                               \
-		if (x->field != y->field)                                \
-			return x->field < y->field ? -1 : 1;             \
-		return x->line < y->line ? -1 : x->line > y->line;       \
+#define CMP_BY(fn, type, field)                                                                    \
+	static int fn(const void *a, const void *b)                                                \
+	{                                                                                          \
+		const type *x = a, *y = b;                                                         \
+		if (x->field != y->field)                                                          \
+			return x->field < y->field ? -1 : 1;                                       \
+		return x->line < y->line ? -1 : x->line > y->line;                                 \
 	}
 
 CMP_BY(cmp_op, struct fl_chk_op, t)
@@ -216,7 +216,8 @@ static int cmp_i64(const void *a, const void *b)
 
 /* Sort only when out of order: histories are appended in time order, so
  * the usual case is one linear scan. */
-static void sort_if_needed(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+static void sort_if_needed(void *base, size_t n, size_t size,
+			   int (*cmp)(const void *, const void *))
 {
 	const char *p = base;
 	for (size_t i = 1; i < n; i++) {
@@ -300,8 +301,7 @@ static int add_line(char *line, size_t len, long lineno, void *arg, char *err, s
 	return rc;
 }
 
-int fl_chk_history_add_file(struct fl_chk_history *h, const char *path, char *err,
-			    size_t errlen)
+int fl_chk_history_add_file(struct fl_chk_history *h, const char *path, char *err, size_t errlen)
 {
 	return fl_history_read_lines(path, add_line, h, err, errlen);
 }

@@ -25,18 +25,18 @@ enum fl_op_type { FL_OP_INVOKE, FL_OP_OK, FL_OP_FAIL, FL_OP_INFO };
 struct fl_chk_op {
 	int64_t t;
 	long line;
-	int32_t process;	/* interned process number ("3") */
-	uint8_t type;		/* enum fl_op_type */
-	int32_t f;		/* "transfer", "read", ... */
-	int32_t saga;		/* value.saga_id */
-	int32_t key;		/* value.key (the request's idempotency key) */
-	int32_t service;	/* value.service */
-	int32_t breaker;	/* value.breaker: the breaker that refused it, -1 when not said */
-	int32_t error;		/* value.error, or value.reason when no error */
-	int32_t state;		/* value.state ("COMPLETED", "DEFERRED", ...) */
-	int32_t status;		/* value.status (HTTP), 0 when absent */
-	int64_t amount;		/* value.amount, 0 when absent */
-	int64_t pair;		/* index of the matching invoke (for completions) or
+	int32_t process; /* interned process number ("3") */
+	uint8_t type;	 /* enum fl_op_type */
+	int32_t f;	 /* "transfer", "read", ... */
+	int32_t saga;	 /* value.saga_id */
+	int32_t key;	 /* value.key (the request's idempotency key) */
+	int32_t service; /* value.service */
+	int32_t breaker; /* value.breaker: the breaker that refused it, -1 when not said */
+	int32_t error;	 /* value.error, or value.reason when no error */
+	int32_t state;	 /* value.state ("COMPLETED", "DEFERRED", ...) */
+	int32_t status;	 /* value.status (HTTP), 0 when absent */
+	int64_t amount;	 /* value.amount, 0 when absent */
+	int64_t pair;	 /* index of the matching invoke (for completions) or
 				 * completion (for invokes), -1 when none */
 };
 
@@ -50,32 +50,32 @@ enum fl_saga_ev_kind {
 	FL_COMP_REQUESTED,
 	FL_COMP_SUCCEEDED,
 	FL_SAGA_ENDED,
-	FL_SAGA_DEFERRED,	/* waiting for a breaker; its deadline is suspended */
-	FL_SAGA_RESUMED,	/* running again; its deadline starts afresh */
+	FL_SAGA_DEFERRED, /* waiting for a breaker; its deadline is suspended */
+	FL_SAGA_RESUMED,  /* running again; its deadline starts afresh */
 	FL_SAGA_EV_KINDS
 };
 
 struct fl_chk_saga_ev {
 	int64_t t;
 	long line;
-	uint8_t kind;		/* enum fl_saga_ev_kind */
-	uint8_t comp;		/* dir == "comp" (or a compensation_* event) */
-	uint8_t pivot;		/* "pivot": true on the step */
-	uint8_t effect;		/* "effect": 0 absent, 1 false (moves no money), 2 true */
-	uint8_t has_amount;	/* "amount" present */
-	int16_t step;		/* 0 when absent or given by name */
-	int32_t step_name;	/* "step" given as a name ("debit"); -1 when a number */
+	uint8_t kind;	    /* enum fl_saga_ev_kind */
+	uint8_t comp;	    /* dir == "comp" (or a compensation_* event) */
+	uint8_t pivot;	    /* "pivot": true on the step */
+	uint8_t effect;	    /* "effect": 0 absent, 1 false (moves no money), 2 true */
+	uint8_t has_amount; /* "amount" present */
+	int16_t step;	    /* 0 when absent or given by name */
+	int32_t step_name;  /* "step" given as a name ("debit"); -1 when a number */
 	int32_t saga;
 	int32_t key;
 	int32_t participant;
-	int32_t state;		/* saga_ended: state */
-	int32_t reason;		/* saga_ended / step_failed: reason */
-	int32_t outcome;	/* step_resolved: "applied" | "not_applied" */
-	int32_t saga_type;	/* saga_started: "saga_type" or "type" ("internal", ...) */
-	int32_t request_key;	/* saga_started: "request_key" */
-	int16_t pivot_step;	/* saga_started: "pivot_step", 0 when absent */
+	int32_t state;	     /* saga_ended: state */
+	int32_t reason;	     /* saga_ended / step_failed: reason */
+	int32_t outcome;     /* step_resolved: "applied" | "not_applied" */
+	int32_t saga_type;   /* saga_started: "saga_type" or "type" ("internal", ...) */
+	int32_t request_key; /* saga_started: "request_key" */
+	int16_t pivot_step;  /* saga_started: "pivot_step", 0 when absent */
 	int64_t amount;
-	int64_t deadline_ms;	/* saga_started: "deadline_ms", -1 when absent */
+	int64_t deadline_ms; /* saga_started: "deadline_ms", -1 when absent */
 };
 
 /* An effect applied at a participant (a ledger posting, a bank transfer). */
@@ -84,8 +84,8 @@ struct fl_chk_effect {
 	long line;
 	int32_t participant;
 	int32_t key;
-	int32_t saga;		/* "saga_id", else the key up to its first ':' */
-	int32_t from, to;	/* accounts */
+	int32_t saga;	  /* "saga_id", else the key up to its first ':' */
+	int32_t from, to; /* accounts */
 	int64_t amount;
 };
 
@@ -95,8 +95,8 @@ struct fl_chk_call {
 	int64_t start, end;
 	long line;
 	int32_t breaker;
-	int32_t service;	/* the service owning the breaker, -1 when not given */
-	uint8_t outcome;	/* enum fl_call_outcome */
+	int32_t service; /* the service owning the breaker, -1 when not given */
+	uint8_t outcome; /* enum fl_call_outcome */
 };
 
 enum fl_breaker_state { FL_BR_CLOSED, FL_BR_OPEN, FL_BR_HALF_OPEN, FL_BR_OTHER };
@@ -106,7 +106,7 @@ struct fl_chk_transition {
 	long line;
 	int32_t breaker;
 	int32_t service;
-	uint8_t from, to;	/* enum fl_breaker_state */
+	uint8_t from, to; /* enum fl_breaker_state */
 };
 
 struct fl_chk_exchange {
@@ -114,17 +114,17 @@ struct fl_chk_exchange {
 	long line;
 	int32_t link;
 	int32_t method, path;
-	int32_t error;		/* "error" when no response ("reset", "timeout", ...) */
-	int32_t fault;		/* the proxy's HTTP fault ("http_drop_response", ...) or -1 */
-	int status;		/* 0 when no response */
+	int32_t error; /* "error" when no response ("reset", "timeout", ...) */
+	int32_t fault; /* the proxy's HTTP fault ("http_drop_response", ...) or -1 */
+	int status;    /* 0 when no response */
 };
 
 struct fl_chk_conn {
 	int64_t t;
 	long line;
 	int32_t link;
-	uint8_t open;		/* connection_open (1) / connection_close (0) */
-	int32_t error;		/* close reason ("reset") or -1 */
+	uint8_t open;  /* connection_open (1) / connection_close (0) */
+	int32_t error; /* close reason ("reset") or -1 */
 };
 
 enum fl_snap_kind { FL_SNAP_MONEY, FL_SNAP_BANK, FL_SNAP_READ };
@@ -132,42 +132,42 @@ enum fl_snap_kind { FL_SNAP_MONEY, FL_SNAP_BANK, FL_SNAP_READ };
 struct fl_chk_snapshot {
 	int64_t t;
 	long line;
-	uint8_t kind;		/* enum fl_snap_kind; READ: a client's ok read */
-	uint8_t quiescent;	/* "quiescent": true */
+	uint8_t kind;	   /* enum fl_snap_kind; READ: a client's ok read */
+	uint8_t quiescent; /* "quiescent": true */
 	uint8_t has_total;
 	int64_t initial_total;
-	int64_t sum;		/* of every balance */
-	json_t *accounts;	/* object name -> integer balance (owned reference); NULL
+	int64_t sum;	  /* of every balance */
+	json_t *accounts; /* object name -> integer balance (owned reference); NULL
 				 * for a client read with no negative balance (kept lean) */
 };
 
 struct fl_chk_fault {
 	int64_t t;
 	long line;
-	uint8_t added;		/* action "added" (1) or "removed" (0) */
-	int32_t what;		/* "kill", "pause", "partition", "toxic", "sigterm", "db_down", ... */
-	int32_t target;		/* "extbank", a link "banking->extbank", ... */
-	int32_t id;		/* pairs added/removed; -1 when absent */
+	uint8_t added;	/* action "added" (1) or "removed" (0) */
+	int32_t what;	/* "kill", "pause", "partition", "toxic", "sigterm", "db_down", ... */
+	int32_t target; /* "extbank", a link "banking->extbank", ... */
+	int32_t id;	/* pairs added/removed; -1 when absent */
 };
 
 struct fl_chk_process {
 	int64_t t;
 	long line;
 	int32_t service;
-	int32_t action;		/* "started", "sigterm", "sigkill", "exited", "paused", "resumed" */
-	int exit_code;		/* -1 when absent */
-	int signal;		/* 0 when absent */
+	int32_t action; /* "started", "sigterm", "sigkill", "exited", "paused", "resumed" */
+	int exit_code;	/* -1 when absent */
+	int signal;	/* 0 when absent */
 };
 
 enum fl_probe_kind { FL_PROBE_LIVENESS, FL_PROBE_READINESS, FL_PROBE_STARTUP };
 
 struct fl_chk_probe {
-	int64_t start, t;	/* t: when the result was known */
+	int64_t start, t; /* t: when the result was known */
 	long line;
 	int32_t service;
-	uint8_t kind;		/* enum fl_probe_kind */
+	uint8_t kind; /* enum fl_probe_kind */
 	uint8_t ok;
-	uint8_t held;		/* run while startup held this probe back (observed only) */
+	uint8_t held; /* run while startup held this probe back (observed only) */
 	uint8_t timed_out;
 	int status;
 	int64_t latency_ns;
@@ -178,8 +178,8 @@ struct fl_chk_probe_tr {
 	long line;
 	int32_t service;
 	uint8_t kind;
-	uint8_t passing;	/* new state */
-	int32_t action;		/* "restart", "removed", "added", "started" or -1 */
+	uint8_t passing; /* new state */
+	int32_t action;	 /* "restart", "removed", "added", "started" or -1 */
 };
 
 struct fl_chk_cqrs {
@@ -193,11 +193,11 @@ struct fl_chk_cqrs {
 struct fl_chk_counts {
 	int64_t t;
 	long line;
-	json_t *counts;		/* reason -> integer (owned) */
+	json_t *counts; /* reason -> integer (owned) */
 };
 
-#define FL_CHK_VEC(type, name) \
-	type *name;            \
+#define FL_CHK_VEC(type, name)                                                                     \
+	type *name;                                                                                \
 	size_t n_##name, cap_##name
 
 struct fl_chk_history {
@@ -215,12 +215,12 @@ struct fl_chk_history {
 	FL_CHK_VEC(struct fl_chk_probe_tr, probe_trs);
 	FL_CHK_VEC(struct fl_chk_cqrs, cqrs);
 	FL_CHK_VEC(struct fl_chk_counts, counts);
-	FL_CHK_VEC(int64_t, quiescence);	/* {"event":"quiescence"} markers */
-	long lines;		/* events added */
-	long ignored;		/* lines that were not checker events */
-	int64_t t_first, t_last;	/* over every event with a time */
+	FL_CHK_VEC(int64_t, quiescence); /* {"event":"quiescence"} markers */
+	long lines;			 /* events added */
+	long ignored;			 /* lines that were not checker events */
+	int64_t t_first, t_last;	 /* over every event with a time */
 	bool sealed;
-	struct fl_chk_strtab *strs;	/* private */
+	struct fl_chk_strtab *strs; /* private */
 };
 
 /* New empty history; NULL on out of memory. */
@@ -230,8 +230,7 @@ void fl_chk_history_free(struct fl_chk_history *h);
 /* Add one event (borrowed; nothing of it is kept but snapshot accounts and
  * counts, which are referenced). `line` is reported in errors and evidence.
  * Returns 0, or FL_EPARSE with "line N: reason" in err, or FL_ENOMEM. */
-int fl_chk_history_add(struct fl_chk_history *h, json_t *ev, long line, char *err,
-		       size_t errlen);
+int fl_chk_history_add(struct fl_chk_history *h, json_t *ev, long line, char *err, size_t errlen);
 
 /* Finish loading: sort every array by time (only when out of order) and pair
  * client invokes with their completions. Called by the checkers when needed;
@@ -244,8 +243,7 @@ struct fl_chk_history *fl_chk_history_load(const char *path, char *err, size_t e
 
 /* Add every event of a JSONL file to h (several files merge into one
  * history). Returns 0 or a negative FL_E* with "PATH:LINE: reason" in err. */
-int fl_chk_history_add_file(struct fl_chk_history *h, const char *path, char *err,
-			    size_t errlen);
+int fl_chk_history_add_file(struct fl_chk_history *h, const char *path, char *err, size_t errlen);
 
 /* Intern a string (copied); returns its id or -1 on out of memory. */
 int32_t fl_chk_intern(struct fl_chk_history *h, const char *s);

@@ -82,8 +82,8 @@ static json_t *accounts_from_array(const json_t *arr)
 
 /* Read the balances under `key` of ev into s: their sum, and the accounts
  * themselves unless `lazy` (client reads, many) and none is negative. */
-static int read_accounts(const struct fv *ev, const char *key, struct fl_chk_snapshot *s,
-			 bool lazy, long line, char *err, size_t errlen)
+static int read_accounts(const struct fv *ev, const char *key, struct fl_chk_snapshot *s, bool lazy,
+			 long line, char *err, size_t errlen)
 {
 	struct fv acc;
 	if (lazy && fv_sub(ev, key, &acc) == 0) {
@@ -120,7 +120,8 @@ static int read_accounts(const struct fv *ev, const char *key, struct fl_chk_sna
 		json_decref(a);
 		return fl_err_set(err, errlen, FL_EPARSE,
 				  "line %ld: snapshot without an \"%s\" object (or array of "
-				  "{\"account\", \"balance\"})", line, key);
+				  "{\"account\", \"balance\"})",
+				  line, key);
 	}
 	const char *k;
 	json_t *v;
@@ -145,24 +146,24 @@ static int read_accounts(const struct fv *ev, const char *key, struct fl_chk_sna
 
 /* How a field is read and what it writes into the element (the C type). */
 enum fk {
-	FK_END,		/* end of a field list */
-	FK_LINE,	/* long: the line number (no key) */
-	FK_KIND,	/* uint8_t: the event type's `kind` (no key) */
-	FK_TIME,	/* int64_t: a required integer time; widens the history's span */
-	FK_STR,		/* int32_t: an interned string (integers in decimal), -1 when absent */
-	FK_STR_SET,	/* int32_t: as FK_STR, but "" counts as absent */
-	FK_NAME,	/* int32_t: as FK_STR, for a string value only (a number gives -1) */
-	FK_I64,		/* int64_t: an integer, `def` when absent (without a key: `def`) */
-	FK_INT,		/* int: an integer, `def` when absent */
-	FK_STEP,	/* int16_t: an integer from 0 to 1000, else 0 */
-	FK_OPT_I64,	/* int64_t: an integer, 0 when absent; uint8_t at `has`: present */
-	FK_NEED_I64,	/* int64_t: a required integer */
-	FK_MS,		/* int64_t: a number of milliseconds, as nanoseconds (0 when absent) */
-	FK_TRUE,	/* uint8_t: the value is true */
-	FK_TRISTATE,	/* uint8_t: 0 absent, 1 false, 2 true */
-	FK_ENUM,	/* uint8_t: a string named in `names`; required when def < 0 */
-	FK_OBJECT,	/* json_t *: a required object (a new reference the history owns) */
-	FK_CALL,	/* run `fn` here: what a table cannot say (derived fields) */
+	FK_END,	     /* end of a field list */
+	FK_LINE,     /* long: the line number (no key) */
+	FK_KIND,     /* uint8_t: the event type's `kind` (no key) */
+	FK_TIME,     /* int64_t: a required integer time; widens the history's span */
+	FK_STR,	     /* int32_t: an interned string (integers in decimal), -1 when absent */
+	FK_STR_SET,  /* int32_t: as FK_STR, but "" counts as absent */
+	FK_NAME,     /* int32_t: as FK_STR, for a string value only (a number gives -1) */
+	FK_I64,	     /* int64_t: an integer, `def` when absent (without a key: `def`) */
+	FK_INT,	     /* int: an integer, `def` when absent */
+	FK_STEP,     /* int16_t: an integer from 0 to 1000, else 0 */
+	FK_OPT_I64,  /* int64_t: an integer, 0 when absent; uint8_t at `has`: present */
+	FK_NEED_I64, /* int64_t: a required integer */
+	FK_MS,	     /* int64_t: a number of milliseconds, as nanoseconds (0 when absent) */
+	FK_TRUE,     /* uint8_t: the value is true */
+	FK_TRISTATE, /* uint8_t: 0 absent, 1 false, 2 true */
+	FK_ENUM,     /* uint8_t: a string named in `names`; required when def < 0 */
+	FK_OBJECT,   /* json_t *: a required object (a new reference the history owns) */
+	FK_CALL,     /* run `fn` here: what a table cannot say (derived fields) */
 };
 
 /* A string value and the number it stands for; lists end with a NULL name. */
@@ -171,65 +172,104 @@ struct names {
 	uint8_t v;
 };
 
-typedef int (*fl_chk_field_fn)(struct fl_chk_history *h, const struct fv *ev, void *elem,
-			       long line, char *err, size_t errlen);
+typedef int (*fl_chk_field_fn)(struct fl_chk_history *h, const struct fv *ev, void *elem, long line,
+			       char *err, size_t errlen);
 
 struct field {
-	const char *key;		/* NULL for FK_LINE, FK_KIND, FK_CALL, constants */
-	uint8_t kind;			/* enum fk */
-	bool in_value;			/* read from the event's "value" object */
-	bool nocase;			/* FK_ENUM: names match in any case */
-	uint16_t off;			/* where it goes in the element */
-	uint16_t has;			/* FK_OPT_I64: offset of the presence flag */
+	const char *key; /* NULL for FK_LINE, FK_KIND, FK_CALL, constants */
+	uint8_t kind;	 /* enum fk */
+	bool in_value;	 /* read from the event's "value" object */
+	bool nocase;	 /* FK_ENUM: names match in any case */
+	uint16_t off;	 /* where it goes in the element */
+	uint16_t has;	 /* FK_OPT_I64: offset of the presence flag */
 	int64_t def;
-	const char *alt;		/* FK_STR: the key read when `key` is absent */
-	const struct names *names;	/* FK_ENUM */
-	fl_chk_field_fn fn;		/* FK_CALL */
+	const char *alt;	   /* FK_STR: the key read when `key` is absent */
+	const struct names *names; /* FK_ENUM */
+	fl_chk_field_fn fn;	   /* FK_CALL */
 };
 
 /* One kind of event: its name, the history's vector it goes to, its fields
  * in the order they are read (string ids are handed out in that order). */
 struct event_type {
 	const char *name;
-	uint16_t vec, n, cap, size;	/* offsets of the vector, its count and capacity in
+	uint16_t vec, n, cap, size;	   /* offsets of the vector, its count and capacity in
 					 * struct fl_chk_history; the element's size */
-	uint8_t kind;			/* FK_KIND writes this */
-	bool value;			/* fields read from "value" (FK in_value) */
-	bool (*skip)(const struct fv *ev);	/* true: not a checker event after all */
-	const struct field *fields, *more;	/* `more` (or NULL) is read after `fields` */
+	uint8_t kind;			   /* FK_KIND writes this */
+	bool value;			   /* fields read from "value" (FK in_value) */
+	bool (*skip)(const struct fv *ev); /* true: not a checker event after all */
+	const struct field *fields, *more; /* `more` (or NULL) is read after `fields` */
 };
 
-#define VEC(name)                                                                                \
-	.vec = offsetof(struct fl_chk_history, name), .n = offsetof(struct fl_chk_history, n_##name), \
-	.cap = offsetof(struct fl_chk_history, cap_##name),                                          \
+#define VEC(name)                                                                                  \
+	.vec = offsetof(struct fl_chk_history, name),                                              \
+	.n = offsetof(struct fl_chk_history, n_##name),                                            \
+	.cap = offsetof(struct fl_chk_history, cap_##name),                                        \
 	.size = sizeof(*((struct fl_chk_history *)0)->name)
 #define AT(m) .off = offsetof(T, m)
-#define LINE { .kind = FK_LINE, AT(line) }
-#define KIND(m) { .kind = FK_KIND, AT(m) }
-#define TIME(k, m) { .key = k, .kind = FK_TIME, AT(m) }
-#define STR(k, m) { .key = k, .kind = FK_STR, AT(m) }
-#define I64(k, m, d) { .key = k, .kind = FK_I64, AT(m), .def = d }
-#define INT(k, m, d) { .key = k, .kind = FK_INT, AT(m), .def = d }
-#define ISTRUE(k, m) { .key = k, .kind = FK_TRUE, AT(m) }
-#define OPT_I64(k, m, flag) { .key = k, .kind = FK_OPT_I64, AT(m), .has = offsetof(T, flag) }
-#define ENUM(k, m, list, d) { .key = k, .kind = FK_ENUM, AT(m), .names = list, .def = d }
-#define CALL(f) { .kind = FK_CALL, .fn = f }
+#define LINE                                                                                       \
+	{                                                                                          \
+		.kind = FK_LINE, AT(line)                                                          \
+	}
+#define KIND(m)                                                                                    \
+	{                                                                                          \
+		.kind = FK_KIND, AT(m)                                                             \
+	}
+#define TIME(k, m)                                                                                 \
+	{                                                                                          \
+		.key = k, .kind = FK_TIME, AT(m)                                                   \
+	}
+#define STR(k, m)                                                                                  \
+	{                                                                                          \
+		.key = k, .kind = FK_STR, AT(m)                                                    \
+	}
+#define I64(k, m, d)                                                                               \
+	{                                                                                          \
+		.key = k, .kind = FK_I64, AT(m), .def = d                                          \
+	}
+#define INT(k, m, d)                                                                               \
+	{                                                                                          \
+		.key = k, .kind = FK_INT, AT(m), .def = d                                          \
+	}
+#define ISTRUE(k, m)                                                                               \
+	{                                                                                          \
+		.key = k, .kind = FK_TRUE, AT(m)                                                   \
+	}
+#define OPT_I64(k, m, flag)                                                                        \
+	{                                                                                          \
+		.key = k, .kind = FK_OPT_I64, AT(m), .has = offsetof(T, flag)                      \
+	}
+#define ENUM(k, m, list, d)                                                                        \
+	{                                                                                          \
+		.key = k, .kind = FK_ENUM, AT(m), .names = list, .def = d                          \
+	}
+#define CALL(f)                                                                                    \
+	{                                                                                          \
+		.kind = FK_CALL, .fn = f                                                           \
+	}
 
 static const struct names op_types[] = {
-	{ "invoke", FL_OP_INVOKE }, { "ok", FL_OP_OK }, { "fail", FL_OP_FAIL }, { "info", FL_OP_INFO },
-	{ NULL, 0 },
+	{ "invoke", FL_OP_INVOKE }, { "ok", FL_OP_OK }, { "fail", FL_OP_FAIL },
+	{ "info", FL_OP_INFO },	    { NULL, 0 },
 };
 static const struct names call_outcomes[] = {
-	{ "success", FL_CALL_SUCCESS }, { "failure", FL_CALL_FAILURE }, { "slow", FL_CALL_SLOW },
-	{ "rejected", FL_CALL_REJECTED }, { NULL, 0 },
+	{ "success", FL_CALL_SUCCESS },
+	{ "failure", FL_CALL_FAILURE },
+	{ "slow", FL_CALL_SLOW },
+	{ "rejected", FL_CALL_REJECTED },
+	{ NULL, 0 },
 };
 static const struct names breaker_states[] = {
-	{ "CLOSED", FL_BR_CLOSED }, { "OPEN", FL_BR_OPEN }, { "HALF_OPEN", FL_BR_HALF_OPEN },
-	{ "half-open", FL_BR_HALF_OPEN }, { NULL, 0 },
+	{ "CLOSED", FL_BR_CLOSED },
+	{ "OPEN", FL_BR_OPEN },
+	{ "HALF_OPEN", FL_BR_HALF_OPEN },
+	{ "half-open", FL_BR_HALF_OPEN },
+	{ NULL, 0 },
 };
 static const struct names probe_kinds[] = {
-	{ "liveness", FL_PROBE_LIVENESS }, { "readiness", FL_PROBE_READINESS },
-	{ "startup", FL_PROBE_STARTUP }, { NULL, 0 },
+	{ "liveness", FL_PROBE_LIVENESS },
+	{ "readiness", FL_PROBE_READINESS },
+	{ "startup", FL_PROBE_STARTUP },
+	{ NULL, 0 },
 };
 static const struct names fault_actions[] = { { "added", 1 }, { "removed", 0 }, { NULL, 0 } };
 static const struct names probe_states[] = { { "passing", 1 }, { "failing", 0 }, { NULL, 0 } };
@@ -241,9 +281,10 @@ static int op_read(struct fl_chk_history *h, const struct fv *ev, void *elem, lo
 		   size_t errlen)
 {
 	const struct fl_chk_op *o = elem;
-	const struct fv *v = ev;	/* the operation's "value" */
-	const char *acckey = fv_is(v, "accounts", 'o') ? "accounts"
-			     : fv_is(v, "balances", 'o') ? "balances" : NULL;
+	const struct fv *v = ev; /* the operation's "value" */
+	const char *acckey = fv_is(v, "accounts", 'o')	 ? "accounts"
+			     : fv_is(v, "balances", 'o') ? "balances"
+							 : NULL;
 	if (o->type != FL_OP_OK || !acckey)
 		return 0;
 	struct fl_chk_snapshot *s = PUSH(h, snaps);
@@ -368,8 +409,11 @@ static int probe_timing(struct fl_chk_history *h, const struct fv *ev, void *ele
 
 #define T struct fl_chk_op
 static const struct field op_fields[] = {
-	ENUM("type", type, op_types, -1), TIME("t", t), LINE,
-	STR("process", process), STR("f", f),
+	ENUM("type", type, op_types, -1),
+	TIME("t", t),
+	LINE,
+	STR("process", process),
+	STR("f", f),
 	{ .key = "saga_id", .kind = FK_STR, .in_value = true, AT(saga) },
 	{ .key = "key", .kind = FK_STR, .in_value = true, AT(key) },
 	{ .key = "service", .kind = FK_STR, .in_value = true, AT(service) },
@@ -378,45 +422,81 @@ static const struct field op_fields[] = {
 	{ .key = "state", .kind = FK_STR, .in_value = true, AT(state) },
 	{ .key = "status", .kind = FK_INT, .in_value = true, AT(status) },
 	{ .key = "amount", .kind = FK_I64, .in_value = true, AT(amount) },
-	I64(NULL, pair, -1), { .kind = FK_CALL, .in_value = true, .fn = op_read }, { 0 },
+	I64(NULL, pair, -1),
+	{ .kind = FK_CALL, .in_value = true, .fn = op_read },
+	{ 0 },
 };
 #undef T
 
 #define T struct fl_chk_saga_ev
 static const struct field saga_fields[] = {
-	TIME("t", t), { .key = "saga_id", .kind = FK_STR, .def = -1, AT(saga) }, LINE, KIND(kind),
-	{ .key = "step", .kind = FK_STEP, AT(step) }, { .key = "step", .kind = FK_NAME, AT(step_name) },
-	CALL(saga_comp), ISTRUE("pivot", pivot), { .key = "effect", .kind = FK_TRISTATE, AT(effect) },
-	STR("key", key), STR("participant", participant), STR("state", state),
-	{ .key = "reason", .kind = FK_STR_SET, AT(reason) }, STR("outcome", outcome),
+	TIME("t", t),
+	{ .key = "saga_id", .kind = FK_STR, .def = -1, AT(saga) },
+	LINE,
+	KIND(kind),
+	{ .key = "step", .kind = FK_STEP, AT(step) },
+	{ .key = "step", .kind = FK_NAME, AT(step_name) },
+	CALL(saga_comp),
+	ISTRUE("pivot", pivot),
+	{ .key = "effect", .kind = FK_TRISTATE, AT(effect) },
+	STR("key", key),
+	STR("participant", participant),
+	STR("state", state),
+	{ .key = "reason", .kind = FK_STR_SET, AT(reason) },
+	STR("outcome", outcome),
 	{ .key = "saga_type", .alt = "type", .kind = FK_STR, AT(saga_type) },
-	STR("request_key", request_key), { .key = "pivot_step", .kind = FK_STEP, AT(pivot_step) },
-	OPT_I64("amount", amount, has_amount), I64("deadline_ms", deadline_ms, -1), { 0 },
+	STR("request_key", request_key),
+	{ .key = "pivot_step", .kind = FK_STEP, AT(pivot_step) },
+	OPT_I64("amount", amount, has_amount),
+	I64("deadline_ms", deadline_ms, -1),
+	{ 0 },
 };
 #undef T
 
 #define T struct fl_chk_effect
 static const struct field effect_fields[] = {
-	TIME("t", t), LINE, STR("participant", participant), STR("key", key),
-	STR("saga_id", saga), CALL(effect_saga), STR("from", from), STR("to", to),
-	I64("amount", amount, 0), { 0 },
+	TIME("t", t),
+	LINE,
+	STR("participant", participant),
+	STR("key", key),
+	STR("saga_id", saga),
+	CALL(effect_saga),
+	STR("from", from),
+	STR("to", to),
+	I64("amount", amount, 0),
+	{ 0 },
 };
 static const struct field wallet_fields[] = { CALL(wallet_leg), { 0 } };
 #undef T
 
 #define T struct fl_chk_call
 static const struct field call_fields[] = {
-	CALL(call_times), ENUM("outcome", outcome, call_outcomes, -1), LINE,
-	STR("breaker", breaker), STR("service", service), { 0 },
+	CALL(call_times),
+	ENUM("outcome", outcome, call_outcomes, -1),
+	LINE,
+	STR("breaker", breaker),
+	STR("service", service),
+	{ 0 },
 };
 #undef T
 
 #define T struct fl_chk_transition
 static const struct field transition_fields[] = {
-	TIME("t", t), LINE, STR("breaker", breaker), STR("service", service),
-	{ .key = "from", .kind = FK_ENUM, AT(from), .names = breaker_states, .def = FL_BR_OTHER,
+	TIME("t", t),
+	LINE,
+	STR("breaker", breaker),
+	STR("service", service),
+	{ .key = "from",
+	  .kind = FK_ENUM,
+	  AT(from),
+	  .names = breaker_states,
+	  .def = FL_BR_OTHER,
 	  .nocase = true },
-	{ .key = "to", .kind = FK_ENUM, AT(to), .names = breaker_states, .def = FL_BR_OTHER,
+	{ .key = "to",
+	  .kind = FK_ENUM,
+	  AT(to),
+	  .names = breaker_states,
+	  .def = FL_BR_OTHER,
 	  .nocase = true },
 	{ 0 },
 };
@@ -424,9 +504,17 @@ static const struct field transition_fields[] = {
 
 #define T struct fl_chk_exchange
 static const struct field exchange_fields[] = {
-	TIME("start", start), I64("end", end, INT64_MIN), LINE, STR("link", link),
-	STR("method", method), STR("path", path), STR("error", error), INT("status", status, 0),
-	STR("fault", fault), CALL(exchange_end), { 0 },
+	TIME("start", start),
+	I64("end", end, INT64_MIN),
+	LINE,
+	STR("link", link),
+	STR("method", method),
+	STR("path", path),
+	STR("error", error),
+	INT("status", status, 0),
+	STR("fault", fault),
+	CALL(exchange_end),
+	{ 0 },
 };
 #undef T
 
@@ -438,63 +526,101 @@ static const struct field conn_fields[] = {
 
 #define T struct fl_chk_snapshot
 static const struct field snapshot_fields[] = {
-	TIME("t", t), LINE, KIND(kind), ISTRUE("quiescent", quiescent),
-	OPT_I64("initial_total", initial_total, has_total), CALL(snapshot_accounts), { 0 },
+	TIME("t", t),
+	LINE,
+	KIND(kind),
+	ISTRUE("quiescent", quiescent),
+	OPT_I64("initial_total", initial_total, has_total),
+	CALL(snapshot_accounts),
+	{ 0 },
 };
 #undef T
 
 #define T struct fl_chk_fault
 static const struct field fault_fields[] = {
-	TIME("t", t), ENUM("action", added, fault_actions, -1), LINE, STR("what", what),
-	STR("target", target), STR("id", id), { 0 },
+	TIME("t", t),
+	ENUM("action", added, fault_actions, -1),
+	LINE,
+	STR("what", what),
+	STR("target", target),
+	STR("id", id),
+	{ 0 },
 };
 #undef T
 
 #define T struct fl_chk_process
 static const struct field process_fields[] = {
-	TIME("t", t), LINE, STR("service", service), STR("action", action),
-	INT("exit_code", exit_code, -1), INT("signal", signal, 0), { 0 },
+	TIME("t", t),
+	LINE,
+	STR("service", service),
+	STR("action", action),
+	INT("exit_code", exit_code, -1),
+	INT("signal", signal, 0),
+	{ 0 },
 };
 #undef T
 
 #define T struct fl_chk_probe
 static const struct field probe_fields[] = {
-	TIME("t", t), ENUM("kind", kind, probe_kinds, -1), LINE, STR("service", service),
-	ISTRUE("ok", ok), ISTRUE("held", held), INT("status", status, 0),
-	{ .key = "latency_ms", .kind = FK_MS, AT(latency_ns) }, CALL(probe_timing), { 0 },
+	TIME("t", t),
+	ENUM("kind", kind, probe_kinds, -1),
+	LINE,
+	STR("service", service),
+	ISTRUE("ok", ok),
+	ISTRUE("held", held),
+	INT("status", status, 0),
+	{ .key = "latency_ms", .kind = FK_MS, AT(latency_ns) },
+	CALL(probe_timing),
+	{ 0 },
 };
 #undef T
 
 #define T struct fl_chk_probe_tr
 static const struct field probe_tr_fields[] = {
-	TIME("t", t), ENUM("kind", kind, probe_kinds, -1), ENUM("state", passing, probe_states, -1),
-	LINE, STR("service", service), STR("action", action), { 0 },
+	TIME("t", t),
+	ENUM("kind", kind, probe_kinds, -1),
+	ENUM("state", passing, probe_states, -1),
+	LINE,
+	STR("service", service),
+	STR("action", action),
+	{ 0 },
 };
 #undef T
 
 #define T struct fl_chk_cqrs
 static const struct field cqrs_fields[] = {
-	TIME("t", t), { .key = "read_model", .kind = FK_NEED_I64, AT(read_model) },
-	{ .key = "wallet_sum", .kind = FK_NEED_I64, AT(wallet_sum) }, LINE,
-	STR("address", address), OPT_I64("aggregation", aggregation, has_agg), { 0 },
+	TIME("t", t),
+	{ .key = "read_model", .kind = FK_NEED_I64, AT(read_model) },
+	{ .key = "wallet_sum", .kind = FK_NEED_I64, AT(wallet_sum) },
+	LINE,
+	STR("address", address),
+	OPT_I64("aggregation", aggregation, has_agg),
+	{ 0 },
 };
 #undef T
 
 #define T struct fl_chk_counts
 static const struct field counts_fields[] = {
-	TIME("t", t), { .key = "counts", .kind = FK_OBJECT, AT(counts) }, LINE, { 0 },
+	TIME("t", t),
+	{ .key = "counts", .kind = FK_OBJECT, AT(counts) },
+	LINE,
+	{ 0 },
 };
 #undef T
 
 #define T int64_t
-static const struct field quiescence_fields[] = { { .key = "t", .kind = FK_TIME, .off = 0 }, { 0 } };
+static const struct field quiescence_fields[] = { { .key = "t", .kind = FK_TIME, .off = 0 },
+						  { 0 } };
 #undef T
 
 /* A client operation: a line with "type" and "process" and no "event". */
 static const struct event_type op_type = { "operation", VEC(ops), .value = true,
 					   .fields = op_fields };
 
-#define SAGA(nm, k) { nm, VEC(saga), .kind = k, .fields = saga_fields }
+#define SAGA(nm, k)                                                                                \
+	{                                                                                          \
+		nm, VEC(saga), .kind = k, .fields = saga_fields                                    \
+	}
 static const struct event_type event_types[] = {
 	SAGA("saga_started", FL_SAGA_STARTED),
 	SAGA("step_requested", FL_STEP_REQUESTED),
@@ -548,9 +674,9 @@ static int enum_value(const struct field *f, const char *s)
 
 /* Read one field of ev into the element at e. `named_by` is the key that
  * named the event ("event" or "type"): never read as an alternative key. */
-static int read_field(struct fl_chk_history *h, const struct event_type *ty,
-		      const struct field *f, const struct fv *ev, const char *named_by, char *e,
-		      long line, char *err, size_t errlen)
+static int read_field(struct fl_chk_history *h, const struct event_type *ty, const struct field *f,
+		      const struct fv *ev, const char *named_by, char *e, long line, char *err,
+		      size_t errlen)
 {
 	const char *k = f->key;
 	const char *alt = f->alt && named_by && !strcmp(f->alt, named_by) ? NULL : f->alt;
@@ -563,7 +689,8 @@ static int read_field(struct fl_chk_history *h, const struct event_type *ty,
 	case FK_TIME:
 		if (!get_i64(ev, k, &i))
 			return fl_err_set(err, errlen, FL_EPARSE,
-					  "line %ld: %s event without a numeric \"%s\"", line, ty->name, k);
+					  "line %ld: %s event without a numeric \"%s\"", line,
+					  ty->name, k);
 		memcpy(at, &i, sizeof(i));
 		fl_chk_note_time(h, i);
 		break;
@@ -575,9 +702,9 @@ static int read_field(struct fl_chk_history *h, const struct event_type *ty,
 			id = f->kind == FK_STR_SET ? nonempty_field(h, ev, k) : str_field(h, ev, k);
 		if (id < 0 && alt)
 			id = str_field(h, ev, alt);
-		if (id < 0 && f->def < 0)	/* required */
-			return fl_err_set(err, errlen, FL_EPARSE, "line %ld: %s without \"%s\"", line,
-					  ty->name, f->key);
+		if (id < 0 && f->def < 0) /* required */
+			return fl_err_set(err, errlen, FL_EPARSE, "line %ld: %s without \"%s\"",
+					  line, ty->name, f->key);
 		memcpy(at, &id, sizeof(id));
 		break;
 	}
@@ -600,8 +727,9 @@ static int read_field(struct fl_chk_history *h, const struct event_type *ty,
 	case FK_NEED_I64: {
 		uint8_t has = k && get_i64(ev, k, &i);
 		if (!has && f->kind == FK_NEED_I64)
-			return fl_err_set(err, errlen, FL_EPARSE, "line %ld: %s needs an integer \"%s\"",
-					  line, ty->name, f->key);
+			return fl_err_set(err, errlen, FL_EPARSE,
+					  "line %ld: %s needs an integer \"%s\"", line, ty->name,
+					  f->key);
 		if (!has)
 			i = 0;
 		memcpy(at, &i, sizeof(i));
@@ -621,8 +749,9 @@ static int read_field(struct fl_chk_history *h, const struct event_type *ty,
 		int v = enum_value(f, k ? cstr(ev, k) : NULL);
 		if (v < 0 && f->def < 0) {
 			char list[128];
-			return fl_err_set(err, errlen, FL_EPARSE, "line %ld: %s \"%s\" must be %s", line,
-					  ty->name, f->key, names_list(f->names, list, sizeof(list)));
+			return fl_err_set(err, errlen, FL_EPARSE, "line %ld: %s \"%s\" must be %s",
+					  line, ty->name, f->key,
+					  names_list(f->names, list, sizeof(list)));
 		}
 		*(uint8_t *)at = (uint8_t)(v < 0 ? f->def : v);
 		break;
@@ -631,8 +760,9 @@ static int read_field(struct fl_chk_history *h, const struct event_type *ty,
 		json_t *o = k && fv_is(ev, k, 'o') ? fv_json(ev, k) : NULL;
 		if (!json_is_object(o)) {
 			json_decref(o);
-			return fl_err_set(err, errlen, FL_EPARSE, "line %ld: %s without a \"%s\" object",
-					  line, ty->name, f->key);
+			return fl_err_set(err, errlen, FL_EPARSE,
+					  "line %ld: %s without a \"%s\" object", line, ty->name,
+					  f->key);
 		}
 		memcpy(at, &o, sizeof(o));
 		break;
@@ -653,7 +783,8 @@ static int add_event(struct fl_chk_history *h, const struct event_type *ty, cons
 	}
 	char *base = (char *)h;
 	size_t *n = (size_t *)(base + ty->n);
-	char *e = fl_chk_vec_push((void **)(base + ty->vec), n, (size_t *)(base + ty->cap), ty->size);
+	char *e =
+		fl_chk_vec_push((void **)(base + ty->vec), n, (size_t *)(base + ty->cap), ty->size);
 	if (!e)
 		return NOMEM(err, errlen);
 	struct fv value;
@@ -720,15 +851,16 @@ int fl_chk_add_text(struct fl_chk_history *h, const char *text, size_t len, long
 	json_t *j = json_loadb(text, len, 0, &je);
 	if (!j) {
 		free(ev);
-		return fl_err_set(err, errlen, FL_EPARSE, "line %ld: column %d: %s", line, je.column,
-				  je.text);
+		return fl_err_set(err, errlen, FL_EPARSE, "line %ld: column %d: %s", line,
+				  je.column, je.text);
 	}
 	char *again = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (!again || fv_parse(again, strlen(again), ev) < 0) {
-		rc = fl_err_set(err, errlen, FL_EPARSE,
-				"line %ld: an event object with more than %d fields or escaped keys",
-				line, FV_MAX);
+		rc = fl_err_set(
+			err, errlen, FL_EPARSE,
+			"line %ld: an event object with more than %d fields or escaped keys", line,
+			FV_MAX);
 	} else {
 		rc = add_view(h, ev, line, err, errlen);
 	}
@@ -737,8 +869,7 @@ int fl_chk_add_text(struct fl_chk_history *h, const char *text, size_t len, long
 	return rc;
 }
 
-int fl_chk_history_add(struct fl_chk_history *h, json_t *ev, long line, char *err,
-		       size_t errlen)
+int fl_chk_history_add(struct fl_chk_history *h, json_t *ev, long line, char *err, size_t errlen)
 {
 	if (!json_is_object(ev))
 		return fl_err_set(err, errlen, FL_EPARSE, "line %ld: not a JSON object", line);

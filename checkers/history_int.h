@@ -11,8 +11,8 @@
 /* Append one zeroed element to a vector; returns it, or NULL on out of memory. */
 void *fl_chk_vec_push(void **p, size_t *n, size_t *cap, size_t size);
 
-#define PUSH(h, name)                                                                      \
-	((__typeof__((h)->name))fl_chk_vec_push((void **)&(h)->name, &(h)->n_##name,          \
+#define PUSH(h, name)                                                                              \
+	((__typeof__((h)->name))fl_chk_vec_push((void **)&(h)->name, &(h)->n_##name,               \
 						&(h)->cap_##name, sizeof(*(h)->name)))
 
 /* Widen the history's time span to include t. */

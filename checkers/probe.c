@@ -21,8 +21,8 @@ struct pc {
 	struct fl_chk_history *h;
 	const struct fl_probe_check_config *c;
 	struct fl_check_result *r;
-	int32_t svc;		/* -1: every service */
-	struct win *dep, *own, *db;	/* dependency faults, own-process down, own DB down */
+	int32_t svc;		    /* -1: every service */
+	struct win *dep, *own, *db; /* dependency faults, own-process down, own DB down */
 	size_t ndep, nown, ndb;
 	int64_t *sigterm;
 	long *sigterm_line;
@@ -73,7 +73,7 @@ static int push_sigterm(struct pc *p, int64_t t, long line)
 
 static bool own_process_fault(struct pc *p, int32_t what)
 {
-	static const char *const own[] = { "kill", "sigkill", "pause", "sigstop", "stop",
+	static const char *const own[] = { "kill",    "sigkill",   "pause", "sigstop", "stop",
 					   "sigterm", "terminate", "crash", "restart", NULL };
 	for (int i = 0; own[i]; i++)
 		if (is(p, what, own[i]))
@@ -95,7 +95,8 @@ static int build_windows(struct pc *p)
 			const struct fl_chk_fault *g = &h->faults[j];
 			if (g->added)
 				continue;
-			if (f->id >= 0 ? g->id == f->id : (g->what == f->what && g->target == f->target)) {
+			if (f->id >= 0 ? g->id == f->id
+				       : (g->what == f->what && g->target == f->target)) {
 				end = g->t;
 				break;
 			}
@@ -106,7 +107,8 @@ static int build_windows(struct pc *p)
 		if (on_me && is(p, f->what, "db_down")) {
 			rc = push_win(&p->db, &p->ndb, w);
 			if (!rc)
-				rc = push_win(&p->dep, &p->ndep, w);	/* the DB is a dependency for liveness */
+				rc = push_win(&p->dep, &p->ndep,
+					      w); /* the DB is a dependency for liveness */
 		} else if (on_me && own_process_fault(p, f->what)) {
 			rc = push_win(&p->own, &p->nown, w);
 			if (!rc && (is(p, f->what, "sigterm") || is(p, f->what, "terminate"))) {
@@ -135,11 +137,13 @@ static int build_windows(struct pc *p)
 			for (size_t j = i + 1; j < h->n_procs; j++)
 				if (h->procs[j].service == e->service &&
 				    (is(p, h->procs[j].action, "started") ||
-				     (is(p, e->action, "paused") && is(p, h->procs[j].action, "resumed")))) {
+				     (is(p, e->action, "paused") &&
+				      is(p, h->procs[j].action, "resumed")))) {
 					end = h->procs[j].t;
 					break;
 				}
-			if (push_win(&p->own, &p->nown, (struct win){ e->t, end, e->line, e->action, e->service }))
+			if (push_win(&p->own, &p->nown,
+				     (struct win){ e->t, end, e->line, e->action, e->service }))
 				return FL_ENOMEM;
 		}
 	}
@@ -225,10 +229,12 @@ static void check_h1(struct pc *p)
 				json_t *ev = json_pack("{s:o, s:o, s:o}", "fault", win_json(p, d),
 						       "probe", probe_json(p, q), "timeline",
 						       timeline(p, d->a, d->b));
-				fl_check_fail(p->r, "H1", 1, ev,
-					      "liveness failed (line %ld, status %d) while %s of %s "
-					      "was in effect (line %ld)", q->line, q->status,
-					      S(p, d->what), S(p, d->target), d->line);
+				fl_check_fail(
+					p->r, "H1", 1, ev,
+					"liveness failed (line %ld, status %d) while %s of %s "
+					"was in effect (line %ld)",
+					q->line, q->status, S(p, d->what), S(p, d->target),
+					d->line);
 			}
 		}
 		for (size_t i = 0; i < h->n_probe_trs && !reported; i++) {
@@ -242,8 +248,9 @@ static void check_h1(struct pc *p)
 						"restart_line", (json_int_t)x->line, "timeline",
 						timeline(p, d->a, d->b)),
 				      "%s probe failed and the container would be restarted (line "
-				      "%ld) during %s of %s", fl_probe_kind_str(x->kind), x->line,
-				      S(p, d->what), S(p, d->target));
+				      "%ld) during %s of %s",
+				      fl_probe_kind_str(x->kind), x->line, S(p, d->what),
+				      S(p, d->target));
 		}
 	}
 }
@@ -268,14 +275,15 @@ static void check_h2(struct pc *p)
 				continue;
 			fl_check_pass(p->r, "H2");
 			if (q->ok) {
-				fl_check_fail(p->r, "H2", (double)(q->start - ts) / 1e6,
-					      json_pack("{s:I, s:I, s:o, s:o}", "sigterm_t",
-							(json_int_t)ts, "sigterm_line",
-							(json_int_t)p->sigterm_line[s], "probe",
-							probe_json(p, q), "timeline",
-							timeline(p, ts, q->t)),
-					      "readiness still passing %.0f ms after SIGTERM (line %ld)",
-					      (double)(q->start - ts) / 1e6, q->line);
+				fl_check_fail(
+					p->r, "H2", (double)(q->start - ts) / 1e6,
+					json_pack("{s:I, s:I, s:o, s:o}", "sigterm_t",
+						  (json_int_t)ts, "sigterm_line",
+						  (json_int_t)p->sigterm_line[s], "probe",
+						  probe_json(p, q), "timeline",
+						  timeline(p, ts, q->t)),
+					"readiness still passing %.0f ms after SIGTERM (line %ld)",
+					(double)(q->start - ts) / 1e6, q->line);
 				break;
 			}
 		}
@@ -291,19 +299,22 @@ static void check_h2(struct pc *p)
 				continue;
 			fl_check_pass(p->r, "H2");
 			if (q->ok) {
-				fl_check_fail(p->r, "H2", 1,
-					      json_pack("{s:o, s:o, s:o}", "fault", win_json(p, d),
-							"probe", probe_json(p, q), "timeline",
-							timeline(p, d->a, d->b)),
-					      "readiness passing (line %ld) while its own database was "
-					      "down (line %ld)", q->line, d->line);
+				fl_check_fail(
+					p->r, "H2", 1,
+					json_pack("{s:o, s:o, s:o}", "fault", win_json(p, d),
+						  "probe", probe_json(p, q), "timeline",
+						  timeline(p, d->a, d->b)),
+					"readiness passing (line %ld) while its own database was "
+					"down (line %ld)",
+					q->line, d->line);
 				break;
 			}
 		}
 		if (d->b >= h->t_last)
-			continue;	/* never healed in this history */
+			continue; /* never healed in this history */
 		int64_t by = d->b + (p->c->success_threshold * p->c->period_ms + p->c->timeout_ms +
-				     p->c->tolerance_ms) * MS;
+				     p->c->tolerance_ms) *
+					    MS;
 		bool recovered = false;
 		for (size_t i = first_probe_at(h, d->b);
 		     i < h->n_probes && !recovered && h->probes[i].t <= by; i++) {
@@ -314,15 +325,18 @@ static void check_h2(struct pc *p)
 		if (recovered) {
 			fl_check_pass(p->r, "H2");
 		} else if (h->t_last < by) {
-			fl_check_unknown(p->r, "H2", "the history ends before readiness could recover "
-						     "from the database fault");
+			fl_check_unknown(p->r, "H2",
+					 "the history ends before readiness could recover "
+					 "from the database fault");
 		} else {
 			fl_check_pass(p->r, "H2");
-			fl_check_fail(p->r, "H2", 2,
-				      json_pack("{s:o, s:o}", "fault", win_json(p, d), "timeline",
-						timeline(p, d->b, by)),
-				      "readiness did not recover within %.1f s after the database came "
-				      "back", (double)(by - d->b) / 1e9);
+			fl_check_fail(
+				p->r, "H2", 2,
+				json_pack("{s:o, s:o}", "fault", win_json(p, d), "timeline",
+					  timeline(p, d->b, by)),
+				"readiness did not recover within %.1f s after the database came "
+				"back",
+				(double)(by - d->b) / 1e9);
 		}
 	}
 }
@@ -351,9 +365,10 @@ static int check_h3(struct pc *p)
 		else if (q->status > 0)
 			l = q->latency_ns;
 		else
-			continue;	/* refused: nothing answered */
+			continue; /* refused: nothing answered */
 		lat[n++] = l;
-		if (!slowest || l > (slowest->timed_out ? p->c->timeout_ms * MS : slowest->latency_ns))
+		if (!slowest ||
+		    l > (slowest->timed_out ? p->c->timeout_ms * MS : slowest->latency_ns))
 			slowest = q;
 	}
 	if (n) {
@@ -361,14 +376,16 @@ static int check_h3(struct pc *p)
 		size_t k = (n * 99 + 99) / 100;
 		int64_t p99 = lat[k ? k - 1 : 0];
 		fl_check_pass(p->r, "H3");
-		json_object_set_new(p->r->stats, "probe_p50_ms", json_real((double)lat[n / 2] / 1e6));
+		json_object_set_new(p->r->stats, "probe_p50_ms",
+				    json_real((double)lat[n / 2] / 1e6));
 		json_object_set_new(p->r->stats, "probe_p99_ms", json_real((double)p99 / 1e6));
 		if (p99 >= p->c->timeout_ms * MS)
 			fl_check_fail(p->r, "H3", (double)p99 / 1e6,
 				      json_pack("{s:f, s:f, s:f, s:I, s:o}", "p50_ms",
-						(double)lat[n / 2] / 1e6, "p99_ms", (double)p99 / 1e6,
-						"max_ms", (double)lat[n - 1] / 1e6, "results",
-						(json_int_t)n, "slowest", probe_json(p, slowest)),
+						(double)lat[n / 2] / 1e6, "p99_ms",
+						(double)p99 / 1e6, "max_ms",
+						(double)lat[n - 1] / 1e6, "results", (json_int_t)n,
+						"slowest", probe_json(p, slowest)),
 				      "probe latency p99 %.1f ms is not under the timeout %lld ms",
 				      (double)p99 / 1e6, (long long)p->c->timeout_ms);
 	}
@@ -404,8 +421,9 @@ static void check_h4(struct pc *p)
 					 (json_int_t)p->sigterm_line[s]);
 		fl_check_pass(p->r, "H4");
 		if (kill_ev)
-			fl_check_fail(p->r, "H4", 3, json_pack("{s:O, s:I}", "sigterm", base,
-							       "sigkill_line", (json_int_t)kill_ev->line),
+			fl_check_fail(p->r, "H4", 3,
+				      json_pack("{s:O, s:I}", "sigterm", base, "sigkill_line",
+						(json_int_t)kill_ev->line),
 				      "SIGKILL (line %ld) after SIGTERM: the grace period ran out",
 				      kill_ev->line);
 		else if (!exit_ev && h->t_last - ts > grace + tol)
@@ -415,12 +433,13 @@ static void check_h4(struct pc *p)
 		else if (!exit_ev)
 			fl_check_unknown(p->r, "H4", "the history ends before the process exited");
 		else if (exit_ev->exit_code != 0 || exit_ev->signal)
-			fl_check_fail(p->r, "H4", 2,
-				      json_pack("{s:O, s:I, s:i, s:i}", "sigterm", base, "exit_line",
-						(json_int_t)exit_ev->line, "exit_code", exit_ev->exit_code,
-						"signal", exit_ev->signal),
-				      "exited with code %d signal %d after SIGTERM (line %ld), not 0",
-				      exit_ev->exit_code, exit_ev->signal, exit_ev->line);
+			fl_check_fail(
+				p->r, "H4", 2,
+				json_pack("{s:O, s:I, s:i, s:i}", "sigterm", base, "exit_line",
+					  (json_int_t)exit_ev->line, "exit_code",
+					  exit_ev->exit_code, "signal", exit_ev->signal),
+				"exited with code %d signal %d after SIGTERM (line %ld), not 0",
+				exit_ev->exit_code, exit_ev->signal, exit_ev->line);
 		else if (exit_ev->t - ts > grace)
 			fl_check_fail(p->r, "H4", 2, json_incref(base),
 				      "exited %.1f s after SIGTERM, past the grace period",
@@ -428,24 +447,28 @@ static void check_h4(struct pc *p)
 		/* Client requests around the shutdown. */
 		for (size_t i = 0; i < h->n_ops; i++) {
 			const struct fl_chk_op *o = &h->ops[i];
-			if (o->type == FL_OP_INVOKE || o->pair < 0 || (o->service >= 0 && !mine(p, o->service)))
+			if (o->type == FL_OP_INVOKE || o->pair < 0 ||
+			    (o->service >= 0 && !mine(p, o->service)))
 				continue;
 			const struct fl_chk_op *inv = &h->ops[o->pair];
 			if (o->t < ts - tol || inv->t > until + tol)
 				continue;
 			fl_check_pass(p->r, "H4");
-			bool reset = contains(p, o->error, "reset") || contains(p, o->error, "ECONNRESET");
+			bool reset = contains(p, o->error, "reset") ||
+				     contains(p, o->error, "ECONNRESET");
 			bool unanswered = inv->t < ts && o->type != FL_OP_OK && o->status == 0;
 			if (reset || unanswered) {
-				fl_check_fail(p->r, "H4", 1,
-					      json_pack("{s:O, s:I, s:I, s:s, s:s}", "sigterm", base,
-							"invoke_line", (json_int_t)inv->line, "line",
-							(json_int_t)o->line, "type", fl_op_type_str(o->type),
-							"error", o->error >= 0 ? S(p, o->error) : ""),
-					      reset ? "client connection reset during shutdown (line %ld)"
-						    : "request accepted before SIGTERM never answered "
-						      "(line %ld)",
-					      o->line);
+				fl_check_fail(
+					p->r, "H4", 1,
+					json_pack("{s:O, s:I, s:I, s:s, s:s}", "sigterm", base,
+						  "invoke_line", (json_int_t)inv->line, "line",
+						  (json_int_t)o->line, "type",
+						  fl_op_type_str(o->type), "error",
+						  o->error >= 0 ? S(p, o->error) : ""),
+					reset ? "client connection reset during shutdown (line %ld)"
+					      : "request accepted before SIGTERM never answered "
+						"(line %ld)",
+					o->line);
 			}
 		}
 		json_decref(base);
@@ -471,7 +494,8 @@ static void check_h5(struct pc *p)
 	struct fl_chk_history *h = p->h;
 	bool any_startup = false;
 	for (size_t i = 0; i < h->n_probes && !any_startup; i++)
-		any_startup = h->probes[i].kind == FL_PROBE_STARTUP && mine(p, h->probes[i].service);
+		any_startup =
+			h->probes[i].kind == FL_PROBE_STARTUP && mine(p, h->probes[i].service);
 	if (!any_startup)
 		return;
 	/* Each start of the process (and the history's beginning) until startup passes. */
@@ -498,7 +522,8 @@ static void check_h5(struct pc *p)
 		int64_t b = h->t_last;
 		for (size_t i = 0; i < h->n_probes; i++) {
 			const struct fl_chk_probe *q = &h->probes[i];
-			if (q->kind == FL_PROBE_STARTUP && mine(p, q->service) && q->ok && q->start >= a) {
+			if (q->kind == FL_PROBE_STARTUP && mine(p, q->service) && q->ok &&
+			    q->start >= a) {
 				b = q->start;
 				break;
 			}
@@ -510,26 +535,30 @@ static void check_h5(struct pc *p)
 				continue;
 			fl_check_pass(p->r, "H5");
 			if (q->ok && answered_starting_after(p, q->t, b)) {
-				fl_check_fail(p->r, "H5", 1,
-					      json_pack("{s:I, s:I, s:o, s:o}", "started_t", (json_int_t)a,
-							"started_line", (json_int_t)line, "probe",
-							probe_json(p, q), "timeline", timeline(p, a, b)),
-					      "readiness reported ready (line %ld) while startup still "
-					      "answered not started", q->line);
+				fl_check_fail(
+					p->r, "H5", 1,
+					json_pack("{s:I, s:I, s:o, s:o}", "started_t",
+						  (json_int_t)a, "started_line", (json_int_t)line,
+						  "probe", probe_json(p, q), "timeline",
+						  timeline(p, a, b)),
+					"readiness reported ready (line %ld) while startup still "
+					"answered not started",
+					q->line);
 				break;
 			}
 		}
 		for (size_t i = 0; i < h->n_ops; i++) {
 			const struct fl_chk_op *o = &h->ops[i];
-			if (o->type != FL_OP_OK || o->service < 0 || !mine(p, o->service) || o->pair < 0 ||
-			    h->ops[o->pair].t < a || o->t >= b)
+			if (o->type != FL_OP_OK || o->service < 0 || !mine(p, o->service) ||
+			    o->pair < 0 || h->ops[o->pair].t < a || o->t >= b)
 				continue;
 			fl_check_pass(p->r, "H5");
-			fl_check_fail(p->r, "H5", 1,
-				      json_pack("{s:I, s:I}", "started_t", (json_int_t)a, "op_line",
-						(json_int_t)o->line),
-				      "a request was served (line %ld) before the startup probe passed",
-				      o->line);
+			fl_check_fail(
+				p->r, "H5", 1,
+				json_pack("{s:I, s:I}", "started_t", (json_int_t)a, "op_line",
+					  (json_int_t)o->line),
+				"a request was served (line %ld) before the startup probe passed",
+				o->line);
 			break;
 		}
 	}
@@ -559,16 +588,17 @@ static void check_h6(struct pc *p)
 			fl_check_pass(p->r, "H6");
 			if (o->type == FL_OP_OK || o->status != 0)
 				continue;
-			fl_check_fail(p->r, "H6", 1,
-				      json_pack("{s:I, s:I, s:I, s:I, s:f, s:s}", "sigterm_t",
-						(json_int_t)ts, "sigterm_line",
-						(json_int_t)p->sigterm_line[s], "invoke_line",
-						(json_int_t)inv->line, "line", (json_int_t)o->line,
-						"after_sigterm_ms", (double)(inv->t - ts) / 1e6, "error",
-						o->error >= 0 ? S(p, o->error) : ""),
-				      "request sent %.0f ms after SIGTERM (line %ld), inside the %lld ms "
-				      "drain delay, got no answer",
-				      (double)(inv->t - ts) / 1e6, inv->line, (long long)p->c->drain_ms);
+			fl_check_fail(
+				p->r, "H6", 1,
+				json_pack("{s:I, s:I, s:I, s:I, s:f, s:s}", "sigterm_t",
+					  (json_int_t)ts, "sigterm_line",
+					  (json_int_t)p->sigterm_line[s], "invoke_line",
+					  (json_int_t)inv->line, "line", (json_int_t)o->line,
+					  "after_sigterm_ms", (double)(inv->t - ts) / 1e6, "error",
+					  o->error >= 0 ? S(p, o->error) : ""),
+				"request sent %.0f ms after SIGTERM (line %ld), inside the %lld ms "
+				"drain delay, got no answer",
+				(double)(inv->t - ts) / 1e6, inv->line, (long long)p->c->drain_ms);
 		}
 	}
 }

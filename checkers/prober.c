@@ -29,9 +29,9 @@ struct fl_prober {
 	char *service;
 	fl_prober_event_fn fn;
 	void *arg;
-	struct probe probes[3];	/* by kind */
+	struct probe probes[3]; /* by kind */
 	bool observe_held, started_ok;
-	const struct fl_http_tls *tls;	/* borrowed */
+	const struct fl_http_tls *tls; /* borrowed */
 	struct fl_prober_status st;
 };
 
@@ -68,21 +68,26 @@ struct fl_prober *fl_prober_new(struct event_base *base, const char *service, fl
 int fl_prober_add(struct fl_prober *p, const struct fl_probe_spec *s, char *err, size_t errlen)
 {
 	if (s->kind < 0 || s->kind > 2)
-		return fl_err_set(err, errlen, FL_EINVAL, "probe kind must be liveness, readiness "
-							  "or startup");
+		return fl_err_set(err, errlen, FL_EINVAL,
+				  "probe kind must be liveness, readiness "
+				  "or startup");
 	if (p->probes[s->kind].in_use)
 		return fl_err_set(err, errlen, FL_EINVAL, "a %s probe was given twice",
 				  fl_probe_kind_str(s->kind));
 	if (!s->url || (strncmp(s->url, "http://", 7) && strncmp(s->url, "https://", 8)))
-		return fl_err_set(err, errlen, FL_EINVAL, "probe URL must start with http:// or "
-							  "https://: \"%s\"", s->url ? s->url : "");
+		return fl_err_set(err, errlen, FL_EINVAL,
+				  "probe URL must start with http:// or "
+				  "https://: \"%s\"",
+				  s->url ? s->url : "");
 	if (s->period_ms <= 0 || s->timeout_ms <= 0 || s->initial_delay_ms < 0)
-		return fl_err_set(err, errlen, FL_EINVAL, "period and timeout must be positive, "
-							  "initial delay not negative");
+		return fl_err_set(err, errlen, FL_EINVAL,
+				  "period and timeout must be positive, "
+				  "initial delay not negative");
 	if (s->failure_threshold < 1 || s->success_threshold < 1)
 		return fl_err_set(err, errlen, FL_EINVAL, "thresholds must be at least 1");
 	if (s->kind != FL_PROBE_READINESS && s->success_threshold != 1)
-		return fl_err_set(err, errlen, FL_EINVAL, "successThreshold must be 1 for %s probes",
+		return fl_err_set(err, errlen, FL_EINVAL,
+				  "successThreshold must be 1 for %s probes",
 				  fl_probe_kind_str(s->kind));
 	struct probe *q = &p->probes[s->kind];
 	q->owner = p;
@@ -160,12 +165,13 @@ static void restart(struct fl_prober *p, int64_t t)
 		q->passing = k == FL_PROBE_LIVENESS;
 		if (k == FL_PROBE_READINESS && was)
 			emit(p, json_pack("{s:s, s:s, s:I, s:s, s:s}", "event", "probe_transition",
-					  "kind", "readiness", "t", (json_int_t)t, "state", "failing",
-					  "action", "removed"));
+					  "kind", "readiness", "t", (json_int_t)t, "state",
+					  "failing", "action", "removed"));
 		evtimer_del(q->timer);
 		int64_t delay = q->spec.period_ms > 0 ? q->spec.period_ms : 1;
 		while (delay < q->spec.initial_delay_ms)
-			delay += q->spec.period_ms > 0 ? q->spec.period_ms : q->spec.initial_delay_ms;
+			delay += q->spec.period_ms > 0 ? q->spec.period_ms
+						       : q->spec.initial_delay_ms;
 		arm(q, delay);
 	}
 }
@@ -214,14 +220,15 @@ static void on_done(struct fl_http_response *resp, void *arg)
 	int64_t t = fl_mono_ns();
 	q->inflight = false;
 	bool ok = resp->err == 0 && resp->status >= 200 && resp->status < 400;
-	json_t *ev = json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:f}", "event", "probe", "kind",
-			       fl_probe_kind_str(q->spec.kind), "url", q->url, "start",
-			       (json_int_t)q->req_start, "t", (json_int_t)t, "ok", ok, "status",
-			       (json_int_t)resp->status, "latency_ms",
-			       (double)(t - q->req_start) / 1e6);
+	json_t *ev =
+		json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:f}", "event", "probe", "kind",
+			  fl_probe_kind_str(q->spec.kind), "url", q->url, "start",
+			  (json_int_t)q->req_start, "t", (json_int_t)t, "ok", ok, "status",
+			  (json_int_t)resp->status, "latency_ms", (double)(t - q->req_start) / 1e6);
 	if (ev && resp->err)
-		json_object_set_new(ev, "error", json_string(resp->err == FL_ETIMEDOUT ? "timeout"
-										       : resp->errmsg));
+		json_object_set_new(ev, "error",
+				    json_string(resp->err == FL_ETIMEDOUT ? "timeout"
+									  : resp->errmsg));
 	if (ev && was_held)
 		json_object_set_new(ev, "held", json_true());
 	fl_http_response_free(resp);
@@ -244,17 +251,19 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	if (q->inflight || (is_held && !p->observe_held))
 		return;
 	q->req_held = is_held;
-	struct fl_http_request req = { .method = "GET", .url = q->url,
+	struct fl_http_request req = { .method = "GET",
+				       .url = q->url,
 				       .timeout_ms = q->spec.timeout_ms,
 				       .connect_timeout_ms = q->spec.timeout_ms,
-				       .max_body = 64 * 1024, .tls = p->tls };
+				       .max_body = 64 * 1024,
+				       .tls = p->tls };
 	q->req_start = fl_mono_ns();
 	if (fl_http_client_start(p->http, &req, on_done, q, &q->req_id) < 0) {
 		int64_t t = fl_mono_ns();
 		emit(p, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:i, s:f, s:s}", "event", "probe",
 				  "kind", fl_probe_kind_str(q->spec.kind), "url", q->url, "start",
-				  (json_int_t)q->req_start, "t", (json_int_t)t, "ok", 0, "status", 0,
-				  "latency_ms", 0.0, "error", "could not start the request"));
+				  (json_int_t)q->req_start, "t", (json_int_t)t, "ok", 0, "status",
+				  0, "latency_ms", 0.0, "error", "could not start the request"));
 		if (!is_held)
 			on_result(q, false, t);
 		return;
@@ -283,7 +292,7 @@ void fl_prober_status(const struct fl_prober *p, struct fl_prober_status *out)
 	out->started = !p->probes[FL_PROBE_STARTUP].in_use || p->started_ok;
 	out->live = !p->probes[FL_PROBE_LIVENESS].in_use || p->probes[FL_PROBE_LIVENESS].passing;
 	out->ready = p->probes[FL_PROBE_READINESS].in_use ? p->probes[FL_PROBE_READINESS].passing
-							   : out->started && out->live;
+							  : out->started && out->live;
 }
 
 void fl_prober_free(struct fl_prober *p)

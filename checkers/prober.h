@@ -29,13 +29,13 @@ struct event_base;
 struct fl_prober;
 
 struct fl_probe_spec {
-	int kind;			/* enum fl_probe_kind */
-	const char *url;		/* copied */
-	int64_t period_ms;		/* 10000 */
-	int64_t timeout_ms;		/* 1000 */
-	int64_t initial_delay_ms;	/* 0 */
-	int failure_threshold;		/* 3 */
-	int success_threshold;		/* 1 (must be 1 for liveness and startup) */
+	int kind;		  /* enum fl_probe_kind */
+	const char *url;	  /* copied */
+	int64_t period_ms;	  /* 10000 */
+	int64_t timeout_ms;	  /* 1000 */
+	int64_t initial_delay_ms; /* 0 */
+	int failure_threshold;	  /* 3 */
+	int success_threshold;	  /* 1 (must be 1 for liveness and startup) */
 };
 
 /* Kubernetes defaults for a kind. */
@@ -72,7 +72,7 @@ struct fl_prober_status {
 	bool started;		/* startup passed (true when there is no startup probe) */
 	bool live;		/* liveness passing */
 	bool ready;		/* in the Service's endpoints */
-	long results, failures;	/* probe results seen, failed ones */
+	long results, failures; /* probe results seen, failed ones */
 	int transitions;
 };
 void fl_prober_status(const struct fl_prober *p, struct fl_prober_status *out);
@@ -80,12 +80,12 @@ void fl_prober_status(const struct fl_prober *p, struct fl_prober_status *out);
 /* One container's probes with shared settings (the way `faultline probe`
  * and fl.check's prober take them): a URL per kind and one set of timings. */
 struct fl_probe_set {
-	const char *url[3];		/* by enum fl_probe_kind; NULL: no such probe (borrowed) */
-	int64_t period_ms;		/* 10000 */
-	int64_t timeout_ms;		/* 1000 */
-	int64_t initial_delay_ms;	/* 0 */
-	int failure_threshold;		/* 3 */
-	int success_threshold;		/* 1; readiness only, the others take 1 */
+	const char *url[3];	  /* by enum fl_probe_kind; NULL: no such probe (borrowed) */
+	int64_t period_ms;	  /* 10000 */
+	int64_t timeout_ms;	  /* 1000 */
+	int64_t initial_delay_ms; /* 0 */
+	int failure_threshold;	  /* 3 */
+	int success_threshold;	  /* 1; readiness only, the others take 1 */
 };
 
 /* No URLs, Kubernetes' default timings. */

@@ -138,20 +138,32 @@ static struct fl_check_result *probe_run(struct fl_chk_history *h, const union f
 /* --- the table --- */
 
 static const struct fl_checker saga = {
-	.name = "saga", .defaults = saga_defaults, .from_json = saga_from_json,
-	.override = saga_override, .run = saga_run,
+	.name = "saga",
+	.defaults = saga_defaults,
+	.from_json = saga_from_json,
+	.override = saga_override,
+	.run = saga_run,
 };
 static const struct fl_checker bank = {
-	.name = "bank", .defaults = bank_defaults, .from_json = bank_from_json,
-	.override = bank_override, .run = bank_run,
+	.name = "bank",
+	.defaults = bank_defaults,
+	.from_json = bank_from_json,
+	.override = bank_override,
+	.run = bank_run,
 };
 static const struct fl_checker breaker = {
-	.name = "breaker", .defaults = breaker_defaults, .from_json = breaker_from_json,
-	.override = breaker_override, .run = breaker_run,
+	.name = "breaker",
+	.defaults = breaker_defaults,
+	.from_json = breaker_from_json,
+	.override = breaker_override,
+	.run = breaker_run,
 };
 static const struct fl_checker probe = {
-	.name = "probe", .defaults = probe_defaults, .from_json = probe_from_json,
-	.override = probe_override, .run = probe_run,
+	.name = "probe",
+	.defaults = probe_defaults,
+	.from_json = probe_from_json,
+	.override = probe_override,
+	.run = probe_run,
 };
 
 static const struct fl_checker *const checkers[] = { &saga, &bank, &breaker, &probe, NULL };

@@ -26,33 +26,33 @@ enum fl_check_valid { FL_CHECK_VALID = 0, FL_CHECK_INVALID = 1, FL_CHECK_UNKNOWN
 
 /* State of one invariant after checking. */
 enum fl_check_inv_state {
-	FL_INV_NOT_CHECKED,	/* no data in the history to evaluate it */
-	FL_INV_PASSED,		/* evaluated at least once, no violation */
-	FL_INV_FAILED,		/* at least one violation */
-	FL_INV_UNKNOWN,		/* could not be decided (reason given) */
+	FL_INV_NOT_CHECKED, /* no data in the history to evaluate it */
+	FL_INV_PASSED,	    /* evaluated at least once, no violation */
+	FL_INV_FAILED,	    /* at least one violation */
+	FL_INV_UNKNOWN,	    /* could not be decided (reason given) */
 };
 
 struct fl_check_invariant {
-	char id[8];		/* "M1" */
-	char *name;		/* "conservation per snapshot" */
+	char id[8]; /* "M1" */
+	char *name; /* "conservation per snapshot" */
 	enum fl_check_inv_state state;
-	long checked;		/* how many times it was evaluated */
-	long count;		/* violations */
-	char *first_msg, *worst_msg, *last_msg;	/* one-line descriptions */
+	long checked;				/* how many times it was evaluated */
+	long count;				/* violations */
+	char *first_msg, *worst_msg, *last_msg; /* one-line descriptions */
 	json_t *first, *worst, *last;		/* evidence (owned) */
 	double worst_score;
 	char *unknown_reason;
 };
 
 struct fl_check_result {
-	char *checker;		/* "saga", "bank", "breaker", "probe" */
+	char *checker; /* "saga", "bank", "breaker", "probe" */
 	enum fl_check_valid valid;
 	struct fl_check_invariant *inv;
 	size_t ninv, capinv;
-	json_t *stats;		/* object: what was looked at ("sagas": 120, ...) (owned) */
-	char *note;		/* overall unknown reason, if any */
-	int64_t duration_ns;	/* time the check took */
-	bool mute;		/* while set, fl_check_pass/fail/unknown record nothing
+	json_t *stats;	     /* object: what was looked at ("sagas": 120, ...) (owned) */
+	char *note;	     /* overall unknown reason, if any */
+	int64_t duration_ns; /* time the check took */
+	bool mute;	     /* while set, fl_check_pass/fail/unknown record nothing
 				 * (a checker's `since` window: earlier events only
 				 * build state) */
 };

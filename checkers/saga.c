@@ -95,7 +95,7 @@ static int index_sagas(struct ctx *x)
 			s->start_line = h->saga[i].line;
 		}
 		if (h->saga[i].kind == FL_SAGA_STARTED && !s->started) {
-			s->started = true;	/* replay sets it again */
+			s->started = true; /* replay sets it again */
 			s->started_t = s->clock_t = h->saga[i].t;
 		}
 		s->ev_n++;
@@ -132,7 +132,7 @@ static void on_comp_requested(struct ctx *x, struct saga_st *s, const struct fl_
 	char kb[16], jb[16];
 	const char *kl = step_label(x, s, k, kb, sizeof(kb));
 	if (s->comp[k] != C_NONE)
-		return;		/* a retry of the same compensation */
+		return; /* a retry of the same compensation */
 	s->comp[k] = C_REQ;
 	fl_check_pass(x->r, "S5");
 	if (s->pending_unknown) {
@@ -147,20 +147,24 @@ static void on_comp_requested(struct ctx *x, struct saga_st *s, const struct fl_
 	fl_check_pass(x->r, "S3");
 	if (!applied(s->fwd[k])) {
 		static const char *const fs[] = { "never sent", "requested, no outcome",
-						  "succeeded", "failed", "unknown",
-						  "applied", "not applied" };
+						  "succeeded",	"failed",
+						  "unknown",	"applied",
+						  "not applied" };
 		fl_check_fail(x->r, "S3", 2, saga_evidence(x, s),
 			      "saga %s: compensation of step %s (line %ld) but its forward step "
-			      "was %s", S(x, s->id), kl, e->line, fs[s->fwd[k]]);
+			      "was %s",
+			      S(x, s->id), kl, e->line, fs[s->fwd[k]]);
 	} else if (s->comp_min && k > s->comp_min) {
 		fl_check_fail(x->r, "S3", 1, saga_evidence(x, s),
 			      "saga %s: compensation of step %s (line %ld) after step %s's: not in "
-			      "reverse order", S(x, s->id), kl, e->line,
+			      "reverse order",
+			      S(x, s->id), kl, e->line,
 			      step_label(x, s, s->comp_min, jb, sizeof(jb)));
 	} else if (s->pivot_step && applied(s->fwd[s->pivot_step])) {
 		fl_check_fail(x->r, "S3", 3, saga_evidence(x, s),
 			      "saga %s: compensation of step %s (line %ld) after the pivot (step "
-			      "%s) succeeded", S(x, s->id), kl, e->line,
+			      "%s) succeeded",
+			      S(x, s->id), kl, e->line,
 			      step_label(x, s, s->pivot_step, jb, sizeof(jb)));
 	}
 	if (!s->comp_min || k < s->comp_min)
@@ -195,11 +199,13 @@ static void replay(struct ctx *x)
 			s->pivot_step = (int16_t)k;
 		if (e->kind != FL_SAGA_STARTED && e->kind != FL_SAGA_DEFERRED &&
 		    e->kind != FL_SAGA_RESUMED)
-			s->deferred = false;	/* it runs (or ended) again */
+			s->deferred = false; /* it runs (or ended) again */
 		if (!e->comp && e->kind != FL_SAGA_STARTED && e->kind != FL_SAGA_ENDED &&
 		    e->kind != FL_SAGA_DEFERRED && e->kind != FL_SAGA_RESUMED) {
 			s->eff[k] |= (e->has_amount ? (e->amount ? EFF_AMT : EFF_ZERO) : 0) |
-				     (e->effect == 2 ? EFF_YES : e->effect == 1 ? EFF_NO : 0);
+				     (e->effect == 2   ? EFF_YES
+				      : e->effect == 1 ? EFF_NO
+						       : 0);
 		}
 		switch (e->kind) {
 		case FL_SAGA_STARTED:
@@ -220,7 +226,7 @@ static void replay(struct ctx *x)
 				break;
 			}
 			if (s->fwd[k] == F_UNK)
-				s->pending_unknown &= ~(1u << k);	/* same-key retry */
+				s->pending_unknown &= ~(1u << k); /* same-key retry */
 			if (!applied(s->fwd[k]))
 				s->fwd[k] = F_REQ;
 			break;
@@ -262,12 +268,8 @@ static void replay(struct ctx *x)
 				s->pivot_t = e->t;
 			break;
 		}
-		case FL_COMP_REQUESTED:
-			on_comp_requested(x, s, e, k);
-			break;
-		case FL_COMP_SUCCEEDED:
-			s->comp[k] = C_OK;
-			break;
+		case FL_COMP_REQUESTED: on_comp_requested(x, s, e, k); break;
+		case FL_COMP_SUCCEEDED: s->comp[k] = C_OK; break;
 		case FL_SAGA_DEFERRED:
 			s->clock_t = e->t;
 			s->deferred = true;
@@ -277,7 +279,7 @@ static void replay(struct ctx *x)
 			s->clock_t = e->t;
 			s->deferred = false;
 			if (e->deadline_ms >= 0)
-				s->deadline_ms = e->deadline_ms;	/* from the resume */
+				s->deadline_ms = e->deadline_ms; /* from the resume */
 			break;
 		case FL_SAGA_ENDED:
 			s->ended = true;
@@ -330,31 +332,34 @@ static void check_sagas(struct ctx *x, bool have_effects)
 			continue;
 		fl_check_pass(x->r, "S1");
 		if (!s->ended && s->deferred) {
-			fl_check_unknown(x->r, "S1",
-					 "saga %s still deferred (line %ld, %.1f s before the history "
-					 "ends): its deadline is suspended until it resumes",
-					 S(x, s->id), s->deferred_line, (double)(end - s->clock_t) / 1e9);
+			fl_check_unknown(
+				x->r, "S1",
+				"saga %s still deferred (line %ld, %.1f s before the history "
+				"ends): its deadline is suspended until it resumes",
+				S(x, s->id), s->deferred_line, (double)(end - s->clock_t) / 1e9);
 			continue;
 		}
 		if (!s->ended) {
 			if (end - s->clock_t > limit_ns)
-				fl_check_fail(x->r, "S1", (double)(end - s->clock_t) / 1e9,
-					      saga_evidence(x, s),
-					      "saga %s (started line %ld) still running %.1f s after it "
-					      "started or last resumed, past its deadline plus grace (%.1f s)",
-					      S(x, s->id),
-					      s->start_line, (double)(end - s->clock_t) / 1e9,
-					      (double)limit_ns / 1e9);
+				fl_check_fail(
+					x->r, "S1", (double)(end - s->clock_t) / 1e9,
+					saga_evidence(x, s),
+					"saga %s (started line %ld) still running %.1f s after it "
+					"started or last resumed, past its deadline plus grace (%.1f s)",
+					S(x, s->id), s->start_line,
+					(double)(end - s->clock_t) / 1e9, (double)limit_ns / 1e9);
 			else
 				fl_check_unknown(x->r, "S1",
 						 "saga %s still running when the history ends, "
-						 "before its deadline plus grace", S(x, s->id));
+						 "before its deadline plus grace",
+						 S(x, s->id));
 			continue;
 		}
 		if (!terminal(x, s)) {
 			fl_check_fail(x->r, "S1", 1e6, saga_evidence(x, s),
 				      "saga %s ended %s (line %ld), not COMPLETED, COMPENSATED or "
-				      "FAILED", S(x, s->id), s->state >= 0 ? S(x, s->state) : "(no state)",
+				      "FAILED",
+				      S(x, s->id), s->state >= 0 ? S(x, s->state) : "(no state)",
 				      s->end_line);
 			continue;
 		}
@@ -363,7 +368,8 @@ static void check_sagas(struct ctx *x, bool have_effects)
 			fl_check_fail(x->r, "S1", (double)(decided - s->clock_t) / 1e9,
 				      saga_evidence(x, s),
 				      "saga %s took %.1f s to %s, past its deadline plus grace "
-				      "(%.1f s)", S(x, s->id), (double)(decided - s->clock_t) / 1e9,
+				      "(%.1f s)",
+				      S(x, s->id), (double)(decided - s->clock_t) / 1e9,
 				      s->pivot_t ? "pass its pivot" : "end",
 				      (double)limit_ns / 1e9);
 		if (have_effects)
@@ -375,16 +381,18 @@ static void check_sagas(struct ctx *x, bool have_effects)
 		if (s->state == x->st_completed) {
 			for (int k = 1; k <= MAXSTEP; k++) {
 				if (s->comp[k] == C_OK) {
-					fl_check_fail(x->r, "S2", 1, saga_evidence(x, s),
-						      "saga %s COMPLETED but step %s was compensated",
-						      S(x, s->id), step_label(x, s, k, kb, sizeof(kb)));
+					fl_check_fail(
+						x->r, "S2", 1, saga_evidence(x, s),
+						"saga %s COMPLETED but step %s was compensated",
+						S(x, s->id), step_label(x, s, k, kb, sizeof(kb)));
 					break;
 				}
 				if (s->fwd[k] != F_NONE && !applied(s->fwd[k]) &&
 				    moves_money(x, s, k)) {
-					fl_check_fail(x->r, "S2", 1, saga_evidence(x, s),
-						      "saga %s COMPLETED but step %s never succeeded",
-						      S(x, s->id), step_label(x, s, k, kb, sizeof(kb)));
+					fl_check_fail(
+						x->r, "S2", 1, saga_evidence(x, s),
+						"saga %s COMPLETED but step %s never succeeded",
+						S(x, s->id), step_label(x, s, k, kb, sizeof(kb)));
 					break;
 				}
 			}
@@ -396,16 +404,18 @@ static void check_sagas(struct ctx *x, bool have_effects)
 				fl_check_fail(x->r, "S2", (double)(s->amount ? s->amount : 1),
 					      saga_evidence(x, s),
 					      "saga %s %s but step %s was applied and never "
-					      "compensated", S(x, s->id), S(x, s->state),
+					      "compensated",
+					      S(x, s->id), S(x, s->state),
 					      step_label(x, s, k, kb, sizeof(kb)));
 				break;
 			}
 			if (!a && c && s->fwd[k] != F_UNK) {
-				fl_check_fail(x->r, "S2", (double)(s->amount ? s->amount : 1),
-					      saga_evidence(x, s),
-					      "saga %s %s: step %s was compensated but never applied",
-					      S(x, s->id), S(x, s->state),
-					      step_label(x, s, k, kb, sizeof(kb)));
+				fl_check_fail(
+					x->r, "S2", (double)(s->amount ? s->amount : 1),
+					saga_evidence(x, s),
+					"saga %s %s: step %s was compensated but never applied",
+					S(x, s->id), S(x, s->state),
+					step_label(x, s, k, kb, sizeof(kb)));
 				break;
 			}
 		}
@@ -534,9 +544,11 @@ static int check_effects(struct ctx *x)
 			if (worst) {
 				json_t *ev = saga_evidence(x, s);
 				json_object_set_new(ev, "net_effects", nets_json(x, nets, nn));
-				fl_check_fail(x->r, "S2", (double)worst, ev,
-					      "saga %s ended %s with a net effect (up to %lld on one "
-					      "account)", S(x, s->id), S(x, s->state), (long long)worst);
+				fl_check_fail(
+					x->r, "S2", (double)worst, ev,
+					"saga %s ended %s with a net effect (up to %lld on one "
+					"account)",
+					S(x, s->id), S(x, s->state), (long long)worst);
 			}
 			continue;
 		}
@@ -564,10 +576,11 @@ static int check_effects(struct ctx *x)
 				continue;
 			json_t *ev = saga_evidence(x, s);
 			json_object_set_new(ev, "net_effects", nets_json(x, nets, nn));
-			fl_check_fail(x->r, "S2", (double)llabs(pos - s->amount), ev,
-				      "saga %s COMPLETED moving %lld at %s instead of its amount %lld",
-				      S(x, s->id), (long long)pos, S(x, nets[i].participant),
-				      (long long)s->amount);
+			fl_check_fail(
+				x->r, "S2", (double)llabs(pos - s->amount), ev,
+				"saga %s COMPLETED moving %lld at %s instead of its amount %lld",
+				S(x, s->id), (long long)pos, S(x, nets[i].participant),
+				(long long)s->amount);
 			break;
 		}
 	}
@@ -612,7 +625,7 @@ static void check_clients(struct ctx *x)
 			continue;
 		int type = o->type;
 		if (type == FL_OP_OK && o->state >= 0 && o->state != completed_str)
-			type = FL_OP_INFO;	/* accepted, not done: outcome comes later */
+			type = FL_OP_INFO; /* accepted, not done: outcome comes later */
 		fl_check_pass(x->r, "S6");
 		json_t *ev = NULL;
 		if (type == FL_OP_OK && !(s->ended && s->state == x->st_completed)) {
@@ -625,17 +638,19 @@ static void check_clients(struct ctx *x)
 		} else if (type == FL_OP_FAIL && s->ended && s->state == x->st_completed) {
 			ev = saga_evidence(x, s);
 			json_object_set_new(ev, "op_line", json_integer(o->line));
-			fl_check_fail(x->r, "S6", 2, ev,
-				      "client got fail for saga %s (line %ld) but the saga COMPLETED",
-				      S(x, s->id), o->line);
+			fl_check_fail(
+				x->r, "S6", 2, ev,
+				"client got fail for saga %s (line %ld) but the saga COMPLETED",
+				S(x, s->id), o->line);
 		} else if (type == FL_OP_INFO && !s->ended && !s->deferred &&
-			   h->t_last - s->clock_t >
-				   (s->deadline_ms + x->c->grace_ms) * 1000000) {
+			   h->t_last - s->clock_t > (s->deadline_ms + x->c->grace_ms) * 1000000) {
 			ev = saga_evidence(x, s);
 			json_object_set_new(ev, "op_line", json_integer(o->line));
-			fl_check_fail(x->r, "S6", 1, ev,
-				      "client got an indeterminate answer for saga %s (line %ld) and "
-				      "the saga never converged", S(x, s->id), o->line);
+			fl_check_fail(
+				x->r, "S6", 1, ev,
+				"client got an indeterminate answer for saga %s (line %ld) and "
+				"the saga never converged",
+				S(x, s->id), o->line);
 		}
 	}
 	free(by_key);

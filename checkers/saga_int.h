@@ -15,30 +15,30 @@ enum { C_NONE, C_REQ, C_OK };
 
 /* What a step's forward events say about its effect (bits of saga_st.eff). */
 enum {
-	EFF_AMT = 2,		/* carries a nonzero amount */
-	EFF_ZERO = 4,		/* carries "amount": 0 */
-	EFF_YES = 8,		/* "effect": true */
-	EFF_NO = 16,		/* "effect": false */
+	EFF_AMT = 2,  /* carries a nonzero amount */
+	EFF_ZERO = 4, /* carries "amount": 0 */
+	EFF_YES = 8,  /* "effect": true */
+	EFF_NO = 16,  /* "effect": false */
 };
 
 struct saga_st {
 	int32_t id;
 	int64_t started_t, ended_t, pivot_t;
-	int64_t clock_t;	/* where its deadline counts from: start, or the last resume */
+	int64_t clock_t; /* where its deadline counts from: start, or the last resume */
 	long start_line, end_line;
 	int32_t state, reason, type, request_key;
 	int64_t amount, deadline_ms;
 	int16_t pivot_step, comp_min;
 	uint8_t fwd[MAXSTEP + 1], comp[MAXSTEP + 1];
-	uint8_t eff[MAXSTEP + 1];	/* EFF_* seen on the step's forward events */
+	uint8_t eff[MAXSTEP + 1]; /* EFF_* seen on the step's forward events */
 	uint32_t pending_unknown;
-	int32_t names[MAXSTEP + 1];	/* steps given by name, in order of first sight */
+	int32_t names[MAXSTEP + 1]; /* steps given by name, in order of first sight */
 	uint8_t nnames;
 	long unknown_line;
 	bool ended, started;
-	bool deferred;		/* waiting (saga_deferred, not resumed since): no deadline */
+	bool deferred; /* waiting (saga_deferred, not resumed since): no deadline */
 	long deferred_line;
-	size_t ev_off, ev_n;	/* this saga's events in the by-saga index */
+	size_t ev_off, ev_n; /* this saga's events in the by-saga index */
 };
 
 struct ctx {
@@ -47,10 +47,10 @@ struct ctx {
 	struct fl_check_result *r;
 	struct saga_st *sg;
 	size_t nsg;
-	int32_t *slot;		/* string id -> saga index or -1 */
-	size_t *by_saga;	/* saga event indices grouped by saga */
+	int32_t *slot;	 /* string id -> saga index or -1 */
+	size_t *by_saga; /* saga event indices grouped by saga */
 	int32_t st_completed, st_compensated, st_failed, st_stuck;
-	int64_t last_end;	/* latest saga end */
+	int64_t last_end; /* latest saga end */
 };
 
 static inline const char *S(struct ctx *x, int32_t id)

@@ -30,9 +30,11 @@ int fl_cli_tls_check(const char *cmd, const struct fl_http_tls *t)
 {
 	int rc;
 	if (t->key && !t->cert)
-		return fl_cli_usage_error(cmd, "--key needs --cert (the certificate it belongs to)");
+		return fl_cli_usage_error(cmd,
+					  "--key needs --cert (the certificate it belongs to)");
 	if ((rc = readable(cmd, "--cacert", t->cacert)) >= 0 ||
-	    (rc = readable(cmd, "--cert", t->cert)) >= 0 || (rc = readable(cmd, "--key", t->key)) >= 0)
+	    (rc = readable(cmd, "--cert", t->cert)) >= 0 ||
+	    (rc = readable(cmd, "--key", t->key)) >= 0)
 		return rc;
 	return -1;
 }

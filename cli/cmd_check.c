@@ -13,19 +13,23 @@
 enum { O_CONFIG = FL_OPT_LONG, O_BREAKER, O_LINK, O_SERVICE, O_SINCE, O_JSON, O_REPORT, O_EVMAX };
 
 static const struct fl_opt opts[] = {
-	{ "config", O_CONFIG, "FILE", "the checker's configuration (JSON); for breaker a\n"
-		"service's /breakers output or one breaker's config" },
+	{ "config", O_CONFIG, "FILE",
+	  "the checker's configuration (JSON); for breaker a\n"
+	  "service's /breakers output or one breaker's config" },
 	{ "breaker", O_BREAKER, "NAME", "breaker: which breaker (in the history and the config)" },
 	{ "link", O_LINK, "NAME", "breaker: proxy link whose exchanges are the downstream calls" },
 	{ "service", O_SERVICE, "NAME", "probe: the probed service" },
-	{ "since", O_SINCE, "NS", "saga, breaker: check only what starts at or after this\n"
-		"time (monotonic ns, as the history's \"t\"); earlier\n"
-		"events only build state (balances, the breaker's window)" },
+	{ "since", O_SINCE, "NS",
+	  "saga, breaker: check only what starts at or after this\n"
+	  "time (monotonic ns, as the history's \"t\"); earlier\n"
+	  "events only build state (balances, the breaker's window)" },
 	{ "json", O_JSON, NULL, "print the result as JSON" },
-	{ "report", O_REPORT, "FMT=FILE", "also write a report: junit, json, html (one page with the\n"
-		"history's timeline and the verdicts), tap, tap13 or\n"
-		"console, one test per invariant (repeatable)" },
-	{ "evidence-max", O_EVMAX, "N", "bytes of evidence printed per example (default 2000, 0: all)" },
+	{ "report", O_REPORT, "FMT=FILE",
+	  "also write a report: junit, json, html (one page with the\n"
+	  "history's timeline and the verdicts), tap, tap13 or\n"
+	  "console, one test per invariant (repeatable)" },
+	{ "evidence-max", O_EVMAX, "N",
+	  "bytes of evidence printed per example (default 2000, 0: all)" },
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
@@ -44,10 +48,12 @@ static const struct fl_help help[] = {
 	  "  bank      Jepsen's bank test: snapshots sum to the total (B1), none negative (B2)\n"
 	  "  breaker   circuit breaker, Resilience4j semantics: C1-C7\n"
 	  "  probe     health probes and graceful shutdown, Kubernetes semantics: H1-H5\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ "\n"
 	  "Exit status: 0 valid, 1 invalid, 4 unknown (could not decide), 2 usage,\n"
-	  "configuration or history error.\n", NULL },
+	  "configuration or history error.\n",
+	  NULL },
 	{ NULL, NULL },
 };
 
@@ -62,8 +68,11 @@ static int write_reports(struct fl_report_set *set, const struct fl_check_result
 	char *command = fl_cli_command_line(argc, argv);
 	json_t *rj = fl_check_result_json(r);
 	json_t *extra = rj ? json_pack("{s:[o]}", "checks", rj) : NULL;
-	struct fl_run_summary sum = { .duration_ns = r->duration_ns, .histories = histories,
-				      .nhistories = nhistories, .command = command, .extra = extra };
+	struct fl_run_summary sum = { .duration_ns = r->duration_ns,
+				      .histories = histories,
+				      .nhistories = nhistories,
+				      .command = command,
+				      .extra = extra };
 	fl_report_run_begin(set, 1, 0);
 	int rc = extra ? fl_check_result_report(r, set, &sum) : FL_ENOMEM;
 	fl_report_run_end(set, &sum);
@@ -113,17 +122,20 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		case O_SERVICE: a->ov.service = v; break;
 		case O_SINCE:
 			if (parse_since(v, &a->ov.since))
-				return fl_cli_usage_error("check", "--since: bad time '%s' (integer ns)", v);
+				return fl_cli_usage_error("check",
+							  "--since: bad time '%s' (integer ns)", v);
 			a->ov.has_since = true;
 			break;
 		case O_EVMAX:
 			a->evmax = strtol(v, &end, 10);
 			if (*end || a->evmax < 0)
-				return fl_cli_usage_error("check", "--evidence-max: bad number '%s'", v);
+				return fl_cli_usage_error("check",
+							  "--evidence-max: bad number '%s'", v);
 			break;
 		case O_REPORT:
 			if (a->nreports == MAX_REPORTS)
-				return fl_cli_usage_error("check", "at most %d reports", MAX_REPORTS);
+				return fl_cli_usage_error("check", "at most %d reports",
+							  MAX_REPORTS);
 			a->reports[a->nreports++] = v;
 			break;
 		}
@@ -135,7 +147,8 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 	if (o.optind >= argc)
 		return fl_cli_usage_error("check", "which checker? %s", names);
 	if (!(a->checker = fl_checker_find(argv[o.optind])))
-		return fl_cli_usage_error("check", "unknown checker '%s' (%s)", argv[o.optind], names);
+		return fl_cli_usage_error("check", "unknown checker '%s' (%s)", argv[o.optind],
+					  names);
 	for (int i = o.optind + 1; i < argc; i++) {
 		if (a->npaths == MAX_FILES)
 			return fl_cli_usage_error("check", "at most %d history files", MAX_FILES);

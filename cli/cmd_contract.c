@@ -25,26 +25,52 @@
 #include "launcher/launcher.h"
 
 enum {
-	O_PROVIDER_URL = FL_OPT_LONG, O_REF, O_REF_DATA, O_STATE_URL, O_STATE_TEARDOWN,
-	O_FILTER_CONSUMER, O_FILTER_DESCRIPTION, O_FILTER_STATE, O_EXCLUDE_DESCRIPTION,
-	O_REPORT, O_TIMEOUT, O_SEED, O_LISTEN, O_READY_FILE, O_PCAP, O_EVENTS, O_MAP,
-	O_ONLY_MAPPED, O_VERSION, O_PROXY, O_LINK, O_TOKEN, O_TOKEN_FILE,
+	O_PROVIDER_URL = FL_OPT_LONG,
+	O_REF,
+	O_REF_DATA,
+	O_STATE_URL,
+	O_STATE_TEARDOWN,
+	O_FILTER_CONSUMER,
+	O_FILTER_DESCRIPTION,
+	O_FILTER_STATE,
+	O_EXCLUDE_DESCRIPTION,
+	O_REPORT,
+	O_TIMEOUT,
+	O_SEED,
+	O_LISTEN,
+	O_READY_FILE,
+	O_PCAP,
+	O_EVENTS,
+	O_MAP,
+	O_ONLY_MAPPED,
+	O_VERSION,
+	O_PROXY,
+	O_LINK,
+	O_TOKEN,
+	O_TOKEN_FILE,
 };
 
 static const struct fl_opt verify_opts[] = {
 	{ "provider-url", O_PROVIDER_URL, "URL", "the provider (http://127.0.0.1:8080)" },
-	{ "ref", O_REF, NULL, "each pact's provider is that service of the running\n"
-		"reference system (faultline ref up)" },
+	{ "ref", O_REF, NULL,
+	  "each pact's provider is that service of the running\n"
+	  "reference system (faultline ref up)" },
 	{ "ref-data", O_REF_DATA, "DIR", "its data directory (default: as faultline ref)" },
-	{ "state-change-url", O_STATE_URL, "URL", "POST {\"state\",\"params\",\"action\":\"setup\"} here before\n"
-		"each interaction (values it returns feed ProviderState\n"
-		"generators)" },
-	{ "state-change-teardown", O_STATE_TEARDOWN, NULL, "also POST action \"teardown\" afterwards" },
+	{ "state-change-url", O_STATE_URL, "URL",
+	  "POST {\"state\",\"params\",\"action\":\"setup\"} here before\n"
+	  "each interaction (values it returns feed ProviderState\n"
+	  "generators)" },
+	{ "state-change-teardown", O_STATE_TEARDOWN, NULL,
+	  "also POST action \"teardown\" afterwards" },
 	{ "filter-consumer", O_FILTER_CONSUMER, "RE", "only pacts whose consumer matches RE" },
-	{ "filter-description", O_FILTER_DESCRIPTION, "RE", "only interactions whose description matches RE" },
-	{ "filter-state", O_FILTER_STATE, "RE", "only interactions with a provider state matching RE" },
-	{ "exclude-description", O_EXCLUDE_DESCRIPTION, "RE", "skip interactions whose description matches RE" },
-	{ "report", O_REPORT, "FORMAT[=FILE]", "console (default), tap, tap13, junit, json, html; repeatable" },
+	{ "filter-description", O_FILTER_DESCRIPTION, "RE",
+	  "only interactions whose description matches RE" },
+	{ "filter-state", O_FILTER_STATE, "RE",
+	  "only interactions with a provider state matching RE" },
+	{ "exclude-description", O_EXCLUDE_DESCRIPTION, "RE",
+	  "skip interactions whose description matches RE" },
+	{ "report", O_REPORT, "FORMAT[=FILE]",
+	  "console (default), tap, tap13, junit, json, html; repeatable" },
 	{ "timeout", O_TIMEOUT, "S", "per request (default 10)" },
 	{ "seed", O_SEED, "N", "seed for generators" },
 	FL_OPTS_CLIENT_TLS,
@@ -61,23 +87,28 @@ static const struct fl_opt stub_opts[] = {
 static const struct fl_opt generate_opts[] = {
 	{ "pcap", O_PCAP, "FILE", "a pcap or pcapng capture (Ethernet, Linux cooked, loopback)" },
 	{ "events", O_EVENTS, "FILE", "the fault injector's recorded exchanges (JSONL)" },
-	{ "map", O_MAP, "ADDR:PORT=SERVICE", "name the service listening at ADDR:PORT (repeatable;\n"
-		"unmapped endpoints are named by address)" },
-	{ "only-mapped", O_ONLY_MAPPED, NULL, "ignore connections to servers no --map names (captures)" },
+	{ "map", O_MAP, "ADDR:PORT=SERVICE",
+	  "name the service listening at ADDR:PORT (repeatable;\n"
+	  "unmapped endpoints are named by address)" },
+	{ "only-mapped", O_ONLY_MAPPED, NULL,
+	  "ignore connections to servers no --map names (captures)" },
 	{ "out", 'o', "DIR", "where to write CONSUMER-PROVIDER.json (default .)" },
 	{ "version", O_VERSION, "3|4", "pact specification to write (default 4)" },
 	FL_OPT_END,
 };
 
 static const struct fl_opt record_opts[] = {
-	{ "proxy", O_PROXY, "URL", "the proxy's control API (default http://127.0.0.1:8474,\n"
-		"or $FAULTLINE_PROXY_URL)" },
+	{ "proxy", O_PROXY, "URL",
+	  "the proxy's control API (default http://127.0.0.1:8474,\n"
+	  "or $FAULTLINE_PROXY_URL)" },
 	{ "link", O_LINK, "NAME", "a link (proxy) name, e.g. remittance->money (repeatable)" },
 	{ "out", 'o', "FILE", "the JSONL file to write (- for stdout)" },
-	{ "token", O_TOKEN, "T", "the API's bearer token (shows in the process list: prefer\n"
-		"--token-file or FAULTLINE_TOKEN)" },
-	{ "token-file", O_TOKEN_FILE, "FILE", "read the token from FILE's first line (default:\n"
-		"$FAULTLINE_TOKEN, then $FAULTLINE_PROXY_TOKEN)" },
+	{ "token", O_TOKEN, "T",
+	  "the API's bearer token (shows in the process list: prefer\n"
+	  "--token-file or FAULTLINE_TOKEN)" },
+	{ "token-file", O_TOKEN_FILE, "FILE",
+	  "read the token from FILE's first line (default:\n"
+	  "$FAULTLINE_TOKEN, then $FAULTLINE_PROXY_TOKEN)" },
 	FL_OPTS_CLIENT_TLS,
 	FL_OPT_END,
 };
@@ -85,8 +116,9 @@ static const struct fl_opt record_opts[] = {
 static const struct fl_opt scaffold_opts[] = {
 	{ "out", 'o', "FILE.lua", "the scenario to write" },
 	{ "provider-url", O_PROVIDER_URL, "URL", "default provider URL written into the scenario" },
-	{ "ref", O_REF, NULL, "use the provider's service of the running reference\n"
-		"system (tests skip when none runs)" },
+	{ "ref", O_REF, NULL,
+	  "use the provider's service of the running reference\n"
+	  "system (tests skip when none runs)" },
 	FL_OPT_END,
 };
 
@@ -145,7 +177,8 @@ static int load_pacts(struct fl_pact_list *l, int argc, char **argv, int first)
 			json_t *w;
 			json_array_foreach(l->v[k]->warnings, j, w)
 				fprintf(stderr, "faultline contract: warning: %s: %s\n",
-					l->v[k]->source ? l->v[k]->source : argv[i], json_string_value(w));
+					l->v[k]->source ? l->v[k]->source : argv[i],
+					json_string_value(w));
 		}
 		if (rc < 0) {
 			fprintf(stderr, "faultline contract: %s\n", err);
@@ -193,9 +226,7 @@ static void on_result(const struct fl_verify_result *r, void *arg)
 	if (r->received)
 		json_object_set(extra, "response", r->received);
 	switch (r->status) {
-	case FL_VERIFY_PASS:
-		t.status = FL_TEST_PASS;
-		break;
+	case FL_VERIFY_PASS: t.status = FL_TEST_PASS; break;
 	case FL_VERIFY_SKIP:
 		t.status = FL_TEST_SKIP;
 		fl_buf_puts(&msg, "filtered out");
@@ -220,7 +251,8 @@ static void on_result(const struct fl_verify_result *r, void *arg)
 			}
 		}
 		if (r->sent)
-			fl_buf_printf(&detail, "request: %s %s\n", fl_json_str(r->sent, "method", ""),
+			fl_buf_printf(&detail, "request: %s %s\n",
+				      fl_json_str(r->sent, "method", ""),
 				      fl_json_str(r->sent, "url", ""));
 		if (r->received)
 			fl_buf_printf(&detail, "response: %lld %.300s\n",
@@ -286,7 +318,8 @@ static int parse_verify(int argc, char **argv, struct verify_args *a, int *first
 	if (*first >= argc)
 		return fl_cli_usage_error("contract", "verify: no pact files given");
 	if (!a->o.provider_url && !a->ref)
-		return fl_cli_usage_error("contract", "verify: --provider-url URL or --ref is required");
+		return fl_cli_usage_error("contract",
+					  "verify: --provider-url URL or --ref is required");
 	return -1;
 }
 
@@ -297,8 +330,10 @@ static json_t *ref_topology(const char *data)
 	snprintf(path, sizeof(path), "%s/topology.json", data ? data : fl_ref_default_data());
 	json_t *topo = fl_json_load_file(path, terr, sizeof(terr));
 	if (!topo)
-		fprintf(stderr, "faultline contract verify: no running reference system (%s); start one "
-			"with 'faultline ref up'\n", terr);
+		fprintf(stderr,
+			"faultline contract verify: no running reference system (%s); start one "
+			"with 'faultline ref up'\n",
+			terr);
 	return topo;
 }
 
@@ -316,7 +351,8 @@ static void verify_one(const struct fl_pact *p, struct fl_verify_opts *o, const 
 	fl_report_file_begin(set, file);
 	int rc = 0;
 	if (!o->provider_url) {
-		snprintf(err, sizeof(err), "the reference system has no service '%s' (the pact's provider)",
+		snprintf(err, sizeof(err),
+			 "the reference system has no service '%s' (the pact's provider)",
 			 p->provider);
 		rc = -1;
 	} else {
@@ -407,7 +443,8 @@ static int cmd_stub(int argc, char **argv)
 		return fl_cli_usage_error("contract", "stub: no pact files given");
 	struct event_base *base = event_base_new();
 	char err[512];
-	struct fl_stub *s = base ? fl_stub_new(base, pl.v, pl.n, listen, seed, err, sizeof(err)) : NULL;
+	struct fl_stub *s =
+		base ? fl_stub_new(base, pl.v, pl.n, listen, seed, err, sizeof(err)) : NULL;
 	if (!s) {
 		fprintf(stderr, "faultline contract stub: %s\n", base ? err : "no event loop");
 		rc = FL_EXIT_INFRA;
@@ -469,7 +506,8 @@ static int cmd_generate(int argc, char **argv)
 		case O_VERSION:
 			o.version = atoi(v);
 			if (o.version != 3 && o.version != 4)
-				return fl_cli_usage_error("contract", "generate: --version must be 3 or 4");
+				return fl_cli_usage_error("contract",
+							  "generate: --version must be 3 or 4");
 			break;
 		case O_PCAP:
 		case O_EVENTS:
@@ -486,7 +524,8 @@ static int cmd_generate(int argc, char **argv)
 		return fl_cli_usage_error("contract", "generate: unexpected argument '%s'",
 					  argv[op.optind + 1]);
 	if (!nin)
-		return fl_cli_usage_error("contract", "generate: give --pcap FILE or --events FILE");
+		return fl_cli_usage_error("contract",
+					  "generate: give --pcap FILE or --events FILE");
 	char err[1024];
 	struct fl_generator *g = fl_generator_new(&o, err, sizeof(err));
 	if (!g) {
@@ -515,7 +554,8 @@ static int cmd_generate(int argc, char **argv)
 		} else if (st.interactions == 0) {
 			/* an empty recording (wrong link, wrong file, no traffic yet)
 			 * must not look like a contract that holds */
-			fprintf(stderr, "faultline contract generate: no HTTP exchange%s in the input%s: "
+			fprintf(stderr,
+				"faultline contract generate: no HTTP exchange%s in the input%s: "
 				"no pact written (record traffic first: faultline contract record)\n",
 				st.exchanges ? " between a known consumer and provider" : "",
 				st.exchanges ? "" : " (empty recording or capture)");
@@ -529,7 +569,8 @@ static int cmd_generate(int argc, char **argv)
 			for (size_t i = 0; i < st.nfiles; i++)
 				printf("  %s\n", st.files[i]);
 			if (st.warnings)
-				fprintf(stderr, "faultline contract generate: %zu warning%s (see above)\n",
+				fprintf(stderr,
+					"faultline contract generate: %zu warning%s (see above)\n",
 					st.warnings, st.warnings == 1 ? "" : "s");
 		}
 		fl_generate_stats_free(&st);
@@ -640,8 +681,10 @@ static int cmd_record(int argc, char **argv)
 		rc = FL_EXIT_INFRA;
 	}
 	if (rc == FL_EXIT_OK)
-		fprintf(stderr, "faultline contract record: %zu HTTP exchange%s from %zu link%s written to %s\n",
-			st.exchanges, st.exchanges == 1 ? "" : "s", st.links, st.links == 1 ? "" : "s", out);
+		fprintf(stderr,
+			"faultline contract record: %zu HTTP exchange%s from %zu link%s written to %s\n",
+			st.exchanges, st.exchanges == 1 ? "" : "s", st.links,
+			st.links == 1 ? "" : "s", out);
 	free(loaded);
 	return rc;
 }
@@ -666,9 +709,9 @@ static int cmd_contract(int argc, char **argv)
 		return cmd_scaffold(argc, argv);
 	if (!strcmp(argv[1], "record"))
 		return cmd_record(argc, argv);
-	return fl_cli_usage_error("contract",
-				  "unknown subcommand '%s' (verify, stub, generate, scaffold, record)",
-				  argv[1]);
+	return fl_cli_usage_error(
+		"contract", "unknown subcommand '%s' (verify, stub, generate, scaffold, record)",
+		argv[1]);
 }
 
 const struct fl_command fl_cmd_contract = {

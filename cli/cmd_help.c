@@ -13,7 +13,8 @@ static const struct fl_help help[] = {
 	  "\n"
 	  "List the commands, or print the full help of one (the same as\n"
 	  "'faultline COMMAND --help').\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ NULL, NULL },
 };
 

@@ -13,24 +13,40 @@
 #include "core/http_client.h"
 #include "core/json.h"
 
-enum { O_KIND = FL_OPT_LONG, O_PERIOD, O_TIMEOUT, O_FTH, O_STH, O_DELAY, O_ALSO, O_HELD,
-       O_SERVICE, O_DURATION, O_JSON, O_HISTORY };
+enum {
+	O_KIND = FL_OPT_LONG,
+	O_PERIOD,
+	O_TIMEOUT,
+	O_FTH,
+	O_STH,
+	O_DELAY,
+	O_ALSO,
+	O_HELD,
+	O_SERVICE,
+	O_DURATION,
+	O_JSON,
+	O_HISTORY
+};
 
 static const struct fl_opt opts[] = {
 	{ "kind", O_KIND, "K", "liveness, readiness or startup (required)" },
 	{ "period", O_PERIOD, "S", "periodSeconds (default 10; fractions allowed)" },
 	{ "timeout", O_TIMEOUT, "S", "timeoutSeconds (default 1)" },
 	{ "failure-threshold", O_FTH, "N", "failureThreshold (default 3)" },
-	{ "success-threshold", O_STH, "N", "successThreshold (default 1; must be 1 unless readiness)" },
+	{ "success-threshold", O_STH, "N",
+	  "successThreshold (default 1; must be 1 unless readiness)" },
 	{ "initial-delay", O_DELAY, "S", "initialDelaySeconds (default 0)" },
-	{ "also", O_ALSO, "KIND=URL", "one more probe of the same container, same settings\n"
-		"(e.g. --also startup=http://127.0.0.1:8080/startupz)" },
-	{ "observe-held", O_HELD, NULL, "still send probes held back by startup, reported with\n"
-		"\"held\": true (for the probe checker's H5)" },
+	{ "also", O_ALSO, "KIND=URL",
+	  "one more probe of the same container, same settings\n"
+	  "(e.g. --also startup=http://127.0.0.1:8080/startupz)" },
+	{ "observe-held", O_HELD, NULL,
+	  "still send probes held back by startup, reported with\n"
+	  "\"held\": true (for the probe checker's H5)" },
 	{ "service", O_SERVICE, "NAME", "container name in the events (default: URL host:port)" },
 	{ "duration", O_DURATION, "S", "stop after S seconds (default: until Ctrl-C)" },
-	{ "json", O_JSON, NULL, "print every result and transition as JSON lines (a\n"
-		"history `faultline check probe` reads)" },
+	{ "json", O_JSON, NULL,
+	  "print every result and transition as JSON lines (a\n"
+	  "history `faultline check probe` reads)" },
 	{ "history", O_HISTORY, "FILE", "also append the events to FILE" },
 	{ "verbose", 'v', NULL, "print every probe result, not only transitions" },
 	FL_OPTS_CLIENT_TLS,
@@ -47,7 +63,8 @@ static const struct fl_help help[] = {
 	  "a failed liveness or startup probe restarts the container, a failed readiness\n"
 	  "probe removes it from the Service's endpoints, a passing one adds it back; a\n"
 	  "startup probe holds the others back until it passes.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ "\n"
 	  "Exit status: 0 when at the end every probe passes and nothing was restarted,\n"
 	  "1 otherwise, 2 usage error, 3 when the prober could not start, 130 interrupted.\n",
@@ -78,8 +95,11 @@ static void on_event(const json_t *ev, void *arg)
 	if (r->json) {
 		json_t *c = json_copy((json_t *)ev);
 		char ts[40];
-		json_object_set_new(c, "ts", json_string(fl_wall_iso(
-			r->wall0 + (fl_json_int(ev, "t", r->mono0) - r->mono0), ts, sizeof(ts))));
+		json_object_set_new(c, "ts",
+				    json_string(
+					    fl_wall_iso(r->wall0 + (fl_json_int(ev, "t", r->mono0) -
+								    r->mono0),
+							ts, sizeof(ts))));
 		char *s = fl_json_dumps(c);
 		json_decref(c);
 		if (s)
@@ -100,19 +120,21 @@ static void on_event(const json_t *ev, void *arg)
 			printf("%-9s failed: %s%s\n", kind, e,
 			       fl_json_bool(ev, "held", false) ? " (held)" : "");
 		else
-			printf("%-9s %lld in %.1f ms %s%s\n", kind, (long long)fl_json_int(ev, "status", 0),
-			       fl_json_num(ev, "latency_ms", 0), fl_json_bool(ev, "ok", false) ? "ok" : "FAILED",
+			printf("%-9s %lld in %.1f ms %s%s\n", kind,
+			       (long long)fl_json_int(ev, "status", 0),
+			       fl_json_num(ev, "latency_ms", 0),
+			       fl_json_bool(ev, "ok", false) ? "ok" : "FAILED",
 			       fl_json_bool(ev, "held", false) ? " (held)" : "");
 	} else if (!strcmp(type, "probe_transition")) {
 		print_time(r, t);
 		const char *action = fl_json_str(ev, "action", "");
 		bool passing = !strcmp(fl_json_str(ev, "state", ""), "passing");
 		long after = (long)fl_json_int(ev, "after", 0);
-		const char *what = !strcmp(action, "restart") ? "container restarted"
+		const char *what = !strcmp(action, "restart")	? "container restarted"
 				   : !strcmp(action, "removed") ? "removed from endpoints"
-				   : !strcmp(action, "added") ? "added to endpoints"
+				   : !strcmp(action, "added")	? "added to endpoints"
 				   : !strcmp(action, "started") ? "started; other probes released"
-				   : action;
+								: action;
 		if (passing)
 			printf("%-9s passing after %ld success%s: %s\n", kind, after,
 			       after == 1 ? "" : "es", what);
@@ -156,7 +178,8 @@ static int parse_count(const struct fl_opts *o, int *out)
 	char *end;
 	long n = strtol(o->arg, &end, 10);
 	if (*end || n < 1 || n > 1000)
-		return fl_cli_usage_error("probe", "%s must be 1..1000, not '%s'", o->spelled, o->arg);
+		return fl_cli_usage_error("probe", "%s must be 1..1000, not '%s'", o->spelled,
+					  o->arg);
 	*out = (int)n;
 	return -1;
 }
@@ -174,15 +197,19 @@ static int take_opt(struct probe_args *a, const struct fl_opts *o, int c)
 	case O_HISTORY: a->history = v; break;
 	case O_KIND:
 		if ((a->kind = fl_probe_kind_parse(v)) < 0)
-			return fl_cli_usage_error("probe", "--kind must be liveness, readiness or "
-							   "startup, not '%s'", v);
+			return fl_cli_usage_error("probe",
+						  "--kind must be liveness, readiness or "
+						  "startup, not '%s'",
+						  v);
 		break;
 	case O_PERIOD:
 	case O_TIMEOUT:
 	case O_DELAY:
 	case O_DURATION: {
-		int64_t *ms = c == O_PERIOD ? &s->period_ms : c == O_TIMEOUT ? &s->timeout_ms
-			      : c == O_DELAY ? &s->initial_delay_ms : &a->duration;
+		int64_t *ms = c == O_PERIOD    ? &s->period_ms
+			      : c == O_TIMEOUT ? &s->timeout_ms
+			      : c == O_DELAY   ? &s->initial_delay_ms
+					       : &a->duration;
 		if (parse_secs(v, ms) || (*ms <= 0 && (c == O_PERIOD || c == O_TIMEOUT)))
 			return fl_cli_usage_error("probe", "%s: bad seconds '%s'", o->spelled, v);
 		break;
@@ -211,13 +238,15 @@ static int set_urls(struct probe_args *a)
 		const char *eq = strchr(a->also[i], '=');
 		char kb[16];
 		if (!eq || (size_t)(eq - a->also[i]) >= sizeof(kb))
-			return fl_cli_usage_error("probe", "--also takes KIND=URL, not '%s'", a->also[i]);
+			return fl_cli_usage_error("probe", "--also takes KIND=URL, not '%s'",
+						  a->also[i]);
 		snprintf(kb, sizeof(kb), "%.*s", (int)(eq - a->also[i]), a->also[i]);
 		int k = fl_probe_kind_parse(kb);
 		if (k < 0)
 			return fl_cli_usage_error("probe", "--also: unknown kind '%s'", kb);
 		if (s->url[k])
-			return fl_cli_usage_error("probe", "--also: a %s probe is already given", kb);
+			return fl_cli_usage_error("probe", "--also: a %s probe is already given",
+						  kb);
 		s->url[k] = eq + 1;
 	}
 	return -1;
@@ -260,7 +289,8 @@ static int probe_loop(struct run *r, struct fl_prober *p, const struct probe_arg
 		goto out;
 	if (a->duration >= 0) {
 		stop = evtimer_new(r->base, on_stop, r);
-		struct timeval tv = { (time_t)(a->duration / 1000), (suseconds_t)(a->duration % 1000) * 1000 };
+		struct timeval tv = { (time_t)(a->duration / 1000),
+				      (suseconds_t)(a->duration % 1000) * 1000 };
 		if (!stop || evtimer_add(stop, &tv))
 			goto out;
 	}
@@ -268,9 +298,10 @@ static int probe_loop(struct run *r, struct fl_prober *p, const struct probe_arg
 	r->wall0 = fl_wall_ns();
 	if (!a->json)
 		printf("probing %s (%s) every %.3g s, timeout %.3g s, failure threshold %d, "
-		       "success threshold %d, initial delay %.3g s\n", a->url, fl_probe_kind_str(a->kind),
-		       (double)s->period_ms / 1000, (double)s->timeout_ms / 1000, s->failure_threshold,
-		       s->success_threshold, (double)s->initial_delay_ms / 1000);
+		       "success threshold %d, initial delay %.3g s\n",
+		       a->url, fl_probe_kind_str(a->kind), (double)s->period_ms / 1000,
+		       (double)s->timeout_ms / 1000, s->failure_threshold, s->success_threshold,
+		       (double)s->initial_delay_ms / 1000);
 	fflush(stdout);
 	if (fl_prober_start(p) < 0)
 		goto out;
@@ -280,7 +311,8 @@ static int probe_loop(struct run *r, struct fl_prober *p, const struct probe_arg
 	bool good = st.restarts == 0 && st.started && st.live && st.ready;
 	if (!a->json)
 		printf("summary: %ld results, %ld failed, %d restart%s, started %s, live %s, "
-		       "ready %s\n", st.results, st.failures, st.restarts, st.restarts == 1 ? "" : "s",
+		       "ready %s\n",
+		       st.results, st.failures, st.restarts, st.restarts == 1 ? "" : "s",
 		       st.started ? "yes" : "no", st.live ? "yes" : "no", st.ready ? "yes" : "no");
 	rc = r->interrupted ? FL_EXIT_INTERRUPTED : good ? FL_EXIT_OK : FL_EXIT_FAIL;
 out:

@@ -16,36 +16,58 @@
 #include "core/token.h"
 #include "fault-injector/proxy.h"
 
-enum { O_LISTEN = FL_OPT_LONG, O_CONFIG, O_SEED, O_TOKEN, O_TOKEN_FILE, O_ALLOW_UPSTREAM,
-       O_ALLOW_LISTEN, O_EVENTS, O_LOG_LEVEL, O_TLS_CERT, O_TLS_KEY, O_TLS_CLIENT_CA };
+enum {
+	O_LISTEN = FL_OPT_LONG,
+	O_CONFIG,
+	O_SEED,
+	O_TOKEN,
+	O_TOKEN_FILE,
+	O_ALLOW_UPSTREAM,
+	O_ALLOW_LISTEN,
+	O_EVENTS,
+	O_LOG_LEVEL,
+	O_TLS_CERT,
+	O_TLS_KEY,
+	O_TLS_CLIENT_CA
+};
 
 static const struct fl_opt opts[] = {
-	{ "listen", O_LISTEN, "ADDR", "control API address (default 127.0.0.1:8474; port 0 picks\n"
-		"one). Prints 'faultline proxy: listening on HOST:PORT'." },
-	{ "config", O_CONFIG, "FILE", "create proxies (and their toxics) from FILE: the JSON array\n"
-		"POST /populate takes" },
-	{ "seed", O_SEED, "N", "seed every random draw (toxicity, jitter, probability);\n"
-		"the same seed and the same traffic give the same faults" },
-	{ "token-file", O_TOKEN_FILE, "FILE", "require 'Authorization: Bearer T' on the API, T the\n"
-		"first line of FILE; required when ADDR is bound beyond\n"
-		"loopback. Without it: FAULTLINE_TOKEN (or the older\n"
-		"FAULTLINE_PROXY_TOKEN) from the environment" },
-	{ "token", O_TOKEN, "T", "the token itself (visible in the process list: prefer\n"
-		"--token-file or FAULTLINE_TOKEN)" },
-	{ "allow-upstream", O_ALLOW_UPSTREAM, "LIST", "hosts, IPs and CIDR blocks links may point at\n"
-		"(\"10.0.0.0/8,db.internal\"); default: any while ADDR is\n"
-		"loopback, none beyond it. Self-loops are always refused" },
-	{ "allow-listen", O_ALLOW_LISTEN, "LIST", "addresses beyond loopback links may listen on\n"
-		"(\"0.0.0.0\", \"10.0.0.5\"); default: loopback only" },
-	{ "events", O_EVENTS, "FILE", "write every recorded event (connections, HTTP exchanges,\n"
-		"toxics added/removed) to FILE as JSON lines (created or\n"
-		"truncated at start)" },
+	{ "listen", O_LISTEN, "ADDR",
+	  "control API address (default 127.0.0.1:8474; port 0 picks\n"
+	  "one). Prints 'faultline proxy: listening on HOST:PORT'." },
+	{ "config", O_CONFIG, "FILE",
+	  "create proxies (and their toxics) from FILE: the JSON array\n"
+	  "POST /populate takes" },
+	{ "seed", O_SEED, "N",
+	  "seed every random draw (toxicity, jitter, probability);\n"
+	  "the same seed and the same traffic give the same faults" },
+	{ "token-file", O_TOKEN_FILE, "FILE",
+	  "require 'Authorization: Bearer T' on the API, T the\n"
+	  "first line of FILE; required when ADDR is bound beyond\n"
+	  "loopback. Without it: FAULTLINE_TOKEN (or the older\n"
+	  "FAULTLINE_PROXY_TOKEN) from the environment" },
+	{ "token", O_TOKEN, "T",
+	  "the token itself (visible in the process list: prefer\n"
+	  "--token-file or FAULTLINE_TOKEN)" },
+	{ "allow-upstream", O_ALLOW_UPSTREAM, "LIST",
+	  "hosts, IPs and CIDR blocks links may point at\n"
+	  "(\"10.0.0.0/8,db.internal\"); default: any while ADDR is\n"
+	  "loopback, none beyond it. Self-loops are always refused" },
+	{ "allow-listen", O_ALLOW_LISTEN, "LIST",
+	  "addresses beyond loopback links may listen on\n"
+	  "(\"0.0.0.0\", \"10.0.0.5\"); default: loopback only" },
+	{ "events", O_EVENTS, "FILE",
+	  "write every recorded event (connections, HTTP exchanges,\n"
+	  "toxics added/removed) to FILE as JSON lines (created or\n"
+	  "truncated at start)" },
 	{ "log-level", O_LOG_LEVEL, "L", "debug, info (default), warn, error, off" },
-	{ "tls-cert", O_TLS_CERT, "FILE", "serve the API over HTTPS with this certificate (PEM,\n"
-		"the chain after it); needs --tls-key" },
+	{ "tls-cert", O_TLS_CERT, "FILE",
+	  "serve the API over HTTPS with this certificate (PEM,\n"
+	  "the chain after it); needs --tls-key" },
 	{ "tls-key", O_TLS_KEY, "FILE", "the certificate's private key (PEM)" },
-	{ "tls-client-ca", O_TLS_CLIENT_CA, "FILE", "mutual TLS: serve only clients presenting a\n"
-		"certificate signed by a CA in FILE (PEM)" },
+	{ "tls-client-ca", O_TLS_CLIENT_CA, "FILE",
+	  "mutual TLS: serve only clients presenting a\n"
+	  "certificate signed by a CA in FILE (PEM)" },
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
@@ -58,7 +80,8 @@ static const struct fl_help help[] = {
 	  "\n"
 	  "Run the fault injector: a TCP proxy (HTTP/1.x aware) with a control API\n"
 	  "compatible with Toxiproxy's, so Toxiproxy clients work unchanged.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ "\n"
 	  "API: GET/POST /proxies, GET/POST/PATCH/DELETE /proxies/{p},\n"
 	  "GET/POST /proxies/{p}/toxics, GET/POST/PATCH/DELETE /proxies/{p}/toxics/{t},\n"
@@ -66,7 +89,8 @@ static const struct fl_help help[] = {
 	  "GET /metrics, GET /proxies/{p}/events. See docs/fault-injector.md.\n"
 	  "\n"
 	  "SIGTERM or SIGINT stop it (exit 0). Exit 2 on bad arguments or config,\n"
-	  "3 when the API address cannot be bound.\n", NULL },
+	  "3 when the API address cannot be bound.\n",
+	  NULL },
 	{ NULL, NULL },
 };
 
@@ -108,14 +132,16 @@ static int cmd_proxy(int argc, char **argv)
 			char *end;
 			po.seed = strtoull(o.arg, &end, 0);
 			if (!*o.arg || *end)
-				return fl_cli_usage_error("proxy", "--seed: not a number: '%s'", o.arg);
+				return fl_cli_usage_error("proxy", "--seed: not a number: '%s'",
+							  o.arg);
 			po.seeded = true;
 			break;
 		}
 		case O_LOG_LEVEL: {
 			enum fl_log_level lv;
 			if (fl_log_level_parse(o.arg, &lv))
-				return fl_cli_usage_error("proxy", "--log-level: unknown level '%s'", o.arg);
+				return fl_cli_usage_error("proxy",
+							  "--log-level: unknown level '%s'", o.arg);
 			fl_log_set_level(lv);
 			break;
 		}

@@ -28,8 +28,10 @@ static const struct fl_opt opts[] = {
 	{ "data", O_DATA, "DIR",
 	  "data directory (default $FL_REF_DATA, $FL_REF, else\n"
 	  "/tmp/faultline-ref-UID)" },
-	{ "fresh", O_FRESH, NULL, "start from empty databases (up; removes the earlier ones in DIR)" },
-	{ "direct", O_DIRECT, NULL, "no fault-injector links: services call each other directly (up)" },
+	{ "fresh", O_FRESH, NULL,
+	  "start from empty databases (up; removes the earlier ones in DIR)" },
+	{ "direct", O_DIRECT, NULL,
+	  "no fault-injector links: services call each other directly (up)" },
 	{ "json", O_JSON, NULL, "print the topology, the status or the down report as JSON" },
 	FL_OPT_HELP,
 	FL_OPT_END,
@@ -68,14 +70,14 @@ static const struct fl_help help[] = {
 
 /* A ref command line, parsed once for every subcommand. */
 struct ref_args {
-	const char *sub;		/* "up", "status", ... */
-	const char *service;		/* the operand after the subcommand, or NULL */
+	const char *sub;     /* "up", "status", ... */
+	const char *service; /* the operand after the subcommand, or NULL */
 	const char *data;
 	const char *bugs[32];
 	int nbugs;
 	uint64_t seed;
 	bool seeded, fresh, direct, json;
-	const char *const *extra;	/* after "--" */
+	const char *const *extra; /* after "--" */
 	int nextra;
 };
 
@@ -132,8 +134,8 @@ static int probe(const char *url, const char *path)
 static int ref_model(const struct fl_ref_up_opts *o, bool direct, json_t **model, char *err,
 		     size_t errlen)
 {
-	json_t *p = json_pack("{s:s, s:b, s:[], s:[]}", "transferd", o->transferd, "direct", direct, "bugs",
-			      "args");
+	json_t *p = json_pack("{s:s, s:b, s:[], s:[]}", "transferd", o->transferd, "direct", direct,
+			      "bugs", "args");
 	for (int i = 0; i < o->nbugs; i++)
 		json_array_append_new(json_object_get(p, "bugs"), json_string(o->bugs[i]));
 	for (int i = 0; i < o->nextra; i++)
@@ -143,38 +145,53 @@ static int ref_model(const struct fl_ref_up_opts *o, bool direct, json_t **model
 	const char *file = getenv("FL_REF_TOPOLOGY");
 	char cwd[PATH_MAX];
 	int rc = file && *file ? fl_runner_topology_load(file, p, model, err, errlen)
-			       : fl_runner_topology_builtin("faultline.ref.topology", getcwd(cwd, sizeof(cwd)) ? cwd : ".",
-							    p, model, err, errlen);
+			       : fl_runner_topology_builtin("faultline.ref.topology",
+							    getcwd(cwd, sizeof(cwd)) ? cwd : ".", p,
+							    model, err, errlen);
 	json_decref(p);
 	return rc;
 }
 
 static int do_up(const struct ref_args *a)
 {
-	struct fl_ref_up_opts o = { .data = a->data, .seed = a->seed, .seeded = a->seeded,
-				    .fresh = a->fresh, .extra = a->extra, .nextra = a->nextra };
+	struct fl_ref_up_opts o = { .data = a->data,
+				    .seed = a->seed,
+				    .seeded = a->seeded,
+				    .fresh = a->fresh,
+				    .extra = a->extra,
+				    .nextra = a->nextra };
 	const char *const *bugs = a->bugs;
 	int nbugs = a->nbugs;
 	bool json = a->json, direct = a->direct;
-	static const char *const known[] = { "no-refund", "refund-on-unknown", "non-idempotent-credit",
-					     "internal-no-compensation", "no-saga-deadline",
-					     "breaker-never-opens", "breaker-stuck-open",
-					     "breaker-halfopen-flood", "liveness-checks-deps",
-					     "ready-while-draining", "drop-inflight-on-sigterm",
-					     "query-increases-only", NULL };
+	static const char *const known[] = { "no-refund",
+					     "refund-on-unknown",
+					     "non-idempotent-credit",
+					     "internal-no-compensation",
+					     "no-saga-deadline",
+					     "breaker-never-opens",
+					     "breaker-stuck-open",
+					     "breaker-halfopen-flood",
+					     "liveness-checks-deps",
+					     "ready-while-draining",
+					     "drop-inflight-on-sigterm",
+					     "query-increases-only",
+					     NULL };
 	for (int i = 0; i < nbugs; i++) {
 		bool ok = false;
 		for (int k = 0; known[k]; k++)
 			ok |= strcmp(known[k], bugs[i]) == 0;
 		if (!ok)
-			return fl_cli_usage_error("ref", "unknown bug '%s' (see 'faultline ref --help')", bugs[i]);
+			return fl_cli_usage_error("ref",
+						  "unknown bug '%s' (see 'faultline ref --help')",
+						  bugs[i]);
 	}
 	o.bugs = (const char **)bugs;
 	o.nbugs = nbugs;
 	char transferd[PATH_MAX], self[PATH_MAX];
 	find_transferd(transferd, sizeof(transferd));
 	if (access(transferd, X_OK) != 0) {
-		fprintf(stderr, "faultline ref: transferd not found at %s (build it with 'make', or set TRANSFERD)\n",
+		fprintf(stderr,
+			"faultline ref: transferd not found at %s (build it with 'make', or set TRANSFERD)\n",
 			transferd);
 		return FL_EXIT_INFRA;
 	}
@@ -200,14 +217,18 @@ static int do_up(const struct ref_args *a)
 	} else {
 		printf("reference system up in %lld ms (data %s)%s\n",
 		       (long long)fl_json_int(t, "startup_ms", 0), fl_json_str(t, "data", ""),
-		       o.faultline ? "" : (have_proxy ? "; direct edges (--direct)" : "; direct edges (faultline proxy not available)"));
+		       o.faultline
+			       ? ""
+			       : (have_proxy ? "; direct edges (--direct)"
+					     : "; direct edges (faultline proxy not available)"));
 		const char *k;
 		json_t *v;
 		json_object_foreach(json_object_get(t, "services"), k, v)
 			printf("  %-11s %-24s pid %lld\n", k, fl_json_str(v, "url", ""),
 			       (long long)fl_json_int(v, "pid", 0));
 		if (json_is_object(json_object_get(t, "proxy")))
-			printf("  proxy API   %s (%zu links)\n", fl_json_str(json_object_get(t, "proxy"), "api", ""),
+			printf("  proxy API   %s (%zu links)\n",
+			       fl_json_str(json_object_get(t, "proxy"), "api", ""),
 			       json_object_size(json_object_get(t, "links")));
 		if (nbugs) {
 			printf("  planted bugs:");
@@ -242,13 +263,18 @@ static int do_status(const struct ref_args *a)
 		if (!alive || ready != 200)
 			rc = FL_EXIT_FAIL;
 		if (!json)
-			printf("  %-11s %-24s pid %-7lld %s\n", k, fl_json_str(v, "url", ""), (long long)pid,
-			       !alive ? "DOWN" : ready == 200 ? "ready" : ready ? "not ready" : "not answering");
+			printf("  %-11s %-24s pid %-7lld %s\n", k, fl_json_str(v, "url", ""),
+			       (long long)pid,
+			       !alive	      ? "DOWN"
+			       : ready == 200 ? "ready"
+			       : ready	      ? "not ready"
+					      : "not answering");
 	}
 	if (json)
 		print_json(t);
 	else if (json_is_object(json_object_get(t, "proxy")))
-		printf("  proxy API   %s, links: %zu\n", fl_json_str(json_object_get(t, "proxy"), "api", ""),
+		printf("  proxy API   %s, links: %zu\n",
+		       fl_json_str(json_object_get(t, "proxy"), "api", ""),
 		       json_object_size(json_object_get(t, "links")));
 	json_decref(t);
 	return rc;
@@ -392,7 +418,9 @@ static int parse(int argc, char **argv, struct ref_args *a)
 		return o.exit;
 	int nops = nopt - o.optind;
 	if (nops < 1)
-		return fl_cli_usage_error("ref", "missing subcommand (up, status, logs, down, restart, kill, term, pause, resume)");
+		return fl_cli_usage_error(
+			"ref",
+			"missing subcommand (up, status, logs, down, restart, kill, term, pause, resume)");
 	a->sub = argv[o.optind];
 	if (nops > 1)
 		a->service = argv[o.optind + 1];
@@ -400,7 +428,8 @@ static int parse(int argc, char **argv, struct ref_args *a)
 		return fl_cli_usage_error("ref", "unexpected argument '%s'", argv[o.optind + 2]);
 	bool up = strcmp(a->sub, "up") == 0;
 	if (!up && (a->nbugs || a->seeded || a->fresh || a->direct))
-		return fl_cli_usage_error("ref", "--bug, --seed, --fresh and --direct go with 'ref up'");
+		return fl_cli_usage_error("ref",
+					  "--bug, --seed, --fresh and --direct go with 'ref up'");
 	if (a->nextra && !up && strcmp(a->sub, "restart") != 0)
 		return fl_cli_usage_error("ref", "'-- ARGS' goes with 'ref up' and 'ref restart'");
 	if (a->service && (up || strcmp(a->sub, "status") == 0 || strcmp(a->sub, "down") == 0))
@@ -417,7 +446,10 @@ static int cmd_ref(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int sig;
-	} signals[] = { { "kill", SIGKILL }, { "term", SIGTERM }, { "pause", SIGSTOP }, { "resume", SIGCONT } };
+	} signals[] = { { "kill", SIGKILL },
+			{ "term", SIGTERM },
+			{ "pause", SIGSTOP },
+			{ "resume", SIGCONT } };
 	if (strcmp(a.sub, "up") == 0)
 		return do_up(&a);
 	if (strcmp(a.sub, "status") == 0)

@@ -20,16 +20,19 @@ static const struct fl_opt run_opts[] = {
 	{ "seed", 's', "N", "seed for every random draw (default: random, printed)" },
 	{ "timeout", FL_RUN_TIMEOUT, "S", "per-test timeout in seconds (default 60; 0 = none)" },
 	{ "jobs", 'j', "N", "run N files in parallel, each in its own Lua state" },
-	{ "retries", FL_RUN_RETRIES, "N", "rerun a failing test up to N times; a test that\n"
-		"passes on a retry is reported flaky (default 0)" },
-	{ "report", 'r', "FMT[=FILE]", "console (default), tap (TAP 14), tap13 (the same\n"
-		"declared as TAP 13, for older harnesses such as\n"
-		"Debian 12's prove), junit, json, html (one\n"
-		"self-contained page; charts when --history is set);\n"
-		"repeatable; FILE '-' or absent: standard output" },
+	{ "retries", FL_RUN_RETRIES, "N",
+	  "rerun a failing test up to N times; a test that\n"
+	  "passes on a retry is reported flaky (default 0)" },
+	{ "report", 'r', "FMT[=FILE]",
+	  "console (default), tap (TAP 14), tap13 (the same\n"
+	  "declared as TAP 13, for older harnesses such as\n"
+	  "Debian 12's prove), junit, json, html (one\n"
+	  "self-contained page; charts when --history is set);\n"
+	  "repeatable; FILE '-' or absent: standard output" },
 	{ "history", FL_RUN_HISTORY, "FILE", "default history file for fl.history.default()" },
 	{ "quiet", 'q', NULL, "no console report unless another is asked for" },
-	{ "pass-with-no-tests", FL_RUN_PASS_EMPTY, NULL, "exit 0 when no test matched (default: exit 2)" },
+	{ "pass-with-no-tests", FL_RUN_PASS_EMPTY, NULL,
+	  "exit 0 when no test matched (default: exit 2)" },
 	FL_OPTS_CLIENT_TLS,
 	FL_OPT_HELP,
 	FL_OPT_END,
@@ -42,7 +45,8 @@ static const struct fl_help run_help[] = {
 	  "(files whose name starts with '_' are helpers and are not run). Without a\n"
 	  "PATH, runs ./scenarios.\n"
 	  "\n"
-	  "Options:\n", run_opts },
+	  "Options:\n",
+	  run_opts },
 	{ "\n"
 	  "Exit status: 0 all passed, 1 a test failed, 2 usage or script error\n"
 	  "(syntax errors name file:line) or no test matched (an empty directory, a\n"
@@ -50,7 +54,8 @@ static const struct fl_help run_help[] = {
 	  "3 infrastructure error, 130 interrupted.\n"
 	  "\n"
 	  "Example:\n"
-	  "  faultline run scenarios/ --tag e2e --report junit=out.xml -j 4\n", NULL },
+	  "  faultline run scenarios/ --tag e2e --report junit=out.xml -j 4\n",
+	  NULL },
 	{ NULL, NULL },
 };
 
@@ -120,7 +125,9 @@ static int take_opt(struct run_args *a, int c, const char *v, const char *cmd)
 		break;
 	case 's':
 		if (parse_u64(v, &a->seed) < 0)
-			return fl_cli_usage_error(cmd, "--seed expects a non-negative integer, got '%s'", v);
+			return fl_cli_usage_error(cmd,
+						  "--seed expects a non-negative integer, got '%s'",
+						  v);
 		a->have_seed = 1;
 		break;
 	case FL_RUN_TIMEOUT:
@@ -174,11 +181,23 @@ static int run_files(const struct run_args *a, const struct fl_file_list *files,
 {
 	struct fl_run_opts ropts = {
 		.command = command,
-		.tags = a->tags, .ntags = a->ntags, .grep = a->grep, .env = a->envs, .nenv = a->nenv,
-		.seed = a->seed, .timeout_s = a->timeout, .retries = a->retries,
-		.history_path = a->history, .reports = set, .interrupt = &interrupted,
-		.chaos = chaos, .dry_run = a->dry_run, .allow = a->allow, .nallow = a->nallow,
-		.journal = a->journal, .tls = &a->tls,
+		.tags = a->tags,
+		.ntags = a->ntags,
+		.grep = a->grep,
+		.env = a->envs,
+		.nenv = a->nenv,
+		.seed = a->seed,
+		.timeout_s = a->timeout,
+		.retries = a->retries,
+		.history_path = a->history,
+		.reports = set,
+		.interrupt = &interrupted,
+		.chaos = chaos,
+		.dry_run = a->dry_run,
+		.allow = a->allow,
+		.nallow = a->nallow,
+		.journal = a->journal,
+		.tls = &a->tls,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
@@ -191,10 +210,12 @@ static int run_files(const struct run_args *a, const struct fl_file_list *files,
 	if (total.error_exit)
 		return total.error_exit;
 	/* nothing ran: a typo in a path, a tag or a grep must not go green */
-	if (total.passed + total.failed + total.skipped == 0 && !total.file_errors && !a->pass_empty) {
-		fprintf(stderr, "faultline %s: no tests matched (%zu file%s%s); "
-			"--pass-with-no-tests allows it\n", chaos ? "chaos" : "run",
-			files->n, files->n == 1 ? "" : "s",
+	if (total.passed + total.failed + total.skipped == 0 && !total.file_errors &&
+	    !a->pass_empty) {
+		fprintf(stderr,
+			"faultline %s: no tests matched (%zu file%s%s); "
+			"--pass-with-no-tests allows it\n",
+			chaos ? "chaos" : "run", files->n, files->n == 1 ? "" : "s",
 			chaos ? ", no fl.chaos.experiment called" : "");
 		return FL_EXIT_USAGE;
 	}

@@ -18,7 +18,8 @@ static const struct fl_help help[] = {
 	{ "Usage: faultline version [--json]\n"
 	  "\n"
 	  "Print faultline's version and the versions of the libraries it runs on.\n"
-	  "\n", opts },
+	  "\n",
+	  opts },
 	{ NULL, NULL },
 };
 

@@ -11,27 +11,33 @@
 
 /* Exit codes, the same for every command (design.md). */
 enum fl_exit {
-	FL_EXIT_OK = 0,			/* all passed */
-	FL_EXIT_FAIL = 1,		/* a test, check or threshold failed */
-	FL_EXIT_USAGE = 2,		/* usage, configuration or script error */
-	FL_EXIT_INFRA = 3,		/* target unreachable, port in use, missing dependency */
-	FL_EXIT_UNKNOWN = 4,		/* a checker could not decide */
-	FL_EXIT_INTERRUPTED = 130,	/* interrupted (after rollback) */
+	FL_EXIT_OK = 0,		   /* all passed */
+	FL_EXIT_FAIL = 1,	   /* a test, check or threshold failed */
+	FL_EXIT_USAGE = 2,	   /* usage, configuration or script error */
+	FL_EXIT_INFRA = 3,	   /* target unreachable, port in use, missing dependency */
+	FL_EXIT_UNKNOWN = 4,	   /* a checker could not decide */
+	FL_EXIT_INTERRUPTED = 130, /* interrupted (after rollback) */
 };
 
 /* One option of a command. A command's option table is the one source of
  * both its parsing (getopt_long) and its --help lines, so the two cannot
  * drift. A table ends with an entry whose key is 0. */
 struct fl_opt {
-	const char *name;	/* long name without "--" ("tag"); NULL: short only */
-	int key;		/* the short letter ('t' for -t), or FL_OPT_LONG + n for an
+	const char *name; /* long name without "--" ("tag"); NULL: short only */
+	int key;	  /* the short letter ('t' for -t), or FL_OPT_LONG + n for an
 				 * option with no short form; fl_opts_next returns it */
-	const char *arg;	/* the value's name in the help ("TAG"); NULL: takes no value */
-	const char *help;	/* its help, lines separated by '\n' */
+	const char *arg;  /* the value's name in the help ("TAG"); NULL: takes no value */
+	const char *help; /* its help, lines separated by '\n' */
 };
 #define FL_OPT_LONG 256
-#define FL_OPT_HELP { "help", 'h', NULL, "this help" }
-#define FL_OPT_END { NULL, 0, NULL, NULL }
+#define FL_OPT_HELP                                                                                \
+	{                                                                                          \
+		"help", 'h', NULL, "this help"                                                     \
+	}
+#define FL_OPT_END                                                                                 \
+	{                                                                                          \
+		NULL, 0, NULL, NULL                                                                \
+	}
 
 /* A part of a command's --help: text printed as it is, then the lines of an
  * option table (or none). A command's sections end with { NULL, NULL }. */
@@ -41,11 +47,11 @@ struct fl_help {
 };
 
 struct fl_command {
-	const char *name;	/* "run" */
-	const char *summary;	/* one line for `faultline help` */
-	const char *usage;	/* the full --help text, for a command without `help` */
-	const struct fl_help *help;	/* --help made of text and option tables */
-	int order;		/* position in `faultline help` (lower first) */
+	const char *name;	    /* "run" */
+	const char *summary;	    /* one line for `faultline help` */
+	const char *usage;	    /* the full --help text, for a command without `help` */
+	const struct fl_help *help; /* --help made of text and option tables */
+	int order;		    /* position in `faultline help` (lower first) */
 	/* argv[0] is the command name. Returns an enum fl_exit value. A command
 	 * prints its own errors and never calls exit(). */
 	int (*run)(int argc, char **argv);
@@ -83,15 +89,15 @@ void fl_cli_help_print(const struct fl_command *cmd, FILE *f);
  * subcommand in error messages ("verify: unknown option '--x'"). */
 #define FL_OPTS_MAX 48
 struct fl_opts {
-	const struct fl_command *cmd;	/* borrowed */
-	const char *sub;		/* borrowed, or NULL */
-	const struct fl_opt *table;	/* borrowed */
+	const struct fl_command *cmd; /* borrowed */
+	const char *sub;	      /* borrowed, or NULL */
+	const struct fl_opt *table;   /* borrowed */
 	int argc;
-	char **argv;			/* borrowed; permuted by getopt */
-	const char *arg;		/* the value of the option just returned */
-	char spelled[64];		/* the option just returned, "--jobs" or "-j" */
-	int optind;			/* after the last option: the first operand */
-	int exit;			/* when fl_opts_next returned -1: the exit code */
+	char **argv;	  /* borrowed; permuted by getopt */
+	const char *arg;  /* the value of the option just returned */
+	char spelled[64]; /* the option just returned, "--jobs" or "-j" */
+	int optind;	  /* after the last option: the first operand */
+	int exit;	  /* when fl_opts_next returned -1: the exit code */
 	int started;
 	struct option longopts[FL_OPTS_MAX + 2];
 	char shortopts[3 * FL_OPTS_MAX + 4];
@@ -107,7 +113,8 @@ int fl_opts_next(struct fl_opts *o);
 
 /* Report a bad value of the option just returned: "faultline CMD: [SUB: ]
  * message" and the --help hint. Returns FL_EXIT_USAGE. */
-int fl_opts_error(const struct fl_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int fl_opts_error(const struct fl_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* The TLS options of every command that talks HTTP(S) to an agent or a
  * provider (cli/client_opts.c): put FL_OPTS_CLIENT_TLS in the command's
@@ -118,15 +125,21 @@ enum fl_client_opt_key {
 	FL_CLIENT_KEY,
 	FL_CLIENT_INSECURE,
 };
-#define FL_OPTS_CLIENT_TLS                                                                   \
-	{ "cacert", FL_CLIENT_CACERT, "FILE", "trust the CA certificates in FILE (PEM) for\n"  \
-		"https:// URLs instead of the system's" },                                    \
-	{ "cert", FL_CLIENT_CERT, "FILE", "present this client certificate (PEM) to https://\n" \
-		"servers that ask for one (mutual TLS)" },                                    \
-	{ "key", FL_CLIENT_KEY, "FILE", "the client certificate's private key (PEM; default:\n" \
-		"in the --cert file)" },                                                      \
-	{ "insecure", FL_CLIENT_INSECURE, NULL, "do not verify the certificates of https://\n"  \
-		"servers (tests only)" }
+#define FL_OPTS_CLIENT_TLS                                                                         \
+	{ "cacert", FL_CLIENT_CACERT, "FILE",                                                      \
+	  "trust the CA certificates in FILE (PEM) for\n"                                          \
+	  "https:// URLs instead of the system's" },                                               \
+		{ "cert", FL_CLIENT_CERT, "FILE",                                                  \
+		  "present this client certificate (PEM) to https://\n"                            \
+		  "servers that ask for one (mutual TLS)" },                                       \
+		{ "key", FL_CLIENT_KEY, "FILE",                                                    \
+		  "the client certificate's private key (PEM; default:\n"                          \
+		  "in the --cert file)" },                                                         \
+	{                                                                                          \
+		"insecure", FL_CLIENT_INSECURE, NULL,                                              \
+			"do not verify the certificates of https://\n"                             \
+			"servers (tests only)"                                                     \
+	}
 struct fl_http_tls;
 /* 1 when c is one of the TLS options (its value arg, borrowed, stored in *t), else 0. */
 int fl_cli_tls_take(struct fl_http_tls *t, int c, const char *arg);

@@ -80,7 +80,7 @@ char *fl_cli_command_line(int argc, char **argv)
 			fputs(a, f);
 			continue;
 		}
-		fputc('\'', f);	/* shell single quotes; ' itself as '\'' */
+		fputc('\'', f); /* shell single quotes; ' itself as '\'' */
 		for (; *a; a++)
 			*a == '\'' ? fputs("'\\''", f) : fputc(*a, f);
 		fputc('\'', f);

@@ -17,8 +17,8 @@ static size_t opt_left(const struct fl_opt *op, char *buf, size_t len)
 	int s = short_of(op->key);
 	int n;
 	if (op->name)
-		n = snprintf(buf, len, "  %c%c%s--%s%s%s", s ? '-' : ' ', s ? s : ' ', s ? ", " : "  ",
-			     op->name, op->arg ? " " : "", op->arg ? op->arg : "");
+		n = snprintf(buf, len, "  %c%c%s--%s%s%s", s ? '-' : ' ', s ? s : ' ',
+			     s ? ", " : "  ", op->name, op->arg ? " " : "", op->arg ? op->arg : "");
 	else
 		n = snprintf(buf, len, "  -%c%s%s", s, op->arg ? " " : "", op->arg ? op->arg : "");
 	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
@@ -103,8 +103,9 @@ void fl_opts_init(struct fl_opts *o, const struct fl_command *cmd, const struct 
 		if (op->key == 'h')
 			have_help = 1;
 		if (op->name)
-			o->longopts[nl++] = (struct option){ op->name, op->arg ? required_argument : no_argument,
-							     NULL, op->key };
+			o->longopts[nl++] = (struct option){
+				op->name, op->arg ? required_argument : no_argument, NULL, op->key
+			};
 		if (short_of(op->key)) {
 			o->shortopts[ns++] = (char)op->key;
 			if (op->arg)
@@ -133,7 +134,8 @@ int fl_opts_error(const struct fl_opts *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return fl_cli_usage_error(o->cmd->name, "%s%s%s", o->sub ? o->sub : "", o->sub ? ": " : "", msg);
+	return fl_cli_usage_error(o->cmd->name, "%s%s%s", o->sub ? o->sub : "", o->sub ? ": " : "",
+				  msg);
 }
 
 int fl_opts_next(struct fl_opts *o)
@@ -162,8 +164,8 @@ int fl_opts_next(struct fl_opts *o)
 		if (c == ':')
 			o->exit = fl_opts_error(o, "option '%s' needs a value", spelled);
 		else if (optopt && eq && !strncmp(spelled, "--", 2)) /* --quiet=yes */
-			o->exit = fl_opts_error(o, "option '%.*s' takes no value", (int)(eq - spelled),
-						spelled);
+			o->exit = fl_opts_error(o, "option '%.*s' takes no value",
+						(int)(eq - spelled), spelled);
 		else
 			o->exit = fl_opts_error(o, "unknown option '%s'", spelled);
 		return -1;

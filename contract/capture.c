@@ -17,7 +17,7 @@
 #include "core/errors.h"
 
 #define NBUCKETS 65536
-#define OOO_CAP (32u << 20)	/* buffered out-of-order bytes per direction */
+#define OOO_CAP (32u << 20) /* buffered out-of-order bytes per direction */
 
 struct ep {
 	uint8_t addr[16];
@@ -41,10 +41,10 @@ struct dir {
 
 struct conn {
 	struct conn *chain;
-	struct ep a, b;		/* a: the first sender seen */
-	struct dir d[2];	/* d[0]: a -> b, d[1]: b -> a */
-	int client;		/* -1 unknown, else the index of the client side (0: a) */
-	bool ignored;		/* a server no map names (--only-mapped) */
+	struct ep a, b;	 /* a: the first sender seen */
+	struct dir d[2]; /* d[0]: a -> b, d[1]: b -> a */
+	int client;	 /* -1 unknown, else the index of the client side (0: a) */
+	bool ignored;	 /* a server no map names (--only-mapped) */
 	struct fl_http_conn *http;
 };
 
@@ -276,7 +276,7 @@ static void tcp_segment(struct cap *c, const struct ep *src, const struct ep *ds
 				while (*pp && (int32_t)((*pp)->seq - seq) < 0)
 					pp = &(*pp)->next;
 				if (*pp && (*pp)->seq == seq && (*pp)->len >= len) {
-					free(s);	/* duplicate of a buffered segment */
+					free(s); /* duplicate of a buffered segment */
 				} else {
 					s->next = *pp;
 					*pp = s;
@@ -432,8 +432,7 @@ static void frame(struct cap *c, int dlt, const uint8_t *p, size_t caplen)
 #endif
 		ip_by_version(c, p, caplen);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -453,8 +452,7 @@ static bool dlt_supported(int dlt)
 	case DLT_IPV6:
 #endif
 		return true;
-	default:
-		return false;
+	default: return false;
 	}
 }
 
@@ -478,13 +476,16 @@ int fl_generator_add_pcap(struct fl_generator *g, const char *path, char *err, s
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
 	struct stat st;
 	if (stat(path, &st))
-		return fl_err_set(err, errlen, fl_err_from_errno(errno), "%s: %s", path, strerror(errno));
+		return fl_err_set(err, errlen, fl_err_from_errno(errno), "%s: %s", path,
+				  strerror(errno));
 	pcap_t *pc = pcap_open_offline(path, ebuf);
 	if (!pc) {
 		if (st.st_size == 0)
-			return fl_err_set(err, errlen, FL_EPARSE, "%s: empty file, not a capture", path);
+			return fl_err_set(err, errlen, FL_EPARSE, "%s: empty file, not a capture",
+					  path);
 		return fl_err_set(err, errlen, FL_EPARSE,
-				  "%s: not a readable pcap or pcapng capture (libpcap: %s)", path, ebuf);
+				  "%s: not a readable pcap or pcapng capture (libpcap: %s)", path,
+				  ebuf);
 	}
 	int dlt = pcap_datalink(pc);
 	if (!dlt_supported(dlt)) {
@@ -492,7 +493,8 @@ int fl_generator_add_pcap(struct fl_generator *g, const char *path, char *err, s
 		pcap_close(pc);
 		return fl_err_set(err, errlen, FL_EPARSE,
 				  "%s: link type %s (%d) is not supported (Ethernet, Linux cooked, "
-				  "loopback and raw IP are)", path, nm ? nm : "?", dlt);
+				  "loopback and raw IP are)",
+				  path, nm ? nm : "?", dlt);
 	}
 	struct cap c = { .g = g, .file = path };
 	c.buckets = calloc(NBUCKETS, sizeof(*c.buckets));
@@ -508,11 +510,15 @@ int fl_generator_add_pcap(struct fl_generator *g, const char *path, char *err, s
 		frame(&c, dlt, data, h->caplen);
 	}
 	if (r == -1)
-		fl_generator_warn(g, "%s: capture damaged after packet %llu: %s; exchanges before it are "
-				  "kept", path, (unsigned long long)c.packet, pcap_geterr(pc));
+		fl_generator_warn(
+			g,
+			"%s: capture damaged after packet %llu: %s; exchanges before it are "
+			"kept",
+			path, (unsigned long long)c.packet, pcap_geterr(pc));
 	if (c.skipped_frag)
 		fl_generator_warn(g, "%s: %llu fragmented IP packet%s skipped", path,
-				  (unsigned long long)c.skipped_frag, c.skipped_frag == 1 ? "" : "s");
+				  (unsigned long long)c.skipped_frag,
+				  c.skipped_frag == 1 ? "" : "s");
 	finish(&c);
 	free(c.buckets);
 	pcap_close(pc);

@@ -12,7 +12,8 @@
 struct fl_http_conn;
 
 /* A connection between `client` and `server` (names copied). */
-struct fl_http_conn *fl_http_conn_new(struct fl_generator *g, const char *client, const char *server);
+struct fl_http_conn *fl_http_conn_new(struct fl_generator *g, const char *client,
+				      const char *server);
 
 /* In-order bytes from one side. */
 void fl_http_conn_data(struct fl_http_conn *c, int from_client, const char *data, size_t len);

@@ -11,11 +11,11 @@
 
 #include "contract/match_int.h"
 
-static const char *const months[] = { "January", "February", "March", "April", "May", "June",
-				      "July", "August", "September", "October", "November",
-				      "December" };
-static const char *const days[] = { "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday",
-				    "Friday", "Saturday" };
+static const char *const months[] = { "January",   "February", "March",	   "April",
+				      "May",	   "June",     "July",	   "August",
+				      "September", "October",  "November", "December" };
+static const char *const days[] = { "Sunday",	"Monday", "Tuesday", "Wednesday",
+				    "Thursday", "Friday", "Saturday" };
 
 /* Read between min and max digits; returns digits read (0 on failure). */
 static int digits(const char **sp, int min, int max, long *val)
@@ -76,13 +76,16 @@ static int field(char letter, int n, const char **sp)
 	const char *s = *sp;
 	int ok = 1;
 	switch (letter) {
-	case 'y': case 'u': case 'Y':
+	case 'y':
+	case 'u':
+	case 'Y':
 		if (n == 2)
 			ok = digits(&s, 2, 2, &v);
 		else
 			ok = digits(&s, n < 4 ? 1 : n, n < 4 ? 9 : n, &v);
 		break;
-	case 'M': case 'L':
+	case 'M':
+	case 'L':
 		if (n >= 4)
 			ok = name_of(&s, months, 12, 0);
 		else if (n == 3)
@@ -98,13 +101,16 @@ static int field(char letter, int n, const char **sp)
 	case 'h': ok = digits(&s, n, 2, &v) && v >= 1 && v <= 12; break;
 	case 'm': ok = digits(&s, n, 2, &v) && v <= 59; break;
 	case 's': ok = digits(&s, n, 2, &v) && v <= 60; break;
-	case 'S': case 'n': ok = digits(&s, n == 1 ? 1 : n, n == 1 ? 9 : n, &v); break;
-	case 'w': case 'W': case 'F': case 'e': case 'c': case 'Q': case 'q':
-		ok = digits(&s, n, n < 2 ? 2 : n, &v);
-		break;
-	case 'E':
-		ok = name_of(&s, days, 7, n <= 3);
-		break;
+	case 'S':
+	case 'n': ok = digits(&s, n == 1 ? 1 : n, n == 1 ? 9 : n, &v); break;
+	case 'w':
+	case 'W':
+	case 'F':
+	case 'e':
+	case 'c':
+	case 'Q':
+	case 'q': ok = digits(&s, n, n < 2 ? 2 : n, &v); break;
+	case 'E': ok = name_of(&s, days, 7, n <= 3); break;
 	case 'a':
 		if (!strncasecmp(s, "AM", 2) || !strncasecmp(s, "PM", 2))
 			s += 2;
@@ -131,7 +137,8 @@ static int field(char letter, int n, const char **sp)
 	case 'Z': ok = zone_offset(&s, 1, 1); break;
 	case 'X': ok = zone_offset(&s, 1, 1); break;
 	case 'x': ok = zone_offset(&s, 0, 1); break;
-	case 'V': case 'O': {
+	case 'V':
+	case 'O': {
 		int k = 0;
 		while (s[k] && (isalnum((unsigned char)s[k]) || strchr("_/+-:", s[k])))
 			k++;
@@ -139,8 +146,7 @@ static int field(char letter, int n, const char **sp)
 		s += k;
 		break;
 	}
-	default:
-		return 0;	/* unknown pattern letter */
+	default: return 0; /* unknown pattern letter */
 	}
 	if (!ok)
 		return 0;
@@ -154,7 +160,7 @@ static int match_pattern(const char *fmt, const char *s)
 	while (*f) {
 		if (*f == '\'') {
 			f++;
-			if (*f == '\'') {	/* '' is a quote */
+			if (*f == '\'') { /* '' is a quote */
 				if (*s++ != '\'')
 					return 0;
 				f++;
@@ -166,7 +172,7 @@ static int match_pattern(const char *fmt, const char *s)
 						f++;
 						break;
 					}
-					f++;	/* '' inside quotes */
+					f++; /* '' inside quotes */
 				}
 				if (*s++ != *f++)
 					return 0;
@@ -194,13 +200,13 @@ int fl_datefmt_match(const char *fmt, char kind, const char *s)
 	if (fmt && *fmt)
 		return match_pattern(fmt, s);
 	static const char *const dates[] = { "yyyy-MM-dd", NULL };
-	static const char *const times[] = { "HH:mm", "HH:mm:ss", "HH:mm:ss.S", "HH:mm:ssX",
-					     "HH:mm:ss.SX", NULL };
-	static const char *const stamps[] = {
-		"yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ss.S",
-		"yyyy-MM-dd'T'HH:mm:ssX", "yyyy-MM-dd'T'HH:mm:ss.SX", "yyyy-MM-dd HH:mm:ss",
-		"yyyy-MM-dd HH:mm:ss.S", "yyyy-MM-dd HH:mm:ssX", "yyyy-MM-dd HH:mm:ss.SX", NULL
-	};
+	static const char *const times[] = { "HH:mm",	  "HH:mm:ss",	 "HH:mm:ss.S",
+					     "HH:mm:ssX", "HH:mm:ss.SX", NULL };
+	static const char *const stamps[] = { "yyyy-MM-dd'T'HH:mm",	  "yyyy-MM-dd'T'HH:mm:ss",
+					      "yyyy-MM-dd'T'HH:mm:ss.S",  "yyyy-MM-dd'T'HH:mm:ssX",
+					      "yyyy-MM-dd'T'HH:mm:ss.SX", "yyyy-MM-dd HH:mm:ss",
+					      "yyyy-MM-dd HH:mm:ss.S",	  "yyyy-MM-dd HH:mm:ssX",
+					      "yyyy-MM-dd HH:mm:ss.SX",	  NULL };
 	const char *const *list = kind == 'd' ? dates : kind == 't' ? times : stamps;
 	for (size_t i = 0; list[i]; i++)
 		if (match_pattern(list[i], s))
@@ -211,7 +217,9 @@ int fl_datefmt_match(const char *fmt, char kind, const char *s)
 int fl_datefmt_format(const char *fmt, char kind, long long t_ns, char *out, size_t outlen)
 {
 	if (!fmt || !*fmt)
-		fmt = kind == 'd' ? "yyyy-MM-dd" : kind == 't' ? "HH:mm:ss" : "yyyy-MM-dd'T'HH:mm:ss.SSSX";
+		fmt = kind == 'd'   ? "yyyy-MM-dd"
+		      : kind == 't' ? "HH:mm:ss"
+				    : "yyyy-MM-dd'T'HH:mm:ss.SSSX";
 	time_t secs = (time_t)(t_ns / 1000000000LL);
 	long nanos = (long)(t_ns % 1000000000LL);
 	struct tm tm;
@@ -219,12 +227,12 @@ int fl_datefmt_format(const char *fmt, char kind, long long t_ns, char *out, siz
 	size_t o = 0;
 	const char *f = fmt;
 	out[0] = '\0';
-#define PUT(...)                                                                   \
-	do {                                                                       \
-		int w_ = snprintf(out + o, o < outlen ? outlen - o : 0, __VA_ARGS__); \
-		if (w_ < 0 || (size_t)w_ >= outlen - o)                           \
-			return -1;                                                 \
-		o += (size_t)w_;                                                   \
+#define PUT(...)                                                                                   \
+	do {                                                                                       \
+		int w_ = snprintf(out + o, o < outlen ? outlen - o : 0, __VA_ARGS__);              \
+		if (w_ < 0 || (size_t)w_ >= outlen - o)                                            \
+			return -1;                                                                 \
+		o += (size_t)w_;                                                                   \
 	} while (0)
 	while (*f) {
 		if (*f == '\'') {
@@ -250,13 +258,16 @@ int fl_datefmt_format(const char *fmt, char kind, long long t_ns, char *out, siz
 			n++;
 		f += n;
 		switch (c) {
-		case 'y': case 'u': case 'Y':
+		case 'y':
+		case 'u':
+		case 'Y':
 			if (n == 2)
 				PUT("%02d", (tm.tm_year + 1900) % 100);
 			else
 				PUT("%0*d", n, tm.tm_year + 1900);
 			break;
-		case 'M': case 'L':
+		case 'M':
+		case 'L':
 			if (n >= 4)
 				PUT("%s", months[tm.tm_mon]);
 			else if (n == 3)
@@ -272,7 +283,8 @@ int fl_datefmt_format(const char *fmt, char kind, long long t_ns, char *out, siz
 		case 'h': PUT("%0*d", n, tm.tm_hour % 12 ? tm.tm_hour % 12 : 12); break;
 		case 'm': PUT("%0*d", n, tm.tm_min); break;
 		case 's': PUT("%0*d", n, tm.tm_sec); break;
-		case 'S': case 'n': {
+		case 'S':
+		case 'n': {
 			char frac[16];
 			snprintf(frac, sizeof(frac), "%09ld", nanos);
 			PUT("%.*s", n > 9 ? 9 : n, frac);
@@ -281,8 +293,11 @@ int fl_datefmt_format(const char *fmt, char kind, long long t_ns, char *out, siz
 		case 'E': PUT(n <= 3 ? "%.3s" : "%s", days[tm.tm_wday]); break;
 		case 'a': PUT("%s", tm.tm_hour < 12 ? "AM" : "PM"); break;
 		case 'G': PUT("AD"); break;
-		case 'z': case 'V': case 'O': PUT("UTC"); break;
-		case 'Z': case 'x': PUT("+0000"); break;
+		case 'z':
+		case 'V':
+		case 'O': PUT("UTC"); break;
+		case 'Z':
+		case 'x': PUT("+0000"); break;
 		case 'X': PUT("Z"); break;
 		default: PUT("%d", 1); break;
 		}

@@ -29,7 +29,7 @@ static struct fl_http_pair *pairs_of(const json_t *h, size_t *n)
 			break;
 		v[*n].name = k;
 		v[*n].value = json_is_string(x) ? json_string_value(x)
-						 : json_string_value(json_array_get(x, 0));
+						: json_string_value(json_array_get(x, 0));
 		if (v[*n].value)
 			(*n)++;
 	}
@@ -57,7 +57,8 @@ int fl_generator_add_events(struct fl_generator *g, const char *path, char *err,
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
-		return fl_err_set(err, errlen, fl_err_from_errno(errno), "%s: %s", path, strerror(errno));
+		return fl_err_set(err, errlen, fl_err_from_errno(errno), "%s: %s", path,
+				  strerror(errno));
 	char *line = NULL;
 	size_t cap = 0, lineno = 0, used = 0, bad = 0;
 	ssize_t n;
@@ -71,30 +72,32 @@ int fl_generator_add_events(struct fl_generator *g, const char *path, char *err,
 		if (!json_is_object(ev)) {
 			json_decref(ev);
 			if (++bad <= 3)
-				fl_generator_warn(g, "%s:%zu: not a JSON object (%s); line skipped", path, lineno,
-						  je.text);
+				fl_generator_warn(g, "%s:%zu: not a JSON object (%s); line skipped",
+						  path, lineno, je.text);
 			continue;
 		}
 		const char *type = fl_json_str(ev, "event", fl_json_str(ev, "type", ""));
 		json_t *st = json_object_get(ev, "status");
 		json_t *fault = json_object_get(ev, "fault");
-		if (strcmp(type, "http_exchange") || !json_is_integer(st) || (fault && !json_is_null(fault)) ||
-		    json_object_get(ev, "error")) {
+		if (strcmp(type, "http_exchange") || !json_is_integer(st) ||
+		    (fault && !json_is_null(fault)) || json_object_get(ev, "error")) {
 			json_decref(ev);
-			continue;	/* other events, injected faults, broken exchanges */
+			continue; /* other events, injected faults, broken exchanges */
 		}
 		const char *link = fl_json_str(ev, "link", NULL);
 		char consumer[128] = "consumer", provider[128] = "provider";
 		if (link) {
 			const char *arrow = strstr(link, "->");
 			if (arrow) {
-				snprintf(consumer, sizeof(consumer), "%.*s", (int)(arrow - link), link);
+				snprintf(consumer, sizeof(consumer), "%.*s", (int)(arrow - link),
+					 link);
 				snprintf(provider, sizeof(provider), "%s", arrow + 2);
 			} else {
 				snprintf(provider, sizeof(provider), "%s", link);
 			}
 		}
-		const char *cn = fl_json_str(ev, "consumer", NULL), *pn = fl_json_str(ev, "provider", NULL);
+		const char *cn = fl_json_str(ev, "consumer", NULL),
+			   *pn = fl_json_str(ev, "provider", NULL);
 		if (cn)
 			snprintf(consumer, sizeof(consumer), "%s", cn);
 		if (pn)
@@ -112,11 +115,19 @@ int fl_generator_add_events(struct fl_generator *g, const char *path, char *err,
 		char *rqb = body_of(ev, "req_body", &lrq);
 		char *rsb = body_of(ev, "resp_body", &lrs);
 		struct fl_exchange x = {
-			.consumer = consumer, .provider = provider,
-			.method = fl_json_str(ev, "method", "GET"), .target = target.data,
-			.req_headers = rqh, .nreq_headers = nrq, .req_body = rqb, .req_body_len = lrq,
+			.consumer = consumer,
+			.provider = provider,
+			.method = fl_json_str(ev, "method", "GET"),
+			.target = target.data,
+			.req_headers = rqh,
+			.nreq_headers = nrq,
+			.req_body = rqb,
+			.req_body_len = lrq,
 			.status = (int)json_integer_value(st),
-			.resp_headers = rsh, .nresp_headers = nrs, .resp_body = rsb, .resp_body_len = lrs,
+			.resp_headers = rsh,
+			.nresp_headers = nrs,
+			.resp_body = rsb,
+			.resp_body_len = lrs,
 		};
 		rc = fl_generator_add_exchange(g, &x);
 		used++;
@@ -139,4 +150,3 @@ int fl_generator_add_events(struct fl_generator *g, const char *path, char *err,
 		fl_generator_warn(g, "%s: no http_exchange events without faults", path);
 	return rc;
 }
-

@@ -12,12 +12,14 @@
 #include "core/buf.h"
 
 #define RE_UUID "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-#define RE_DATETIME "\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?"
+#define RE_DATETIME                                                                                \
+	"\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?"
 #define RE_DATE "\\d{4}-\\d{2}-\\d{2}"
 
-static const char *const secret_words[] = { "authorization", "cookie", "password", "passwd",
-					    "secret", "token", "api_key", "apikey", "api-key",
-					    "session", "credential", "private_key", "x-auth", NULL };
+static const char *const secret_words[] = { "authorization", "cookie",	"password",   "passwd",
+					    "secret",	     "token",	"api_key",    "apikey",
+					    "api-key",	     "session", "credential", "private_key",
+					    "x-auth",	     NULL };
 
 int fl_gen_is_secret(const char *name)
 {
@@ -27,14 +29,41 @@ int fl_gen_is_secret(const char *name)
 	return 0;
 }
 
-static const char *const dropped_headers[] = {
-	"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer",
-	"upgrade", "proxy-connection", "accept-encoding", "user-agent", "date", "expect",
-	"traceparent", "tracestate", "x-request-id", "x-correlation-id", "x-trace-id", "x-b3-traceid",
-	"x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "b3", "via", "forwarded",
-	"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "cache-control",
-	"pragma", "if-none-match", "if-modified-since", "content-encoding", NULL
-};
+static const char *const dropped_headers[] = { "host",
+					       "content-length",
+					       "connection",
+					       "keep-alive",
+					       "transfer-encoding",
+					       "te",
+					       "trailer",
+					       "upgrade",
+					       "proxy-connection",
+					       "accept-encoding",
+					       "user-agent",
+					       "date",
+					       "expect",
+					       "traceparent",
+					       "tracestate",
+					       "x-request-id",
+					       "x-correlation-id",
+					       "x-trace-id",
+					       "x-b3-traceid",
+					       "x-b3-spanid",
+					       "x-b3-parentspanid",
+					       "x-b3-sampled",
+					       "b3",
+					       "via",
+					       "forwarded",
+					       "x-forwarded-for",
+					       "x-forwarded-host",
+					       "x-forwarded-proto",
+					       "x-real-ip",
+					       "cache-control",
+					       "pragma",
+					       "if-none-match",
+					       "if-modified-since",
+					       "content-encoding",
+					       NULL };
 
 int fl_gen_keep_request_header(const char *name)
 {
@@ -49,8 +78,9 @@ int fl_gen_keep_request_header(const char *name)
 /* Tracing fields are about one call, not the contract. */
 static int is_tracing(const char *k)
 {
-	static const char *const words[] = { "trace_id", "traceid", "span_id", "spanid", "request_id",
-					     "requestid", "correlation_id", "correlationid", NULL };
+	static const char *const words[] = { "trace_id",       "traceid",	"span_id",
+					     "spanid",	       "request_id",	"requestid",
+					     "correlation_id", "correlationid", NULL };
 	for (size_t i = 0; words[i]; i++)
 		if (!strcasecmp(k, words[i]))
 			return 1;
@@ -152,13 +182,14 @@ void fl_gen_path_template(const char *path, char **templ, char **regex)
 /* --- JSON generalisation ------------------------------------------------------ */
 
 struct infer {
-	json_t *rules;		/* body category being filled */
-	int drop_optional;	/* responses: keys missing from some samples are left out */
+	json_t *rules;	   /* body category being filled */
+	int drop_optional; /* responses: keys missing from some samples are left out */
 };
 
 static void add_rule(struct infer *in, const char *path, json_t *matcher)
 {
-	json_object_set_new(in->rules, path, json_pack("{s:s,s:[o]}", "combine", "AND", "matchers", matcher));
+	json_object_set_new(in->rules, path,
+			    json_pack("{s:s,s:[o]}", "combine", "AND", "matchers", matcher));
 }
 
 static int is_ident(const char *k)
@@ -195,7 +226,8 @@ static int all_match(json_t *vals, const char *re)
 	json_t *v;
 	char err[8];
 	json_array_foreach(vals, i, v) {
-		if (!json_is_string(v) || fl_regex_full_match(re, json_string_value(v), err, sizeof(err)) != 1)
+		if (!json_is_string(v) ||
+		    fl_regex_full_match(re, json_string_value(v), err, sizeof(err)) != 1)
 			return 0;
 	}
 	return json_array_size(vals) > 0;
@@ -206,13 +238,16 @@ static int all_equal(json_t *vals)
 	json_t *first = json_array_get(vals, 0);
 	size_t i;
 	json_t *v;
-	json_array_foreach(vals, i, v) if (!json_equal(first, v)) return 0;
+	json_array_foreach(vals, i, v)
+		if (!json_equal(first, v))
+			return 0;
 	return 1;
 }
 
 /* Replace *slot (the example value at `path`) and add rules; `vals` holds
  * the values at the same place in every sample (the example's included). */
-static void generalise(struct infer *in, const char *path, const char *key, json_t **slot, json_t *vals)
+static void generalise(struct infer *in, const char *path, const char *key, json_t **slot,
+		       json_t *vals)
 {
 	json_t *ex = *slot;
 	if (json_is_null(ex)) {
@@ -267,14 +302,15 @@ static void generalise(struct infer *in, const char *path, const char *key, json
 		json_t *v, *e;
 		json_array_foreach(vals, i, v) {
 			json_array_foreach(v, j, e) {
-				if (json_array_size(elems) < 400)	/* enough to see what varies */
+				if (json_array_size(elems) < 400) /* enough to see what varies */
 					json_array_append(elems, e);
 				if (!first)
 					first = e;
 			}
 		}
-		add_rule(in, path, json_array_size(elems) ? json_pack("{s:s,s:i}", "match", "type", "min", 1)
-							  : json_pack("{s:s}", "match", "type"));
+		add_rule(in, path,
+			 json_array_size(elems) ? json_pack("{s:s,s:i}", "match", "type", "min", 1)
+						: json_pack("{s:s}", "match", "type"));
 		if (first) {
 			json_t *c = json_deep_copy(first);
 			char *cp = NULL;
@@ -299,25 +335,29 @@ static void generalise(struct infer *in, const char *path, const char *key, json
 	size_t n = json_array_size(vals);
 	if (json_is_string(ex)) {
 		if (all_match(vals, RE_UUID)) {
-			add_rule(in, path, json_pack("{s:s,s:s}", "match", "regex", "regex", RE_UUID));
+			add_rule(in, path,
+				 json_pack("{s:s,s:s}", "match", "regex", "regex", RE_UUID));
 			return;
 		}
 		if (all_match(vals, RE_DATETIME)) {
-			add_rule(in, path, json_pack("{s:s,s:s}", "match", "regex", "regex", RE_DATETIME));
+			add_rule(in, path,
+				 json_pack("{s:s,s:s}", "match", "regex", "regex", RE_DATETIME));
 			return;
 		}
 		if (all_match(vals, RE_DATE)) {
-			add_rule(in, path, json_pack("{s:s,s:s}", "match", "date", "format", "yyyy-MM-dd"));
+			add_rule(in, path,
+				 json_pack("{s:s,s:s}", "match", "date", "format", "yyyy-MM-dd"));
 			return;
 		}
 	}
 	if (n >= 3 && all_equal(vals))
-		return;		/* seen constant: keep the exact value */
+		return; /* seen constant: keep the exact value */
 	if (json_is_integer(ex)) {
 		size_t i;
 		json_t *v;
 		int ints = 1;
-		json_array_foreach(vals, i, v) ints &= json_is_integer(v);
+		json_array_foreach(vals, i, v)
+			ints &= json_is_integer(v);
 		add_rule(in, path, json_pack("{s:s}", "match", ints ? "integer" : "number"));
 		return;
 	}
@@ -334,7 +374,8 @@ static int ct_json(const char *ct)
 }
 
 /* Fill body + rules["body"] from the samples' bodies. */
-static void build_body(struct fl_pact_body *body, json_t *rules, const struct gen_shape *s, int resp)
+static void build_body(struct fl_pact_body *body, json_t *rules, const struct gen_shape *s,
+		       int resp)
 {
 	const struct gen_sample *s0 = &s->samples[0];
 	const char *ct = resp ? s0->resp_ct : s0->req_ct;
@@ -379,7 +420,8 @@ static void build_query(struct fl_pact_request *rq, const struct gen_shape *s)
 			json_t *x = json_object_get(s->samples[i].query, k);
 			size_t j;
 			json_t *e;
-			json_array_foreach(x, j, e) json_array_append(vals, e);
+			json_array_foreach(x, j, e)
+				json_array_append(vals, e);
 		}
 		json_t *m = NULL;
 		if (fl_gen_is_secret(k)) {
@@ -395,7 +437,9 @@ static void build_query(struct fl_pact_request *rq, const struct gen_shape *s)
 			m = json_pack("{s:s}", "match", "type");
 		}
 		if (m)
-			json_object_set_new(qcat, k, json_pack("{s:s,s:[o]}", "combine", "AND", "matchers", m));
+			json_object_set_new(qcat, k,
+					    json_pack("{s:s,s:[o]}", "combine", "AND", "matchers",
+						      m));
 		json_decref(vals);
 	}
 	if (json_object_size(qcat))
@@ -418,12 +462,13 @@ static void build_headers(struct fl_pact_request *rq, const struct gen_shape *s)
 		}
 		const char *v0 = json_string_value(json_array_get(v, 0));
 		if (!strcasecmp(k, "Accept") && v0 && !strcmp(v0, "*/*"))
-			json_array_clear(vals);	/* the HTTP client's default says nothing */
+			json_array_clear(vals); /* the HTTP client's default says nothing */
 		if (json_array_size(vals) == s->nsamples) {
 			json_object_set(rq->headers, k, v);
 			if (!all_equal(vals) || s->nsamples < 3)
-				json_object_set_new(hcat, k, json_pack("{s:s,s:[{s:s}]}", "combine", "AND",
-								       "matchers", "match", "type"));
+				json_object_set_new(hcat, k,
+						    json_pack("{s:s,s:[{s:s}]}", "combine", "AND",
+							      "matchers", "match", "type"));
 		}
 		json_decref(vals);
 	}
@@ -460,8 +505,8 @@ void fl_gen_build_interaction(const struct gen_shape *s, struct fl_pact_interact
 	rq->path = strdup(s->samples[0].path);
 	if (s->path_regex)
 		json_object_set_new(rq->rules, "path",
-				    json_pack("{s:s,s:[{s:s,s:s}]}", "combine", "AND", "matchers", "match",
-					      "regex", "regex", s->path_regex));
+				    json_pack("{s:s,s:[{s:s,s:s}]}", "combine", "AND", "matchers",
+					      "match", "regex", "regex", s->path_regex));
 	build_query(rq, s);
 	if (s->samples[0].req_ct && s->samples[0].req_len)
 		fl_pact_multimap_add(rq->headers, "Content-Type", s->samples[0].req_ct);

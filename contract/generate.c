@@ -20,7 +20,7 @@
 
 struct name_map {
 	char *addr;
-	int port;	/* -1: any (client side) */
+	int port; /* -1: any (client side) */
 	char *name;
 };
 
@@ -28,7 +28,7 @@ struct fl_generator {
 	struct fl_generate_opts o;
 	struct name_map *maps;
 	size_t nmaps;
-	char **names;	/* owned strings handed out by fl_generator_name */
+	char **names; /* owned strings handed out by fl_generator_name */
 	size_t nnames;
 	struct gen_pair **pairs;
 	size_t npairs;
@@ -64,14 +64,16 @@ void fl_generator_warn(struct fl_generator *g, const char *fmt, ...)
 	fputc('\n', stderr);
 	va_end(ap);
 	if (g->warnings == 50)
-		fputs("faultline contract generate: (further warnings are counted, not shown)\n", stderr);
+		fputs("faultline contract generate: (further warnings are counted, not shown)\n",
+		      stderr);
 }
 
 int fl_generator_map(struct fl_generator *g, const char *spec, char *err, size_t errlen)
 {
 	const char *eq = strrchr(spec, '=');
 	if (!eq || eq == spec || !eq[1])
-		return fl_err_set(err, errlen, FL_EINVAL, "--map '%s': expected ADDR:PORT=SERVICE", spec);
+		return fl_err_set(err, errlen, FL_EINVAL, "--map '%s': expected ADDR:PORT=SERVICE",
+				  spec);
 	char left[256];
 	snprintf(left, sizeof(left), "%.*s", (int)(eq - spec), spec);
 	char *addr = left, *port = NULL;
@@ -95,7 +97,8 @@ int fl_generator_map(struct fl_generator *g, const char *spec, char *err, size_t
 		char *end;
 		long v = strtol(port, &end, 10);
 		if (*end || v < 0 || v > 65535)
-			return fl_err_set(err, errlen, FL_EINVAL, "--map '%s': bad port '%s'", spec, port);
+			return fl_err_set(err, errlen, FL_EINVAL, "--map '%s': bad port '%s'", spec,
+					  port);
 		p = (int)v;
 	}
 	if (!strcmp(addr, "localhost"))
@@ -148,7 +151,8 @@ const char *fl_generator_name(struct fl_generator *g, const char *addr, int port
 static struct gen_pair *pair_for(struct fl_generator *g, const char *consumer, const char *provider)
 {
 	for (size_t i = 0; i < g->npairs; i++)
-		if (!strcmp(g->pairs[i]->consumer, consumer) && !strcmp(g->pairs[i]->provider, provider))
+		if (!strcmp(g->pairs[i]->consumer, consumer) &&
+		    !strcmp(g->pairs[i]->provider, provider))
 			return g->pairs[i];
 	struct gen_pair **v = realloc(g->pairs, (g->npairs + 1) * sizeof(*v));
 	if (!v)
@@ -185,7 +189,8 @@ static int put_sorted_keys(struct fl_buf *b, const json_t *o, const char *sep)
 		return FL_ENOMEM;
 	const char *key;
 	json_t *x;
-	json_object_foreach((json_t *)o, key, x) keys[k++] = key;
+	json_object_foreach((json_t *)o, key, x)
+		keys[k++] = key;
 	qsort(keys, n, sizeof(*keys), cmp_str);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++)
@@ -235,7 +240,7 @@ int fl_generator_add_exchange(struct fl_generator *g, const struct fl_exchange *
 		s = calloc(1, sizeof(*s));
 		if (!s || (p->nshapes == p->cap &&
 			   !(p->shapes = realloc(p->shapes, (p->cap = p->cap ? p->cap * 2 : 16) *
-								  sizeof(*p->shapes))))) {
+								    sizeof(*p->shapes))))) {
 			free(s);
 			fl_buf_free(&key);
 			free(templ);
@@ -305,7 +310,8 @@ static int cmp_pair(const void *a, const void *b)
 
 static int cmp_shape(const void *a, const void *b)
 {
-	const struct gen_shape *x = *(struct gen_shape *const *)a, *y = *(struct gen_shape *const *)b;
+	const struct gen_shape *x = *(struct gen_shape *const *)a,
+			       *y = *(struct gen_shape *const *)b;
 	int c = strcmp(x->templ, y->templ);
 	if (!c)
 		c = strcmp(x->method, y->method);
@@ -568,7 +574,10 @@ static void safe_name(struct fl_buf *b, const char *s)
 {
 	for (; *s; s++) {
 		char c = *s;
-		fl_buf_append(b, isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.' ? &c : "_", 1);
+		fl_buf_append(b,
+			      isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.' ? &c
+											    : "_",
+			      1);
 	}
 }
 
@@ -589,7 +598,8 @@ static int mkdirs(const char *dir)
 	return rc;
 }
 
-int fl_generator_write(struct fl_generator *g, struct fl_generate_stats *st, char *err, size_t errlen)
+int fl_generator_write(struct fl_generator *g, struct fl_generate_stats *st, char *err,
+		       size_t errlen)
 {
 	memset(st, 0, sizeof(*st));
 	st->exchanges = g->exchanges;

@@ -25,10 +25,10 @@
 #include "contract/pact.h"
 
 struct fl_generate_opts {
-	const char *out_dir;	/* where CONSUMER-PROVIDER.json files go */
-	int version;		/* 3 or 4 */
-	int quiet;		/* count warnings without printing them */
-	int only_mapped;	/* captures: ignore connections to servers not named by a map */
+	const char *out_dir; /* where CONSUMER-PROVIDER.json files go */
+	int version;	     /* 3 or 4 */
+	int quiet;	     /* count warnings without printing them */
+	int only_mapped;     /* captures: ignore connections to servers not named by a map */
 };
 
 struct fl_http_pair {
@@ -39,7 +39,7 @@ struct fl_http_pair {
 struct fl_exchange {
 	const char *consumer, *provider;
 	const char *method;
-	const char *target;		/* "/path?query" as sent */
+	const char *target; /* "/path?query" as sent */
 	const struct fl_http_pair *req_headers;
 	size_t nreq_headers;
 	const char *req_body;
@@ -53,7 +53,7 @@ struct fl_exchange {
 
 struct fl_generate_stats {
 	size_t exchanges, interactions, pacts, warnings;
-	char **files;		/* paths written (owned) */
+	char **files; /* paths written (owned) */
 	size_t nfiles;
 };
 
@@ -85,8 +85,8 @@ int fl_generator_add_pcap(struct fl_generator *g, const char *path, char *err, s
 int fl_generator_add_events(struct fl_generator *g, const char *path, char *err, size_t errlen);
 
 struct fl_record_stats {
-	size_t links;		/* links recorded */
-	size_t exchanges;	/* HTTP exchanges written */
+	size_t links;	  /* links recorded */
+	size_t exchanges; /* HTTP exchanges written */
 };
 
 /* Record for fl_generator_add_events: write the HTTP exchanges the fault
@@ -97,22 +97,24 @@ struct fl_record_stats {
  * the token, or answering other than a list of events). Counts in *st. */
 struct fl_http_tls;
 struct fl_record_opts {
-	const char *token;		/* bearer token of the API, or NULL */
-	const struct fl_http_tls *tls;	/* https:// APIs: CA, client cert; NULL: system CAs */
+	const char *token;	       /* bearer token of the API, or NULL */
+	const struct fl_http_tls *tls; /* https:// APIs: CA, client cert; NULL: system CAs */
 };
 int fl_contract_record(const char *proxy, const char *const *links, size_t nlinks,
 		       const struct fl_record_opts *ro, FILE *out, struct fl_record_stats *st,
 		       char *err, size_t errlen);
 
 /* Count a problem met while reading (printed to stderr as "warning: ..."). */
-void fl_generator_warn(struct fl_generator *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fl_generator_warn(struct fl_generator *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Build the pacts (new, caller frees each with fl_pact_free and the array
  * with free). Returns the count; *out NULL when none. */
 size_t fl_generator_build(struct fl_generator *g, struct fl_pact ***out);
 
 /* Build and write CONSUMER-PROVIDER.json files into opts.out_dir. */
-int fl_generator_write(struct fl_generator *g, struct fl_generate_stats *st, char *err, size_t errlen);
+int fl_generator_write(struct fl_generator *g, struct fl_generate_stats *st, char *err,
+		       size_t errlen);
 
 void fl_generate_stats_free(struct fl_generate_stats *st);
 void fl_generator_free(struct fl_generator *g);

@@ -16,18 +16,18 @@
 struct gen_sample {
 	char *path;		/* decoded path, no query */
 	json_t *query;		/* name -> [values] */
-	char *req_ct, *resp_ct;	/* Content-Type or NULL */
+	char *req_ct, *resp_ct; /* Content-Type or NULL */
 	json_t *req_headers;	/* the request headers worth keeping: name -> [values] */
 	char *req_body, *resp_body;
 	size_t req_len, resp_len;
 };
 
 struct gen_shape {
-	struct gen_shape *hnext;	/* hash chain */
-	char *key;		/* "GET /members/{id} ?page 200" */
+	struct gen_shape *hnext; /* hash chain */
+	char *key;		 /* "GET /members/{id} ?page 200" */
 	char *method;
-	char *templ;		/* "/members/{id}" */
-	char *path_regex;	/* NULL when the path has no parameters */
+	char *templ;	  /* "/members/{id}" */
+	char *path_regex; /* NULL when the path has no parameters */
 	int status;
 	uint64_t count;
 	struct gen_sample samples[GEN_SAMPLES];

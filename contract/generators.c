@@ -144,7 +144,8 @@ static int gen_seq(const char *b, const char *e, struct fl_buf *out, struct fl_p
 			lo = strtol(q + 1, &end, 10);
 			hi = lo;
 			if (*end == ',') {
-				hi = isdigit((unsigned char)end[1]) ? strtol(end + 1, &end, 10) : lo + 4;
+				hi = isdigit((unsigned char)end[1]) ? strtol(end + 1, &end, 10)
+								    : lo + 4;
 				if (*end != '}')
 					return -1;
 			}
@@ -153,7 +154,7 @@ static int gen_seq(const char *b, const char *e, struct fl_buf *out, struct fl_p
 			q = end + 1;
 		}
 		if (q < e && (*q == '?' || *q == '+'))
-			q++;	/* lazy / possessive */
+			q++; /* lazy / possessive */
 		if (hi > lo + 50)
 			hi = lo + 50;
 		long count = fl_prng_range(r, lo, hi);
@@ -173,11 +174,13 @@ static int gen_seq(const char *b, const char *e, struct fl_buf *out, struct fl_p
 				case 'd': c = (char)('0' + fl_prng_range(r, 0, 9)); break;
 				case 'w': c = alnum[fl_prng_range(r, 0, 61)]; break;
 				case 's': c = ' '; break;
-				case 'D': case 'W': c = '-'; break;
+				case 'D':
+				case 'W': c = '-'; break;
 				case 'S': c = alnum[fl_prng_range(r, 0, 61)]; break;
 				case 't': c = '\t'; break;
 				case 'n': c = '\n'; break;
-				case 'b': case 'B': c = 0; break;
+				case 'b':
+				case 'B': c = 0; break;
 				default: c = d; break;
 				}
 				if (c)
@@ -244,7 +247,7 @@ char *fl_gen_regex(const char *re, struct fl_prng *rng)
 			fl_buf_puts(&out, "");
 		char err[8];
 		if (fl_regex_full_match(re, out.data, err, sizeof(err)) != 0)
-			break;	/* matches, or the checker cannot tell */
+			break; /* matches, or the checker cannot tell */
 	}
 	return fl_buf_take(&out, NULL);
 }
@@ -265,7 +268,8 @@ static json_t *provider_state(const json_t *gen, const json_t *state, char *err,
 		snprintf(name, sizeof(name), "%.*s", (int)(n - 3), expr + 2);
 		json_t *v = json_object_get(state, name);
 		if (!v) {
-			snprintf(err, errlen, "provider state value '%s' was not returned by the state change",
+			snprintf(err, errlen,
+				 "provider state value '%s' was not returned by the state change",
 				 name);
 			return NULL;
 		}
@@ -286,7 +290,8 @@ static json_t *provider_state(const json_t *gen, const json_t *state, char *err,
 		snprintf(name, sizeof(name), "%.*s", (int)(c - d - 2), d + 2);
 		json_t *v = json_object_get(state, name);
 		if (!v) {
-			snprintf(err, errlen, "provider state value '%s' was not returned by the state change",
+			snprintf(err, errlen,
+				 "provider state value '%s' was not returned by the state change",
 				 name);
 			fl_buf_free(&b);
 			return NULL;
@@ -345,7 +350,8 @@ json_t *fl_gen_value(const json_t *gen, const json_t *state, struct fl_prng *rng
 		const char *re = fl_json_str(gen, "regex", NULL);
 		char *s = re ? fl_gen_regex(re, rng) : NULL;
 		if (!s) {
-			snprintf(err, errlen, "cannot generate a value for regex '%s'", re ? re : "");
+			snprintf(err, errlen, "cannot generate a value for regex '%s'",
+				 re ? re : "");
 			return NULL;
 		}
 		json_t *v = json_string(s);
@@ -367,7 +373,8 @@ json_t *fl_gen_value(const json_t *gen, const json_t *state, struct fl_prng *rng
 		for (int i = 0; i < 16; i++) {
 			if (!simple && (i == 4 || i == 6 || i == 8 || i == 10))
 				buf[o++] = '-';
-			o += (size_t)snprintf(buf + o, sizeof(buf) - o, upper ? "%02X" : "%02x", u[i]);
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, upper ? "%02X" : "%02x",
+					      u[i]);
 		}
 		return json_string(buf);
 	}
@@ -392,7 +399,7 @@ json_t *fl_gen_value(const json_t *gen, const json_t *state, struct fl_prng *rng
 /* --- applying ----------------------------------------------------------------- */
 
 struct apply {
-	const json_t *gens;	/* body category: path -> generator */
+	const json_t *gens; /* body category: path -> generator */
 	const json_t *state;
 	struct fl_prng *rng;
 	char *err;
@@ -520,10 +527,12 @@ int fl_gen_apply_request(struct fl_pact_request *r, const json_t *state, struct 
 			failed = 1;
 		}
 	}
-	apply_keyed(r->query, json_object_get(r->generators, "query"), state, rng, err, errlen, &failed);
+	apply_keyed(r->query, json_object_get(r->generators, "query"), state, rng, err, errlen,
+		    &failed);
 	apply_keyed(r->headers, json_object_get(r->generators, "header"), state, rng, err, errlen,
 		    &failed);
-	apply_body(&r->body, json_object_get(r->generators, "body"), state, rng, err, errlen, &failed);
+	apply_body(&r->body, json_object_get(r->generators, "body"), state, rng, err, errlen,
+		   &failed);
 	return failed ? -1 : 0;
 }
 
@@ -541,6 +550,7 @@ int fl_gen_apply_response(struct fl_pact_response *r, const json_t *state, struc
 	}
 	apply_keyed(r->headers, json_object_get(r->generators, "header"), state, rng, err, errlen,
 		    &failed);
-	apply_body(&r->body, json_object_get(r->generators, "body"), state, rng, err, errlen, &failed);
+	apply_body(&r->body, json_object_get(r->generators, "body"), state, rng, err, errlen,
+		   &failed);
 	return failed ? -1 : 0;
 }

@@ -20,7 +20,7 @@ struct msg {
 	struct fl_buf url;
 	struct fl_http_pair hdr[MAX_HEADERS];
 	size_t nhdr;
-	struct fl_buf field, value;	/* header being read */
+	struct fl_buf field, value; /* header being read */
 	int in_value;
 	struct fl_buf body;
 	int status;
@@ -34,14 +34,14 @@ struct side {
 	struct msg *cur;
 	int broken;
 	int done;
-	int discard;		/* the request in progress was already answered (early response) */
+	int discard; /* the request in progress was already answered (early response) */
 };
 
 struct fl_http_conn {
 	struct fl_generator *g;
 	char *client, *server;
-	struct side side[2];	/* [1]: from the client (requests), [0]: from the server */
-	struct msg *qhead, *qtail;	/* complete requests awaiting their response */
+	struct side side[2];	   /* [1]: from the client (requests), [0]: from the server */
+	struct msg *qhead, *qtail; /* complete requests awaiting their response */
 	size_t qlen;
 	size_t exchanges;
 	int upgraded;
@@ -147,7 +147,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
 	if (!m)
 		return -1;
 	if (m->body.len + len > BODY_CAP)
-		len = BODY_CAP - m->body.len;	/* truncated: kept up to the cap */
+		len = BODY_CAP - m->body.len; /* truncated: kept up to the cap */
 	if (len)
 		fl_buf_append(&m->body, at, len);
 	return 0;
@@ -201,7 +201,7 @@ static int on_complete(http_parser *p)
 		return 0;
 	}
 	if (m->status >= 100 && m->status < 200 && m->status != 101) {
-		msg_free(m);	/* interim: 100 Continue */
+		msg_free(m); /* interim: 100 Continue */
 		return 0;
 	}
 	struct msg *rq = c->qhead;
@@ -217,8 +217,8 @@ static int on_complete(http_parser *p)
 		return 0;
 	}
 	if (!rq) {
-		fl_generator_warn(c->g, "%s -> %s: a response (%d) without a request; dropped", c->client,
-				  c->server, m->status);
+		fl_generator_warn(c->g, "%s -> %s: a response (%d) without a request; dropped",
+				  c->client, c->server, m->status);
 		msg_free(m);
 		return 0;
 	}
@@ -245,7 +245,8 @@ static const http_parser_settings settings = {
 	.on_message_complete = on_complete,
 };
 
-struct fl_http_conn *fl_http_conn_new(struct fl_generator *g, const char *client, const char *server)
+struct fl_http_conn *fl_http_conn_new(struct fl_generator *g, const char *client,
+				      const char *server)
 {
 	struct fl_http_conn *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -272,9 +273,10 @@ void fl_http_conn_data(struct fl_http_conn *c, int from_client, const char *data
 		return;
 	if (HTTP_PARSER_ERRNO(&s->p) != HPE_OK || n != len) {
 		s->broken = 1;
-		fl_generator_warn(c->g, "%s -> %s: %s stream is not HTTP/1.x (%s); the rest of it is ignored",
-				  c->client, c->server, from_client ? "request" : "response",
-				  http_errno_description(HTTP_PARSER_ERRNO(&s->p)));
+		fl_generator_warn(
+			c->g, "%s -> %s: %s stream is not HTTP/1.x (%s); the rest of it is ignored",
+			c->client, c->server, from_client ? "request" : "response",
+			http_errno_description(HTTP_PARSER_ERRNO(&s->p)));
 	}
 }
 
@@ -282,9 +284,10 @@ void fl_http_conn_gap(struct fl_http_conn *c, int from_client)
 {
 	struct side *s = &c->side[from_client ? 1 : 0];
 	if (!s->broken && !s->done) {
-		fl_generator_warn(c->g, "%s -> %s: bytes missing from the capture in the %s stream; "
-				  "the rest of it is ignored", c->client, c->server,
-				  from_client ? "request" : "response");
+		fl_generator_warn(c->g,
+				  "%s -> %s: bytes missing from the capture in the %s stream; "
+				  "the rest of it is ignored",
+				  c->client, c->server, from_client ? "request" : "response");
 		s->broken = 1;
 	}
 }
@@ -296,7 +299,7 @@ void fl_http_conn_eof(struct fl_http_conn *c, int from_client)
 		return;
 	s->done = 1;
 	if (!c->upgraded)
-		http_parser_execute(&s->p, &settings, NULL, 0);	/* ends read-until-close bodies */
+		http_parser_execute(&s->p, &settings, NULL, 0); /* ends read-until-close bodies */
 }
 
 size_t fl_http_conn_exchanges(const struct fl_http_conn *c)

@@ -132,7 +132,9 @@ static const json_t *header_lookup(const json_t *headers, const char *name)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)headers, k, v) if (!strcasecmp(k, name)) return v;
+	json_object_foreach((json_t *)headers, k, v)
+		if (!strcasecmp(k, name))
+			return v;
 	return NULL;
 }
 
@@ -201,11 +203,13 @@ static bool params_match(const char *e, const char *a, bool base_nocase)
 					char *ak = ap, *av = aeq + 1;
 					while (isspace((unsigned char)*ak))
 						ak++;
-					for (char *z = ak + strlen(ak); z > ak && isspace((unsigned char)z[-1]);)
+					for (char *z = ak + strlen(ak);
+					     z > ak && isspace((unsigned char)z[-1]);)
 						*--z = '\0';
 					while (isspace((unsigned char)*av))
 						av++;
-					for (char *z = av + strlen(av); z > av && isspace((unsigned char)z[-1]);)
+					for (char *z = av + strlen(av);
+					     z > av && isspace((unsigned char)z[-1]);)
 						*--z = '\0';
 					if (!strcasecmp(ak, k)) {
 						if (strcasecmp(av, v))
@@ -245,14 +249,16 @@ static void match_headers(const json_t *eh, const json_t *ah, const json_t *rule
 		} else if (g) {
 			json_t *je = json_string(e), *ja = json_string(a);
 			if (fl_match_group(g, false, je, ja, true, msg, sizeof(msg)))
-				fl_pact_mismatch_add(out, "header", path, e, a, "header '%s': %s", k, msg);
+				fl_pact_mismatch_add(out, "header", path, e, a, "header '%s': %s",
+						     k, msg);
 			json_decref(je);
 			json_decref(ja);
 		} else if (!strcasecmp(k, "Content-Type") || !strcasecmp(k, "Accept")) {
 			if (!params_match(e, a, !strcasecmp(k, "Content-Type")))
-				fl_pact_mismatch_add(out, "header", path, e, a,
-						     "Expected header '%s' to have value '%s' but was '%s'", k,
-						     e, a);
+				fl_pact_mismatch_add(
+					out, "header", path, e, a,
+					"Expected header '%s' to have value '%s' but was '%s'", k,
+					e, a);
 		} else {
 			struct fl_buf x, y;
 			fl_buf_init(&x, 0);
@@ -260,9 +266,10 @@ static void match_headers(const json_t *eh, const json_t *ah, const json_t *rule
 			strip_ws_after_commas(e, &x);
 			strip_ws_after_commas(a, &y);
 			if (strcmp(x.data, y.data))
-				fl_pact_mismatch_add(out, "header", path, e, a,
-						     "Expected header '%s' to have value '%s' but was '%s'", k,
-						     e, a);
+				fl_pact_mismatch_add(
+					out, "header", path, e, a,
+					"Expected header '%s' to have value '%s' but was '%s'", k,
+					e, a);
 			fl_buf_free(&x);
 			fl_buf_free(&y);
 		}
@@ -294,15 +301,17 @@ static void match_query(const json_t *eq, const json_t *aq, const json_t *rules,
 		if (g) {
 			for (size_t i = 0; i < na; i++) {
 				const json_t *e1 = json_array_get(v, i < ne ? i : 0);
-				if (fl_match_group(g, false, e1, json_array_get(av, i), true, msg, sizeof(msg))) {
+				if (fl_match_group(g, false, e1, json_array_get(av, i), true, msg,
+						   sizeof(msg))) {
 					fl_pact_mismatch_add(out, "query", path, se, sa,
 							     "query parameter '%s': %s", k, msg);
 					break;
 				}
 			}
 		} else if (ne != na || !json_equal(v, av)) {
-			fl_pact_mismatch_add(out, "query", path, se, sa,
-					     "Expected query parameter '%s' to be [%s] but was [%s]", k, se, sa);
+			fl_pact_mismatch_add(
+				out, "query", path, se, sa,
+				"Expected query parameter '%s' to be [%s] but was [%s]", k, se, sa);
 		}
 		free(se);
 		free(sa);
@@ -339,15 +348,19 @@ void fl_match_body(const struct fl_pact_body *e, const json_t *e_headers,
 		return;
 	base_type(fl_pact_body_content_type(e, e_headers), ebase, sizeof(ebase));
 	base_type(fl_pact_body_content_type(a, a_headers), abase, sizeof(abase));
-	struct fl_mctx c = { .rules = rules, .allow_unexpected = allow_unexpected, .prefix = prefix,
-			     .kind = "body", .out = out };
+	struct fl_mctx c = { .rules = rules,
+			     .allow_unexpected = allow_unexpected,
+			     .prefix = prefix,
+			     .kind = "body",
+			     .out = out };
 	struct fl_mpath root = { .n = 1 };
 	root.seg[0] = "$";
 	if (strcmp(ebase, abase)) {
 		if (e->state == FL_PACT_BODY_NULL || e->state == FL_PACT_BODY_EMPTY)
 			return;
 		fl_pact_mismatch_add(out, "body-type", prefix, ebase, abase,
-				     "Expected a body of type '%s' but received '%s'", ebase, abase);
+				     "Expected a body of type '%s' but received '%s'", ebase,
+				     abase);
 		return;
 	}
 	if (e->state == FL_PACT_BODY_NULL) {
@@ -391,9 +404,10 @@ void fl_match_body(const struct fl_pact_body *e, const json_t *e_headers,
 			if (fl_match_group(g, casc, e->value, a->value, true, msg, sizeof(msg)))
 				fl_pact_mismatch_add(out, "body", prefix, se, sa, "%s", msg);
 		} else if (strcmp(se, sa)) {
-			fl_pact_mismatch_add(out, "body", prefix, se, sa,
-					     "Actual body '%.200s' is not equal to the expected body '%.200s'",
-					     sa, se);
+			fl_pact_mismatch_add(
+				out, "body", prefix, se, sa,
+				"Actual body '%.200s' is not equal to the expected body '%.200s'",
+				sa, se);
 		}
 	}
 	free(se);
@@ -498,16 +512,19 @@ size_t fl_pact_match_message(const struct fl_pact_message *e, const struct fl_pa
 			char *sa = fl_match_show(av);
 			if (g) {
 				if (fl_match_group(g, false, v, av, false, msg, sizeof(msg)))
-					fl_pact_mismatch_add(out, "metadata", path, se, sa, "metadata '%s': %s",
-							     k, msg);
-			} else if (is_ct_key(k) && json_is_string(v) && json_is_string(av)) {
-				if (!params_match(json_string_value(v), json_string_value(av), true))
 					fl_pact_mismatch_add(out, "metadata", path, se, sa,
-							     "Expected metadata '%s' to be %s but was %s", k, se,
-							     sa);
+							     "metadata '%s': %s", k, msg);
+			} else if (is_ct_key(k) && json_is_string(v) && json_is_string(av)) {
+				if (!params_match(json_string_value(v), json_string_value(av),
+						  true))
+					fl_pact_mismatch_add(
+						out, "metadata", path, se, sa,
+						"Expected metadata '%s' to be %s but was %s", k, se,
+						sa);
 			} else if (!fl_json_equal_num(v, av)) {
 				fl_pact_mismatch_add(out, "metadata", path, se, sa,
-						     "Expected metadata '%s' to be %s but was %s", k, se, sa);
+						     "Expected metadata '%s' to be %s but was %s",
+						     k, se, sa);
 			}
 			free(sa);
 		}

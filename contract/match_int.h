@@ -22,10 +22,10 @@ struct fl_mpath {
 
 /* Matching context for one body (or metadata) comparison. */
 struct fl_mctx {
-	const json_t *rules;	/* category object: path expression -> group (borrowed) */
-	bool allow_unexpected;	/* responses and messages: extra keys allowed */
-	const char *prefix;	/* "$.body": how paths are shown */
-	const char *kind;	/* "body" */
+	const json_t *rules;   /* category object: path expression -> group (borrowed) */
+	bool allow_unexpected; /* responses and messages: extra keys allowed */
+	const char *prefix;    /* "$.body": how paths are shown */
+	const char *kind;      /* "body" */
 	struct fl_pact_mismatches *out;
 };
 
@@ -82,8 +82,8 @@ bool fl_matcher_known(const char *type);
 /* Apply one group to a value. `text` says the actual value came from text
  * (headers, query, path, XML) so "123" may satisfy an integer matcher.
  * Returns 0 on match, else 1 with a message in msg. */
-int fl_match_group(const json_t *group, bool cascaded, const json_t *expected,
-		   const json_t *actual, bool text, char *msg, size_t msglen);
+int fl_match_group(const json_t *group, bool cascaded, const json_t *expected, const json_t *actual,
+		   bool text, char *msg, size_t msglen);
 
 /* Apply one matcher. Same conventions. */
 int fl_match_one(const json_t *m, bool cascaded, const json_t *expected, const json_t *actual,

@@ -91,7 +91,8 @@ static json_t *child_rules(const struct fl_mpath *p, const json_t *matcher)
 		struct fl_buf b;
 		fl_buf_init(&b, 0);
 		fl_buf_printf(&b, "%s.*", expr);
-		json_object_set_new(cat, b.data, json_pack("{s:s,s:O}", "combine", "AND", "matchers", rules));
+		json_object_set_new(cat, b.data,
+				    json_pack("{s:s,s:O}", "combine", "AND", "matchers", rules));
 		fl_buf_free(&b);
 	}
 	free(expr);
@@ -199,7 +200,8 @@ static void compare_maps(struct fl_mctx *c, struct fl_mpath *p, const json_t *e,
 	}
 }
 
-static size_t try_variant(struct fl_mctx *c, const json_t *rules, const json_t *ev, const json_t *item)
+static size_t try_variant(struct fl_mctx *c, const json_t *rules, const json_t *ev,
+			  const json_t *item)
 {
 	struct fl_pact_mismatches tmp = { 0 };
 	struct fl_mctx sub = *c;
@@ -227,7 +229,8 @@ static void array_contains(struct fl_mctx *c, struct fl_mpath *p, const json_t *
 					      : empty;
 		const json_t *ev = json_array_get(e, idx);
 		if (!ev) {
-			mm(c, p, e, a, "arrayContains: variant %zu has no example at index %zu", i, idx);
+			mm(c, p, e, a, "arrayContains: variant %zu has no example at index %zu", i,
+			   idx);
 			continue;
 		}
 		bool found = false;
@@ -241,7 +244,8 @@ static void array_contains(struct fl_mctx *c, struct fl_mpath *p, const json_t *
 		}
 		if (!found) {
 			char *se = fl_match_show(ev);
-			mm(c, p, ev, a, "Variant at index %zu (%s) was not found in the actual list", i, se);
+			mm(c, p, ev, a,
+			   "Variant at index %zu (%s) was not found in the actual list", i, se);
 			free(se);
 		}
 	}

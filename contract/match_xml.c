@@ -61,7 +61,9 @@ static bool any_type_rule(const json_t *cat, const struct fl_mpath *p)
 		const json_t *ms = fl_rules_matchers(g);
 		size_t i;
 		json_t *m;
-		json_array_foreach(ms, i, m) if (!strcmp(fl_matcher_type(m), "type")) return true;
+		json_array_foreach(ms, i, m)
+			if (!strcmp(fl_matcher_type(m), "type"))
+				return true;
 	}
 	return false;
 }
@@ -88,18 +90,23 @@ static int element_rule(const json_t *g, bool casc, const struct fl_xml_node *e,
 		int r = 0;
 		if (!strcmp(t, "type") || !strcmp(t, "equality")) {
 			if (!same_node(e, a)) {
-				snprintf(one, sizeof(one), "Expected <%s> to be the same type as <%s>", a->name,
+				snprintf(one, sizeof(one),
+					 "Expected <%s> to be the same type as <%s>", a->name,
 					 e->name);
 				r = 1;
 			} else if (!casc) {
-				json_t *jmin = json_object_get(m, "min"), *jmax = json_object_get(m, "max");
-				if (json_is_integer(jmin) && (long long)nelem(a) < json_integer_value(jmin)) {
-					snprintf(one, sizeof(one), "Expected <%s> to have at least %lld children",
+				json_t *jmin = json_object_get(m, "min"),
+				       *jmax = json_object_get(m, "max");
+				if (json_is_integer(jmin) &&
+				    (long long)nelem(a) < json_integer_value(jmin)) {
+					snprintf(one, sizeof(one),
+						 "Expected <%s> to have at least %lld children",
 						 a->name, (long long)json_integer_value(jmin));
 					r = 1;
 				} else if (json_is_integer(jmax) &&
 					   (long long)nelem(a) > json_integer_value(jmax)) {
-					snprintf(one, sizeof(one), "Expected <%s> to have at most %lld children",
+					snprintf(one, sizeof(one),
+						 "Expected <%s> to have at most %lld children",
 						 a->name, (long long)json_integer_value(jmax));
 					r = 1;
 				}
@@ -150,7 +157,8 @@ static void compare_attributes(struct fl_mctx *c, struct fl_mpath *p, const stru
 		return;
 	}
 	if (!c->allow_unexpected && e->nattrs != a->nattrs)
-		mm(c, p, NULL, NULL, "Expected %zu attribute(s) but received %zu", e->nattrs, a->nattrs);
+		mm(c, p, NULL, NULL, "Expected %zu attribute(s) but received %zu", e->nattrs,
+		   a->nattrs);
 	for (size_t i = 0; i < e->nattrs; i++) {
 		const struct fl_xml_attr *ea = &e->attrs[i], *aa = NULL;
 		for (size_t j = 0; j < a->nattrs && !aa; j++)
@@ -163,8 +171,8 @@ static void compare_attributes(struct fl_mctx *c, struct fl_mpath *p, const stru
 		if (aa)
 			compare_value(c, p, ea->value, aa->value);
 		else
-			mm(c, p, ea->value, NULL, "Expected attribute %s='%s' but it was missing", ea->name,
-			   ea->value);
+			mm(c, p, ea->value, NULL, "Expected attribute %s='%s' but it was missing",
+			   ea->name, ea->value);
 		p->n--;
 	}
 }
@@ -201,7 +209,7 @@ static void compare_children(struct fl_mctx *c, struct fl_mpath *p, const struct
 			continue;
 		}
 		bool all_like_first = fl_rules_direct_type(c->rules, p);
-		size_t k = ei;	/* walks the expected children of the name */
+		size_t k = ei; /* walks the expected children of the name */
 		for (size_t j = i; j < na; j++) {
 			if (!same_node(a->children[j], first))
 				continue;
@@ -225,8 +233,8 @@ static void compare_children(struct fl_mctx *c, struct fl_mpath *p, const struct
 			if (!same_node(e->children[q], first))
 				continue;
 			if (!all_like_first && !edone[q])
-				mm(c, p, e->children[q]->name, NULL, "Expected child <%s/> but it was missing",
-				   e->children[q]->name);
+				mm(c, p, e->children[q]->name, NULL,
+				   "Expected child <%s/> but it was missing", e->children[q]->name);
 			edone[q] = true;
 		}
 		p->n--;

@@ -35,7 +35,8 @@ static const char *jtype(const json_t *v)
 	case JSON_STRING: return "string";
 	case JSON_INTEGER: return "integer";
 	case JSON_REAL: return "decimal";
-	case JSON_TRUE: case JSON_FALSE: return "boolean";
+	case JSON_TRUE:
+	case JSON_FALSE: return "boolean";
 	default: return "null";
 	}
 }
@@ -82,7 +83,8 @@ static bool values_equal(const json_t *e, const json_t *a)
 static bool text_matches(const json_t *a, const char *re)
 {
 	char err[8];
-	return json_is_string(a) && fl_regex_full_match(re, json_string_value(a), err, sizeof(err)) == 1;
+	return json_is_string(a) &&
+	       fl_regex_full_match(re, json_string_value(a), err, sizeof(err)) == 1;
 }
 
 static int fail(char *msg, size_t msglen, const char *fmt, const json_t *a, const char *extra)
@@ -192,17 +194,21 @@ int fl_match_one(const json_t *m, bool cascaded, const json_t *e, const json_t *
 				return 0;
 			long n = (long)json_array_size(a);
 			if (json_is_integer(jmin) && n < json_integer_value(jmin)) {
-				snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(jmin));
-				return fail(msg, msglen, "Expected %s to have at least %s elements", a, tmp);
+				snprintf(tmp, sizeof(tmp), "%lld",
+					 (long long)json_integer_value(jmin));
+				return fail(msg, msglen, "Expected %s to have at least %s elements",
+					    a, tmp);
 			}
 			if (json_is_integer(jmax) && n > json_integer_value(jmax)) {
-				snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(jmax));
-				return fail(msg, msglen, "Expected %s to have at most %s elements", a, tmp);
+				snprintf(tmp, sizeof(tmp), "%lld",
+					 (long long)json_integer_value(jmax));
+				return fail(msg, msglen, "Expected %s to have at most %s elements",
+					    a, tmp);
 			}
 			return 0;
 		}
 		if (text && json_is_string(a) && e && !is_collection(e))
-			return 0;	/* text is text: headers, query, XML */
+			return 0; /* text is text: headers, query, XML */
 		if (same_type(e, a))
 			return 0;
 		char *se = fl_match_show(e);
@@ -233,7 +239,8 @@ int fl_match_one(const json_t *m, bool cascaded, const json_t *e, const json_t *
 		return fail(msg, msglen, "Expected %s to be a decimal number%s", a, NULL);
 	}
 	if (!strcmp(t, "number")) {
-		if (json_is_number(a) || (text && text_matches(a, "-?\\d+(\\.\\d+)?([eE][-+]?\\d+)?")))
+		if (json_is_number(a) ||
+		    (text && text_matches(a, "-?\\d+(\\.\\d+)?([eE][-+]?\\d+)?")))
 			return 0;
 		return fail(msg, msglen, "Expected %s to be a number%s", a, NULL);
 	}
@@ -258,14 +265,18 @@ int fl_match_one(const json_t *m, bool cascaded, const json_t *e, const json_t *
 			return 0;
 		if (json_is_string(a) && fl_datefmt_match(fmt, kind, json_string_value(a)))
 			return 0;
-		snprintf(tmp, sizeof(tmp), "%s%s%s", kind == 'd' ? "a date" : kind == 't' ? "a time" : "a date-time",
+		snprintf(tmp, sizeof(tmp), "%s%s%s",
+			 kind == 'd'   ? "a date"
+			 : kind == 't' ? "a time"
+				       : "a date-time",
 			 fmt ? " of " : "", fmt ? fmt : " (ISO 8601)");
 		return fail(msg, msglen, "Expected %s to match %s", a, tmp);
 	}
 	if (!strcmp(t, "contentType")) {
 		const char *want = fl_json_str(m, "value", "");
 		char b1[128], b2[128];
-		if (!strcasecmp(base_type(want, b1, sizeof(b1)), base_type(detect_ct(a), b2, sizeof(b2))))
+		if (!strcasecmp(base_type(want, b1, sizeof(b1)),
+				base_type(detect_ct(a), b2, sizeof(b2))))
 			return 0;
 		return fail(msg, msglen, "Expected %s to be of content type '%s'", a, want);
 	}
@@ -293,7 +304,9 @@ int fl_match_one(const json_t *m, bool cascaded, const json_t *e, const json_t *
 		if (json_is_array(want)) {
 			size_t i;
 			json_t *x;
-			json_array_foreach(want, i, x) if (json_is_integer(x) && json_integer_value(x) == st) return 0;
+			json_array_foreach(want, i, x)
+				if (json_is_integer(x) && json_integer_value(x) == st)
+					return 0;
 		}
 		char *sw = fl_match_show(want);
 		int r = fail(msg, msglen, "Expected status %s to be %s", a, sw);

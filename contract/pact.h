@@ -26,12 +26,12 @@ enum fl_pact_body_state {
 
 struct fl_pact_body {
 	enum fl_pact_body_state state;
-	char *content_type;	/* declared (V4 "contentType") or NULL */
+	char *content_type; /* declared (V4 "contentType") or NULL */
 	/* The content: for JSON bodies the JSON value itself; for every other
 	 * content type a JSON string holding the text (or base64 text when
 	 * `encoded`). NULL unless state is PRESENT or EMPTY (then ""). */
 	json_t *value;
-	bool encoded;		/* V4 "encoded": value is base64 of binary content */
+	bool encoded; /* V4 "encoded": value is base64 of binary content */
 };
 
 /* Headers and query parameters are JSON objects: name -> array of strings.
@@ -42,11 +42,11 @@ struct fl_pact_body {
 struct fl_pact_request {
 	char *method;
 	char *path;
-	json_t *query;		/* object: name -> [values] (never NULL) */
-	json_t *headers;	/* object: name -> [values] (never NULL) */
+	json_t *query;	 /* object: name -> [values] (never NULL) */
+	json_t *headers; /* object: name -> [values] (never NULL) */
 	struct fl_pact_body body;
-	json_t *rules;		/* object, never NULL */
-	json_t *generators;	/* object, never NULL */
+	json_t *rules;	    /* object, never NULL */
+	json_t *generators; /* object, never NULL */
 };
 
 struct fl_pact_response {
@@ -59,8 +59,8 @@ struct fl_pact_response {
 
 struct fl_pact_message {
 	struct fl_pact_body contents;
-	json_t *metadata;	/* object (never NULL) */
-	json_t *rules;		/* body rules under "body" (V3) — V4 "content" is read into "body" */
+	json_t *metadata; /* object (never NULL) */
+	json_t *rules;	  /* body rules under "body" (V3) — V4 "content" is read into "body" */
 	json_t *generators;
 };
 
@@ -69,24 +69,24 @@ enum fl_pact_kind { FL_PACT_HTTP, FL_PACT_MESSAGE };
 struct fl_pact_interaction {
 	enum fl_pact_kind kind;
 	char *description;
-	char *key;		/* V4 interaction key or NULL */
-	json_t *states;		/* array of {"name": S, "params": {...}} (never NULL) */
-	bool pending;		/* V4: reported, never failing */
-	json_t *comments;	/* V4 comments object or NULL */
+	char *key;	  /* V4 interaction key or NULL */
+	json_t *states;	  /* array of {"name": S, "params": {...}} (never NULL) */
+	bool pending;	  /* V4: reported, never failing */
+	json_t *comments; /* V4 comments object or NULL */
 	struct fl_pact_request request;
 	struct fl_pact_response response;
-	struct fl_pact_message message;	/* for FL_PACT_MESSAGE */
+	struct fl_pact_message message; /* for FL_PACT_MESSAGE */
 };
 
 struct fl_pact {
 	char *consumer;
 	char *provider;
-	int spec_major;		/* 2, 3 or 4: the version the file declared */
-	char *source;		/* file it came from, or NULL */
+	int spec_major; /* 2, 3 or 4: the version the file declared */
+	char *source;	/* file it came from, or NULL */
 	struct fl_pact_interaction *interactions;
 	size_t ninteractions;
-	json_t *metadata;	/* the file's metadata object (owned), never NULL */
-	json_t *warnings;	/* array of strings: unknown attributes and oddities */
+	json_t *metadata; /* the file's metadata object (owned), never NULL */
+	json_t *warnings; /* array of strings: unknown attributes and oddities */
 };
 
 /* --- reading and writing ------------------------------------------------ */
@@ -193,12 +193,12 @@ json_t *fl_pact_query_parse(const char *qs);
 
 /* One difference between the expectation and what was seen. */
 struct fl_pact_mismatch {
-	char *kind;		/* "method", "path", "query", "header", "status", "body",
+	char *kind;	/* "method", "path", "query", "header", "status", "body",
 				 * "body-type", "metadata" */
-	char *path;		/* "$.body.amount", "$.header.Accept", "$.query.page", "$.status" */
-	char *expected;		/* printable (JSON for values), may be NULL */
-	char *actual;		/* printable, may be NULL */
-	char *message;		/* "Expected 100 (integer) but received \"100\" (string)" */
+	char *path;	/* "$.body.amount", "$.header.Accept", "$.query.page", "$.status" */
+	char *expected; /* printable (JSON for values), may be NULL */
+	char *actual;	/* printable, may be NULL */
+	char *message;	/* "Expected 100 (integer) but received \"100\" (string)" */
 };
 
 struct fl_pact_mismatches {
@@ -222,7 +222,8 @@ size_t fl_pact_match_request(const struct fl_pact_request *expected,
 
 /* Match an actual response (lenient bodies: extra keys allowed). */
 size_t fl_pact_match_response(const struct fl_pact_response *expected,
-			      const struct fl_pact_response *actual, struct fl_pact_mismatches *out);
+			      const struct fl_pact_response *actual,
+			      struct fl_pact_mismatches *out);
 
 /* Match an actual message (contents as a lenient body, then metadata). */
 size_t fl_pact_match_message(const struct fl_pact_message *expected,

@@ -224,7 +224,7 @@ void fl_pact_body_read(struct fl_pact_body *out, const json_t *v, bool present, 
 	}
 	out->value = json_deep_copy(v);
 	out->state = json_is_string(v) && json_string_length(v) == 0 ? FL_PACT_BODY_EMPTY
-								       : FL_PACT_BODY_PRESENT;
+								     : FL_PACT_BODY_PRESENT;
 }
 
 const char *fl_pact_header_get(const json_t *headers, const char *name)
@@ -307,7 +307,7 @@ void fl_pact_body_from_bytes(struct fl_pact_body *out, const char *data, size_t 
 		out->value = json_loadb(data, len, JSON_DECODE_ANY, NULL);
 	if (!out->value && !memchr(data, 0, len))
 		out->value = json_stringn(data, len);
-	if (!out->value) {	/* NUL bytes or not UTF-8: keep it as binary */
+	if (!out->value) { /* NUL bytes or not UTF-8: keep it as binary */
 		struct fl_buf b;
 		fl_buf_init(&b, 0);
 		fl_text_b64_encode(&b, data, len);
@@ -341,7 +341,8 @@ json_t *fl_pact_query_parse(const char *qs)
 			const char *eq = memchr(qs, '=', n);
 			size_t kn = eq ? (size_t)(eq - qs) : n;
 			char *k = fl_text_pct_decode(qs, kn, true, NULL);
-			char *v = eq ? fl_text_pct_decode(eq + 1, n - kn - 1, true, NULL) : strdup("");
+			char *v = eq ? fl_text_pct_decode(eq + 1, n - kn - 1, true, NULL)
+				     : strdup("");
 			if (k && v)
 				fl_pact_multimap_add(obj, k, v);
 			free(k);

@@ -13,7 +13,8 @@
 #include "core/errors.h"
 #include "core/json.h"
 
-static int rerr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int rerr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int rerr(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -47,7 +48,8 @@ static void warn_unknown(const json_t *obj, const char *const *known, const char
 
 /* --- matching rules ------------------------------------------------------ */
 
-static int check_matcher(const json_t *m, const char *where, const char *key, char *err, size_t errlen)
+static int check_matcher(const json_t *m, const char *where, const char *key, char *err,
+			 size_t errlen)
 {
 	if (!json_is_object(m))
 		return rerr(err, errlen, "%s['%s']: a matcher must be an object", where, key);
@@ -58,12 +60,14 @@ static int check_matcher(const json_t *m, const char *where, const char *key, ch
 		return rerr(err, errlen, "%s['%s']: \"match\" must be a string", where, key);
 	const char *type = fl_matcher_type(m);
 	if (!strcmp(type, "regex") && !json_is_string(json_object_get(m, "regex")))
-		return rerr(err, errlen, "%s['%s']: regex matcher without a \"regex\" string", where, key);
+		return rerr(err, errlen, "%s['%s']: regex matcher without a \"regex\" string",
+			    where, key);
 	return 0;
 }
 
 /* A group in any accepted shape -> {"combine": .., "matchers": [..]}. */
-static json_t *norm_group(const json_t *g, const char *where, const char *key, char *err, size_t errlen)
+static json_t *norm_group(const json_t *g, const char *where, const char *key, char *err,
+			  size_t errlen)
 {
 	json_t *matchers;
 	const char *combine = "AND";
@@ -73,7 +77,8 @@ static json_t *norm_group(const json_t *g, const char *where, const char *key, c
 		matchers = json_deep_copy(json_object_get(g, "matchers"));
 		combine = fl_json_str(g, "combine", "AND");
 		if (strcasecmp(combine, "AND") && strcasecmp(combine, "OR")) {
-			rerr(err, errlen, "%s['%s']: combine must be AND or OR, not '%s'", where, key, combine);
+			rerr(err, errlen, "%s['%s']: combine must be AND or OR, not '%s'", where,
+			     key, combine);
 			json_decref(matchers);
 			return NULL;
 		}
@@ -91,12 +96,12 @@ static json_t *norm_group(const json_t *g, const char *where, const char *key, c
 			return NULL;
 		}
 	}
-	return json_pack("{s:s,s:o}", "combine", strcasecmp(combine, "OR") ? "AND" : "OR", "matchers",
-			 matchers);
+	return json_pack("{s:s,s:o}", "combine", strcasecmp(combine, "OR") ? "AND" : "OR",
+			 "matchers", matchers);
 }
 
-static int add_keyed(json_t *out, const char *cat, const char *key, const json_t *g, const char *where,
-		     char *err, size_t errlen)
+static int add_keyed(json_t *out, const char *cat, const char *key, const json_t *g,
+		     const char *where, char *err, size_t errlen)
 {
 	json_t *c = json_object_get(out, cat);
 	if (!c) {
@@ -130,12 +135,14 @@ json_t *fl_pact_rules_normalise(const json_t *rules, const char *where, char *er
 		if (k[0] == '$') {
 			/* V2: "$.body.x", "$.headers.X", "$.query.x", "$.path", "$.status" */
 			const char *rest = k + 1;
-			if (!strncmp(rest, ".body", 5) && (rest[5] == '\0' || rest[5] == '.' || rest[5] == '[')) {
+			if (!strncmp(rest, ".body", 5) &&
+			    (rest[5] == '\0' || rest[5] == '.' || rest[5] == '[')) {
 				char key[512];
 				snprintf(key, sizeof(key), "$%s", rest + 5);
 				if (add_keyed(out, "body", key, v, where, err, errlen))
 					goto bad;
-			} else if (!strncmp(rest, ".headers.", 9) || !strncmp(rest, ".header.", 8)) {
+			} else if (!strncmp(rest, ".headers.", 9) ||
+				   !strncmp(rest, ".header.", 8)) {
 				const char *name = strchr(rest + 1, '.') + 1;
 				if (!strncmp(name, "['", 2)) {
 					char nm[256];
@@ -167,7 +174,8 @@ json_t *fl_pact_rules_normalise(const json_t *rules, const char *where, char *er
 			cat = "header";
 		if (!strcmp(cat, "path") || !strcmp(cat, "status")) {
 			const json_t *g = v;
-			if (json_is_object(v) && !json_object_get(v, "matchers") && json_object_size(v) == 1)
+			if (json_is_object(v) && !json_object_get(v, "matchers") &&
+			    json_object_size(v) == 1)
 				g = json_object_iter_value(json_object_iter((json_t *)v));
 			json_t *ng = norm_group(g, where, cat, err, errlen);
 			if (!ng)
@@ -201,8 +209,8 @@ bad:
 
 /* --- parts ---------------------------------------------------------------- */
 
-static int read_multimap(const json_t *v, json_t *out, const char *where, const char *what, char *err,
-			 size_t errlen)
+static int read_multimap(const json_t *v, json_t *out, const char *where, const char *what,
+			 char *err, size_t errlen)
 {
 	const char *k;
 	json_t *x;
@@ -230,7 +238,8 @@ static int read_multimap(const json_t *v, json_t *out, const char *where, const 
 			fl_pact_multimap_add(out, k, s ? s : "");
 			free(s);
 		} else {
-			return rerr(err, errlen, "%s.%s['%s']: values must be strings or lists of strings",
+			return rerr(err, errlen,
+				    "%s.%s['%s']: values must be strings or lists of strings",
 				    where, what, k);
 		}
 	}
@@ -264,8 +273,8 @@ static int read_rules_gens(const json_t *v, const char *where, json_t **rules, j
 int fl_pact_request_read(const json_t *v, int version, const char *where,
 			 struct fl_pact_request *out, json_t *warnings, char *err, size_t errlen)
 {
-	static const char *const known[] = { "method", "path", "query", "headers", "body",
-					      "matchingRules", "generators", NULL };
+	static const char *const known[] = { "method", "path",		"query",      "headers",
+					     "body",   "matchingRules", "generators", NULL };
 	fl_pact_request_init(out);
 	if (!json_is_object(v))
 		return rerr(err, errlen, "%s: must be an object", where);
@@ -284,18 +293,19 @@ int fl_pact_request_read(const json_t *v, int version, const char *where,
 	} else if (read_multimap(q, out->query, where, "query", err, errlen)) {
 		return FL_EINVAL;
 	}
-	if (read_multimap(json_object_get(v, "headers"), out->headers, where, "headers", err, errlen))
+	if (read_multimap(json_object_get(v, "headers"), out->headers, where, "headers", err,
+			  errlen))
 		return FL_EINVAL;
-	fl_pact_body_read(&out->body, json_object_get(v, "body"), json_object_get(v, "body") != NULL,
-			  version);
+	fl_pact_body_read(&out->body, json_object_get(v, "body"),
+			  json_object_get(v, "body") != NULL, version);
 	return read_rules_gens(v, where, &out->rules, &out->generators, err, errlen);
 }
 
 int fl_pact_response_read(const json_t *v, int version, const char *where,
 			  struct fl_pact_response *out, json_t *warnings, char *err, size_t errlen)
 {
-	static const char *const known[] = { "status", "headers", "body", "matchingRules",
-					      "generators", NULL };
+	static const char *const known[] = { "status",	      "headers",    "body",
+					     "matchingRules", "generators", NULL };
 	fl_pact_response_init(out);
 	if (!json_is_object(v))
 		return rerr(err, errlen, "%s: must be an object", where);
@@ -309,10 +319,11 @@ int fl_pact_response_read(const json_t *v, int version, const char *where,
 		return rerr(err, errlen, "%s.status: must be an integer", where);
 	if (out->status < 100 || out->status > 999)
 		return rerr(err, errlen, "%s.status: %d is not an HTTP status", where, out->status);
-	if (read_multimap(json_object_get(v, "headers"), out->headers, where, "headers", err, errlen))
+	if (read_multimap(json_object_get(v, "headers"), out->headers, where, "headers", err,
+			  errlen))
 		return FL_EINVAL;
-	fl_pact_body_read(&out->body, json_object_get(v, "body"), json_object_get(v, "body") != NULL,
-			  version);
+	fl_pact_body_read(&out->body, json_object_get(v, "body"),
+			  json_object_get(v, "body") != NULL, version);
 	return read_rules_gens(v, where, &out->rules, &out->generators, err, errlen);
 }
 
@@ -357,14 +368,14 @@ static int spec_version(const json_t *doc)
 	return 0;
 }
 
-static int read_states(const json_t *it, struct fl_pact_interaction *x, const char *where, char *err,
-		       size_t errlen)
+static int read_states(const json_t *it, struct fl_pact_interaction *x, const char *where,
+		       char *err, size_t errlen)
 {
 	json_t *ps = json_object_get(it, "providerStates");
 	json_t *one = json_object_get(it, "providerState");
 	if (json_is_string(one) && json_string_length(one))
-		json_array_append_new(x->states, json_pack("{s:s,s:{}}", "name", json_string_value(one),
-							   "params"));
+		json_array_append_new(x->states, json_pack("{s:s,s:{}}", "name",
+							   json_string_value(one), "params"));
 	if (!ps || json_is_null(ps))
 		return 0;
 	if (!json_is_array(ps))
@@ -374,7 +385,8 @@ static int read_states(const json_t *it, struct fl_pact_interaction *x, const ch
 	json_array_foreach(ps, i, s) {
 		const char *name = fl_json_str(s, "name", NULL);
 		if (!name)
-			return rerr(err, errlen, "%s.providerStates[%zu]: needs a \"name\"", where, i);
+			return rerr(err, errlen, "%s.providerStates[%zu]: needs a \"name\"", where,
+				    i);
 		json_t *params = json_object_get(s, "params");
 		json_array_append_new(x->states,
 				      json_pack("{s:s,s:o}", "name", name, "params",
@@ -387,11 +399,25 @@ static int read_states(const json_t *it, struct fl_pact_interaction *x, const ch
 static int read_interaction(struct fl_pact *p, const json_t *it, int version, const char *where,
 			    bool message_array, char *err, size_t errlen)
 {
-	static const char *const known[] = {
-		"description", "providerState", "providerStates", "request", "response", "type", "key",
-		"pending", "comments", "contents", "metaData", "metadata", "matchingRules",
-		"generators", "pluginConfiguration", "interactionMarkup", "transport", "_id", NULL
-	};
+	static const char *const known[] = { "description",
+					     "providerState",
+					     "providerStates",
+					     "request",
+					     "response",
+					     "type",
+					     "key",
+					     "pending",
+					     "comments",
+					     "contents",
+					     "metaData",
+					     "metadata",
+					     "matchingRules",
+					     "generators",
+					     "pluginConfiguration",
+					     "interactionMarkup",
+					     "transport",
+					     "_id",
+					     NULL };
 	if (!json_is_object(it))
 		return rerr(err, errlen, "%s: must be an object", where);
 	struct fl_pact_interaction *x = fl_pact_add_interaction(p);
@@ -427,18 +453,21 @@ static int read_interaction(struct fl_pact *p, const json_t *it, int version, co
 				resp = json_array_get(resp, 0);
 			if (json_is_object(resp))
 				src = resp;
-			json_array_append_new(p->warnings,
-					      json_sprintf("%s: synchronous message: its first response is "
-							   "verified, the request is not sent", where));
+			json_array_append_new(
+				p->warnings,
+				json_sprintf("%s: synchronous message: its first response is "
+					     "verified, the request is not sent",
+					     where));
 		}
-		return fl_pact_message_read(src, version, where, &x->message, p->warnings, err, errlen);
+		return fl_pact_message_read(src, version, where, &x->message, p->warnings, err,
+					    errlen);
 	}
 	if (type && strcmp(type, "Synchronous/HTTP"))
 		return rerr(err, errlen, "%s: unknown interaction type '%s'", where, type);
 	snprintf(w, sizeof(w), "%s.request", where);
 	fl_pact_request_clear(&x->request);
-	if (fl_pact_request_read(json_object_get(it, "request"), version, w, &x->request, p->warnings, err,
-				 errlen))
+	if (fl_pact_request_read(json_object_get(it, "request"), version, w, &x->request,
+				 p->warnings, err, errlen))
 		return FL_EINVAL;
 	snprintf(w, sizeof(w), "%s.response", where);
 	fl_pact_response_clear(&x->response);
@@ -448,8 +477,8 @@ static int read_interaction(struct fl_pact *p, const json_t *it, int version, co
 
 struct fl_pact *fl_pact_from_json(const json_t *doc, const char *source, char *err, size_t errlen)
 {
-	static const char *const known[] = { "consumer", "provider", "interactions", "messages",
-					      "metadata", NULL };
+	static const char *const known[] = { "consumer", "provider", "interactions",
+					     "messages", "metadata", NULL };
 	const char *src = source ? source : "pact";
 	if (!json_is_object(doc)) {
 		rerr(err, errlen, "%s: a pact must be a JSON object", src);
@@ -457,7 +486,8 @@ struct fl_pact *fl_pact_from_json(const json_t *doc, const char *source, char *e
 	}
 	const char *consumer = fl_json_str(json_object_get(doc, "consumer"), "name", NULL);
 	const char *provider = fl_json_str(json_object_get(doc, "provider"), "name", NULL);
-	struct fl_pact *p = fl_pact_new(consumer ? consumer : "consumer", provider ? provider : "provider");
+	struct fl_pact *p =
+		fl_pact_new(consumer ? consumer : "consumer", provider ? provider : "provider");
 	if (!p) {
 		rerr(err, errlen, "%s: out of memory", src);
 		return NULL;
@@ -479,10 +509,13 @@ struct fl_pact *fl_pact_from_json(const json_t *doc, const char *source, char *e
 		version = 3;
 		size_t i;
 		json_t *x;
-		json_array_foreach(its, i, x) if (json_object_get(x, "type")) version = 4;
-		json_array_append_new(p->warnings,
-				      json_sprintf("no pactSpecification version in metadata; read as V%d",
-						   version));
+		json_array_foreach(its, i, x)
+			if (json_object_get(x, "type"))
+				version = 4;
+		json_array_append_new(
+			p->warnings,
+			json_sprintf("no pactSpecification version in metadata; read as V%d",
+				     version));
 	}
 	p->spec_major = version;
 	if (its && !json_is_array(its)) {
@@ -500,8 +533,10 @@ struct fl_pact *fl_pact_from_json(const json_t *doc, const char *source, char *e
 		json_t *it;
 		json_array_foreach(arr, i, it) {
 			char where[64];
-			snprintf(where, sizeof(where), "%s[%zu]", pass ? "messages" : "interactions", i);
-			if (read_interaction(p, it, version, where, pass == 1, inner, sizeof(inner))) {
+			snprintf(where, sizeof(where), "%s[%zu]",
+				 pass ? "messages" : "interactions", i);
+			if (read_interaction(p, it, version, where, pass == 1, inner,
+					     sizeof(inner))) {
 				rerr(err, errlen, "%s: %s", src, inner);
 				goto bad;
 			}

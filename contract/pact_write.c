@@ -135,9 +135,10 @@ static json_t *interaction_out(const struct fl_pact_interaction *it, int version
 {
 	json_t *o = json_object();
 	if (version >= 4) {
-		json_object_set_new(o, "type", json_string(it->kind == FL_PACT_HTTP
-								    ? "Synchronous/HTTP"
-								    : "Asynchronous/Messages"));
+		json_object_set_new(o, "type",
+				    json_string(it->kind == FL_PACT_HTTP
+							? "Synchronous/HTTP"
+							: "Asynchronous/Messages"));
 		if (it->key)
 			json_object_set_new(o, "key", json_string(it->key));
 	}

@@ -56,7 +56,8 @@ static int load_dir(struct fl_pact_list *l, const char *path, char *err, size_t 
 	struct dirent **ents;
 	int n = scandir(path, &ents, NULL, by_name);
 	if (n < 0)
-		return fl_err_set(err, errlen, fl_err_from_errno(errno), "%s: %s", path, strerror(errno));
+		return fl_err_set(err, errlen, fl_err_from_errno(errno), "%s: %s", path,
+				  strerror(errno));
 	int rc = 0, found = 0;
 	for (int i = 0; i < n; i++) {
 		if (!rc && is_pact_name(ents[i]->d_name)) {
@@ -69,7 +70,8 @@ static int load_dir(struct fl_pact_list *l, const char *path, char *err, size_t 
 	}
 	free(ents);
 	if (!rc && !found)
-		return fl_err_set(err, errlen, FL_ENOENT, "%s: no *.json pacts in this directory", path);
+		return fl_err_set(err, errlen, FL_ENOENT, "%s: no *.json pacts in this directory",
+				  path);
 	return rc;
 }
 
@@ -77,6 +79,8 @@ int fl_pact_list_load(struct fl_pact_list *l, const char *path, char *err, size_
 {
 	struct stat st;
 	if (stat(path, &st))
-		return fl_err_set(err, errlen, fl_err_from_errno(errno), "%s: %s", path, strerror(errno));
-	return S_ISDIR(st.st_mode) ? load_dir(l, path, err, errlen) : load_one(l, path, err, errlen);
+		return fl_err_set(err, errlen, fl_err_from_errno(errno), "%s: %s", path,
+				  strerror(errno));
+	return S_ISDIR(st.st_mode) ? load_dir(l, path, err, errlen)
+				   : load_one(l, path, err, errlen);
 }

@@ -12,9 +12,9 @@ enum tok_kind { TOK_ROOT, TOK_FIELD, TOK_INDEX, TOK_STAR, TOK_STAR_INDEX };
 
 struct tok {
 	enum tok_kind kind;
-	const char *name;	/* FIELD: points into the expression (not terminated) */
+	const char *name; /* FIELD: points into the expression (not terminated) */
 	size_t namelen;
-	char unescaped[128];	/* FIELD names from quoted brackets with escapes */
+	char unescaped[128]; /* FIELD names from quoted brackets with escapes */
 	long index;
 };
 
@@ -107,16 +107,12 @@ static long tok_weight(const struct tok *t, const char *frag)
 {
 	long i;
 	switch (t->kind) {
-	case TOK_ROOT:
-		return strcmp(frag, "$") == 0 ? 2 : 0;
+	case TOK_ROOT: return strcmp(frag, "$") == 0 ? 2 : 0;
 	case TOK_FIELD:
 		return strlen(frag) == t->namelen && !memcmp(frag, t->name, t->namelen) ? 2 : 0;
-	case TOK_INDEX:
-		return is_integer(frag, &i) && i == t->index ? 2 : 0;
-	case TOK_STAR:
-		return 1;
-	case TOK_STAR_INDEX:
-		return is_integer(frag, &i) ? 1 : 0;
+	case TOK_INDEX: return is_integer(frag, &i) && i == t->index ? 2 : 0;
+	case TOK_STAR: return 1;
+	case TOK_STAR_INDEX: return is_integer(frag, &i) ? 1 : 0;
 	}
 	return 0;
 }
@@ -171,8 +167,8 @@ static int is_ident(const char *s)
 	if (!*s || isdigit((unsigned char)*s))
 		return 0;
 	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '@' && *s != '#' &&
-		    *s != ':')
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '@' &&
+		    *s != '#' && *s != ':')
 			return 0;
 	return 1;
 }

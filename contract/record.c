@@ -21,7 +21,9 @@ static json_t *api_get(const char *base, const char *path, const struct fl_recor
 	fl_buf_init(&auth, 0);
 	fl_buf_printf(&url, "%s%s", base, path);
 	const char *hdrs[1];
-	struct fl_http_request rq = { .url = url.data, .timeout_ms = 10000, .headers = hdrs,
+	struct fl_http_request rq = { .url = url.data,
+				      .timeout_ms = 10000,
+				      .headers = hdrs,
 				      .tls = ro ? ro->tls : NULL };
 	if (ro && ro->token && *ro->token) {
 		fl_buf_printf(&auth, "Authorization: Bearer %s", ro->token);

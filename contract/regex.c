@@ -19,7 +19,7 @@
 
 struct cached {
 	char *re;
-	struct fl_regex *rx;	/* NULL when the expression was refused */
+	struct fl_regex *rx; /* NULL when the expression was refused */
 	char msg[256];
 };
 

@@ -5,11 +5,14 @@
 #include "contract/match_int.h"
 
 static const char *const known_types[] = {
-	"equality", "regex", "type", "include", "integer", "decimal", "number", "null",
-	"boolean", "date", "time", "timestamp", "datetime", "contentType", "content-type",
-	"values", "arrayContains", "eachKey", "eachValue", "statusCode", "notEmpty", "semver",
-	"min", "max", "minType", "maxType", "minmax", "ignore-order", "equalsIgnoreOrder",
-	NULL,
+	"equality",	     "regex",	    "type",	    "include",
+	"integer",	     "decimal",	    "number",	    "null",
+	"boolean",	     "date",	    "time",	    "timestamp",
+	"datetime",	     "contentType", "content-type", "values",
+	"arrayContains",     "eachKey",	    "eachValue",    "statusCode",
+	"notEmpty",	     "semver",	    "min",	    "max",
+	"minType",	     "maxType",	    "minmax",	    "ignore-order",
+	"equalsIgnoreOrder", NULL,
 };
 
 bool fl_matcher_known(const char *type)
@@ -74,7 +77,9 @@ static bool group_has(const json_t *group, const char *type)
 	json_t *m;
 	if (!ms)
 		return false;
-	json_array_foreach(ms, i, m) if (!strcmp(fl_matcher_type(m), type)) return true;
+	json_array_foreach(ms, i, m)
+		if (!strcmp(fl_matcher_type(m), type))
+			return true;
 	return false;
 }
 

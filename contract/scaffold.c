@@ -87,15 +87,20 @@ static void interaction(struct fl_buf *b, const struct fl_pact_interaction *it)
 		fl_buf_puts(b, "\n");
 	}
 	if (json_array_size(it->states))
-		fl_buf_puts(b, "    -- (set the provider up in this state first, e.g. with fl.http.post to a "
-			       "state endpoint)\n");
+		fl_buf_puts(
+			b,
+			"    -- (set the provider up in this state first, e.g. with fl.http.post to a "
+			"state endpoint)\n");
 	if (it->pending)
-		fl_buf_puts(b, "    -- pending in the pact: a failure here is not yet a broken contract\n");
+		fl_buf_puts(
+			b,
+			"    -- pending in the pact: a failure here is not yet a broken contract\n");
 	struct fl_buf url;
 	fl_buf_init(&url, 0);
 	fl_buf_puts(&url, rq->path ? rq->path : "/");
 	query_string(&url, rq->query);
-	fl_buf_printf(b, "    local r = fl.http.request(\"%s\", provider() .. ", rq->method ? rq->method : "GET");
+	fl_buf_printf(b, "    local r = fl.http.request(\"%s\", provider() .. ",
+		      rq->method ? rq->method : "GET");
 	lua_str(b, url.data);
 	fl_buf_free(&url);
 	bool has_headers = json_object_size(rq->headers) > 0;
@@ -189,35 +194,37 @@ int fl_scaffold_render(const struct fl_pact *p, const char *pact_path, const cha
 		       struct fl_buf *b)
 {
 	bool ref = provider_url && !strcmp(provider_url, "ref");
-	fl_buf_printf(b,
-		      "-- Contract test: %s -> %s\n"
-		      "-- Scaffolded by `faultline contract scaffold` from %s.\n"
-		      "--\n"
-		      "-- Each test sends one request of the pact to the provider and checks the answer\n"
-		      "-- with fl.contract.check, which applies the pact's matching rules (types,\n"
-		      "-- regexes, formats) and fails naming the path and both values. Edit freely:\n"
-		      "-- set up provider states, tighten or loosen expectations, add plain expects.\n"
-		      "--\n"
-		      "-- Run: PROVIDER_URL=http://127.0.0.1:8080 faultline run THIS_FILE\n"
-		      "local fl = require \"faultline\"\n"
-		      "local contract = fl.contract\n"
-		      "\n",
-		      p->consumer, p->provider, pact_path ? pact_path : "a pact");
+	fl_buf_printf(
+		b,
+		"-- Contract test: %s -> %s\n"
+		"-- Scaffolded by `faultline contract scaffold` from %s.\n"
+		"--\n"
+		"-- Each test sends one request of the pact to the provider and checks the answer\n"
+		"-- with fl.contract.check, which applies the pact's matching rules (types,\n"
+		"-- regexes, formats) and fails naming the path and both values. Edit freely:\n"
+		"-- set up provider states, tighten or loosen expectations, add plain expects.\n"
+		"--\n"
+		"-- Run: PROVIDER_URL=http://127.0.0.1:8080 faultline run THIS_FILE\n"
+		"local fl = require \"faultline\"\n"
+		"local contract = fl.contract\n"
+		"\n",
+		p->consumer, p->provider, pact_path ? pact_path : "a pact");
 	if (ref)
-		fl_buf_printf(b,
-			      "-- The provider: $PROVIDER_URL, else %s of the running reference system\n"
-			      "-- (faultline ref up); the tests are skipped when there is neither.\n"
-			      "local function provider()\n"
-			      "  if fl.env.PROVIDER_URL then return fl.env.PROVIDER_URL end\n"
-			      "  local ok, sys = pcall(fl.ref.system)\n"
-			      "  if not ok then\n"
-			      "    fl.skip(\"no provider: set PROVIDER_URL or start the reference system \" ..\n"
-			      "            \"(faultline ref up)\")\n"
-			      "  end\n"
-			      "  return sys:url(\"%s\")\n"
-			      "end\n\n"
-			      "describe(",
-			      p->provider, p->provider);
+		fl_buf_printf(
+			b,
+			"-- The provider: $PROVIDER_URL, else %s of the running reference system\n"
+			"-- (faultline ref up); the tests are skipped when there is neither.\n"
+			"local function provider()\n"
+			"  if fl.env.PROVIDER_URL then return fl.env.PROVIDER_URL end\n"
+			"  local ok, sys = pcall(fl.ref.system)\n"
+			"  if not ok then\n"
+			"    fl.skip(\"no provider: set PROVIDER_URL or start the reference system \" ..\n"
+			"            \"(faultline ref up)\")\n"
+			"  end\n"
+			"  return sys:url(\"%s\")\n"
+			"end\n\n"
+			"describe(",
+			p->provider, p->provider);
 	else
 		fl_buf_printf(b,
 			      "local function provider()\n"
@@ -237,8 +244,9 @@ int fl_scaffold_render(const struct fl_pact *p, const char *pact_path, const cha
 		http++;
 	}
 	if (!http)
-		fl_buf_puts(b, "  -- this pact has no HTTP interactions (messages are verified with\n"
-			       "  -- `faultline contract verify` through its message shim)\n");
+		fl_buf_puts(b,
+			    "  -- this pact has no HTTP interactions (messages are verified with\n"
+			    "  -- `faultline contract verify` through its message shim)\n");
 	fl_buf_puts(b, "end)\n");
 	return b->data ? 0 : FL_ENOMEM;
 }
@@ -257,7 +265,8 @@ int fl_scaffold_write(const struct fl_pact *p, const char *pact_path, const char
 	if (!f) {
 		int e = errno;
 		fl_buf_free(&b);
-		return fl_err_set(err, errlen, fl_err_from_errno(e), "%s: %s", out_path, strerror(e));
+		return fl_err_set(err, errlen, fl_err_from_errno(e), "%s: %s", out_path,
+				  strerror(e));
 	}
 	bool ok = fwrite(b.data, 1, b.len, f) == b.len;
 	ok = fclose(f) == 0 && ok;

@@ -118,10 +118,14 @@ static void on_request(struct fl_http_req *req, void *arg)
 				best_n = n;
 			}
 			if (n == best_n && json_array_size(cands) < 5)
-				json_array_append_new(
-					cands, json_pack("{s:s,s:s,s:o}", "consumer", s->pacts[p]->consumer,
-							 "description", it->description ? it->description : "",
-							 "mismatches", fl_pact_mismatches_json(&mm)));
+				json_array_append_new(cands,
+						      json_pack("{s:s,s:s,s:o}", "consumer",
+								s->pacts[p]->consumer,
+								"description",
+								it->description ? it->description
+										: "",
+								"mismatches",
+								fl_pact_mismatches_json(&mm)));
 			fl_pact_mismatches_clear(&mm);
 		}
 	}
@@ -147,7 +151,8 @@ struct fl_stub *fl_stub_new(struct event_base *base, struct fl_pact *const *pact
 	s->pacts = pacts;
 	s->npacts = npacts;
 	fl_prng_seed(&s->rng, seed);
-	struct fl_http_server_opts o = { .addr = addr ? addr : "127.0.0.1:0", .max_body = 16u << 20 };
+	struct fl_http_server_opts o = { .addr = addr ? addr : "127.0.0.1:0",
+					 .max_body = 16u << 20 };
 	s->srv = fl_http_server_new(base, &o, err, errlen);
 	if (!s->srv || fl_http_server_route(s->srv, "*", "/*", on_request, s)) {
 		if (s->srv)

@@ -55,7 +55,9 @@ static bool selected(const struct fl_pact *p, const struct fl_pact_interaction *
 			return json_array_size(it->states) == 0;
 		size_t i;
 		json_t *s;
-		json_array_foreach(it->states, i, s) if (filter_ok(o->filter_state, fl_json_str(s, "name", ""))) return true;
+		json_array_foreach(it->states, i, s)
+			if (filter_ok(o->filter_state, fl_json_str(s, "name", "")))
+				return true;
 		return false;
 	}
 	return true;
@@ -66,7 +68,8 @@ static char **header_lines(const json_t *headers, size_t *n)
 	size_t cap = 0, k = 0;
 	const char *name;
 	json_t *vals;
-	json_object_foreach((json_t *)headers, name, vals) cap += json_array_size(vals);
+	json_object_foreach((json_t *)headers, name, vals)
+		cap += json_array_size(vals);
 	char **lines = calloc(cap + 1, sizeof(*lines));
 	if (!lines)
 		return NULL;
@@ -76,7 +79,8 @@ static char **header_lines(const json_t *headers, size_t *n)
 		json_array_foreach(vals, i, v) {
 			struct fl_buf b;
 			fl_buf_init(&b, 0);
-			fl_buf_printf(&b, "%s: %s", name, json_string_value(v) ? json_string_value(v) : "");
+			fl_buf_printf(&b, "%s: %s", name,
+				      json_string_value(v) ? json_string_value(v) : "");
 			lines[k++] = fl_buf_take(&b, NULL);
 		}
 	}
@@ -105,8 +109,11 @@ static json_t *response_json(const struct fl_http_response *resp)
 static int post_json(const char *url, json_t *body, const struct fl_verify_opts *o, json_t *values,
 		     struct fl_http_response **out, char *err, size_t errlen, bool *infra)
 {
-	struct fl_http_request rq = { .method = "POST", .url = url, .json = body,
-				      .timeout_ms = o->timeout_ms, .tls = o->tls };
+	struct fl_http_request rq = { .method = "POST",
+				      .url = url,
+				      .json = body,
+				      .timeout_ms = o->timeout_ms,
+				      .tls = o->tls };
 	struct fl_http_response *resp = NULL;
 	int rc = fl_http_fetch(&rq, &resp);
 	if (rc || !resp) {
@@ -144,15 +151,16 @@ static int change_states(const struct fl_pact *p, const struct fl_pact_interacti
 	if (!o->state_change_url)
 		return 0;
 	json_t *names = json_array();
-	json_array_foreach(it->states, i, s) json_array_append(names, json_object_get(s, "name"));
+	json_array_foreach(it->states, i, s)
+		json_array_append(names, json_object_get(s, "name"));
 	json_array_foreach(it->states, i, s) {
 		json_t *params = json_object_get(s, "params");
-		json_t *body = json_pack("{s:O,s:o,s:s,s:s,s:O}", "state", json_object_get(s, "name"),
-					 "params", params ? json_incref(params) : json_object(), "action", action,
-					 "consumer", p->consumer, "states", names);
+		json_t *body =
+			json_pack("{s:O,s:o,s:s,s:s,s:O}", "state", json_object_get(s, "name"),
+				  "params", params ? json_incref(params) : json_object(), "action",
+				  action, "consumer", p->consumer, "states", names);
 		char e[400];
-		int rc = post_json(o->state_change_url, body, o, values, NULL, e, sizeof(e),
-				   infra);
+		int rc = post_json(o->state_change_url, body, o, values, NULL, e, sizeof(e), infra);
 		json_decref(body);
 		if (rc) {
 			snprintf(err, errlen, "provider state '%s' (%s) failed: %s",
@@ -208,7 +216,8 @@ static void verify_http(const struct fl_pact *p, const struct fl_pact_interactio
 	fl_buf_append(&url, o->provider_url, bl);
 	if (rq.path[0] != '/')
 		fl_buf_puts(&url, "/");
-	fl_text_pct_encode(&url, rq.path, strlen(rq.path), FL_PCT_PATH);	/* pacts hold decoded paths */
+	fl_text_pct_encode(&url, rq.path, strlen(rq.path),
+			   FL_PCT_PATH); /* pacts hold decoded paths */
 	const char *k;
 	json_t *vals;
 	int first = 1;
@@ -224,14 +233,20 @@ static void verify_http(const struct fl_pact *p, const struct fl_pact_interactio
 			fl_text_pct_encode(&url, val, strlen(val), FL_PCT_UNRESERVED);
 		}
 	}
-	if (rq.body.state == FL_PACT_BODY_PRESENT && !fl_pact_header_get(rq.headers, "Content-Type"))
+	if (rq.body.state == FL_PACT_BODY_PRESENT &&
+	    !fl_pact_header_get(rq.headers, "Content-Type"))
 		fl_pact_multimap_add(rq.headers, "Content-Type",
 				     fl_pact_body_content_type(&rq.body, NULL));
 	lines = header_lines(rq.headers, &nlines);
 	body = fl_pact_body_bytes(&rq.body, &blen);
 	struct fl_http_request hr = {
-		.method = rq.method, .url = url.data, .headers = (const char *const *)lines,
-		.nheaders = nlines, .body = body, .body_len = blen, .timeout_ms = o->timeout_ms,
+		.method = rq.method,
+		.url = url.data,
+		.headers = (const char *const *)lines,
+		.nheaders = nlines,
+		.body = body,
+		.body_len = blen,
+		.timeout_ms = o->timeout_ms,
 		.tls = o->tls,
 	};
 	r->sent = json_pack("{s:s,s:s,s:O,s:s%}", "method", rq.method, "url", url.data, "headers",
@@ -274,8 +289,7 @@ static void verify_message(const struct fl_pact_interaction *it, const struct fl
 				"providerStates", it->states);
 	struct fl_http_response *resp = NULL;
 	bool infra = false;
-	if (post_json(o->provider_url, req, o, NULL, &resp, r->error, sizeof(r->error),
-		      &infra)) {
+	if (post_json(o->provider_url, req, o, NULL, &resp, r->error, sizeof(r->error), &infra)) {
 		r->status = FL_VERIFY_ERROR;
 		r->infra = infra;
 		json_decref(req);
@@ -309,7 +323,8 @@ int fl_verify_pact(const struct fl_pact *p, const struct fl_verify_opts *o, fl_v
 		   void *arg, struct fl_verify_summary *sum, char *err, size_t errlen)
 {
 	if (!o || !o->provider_url || strncmp(o->provider_url, "http", 4))
-		return fl_err_set(err, errlen, FL_EINVAL, "a provider URL (http://HOST:PORT) is required");
+		return fl_err_set(err, errlen, FL_EINVAL,
+				  "a provider URL (http://HOST:PORT) is required");
 	struct fl_verify_opts opts = *o;
 	if (!opts.timeout_ms)
 		opts.timeout_ms = 10000;
@@ -317,7 +332,9 @@ int fl_verify_pact(const struct fl_pact *p, const struct fl_verify_opts *o, fl_v
 	fl_prng_seed(&root, opts.seed);
 	for (size_t i = 0; i < p->ninteractions; i++) {
 		const struct fl_pact_interaction *it = &p->interactions[i];
-		struct fl_verify_result r = { .pact = p, .interaction = it, .index = i,
+		struct fl_verify_result r = { .pact = p,
+					      .interaction = it,
+					      .index = i,
 					      .pending = it->pending };
 		r.start_wall_ns = fl_wall_ns();
 		int64_t t0 = fl_mono_ns();
@@ -327,7 +344,8 @@ int fl_verify_pact(const struct fl_pact *p, const struct fl_verify_opts *o, fl_v
 			json_t *values = json_object();
 			struct fl_prng rng;
 			fl_prng_fork(&root, i, &rng);
-			if (change_states(p, it, &opts, "setup", values, r.error, sizeof(r.error), &r.infra)) {
+			if (change_states(p, it, &opts, "setup", values, r.error, sizeof(r.error),
+					  &r.infra)) {
 				r.status = FL_VERIFY_ERROR;
 			} else {
 				if (it->kind == FL_PACT_HTTP)
@@ -337,7 +355,8 @@ int fl_verify_pact(const struct fl_pact *p, const struct fl_verify_opts *o, fl_v
 				if (opts.state_teardown) {
 					char e[400];
 					bool infra = false;
-					if (change_states(p, it, &opts, "teardown", NULL, e, sizeof(e), &infra) &&
+					if (change_states(p, it, &opts, "teardown", NULL, e,
+							  sizeof(e), &infra) &&
 					    r.status == FL_VERIFY_PASS) {
 						r.status = FL_VERIFY_ERROR;
 						snprintf(r.error, sizeof(r.error), "%s", e);

@@ -21,23 +21,23 @@
 struct fl_http_tls;
 
 struct fl_verify_opts {
-	const char *provider_url;	/* "http://127.0.0.1:8080" (required) */
-	const char *state_change_url;	/* NULL: states are not set up */
-	bool state_teardown;		/* also POST action "teardown" after each interaction */
-	const char *filter_consumer;	/* extended regexes, unanchored; NULL: all */
+	const char *provider_url;     /* "http://127.0.0.1:8080" (required) */
+	const char *state_change_url; /* NULL: states are not set up */
+	bool state_teardown;	      /* also POST action "teardown" after each interaction */
+	const char *filter_consumer;  /* extended regexes, unanchored; NULL: all */
 	const char *filter_description;
 	const char *filter_state;
-	const char *exclude_description;	/* skip interactions whose description matches */
-	long timeout_ms;		/* per request; 0: 10000 */
-	uint64_t seed;			/* generators */
-	const struct fl_http_tls *tls;	/* https:// providers: CA, client cert; NULL: system CAs */
+	const char *exclude_description; /* skip interactions whose description matches */
+	long timeout_ms;		 /* per request; 0: 10000 */
+	uint64_t seed;			 /* generators */
+	const struct fl_http_tls *tls;	 /* https:// providers: CA, client cert; NULL: system CAs */
 };
 
 enum fl_verify_status {
 	FL_VERIFY_PASS,
-	FL_VERIFY_FAIL,		/* mismatches (or pending and mismatching: see `pending`) */
-	FL_VERIFY_SKIP,		/* filtered out */
-	FL_VERIFY_ERROR,	/* could not verify: state change failed, provider unreachable */
+	FL_VERIFY_FAIL,	 /* mismatches (or pending and mismatching: see `pending`) */
+	FL_VERIFY_SKIP,	 /* filtered out */
+	FL_VERIFY_ERROR, /* could not verify: state change failed, provider unreachable */
 };
 
 /* The outcome of one interaction, handed to the callback (borrowed). */
@@ -46,13 +46,13 @@ struct fl_verify_result {
 	const struct fl_pact_interaction *interaction;
 	size_t index;
 	enum fl_verify_status status;
-	bool pending;			/* failures of pending interactions do not fail the run */
+	bool pending; /* failures of pending interactions do not fail the run */
 	struct fl_pact_mismatches mismatches;
-	char error[512];		/* for FL_VERIFY_ERROR */
-	bool infra;			/* the error was the provider being unreachable */
+	char error[512]; /* for FL_VERIFY_ERROR */
+	bool infra;	 /* the error was the provider being unreachable */
 	int64_t start_wall_ns, duration_ns;
-	json_t *sent;			/* {"method","url","headers","body"} as sent, or NULL */
-	json_t *received;		/* {"status","headers","body"}, or NULL */
+	json_t *sent;	  /* {"method","url","headers","body"} as sent, or NULL */
+	json_t *received; /* {"status","headers","body"}, or NULL */
 };
 
 struct fl_verify_summary {

@@ -12,8 +12,8 @@
 #define XML_MAX_DEPTH 256
 
 struct nsdecl {
-	char *prefix;	/* "" for the default namespace */
-	char *uri;	/* "" undeclares */
+	char *prefix; /* "" for the default namespace */
+	char *uri;    /* "" undeclares */
 };
 
 struct parser {
@@ -300,7 +300,7 @@ static struct fl_xml_node *element(struct parser *ps, int depth)
 		ps->p += 2;
 		goto done;
 	}
-	ps->p++;	/* '>' */
+	ps->p++; /* '>' */
 	/* content */
 	for (;;) {
 		const char *tb = ps->p;
@@ -374,7 +374,11 @@ bad:
 
 struct fl_xml_node *fl_xml_parse(const char *text, size_t len, char *err, size_t errlen)
 {
-	struct parser ps = { .s = text, .p = text, .end = text + len, .err = err, .errlen = errlen };
+	struct parser ps = { .s = text,
+			     .p = text,
+			     .end = text + len,
+			     .err = err,
+			     .errlen = errlen };
 	/* a UTF-8 byte order mark */
 	if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3))
 		ps.p += 3;

@@ -8,21 +8,21 @@
 #include <stddef.h>
 
 struct fl_xml_attr {
-	char *name;		/* as written: "n:name" */
-	char *local;		/* "name" */
-	char *ns;		/* namespace URI or NULL */
+	char *name;  /* as written: "n:name" */
+	char *local; /* "name" */
+	char *ns;    /* namespace URI or NULL */
 	char *value;
 };
 
 struct fl_xml_node {
-	char *name;		/* as written: "a:alligator" */
+	char *name; /* as written: "a:alligator" */
 	char *local;
-	char *ns;		/* resolved namespace URI or NULL */
+	char *ns; /* resolved namespace URI or NULL */
 	struct fl_xml_attr *attrs;
 	size_t nattrs;
-	struct fl_xml_node **children;	/* elements only */
+	struct fl_xml_node **children; /* elements only */
 	size_t nchildren;
-	char *text;		/* trimmed text pieces joined ("" when none) */
+	char *text; /* trimmed text pieces joined ("" when none) */
 };
 
 /* Parse a document; returns its root element (caller frees with

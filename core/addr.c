@@ -20,7 +20,7 @@ int fl_addr_split(const char *addr, char *host, size_t hostlen, int *port)
 		h = addr;
 		colon = strchr(addr, ':');
 		if (!colon || strchr(colon + 1, ':'))
-			return FL_EINVAL;	/* none, or an IPv6 literal without brackets */
+			return FL_EINVAL; /* none, or an IPv6 literal without brackets */
 	}
 	size_t hl = (size_t)((addr[0] == '[' ? colon - 1 : colon) - h);
 	size_t pl = strlen(colon + 1);

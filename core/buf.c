@@ -28,7 +28,7 @@ int fl_buf_reserve(struct fl_buf *b, size_t n)
 	char *p = realloc(b->data, cap);
 	if (!p)
 		return FL_ENOMEM;
-	p[b->len] = '\0';	/* a fresh allocation is text too */
+	p[b->len] = '\0'; /* a fresh allocation is text too */
 	b->data = p;
 	b->cap = cap;
 	return 0;

@@ -9,10 +9,10 @@
 #include <stddef.h>
 
 struct fl_buf {
-	char *data;	/* NULL until the first append */
+	char *data; /* NULL until the first append */
 	size_t len;
-	size_t cap;	/* allocated bytes */
-	size_t max;	/* 0 = no cap; appends past it fail with FL_E2BIG */
+	size_t cap; /* allocated bytes */
+	size_t max; /* 0 = no cap; appends past it fail with FL_E2BIG */
 };
 
 /* Initialise an empty buffer that refuses to grow beyond max bytes (0: no cap). */

@@ -9,30 +9,30 @@
 #include <stddef.h>
 
 /* X(NAME, value, message) */
-#define FL_ERRORS(X)                                                        \
-	X(OK, 0, "success")                                                 \
-	X(EINVAL, -EINVAL, "invalid argument")                              \
-	X(ENOMEM, -ENOMEM, "out of memory")                                 \
-	X(ENOENT, -ENOENT, "not found")                                     \
-	X(EEXIST, -EEXIST, "already exists")                                \
-	X(EIO, -EIO, "input/output error")                                  \
-	X(EAGAIN, -EAGAIN, "resource temporarily unavailable")              \
-	X(ETIMEDOUT, -ETIMEDOUT, "timed out")                               \
-	X(ECONNREFUSED, -ECONNREFUSED, "connection refused")                \
-	X(ECONNRESET, -ECONNRESET, "connection reset by peer")              \
-	X(EADDRINUSE, -EADDRINUSE, "address already in use")                \
-	X(EPROTO, -EPROTO, "protocol error")                                \
-	X(E2BIG, -E2BIG, "too large")                                       \
-	X(ECANCELED, -ECANCELED, "canceled")                                \
-	X(EPERM, -EPERM, "operation not permitted")                         \
-	X(EPARSE, -1000, "parse error")                                     \
-	X(ERESOLVE, -1001, "could not resolve host")                        \
-	X(EHTTP, -1002, "HTTP transfer failed")                             \
-	X(ELUA, -1003, "Lua error")                                         \
-	X(ESTATE, -1004, "invalid state for this operation")                \
-	X(EUNSUPPORTED, -1005, "unsupported")                               \
-	X(EMISMATCH, -1006, "mismatch")                                     \
-	X(EDB, -1007, "database error")                                     \
+#define FL_ERRORS(X)                                                                               \
+	X(OK, 0, "success")                                                                        \
+	X(EINVAL, -EINVAL, "invalid argument")                                                     \
+	X(ENOMEM, -ENOMEM, "out of memory")                                                        \
+	X(ENOENT, -ENOENT, "not found")                                                            \
+	X(EEXIST, -EEXIST, "already exists")                                                       \
+	X(EIO, -EIO, "input/output error")                                                         \
+	X(EAGAIN, -EAGAIN, "resource temporarily unavailable")                                     \
+	X(ETIMEDOUT, -ETIMEDOUT, "timed out")                                                      \
+	X(ECONNREFUSED, -ECONNREFUSED, "connection refused")                                       \
+	X(ECONNRESET, -ECONNRESET, "connection reset by peer")                                     \
+	X(EADDRINUSE, -EADDRINUSE, "address already in use")                                       \
+	X(EPROTO, -EPROTO, "protocol error")                                                       \
+	X(E2BIG, -E2BIG, "too large")                                                              \
+	X(ECANCELED, -ECANCELED, "canceled")                                                       \
+	X(EPERM, -EPERM, "operation not permitted")                                                \
+	X(EPARSE, -1000, "parse error")                                                            \
+	X(ERESOLVE, -1001, "could not resolve host")                                               \
+	X(EHTTP, -1002, "HTTP transfer failed")                                                    \
+	X(ELUA, -1003, "Lua error")                                                                \
+	X(ESTATE, -1004, "invalid state for this operation")                                       \
+	X(EUNSUPPORTED, -1005, "unsupported")                                                      \
+	X(EMISMATCH, -1006, "mismatch")                                                            \
+	X(EDB, -1007, "database error")                                                            \
 	X(EUNKNOWN, -1999, "unknown error")
 
 enum fl_error {

@@ -48,7 +48,8 @@ int fl_history_append(struct fl_history *h, const json_t *ev)
 		json_object_set_new(o, "t", json_integer(fl_mono_ns()));
 	if (!json_object_get(o, "ts")) {
 		char ts[40];
-		json_object_set_new(o, "ts", json_string(fl_wall_iso(fl_wall_ns(), ts, sizeof(ts))));
+		json_object_set_new(o, "ts",
+				    json_string(fl_wall_iso(fl_wall_ns(), ts, sizeof(ts))));
 	}
 	struct fl_buf b;
 	fl_buf_init(&b, 0);
@@ -141,8 +142,7 @@ struct read_json {
 	void *arg;
 };
 
-static int read_json_line(char *line, size_t len, long lineno, void *arg, char *err,
-			  size_t errlen)
+static int read_json_line(char *line, size_t len, long lineno, void *arg, char *err, size_t errlen)
 {
 	struct read_json *r = arg;
 	char jerr[160];

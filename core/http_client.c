@@ -361,7 +361,8 @@ static int xfer_setup(struct fl_http_xfer *x, const struct fl_http_request *req,
 			if (strncasecmp(req->headers[i], "content-type:", 13) == 0)
 				has_ct = true;
 		if (!has_ct) {
-			struct curl_slist *l = curl_slist_append(x->hdrs, "Content-Type: application/json");
+			struct curl_slist *l =
+				curl_slist_append(x->hdrs, "Content-Type: application/json");
 			if (!l)
 				return FL_ENOMEM;
 			x->hdrs = l;
@@ -444,8 +445,8 @@ int fl_http_client_start(struct fl_http_client *c, const struct fl_http_request 
 	x->rx.resp = r;
 	x->done = done;
 	x->arg = arg;
-	x->rx.connect_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms
-						       : FL_HTTP_DEFAULT_CONNECT_MS;
+	x->rx.connect_ms =
+		req->connect_timeout_ms > 0 ? req->connect_timeout_ms : FL_HTTP_DEFAULT_CONNECT_MS;
 	x->rx.timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : FL_HTTP_DEFAULT_TIMEOUT_MS;
 	r->method = strdup(method);
 	r->url = strdup(req->url);

@@ -27,42 +27,42 @@ struct fl_http_header {
 /* TLS options of a request to an https:// URL (ignored for http://). With
  * none, the peer is verified against the system's CA store. */
 struct fl_http_tls {
-	const char *cacert;	/* CA bundle (PEM) to trust instead of the system's, or NULL */
-	const char *cert;	/* client certificate (PEM) for mutual TLS, or NULL */
-	const char *key;	/* its private key (PEM); NULL: in the cert file */
-	int insecure;		/* skip verifying the peer's certificate and host name */
+	const char *cacert; /* CA bundle (PEM) to trust instead of the system's, or NULL */
+	const char *cert;   /* client certificate (PEM) for mutual TLS, or NULL */
+	const char *key;    /* its private key (PEM); NULL: in the cert file */
+	int insecure;	    /* skip verifying the peer's certificate and host name */
 };
 
 struct fl_http_request {
-	const char *method;		/* "GET" when NULL */
-	const char *url;		/* required: "http://127.0.0.1:8080/path?x=1" */
-	const char *const *headers;	/* "Name: value" strings */
+	const char *method;	    /* "GET" when NULL */
+	const char *url;	    /* required: "http://127.0.0.1:8080/path?x=1" */
+	const char *const *headers; /* "Name: value" strings */
 	size_t nheaders;
-	const void *body;		/* raw body, or NULL */
+	const void *body; /* raw body, or NULL */
 	size_t body_len;
-	const json_t *json;		/* if set: serialised as the body, Content-Type: application/json */
-	long connect_timeout_ms;	/* 0: 5000 */
-	long timeout_ms;		/* total; 0: 30000 */
-	int follow_redirects;		/* 0: off */
-	size_t max_body;		/* response body cap; 0: 64 MiB */
-	const struct fl_http_tls *tls;	/* NULL: verify against the system's CAs */
+	const json_t *json; /* if set: serialised as the body, Content-Type: application/json */
+	long connect_timeout_ms;       /* 0: 5000 */
+	long timeout_ms;	       /* total; 0: 30000 */
+	int follow_redirects;	       /* 0: off */
+	size_t max_body;	       /* response body cap; 0: 64 MiB */
+	const struct fl_http_tls *tls; /* NULL: verify against the system's CAs */
 };
 
 struct fl_http_response {
-	int err;		/* 0, or FL_ECONNREFUSED (refused or unreachable), FL_ETIMEDOUT
+	int err;	  /* 0, or FL_ECONNREFUSED (refused or unreachable), FL_ETIMEDOUT
 				 * (connect or total), FL_ERESOLVE, FL_ECONNRESET (connection lost,
 				 * or closed with no response), FL_E2BIG (body over max_body),
 				 * FL_EHTTP (other), FL_ECANCELED */
-	char errmsg[256];	/* "connect to 127.0.0.1:9 failed: Connection refused" */
-	char *method;		/* copies of what was sent, for messages */
+	char errmsg[256]; /* "connect to 127.0.0.1:9 failed: Connection refused" */
+	char *method;	  /* copies of what was sent, for messages */
 	char *url;
-	char *req_body;		/* request body as sent (NUL-terminated), may be NULL */
-	long status;		/* 0 when err */
+	char *req_body; /* request body as sent (NUL-terminated), may be NULL */
+	long status;	/* 0 when err */
 	struct fl_http_header *headers;
 	size_t nheaders;
-	struct fl_buf body;	/* always NUL-terminated when non-empty */
-	json_t *json;		/* parsed body when it is valid JSON (any Content-Type), else NULL; owned */
-	double t_total;		/* seconds, from start to last byte */
+	struct fl_buf body; /* always NUL-terminated when non-empty */
+	json_t *json;	/* parsed body when it is valid JSON (any Content-Type), else NULL; owned */
+	double t_total; /* seconds, from start to last byte */
 	double t_connect;
 	double t_ttfb;
 	char primary_ip[64];

@@ -21,23 +21,23 @@ struct event_base;
 /* A response being received; resp is owned by whoever holds the rx. */
 struct fl_http_rx {
 	struct fl_http_response *resp;
-	size_t hcap;		/* allocated header slots */
-	bool too_big;		/* the body went over max_body */
-	long connect_ms;	/* the timeouts in force, for messages */
+	size_t hcap;	 /* allocated header slots */
+	bool too_big;	 /* the body went over max_body */
+	long connect_ms; /* the timeouts in force, for messages */
 	long timeout_ms;
-	char errbuf[CURL_ERROR_SIZE];	/* CURLOPT_ERRORBUFFER */
+	char errbuf[CURL_ERROR_SIZE]; /* CURLOPT_ERRORBUFFER */
 };
 
 struct fl_http_xfer {
 	CURL *easy;
 	uint64_t id;
-	struct fl_http_xfer *hnext;	/* hash chain */
-	struct fl_http_xfer *prev, *next;	/* in-flight list */
+	struct fl_http_xfer *hnext;	  /* hash chain */
+	struct fl_http_xfer *prev, *next; /* in-flight list */
 	struct curl_slist *hdrs;
-	struct fl_http_rx rx;		/* the response being received */
+	struct fl_http_rx rx; /* the response being received */
 	fl_http_done_fn done;
 	void *arg;
-	struct fl_http_fast *fast;	/* set: a plain-HTTP transfer (http_fast.c), easy is NULL */
+	struct fl_http_fast *fast; /* set: a plain-HTTP transfer (http_fast.c), easy is NULL */
 };
 
 struct fl_http_sock {
@@ -53,18 +53,18 @@ struct fl_http_client {
 	size_t nbuckets;
 	size_t inflight;
 	uint64_t next_id;
-	struct fl_http_xfer *xfers;	/* in-flight list */
-	struct fl_http_sock *socks;	/* watched sockets */
+	struct fl_http_xfer *xfers; /* in-flight list */
+	struct fl_http_sock *socks; /* watched sockets */
 	CURL *pool[FL_HTTP_EASY_POOL];
 	size_t npool;
-	int depth;			/* > 0 while user callbacks run */
-	bool dying;			/* freed from inside a callback */
-	bool no_fast;			/* a proxy is configured in the environment, or
+	int depth;		    /* > 0 while user callbacks run */
+	bool dying;		    /* freed from inside a callback */
+	bool no_fast;		    /* a proxy is configured in the environment, or
 					 * FAULTLINE_HTTP_CURL=1: everything goes to libcurl */
-	struct fl_http_fconn *idle;	/* idle keep-alive connections of the fast path */
+	struct fl_http_fconn *idle; /* idle keep-alive connections of the fast path */
 	size_t nidle;
-	size_t nconnecting;		/* fast-path connects under way */
-	struct fl_http_xfer *wait_head, *wait_tail;	/* fast transfers waiting to connect */
+	size_t nconnecting;			    /* fast-path connects under way */
+	struct fl_http_xfer *wait_head, *wait_tail; /* fast transfers waiting to connect */
 };
 
 /* CURLOPT_HEADERFUNCTION and CURLOPT_WRITEFUNCTION; the user data is a

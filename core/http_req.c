@@ -86,7 +86,8 @@ static void parse_query(struct fl_http_req *r)
 		size_t klen = eq ? (size_t)(eq - q) : n;
 		if (klen) {
 			char *dk = fl_text_pct_decode(q, klen, true, NULL);
-			char *dv = fl_text_pct_decode(eq ? eq + 1 : "", eq ? n - klen - 1 : 0, true, NULL);
+			char *dv = fl_text_pct_decode(eq ? eq + 1 : "", eq ? n - klen - 1 : 0, true,
+						      NULL);
 			if (dk && dv) {
 				r->query[r->nquery].name = dk;
 				r->query[r->nquery].value = dv;
@@ -188,8 +189,8 @@ void fl_http_reply_header(struct fl_http_req *r, const char *name, const char *v
 		evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);
 }
 
-void fl_http_reply(struct fl_http_req *r, int status, const char *content_type,
-		   const void *body, size_t len)
+void fl_http_reply(struct fl_http_req *r, int status, const char *content_type, const void *body,
+		   size_t len)
 {
 	if (!r)
 		return;

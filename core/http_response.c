@@ -126,7 +126,7 @@ size_t fl_http_rx_body(char *p, size_t size, size_t n, void *ud)
 
 bool fl_http_url_plausible(const char *url)
 {
-	size_t skip = strncasecmp(url, "http://", 7) == 0	  ? 7
+	size_t skip = strncasecmp(url, "http://", 7) == 0    ? 7
 		      : strncasecmp(url, "https://", 8) == 0 ? 8
 							     : 0;
 	return skip && url[skip] && url[skip] != '/' && url[skip] != '?' && url[skip] != '#';
@@ -177,13 +177,12 @@ static void fill_error(struct fl_http_rx *x, CURL *easy, CURLcode cc)
 	case CURLE_COULDNT_CONNECT:
 		if (oserr == ETIMEDOUT) {
 			r->err = FL_ETIMEDOUT;
-			set_msg(r, "connect to %s failed: %s",
-				 hostport, strerror((int)oserr));
+			set_msg(r, "connect to %s failed: %s", hostport, strerror((int)oserr));
 		} else {
 			/* refused, unreachable: the peer could not be reached */
 			r->err = FL_ECONNREFUSED;
-			set_msg(r, "connect to %s failed: %s",
-				 hostport, oserr ? strerror((int)oserr) : detail);
+			set_msg(r, "connect to %s failed: %s", hostport,
+				oserr ? strerror((int)oserr) : detail);
 		}
 		break;
 	case CURLE_OPERATION_TIMEDOUT: {
@@ -194,10 +193,10 @@ static void fill_error(struct fl_http_rx *x, CURL *easy, CURLcode cc)
 		curl_easy_getinfo(easy, CURLINFO_PRIMARY_PORT, &primary);
 		if (primary == 0 && t_conn == 0)
 			set_msg(r, "connect to %s failed: timed out after %ld ms", hostport,
-				 x->connect_ms < x->timeout_ms ? x->connect_ms : x->timeout_ms);
+				x->connect_ms < x->timeout_ms ? x->connect_ms : x->timeout_ms);
 		else
-			set_msg(r, "%s %s: timed out after %ld ms (%s)",
-				 r->method, r->url, x->timeout_ms, detail);
+			set_msg(r, "%s %s: timed out after %ld ms (%s)", r->method, r->url,
+				x->timeout_ms, detail);
 		break;
 	}
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -208,7 +207,7 @@ static void fill_error(struct fl_http_rx *x, CURL *easy, CURLcode cc)
 		if (x->too_big) {
 			r->err = FL_E2BIG;
 			set_msg(r, "%s %s: response body larger than the %zu-byte limit", r->method,
-				 r->url, r->body.max);
+				r->url, r->body.max);
 			break;
 		}
 		r->err = FL_EHTTP;
@@ -219,8 +218,7 @@ static void fill_error(struct fl_http_rx *x, CURL *easy, CURLcode cc)
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
 		r->err = FL_ECONNRESET;
-		set_msg(r, "%s %s: connection to %s lost: %s",
-			 r->method, r->url, hostport, detail);
+		set_msg(r, "%s %s: connection to %s lost: %s", r->method, r->url, hostport, detail);
 		break;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:

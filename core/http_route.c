@@ -114,8 +114,7 @@ char *fl_httpd_decode(const char *s)
 }
 
 /* Capture the route's parameters from the raw segments. */
-static int req_capture(struct fl_http_req *r, const struct fl_http_route *rt, char **segs,
-		       size_t n)
+static int req_capture(struct fl_http_req *r, const struct fl_http_route *rt, char **segs, size_t n)
 {
 	size_t want = rt->rest ? 1 : 0;
 	for (size_t i = 0; i < rt->nsegs; i++)

@@ -74,12 +74,13 @@ static void req_snapshot_headers(struct fl_http_req *r)
 	struct evkeyval *kv;
 	size_t n = 0;
 	TAILQ_FOREACH(kv, h, next)
-		n++;
+	n++;
 	r->hnames = calloc(n + 1, sizeof(char *));
 	r->hvalues = calloc(n + 1, sizeof(char *));
 	if (!r->hnames || !r->hvalues)
 		return;
-	TAILQ_FOREACH(kv, h, next) {
+	TAILQ_FOREACH(kv, h, next)
+	{
 		r->hnames[r->nhdrs] = strdup(kv->key);
 		r->hvalues[r->nhdrs] = strdup(kv->value);
 		if (!r->hnames[r->nhdrs] || !r->hvalues[r->nhdrs]) {
@@ -318,8 +319,9 @@ static struct bufferevent *tls_bev(struct event_base *base, SSL_CTX *ctx)
 	SSL *ssl = SSL_new(ctx);
 	if (!ssl)
 		return NULL;
-	struct bufferevent *bev = bufferevent_openssl_socket_new(
-		base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	struct bufferevent *bev =
+		bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+					       BEV_OPT_CLOSE_ON_FREE);
 	if (!bev) {
 		SSL_free(ssl);
 		return NULL;
@@ -328,8 +330,8 @@ static struct bufferevent *tls_bev(struct event_base *base, SSL_CTX *ctx)
 	return bev;
 }
 
-int fl_http_server_use_tls(struct fl_http_server *s, const struct fl_tls_server_opts *o,
-			   char *err, size_t errlen)
+int fl_http_server_use_tls(struct fl_http_server *s, const struct fl_tls_server_opts *o, char *err,
+			   size_t errlen)
 {
 	if (!s || !o)
 		return fl_err_set(err, errlen, FL_EINVAL, "TLS needs a server and its options");
@@ -473,9 +475,9 @@ struct fl_http_server *fl_http_server_new(struct event_base *base,
 	if (!s->http)
 		goto nomem;
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)s->max_body);
-	evhttp_set_max_headers_size(s->http, (ev_ssize_t)(opts->max_headers
-								  ? opts->max_headers
-								  : FL_HTTPD_DEFAULT_MAX_HEADERS));
+	evhttp_set_max_headers_size(s->http,
+				    (ev_ssize_t)(opts->max_headers ? opts->max_headers
+								   : FL_HTTPD_DEFAULT_MAX_HEADERS));
 	evhttp_set_timeout(s->http, s->idle_timeout_s);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |

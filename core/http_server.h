@@ -49,12 +49,12 @@ struct fl_http_req;
 typedef void (*fl_http_handler_fn)(struct fl_http_req *req, void *arg);
 
 struct fl_http_server_opts {
-	const char *addr;	/* "127.0.0.1:0", "[::1]:8474", "0.0.0.0:80"; port 0 picks one */
-	size_t max_body;	/* request body cap, 413 JSON error past it; 0: 1 MiB */
-	size_t max_headers;	/* header block cap; 0: 64 KiB */
-	int idle_timeout_s;	/* keep-alive idle timeout; 0: 60 */
-	int head_timeout_s;	/* deadline for a whole request; 0: 10 */
-	size_t max_conns;	/* connection cap; 0: 1024 (at most half of RLIMIT_NOFILE) */
+	const char *addr;   /* "127.0.0.1:0", "[::1]:8474", "0.0.0.0:80"; port 0 picks one */
+	size_t max_body;    /* request body cap, 413 JSON error past it; 0: 1 MiB */
+	size_t max_headers; /* header block cap; 0: 64 KiB */
+	int idle_timeout_s; /* keep-alive idle timeout; 0: 60 */
+	int head_timeout_s; /* deadline for a whole request; 0: 10 */
+	size_t max_conns;   /* connection cap; 0: 1024 (at most half of RLIMIT_NOFILE) */
 };
 
 /* Bind and listen. NULL on failure with the reason in err
@@ -70,8 +70,8 @@ struct fl_http_server *fl_http_server_new(struct event_base *base,
  * handshake, is disconnected. Call before the loop runs. Returns 0, or
  * FL_EINVAL/FL_ENOENT with the file and the reason in err. */
 struct fl_tls_server_opts;
-int fl_http_server_use_tls(struct fl_http_server *s, const struct fl_tls_server_opts *o,
-			   char *err, size_t errlen);
+int fl_http_server_use_tls(struct fl_http_server *s, const struct fl_tls_server_opts *o, char *err,
+			   size_t errlen);
 /* True once fl_http_server_use_tls succeeded (the server's URLs are https://). */
 bool fl_http_server_is_tls(const struct fl_http_server *s);
 
@@ -133,8 +133,8 @@ void fl_http_req_on_close(struct fl_http_req *r, void (*fn)(struct fl_http_req *
 /* Add a response header before replying. */
 void fl_http_reply_header(struct fl_http_req *r, const char *name, const char *value);
 /* Reply with a raw body (copied). content_type may be NULL. Releases r. */
-void fl_http_reply(struct fl_http_req *r, int status, const char *content_type,
-		   const void *body, size_t len);
+void fl_http_reply(struct fl_http_req *r, int status, const char *content_type, const void *body,
+		   size_t len);
 /* Reply with JSON; takes the reference to body (NULL: no body). Releases r. */
 void fl_http_reply_json(struct fl_http_req *r, int status, json_t *body);
 /* Reply {"error": message, "status": status}. Releases r. */

@@ -14,10 +14,10 @@
 
 struct fl_http_route {
 	struct fl_http_route *next;
-	char *method;		/* "GET", ... or "*" */
-	char **segs;		/* pattern segments; "{name}" captures */
+	char *method; /* "GET", ... or "*" */
+	char **segs;  /* pattern segments; "{name}" captures */
 	size_t nsegs;
-	bool rest;		/* the pattern ends with "*" */
+	bool rest; /* the pattern ends with "*" */
 	fl_http_handler_fn fn;
 	void *arg;
 };
@@ -31,22 +31,22 @@ struct fl_http_conn;
 
 struct fl_http_req {
 	struct fl_http_server *s;
-	struct fl_http_conn *conn;	/* its tracked connection, or NULL */
-	struct evhttp_request *ev;	/* NULL once the connection is gone */
+	struct fl_http_conn *conn; /* its tracked connection, or NULL */
+	struct evhttp_request *ev; /* NULL once the connection is gone */
 	struct evhttp_connection *evcon;
-	struct fl_http_req *prev, *next;	/* the server's pending list */
+	struct fl_http_req *prev, *next; /* the server's pending list */
 	const char *method;
-	char xmethod[33];		/* an extension method's token */
+	char xmethod[33]; /* an extension method's token */
 	char *uri;
 	char *path;
 	char *body;
 	size_t body_len;
 	struct fl_http_param *params;
 	size_t nparams;
-	struct fl_http_param *query;	/* decoded, parsed on first use */
+	struct fl_http_param *query; /* decoded, parsed on first use */
 	size_t nquery;
 	bool query_parsed;
-	char **hnames, **hvalues;	/* header copies once ev is gone */
+	char **hnames, **hvalues; /* header copies once ev is gone */
 	size_t nhdrs;
 	json_t *json;
 	char *json_err;
@@ -54,9 +54,9 @@ struct fl_http_req {
 	char peer[80];
 	bool closed;
 	bool close_notified;
-	bool *done_flag;		/* set to true when released */
-	struct event *watch;		/* client-close watcher while pending */
-	struct event *notify;		/* deferred on_close call */
+	bool *done_flag;      /* set to true when released */
+	struct event *watch;  /* client-close watcher while pending */
+	struct event *notify; /* deferred on_close call */
 	void (*on_close)(struct fl_http_req *r, void *arg);
 	void *on_close_arg;
 	void *data;
@@ -77,13 +77,13 @@ struct fl_http_server {
 	char addr[96];
 	/* connections (http_conn.c) */
 	struct evconnlistener *lev;
-	struct event *resume_ev;	/* re-enables accepting after EMFILE */
+	struct event *resume_ev; /* re-enables accepting after EMFILE */
 	int resume_ms;
-	struct fl_http_conn *conns, *conns_tail;	/* in accept order */
+	struct fl_http_conn *conns, *conns_tail; /* in accept order */
 	size_t nconns, max_conns;
 	int head_timeout_s, idle_timeout_s;
 	unsigned long evicted, refused, accept_pauses;
-	struct ssl_ctx_st *tls;	/* set by fl_http_server_use_tls; owned */
+	struct ssl_ctx_st *tls; /* set by fl_http_server_use_tls; owned */
 };
 
 /* --- connections (http_conn.c) --- */
@@ -99,8 +99,7 @@ struct bufferevent *fl_httpd_new_bev(struct fl_http_server *s, struct event_base
 /* evhttp's bufferevent factory: one tracked connection per accepted socket. */
 struct bufferevent *fl_httpd_conn_bev(struct event_base *base, void *arg);
 /* The tracked connection of an evhttp connection, or NULL. */
-struct fl_http_conn *fl_httpd_conn_find(struct fl_http_server *s,
-					struct evhttp_connection *evcon);
+struct fl_http_conn *fl_httpd_conn_find(struct fl_http_server *s, struct evhttp_connection *evcon);
 /* A request of conn was received in full / was answered or dropped. */
 void fl_httpd_conn_busy(struct fl_http_conn *c, struct fl_http_req *r);
 /* The method token the connection's current request was sent with, or NULL. */

@@ -87,8 +87,8 @@ static int take_check(const json_t *obj, const char *key, bool required, json_t 
 	return 0;
 }
 
-int fl_json_take_str(const json_t *obj, const char *key, bool required, const char **out,
-		     char *err, size_t errlen)
+int fl_json_take_str(const json_t *obj, const char *key, bool required, const char **out, char *err,
+		     size_t errlen)
 {
 	json_t *v;
 	int rc = take_check(obj, key, required, &v, err, errlen);
@@ -101,8 +101,8 @@ int fl_json_take_str(const json_t *obj, const char *key, bool required, const ch
 	return 0;
 }
 
-int fl_json_take_int(const json_t *obj, const char *key, bool required, int64_t *out,
-		     char *err, size_t errlen)
+int fl_json_take_int(const json_t *obj, const char *key, bool required, int64_t *out, char *err,
+		     size_t errlen)
 {
 	json_t *v;
 	int rc = take_check(obj, key, required, &v, err, errlen);
@@ -123,8 +123,8 @@ int fl_json_take_int(const json_t *obj, const char *key, bool required, int64_t 
 			  fl_json_type_name(v));
 }
 
-int fl_json_take_num(const json_t *obj, const char *key, bool required, double *out,
-		     char *err, size_t errlen)
+int fl_json_take_num(const json_t *obj, const char *key, bool required, double *out, char *err,
+		     size_t errlen)
 {
 	json_t *v;
 	int rc = take_check(obj, key, required, &v, err, errlen);
@@ -137,8 +137,8 @@ int fl_json_take_num(const json_t *obj, const char *key, bool required, double *
 	return 0;
 }
 
-int fl_json_take_bool(const json_t *obj, const char *key, bool required, bool *out,
-		      char *err, size_t errlen)
+int fl_json_take_bool(const json_t *obj, const char *key, bool required, bool *out, char *err,
+		      size_t errlen)
 {
 	json_t *v;
 	int rc = take_check(obj, key, required, &v, err, errlen);

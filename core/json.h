@@ -34,14 +34,14 @@ bool fl_json_bool(const json_t *obj, const char *key, bool def);
  * untouched and 0 returned unless `required` (then FL_ENOENT, with
  * "missing required field: KEY" in err). A present value of the wrong type
  * gives FL_EINVAL with "field KEY: expected TYPE" in err. */
-int fl_json_take_str(const json_t *obj, const char *key, bool required, const char **out,
-		     char *err, size_t errlen);
-int fl_json_take_int(const json_t *obj, const char *key, bool required, int64_t *out,
-		     char *err, size_t errlen);
-int fl_json_take_num(const json_t *obj, const char *key, bool required, double *out,
-		     char *err, size_t errlen);
-int fl_json_take_bool(const json_t *obj, const char *key, bool required, bool *out,
-		      char *err, size_t errlen);
+int fl_json_take_str(const json_t *obj, const char *key, bool required, const char **out, char *err,
+		     size_t errlen);
+int fl_json_take_int(const json_t *obj, const char *key, bool required, int64_t *out, char *err,
+		     size_t errlen);
+int fl_json_take_num(const json_t *obj, const char *key, bool required, double *out, char *err,
+		     size_t errlen);
+int fl_json_take_bool(const json_t *obj, const char *key, bool required, bool *out, char *err,
+		      size_t errlen);
 
 /* Check that obj has no keys outside the NULL-terminated list `allowed`;
  * FL_EINVAL with "unknown field: KEY" otherwise. */

@@ -89,7 +89,7 @@ char *fl_text_utf8_clean(const char *s)
 	if (!s)
 		return NULL;
 	size_t n = strlen(s);
-	char *out = malloc(n * 3 + 1);	/* each bad byte may become 3 bytes */
+	char *out = malloc(n * 3 + 1); /* each bad byte may become 3 bytes */
 	if (!out)
 		return NULL;
 	size_t o = 0;
@@ -125,7 +125,7 @@ int fl_text_hexval(int c)
 
 uint32_t fl_text_hash(const char *s)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a, 32 bits */
+	uint32_t h = 2166136261u; /* FNV-1a, 32 bits */
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
 	return h;
@@ -139,10 +139,8 @@ static bool pct_keeps(unsigned char c, enum fl_text_pct keep)
 	case FL_PCT_UNRESERVED:
 		return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		       c == '-' || c == '.' || c == '_' || c == '~';
-	case FL_PCT_PATH:
-		return c > 0x20 && c < 0x7f && !strchr("%?#\"<>\\^`{|}", c);
-	case FL_PCT_PRINTABLE:
-		return c >= 0x20 && c < 0x7f && c != '%';
+	case FL_PCT_PATH: return c > 0x20 && c < 0x7f && !strchr("%?#\"<>\\^`{|}", c);
+	case FL_PCT_PRINTABLE: return c >= 0x20 && c < 0x7f && c != '%';
 	}
 	return false;
 }
@@ -173,7 +171,8 @@ char *fl_text_pct_decode(const char *s, size_t n, bool plus_space, size_t *outle
 		int hi, lo;
 		if (s[i] == '+' && plus_space) {
 			out[o++] = ' ';
-		} else if (s[i] == '%' && i + 2 < n && (hi = fl_text_hexval((unsigned char)s[i + 1])) >= 0 &&
+		} else if (s[i] == '%' && i + 2 < n &&
+			   (hi = fl_text_hexval((unsigned char)s[i + 1])) >= 0 &&
 			   (lo = fl_text_hexval((unsigned char)s[i + 2])) >= 0) {
 			out[o++] = (char)(hi * 16 + lo);
 			i += 2;
@@ -236,7 +235,10 @@ int fl_text_xml_escape(struct fl_buf *b, const char *s, size_t n, unsigned flags
 /* The character an entity or character reference names, or -1. */
 static long xml_ref(const char *nm, size_t n)
 {
-	static const struct { const char *name; char c; } ents[] = {
+	static const struct {
+		const char *name;
+		char c;
+	} ents[] = {
 		{ "lt", '<' }, { "gt", '>' }, { "amp", '&' }, { "quot", '"' }, { "apos", '\'' },
 	};
 	for (size_t i = 0; i < sizeof(ents) / sizeof(ents[0]); i++)
@@ -346,7 +348,7 @@ size_t fl_text_json_unescape(const char *s, size_t n, char *out, size_t outsz)
 			j += fl_text_utf8_encode(cp, out + j);
 			break;
 		}
-		default: out[j++] = c; break;	/* \" \\ \/ */
+		default: out[j++] = c; break; /* \" \\ \/ */
 		}
 	}
 	out[j] = '\0';
@@ -415,7 +417,7 @@ char *fl_text_b64_decode(const char *s, size_t *outlen)
 	for (size_t i = 0; i < n; i++) {
 		int v = b64val((unsigned char)s[i]);
 		if (v < 0)
-			continue;	/* padding, white space */
+			continue; /* padding, white space */
 		acc = (acc << 6) | (uint32_t)v;
 		bits += 6;
 		if (bits >= 8) {

@@ -52,11 +52,11 @@ uint32_t fl_text_hash(const char *s);
 /* Which bytes percent-encoding leaves as they are; every other byte is
  * written %XX (upper-case hex). */
 enum fl_text_pct {
-	FL_PCT_UNRESERVED,	/* RFC 3986 unreserved: A-Z a-z 0-9 - . _ ~ (query
+	FL_PCT_UNRESERVED, /* RFC 3986 unreserved: A-Z a-z 0-9 - . _ ~ (query
 				 * parameters, one path segment) */
-	FL_PCT_PATH,		/* a whole path: printable ASCII but space and
+	FL_PCT_PATH,	   /* a whole path: printable ASCII but space and
 				 * % ? # " < > \ ^ ` { | } */
-	FL_PCT_PRINTABLE,	/* printable ASCII but %: makes any bytes readable
+	FL_PCT_PRINTABLE,  /* printable ASCII but %: makes any bytes readable
 				 * text that decodes back to them */
 };
 
@@ -72,7 +72,8 @@ char *fl_text_pct_decode(const char *s, size_t n, bool plus_space, size_t *outle
 /* --- XML and HTML ------------------------------------------------------------- */
 
 /* Flags for fl_text_xml_escape. */
-#define FL_TEXT_XML_ATTR 1u	/* an attribute value: also " as &quot;, and line
+#define FL_TEXT_XML_ATTR                                                                           \
+	1u /* an attribute value: also " as &quot;, and line
 				 * breaks and tabs as references, which parsers
 				 * would otherwise turn into spaces */
 

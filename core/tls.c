@@ -34,13 +34,11 @@ static int check_file(const char *what, const char *file, char *err, size_t errl
 	if (!file || !*file)
 		return fl_err_set(err, errlen, FL_EINVAL, "TLS needs a %s file", what);
 	if (access(file, R_OK) != 0)
-		return fl_err_set(err, errlen, FL_ENOENT, "%s %s: %s", what, file,
-				  strerror(errno));
+		return fl_err_set(err, errlen, FL_ENOENT, "%s %s: %s", what, file, strerror(errno));
 	return 0;
 }
 
-struct ssl_ctx_st *fl_tls_server_ctx(const struct fl_tls_server_opts *o, char *err,
-				     size_t errlen)
+struct ssl_ctx_st *fl_tls_server_ctx(const struct fl_tls_server_opts *o, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = NULL;
 	if (!o || check_file("certificate", o->cert, err, errlen) ||

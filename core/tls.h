@@ -7,12 +7,12 @@
 
 #include <stddef.h>
 
-struct ssl_ctx_st;	/* OpenSSL's SSL_CTX */
+struct ssl_ctx_st; /* OpenSSL's SSL_CTX */
 
 struct fl_tls_server_opts {
-	const char *cert;	/* certificate chain (PEM), required */
-	const char *key;	/* its private key (PEM), required */
-	const char *client_ca;	/* CA bundle (PEM): when set, every client must present
+	const char *cert;      /* certificate chain (PEM), required */
+	const char *key;       /* its private key (PEM), required */
+	const char *client_ca; /* CA bundle (PEM): when set, every client must present
 				 * a certificate it signed (mutual TLS); NULL: none asked */
 };
 
@@ -20,8 +20,7 @@ struct fl_tls_server_opts {
  * unreadable file, a key that does not match the certificate, is an error
  * naming the file). NULL on failure with the reason in err. The caller
  * frees it with fl_tls_ctx_free. */
-struct ssl_ctx_st *fl_tls_server_ctx(const struct fl_tls_server_opts *o, char *err,
-				     size_t errlen);
+struct ssl_ctx_st *fl_tls_server_ctx(const struct fl_tls_server_opts *o, char *err, size_t errlen);
 
 /* Release a context (servers hold their own reference); NULL is a no-op. */
 void fl_tls_ctx_free(struct ssl_ctx_st *ctx);

@@ -105,7 +105,7 @@ static int take_http_mode(const json_t *j, enum fl_http_mode *mode, char *err, s
 	return fl_err_set(err, errlen, FL_EINVAL, "field http: expected true, false or \"auto\"");
 }
 
-static const char *const proxy_keys[] = { "name", "listen", "upstream", "enabled", "http",
+static const char *const proxy_keys[] = { "name",   "listen", "upstream",      "enabled", "http",
 					  "ttl_ms", "toxics", "header_faults", NULL };
 
 /* "header_faults": true lets the link's clients inject faults with
@@ -126,16 +126,16 @@ static int take_header_faults(struct fl_link *l, const json_t *j, int *status, c
 	if (l->header_faults && !fl_policy_header_faults(l)) {
 		l->header_faults = was;
 		*status = 403;
-		return fl_err_set(err, errlen, FL_EPERM,
-				  "header_faults on a link listening beyond loopback needs an agent "
-				  "started with a token");
+		return fl_err_set(
+			err, errlen, FL_EPERM,
+			"header_faults on a link listening beyond loopback needs an agent "
+			"started with a token");
 	}
 	return 0;
 }
 
 /* Add the toxics array of a proxy object (populate / config file). */
-static int add_toxics(struct fl_link *l, const json_t *arr, int *status, char *err,
-		      size_t errlen)
+static int add_toxics(struct fl_link *l, const json_t *arr, int *status, char *err, size_t errlen)
 {
 	if (!arr || json_is_null(arr))
 		return 0;
@@ -212,8 +212,7 @@ static struct fl_link *proxy_create(struct fl_proxy_engine *e, const json_t *j, 
 		l->enabled = true;
 		fl_link_set_enabled(l, false, e2, sizeof(e2));
 	}
-	if (with_toxics &&
-	    add_toxics(l, json_object_get(j, "toxics"), status, err, errlen)) {
+	if (with_toxics && add_toxics(l, json_object_get(j, "toxics"), status, err, errlen)) {
 		fl_link_delete(l);
 		return NULL;
 	}
@@ -229,8 +228,7 @@ static void proxies_list(struct fl_proxy_engine *e, struct reply *r)
 	ok_reply(r, 200, o);
 }
 
-static void proxies_create(struct fl_proxy_engine *e, struct reply *r, const char *body,
-			   size_t len)
+static void proxies_create(struct fl_proxy_engine *e, struct reply *r, const char *body, size_t len)
 {
 	json_t *j = body_object(r, body, len, false);
 	if (!j)
@@ -270,7 +268,8 @@ static int populate(struct fl_proxy_engine *e, const json_t *arr, json_t *done, 
 			if (same && (!tx || json_is_null(tx))) {
 				char e2[ERRLEN];
 				bool en = fl_json_bool(pj, "enabled", true);
-				if (en != old->enabled && fl_link_set_enabled(old, en, e2, sizeof(e2))) {
+				if (en != old->enabled &&
+				    fl_link_set_enabled(old, en, e2, sizeof(e2))) {
 					*status = 500;
 					return fl_err_set(err, errlen, FL_EIO, "%s", e2);
 				}
@@ -298,8 +297,7 @@ int fl_proxy_engine_populate(struct fl_proxy_engine *e, const json_t *array, cha
 	return rc;
 }
 
-static void populate_route(struct fl_proxy_engine *e, struct reply *r, const char *body,
-			   size_t len)
+static void populate_route(struct fl_proxy_engine *e, struct reply *r, const char *body, size_t len)
 {
 	char err[ERRLEN];
 	if (!body || !len) {
@@ -406,8 +404,8 @@ static void toxic_create(struct fl_link *l, struct reply *r, const char *body, s
 	ok_reply(r, 200, fl_toxic_to_json(t));
 }
 
-static void toxic_update(struct fl_link *l, struct fl_toxic *t, struct reply *r,
-			 const char *body, size_t len)
+static void toxic_update(struct fl_link *l, struct fl_toxic *t, struct reply *r, const char *body,
+			 size_t len)
 {
 	json_t *j = body_object(r, body, len, true);
 	if (!j)
@@ -464,8 +462,9 @@ static void lease_route(struct fl_proxy_engine *e, struct reply *r, const char *
 		err_reply(r, 500, "out of memory");
 		goto out;
 	}
-	ok_reply(r, 200, json_pack("{s:s, s:I, s:I}", "holder", holder, "ttl_ms", (json_int_t)ttl,
-				   "expires_in_ms", (json_int_t)ttl));
+	ok_reply(r, 200,
+		 json_pack("{s:s, s:I, s:I}", "holder", holder, "ttl_ms", (json_int_t)ttl,
+			   "expires_in_ms", (json_int_t)ttl));
 out:
 	json_decref(j);
 }
@@ -589,8 +588,7 @@ void fl_proxy_api_handle(struct fl_proxy_engine *e, const char *method, const ch
 			ok_reply(&r, 200,
 				 fl_events_list(l, query_u64(query, "since"),
 						(size_t)query_u64(query, "limit"), kind));
-		}
-		else
+		} else
 			bad_method = true;
 	} else if (n == 4 && l && is(seg[2], "toxics")) {
 		struct fl_toxic *t = fl_link_find_toxic(l, seg[3]);

@@ -78,8 +78,8 @@ static bool addr_is_loopback(const char *addr)
 	return strcmp(host, "localhost") != 0 && fl_host_is_loopback(host);
 }
 
-int fl_proxy_api_start(struct fl_proxy_engine *e, const char *addr, const char *token,
-		       char *err, size_t errlen)
+int fl_proxy_api_start(struct fl_proxy_engine *e, const char *addr, const char *token, char *err,
+		       size_t errlen)
 {
 	if (e->api)
 		return fl_err_set(err, errlen, FL_ESTATE, "the control API is already running");
@@ -124,8 +124,8 @@ char *fl_proxy_metrics_text(struct fl_proxy_engine *e, size_t *len)
 	return fl_metrics_text(e, len);
 }
 
-int fl_proxy_api_use_tls(struct fl_proxy_engine *e, const struct fl_tls_server_opts *o,
-			 char *err, size_t errlen)
+int fl_proxy_api_use_tls(struct fl_proxy_engine *e, const struct fl_tls_server_opts *o, char *err,
+			 size_t errlen)
 {
 	if (!e->api)
 		return fl_err_set(err, errlen, FL_ESTATE, "the control API is not running");

@@ -32,7 +32,7 @@ struct fl_chunk *fl_chunk_eof(int64_t now)
 void fl_chunkq_push(struct fl_chunkq *q, struct fl_chunk *c)
 {
 	if (!c->eof && c->len == c->off) {
-		free(c);	/* queues never hold empty data chunks */
+		free(c); /* queues never hold empty data chunks */
 		return;
 	}
 	c->next = NULL;

@@ -106,13 +106,13 @@ void fl_conn_close(struct fl_conn *c, int how, const char *reason)
 	fl_http_state_close(c->http);
 	if (how == FL_ACT_RESET)
 		l->m.resets++;
-	fl_events_emit(l, json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:s}",
-				    "event", "connection_close", "conn", (json_int_t)c->id,
-				    "client", c->peer, "start", (json_int_t)c->t_open, "end",
-				    (json_int_t)fl_mono_ns(), "bytes_up",
-				    (json_int_t)c->d[FL_DIR_UP].bytes_in, "bytes_down",
-				    (json_int_t)c->d[FL_DIR_DOWN].bytes_in, "reason", reason, "how",
-				    how == FL_ACT_RESET ? "reset" : "close"));
+	fl_events_emit(l,
+		       json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:s}", "event",
+				 "connection_close", "conn", (json_int_t)c->id, "client", c->peer,
+				 "start", (json_int_t)c->t_open, "end", (json_int_t)fl_mono_ns(),
+				 "bytes_up", (json_int_t)c->d[FL_DIR_UP].bytes_in, "bytes_down",
+				 (json_int_t)c->d[FL_DIR_DOWN].bytes_in, "reason", reason, "how",
+				 how == FL_ACT_RESET ? "reset" : "close"));
 	free_dir(&c->d[0]);
 	free_dir(&c->d[1]);
 	if (c->cev) {
@@ -129,7 +129,7 @@ void fl_conn_close(struct fl_conn *c, int how, const char *reason)
 		close(c->ufd);
 	c->cfd = c->ufd = -1;
 	if (c->dns_req) {
-		evdns_getaddrinfo_cancel(c->dns_req);	/* its callback frees c */
+		evdns_getaddrinfo_cancel(c->dns_req); /* its callback frees c */
 		return;
 	}
 	conn_free(c);
@@ -289,7 +289,7 @@ static bool read_splice(struct fl_dir *d)
 			fl_pipe_put(e, d->pipe, true);
 			return true;
 		}
-		if (errno == EINVAL || errno == ENOSYS) {	/* no splice here: plain path */
+		if (errno == EINVAL || errno == ENOSYS) { /* no splice here: plain path */
 			fl_pipe_put(e, d->pipe, true);
 			e->no_splice = true;
 			return false;
@@ -318,7 +318,7 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	struct fl_conn *c = d->c;
 	if (read_splice(d))
 		return;
-	if (d->piped) {	/* the pipe drains first (write_cb) */
+	if (d->piped) { /* the pipe drains first (write_cb) */
 		dir_set_reading(d, false);
 		return;
 	}
@@ -510,7 +510,7 @@ static int dir_setup(struct fl_dir *d, struct fl_conn *c, int idx)
 	d->dst = idx == FL_DIR_UP ? c->ufd : c->cfd;
 	d->rev = event_new(b, d->src, EV_READ | EV_PERSIST, read_cb, d);
 	d->wev = event_new(b, d->dst, EV_WRITE | EV_PERSIST, write_cb, d);
-	d->timer = event_new(b, -1, 0, timer_cb, d);	/* activated by timers.c */
+	d->timer = event_new(b, -1, 0, timer_cb, d); /* activated by timers.c */
 	return d->rev && d->wev && d->timer ? 0 : -1;
 }
 
@@ -540,10 +540,9 @@ static void connect_cb(evutil_socket_t fd, short what, void *arg)
 	event_free(c->cev);
 	c->cev = NULL;
 	if (err) {
-		fl_events_emit(c->link, json_pack("{s:s, s:I, s:s, s:s}", "event",
-						  "upstream_error", "conn", (json_int_t)c->id,
-						  "upstream", c->link->upstream, "error",
-						  strerror(err)));
+		fl_events_emit(c->link, json_pack("{s:s, s:I, s:s, s:s}", "event", "upstream_error",
+						  "conn", (json_int_t)c->id, "upstream",
+						  c->link->upstream, "error", strerror(err)));
 		fl_conn_close(c, FL_ACT_CLOSE, "upstream connect failed");
 		return;
 	}
@@ -571,10 +570,9 @@ static void connect_to(struct fl_conn *c, const struct sockaddr *sa, socklen_t s
 		return;
 	}
 	if (errno != EINPROGRESS) {
-		fl_events_emit(c->link, json_pack("{s:s, s:I, s:s, s:s}", "event",
-						  "upstream_error", "conn", (json_int_t)c->id,
-						  "upstream", c->link->upstream, "error",
-						  strerror(errno)));
+		fl_events_emit(c->link, json_pack("{s:s, s:I, s:s, s:s}", "event", "upstream_error",
+						  "conn", (json_int_t)c->id, "upstream",
+						  c->link->upstream, "error", strerror(errno)));
 		fl_conn_close(c, FL_ACT_CLOSE, "upstream connect failed");
 		return;
 	}
@@ -597,10 +595,10 @@ static void dns_cb(int result, struct evutil_addrinfo *ai, void *arg)
 		return;
 	}
 	if (result || !ai) {
-		fl_events_emit(c->link, json_pack("{s:s, s:I, s:s, s:s}", "event",
-						  "upstream_error", "conn", (json_int_t)c->id,
-						  "upstream", c->link->upstream, "error",
-						  evutil_gai_strerror(result)));
+		fl_events_emit(c->link,
+			       json_pack("{s:s, s:I, s:s, s:s}", "event", "upstream_error", "conn",
+					 (json_int_t)c->id, "upstream", c->link->upstream, "error",
+					 evutil_gai_strerror(result)));
 		if (ai)
 			evutil_freeaddrinfo(ai);
 		fl_conn_close(c, FL_ACT_CLOSE, "upstream unresolvable");
@@ -655,9 +653,9 @@ void fl_conn_start(struct fl_link *l, int cfd, const char *peer)
 	l->conns = c;
 	l->nconns++;
 	l->m.conns_total++;
-	fl_events_emit(l, json_pack("{s:s, s:I, s:s, s:I}", "event", "connection_open", "conn",
-				    (json_int_t)id, "client", peer, "start",
-				    (json_int_t)c->t_open));
+	fl_events_emit(l,
+		       json_pack("{s:s, s:I, s:s, s:I}", "event", "connection_open", "conn",
+				 (json_int_t)id, "client", peer, "start", (json_int_t)c->t_open));
 
 	char host[256];
 	int port;
@@ -688,8 +686,8 @@ void fl_conn_start(struct fl_link *l, int cfd, const char *peer)
 		return;
 	}
 	/* The callback may run before this returns (then it returns NULL). */
-	struct evdns_getaddrinfo_request *r = evdns_getaddrinfo(e->dns, host, ps, &hints,
-								dns_cb, c);
+	struct evdns_getaddrinfo_request *r =
+		evdns_getaddrinfo(e->dns, host, ps, &hints, dns_cb, c);
 	if (r)
 		c->dns_req = r;
 }

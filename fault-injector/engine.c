@@ -237,8 +237,8 @@ void fl_proxy_engine_free(struct fl_proxy_engine *e)
 /* --- addresses and listeners ------------------------------------------- */
 
 /* Resolve a listen address ("localhost:0", "0.0.0.0:80", "[::1]:1", ":8080"). */
-static int resolve_listen(const char *addr, struct sockaddr_storage *ss, socklen_t *sl,
-			  char *err, size_t errlen)
+static int resolve_listen(const char *addr, struct sockaddr_storage *ss, socklen_t *sl, char *err,
+			  size_t errlen)
 {
 	char host[256];
 	int port;
@@ -259,7 +259,8 @@ static int resolve_listen(const char *addr, struct sockaddr_storage *ss, socklen
 	if (rc || !ai)
 		return fl_err_set(err, errlen, FL_EINVAL,
 				  "listen address %s: the host must be an IP literal or localhost "
-				  "(%s)", addr, gai_strerror(rc));
+				  "(%s)",
+				  addr, gai_strerror(rc));
 	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
 	*sl = ai->ai_addrlen;
 	freeaddrinfo(ai);
@@ -323,7 +324,7 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 		char peer[64];
 		format_addr(&ss, peer, sizeof(peer));
 		fl_conn_start(l, c, peer);
-		if (l->lfd != fd)	/* the link was disabled meanwhile */
+		if (l->lfd != fd) /* the link was disabled meanwhile */
 			return;
 	}
 }
@@ -417,8 +418,8 @@ struct fl_link *fl_link_find(struct fl_proxy_engine *e, const char *name)
 }
 
 int fl_link_create(struct fl_proxy_engine *e, const char *name, const char *listen,
-		   const char *upstream, bool enabled, enum fl_http_mode http,
-		   struct fl_link **out, int *status, char *err, size_t errlen)
+		   const char *upstream, bool enabled, enum fl_http_mode http, struct fl_link **out,
+		   int *status, char *err, size_t errlen)
 {
 	*status = 500;
 	if (fl_link_find(e, name)) {

@@ -46,20 +46,20 @@ struct side {
 	struct fl_chunkq held;
 	struct fl_buf hfield, hvalue;
 	bool in_value;
-	json_t **headers;	/* where the current message's headers go */
+	json_t **headers; /* where the current message's headers go */
 };
 
 struct fl_http_state {
 	struct fl_conn *c;
 	struct fl_prng rng;
 	struct side req, resp;
-	struct xchg *head, *tail;	/* exchanges in order, awaiting responses */
-	size_t nx;			/* exchanges in that list */
-	bool overflow;			/* too many pending: stop parsing once answered */
+	struct xchg *head, *tail; /* exchanges in order, awaiting responses */
+	size_t nx;		  /* exchanges in that list */
+	bool overflow;		  /* too many pending: stop parsing once answered */
 	struct xchg *cur_req, *cur_resp;
 };
 
-static const char *const methods[] = { "GET ", "POST ", "PUT ", "DELETE ", "HEAD ",
+static const char *const methods[] = { "GET ",	   "POST ",  "PUT ",   "DELETE ", "HEAD ",
 				       "OPTIONS ", "PATCH ", "TRACE ", "CONNECT " };
 
 bool fl_http_looks_like_request(const char *p, size_t n)
@@ -150,8 +150,8 @@ static void xchg_emit(struct fl_http_state *h, struct xchg *x, const char *error
 	} else {
 		snprintf(path, sizeof(path), "%s", url);
 	}
-	json_t *ev = json_pack("{s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:I}", "event",
-			       "http_exchange", "conn", (json_int_t)h->c->id, "method",
+	json_t *ev = json_pack("{s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:I}", "event", "http_exchange",
+			       "conn", (json_int_t)h->c->id, "method",
 			       safe_str(x->method, strlen(x->method)), "path",
 			       safe_str(path, strlen(path)), "start", (json_int_t)x->start, "end",
 			       (json_int_t)(x->end ? x->end : fl_mono_ns()), "req_bytes",
@@ -327,8 +327,8 @@ static int resp_begin(http_parser *p)
 	struct fl_http_state *h = H(p);
 	struct xchg *x = h->head;
 	if (!x && h->overflow)
-		return -1;	/* past the pending cap: tunnel from here on */
-	if (!x) {	/* unsolicited: record it alone */
+		return -1; /* past the pending cap: tunnel from here on */
+	if (!x) {	   /* unsolicited: record it alone */
 		if (req_begin(&h->req.p))
 			return -1;
 		x = h->head;
@@ -420,7 +420,9 @@ void fl_http_state_close(struct fl_http_state *h)
 	struct xchg *x;
 	while ((x = xchg_pop(h))) {
 		if (x->req_done || x->headers_done)
-			xchg_emit(h, x, x->drop_response ? NULL : "connection closed before the response");
+			xchg_emit(h, x,
+				  x->drop_response ? NULL
+						   : "connection closed before the response");
 		xchg_free(x);
 	}
 }
@@ -467,10 +469,10 @@ static void decide(struct fl_http_state *h, int64_t now)
 		path = pbuf;
 	}
 	bool hf = fl_policy_header_faults(l);
-	const char *ha = hf ? json_string_value(json_object_get(x->req_headers, "x-faultline-abort"))
-			    : NULL;
-	const char *hd = hf ? json_string_value(json_object_get(x->req_headers, "x-faultline-delay"))
-			    : NULL;
+	const char *ha =
+		hf ? json_string_value(json_object_get(x->req_headers, "x-faultline-abort")) : NULL;
+	const char *hd =
+		hf ? json_string_value(json_object_get(x->req_headers, "x-faultline-delay")) : NULL;
 	if (ha && atoi(ha) >= 100 && atoi(ha) <= 599) {
 		x->aborted = true;
 		x->abort_status = atoi(ha);
@@ -528,13 +530,9 @@ static int route(struct side *sd, struct fl_chunkq *in, struct fl_chunkq *out, s
 		 int64_t now)
 {
 	switch (sd->mode) {
-	case M_FWD:
-		return fl_chunkq_split_to(out, in, np, now);
-	case M_DROP:
-		fl_chunkq_consume(in, np);
-		return 0;
-	default:
-		return fl_chunkq_split_to(&sd->held, in, np, now);
+	case M_FWD: return fl_chunkq_split_to(out, in, np, now);
+	case M_DROP: fl_chunkq_consume(in, np); return 0;
+	default: return fl_chunkq_split_to(&sd->held, in, np, now);
 	}
 }
 
@@ -600,7 +598,8 @@ static int process_req(struct fl_http_state *h, struct fl_stage *s, struct fl_ch
 				h->cur_req = NULL;
 				if (sd->p.upgrade) {
 					to_tunnel(sd, &s->in, out, now);
-					h->resp.tunnel = h->resp.tunnel || sd->p.method == HTTP_CONNECT;
+					h->resp.tunnel =
+						h->resp.tunnel || sd->p.method == HTTP_CONNECT;
 				}
 			}
 			continue;
@@ -624,10 +623,11 @@ static void emit_aborts(struct fl_http_state *h, struct fl_chunkq *out, int64_t 
 		const char *reason = http_status_str((enum http_status)x->abort_status);
 		if (!reason || *reason == '<')
 			reason = "Fault Injected";
-		int n = snprintf(head, sizeof(head),
-				 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-				 "x-faultline-fault: http_abort\r\n\r\n",
-				 x->abort_status, reason, strlen(body));
+		int n = snprintf(
+			head, sizeof(head),
+			"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+			"x-faultline-fault: http_abort\r\n\r\n",
+			x->abort_status, reason, strlen(body));
 		struct fl_chunk *k = fl_chunk_new(head, (size_t)n, now);
 		if (k)
 			fl_chunkq_push(out, k);
@@ -651,7 +651,7 @@ static int resp_finish(struct fl_http_state *h, int64_t now)
 	if (!x)
 		return FL_ACT_NONE;
 	if (x->status >= 100 && x->status < 200 && x->status != 101)
-		return FL_ACT_NONE;	/* interim answer; the final one follows */
+		return FL_ACT_NONE; /* interim answer; the final one follows */
 	x->end = now;
 	bool drop = x->drop_response;
 	if (x == h->head)

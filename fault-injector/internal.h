@@ -45,26 +45,25 @@ struct fl_http_server;
 /* --- chunks ------------------------------------------------------------ */
 struct fl_chunk {
 	struct fl_chunk *next;
-	size_t len;	/* bytes in data */
-	size_t off;	/* bytes already consumed from the front */
-	int64_t t_in;	/* when it entered the current stage (mono ns) */
-	int64_t due;	/* stage-specific release time */
-	bool eof;	/* end-of-stream marker, no data */
-	bool solo;	/* written by itself, never coalesced (slicer) */
+	size_t len;   /* bytes in data */
+	size_t off;   /* bytes already consumed from the front */
+	int64_t t_in; /* when it entered the current stage (mono ns) */
+	int64_t due;  /* stage-specific release time */
+	bool eof;     /* end-of-stream marker, no data */
+	bool solo;    /* written by itself, never coalesced (slicer) */
 	char data[];
 };
 
 struct fl_chunkq {
 	struct fl_chunk *head, *tail;
-	size_t bytes;	/* unconsumed bytes */
-	size_t mem;	/* what its chunks cost in memory (FL_CHUNK_COST), for the caps */
+	size_t bytes; /* unconsumed bytes */
+	size_t mem;   /* what its chunks cost in memory (FL_CHUNK_COST), for the caps */
 };
 
 /* The memory a chunk really takes: its header and data rounded up as malloc
  * does, plus malloc's own header. The caps count this, not payload, so a
  * stream of 1-byte chunks cannot hold 60 times the cap. */
-#define FL_CHUNK_COST(c) \
-	(((sizeof(struct fl_chunk) + (c)->len + 15) & ~(size_t)15) + 16)
+#define FL_CHUNK_COST(c) (((sizeof(struct fl_chunk) + (c)->len + 15) & ~(size_t)15) + 16)
 
 struct fl_chunk *fl_chunk_new(const void *p, size_t n, int64_t now);
 struct fl_chunk *fl_chunk_eof(int64_t now);
@@ -83,9 +82,9 @@ void fl_chunkq_clear(struct fl_chunkq *q);
 
 /* --- toxics ------------------------------------------------------------ */
 enum fl_toxic_kind {
-	FL_TK_STREAM,	/* a stage on the connection's byte stream */
-	FL_TK_LISTEN,	/* acts on the listener / at accept */
-	FL_TK_HTTP,	/* acts on HTTP exchanges */
+	FL_TK_STREAM, /* a stage on the connection's byte stream */
+	FL_TK_LISTEN, /* acts on the listener / at accept */
+	FL_TK_HTTP,   /* acts on HTTP exchanges */
 };
 
 enum fl_attr_type { FL_AT_INT, FL_AT_NUM, FL_AT_STR };
@@ -93,9 +92,9 @@ enum fl_attr_type { FL_AT_INT, FL_AT_NUM, FL_AT_STR };
 struct fl_attr_spec {
 	const char *name;
 	enum fl_attr_type type;
-	double def;		/* INT and NUM */
-	const char *def_str;	/* STR */
-	double min, max;	/* INT and NUM bounds */
+	double def;	     /* INT and NUM */
+	const char *def_str; /* STR */
+	double min, max;     /* INT and NUM bounds */
 };
 
 #define FL_TOXIC_MAX_ATTRS 12
@@ -131,18 +130,18 @@ struct fl_toxic_type {
 };
 
 struct fl_toxic {
-	struct fl_toxic *next;		/* in the link's list, in the order added */
+	struct fl_toxic *next; /* in the link's list, in the order added */
 	struct fl_link *link;
 	char *name;
 	const struct fl_toxic_type *type;
-	int stream;			/* FL_DIR_UP or FL_DIR_DOWN */
+	int stream; /* FL_DIR_UP or FL_DIR_DOWN */
 	double toxicity;
 	union fl_attr_val a[FL_TOXIC_MAX_ATTRS];
-	int64_t ttl_ms;			/* 0: none */
+	int64_t ttl_ms; /* 0: none */
 	struct event *ttl_ev;
-	uint64_t gen;			/* bumped on each update */
+	uint64_t gen; /* bumped on each update */
 	uint64_t activations;
-	struct fl_regex *re;		/* http toxics: path_regex, or NULL */
+	struct fl_regex *re; /* http toxics: path_regex, or NULL */
 };
 
 const struct fl_toxic_type *fl_toxic_type_find(const char *name);
@@ -177,13 +176,13 @@ struct fl_dir;
 struct fl_http_state;
 
 struct fl_stage {
-	struct fl_toxic *toxic;			/* NULL for the HTTP stage */
+	struct fl_toxic *toxic; /* NULL for the HTTP stage */
 	const struct fl_toxic_type *type;
 	struct fl_dir *dir;
-	bool active;				/* toxicity drawn for this connection */
+	bool active; /* toxicity drawn for this connection */
 	uint64_t gen;
 	struct fl_chunkq in;
-	int64_t st[4];				/* per-type state */
+	int64_t st[4]; /* per-type state */
 	double stn;
 };
 
@@ -192,31 +191,31 @@ struct fl_dir {
 	int idx;
 	int src, dst;
 	struct event *rev, *wev, *timer;
-	int pipe[2];		/* splice fast path: -1 when not held */
-	size_t piped;		/* bytes in the pipe */
-	bool eof_after_pipe;	/* source ended while the pipe held bytes */
-	size_t accounted;	/* this direction's share of the engine's queued */
+	int pipe[2];	     /* splice fast path: -1 when not held */
+	size_t piped;	     /* bytes in the pipe */
+	bool eof_after_pipe; /* source ended while the pipe held bytes */
+	size_t accounted;    /* this direction's share of the engine's queued */
 	struct fl_stage *stages;
 	size_t nstages;
 	struct fl_chunkq out;
 	bool reading, writing, eof_in, eof_out;
 	uint64_t bytes_in, bytes_out;
 	struct fl_prng rng;
-	int64_t timer_at;	/* deadline in the engine's timer heap, 0: none */
-	size_t heap_idx;	/* SIZE_MAX when not in the heap */
+	int64_t timer_at; /* deadline in the engine's timer heap, 0: none */
+	size_t heap_idx;  /* SIZE_MAX when not in the heap */
 };
 
 struct fl_conn {
-	struct fl_conn *prev, *next;	/* in the link's list */
+	struct fl_conn *prev, *next; /* in the link's list */
 	struct fl_link *link;
 	uint64_t id;
 	int cfd, ufd;
 	bool connected, closed, http_checked;
-	struct event *cev;		/* connect wait */
+	struct event *cev; /* connect wait */
 	struct fl_dir d[2];
 	char peer[64];
 	int64_t t_open;
-	struct fl_http_state *http;	/* NULL unless the link speaks HTTP */
+	struct fl_http_state *http; /* NULL unless the link speaks HTTP */
 	void *dns_req;
 };
 
@@ -230,31 +229,31 @@ struct fl_link_metrics {
 struct fl_link {
 	struct fl_link *next;
 	struct fl_proxy_engine *e;
-	char *name, *listen, *upstream;	/* listen: the address actually bound */
+	char *name, *listen, *upstream; /* listen: the address actually bound */
 	bool enabled;
 	enum fl_http_mode http;
-	bool header_faults;		/* x-faultline-* request headers honoured (opt-in) */
+	bool header_faults; /* x-faultline-* request headers honoured (opt-in) */
 	int lfd;
 	struct event *lev;
-	struct event *resume_ev;	/* accepting paused (out of descriptors) */
+	struct event *resume_ev; /* accepting paused (out of descriptors) */
 	struct fl_toxic *toxics;
 	struct fl_conn *conns;
 	size_t nconns;
 	int64_t disable_ttl_ms;
-	struct event *enable_ev;	/* ttl of enabled:false */
+	struct event *enable_ev; /* ttl of enabled:false */
 	struct fl_link_metrics m;
 	/* events ring */
 	json_t **ev;
-	size_t *ev_size;		/* estimated bytes of each kept event */
-	size_t ev_cap, ev_len, ev_head, ev_bytes;	/* ev_cap: slots allocated */
-	size_t ev_keep;			/* slots at most (grown on use, from 0) */
+	size_t *ev_size;			  /* estimated bytes of each kept event */
+	size_t ev_cap, ev_len, ev_head, ev_bytes; /* ev_cap: slots allocated */
+	size_t ev_keep;				  /* slots at most (grown on use, from 0) */
 	uint64_t ev_seq;
 };
 
 struct fl_lease {
 	char *holder;
 	int64_t ttl_ms;
-	int64_t expires;	/* mono ns */
+	int64_t expires; /* mono ns */
 };
 
 struct fl_proxy_engine {
@@ -265,12 +264,12 @@ struct fl_proxy_engine {
 	uint64_t seed;
 	uint64_t next_conn;
 	char *scratch;
-	int pipes[64][2];	/* idle splice pipes */
+	int pipes[64][2]; /* idle splice pipes */
 	size_t npipes;
 	size_t pipe_size;
-	size_t queued;		/* bytes held by every direction (FL_ENGINE_CAP) */
-	unsigned deleted_since_trim;	/* links deleted since the last malloc_trim */
-	bool no_splice;		/* FAULTLINE_PROXY_SPLICE=0 */
+	size_t queued;		     /* bytes held by every direction (FL_ENGINE_CAP) */
+	unsigned deleted_since_trim; /* links deleted since the last malloc_trim */
+	bool no_splice;		     /* FAULTLINE_PROXY_SPLICE=0 */
 	/* stage timers (timers.c) */
 	int tfd;
 	struct event *tev;
@@ -285,15 +284,15 @@ struct fl_proxy_engine {
 	struct fl_http_server *api;
 	char api_url[96];
 	char *token;
-	bool api_loopback;		/* the API's bound address is loopback */
-	struct fl_allow *allow_upstream;	/* NULL: the default rule (policy.c) */
+	bool api_loopback;		 /* the API's bound address is loopback */
+	struct fl_allow *allow_upstream; /* NULL: the default rule (policy.c) */
 	struct fl_allow *allow_listen;
-	fl_proxy_api_hook_fn api_hook;	/* fl_proxy_api_set_hook (the agent's routes) */
+	fl_proxy_api_hook_fn api_hook; /* fl_proxy_api_set_hook (the agent's routes) */
 	void *api_hook_arg;
 	int64_t started;
 	/* thread */
-	void *thread;		/* pthread_t * (start_thread) */
-	unsigned long loop_thread;	/* pthread_t of the thread running the loop */
+	void *thread;		   /* pthread_t * (start_thread) */
+	unsigned long loop_thread; /* pthread_t of the thread running the loop */
 	bool running;
 	struct event *stop_ev;
 };
@@ -309,8 +308,7 @@ void fl_allow_free(struct fl_allow *list);
  * empty host) or FL_EPERM (not allowed, self-loop), with the reason. */
 int fl_policy_upstream(const struct fl_proxy_engine *e, const char *upstream, char *err,
 		       size_t errlen);
-int fl_policy_listen(const struct fl_proxy_engine *e, const char *listen, char *err,
-		     size_t errlen);
+int fl_policy_listen(const struct fl_proxy_engine *e, const char *listen, char *err, size_t errlen);
 /* Is sa one of the agent's own listeners (API or link)? */
 bool fl_policy_is_self(const struct fl_proxy_engine *e, const struct sockaddr *sa);
 /* Are x-faultline-* request headers honoured on l (opted in, and l listens
@@ -321,8 +319,8 @@ bool fl_policy_header_faults(const struct fl_link *l);
 struct fl_link *fl_link_find(struct fl_proxy_engine *e, const char *name);
 /* Create a link (binds when enabled). Returns 0 or negative; status/err set. */
 int fl_link_create(struct fl_proxy_engine *e, const char *name, const char *listen,
-		   const char *upstream, bool enabled, enum fl_http_mode http,
-		   struct fl_link **out, int *status, char *err, size_t errlen);
+		   const char *upstream, bool enabled, enum fl_http_mode http, struct fl_link **out,
+		   int *status, char *err, size_t errlen);
 int fl_link_set_enabled(struct fl_link *l, bool enabled, char *err, size_t errlen);
 int fl_link_set_listen(struct fl_link *l, const char *listen, char *err, size_t errlen);
 void fl_link_set_upstream(struct fl_link *l, const char *upstream);

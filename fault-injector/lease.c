@@ -101,7 +101,8 @@ json_t *fl_lease_json(struct fl_proxy_engine *e)
 		int64_t left = (e->leases[i].expires - now) / 1000000;
 		json_array_append_new(a, json_pack("{s:s, s:I, s:I}", "holder", e->leases[i].holder,
 						   "ttl_ms", (json_int_t)e->leases[i].ttl_ms,
-						   "expires_in_ms", (json_int_t)(left > 0 ? left : 0)));
+						   "expires_in_ms",
+						   (json_int_t)(left > 0 ? left : 0)));
 	}
 	return a;
 }

@@ -49,8 +49,7 @@ char *fl_metrics_text(struct fl_proxy_engine *e, size_t *len)
 	fl_buf_printf(&b, "faultline_proxy_leases %zu\n", e->nleases);
 	per_link(&b, e, "faultline_proxy_up", "gauge", "1 when the proxy is enabled.", 6);
 	per_link(&b, e, "faultline_proxy_connections_open", "gauge", "Connections open now.", 0);
-	per_link(&b, e, "faultline_proxy_connections_total", "counter",
-		 "Connections accepted.", 1);
+	per_link(&b, e, "faultline_proxy_connections_total", "counter", "Connections accepted.", 1);
 	per_link(&b, e, "faultline_proxy_bytes_total", "counter",
 		 "Bytes received, by direction (upstream: client to server).", 2);
 	per_link(&b, e, "faultline_proxy_http_exchanges_total", "counter",

@@ -19,10 +19,10 @@ struct event_base;
 struct fl_proxy_engine;
 
 struct fl_proxy_opts {
-	bool seeded;		/* use seed; otherwise a seed from the OS */
+	bool seeded; /* use seed; otherwise a seed from the OS */
 	uint64_t seed;
-	const char *events_path;	/* JSONL sink (created/truncated), or NULL */
-	size_t events_keep;	/* events kept per link for GET .../events; 0: 10000 */
+	const char *events_path; /* JSONL sink (created/truncated), or NULL */
+	size_t events_keep;	 /* events kept per link for GET .../events; 0: 10000 */
 	/* Where links may point and listen: host names, IPs and CIDR blocks,
 	 * comma-separated (borrowed). allow_upstream NULL: anything while the
 	 * API is on loopback, nothing once it is beyond; allow_listen NULL:
@@ -49,16 +49,16 @@ uint64_t fl_proxy_engine_seed(const struct fl_proxy_engine *e);
  * "Authorization: Bearer TOKEN"; a non-loopback addr without a token is
  * refused (FL_EPERM). Call before the loop runs or on the loop thread.
  * Returns 0 or a negative FL_E* with the reason in err. */
-int fl_proxy_api_start(struct fl_proxy_engine *e, const char *addr, const char *token,
-		       char *err, size_t errlen);
+int fl_proxy_api_start(struct fl_proxy_engine *e, const char *addr, const char *token, char *err,
+		       size_t errlen);
 
 /* Serve the control API over TLS (certificate, key, and with client_ca
  * mutual TLS: see core/tls.h; `o` is borrowed, its files read now). Call
  * after fl_proxy_api_start and before the loop runs. Returns 0, FL_ESTATE
  * without an API, or FL_EINVAL/FL_ENOENT naming the file in err. */
 struct fl_tls_server_opts;
-int fl_proxy_api_use_tls(struct fl_proxy_engine *e, const struct fl_tls_server_opts *o,
-			 char *err, size_t errlen);
+int fl_proxy_api_use_tls(struct fl_proxy_engine *e, const struct fl_tls_server_opts *o, char *err,
+			 size_t errlen);
 
 /* "http://127.0.0.1:PORT" ("https://" with TLS) of the running API
  * (borrowed), or "" before. */

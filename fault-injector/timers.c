@@ -91,7 +91,7 @@ void fl_timer_set(struct fl_dir *d, int64_t at)
 		if (e->nheap == e->heap_cap) {
 			size_t n = e->heap_cap ? e->heap_cap * 2 : 64;
 			struct fl_dir **h = realloc(e->heap, n * sizeof(*h));
-			if (!h) {	/* keep running: fall back to an immediate wakeup */
+			if (!h) { /* keep running: fall back to an immediate wakeup */
 				if (d->timer)
 					event_active(d->timer, EV_TIMEOUT, 0);
 				d->timer_at = 0;
@@ -115,7 +115,7 @@ static void tfd_cb(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &n, sizeof(n)) < 0) {
 		/* spurious: fall through and check the heap anyway */
 	}
-	e->armed_at = -1;	/* the timerfd fired: rearm whatever comes next */
+	e->armed_at = -1; /* the timerfd fired: rearm whatever comes next */
 	int64_t now = fl_mono_ns();
 	/* Run every due direction; each may rearm itself or close. */
 	for (int guard = 0; e->nheap && e->heap[0]->timer_at <= now && guard < 100000; guard++) {

@@ -13,10 +13,18 @@
 #include "fault-injector/internal.h"
 
 static const struct fl_toxic_type *const types[] = {
-	&fl_toxic_latency,    &fl_toxic_bandwidth,	&fl_toxic_slow_close,
-	&fl_toxic_timeout,    &fl_toxic_reset_peer,	&fl_toxic_slicer,
-	&fl_toxic_limit_data, &fl_toxic_corrupt,	&fl_toxic_refuse,
-	&fl_toxic_accept_reset, &fl_toxic_http_abort, &fl_toxic_http_delay,
+	&fl_toxic_latency,
+	&fl_toxic_bandwidth,
+	&fl_toxic_slow_close,
+	&fl_toxic_timeout,
+	&fl_toxic_reset_peer,
+	&fl_toxic_slicer,
+	&fl_toxic_limit_data,
+	&fl_toxic_corrupt,
+	&fl_toxic_refuse,
+	&fl_toxic_accept_reset,
+	&fl_toxic_http_abort,
+	&fl_toxic_http_delay,
 	&fl_toxic_http_drop_response,
 };
 
@@ -76,8 +84,8 @@ static void set_defaults(struct fl_toxic *t)
 }
 
 /* Parse attributes into a scratch copy first so a failed update changes nothing. */
-static int parse_attrs(const struct fl_toxic_type *type, union fl_attr_val *a,
-		       const json_t *attrs, char *err, size_t errlen)
+static int parse_attrs(const struct fl_toxic_type *type, union fl_attr_val *a, const json_t *attrs,
+		       char *err, size_t errlen)
 {
 	if (!json_is_object(attrs))
 		return fl_err_set(err, errlen, FL_EINVAL,
@@ -112,9 +120,10 @@ static int parse_attrs(const struct fl_toxic_type *type, union fl_attr_val *a,
 			return fl_err_set(err, errlen, FL_EINVAL,
 					  "bad request body: attribute %s: expected integer", k);
 		if (!isfinite(d) || d < s->min || d > s->max)
-			return fl_err_set(err, errlen, FL_EINVAL,
-					  "bad request body: attribute %s: must be between %g and %g",
-					  k, s->min, s->max);
+			return fl_err_set(
+				err, errlen, FL_EINVAL,
+				"bad request body: attribute %s: must be between %g and %g", k,
+				s->min, s->max);
 		if (s->type == FL_AT_INT)
 			a[i].i = json_is_integer(v) ? json_integer_value(v) : (int64_t)d;
 		else
@@ -168,15 +177,16 @@ static int parse_ttl(const json_t *j, int64_t *out, char *err, size_t errlen)
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return fl_err_set(err, errlen, FL_EINVAL,
-				  "bad request body: field ttl_ms: expected a non-negative integer");
+		return fl_err_set(
+			err, errlen, FL_EINVAL,
+			"bad request body: field ttl_ms: expected a non-negative integer");
 	*out = json_integer_value(v);
 	return 0;
 }
 
 struct fl_toxic *fl_toxic_from_json(const json_t *j, int *status, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "name", "type", "stream", "toxicity",
+	static const char *const keys[] = { "name",	  "type",   "stream", "toxicity",
 					    "attributes", "ttl_ms", NULL };
 	struct fl_toxic *t = NULL;
 	*status = 400;
@@ -250,16 +260,16 @@ fail:
 	return NULL;
 }
 
-int fl_toxic_update_json(struct fl_toxic *t, const json_t *j, int *status, char *err,
-			 size_t errlen)
+int fl_toxic_update_json(struct fl_toxic *t, const json_t *j, int *status, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "name", "type", "stream", "toxicity",
+	static const char *const keys[] = { "name",	  "type",   "stream", "toxicity",
 					    "attributes", "ttl_ms", NULL };
 	union fl_attr_val a[FL_TOXIC_MAX_ATTRS] = { { 0 } };
 	int rc;
 	*status = 400;
 	if (!json_is_object(j))
-		return fl_err_set(err, errlen, FL_EINVAL, "bad request body: expected a JSON object");
+		return fl_err_set(err, errlen, FL_EINVAL,
+				  "bad request body: expected a JSON object");
 	char kerr[200];
 	if (fl_json_only_keys(j, keys, kerr, sizeof(kerr)) != 0)
 		return fl_err_set(err, errlen, FL_EINVAL, "bad request body: %s", kerr);

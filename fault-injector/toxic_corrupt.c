@@ -43,7 +43,8 @@ static int process(struct fl_stage *s, struct fl_chunkq *out, int64_t now, int64
 					break;
 				}
 				i += (size_t)s->st[0];
-				k->data[k->off + i] ^= (char)(1u << fl_prng_range(&s->dir->rng, 0, 7));
+				k->data[k->off + i] ^=
+					(char)(1u << fl_prng_range(&s->dir->rng, 0, 7));
 				i++;
 				s->st[0] = -1;
 			}

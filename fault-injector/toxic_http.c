@@ -12,13 +12,13 @@
 #include "core/regex.h"
 #include "fault-injector/internal.h"
 
-#define MATCH_ATTRS                                            \
-	{ "method", FL_AT_STR, 0, "", 0, 0 },                  \
-	{ "path", FL_AT_STR, 0, "", 0, 0 },                    \
-	{ "path_regex", FL_AT_STR, 0, "", 0, 0 },              \
-	{ "header", FL_AT_STR, 0, "", 0, 0 },                  \
-	{ "header_value", FL_AT_STR, 0, "", 0, 0 },            \
-	{ "probability", FL_AT_NUM, 1.0, NULL, 0, 1 }
+#define MATCH_ATTRS                                                                                \
+	{ "method", FL_AT_STR, 0, "", 0, 0 }, { "path", FL_AT_STR, 0, "", 0, 0 },                  \
+		{ "path_regex", FL_AT_STR, 0, "", 0, 0 }, { "header", FL_AT_STR, 0, "", 0, 0 },    \
+		{ "header_value", FL_AT_STR, 0, "", 0, 0 },                                        \
+	{                                                                                          \
+		"probability", FL_AT_NUM, 1.0, NULL, 0, 1                                          \
+	}
 
 static const struct fl_attr_spec abort_attrs[] = {
 	MATCH_ATTRS,

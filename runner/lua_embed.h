@@ -5,8 +5,8 @@
 #include <stddef.h>
 
 struct fl_lua_embed {
-	const char *module;	/* "faultline", "faultline.expect" */
-	const char *path;	/* "runner/lua/faultline.expect.lua", for tracebacks */
+	const char *module; /* "faultline", "faultline.expect" */
+	const char *path;   /* "runner/lua/faultline.expect.lua", for tracebacks */
 	const char *src;
 	size_t len;
 };

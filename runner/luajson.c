@@ -70,14 +70,12 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
 		return NULL;
 	}
 	switch (lua_type(L, idx)) {
-	case LUA_TNIL:
-		return json_null();
+	case LUA_TNIL: return json_null();
 	case LUA_TLIGHTUSERDATA:
 		if (lua_touserdata(L, idx) == NULL)
 			return json_null();
 		break;
-	case LUA_TBOOLEAN:
-		return json_boolean(lua_toboolean(L, idx));
+	case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
 	case LUA_TNUMBER:
 		if (lua_isinteger(L, idx))
 			return json_integer((json_int_t)lua_tointeger(L, idx));
@@ -145,8 +143,7 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
 		}
 		return o;
 	}
-	default:
-		break;
+	default: break;
 	}
 	fl_err_set(err, errlen, FL_EINVAL, "cannot encode a %s as JSON", luaL_typename(L, idx));
 	return NULL;
@@ -183,23 +180,11 @@ void fl_lua_push_json(lua_State *L, const json_t *v)
 		fl_lua_mark_array(L, -1);
 		break;
 	}
-	case JSON_STRING:
-		lua_pushlstring(L, json_string_value(v), json_string_length(v));
-		break;
-	case JSON_INTEGER:
-		lua_pushinteger(L, (lua_Integer)json_integer_value(v));
-		break;
-	case JSON_REAL:
-		lua_pushnumber(L, json_real_value(v));
-		break;
-	case JSON_TRUE:
-		lua_pushboolean(L, 1);
-		break;
-	case JSON_FALSE:
-		lua_pushboolean(L, 0);
-		break;
-	case JSON_NULL:
-		fl_lua_push_null(L);
-		break;
+	case JSON_STRING: lua_pushlstring(L, json_string_value(v), json_string_length(v)); break;
+	case JSON_INTEGER: lua_pushinteger(L, (lua_Integer)json_integer_value(v)); break;
+	case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
+	case JSON_TRUE: lua_pushboolean(L, 1); break;
+	case JSON_FALSE: lua_pushboolean(L, 0); break;
+	case JSON_NULL: fl_lua_push_null(L); break;
 	}
 }

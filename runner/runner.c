@@ -49,8 +49,8 @@ static int embedded_searcher(lua_State *L)
 void fl_runner_open_modules(lua_State *L)
 {
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-#define FL_LUAMOD(n)                                         \
-	lua_pushcfunction(L, luaopen_faultline_##n);         \
+#define FL_LUAMOD(n)                                                                               \
+	lua_pushcfunction(L, luaopen_faultline_##n);                                               \
 	lua_setfield(L, -2, "faultline." #n);
 #include "luamods.inc"
 #undef FL_LUAMOD

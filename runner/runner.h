@@ -14,33 +14,33 @@
 struct fl_http_tls;
 
 struct fl_run_opts {
-	const char *const *tags;	/* run tests having any of these tags ("~T" excludes T) */
+	const char *const *tags; /* run tests having any of these tags ("~T" excludes T) */
 	int ntags;
-	const char *grep;		/* POSIX extended regex on "suite > name", or NULL */
-	const char *const *env;		/* "KEY=VAL" from -e */
+	const char *grep;	/* POSIX extended regex on "suite > name", or NULL */
+	const char *const *env; /* "KEY=VAL" from -e */
 	int nenv;
 	uint64_t seed;
-	double timeout_s;		/* per test; <= 0: none */
-	int retries;			/* default retries of a failing test (it{retries=} overrides) */
-	const char *history_path;	/* default history file for fl.history, or NULL */
-	struct fl_report_set *reports;	/* borrowed */
+	double timeout_s;	  /* per test; <= 0: none */
+	int retries;		  /* default retries of a failing test (it{retries=} overrides) */
+	const char *history_path; /* default history file for fl.history, or NULL */
+	struct fl_report_set *reports; /* borrowed */
 	/* chaos experiments (faultline chaos) */
-	int chaos;			/* experiment mode: HTTP only to loopback and `allow` */
-	int dry_run;			/* print what an experiment would do, do nothing */
-	const char *const *allow;	/* hosts HTTP may reach besides loopback */
+	int chaos;		  /* experiment mode: HTTP only to loopback and `allow` */
+	int dry_run;		  /* print what an experiment would do, do nothing */
+	const char *const *allow; /* hosts HTTP may reach besides loopback */
 	int nallow;
-	const char *journal;		/* experiment journal file (JSON), or NULL */
-	const struct fl_http_tls *tls;	/* fl.http's TLS defaults (--cacert, --cert, --key,
+	const char *journal;	       /* experiment journal file (JSON), or NULL */
+	const struct fl_http_tls *tls; /* fl.http's TLS defaults (--cacert, --cert, --key,
 					 * --insecure), or NULL; a request's own override them */
-	volatile int *interrupt;	/* set by the signal handler; borrowed */
-	const char *command;		/* the command line that reproduces the run, for
+	volatile int *interrupt;       /* set by the signal handler; borrowed */
+	const char *command;	       /* the command line that reproduces the run, for
 					 * the reports (borrowed), or NULL */
 };
 
 struct fl_file_outcome {
 	int passed, failed, skipped;
-	int error_exit;			/* 0, or 2 (script error) / 3 (infrastructure) */
-	int file_errors;		/* file-level errors reported */
+	int error_exit;	 /* 0, or 2 (script error) / 3 (infrastructure) */
+	int file_errors; /* file-level errors reported */
 	int interrupted;
 };
 

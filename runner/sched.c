@@ -21,25 +21,25 @@ enum task_state { T_READY, T_RUNNING, T_WAITING, T_DONE };
 struct fl_task {
 	struct fl_sched *s;
 	lua_State *co;
-	int ref;			/* registry ref to the userdata while live, else LUA_NOREF */
+	int ref; /* registry ref to the userdata while live, else LUA_NOREF */
 	uint64_t group;
 	enum task_state state;
 	/* waiting */
 	void *wait_data;
 	fl_wait_cancel_fn wait_cancel;
-	int wait_external;		/* waits on an event source (not a join) */
-	int wait_top;			/* stack top of the waiting C function */
-	lua_KFunction wait_after;	/* continuation after a successful wake, or NULL */
+	int wait_external;	  /* waits on an event source (not a join) */
+	int wait_top;		  /* stack top of the waiting C function */
+	lua_KFunction wait_after; /* continuation after a successful wake, or NULL */
 	/* join: the tasks waiting for this one, and for a joiner the number of
 	 * tasks it still waits for */
 	struct fl_task **joiners;
 	int njoiners, capjoiners;
 	int join_pending;
-	int joining;			/* waiting in join (cleared when woken or cancelled) */
+	int joining; /* waiting in join (cleared when woken or cancelled) */
 	/* results: a registry ref to {ok=bool, n=N, ...} once done */
 	int result_ref;
-	struct fl_task *next;		/* all live tasks */
-	struct fl_task *rnext;		/* ready queue */
+	struct fl_task *next;  /* all live tasks */
+	struct fl_task *rnext; /* ready queue */
 };
 
 struct fl_sched {
@@ -57,9 +57,9 @@ struct fl_sched {
 	char timeout_reason[64];
 	struct event *poll_ev;
 	volatile int *interrupt;
-	int interrupt_seen;		/* the interrupt level already acted on */
-	int group_protected;		/* a cleanup group: only a second interrupt cancels it */
-	struct fl_task *current;	/* task being resumed */
+	int interrupt_seen;	 /* the interrupt level already acted on */
+	int group_protected;	 /* a cleanup group: only a second interrupt cancels it */
+	struct fl_task *current; /* task being resumed */
 };
 
 static const char sched_key[] = "faultline.sched";
@@ -113,8 +113,9 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	 * a second one abandons cleanups too */
 	s->interrupt_seen = *s->interrupt;
 	if (s->group && !s->group_cancelled && (s->interrupt_seen >= 2 || !s->group_protected))
-		fl_sched_cancel_group(s, s->interrupt_seen >= 2 ? "interrupted again: cleanups abandoned"
-							      : "interrupted");
+		fl_sched_cancel_group(s, s->interrupt_seen >= 2
+						 ? "interrupted again: cleanups abandoned"
+						 : "interrupted");
 }
 
 struct fl_sched *fl_sched_new(lua_State *L, struct event_base *base, char *err, size_t errlen)
@@ -412,7 +413,7 @@ int fl_sched_run_group(struct fl_sched *s, double timeout_s, int protected_group
 	s->group_cancelled = 0;
 	s->cancel_reason[0] = '\0';
 	struct fl_task *root = task_new(L, s); /* stack: fn, task */
-	lua_rotate(L, -2, 1);			/* stack: task, fn */
+	lua_rotate(L, -2, 1);		       /* stack: task, fn */
 	lua_xmove(L, root->co, 1);
 	ready_push(s, root);
 	if (timeout_s > 0) {
@@ -584,8 +585,9 @@ static int l_sleep(lua_State *L)
 		return luaL_argerror(L, 1, "expected a non-negative number of seconds");
 	struct fl_sched *s = fl_sched_from(L);
 	if (!fl_sched_current(L))
-		return luaL_error(L, "sleep: cannot wait here: only test code and fl.parallel/fl.spawn "
-				     "tasks can wait, not a coroutine of your own");
+		return luaL_error(
+			L, "sleep: cannot wait here: only test code and fl.parallel/fl.spawn "
+			   "tasks can wait, not a coroutine of your own");
 	struct sleep_wait *w = calloc(1, sizeof(*w));
 	if (!w)
 		return luaL_error(L, "out of memory");
@@ -632,7 +634,7 @@ void fl_sched_open_lib(lua_State *L)
 	}
 	lua_pop(L, 1);
 	static const luaL_Reg fns[] = {
-		{ "spawn", l_spawn }, { "join", l_join },	  { "sleep", l_sleep },
+		{ "spawn", l_spawn }, { "join", l_join },	    { "sleep", l_sleep },
 		{ "now", l_now },     { "cancelled", l_cancelled }, { NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0); /* into the table on top */

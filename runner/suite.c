@@ -106,8 +106,10 @@ static int add_report(struct fl_report_set *set, const char *spec, char *err, si
 		return fl_err_set(err, errlen, rc, "--report %s: %s", spec, why);
 	rc = fl_report_set_add(set, rep);
 	if (rc == FL_EEXIST)
-		return fl_err_set(err, errlen, rc, "--report %s: another report already writes there; "
-				  "give one of them a file (FORMAT=FILE)", spec);
+		return fl_err_set(err, errlen, rc,
+				  "--report %s: another report already writes there; "
+				  "give one of them a file (FORMAT=FILE)",
+				  spec);
 	if (rc < 0)
 		return fl_err_set(err, errlen, rc, "--report %s: %s", spec, fl_strerror(rc));
 	return 0;
@@ -193,10 +195,15 @@ void fl_runner_run_files(const struct fl_file_list *files, int jobs, const struc
 	pthread_mutex_destroy(&js.lock);
 	js.total.interrupted = opts->interrupt && *opts->interrupt;
 	struct fl_run_summary sum = {
-		.passed = js.total.passed, .failed = js.total.failed, .skipped = js.total.skipped,
-		.errors = js.total.file_errors, .files = (int)files->n,
-		.duration_ns = fl_mono_ns() - t0, .seed = opts->seed,
-		.interrupted = js.total.interrupted, .history_path = opts->history_path,
+		.passed = js.total.passed,
+		.failed = js.total.failed,
+		.skipped = js.total.skipped,
+		.errors = js.total.file_errors,
+		.files = (int)files->n,
+		.duration_ns = fl_mono_ns() - t0,
+		.seed = opts->seed,
+		.interrupted = js.total.interrupted,
+		.history_path = opts->history_path,
 		.command = opts->command,
 	};
 	fl_report_run_end(opts->reports, &sum);

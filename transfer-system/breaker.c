@@ -11,7 +11,7 @@ struct breaker {
 	breaker_event_fn ev;
 	void *ev_arg;
 	enum breaker_state state;
-	uint64_t epoch;		/* bumped on every transition */
+	uint64_t epoch; /* bumped on every transition */
 	int64_t opened_ns;
 	/* the window: ring of outcomes, bit 0 failure, bit 1 slow */
 	unsigned char *ring;
@@ -55,8 +55,8 @@ static void window_reset(struct breaker *b, int size)
 	memset(b->ring, 0, (size_t)b->size);
 }
 
-struct breaker *breaker_new(const char *name, const struct breaker_config *c,
-			    breaker_event_fn ev, void *ev_arg)
+struct breaker *breaker_new(const char *name, const struct breaker_config *c, breaker_event_fn ev,
+			    void *ev_arg)
 {
 	struct breaker *b = calloc(1, sizeof(*b));
 	if (!b)
@@ -146,8 +146,7 @@ enum breaker_state breaker_state(struct breaker *b, int64_t now_ns)
 bool breaker_would_permit(struct breaker *b, int64_t now_ns)
 {
 	switch (breaker_state(b, now_ns)) {
-	case BREAKER_CLOSED:
-		return true;
+	case BREAKER_CLOSED: return true;
 	case BREAKER_OPEN:
 		return !b->c.bug_stuck_open &&
 		       now_ns - b->opened_ns >= (int64_t)b->c.wait_open_ms * 1000000;
@@ -199,9 +198,12 @@ void breaker_record(struct breaker *b, uint64_t epoch, int64_t now_ns, int64_t d
 		b->tot.slow++;
 	emit(b, "breaker_call",
 	     json_pack("{s:s, s:s, s:s, s:b, s:f, s:I, s:b, s:s}", "breaker", b->name, "outcome",
-		       failure ? "failure" : slow ? "slow" : "success", "state", breaker_state_name(b->state),
-		       "slow", slow, "duration_ms", (double)duration_ns / 1e6, "epoch",
-		       (json_int_t)epoch, "stale", stale, "detail", detail ? detail : ""));
+		       failure ? "failure"
+		       : slow  ? "slow"
+			       : "success",
+		       "state", breaker_state_name(b->state), "slow", slow, "duration_ms",
+		       (double)duration_ns / 1e6, "epoch", (json_int_t)epoch, "stale", stale,
+		       "detail", detail ? detail : ""));
 	if (stale || b->state == BREAKER_OPEN)
 		return;
 	b->ring[b->head] = (unsigned char)((failure ? 1 : 0) | (slow ? 2 : 0));
@@ -215,7 +217,8 @@ void breaker_record(struct breaker *b, uint64_t epoch, int64_t now_ns, int64_t d
 	bool trips = fr >= b->c.failure_rate || sr >= b->c.slow_rate;
 	if (b->state == BREAKER_CLOSED) {
 		if (trips && !b->c.bug_never_opens)
-			transition(b, BREAKER_OPEN, now_ns, fr >= b->c.failure_rate ? "failure_rate" : "slow_rate");
+			transition(b, BREAKER_OPEN, now_ns,
+				   fr >= b->c.failure_rate ? "failure_rate" : "slow_rate");
 	} else if (b->state == BREAKER_HALF_OPEN) {
 		if (trips)
 			transition(b, BREAKER_OPEN, now_ns, "half_open_trials_failed");
@@ -234,20 +237,22 @@ json_t *breaker_json(struct breaker *b, int64_t now_ns)
 		nf += b->ring[i] & 1;
 		ns += (b->ring[i] >> 1) & 1;
 	}
-	json_t *o = json_pack(
-		"{s:s, s:s, s:I, s:{s:s, s:i, s:i, s:f, s:I, s:f, s:I, s:i, s:b}, "
-		"s:{s:i, s:i, s:i, s:i, s:f, s:f, s:i}, s:{s:I, s:I, s:I, s:I, s:I}}",
-		"name", b->name, "state", breaker_state_name(st), "epoch", (json_int_t)b->epoch,
-		"config", "window_type", "COUNT_BASED", "window", b->c.window, "minimum_calls",
-		b->c.min_calls, "failure_rate_threshold", b->c.failure_rate, "slow_call_duration_ms",
-		(json_int_t)b->c.slow_ms, "slow_call_rate_threshold", b->c.slow_rate,
-		"wait_in_open_ms", (json_int_t)b->c.wait_open_ms, "permitted_calls_in_half_open",
-		b->c.halfopen_calls, "automatic_transition", b->c.auto_transition,
-		"window", "size", b->size, "calls", b->n, "failures", nf, "slow", ns,
-		"failure_rate", fr, "slow_rate", sr, "half_open_issued", b->halfopen_issued,
-		"totals", "successes", (json_int_t)b->tot.successes, "failures",
-		(json_int_t)b->tot.failures, "slow", (json_int_t)b->tot.slow, "rejected",
-		(json_int_t)b->tot.rejected, "transitions", (json_int_t)b->tot.transitions);
+	json_t *o =
+		json_pack("{s:s, s:s, s:I, s:{s:s, s:i, s:i, s:f, s:I, s:f, s:I, s:i, s:b}, "
+			  "s:{s:i, s:i, s:i, s:i, s:f, s:f, s:i}, s:{s:I, s:I, s:I, s:I, s:I}}",
+			  "name", b->name, "state", breaker_state_name(st), "epoch",
+			  (json_int_t)b->epoch, "config", "window_type", "COUNT_BASED", "window",
+			  b->c.window, "minimum_calls", b->c.min_calls, "failure_rate_threshold",
+			  b->c.failure_rate, "slow_call_duration_ms", (json_int_t)b->c.slow_ms,
+			  "slow_call_rate_threshold", b->c.slow_rate, "wait_in_open_ms",
+			  (json_int_t)b->c.wait_open_ms, "permitted_calls_in_half_open",
+			  b->c.halfopen_calls, "automatic_transition", b->c.auto_transition,
+			  "window", "size", b->size, "calls", b->n, "failures", nf, "slow", ns,
+			  "failure_rate", fr, "slow_rate", sr, "half_open_issued",
+			  b->halfopen_issued, "totals", "successes", (json_int_t)b->tot.successes,
+			  "failures", (json_int_t)b->tot.failures, "slow", (json_int_t)b->tot.slow,
+			  "rejected", (json_int_t)b->tot.rejected, "transitions",
+			  (json_int_t)b->tot.transitions);
 	if (o && st == BREAKER_OPEN) {
 		int64_t left = (int64_t)b->c.wait_open_ms * 1000000 - (now_ns - b->opened_ns);
 		json_object_set_new(o, "open_remaining_ms",

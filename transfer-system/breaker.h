@@ -18,14 +18,14 @@
 enum breaker_state { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
 
 struct breaker_config {
-	int window;		/* N, count-based */
-	int min_calls;		/* m */
-	double failure_rate;	/* F, percent */
-	long slow_ms;		/* D */
-	double slow_rate;	/* S, percent */
-	long wait_open_ms;	/* W */
-	int halfopen_calls;	/* k */
-	bool auto_transition;	/* OPEN -> HALF_OPEN by timer (checked on every query) */
+	int window;	      /* N, count-based */
+	int min_calls;	      /* m */
+	double failure_rate;  /* F, percent */
+	long slow_ms;	      /* D */
+	double slow_rate;     /* S, percent */
+	long wait_open_ms;    /* W */
+	int halfopen_calls;   /* k */
+	bool auto_transition; /* OPEN -> HALF_OPEN by timer (checked on every query) */
 	/* planted bugs */
 	bool bug_never_opens, bug_stuck_open, bug_halfopen_flood;
 };
@@ -40,8 +40,8 @@ typedef void (*breaker_event_fn)(void *arg, const char *type, json_t *fields);
 struct breaker;
 
 /* New breaker; name and config are copied. NULL on out of memory. */
-struct breaker *breaker_new(const char *name, const struct breaker_config *c,
-			    breaker_event_fn ev, void *ev_arg);
+struct breaker *breaker_new(const char *name, const struct breaker_config *c, breaker_event_fn ev,
+			    void *ev_arg);
 void breaker_free(struct breaker *b);
 
 /* Ask to make a call at now_ns. True: permitted, *epoch identifies the

@@ -20,9 +20,9 @@ struct step_def {
 #define SAGA_MAX_STEPS 4
 
 struct saga_step {
-	char fwd[16];		/* PENDING REQUESTED SUCCEEDED FAILED UNKNOWN NOT_APPLIED */
-	char comp[16];		/* NONE REQUESTED SUCCEEDED */
-	int maybe_sent;		/* some attempt may have reached the participant */
+	char fwd[16];	/* PENDING REQUESTED SUCCEEDED FAILED UNKNOWN NOT_APPLIED */
+	char comp[16];	/* NONE REQUESTED SUCCEEDED */
+	int maybe_sent; /* some attempt may have reached the participant */
 	int attempts, comp_attempts;
 	char result[96];
 };
@@ -37,23 +37,23 @@ struct saga {
 	struct rt_svc *s;
 	char id[32];
 	int type;
-	char state[16];		/* RUNNING DEFERRED COMPENSATING COMPLETED COMPENSATED FAILED STUCK */
+	char state[16]; /* RUNNING DEFERRED COMPENSATING COMPLETED COMPENSATED FAILED STUCK */
 	char reason[96];
 	char from[32], to[32], bank[64], account[64];
 	long long amount;
 	char trace[33];
 	char idem[160];
 	int cur;
-	int64_t deadline_ms;	/* wall ms; 0: none */
-	int64_t deadline_len_ms;	/* the request's deadlineMs; 0: --saga-deadline */
+	int64_t deadline_ms;	 /* wall ms; 0: none */
+	int64_t deadline_len_ms; /* the request's deadlineMs; 0: --saga-deadline */
 	int64_t created_ms;
 	const struct step_def *defs;
 	int nsteps;
 	struct saga_step st[SAGA_MAX_STEPS];
-	struct saga_step saved[SAGA_MAX_STEPS];	/* as last written to the log */
-	bool busy;		/* a call or a timer is outstanding */
+	struct saga_step saved[SAGA_MAX_STEPS]; /* as last written to the log */
+	bool busy;				/* a call or a timer is outstanding */
 	bool recovered;
-	int sub;		/* validate: which sub-call */
+	int sub; /* validate: which sub-call */
 	struct saga_waiter *waiters;
 	struct saga *next;
 };
@@ -65,8 +65,8 @@ struct remit {
 	int64_t started_ns;
 	struct event *tick;
 	uint64_t started_total, ended_total;
-	int64_t last_deferral_ns;	/* a saga was (re)deferred */
-	int64_t last_probe_ns;		/* a deferred saga was resumed as a trial */
+	int64_t last_deferral_ns; /* a saga was (re)deferred */
+	int64_t last_probe_ns;	  /* a deferred saga was resumed as a trial */
 };
 
 /* saga_record.c: the saga as data */
@@ -96,7 +96,7 @@ void saga_send_logged(struct saga *g);
 void saga_resume(struct saga *g);
 
 /* svc_remittance.c */
-void remit_saga_settled(struct saga *g);	/* terminal or deferred: answer waiters */
+void remit_saga_settled(struct saga *g); /* terminal or deferred: answer waiters */
 void remit_saga_free(struct saga *g);
 
 #endif

@@ -15,10 +15,19 @@
 #include "core/log.h"
 
 const char *const rt_bug_names[] = {
-	"no-refund", "refund-on-unknown", "non-idempotent-credit", "internal-no-compensation",
-	"no-saga-deadline", "breaker-never-opens", "breaker-stuck-open", "breaker-halfopen-flood",
-	"liveness-checks-deps", "ready-while-draining", "drop-inflight-on-sigterm",
-	"query-increases-only", NULL,
+	"no-refund",
+	"refund-on-unknown",
+	"non-idempotent-credit",
+	"internal-no-compensation",
+	"no-saga-deadline",
+	"breaker-never-opens",
+	"breaker-stuck-open",
+	"breaker-halfopen-flood",
+	"liveness-checks-deps",
+	"ready-while-draining",
+	"drop-inflight-on-sigterm",
+	"query-increases-only",
+	NULL,
 };
 
 unsigned rt_bug_parse(const char *name)
@@ -129,7 +138,8 @@ int rt_opts_parse(struct rt_opts *o, int argc, char **argv, char *err, size_t er
 		else if (strcmp(a, "--peer") == 0) {
 			const char *eq = strchr(v, '=');
 			if (!eq || eq == v || !eq[1] || o->npeers >= RT_MAX_PEERS)
-				return fl_err_set(err, errlen, FL_EINVAL, "--peer wants NAME=URL, got '%s'", v);
+				return fl_err_set(err, errlen, FL_EINVAL,
+						  "--peer wants NAME=URL, got '%s'", v);
 			struct rt_peer *p = &o->peers[o->npeers++];
 			snprintf(p->name, sizeof(p->name), "%.*s", (int)(eq - v), v);
 			snprintf(p->url, sizeof(p->url), "%s", eq + 1);
@@ -200,7 +210,8 @@ bool rt_bug(const struct rt_svc *s, unsigned bug)
 void rt_crash_point(struct rt_svc *s, const char *label)
 {
 	if (s->o.crash_at[0] && strcmp(s->o.crash_at, label) == 0) {
-		fl_log(FL_LOG_WARN, s->o.service, "crash point %s reached: exiting abruptly", label);
+		fl_log(FL_LOG_WARN, s->o.service, "crash point %s reached: exiting abruptly",
+		       label);
 		kill(getpid(), SIGKILL);
 		_exit(137);
 	}
@@ -368,8 +379,8 @@ static void stop_now(struct rt_svc *s, const char *why)
 		return;
 	s->stopping = true;
 	size_t left = fl_http_server_inflight(s->http);
-	fl_log(left ? FL_LOG_WARN : FL_LOG_INFO, s->o.service, "stopping (%s), %zu requests unanswered",
-	       why, left);
+	fl_log(left ? FL_LOG_WARN : FL_LOG_INFO, s->o.service,
+	       "stopping (%s), %zu requests unanswered", why, left);
 	/* a last moment on the loop so the answers just given reach their sockets */
 	struct timeval tv = { 0, 100000 };
 	event_base_loopexit(s->base, &tv);
@@ -420,8 +431,9 @@ static void sig_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	s->draining = true;
 	s->drain_started_ns = fl_mono_ns();
-	fl_log(FL_LOG_INFO, s->o.service, "signal %d: draining (readiness off), delay %ld ms, grace %ld ms",
-	       (int)sig, s->o.drain_delay_ms, s->o.grace_ms);
+	fl_log(FL_LOG_INFO, s->o.service,
+	       "signal %d: draining (readiness off), delay %ld ms, grace %ld ms", (int)sig,
+	       s->o.drain_delay_ms, s->o.grace_ms);
 	struct timeval tv = { s->o.drain_delay_ms / 1000, (s->o.drain_delay_ms % 1000) * 1000 };
 	event_add(s->in->drain_timer, &tv);
 }

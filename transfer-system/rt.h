@@ -49,7 +49,7 @@ unsigned rt_bug_parse(const char *name);
 
 struct rt_peer {
 	char name[32];
-	char url[256];	/* "http://127.0.0.1:PORT" without a trailing slash */
+	char url[256]; /* "http://127.0.0.1:PORT" without a trailing slash */
 };
 
 struct rt_opts {
@@ -68,7 +68,7 @@ struct rt_opts {
 	long call_timeout_ms;
 	long reply_timeout_ms;
 	long recovery_timeout_ms;
-	long poll_wait_ms;	/* query: long-poll wait on feeds */
+	long poll_wait_ms; /* query: long-poll wait on feeds */
 	struct breaker_config breaker;
 	int log_json;
 	char log_level[16];
@@ -85,7 +85,7 @@ typedef void (*rt_handler_fn)(struct rt_svc *s, struct fl_http_req *r);
 /* One service's definition. init creates its schema and routes. */
 struct rt_service_def {
 	const char *name;
-	bool sync_full;		/* synchronous=FULL (money, saga log) */
+	bool sync_full; /* synchronous=FULL (money, saga log) */
 	int (*init)(struct rt_svc *s, char *err, size_t errlen);
 	void (*fini)(struct rt_svc *s);
 	/* extra metrics lines (HELP/TYPE included); may be NULL */
@@ -112,14 +112,14 @@ struct rt_svc {
 	struct breaker *breakers[RT_MAX_BREAKERS];
 	int nbreakers;
 	void *impl;		/* the service's own state */
-	struct rt_internal *in;	/* runtime internals (rt.c) */
+	struct rt_internal *in; /* runtime internals (rt.c) */
 };
 
 /* Run a service until it exits; returns the process exit code. */
 int rt_run(const struct rt_opts *o);
 
 /* --- routing and replies --- */
-enum { RT_IDEM = 1 };	/* route flag: generic Idempotency-Key handling */
+enum { RT_IDEM = 1 }; /* route flag: generic Idempotency-Key handling */
 int rt_route(struct rt_svc *s, const char *method, const char *pattern, rt_handler_fn fn,
 	     int flags);
 /* Takes body. */
@@ -127,8 +127,8 @@ void rt_reply_json(struct fl_http_req *r, int status, json_t *body);
 void rt_reply_error(struct fl_http_req *r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* {"error": msg, "status": status, "result": result} */
-void rt_reply_result_error(struct fl_http_req *r, int status, const char *result,
-			   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void rt_reply_result_error(struct fl_http_req *r, int status, const char *result, const char *fmt,
+			   ...) __attribute__((format(printf, 4, 5)));
 void rt_reply_raw(struct fl_http_req *r, int status, const char *ctype, const void *body,
 		  size_t len);
 /* The request's JSON body or NULL after replying 400 itself. Borrowed. */
@@ -152,34 +152,34 @@ void rt_events_notify(struct rt_svc *s);
 
 /* --- outbound calls --- */
 enum rt_call_kind {
-	RT_CALL_REPLY,		/* an HTTP answer (any status) */
-	RT_CALL_REJECTED,	/* the breaker refused: not sent */
-	RT_CALL_REFUSED,	/* connection refused: not sent */
-	RT_CALL_UNKNOWN,	/* timeout, reset, error after sending */
+	RT_CALL_REPLY,	  /* an HTTP answer (any status) */
+	RT_CALL_REJECTED, /* the breaker refused: not sent */
+	RT_CALL_REFUSED,  /* connection refused: not sent */
+	RT_CALL_UNKNOWN,  /* timeout, reset, error after sending */
 };
 struct rt_call_result {
 	enum rt_call_kind kind;
 	long status;
-	json_t *json;		/* borrowed, may be NULL */
-	const char *body;	/* borrowed, may be NULL */
+	json_t *json;	  /* borrowed, may be NULL */
+	const char *body; /* borrowed, may be NULL */
 	size_t body_len;
 	const char *errmsg;
 	double seconds;
 };
 typedef void (*rt_call_fn)(struct rt_svc *s, const struct rt_call_result *res, void *arg);
 struct rt_call {
-	const char *peer;	/* peer name (its --peer URL) */
+	const char *peer; /* peer name (its --peer URL) */
 	const char *method;
-	const char *path;	/* "/money/debit?x=1" */
-	const json_t *json;	/* borrowed */
-	const void *body;	/* raw body (when json is NULL), borrowed */
+	const char *path;   /* "/money/debit?x=1" */
+	const json_t *json; /* borrowed */
+	const void *body;   /* raw body (when json is NULL), borrowed */
 	size_t body_len;
 	const char *idem_key;
-	const char *trace_id;	/* NULL: a new trace */
-	const char *const *headers;	/* extra "Name: value" */
+	const char *trace_id;	    /* NULL: a new trace */
+	const char *const *headers; /* extra "Name: value" */
 	size_t nheaders;
-	long timeout_ms;	/* 0: --call-timeout */
-	struct breaker *breaker;	/* NULL: no breaker */
+	long timeout_ms;	 /* 0: --call-timeout */
+	struct breaker *breaker; /* NULL: no breaker */
 	/* called instead of cb when the service stops with the call in flight,
 	 * to release arg; NULL: arg is not owned by the call */
 	void (*cancel)(void *arg);

@@ -216,7 +216,7 @@ void rt_flush_pending(struct rt_svc *s)
 		return;
 	if (in->tx_depth == 0) {
 		rt_begin(s);
-		rt_commit(s);	/* writes them */
+		rt_commit(s); /* writes them */
 	} else {
 		write_pending(s);
 	}
@@ -246,7 +246,8 @@ void rt_breaker_event(void *arg, const char *type, json_t *fields)
 static json_t *events_after(struct rt_svc *s, int64_t after, int limit, int64_t *last)
 {
 	json_t *a = json_array();
-	sqlite3_stmt *st = rt_stmt(s, "SELECT seq, body FROM rt_outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+	sqlite3_stmt *st =
+		rt_stmt(s, "SELECT seq, body FROM rt_outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2");
 	*last = after;
 	if (!st || !a)
 		return a;
@@ -270,8 +271,9 @@ static void events_reply(struct rt_svc *s, struct fl_http_req *r, int64_t after,
 {
 	int64_t last;
 	json_t *a = events_after(s, after, limit, &last);
-	rt_reply_json(r, 200, json_pack("{s:s, s:o, s:I, s:I}", "service", s->o.service, "events", a,
-					"last", (json_int_t)last, "head", (json_int_t)s->in->last_seq));
+	rt_reply_json(r, 200,
+		      json_pack("{s:s, s:o, s:I, s:I}", "service", s->o.service, "events", a,
+				"last", (json_int_t)last, "head", (json_int_t)s->in->last_seq));
 }
 
 static void waiter_unlink(struct rt_svc *s, struct rt_waiter *w)

@@ -15,7 +15,7 @@
 #include "core/text.h"
 
 const double rt_buckets[RT_NBUCKETS] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-					 0.1,   0.25,   0.5,   1,    2.5,   10 };
+					 0.1,	0.25,	0.5,   1,    2.5,   10 };
 
 static bool is_hex(const char *p, size_t n)
 {
@@ -75,7 +75,8 @@ static bool idem_begin(struct rt_svc *s, struct rt_reqctx *c, struct fl_http_req
 	const char *key = fl_http_req_header(r, "Idempotency-Key");
 	if (!key || !*key)
 		return false;
-	sqlite3_stmt *st = rt_stmt(s, "SELECT status, body FROM rt_idem WHERE key = ?1 AND route = ?2");
+	sqlite3_stmt *st =
+		rt_stmt(s, "SELECT status, body FROM rt_idem WHERE key = ?1 AND route = ?2");
 	if (st) {
 		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, c->route->pattern, -1, SQLITE_STATIC);
@@ -109,8 +110,9 @@ static void idem_end(struct rt_svc *s, struct rt_reqctx *c, int status, const ch
 	if (!c->idem_key)
 		return;
 	if (status < 500) {
-		sqlite3_stmt *st = rt_stmt(s, "INSERT OR REPLACE INTO rt_idem(key, route, status, body) "
-					      "VALUES (?1, ?2, ?3, ?4)");
+		sqlite3_stmt *st =
+			rt_stmt(s, "INSERT OR REPLACE INTO rt_idem(key, route, status, body) "
+				   "VALUES (?1, ?2, ?3, ?4)");
 		if (st) {
 			sqlite3_bind_text(st, 1, c->idem_key, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 2, c->route->pattern, -1, SQLITE_STATIC);
@@ -201,14 +203,15 @@ static void account(struct rt_reqctx *c, int status)
 		re->codes[re->ncodes++].status = status;
 	if (i < re->ncodes)
 		re->codes[i].n++;
-	bool probe = strncmp(re->pattern, "/livez", 6) == 0 || strncmp(re->pattern, "/readyz", 7) == 0 ||
+	bool probe = strncmp(re->pattern, "/livez", 6) == 0 ||
+		     strncmp(re->pattern, "/readyz", 7) == 0 ||
 		     strncmp(re->pattern, "/startupz", 9) == 0;
 	if ((status >= 500 && !probe) || fl_log_get_level() <= FL_LOG_DEBUG) {
-		json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "trace_id", c->trace_id, "method",
-				      fl_http_req_method(c->req), "route", re->pattern, "status",
-				      status, "duration_ms", dt * 1000);
-		fl_logj(status >= 500 ? FL_LOG_WARN : FL_LOG_DEBUG, c->s->o.service, f, "%s %s -> %d",
-			fl_http_req_method(c->req), fl_http_req_uri(c->req), status);
+		json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "trace_id", c->trace_id,
+				      "method", fl_http_req_method(c->req), "route", re->pattern,
+				      "status", status, "duration_ms", dt * 1000);
+		fl_logj(status >= 500 ? FL_LOG_WARN : FL_LOG_DEBUG, c->s->o.service, f,
+			"%s %s -> %d", fl_http_req_method(c->req), fl_http_req_uri(c->req), status);
 		json_decref(f);
 	}
 }
@@ -226,7 +229,8 @@ static void finish(struct fl_http_req *r, int status, const char *body)
 	ctx_free(c->s, c);
 }
 
-void rt_reply_raw(struct fl_http_req *r, int status, const char *ctype, const void *body, size_t len)
+void rt_reply_raw(struct fl_http_req *r, int status, const char *ctype, const void *body,
+		  size_t len)
 {
 	struct rt_reqctx *c = fl_http_req_data(r);
 	/* --crash-at before_reply: the effect is done, the answer is lost */
@@ -268,7 +272,8 @@ void rt_reply_result_error(struct fl_http_req *r, int status, const char *result
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	rt_reply_json(r, status,
-		      json_pack("{s:s, s:i, s:s}", "error", msg, "status", status, "result", result));
+		      json_pack("{s:s, s:i, s:s}", "error", msg, "status", status, "result",
+				result));
 }
 
 json_t *rt_body(struct fl_http_req *r)
@@ -304,8 +309,9 @@ static void lbl(struct fl_buf *b, const char *name, const char *v, bool first)
 void rt_metrics_write(struct rt_svc *s, struct fl_buf *b)
 {
 	struct rt_internal *in = s->in;
-	fl_buf_puts(b, "# HELP fl_http_requests_total HTTP requests answered, by route and status.\n"
-		       "# TYPE fl_http_requests_total counter\n");
+	fl_buf_puts(b,
+		    "# HELP fl_http_requests_total HTTP requests answered, by route and status.\n"
+		    "# TYPE fl_http_requests_total counter\n");
 	for (int i = 0; i < in->nroutes; i++) {
 		struct rt_route_ent *re = &in->routes[i];
 		for (int k = 0; k < re->ncodes; k++) {
@@ -335,7 +341,8 @@ void rt_metrics_write(struct rt_svc *s, struct fl_buf *b)
 			lbl(b, "route", re->pattern, false);
 			lbl(b, "le", le, false);
 			fl_buf_printf(b, "} %llu\n",
-				      (unsigned long long)(k < RT_NBUCKETS ? re->bucket[k] : re->count));
+				      (unsigned long long)(k < RT_NBUCKETS ? re->bucket[k]
+									   : re->count));
 		}
 		fl_buf_puts(b, "fl_http_request_duration_seconds_sum{");
 		lbl(b, "method", re->method, true);
@@ -346,45 +353,50 @@ void rt_metrics_write(struct rt_svc *s, struct fl_buf *b)
 		lbl(b, "route", re->pattern, false);
 		fl_buf_printf(b, "} %llu\n", (unsigned long long)re->count);
 	}
-	fl_buf_printf(b,
-		      "# HELP fl_http_inflight_requests Requests received and not yet answered.\n"
-		      "# TYPE fl_http_inflight_requests gauge\n"
-		      "fl_http_inflight_requests %zu\n"
-		      "# HELP fl_ready Whether the service reports ready (1) or not (0).\n"
-		      "# TYPE fl_ready gauge\n"
-		      "fl_ready %d\n"
-		      "# HELP fl_draining Whether the service is shutting down.\n"
-		      "# TYPE fl_draining gauge\n"
-		      "fl_draining %d\n"
-		      "# HELP fl_process_start_time_seconds Start time of the process since the epoch.\n"
-		      "# TYPE fl_process_start_time_seconds gauge\n"
-		      "fl_process_start_time_seconds %.3f\n"
-		      "# HELP fl_outbox_last_sequence Sequence number of the newest outbox event.\n"
-		      "# TYPE fl_outbox_last_sequence gauge\n"
-		      "fl_outbox_last_sequence %lld\n"
-		      "# HELP fl_peer_calls_total Calls made to peer services.\n"
-		      "# TYPE fl_peer_calls_total counter\n"
-		      "fl_peer_calls_total %llu\n"
-		      "# HELP fl_peer_call_failures_total Peer calls that failed (5xx, timeout, connection).\n"
-		      "# TYPE fl_peer_call_failures_total counter\n"
-		      "fl_peer_call_failures_total %llu\n"
-		      "# HELP fl_db_commits_total Committed database transactions (each a durable write).\n"
-		      "# TYPE fl_db_commits_total counter\n"
-		      "fl_db_commits_total %llu\n",
-		      fl_http_server_inflight(s->http), rt_started(s) && !s->draining,
-		      s->draining ? 1 : 0, (double)in->start_wall_ns / 1e9, (long long)in->last_seq,
-		      (unsigned long long)in->calls_total, (unsigned long long)in->calls_failed,
-		      (unsigned long long)in->commits_total);
+	fl_buf_printf(
+		b,
+		"# HELP fl_http_inflight_requests Requests received and not yet answered.\n"
+		"# TYPE fl_http_inflight_requests gauge\n"
+		"fl_http_inflight_requests %zu\n"
+		"# HELP fl_ready Whether the service reports ready (1) or not (0).\n"
+		"# TYPE fl_ready gauge\n"
+		"fl_ready %d\n"
+		"# HELP fl_draining Whether the service is shutting down.\n"
+		"# TYPE fl_draining gauge\n"
+		"fl_draining %d\n"
+		"# HELP fl_process_start_time_seconds Start time of the process since the epoch.\n"
+		"# TYPE fl_process_start_time_seconds gauge\n"
+		"fl_process_start_time_seconds %.3f\n"
+		"# HELP fl_outbox_last_sequence Sequence number of the newest outbox event.\n"
+		"# TYPE fl_outbox_last_sequence gauge\n"
+		"fl_outbox_last_sequence %lld\n"
+		"# HELP fl_peer_calls_total Calls made to peer services.\n"
+		"# TYPE fl_peer_calls_total counter\n"
+		"fl_peer_calls_total %llu\n"
+		"# HELP fl_peer_call_failures_total Peer calls that failed (5xx, timeout, connection).\n"
+		"# TYPE fl_peer_call_failures_total counter\n"
+		"fl_peer_call_failures_total %llu\n"
+		"# HELP fl_db_commits_total Committed database transactions (each a durable write).\n"
+		"# TYPE fl_db_commits_total counter\n"
+		"fl_db_commits_total %llu\n",
+		fl_http_server_inflight(s->http), rt_started(s) && !s->draining,
+		s->draining ? 1 : 0, (double)in->start_wall_ns / 1e9, (long long)in->last_seq,
+		(unsigned long long)in->calls_total, (unsigned long long)in->calls_failed,
+		(unsigned long long)in->commits_total);
 	if (s->nbreakers) {
-		fl_buf_puts(b, "# HELP fl_breaker_state Circuit breaker state (0 closed, 1 open, 2 half-open).\n"
-			       "# TYPE fl_breaker_state gauge\n");
+		fl_buf_puts(
+			b,
+			"# HELP fl_breaker_state Circuit breaker state (0 closed, 1 open, 2 half-open).\n"
+			"# TYPE fl_breaker_state gauge\n");
 		for (int i = 0; i < s->nbreakers; i++) {
 			fl_buf_puts(b, "fl_breaker_state{");
 			lbl(b, "breaker", breaker_name(s->breakers[i]), true);
-			fl_buf_printf(b, "} %d\n", (int)breaker_state(s->breakers[i], fl_mono_ns()));
+			fl_buf_printf(b, "} %d\n",
+				      (int)breaker_state(s->breakers[i], fl_mono_ns()));
 		}
-		fl_buf_puts(b, "# HELP fl_breaker_calls_total Calls seen by a breaker, by outcome.\n"
-			       "# TYPE fl_breaker_calls_total counter\n");
+		fl_buf_puts(b,
+			    "# HELP fl_breaker_calls_total Calls seen by a breaker, by outcome.\n"
+			    "# TYPE fl_breaker_calls_total counter\n");
 		for (int i = 0; i < s->nbreakers; i++) {
 			struct breaker_totals t;
 			breaker_totals(s->breakers[i], &t);
@@ -397,8 +409,9 @@ void rt_metrics_write(struct rt_svc *s, struct fl_buf *b)
 				fl_buf_printf(b, "} %llu\n", (unsigned long long)v[k]);
 			}
 		}
-		fl_buf_puts(b, "# HELP fl_breaker_transitions_total State transitions of a breaker.\n"
-			       "# TYPE fl_breaker_transitions_total counter\n");
+		fl_buf_puts(b,
+			    "# HELP fl_breaker_transitions_total State transitions of a breaker.\n"
+			    "# TYPE fl_breaker_transitions_total counter\n");
 		for (int i = 0; i < s->nbreakers; i++) {
 			struct breaker_totals t;
 			breaker_totals(s->breakers[i], &t);

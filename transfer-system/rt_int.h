@@ -36,11 +36,11 @@ struct rt_reqctx {
 	struct fl_http_req *req;
 	int64_t start_ns;
 	char trace_id[33];
-	char *idem_key;		/* owned, set when generic idempotency applies */
+	char *idem_key; /* owned, set when generic idempotency applies */
 	struct rt_reqctx *prev, *next;
 };
 
-struct rt_waiter {	/* a parked /events long poll */
+struct rt_waiter { /* a parked /events long poll */
 	struct rt_svc *s;
 	struct fl_http_req *req;
 	int64_t after;
@@ -70,12 +70,12 @@ struct rt_internal {
 	int exit_code;
 	int tx_depth;
 	uint64_t events_total;
-	json_t *pending_events;	/* breaker events waiting for a flush */
+	json_t *pending_events; /* breaker events waiting for a flush */
 	struct event *flush_ev;
 	uint64_t calls_total, calls_failed;
-	uint64_t commits_total;		/* transactions committed (durable writes) */
+	uint64_t commits_total; /* transactions committed (durable writes) */
 	struct rt_after_ctx *afters;
-	struct call_ctx *calls;		/* outbound calls in flight */
+	struct call_ctx *calls; /* outbound calls in flight */
 };
 
 /* rt_http.c */

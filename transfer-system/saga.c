@@ -55,7 +55,8 @@ static void end_log(struct saga *g, const char *state, const char *reason)
 /* After end_log is committed: say so, answer the waiters, free g. */
 static void end_finish(struct saga *g)
 {
-	json_t *f = json_pack("{s:s, s:s, s:s}", "trace_id", g->trace, "saga_id", g->id, "state", g->state);
+	json_t *f = json_pack("{s:s, s:s, s:s}", "trace_id", g->trace, "saga_id", g->id, "state",
+			      g->state);
 	fl_logj(strcmp(g->state, "STUCK") == 0 ? FL_LOG_ERROR : FL_LOG_INFO, "remittance", f,
 		"saga %s ended %s%s%s", g->id, g->state, g->reason[0] ? " " : "", g->reason);
 	json_decref(f);
@@ -120,7 +121,7 @@ void saga_resume(struct saga *g)
 struct call {
 	struct saga *g;
 	int step;
-	int what;	/* 0 forward, 1 compensation, 2 resolve (fence query), 3 status query */
+	int what; /* 0 forward, 1 compensation, 2 resolve (fence query), 3 status query */
 };
 
 /* An answer came for the call at arg (taken): its saga, no longer busy, and
@@ -149,10 +150,18 @@ static int call(struct saga *g, int step, int what, const char *peer, const char
 	c->g = g;
 	c->step = step;
 	c->what = what;
-	struct rt_call rc = { .peer = peer, .method = method, .path = path, .json = body,
-			      .idem_key = key, .trace_id = g->trace,
-			      .breaker = rt_breaker(g->s, peer), .cancel = free };
-	rt_call_fn fn = what == 0 ? on_fwd : what == 1 ? on_comp : what == 2 ? on_resolve : on_query;
+	struct rt_call rc = { .peer = peer,
+			      .method = method,
+			      .path = path,
+			      .json = body,
+			      .idem_key = key,
+			      .trace_id = g->trace,
+			      .breaker = rt_breaker(g->s, peer),
+			      .cancel = free };
+	rt_call_fn fn = what == 0   ? on_fwd
+			: what == 1 ? on_comp
+			: what == 2 ? on_resolve
+				    : on_query;
 	g->busy = true;
 	int err = rt_call(g->s, &rc, fn, c);
 	json_decref(body);
@@ -184,11 +193,13 @@ static int send_fwd(struct saga *g, int i)
 			return call(g, i, 0, "banking", "GET", path, NULL, NULL);
 		}
 		return call(g, i, 0, "banking", "POST", "/banking/account/verify",
-			    json_pack("{s:s, s:s}", "bankName", g->bank, "bankAccountNumber", g->account),
+			    json_pack("{s:s, s:s}", "bankName", g->bank, "bankAccountNumber",
+				      g->account),
 			    NULL);
 	case K_DEBIT:
 		return call(g, i, 0, "money", "POST", "/money/debit",
-			    json_pack("{s:s, s:I}", "membershipId", g->from, "amount", (json_int_t)g->amount),
+			    json_pack("{s:s, s:I}", "membershipId", g->from, "amount",
+				      (json_int_t)g->amount),
 			    key);
 	case K_CREDIT:
 		return call(g, i, 0, "money", "POST", "/money/credit",
@@ -309,14 +320,14 @@ static enum outcome classify(const struct step_def *d, const struct rt_call_resu
 		*reason = "unexpected_answer";
 		return O_UNKNOWN;
 	}
-	case K_VALIDATE:
-		return O_OK;
+	case K_VALIDATE: return O_OK;
 	}
 	return O_UNKNOWN;
 }
 
 /* Validate sub-call answers: true when the step goes on to the next sub-call. */
-static enum outcome validate_answer(struct saga *g, const struct rt_call_result *res, const char **reason)
+static enum outcome validate_answer(struct saga *g, const struct rt_call_result *res,
+				    const char **reason)
 {
 	const json_t *j = res->json;
 	if (g->sub == 0 || g->type == SAGA_INTERNAL) {
@@ -333,7 +344,8 @@ static enum outcome validate_answer(struct saga *g, const struct rt_call_result 
 			return O_FAIL;
 		}
 		snprintf(g->bank, sizeof(g->bank), "%s", fl_json_str(j, "bankName", ""));
-		snprintf(g->account, sizeof(g->account), "%s", fl_json_str(j, "bankAccountNumber", ""));
+		snprintf(g->account, sizeof(g->account), "%s",
+			 fl_json_str(j, "bankAccountNumber", ""));
 		return O_OK;
 	}
 	if (!fl_json_bool(j, "valid", false)) {
@@ -421,8 +433,9 @@ static void step_done_fail(struct saga *g, int i, const char *reason, const char
 	commit(g);
 	if (i > pivot_index(g)) {
 		/* after the pivot only forward: keep trying */
-		fl_log(FL_LOG_ERROR, "remittance", "saga %s: step %s after the pivot failed (%s); retrying",
-		       g->id, g->defs[i].name, reason);
+		fl_log(FL_LOG_ERROR, "remittance",
+		       "saga %s: step %s after the pivot failed (%s); retrying", g->id,
+		       g->defs[i].name, reason);
 		snprintf(x->fwd, sizeof(x->fwd), "PENDING");
 		retry_later(g, x->attempts);
 		return;
@@ -432,7 +445,8 @@ static void step_done_fail(struct saga *g, int i, const char *reason, const char
 		end(g, "FAILED", reason);
 		return;
 	}
-	if (g->defs[i].kind == K_FIRMBANK && g->type == SAGA_EXTERNAL && rt_bug(g->s, BUG_NO_REFUND)) {
+	if (g->defs[i].kind == K_FIRMBANK && g->type == SAGA_EXTERNAL &&
+	    rt_bug(g->s, BUG_NO_REFUND)) {
 		end(g, "FAILED", reason);
 		return;
 	}
@@ -460,12 +474,8 @@ static void on_fwd(struct rt_svc *s, const struct rt_call_result *res, void *arg
 		return;
 	}
 	switch (o) {
-	case O_OK:
-		step_done_ok(g, i, was);
-		return;
-	case O_FAIL:
-		step_done_fail(g, i, reason, was);
-		return;
+	case O_OK: step_done_ok(g, i, was); return;
+	case O_FAIL: step_done_fail(g, i, reason, was); return;
 	case O_NOT_SENT:
 		if (d->kind != K_VALIDATE) {
 			/* "refused" is not proof of non-execution: the client may have
@@ -524,7 +534,8 @@ static void on_query(struct rt_svc *s, const struct rt_call_result *res, void *a
 	int i;
 	struct saga *g = call_done(arg, &i);
 	struct saga_step *x = &g->st[i];
-	const char *st = res->kind == RT_CALL_REPLY && res->json ? fl_json_str(res->json, "status", "") : "";
+	const char *st =
+		res->kind == RT_CALL_REPLY && res->json ? fl_json_str(res->json, "status", "") : "";
 	if (res->kind == RT_CALL_REPLY && res->status == 200 && strcmp(st, "APPLIED") == 0) {
 		rt_begin(g->s);
 		json_t *e = json_pack("{s:s, s:s}", "outcome", "applied", "via", "status_query");
@@ -532,7 +543,8 @@ static void on_query(struct rt_svc *s, const struct rt_call_result *res, void *a
 		json_decref(e);
 		commit(g);
 		step_done_ok(g, i, "RESOLVED");
-	} else if (res->kind == RT_CALL_REPLY && res->status == 200 && strcmp(st, "REJECTED") == 0) {
+	} else if (res->kind == RT_CALL_REPLY && res->status == 200 &&
+		   strcmp(st, "REJECTED") == 0) {
 		rt_begin(g->s);
 		json_t *e = json_pack("{s:s, s:s}", "outcome", "rejected", "via", "status_query");
 		saga_event(g, "step_resolved", i, "fwd", e);
@@ -575,8 +587,9 @@ static void on_resolve(struct rt_svc *s, const struct rt_call_result *res, void 
 	}
 	bool applied = fl_json_bool(res->json, "applied", false);
 	rt_begin(g->s);
-	json_t *e = json_pack("{s:s, s:s, s:b}", "outcome", applied ? "applied" : "not_applied", "via",
-			      "fenced_query", "fenced", fl_json_bool(res->json, "fenced", false));
+	json_t *e =
+		json_pack("{s:s, s:s, s:b}", "outcome", applied ? "applied" : "not_applied", "via",
+			  "fenced_query", "fenced", fl_json_bool(res->json, "fenced", false));
 	saga_event(g, "step_resolved", i, "fwd", e);
 	json_decref(e);
 	snprintf(x->fwd, sizeof(x->fwd), "%s", applied ? "SUCCEEDED" : "NOT_APPLIED");
@@ -622,7 +635,8 @@ static void comp_next(struct saga *g)
 			any = true;
 			continue;
 		}
-		if (x->maybe_sent && (strcmp(x->fwd, "UNKNOWN") == 0 || strcmp(x->fwd, "REQUESTED") == 0)) {
+		if (x->maybe_sent &&
+		    (strcmp(x->fwd, "UNKNOWN") == 0 || strcmp(x->fwd, "REQUESTED") == 0)) {
 			/* in doubt: ask the participant, fencing the key so a late
 			 * request cannot apply after we decide */
 			char key[256], path[400];

@@ -17,11 +17,11 @@ static const char schema[] =
 	" to_bank TEXT, to_number TEXT, amount INTEGER, status TEXT NOT NULL, reason TEXT,"
 	" updated INTEGER NOT NULL);";
 
-struct op {	/* one request waiting on the bank */
+struct op { /* one request waiting on the bank */
 	struct fl_http_req *req;
 	char key[256];
 	char member[64], bank[128], number[128];
-	int kind;	/* 0 register, 1 verify, 2 firmbanking, 3 status, 4 account check */
+	int kind; /* 0 register, 1 verify, 2 firmbanking, 3 status, 4 account check */
 };
 
 static struct breaker *bank_breaker(struct rt_svc *s)
@@ -32,15 +32,20 @@ static struct breaker *bank_breaker(struct rt_svc *s)
 static void fb_store(struct rt_svc *s, const char *key, const json_t *body, const char *status,
 		     const char *reason)
 {
-	sqlite3_stmt *st = rt_stmt(s, "INSERT INTO firmbanking(key, from_bank, from_number, to_bank, to_number, amount, status, reason, updated)"
-				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(key) DO UPDATE SET"
-				      " status = excluded.status, reason = excluded.reason, updated = excluded.updated");
+	sqlite3_stmt *st = rt_stmt(
+		s,
+		"INSERT INTO firmbanking(key, from_bank, from_number, to_bank, to_number, amount, status, reason, updated)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(key) DO UPDATE SET"
+		" status = excluded.status, reason = excluded.reason, updated = excluded.updated");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	if (body) {
-		sqlite3_bind_text(st, 2, fl_json_str(body, "fromBankName", ""), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 3, fl_json_str(body, "fromBankAccountNumber", ""), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, fl_json_str(body, "fromBankName", ""), -1,
+				  SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, fl_json_str(body, "fromBankAccountNumber", ""), -1,
+				  SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 4, fl_json_str(body, "toBankName", ""), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 5, fl_json_str(body, "toBankAccountNumber", ""), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 5, fl_json_str(body, "toBankAccountNumber", ""), -1,
+				  SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 6, fl_json_int(body, "amount", 0));
 	}
 	sqlite3_bind_text(st, 7, status, -1, SQLITE_STATIC);
@@ -52,16 +57,19 @@ static void fb_store(struct rt_svc *s, const char *key, const json_t *body, cons
 
 static json_t *fb_load(struct rt_svc *s, const char *key)
 {
-	sqlite3_stmt *st = rt_stmt(s, "SELECT key, from_bank, from_number, to_bank, to_number, amount, status, reason FROM firmbanking WHERE key = ?1");
+	sqlite3_stmt *st = rt_stmt(
+		s,
+		"SELECT key, from_bank, from_number, to_bank, to_number, amount, status, reason FROM firmbanking WHERE key = ?1");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	json_t *o = NULL;
 	if (sqlite3_step(st) == SQLITE_ROW)
-		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "key", sqlite3_column_text(st, 0),
-			      "fromBankName", sqlite3_column_text(st, 1), "fromBankAccountNumber",
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "key",
+			      sqlite3_column_text(st, 0), "fromBankName",
+			      sqlite3_column_text(st, 1), "fromBankAccountNumber",
 			      sqlite3_column_text(st, 2), "toBankName", sqlite3_column_text(st, 3),
 			      "toBankAccountNumber", sqlite3_column_text(st, 4), "amount",
-			      (json_int_t)sqlite3_column_int64(st, 5), "status", sqlite3_column_text(st, 6),
-			      "reason", sqlite3_column_text(st, 7));
+			      (json_int_t)sqlite3_column_int64(st, 5), "status",
+			      sqlite3_column_text(st, 6), "reason", sqlite3_column_text(st, 7));
 	sqlite3_reset(st);
 	return o;
 }
@@ -69,14 +77,17 @@ static json_t *fb_load(struct rt_svc *s, const char *key)
 /* Map a failed bank call to our answer. `uncertain`: the call had an
  * effect if delivered, so "refused" cannot prove it was not (the client may
  * have sent it on a reused connection before retrying on a new one). */
-static void bank_unavailable(struct fl_http_req *r, const struct rt_call_result *res, bool uncertain)
+static void bank_unavailable(struct fl_http_req *r, const struct rt_call_result *res,
+			     bool uncertain)
 {
 	if (res->kind == RT_CALL_REJECTED)
 		rt_reply_result_error(r, 503, "CIRCUIT_OPEN", "circuit to the bank is open");
 	else if (res->kind == RT_CALL_REFUSED && !uncertain)
-		rt_reply_result_error(r, 503, "BANK_UNREACHABLE", "bank unreachable: %s", res->errmsg);
+		rt_reply_result_error(r, 503, "BANK_UNREACHABLE", "bank unreachable: %s",
+				      res->errmsg);
 	else if (res->kind == RT_CALL_REFUSED)
-		rt_reply_result_error(r, 504, "UNKNOWN", "bank unreachable (the request may have been delivered): %s",
+		rt_reply_result_error(r, 504, "UNKNOWN",
+				      "bank unreachable (the request may have been delivered): %s",
 				      res->errmsg);
 	else if (res->kind == RT_CALL_UNKNOWN)
 		rt_reply_result_error(r, 504, "UNKNOWN", "bank did not answer: %s", res->errmsg);
@@ -95,26 +106,31 @@ static void verify_done(struct rt_svc *s, const struct rt_call_result *res, void
 	}
 	bool valid = fl_json_bool(res->json, "valid", false);
 	if (op->kind == 4) {
-		rt_reply_json(r, 200, json_pack("{s:s, s:s, s:s, s:b}", "membershipId", op->member,
-						"bankName", op->bank, "bankAccountNumber", op->number,
-						"valid", valid));
+		rt_reply_json(r, 200,
+			      json_pack("{s:s, s:s, s:s, s:b}", "membershipId", op->member,
+					"bankName", op->bank, "bankAccountNumber", op->number,
+					"valid", valid));
 	} else if (op->kind == 1) {
-		rt_reply_json(r, 200, json_pack("{s:s, s:s, s:b}", "bankName", op->bank,
-						"bankAccountNumber", op->number, "valid", valid));
+		rt_reply_json(r, 200,
+			      json_pack("{s:s, s:s, s:b}", "bankName", op->bank,
+					"bankAccountNumber", op->number, "valid", valid));
 	} else if (!valid) {
 		rt_reply_result_error(r, 422, "INVALID_ACCOUNT", "bank account %s/%s is not valid",
 				      op->bank, op->number);
 	} else {
 		rt_begin(s);
-		sqlite3_stmt *st = rt_stmt(s, "INSERT OR REPLACE INTO accounts(member, bank, number, registered_ts) VALUES (?1, ?2, ?3, ?4)");
+		sqlite3_stmt *st = rt_stmt(
+			s,
+			"INSERT OR REPLACE INTO accounts(member, bank, number, registered_ts) VALUES (?1, ?2, ?3, ?4)");
 		sqlite3_bind_text(st, 1, op->member, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, op->bank, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, op->number, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, fl_wall_ns() / 1000000);
 		sqlite3_step(st);
 		sqlite3_reset(st);
-		json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "membershipId", op->member, "bankName",
-				      op->bank, "bankAccountNumber", op->number, "registered", 1);
+		json_t *o =
+			json_pack("{s:s, s:s, s:s, s:b}", "membershipId", op->member, "bankName",
+				  op->bank, "bankAccountNumber", op->number, "registered", 1);
 		rt_event(s, "bank_account_registered", o);
 		rt_commit(s);
 		rt_reply_json(r, 200, o);
@@ -124,9 +140,15 @@ static void verify_done(struct rt_svc *s, const struct rt_call_result *res, void
 
 static void start_verify(struct rt_svc *s, struct fl_http_req *r, struct op *op)
 {
-	json_t *body = json_pack("{s:s, s:s}", "bankName", op->bank, "bankAccountNumber", op->number);
-	struct rt_call c = { .peer = "extbank", .method = "POST", .path = "/bank/verify", .json = body,
-			     .trace_id = rt_trace_id(r), .breaker = bank_breaker(s), .cancel = free };
+	json_t *body =
+		json_pack("{s:s, s:s}", "bankName", op->bank, "bankAccountNumber", op->number);
+	struct rt_call c = { .peer = "extbank",
+			     .method = "POST",
+			     .path = "/bank/verify",
+			     .json = body,
+			     .trace_id = rt_trace_id(r),
+			     .breaker = bank_breaker(s),
+			     .cancel = free };
 	int rc = rt_call(s, &c, verify_done, op);
 	json_decref(body);
 	if (rc) {
@@ -143,7 +165,8 @@ static struct op *op_from(struct fl_http_req *r, json_t *b, int kind, bool need_
 	if ((need_member && !json_is_string(mv) && !json_is_integer(mv)) ||
 	    fl_json_take_str(b, "bankName", true, &bank, err, sizeof(err)) ||
 	    fl_json_take_str(b, "bankAccountNumber", true, &num, err, sizeof(err))) {
-		rt_reply_error(r, 400, "%s", need_member && !mv ? "missing required field: membershipId" : err);
+		rt_reply_error(r, 400, "%s",
+			       need_member && !mv ? "missing required field: membershipId" : err);
 		return NULL;
 	}
 	struct op *op = calloc(1, sizeof(*op));
@@ -189,7 +212,8 @@ static void h_account(struct rt_svc *s, struct fl_http_req *r)
 	sqlite3_bind_text(st, 1, m, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_reset(st);
-		rt_reply_result_error(r, 404, "NO_ACCOUNT", "member %s has no registered bank account", m);
+		rt_reply_result_error(r, 404, "NO_ACCOUNT",
+				      "member %s has no registered bank account", m);
 		return;
 	}
 	if (fl_http_req_query(r, "verify")) {
@@ -208,8 +232,9 @@ static void h_account(struct rt_svc *s, struct fl_http_req *r)
 		start_verify(s, r, op);
 		return;
 	}
-	json_t *o = json_pack("{s:s, s:s, s:s}", "membershipId", m, "bankName", sqlite3_column_text(st, 0),
-			      "bankAccountNumber", sqlite3_column_text(st, 1));
+	json_t *o = json_pack("{s:s, s:s, s:s}", "membershipId", m, "bankName",
+			      sqlite3_column_text(st, 0), "bankAccountNumber",
+			      sqlite3_column_text(st, 1));
 	sqlite3_reset(st);
 	rt_reply_json(r, 200, o);
 }
@@ -218,7 +243,8 @@ static void transfer_done(struct rt_svc *s, const struct rt_call_result *res, vo
 {
 	struct op *op = arg;
 	struct fl_http_req *r = op->req;
-	const char *st = res->kind == RT_CALL_REPLY && res->json ? fl_json_str(res->json, "status", "") : "";
+	const char *st =
+		res->kind == RT_CALL_REPLY && res->json ? fl_json_str(res->json, "status", "") : "";
 	if (res->kind == RT_CALL_REPLY && res->status == 200 &&
 	    (strcmp(st, "APPLIED") == 0 || strcmp(st, "REJECTED") == 0)) {
 		rt_begin(s);
@@ -235,7 +261,8 @@ static void transfer_done(struct rt_svc *s, const struct rt_call_result *res, vo
 	} else {
 		if (res->kind != RT_CALL_REJECTED) {
 			rt_begin(s);
-			fb_store(s, op->key, NULL, "UNKNOWN", res->errmsg ? res->errmsg : "bank error");
+			fb_store(s, op->key, NULL, "UNKNOWN",
+				 res->errmsg ? res->errmsg : "bank error");
 			rt_commit(s);
 		}
 		bank_unavailable(r, res, true);
@@ -291,11 +318,16 @@ static void h_firmbanking(struct rt_svc *s, struct fl_http_req *r)
 	op->kind = 2;
 	snprintf(op->key, sizeof(op->key), "%s", key);
 	json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "key", key, "fromBankName", fb,
-				 "fromBankAccountNumber", fn, "toBankName", tb, "toBankAccountNumber", tn,
-				 "amount", (json_int_t)amount);
-	struct rt_call c = { .peer = "extbank", .method = "POST", .path = "/bank/transfer",
-			     .json = body, .idem_key = key, .trace_id = rt_trace_id(r),
-			     .breaker = bank_breaker(s), .cancel = free };
+				 "fromBankAccountNumber", fn, "toBankName", tb,
+				 "toBankAccountNumber", tn, "amount", (json_int_t)amount);
+	struct rt_call c = { .peer = "extbank",
+			     .method = "POST",
+			     .path = "/bank/transfer",
+			     .json = body,
+			     .idem_key = key,
+			     .trace_id = rt_trace_id(r),
+			     .breaker = bank_breaker(s),
+			     .cancel = free };
 	int rc = rt_call(s, &c, transfer_done, op);
 	json_decref(body);
 	if (rc) {
@@ -308,7 +340,8 @@ static void status_done(struct rt_svc *s, const struct rt_call_result *res, void
 {
 	struct op *op = arg;
 	struct fl_http_req *r = op->req;
-	const char *st = res->kind == RT_CALL_REPLY && res->json ? fl_json_str(res->json, "status", "") : "";
+	const char *st =
+		res->kind == RT_CALL_REPLY && res->json ? fl_json_str(res->json, "status", "") : "";
 	if (res->kind == RT_CALL_REPLY && res->status == 200 &&
 	    (strcmp(st, "APPLIED") == 0 || strcmp(st, "REJECTED") == 0)) {
 		rt_begin(s);
@@ -318,8 +351,9 @@ static void status_done(struct rt_svc *s, const struct rt_call_result *res, void
 	} else if (res->kind == RT_CALL_REPLY && res->status == 404) {
 		rt_reply_result_error(r, 404, "NOT_FOUND", "the bank has no transfer %s", op->key);
 	} else {
-		rt_reply_json(r, 200, json_pack("{s:s, s:s, s:s}", "key", op->key, "status", "UNKNOWN",
-						"detail", res->errmsg ? res->errmsg : "bank error"));
+		rt_reply_json(r, 200,
+			      json_pack("{s:s, s:s, s:s}", "key", op->key, "status", "UNKNOWN",
+					"detail", res->errmsg ? res->errmsg : "bank error"));
 	}
 	free(op);
 }
@@ -346,8 +380,12 @@ static void h_firmbanking_get(struct rt_svc *s, struct fl_http_req *r)
 	snprintf(op->key, sizeof(op->key), "%s", key);
 	char path[512];
 	snprintf(path, sizeof(path), "/bank/transfer/%s", key);
-	struct rt_call c = { .peer = "extbank", .method = "GET", .path = path,
-			     .trace_id = rt_trace_id(r), .breaker = bank_breaker(s), .cancel = free };
+	struct rt_call c = { .peer = "extbank",
+			     .method = "GET",
+			     .path = path,
+			     .trace_id = rt_trace_id(r),
+			     .breaker = bank_breaker(s),
+			     .cancel = free };
 	if (rt_call(s, &c, status_done, op)) {
 		free(op);
 		rt_reply_error(r, 500, "cannot call the bank");

@@ -27,7 +27,7 @@ struct chaos {
 	double error_rate, reject_rate, timeout_after_apply, timeout_before_apply;
 };
 
-struct held {	/* a request whose answer is "lost": held until the client leaves */
+struct held { /* a request whose answer is "lost": held until the client leaves */
 	struct fl_http_req *req;
 	struct held *next;
 };
@@ -56,7 +56,8 @@ static int take_rate(json_t *b, const char *k, double *out, char *err, size_t n)
 		return 0;
 	}
 	if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
-		return fl_err_set(err, n, FL_EINVAL, "%s: expected a probability 0..1 or a boolean", k);
+		return fl_err_set(err, n, FL_EINVAL, "%s: expected a probability 0..1 or a boolean",
+				  k);
 	*out = json_number_value(v);
 	return 0;
 }
@@ -71,8 +72,14 @@ static void h_chaos(struct rt_svc *s, struct fl_http_req *r)
 	json_t *b = rt_body(r);
 	if (!b)
 		return;
-	static const char *const keys[] = { "down", "latency_ms", "error_rate", "reject_rate",
-					    "timeout_after_apply", "timeout_before_apply", "reset", NULL };
+	static const char *const keys[] = { "down",
+					    "latency_ms",
+					    "error_rate",
+					    "reject_rate",
+					    "timeout_after_apply",
+					    "timeout_before_apply",
+					    "reset",
+					    NULL };
 	char err[256];
 	struct chaos c = bk->c;
 	bool reset = false;
@@ -156,7 +163,8 @@ static bool chaos_gate(struct rt_svc *s, struct fl_http_req *r)
 		return true;
 	}
 	if (fl_prng_chance(&s->rng, bk->c.error_rate)) {
-		reply(s, r, 500, json_pack("{s:s, s:i}", "error", "bank internal error", "status", 500));
+		reply(s, r, 500,
+		      json_pack("{s:s, s:i}", "error", "bank internal error", "status", 500));
 		return true;
 	}
 	return false;
@@ -165,7 +173,8 @@ static bool chaos_gate(struct rt_svc *s, struct fl_http_req *r)
 static bool account_get(struct rt_svc *s, const char *bank, const char *num, long long *bal,
 			char *owner, size_t ownlen, char *status, size_t stlen)
 {
-	sqlite3_stmt *st = rt_stmt(s, "SELECT balance, owner, status FROM accounts WHERE bank = ?1 AND number = ?2");
+	sqlite3_stmt *st = rt_stmt(
+		s, "SELECT balance, owner, status FROM accounts WHERE bank = ?1 AND number = ?2");
 	sqlite3_bind_text(st, 1, bank, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, num, -1, SQLITE_TRANSIENT);
 	bool found = sqlite3_step(st) == SQLITE_ROW;
@@ -198,7 +207,8 @@ static void h_open(struct rt_svc *s, struct fl_http_req *r)
 		return;
 	}
 	if (bal < 0 || bal > 1000000000000000LL || !*bank || !*num) {
-		rt_reply_error(r, 400, "bankName and bankAccountNumber must be non-empty, balance >= 0");
+		rt_reply_error(r, 400,
+			       "bankName and bankAccountNumber must be non-empty, balance >= 0");
 		return;
 	}
 	if (strcmp(status, "OPEN") != 0 && strcmp(status, "CLOSED") != 0) {
@@ -211,7 +221,9 @@ static void h_open(struct rt_svc *s, struct fl_http_req *r)
 		rt_reply_error(r, 409, "account %s/%s exists", bank, num);
 		return;
 	}
-	sqlite3_stmt *st = rt_stmt(s, "INSERT INTO accounts(bank, number, owner, balance, status) VALUES (?1, ?2, ?3, ?4, ?5)");
+	sqlite3_stmt *st = rt_stmt(
+		s,
+		"INSERT INTO accounts(bank, number, owner, balance, status) VALUES (?1, ?2, ?3, ?4, ?5)");
 	sqlite3_bind_text(st, 1, bank, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, num, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, owner, -1, SQLITE_STATIC);
@@ -219,8 +231,8 @@ static void h_open(struct rt_svc *s, struct fl_http_req *r)
 	sqlite3_bind_text(st, 5, status, -1, SQLITE_STATIC);
 	sqlite3_step(st);
 	sqlite3_reset(st);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "bankName", bank, "bankAccountNumber", num,
-			      "owner", owner, "balance", (json_int_t)bal, "status", status);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "bankName", bank, "bankAccountNumber",
+			      num, "owner", owner, "balance", (json_int_t)bal, "status", status);
 	rt_event(s, "account_opened", o);
 	rt_commit(s);
 	rt_reply_json(r, 201, o);
@@ -242,23 +254,29 @@ static void h_verify(struct rt_svc *s, struct fl_http_req *r)
 	}
 	bool found = account_get(s, bank, num, NULL, owner, sizeof(owner), status, sizeof(status));
 	bool valid = found && strcmp(status, "OPEN") == 0;
-	reply(s, r, 200, json_pack("{s:s, s:s, s:b, s:s}", "bankName", bank, "bankAccountNumber", num,
-				   "valid", valid, "owner", owner));
+	reply(s, r, 200,
+	      json_pack("{s:s, s:s, s:b, s:s}", "bankName", bank, "bankAccountNumber", num, "valid",
+			valid, "owner", owner));
 }
 
 static json_t *transfer_json(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "key", sqlite3_column_text(st, 0),
-			 "fromBankName", sqlite3_column_text(st, 1), "fromBankAccountNumber",
-			 sqlite3_column_text(st, 2), "toBankName", sqlite3_column_text(st, 3),
-			 "toBankAccountNumber", sqlite3_column_text(st, 4), "amount",
-			 (json_int_t)sqlite3_column_int64(st, 5), "status", sqlite3_column_text(st, 6),
-			 "reason", sqlite3_column_text(st, 7) ? (const char *)sqlite3_column_text(st, 7) : "");
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "key",
+			 sqlite3_column_text(st, 0), "fromBankName", sqlite3_column_text(st, 1),
+			 "fromBankAccountNumber", sqlite3_column_text(st, 2), "toBankName",
+			 sqlite3_column_text(st, 3), "toBankAccountNumber",
+			 sqlite3_column_text(st, 4), "amount",
+			 (json_int_t)sqlite3_column_int64(st, 5), "status",
+			 sqlite3_column_text(st, 6), "reason",
+			 sqlite3_column_text(st, 7) ? (const char *)sqlite3_column_text(st, 7)
+						    : "");
 }
 
 static json_t *transfer_load(struct rt_svc *s, const char *key)
 {
-	sqlite3_stmt *st = rt_stmt(s, "SELECT key, from_bank, from_number, to_bank, to_number, amount, status, reason FROM transfers WHERE key = ?1");
+	sqlite3_stmt *st = rt_stmt(
+		s,
+		"SELECT key, from_bank, from_number, to_bank, to_number, amount, status, reason FROM transfers WHERE key = ?1");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	json_t *t = sqlite3_step(st) == SQLITE_ROW ? transfer_json(st) : NULL;
 	sqlite3_reset(st);
@@ -267,7 +285,8 @@ static json_t *transfer_load(struct rt_svc *s, const char *key)
 
 static int add_balance(struct rt_svc *s, const char *bank, const char *num, long long d)
 {
-	sqlite3_stmt *st = rt_stmt(s, "UPDATE accounts SET balance = balance + ?3 WHERE bank = ?1 AND number = ?2");
+	sqlite3_stmt *st = rt_stmt(
+		s, "UPDATE accounts SET balance = balance + ?3 WHERE bank = ?1 AND number = ?2");
 	sqlite3_bind_text(st, 1, bank, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, num, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, d);
@@ -299,7 +318,9 @@ static void h_transfer(struct rt_svc *s, struct fl_http_req *r)
 	if (!key)
 		key = fl_http_req_header(r, "Idempotency-Key");
 	if (!key || !*key || amount <= 0) {
-		rt_reply_error(r, 400, "a transfer needs a key (body or Idempotency-Key) and a positive amount");
+		rt_reply_error(
+			r, 400,
+			"a transfer needs a key (body or Idempotency-Key) and a positive amount");
 		return;
 	}
 	json_t *t = transfer_load(s, key);
@@ -331,7 +352,9 @@ static void h_transfer(struct rt_svc *s, struct fl_http_req *r)
 		rt_reply_error(r, 500, "database error");
 		return;
 	}
-	sqlite3_stmt *st = rt_stmt(s, "INSERT INTO transfers(key, from_bank, from_number, to_bank, to_number, amount, status, reason, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+	sqlite3_stmt *st = rt_stmt(
+		s,
+		"INSERT INTO transfers(key, from_bank, from_number, to_bank, to_number, amount, status, reason, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, fb, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, fn, -1, SQLITE_STATIC);
@@ -408,8 +431,9 @@ static void h_transfer_get(struct rt_svc *s, struct fl_http_req *r)
 		return;
 	json_t *t = transfer_load(s, fl_http_req_param(r, "key"));
 	if (!t) {
-		reply(s, r, 404, json_pack("{s:s, s:i, s:s}", "error", "no such transfer", "status", 404,
-					   "result", "NOT_FOUND"));
+		reply(s, r, 404,
+		      json_pack("{s:s, s:i, s:s}", "error", "no such transfer", "status", 404,
+				"result", "NOT_FOUND"));
 		return;
 	}
 	reply(s, r, 200, t);
@@ -420,7 +444,9 @@ static void h_accounts(struct rt_svc *s, struct fl_http_req *r)
 	char ts[40];
 	int64_t t = fl_mono_ns();
 	rt_exec(s, "BEGIN");
-	sqlite3_stmt *st = rt_stmt(s, "SELECT bank, number, owner, balance, status FROM accounts ORDER BY bank, number");
+	sqlite3_stmt *st = rt_stmt(
+		s,
+		"SELECT bank, number, owner, balance, status FROM accounts ORDER BY bank, number");
 	json_t *a = json_array();
 	long long total = 0, corp = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -435,11 +461,14 @@ static void h_accounts(struct rt_svc *s, struct fl_http_req *r)
 		    strcmp((const char *)sqlite3_column_text(st, 1), REF_CORP_NUMBER) == 0)
 			snprintf(acct, sizeof(acct), "CORP");
 		else
-			snprintf(acct, sizeof(acct), "%s/%s", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "account", acct,
-						   "bankName", sqlite3_column_text(st, 0), "bankAccountNumber",
-						   sqlite3_column_text(st, 1), "owner", sqlite3_column_text(st, 2),
-						   "balance", (json_int_t)bal, "status", sqlite3_column_text(st, 4)));
+			snprintf(acct, sizeof(acct), "%s/%s", sqlite3_column_text(st, 0),
+				 sqlite3_column_text(st, 1));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "account",
+						   acct, "bankName", sqlite3_column_text(st, 0),
+						   "bankAccountNumber", sqlite3_column_text(st, 1),
+						   "owner", sqlite3_column_text(st, 2), "balance",
+						   (json_int_t)bal, "status",
+						   sqlite3_column_text(st, 4)));
 	}
 	sqlite3_reset(st);
 	long long ntransfers = 0;
@@ -448,10 +477,11 @@ static void h_accounts(struct rt_svc *s, struct fl_http_req *r)
 		ntransfers = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	rt_exec(s, "COMMIT");
-	rt_reply_json(r, 200, json_pack("{s:o, s:I, s:I, s:I, s:I, s:s}", "accounts", a, "total",
-					(json_int_t)total, "corp", (json_int_t)corp, "transfers",
-					(json_int_t)ntransfers, "t", (json_int_t)t, "ts",
-					fl_wall_iso(fl_wall_ns(), ts, sizeof(ts))));
+	rt_reply_json(r, 200,
+		      json_pack("{s:o, s:I, s:I, s:I, s:I, s:s}", "accounts", a, "total",
+				(json_int_t)total, "corp", (json_int_t)corp, "transfers",
+				(json_int_t)ntransfers, "t", (json_int_t)t, "ts",
+				fl_wall_iso(fl_wall_ns(), ts, sizeof(ts))));
 }
 
 static void metrics(struct rt_svc *s, struct fl_buf *out)

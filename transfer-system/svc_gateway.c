@@ -77,10 +77,17 @@ static void h_route(struct rt_svc *s, struct fl_http_req *r)
 	f->req = r;
 	const char *key = fl_http_req_header(r, "Idempotency-Key");
 	(void)idem;
-	struct rt_call c = { .peer = svc, .method = fl_http_req_method(r), .path = path,
-			     .body = blen ? body : NULL, .body_len = blen, .idem_key = key,
-			     .trace_id = rt_trace_id(r), .headers = hdrs, .nheaders = nh,
-			     .timeout_ms = s->o.reply_timeout_ms + 2000, .cancel = free };
+	struct rt_call c = { .peer = svc,
+			     .method = fl_http_req_method(r),
+			     .path = path,
+			     .body = blen ? body : NULL,
+			     .body_len = blen,
+			     .idem_key = key,
+			     .trace_id = rt_trace_id(r),
+			     .headers = hdrs,
+			     .nheaders = nh,
+			     .timeout_ms = s->o.reply_timeout_ms + 2000,
+			     .cancel = free };
 	if (rt_call(s, &c, fwd_done, f) != 0) {
 		free(f);
 		rt_reply_error(r, 502, "cannot reach %s", svc);
@@ -109,9 +116,10 @@ static void agg_finish(struct agg *a)
 	if (a->failed)
 		rt_reply_error(a->req, 502, "aggregation failed: %s", a->err);
 	else
-		rt_reply_json(a->req, 200, json_pack("{s:s, s:I, s:I, s:I}", "address", a->address, "sum",
-						     (json_int_t)a->sum, "members", (json_int_t)a->members,
-						     "counted", (json_int_t)a->counted));
+		rt_reply_json(a->req, 200,
+			      json_pack("{s:s, s:I, s:I, s:I}", "address", a->address, "sum",
+					(json_int_t)a->sum, "members", (json_int_t)a->members,
+					"counted", (json_int_t)a->counted));
 	free(a);
 }
 
@@ -120,10 +128,12 @@ static void money_done(struct rt_svc *s, const struct rt_call_result *res, void 
 	(void)s;
 	struct agg *a = arg;
 	json_t *m = res->kind == RT_CALL_REPLY && res->status == 200 && res->json
-		? json_object_get(res->json, "members") : NULL;
+			    ? json_object_get(res->json, "members")
+			    : NULL;
 	if (!json_is_array(m)) {
 		a->failed = true;
-		snprintf(a->err, sizeof(a->err), "money: %s", res->errmsg ? res->errmsg : "bad answer");
+		snprintf(a->err, sizeof(a->err), "money: %s",
+			 res->errmsg ? res->errmsg : "bad answer");
 	} else {
 		size_t i;
 		json_t *x;
@@ -142,12 +152,14 @@ static void money_done(struct rt_svc *s, const struct rt_call_result *res, void 
 static void members_done(struct rt_svc *s, const struct rt_call_result *res, void *arg)
 {
 	struct agg *a = arg;
-	a->pending--;	/* this call */
+	a->pending--; /* this call */
 	json_t *ids = res->kind == RT_CALL_REPLY && res->status == 200 && res->json
-		? json_object_get(res->json, "membershipIds") : NULL;
+			      ? json_object_get(res->json, "membershipIds")
+			      : NULL;
 	if (!json_is_array(ids)) {
 		a->failed = true;
-		snprintf(a->err, sizeof(a->err), "membership: %s", res->errmsg ? res->errmsg : "bad answer");
+		snprintf(a->err, sizeof(a->err), "membership: %s",
+			 res->errmsg ? res->errmsg : "bad answer");
 		agg_finish(a);
 		return;
 	}
@@ -157,14 +169,18 @@ static void members_done(struct rt_svc *s, const struct rt_call_result *res, voi
 		agg_finish(a);
 		return;
 	}
-	a->pending = 1;	/* held while batches start */
+	a->pending = 1; /* held while batches start */
 	for (size_t off = 0; off < n; off += AGG_BATCH) {
 		json_t *batch = json_array();
 		for (size_t i = off; i < n && i < off + AGG_BATCH; i++)
 			json_array_append(batch, json_array_get(ids, i));
 		json_t *body = json_pack("{s:o}", "membershipIds", batch);
-		struct rt_call c = { .peer = "money", .method = "POST", .path = "/money/member-money",
-				     .json = body, .trace_id = rt_trace_id(a->req), .cancel = agg_cancel };
+		struct rt_call c = { .peer = "money",
+				     .method = "POST",
+				     .path = "/money/member-money",
+				     .json = body,
+				     .trace_id = rt_trace_id(a->req),
+				     .cancel = agg_cancel };
 		a->pending++;
 		if (rt_call(s, &c, money_done, a) != 0) {
 			a->pending--;
@@ -204,8 +220,11 @@ static void h_aggregate(struct rt_svc *s, struct fl_http_req *r)
 		rt_reply_error(r, 400, "address too long");
 		return;
 	}
-	struct rt_call c = { .peer = "membership", .method = "GET", .path = path.data,
-			     .trace_id = rt_trace_id(r), .cancel = agg_cancel };
+	struct rt_call c = { .peer = "membership",
+			     .method = "GET",
+			     .path = path.data,
+			     .trace_id = rt_trace_id(r),
+			     .cancel = agg_cancel };
 	a->pending = 1;
 	if (rt_call(s, &c, members_done, a) != 0) {
 		free(a);
@@ -217,7 +236,9 @@ static void h_aggregate(struct rt_svc *s, struct fl_http_req *r)
 static int init(struct rt_svc *s, char *err, size_t errlen)
 {
 	if (!rt_peer_url(s, "membership") || !rt_peer_url(s, "money"))
-		return fl_err_set(err, errlen, FL_EINVAL, "gateway needs at least --peer membership=URL and --peer money=URL");
+		return fl_err_set(
+			err, errlen, FL_EINVAL,
+			"gateway needs at least --peer membership=URL and --peer money=URL");
 	rt_route(s, "POST", "/money/aggregation/get-money-sum-by-address", h_aggregate, 0);
 	rt_route(s, "*", "/api/{svc}/*", h_route, 0);
 	return 0;

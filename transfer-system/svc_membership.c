@@ -32,7 +32,9 @@ static json_t *member_json(sqlite3_stmt *st)
 
 static json_t *load(struct rt_svc *s, long long id)
 {
-	sqlite3_stmt *st = rt_stmt(s, "SELECT id, name, address, email, status, corp FROM members WHERE id = ?1");
+	sqlite3_stmt *st =
+		rt_stmt(s,
+			"SELECT id, name, address, email, status, corp FROM members WHERE id = ?1");
 	if (!st)
 		return NULL;
 	sqlite3_bind_int64(st, 1, id);
@@ -74,7 +76,9 @@ static void h_register(struct rt_svc *s, struct fl_http_req *r)
 		return;
 	}
 	rt_begin(s);
-	sqlite3_stmt *st = rt_stmt(s, "INSERT INTO members(name, address, email, status, corp) VALUES (?1, ?2, ?3, ?4, ?5)");
+	sqlite3_stmt *st = rt_stmt(
+		s,
+		"INSERT INTO members(name, address, email, status, corp) VALUES (?1, ?2, ?3, ?4, ?5)");
 	if (!st) {
 		rt_rollback(s);
 		rt_reply_error(r, 500, "database error");
@@ -117,7 +121,9 @@ static void h_get(struct rt_svc *s, struct fl_http_req *r)
 static void h_by_address(struct rt_svc *s, struct fl_http_req *r)
 {
 	const char *addr = fl_http_req_param(r, "addr");
-	sqlite3_stmt *st = rt_stmt(s, "SELECT id, name, address, email, status, corp FROM members WHERE address = ?1 ORDER BY id");
+	sqlite3_stmt *st = rt_stmt(
+		s,
+		"SELECT id, name, address, email, status, corp FROM members WHERE address = ?1 ORDER BY id");
 	if (!st) {
 		rt_reply_error(r, 500, "database error");
 		return;
@@ -172,8 +178,9 @@ static void h_modify(struct rt_svc *s, struct fl_http_req *r)
 		return;
 	}
 	json_decref(m);
-	sqlite3_stmt *st = rt_stmt(s, "UPDATE members SET name = COALESCE(?2, name), address = COALESCE(?3, address),"
-				      " email = COALESCE(?4, email), status = COALESCE(?5, status) WHERE id = ?1");
+	sqlite3_stmt *st = rt_stmt(
+		s, "UPDATE members SET name = COALESCE(?2, name), address = COALESCE(?3, address),"
+		   " email = COALESCE(?4, email), status = COALESCE(?5, status) WHERE id = ?1");
 	if (!st) {
 		rt_rollback(s);
 		rt_reply_error(r, 500, "database error");

@@ -43,7 +43,8 @@ static int parse_member(const json_t *b, long long *out, char *err, size_t errle
 	} else
 		return fl_err_set(err, errlen, FL_EINVAL, "missing required field: membershipId");
 	if (*out <= 0)
-		return fl_err_set(err, errlen, FL_EINVAL, "membershipId must be a positive integer");
+		return fl_err_set(err, errlen, FL_EINVAL,
+				  "membershipId must be a positive integer");
 	return 0;
 }
 
@@ -81,7 +82,9 @@ static int move(struct rt_svc *s, const char *key, const char *op, const char *f
 {
 	if (account_add(s, from, -amount) || account_add(s, to, amount))
 		return FL_EDB;
-	sqlite3_stmt *st = rt_stmt(s, "INSERT INTO entries(key, op, from_acct, to_acct, amount, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	sqlite3_stmt *st = rt_stmt(
+		s,
+		"INSERT INTO entries(key, op, from_acct, to_acct, amount, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
 	if (!st)
 		return FL_EDB;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
@@ -101,13 +104,14 @@ struct idem_row {
 	long long amount;
 	char result[32];
 	int status;
-	char *body;	/* malloc'd */
+	char *body; /* malloc'd */
 };
 
 static void idem_get(struct rt_svc *s, const char *key, struct idem_row *row)
 {
 	memset(row, 0, sizeof(*row));
-	sqlite3_stmt *st = rt_stmt(s, "SELECT op, amount, result, status, body FROM idem WHERE key = ?1");
+	sqlite3_stmt *st =
+		rt_stmt(s, "SELECT op, amount, result, status, body FROM idem WHERE key = ?1");
 	if (!st)
 		return;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
@@ -125,7 +129,9 @@ static void idem_get(struct rt_svc *s, const char *key, struct idem_row *row)
 static int idem_put(struct rt_svc *s, const char *key, const char *op, long long member,
 		    long long amount, const char *result, int status, const char *body)
 {
-	sqlite3_stmt *st = rt_stmt(s, "INSERT OR REPLACE INTO idem(key, op, member, amount, result, status, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+	sqlite3_stmt *st = rt_stmt(
+		s,
+		"INSERT OR REPLACE INTO idem(key, op, member, amount, result, status, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
 	if (!st)
 		return FL_EDB;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
@@ -160,7 +166,8 @@ static void money_event(struct rt_svc *s, const char *key, const char *op, long 
 /* Finish a movement: record the key's result with the reply body, commit,
  * reply. Takes body. */
 static void conclude(struct rt_svc *s, struct fl_http_req *r, const char *key, const char *op,
-		     long long member, long long amount, const char *result, int status, json_t *body)
+		     long long member, long long amount, const char *result, int status,
+		     json_t *body)
 {
 	char *txt = json_dumps(body, JSON_COMPACT);
 	if (!txt || idem_put(s, key, op, member, amount, result, status, txt) || rt_commit(s)) {
@@ -219,8 +226,10 @@ static void h_move(struct rt_svc *s, struct fl_http_req *r, int op)
 				rt_reply_result_error(r, 409, "CANCELLED",
 						      "this key was cancelled by a compensation");
 			else
-				rt_reply_error(r, 422, "Idempotency-Key %s was used for another request (%s %lld)",
-					       key, row.op, row.amount);
+				rt_reply_error(
+					r, 422,
+					"Idempotency-Key %s was used for another request (%s %lld)",
+					key, row.op, row.amount);
 		} else {
 			fl_http_reply_header(r, "Idempotent-Replayed", "true");
 			rt_reply_raw(r, row.status, "application/json", row.body, strlen(row.body));
@@ -235,7 +244,8 @@ static void h_move(struct rt_svc *s, struct fl_http_req *r, int op)
 	int closed = 0;
 	if (op != OP_SETTLE && !account_get(s, w, &bal, &closed)) {
 		rt_rollback(s);
-		rt_reply_result_error(r, 404, "NO_WALLET", "member %lld has no money account", member);
+		rt_reply_result_error(r, 404, "NO_WALLET", "member %lld has no money account",
+				      member);
 		return;
 	}
 	const char *trace = rt_trace_id(r);
@@ -244,14 +254,15 @@ static void h_move(struct rt_svc *s, struct fl_http_req *r, int op)
 	if (op == OP_DEBIT) {
 		if (closed) {
 			conclude(s, r, key, opn, member, amount, "WALLET_CLOSED", 409,
-				 json_pack("{s:s, s:i, s:s}", "error", "wallet closed", "status", 409,
-					   "result", "WALLET_CLOSED"));
+				 json_pack("{s:s, s:i, s:s}", "error", "wallet closed", "status",
+					   409, "result", "WALLET_CLOSED"));
 			return;
 		}
 		if (bal < amount) {
 			conclude(s, r, key, opn, member, amount, "INSUFFICIENT_BALANCE", 200,
 				 json_pack("{s:s, s:s, s:s, s:I}", "result", "INSUFFICIENT_BALANCE",
-					   "key", key, "membershipId", id, "balance", (json_int_t)bal));
+					   "key", key, "membershipId", id, "balance",
+					   (json_int_t)bal));
 			return;
 		}
 		if (move(s, key, opn, w, "TRANSIT", amount))
@@ -263,8 +274,8 @@ static void h_move(struct rt_svc *s, struct fl_http_req *r, int op)
 		 * must still land */
 		if (closed && strcmp(source, "CORP") != 0) {
 			conclude(s, r, key, opn, member, amount, "WALLET_CLOSED", 409,
-				 json_pack("{s:s, s:i, s:s}", "error", "wallet closed", "status", 409,
-					   "result", "WALLET_CLOSED"));
+				 json_pack("{s:s, s:i, s:s}", "error", "wallet closed", "status",
+					   409, "result", "WALLET_CLOSED"));
 			return;
 		}
 		if (move(s, key, opn, source, w, amount))
@@ -276,17 +287,18 @@ static void h_move(struct rt_svc *s, struct fl_http_req *r, int op)
 		free(f.body);
 		if (!f.found) {
 			/* the forward request never arrived: fence it so it cannot apply later */
-			idem_put(s, fwd, "debit", member, amount, "CANCELLED", 409,
-				 "{\"error\":\"cancelled by compensation\",\"status\":409,\"result\":\"CANCELLED\"}");
+			idem_put(
+				s, fwd, "debit", member, amount, "CANCELLED", 409,
+				"{\"error\":\"cancelled by compensation\",\"status\":409,\"result\":\"CANCELLED\"}");
 			conclude(s, r, key, opn, member, amount, "NOTHING_TO_REFUND", 200,
-				 json_pack("{s:s, s:s, s:s}", "result", "NOTHING_TO_REFUND", "key", key,
-					   "forwardKey", fwd));
+				 json_pack("{s:s, s:s, s:s}", "result", "NOTHING_TO_REFUND", "key",
+					   key, "forwardKey", fwd));
 			return;
 		}
 		if (strcmp(f.result, "OK") != 0) {
 			conclude(s, r, key, opn, member, amount, "NOTHING_TO_REFUND", 200,
-				 json_pack("{s:s, s:s, s:s}", "result", "NOTHING_TO_REFUND", "key", key,
-					   "forwardKey", fwd));
+				 json_pack("{s:s, s:s, s:s}", "result", "NOTHING_TO_REFUND", "key",
+					   key, "forwardKey", fwd));
 			return;
 		}
 		if (move(s, key, opn, "TRANSIT", w, amount))
@@ -309,10 +321,22 @@ dberr:
 	rt_reply_error(r, 500, "database error");
 }
 
-static void h_debit(struct rt_svc *s, struct fl_http_req *r) { h_move(s, r, OP_DEBIT); }
-static void h_credit(struct rt_svc *s, struct fl_http_req *r) { h_move(s, r, OP_CREDIT); }
-static void h_refund(struct rt_svc *s, struct fl_http_req *r) { h_move(s, r, OP_REFUND); }
-static void h_settle(struct rt_svc *s, struct fl_http_req *r) { h_move(s, r, OP_SETTLE); }
+static void h_debit(struct rt_svc *s, struct fl_http_req *r)
+{
+	h_move(s, r, OP_DEBIT);
+}
+static void h_credit(struct rt_svc *s, struct fl_http_req *r)
+{
+	h_move(s, r, OP_CREDIT);
+}
+static void h_refund(struct rt_svc *s, struct fl_http_req *r)
+{
+	h_move(s, r, OP_REFUND);
+}
+static void h_settle(struct rt_svc *s, struct fl_http_req *r)
+{
+	h_move(s, r, OP_SETTLE);
+}
 
 static void h_create(struct rt_svc *s, struct fl_http_req *r)
 {
@@ -327,7 +351,9 @@ static void h_create(struct rt_svc *s, struct fl_http_req *r)
 	}
 	wallet_name(member, w, sizeof(w));
 	rt_begin(s);
-	sqlite3_stmt *st = rt_stmt(s, "INSERT OR IGNORE INTO accounts(name, member, balance) VALUES (?1, ?2, 0)");
+	sqlite3_stmt *st =
+		rt_stmt(s,
+			"INSERT OR IGNORE INTO accounts(name, member, balance) VALUES (?1, ?2, 0)");
 	if (!st) {
 		rt_rollback(s);
 		rt_reply_error(r, 500, "database error");
@@ -351,8 +377,9 @@ static void h_create(struct rt_svc *s, struct fl_http_req *r)
 	rt_commit(s);
 	long long bal = 0;
 	account_get(s, w, &bal, NULL);
-	rt_reply_json(r, 200, json_pack("{s:s, s:I, s:b}", "membershipId", id, "balance",
-					(json_int_t)bal, "created", created));
+	rt_reply_json(r, 200,
+		      json_pack("{s:s, s:I, s:b}", "membershipId", id, "balance", (json_int_t)bal,
+				"created", created));
 }
 
 static void h_close(struct rt_svc *s, struct fl_http_req *r)
@@ -375,10 +402,13 @@ static void h_close(struct rt_svc *s, struct fl_http_req *r)
 	sqlite3_step(st);
 	sqlite3_reset(st);
 	if (sqlite3_changes(s->db) != 1) {
-		rt_reply_result_error(r, 404, "NO_WALLET", "member %lld has no money account", member);
+		rt_reply_result_error(r, 404, "NO_WALLET", "member %lld has no money account",
+				      member);
 		return;
 	}
-	rt_reply_json(r, 200, json_pack("{s:I, s:b}", "membershipId", (json_int_t)member, "closed", closed));
+	rt_reply_json(r, 200,
+		      json_pack("{s:I, s:b}", "membershipId", (json_int_t)member, "closed",
+				closed));
 }
 
 static void h_get(struct rt_svc *s, struct fl_http_req *r)
@@ -395,11 +425,13 @@ static void h_get(struct rt_svc *s, struct fl_http_req *r)
 	}
 	wallet_name(member, w, sizeof(w));
 	if (!account_get(s, w, &bal, &closed)) {
-		rt_reply_result_error(r, 404, "NO_WALLET", "member %lld has no money account", member);
+		rt_reply_result_error(r, 404, "NO_WALLET", "member %lld has no money account",
+				      member);
 		return;
 	}
-	rt_reply_json(r, 200, json_pack("{s:s, s:I, s:b}", "membershipId", m, "balance",
-					(json_int_t)bal, "closed", closed));
+	rt_reply_json(r, 200,
+		      json_pack("{s:s, s:I, s:b}", "membershipId", m, "balance", (json_int_t)bal,
+				"closed", closed));
 }
 
 static void h_batch(struct rt_svc *s, struct fl_http_req *r)
@@ -417,15 +449,18 @@ static void h_batch(struct rt_svc *s, struct fl_http_req *r)
 	size_t i;
 	json_t *v;
 	json_array_foreach(ids, i, v) {
-		long long member = json_is_integer(v) ? json_integer_value(v)
-			: json_is_string(v) ? strtoll(json_string_value(v), NULL, 10) : 0;
+		long long member = json_is_integer(v)  ? json_integer_value(v)
+				   : json_is_string(v) ? strtoll(json_string_value(v), NULL, 10)
+						       : 0;
 		char w[64], id[32];
 		long long bal = 0;
 		wallet_name(member, w, sizeof(w));
 		snprintf(id, sizeof(id), "%lld", member);
 		bool found = member > 0 && account_get(s, w, &bal, NULL);
-		json_array_append_new(out, found ? json_pack("{s:s, s:I}", "membershipId", id, "balance", (json_int_t)bal)
-						 : json_pack("{s:s, s:n}", "membershipId", id, "balance"));
+		json_array_append_new(out, found ? json_pack("{s:s, s:I}", "membershipId", id,
+							     "balance", (json_int_t)bal)
+						 : json_pack("{s:s, s:n}", "membershipId", id,
+							     "balance"));
 		sum += bal;
 	}
 	rt_reply_json(r, 200, json_pack("{s:o, s:I}", "members", out, "sum", (json_int_t)sum));
@@ -436,15 +471,16 @@ static void h_snapshot(struct rt_svc *s, struct fl_http_req *r)
 	char ts[40];
 	int64_t t = fl_mono_ns();
 	rt_exec(s, "BEGIN");
-	sqlite3_stmt *st = rt_stmt(s, "SELECT name, member, balance, closed FROM accounts ORDER BY name");
+	sqlite3_stmt *st =
+		rt_stmt(s, "SELECT name, member, balance, closed FROM accounts ORDER BY name");
 	json_t *acc = json_array();
 	long long sum = 0, wallets = 0, transit = 0, corp = 0;
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		long long bal = sqlite3_column_int64(st, 2);
 		sum += bal;
-		json_t *a = json_pack("{s:s, s:I, s:b}", "account", name, "balance", (json_int_t)bal,
-				      "closed", sqlite3_column_int(st, 3));
+		json_t *a = json_pack("{s:s, s:I, s:b}", "account", name, "balance",
+				      (json_int_t)bal, "closed", sqlite3_column_int(st, 3));
 		if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
 			char id[32];
 			snprintf(id, sizeof(id), "%lld", (long long)sqlite3_column_int64(st, 1));
@@ -465,11 +501,12 @@ static void h_snapshot(struct rt_svc *s, struct fl_http_req *r)
 	if (st)
 		sqlite3_reset(st);
 	rt_exec(s, "COMMIT");
-	rt_reply_json(r, 200, json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "accounts", acc,
-					"sum", (json_int_t)sum, "wallets", (json_int_t)wallets,
-					"transit", (json_int_t)transit, "corp", (json_int_t)corp,
-					"entries", (json_int_t)nentries, "t", (json_int_t)t, "ts",
-					fl_wall_iso(fl_wall_ns(), ts, sizeof(ts))));
+	rt_reply_json(r, 200,
+		      json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "accounts", acc, "sum",
+				(json_int_t)sum, "wallets", (json_int_t)wallets, "transit",
+				(json_int_t)transit, "corp", (json_int_t)corp, "entries",
+				(json_int_t)nentries, "t", (json_int_t)t, "ts",
+				fl_wall_iso(fl_wall_ns(), ts, sizeof(ts))));
 }
 
 static void h_entries(struct rt_svc *s, struct fl_http_req *r)
@@ -485,18 +522,22 @@ static void h_entries(struct rt_svc *s, struct fl_http_req *r)
 	idem_get(s, key, &row);
 	bool fenced = false;
 	if (!row.found && fence) {
-		idem_put(s, key, "debit", 0, 0, "CANCELLED", 409,
-			 "{\"error\":\"cancelled by compensation\",\"status\":409,\"result\":\"CANCELLED\"}");
+		idem_put(
+			s, key, "debit", 0, 0, "CANCELLED", 409,
+			"{\"error\":\"cancelled by compensation\",\"status\":409,\"result\":\"CANCELLED\"}");
 		fenced = true;
 	}
-	sqlite3_stmt *st = rt_stmt(s, "SELECT seq, op, from_acct, to_acct, amount, ts FROM entries WHERE key = ?1 ORDER BY seq");
+	sqlite3_stmt *st = rt_stmt(
+		s,
+		"SELECT seq, op, from_acct, to_acct, amount, ts FROM entries WHERE key = ?1 ORDER BY seq");
 	json_t *a = json_array();
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:s, s:I, s:I}", "seq",
 						   (json_int_t)sqlite3_column_int64(st, 0), "op",
-						   sqlite3_column_text(st, 1), "from", sqlite3_column_text(st, 2),
-						   "to", sqlite3_column_text(st, 3), "amount",
+						   sqlite3_column_text(st, 1), "from",
+						   sqlite3_column_text(st, 2), "to",
+						   sqlite3_column_text(st, 3), "amount",
 						   (json_int_t)sqlite3_column_int64(st, 4), "ts",
 						   (json_int_t)sqlite3_column_int64(st, 5)));
 	sqlite3_reset(st);
@@ -510,10 +551,11 @@ static void h_entries(struct rt_svc *s, struct fl_http_req *r)
 
 static void metrics(struct rt_svc *s, struct fl_buf *out)
 {
-	sqlite3_stmt *st = rt_stmt(s, "SELECT COALESCE(SUM(CASE WHEN member IS NOT NULL THEN balance END), 0),"
-				      " COALESCE(SUM(CASE WHEN name = 'TRANSIT' THEN balance END), 0),"
-				      " COALESCE(SUM(CASE WHEN name = 'CORP' THEN balance END), 0),"
-				      " COALESCE(SUM(balance), 0) FROM accounts");
+	sqlite3_stmt *st =
+		rt_stmt(s, "SELECT COALESCE(SUM(CASE WHEN member IS NOT NULL THEN balance END), 0),"
+			   " COALESCE(SUM(CASE WHEN name = 'TRANSIT' THEN balance END), 0),"
+			   " COALESCE(SUM(CASE WHEN name = 'CORP' THEN balance END), 0),"
+			   " COALESCE(SUM(balance), 0) FROM accounts");
 	if (!st || sqlite3_step(st) != SQLITE_ROW) {
 		if (st)
 			sqlite3_reset(st);
@@ -528,8 +570,10 @@ static void metrics(struct rt_svc *s, struct fl_buf *out)
 		      "# HELP fl_ledger_sum_krw Sum of every ledger account (0 when conserved).\n"
 		      "# TYPE fl_ledger_sum_krw gauge\n"
 		      "fl_ledger_sum_krw %lld\n",
-		      (long long)sqlite3_column_int64(st, 0), (long long)sqlite3_column_int64(st, 1),
-		      (long long)sqlite3_column_int64(st, 2), (long long)sqlite3_column_int64(st, 3));
+		      (long long)sqlite3_column_int64(st, 0),
+		      (long long)sqlite3_column_int64(st, 1),
+		      (long long)sqlite3_column_int64(st, 2),
+		      (long long)sqlite3_column_int64(st, 3));
 	sqlite3_reset(st);
 }
 

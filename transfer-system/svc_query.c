@@ -44,7 +44,9 @@ static void apply(struct rt_svc *s, const char *feed, json_t *ev)
 	const char *type = fl_json_str(ev, "type", "");
 	if (strcmp(feed, "membership") == 0 &&
 	    (strcmp(type, "member_registered") == 0 || strcmp(type, "member_modified") == 0)) {
-		sqlite3_stmt *st = rt_stmt(s, "INSERT OR REPLACE INTO q_members(id, address, status) VALUES (?1, ?2, ?3)");
+		sqlite3_stmt *st = rt_stmt(
+			s,
+			"INSERT OR REPLACE INTO q_members(id, address, status) VALUES (?1, ?2, ?3)");
 		sqlite3_bind_text(st, 1, fl_json_str(ev, "membershipId", ""), -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, fl_json_str(ev, "address", ""), -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 3, fl_json_str(ev, "status", ""), -1, SQLITE_TRANSIENT);
@@ -61,7 +63,8 @@ static void apply(struct rt_svc *s, const char *feed, json_t *ev)
 					" ON CONFLICT(id) DO UPDATE SET balance = balance + ?2");
 			sqlite3_bind_int64(st, 2, delta);
 		} else {
-			st = rt_stmt(s, "INSERT OR REPLACE INTO q_wallets(id, balance) VALUES (?1, ?2)");
+			st = rt_stmt(
+				s, "INSERT OR REPLACE INTO q_wallets(id, balance) VALUES (?1, ?2)");
 			sqlite3_bind_int64(st, 2, fl_json_int(ev, "balance", 0));
 		}
 		sqlite3_bind_text(st, 1, fl_json_str(ev, "membershipId", ""), -1, SQLITE_TRANSIENT);
@@ -71,9 +74,11 @@ static void apply(struct rt_svc *s, const char *feed, json_t *ev)
 		const char *state = fl_json_str(ev, "state", "");
 		const char *stype = fl_json_str(ev, "saga_type", "");
 		if (strcmp(state, "FAILED") == 0 || strcmp(state, "COMPENSATED") == 0) {
-			sqlite3_stmt *st = rt_stmt(s, "INSERT INTO q_failures(reason, state, count) VALUES (?1, ?2, 1)"
-						      " ON CONFLICT(reason, state) DO UPDATE SET count = count + 1");
-			sqlite3_bind_text(st, 1, fl_json_str(ev, "reason", ""), -1, SQLITE_TRANSIENT);
+			sqlite3_stmt *st = rt_stmt(
+				s, "INSERT INTO q_failures(reason, state, count) VALUES (?1, ?2, 1)"
+				   " ON CONFLICT(reason, state) DO UPDATE SET count = count + 1");
+			sqlite3_bind_text(st, 1, fl_json_str(ev, "reason", ""), -1,
+					  SQLITE_TRANSIENT);
 			sqlite3_bind_text(st, 2, state, -1, SQLITE_TRANSIENT);
 			sqlite3_step(st);
 			sqlite3_reset(st);
@@ -81,11 +86,16 @@ static void apply(struct rt_svc *s, const char *feed, json_t *ev)
 			   (strcmp(stype, "topup") == 0 || strcmp(stype, "external") == 0)) {
 			char date[11] = "";
 			snprintf(date, sizeof(date), "%s", fl_json_str(ev, "ts", ""));
-			sqlite3_stmt *st = rt_stmt(s, "INSERT INTO q_ctr(member, date, kind, total, count) VALUES (?1, ?2, ?3, ?4, 1)"
-						      " ON CONFLICT(member, date, kind) DO UPDATE SET total = total + ?4, count = count + 1");
-			sqlite3_bind_text(st, 1, fl_json_str(ev, "fromMembershipId", ""), -1, SQLITE_TRANSIENT);
+			sqlite3_stmt *st = rt_stmt(
+				s,
+				"INSERT INTO q_ctr(member, date, kind, total, count) VALUES (?1, ?2, ?3, ?4, 1)"
+				" ON CONFLICT(member, date, kind) DO UPDATE SET total = total + ?4, count = count + 1");
+			sqlite3_bind_text(st, 1, fl_json_str(ev, "fromMembershipId", ""), -1,
+					  SQLITE_TRANSIENT);
 			sqlite3_bind_text(st, 2, date, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 3, strcmp(stype, "topup") == 0 ? "topup" : "withdrawal", -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3,
+					  strcmp(stype, "topup") == 0 ? "topup" : "withdrawal", -1,
+					  SQLITE_STATIC);
 			sqlite3_bind_int64(st, 4, fl_json_int(ev, "amount", 0));
 			sqlite3_step(st);
 			sqlite3_reset(st);
@@ -101,7 +111,8 @@ static void feed_done(struct rt_svc *s, const struct rt_call_result *res, void *
 	if (s->stopping)
 		return;
 	json_t *evs = res->kind == RT_CALL_REPLY && res->status == 200 && res->json
-		? json_object_get(res->json, "events") : NULL;
+			      ? json_object_get(res->json, "events")
+			      : NULL;
 	if (!json_is_array(evs)) {
 		f->up = false;
 		rt_after(s, 200, poll_feed, f);
@@ -122,7 +133,8 @@ static void feed_done(struct rt_svc *s, const struct rt_call_result *res, void *
 			f->applied++;
 		}
 		f->last = last;
-		sqlite3_stmt *st = rt_stmt(s, "INSERT OR REPLACE INTO q_feeds(name, last) VALUES (?1, ?2)");
+		sqlite3_stmt *st =
+			rt_stmt(s, "INSERT OR REPLACE INTO q_feeds(name, last) VALUES (?1, ?2)");
 		sqlite3_bind_text(st, 1, f->name, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, f->last);
 		sqlite3_step(st);
@@ -138,8 +150,11 @@ static void poll_feed(struct rt_svc *s, void *arg)
 	if (s->stopping || s->accepting_stopped)
 		return;
 	char path[128];
-	snprintf(path, sizeof(path), "/events?after=%lld&wait=%ld&limit=2000", f->last, s->o.poll_wait_ms);
-	struct rt_call c = { .peer = f->name, .method = "GET", .path = path,
+	snprintf(path, sizeof(path), "/events?after=%lld&wait=%ld&limit=2000", f->last,
+		 s->o.poll_wait_ms);
+	struct rt_call c = { .peer = f->name,
+			     .method = "GET",
+			     .path = path,
 			     .timeout_ms = s->o.poll_wait_ms + 5000 };
 	if (rt_call(s, &c, feed_done, f) != 0)
 		rt_after(s, 500, poll_feed, f);
@@ -151,16 +166,17 @@ static json_t *lag_json(struct rt_svc *s)
 	json_t *o = json_object();
 	for (int i = 0; i < NFEEDS; i++)
 		json_object_set_new(o, q->feeds[i].name,
-				    json_pack("{s:I, s:b}", "last", (json_int_t)q->feeds[i].last, "up",
-					      q->feeds[i].up));
+				    json_pack("{s:I, s:b}", "last", (json_int_t)q->feeds[i].last,
+					      "up", q->feeds[i].up));
 	return o;
 }
 
 static void h_sum(struct rt_svc *s, struct fl_http_req *r)
 {
 	const char *addr = fl_http_req_param(r, "addr");
-	sqlite3_stmt *st = rt_stmt(s, "SELECT COALESCE(SUM(w.balance), 0), COUNT(m.id) FROM q_members m"
-				      " LEFT JOIN q_wallets w ON w.id = m.id WHERE m.address = ?1");
+	sqlite3_stmt *st =
+		rt_stmt(s, "SELECT COALESCE(SUM(w.balance), 0), COUNT(m.id) FROM q_members m"
+			   " LEFT JOIN q_wallets w ON w.id = m.id WHERE m.address = ?1");
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
 	long long sum = 0, n = 0;
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -168,14 +184,16 @@ static void h_sum(struct rt_svc *s, struct fl_http_req *r)
 		n = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
-	rt_reply_json(r, 200, json_pack("{s:s, s:I, s:I, s:o}", "address", addr, "sum", (json_int_t)sum,
-					"members", (json_int_t)n, "feeds", lag_json(s)));
+	rt_reply_json(r, 200,
+		      json_pack("{s:s, s:I, s:I, s:o}", "address", addr, "sum", (json_int_t)sum,
+				"members", (json_int_t)n, "feeds", lag_json(s)));
 }
 
 static void h_failed(struct rt_svc *s, struct fl_http_req *r)
 {
 	const char *reason = fl_http_req_query(r, "reason");
-	sqlite3_stmt *st = rt_stmt(s, "SELECT reason, state, count FROM q_failures ORDER BY reason, state");
+	sqlite3_stmt *st =
+		rt_stmt(s, "SELECT reason, state, count FROM q_failures ORDER BY reason, state");
 	json_t *by = json_object();
 	long long failed = 0, comp = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -186,7 +204,8 @@ static void h_failed(struct rt_svc *s, struct fl_http_req *r)
 			continue;
 		json_t *e = json_object_get(by, rs);
 		if (!e) {
-			e = json_pack("{s:I, s:I}", "failed", (json_int_t)0, "compensated", (json_int_t)0);
+			e = json_pack("{s:I, s:I}", "failed", (json_int_t)0, "compensated",
+				      (json_int_t)0);
 			json_object_set_new(by, rs, e);
 		}
 		bool f = strcmp(state, "FAILED") == 0;
@@ -212,18 +231,22 @@ static void h_ctr(struct rt_svc *s, struct fl_http_req *r)
 		rt_today(fl_wall_ns(), today);
 		date = today;
 	}
-	sqlite3_stmt *st = rt_stmt(s, "SELECT member, kind, total, count FROM q_ctr WHERE date = ?1 AND total >= ?2 ORDER BY member, kind");
+	sqlite3_stmt *st = rt_stmt(
+		s,
+		"SELECT member, kind, total, count FROM q_ctr WHERE date = ?1 AND total >= ?2 ORDER BY member, kind");
 	sqlite3_bind_text(st, 1, date, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, CTR_THRESHOLD);
 	json_t *a = json_array();
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:I}", "membershipId",
-						   sqlite3_column_text(st, 0), "kind", sqlite3_column_text(st, 1),
-						   "total", (json_int_t)sqlite3_column_int64(st, 2), "count",
+						   sqlite3_column_text(st, 0), "kind",
+						   sqlite3_column_text(st, 1), "total",
+						   (json_int_t)sqlite3_column_int64(st, 2), "count",
 						   (json_int_t)sqlite3_column_int64(st, 3)));
 	sqlite3_reset(st);
-	rt_reply_json(r, 200, json_pack("{s:s, s:I, s:o}", "date", date, "threshold",
-					(json_int_t)CTR_THRESHOLD, "reports", a));
+	rt_reply_json(r, 200,
+		      json_pack("{s:s, s:I, s:o}", "date", date, "threshold",
+				(json_int_t)CTR_THRESHOLD, "reports", a));
 }
 
 static void h_status(struct rt_svc *s, struct fl_http_req *r)
@@ -242,8 +265,8 @@ static void metrics(struct rt_svc *s, struct fl_buf *out)
 	fl_buf_puts(out, "# HELP fl_query_events_applied_total Events applied to the read models.\n"
 			 "# TYPE fl_query_events_applied_total counter\n");
 	for (int i = 0; i < NFEEDS; i++)
-		fl_buf_printf(out, "fl_query_events_applied_total{feed=\"%s\"} %llu\n", q->feeds[i].name,
-			      (unsigned long long)q->feeds[i].applied);
+		fl_buf_printf(out, "fl_query_events_applied_total{feed=\"%s\"} %llu\n",
+			      q->feeds[i].name, (unsigned long long)q->feeds[i].applied);
 }
 
 static int init(struct rt_svc *s, char *err, size_t errlen)
@@ -259,7 +282,8 @@ static int init(struct rt_svc *s, char *err, size_t errlen)
 		f->s = s;
 		f->name = feed_names[i];
 		if (!rt_peer_url(s, f->name))
-			return fl_err_set(err, errlen, FL_EINVAL, "query needs --peer %s=URL", f->name);
+			return fl_err_set(err, errlen, FL_EINVAL, "query needs --peer %s=URL",
+					  f->name);
 		sqlite3_stmt *st = rt_stmt(s, "SELECT last FROM q_feeds WHERE name = ?1");
 		sqlite3_bind_text(st, 1, f->name, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW)

@@ -26,8 +26,8 @@ static const char schema[] =
 	" fwd TEXT NOT NULL, comp TEXT NOT NULL, maybe_sent INTEGER NOT NULL, attempts INTEGER NOT NULL,"
 	" comp_attempts INTEGER NOT NULL, result TEXT NOT NULL, PRIMARY KEY(saga_id, idx));";
 
-#define MAX_AMOUNT 1000000000000000LL	/* 10^15 KRW: sums stay far from int64 limits */
-#define MIN_DEADLINE_MS 100		/* bounds of a request's deadlineMs */
+#define MAX_AMOUNT 1000000000000000LL /* 10^15 KRW: sums stay far from int64 limits */
+#define MIN_DEADLINE_MS 100	      /* bounds of a request's deadlineMs */
 #define MAX_DEADLINE_MS 600000
 
 static const char saga_cols[] =
@@ -77,7 +77,9 @@ static void load_steps(struct rt_svc *s, struct saga *g)
 		snprintf(g->st[i].fwd, sizeof(g->st[i].fwd), "PENDING");
 		snprintf(g->st[i].comp, sizeof(g->st[i].comp), "NONE");
 	}
-	sqlite3_stmt *st = rt_stmt(s, "SELECT idx, fwd, comp, maybe_sent, attempts, comp_attempts, result FROM steps WHERE saga_id = ?1");
+	sqlite3_stmt *st = rt_stmt(
+		s,
+		"SELECT idx, fwd, comp, maybe_sent, attempts, comp_attempts, result FROM steps WHERE saga_id = ?1");
 	sqlite3_bind_text(st, 1, g->id, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int i = sqlite3_column_int(st, 0);
@@ -100,7 +102,8 @@ static void load_steps(struct rt_svc *s, struct saga *g)
 static struct saga *find_saga(struct rt_svc *s, const char *id, const char *idem, bool *active)
 {
 	for (struct saga *g = RM(s)->active; g; g = g->next)
-		if ((id && strcmp(g->id, id) == 0) || (idem && g->idem[0] && strcmp(g->idem, idem) == 0)) {
+		if ((id && strcmp(g->id, id) == 0) ||
+		    (idem && g->idem[0] && strcmp(g->idem, idem) == 0)) {
 			*active = true;
 			return g;
 		}
@@ -239,17 +242,25 @@ static void start_saga(struct rt_svc *s, struct fl_http_req *r, int type, const 
 		bool active;
 		struct saga *old = find_saga(s, NULL, idem, &active);
 		if (old) {
-			if (old->amount != amount || strcmp(old->from, from) != 0 || old->type != type) {
+			if (old->amount != amount || strcmp(old->from, from) != 0 ||
+			    old->type != type) {
 				if (!active)
 					remit_saga_free(old);
-				rt_reply_error(r, 422, "Idempotency-Key %s was used for another request", idem);
+				rt_reply_error(r, 422,
+					       "Idempotency-Key %s was used for another request",
+					       idem);
 				return;
 			}
 			fl_http_reply_header(r, "Idempotent-Replayed", "true");
-			if (active && wait && !saga_terminal(old->state) && strcmp(old->state, "DEFERRED") != 0)
+			if (active && wait && !saga_terminal(old->state) &&
+			    strcmp(old->state, "DEFERRED") != 0)
 				add_waiter(s, old, r);
 			else
-				rt_reply_json(r, saga_terminal(old->state) || strcmp(old->state, "DEFERRED") == 0 ? 200 : 202,
+				rt_reply_json(r,
+					      saga_terminal(old->state) ||
+							      strcmp(old->state, "DEFERRED") == 0
+						      ? 200
+						      : 202,
 					      saga_json(old));
 			if (!active)
 				remit_saga_free(old);
@@ -280,9 +291,11 @@ static void start_saga(struct rt_svc *s, struct fl_http_req *r, int type, const 
 		snprintf(g->st[i].comp, sizeof(g->st[i].comp), "NONE");
 	}
 	rt_begin(s);
-	sqlite3_stmt *st = rt_stmt(s, "INSERT INTO sagas(type, state, from_m, to_m, bank, account, amount, trace, idem,"
-				      " created_ms, updated_ms, deadline_len)"
-				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)");
+	sqlite3_stmt *st = rt_stmt(
+		s,
+		"INSERT INTO sagas(type, state, from_m, to_m, bank, account, amount, trace, idem,"
+		" created_ms, updated_ms, deadline_len)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)");
 	sqlite3_bind_int(st, 1, type);
 	sqlite3_bind_text(st, 2, g->state, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, g->from, -1, SQLITE_STATIC);
@@ -310,9 +323,9 @@ static void start_saga(struct rt_svc *s, struct fl_http_req *r, int type, const 
 	sqlite3_bind_text(st, 2, g->id, -1, SQLITE_STATIC);
 	sqlite3_step(st);
 	sqlite3_reset(st);
-	json_t *x = json_pack("{s:s, s:s, s:s, s:s, s:I}", "fromMembershipId", g->from, "toMembershipId",
-			      g->to, "bankName", g->bank, "bankAccountNumber", g->account,
-			      "deadline_ms", (json_int_t)saga_deadline_len(g));
+	json_t *x = json_pack("{s:s, s:s, s:s, s:s, s:I}", "fromMembershipId", g->from,
+			      "toMembershipId", g->to, "bankName", g->bank, "bankAccountNumber",
+			      g->account, "deadline_ms", (json_int_t)saga_deadline_len(g));
 	if (g->idem[0])
 		json_object_set_new(x, "request_key", json_string(g->idem));
 	saga_event(g, "saga_started", -1, NULL, x);
@@ -368,7 +381,8 @@ static bool request_deadline(json_t *b, struct fl_http_req *r, int64_t *len)
 		return true;
 	if (!json_is_integer(v) || json_integer_value(v) < MIN_DEADLINE_MS ||
 	    json_integer_value(v) > MAX_DEADLINE_MS) {
-		rt_reply_error(r, 400, "deadlineMs: expected an integer from %d to %d (milliseconds)",
+		rt_reply_error(r, 400,
+			       "deadlineMs: expected an integer from %d to %d (milliseconds)",
 			       MIN_DEADLINE_MS, MAX_DEADLINE_MS);
 		return false;
 	}
@@ -385,14 +399,17 @@ static void h_request(struct rt_svc *s, struct fl_http_req *r)
 	const char *from = field_str(b, "fromMembershipId", "from", fb, sizeof(fb));
 	const char *to = field_str(b, "toMembershipId", "to", tb, sizeof(tb));
 	const char *bank = fl_json_str(b, "toBankName", fl_json_str(b, "to_bank", NULL));
-	const char *account = fl_json_str(b, "toBankAccountNumber", fl_json_str(b, "to_account", NULL));
+	const char *account =
+		fl_json_str(b, "toBankAccountNumber", fl_json_str(b, "to_account", NULL));
 	json_t *tv = json_object_get(b, "remittanceType");
 	if (!tv)
 		tv = json_object_get(b, "type");
 	json_t *av = json_object_get(b, "amount");
 	bool wait = fl_json_bool(b, "wait", true);
-	if (!json_is_integer(av) || json_integer_value(av) <= 0 || json_integer_value(av) > MAX_AMOUNT) {
-		rt_reply_error(r, 400, "amount: expected a positive integer (KRW) up to %lld", MAX_AMOUNT);
+	if (!json_is_integer(av) || json_integer_value(av) <= 0 ||
+	    json_integer_value(av) > MAX_AMOUNT) {
+		rt_reply_error(r, 400, "amount: expected a positive integer (KRW) up to %lld",
+			       MAX_AMOUNT);
 		return;
 	}
 	int type = tv ? (int)json_integer_value(tv) : 0;
@@ -409,14 +426,17 @@ static void h_request(struct rt_svc *s, struct fl_http_req *r)
 		return;
 	}
 	if (type == 1 && (!bank || !*bank || !account || !*account)) {
-		rt_reply_error(r, 400, "toBankName and toBankAccountNumber are required for remittanceType 1");
+		rt_reply_error(
+			r, 400,
+			"toBankName and toBankAccountNumber are required for remittanceType 1");
 		return;
 	}
 	int64_t dl;
 	if (!request_deadline(b, r, &dl))
 		return;
 	start_saga(s, r, type == 0 ? SAGA_INTERNAL : SAGA_EXTERNAL, from, type == 0 ? to : NULL,
-		   type == 1 ? bank : NULL, type == 1 ? account : NULL, json_integer_value(av), dl, wait);
+		   type == 1 ? bank : NULL, type == 1 ? account : NULL, json_integer_value(av), dl,
+		   wait);
 }
 
 static void h_topup(struct rt_svc *s, struct fl_http_req *r)
@@ -431,8 +451,10 @@ static void h_topup(struct rt_svc *s, struct fl_http_req *r)
 		rt_reply_error(r, 400, "membershipId: expected a membership id");
 		return;
 	}
-	if (!json_is_integer(av) || json_integer_value(av) <= 0 || json_integer_value(av) > MAX_AMOUNT) {
-		rt_reply_error(r, 400, "amount: expected a positive integer (KRW) up to %lld", MAX_AMOUNT);
+	if (!json_is_integer(av) || json_integer_value(av) <= 0 ||
+	    json_integer_value(av) > MAX_AMOUNT) {
+		rt_reply_error(r, 400, "amount: expected a positive integer (KRW) up to %lld",
+			       MAX_AMOUNT);
 		return;
 	}
 	int64_t dl;
@@ -488,7 +510,8 @@ static void list(struct rt_svc *s, struct fl_http_req *r, const char *where, con
 		free(g);
 	}
 	sqlite3_finalize(st);
-	rt_reply_json(r, 200, json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(a), "sagas", a));
+	rt_reply_json(r, 200,
+		      json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(a), "sagas", a));
 }
 
 static void h_history(struct rt_svc *s, struct fl_http_req *r)
@@ -504,7 +527,8 @@ static void h_sagas(struct rt_svc *s, struct fl_http_req *r)
 		return;
 	}
 	if (strcmp(state, "open") == 0)
-		list(s, r, "WHERE state NOT IN ('COMPLETED', 'COMPENSATED', 'FAILED', 'STUCK')", NULL);
+		list(s, r, "WHERE state NOT IN ('COMPLETED', 'COMPENSATED', 'FAILED', 'STUCK')",
+		     NULL);
 	else
 		list(s, r, "WHERE state = ?1", state);
 }
@@ -516,10 +540,12 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct rt_svc *s = arg;
 	struct remit *rm = RM(s);
-	if (!rm->recovery_done && (rm->recovering == 0 ||
-	    fl_mono_ns() - rm->started_ns > (int64_t)s->o.recovery_timeout_ms * 1000000)) {
+	if (!rm->recovery_done &&
+	    (rm->recovering == 0 ||
+	     fl_mono_ns() - rm->started_ns > (int64_t)s->o.recovery_timeout_ms * 1000000)) {
 		rm->recovery_done = true;
-		fl_log(FL_LOG_INFO, "remittance", "recovery finished (%zu sagas still open)", rm->recovering);
+		fl_log(FL_LOG_INFO, "remittance", "recovery finished (%zu sagas still open)",
+		       rm->recovering);
 	}
 	struct breaker *b = rt_breaker(s, "banking");
 	int64_t now = fl_mono_ns();
@@ -560,7 +586,9 @@ static int recover(struct rt_svc *s)
 {
 	struct remit *rm = RM(s);
 	char sql[512];
-	snprintf(sql, sizeof(sql), "%s WHERE state NOT IN ('COMPLETED', 'COMPENSATED', 'FAILED', 'STUCK') ORDER BY n", saga_cols);
+	snprintf(sql, sizeof(sql),
+		 "%s WHERE state NOT IN ('COMPLETED', 'COMPENSATED', 'FAILED', 'STUCK') ORDER BY n",
+		 saga_cols);
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return FL_EDB;
@@ -615,8 +643,9 @@ static void recover_start(struct rt_svc *s, void *arg)
 
 static void metrics(struct rt_svc *s, struct fl_buf *out)
 {
-	static const char *const states[] = { "RUNNING", "DEFERRED", "COMPENSATING", "COMPLETED",
-					      "COMPENSATED", "FAILED", "STUCK", NULL };
+	static const char *const states[] = { "RUNNING",   "DEFERRED",	  "COMPENSATING",
+					      "COMPLETED", "COMPENSATED", "FAILED",
+					      "STUCK",	   NULL };
 	long long n[7] = { 0 };
 	sqlite3_stmt *st = rt_stmt(s, "SELECT state, COUNT(*) FROM sagas GROUP BY state");
 	while (st && sqlite3_step(st) == SQLITE_ROW)
@@ -628,18 +657,19 @@ static void metrics(struct rt_svc *s, struct fl_buf *out)
 	fl_buf_puts(out, "# HELP fl_sagas Sagas in the log by state.\n# TYPE fl_sagas gauge\n");
 	for (int i = 0; states[i]; i++)
 		fl_buf_printf(out, "fl_sagas{state=\"%s\"} %lld\n", states[i], n[i]);
-	fl_buf_printf(out,
-		      "# HELP fl_sagas_started_total Sagas started by this process.\n"
-		      "# TYPE fl_sagas_started_total counter\n"
-		      "fl_sagas_started_total %llu\n"
-		      "# HELP fl_sagas_ended_total Sagas that reached a terminal state in this process.\n"
-		      "# TYPE fl_sagas_ended_total counter\n"
-		      "fl_sagas_ended_total %llu\n"
-		      "# HELP fl_sagas_active Sagas held in memory (running, compensating, deferred).\n"
-		      "# TYPE fl_sagas_active gauge\n"
-		      "fl_sagas_active %zu\n",
-		      (unsigned long long)RM(s)->started_total, (unsigned long long)RM(s)->ended_total,
-		      RM(s)->nactive);
+	fl_buf_printf(
+		out,
+		"# HELP fl_sagas_started_total Sagas started by this process.\n"
+		"# TYPE fl_sagas_started_total counter\n"
+		"fl_sagas_started_total %llu\n"
+		"# HELP fl_sagas_ended_total Sagas that reached a terminal state in this process.\n"
+		"# TYPE fl_sagas_ended_total counter\n"
+		"fl_sagas_ended_total %llu\n"
+		"# HELP fl_sagas_active Sagas held in memory (running, compensating, deferred).\n"
+		"# TYPE fl_sagas_active gauge\n"
+		"fl_sagas_active %zu\n",
+		(unsigned long long)RM(s)->started_total, (unsigned long long)RM(s)->ended_total,
+		RM(s)->nactive);
 }
 
 static int init(struct rt_svc *s, char *err, size_t errlen)
@@ -647,12 +677,14 @@ static int init(struct rt_svc *s, char *err, size_t errlen)
 	static const char *const peers[] = { "membership", "money", "banking" };
 	for (int i = 0; i < 3; i++)
 		if (!rt_peer_url(s, peers[i]))
-			return fl_err_set(err, errlen, FL_EINVAL, "remittance needs --peer %s=URL", peers[i]);
+			return fl_err_set(err, errlen, FL_EINVAL, "remittance needs --peer %s=URL",
+					  peers[i]);
 	if (rt_exec(s, schema))
 		return fl_err_set(err, errlen, FL_EDB, "remittance schema");
 	/* a saga log written before per-request deadlines lacks the column */
 	sqlite3_stmt *probe = NULL;
-	if (sqlite3_prepare_v2(s->db, "SELECT deadline_len FROM sagas LIMIT 0", -1, &probe, NULL) != SQLITE_OK &&
+	if (sqlite3_prepare_v2(s->db, "SELECT deadline_len FROM sagas LIMIT 0", -1, &probe, NULL) !=
+		    SQLITE_OK &&
 	    rt_exec(s, "ALTER TABLE sagas ADD COLUMN deadline_len INTEGER NOT NULL DEFAULT 0"))
 		return fl_err_set(err, errlen, FL_EDB, "remittance schema (deadline_len)");
 	sqlite3_finalize(probe);

@@ -60,8 +60,7 @@ static int add_list(lua_State *L, int idx, struct fl_chk_history *h, long *line,
 
 /* Build a history from the source at idx: a path, a list of events, or
  * {files = {PATH...}, events = {...}}. Returns 0, or -1 with err set. */
-static int load_source(lua_State *L, int idx, struct fl_chk_history **out, char *err,
-		       size_t errlen)
+static int load_source(lua_State *L, int idx, struct fl_chk_history **out, char *err, size_t errlen)
 {
 	if (lua_type(L, idx) == LUA_TSTRING) {
 		*out = fl_chk_history_load(lua_tostring(L, idx), err, errlen);
@@ -82,7 +81,9 @@ static int load_source(lua_State *L, int idx, struct fl_chk_history **out, char 
 			lua_geti(L, files, i);
 			const char *path = lua_tostring(L, -1);
 			rc = path ? fl_chk_history_add_file(h, path, err, errlen)
-				  : (snprintf(err, errlen, "files[%lld] is not a path", (long long)i), -1);
+				  : (snprintf(err, errlen, "files[%lld] is not a path",
+					      (long long)i),
+				     -1);
 			lua_pop(L, 1);
 		}
 		if (!rc && lua_istable(L, events))
@@ -106,8 +107,9 @@ static const struct fl_checker *check_checker(lua_State *L)
 	const struct fl_checker *k = fl_checker_find(kind);
 	if (!k) {
 		char names[128];
-		luaL_argerror(L, 1, lua_pushfstring(L, "unknown checker '%s' (%s)", kind,
-						    fl_checker_names(names, sizeof(names))));
+		luaL_argerror(L, 1,
+			      lua_pushfstring(L, "unknown checker '%s' (%s)", kind,
+					      fl_checker_names(names, sizeof(names))));
 	}
 	return k;
 }
@@ -137,8 +139,9 @@ static int l_run(lua_State *L)
 {
 	const struct fl_checker *k = check_checker(L);
 	if (!lua_isstring(L, 2) && !lua_istable(L, 2))
-		return luaL_argerror(L, 2, "expected a history path, a list of events or "
-					   "{files=, events=}");
+		return luaL_argerror(L, 2,
+				     "expected a history path, a list of events or "
+				     "{files=, events=}");
 	char err[512] = "";
 	union fl_checker_config c;
 	if (configure(L, k, &c, err, sizeof(err))) {

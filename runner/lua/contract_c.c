@@ -81,7 +81,7 @@ static int l_match_response(lua_State *L)
 	lua_getfield(L, 2, "headers");
 	if (lua_istable(L, -1)) {
 		lua_pushnil(L);
-		while (lua_next(L, -2)) {	/* stack: headers, key, value */
+		while (lua_next(L, -2)) { /* stack: headers, key, value */
 			if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
 				const char *k = lua_tostring(L, -2);
 				fl_pact_multimap_add(act.headers, k, lua_tostring(L, -1));
@@ -91,7 +91,7 @@ static int l_match_response(lua_State *L)
 			lua_pop(L, 1);
 		}
 	}
-	lua_getfield(L, 2, "body");	/* kept on the stack while used */
+	lua_getfield(L, 2, "body"); /* kept on the stack while used */
 	size_t blen = 0;
 	const char *body = lua_tolstring(L, -1, &blen);
 	if (body && blen)
@@ -147,7 +147,8 @@ static int pacts_from_opts(lua_State *L, int idx, struct fl_pact_list *ps, char 
 			const char *path = lua_tostring(L, -1);
 			struct fl_pact *p = path ? fl_pact_load(path, err, errlen) : NULL;
 			if (!path)
-				snprintf(err, errlen, "pacts[%lld] must be a file name", (long long)i);
+				snprintf(err, errlen, "pacts[%lld] must be a file name",
+					 (long long)i);
 			lua_pop(L, 1);
 			if (!p || fl_pact_list_add(ps, p) < 0) {
 				lua_pop(L, 1);
@@ -171,10 +172,11 @@ static int pacts_from_opts(lua_State *L, int idx, struct fl_pact_list *ps, char 
 		lua_getfield(L, idx, "provider");
 		json_t *doc = json_pack("{s:{s:s},s:{s:s},s:o,s:{s:{s:s}}}", "consumer", "name",
 					luaL_optstring(L, -2, "consumer"), "provider", "name",
-					luaL_optstring(L, -1, "provider"), "interactions", its, "metadata",
-					"pactSpecification", "version", "3.0.0");
+					luaL_optstring(L, -1, "provider"), "interactions", its,
+					"metadata", "pactSpecification", "version", "3.0.0");
 		lua_pop(L, 2);
-		struct fl_pact *p = doc ? fl_pact_from_json(doc, "interactions", err, errlen) : NULL;
+		struct fl_pact *p =
+			doc ? fl_pact_from_json(doc, "interactions", err, errlen) : NULL;
 		json_decref(doc);
 		if (!p || fl_pact_list_add(ps, p) < 0) {
 			lua_pop(L, 1);
@@ -183,7 +185,8 @@ static int pacts_from_opts(lua_State *L, int idx, struct fl_pact_list *ps, char 
 	}
 	lua_pop(L, 1);
 	if (!ps->n) {
-		snprintf(err, errlen, "give pact = FILE, pacts = {FILE...} or interactions = {...}");
+		snprintf(err, errlen,
+			 "give pact = FILE, pacts = {FILE...} or interactions = {...}");
 		return -1;
 	}
 	return 0;
@@ -221,7 +224,7 @@ static int l_stub(lua_State *L)
 	if (!sch)
 		return luaL_error(L, "contract.stub needs the scenario runner's event loop");
 	struct lstub *s = lua_newuserdatauv(L, sizeof(*s), 0);
-	memset(s, 0, sizeof(*s));	/* closed until started */
+	memset(s, 0, sizeof(*s)); /* closed until started */
 	luaL_setmetatable(L, stub_mt);
 	char err[512];
 	if (pacts_from_opts(L, 1, &s->ps, err, sizeof(err)))
@@ -273,8 +276,8 @@ static int stub_misses(lua_State *L)
 struct vjob {
 	struct fl_pact_list ps;
 	struct fl_verify_opts o;
-	char *strs[8];		/* owned copies of the option strings */
-	json_t *results;	/* array filled by the thread */
+	char *strs[8];	 /* owned copies of the option strings */
+	json_t *results; /* array filled by the thread */
 	struct fl_verify_summary sum;
 	char err[512];
 	int rc;
@@ -304,8 +307,8 @@ static void on_result(const struct fl_verify_result *r, void *arg)
 	struct vjob *j = arg;
 	static const char *const names[] = { "pass", "fail", "skip", "error" };
 	json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:o}", "consumer", r->pact->consumer, "description",
-			      r->interaction->description ? r->interaction->description : "", "status",
-			      names[r->status], "pending", r->pending, "mismatches",
+			      r->interaction->description ? r->interaction->description : "",
+			      "status", names[r->status], "pending", r->pending, "mismatches",
 			      fl_pact_mismatches_json(&r->mismatches));
 	if (r->status == FL_VERIFY_ERROR)
 		json_object_set_new(o, "error", json_string(r->error));
@@ -316,7 +319,8 @@ static void *verify_thread(void *arg)
 {
 	struct vjob *j = arg;
 	for (size_t i = 0; i < j->ps.n && !j->rc; i++)
-		j->rc = fl_verify_pact(j->ps.v[i], &j->o, on_result, j, &j->sum, j->err, sizeof(j->err));
+		j->rc = fl_verify_pact(j->ps.v[i], &j->o, on_result, j, &j->sum, j->err,
+				       sizeof(j->err));
 	char b = 1;
 	if (write(j->fds[1], &b, 1) != 1)
 		j->rc = -1;
@@ -326,9 +330,9 @@ static void *verify_thread(void *arg)
 static void push_verify_result(lua_State *L, struct vjob *j)
 {
 	json_t *res = json_pack("{s:b,s:i,s:i,s:i,s:i,s:i,s:O}", "ok",
-				!j->rc && !j->sum.failed && !j->sum.errors, "passed", j->sum.passed, "failed",
-				j->sum.failed, "pending", j->sum.pending_failed, "errors", j->sum.errors,
-				"skipped", j->sum.skipped, "results", j->results);
+				!j->rc && !j->sum.failed && !j->sum.errors, "passed", j->sum.passed,
+				"failed", j->sum.failed, "pending", j->sum.pending_failed, "errors",
+				j->sum.errors, "skipped", j->sum.skipped, "results", j->results);
 	if (j->rc)
 		json_object_set_new(res, "error", json_string(j->err));
 	fl_lua_push_json(L, res);
@@ -352,7 +356,7 @@ static void verify_cancel(struct fl_task *t, void *data)
 {
 	(void)t;
 	struct vjob *j = data;
-	pthread_join(j->th, NULL);	/* bounded by the request timeouts */
+	pthread_join(j->th, NULL); /* bounded by the request timeouts */
 	vjob_free(j);
 }
 
@@ -381,8 +385,9 @@ static int l_verify(lua_State *L)
 		vjob_free(j);
 		return luaL_argerror(L, 1, err);
 	}
-	static const char *const keys[] = { "provider", "state_change", "filter_consumer",
-					    "filter_description", "filter_state", "exclude_description" };
+	static const char *const keys[] = { "provider",	       "state_change",
+					    "filter_consumer", "filter_description",
+					    "filter_state",    "exclude_description" };
 	for (size_t i = 0; i < 6; i++)
 		j->strs[i] = opt_str(L, 1, keys[i]);
 	j->o.provider_url = j->strs[0];
@@ -422,7 +427,7 @@ int luaopen_faultline_contract_c(lua_State *L);
 int luaopen_faultline_contract_c(lua_State *L)
 {
 	static const luaL_Reg stub_methods[] = {
-		{ "url", stub_url },	   { "port", stub_port }, { "hits", stub_hits },
+		{ "url", stub_url },	   { "port", stub_port },   { "hits", stub_hits },
 		{ "misses", stub_misses }, { "close", stub_close }, { NULL, NULL },
 	};
 	static const luaL_Reg fns[] = {

@@ -256,9 +256,7 @@ static int l_random(lua_State *L)
 {
 	struct fl_prng *r = fl_sched_prng(fl_sched_from(L));
 	switch (lua_gettop(L)) {
-	case 0:
-		lua_pushnumber(L, fl_prng_double(r));
-		return 1;
+	case 0: lua_pushnumber(L, fl_prng_double(r)); return 1;
 	case 1: {
 		lua_Integer hi = luaL_checkinteger(L, 1);
 		luaL_argcheck(L, hi >= 1, 1, "interval is empty");

@@ -65,10 +65,22 @@ static int record_op(lua_State *L, const char *type)
 	return 1;
 }
 
-static int l_invoke(lua_State *L) { return record_op(L, "invoke"); }
-static int l_ok(lua_State *L) { return record_op(L, "ok"); }
-static int l_fail(lua_State *L) { return record_op(L, "fail"); }
-static int l_info(lua_State *L) { return record_op(L, "info"); }
+static int l_invoke(lua_State *L)
+{
+	return record_op(L, "invoke");
+}
+static int l_ok(lua_State *L)
+{
+	return record_op(L, "ok");
+}
+static int l_fail(lua_State *L)
+{
+	return record_op(L, "fail");
+}
+static int l_info(lua_State *L)
+{
+	return record_op(L, "info");
+}
 
 static int l_event(lua_State *L)
 {
@@ -112,7 +124,7 @@ int luaopen_faultline_history(lua_State *L);
 int luaopen_faultline_history(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
-		{ "invoke", l_invoke }, { "ok", l_ok },     { "fail", l_fail },
+		{ "invoke", l_invoke }, { "ok", l_ok },	      { "fail", l_fail },
 		{ "info", l_info },	{ "event", l_event }, { "path", l_path },
 		{ "count", l_count },	{ "close", l_close }, { NULL, NULL },
 	};

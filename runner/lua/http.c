@@ -175,9 +175,10 @@ static int allowed(lua_State *L, const char *url, char *host, size_t hostlen)
 	return 0;
 }
 
-static const char *const known_opts[] = { "headers", "json", "body", "timeout",
-					  "connect_timeout", "follow_redirects", "raise",
-					  "cacert", "cert", "key", "insecure", NULL };
+static const char *const known_opts[] = {
+	"headers", "json",   "body", "timeout", "connect_timeout", "follow_redirects",
+	"raise",   "cacert", "cert", "key",	"insecure",	   NULL
+};
 
 /* Raise on a key of the options table at idx that is not an option (a typo
  * such as "cacerts" must not silently turn verification back on). In the
@@ -195,9 +196,11 @@ static void check_opts(lua_State *L, int idx, int with_target)
 			if (!k)
 				luaL_error(L, "options: keys must be option names, got a %s",
 					   luaL_typename(L, -1));
-			luaL_error(L, "unknown option '%s' (options: headers, json, body, timeout, "
-				      "connect_timeout, follow_redirects, raise, cacert, cert, key, "
-				      "insecure)", k);
+			luaL_error(L,
+				   "unknown option '%s' (options: headers, json, body, timeout, "
+				   "connect_timeout, follow_redirects, raise, cacert, cert, key, "
+				   "insecure)",
+				   k);
 		}
 	}
 }
@@ -244,8 +247,7 @@ static void tls_opts(lua_State *L, int opts, struct fl_http_tls *t)
 
 /* The table of options at idx -> request; strings stay on the Lua stack
  * (anchored by the options table), so they outlive the start call. */
-static int do_request(lua_State *L, const char *method, const char *url, int opts,
-		      int with_target)
+static int do_request(lua_State *L, const char *method, const char *url, int opts, int with_target)
 {
 	struct fl_sched *s = fl_sched_from(L);
 	if (!fl_sched_current(L))
@@ -253,8 +255,9 @@ static int do_request(lua_State *L, const char *method, const char *url, int opt
 				     "fl.parallel/fl.spawn task");
 	char host[256];
 	if (!allowed(L, url, host, sizeof(host)))
-		return luaL_error(L, "%s %s: host '%s' is not on the allowlist (loopback is always "
-				     "allowed; add it with --allow %s)",
+		return luaL_error(L,
+				  "%s %s: host '%s' is not on the allowlist (loopback is always "
+				  "allowed; add it with --allow %s)",
 				  method, url, host, host[0] ? host : "HOST");
 	struct fl_http_request req = { .method = method, .url = url };
 	const char *hdrs[MAX_HEADERS];
@@ -278,7 +281,8 @@ static int do_request(lua_State *L, const char *method, const char *url, int opt
 			lua_pushnil(L);
 			while (lua_next(L, src)) {
 				if (nh >= MAX_HEADERS)
-					return luaL_error(L, "too many headers (max %d)", MAX_HEADERS);
+					return luaL_error(L, "too many headers (max %d)",
+							  MAX_HEADERS);
 				/* stack: key, value */
 				const char *v = luaL_tolstring(L, -1, NULL); /* key, value, v */
 				if (lua_type(L, -3) == LUA_TSTRING) {
@@ -294,7 +298,8 @@ static int do_request(lua_State *L, const char *method, const char *url, int opt
 				lua_pop(L, 1);
 			}
 		} else if (!lua_isnil(L, -1)) {
-			return luaL_error(L, "headers: expected a table, got %s", luaL_typename(L, -1));
+			return luaL_error(L, "headers: expected a table, got %s",
+					  luaL_typename(L, -1));
 		}
 		lua_getfield(L, opts, "json");
 		if (!lua_isnil(L, -1)) {
@@ -308,7 +313,8 @@ static int do_request(lua_State *L, const char *method, const char *url, int opt
 		if (lua_type(L, -1) == LUA_TSTRING)
 			req.body = lua_tolstring(L, -1, &req.body_len); /* stays on the stack */
 		else if (!lua_isnil(L, -1))
-			return luaL_error(L, "body: expected a string, got %s", luaL_typename(L, -1));
+			return luaL_error(L, "body: expected a string, got %s",
+					  luaL_typename(L, -1));
 		lua_getfield(L, opts, "timeout");
 		if (lua_isnumber(L, -1))
 			req.timeout_ms = (long)(lua_tonumber(L, -1) * 1000);
@@ -375,12 +381,30 @@ static int verb(lua_State *L, const char *method)
 	return do_request(L, method, url, opts, 0);
 }
 
-static int l_get(lua_State *L) { return verb(L, "GET"); }
-static int l_post(lua_State *L) { return verb(L, "POST"); }
-static int l_put(lua_State *L) { return verb(L, "PUT"); }
-static int l_patch(lua_State *L) { return verb(L, "PATCH"); }
-static int l_delete(lua_State *L) { return verb(L, "DELETE"); }
-static int l_head(lua_State *L) { return verb(L, "HEAD"); }
+static int l_get(lua_State *L)
+{
+	return verb(L, "GET");
+}
+static int l_post(lua_State *L)
+{
+	return verb(L, "POST");
+}
+static int l_put(lua_State *L)
+{
+	return verb(L, "PUT");
+}
+static int l_patch(lua_State *L)
+{
+	return verb(L, "PATCH");
+}
+static int l_delete(lua_State *L)
+{
+	return verb(L, "DELETE");
+}
+static int l_head(lua_State *L)
+{
+	return verb(L, "HEAD");
+}
 
 /* last() -> the last response seen in this state (for failure messages), or nil */
 static int l_last(lua_State *L)
@@ -401,9 +425,9 @@ int luaopen_faultline_http(lua_State *L);
 int luaopen_faultline_http(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{ "request", l_request }, { "get", l_get },	  { "post", l_post },
-		{ "put", l_put },	  { "patch", l_patch },	  { "delete", l_delete },
-		{ "head", l_head },	  { "last", l_last },	  { "forget", l_forget },
+		{ "request", l_request }, { "get", l_get },	{ "post", l_post },
+		{ "put", l_put },	  { "patch", l_patch }, { "delete", l_delete },
+		{ "head", l_head },	  { "last", l_last },	{ "forget", l_forget },
 		{ NULL, NULL },
 	};
 	luaL_newlib(L, fns);

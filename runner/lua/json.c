@@ -62,7 +62,10 @@ int luaopen_faultline_json(lua_State *L);
 int luaopen_faultline_json(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{ "encode", l_encode }, { "decode", l_decode }, { "array", l_array }, { NULL, NULL },
+		{ "encode", l_encode },
+		{ "decode", l_decode },
+		{ "array", l_array },
+		{ NULL, NULL },
 	};
 	luaL_newlib(L, fns);
 	fl_lua_push_null(L);

@@ -40,7 +40,7 @@ static int l_restart(lua_State *L)
 		for (lua_Integer i = 1; i <= len; i++) {
 			lua_geti(L, 3, i);
 			extra[n++] = luaL_checkstring(L, -1);
-			lua_pop(L, 1);	/* the table keeps the string alive */
+			lua_pop(L, 1); /* the table keeps the string alive */
 		}
 	}
 	bool wait = lua_isnoneornil(L, 4) || lua_toboolean(L, 4);
