@@ -150,10 +150,12 @@ in_ns 2 "$PROBE" tcp-source "$(addr 1)" 7003 1500
 wait $r
 rate=$(tail -n 1 "$tmp/rate")
 # tbf counts frames (Ethernet, IP, TCP headers: ~4.5 % of a 1448-byte
-# segment); the sink counts TCP payload, so it falls below the rate (the
-# bucket starts full: up to 3 % above over this short window)
+# segment); the sink counts TCP payload, so it mostly falls below the rate.
+# Over this short window it has also read up to 3.2 % above it (the bucket
+# and the queue start full, and veth hands tbf GSO aggregates): the bound
+# is 75..110 %, a limit that is not applied at all shows as several times it.
 echo "tbf asked 8000000 bit/s (wire), measured $rate bit/s of TCP payload"
-awk -v r="$rate" 'BEGIN { exit !(r >= 6000000 && r <= 8240000) }' || fail "tbf goodput $rate outside 75..103 % of 8 Mbit/s"
+awk -v r="$rate" 'BEGIN { exit !(r >= 6000000 && r <= 8800000) }' || fail "tbf goodput $rate outside 75..110 % of 8 Mbit/s"
 api 2 DELETE /host/faults >/dev/null
 [ "$(our_qdisc 2)" = 0 ] || fail "tbf left after delete"
 in_ns 2 tc qdisc show dev eth0 | grep -q noqueue || fail "default qdisc not back: $(in_ns 2 tc qdisc show dev eth0)"

@@ -176,51 +176,26 @@ function M.check_breaker(sys, h, since)
   return fl.check.breaker("orders->payments", c)
 end
 
---- nemesis(sys, h, duration [, stop]) -> list of faults applied: a seeded
---- random schedule (fl.random: --seed replays it) of one fault at a time on
---- orders' links (latency, 500s before the call, answers lost after it,
---- partitions) and processes (payments or inventory paused), each for
---- 0.3-1.2 s, recorded in h as "fault" added/removed events. Ends healed.
-local KINDS = { "latency", "http_abort", "http_drop_response", "partition", "pause" }
-local LINKS = { "orders->payments", "orders->inventory" }
+--- nemesis(sys, h, duration [, stop]) -> list of faults applied: fl.nemesis,
+--- the generic seeded schedule (--seed replays it), over orders' links
+--- (latency, 500s before the call, answers lost after it, resets,
+--- partitions) and the processes behind them (payments or inventory
+--- paused), one fault at a time for 0.3-1.2 s, recorded in h as fault
+--- windows and process events. Every link fault goes through fl.proxy's
+--- lease. Ends healed. (kill and term are not drawn yet: a terminated
+--- inventory left sagas UNKNOWN past the quiet wait; see the notes.)
 function M.nemesis(sys, h, duration, stop)
-  local log, n = {}, 0
-  local function heal()
-    pcall(function() sys.proxy:reset() end)
-    for _, s in ipairs({ "payments", "inventory" }) do pcall(sys.resume, sys, s) end
-  end
-  fl.defer(heal)
-  local t_end = fl.now() + duration
-  while fl.now() < t_end and not (stop and stop()) do
-    local kind = fl.random.choice(KINDS)
-    local target = kind == "pause" and fl.random.choice({ "payments", "inventory" }) or fl.random.choice(LINKS)
-    local hold = 0.3 + fl.random() * 0.9
-    n = n + 1
-    local id = "f" .. n
-    h:event{ event = "fault", action = "added", id = id, what = kind, target = target }
-    local undo
-    if kind == "pause" then
-      sys:pause(target)
-      undo = function() sys:resume(target) end
-    elseif kind == "partition" then
-      local l = sys.proxy:link(target)
-      l:disable()
-      undo = function() l:enable() end
-    else
-      local t = sys.proxy:link(target):toxic(
-        kind == "latency" and { type = "latency", latency = 300 + fl.random(0, 700) }
-        or kind == "http_abort" and { type = "http_abort", status = 500, probability = 0.5 }
-        or { type = "http_drop_response", probability = 0.5 })
-      undo = function() t:remove() end
-    end
-    fl.sleep(hold)
-    undo()
-    h:event{ event = "fault", action = "removed", id = id, what = kind, target = target }
-    log[#log + 1] = string.format("%s %s %.1fs", kind, target, hold)
-    fl.sleep(0.2)
-  end
-  heal()
-  return log
+  local nem = fl.nemesis.new(sys, {
+    history = h,
+    links = { "orders->payments", "orders->inventory" },
+    pause = { "payments", "inventory" }, kill = {}, term = {},
+    kinds = { latency = 2, http_abort = 2, http_drop_response = 2, reset = 1, partition = 2, pause = 1 },
+    min = 0.3, max = 1.2, gap = 0.2,
+  })
+  fl.defer(function() nem:heal() end)
+  nem:run(duration, stop)
+  nem:heal()
+  return nem.log
 end
 
 return M
