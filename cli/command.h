@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Exit codes, the same for every command (design.md). */
+/* Exit codes, the same for every command (docs/cli.md, "Exit codes"). */
 enum fl_exit {
 	FL_EXIT_OK = 0,		   /* all passed */
 	FL_EXIT_FAIL = 1,	   /* a test, check or threshold failed */

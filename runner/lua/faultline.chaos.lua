@@ -1,6 +1,6 @@
 -- faultline.chaos: chaos experiments (fl.chaos), in the shape Chaos Toolkit
 -- users know — a steady-state hypothesis, a method, rollbacks — with the
--- safety rules of design.md: rollbacks always run (success, failure, abort,
+-- safety rules of docs/chaos.md: rollbacks always run (success, failure, abort,
 -- Ctrl-C), safeguards abort the method, --dry-run takes no step, HTTP only
 -- reaches loopback and --allow hosts, and a journal records every step.
 --
