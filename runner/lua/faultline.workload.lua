@@ -531,7 +531,9 @@ function M.clients(o)
     if not o.ops[name] then error("workload.clients: mix names no op '" .. tostring(name) .. "'", 2) end
   end
   local clients, duration, rate = o.clients or 4, o.duration or 10, o.rate or 20
-  local stats = { ok = 0, fail = 0, info = 0, ops = 0, by_f = {} }
+  -- latency recorded as the workload runs: one HDR-style histogram per
+  -- operation and one over all (stats.latency[name], stats.latency_all)
+  local stats = { ok = 0, fail = 0, info = 0, ops = 0, by_f = {}, latency = {}, latency_all = fl.hist() }
   local t_end = fl.now() + duration
   local interval = clients / rate
   local function stop() return fl.now() >= t_end or (o.stop and o.stop()) end
@@ -544,7 +546,9 @@ function M.clients(o)
     local name = type(op) == "table" and op.name or f
     h:invoke(client, name, input or {})
     local run = type(op) == "table" and op.run or op
+    local t0 = fl.now()
     local ok, kind, value = pcall(run, c, input)
+    local dt = fl.now() - t0
     if not ok then
       kind, value = "info", { error = tostring(kind) }
     elseif not KINDS[kind] then
@@ -555,6 +559,10 @@ function M.clients(o)
     stats.ops = stats.ops + 1
     stats[kind] = stats[kind] + 1
     stats.by_f[name] = (stats.by_f[name] or 0) + 1
+    stats.latency[name] = stats.latency[name] or fl.hist()
+    stats.latency[name]:record(dt)
+    stats.latency_all:record(dt)
+    fl.progress{ what = "workload", total = duration, ops = stats.ops, errors = stats.fail + stats.info }
   end
 
   local res = fl.parallel(clients, function(client)
@@ -572,6 +580,7 @@ function M.clients(o)
     return n
   end)
   stats.per_client = res
+  fl.progress(nil)
   return stats
 end
 

@@ -65,6 +65,11 @@ describe("pair under a nemesis", function()
     print(string.format("  %d ops (%d ok, %d fail, %d info); faults: %s", stats.ops, stats.ok,
       stats.fail, stats.info, table.concat(log, ", ")))
     expect(stats.ops > 10).to_be(true)
+    -- every operation's latency went into the live histograms
+    expect(stats.latency_all:count()).to_be(stats.ops)
+    expect(stats.latency.call:count()).to_be(stats.by_f.call)
+    expect(stats.latency.hello:count()).to_be(stats.by_f.hello)
+    expect(stats.latency_all:percentile(99) >= stats.latency_all:percentile(50)).to_be(true)
     expect(#log > 0).to_be(true)
     -- the history has the operations and the fault windows
     local f = assert(io.open(path))
