@@ -27,6 +27,15 @@ struct fl_spawn {
 int fl_sup_spawn(const struct fl_spawn *s, pid_t *pid, char *line, size_t linelen, char *err,
 		 size_t errlen);
 
+/* In a forked child only: detach from the launcher for good. A new
+ * session, a second fork whose parent exits (so the caller is adopted by
+ * init and can never get a terminal back), standard streams on /dev/null.
+ * Returns the /dev/null descriptor; _exit(1) when it cannot. */
+int fl_sup_detach(void);
+
+/* Close every descriptor from 3 up except keep (-1: none). */
+void fl_sup_close_fds(int keep);
+
 /* True when pid exists. */
 bool fl_sup_alive(pid_t pid);
 

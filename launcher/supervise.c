@@ -128,8 +128,7 @@ static void exec_child(const struct fl_spawn *s, int logfd, int nul)
 	int o = logfd >= 0 ? logfd : nul;
 	dup2(o, 1);
 	dup2(o, 2);
-	for (int fd = 3; fd < 1024; fd++)
-		close(fd);
+	fl_sup_close_fds(-1);
 	const char *k;
 	json_t *v;
 	json_object_foreach(s->env, k, v)
@@ -144,29 +143,42 @@ static void exec_child(const struct fl_spawn *s, int logfd, int nul)
 	_exit(127);
 }
 
-/* The intermediate and the reaper; never returns. */
-static void run_reaper(const struct fl_spawn *s, int pfd)
+int fl_sup_detach(void)
 {
 	if (setsid() < 0)
 		_exit(1);
 	pid_t r = fork();
 	if (r != 0)
 		_exit(r < 0 ? 1 : 0);
+	int nul = open("/dev/null", O_RDWR);
+	if (nul < 0)
+		_exit(1);
+	dup2(nul, 0);
+	dup2(nul, 1);
+	dup2(nul, 2);
+	return nul;
+}
+
+void fl_sup_close_fds(int keep)
+{
+	for (int fd = 3; fd < 1024; fd++)
+		if (fd != keep)
+			close(fd);
+}
+
+/* The intermediate and the reaper; never returns. */
+static void run_reaper(const struct fl_spawn *s, int pfd)
+{
+	/* the reaper keeps nothing of the launcher: not even its stdio */
+	int nul = fl_sup_detach();
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	int logfd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	int nul = open("/dev/null", O_RDWR);
-	/* the reaper keeps nothing of the launcher: not even its stdio */
-	dup2(nul, 0);
-	dup2(nul, 1);
-	dup2(nul, 2);
 	pid_t c = fork();
 	if (c == 0)
 		exec_child(s, logfd, nul);
-	for (int fd = 3; fd < 1024; fd++)
-		if (fd != pfd)
-			close(fd);
+	fl_sup_close_fds(pfd);
 	dprintf(pfd, "faultline-ref: pid %d\n", (int)c);
 	close(pfd);
 	int st = 0;

@@ -113,21 +113,11 @@ int fl_warden_start(const char *data, pid_t driver, long lease_ms, pid_t *pid, c
 	}
 	if (a == 0) {
 		close(pfd[0]);
-		if (setsid() < 0)
-			_exit(1);
-		pid_t w = fork();
-		if (w != 0)
-			_exit(w < 0 ? 1 : 0);
+		fl_sup_detach();
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
-		int nul = open("/dev/null", O_RDWR);
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(nul, 2);
-		for (int fd = 3; fd < 1024; fd++)
-			if (fd != pfd[1])
-				close(fd);
+		fl_sup_close_fds(pfd[1]);
 		pid_t me = getpid();
 		if (write(pfd[1], &me, sizeof(me)) != (ssize_t)sizeof(me))
 			_exit(1);

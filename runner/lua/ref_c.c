@@ -1,29 +1,12 @@
-/* Module faultline.ref_c: process control of the reference system for
- * faultline.ref (signals to a service, restarting one). Failures of the
+/* Module faultline.ref_c: what faultline.ref adds to faultline.sys for the
+ * reference system (restarting a service with extra transferd arguments,
+ * the default data directory); signals go through faultline.sys_c. Failures of the
  * world return nil, message; misuse raises. */
 #include <lauxlib.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "launcher/launcher.h"
-
-static int l_signal(lua_State *L)
-{
-	const char *data = luaL_checkstring(L, 1);
-	const char *svc = luaL_checkstring(L, 2);
-	static const char *const names[] = { "KILL", "TERM", "STOP", "CONT", "INT", "ZERO", NULL };
-	static const int sigs[] = { SIGKILL, SIGTERM, SIGSTOP, SIGCONT, SIGINT, 0 };
-	int i = luaL_checkoption(L, 3, NULL, names);
-	char err[512];
-	if (fl_ref_signal(data, svc, sigs[i], err, sizeof(err)) != 0) {
-		lua_pushnil(L);
-		lua_pushstring(L, err);
-		return 2;
-	}
-	lua_pushboolean(L, 1);
-	return 1;
-}
 
 /* restart(data, service [, {extra args} [, wait]]) */
 static int l_restart(lua_State *L)
@@ -64,7 +47,6 @@ int luaopen_faultline_ref_c(lua_State *L);
 int luaopen_faultline_ref_c(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{ "signal", l_signal },
 		{ "restart", l_restart },
 		{ "default_data", l_default_data },
 		{ NULL, NULL },
