@@ -82,6 +82,14 @@ end
 
 -- Start a stopped service again and wait (without blocking other tasks)
 -- until it is ready.
+-- The process faults: the signal sent (a fl.sys method), the action the
+-- history records, and how the fault ends (a restart, or SIGCONT).
+local PROCESS = {
+  kill = { send = "kill", sent = "killed" },
+  term = { send = "terminate", sent = "sigterm" },
+  pause = { send = "pause", sent = "paused", resume = true },
+}
+
 local function restart(self, service)
   local sys = self.sys
   for _ = 1, 100 do
@@ -118,6 +126,70 @@ function Nemesis:draw(kind)
     return { kind = kind, service = self.term[fl.random(#self.term)] }
   elseif kind == "pause" and #self.pause > 0 then
     return { kind = kind, service = self.pause[fl.random(#self.pause)] }
+  elseif kind == "bank" then
+    return { kind = kind, chaos = fl.random.choice({
+      { error_rate = 0.5 }, { reject_rate = 0.5 }, { timeout_after_apply = 0.5 },
+      { latency_ms = 300 }, { timeout_before_apply = 0.5 },
+    }) }
+  end
+  return nil
+end
+
+--- nem:plan(duration) -> the schedule: {fault, hold, gap} drawn now, so the
+--- same seed gives the same faults however the workload's timing goes
+function Nemesis:plan(duration)
+  local plan, t = {}, 0
+  for _ = 1, 10000 do
+    if t >= duration then break end
+    local spec = self:draw(pick(self.kinds))
+    local hold = self.min + fl.random() * (self.max - self.min)
+    local gap = self.gap * (0.5 + fl.random())
+    if spec then plan[#plan + 1] = { spec = spec, hold = hold, gap = gap } end
+    t = t + hold + gap
+  end
+  self.schedule = plan
+  return plan
+end
+
+-- Apply one drawn fault; returns a function that removes it and a description.
+function Nemesis:apply(spec)
+  local sys = self.sys
+  self.n = self.n + 1
+  local id = "n" .. self.n
+  local kind = spec.kind
+  if kind == "latency" or kind == "http_abort" or kind == "http_drop_response" or kind == "reset" then
+    local link = spec.link
+    local l = sys:link(link)
+    if not l then return nil end
+    local ok, tx = pcall(l.toxic, l,
+      { type = kind == "reset" and "reset_peer" or kind, attributes = spec.attributes,
+        name = "nemesis-" .. id })
+    if not ok then return nil end
+    self:record("added", kind, link, id, { attributes = spec.attributes })
+    return function()
+      tx:remove(true)
+      self:record("removed", kind, link, id)
+    end, kind .. " " .. link
+  elseif kind == "partition" then
+    local link = spec.link
+    local l = sys:link(link)
+    if not l or not pcall(l.disable, l) then return nil end
+    self:record("added", "partition", link, id)
+    return function()
+      l:enable(true)
+      self:record("removed", "partition", link, id)
+    end, "partition " .. link
+  elseif PROCESS[kind] then
+    local p, svc = PROCESS[kind], spec.service
+    self:record("added", kind, svc, id)
+    self.h:event{ event = "process", service = svc, action = p.sent, t = now_ns() }
+    sys[p.send](sys, svc)
+    return function()
+      if p.resume then sys:resume(svc) else restart(self, svc) end
+      self.h:event{ event = "process", service = svc, action = p.resume and "resumed" or "started",
+                    t = now_ns() }
+      self:record("removed", kind, svc, id)
+    end, kind .. " " .. svc
   elseif kind == "bank" then
     return { kind = kind, chaos = fl.random.choice({
       { error_rate = 0.5 }, { reject_rate = 0.5 }, { timeout_after_apply = 0.5 },
