@@ -1,151 +1,7 @@
 /* core/http_server: routing, JSON errors, body cap, asynchronous replies,
  * clients that leave early, graceful stop, IPv6. Real sockets on loopback;
  * requests come from core/http_client and from raw sockets. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-#include <event2/event.h>
-
-#include "core/clock.h"
-#include "core/errors.h"
-#include "core/http_client.h"
-#include "core/http_server.h"
-#include "core/json.h"
-
-/* --- harness ---------------------------------------------------------- */
-
-struct env {
-	struct event_base *base;
-	struct fl_http_server *srv;
-	struct fl_http_client *cli;
-	char url[128];
-};
-
-static void tick(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-}
-
-/* Run the loop until *flag (or `ms` elapse); true if the flag was set. */
-static bool run_until(struct event_base *base, const bool *flag, int ms)
-{
-	struct event *t = event_new(base, -1, EV_PERSIST, tick, NULL);
-	struct timeval tv = { 0, 5000 };
-	event_add(t, &tv);
-	int64_t end = fl_mono_ns() + (int64_t)ms * 1000000;
-	while (!*flag && fl_mono_ns() < end)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(t);
-	return *flag;
-}
-
-static void run_for(struct event_base *base, int ms)
-{
-	bool never = false;
-	run_until(base, &never, ms);
-}
-
-static struct env *env_new(const char *addr, size_t max_body)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	char err[256] = "";
-	assert_non_null(e);
-	e->base = event_base_new();
-	assert_non_null(e->base);
-	struct fl_http_server_opts o = { .addr = addr, .max_body = max_body };
-	e->srv = fl_http_server_new(e->base, &o, err, sizeof(err));
-	if (!e->srv)
-		fail_msg("server: %s", err);
-	e->cli = fl_http_client_new(e->base, err, sizeof(err));
-	assert_non_null(e->cli);
-	snprintf(e->url, sizeof(e->url), "http://%s", fl_http_server_addr(e->srv));
-	return e;
-}
-
-static void env_free(struct env *e)
-{
-	fl_http_client_free(e->cli);
-	fl_http_server_free(e->srv);
-	event_base_free(e->base);
-	free(e);
-}
-
-struct result {
-	bool done;
-	struct fl_http_response *resp;
-};
-
-static void on_done(struct fl_http_response *resp, void *arg)
-{
-	struct result *r = arg;
-	r->resp = resp;
-	r->done = true;
-}
-
-/* One request through the client; the caller frees the response. */
-static struct fl_http_response *call(struct env *e, const char *method, const char *path,
-				     const char *body)
-{
-	char url[512];
-	snprintf(url, sizeof(url), "%s%s", e->url, path);
-	struct fl_http_request rq = { .method = method, .url = url, .body = body,
-				      .body_len = body ? strlen(body) : 0, .timeout_ms = 5000 };
-	struct result r = { 0 };
-	assert_int_equal(fl_http_client_start(e->cli, &rq, on_done, &r, NULL), 0);
-	assert_true(run_until(e->base, &r.done, 8000));
-	assert_non_null(r.resp);
-	return r.resp;
-}
-
-static const char *json_error(const struct fl_http_response *r)
-{
-	assert_non_null(r->json);
-	assert_int_equal(fl_json_int(r->json, "status", -1), r->status);
-	return fl_json_str(r->json, "error", "");
-}
-
-/* Raw socket to the server (blocking). */
-static int raw_connect(const struct env *e)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)fl_http_server_port(e->srv)) };
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	return fd;
-}
-
-/* Read what the server sent on fd while running the loop, until EOF or `ms`. */
-static void raw_read(struct env *e, int fd, char *out, size_t outlen, int ms)
-{
-	size_t n = 0;
-	int64_t end = fl_mono_ns() + (int64_t)ms * 1000000;
-	out[0] = '\0';
-	while (fl_mono_ns() < end && n + 1 < outlen) {
-		run_for(e->base, 5);
-		ssize_t k = recv(fd, out + n, outlen - n - 1, MSG_DONTWAIT);
-		if (k == 0)
-			break;
-		if (k > 0) {
-			n += (size_t)k;
-			out[n] = '\0';
-		}
-	}
-}
+#include "tests/unit/test_http_fixture.h"
 
 /* --- handlers --------------------------------------------------------- */
 
@@ -199,10 +55,12 @@ static void test_routing(void **state)
 	(void)state;
 	struct env *e = env_new("127.0.0.1:0", 0);
 	assert_int_equal(fl_http_server_route(e->srv, "GET", "/accounts/{id}/tx/{tx}", h_echo,
-					      "tx"), 0);
+					      "tx"),
+			 0);
 	assert_int_equal(fl_http_server_route(e->srv, "GET", "/accounts/{id}", h_echo, "acct"), 0);
 	assert_int_equal(fl_http_server_route(e->srv, "GET", "/accounts/special", h_echo,
-					      "special"), 0);
+					      "special"),
+			 0);
 	assert_int_equal(fl_http_server_route(e->srv, "*", "/files/*", h_echo, "files"), 0);
 	assert_int_equal(fl_http_server_route(e->srv, "GET", "/", h_echo, "root"), 0);
 	assert_int_equal(fl_http_server_route(e->srv, "POST", "/items", h_echo, "post"), 0);
@@ -286,8 +144,10 @@ static void test_json_and_headers(void **state)
 
 	struct fl_http_response *r = call(e, "POST", "/json", "{\"a\": [1, 2]}");
 	assert_int_equal(r->status, 201);
-	assert_int_equal(json_integer_value(json_array_get(
-				 json_object_get(json_object_get(r->json, "got"), "a"), 1)),
+	assert_int_equal(json_integer_value(
+				 json_array_get(json_object_get(json_object_get(r->json, "got"),
+								"a"),
+						1)),
 			 2);
 	fl_http_response_free(r);
 
@@ -725,18 +585,6 @@ static void test_ipv6_and_bind_errors(void **state)
 
 /* --- queries, HEAD, pipelining, idle timeout, big headers -------------- */
 
-static void h_query(struct fl_http_req *r, void *arg)
-{
-	(void)arg;
-	json_t *o = json_object();
-	const char *keys[] = { "flag", "x", "y", "z", "" };
-	for (size_t i = 0; i < 5; i++) {
-		const char *v = fl_http_req_query(r, keys[i]);
-		json_object_set_new(o, keys[i], v ? json_string(v) : json_null());
-	}
-	fl_http_reply_json(r, 200, o);
-}
-
 static void test_query_and_head(void **state)
 {
 	(void)state;
@@ -790,15 +638,10 @@ static void test_pipelined_behind_async(void **state)
 static void test_idle_timeout_and_big_headers(void **state)
 {
 	(void)state;
-	struct env *e = calloc(1, sizeof(*e));
-	char err[256];
-	e->base = event_base_new();
-	struct fl_http_server_opts o = { .addr = "127.0.0.1:0", .idle_timeout_s = 1,
+	struct fl_http_server_opts o = { .addr = "127.0.0.1:0",
+					 .idle_timeout_s = 1,
 					 .max_headers = 2048 };
-	e->srv = fl_http_server_new(e->base, &o, err, sizeof(err));
-	assert_non_null(e->srv);
-	e->cli = fl_http_client_new(e->base, err, sizeof(err));
-	snprintf(e->url, sizeof(e->url), "http://%s", fl_http_server_addr(e->srv));
+	struct env *e = env_new_opts(&o);
 	fl_http_server_route(e->srv, "GET", "/q", h_query, NULL);
 
 	/* an idle connection is closed after about a second */
@@ -814,7 +657,8 @@ static void test_idle_timeout_and_big_headers(void **state)
 	/* a header block over max_headers is refused; the server goes on */
 	fd = raw_connect(e);
 	char big[4096];
-	int k = snprintf(big, sizeof(big), "GET /q HTTP/1.1\r\nHost: x\r\nX-Big: %03000d\r\n\r\n", 1);
+	int k = snprintf(big, sizeof(big), "GET /q HTTP/1.1\r\nHost: x\r\nX-Big: %03000d\r\n\r\n",
+			 1);
 	assert_int_equal(send(fd, big, (size_t)k, 0), k);
 	raw_read(e, fd, out, sizeof(out), 3000);
 	close(fd);
@@ -836,148 +680,6 @@ static void test_idle_timeout_and_big_headers(void **state)
 	env_free(e);
 }
 
-/* One raw exchange: send req on a new connection, read until close. */
-static void raw_exchange(struct env *e, const char *req, size_t len, char *out, size_t outlen)
-{
-	int fd = raw_connect(e);
-	assert_int_equal(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
-	raw_read(e, fd, out, outlen, 3000);
-	close(fd);
-}
-
-static void expect_json_error(const char *out, const char *status_line, const char *msg)
-{
-	if (strncmp(out, status_line, strlen(status_line)) != 0)
-		fail_msg("want %s, got: %.200s", status_line, out);
-	assert_non_null(strstr(out, "Content-Type: application/json"));
-	if (!strstr(out, msg))
-		fail_msg("want %s in: %.300s", msg, out);
-	assert_null(strstr(out, "<HTML>"));
-}
-
-static void h_method(struct fl_http_req *r, void *arg)
-{
-	(void)arg;
-	size_t n = 0;
-	fl_http_req_body(r, &n);
-	fl_http_reply_json(r, 200, json_pack("{s:s,s:i}", "method", fl_http_req_method(r), "body",
-					     (int)n));
-}
-
-/* Any method token reaches the routes: a known one in another case as the
- * method, an extension method by its name. */
-static void test_method_tokens(void **state)
-{
-	(void)state;
-	struct env *e = env_new("127.0.0.1:0", 1024);
-	fl_http_server_route(e->srv, "*", "/m", h_method, NULL);
-	fl_http_server_route(e->srv, "GET", "/g", h_method, NULL);
-	char out[4096];
-	static const char low[] = "post /m HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab";
-	raw_exchange(e, low, sizeof(low) - 1, out, sizeof(out));
-	if (!strstr(out, "\"method\":\"POST\"") || !strstr(out, "\"body\":2"))
-		fail_msg("post: %s", out);
-	static const char ext[] = "PROPFIND /m HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-	raw_exchange(e, ext, sizeof(ext) - 1, out, sizeof(out));
-	if (!strstr(out, "HTTP/1.1 200") || !strstr(out, "\"method\":\"PROPFIND\""))
-		fail_msg("PROPFIND: %s", out);
-	static const char ext405[] = "M-SEARCH /g HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-	raw_exchange(e, ext405, sizeof(ext405) - 1, out, sizeof(out));
-	expect_json_error(out, "HTTP/1.1 405", "\"status\":405");
-	env_free(e);
-}
-
-/* evhttp's own protocol errors come back as JSON, like ours. */
-static void test_protocol_errors_json(void **state)
-{
-	(void)state;
-	struct env *e = env_new("127.0.0.1:0", 1024);
-	fl_http_server_route(e->srv, "GET", "/q", h_query, NULL);
-	char out[8192];
-	static const char garbage[] = "\x01\x02 garbage\r\n\r\n";
-	raw_exchange(e, garbage, sizeof(garbage) - 1, out, sizeof(out));
-	expect_json_error(out, "HTTP/1.1 400", "\"status\":400");
-	static const char trace[] = "TRACE /q HTTP/1.1\r\nHost: x\r\n\r\n";
-	raw_exchange(e, trace, sizeof(trace) - 1, out, sizeof(out));
-	expect_json_error(out, "HTTP/1.1 501", "method not implemented");
-	static const char neg[] = "POST /q HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n";
-	raw_exchange(e, neg, sizeof(neg) - 1, out, sizeof(out));
-	expect_json_error(out, "HTTP/1.1 400", "\"status\":400");
-	char *big = malloc(70 << 10);
-	int k = snprintf(big, 70 << 10, "GET /q HTTP/1.1\r\nHost: x\r\nX-Big: %066000d\r\n\r\n", 1);
-	raw_exchange(e, big, (size_t)k, out, sizeof(out));
-	free(big);
-	assert_true(out[0] == '\0' || strstr(out, "application/json"));
-	assert_null(strstr(out, "<HTML>"));
-	if (out[0] && strncmp(out, "HTTP/1.1 431", 12) != 0)
-		expect_json_error(out, "HTTP/1.1 400", "\"status\":400");
-	/* a malformed chunk size is a bad request, not a body too large */
-	static const char badchunk[] = "POST /q HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-				       "\r\nzz\r\nab\r\n0\r\n\r\n";
-	raw_exchange(e, badchunk, sizeof(badchunk) - 1, out, sizeof(out));
-	expect_json_error(out, "HTTP/1.1 400", "malformed chunked body");
-	/* a reply queued before an error page is kept (pipelined) */
-	static const char two[] = "GET /q?x=1 HTTP/1.1\r\nHost: x\r\n\r\nTRACE / HTTP/1.1\r\n\r\n";
-	raw_exchange(e, two, sizeof(two) - 1, out, sizeof(out));
-	assert_true(strncmp(out, "HTTP/1.1 200", 12) == 0);
-	if (!strstr(out, "method not implemented"))
-		fail_msg("pipelined: %s", out);
-	struct fl_http_response *r = call(e, "GET", "/q?x=ok", NULL);
-	assert_string_equal(fl_json_str(r->json, "x", ""), "ok");
-	fl_http_response_free(r);
-	env_free(e);
-}
-
-/* A request trickled a byte at a time gets 408 at the head deadline
- * (trickling does not extend it), and a flood of slow connections past the
- * cap cannot lock a fresh client out. */
-static void test_head_deadline_and_cap(void **state)
-{
-	(void)state;
-	struct env *e = calloc(1, sizeof(*e));
-	char err[256];
-	e->base = event_base_new();
-	struct fl_http_server_opts o = { .addr = "127.0.0.1:0", .head_timeout_s = 1,
-					 .max_conns = 8 };
-	e->srv = fl_http_server_new(e->base, &o, err, sizeof(err));
-	assert_non_null(e->srv);
-	e->cli = fl_http_client_new(e->base, err, sizeof(err));
-	snprintf(e->url, sizeof(e->url), "http://%s", fl_http_server_addr(e->srv));
-	fl_http_server_route(e->srv, "GET", "/q", h_query, NULL);
-
-	int fd = raw_connect(e);
-	static const char head[] = "GET /q HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-	int64_t t0 = fl_mono_ns();
-	char out[4096] = "";
-	for (size_t i = 0; i < sizeof(head) - 1; i++) {
-		if (send(fd, head + i, 1, MSG_NOSIGNAL) != 1)
-			break;
-		raw_read(e, fd, out, sizeof(out), 100);
-		if (out[0])
-			break;
-	}
-	if (!out[0])
-		raw_read(e, fd, out, sizeof(out), 3000);
-	double took = (double)(fl_mono_ns() - t0) / 1e9;
-	close(fd);
-	expect_json_error(out, "HTTP/1.1 408", "request not received in time");
-	assert_true(took > 0.8 && took < 3.0);
-
-	int slow[20];
-	for (int i = 0; i < 20; i++) {
-		slow[i] = raw_connect(e);
-		assert_int_equal(send(slow[i], "G", 1, MSG_NOSIGNAL), 1);
-		run_for(e->base, 2);
-	}
-	struct fl_http_response *r = call(e, "GET", "/q?x=fresh", NULL);
-	assert_int_equal(r->status, 200);
-	assert_string_equal(fl_json_str(r->json, "x", ""), "fresh");
-	fl_http_response_free(r);
-	for (int i = 0; i < 20; i++)
-		close(slow[i]);
-	env_free(e);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -995,9 +697,6 @@ int main(void)
 		cmocka_unit_test(test_query_and_head),
 		cmocka_unit_test(test_pipelined_behind_async),
 		cmocka_unit_test(test_idle_timeout_and_big_headers),
-		cmocka_unit_test(test_protocol_errors_json),
-		cmocka_unit_test(test_method_tokens),
-		cmocka_unit_test(test_head_deadline_and_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
