@@ -201,6 +201,8 @@ static void on_step_event(struct ctx *x, struct saga_st *s, const struct fl_chk_
 		if (s->nreq[k] < 255)
 			s->nreq[k]++;
 	} else if ((e->kind == FL_STEP_REQUESTED && e->comp) || e->kind == FL_COMP_REQUESTED) {
+		if (!s->comp_t)
+			s->comp_t = e->t;
 		if (s->ncomp[k] < 255 && ++s->ncomp[k] > 1)
 			s->path |= PATH_COMP_RETRY;
 	} else if (e->kind == FL_STEP_UNKNOWN && !e->comp) {
@@ -441,19 +443,29 @@ static void check_sagas(struct ctx *x, bool have_effects)
 				      s->end_line);
 			continue;
 		}
-		/* the deadline binds until the pivot is sent: passed, or in doubt */
-		int64_t decided = s->doubt_t && (!s->pivot_t || s->doubt_t < s->pivot_t) ? s->doubt_t
-				  : s->pivot_t					    ? s->pivot_t
-										    : s->ended_t;
+		/* the deadline binds until the saga decides: its pivot passed or
+		 * sent (in doubt), or its first compensation requested */
+		int64_t decided = s->ended_t;
+		const char *what = "end";
+		if (s->comp_t && s->comp_t < decided) {
+			decided = s->comp_t;
+			what = "start compensating";
+		}
+		if (s->pivot_t && s->pivot_t < decided) {
+			decided = s->pivot_t;
+			what = "pass its pivot";
+		}
+		if (s->doubt_t && s->doubt_t < decided) {
+			decided = s->doubt_t;
+			what = "send its pivot";
+		}
 		if (decided - s->clock_t > limit_ns)
 			fl_check_fail(x->r, "S1", (double)(decided - s->clock_t) / 1e9,
 				      fl_saga_evidence(x, s),
 				      "saga %s took %.1f s to %s, past its deadline plus grace "
 				      "(%.1f s)",
 				      S(x, s->id), (double)(decided - s->clock_t) / 1e9,
-				      decided == s->doubt_t ? "send its pivot"
-				      : s->pivot_t	    ? "pass its pivot"
-							    : "end",
+				      what,
 				      (double)limit_ns / 1e9);
 		check_compensations(x, s);
 		if (have_effects)

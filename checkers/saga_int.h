@@ -25,6 +25,7 @@ struct saga_st {
 	int32_t id;
 	int64_t started_t, ended_t, pivot_t;
 	int64_t doubt_t; /* the pivot's first unknown outcome: it may have been sent */
+	int64_t comp_t;	 /* the first compensation requested: it decided to undo */
 	int64_t clock_t; /* where its deadline counts from: start, or the last resume */
 	long start_line, end_line;
 	int32_t state, reason, type, request_key;
