@@ -80,8 +80,6 @@ function Nemesis:record(action, what, target, id, extra)
   self.h:event(ev)
 end
 
--- Start a stopped service again and wait (without blocking other tasks)
--- until it is ready.
 -- The process faults: the signal sent (a fl.sys method), the action the
 -- history records, and how the fault ends (a restart, or SIGCONT).
 local PROCESS = {
@@ -90,6 +88,8 @@ local PROCESS = {
   pause = { send = "pause", sent = "paused", resume = true },
 }
 
+-- Start a stopped service again and wait (without blocking other tasks)
+-- until it is ready.
 local function restart(self, service)
   local sys = self.sys
   for _ = 1, 100 do
@@ -190,89 +190,6 @@ function Nemesis:apply(spec)
                     t = now_ns() }
       self:record("removed", kind, svc, id)
     end, kind .. " " .. svc
-  elseif kind == "bank" then
-    return { kind = kind, chaos = fl.random.choice({
-      { error_rate = 0.5 }, { reject_rate = 0.5 }, { timeout_after_apply = 0.5 },
-      { latency_ms = 300 }, { timeout_before_apply = 0.5 },
-    }) }
-  end
-  return nil
-end
-
---- nem:plan(duration) -> the schedule: {fault, hold, gap} drawn now, so the
---- same seed gives the same faults however the workload's timing goes
-function Nemesis:plan(duration)
-  local plan, t = {}, 0
-  for _ = 1, 10000 do
-    if t >= duration then break end
-    local spec = self:draw(pick(self.kinds))
-    local hold = self.min + fl.random() * (self.max - self.min)
-    local gap = self.gap * (0.5 + fl.random())
-    if spec then plan[#plan + 1] = { spec = spec, hold = hold, gap = gap } end
-    t = t + hold + gap
-  end
-  self.schedule = plan
-  return plan
-end
-
--- Apply one drawn fault; returns a function that removes it and a description.
-function Nemesis:apply(spec)
-  local sys = self.sys
-  self.n = self.n + 1
-  local id = "n" .. self.n
-  local kind = spec.kind
-  if kind == "latency" or kind == "http_abort" or kind == "http_drop_response" or kind == "reset" then
-    local link = spec.link
-    local l = sys:link(link)
-    if not l then return nil end
-    local ok, tx = pcall(l.toxic, l,
-      { type = kind == "reset" and "reset_peer" or kind, attributes = spec.attributes,
-        name = "nemesis-" .. id })
-    if not ok then return nil end
-    self:record("added", kind, link, id, { attributes = spec.attributes })
-    return function()
-      tx:remove(true)
-      self:record("removed", kind, link, id)
-    end, kind .. " " .. link
-  elseif kind == "partition" then
-    local link = spec.link
-    local l = sys:link(link)
-    if not l or not pcall(l.disable, l) then return nil end
-    self:record("added", "partition", link, id)
-    return function()
-      l:enable(true)
-      self:record("removed", "partition", link, id)
-    end, "partition " .. link
-  elseif kind == "kill" then
-    local svc = spec.service
-    self:record("added", "kill", svc, id)
-    self.h:event{ event = "process", service = svc, action = "killed", t = now_ns() }
-    sys:kill(svc)
-    return function()
-      restart(self, svc)
-      self.h:event{ event = "process", service = svc, action = "started", t = now_ns() }
-      self:record("removed", "kill", svc, id)
-    end, "kill " .. svc
-  elseif kind == "term" then
-    local svc = spec.service
-    self:record("added", "term", svc, id)
-    self.h:event{ event = "process", service = svc, action = "sigterm", t = now_ns() }
-    sys:terminate(svc)
-    return function()
-      restart(self, svc)
-      self.h:event{ event = "process", service = svc, action = "started", t = now_ns() }
-      self:record("removed", "term", svc, id)
-    end, "term " .. svc
-  elseif kind == "pause" then
-    local svc = spec.service
-    self:record("added", "pause", svc, id)
-    self.h:event{ event = "process", service = svc, action = "paused", t = now_ns() }
-    sys:pause(svc)
-    return function()
-      sys:resume(svc)
-      self.h:event{ event = "process", service = svc, action = "resumed", t = now_ns() }
-      self:record("removed", "pause", svc, id)
-    end, "pause " .. svc
   elseif kind == "bank" then
     local c = spec.chaos
     local ok = pcall(sys.chaos, sys, c)
