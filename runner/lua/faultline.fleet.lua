@@ -67,8 +67,8 @@ function M.new(list)
   local self = setmetatable({ agents = {}, token = token, _groups = {} }, Fleet)
   local function add(name, url)
     if type(url) ~= "string" or not url:match("^https?://") then
-      error(string.format("fleet: agent %s: expected an http(s):// URL, got %s",
-                          tostring(name), tostring(url)), 3)
+      error(string.format("fleet: %sexpected an http(s):// URL, got %s",
+                          name and ("agent " .. tostring(name) .. ": ") or "", tostring(url)), 3)
     end
     url = url:gsub("/+$", "")
     name = name or url:gsub("^https?://", "")
@@ -127,6 +127,17 @@ function Fleet:names()
   local t = {}
   for i, a in ipairs(self.agents) do t[i] = a.name end
   return t
+end
+
+--- address(name) -> the host part of that agent's URL (its address, for a
+--- partition toward it from another agent), or nil for no such agent
+function Fleet:address(name)
+  for _, a in ipairs(self.agents) do
+    if a.name == name then
+      return a.url:match("^https?://%[([^%]]+)%]") or a.url:match("^https?://([^/:]+)")
+    end
+  end
+  return nil
 end
 
 --- only(name, ...) -> a fleet of those agents (sharing this fleet's leases)
