@@ -54,14 +54,18 @@ local LANES = {
   -- the compensation storm and late deliveries first, while the breakers
   -- are closed (later an open breaker to money keeps sagas from reaching
   -- their pivot); the other lanes start once the storm is over, the bank
-  -- lane with lost answers of the pivot
+  -- lane with lost answers of the pivot and the bank's server errors on
+  -- transfers it never saw (a 5xx is no rejection; a status query finds
+  -- nothing and the transfer is sent again)
   { links = { "remittance->money" }, kill = {}, pause = {}, kinds = NO_DROP,
     first = { "compensation_storm", "late" },
     cover = { "slow", "http_abort", "client_error", "http_drop_response", "partition", "flap" } },
   { links = { "remittance->banking", "banking->extbank" }, kill = {}, pause = {}, kinds = NO_DROP,
     after = 1.5,
     first = { { "http_drop_response", "remittance->banking",
-                { path = "/banking/firmbanking/request", probability = 0.7 } } },
+                { path = "/banking/firmbanking/request", probability = 0.7 } },
+              { "http_abort", "banking->extbank",
+                { path = "/bank/transfer", method = "POST", probability = 0.7 } } },
     cover = { "slow", "http_abort", "client_error", "http_drop_response", "partition", "flap" } },
   -- (remittance is not killed on purpose: the breaker checker splits a
   -- breaker's lifetimes at the recorded kill, and events the dying process
