@@ -7,6 +7,7 @@
 --     rate = 500, duration = 10,                -- or stages = {{duration = 5, target = 200},
 --                                               --              {duration = 10, target = 800}}
 --     clients = 64,                             -- concurrent senders (default 64)
+--     threads = 2,                              -- worker threads (default 1; faultline.load)
 --     name = "checkout_latency",                -- the fl.metrics histogram (default "rate_latency")
 --     thresholds = { "p(95) < 0.2", "p(99) < 0.5" },   -- fail the test when crossed (k6's)
 --     allow_miss = false,                       -- true: report a missed rate instead of failing
@@ -24,6 +25,10 @@
 -- dropped. The rate is held when the requests started reach 99 % of those
 -- planned; otherwise the run fails ("cannot hold 5000 req/s: ..."), unless
 -- allow_miss = true, which returns held = false and says so on stderr.
+-- With threads = N the senders are shared out over N worker threads
+-- (faultline.load) with one start time: each keeps its requests, so the rate
+-- splits with them; counts and histograms merge. fl.workload.clients runs
+-- its operations on the same schedule (M.schedule, M.client).
 local core = require "faultline.core"
 local metrics = require "faultline.metrics"
 

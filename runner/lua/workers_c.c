@@ -178,7 +178,7 @@ static void pool_close(struct pool *p)
 	if (p->closed)
 		return;
 	p->closed = 1;
-	p->hard_stop = 1;
+	__atomic_store_n(&p->hard_stop, 1, __ATOMIC_RELEASE);
 	pool_join(p);
 	for (int i = 0; p->w && i < p->n; i++)
 		fl_runner_state_close(p->w[i].L, p->w[i].base, p->w[i].sched);

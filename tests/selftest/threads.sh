@@ -29,7 +29,7 @@ run() { # mode, expected exit, text expected in the output, [seed]
 		echo "FAIL $1: exit $got, want $2 and '$3'"; sed 's/^/     /' "$T/out" | head -30; fails=$((fails + 1)); fi
 }
 
-run workload 0 "ops 400 ok 400 sent 400 planned 400 held true hist 400 invokes 400 history ok 400 worker1 200 worker2 200"
+run workload 0 "ops 100 ok 100 sent 100 planned 100 held true hist 100 invokes 100 history ok 100 worker1 52 worker2 48"
 run parallel 0 "parallel: 6 clients"
 run rate 0 "planned 400 sent 400 held true errors 0 count 400"
 run error 1 "worker 2: .*threads.lua:[0-9]*: client three fails"
