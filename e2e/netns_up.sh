@@ -73,6 +73,12 @@ link=$(js "$S" 't["links"]["front->back"]["listen"]')
 case "$link" in "$gw":*) ;; *) fail "link front->back listens on $link, not on $gw";; esac
 call "$S" | grep -q '"FL_LINK_BACK": "back"' || fail "front -> back: $(call "$S")"
 
+echo "== restart: back again in its own host"
+"$FAULTLINE" kill back --data "$S" >/dev/null || fail "kill back"
+"$FAULTLINE" restart back --data "$S" >/dev/null || fail "restart back"
+ip netns exec "$ns_back" ss -ltnH | grep -q "$back:$bport" || fail "restarted back is not in $ns_back"
+call "$S" | grep -q '"FL_LINK_BACK": "back"' || fail "front -> restarted back: $(call "$S")"
+
 echo "== the host agent: an nftables partition with a TTL"
 tok=$(cat "$(js "$S" 't["netns"]["token_file"]')")
 agent=$(js "$S" 't["netns"]["hosts"]["front"]["agent"]["url"]')

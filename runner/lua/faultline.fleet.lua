@@ -2,6 +2,7 @@
 --
 --   local fleet = fl.fleet.load("agents.txt")              -- an inventory file
 --   local fleet = fl.fleet.new{ "http://10.0.0.1:8474", db = "http://10.0.0.2:8474" }
+--   local fleet = fl.fleet.of(fl.sys.open())               -- `faultline up --netns`'s hosts
 --   fleet:names()                                          -- { "10.0.0.1:8474", "db" }
 --   local f = fleet:fault{ type = "partition", peer = "10.0.0.9", ttl_ms = 20000 }
 --   f.ids["db"]                                            -- "hf-3"
@@ -119,6 +120,31 @@ function M.load(path, o)
   read_inventory(path, list, 2)
   local ok, f = pcall(M.new, list)
   if not ok then error(path .. ": " .. tostring(f):gsub("^.-fleet: ", "fleet: "), 2) end
+  return f
+end
+
+--- of(sys [, {cacert=, ...}]) -> the fleet of a system started with
+--- `faultline up --netns` (an fl.sys system): the agent of each host, named
+--- by its service, with the token the launcher wrote for them
+function M.of(sys, o)
+  local net = type(sys) == "table" and sys.topology and sys.topology.netns
+  if type(net) ~= "table" or type(net.hosts) ~= "table" then
+    error("fleet.of: system " .. tostring(type(sys) == "table" and sys.name) ..
+          " has no hosts: start it with 'faultline up FILE --netns'", 2)
+  end
+  local list = {}
+  for k, v in pairs(o or {}) do list[k] = v end
+  if not list.token and net.token_file then
+    local fh, err = io.open(net.token_file, "r")
+    if not fh then error("fleet.of: the agents' token: " .. tostring(err), 2) end
+    list.token = fh:read("l")
+    fh:close()
+  end
+  for name, h in pairs(net.hosts) do
+    if type(h.agent) == "table" and h.agent.url then list[name] = h.agent.url end
+  end
+  local ok, f = pcall(M.new, list)
+  if not ok then error(tostring(f):gsub("^.-fleet: ", "fleet.of: "), 2) end
   return f
 end
 

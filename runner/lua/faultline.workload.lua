@@ -156,7 +156,7 @@ function Window:quiesce(within)
 end
 
 --- win:saga{wait=, deadline_ms=, grace_ms=, addresses={addr={ids}}, counters=,
----          bank_total=, cqrs_lag_ms=, ...} -> saga checker result over the
+---          bank_total=, cqrs_lag_ms=, links=, ...} -> saga checker result over the
 --- window: waits for quiescence, adds the saga and ledger events since the
 --- window opened, snapshots at quiescence, read-model samples of the given
 --- addresses and the failure counters' change over the window.
@@ -196,6 +196,21 @@ function Window:saga(o)
         if d ~= 0 then delta[reason] = d end
       end
       evs[#evs + 1] = { event = "failure_counts", t = now_ns(), counts = delta }
+    end
+  end
+  -- o.links: the proxy's exchanges on these links (names, or true: every
+  -- link) since the window opened, for S7 (step outcomes against the wire)
+  local links = o.links == true and sys.links or {}
+  if type(o.links) == "table" then
+    for _, name in ipairs(o.links) do links[name] = true end
+  end
+  for name in pairs(links) do
+    local ok, xs = pcall(function() return sys:link(name):events{ since = 0, limit = 100000 } end)
+    for _, e in ipairs(ok and xs or {}) do
+      if e.event == "http_exchange" and (e.start or 0) >= self.t0 then
+        e.link = name
+        evs[#evs + 1] = e
+      end
     end
   end
   for _, e in ipairs(self.events) do evs[#evs + 1] = e end
@@ -448,7 +463,8 @@ local function classify(value, r)
 end
 
 local function transfer_call(sys, o)
-  local body = { fromMembershipId = o.from, amount = o.amount, wait = o.wait }
+  local body = { fromMembershipId = o.from, amount = o.amount, wait = o.wait,
+                 deadlineMs = o.deadline_ms }
   if o.poll then body.wait = false end
   if o.to then
     body.toMembershipId, body.remittanceType = o.to, 0
@@ -467,7 +483,7 @@ local function topup_call(sys, o)
   local wait = o.wait
   if o.poll then wait = false end
   local r = http.post(sys:url("remittance", "/topup/request"),
-    { json = { membershipId = o.member, amount = o.amount, wait = wait },
+    { json = { membershipId = o.member, amount = o.amount, wait = wait, deadlineMs = o.deadline_ms },
       headers = o.key and { ["Idempotency-Key"] = o.key } or nil,
       timeout = o.timeout or 6, raise = false })
   r = settle(sys, r, o)
@@ -592,8 +608,9 @@ end
 --- history (a recorder; required), tag (key prefix), timeout (s per request,
 --- 6), poll (s a client follows its saga after a non-waiting request, 4;
 --- false: the service waits), snapshot_every (s between money/bank snapshots into the history;
---- 0 = none), bank_total (initial total for bank snapshots), stop (a
---- function returning true to stop early)
+--- 0 = none), bank_total (initial total for bank snapshots), short
+--- ({share=, ms={min, max}}: that share of sagas asks for a deadlineMs in
+--- that range), stop (a function returning true to stop early)
 function M.run(sys, o)
   assert(type(o) == "table" and o.history, "workload.run: needs {history=, members=}")
   local members = assert(o.members, "workload.run: needs members")
@@ -614,6 +631,11 @@ function M.run(sys, o)
     local fi = fl.random(#members)
     local in_ = { key = string.format("%s-%d-%d", tag, c.client, c.n), amount = amount,
                   from = members[fi].id, timeout = timeout, poll = poll }
+    -- o.short = {share=, ms={min, max}}: that share of sagas asks for a
+    -- short deadline (deadlineMs), so deadlines expire under the faults
+    if o.short and f ~= "read" and fl.random() < (o.short.share or 0.2) then
+      in_.deadline_ms = fl.random(o.short.ms[1], o.short.ms[2])
+    end
     if f == "transfer" then
       local ti = fl.random(#members - 1)
       if ti >= fi then ti = ti + 1 end
@@ -647,7 +669,8 @@ function M.run(sys, o)
         if f == "read" then return read_call(sys, i.from, timeout) end
         if f == "topup" then
           local kind, v = topup_call(sys, { key = i.key, member = i.from, amount = i.amount,
-                                            timeout = timeout, poll = poll })
+                                            timeout = timeout, poll = poll,
+                                            deadline_ms = i.deadline_ms })
           return kind, v
         end
         local kind, v = transfer_call(sys, i)
