@@ -628,6 +628,24 @@ static void connect_to(struct fl_conn *c, const struct sockaddr *sa, socklen_t s
 	event_add(c->cev, NULL);
 }
 
+/* A warning per refused connection, at most one a second per process (a
+ * client could open connections faster than anyone reads logs). */
+static void refused_log(const struct fl_link *l, const char *why)
+{
+	static _Atomic int64_t last_ns;
+	static _Atomic unsigned long quiet;
+	int64_t now = fl_mono_ns(), last = last_ns;
+	if (last && now - last < 1000000000LL) {
+		quiet++;
+		return;
+	}
+	last_ns = now;
+	unsigned long q = quiet;
+	quiet = 0;
+	fl_log(FL_LOG_WARN, "proxy", "link %s: connection refused: %s (%lu more not logged)",
+	       l->name, why, q);
+}
+
 static void dns_cb(int result, struct evutil_addrinfo *ai, void *arg)
 {
 	struct fl_conn *c = arg;
@@ -646,6 +664,18 @@ static void dns_cb(int result, struct evutil_addrinfo *ai, void *arg)
 		if (ai)
 			evutil_freeaddrinfo(ai);
 		fl_conn_close(c, FL_ACT_CLOSE, "upstream unresolvable");
+		return;
+	}
+	char why[256];
+	if (fl_policy_upstream_addr(c->link->e, c->link->upstream, ai->ai_addr, why,
+				    sizeof(why))) {
+		/* the name now points outside the allowlist: refused, logged */
+		refused_log(c->link, why);
+		fl_events_emit(c->link, json_pack("{s:s, s:I, s:s, s:s}", "event",
+						  "upstream_error", "conn", (json_int_t)c->id,
+						  "upstream", c->link->upstream, "error", why));
+		evutil_freeaddrinfo(ai);
+		fl_conn_close(c, FL_ACT_CLOSE, "upstream outside --allow-upstream");
 		return;
 	}
 	connect_to(c, ai->ai_addr, (socklen_t)ai->ai_addrlen);

@@ -320,6 +320,13 @@ void fl_allow_free(struct fl_allow *list);
 int fl_policy_upstream(const struct fl_proxy_engine *e, const char *upstream, char *err,
 		       size_t errlen);
 int fl_policy_listen(const struct fl_proxy_engine *e, const char *listen, char *err, size_t errlen);
+/* Is upstream a name whose verdict depends on where it resolves (an
+ * allowlist with IP/CIDR entries that does not list the name itself)? */
+bool fl_policy_upstream_needs_resolve(const struct fl_proxy_engine *e, const char *upstream);
+/* May a connection to upstream go to sa, the address its host resolved to?
+ * 0, or FL_EPERM naming the address (outside --allow-upstream). */
+int fl_policy_upstream_addr(const struct fl_proxy_engine *e, const char *upstream,
+			    const struct sockaddr *sa, char *err, size_t errlen);
 /* Is sa one of the agent's own listeners (API or link)? */
 bool fl_policy_is_self(const struct fl_proxy_engine *e, const struct sockaddr *sa);
 /* Are x-faultline-* request headers honoured on l (opted in, and l listens
