@@ -26,9 +26,10 @@ static void dir_set_reading(struct fl_dir *d, bool on)
 	if (!d->rev || d->reading == on)
 		return;
 	d->reading = on;
-	if (on)
+	if (on) {
+		d->read_from = fl_mono_ns();
 		event_add(d->rev, NULL);
-	else
+	} else
 		event_del(d->rev);
 }
 
@@ -311,8 +312,51 @@ static bool read_splice(struct fl_dir *d)
 	return true;
 }
 
+/* Read into buf. With stages, *at is when the bytes reached the socket
+ * (the kernel's receive timestamp), so a late wakeup does not lengthen the
+ * delays that count from arrival (latency, slow_close); never earlier than
+ * reading was last turned on (bytes held back by backpressure count from
+ * then), never later than now. Without stages *at is now. */
+static ssize_t read_arrival(struct fl_dir *d, char *buf, size_t n, int64_t *at)
+{
+	if (!d->nstages) {
+		ssize_t r = read(d->src, buf, n);
+		*at = fl_mono_ns();
+		return r;
+	}
+	if (!d->stamped) {
+		int one = 1;
+		setsockopt(d->src, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+		d->stamped = true;
+	}
+	char ctl[CMSG_SPACE(sizeof(struct timespec)) * 2];
+	struct iovec iov = { buf, n };
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl,
+			    .msg_controllen = sizeof(ctl) };
+	ssize_t r = recvmsg(d->src, &m, 0);
+	int64_t now = fl_mono_ns();
+	*at = now;
+	if (r <= 0)
+		return r;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		struct timespec ts;
+		memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+		int64_t ago = fl_wall_ns() - ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+		if (ago > 0)
+			*at = now - ago;
+	}
+	if (*at < d->read_from)
+		*at = d->read_from;
+	return r;
+}
+
 static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
+	(void)fd;
 	(void)what;
 	struct fl_dir *d = arg;
 	struct fl_conn *c = d->c;
@@ -323,7 +367,8 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	char *buf = c->link->e->scratch;
-	ssize_t n = read(fd, buf, FL_READ_SIZE);
+	int64_t now;
+	ssize_t n = read_arrival(d, buf, FL_READ_SIZE, &now);
 	if (n < 0) {
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
@@ -331,7 +376,6 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 			      d->idx == FL_DIR_UP ? "client error" : "upstream error");
 		return;
 	}
-	int64_t now = fl_mono_ns();
 	if (n == 0) {
 		d->eof_in = true;
 		dir_set_reading(d, false);
