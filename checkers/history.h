@@ -62,6 +62,7 @@ struct fl_chk_saga_ev {
 	uint8_t comp;	    /* dir == "comp" (or a compensation_* event) */
 	uint8_t pivot;	    /* "pivot": true on the step */
 	uint8_t effect;	    /* "effect": 0 absent, 1 false (moves no money), 2 true */
+	uint8_t definite;   /* step_failed "definite": 0 absent, 1 false (not sent), 2 true */
 	uint8_t has_amount; /* "amount" present */
 	int16_t step;	    /* 0 when absent or given by name */
 	int32_t step_name;  /* "step" given as a name ("debit"); -1 when a number */
@@ -116,6 +117,8 @@ struct fl_chk_exchange {
 	int32_t method, path;
 	int32_t error; /* "error" when no response ("reset", "timeout", ...) */
 	int32_t fault; /* the proxy's HTTP fault ("http_drop_response", ...) or -1 */
+	int32_t key;   /* the request's idempotency key: its Idempotency-Key header, else
+			* its "key" query parameter, else its path's last segment; -1 */
 	int status;    /* 0 when no response */
 };
 

@@ -374,15 +374,38 @@ static int call_times(struct fl_chk_history *h, const struct fv *ev, void *elem,
 	return 0;
 }
 
-/* "end" defaults to "start", and is never before it. */
+/* "end" defaults to "start", and is never before it. The request's key:
+ * "key" when given, else its Idempotency-Key header, else the "key" query
+ * parameter, else the path's last segment (a status query names it there). */
 static int exchange_end(struct fl_chk_history *h, const struct fv *ev, void *elem, long line,
 			char *err, size_t errlen)
 {
-	(void)ev, (void)line, (void)err, (void)errlen;
+	(void)line, (void)err, (void)errlen;
 	struct fl_chk_exchange *x = elem;
 	if (x->end < x->start)
 		x->end = x->start;
 	fl_chk_note_time(h, x->end);
+	x->key = str_field(h, ev, "key");
+	struct fv hd;
+	char buf[512];
+	const char *k = NULL;
+	if (x->key < 0 && fv_sub(ev, "req_headers", &hd) == 0)
+		k = fv_str(&hd, "idempotency-key", buf, sizeof(buf));
+	const char *q = x->key < 0 && !k ? cstr(ev, "query") : NULL;
+	const char *kq = q ? strstr(q, "key=") : NULL;
+	while (kq && kq != q && kq[-1] != '&')
+		kq = strstr(kq + 1, "key=");
+	if (kq) {
+		size_t n = strcspn(kq + 4, "&");
+		snprintf(buf, sizeof(buf), "%.*s", (int)(n < sizeof(buf) ? n : sizeof(buf) - 1),
+			 kq + 4);
+		k = buf;
+	}
+	const char *p = x->key < 0 && !k ? cstr(ev, "path") : NULL;
+	if (p && strrchr(p, '/') && strrchr(p, '/')[1])
+		k = strrchr(p, '/') + 1;
+	if (k && *k)
+		x->key = fl_chk_intern(h, k);
 	return 0;
 }
 
@@ -459,6 +482,7 @@ static const struct field saga_fields[] = {
 	CALL(saga_comp),
 	ISTRUE("pivot", pivot),
 	{ .key = "effect", .kind = FK_TRISTATE, AT(effect) },
+	{ .key = "definite", .kind = FK_TRISTATE, AT(definite) },
 	STR("key", key),
 	STR("participant", participant),
 	STR("state", state),

@@ -1,5 +1,5 @@
-/* Saga and money checker (docs/checkers.md): S1-S6 here, M1-M3 and Q1-Q2
- * in saga_money.c. One pass over the saga events in time order keeps a
+/* Saga and money checker (docs/checkers.md): S1-S6 and S8 here, S7 in
+ * saga_wire.c, M1-M3 and Q1-Q2 in saga_money.c. One pass over the saga events in time order keeps a
  * small state per saga; effects, client operations, snapshots and
  * read-model samples are then checked against it. Linear in the history. */
 #include <stdio.h>
@@ -19,7 +19,7 @@ static json_t *jstr_or_null(struct ctx *x, int32_t id)
 }
 
 /* The saga's events as evidence (at most 40). */
-static json_t *saga_evidence(struct ctx *x, const struct saga_st *s)
+json_t *fl_saga_evidence(struct ctx *x, const struct saga_st *s)
 {
 	json_t *steps = json_array();
 	for (size_t i = 0; i < s->ev_n && i < 40; i++) {
@@ -55,7 +55,7 @@ static json_t *saga_evidence(struct ctx *x, const struct saga_st *s)
 }
 
 /* "debit" for a step given by name, else its number. */
-static const char *step_label(struct ctx *x, const struct saga_st *s, int k, char *buf, size_t n)
+const char *fl_saga_step_label(struct ctx *x, const struct saga_st *s, int k, char *buf, size_t n)
 {
 	if (k >= 1 && k <= s->nnames)
 		return S(x, s->names[k - 1]);
@@ -130,13 +130,13 @@ static void on_comp_requested(struct ctx *x, struct saga_st *s, const struct fl_
 			      int k)
 {
 	char kb[16], jb[16];
-	const char *kl = step_label(x, s, k, kb, sizeof(kb));
+	const char *kl = fl_saga_step_label(x, s, k, kb, sizeof(kb));
 	if (s->comp[k] != C_NONE)
 		return; /* a retry of the same compensation */
 	s->comp[k] = C_REQ;
 	fl_check_pass(x->r, "S5");
 	if (s->pending_unknown) {
-		json_t *ev = saga_evidence(x, s);
+		json_t *ev = fl_saga_evidence(x, s);
 		json_object_set_new(ev, "unknown_line", json_integer(s->unknown_line));
 		json_object_set_new(ev, "compensation_line", json_integer(e->line));
 		fl_check_fail(x->r, "S5", 1, ev,
@@ -150,25 +150,74 @@ static void on_comp_requested(struct ctx *x, struct saga_st *s, const struct fl_
 						  "succeeded",	"failed",
 						  "unknown",	"applied",
 						  "not applied" };
-		fl_check_fail(x->r, "S3", 2, saga_evidence(x, s),
+		fl_check_fail(x->r, "S3", 2, fl_saga_evidence(x, s),
 			      "saga %s: compensation of step %s (line %ld) but its forward step "
 			      "was %s",
 			      S(x, s->id), kl, e->line, fs[s->fwd[k]]);
 	} else if (s->comp_min && k > s->comp_min) {
-		fl_check_fail(x->r, "S3", 1, saga_evidence(x, s),
+		fl_check_fail(x->r, "S3", 1, fl_saga_evidence(x, s),
 			      "saga %s: compensation of step %s (line %ld) after step %s's: not in "
 			      "reverse order",
 			      S(x, s->id), kl, e->line,
-			      step_label(x, s, s->comp_min, jb, sizeof(jb)));
+			      fl_saga_step_label(x, s, s->comp_min, jb, sizeof(jb)));
 	} else if (s->pivot_step && applied(s->fwd[s->pivot_step])) {
-		fl_check_fail(x->r, "S3", 3, saga_evidence(x, s),
+		fl_check_fail(x->r, "S3", 3, fl_saga_evidence(x, s),
 			      "saga %s: compensation of step %s (line %ld) after the pivot (step "
 			      "%s) succeeded",
 			      S(x, s->id), kl, e->line,
-			      step_label(x, s, s->pivot_step, jb, sizeof(jb)));
+			      fl_saga_step_label(x, s, s->pivot_step, jb, sizeof(jb)));
 	}
 	if (!s->comp_min || k < s->comp_min)
 		s->comp_min = (int16_t)k;
+}
+
+static bool moves_money(struct ctx *x, const struct saga_st *s, int k);
+
+/* S1: a saga's deadline may be suspended (saga_deferred) only while nothing
+ * it applied is outstanding: money it moved must be settled or given back
+ * within the deadline, breaker or not. */
+static void on_deferred(struct ctx *x, struct saga_st *s, const struct fl_chk_saga_ev *e)
+{
+	char kb[16];
+	s->path |= PATH_DEFERRED;
+	for (int k = 1; k <= MAXSTEP; k++) {
+		if (!applied(s->fwd[k]) || s->comp[k] == C_OK || !moves_money(x, s, k))
+			continue;
+		json_t *ev = fl_saga_evidence(x, s);
+		json_object_set_new(ev, "deferred_line", json_integer(e->line));
+		fl_check_fail(x->r, "S1", (double)(s->amount ? s->amount : 1), ev,
+			      "saga %s deferred (line %ld), its deadline suspended, after step %s "
+			      "was applied",
+			      S(x, s->id), e->line, fl_saga_step_label(x, s, k, kb, sizeof(kb)));
+		return;
+	}
+}
+
+/* What the saga went through, for the coverage summary and S7. */
+static void on_step_event(struct ctx *x, struct saga_st *s, const struct fl_chk_saga_ev *e, int k)
+{
+	if (e->kind == FL_STEP_REQUESTED && !e->comp) {
+		s->req_t[k] = e->t;
+		if (s->nreq[k] < 255)
+			s->nreq[k]++;
+	} else if ((e->kind == FL_STEP_REQUESTED && e->comp) || e->kind == FL_COMP_REQUESTED) {
+		if (!s->comp_t)
+			s->comp_t = e->t;
+		if (s->ncomp[k] < 255 && ++s->ncomp[k] > 1)
+			s->path |= PATH_COMP_RETRY;
+	} else if (e->kind == FL_STEP_UNKNOWN && !e->comp) {
+		s->path |= PATH_UNKNOWN | (k == s->pivot_step ? PATH_PIVOT_DOUBT : 0);
+	} else if (e->kind == FL_STEP_RESOLVED && !e->comp) {
+		const char *o = S(x, e->outcome);
+		bool yes = !strcmp(o, "applied") || !strcmp(o, "succeeded") || !strcmp(o, "APPLIED");
+		s->path |= yes ? PATH_RES_APPLIED : PATH_RES_NOT;
+	} else if (e->kind == FL_STEP_FAILED && !e->comp) {
+		if (e->definite == 1)
+			s->path |= PATH_NOT_SENT;
+		else if (s->pivot_step && k > s->pivot_step)
+			s->path |= PATH_AFTER_PIVOT;
+	}
+	fl_saga_wire_step(x, s, e, k);
 }
 
 static void replay(struct ctx *x)
@@ -207,6 +256,9 @@ static void replay(struct ctx *x)
 				      : e->effect == 1 ? EFF_NO
 						       : 0);
 		}
+		if (e->kind != FL_SAGA_STARTED && e->kind != FL_SAGA_ENDED &&
+		    e->kind != FL_SAGA_DEFERRED && e->kind != FL_SAGA_RESUMED)
+			on_step_event(x, s, e, k);
 		switch (e->kind) {
 		case FL_SAGA_STARTED:
 			s->started = true;
@@ -250,6 +302,8 @@ static void replay(struct ctx *x)
 		case FL_STEP_UNKNOWN:
 			if (e->comp)
 				break;
+			if (k && k == s->pivot_step && !s->doubt_t)
+				s->doubt_t = e->t;
 			if (!applied(s->fwd[k])) {
 				s->fwd[k] = F_UNK;
 				s->pending_unknown |= 1u << k;
@@ -271,6 +325,7 @@ static void replay(struct ctx *x)
 		case FL_COMP_REQUESTED: on_comp_requested(x, s, e, k); break;
 		case FL_COMP_SUCCEEDED: s->comp[k] = C_OK; break;
 		case FL_SAGA_DEFERRED:
+			on_deferred(x, s, e);
 			s->clock_t = e->t;
 			s->deferred = true;
 			s->deferred_line = e->line;
@@ -321,6 +376,31 @@ static bool terminal(struct ctx *x, const struct saga_st *s)
 			    s->state == x->st_failed);
 }
 
+/* S8: an ended saga's compensations are on record: each one requested has
+ * its compensation_succeeded, and a COMPENSATED saga has at least one. */
+static void check_compensations(struct ctx *x, const struct saga_st *s)
+{
+	char kb[16];
+	bool any = false;
+	fl_check_pass(x->r, "S8");
+	for (int k = 1; k <= MAXSTEP; k++) {
+		any |= s->comp[k] == C_OK;
+		if (s->comp[k] != C_REQ)
+			continue;
+		fl_check_fail(x->r, "S8", (double)(s->amount ? s->amount : 1), fl_saga_evidence(x, s),
+			      "saga %s ended %s (line %ld) with the compensation of step %s requested "
+			      "but never recorded as succeeded",
+			      S(x, s->id), S(x, s->state), s->end_line,
+			      fl_saga_step_label(x, s, k, kb, sizeof(kb)));
+		return;
+	}
+	if (!any && s->state == x->st_compensated)
+		fl_check_fail(x->r, "S8", (double)(s->amount ? s->amount : 1), fl_saga_evidence(x, s),
+			      "saga %s ended COMPENSATED (line %ld) without any "
+			      "compensation_succeeded",
+			      S(x, s->id), s->end_line);
+}
+
 /* S1 termination and S2 (from the saga's own events when no effects exist). */
 static void check_sagas(struct ctx *x, bool have_effects)
 {
@@ -343,7 +423,7 @@ static void check_sagas(struct ctx *x, bool have_effects)
 			if (end - s->clock_t > limit_ns)
 				fl_check_fail(
 					x->r, "S1", (double)(end - s->clock_t) / 1e9,
-					saga_evidence(x, s),
+					fl_saga_evidence(x, s),
 					"saga %s (started line %ld) still running %.1f s after it "
 					"started or last resumed, past its deadline plus grace (%.1f s)",
 					S(x, s->id), s->start_line,
@@ -356,22 +436,38 @@ static void check_sagas(struct ctx *x, bool have_effects)
 			continue;
 		}
 		if (!terminal(x, s)) {
-			fl_check_fail(x->r, "S1", 1e6, saga_evidence(x, s),
+			fl_check_fail(x->r, "S1", 1e6, fl_saga_evidence(x, s),
 				      "saga %s ended %s (line %ld), not COMPLETED, COMPENSATED or "
 				      "FAILED",
 				      S(x, s->id), s->state >= 0 ? S(x, s->state) : "(no state)",
 				      s->end_line);
 			continue;
 		}
-		int64_t decided = s->pivot_t ? s->pivot_t : s->ended_t;
+		/* the deadline binds until the saga decides: its pivot passed or
+		 * sent (in doubt), or its first compensation requested */
+		int64_t decided = s->ended_t;
+		const char *what = "end";
+		if (s->comp_t && s->comp_t < decided) {
+			decided = s->comp_t;
+			what = "start compensating";
+		}
+		if (s->pivot_t && s->pivot_t < decided) {
+			decided = s->pivot_t;
+			what = "pass its pivot";
+		}
+		if (s->doubt_t && s->doubt_t < decided) {
+			decided = s->doubt_t;
+			what = "send its pivot";
+		}
 		if (decided - s->clock_t > limit_ns)
 			fl_check_fail(x->r, "S1", (double)(decided - s->clock_t) / 1e9,
-				      saga_evidence(x, s),
+				      fl_saga_evidence(x, s),
 				      "saga %s took %.1f s to %s, past its deadline plus grace "
 				      "(%.1f s)",
 				      S(x, s->id), (double)(decided - s->clock_t) / 1e9,
-				      s->pivot_t ? "pass its pivot" : "end",
+				      what,
 				      (double)limit_ns / 1e9);
+		check_compensations(x, s);
 		if (have_effects)
 			continue;
 		/* S2 from the coordinator's events: every step that moves money
@@ -382,17 +478,17 @@ static void check_sagas(struct ctx *x, bool have_effects)
 			for (int k = 1; k <= MAXSTEP; k++) {
 				if (s->comp[k] == C_OK) {
 					fl_check_fail(
-						x->r, "S2", 1, saga_evidence(x, s),
+						x->r, "S2", 1, fl_saga_evidence(x, s),
 						"saga %s COMPLETED but step %s was compensated",
-						S(x, s->id), step_label(x, s, k, kb, sizeof(kb)));
+						S(x, s->id), fl_saga_step_label(x, s, k, kb, sizeof(kb)));
 					break;
 				}
 				if (s->fwd[k] != F_NONE && !applied(s->fwd[k]) &&
 				    moves_money(x, s, k)) {
 					fl_check_fail(
-						x->r, "S2", 1, saga_evidence(x, s),
+						x->r, "S2", 1, fl_saga_evidence(x, s),
 						"saga %s COMPLETED but step %s never succeeded",
-						S(x, s->id), step_label(x, s, k, kb, sizeof(kb)));
+						S(x, s->id), fl_saga_step_label(x, s, k, kb, sizeof(kb)));
 					break;
 				}
 			}
@@ -402,20 +498,20 @@ static void check_sagas(struct ctx *x, bool have_effects)
 			bool a = applied(s->fwd[k]), c = s->comp[k] == C_OK;
 			if (a && !c && moves_money(x, s, k)) {
 				fl_check_fail(x->r, "S2", (double)(s->amount ? s->amount : 1),
-					      saga_evidence(x, s),
+					      fl_saga_evidence(x, s),
 					      "saga %s %s but step %s was applied and never "
 					      "compensated",
 					      S(x, s->id), S(x, s->state),
-					      step_label(x, s, k, kb, sizeof(kb)));
+					      fl_saga_step_label(x, s, k, kb, sizeof(kb)));
 				break;
 			}
 			if (!a && c && s->fwd[k] != F_UNK) {
 				fl_check_fail(
 					x->r, "S2", (double)(s->amount ? s->amount : 1),
-					saga_evidence(x, s),
+					fl_saga_evidence(x, s),
 					"saga %s %s: step %s was compensated but never applied",
 					S(x, s->id), S(x, s->state),
-					step_label(x, s, k, kb, sizeof(kb)));
+					fl_saga_step_label(x, s, k, kb, sizeof(kb)));
 				break;
 			}
 		}
@@ -542,7 +638,7 @@ static int check_effects(struct ctx *x)
 				if (llabs(nets[i].amount) > worst)
 					worst = llabs(nets[i].amount);
 			if (worst) {
-				json_t *ev = saga_evidence(x, s);
+				json_t *ev = fl_saga_evidence(x, s);
 				json_object_set_new(ev, "net_effects", nets_json(x, nets, nn));
 				fl_check_fail(
 					x->r, "S2", (double)worst, ev,
@@ -574,7 +670,7 @@ static int check_effects(struct ctx *x)
 				pos = neg;
 			if (seen || pos == s->amount)
 				continue;
-			json_t *ev = saga_evidence(x, s);
+			json_t *ev = fl_saga_evidence(x, s);
 			json_object_set_new(ev, "net_effects", nets_json(x, nets, nn));
 			fl_check_fail(
 				x->r, "S2", (double)llabs(pos - s->amount), ev,
@@ -629,14 +725,14 @@ static void check_clients(struct ctx *x)
 		fl_check_pass(x->r, "S6");
 		json_t *ev = NULL;
 		if (type == FL_OP_OK && !(s->ended && s->state == x->st_completed)) {
-			ev = saga_evidence(x, s);
+			ev = fl_saga_evidence(x, s);
 			json_object_set_new(ev, "op_line", json_integer(o->line));
 			fl_check_fail(x->r, "S6", 2, ev,
 				      "client got ok for saga %s (line %ld) but the saga %s",
 				      S(x, s->id), o->line,
 				      s->ended ? S(x, s->state) : "never ended");
 		} else if (type == FL_OP_FAIL && s->ended && s->state == x->st_completed) {
-			ev = saga_evidence(x, s);
+			ev = fl_saga_evidence(x, s);
 			json_object_set_new(ev, "op_line", json_integer(o->line));
 			fl_check_fail(
 				x->r, "S6", 2, ev,
@@ -644,7 +740,7 @@ static void check_clients(struct ctx *x)
 				S(x, s->id), o->line);
 		} else if (type == FL_OP_INFO && !s->ended && !s->deferred &&
 			   h->t_last - s->clock_t > (s->deadline_ms + x->c->grace_ms) * 1000000) {
-			ev = saga_evidence(x, s);
+			ev = fl_saga_evidence(x, s);
 			json_object_set_new(ev, "op_line", json_integer(o->line));
 			fl_check_fail(
 				x->r, "S6", 1, ev,
@@ -674,6 +770,8 @@ struct fl_check_result *fl_check_saga(struct fl_chk_history *h, const struct fl_
 		{ "S4", "idempotency" },
 		{ "S5", "no compensation on UNKNOWN" },
 		{ "S6", "client agreement" },
+		{ "S7", "step outcomes agree with the wire" },
+		{ "S8", "compensations on record" },
 		{ "Q1", "CQRS convergence" },
 		{ "Q2", "failure counters" },
 	};
@@ -684,7 +782,7 @@ struct fl_check_result *fl_check_saga(struct fl_chk_history *h, const struct fl_
 	x.st_compensated = fl_chk_intern(h, "COMPENSATED");
 	x.st_failed = fl_chk_intern(h, "FAILED");
 	x.st_stuck = fl_chk_intern(h, "STUCK");
-	if (index_sagas(&x) < 0)
+	if (index_sagas(&x) < 0 || fl_saga_wire_index(&x) < 0)
 		goto oom;
 	replay(&x);
 	/* S2 reads effects when the checked window has any */
@@ -697,13 +795,16 @@ struct fl_check_result *fl_check_saga(struct fl_chk_history *h, const struct fl_
 	check_clients(&x);
 	fl_saga_check_money(&x);
 	fl_saga_check_queries(&x);
+	fl_saga_paths(&x);
 	fl_check_stat(r, "sagas", (json_int_t)x.nsg);
+	fl_check_stat(r, "exchanges", (json_int_t)h->n_exchanges);
 	fl_check_stat(r, "saga_events", (json_int_t)h->n_saga);
 	fl_check_stat(r, "effects", (json_int_t)h->n_effects);
 	fl_check_stat(r, "snapshots", (json_int_t)h->n_snaps);
 	fl_check_stat(r, "operations", (json_int_t)h->n_ops);
 	if (c->since != INT64_MIN)
 		fl_check_stat(r, "since", (json_int_t)c->since);
+	fl_saga_wire_free(&x);
 	free(x.slot);
 	free(x.sg);
 	free(x.by_saga);
@@ -711,6 +812,7 @@ struct fl_check_result *fl_check_saga(struct fl_chk_history *h, const struct fl_
 	r->duration_ns = fl_mono_ns() - t0;
 	return r;
 oom:
+	fl_saga_wire_free(&x);
 	free(x.slot);
 	free(x.sg);
 	free(x.by_saga);

@@ -27,6 +27,7 @@ static const struct fl_opt chaos_opts[] = {
 	{ "retries", FL_RUN_RETRIES, "N", "rerun a failing test up to N times" },
 	{ "pass-with-no-tests", FL_RUN_PASS_EMPTY, NULL,
 	  "exit 0 when no experiment ran (default: exit 2)" },
+	FL_OPTS_RUN_TOKEN,
 	FL_OPTS_CLIENT_TLS,
 	FL_OPT_HELP,
 	FL_OPT_END,
@@ -43,6 +44,9 @@ static const struct fl_help chaos_help[] = {
 	  "Options:\n",
 	  chaos_opts },
 	{ "\n"
+	  "Agents (fl.proxy, and every fault the experiment makes through it) are\n"
+	  "called with the token of --token-file, --token or $FAULTLINE_TOKEN.\n"
+	  "\n"
 	  "Ctrl-C stops the experiment and runs the rollbacks; a second Ctrl-C\n"
 	  "abandons them (the journal says so).\n"
 	  "\n"

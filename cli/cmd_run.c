@@ -12,6 +12,7 @@
 #include "core/errors.h"
 #include "core/http_client.h"
 #include "core/prng.h"
+#include "core/token.h"
 
 static const struct fl_opt run_opts[] = {
 	{ "tag", 't', "TAG", "run only tests tagged TAG (repeatable; ~TAG excludes)" },
@@ -33,6 +34,7 @@ static const struct fl_opt run_opts[] = {
 	{ "quiet", 'q', NULL, "no console report unless another is asked for" },
 	{ "pass-with-no-tests", FL_RUN_PASS_EMPTY, NULL,
 	  "exit 0 when no test matched (default: exit 2)" },
+	FL_OPTS_RUN_TOKEN,
 	FL_OPTS_CLIENT_TLS,
 	FL_OPT_HELP,
 	FL_OPT_END,
@@ -87,7 +89,7 @@ static int parse_u64(const char *s, uint64_t *out)
 struct run_args {
 	const char **tags, **envs, **reports, **allow;
 	int ntags, nenv, nreports, nallow;
-	const char *grep, *history, *journal;
+	const char *grep, *history, *journal, *token, *token_file;
 	int jobs, quiet, retries, dry_run, have_seed, pass_empty;
 	uint64_t seed;
 	double timeout;
@@ -152,9 +154,32 @@ static int take_opt(struct run_args *a, int c, const char *v, const char *cmd)
 	case FL_RUN_JOURNAL: a->journal = v; break;
 	case 'q': a->quiet = 1; break;
 	case FL_RUN_PASS_EMPTY: a->pass_empty = 1; break;
+	case FL_RUN_TOKEN: a->token = v; break;
+	case FL_RUN_TOKEN_FILE: a->token_file = v; break;
 	default: fl_cli_tls_take(&a->tls, c, v); break;
 	}
 	return -1;
+}
+
+/* --token / --token-file: the agents' token, handed to fl.proxy (and to any
+ * faultline client the scenarios start) as $FAULTLINE_TOKEN, so a token read
+ * from a file never shows in a process's command line. Returns -1 to go
+ * on, else an exit code. */
+static int take_token(const struct run_args *a, const char *cmd)
+{
+	if (a->token && a->token_file)
+		return fl_cli_usage_error(cmd, "--token and --token-file: give one");
+	char *loaded = NULL, err[512];
+	if (a->token_file && fl_token_load(a->token_file, &loaded, err, sizeof(err))) {
+		fprintf(stderr, "faultline %s: %s\n", cmd, err);
+		return FL_EXIT_USAGE;
+	}
+	const char *t = loaded ? loaded : a->token;
+	int rc = t && setenv("FAULTLINE_TOKEN", t, 1) < 0 ? FL_EXIT_INFRA : -1;
+	if (loaded)
+		memset(loaded, 0, strlen(loaded));
+	free(loaded);
+	return rc;
 }
 
 /* The scenario files of the operands argv[first..] (./scenarios when none).
@@ -246,7 +271,7 @@ int fl_cli_run_scenarios(int argc, char **argv, const struct fl_command *command
 		rc = o.exit;
 		goto out;
 	}
-	if ((rc = fl_cli_tls_check(cmd, &a.tls)) >= 0)
+	if ((rc = fl_cli_tls_check(cmd, &a.tls)) >= 0 || (rc = take_token(&a, cmd)) >= 0)
 		goto out;
 	if (!a.have_seed)
 		a.seed = fl_prng_entropy_seed() % 1000000000ULL;

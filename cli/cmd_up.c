@@ -11,7 +11,7 @@
 #include "launcher/launcher.h"
 #include "runner/runner.h"
 
-enum { O_DATA = FL_OPT_LONG, O_KEEP, O_SEED, O_FRESH, O_LEASE, O_DRIVER, O_JSON, O_CHECK };
+enum { O_DATA = FL_OPT_LONG, O_KEEP, O_SEED, O_FRESH, O_LEASE, O_DRIVER, O_JSON, O_CHECK, O_NETNS };
 
 static const struct fl_opt opts[] = {
 	{ "data", O_DATA, "DIR",
@@ -28,6 +28,12 @@ static const struct fl_opt opts[] = {
 	{ "driver", O_DRIVER, "PID",
 	  "the driver whose death ends the lease (default: the\n"
 	  "process that ran 'faultline up', its parent)" },
+	{ "netns", O_NETNS, NULL,
+	  "each service on a host of its own (root): a network namespace\n"
+	  "faultlineN-NAME, its address on a bridge faultlineN in\n"
+	  "198.18.0.0/15, an agent for host faults on ADDR:8474; all\n"
+	  "removed by 'down' or the lease. Without root: loopback, said\n"
+	  "on stderr" },
 	{ "check", O_CHECK, NULL, "check the file (keys, names, calls, cycles), start nothing" },
 	{ "json", O_JSON, NULL, "print the running system (topology.json) as JSON" },
 	FL_OPT_HELP,
@@ -36,7 +42,7 @@ static const struct fl_opt opts[] = {
 
 static const struct fl_help help[] = {
 	{ "Usage: faultline up FILE [--data DIR] [--fresh] [--seed N] [--keep | --lease S]\n"
-	  "                         [--json] [--check]\n"
+	  "                         [--netns] [--json] [--check]\n"
 	  "\n"
 	  "Start the system described by the topology file FILE (Lua returning\n"
 	  "{ name =, services = { ... } }, see docs/topology.md): each service gets\n"
@@ -50,6 +56,12 @@ static const struct fl_help help[] = {
 	  "'faultline up') dies, the system is stopped after the lease, unless\n"
 	  "--keep. Then 'faultline status', 'logs', 'kill', 'term', 'pause',\n"
 	  "'resume', 'restart' and 'down' act on it.\n"
+	  "\n"
+	  "With --netns the services are separate hosts: {host} and {url:X} are\n"
+	  "their own addresses (a service must listen on {host}), links listen on\n"
+	  "the bridge's address, and each host's agent (token in\n"
+	  "DATA/run/agent.token) applies partitions, loss and bandwidth limits\n"
+	  "inside it (docs/agent.md).\n"
 	  "\n",
 	  opts },
 	{ "\n"
@@ -82,6 +94,17 @@ static void print_up(const json_t *t)
 		else
 			printf("  %-14s %-28s pid %lld\n", json_string_value(n),
 			       fl_json_str(v, "url", ""), (long long)fl_json_int(v, "pid", 0));
+	}
+	json_t *net = json_object_get(t, "netns");
+	if (json_is_object(net)) {
+		printf("  hosts: bridge %s, %s, gateway %s; agents' token in %s\n",
+		       fl_json_str(net, "bridge", ""), fl_json_str(net, "subnet", ""),
+		       fl_json_str(net, "gateway", ""), fl_json_str(net, "token_file", "(none)"));
+		const char *hk;
+		json_t *h;
+		json_object_foreach(json_object_get(net, "hosts"), hk, h)
+			printf("    %-14s netns %-24s agent %s\n", hk, fl_json_str(h, "ns", ""),
+			       fl_json_str(json_object_get(h, "agent"), "url", "(none)"));
 	}
 	json_t *p = json_object_get(t, "proxy");
 	if (json_is_object(p))
@@ -118,6 +141,7 @@ static int cmd_up(int argc, char **argv)
 		case O_KEEP: uo.keep = true; break;
 		case O_JSON: json = true; break;
 		case O_CHECK: check = true; break;
+		case O_NETNS: uo.netns = true; break;
 		case O_SEED:
 			strtoull(o.arg, &end, 10);
 			if (!*o.arg || *end)
@@ -171,6 +195,9 @@ static int cmd_up(int argc, char **argv)
 			err[0] && err[strlen(err) - 1] == '\n' ? "" : "\n");
 		return lrc == FL_EINVAL || lrc == FL_EEXIST ? FL_EXIT_USAGE : FL_EXIT_INFRA;
 	}
+	if (json_is_string(json_object_get(state, "netns_fallback")))
+		fprintf(stderr, "faultline up: --netns: %s; the services run on loopback\n",
+			json_string_value(json_object_get(state, "netns_fallback")));
 	if (json) {
 		char *s = json_dumps(state, JSON_INDENT(2) | JSON_SORT_KEYS);
 		if (s)

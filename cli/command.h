@@ -182,7 +182,20 @@ enum fl_run_opt_key {
 	FL_RUN_ALLOW,
 	FL_RUN_JOURNAL,
 	FL_RUN_PASS_EMPTY,
+	FL_RUN_TOKEN,
+	FL_RUN_TOKEN_FILE,
 };
+/* The agent token options of run and chaos (as contract record's and the
+ * agent's): the token reaches fl.proxy as $FAULTLINE_TOKEN. */
+#define FL_OPTS_RUN_TOKEN                                                                          \
+	{ "token-file", FL_RUN_TOKEN_FILE, "FILE",                                                 \
+	  "the agents' bearer token, from FILE's first line\n"                                     \
+	  "(default: $FAULTLINE_TOKEN, then $FAULTLINE_PROXY_TOKEN)" },                            \
+	{                                                                                          \
+		"token", FL_RUN_TOKEN, "T",                                                        \
+			"the token itself (shows in the process list:\n"                           \
+			"prefer --token-file or FAULTLINE_TOKEN)"                                  \
+	}
 int fl_cli_run_scenarios(int argc, char **argv, const struct fl_command *cmd,
 			 const struct fl_opt *opts, int chaos);
 

@@ -49,13 +49,15 @@ struct fl_http_conn {
 	struct event *timer;	 /* setup, then the head deadline / idle timeout */
 	struct fl_http_req *req; /* the request with its handler, if any */
 	enum conn_state state;
-	size_t rx;	 /* bytes received since the last whole request */
+	size_t rx;	 /* bytes of the next request received so far */
 	char method[33]; /* the request's method token as sent */
-	/* the request head as it streams in (head_scan): where it ends and
-	 * whether the body is chunked, to tell evhttp's 413s apart */
-	bool scanning, head_done, chunked;
+	bool want_method; /* its token is not complete yet (conn_method) */
+	/* the request head as it streams in (head_scan): where its first line
+	 * and the head end, and whether the body is chunked, to tell evhttp's
+	 * 400s and 413s apart */
+	bool scanning, line1_done, head_done, chunked;
 	uint32_t last4;
-	size_t head_len;
+	size_t head_len, line1_len;
 	char line[64];
 	size_t ll;
 };
@@ -220,6 +222,25 @@ static bool buf_tail(struct evbuffer *buf, char *out, size_t n)
 	return need == 0;
 }
 
+/* Was the head of the request being read over the header cap? evhttp
+ * answers 400 for a header block (or request line) over its cap as for a
+ * malformed one, and 413 for some of them; the head scan tells them apart:
+ * a request line over the cap is 414, a header block over it 431. */
+static int refine_head(const struct fl_http_conn *c, int status, const char **msg)
+{
+	if (!c || !c->scanning)
+		return status;
+	if ((c->line1_done ? c->line1_len : c->head_len) > c->s->max_headers) {
+		*msg = error_message(414);
+		return 414;
+	}
+	if (c->line1_done && c->head_len - c->line1_len > c->s->max_headers) {
+		*msg = error_message(431);
+		return 431;
+	}
+	return status;
+}
+
 /* evhttp answers 413 for a body over the cap, but also for a header block
  * over its cap and for a malformed chunk size or trailer. */
 static int refine_413(const struct fl_http_conn *c, const char **msg)
@@ -227,7 +248,7 @@ static int refine_413(const struct fl_http_conn *c, const char **msg)
 	if (!c || !c->scanning)
 		return 413;
 	if (!c->head_done) {
-		*msg = "request headers too large";
+		*msg = error_message(431);
 		return 431;
 	}
 	if (c->chunked && c->rx - c->head_len <= c->s->max_body) {
@@ -235,6 +256,20 @@ static int refine_413(const struct fl_http_conn *c, const char **msg)
 		return 400;
 	}
 	return 413;
+}
+
+static const char *reason_phrase(int status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 408: return "Request Timeout";
+	case 413: return "Payload Too Large";
+	case 414: return "URI Too Long";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	}
+	return "Error";
 }
 
 static void rewrite_errors(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
@@ -273,12 +308,14 @@ static void rewrite_errors(struct evbuffer *buf, const struct evbuffer_cb_info *
 	const char *msg = error_message(status);
 	if (status == 413)
 		status = refine_413(c, &msg);
+	else if (status == 400)
+		status = refine_head(c, status, &msg);
 	char json[128];
 	int n = snprintf(json, sizeof(json), "{\"error\":\"%s\",\"status\":%d}", msg, status);
 	evbuffer_add_printf(buf,
 			    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 			    "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-			    status, status == 413 ? "Payload Too Large" : "Error", n, json);
+			    status, reason_phrase(status), n, json);
 }
 
 /* --- connections ------------------------------------------------------- */
@@ -415,12 +452,12 @@ static bool is_tchar(int ch)
 	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
-/* The first bytes of a request: keep its method token (evhttp 2.1 keeps
- * only an enum, UNKNOWN for extension methods), and write a known method
- * sent in another case ("post") in upper case so that evhttp parses it:
- * methods are case-sensitive tokens, but Pact compares them ignoring case.
- * Only a request that starts at the beginning of the input is seen; one
- * pipelined behind another keeps evhttp's view. */
+/* The first bytes of a request, at the start of the input buffer: keep
+ * its method token (evhttp 2.1 keeps only an enum, UNKNOWN for extension
+ * methods), and write a known method sent in another case ("post") in
+ * upper case so that evhttp parses it: methods are case-sensitive tokens,
+ * but Pact compares them ignoring case. Runs until the token is complete
+ * (evhttp cannot have read a request line that is not). */
 static void conn_method(struct fl_http_conn *c, struct evbuffer *buf)
 {
 	static const char *const known[] = { "GET",    "POST",	  "HEAD", "PUT",
@@ -433,6 +470,9 @@ static void conn_method(struct fl_http_conn *c, struct evbuffer *buf)
 		return;
 	while (n < len && n < 32 && is_tchar(p[n]))
 		n++;
+	if (n == len && n < 32)
+		return; /* more to come */
+	c->want_method = false;
 	if (n == 0 || n >= len || p[n] != ' ')
 		return;
 	memcpy(c->method, p, n);
@@ -454,45 +494,70 @@ static void head_line(struct fl_http_conn *c)
 	c->ll = 0;
 }
 
+static void head_byte(struct fl_http_conn *c, unsigned char ch)
+{
+	c->head_len++;
+	c->last4 = (c->last4 << 8) | ch;
+	if (c->last4 == 0x0d0a0d0aU) {
+		c->head_done = true;
+		return;
+	}
+	if (ch == '\n' && !c->line1_done) {
+		c->line1_done = true;
+		c->line1_len = c->head_len;
+		c->ll = 0;
+	} else if (ch == '\n') {
+		head_line(c);
+	} else if (ch != '\r' && c->ll + 1 < sizeof(c->line)) {
+		c->line[c->ll++] = (char)tolower(ch);
+	}
+}
+
 /* Follow the head in the n newest bytes of buf until its blank line. */
 static void head_scan(struct fl_http_conn *c, struct evbuffer *buf, size_t n)
 {
 	struct evbuffer_iovec v[32];
-	int k = evbuffer_peek(buf, -1, NULL, NULL, 0);
-	if (k <= 0 || k > 32 || evbuffer_peek(buf, -1, NULL, v, k) != k) {
+	struct evbuffer_ptr at;
+	size_t len = evbuffer_get_length(buf);
+	if (n > len)
+		n = len;
+	int k = -1;
+	if (evbuffer_ptr_set(buf, &at, len - n, EVBUFFER_PTR_SET) == 0)
+		k = evbuffer_peek(buf, (ev_ssize_t)n, &at, NULL, 0);
+	if (k <= 0 || k > 32 || evbuffer_peek(buf, (ev_ssize_t)n, &at, v, k) != k) {
 		c->scanning = false; /* give up: evhttp's answer stays as it is */
 		return;
 	}
-	size_t skip = evbuffer_get_length(buf) - n;
-	for (int i = 0; i < k && !c->head_done; i++) {
+	for (int i = 0; i < k && !c->head_done && n; i++) {
 		const unsigned char *p = v[i].iov_base;
-		size_t len = v[i].iov_len, j = 0;
-		if (skip >= len) {
-			skip -= len;
-			continue;
-		}
-		j = skip;
-		skip = 0;
-		for (; j < len; j++) {
-			c->head_len++;
-			c->last4 = (c->last4 << 8) | p[j];
-			if (c->last4 == 0x0d0a0d0aU) {
-				c->head_done = true;
-				break;
-			}
-			if (p[j] == '\n')
-				head_line(c);
-			else if (p[j] != '\r' && c->ll + 1 < sizeof(c->line))
-				c->line[c->ll++] = (char)tolower(p[j]);
-		}
+		size_t m = v[i].iov_len < n ? v[i].iov_len : n;
+		for (size_t j = 0; j < m && !c->head_done; j++)
+			head_byte(c, p[j]);
+		n -= m;
 	}
 }
 
-static void head_reset(struct fl_http_conn *c)
+/* A new request starts at the beginning of the input buffer (the
+ * connection is new, or evhttp has taken the whole previous request). */
+static void conn_next_request(struct fl_http_conn *c)
 {
-	c->scanning = c->head_done = c->chunked = false;
+	c->scanning = true;
+	c->line1_done = c->head_done = c->chunked = false;
 	c->last4 = 0;
-	c->head_len = c->ll = 0;
+	c->head_len = c->line1_len = c->ll = 0;
+	c->rx = 0;
+	c->method[0] = '\0';
+	c->want_method = true;
+}
+
+/* n new bytes at the end of buf, all of them part of the next request. */
+static void conn_feed(struct fl_http_conn *c, struct evbuffer *buf, size_t n)
+{
+	if (c->want_method)
+		conn_method(c, buf);
+	if (c->scanning && !c->head_done)
+		head_scan(c, buf, n);
+	c->rx += n;
 }
 
 /* Bytes arrived: the first byte after a reply starts the next deadline. */
@@ -501,14 +566,7 @@ static void conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info
 	struct fl_http_conn *c = arg;
 	if (!info->n_added)
 		return;
-	if (c->rx == 0 && info->orig_size == 0) {
-		conn_method(c, buf);
-		head_reset(c);
-		c->scanning = true;
-	}
-	if (c->scanning && !c->head_done)
-		head_scan(c, buf, info->n_added);
-	c->rx += info->n_added;
+	conn_feed(c, buf, info->n_added);
 	if (c->state == CONN_IDLE) {
 		c->state = CONN_HEAD;
 		conn_arm(c, c->s->head_timeout_s);
@@ -532,6 +590,7 @@ struct bufferevent *fl_httpd_conn_bev(struct event_base *base, void *arg)
 	c->s = s;
 	c->bev = bev;
 	c->state = CONN_NEW;
+	conn_next_request(c);
 	c->prev = s->conns_tail;
 	if (s->conns_tail)
 		s->conns_tail->next = c;
@@ -553,26 +612,29 @@ struct fl_http_conn *fl_httpd_conn_find(struct fl_http_server *s, struct evhttp_
 	return NULL;
 }
 
-const char *fl_httpd_conn_method(const struct fl_http_conn *c)
-{
-	return c && c->method[0] ? c->method : NULL;
-}
-
+/* The request is with its handler: evhttp has taken all of it from the
+ * input, so what is there now (pipelined) is the start of the next one.
+ * evhttp reads no more until the reply has gone, and parses that next
+ * request line only then, so its method can still be recovered here. */
 void fl_httpd_conn_busy(struct fl_http_conn *c, struct fl_http_req *r)
 {
+	snprintf(r->xmethod, sizeof(r->xmethod), "%s", c->method);
 	c->req = r;
 	c->state = CONN_BUSY;
-	c->rx = 0;
-	head_reset(c);
 	evtimer_del(c->timer);
+	conn_next_request(c);
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t n = evbuffer_get_length(in);
+	if (n)
+		conn_feed(c, in, n);
 }
 
 void fl_httpd_conn_done(struct fl_http_conn *c)
 {
 	c->req = NULL;
-	c->state = CONN_IDLE;
-	c->rx = 0;
-	conn_arm(c, c->s->idle_timeout_s);
+	/* a pipelined request already under way keeps its head deadline */
+	c->state = c->rx ? CONN_HEAD : CONN_IDLE;
+	conn_arm(c, c->rx ? c->s->head_timeout_s : c->s->idle_timeout_s);
 }
 
 void fl_httpd_conns_forget(struct fl_http_server *s)

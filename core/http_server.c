@@ -232,8 +232,8 @@ static void req_start_watch(struct fl_http_req *r)
 
 static void req_extension_method(struct fl_http_req *r)
 {
-	const char *m = fl_httpd_conn_method(r->conn);
-	snprintf(r->xmethod, sizeof(r->xmethod), "%s", m ? m : "UNKNOWN");
+	if (!r->xmethod[0]) /* an untracked connection: the token is lost */
+		snprintf(r->xmethod, sizeof(r->xmethod), "UNKNOWN");
 	r->method = r->xmethod;
 	struct evkeyvalq *h = evhttp_request_get_input_headers(r->ev);
 	if (evhttp_find_header(h, "Content-Length") || evhttp_find_header(h, "Transfer-Encoding"))
@@ -475,9 +475,8 @@ struct fl_http_server *fl_http_server_new(struct event_base *base,
 	if (!s->http)
 		goto nomem;
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)s->max_body);
-	evhttp_set_max_headers_size(s->http,
-				    (ev_ssize_t)(opts->max_headers ? opts->max_headers
-								   : FL_HTTPD_DEFAULT_MAX_HEADERS));
+	s->max_headers = opts->max_headers ? opts->max_headers : FL_HTTPD_DEFAULT_MAX_HEADERS;
+	evhttp_set_max_headers_size(s->http, (ev_ssize_t)s->max_headers);
 	evhttp_set_timeout(s->http, s->idle_timeout_s);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |

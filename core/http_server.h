@@ -22,7 +22,10 @@
  * large", "status": 413} and the connection is closed, whether the excess
  * is declared by Content-Length or arrives chunked. Every error the server
  * sends is JSON, evhttp's own protocol errors included (a malformed request
- * line or chunk size, an oversized header block: 400; TRACE: 501).
+ * line or chunk size: 400; a request line over max_headers: 414; a header
+ * block over it: 431; TRACE: 501). Any method token the HTTP grammar
+ * allows reaches the routes, pipelined requests included (a known method
+ * in another case, "post", as that method).
  *
  * Connections (a server reachable by anyone must not be frozen by them):
  *   - at most max_conns at once; past it the oldest connection that has no

@@ -36,7 +36,7 @@ struct fl_http_req {
 	struct evhttp_connection *evcon;
 	struct fl_http_req *prev, *next; /* the server's pending list */
 	const char *method;
-	char xmethod[33]; /* an extension method's token */
+	char xmethod[33]; /* the method token as sent (http_conn.c) */
 	char *uri;
 	char *path;
 	char *body;
@@ -71,7 +71,7 @@ struct fl_http_server {
 	void *filter_arg;
 	struct fl_http_req *pending;
 	size_t inflight;
-	size_t max_body;
+	size_t max_body, max_headers;
 	bool stopping;
 	int port;
 	char addr[96];
@@ -100,10 +100,10 @@ struct bufferevent *fl_httpd_new_bev(struct fl_http_server *s, struct event_base
 struct bufferevent *fl_httpd_conn_bev(struct event_base *base, void *arg);
 /* The tracked connection of an evhttp connection, or NULL. */
 struct fl_http_conn *fl_httpd_conn_find(struct fl_http_server *s, struct evhttp_connection *evcon);
-/* A request of conn was received in full / was answered or dropped. */
+/* A request of conn was received in full (its method token as sent goes
+ * to r->xmethod; what follows it in the input is the next request) / was
+ * answered or dropped. */
 void fl_httpd_conn_busy(struct fl_http_conn *c, struct fl_http_req *r);
-/* The method token the connection's current request was sent with, or NULL. */
-const char *fl_httpd_conn_method(const struct fl_http_conn *c);
 void fl_httpd_conn_done(struct fl_http_conn *c);
 /* Called by http_server.c when evhttp tears down a connection with a
  * pending request (the request part of the close). */

@@ -85,7 +85,8 @@ int fl_launcher_restart(const char *data, const char *service, bool wait, char *
 			       .dir = fl_json_str(e, "dir", NULL),
 			       .env = json_object_get(e, "env"),
 			       .log = fl_json_str(e, "log", "/dev/null"),
-			       .exit_file = fl_json_str(e, "exit_file", "/dev/null") };
+			       .exit_file = fl_json_str(e, "exit_file", "/dev/null"),
+			       .netns = fl_json_str(e, "netns", NULL) };
 	pid_t pid;
 	if ((rc = fl_sup_spawn(&sp, &pid, NULL, 0, err, errlen)))
 		goto out;
@@ -199,6 +200,9 @@ json_t *fl_launcher_down(const char *data, long wait_ms, char *err, size_t errle
 		json_object_set_new(rep, "proxy",
 				    fl_sup_wait_exit("proxy", proxy, fl_mono_ns() + 5000000000LL));
 	}
+	json_t *net = json_object_get(t, "netns");
+	if (json_is_object(net))
+		json_object_set_new(rep, "agents", fl_hosts_down(net, 5000));
 	char path[PATH_MAX], moved[PATH_MAX + 16];
 	snprintf(path, sizeof(path), "%s/topology.json", data);
 	snprintf(moved, sizeof(moved), "%s/topology.down.json", data);

@@ -10,7 +10,8 @@
  * placeholders), ready.c (readiness), control.c (a running system: load,
  * signal, restart, status, down), supervise.c (spawn through a reaper, exit
  * records, logs), links.c (the fault injector's API), warden.c (the lease),
- * ref_topology.c (the reference system). */
+ * ref_topology.c (the reference system), netns.c and hosts.c (hosts in
+ * network namespaces for --netns, an agent in each). */
 #ifndef FL_LAUNCHER_LAUNCHER_H
 #define FL_LAUNCHER_LAUNCHER_H
 
@@ -30,6 +31,9 @@ struct fl_up_opts {
 	pid_t driver;	       /* the process whose death ends the lease (0: no lease) */
 	long lease_ms;	       /* stop the system this long after the driver died (0: 10000) */
 	const char *seed; /* {seed} and FL_SEED for the services, --seed of the proxy; or NULL */
+	bool netns;	  /* each started service on a host of its own: a network namespace
+			   * with its own address on a bridge, and an agent (root; otherwise
+			   * loopback, and the state's "netns_fallback" says why) */
 };
 
 /* Start the system of `model` (borrowed): the JSON a topology file

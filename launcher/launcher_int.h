@@ -19,6 +19,7 @@ struct fl_spawn {
 	const char *exit_file; /* the reaper writes {"pid", "exit", "signal"} here */
 	const char *marker;    /* wait for a log line containing it, or NULL: only the pid */
 	long timeout_ms;
+	const char *netns; /* run in this network namespace (/run/netns/NAME), or NULL */
 };
 
 /* Start s->argv detached, through a reaper in its own session that records
@@ -66,15 +67,17 @@ int fl_sup_write_state(const char *data, const json_t *t, char *err, size_t errl
 
 /* ----------------------------------------- the fault injector (links.c) */
 
-/* Start `faultline proxy` on a loopback port (with --seed seed unless NULL); *proxy = {"api", "pid", "log",
+/* Start `faultline proxy` on a loopback port (with --seed seed unless NULL,
+ * --allow-listen allow_listen unless NULL: the links' address); *proxy = {"api", "pid", "log",
  * "exit_file"} (new reference). */
-int fl_links_start_proxy(const char *faultline, const char *data, const char *seed, long timeout_ms,
-			 json_t **proxy, char *err, size_t errlen);
+int fl_links_start_proxy(const char *faultline, const char *data, const char *seed,
+			 const char *allow_listen, long timeout_ms, json_t **proxy, char *err,
+			 size_t errlen);
 
-/* Create link `name` -> upstream on the agent at api; its listen address
- * (HOST:PORT) into listen. */
-int fl_links_create(const char *api, const char *name, const char *upstream, char *listen, size_t n,
-		    char *err, size_t errlen);
+/* Create link `name` -> upstream on the agent at api, listening on a port
+ * of host (NULL: 127.0.0.1); its listen address (HOST:PORT) into listen. */
+int fl_links_create(const char *api, const char *name, const char *host, const char *upstream,
+		    char *listen, size_t n, char *err, size_t errlen);
 
 /* ------------------------------------------------------ the model (model.c) */
 
@@ -115,6 +118,46 @@ bool fl_launcher_ready_once(const json_t *st);
  * names the service, why, and the last lines of its log. */
 int fl_launcher_wait_ready(const char *name, const json_t *st, int64_t deadline, char *err,
 			   size_t errlen);
+
+/* ------------------------------------- hosts in network namespaces (netns.c) */
+
+/* Create one host per name of `names` (borrowed array of strings): a /24 of
+ * 198.18.0.0/15 that no route overlaps, a bridge faultlineN with its .1, a
+ * namespace faultlineN-NAME per host with eth0 (a veth to the bridge) at .2,
+ * .3, ... *net = {"bridge", "subnet", "gateway", "index", "launcher_netns"
+ * (the inode of the caller's namespace, where the bridge is), "hosts": {NAME:
+ * {"ns", "veth", "addr"}}} (new reference). Root only: FL_EPERM otherwise.
+ * On failure nothing created is left. */
+int fl_netns_create(const json_t *names, json_t **net, char *err, size_t errlen);
+
+/* Remove every namespace, veth and the bridge recorded in net (borrowed;
+ * NULL or missing objects are fine); links only when called from the
+ * namespace that made them. Processes still inside keep their
+ * namespace alive until they exit; its name is gone at once. */
+void fl_netns_destroy(const json_t *net);
+
+/* Move the calling process (or thread) into namespace /run/netns/NS.
+ * 0 or -errno. */
+int fl_netns_enter(const char *ns);
+
+/* ------------------------------------------- hosts of a system (hosts.c) */
+
+/* --netns for a system being started: the hosts of every started service
+ * of `services` (borrowed model array) into *net (new reference, see
+ * fl_netns_create), each service's state (states, borrowed) given its
+ * host's "host" address and "netns". 0 or FL_E* with err (nothing left). */
+int fl_hosts_create(const json_t *services, json_t *states, json_t **net, char *err, size_t errlen);
+
+/* Start `faultline agent` in each host of net (borrowed; its "hosts" get an
+ * "agent" {"url", "pid", "log", "exit_file"}) on ADDR:8474 behind a token
+ * written to DATA/run/agent.token (net's "token_file"). 0 or FL_E*. */
+int fl_hosts_start_agents(const char *faultline, const char *data, json_t *net, char *err,
+			  size_t errlen);
+
+/* SIGTERM every agent of net (they heal their faults), wait for them (up to
+ * wait_ms), then remove the hosts. Returns {name: exit report} of the
+ * agents (new reference). */
+json_t *fl_hosts_down(json_t *net, long wait_ms);
 
 /* ------------------------------------------------------ the lease (warden.c) */
 

@@ -47,7 +47,8 @@ static bool tcp_ready(const json_t *st)
 }
 
 /* Run the ready command (already expanded in st.ready.cmd) with the
- * service's environment and directory; exit 0 within 5 s is ready. */
+ * service's environment and directory, in its host's network namespace
+ * under --netns; exit 0 within 5 s is ready. */
 static bool cmd_ready(const json_t *st, const json_t *cmd)
 {
 	char *argv[64];
@@ -71,7 +72,10 @@ static bool cmd_ready(const json_t *st, const json_t *cmd)
 		json_t *e;
 		json_object_foreach(json_object_get(st, "env"), k, e)
 			setenv(k, json_string_value(e), 1);
-		const char *dir = fl_json_str(st, "dir", NULL);
+		const char *dir = fl_json_str(st, "dir", NULL),
+			   *ns = fl_json_str(st, "netns", NULL);
+		if (ns && fl_netns_enter(ns) != 0)
+			_exit(127);
 		if (dir && chdir(dir) != 0)
 			_exit(127);
 		execvp(argv[0], argv);

@@ -134,6 +134,11 @@ static void exec_child(const struct fl_spawn *s, int logfd, int nul)
 	json_object_foreach(s->env, k, v)
 		if (json_is_string(v))
 			setenv(k, json_string_value(v), 1);
+	int nrc = s->netns ? fl_netns_enter(s->netns) : 0;
+	if (nrc) {
+		dprintf(2, "cannot enter network namespace %s: %s\n", s->netns, strerror(-nrc));
+		_exit(127);
+	}
 	if (s->dir && chdir(s->dir) != 0) {
 		dprintf(2, "cannot enter %s: %s\n", s->dir, strerror(errno));
 		_exit(127);

@@ -90,8 +90,12 @@ static int assign_addresses(const json_t *services, json_t *states, char *err, s
 			int fd;
 			if ((port = free_port(&fd, err, errlen)) < 0)
 				return port;
-			json_object_set_new(states, name, json_pack("{s:i}", "reserved_fd", fd));
-			snprintf(host, sizeof(host), "127.0.0.1");
+			json_t *st = json_object_get(states, name);
+			if (!st)
+				json_object_set_new(states, name, st = json_object());
+			json_object_set_new(st, "reserved_fd", json_integer(fd));
+			/* its host's address under --netns, else loopback */
+			snprintf(host, sizeof(host), "%s", fl_json_str(st, "host", "127.0.0.1"));
 			snprintf(url, sizeof(url), "http://%s:%d", host, port);
 		}
 		snprintf(addr, sizeof(addr), "%s:%d", host, port);
@@ -218,9 +222,10 @@ static void stop_all(json_t *states, json_t *proxy)
 			json_decref(fl_sup_wait_exit(k, v, deadline));
 }
 
-/* Create the link of every edge (calls), upstream the callee's address. */
-static int create_links(const json_t *services, json_t *states, const char *api, json_t *links,
-			char *err, size_t errlen)
+/* Create the link of every edge (calls), upstream the callee's address,
+ * listening on host (the bridge's address under --netns; NULL: loopback). */
+static int create_links(const json_t *services, json_t *states, const char *api, const char *host,
+			json_t *links, char *err, size_t errlen)
 {
 	size_t i, j;
 	json_t *s, *v;
@@ -230,7 +235,7 @@ static int create_links(const json_t *services, json_t *states, const char *api,
 			char lname[128], listen[128];
 			snprintf(lname, sizeof(lname), "%s->%s", from, to);
 			const char *up = fl_json_str(json_object_get(states, to), "addr", "");
-			int rc = fl_links_create(api, lname, up, listen, sizeof(listen), err,
+			int rc = fl_links_create(api, lname, host, up, listen, sizeof(listen), err,
 						 errlen);
 			if (rc)
 				return rc;
@@ -262,7 +267,8 @@ static int start_one(const char *data, json_t *st, char *err, size_t errlen)
 			       .dir = fl_json_str(st, "dir", NULL),
 			       .env = json_object_get(st, "env"),
 			       .log = log,
-			       .exit_file = exitf };
+			       .exit_file = exitf,
+			       .netns = fl_json_str(st, "netns", NULL) };
 	pid_t pid;
 	release_port(st);
 	int rc = fl_sup_spawn(&sp, &pid, NULL, 0, err, errlen);
@@ -363,14 +369,44 @@ static int prepare_data(const struct fl_up_opts *o, char *data, char *err, size_
 	return 0;
 }
 
-/* Addresses, placeholder check, then start: proxy, links, services. */
+/* --netns: the hosts and their agents into *net; when that cannot be done,
+ * why into *fallback and the system runs on loopback. */
+static void make_hosts(const json_t *services, const struct fl_up_opts *o, const char *data,
+		       json_t *states, json_t **net, json_t **fallback)
+{
+	char why[1024];
+	int rc = fl_hosts_create(services, states, net, why, sizeof(why));
+	if (!rc && o->faultline &&
+	    (rc = fl_hosts_start_agents(o->faultline, data, *net, why, sizeof(why)))) {
+		json_decref(fl_hosts_down(*net, 2000));
+		json_decref(*net);
+		*net = json_null();
+		const char *k;
+		json_t *v;
+		json_object_foreach(states, k, v) {
+			json_object_del(v, "host");
+			json_object_del(v, "netns");
+		}
+	}
+	if (rc) {
+		*net = json_null();
+		*fallback = json_string(why);
+	}
+}
+
+/* Hosts (--netns), addresses, placeholder check, then start: proxy, links,
+ * services. */
 static int launch(const json_t *model, const struct fl_up_opts *o, const char *data, json_t *states,
-		  json_t *links, json_t **proxy, char *err, size_t errlen)
+		  json_t *links, json_t **proxy, json_t **net, json_t **fallback, char *err,
+		  size_t errlen)
 {
 	const json_t *services = json_object_get(model, "services");
 	json_t *layers = fl_launcher_model_layers(model, err, errlen);
 	if (!layers)
 		return FL_EINVAL;
+	if (o->netns)
+		make_hosts(services, o, data, states, net, fallback);
+	const char *gw = fl_json_str(*net, "gateway", NULL);
 	int rc = assign_addresses(services, states, err, errlen);
 	struct fl_expand_ctx c = { .file = fl_json_str(model, "file", "topology"),
 				   .data = data,
@@ -391,9 +427,9 @@ static int launch(const json_t *model, const struct fl_up_opts *o, const char *d
 						c.file);
 				break;
 			}
-			if ((rc = fl_links_start_proxy(o->faultline, data, o->seed, 10000, proxy,
-						       err, errlen)) ||
-			    (rc = create_links(services, states, fl_json_str(*proxy, "api", ""),
+			if ((rc = fl_links_start_proxy(o->faultline, data, o->seed, gw, 10000,
+						       proxy, err, errlen)) ||
+			    (rc = create_links(services, states, fl_json_str(*proxy, "api", ""), gw,
 					       links, err, errlen)))
 				break;
 		}
@@ -422,9 +458,14 @@ int fl_launcher_up(const json_t *model, const struct fl_up_opts *o, json_t **sta
 	if (rc || (rc = prepare_data(o, data, err, errlen)))
 		return rc;
 	json_t *states = json_object(), *links = json_object(), *proxy = json_null();
-	rc = launch(model, o, data, states, links, &proxy, err, errlen);
+	json_t *net = json_null(), *fallback = json_null();
+	rc = launch(model, o, data, states, links, &proxy, &net, &fallback, err, errlen);
 	if (rc) {
 		stop_all(states, proxy);
+		if (json_is_object(net))
+			json_decref(fl_hosts_down(net, 2000));
+		json_decref(net);
+		json_decref(fallback);
 		json_decref(states);
 		json_decref(links);
 		json_decref(proxy);
@@ -445,6 +486,11 @@ int fl_launcher_up(const json_t *model, const struct fl_up_opts *o, json_t **sta
 			      proxy, "direct", 0, "links", links, "services", states, "order",
 			      order, "layers", layers);
 	json_object_set_new(t, "warden", json_null());
+	json_object_set_new(t, "netns", net);
+	if (!json_is_null(fallback))
+		json_object_set_new(t, "netns_fallback", fallback);
+	else
+		json_decref(fallback);
 	if ((rc = fl_sup_write_state(data, t, err, errlen)))
 		goto fail;
 	if (!o->keep && o->driver > 0) {
@@ -462,6 +508,8 @@ int fl_launcher_up(const json_t *model, const struct fl_up_opts *o, json_t **sta
 	return 0;
 fail:
 	stop_all(json_object_get(t, "services"), json_object_get(t, "proxy"));
+	if (json_is_object(json_object_get(t, "netns")))
+		json_decref(fl_hosts_down(json_object_get(t, "netns"), 2000));
 	if (json_is_object(json_object_get(t, "warden")))
 		kill((pid_t)fl_json_int(json_object_get(t, "warden"), "pid", 0), SIGKILL);
 	json_decref(t);

@@ -376,6 +376,9 @@ static int html_write(FILE *f, const struct fl_report_log *log, const struct fl_
 			json_t *e = json_object_get(r->extra, "experiment");
 			if (json_is_object(e))
 				fl_html_experiment(f, e, r->name);
+			json_t *c = json_object_get(r->extra, "coverage");
+			if (json_is_object(c))
+				fl_html_coverage(f, c, r->name);
 		}
 	write_timeline(f, log, s);
 	size_t nchecks = 0;

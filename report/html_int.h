@@ -131,6 +131,10 @@ void fl_html_timeline(FILE *f, const struct fl_timeline *tl);
 /* An experiment's section from its journal (faultline.chaos). */
 void fl_html_experiment(FILE *f, const json_t *journal, const char *test_name);
 
+/* A test's coverage section from its extra.coverage ({faults: {target:
+ * {kind: n}}, paths: {path: n}, missing: [path]}; borrowed). */
+void fl_html_coverage(FILE *f, const json_t *coverage, const char *test_name);
+
 /* The checkers section: every check result of the run (the summary's
  * extra.checks and each test's extra.checks). Returns how many results it
  * showed. */

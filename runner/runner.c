@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "runner/lua_embed.h"
+#include "runner/luajson.h"
+#include "runner/runner_int.h"
 #include "runner/sched.h"
 #include "core/clock.h"
 #include "core/errors.h"
@@ -110,6 +112,61 @@ static uint64_t hash_str(const char *s)
 	return h;
 }
 
+void fl_runner_file_prng(uint64_t seed, const char *path, struct fl_prng *out)
+{
+	struct fl_prng root;
+	fl_prng_seed(&root, seed);
+	fl_prng_fork(&root, hash_str(path), out);
+}
+
+int fl_runner_state_open(struct fl_runner_ctx *ctx, const struct fl_prng *prng, lua_State **Lp,
+			 struct event_base **basep, struct fl_sched **schedp, char *err,
+			 size_t errlen)
+{
+	int rc = FL_ENOMEM;
+	struct event_base *base = NULL;
+	struct fl_sched *sched = NULL;
+	lua_State *L = luaL_newstate();
+	if (!L) {
+		fl_err_set(err, errlen, rc, "out of memory");
+		goto fail;
+	}
+	base = event_base_new();
+	if (!base) {
+		rc = FL_EIO;
+		fl_err_set(err, errlen, rc, "cannot create an event loop");
+		goto fail;
+	}
+	luaL_openlibs(L);
+	fl_runner_open_modules(L);
+	lua_pushlightuserdata(L, ctx);
+	lua_setfield(L, LUA_REGISTRYINDEX, ctx_key);
+	sched = fl_sched_new(L, base, err, errlen);
+	if (!sched) {
+		rc = FL_EIO;
+		goto fail;
+	}
+	*fl_sched_prng(sched) = *prng;
+	fl_sched_set_interrupt_flag(sched, ctx->opts->interrupt);
+	add_scenario_path(L, ctx->path);
+	*Lp = L;
+	*basep = base;
+	*schedp = sched;
+	return 0;
+fail:
+	fl_runner_state_close(L, base, sched);
+	return rc;
+}
+
+void fl_runner_state_close(lua_State *L, struct event_base *base, struct fl_sched *sched)
+{
+	if (L)
+		lua_close(L); /* before the scheduler: __gc may touch it */
+	fl_sched_free(sched);
+	if (base)
+		event_base_free(base);
+}
+
 int fl_runner_run_file(const char *path, const struct fl_run_opts *opts,
 		       struct fl_file_outcome *out)
 {
@@ -120,30 +177,14 @@ int fl_runner_run_file(const char *path, const struct fl_run_opts *opts,
 	struct fl_runner_ctx ctx = { .path = path, .opts = opts, .out = out };
 	memset(out, 0, sizeof(*out));
 
-	lua_State *L = luaL_newstate();
-	if (!L)
-		goto out;
-	base = event_base_new();
-	if (!base) {
-		rc = FL_EIO;
-		file_error(opts, out, path, "cannot create an event loop", 3);
-		goto out;
-	}
-	luaL_openlibs(L);
-	fl_runner_open_modules(L);
-	lua_pushlightuserdata(L, &ctx);
-	lua_setfield(L, LUA_REGISTRYINDEX, ctx_key);
-	sched = fl_sched_new(L, base, err, sizeof(err));
-	if (!sched) {
-		rc = FL_EIO;
+	lua_State *L = NULL;
+	struct fl_prng prng;
+	fl_runner_file_prng(opts->seed, path, &prng);
+	rc = fl_runner_state_open(&ctx, &prng, &L, &base, &sched, err, sizeof(err));
+	if (rc < 0) {
 		file_error(opts, out, path, err, 3);
-		goto out;
+		return rc;
 	}
-	struct fl_prng root;
-	fl_prng_seed(&root, opts->seed);
-	fl_prng_fork(&root, hash_str(path), fl_sched_prng(sched));
-	fl_sched_set_interrupt_flag(sched, opts->interrupt);
-	add_scenario_path(L, path);
 
 	fl_report_file_begin(opts->reports, path);
 	lua_pushcfunction(L, traceback_handler);
@@ -185,9 +226,84 @@ int fl_runner_run_file(const char *path, const struct fl_run_opts *opts,
 	rc = 0;
 end_file:
 	fl_report_file_end(opts->reports, path);
+	fl_runner_state_close(L, base, sched);
+	return rc;
+}
+
+/* The first result of a finished group (results on top of L's stack) into
+ * *result, or its error message into err. */
+static int call_result(lua_State *L, int n, json_t **result, char *err, size_t errlen)
+{
+	if (n < 0) {
+		const char *m = lua_tostring(L, -1);
+		return fl_err_set(err, errlen, FL_EINVAL, "%s",
+				  m ? m : "(error object is not a string)");
+	}
+	if (n == 0 || lua_isnil(L, -n)) {
+		*result = json_null();
+		return 0;
+	}
+	*result = fl_lua_to_json(L, -n, err, errlen);
+	return *result ? 0 : FL_EINVAL;
+}
+
+int fl_runner_call(const char *module, const char *fn, const json_t *args,
+		   const struct fl_run_opts *opts, json_t **result, char *err, size_t errlen)
+{
+	int rc = FL_ENOMEM;
+	struct event_base *base = NULL;
+	struct fl_sched *sched = NULL;
+	struct fl_file_outcome out;
+	struct fl_runner_ctx ctx = { .path = module, .opts = opts, .out = &out };
+	memset(&out, 0, sizeof(out));
+	*result = NULL;
+	lua_State *L = luaL_newstate();
+	if (!L) {
+		fl_err_set(err, errlen, rc, "out of memory");
+		goto out;
+	}
+	base = event_base_new();
+	if (!base) {
+		rc = fl_err_set(err, errlen, FL_EIO, "cannot create an event loop");
+		goto out;
+	}
+	luaL_openlibs(L);
+	fl_runner_open_modules(L);
+	lua_pushlightuserdata(L, &ctx);
+	lua_setfield(L, LUA_REGISTRYINDEX, ctx_key);
+	sched = fl_sched_new(L, base, err, errlen);
+	if (!sched) {
+		rc = FL_EIO;
+		goto out;
+	}
+	struct fl_prng root;
+	fl_prng_seed(&root, opts->seed);
+	fl_prng_fork(&root, hash_str(module), fl_sched_prng(sched));
+	fl_sched_set_interrupt_flag(sched, opts->interrupt);
+	lua_pushcfunction(L, traceback_handler);
+	int hidx = lua_gettop(L);
+	lua_getglobal(L, "require");
+	lua_pushstring(L, module);
+	if (lua_pcall(L, 1, 1, hidx) != LUA_OK) {
+		rc = fl_err_set(err, errlen, FL_EINVAL, "%s", lua_tostring(L, -1));
+		goto out;
+	}
+	lua_getfield(L, -1, fn); /* stack: handler, module, fn */
+	if (!lua_isfunction(L, -1)) {
+		rc = fl_err_set(err, errlen, FL_EINVAL, "%s has no function %s", module, fn);
+		goto out;
+	}
+	/* the root task runs fn(args): a closure over both */
+	luaL_loadstring(L, "local f, a = ... return function() return f(a) end");
+	lua_rotate(L, -2, 1); /* stack: handler, module, loader, fn */
+	if (args)
+		fl_lua_push_json(L, args);
+	else
+		lua_pushnil(L);
+	lua_call(L, 2, 1); /* stack: handler, module, task function */
+	int n = fl_sched_run_group(sched, 0, 1);
+	rc = call_result(L, n, result, err, errlen);
 out:
-	if (rc == FL_ENOMEM && !L)
-		file_error(opts, out, path, "out of memory", 3);
 	if (L)
 		lua_close(L); /* before the scheduler: __gc may touch it */
 	fl_sched_free(sched);

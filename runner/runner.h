@@ -105,6 +105,18 @@ int fl_runner_topology_load(const char *path, const json_t *params, json_t **mod
 int fl_runner_topology_builtin(const char *module, const char *dir, const json_t *params,
 			       json_t **model, char *err, size_t errlen);
 
+/* Call fn(args) of the embedded Lua module `module` (e.g. "faultline.fleet")
+ * as the one task of a Lua state, event loop and scheduler of its own, so it
+ * may make HTTP requests (fl.http), sleep and spawn tasks. args (borrowed,
+ * may be NULL) arrives as a Lua table; opts (borrowed) gives fl.env, the
+ * seed, the TLS defaults and the interrupt flag, which the function polls
+ * (the first interrupt does not cancel it; a second one does);
+ * opts->reports may be NULL (nothing is reported then). *result: the function's first result as JSON (new reference;
+ * JSON null when it returned nothing). Returns 0, or a negative FL_E* with
+ * the Lua error message (with a traceback) in err. */
+int fl_runner_call(const char *module, const char *fn, const json_t *args,
+		   const struct fl_run_opts *opts, json_t **result, char *err, size_t errlen);
+
 /* Install the embedded Lua modules and the C modules (faultline.*) into L. */
 void fl_runner_open_modules(lua_State *L);
 

@@ -20,7 +20,7 @@ local order = { "membership", "money", "extbank", "banking", "remittance", "quer
 
 local services = {}
 for _, name in ipairs(order) do
-  local args = { "--service", name, "--data", "{data}/" .. name, "--port", "{port}" }
+  local args = { "--service", name, "--data", "{data}/" .. name, "--host", "{host}", "--port", "{port}" }
   for _, callee in ipairs(calls[name]) do
     args[#args + 1] = "--peer"
     args[#args + 1] = callee .. "=" .. (p.direct and "{url:" or "{link:") .. callee .. "}"

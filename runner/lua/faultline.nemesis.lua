@@ -8,8 +8,12 @@
 --   nem:heal()             -- removes everything still in effect
 --   nem.log                -- the faults applied, in order
 --
--- Faults: latency, http_abort, http_drop_response, reset (reset_peer) and
--- partitions (link down) on the system's fault-injector links; kill
+-- Faults: latency, slow (latency past the caller's timeout), http_abort
+-- (5xx) and client_error (4xx) before the request reaches the service,
+-- http_drop_response (the answer lost after it was applied), late (the
+-- request held past the caller's timeout, then delivered), reset
+-- (reset_peer), partitions (link down) and flaps (down while requests are
+-- in flight) on the system's fault-injector links; kill
 -- (SIGKILL, then a restart), term (SIGTERM, then a restart) and pause
 -- (SIGSTOP/SIGCONT) of a service; on the reference system also the
 -- simulated bank's own chaos. Every link fault goes through fl.proxy, so it
@@ -18,6 +22,15 @@
 -- history as {"event":"fault","action":"added"|"removed","what":..,
 -- "target":..,"id":..}, and kills/terms/pauses also as process events.
 -- Every choice comes from fl.random, so --seed replays the schedule.
+--
+-- Host faults (kernel-level, docs/agent.md) come from a fleet of agents,
+-- one per host, given as {fleet = fl.fleet...}: partitions between two hosts
+-- (two-way or one-way), packet loss toward a host, a bandwidth limit (tbf)
+-- and kill/term/pause of a host's processes by name. A step is
+-- fleet:only(host):fault{..., ttl_ms = the step's hold} when it starts and
+-- group:heal() when it ends; the fleet's lease heals every agent if the
+-- runner dies. nem:plan records the schedule in the history (one
+-- "nemesis_plan" event a step, no clock in it), so two runs compare.
 local fl = require "faultline"
 
 local M = {}
@@ -33,29 +46,63 @@ local REF_KINDS = { latency = 3, http_abort = 2, http_drop_response = 2, partiti
 local KINDS = { latency = 3, http_abort = 2, http_drop_response = 1, reset = 1, partition = 2,
                 kill = 1, term = 1, pause = 1 }
 M.KINDS = KINDS
+-- host faults, on a fleet's agents ({fleet =})
+local HOST_KINDS = { host_partition = 3, host_loss = 2, host_bandwidth = 2, host_pause = 1,
+                     host_kill = 1, host_term = 1 }
+M.HOST_KINDS = HOST_KINDS
+-- the process actions of the host_ kinds; kill and term hold nothing
+local HOST_PROCESS = { host_kill = "kill", host_term = "term", host_pause = "pause" }
 
 local function now_ns() return math.floor(fl.now() * 1e9) end
 
-local function is_ref(sys) return type(sys.chaos) == "function" end
+local function is_ref(sys) return sys ~= nil and type(sys.chaos) == "function" end
 
---- new(sys, o) -> nemesis. o: history (recorder, required), links (names;
---- default: every link of the system), kill, term, pause (services that may
---- be killed, terminated, paused; default: every started service), kinds
---- ({kind = weight}), min/max (s a fault lasts, 0.5/2), gap (s between
---- faults, 0.3)
+local function default_kinds(sys, fleet)
+  local base = (sys == nil and {}) or (is_ref(sys) and REF_KINDS) or KINDS
+  if not fleet then return base end
+  local k = {}
+  for n, w in pairs(base) do k[n] = w end
+  for n, w in pairs(HOST_KINDS) do k[n] = w end
+  return k
+end
+
+--- new(sys, o) -> nemesis. sys may be nil when o.fleet is given. o: history
+--- (recorder, required), links (names; default: every link of the system),
+--- kill, term, pause (services that may be killed, terminated, paused;
+--- default: every started service), kinds ({kind = weight}; default KINDS,
+--- plus HOST_KINDS with a fleet; link kinds: latency, slow, http_abort,
+--- client_error, http_drop_response, late, reset, partition, flap; on the
+--- reference system also bank and compensation_storm), min/max (s a fault
+--- lasts, 0.5/2), gap (s between faults, 0.3), refund_link ({link=, path=,
+--- reject=}: compensation_storm fails the compensations, path, with 5xx and
+--- refuses reject with 422 on that link); host faults: fleet (an fl.fleet), hosts (agent
+--- names; default: all), addresses ({host = address}; default: the host of
+--- each agent's URL), dev (the interface of bandwidth faults, "eth0"),
+--- processes ({host = {comm, ...}}: what host_kill/term/pause may signal)
 function M.new(sys, o)
   o = o or {}
   assert(o.history, "nemesis.new: needs {history=}")
+  assert(sys or o.fleet, "nemesis.new: needs a system or {fleet=}")
   local ref = is_ref(sys)
-  local started = sys.started and sys:started() or {}
+  local started = sys and sys.started and sys:started() or {}
+  local hosts = o.hosts or (o.fleet and o.fleet:names()) or {}
+  local addresses = {}
+  for _, h in ipairs(hosts) do
+    addresses[h] = o.addresses and o.addresses[h] or o.fleet:address(h)
+  end
   return setmetatable({
     sys = sys, h = o.history,
-    links = o.links or (ref and REF_LINKS) or sys:link_names(),
+    links = o.links or (ref and REF_LINKS) or (sys and sys:link_names()) or {},
     kill = o.kill or (ref and { "money", "extbank", "membership", "remittance" }) or started,
     term = o.term or started,
     pause = o.pause or (ref and { "money", "banking", "extbank" }) or started,
-    kinds = o.kinds or (ref and REF_KINDS) or KINDS,
+    kinds = o.kinds or default_kinds(sys, o.fleet),
+    fleet = o.fleet, hosts = hosts, addresses = addresses, dev = o.dev or "eth0",
+    processes = o.processes or {},
     min = o.min or 0.5, max = o.max or 2, gap = o.gap or 0.3,
+    -- compensation_storm's refunds (the reference system's by default)
+    refund_link = o.refund_link or (ref and { link = "remittance->money", path = "/money/refund",
+                                              reject = "/money/credit" }) or nil,
     log = {}, n = 0, active = nil,
   }, Nemesis)
 end
@@ -80,8 +127,6 @@ function Nemesis:record(action, what, target, id, extra)
   self.h:event(ev)
 end
 
--- Start a stopped service again and wait (without blocking other tasks)
--- until it is ready.
 -- The process faults: the signal sent (a fl.sys method), the action the
 -- history records, and how the fault ends (a restart, or SIGCONT).
 local PROCESS = {
@@ -90,6 +135,8 @@ local PROCESS = {
   pause = { send = "pause", sent = "paused", resume = true },
 }
 
+-- Start a stopped service again and wait (without blocking other tasks)
+-- until it is ready.
 local function restart(self, service)
   local sys = self.sys
   for _ = 1, 100 do
@@ -102,53 +149,176 @@ local function restart(self, service)
   return true
 end
 
+-- The HTTP toxics a link fault kind adds, by kind: its toxic type and
+-- attributes (drawn). Besides Toxiproxy's, the kinds name where the call
+-- fails: before the request reaches the service (http_abort: 5xx, or
+-- client_error: 4xx, answered by the proxy; reset; partition), after it
+-- was applied (http_drop_response: the answer is lost), slowness beyond the
+-- caller's timeout (slow), and late delivery (late: the request is held
+-- past the caller's timeout and then delivered).
+local LINK_KINDS = {
+  latency = function() return "latency", { latency = fl.random(50, 400), jitter = fl.random(0, 50) } end,
+  slow = function() return "latency", { latency = fl.random(2500, 3500) } end,
+  http_abort = function()
+    return "http_abort", { status = fl.random.choice({ 500, 502, 503 }), probability = fl.random(3, 10) / 10 }
+  end,
+  client_error = function()
+    return "http_abort", { status = fl.random.choice({ 400, 409, 422 }), probability = fl.random(5, 10) / 10 }
+  end,
+  http_drop_response = function() return "http_drop_response", { probability = fl.random(2, 6) / 10 } end,
+  late = function() return "http_delay", { delay = fl.random(2500, 4000), method = "POST" } end,
+  reset = function() return "reset_peer", { timeout = fl.random(0, 200) } end,
+}
+M.LINK_KINDS = LINK_KINDS
+
+local BANK_CHAOS = { { error_rate = 0.5 }, { reject_rate = 0.5 }, { timeout_after_apply = 0.5 },
+                     { latency_ms = 300 }, { timeout_before_apply = 0.5 } }
+
 -- Draw one fault of `kind`: what it is and where, nothing applied yet.
-function Nemesis:draw(kind)
-  if (kind == "latency" or kind == "http_abort" or kind == "http_drop_response" or kind == "reset")
-      and #self.links > 0 then
-    local link = self.links[fl.random(#self.links)]
-    local attrs
-    if kind == "latency" then
-      attrs = { latency = fl.random(50, 400), jitter = fl.random(0, 50) }
-    elseif kind == "http_abort" then
-      attrs = { status = fl.random.choice({ 500, 502, 503 }), probability = fl.random(3, 10) / 10 }
-    elseif kind == "reset" then
-      attrs = { timeout = fl.random(0, 200) }
-    else
-      attrs = { probability = fl.random(2, 6) / 10 }
-    end
-    return { kind = kind, link = link, attributes = attrs }
+-- `at` picks the link or service instead of drawing it.
+function Nemesis:draw(kind, at)
+  if LINK_KINDS[kind] and #self.links > 0 then
+    local link = at or self.links[fl.random(#self.links)]
+    local toxic, attrs = LINK_KINDS[kind]()
+    return { kind = kind, link = link, toxic = toxic, attributes = attrs }
   elseif kind == "partition" and #self.links > 0 then
-    return { kind = kind, link = self.links[fl.random(#self.links)] }
-  elseif kind == "kill" and #self.kill > 0 then
-    return { kind = kind, service = self.kill[fl.random(#self.kill)] }
-  elseif kind == "term" and #self.term > 0 then
-    return { kind = kind, service = self.term[fl.random(#self.term)] }
-  elseif kind == "pause" and #self.pause > 0 then
-    return { kind = kind, service = self.pause[fl.random(#self.pause)] }
+    return { kind = kind, link = at or self.links[fl.random(#self.links)] }
+  elseif kind == "flap" and #self.links > 0 then
+    -- the link goes down while requests are in flight on kept-alive
+    -- connections (answers held back by a latency first): delivered
+    -- requests whose callers then see "connection refused" on the retry
+    return { kind = kind, link = at or self.links[fl.random(#self.links)],
+             latency = fl.random(300, 600), after = fl.random(100, 250) / 1000 }
+  elseif (kind == "kill" or kind == "term" or kind == "pause") and #self[kind] > 0 then
+    return { kind = kind, service = at or self[kind][fl.random(#self[kind])] }
   elseif kind == "bank" then
-    return { kind = kind, chaos = fl.random.choice({
-      { error_rate = 0.5 }, { reject_rate = 0.5 }, { timeout_after_apply = 0.5 },
-      { latency_ms = 300 }, { timeout_before_apply = 0.5 },
-    }) }
+    return { kind = kind, chaos = at or fl.random.choice(BANK_CHAOS) }
+  elseif kind == "compensation_storm" and self.refund_link then
+    -- (reference system) the bank rejects every transfer and the pivot of
+    -- internal transfers is refused (4xx), so sagas compensate, while the
+    -- refunds fail with server errors for the hold
+    return { kind = kind, link = self.refund_link.link, path = self.refund_link.path,
+             reject = self.refund_link.reject, status = fl.random.choice({ 500, 503 }) }
+  elseif kind:sub(1, 5) == "host_" and self.fleet then
+    return self:draw_host(kind)
   end
   return nil
 end
 
---- nem:plan(duration) -> the schedule: {fault, hold, gap} drawn now, so the
---- same seed gives the same faults however the workload's timing goes
-function Nemesis:plan(duration)
+-- A host fault: the agent it goes to (host), the fault spec it is given
+-- (its ttl_ms is the step's hold, set by plan) and a target for the history.
+function Nemesis:draw_host(kind)
+  local hosts = self.hosts
+  if kind == "host_partition" or kind == "host_loss" then
+    if #hosts < 2 then return nil end
+    local host = hosts[fl.random(#hosts)]
+    local peer = hosts[fl.random(#hosts - 1)]
+    if peer == host then peer = hosts[#hosts] end
+    local fault = { type = kind == "host_loss" and "loss" or "partition", peer = self.addresses[peer] }
+    local target
+    if kind == "host_loss" then
+      fault.probability = fl.random(1, 5) / 10
+      target = host .. "<->" .. peer
+    else
+      fault.direction = fl.random.choice({ "both", "out", "in" })
+      target = fault.direction == "both" and (host .. "<->" .. peer)
+               or fault.direction == "out" and (host .. "->" .. peer) or (peer .. "->" .. host)
+    end
+    return { kind = kind, host = host, fault = fault, target = target }
+  elseif kind == "host_bandwidth" then
+    if #hosts == 0 then return nil end
+    local host = hosts[fl.random(#hosts)]
+    return { kind = kind, host = host, target = host .. ":" .. self.dev,
+             fault = { type = "bandwidth", dev = self.dev, rate_bps = fl.random(1, 10) * 500000 } }
+  elseif HOST_PROCESS[kind] then
+    local with = {}
+    for _, h in ipairs(hosts) do
+      if self.processes[h] and #self.processes[h] > 0 then with[#with + 1] = h end
+    end
+    if #with == 0 then return nil end
+    local host = with[fl.random(#with)]
+    local name = fl.random.choice(self.processes[host])
+    return { kind = kind, host = host, target = host .. ":" .. name,
+             fault = { type = "process", action = HOST_PROCESS[kind], name = name } }
+  end
+  return nil
+end
+
+-- One line a step: the same seed gives the same lines.
+local function step_line(i, step)
+  local sp = step.spec
+  return string.format("%d %s %s %s hold=%.3f gap=%.3f", i, sp.kind,
+    sp.target or sp.link or sp.service or "extbank",
+    fl.json.encode(sp.fault or sp.attributes or sp.chaos or {}), step.hold, step.gap)
+end
+
+--- nem:describe([plan]) -> the schedule (default: the one drawn) as text, a
+--- line a step: "N KIND TARGET {spec} hold=S gap=S"
+function Nemesis:describe(plan)
+  local lines = {}
+  for i, step in ipairs(plan or self.schedule or {}) do lines[i] = step_line(i, step) end
+  return table.concat(lines, "\n") .. (#lines > 0 and "\n" or "")
+end
+
+local function shuffle(list)
+  for i = #list, 2, -1 do
+    local j = fl.random(i)
+    list[i], list[j] = list[j], list[i]
+  end
+  return list
+end
+
+--- nem:plan(duration [, {cover = {kind, ...}}]) -> the schedule: {fault,
+--- hold, gap} drawn now, so the same seed gives the same faults however the
+--- workload's timing goes. With cover, the plan starts with every listed
+--- kind once on every link (link kinds) or service (process kinds) it
+--- applies to, in a random order, then draws at random as before.
+function Nemesis:plan(duration, o)
   local plan, t = {}, 0
-  for _ = 1, 10000 do
-    if t >= duration then break end
-    local spec = self:draw(pick(self.kinds))
+  local function add(spec)
     local hold = self.min + fl.random() * (self.max - self.min)
     local gap = self.gap * (0.5 + fl.random())
-    if spec then plan[#plan + 1] = { spec = spec, hold = hold, gap = gap } end
+    -- late delivery: held past the caller's timeout, whatever the hold
+    if spec and spec.kind == "late" then hold = math.max(hold, spec.attributes.delay / 1000 + 0.3) end
+    -- compensations need time to fail more than once
+    if spec and spec.kind == "compensation_storm" then hold = math.max(hold, 1.2) end
+    if spec then
+      if spec.fault and not (spec.fault.type == "process" and spec.fault.action ~= "pause") then
+        spec.fault.ttl_ms = math.max(1, math.floor(hold * 1000 + 0.5))
+      end
+      plan[#plan + 1] = { spec = spec, hold = hold, gap = gap }
+    end
     t = t + hold + gap
   end
+  local cover = {}
+  for _, kind in ipairs(o and o.cover or {}) do
+    local targets = (LINK_KINDS[kind] or kind == "partition" or kind == "flap") and self.links
+      or (kind == "bank" and BANK_CHAOS) or self[kind] or { false }
+    for _, at in ipairs(targets) do cover[#cover + 1] = { kind, at or nil } end
+  end
+  for _, c in ipairs(shuffle(cover)) do add(self:draw(c[1], c[2])) end
+  for _ = 1, 10000 do
+    if t >= duration then break end
+    add(self:draw(pick(self.kinds)))
+  end
   self.schedule = plan
+  for i, step in ipairs(plan) do
+    local sp = step.spec
+    self.h:event{ event = "nemesis_plan", step = i, what = sp.kind, seed = fl.seed,
+                  target = sp.target or sp.link or sp.service or "extbank",
+                  spec = sp.fault or sp.attributes or sp.chaos,
+                  hold_ms = math.floor(step.hold * 1000 + 0.5),
+                  gap_ms = math.floor(step.gap * 1000 + 0.5) }
+  end
   return plan
+end
+
+-- A toxic on a link under the nemesis' name; nil when it cannot be added.
+local function add_toxic(self, link, type_, attrs, id)
+  local l = self.sys:link(link)
+  if not l then return nil end
+  local ok, tx = pcall(l.toxic, l, { type = type_, attributes = attrs, name = "nemesis-" .. id })
+  return ok and tx or nil
 end
 
 -- Apply one drawn fault; returns a function that removes it and a description.
@@ -157,28 +327,37 @@ function Nemesis:apply(spec)
   self.n = self.n + 1
   local id = "n" .. self.n
   local kind = spec.kind
-  if kind == "latency" or kind == "http_abort" or kind == "http_drop_response" or kind == "reset" then
+  if LINK_KINDS[kind] then
     local link = spec.link
-    local l = sys:link(link)
-    if not l then return nil end
-    local ok, tx = pcall(l.toxic, l,
-      { type = kind == "reset" and "reset_peer" or kind, attributes = spec.attributes,
-        name = "nemesis-" .. id })
-    if not ok then return nil end
+    local tx = add_toxic(self, link, spec.toxic or (kind == "reset" and "reset_peer" or kind),
+                         spec.attributes, id)
+    if not tx then return nil end
     self:record("added", kind, link, id, { attributes = spec.attributes })
     return function()
       tx:remove(true)
       self:record("removed", kind, link, id)
     end, kind .. " " .. link
-  elseif kind == "partition" then
+  elseif kind == "partition" or kind == "flap" then
     local link = spec.link
     local l = sys:link(link)
-    if not l or not pcall(l.disable, l) then return nil end
-    self:record("added", "partition", link, id)
+    if not l then return nil end
+    local tx
+    if kind == "flap" then
+      tx = add_toxic(self, link, "latency", { latency = spec.latency }, id)
+      if not tx then return nil end
+      self:record("added", kind, link, id, { latency = spec.latency })
+      fl.sleep(spec.after)
+    end
+    if not pcall(l.disable, l) then
+      if tx then tx:remove(true) end
+      return nil
+    end
+    if kind == "partition" then self:record("added", "partition", link, id) end
     return function()
       l:enable(true)
-      self:record("removed", "partition", link, id)
-    end, "partition " .. link
+      if tx then tx:remove(true) end
+      self:record("removed", kind, link, id)
+    end, kind .. " " .. link
   elseif PROCESS[kind] then
     local p, svc = PROCESS[kind], spec.service
     self:record("added", kind, svc, id)
@@ -190,99 +369,48 @@ function Nemesis:apply(spec)
                     t = now_ns() }
       self:record("removed", kind, svc, id)
     end, kind .. " " .. svc
-  elseif kind == "bank" then
-    return { kind = kind, chaos = fl.random.choice({
-      { error_rate = 0.5 }, { reject_rate = 0.5 }, { timeout_after_apply = 0.5 },
-      { latency_ms = 300 }, { timeout_before_apply = 0.5 },
-    }) }
-  end
-  return nil
-end
-
---- nem:plan(duration) -> the schedule: {fault, hold, gap} drawn now, so the
---- same seed gives the same faults however the workload's timing goes
-function Nemesis:plan(duration)
-  local plan, t = {}, 0
-  for _ = 1, 10000 do
-    if t >= duration then break end
-    local spec = self:draw(pick(self.kinds))
-    local hold = self.min + fl.random() * (self.max - self.min)
-    local gap = self.gap * (0.5 + fl.random())
-    if spec then plan[#plan + 1] = { spec = spec, hold = hold, gap = gap } end
-    t = t + hold + gap
-  end
-  self.schedule = plan
-  return plan
-end
-
--- Apply one drawn fault; returns a function that removes it and a description.
-function Nemesis:apply(spec)
-  local sys = self.sys
-  self.n = self.n + 1
-  local id = "n" .. self.n
-  local kind = spec.kind
-  if kind == "latency" or kind == "http_abort" or kind == "http_drop_response" or kind == "reset" then
-    local link = spec.link
-    local l = sys:link(link)
-    if not l then return nil end
-    local ok, tx = pcall(l.toxic, l,
-      { type = kind == "reset" and "reset_peer" or kind, attributes = spec.attributes,
-        name = "nemesis-" .. id })
-    if not ok then return nil end
-    self:record("added", kind, link, id, { attributes = spec.attributes })
+  elseif spec.host then
+    local sub = self.fleet:only(spec.host)
+    local ok, g = pcall(sub.fault, sub, spec.fault)
+    if not ok then
+      self.h:event{ event = "nemesis_skipped", what = kind, target = spec.target,
+                    error = tostring(g), t = now_ns() }
+      return nil
+    end
+    local made = g.faults[spec.host] or {}
+    self:record("added", kind, spec.target, id, { host = spec.host, fault = spec.fault,
+                                                 fault_id = made.id, apply_us = made.apply_us })
     return function()
-      tx:remove(true)
-      self:record("removed", kind, link, id)
-    end, kind .. " " .. link
-  elseif kind == "partition" then
-    local link = spec.link
-    local l = sys:link(link)
-    if not l or not pcall(l.disable, l) then return nil end
-    self:record("added", "partition", link, id)
-    return function()
-      l:enable(true)
-      self:record("removed", "partition", link, id)
-    end, "partition " .. link
-  elseif kind == "kill" then
-    local svc = spec.service
-    self:record("added", "kill", svc, id)
-    self.h:event{ event = "process", service = svc, action = "killed", t = now_ns() }
-    sys:kill(svc)
-    return function()
-      restart(self, svc)
-      self.h:event{ event = "process", service = svc, action = "started", t = now_ns() }
-      self:record("removed", "kill", svc, id)
-    end, "kill " .. svc
-  elseif kind == "term" then
-    local svc = spec.service
-    self:record("added", "term", svc, id)
-    self.h:event{ event = "process", service = svc, action = "sigterm", t = now_ns() }
-    sys:terminate(svc)
-    return function()
-      restart(self, svc)
-      self.h:event{ event = "process", service = svc, action = "started", t = now_ns() }
-      self:record("removed", "term", svc, id)
-    end, "term " .. svc
-  elseif kind == "pause" then
-    local svc = spec.service
-    self:record("added", "pause", svc, id)
-    self.h:event{ event = "process", service = svc, action = "paused", t = now_ns() }
-    sys:pause(svc)
-    return function()
-      sys:resume(svc)
-      self.h:event{ event = "process", service = svc, action = "resumed", t = now_ns() }
-      self:record("removed", "pause", svc, id)
-    end, "pause " .. svc
+      local errs = g:heal()
+      self:record("removed", kind, spec.target, id,
+                  #errs > 0 and { error = table.concat(errs, "; ") } or nil)
+    end, kind .. " " .. spec.target
   elseif kind == "bank" then
     local c = spec.chaos
-    local ok = pcall(sys.chaos, sys, c)
-    if not ok then return nil end
+    if not pcall(sys.chaos, sys, c) then return nil end
     local what = next(c)
     self:record("added", "bank_" .. what, "extbank", id, { chaos = c })
     return function()
       pcall(sys.chaos, sys, { reset = true })
       self:record("removed", "bank_" .. what, "extbank", id)
     end, "bank " .. what
+  elseif kind == "compensation_storm" then
+    local tx = add_toxic(self, spec.link, "http_abort", { status = spec.status, path = spec.path }, id)
+    if not tx then return nil end
+    local rx = spec.reject and add_toxic(self, spec.link, "http_abort",
+                                         { status = 422, path = spec.reject }, id .. "r")
+    if not pcall(sys.chaos, sys, { reject_rate = 1 }) then
+      tx:remove(true)
+      if rx then rx:remove(true) end
+      return nil
+    end
+    self:record("added", kind, spec.link, id, { status = spec.status, path = spec.path })
+    return function()
+      pcall(sys.chaos, sys, { reset = true })
+      if rx then rx:remove(true) end
+      tx:remove(true)
+      self:record("removed", kind, spec.link, id)
+    end, kind .. " " .. spec.link
   end
   return nil
 end
@@ -290,6 +418,7 @@ end
 --- nem:run(duration [, stop]) -> the list of faults applied (descriptions).
 --- Runs the plan (drawn now unless nem:plan was called): one fault at a
 --- time, on for its hold time, off, its gap; stops at duration; heals.
+--- While a fault is on, nem.current is {spec, hold, started} (fl.now()).
 function Nemesis:run(duration, stop)
   local t_end = fl.now() + duration
   local plan = self.schedule or self:plan(duration)
@@ -298,9 +427,10 @@ function Nemesis:run(duration, stop)
     local undo, desc = self:apply(step.spec)
     if undo then
       self.active = undo
+      self.current = { spec = step.spec, hold = step.hold, started = fl.now() }
       self.log[#self.log + 1] = desc
       fl.sleep(math.min(step.hold, math.max(0, t_end - fl.now())))
-      self.active = nil
+      self.active, self.current = nil, nil
       undo()
     end
     fl.sleep(math.min(step.gap, math.max(0, t_end - fl.now())))
@@ -319,6 +449,7 @@ function Nemesis:heal()
     pcall(undo)
   end
   local sys = self.sys
+  if not sys then return end
   pcall(sys.heal, sys)
   if is_ref(sys) then pcall(sys.chaos, sys, { reset = true }) end
   for _, svc in ipairs(sys:started()) do

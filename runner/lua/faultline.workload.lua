@@ -156,7 +156,7 @@ function Window:quiesce(within)
 end
 
 --- win:saga{wait=, deadline_ms=, grace_ms=, addresses={addr={ids}}, counters=,
----          bank_total=, cqrs_lag_ms=, ...} -> saga checker result over the
+---          bank_total=, cqrs_lag_ms=, links=, ...} -> saga checker result over the
 --- window: waits for quiescence, adds the saga and ledger events since the
 --- window opened, snapshots at quiescence, read-model samples of the given
 --- addresses and the failure counters' change over the window.
@@ -196,6 +196,21 @@ function Window:saga(o)
         if d ~= 0 then delta[reason] = d end
       end
       evs[#evs + 1] = { event = "failure_counts", t = now_ns(), counts = delta }
+    end
+  end
+  -- o.links: the proxy's exchanges on these links (names, or true: every
+  -- link) since the window opened, for S7 (step outcomes against the wire)
+  local links = o.links == true and sys.links or {}
+  if type(o.links) == "table" then
+    for _, name in ipairs(o.links) do links[name] = true end
+  end
+  for name in pairs(links) do
+    local ok, xs = pcall(function() return sys:link(name):events{ since = 0, limit = 100000 } end)
+    for _, e in ipairs(ok and xs or {}) do
+      if e.event == "http_exchange" and (e.start or 0) >= self.t0 then
+        e.link = name
+        evs[#evs + 1] = e
+      end
     end
   end
   for _, e in ipairs(self.events) do evs[#evs + 1] = e end
@@ -474,7 +489,8 @@ local function classify(value, r)
 end
 
 local function transfer_call(sys, o)
-  local body = { fromMembershipId = o.from, amount = o.amount, wait = o.wait }
+  local body = { fromMembershipId = o.from, amount = o.amount, wait = o.wait,
+                 deadlineMs = o.deadline_ms }
   if o.poll then body.wait = false end
   if o.to then
     body.toMembershipId, body.remittanceType = o.to, 0
@@ -493,7 +509,7 @@ local function topup_call(sys, o)
   local wait = o.wait
   if o.poll then wait = false end
   local r = http.post(sys:url("remittance", "/topup/request"),
-    { json = { membershipId = o.member, amount = o.amount, wait = wait },
+    { json = { membershipId = o.member, amount = o.amount, wait = wait, deadlineMs = o.deadline_ms },
       headers = o.key and { ["Idempotency-Key"] = o.key } or nil,
       timeout = o.timeout or 6, raise = false })
   r = settle(sys, r, o)
@@ -535,19 +551,29 @@ end
 -- ------------------------------------------------------- clients (any system)
 local KINDS = { ok = true, fail = true, info = true }
 
---- clients(o) -> stats {ops, ok, fail, info, by_f, per_client}: o.clients
---- (4) clients each run operations at o.rate per second over all clients
---- (20) for o.duration seconds (10) or until o.stop() is true, recording
---- each in o.history (required) as invoke, then ok / fail / info. o.ops:
---- {name = op}, an op either function(c) -> kind, value, or {invoke =
---- function(c) -> input, run = function(c, input) -> kind, value, name =
---- the f recorded (default: its key)}; c is {client=, n=, f=}. An op that raises is recorded as info with the error
+--- clients(o) -> stats {ops, ok, fail, info, by_f, per_client, latency,
+--- latency_all, planned, sent, dropped, target_rate, achieved_rate, held,
+--- lag_p99}: o.clients (4) clients run operations at o.rate per second over
+--- all clients (20) for o.duration seconds (10) -- or ramped by o.stages
+--- ({{duration=, target=}, ...}, k6's ramping arrival rate, from
+--- o.start_rate or 0) -- or until o.stop() is true, recording each in
+--- o.history (required) as invoke, then ok / fail / info. An open model
+--- (faultline.rate): operation k is due at its planned time whatever the
+--- earlier ones did, and its latency is counted from that time, so a slow
+--- system's queueing shows (coordinated omission corrected); a rate that
+--- could not be held is said on stderr (stats.held false), or fails the run
+--- with o.allow_miss = false. o.ops: {name = op}, an op either function(c)
+--- -> kind, value, or {invoke = function(c) -> input, run = function(c,
+--- input) -> kind, value, name = the f recorded (default: its key)}; c is
+--- {client=, n=, f=}. An op that raises is recorded as info with the error
 --- (it may or may not have taken effect). o.mix: {name = weight} (default 1
 --- each); every draw comes from fl.random, so --seed replays the choices.
+--- o.threads = N (1): the clients spread over N worker threads
+--- (faultline.load: the ops travel as code, their upvalues as data;
+--- each worker draws from its own seeded stream); results merge.
 function M.clients(o)
   assert(type(o) == "table" and o.history and type(o.ops) == "table",
     "workload.clients: needs {history=, ops={name = function(c) ... end}}")
-  local h = o.history
   local mix = o.mix
   if not mix then
     mix = {}
@@ -556,25 +582,66 @@ function M.clients(o)
   for name in pairs(mix) do
     if not o.ops[name] then error("workload.clients: mix names no op '" .. tostring(name) .. "'", 2) end
   end
-  local clients, duration, rate = o.clients or 4, o.duration or 10, o.rate or 20
+  local rate = require "faultline.rate"
+  local clients = o.clients or 4
+  assert(math.type(clients) == "integer" and clients > 0, "workload.clients: clients must be a positive integer")
+  local threads = o.threads or 1
+  assert(math.type(threads) == "integer" and threads >= 1, "workload.clients: threads must be a positive integer")
+  threads = math.min(threads, clients)
+  local sched = rate.schedule(o.stages and { stages = o.stages, start_rate = o.start_rate }
+    or { rate = o.rate or 20, duration = o.duration or 10 })
+  local start = fl.now() + (threads > 1 and 0.05 or 0.01) -- time for the workers to start
+  local spec = { history = o.history, ops = o.ops, mix = mix, clients = clients, sched = sched,
+                 start = start }
+  local stats
+  if threads > 1 then
+    local per = require("faultline.load").run(threads, M._clients_worker, spec,
+      { stop = o.stop, what = "the worker", what_arg = "the workload's ops" })
+    stats = per[1]
+    for i = 2, #per do M._merge_stats(stats, per[i]) end
+  else
+    stats = M._clients_run(spec, 1, clients, o.stop, true)
+  end
+  fl.progress(nil)
+  local acc = stats.acc
+  stats.acc = nil
+  if stats.stopped then
+    stats.planned, stats.sent = sched.planned, acc.sent
+  else
+    local v = rate.verdict(sched, start, acc, { allow_miss = o.allow_miss ~= false }, "workload")
+    for _, k in ipairs{ "planned", "sent", "dropped", "target_rate", "achieved_rate", "held", "lag_p99" } do
+      stats[k] = v[k]
+    end
+  end
+  return stats
+end
+
+-- Clients first..last of a workload (spec from clients): stats with the
+-- sender tally in stats.acc. In the main thread or a worker.
+function M._clients_run(spec, first, last, stop, progress)
+  local rate = require "faultline.rate"
+  local h, ops, mix = spec.history, spec.ops, spec.mix
   -- latency recorded as the workload runs: one HDR-style histogram per
   -- operation and one over all (stats.latency[name], stats.latency_all)
-  local stats = { ok = 0, fail = 0, info = 0, ops = 0, by_f = {}, latency = {}, latency_all = fl.hist() }
-  local t_end = fl.now() + duration
-  local interval = clients / rate
-  local function stop() return fl.now() >= t_end or (o.stop and o.stop()) end
+  local acc = rate.tally()
+  local stats = { ok = 0, fail = 0, info = 0, ops = 0, by_f = {}, latency = {}, latency_all = acc.lat,
+                  per_client = {}, acc = acc }
+  local total = spec.sched.T
+  local function stopped()
+    if stop and stop() then stats.stopped = true end
+    return stats.stopped
+  end
 
-  local function one(client, n)
+  local function one(client, n, intended)
     local f = pick(mix)
-    local op = o.ops[f]
+    local op = ops[f]
     local c = { client = client, n = n, f = f }
     local input = type(op) == "table" and op.invoke and op.invoke(c) or nil
     local name = type(op) == "table" and op.name or f
     h:invoke(client, name, input or {})
     local run = type(op) == "table" and op.run or op
-    local t0 = fl.now()
     local ok, kind, value = pcall(run, c, input)
-    local dt = fl.now() - t0
+    local dt = math.max(0, fl.now() - intended)
     if not ok then
       kind, value = "info", { error = tostring(kind) }
     elseif not KINDS[kind] then
@@ -587,27 +654,44 @@ function M.clients(o)
     stats.by_f[name] = (stats.by_f[name] or 0) + 1
     stats.latency[name] = stats.latency[name] or fl.hist()
     stats.latency[name]:record(dt)
-    stats.latency_all:record(dt)
-    fl.progress{ what = "workload", total = duration, ops = stats.ops, errors = stats.fail + stats.info }
+    if progress then
+      fl.progress{ what = "workload", total = total, ops = stats.ops, errors = stats.fail + stats.info }
+    end
   end
 
-  local res = fl.parallel(clients, function(client)
-    local n = 0
-    local next_t = fl.now() + fl.random() * interval
-    while not stop() do
-      local wait = next_t - fl.now()
-      if wait > 0 then fl.sleep(wait) end
-      if stop() then break end
-      n = n + 1
-      one(client, n)
-      next_t = next_t + interval
-      if next_t < fl.now() - interval then next_t = fl.now() end
-    end
-    return n
-  end)
-  stats.per_client = res
-  fl.progress(nil)
+  local tasks = {}
+  for j = first, last do
+    stats.per_client[j] = 0
+    tasks[#tasks + 1] = fl.spawn(function()
+      rate.client(spec.sched, spec.start, j, spec.clients, function(_, intended)
+        local n = stats.per_client[j] + 1
+        stats.per_client[j] = n
+        one(j, n, intended)
+      end, acc, stopped)
+    end)
+  end
+  if #tasks > 0 then fl.join(table.unpack(tasks)) end
   return stats
+end
+
+-- A worker thread's share of the clients (faultline.load).
+function M._clients_worker(i, n, spec)
+  local load = require "faultline.load"
+  local first, last = load.split(spec.clients, n, i)
+  return M._clients_run(spec, first, last, load.stopping, false)
+end
+
+-- Worker b's stats added to a's.
+function M._merge_stats(a, b)
+  for _, k in ipairs{ "ok", "fail", "info", "ops" } do a[k] = a[k] + b[k] end
+  for f, c in pairs(b.by_f) do a.by_f[f] = (a.by_f[f] or 0) + c end
+  for f, hb in pairs(b.latency) do
+    if a.latency[f] then a.latency[f]:merge(hb) else a.latency[f] = hb end
+  end
+  for j, c in pairs(b.per_client) do a.per_client[j] = c end
+  a.stopped = a.stopped or b.stopped
+  require("faultline.rate").add(a.acc, b.acc)
+  a.latency_all = a.acc.lat
 end
 
 --- run(sys, o) -> stats. o: members (list from sys:member, at least 2),
@@ -618,8 +702,9 @@ end
 --- history (a recorder; required), tag (key prefix), timeout (s per request,
 --- 6), poll (s a client follows its saga after a non-waiting request, 4;
 --- false: the service waits), snapshot_every (s between money/bank snapshots into the history;
---- 0 = none), bank_total (initial total for bank snapshots), stop (a
---- function returning true to stop early)
+--- 0 = none), bank_total (initial total for bank snapshots), short
+--- ({share=, ms={min, max}}: that share of sagas asks for a deadlineMs in
+--- that range), stop (a function returning true to stop early)
 function M.run(sys, o)
   assert(type(o) == "table" and o.history, "workload.run: needs {history=, members=}")
   local members = assert(o.members, "workload.run: needs members")
@@ -640,6 +725,11 @@ function M.run(sys, o)
     local fi = fl.random(#members)
     local in_ = { key = string.format("%s-%d-%d", tag, c.client, c.n), amount = amount,
                   from = members[fi].id, timeout = timeout, poll = poll }
+    -- o.short = {share=, ms={min, max}}: that share of sagas asks for a
+    -- short deadline (deadlineMs), so deadlines expire under the faults
+    if o.short and f ~= "read" and fl.random() < (o.short.share or 0.2) then
+      in_.deadline_ms = fl.random(o.short.ms[1], o.short.ms[2])
+    end
     if f == "transfer" then
       local ti = fl.random(#members - 1)
       if ti >= fi then ti = ti + 1 end
@@ -673,7 +763,8 @@ function M.run(sys, o)
         if f == "read" then return read_call(sys, i.from, timeout) end
         if f == "topup" then
           local kind, v = topup_call(sys, { key = i.key, member = i.from, amount = i.amount,
-                                            timeout = timeout, poll = poll })
+                                            timeout = timeout, poll = poll,
+                                            deadline_ms = i.deadline_ms })
           return kind, v
         end
         local kind, v = transfer_call(sys, i)

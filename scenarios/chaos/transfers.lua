@@ -1,16 +1,30 @@
--- Chaos: clients transfer, top up and read while a seeded random fault
--- schedule (fl.nemesis) adds latency, HTTP errors, lost answers, partitions,
--- kills and pauses on the reference system; then, with faults healed and the
--- system quiet, every checker: sagas and money, each circuit breaker, and the
--- probes of the services that were probed throughout.
---   faultline run scenarios/chaos -e FL_REF=DATA_DIR -e CHAOS_DURATION=10 --seed N
---   (-e CHAOS_FAULTS=kill,partition  -e CHAOS_KILL=remittance  narrow the schedule)
+-- Chaos: clients transfer, top up and read while seeded fault schedules
+-- (fl.nemesis) break the reference system; then, with faults healed and the
+-- system quiet, every checker: sagas and money (their step outcomes held
+-- against the proxy's exchanges), each circuit breaker, and the probes of
+-- the services that were probed throughout.
+--
+-- Three lanes of faults run side by side, each first covering its share of
+-- the space once in a seeded order, then drawing at random: on every link a
+-- failure before the request reaches the service (5xx, 4xx, partition), a
+-- lost answer after it was applied, slowness past the caller's timeout, a
+-- link that goes down with requests in flight; late delivery of money
+-- requests after their saga decided; refunds failing while the bank
+-- rejects (compensation under a long fault); kills and pauses. A quarter of
+-- the sagas ask for a short deadline, so deadlines expire before and at
+-- the pivot. At the end the run prints (and attaches to its report) a
+-- coverage summary: the faults per link and process, and how many sagas
+-- took each path; a path of the reference system's sagas that no saga took
+-- is a warning (-e CHAOS_COVERAGE=strict makes it a failure).
+--   faultline run scenarios/chaos -e FL_REF=DATA_DIR -e CHAOS_DURATION=12 --seed N
+--   (-e CHAOS_FAULTS=kill,partition  -e CHAOS_KILL=remittance  narrow the
+--   schedule to one random lane, as before)
 local fl = require "faultline"
 local http = fl.http
 local W = fl.workload
 local N = fl.nemesis
 
-local DURATION = tonumber(fl.env.CHAOS_DURATION or "") or 10
+local DURATION = tonumber(fl.env.CHAOS_DURATION or "") or 12
 -- CHAOS_FAULTS=kill,pause,...: only these kinds of faults (equal weights);
 -- CHAOS_KILL=svc,...: which services may be killed
 local function list(s)
@@ -27,6 +41,73 @@ end
 local PERIOD = 0.25
 local PROBED = { "banking", "money" }
 local PROBE_CFG = { period = PERIOD, timeout = 1, failure_threshold = 3, success_threshold = 1 }
+
+-- The lanes: links, services and the kinds each covers first.
+-- Lost answers (http_drop_response) are covered once per lane and never
+-- drawn at random: the HTTP client resends a request whose kept-alive
+-- connection closed before any answer, so one breaker call can be two
+-- exchanges on the wire, which the breaker checker counts as two HALF_OPEN
+-- trials (a false C2) when the breaker happens to be half-open.
+local NO_DROP = { latency = 3, slow = 1, http_abort = 2, client_error = 1, partition = 2, flap = 1,
+                  bank = 2 }
+local LANES = {
+  { links = { "remittance->money" }, kill = {}, pause = {}, kinds = NO_DROP,
+    cover = { "slow", "http_abort", "client_error", "http_drop_response", "late", "partition",
+              "flap", "compensation_storm" } },
+  { links = { "remittance->banking", "banking->extbank" }, kill = {}, pause = {}, kinds = NO_DROP,
+    cover = { "slow", "http_abort", "client_error", "http_drop_response", "partition", "flap" } },
+  -- (remittance is not killed on purpose: the breaker checker splits a
+  -- breaker's lifetimes at the recorded kill, and events the dying process
+  -- still writes after it land in the next lifetime, a false C3)
+  { links = { "remittance->membership" }, kill = { "money", "extbank", "membership" },
+    pause = { "extbank", "membership" },
+    cover = { "slow", "http_abort", "client_error", "partition", "kill", "pause" },
+    kinds = { latency = 3, slow = 1, http_abort = 2, client_error = 1, partition = 2, kill = 1,
+              pause = 1, bank = 2 } },
+}
+-- every path a reference saga can take; the default seed reaches each
+local PATHS = { "completed", "completed_after_doubt", "compensated", "failed",
+                "deadline_exceeded", "in_doubt", "pivot_in_doubt", "resolved_applied",
+                "resolved_not_applied", "deferred", "compensation_retry", "not_sent_retried" }
+
+-- The coverage summary: faults per target (from the lanes' logs) and the
+-- sagas per path (the saga checker's stats.paths).
+local function coverage(lanes, result)
+  local faults, targets = {}, {}
+  for _, nem in ipairs(lanes) do
+    for _, desc in ipairs(nem.log) do
+      local kind, target = desc:match("^(%S+) (.+)$")
+      if kind == "bank" then kind, target = "bank_" .. target, "extbank" end
+      if kind then
+        if not faults[target] then faults[target] = {}; targets[#targets + 1] = target end
+        faults[target][kind] = (faults[target][kind] or 0) + 1
+      end
+    end
+  end
+  table.sort(targets)
+  local paths = (result.stats or {}).paths or {}
+  local missing = {}
+  for _, p in ipairs(PATHS) do
+    if (paths[p] or 0) == 0 then missing[#missing + 1] = p end
+  end
+  local lines = {}
+  for _, target in ipairs(targets) do
+    local ks = {}
+    for k, n in pairs(faults[target]) do ks[#ks + 1] = n > 1 and (k .. " x" .. n) or k end
+    table.sort(ks)
+    lines[#lines + 1] = string.format("  coverage: %-24s %s", target, table.concat(ks, ", "))
+  end
+  local ps = {}
+  for _, p in ipairs(PATHS) do ps[#ps + 1] = string.format("%s %d", p, paths[p] or 0) end
+  for _, p in ipairs({ "running", "stuck_or_other", "after_pivot_retry" }) do
+    if (paths[p] or 0) > 0 then ps[#ps + 1] = string.format("%s %d", p, paths[p]) end
+  end
+  lines[#lines + 1] = "  coverage: sagas " .. table.concat(ps, ", ")
+  if #missing > 0 then
+    lines[#lines + 1] = "  coverage: WARNING: no saga took " .. table.concat(missing, ", ")
+  end
+  return { faults = faults, paths = paths, missing = missing, required = PATHS }, lines
+end
 
 describe("chaos", { tags = { "chaos" } }, function()
   it("transfers under a random fault schedule keep every invariant",
@@ -59,28 +140,52 @@ describe("chaos", { tags = { "chaos" } }, function()
       probers[svc] = fl.check.prober(svc, { liveness = sys:url(svc, "/livez"),
         readiness = sys:url(svc, "/readyz"), period = PERIOD, timeout = 1, failure_threshold = 3 })
     end
-    local nem = N.new(sys, { history = win.history, kinds = KINDS,
+    -- the lanes (one random lane when CHAOS_FAULTS / CHAOS_KILL narrow it)
+    local nems = {}
+    if KINDS or fl.env.CHAOS_KILL then
+      nems[1] = N.new(sys, { history = win.history, kinds = KINDS,
                              kill = list(fl.env.CHAOS_KILL) or { "money", "extbank", "membership", "remittance" },
                              pause = { "extbank", "membership" } })
-    fl.defer(function() nem:heal() end)
-    nem:plan(DURATION)
+      nems[1]:plan(DURATION)
+    else
+      for _, lane in ipairs(LANES) do
+        local nem = N.new(sys, { history = win.history, links = lane.links, kill = lane.kill,
+                                 pause = lane.pause, term = {}, kinds = lane.kinds,
+                                 min = 0.4, max = 0.9, gap = 0.15 })
+        nem:plan(DURATION, { cover = lane.cover })
+        nems[#nems + 1] = nem
+      end
+    end
+    fl.defer(function() for _, nem in ipairs(nems) do nem:heal() end end)
     local done = false
-    local chaos = fl.spawn(function()
-      local log = nem:run(DURATION, function() return done end)
-      return log
-    end)
-    local stats = W.run(sys, { members = members, accounts = accounts, clients = 8, rate = 30,
+    local tasks = {}
+    for _, nem in ipairs(nems) do
+      tasks[#tasks + 1] = fl.spawn(function() return nem:run(DURATION, function() return done end) end)
+    end
+    local stats = W.run(sys, { members = members, accounts = accounts, clients = 16, rate = 30,
                                duration = DURATION, history = win.history, timeout = 5,
-                               snapshot_every = 1, bank_total = win.bank_total })
+                               snapshot_every = 1, bank_total = win.bank_total, poll = 3,
+                               short = { share = 0.25, ms = { 150, 1500 } } })
     done = true
-    local log = fl.join(chaos)
-    nem:heal()
-    print(string.format("  workload: %d ops (%d ok, %d fail, %d info); faults: %s",
-      stats.ops, stats.ok, stats.fail, stats.info, table.concat(log, ", ")))
+    fl.join(table.unpack(tasks))
+    local log = {}
+    for _, nem in ipairs(nems) do
+      nem:heal()
+      for _, d in ipairs(nem.log) do log[#log + 1] = d end
+    end
+    print(string.format("  workload: %d ops (%d ok, %d fail, %d info); %d faults",
+      stats.ops, stats.ok, stats.fail, stats.info, #log))
     -- quiet: breakers half-open after their wait, deferred sagas run
     win:quiesce(30)
     for _, p in pairs(probers) do p:stop() end
-    local results = { saga = win:saga{ wait = 5, addresses = { [addr] = ids }, counters = true } }
+    -- grace 15 s: under three lanes of faults (breakers open, refunds and
+    -- fenced queries failing for seconds) a short-deadline saga may decide
+    -- well after its deadline; it must still decide and end
+    local results = { saga = win:saga{ wait = 5, addresses = { [addr] = ids }, counters = true,
+                                       links = true, grace_ms = 15000 } }
+    local cov, lines = coverage(nems, results.saga)
+    for _, l in ipairs(lines) do print(l) end
+    fl.attach("coverage", cov)
     for _, b in ipairs(sys:breakers("remittance")) do
       results["breaker " .. b.name] = win:breaker("remittance", b.name)
     end
@@ -90,5 +195,8 @@ describe("chaos", { tags = { "chaos" } }, function()
     end
     W.verify(t.name, results)
     expect(stats.ops).to_be_greater_than(0)
+    if fl.env.CHAOS_COVERAGE == "strict" and #cov.missing > 0 then
+      fl.fail("coverage: no saga took " .. table.concat(cov.missing, ", "))
+    end
   end)
 end)

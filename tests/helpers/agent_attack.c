@@ -14,6 +14,10 @@
  *                                       "sent=.. json=.. html=.."
  *   agent_attack flood PORT CONNS BYTES MS  CONNS connections each sending BYTES
  *                                       without reading, held MS ms: "sent=.."
+ *   agent_attack raw PORT               send standard input on one connection
+ *                                       (pipelined requests as they are) and
+ *                                       print everything read back until the
+ *                                       server closes (at most 5 s)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -236,16 +240,53 @@ static int flood(int port, int conns, long bytes, int ms)
 	return 0;
 }
 
+static int raw(int port)
+{
+	size_t cap = 1 << 20, n = 0;
+	char *in = malloc(cap), *out = malloc(cap);
+	int rc = 1;
+	if (!in || !out)
+		goto out;
+	for (ssize_t k; n < cap && (k = read(0, in + n, cap - n)) > 0;)
+		n += (size_t)k;
+	int fd = dial(port, 0);
+	if (fd < 0)
+		goto out;
+	if (send(fd, in, n, MSG_NOSIGNAL) == (ssize_t)n) {
+		size_t got = 0;
+		int64_t deadline = now_ns() + 5000000000LL;
+		for (;;) {
+			int left = (int)((deadline - now_ns()) / 1000000);
+			struct pollfd p = { fd, POLLIN, 0 };
+			if (left <= 0 || poll(&p, 1, left) <= 0)
+				break;
+			ssize_t k = recv(fd, out + got, cap - got, 0);
+			if (k <= 0)
+				break;
+			got += (size_t)k;
+		}
+		fwrite(out, 1, got, stdout);
+		rc = 0;
+	}
+	close(fd);
+out:
+	free(in);
+	free(out);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "probe"))
 		return probe(atoi(argv[2]), atoi(argv[3]));
 	if (argc >= 5 && !strcmp(argv[1], "slowloris"))
 		return slowloris(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+	if (argc >= 3 && !strcmp(argv[1], "raw"))
+		return raw(atoi(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "garbage"))
 		return garbage(atoi(argv[2]), atoi(argv[3]));
 	if (argc >= 6 && !strcmp(argv[1], "flood"))
 		return flood(atoi(argv[2]), atoi(argv[3]), atol(argv[4]), atoi(argv[5]));
-	fprintf(stderr, "usage: agent_attack probe|slowloris|garbage|flood PORT ...\n");
+	fprintf(stderr, "usage: agent_attack probe|slowloris|garbage|flood|raw PORT ...\n");
 	return 2;
 }

@@ -81,7 +81,7 @@ fleet apply '{"type":"bandwidth","dev":"eth0","rate_bps":1000000,"ttl_ms":20000}
 rc=$?
 set -e
 [ $rc = 1 ] || fail "refused apply: exit $rc: $(cat "$tmp/err")"
-grep -q "h3: .*not faultline's.*rolling back" "$tmp/err" || fail "message: $(cat "$tmp/err")"
+grep -q "h3: .*not faultline's.*rolled back on every other agent" "$tmp/err" || fail "message: $(cat "$tmp/err")"
 for i in 1 2; do [ "$(qdisc $i)" = 0 ] || fail "h$i kept its qdisc after the rollback"; done
 ip netns exec "$NS_3" tc qdisc show dev eth0 | grep -q 'pfifo 1:' || fail "h3's own qdisc touched"
 ip netns exec "$NS_3" tc qdisc del dev eth0 root

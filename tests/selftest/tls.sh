@@ -7,7 +7,10 @@
 # clients with --cacert/--cert/--key (contract record with a token, contract
 # verify, probe, run's defaults for fl.http); a plain-HTTP request to the
 # TLS port fails without harming the server; bad TLS flags exit 2; the
-# agent (faultline agent --no-host) over mutual TLS.
+# agent (faultline agent --no-host) over mutual TLS. Tokens: chaos takes
+# --token-file/--token/FAULTLINE_TOKEN (never leaving the token on its
+# command line), and `faultline up` under FAULTLINE_TOKEN starts its agent
+# with that token and creates its links with it.
 set -eu
 : "${FAULTLINE:=build/faultline}"
 command -v openssl >/dev/null 2>&1 || { echo "skip: openssl is not installed"; exit 77; }
@@ -211,6 +214,66 @@ rc=0; env -u FAULTLINE_TOKEN -u FAULTLINE_PROXY_TOKEN "$FAULTLINE" contract reco
 [ $rc -eq 3 ] && grep -q 401 "$tmp/rec.err" || fail "record without a token: exit $rc: $(cat "$tmp/rec.err")"
 rc=0; rec --token-file "$tmp/token" 2>"$tmp/rec.err" || rc=$?
 [ $rc -eq 3 ] || fail "record without a client cert: exit $rc: $(cat "$tmp/rec.err")"
+
+# chaos: the token from --token-file (never on its command line), --token or
+# FAULTLINE_TOKEN reaches fl.proxy
+cat >"$tmp/chaos_token.lua" <<'EOF'
+local fl = require "faultline"
+local dir = fl.env.DIR
+local a = fl.proxy.agent(fl.env.BASE, { cacert = dir .. "/ca.pem", cert = dir .. "/cli.pem",
+  key = dir .. "/cli.key" })
+local function cmdline_has_token()
+  local f = assert(io.open("/proc/self/cmdline", "rb"))
+  local s = f:read("a")
+  f:close()
+  return s:find("tls-s3cret", 1, true) ~= nil
+end
+fl.chaos.experiment {
+  title = "an agent behind a token",
+  steady_state = {
+    { name = "the agent answers", tolerance = true, probe = function() return a:version() ~= nil end },
+    { name = "the token is on the command line", tolerance = fl.env.CMDLINE == "yes",
+      probe = cmdline_has_token },
+  },
+  method = {
+    { name = "a link and a fault", action = function()
+        a:create{ name = "tok", listen = "127.0.0.1:0", upstream = "127.0.0.1:9" }
+        a:link("tok"):toxic{ type = "latency", latency = 10 }
+      end },
+  },
+  rollbacks = { { name = "remove it", action = function() a:link("tok"):delete(true) end } },
+}
+EOF
+chaos() { env -u FAULTLINE_TOKEN -u FAULTLINE_PROXY_TOKEN "$FAULTLINE" chaos "$tmp/chaos_token.lua" \
+	-e "BASE=https://$api" -e "DIR=$tmp" --journal "$tmp/journal.json" "$@"; }
+chaos --token-file "$tmp/token" -e CMDLINE=no >"$tmp/chaos1.out" 2>&1 || { cat "$tmp/chaos1.out"; fail "chaos --token-file"; }
+grep -q '"status": *"completed"' "$tmp/journal.json" || fail "chaos --token-file: $(cat "$tmp/journal.json")"
+FAULTLINE_TOKEN=tls-s3cret "$FAULTLINE" chaos "$tmp/chaos_token.lua" -e "BASE=https://$api" -e "DIR=$tmp" -e CMDLINE=no \
+	>"$tmp/chaos2.out" 2>&1 || { cat "$tmp/chaos2.out"; fail "chaos with FAULTLINE_TOKEN"; }
+rc=0; chaos --token tls-s3cret -e CMDLINE=yes >"$tmp/chaos3.out" 2>&1 || rc=$?
+[ $rc -eq 0 ] || { cat "$tmp/chaos3.out"; fail "chaos --token: exit $rc"; }
+rc=0; chaos -e CMDLINE=no >"$tmp/chaos4.out" 2>&1 || rc=$?
+[ $rc -eq 1 ] && grep -q 401 "$tmp/chaos4.out" || { cat "$tmp/chaos4.out"; fail "chaos without a token: exit $rc"; }
+rc=0; chaos --token x --token-file "$tmp/token" 2>"$tmp/e" || rc=$?
+[ $rc -eq 2 ] && grep -q "give one" "$tmp/e" || fail "chaos --token and --token-file: exit $rc"
+rc=0; chaos --token-file "$tmp/no-such-token" 2>"$tmp/e" || rc=$?
+[ $rc -eq 2 ] && grep -q "no-such-token" "$tmp/e" || fail "chaos --token-file missing: exit $rc: $(cat "$tmp/e")"
+
+# --- the launcher: with the operator's token in the environment, the agent
+# it starts takes it (inherited, not on its command line) and the launcher
+# creates the links with it
+if command -v python3 >/dev/null 2>&1; then
+	cp "$(dirname "$0")/up/pair.lua" "$(dirname "$0")/up/svc.py" "$tmp/"
+	FAULTLINE_TOKEN=up-s3cret "$FAULTLINE" up "$tmp/pair.lua" --data "$tmp/sys" >"$tmp/up.out" 2>&1 ||
+		{ cat "$tmp/up.out"; fail "up with FAULTLINE_TOKEN"; }
+	uapi=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['proxy']['api'])" "$tmp/sys/topology.json")
+	upid=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['proxy']['pid'])" "$tmp/sys/topology.json")
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$uapi/proxies")" = 401 ] || fail "up: agent without the token"
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer up-s3cret' "$uapi/proxies")" = 200 ] ||
+		fail "up: agent refuses the operator's token"
+	if tr '\0' ' ' <"/proc/$upid/cmdline" | grep -q up-s3cret; then fail "up: token on the agent's command line"; fi
+	"$FAULTLINE" down --data "$tmp/sys" >/dev/null 2>&1 || fail "down"
+fi
 
 # --- the agent serves its API (proxy and /healthz) over TLS the same way
 FL_CMD=agent start_proxy "$tmp/a.out" --no-host --tls-cert "$tmp/srv.pem" --tls-key "$tmp/srv.key" \

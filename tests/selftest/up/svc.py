@@ -47,12 +47,13 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     port = int(sys.argv[sys.argv.index("--port") + 1])
+    host = sys.argv[sys.argv.index("--host") + 1] if "--host" in sys.argv else "127.0.0.1"
     if "--fail-start" in sys.argv:
         print("cannot start: --fail-start given", flush=True)
         sys.exit(3)
-    srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    srv = ThreadingHTTPServer((host, port), Handler)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(0)))
-    print("%s listening on 127.0.0.1:%d" % (os.environ.get("FL_SERVICE"), port), flush=True)
+    print("%s listening on %s:%d" % (os.environ.get("FL_SERVICE"), host, port), flush=True)
     try:
         srv.serve_forever(poll_interval=0.1)
     except SystemExit:
