@@ -351,8 +351,18 @@ static int collect(lua_State *L, struct pool *p)
 		else
 			lua_pushnil(L);
 		if (rc < 0) {
-			lua_pushfstring(L, "worker %d: its %s cannot be copied back: %s", w->index,
-					ok ? "result" : "error", err);
+			const char *msg = NULL;
+			if (!ok && lua_istable(w->L, -1)) { /* an error record: keep its message */
+				lua_pushliteral(w->L, "message");
+				lua_rawget(w->L, -2);
+				msg = lua_tostring(w->L, -1);
+			}
+			if (msg)
+				lua_pushfstring(L, "%s (the rest cannot be copied back: %s)", msg,
+						err);
+			else
+				lua_pushfstring(L, "its %s cannot be copied back: %s",
+						ok ? "result" : "error", err);
 			ok = 0;
 		}
 		lua_rawseti(L, -2, 1);
