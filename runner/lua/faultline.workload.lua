@@ -542,6 +542,9 @@ local KINDS = { ok = true, fail = true, info = true }
 --- {client=, n=, f=}. An op that raises is recorded as info with the error
 --- (it may or may not have taken effect). o.mix: {name = weight} (default 1
 --- each); every draw comes from fl.random, so --seed replays the choices.
+--- Latency over all operations also goes into the fl.metrics histogram
+--- o.name ("workload_latency"); o.thresholds ({"p(99) < 0.5", ...}) fail
+--- the test when crossed, as fl.rate's do.
 --- o.threads = N (1): the clients spread over N worker threads
 --- (faultline.load: the ops travel as code, their upvalues as data;
 --- each worker draws from its own seeded stream); results merge.
@@ -570,7 +573,10 @@ function M.clients(o)
   local stats
   if threads > 1 then
     local per = require("faultline.load").run(threads, M._clients_worker, spec,
-      { stop = o.stop, what = "the worker", what_arg = "the workload's ops" })
+      { stop = o.stop, what = "the worker", what_arg = "the workload's ops", every = 0.1,
+        progress = function(ops, errors)
+          fl.progress{ what = "workload", total = sched.T, ops = ops, errors = errors }
+        end })
     stats = per[1]
     for i = 2, #per do M._merge_stats(stats, per[i]) end
   else
@@ -579,6 +585,8 @@ function M.clients(o)
   fl.progress(nil)
   local acc = stats.acc
   stats.acc = nil
+  local name = o.name or "workload_latency"
+  require("faultline.metrics").hist(name).hist:merge(stats.latency_all)
   if stats.stopped then
     stats.planned, stats.sent = sched.planned, acc.sent
   else
@@ -587,6 +595,7 @@ function M.clients(o)
       stats[k] = v[k]
     end
   end
+  if o.thresholds then require("faultline.metrics").check{ [name] = o.thresholds } end
   return stats
 end
 
@@ -595,6 +604,7 @@ end
 function M._clients_run(spec, first, last, stop, progress)
   local rate = require "faultline.rate"
   local h, ops, mix = spec.history, spec.ops, spec.mix
+  local count = require("faultline.load").count
   -- latency recorded as the workload runs: one HDR-style histogram per
   -- operation and one over all (stats.latency[name], stats.latency_all)
   local acc = rate.tally()
@@ -630,6 +640,8 @@ function M._clients_run(spec, first, last, stop, progress)
     stats.latency[name]:record(dt)
     if progress then
       fl.progress{ what = "workload", total = total, ops = stats.ops, errors = stats.fail + stats.info }
+    else
+      count(1, kind == "ok" and 0 or 1) -- the main thread's progress display
     end
   end
 
