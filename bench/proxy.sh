@@ -6,7 +6,10 @@
 #      with 1 and 8 streams, as ratios to direct and faultline/HAProxy
 #   2. added round-trip latency, 64-byte request/response, no toxics, through
 #      faultline and through HAProxy: p50, p99
-#   3. latency toxic 100 ms: measured added p50 and p99
+#   3. latency toxic 100 ms: measured added p50 and p99, as the client sees
+#      them and by the kernel's receive timestamp of the reply (without the
+#      client's own wakeup), against a bare timer's lateness in the same
+#      rounds (the machine's floor: no program wakes more precisely)
 #   4. bandwidth toxic accuracy from 10 KB/s to 100 MB/s
 #   5. RSS of the proxy with 10,000 concurrent proxied connections
 #   6. idle proxies: RSS per idle proxy with 1,000 created, and RSS after all
@@ -52,6 +55,7 @@ wait_file() { i=0; while [ ! -s "$1" ]; do i=$((i+1)); [ $i -lt 200 ] || { echo 
 jget() { python3 -c "import sys,json; d=json.load(sys.stdin); print($1)"; }
 want() { [ -z "${ONLY:-}" ] || case " $ONLY " in *" $1 "*) ;; *) return 1 ;; esac; }
 verdict() { if [ "$1" = 1 ]; then echo "ok"; else echo "MISS"; fi; }
+field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; } # NAME "k=v k=v ..." -> v
 
 echo "faultline proxy benchmarks ($(nproc) CPUs, $(uname -r))"
 
@@ -127,8 +131,8 @@ fi
 if want 2; then
 echo
 echo "2. added round-trip latency, 64 B request/response, no toxics ($ROUNDS alternating rounds of 5000 each: direct, faultline, HAProxy)"
-p50() { echo "$1" | sed 's/.*p50_us=\([0-9.]*\).*/\1/'; }
-p99() { echo "$1" | sed 's/.*p99_us=\([0-9.]*\).*/\1/'; }
+p50() { field p50_us "$1"; }
+p99() { field p99_us "$1"; }
 F50="" F99="" H50="" H99="" FH50="" r=0
 while [ $r -lt "$ROUNDS" ]; do
 	dr=$("$H/proxy_load" rtt "$EP" 5000 64); fr=$("$H/proxy_load" rtt "$FL_ECHO" 5000 64)
@@ -149,22 +153,31 @@ fi
 
 # --- 3. latency toxic accuracy -----------------------------------------------
 if want 3; then
+LN=${LAT_N:-200}
 echo
-echo "3. latency toxic 100 ms ($ROUNDS alternating rounds of 200 round trips, each against a direct round)"
+echo "3. latency toxic 100 ms ($ROUNDS alternating rounds: $LN direct round trips, $LN through the toxic, $LN waits of 100 ms on a bare timer)"
 LAT=$(link lat "127.0.0.1:$EP" '{"type":"latency","attributes":{"latency":100}}')
-E50="" E99="" r=0
+E50="" E99="" K50="" K99="" T50="" T99="" LOADS="" r=0
 while [ $r -lt "$ROUNDS" ]; do
-	dr=$("$H/proxy_load" rtt "$EP" 200 64); lt=$("$H/proxy_load" rtt "$LAT" 200 64)
-	dp50=$(echo "$dr" | sed 's/.*p50_us=\([0-9.]*\).*/\1/')
-	lp50=$(echo "$lt" | sed 's/.*p50_us=\([0-9.]*\).*/\1/'); lp99=$(echo "$lt" | sed 's/.*p99_us=\([0-9.]*\).*/\1/')
-	E50="$E50 $(python3 -c "print(round(($lp50-$dp50)/1000-100,3))")"
-	E99="$E99 $(python3 -c "print(round(($lp99-$dp50)/1000-100,3))")"
+	LOADS="$LOADS $(cut -d' ' -f1 /proc/loadavg)"
+	dr=$("$H/proxy_load" rtt "$EP" "$LN" 64); lt=$("$H/proxy_load" rtt "$LAT" "$LN" 64)
+	tm=$("$H/proxy_load" timer "$LN" 100)
+	dp50=$(field p50_us "$dr"); dk50=$(field kp50_us "$dr")
+	E50="$E50 $(python3 -c "print(round(($(field p50_us "$lt")-$dp50)/1000-100,3))")"
+	E99="$E99 $(python3 -c "print(round(($(field p99_us "$lt")-$dp50)/1000-100,3))")"
+	K50="$K50 $(python3 -c "print(round(($(field kp50_us "$lt")-$dk50)/1000-100,3))")"
+	K99="$K99 $(python3 -c "print(round(($(field kp99_us "$lt")-$dk50)/1000-100,3))")"
+	T50="$T50 $(python3 -c "print(round($(field p50_us "$tm")/1000,3))")"
+	T99="$T99 $(python3 -c "print(round($(field p99_us "$tm")/1000,3))")"
 	r=$((r + 1))
 done
 # shellcheck disable=SC2086
 {
 echo "   error p50 $(stats $E50) ms (target within 1) $(verdict "$(python3 -c "print(int(abs($(median $E50)) <= 1))")")"
 echo "   error p99 $(stats $E99) ms (target <= 1.55, Toxiproxy 2.4's) $(verdict "$(python3 -c "print(int($(median $E99) <= 1.55))")")"
+echo "   by the reply's kernel receive time: error p50 $(stats $K50) ms, p99 $(stats $K99) ms"
+echo "   floor, a bare timer's lateness: p50 $(stats $T50) ms, p99 $(stats $T99) ms"
+echo "   load average (1 min) at each round: $LOADS"
 }
 fi
 

@@ -44,6 +44,9 @@ int fl_history_append(struct fl_history *h, const json_t *ev)
 	json_t *o = json_copy((json_t *)ev);
 	if (!o)
 		return FL_ENOMEM;
+	/* stamped under the lock, so lines written by several threads (worker
+	 * threads of one workload) are in the order of their "t" */
+	pthread_mutex_lock(&h->lock);
 	if (!json_object_get(o, "t"))
 		json_object_set_new(o, "t", json_integer(fl_mono_ns()));
 	if (!json_object_get(o, "ts")) {
@@ -58,13 +61,12 @@ int fl_history_append(struct fl_history *h, const json_t *ev)
 	if (rc == 0)
 		rc = fl_buf_puts(&b, "\n");
 	if (rc == 0) {
-		pthread_mutex_lock(&h->lock);
 		if (fwrite(b.data, 1, b.len, h->f) != b.len || fflush(h->f) != 0)
 			rc = FL_EIO;
 		else
 			h->count++;
-		pthread_mutex_unlock(&h->lock);
 	}
+	pthread_mutex_unlock(&h->lock);
 	fl_buf_free(&b);
 	return rc;
 }

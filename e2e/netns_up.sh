@@ -23,6 +23,7 @@ cleanup() {
 	for d in "$tmp"/sys-*; do
 		[ -f "$d/topology.json" ] && "$FAULTLINE" down --data "$d" >/dev/null 2>&1
 	done
+	ip netns del "fl$$-collide" 2>/dev/null
 	for p in $pids; do kill "$p" 2>/dev/null; done
 	for p in $pids; do wait "$p" 2>/dev/null; done
 	rm -rf "$tmp"
@@ -73,6 +74,12 @@ link=$(js "$S" 't["links"]["front->back"]["listen"]')
 case "$link" in "$gw":*) ;; *) fail "link front->back listens on $link, not on $gw";; esac
 call "$S" | grep -q '"FL_LINK_BACK": "back"' || fail "front -> back: $(call "$S")"
 
+echo "== restart: back again in its own host"
+"$FAULTLINE" kill back --data "$S" >/dev/null || fail "kill back"
+"$FAULTLINE" restart back --data "$S" >/dev/null || fail "restart back"
+ip netns exec "$ns_back" ss -ltnH | grep -q "$back:$bport" || fail "restarted back is not in $ns_back"
+call "$S" | grep -q '"FL_LINK_BACK": "back"' || fail "front -> restarted back: $(call "$S")"
+
 echo "== the host agent: an nftables partition with a TTL"
 tok=$(cat "$(js "$S" 't["netns"]["token_file"]')")
 agent=$(js "$S" 't["netns"]["hosts"]["front"]["agent"]["url"]')
@@ -98,6 +105,17 @@ echo "down: $(($(ms) - t0)) ms"
 # shellcheck disable=SC2086
 gone $names || fail "left after down: $(ip netns list; ip -br link)"
 
+echo "== a failed up leaves no host behind"
+ours() { ip netns list | grep -c '^faultline[0-9]*-\(back\|front\)' || true; }
+before=$(ours)
+set +e
+PAIR_FAIL_START=1 "$FAULTLINE" up "$TOPO" --netns --data "$tmp/sys-f" >"$tmp/f.up" 2>&1
+rc=$?
+set -e
+[ $rc = 3 ] || fail "up with a failing service: exit $rc, want 3"
+grep -q "front.*exited 3" "$tmp/f.up" || fail "no reason: $(cat "$tmp/f.up")"
+[ "$(ours)" = "$before" ] || fail "namespaces left by a failed up: $(ip netns list)"
+
 echo "== the lease: the driver dies, the hosts go"
 S="$tmp/sys-2"
 sleep 60 &
@@ -113,6 +131,29 @@ until gone $names; do
 	sleep 0.1
 done
 echo "lease 1 s: hosts gone $(($(ms) - t0)) ms after the driver died"
+
+echo "== a /24 that a route overlaps is not taken"
+# in a namespace of this test's own, where 198.18.0.0/16 is routed
+# (nothing is added to the test's own namespace)
+CT="fl$$-collide"
+ip netns add "$CT"
+ip -n "$CT" link set lo up
+ip -n "$CT" link add fl$$d type bridge
+ip -n "$CT" link set fl$$d up
+ip -n "$CT" route add 198.18.0.0/16 dev fl$$d
+S="$tmp/sys-4"
+ip netns exec "$CT" "$FAULTLINE" up "$TOPO" --netns --keep --data "$S" >"$tmp/4.up" 2>&1 || fail "up in $CT"
+subnet=$(js "$S" 't["netns"]["subnet"]')
+case "$subnet" in 198.19.*) ;; *) fail "took $subnet although 198.18.0.0/16 is routed";; esac
+ip netns exec "$CT" curl -s -m 8 "$(js "$S" 't["services"]["front"]["url"]')/call" | grep -q '"FL_LINK_BACK": "back"' \
+	|| fail "front -> back in $subnet"
+br=$(js "$S" 't["netns"]["bridge"]')
+hosts=$(js "$S" '" ".join(h["ns"] for h in t["netns"]["hosts"].values())')
+ip netns exec "$CT" "$FAULTLINE" down --data "$S" >/dev/null || fail "down in $CT"
+# shellcheck disable=SC2086
+gone $hosts || fail "left after down: $(ip netns list)"
+ip -n "$CT" link show "$br" >/dev/null 2>&1 && fail "bridge $br left in $CT"
+echo "198.18.0.0/16 routed: took $subnet"
 
 echo "== without root: loopback, said on stderr, exit 0"
 if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null 2>&1; then

@@ -1,14 +1,24 @@
 /* The control API over HTTP (core/http_server.h) on the engine's loop:
  * every request goes to fl_proxy_api_handle, except GET /metrics (text).
- * With a token, every request needs "Authorization: Bearer TOKEN". */
+ * With a token, every request needs "Authorization: Bearer TOKEN".
+ *
+ * A request that makes or repoints links at upstream names the allowlist
+ * judges by address (policy.c) waits, without blocking the loop, until
+ * those names are resolved (evdns): one resolving outside the list, to the
+ * agent itself, or not at all is a 403 and nothing is made. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/dns.h>
+#include <event2/util.h>
 
 #include "core/addr.h"
 #include "core/errors.h"
 #include "core/http_server.h"
+#include "core/json.h"
 #include "fault-injector/internal.h"
+
+#define MAX_CHECKED_NAMES 64
 
 /* Compare in time that depends only on the lengths (the token's length is
  * not a secret worth hiding; its bytes are). */
@@ -34,6 +44,194 @@ static bool auth_filter(struct fl_http_req *r, void *arg)
 	return false;
 }
 
+/* Run the request through the API and reply. */
+static void dispatch(struct fl_proxy_engine *e, struct fl_http_req *r)
+{
+	const char *method = fl_http_req_method(r);
+	const char *path = fl_http_req_path(r);
+	const char *uri = fl_http_req_uri(r);
+	const char *q = uri ? strchr(uri, '?') : NULL;
+	size_t len = 0;
+	const char *body = fl_http_req_body(r, &len);
+	int status;
+	json_t *reply = NULL;
+	fl_proxy_api_handle(e, method, path, q ? q + 1 : NULL, body, len, &status, &reply);
+	fl_http_reply_json(r, status, reply);
+}
+
+/* --- upstream names resolved before links are made ---------------------- */
+
+struct name_check;
+struct name_slot {
+	struct name_check *nc;
+	struct evdns_getaddrinfo_request *req;
+	const char *upstream; /* borrowed from nc->body */
+};
+
+struct name_check {
+	struct fl_proxy_engine *e;
+	struct fl_http_req *r; /* NULL once the client is gone */
+	json_t *body;
+	struct name_slot slot[MAX_CHECKED_NAMES];
+	int n, pending;
+	bool starting;
+	char err[512];
+};
+
+static void check_done(struct name_check *nc)
+{
+	if (nc->r) {
+		fl_http_req_on_close(nc->r, NULL, NULL); /* replying releases it */
+		if (nc->err[0])
+			fl_http_reply_error(nc->r, 403, "%s", nc->err);
+		else
+			dispatch(nc->e, nc->r);
+	}
+	json_decref(nc->body);
+	free(nc);
+}
+
+/* One name resolved: every address must pass (the connection takes the
+ * first, a later one may take another). */
+static void check_verdict(struct name_slot *sl, int result, struct evutil_addrinfo *ai)
+{
+	struct name_check *nc = sl->nc;
+	char why[256] = "";
+	if (result || !ai) {
+		snprintf(why, sizeof(why),
+			 "upstream %s: cannot resolve it to check it against --allow-upstream: %s",
+			 sl->upstream, evutil_gai_strerror(result));
+	}
+	for (struct evutil_addrinfo *a = ai; a && !why[0]; a = a->ai_next) {
+		if (fl_policy_is_self(nc->e, a->ai_addr))
+			snprintf(why, sizeof(why),
+				 "upstream %s resolves to this agent's own API or link (a "
+				 "self-loop)",
+				 sl->upstream);
+		else
+			fl_policy_upstream_addr(nc->e, sl->upstream, a->ai_addr, why, sizeof(why));
+	}
+	if (why[0] && !nc->err[0])
+		snprintf(nc->err, sizeof(nc->err), "%s", why);
+}
+
+static void check_resolved(int result, struct evutil_addrinfo *ai, void *arg)
+{
+	struct name_slot *sl = arg;
+	struct name_check *nc = sl->nc;
+	sl->req = NULL;
+	if (result != EVUTIL_EAI_CANCEL)
+		check_verdict(sl, result, ai);
+	if (ai)
+		evutil_freeaddrinfo(ai);
+	if (--nc->pending == 0 && !nc->starting)
+		check_done(nc);
+}
+
+/* The client went away (or the server is closing): drop the request now,
+ * finish when the resolutions come back. */
+static void check_client_gone(struct fl_http_req *r, void *arg)
+{
+	struct name_check *nc = arg;
+	nc->r = NULL;
+	fl_http_req_abandon(r);
+	for (int i = 0; i < nc->n; i++)
+		if (nc->slot[i].req)
+			evdns_getaddrinfo_cancel(nc->slot[i].req);
+}
+
+static void check_add(struct name_check *nc, const json_t *link)
+{
+	const char *up = fl_json_str(link, "upstream", NULL);
+	if (!up || !fl_policy_upstream_needs_resolve(nc->e, up))
+		return;
+	if (nc->n == MAX_CHECKED_NAMES) {
+		snprintf(nc->err, sizeof(nc->err),
+			 "more than %d upstream names to check against --allow-upstream in one "
+			 "request",
+			 MAX_CHECKED_NAMES);
+		return;
+	}
+	nc->slot[nc->n].nc = nc;
+	nc->slot[nc->n++].upstream = up;
+}
+
+/* The upstream names of a request that makes or repoints links and that
+ * need resolving; NULL when there are none (or the body is not JSON: the
+ * API answers that). */
+static struct name_check *check_collect(struct fl_proxy_engine *e, struct fl_http_req *r)
+{
+	const char *method = fl_http_req_method(r), *path = fl_http_req_path(r);
+	if (!e->allow_upstream || (strcmp(method, "POST") != 0 && strcmp(method, "PATCH") != 0) ||
+	    strncmp(path, "/p", 2) != 0)
+		return NULL;
+	bool populate = strcmp(path, "/populate") == 0;
+	if (!populate && strncmp(path, "/proxies", 8) != 0)
+		return NULL;
+	size_t len = 0;
+	const char *text = fl_http_req_body(r, &len);
+	char err[128];
+	json_t *body = len ? fl_json_parse(text, len, err, sizeof(err)) : NULL;
+	struct name_check *nc = body ? calloc(1, sizeof(*nc)) : NULL;
+	if (!nc) {
+		json_decref(body);
+		return NULL;
+	}
+	nc->e = e;
+	nc->r = r;
+	nc->body = body;
+	json_t *arr = json_is_object(body) && populate ? json_object_get(body, "proxies") : body;
+	size_t i;
+	json_t *v;
+	if (json_is_array(arr) && populate)
+		json_array_foreach(arr, i, v)
+			check_add(nc, v);
+	else if (json_is_object(body) && !populate)
+		check_add(nc, body);
+	if (!nc->n && !nc->err[0]) {
+		json_decref(body);
+		free(nc);
+		return NULL;
+	}
+	return nc;
+}
+
+static void check_start(struct name_check *nc)
+{
+	nc->starting = true;
+	for (int i = 0; i < nc->n && !nc->err[0]; i++) {
+		struct name_slot *sl = &nc->slot[i];
+		char host[256], port[16];
+		int p = 0;
+		if (!nc->e->dns) {
+			snprintf(nc->err, sizeof(nc->err),
+				 "upstream %s: no resolver to check it against --allow-upstream",
+				 sl->upstream);
+			break;
+		}
+		fl_addr_split(sl->upstream, host, sizeof(host), &p);
+		snprintf(port, sizeof(port), "%d", p);
+		struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC,
+						 .ai_socktype = SOCK_STREAM };
+		nc->pending++;
+		/* the callback may run before this returns (then NULL) */
+		struct evdns_getaddrinfo_request *q =
+			evdns_getaddrinfo(nc->e->dns, host, port, &hints, check_resolved, sl);
+		if (q)
+			sl->req = q;
+	}
+	nc->starting = false;
+	if (nc->err[0]) /* the verdict is in: the others come back cancelled */
+		for (int i = 0; i < nc->n; i++)
+			if (nc->slot[i].req)
+				evdns_getaddrinfo_cancel(nc->slot[i].req);
+	if (nc->pending == 0) {
+		check_done(nc);
+		return;
+	}
+	fl_http_req_on_close(nc->r, check_client_gone, nc);
+}
+
 static void handle(struct fl_http_req *r, void *arg)
 {
 	struct fl_proxy_engine *e = arg;
@@ -56,14 +254,11 @@ static void handle(struct fl_http_req *r, void *arg)
 		free(text);
 		return;
 	}
-	const char *uri = fl_http_req_uri(r);
-	const char *q = uri ? strchr(uri, '?') : NULL;
-	size_t len = 0;
-	const char *body = fl_http_req_body(r, &len);
-	int status;
-	json_t *reply = NULL;
-	fl_proxy_api_handle(e, method, path, q ? q + 1 : NULL, body, len, &status, &reply);
-	fl_http_reply_json(r, status, reply);
+	struct name_check *nc = check_collect(e, r);
+	if (nc)
+		check_start(nc);
+	else
+		dispatch(e, r);
 }
 
 /* The rule is applied to the address actually bound ("127.0.0.1:8474" as

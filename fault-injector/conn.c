@@ -26,9 +26,10 @@ static void dir_set_reading(struct fl_dir *d, bool on)
 	if (!d->rev || d->reading == on)
 		return;
 	d->reading = on;
-	if (on)
+	if (on) {
+		d->read_from = fl_mono_ns();
 		event_add(d->rev, NULL);
-	else
+	} else
 		event_del(d->rev);
 }
 
@@ -311,8 +312,51 @@ static bool read_splice(struct fl_dir *d)
 	return true;
 }
 
+/* Read into buf. With stages, *at is when the bytes reached the socket
+ * (the kernel's receive timestamp), so a late wakeup does not lengthen the
+ * delays that count from arrival (latency, slow_close); never earlier than
+ * reading was last turned on (bytes held back by backpressure count from
+ * then), never later than now. Without stages *at is now. */
+static ssize_t read_arrival(struct fl_dir *d, char *buf, size_t n, int64_t *at)
+{
+	if (!d->nstages) {
+		ssize_t r = read(d->src, buf, n);
+		*at = fl_mono_ns();
+		return r;
+	}
+	if (!d->stamped) {
+		int one = 1;
+		setsockopt(d->src, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+		d->stamped = true;
+	}
+	char ctl[CMSG_SPACE(sizeof(struct timespec)) * 2];
+	struct iovec iov = { buf, n };
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl,
+			    .msg_controllen = sizeof(ctl) };
+	ssize_t r = recvmsg(d->src, &m, 0);
+	int64_t now = fl_mono_ns();
+	*at = now;
+	if (r <= 0)
+		return r;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		struct timespec ts;
+		memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+		int64_t ago = fl_wall_ns() - ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+		if (ago > 0)
+			*at = now - ago;
+	}
+	if (*at < d->read_from)
+		*at = d->read_from;
+	return r;
+}
+
 static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
+	(void)fd;
 	(void)what;
 	struct fl_dir *d = arg;
 	struct fl_conn *c = d->c;
@@ -323,7 +367,8 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	char *buf = c->link->e->scratch;
-	ssize_t n = read(fd, buf, FL_READ_SIZE);
+	int64_t now;
+	ssize_t n = read_arrival(d, buf, FL_READ_SIZE, &now);
 	if (n < 0) {
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
@@ -331,10 +376,11 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 			      d->idx == FL_DIR_UP ? "client error" : "upstream error");
 		return;
 	}
-	int64_t now = fl_mono_ns();
 	if (n == 0) {
 		d->eof_in = true;
 		dir_set_reading(d, false);
+		if (d->idx == FL_DIR_UP)
+			fl_http_client_eof(c->http, now);
 		struct fl_chunk *k = fl_chunk_eof(now);
 		if (!k) {
 			fl_conn_close(c, FL_ACT_CLOSE, "out of memory");
@@ -584,6 +630,24 @@ static void connect_to(struct fl_conn *c, const struct sockaddr *sa, socklen_t s
 	event_add(c->cev, NULL);
 }
 
+/* A warning per refused connection, at most one a second per process (a
+ * client could open connections faster than anyone reads logs). */
+static void refused_log(const struct fl_link *l, const char *why)
+{
+	static _Atomic int64_t last_ns;
+	static _Atomic unsigned long quiet;
+	int64_t now = fl_mono_ns(), last = last_ns;
+	if (last && now - last < 1000000000LL) {
+		quiet++;
+		return;
+	}
+	last_ns = now;
+	unsigned long q = quiet;
+	quiet = 0;
+	fl_log(FL_LOG_WARN, "proxy", "link %s: connection refused: %s (%lu more not logged)",
+	       l->name, why, q);
+}
+
 static void dns_cb(int result, struct evutil_addrinfo *ai, void *arg)
 {
 	struct fl_conn *c = arg;
@@ -602,6 +666,17 @@ static void dns_cb(int result, struct evutil_addrinfo *ai, void *arg)
 		if (ai)
 			evutil_freeaddrinfo(ai);
 		fl_conn_close(c, FL_ACT_CLOSE, "upstream unresolvable");
+		return;
+	}
+	char why[256];
+	if (fl_policy_upstream_addr(c->link->e, c->link->upstream, ai->ai_addr, why, sizeof(why))) {
+		/* the name now points outside the allowlist: refused, logged */
+		refused_log(c->link, why);
+		fl_events_emit(c->link, json_pack("{s:s, s:I, s:s, s:s}", "event", "upstream_error",
+						  "conn", (json_int_t)c->id, "upstream",
+						  c->link->upstream, "error", why));
+		evutil_freeaddrinfo(ai);
+		fl_conn_close(c, FL_ACT_CLOSE, "upstream outside --allow-upstream");
 		return;
 	}
 	connect_to(c, ai->ai_addr, (socklen_t)ai->ai_addrlen);

@@ -12,6 +12,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -116,6 +117,7 @@ int fl_proxy_engine_run(struct fl_proxy_engine *e)
 {
 	e->loop_thread = (unsigned long)pthread_self();
 	e->running = true;
+	fl_timers_thread_setup();
 	event_base_loop(e->base, EVLOOP_NO_EXIT_ON_EMPTY);
 	e->running = false;
 	return 0;
@@ -220,6 +222,8 @@ void fl_proxy_engine_free(struct fl_proxy_engine *e)
 		event_free(e->lease_ev);
 	if (e->stop_ev)
 		event_free(e->stop_ev);
+	if (e->trim_ev)
+		event_free(e->trim_ev);
 	fl_pipe_pool_free(e);
 	fl_timers_free(e);
 	if (e->dns)
@@ -232,6 +236,34 @@ void fl_proxy_engine_free(struct fl_proxy_engine *e)
 	free(e->token);
 	free(e->scratch);
 	free(e);
+}
+
+static void trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct fl_proxy_engine *e = arg;
+	bool busy = false;
+	for (struct fl_link *l = e->links; l && !busy; l = l->next)
+		busy = l->nconns > 0;
+	if (!busy && e->scratch) {
+		/* the read buffer's whole pages: read() refills them on use */
+		uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+		uintptr_t a = ((uintptr_t)e->scratch + pg - 1) & ~(pg - 1);
+		uintptr_t b = ((uintptr_t)e->scratch + FL_READ_SIZE) & ~(pg - 1);
+		if (b > a)
+			madvise((void *)a, b - a, MADV_DONTNEED);
+	}
+	malloc_trim(0);
+}
+
+void fl_engine_trim_soon(struct fl_proxy_engine *e)
+{
+	if (!e->trim_ev)
+		e->trim_ev = event_new(e->base, -1, 0, trim_cb, e);
+	struct timeval tv = { 0, 200000 };
+	if (e->trim_ev && !event_pending(e->trim_ev, EV_TIMEOUT, NULL))
+		event_add(e->trim_ev, &tv);
 }
 
 /* --- addresses and listeners ------------------------------------------- */

@@ -39,6 +39,9 @@ struct fl_http_server;
 #define FL_EVENTS_BUDGET (16u << 20)
 /* Bytes read at once. */
 #define FL_READ_SIZE (128u << 10)
+/* A link with no connection and no event for this long is idle: its event
+ * ring is compacted to text (events.c). */
+#define FL_IDLE_MS 1000
 /* Request/response bodies kept in HTTP exchange events. */
 #define FL_BODY_CAP (64u << 10)
 
@@ -199,6 +202,8 @@ struct fl_dir {
 	size_t nstages;
 	struct fl_chunkq out;
 	bool reading, writing, eof_in, eof_out;
+	bool stamped;	   /* SO_TIMESTAMPNS is on for src (it has stages) */
+	int64_t read_from; /* when reading was last turned on (mono ns) */
 	uint64_t bytes_in, bytes_out;
 	struct fl_prng rng;
 	int64_t timer_at; /* deadline in the engine's timer heap, 0: none */
@@ -248,6 +253,11 @@ struct fl_link {
 	size_t ev_cap, ev_len, ev_head, ev_bytes; /* ev_cap: slots allocated */
 	size_t ev_keep;				  /* slots at most (grown on use, from 0) */
 	uint64_t ev_seq;
+	int64_t ev_last; /* mono ns of the latest event */
+	/* the events of before the last idle spell, as text (events.c) */
+	char *frz;
+	size_t frz_len, frz_off, frz_n; /* bytes, offset of the oldest, events */
+	struct event *idle_ev;
 };
 
 struct fl_lease {
@@ -269,6 +279,7 @@ struct fl_proxy_engine {
 	size_t pipe_size;
 	size_t queued;		     /* bytes held by every direction (FL_ENGINE_CAP) */
 	unsigned deleted_since_trim; /* links deleted since the last malloc_trim */
+	struct event *trim_ev;	     /* a malloc_trim soon (fl_engine_trim_soon) */
 	bool no_splice;		     /* FAULTLINE_PROXY_SPLICE=0 */
 	/* stage timers (timers.c) */
 	int tfd;
@@ -309,6 +320,13 @@ void fl_allow_free(struct fl_allow *list);
 int fl_policy_upstream(const struct fl_proxy_engine *e, const char *upstream, char *err,
 		       size_t errlen);
 int fl_policy_listen(const struct fl_proxy_engine *e, const char *listen, char *err, size_t errlen);
+/* Is upstream a name whose verdict depends on where it resolves (an
+ * allowlist with IP/CIDR entries that does not list the name itself)? */
+bool fl_policy_upstream_needs_resolve(const struct fl_proxy_engine *e, const char *upstream);
+/* May a connection to upstream go to sa, the address its host resolved to?
+ * 0, or FL_EPERM naming the address (outside --allow-upstream). */
+int fl_policy_upstream_addr(const struct fl_proxy_engine *e, const char *upstream,
+			    const struct sockaddr *sa, char *err, size_t errlen);
 /* Is sa one of the agent's own listeners (API or link)? */
 bool fl_policy_is_self(const struct fl_proxy_engine *e, const struct sockaddr *sa);
 /* Are x-faultline-* request headers honoured on l (opted in, and l listens
@@ -339,6 +357,9 @@ void fl_link_arm_ttl(struct fl_link *l, struct fl_toxic *t);
 /* Remove every toxic and enable (reset / lease lapse). */
 void fl_link_heal(struct fl_link *l);
 void fl_engine_heal_all(struct fl_proxy_engine *e);
+/* Give freed memory back to the system shortly (one malloc_trim for many
+ * callers); with no connection left, the read buffer's pages too. */
+void fl_engine_trim_soon(struct fl_proxy_engine *e);
 
 /* conn.c */
 /* Take over accepted socket cfd (the connection closes it) and connect upstream. */
@@ -355,6 +376,9 @@ int fl_timers_init(struct fl_proxy_engine *e);
 void fl_timers_free(struct fl_proxy_engine *e);
 void fl_timer_set(struct fl_dir *d, int64_t at);
 void fl_timer_clear(struct fl_dir *d);
+/* On the loop thread: ask the scheduler for a short slice, so due timers
+ * are served promptly on a busy machine (FAULTLINE_PROXY_SLICE_US). */
+void fl_timers_thread_setup(void);
 
 /* splice.c */
 int fl_pipe_get(struct fl_proxy_engine *e, int p[2]);
@@ -373,12 +397,15 @@ bool fl_http_looks_like_request(const char *p, size_t n);
 struct fl_http_state *fl_http_state_new(struct fl_conn *c);
 /* Record exchanges still open (the connection is closing). */
 void fl_http_state_close(struct fl_http_state *h);
+/* The client sent EOF at now: its unanswered exchanges are recorded. */
+void fl_http_client_eof(struct fl_http_state *h, int64_t now);
 void fl_http_state_free(struct fl_http_state *h);
 
 /* events.c */
 void fl_events_init(struct fl_link *l, size_t keep);
 void fl_events_free(struct fl_link *l);
-/* Record an event (takes the reference). Adds link, seq and ts. */
+/* Record an event (takes the reference). Adds link, seq and ts. Once the
+ * link is idle (FL_IDLE_MS), its events are compacted to text. */
 void fl_events_emit(struct fl_link *l, json_t *ev);
 /* New array of the kept events with seq > since (at most limit; 0: all),
  * only those whose "event" is kind when kind is not NULL or empty. */

@@ -6,7 +6,18 @@
  * Defaults: upstreams may be anything while the agent's API is on loopback
  * (or it has none) and nothing once it is reachable beyond loopback without
  * an --allow-upstream list; links listen on loopback only without an
- * --allow-listen list. */
+ * --allow-listen list.
+ *
+ * With a list, the rule applies to the address connected to: an IP upstream
+ * must be in an IP/CIDR entry; a name listed by name is trusted wherever it
+ * resolves (but never to the agent itself); any other name is allowed only
+ * if the address it resolves to is in an IP/CIDR entry. Names are resolved
+ * without blocking the loop (evdns): by the API before a link is made
+ * (fl_policy_upstream_needs_resolve, api_http.c: a 403 when the name
+ * resolves outside the list or not at all), and again at every connection
+ * (fl_policy_upstream_addr, conn.c), since a name may change where it points
+ * after the check and links from a config file or fl.proxy in-process are
+ * only checked there. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -52,6 +63,31 @@ static bool prefix_match(const unsigned char *a, const unsigned char *b, int bit
 		return true;
 	unsigned char mask = (unsigned char)(0xff << (8 - rest));
 	return (a[full] & mask) == (b[full] & mask);
+}
+
+/* Is the address (family, bytes) in one of list's IP/CIDR entries? */
+static bool addr_allowed(const struct fl_allow *list, int fam, const unsigned char *bytes)
+{
+	for (const struct fl_allow *a = list; a; a = a->next)
+		if (!a->name && fam == a->family && prefix_match(bytes, a->addr, a->bits))
+			return true;
+	return false;
+}
+
+static bool name_listed(const struct fl_allow *list, const char *host)
+{
+	for (const struct fl_allow *a = list; a; a = a->next)
+		if (a->name && strcasecmp(a->name, host) == 0)
+			return true;
+	return false;
+}
+
+static bool has_addr_entries(const struct fl_allow *list)
+{
+	for (const struct fl_allow *a = list; a; a = a->next)
+		if (!a->name)
+			return true;
+	return false;
 }
 
 static bool allowed(const struct fl_allow *list, const char *host)
@@ -219,6 +255,11 @@ int fl_policy_upstream(const struct fl_proxy_engine *e, const char *upstream, ch
 					  "self-loop)",
 					  upstream);
 	}
+	/* a name not listed may still resolve into an IP/CIDR entry: checked
+	 * on resolution (fl_policy_upstream_addr) */
+	if (e->allow_upstream && !host_bytes(host, &fam, b) &&
+	    !name_listed(e->allow_upstream, host) && has_addr_entries(e->allow_upstream))
+		return 0;
 	if (e->allow_upstream ? !allowed(e->allow_upstream, host) : api_exposed(e))
 		return fl_err_set(err, errlen, FL_EPERM,
 				  "upstream %s is not allowed (--allow-upstream %s)", upstream,
@@ -226,6 +267,44 @@ int fl_policy_upstream(const struct fl_proxy_engine *e, const char *upstream, ch
 						    : "is required when the API is reachable "
 						      "beyond loopback");
 	return 0;
+}
+
+bool fl_policy_upstream_needs_resolve(const struct fl_proxy_engine *e, const char *upstream)
+{
+	char host[256];
+	int port, fam;
+	unsigned char b[16];
+	if (!e->allow_upstream || !upstream || fl_addr_split(upstream, host, sizeof(host), &port) ||
+	    !*host)
+		return false;
+	return !host_bytes(host, &fam, b) && !name_listed(e->allow_upstream, host) &&
+	       has_addr_entries(e->allow_upstream);
+}
+
+int fl_policy_upstream_addr(const struct fl_proxy_engine *e, const char *upstream,
+			    const struct sockaddr *sa, char *err, size_t errlen)
+{
+	char host[256], ip[INET6_ADDRSTRLEN] = "?";
+	int port;
+	unsigned char a[16];
+	if (!e->allow_upstream || fl_addr_split(upstream, host, sizeof(host), &port))
+		return 0;
+	if (name_listed(e->allow_upstream, host))
+		return 0;
+	int fam = sa->sa_family;
+	if (fam == AF_INET)
+		memcpy(a, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+	else if (fam == AF_INET6)
+		memcpy(a, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	else
+		return fl_err_set(err, errlen, FL_EPERM, "upstream %s: not an IP address",
+				  upstream);
+	if (addr_allowed(e->allow_upstream, fam, a))
+		return 0;
+	inet_ntop(fam, a, ip, sizeof(ip));
+	return fl_err_set(err, errlen, FL_EPERM,
+			  "upstream %s resolves to %s, which --allow-upstream does not list",
+			  upstream, ip);
 }
 
 int fl_policy_listen(const struct fl_proxy_engine *e, const char *listen, char *err, size_t errlen)

@@ -4,8 +4,10 @@
  * timerfd on every loop iteration, a system call per wakeup even when no
  * toxic is waiting; here the timerfd is touched only when the earliest
  * deadline changes. */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -158,4 +160,49 @@ void fl_timer_clear(struct fl_dir *d)
 		set_fd(d->c->link->e);
 	}
 	d->timer_at = 0;
+}
+
+/* The loop thread asks the scheduler for a short slice (sched_attr's
+ * sched_runtime for SCHED_OTHER, which EEVDF, Linux 6.12 and later, takes
+ * as the task's slice request). A woken thread with a shorter slice than
+ * the one running preempts it, so on a busy machine a due stage timer is
+ * served after ~0.1 ms instead of when the running task's ~3 ms slice ends;
+ * the thread's share of the CPU is unchanged. Only a SCHED_OTHER thread is
+ * touched, its nice value kept; older kernels ignore the field.
+ * FAULTLINE_PROXY_SLICE_US sets the request (100 to 100000), 0 leaves the
+ * thread alone. */
+struct sched_attr_v1 { /* the kernel's struct sched_attr (linux/sched/types.h clashes with sched.h) */
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+	uint32_t sched_util_min, sched_util_max;
+};
+
+void fl_timers_thread_setup(void)
+{
+	long us = 100;
+	const char *v = getenv("FAULTLINE_PROXY_SLICE_US");
+	if (v && *v) {
+		char *end;
+		us = strtol(v, &end, 10);
+		if (*end || us < 0)
+			us = 100;
+	}
+	if (us == 0)
+		return;
+	if (us < 100)
+		us = 100;
+	if (us > 100000)
+		us = 100000;
+	struct sched_attr_v1 a;
+	memset(&a, 0, sizeof(a));
+	if (syscall(SYS_sched_getattr, 0, &a, (unsigned)sizeof(a), 0) != 0 ||
+	    a.sched_policy != SCHED_OTHER)
+		return;
+	a.size = sizeof(a);
+	a.sched_runtime = (uint64_t)us * 1000;
+	a.sched_flags = 0;
+	(void)syscall(SYS_sched_setattr, 0, &a, 0);
 }

@@ -124,13 +124,15 @@ int fl_launcher_wait_ready(const char *name, const json_t *st, int64_t deadline,
 /* Create one host per name of `names` (borrowed array of strings): a /24 of
  * 198.18.0.0/15 that no route overlaps, a bridge faultlineN with its .1, a
  * namespace faultlineN-NAME per host with eth0 (a veth to the bridge) at .2,
- * .3, ... *net = {"bridge", "subnet", "gateway", "index", "hosts": {NAME:
+ * .3, ... *net = {"bridge", "subnet", "gateway", "index", "launcher_netns"
+ * (the inode of the caller's namespace, where the bridge is), "hosts": {NAME:
  * {"ns", "veth", "addr"}}} (new reference). Root only: FL_EPERM otherwise.
  * On failure nothing created is left. */
 int fl_netns_create(const json_t *names, json_t **net, char *err, size_t errlen);
 
 /* Remove every namespace, veth and the bridge recorded in net (borrowed;
- * NULL or missing objects are fine). Processes still inside keep their
+ * NULL or missing objects are fine); links only when called from the
+ * namespace that made them. Processes still inside keep their
  * namespace alive until they exit; its name is gone at once. */
 void fl_netns_destroy(const json_t *net);
 

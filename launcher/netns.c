@@ -11,6 +11,7 @@
  * lists and enters them. */
 #include "launcher/launcher_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -312,6 +313,23 @@ out:
 	return rc;
 }
 
+/* True when a namespace faultlineI-... exists (left by a launcher that
+ * was killed before it could remove it: its index is not reused). */
+static bool block_has_ns(int i)
+{
+	char prefix[32];
+	snprintf(prefix, sizeof(prefix), "faultline%d-", i);
+	DIR *d = opendir(NETNS_DIR);
+	if (!d)
+		return false;
+	struct dirent *e;
+	bool found = false;
+	while (!found && (e = readdir(d)))
+		found = strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	closedir(d);
+	return found;
+}
+
 /* Pick a free /24 (no overlapping route, no bridge or namespace of that
  * index) and create its bridge with the gateway address. Under the lock,
  * so two launchers never take the same one. Returns the index or FL_E*. */
@@ -332,7 +350,7 @@ static int bridge_create(struct nl_sock *sk, char *err, size_t errlen)
 	for (int i = 0; i < NETNS_BLOCKS; i++) {
 		char name[IFNAMSIZ], gw[32];
 		snprintf(name, sizeof(name), "faultline%d", i);
-		if (block_routed(routes, block_net(i)) || link_exists(sk, name))
+		if (block_routed(routes, block_net(i)) || link_exists(sk, name) || block_has_ns(i))
 			continue;
 		struct rtnl_link *b = rtnl_link_bridge_alloc();
 		if (!b) {
@@ -364,6 +382,15 @@ out:
 	return rc;
 }
 
+/* The inode of the calling process's network namespace: links are
+ * deleted only from the namespace that created them (a bridge faultline0
+ * elsewhere is somebody else's). */
+static json_int_t own_netns(void)
+{
+	struct stat st;
+	return stat("/proc/self/ns/net", &st) == 0 ? (json_int_t)st.st_ino : 0;
+}
+
 int fl_netns_create(const json_t *names, json_t **net, char *err, size_t errlen)
 {
 	*net = NULL;
@@ -389,8 +416,9 @@ int fl_netns_create(const json_t *names, json_t **net, char *err, size_t errlen)
 	block_addr(ix, 0, subnet, sizeof(subnet));
 	strcat(subnet, "/24");
 	json_t *hosts = json_object();
-	json_t *t = json_pack("{s:s, s:s, s:s, s:i, s:o}", "bridge", bridge, "subnet", subnet,
-			      "gateway", gw, "index", ix, "hosts", hosts);
+	json_t *t = json_pack("{s:s, s:s, s:s, s:i, s:I, s:o}", "bridge", bridge, "subnet", subnet,
+			      "gateway", gw, "index", ix, "launcher_netns", own_netns(), "hosts",
+			      hosts);
 	int br = link_ifindex(sk, bridge);
 	size_t i;
 	json_t *v;
@@ -421,8 +449,8 @@ void fl_netns_destroy(const json_t *net)
 	if (!json_is_object(net))
 		return;
 	struct nl_sock *sk = NULL;
-	if (nl_open(&sk, NULL, 0))
-		sk = NULL;
+	if (fl_json_int(net, "launcher_netns", 0) != own_netns() || nl_open(&sk, NULL, 0))
+		sk = NULL; /* the namespaces still go (their veths with them) */
 	const char *k;
 	json_t *h;
 	json_object_foreach(json_object_get(net, "hosts"), k, h) {

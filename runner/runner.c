@@ -11,6 +11,7 @@
 
 #include "runner/lua_embed.h"
 #include "runner/luajson.h"
+#include "runner/runner_int.h"
 #include "runner/sched.h"
 #include "core/clock.h"
 #include "core/errors.h"
@@ -111,6 +112,61 @@ static uint64_t hash_str(const char *s)
 	return h;
 }
 
+void fl_runner_file_prng(uint64_t seed, const char *path, struct fl_prng *out)
+{
+	struct fl_prng root;
+	fl_prng_seed(&root, seed);
+	fl_prng_fork(&root, hash_str(path), out);
+}
+
+int fl_runner_state_open(struct fl_runner_ctx *ctx, const struct fl_prng *prng, lua_State **Lp,
+			 struct event_base **basep, struct fl_sched **schedp, char *err,
+			 size_t errlen)
+{
+	int rc = FL_ENOMEM;
+	struct event_base *base = NULL;
+	struct fl_sched *sched = NULL;
+	lua_State *L = luaL_newstate();
+	if (!L) {
+		fl_err_set(err, errlen, rc, "out of memory");
+		goto fail;
+	}
+	base = event_base_new();
+	if (!base) {
+		rc = FL_EIO;
+		fl_err_set(err, errlen, rc, "cannot create an event loop");
+		goto fail;
+	}
+	luaL_openlibs(L);
+	fl_runner_open_modules(L);
+	lua_pushlightuserdata(L, ctx);
+	lua_setfield(L, LUA_REGISTRYINDEX, ctx_key);
+	sched = fl_sched_new(L, base, err, errlen);
+	if (!sched) {
+		rc = FL_EIO;
+		goto fail;
+	}
+	*fl_sched_prng(sched) = *prng;
+	fl_sched_set_interrupt_flag(sched, ctx->opts->interrupt);
+	add_scenario_path(L, ctx->path);
+	*Lp = L;
+	*basep = base;
+	*schedp = sched;
+	return 0;
+fail:
+	fl_runner_state_close(L, base, sched);
+	return rc;
+}
+
+void fl_runner_state_close(lua_State *L, struct event_base *base, struct fl_sched *sched)
+{
+	if (L)
+		lua_close(L); /* before the scheduler: __gc may touch it */
+	fl_sched_free(sched);
+	if (base)
+		event_base_free(base);
+}
+
 int fl_runner_run_file(const char *path, const struct fl_run_opts *opts,
 		       struct fl_file_outcome *out)
 {
@@ -121,30 +177,14 @@ int fl_runner_run_file(const char *path, const struct fl_run_opts *opts,
 	struct fl_runner_ctx ctx = { .path = path, .opts = opts, .out = out };
 	memset(out, 0, sizeof(*out));
 
-	lua_State *L = luaL_newstate();
-	if (!L)
-		goto out;
-	base = event_base_new();
-	if (!base) {
-		rc = FL_EIO;
-		file_error(opts, out, path, "cannot create an event loop", 3);
-		goto out;
-	}
-	luaL_openlibs(L);
-	fl_runner_open_modules(L);
-	lua_pushlightuserdata(L, &ctx);
-	lua_setfield(L, LUA_REGISTRYINDEX, ctx_key);
-	sched = fl_sched_new(L, base, err, sizeof(err));
-	if (!sched) {
-		rc = FL_EIO;
+	lua_State *L = NULL;
+	struct fl_prng prng;
+	fl_runner_file_prng(opts->seed, path, &prng);
+	rc = fl_runner_state_open(&ctx, &prng, &L, &base, &sched, err, sizeof(err));
+	if (rc < 0) {
 		file_error(opts, out, path, err, 3);
-		goto out;
+		return rc;
 	}
-	struct fl_prng root;
-	fl_prng_seed(&root, opts->seed);
-	fl_prng_fork(&root, hash_str(path), fl_sched_prng(sched));
-	fl_sched_set_interrupt_flag(sched, opts->interrupt);
-	add_scenario_path(L, path);
 
 	fl_report_file_begin(opts->reports, path);
 	lua_pushcfunction(L, traceback_handler);
@@ -186,14 +226,7 @@ int fl_runner_run_file(const char *path, const struct fl_run_opts *opts,
 	rc = 0;
 end_file:
 	fl_report_file_end(opts->reports, path);
-out:
-	if (rc == FL_ENOMEM && !L)
-		file_error(opts, out, path, "out of memory", 3);
-	if (L)
-		lua_close(L); /* before the scheduler: __gc may touch it */
-	fl_sched_free(sched);
-	if (base)
-		event_base_free(base);
+	fl_runner_state_close(L, base, sched);
 	return rc;
 }
 
@@ -203,7 +236,8 @@ static int call_result(lua_State *L, int n, json_t **result, char *err, size_t e
 {
 	if (n < 0) {
 		const char *m = lua_tostring(L, -1);
-		return fl_err_set(err, errlen, FL_EINVAL, "%s", m ? m : "(error object is not a string)");
+		return fl_err_set(err, errlen, FL_EINVAL, "%s",
+				  m ? m : "(error object is not a string)");
 	}
 	if (n == 0 || lua_isnil(L, -n)) {
 		*result = json_null();

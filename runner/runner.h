@@ -110,8 +110,8 @@ int fl_runner_topology_builtin(const char *module, const char *dir, const json_t
  * may make HTTP requests (fl.http), sleep and spawn tasks. args (borrowed,
  * may be NULL) arrives as a Lua table; opts (borrowed) gives fl.env, the
  * seed, the TLS defaults and the interrupt flag, which the function polls
- * (the first interrupt does not cancel it; a second one does); reports is
- * not used. *result: the function's first result as JSON (new reference;
+ * (the first interrupt does not cancel it; a second one does);
+ * opts->reports may be NULL (nothing is reported then). *result: the function's first result as JSON (new reference;
  * JSON null when it returned nothing). Returns 0, or a negative FL_E* with
  * the Lua error message (with a traceback) in err. */
 int fl_runner_call(const char *module, const char *fn, const json_t *args,

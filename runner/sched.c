@@ -102,16 +102,22 @@ struct fl_task *fl_sched_current(lua_State *L)
 	return s->current;
 }
 
+/* The flag may be set by another thread (a worker pool's stop): read atomically. */
+static int interrupt_level(const struct fl_sched *s)
+{
+	return __atomic_load_n(s->interrupt, __ATOMIC_ACQUIRE);
+}
+
 static void poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct fl_sched *s = arg;
-	if (!s->interrupt || *s->interrupt <= s->interrupt_seen)
+	if (!s->interrupt || interrupt_level(s) <= s->interrupt_seen)
 		return;
 	/* the first interrupt stops the running test (its cleanups then run);
 	 * a second one abandons cleanups too */
-	s->interrupt_seen = *s->interrupt;
+	s->interrupt_seen = interrupt_level(s);
 	if (s->group && !s->group_cancelled && (s->interrupt_seen >= 2 || !s->group_protected))
 		fl_sched_cancel_group(s, s->interrupt_seen >= 2
 						 ? "interrupted again: cleanups abandoned"
@@ -408,7 +414,7 @@ int fl_sched_run_group(struct fl_sched *s, double timeout_s, int protected_group
 	lua_State *L = s->L;
 	s->group = ++s->group_seq;
 	s->group_protected = protected_group;
-	if (s->interrupt && *s->interrupt >= 2 && protected_group)
+	if (s->interrupt && interrupt_level(s) >= 2 && protected_group)
 		s->interrupt_seen = 1; /* a later second interrupt is noticed anew */
 	s->group_cancelled = 0;
 	s->cancel_reason[0] = '\0';

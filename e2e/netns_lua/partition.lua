@@ -1,41 +1,29 @@
 -- The reference system in network-namespace hosts (faultline up --netns,
 -- direct edges) under kernel-level partitions between remittance and money,
--- applied by the hosts' agents (nftables) with a TTL while clients
+-- applied by the hosts' agents (nftables, through fl.fleet.of: under the
+-- controller's lease) with a TTL while clients
 -- transfer: two-way from remittance's host, one-way (what comes in from
 -- remittance) from money's host. After the TTL heals, sagas end, money is
 -- conserved and the saga checker passes.
 --   faultline run e2e/netns_lua/partition.lua -e FL_REF=DATA (a system from `up --netns`)
 local fl = require "faultline"
-local http = fl.http
 local W = fl.workload
 
 local DURATION = tonumber(fl.env.NETNS_DURATION or "") or 6
 local TTL_MS = tonumber(fl.env.NETNS_TTL_MS or "") or 2500
 
-local function agents(sys)
-  local net = sys.topology.netns
-  if type(net) ~= "table" or not net.hosts then
-    error("the system was not started with --netns (topology.json has no netns)", 2)
-  end
-  local f = assert(io.open(net.token_file))
-  local token = f:read("l")
-  f:close()
-  local a = {}
-  for name, h in pairs(net.hosts) do
-    a[name] = { url = h.agent.url, addr = h.addr, headers = { Authorization = "Bearer " .. token } }
-  end
-  return a
+-- the faults a host's agent holds now
+local function faults_on(fleet, host)
+  local st = fleet:only(host):status()[1]
+  expect(st.reachable).to_be(true)
+  return st.faults
 end
 
-local function faults(ag)
-  local r = http.get(ag.url .. "/host/faults", { headers = ag.headers, timeout = 5 })
-  expect(r.status).to_be(200)
-  return r.json
-end
-
--- the partition as the agent reports it, and its cut seen by the clients
+-- one partition with a TTL in the middle of a transfer workload, then every check
 local function partition_while_transferring(t, sys, host, spec)
-  local ag = agents(sys)
+  -- each host's agent, named by its service, with the launcher's token;
+  -- faults are held under this controller's lease besides their TTL
+  local fleet = fl.fleet.of(sys)
   local members, ids = {}, {}
   local addr = string.format("netns-%d-%d", os.time() % 100000, fl.random(1e6))
   for i = 1, 4 do
@@ -49,17 +37,17 @@ local function partition_while_transferring(t, sys, host, spec)
     fl.sleep(1)
     spec.ttl_ms = TTL_MS
     local t0 = fl.now()
-    local r = http.post(ag[host].url .. "/host/faults", { json = spec, headers = ag[host].headers, timeout = 5 })
-    expect(r.status).to_be(201)
-    applied = r.json
-    win:fault("added", "partition", host, applied.id)
-    print(string.format("  partition %s on %s's agent: %s, applied in %.1f ms (kernel %d us)",
-      applied.id, host, spec.direction, (fl.now() - t0) * 1000, applied.apply_us or -1))
+    local g = fleet:only(host):fault(spec)
+    applied = g.ids[host]
+    expect(#faults_on(fleet, host)).to_be(1)
+    win:fault("added", "partition", host, applied)
+    print(string.format("  partition %s on %s's agent (%s, peer %s): in effect %.1f ms after the call",
+      applied, host, spec.direction, spec.peer, (fl.now() - t0) * 1000))
     -- healed by its TTL, by the agent itself
-    local gone = fl.eventually(function() return #faults(ag[host]) == 0 and fl.now() end,
+    local gone = fl.eventually(function() return #faults_on(fleet, host) == 0 and fl.now() end,
       { within = TTL_MS / 1000 + 3 })
     healed_ms = (gone - t0) * 1000
-    win:fault("removed", "partition", host, applied.id)
+    win:fault("removed", "partition", host, applied)
   end)
   local stats = W.run(sys, { members = members, clients = 4, rate = 20, duration = DURATION,
                              history = win.history, timeout = 4, snapshot_every = 1,
@@ -86,12 +74,12 @@ describe("netns partitions", function()
   it("two-way partition between remittance and money heals and every invariant holds",
      { timeout = 90 }, function(t)
     partition_while_transferring(t, sys, "remittance",
-      { type = "partition", direction = "both", peer = agents(sys).money.addr })
+      { type = "partition", direction = "both", peer = fl.fleet.of(sys):address("money") })
   end)
 
   it("one-way partition (money drops what comes from remittance) heals and every invariant holds",
      { timeout = 90 }, function(t)
     partition_while_transferring(t, sys, "money",
-      { type = "partition", direction = "in", peer = agents(sys).remittance.addr })
+      { type = "partition", direction = "in", peer = fl.fleet.of(sys):address("remittance") })
   end)
 end)

@@ -241,7 +241,7 @@ static int l_env(lua_State *L)
 static int l_interrupted(lua_State *L)
 {
 	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
-	int v = ctx->opts->interrupt ? *ctx->opts->interrupt : 0;
+	int v = ctx->opts->interrupt ? __atomic_load_n(ctx->opts->interrupt, __ATOMIC_ACQUIRE) : 0;
 	if (v) {
 		ctx->out->interrupted = 1;
 		lua_pushinteger(L, v);

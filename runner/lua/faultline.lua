@@ -155,7 +155,7 @@ end
 --- parallel(n, fn) -> { fn(1), ..., fn(n) }: runs fn in n concurrent tasks;
 --- HTTP calls and sleeps in one yield to the others. The first error (by
 --- client number) is raised after every task has finished.
-function fl.parallel(n, fn)
+local function parallel(n, fn)
   assert(math.type(n) == "integer" and n >= 0, "parallel: n must be a non-negative integer")
   assert(type(fn) == "function", "parallel: fn must be a function")
   local tasks = {}
@@ -184,6 +184,16 @@ function fl.parallel(n, fn)
   end
   return out
 end
+
+--- parallel.load{threads = N, clients = C, fn = function(i) ... end} ->
+--- { fn(1), ..., fn(C) }: the clients spread over N worker threads, each
+--- with its own Lua state and event loop (faultline.load: how fn and its
+--- upvalues reach the workers).
+fl.parallel = setmetatable({
+  load = function(o) return require("faultline.load").parallel(o) end,
+  --- worker() -> i, n in worker thread i of n; nil in the main thread
+  worker = function() return require("faultline.load").worker() end,
+}, { __call = function(_, n, fn) return parallel(n, fn) end })
 
 --- rate{rate = N, duration = s | stages = {{duration =, target =}, ...}, fn =,
 --- clients =, thresholds =, name =, allow_miss =} -> result: open-model load

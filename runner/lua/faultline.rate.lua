@@ -7,6 +7,7 @@
 --     rate = 500, duration = 10,                -- or stages = {{duration = 5, target = 200},
 --                                               --              {duration = 10, target = 800}}
 --     clients = 64,                             -- concurrent senders (default 64)
+--     threads = 2,                              -- worker threads (default 1; faultline.load)
 --     name = "checkout_latency",                -- the fl.metrics histogram (default "rate_latency")
 --     thresholds = { "p(95) < 0.2", "p(99) < 0.5" },   -- fail the test when crossed (k6's)
 --     allow_miss = false,                       -- true: report a missed rate instead of failing
@@ -24,6 +25,10 @@
 -- dropped. The rate is held when the requests started reach 99 % of those
 -- planned; otherwise the run fails ("cannot hold 5000 req/s: ..."), unless
 -- allow_miss = true, which returns held = false and says so on stderr.
+-- With threads = N the senders are shared out over N worker threads
+-- (faultline.load) with one start time: each keeps its requests, so the rate
+-- splits with them; counts and histograms merge. fl.workload.clients runs
+-- its operations on the same schedule (M.schedule, M.client).
 local core = require "faultline.core"
 local metrics = require "faultline.metrics"
 
@@ -80,61 +85,128 @@ local function due(segs, m)
   return segs[#segs].t1
 end
 
-function M.run(o)
-  assert(type(o) == "table", "rate: expected a table of options")
-  assert(type(o.fn) == "function", "rate: fn must be a function")
+--- schedule(o) -> the plan of a rate or stages option set (o.rate and
+--- o.duration, or o.stages, start_rate): {segs, T (s), planned (requests),
+--- grace (s a send may start past T)}; raises on bad options
+function M.schedule(o)
   local segs, T = plan(o)
-  local clients = o.clients or 64
-  assert(math.type(clients) == "integer" and clients > 0, "rate: clients must be a positive integer")
-  local planned = math.floor(arrivals(segs, T) + 1e-9)
-  local name = o.name or "rate_latency"
-  local h = metrics.hist(name)
-  local lag = require("faultline.hist").new()
-  local grace = math.max(0.05, T * 0.01)
-  local sent, errors, first_error = 0, 0, nil
-  local start = core.now() + 0.01
-  local last_start = start
-  local tasks = {}
-  for j = 1, math.min(clients, math.max(planned, 1)) do
-    tasks[#tasks + 1] = core.spawn(function()
-      local k = j
-      while k <= planned do
-        local intended = start + due(segs, k - 1)
-        local now = core.now()
-        if now < intended then core.sleep(intended - now); now = core.now() end
-        if now > start + T + grace then break end -- dropped: too late to count as sent
-        sent = sent + 1
-        if now > last_start then last_start = now end
-        lag:record(math.max(0, now - intended)) -- the timer may fire a hair early
-        local ok, err = pcall(o.fn, k)
-        local t = math.max(0, core.now() - intended)
-        if ok then h:add(t) else
-          errors = errors + 1
-          first_error = first_error or err
-        end
-        k = k + clients
-      end
-    end)
+  return { segs = segs, T = T, planned = math.floor(arrivals(segs, T) + 1e-9),
+           grace = math.max(0.05, T * 0.01) }
+end
+
+--- tally() -> the counts of one sender group: sent, errors, first_error,
+--- last_start, lat (fl.hist of latency from the intended send time), lag
+--- (fl.hist of how late sends started)
+function M.tally()
+  local H = require "faultline.hist"
+  return { sent = 0, errors = 0, last_start = 0, lat = H.new(), lag = H.new() }
+end
+
+--- client(sched, start, j, clients, fn, acc [, stop]): sender j of `clients`
+--- sends requests j, j + clients, ... each at its due time after `start`
+--- (fl.now() seconds; the same for every thread of a run), or at once when
+--- behind; a request that cannot start by the end of the plan plus its grace
+--- is dropped. fn(k, intended) makes request k; when it raises, the error is counted
+--- in acc.errors (the first kept), else its latency from the intended send
+--- time goes into acc.lat. stop() true ends the sender early.
+function M.client(sched, start, j, clients, fn, acc, stop)
+  local k, segs, T, grace = j, sched.segs, sched.T, sched.grace
+  while k <= sched.planned do
+    local intended = start + due(segs, k - 1)
+    local now = core.now()
+    if now < intended then core.sleep(intended - now); now = core.now() end
+    if now > start + T + grace or (stop and stop()) then break end -- dropped: too late
+    acc.sent = acc.sent + 1
+    if now > acc.last_start then acc.last_start = now end
+    acc.lag:record(math.max(0, now - intended)) -- the timer may fire a hair early
+    local ok, err = pcall(fn, k, intended)
+    if ok then acc.lat:record(math.max(0, core.now() - intended)) else
+      acc.errors = acc.errors + 1
+      if acc.first_error == nil then acc.first_error = err end
+    end
+    k = k + clients
   end
-  if #tasks > 0 then
-    local rs = table.pack(core.join(table.unpack(tasks)))
-    for i = 1, rs.n do if not rs[i].ok then error(rs[i][1], 0) end end
-  end
-  local span = math.max(T, last_start - start)
+end
+
+--- add(into, acc): acc's counts added to the tally `into`
+function M.add(into, acc)
+  into.sent, into.errors = into.sent + acc.sent, into.errors + acc.errors
+  if into.first_error == nil then into.first_error = acc.first_error end
+  if acc.last_start > into.last_start then into.last_start = acc.last_start end
+  into.lat:merge(acc.lat)
+  into.lag:merge(acc.lag)
+end
+
+--- verdict(sched, start, acc, o) -> the result table of fl.rate; raises
+--- (or warns with o.allow_miss) when the rate was not held. `what` names
+--- the caller in the message ("rate", "workload").
+function M.verdict(sched, start, acc, o, what)
+  local T, planned = sched.T, sched.planned
+  local span = math.max(T, acc.last_start - start)
+  local h = acc.lat
   local res = {
-    planned = planned, sent = sent, dropped = planned - sent, errors = errors,
-    first_error = first_error, target_rate = planned / T, achieved_rate = sent / span,
-    hist = h.hist, lag_p99 = lag:count() > 0 and lag:percentile(99) or 0,
-    p50 = h:p(50), p95 = h:p(95), p99 = h:p(99), max = h:max(),
+    planned = planned, sent = acc.sent, dropped = planned - acc.sent, errors = acc.errors,
+    first_error = acc.first_error, target_rate = planned / T, achieved_rate = acc.sent / span,
+    hist = h, lag_p99 = acc.lag:count() > 0 and acc.lag:percentile(99) or 0,
+    p50 = h:count() > 0 and h:percentile(50) or 0, p95 = h:count() > 0 and h:percentile(95) or 0,
+    p99 = h:count() > 0 and h:percentile(99) or 0, max = h:max(),
   }
-  res.held = sent >= 0.99 * planned and res.achieved_rate >= 0.99 * res.target_rate
+  res.held = acc.sent >= 0.99 * planned and res.achieved_rate >= 0.99 * res.target_rate
   if not res.held then
-    local msg = string.format("rate: cannot hold %.0f req/s: %d of %d planned requests sent " ..
-      "(%.0f req/s), sends up to %.3f s late (p99)", res.target_rate, sent, planned,
-      res.achieved_rate, res.lag_p99)
+    local msg = string.format("%s: cannot hold %.0f req/s: %d of %d planned requests sent " ..
+      "(%.0f req/s), sends up to %.3f s late (p99)", what or "rate", res.target_rate, acc.sent,
+      planned, res.achieved_rate, res.lag_p99)
+    res.miss = msg
     if not o.allow_miss then error({ fl_fail = true, message = msg }, 0) end
     io.stderr:write("faultline: " .. msg .. "\n")
   end
+  return res
+end
+
+-- In a worker thread (faultline.load): senders first..last of a run.
+function M._worker(i, n, a)
+  local load = require "faultline.load"
+  local first, last = load.split(a.clients, n, i)
+  local acc = M.tally()
+  local tasks = {}
+  for j = first, last do
+    tasks[#tasks + 1] = core.spawn(M.client, a.sched, a.start, j, a.clients, a.fn, acc, load.stopping)
+  end
+  if #tasks > 0 then
+    local rs = table.pack(core.join(table.unpack(tasks)))
+    for k = 1, rs.n do if not rs[k].ok then error(rs[k][1], 0) end end
+  end
+  return acc
+end
+
+function M.run(o)
+  assert(type(o) == "table", "rate: expected a table of options")
+  assert(type(o.fn) == "function", "rate: fn must be a function")
+  local sched = M.schedule(o)
+  local clients = o.clients or 64
+  assert(math.type(clients) == "integer" and clients > 0, "rate: clients must be a positive integer")
+  local threads = o.threads or 1
+  assert(math.type(threads) == "integer" and threads >= 1, "rate: threads must be a positive integer")
+  local name = o.name or "rate_latency"
+  local m = metrics.hist(name)
+  clients = math.min(clients, math.max(sched.planned, 1))
+  threads = math.min(threads, clients)
+  local start = core.now() + (threads > 1 and 0.05 or 0.01) -- time for the workers to start
+  local acc = M.tally()
+  if threads > 1 then
+    local fn = o.fn
+    local per = require("faultline.load").run(threads, M._worker,
+      { sched = sched, start = start, clients = clients, fn = fn },
+      { what = "the worker", what_arg = "fn" })
+    for _, a in ipairs(per) do M.add(acc, a) end
+  else
+    local tasks = {}
+    for j = 1, clients do tasks[j] = core.spawn(M.client, sched, start, j, clients, o.fn, acc) end
+    local rs = table.pack(core.join(table.unpack(tasks)))
+    for i = 1, rs.n do if not rs[i].ok then error(rs[i][1], 0) end end
+  end
+  m.hist:merge(acc.lat)
+  local res = M.verdict(sched, start, acc, o, "rate")
   if o.thresholds then metrics.check{ [name] = o.thresholds } end
   return res
 end

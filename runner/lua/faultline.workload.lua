@@ -220,10 +220,12 @@ function Window:saga(o)
   return fl.check.run("saga", file, cfg)
 end
 
---- win:breaker(service, name [, {link=, overrides...}]) -> breaker checker
+--- win:breaker(service, name [, {link=, fresh=, overrides...}]) -> breaker checker
 --- result for breaker `name` of `service` over the window: the service's
 --- breaker events, the proxy link's exchanges (the calls that reached the
 --- downstream) and the clients' operations; configuration from /breakers.
+--- fresh = true: the service was restarted right before the window opened,
+--- so the replay starts at the window (an empty breaker).
 function Window:breaker(service, name, o)
   o = o or {}
   local sys = self.sys
@@ -231,7 +233,7 @@ function Window:breaker(service, name, o)
   if not b then error("no breaker " .. name .. " on " .. service, 2) end
   local cfg = {}
   for k, v in pairs(b.config) do cfg[k] = v end
-  for k, v in pairs(o) do if k ~= "link" then cfg[k] = v end end
+  for k, v in pairs(o) do if k ~= "link" and k ~= "fresh" then cfg[k] = v end end
   -- The replay must start where the service's window was empty: at the
   -- breaker's last transition to CLOSED before the window opened (or at
   -- the beginning), not in the middle of a CLOSED episode whose earlier
@@ -242,27 +244,49 @@ function Window:breaker(service, name, o)
       mine[#mine + 1] = e
     end
   end
+  -- A restarted service has a fresh breaker: its epoch (bumped at every
+  -- transition, carried by every event but a stale call's) starts over.
+  -- Each lifetime is replayed on its own, from its first event.
+  local lives, maxep = {}, nil
   local from_t, first = 0, 1
   for i, e in ipairs(mine) do
-    if e.type == "breaker_transition" and e.to == "CLOSED" and (e.t or 0) < self.t0 then
+    local ep = math.tointeger(e.epoch)
+    if ep and e.stale ~= true then
+      if maxep and ep < maxep then
+        local t_life = (e.t or 0) - math.floor((e.duration_ms or 0) * 1e6) - 1
+        lives[#lives + 1] = t_life
+        if t_life < self.t0 and not o.fresh then from_t, first = t_life, i end
+      end
+      maxep = ep
+    end
+    if o.fresh then
+      -- the service was (re)started just before the window opened: its
+      -- breaker starts empty, and earlier lifetimes are not this one's
+      if (e.t or 0) < self.t0 then from_t, first = self.t0, i + 1 end
+    elseif e.type == "breaker_transition" and e.to == "CLOSED" and (e.t or 0) < self.t0 then
       from_t, first = e.t, i + 1
     end
   end
   local link = o.link ~= false and (o.link or name) or nil
-  local exchanges = {}
+  local exchanges, toxics = {}, {}
   if link and sys.links[link] and sys.proxy_api then
     local ok, evs = pcall(function() return sys:link(link):events{ since = 0, limit = 10000 } end)
     for _, e in ipairs(ok and evs or {}) do
       if e.event == "http_exchange" and (e.start or 0) > from_t then
         e.link = link
         exchanges[#exchanges + 1] = e
+      elseif e.event == "toxic_added" or e.event == "toxic_removed" then
+        -- the link's own fault records (C8 judges no call under a fault
+        -- below HTTP): every one, also from before the replay starts
+        toxics[#toxics + 1] = e
       end
     end
     cfg.link = link
   end
   cfg.name = name
   -- A killed service comes back with fresh breakers: each lifetime of the
-  -- process is replayed on its own (split at the kills in the history).
+  -- process is replayed on its own (split at the kills in the history and
+  -- where the breaker's epoch started over).
   local cuts = {}
   local hf = io.open(self.path, "r")
   if hf then
@@ -274,6 +298,7 @@ function Window:breaker(service, name, o)
     end
     hf:close()
   end
+  for _, c in ipairs(lives) do cuts[#cuts + 1] = c end
   table.sort(cuts)
   local bounds = { from_t }
   for _, c in ipairs(cuts) do if c > from_t then bounds[#bounds + 1] = c end end
@@ -290,6 +315,7 @@ function Window:breaker(service, name, o)
     for _, e in ipairs(exchanges) do
       if e.start >= a and e.start < b then evs[#evs + 1] = e end
     end
+    for _, e in ipairs(toxics) do evs[#evs + 1] = e end
     for _, e in ipairs(self.events) do evs[#evs + 1] = e end
     local label = #bounds > 2 and (name .. "-life" .. seg) or name
     local file = combined(self, "breaker", label, evs)
@@ -525,19 +551,32 @@ end
 -- ------------------------------------------------------- clients (any system)
 local KINDS = { ok = true, fail = true, info = true }
 
---- clients(o) -> stats {ops, ok, fail, info, by_f, per_client}: o.clients
---- (4) clients each run operations at o.rate per second over all clients
---- (20) for o.duration seconds (10) or until o.stop() is true, recording
---- each in o.history (required) as invoke, then ok / fail / info. o.ops:
---- {name = op}, an op either function(c) -> kind, value, or {invoke =
---- function(c) -> input, run = function(c, input) -> kind, value, name =
---- the f recorded (default: its key)}; c is {client=, n=, f=}. An op that raises is recorded as info with the error
+--- clients(o) -> stats {ops, ok, fail, info, by_f, per_client, latency,
+--- latency_all, planned, sent, dropped, target_rate, achieved_rate, held,
+--- lag_p99}: o.clients (4) clients run operations at o.rate per second over
+--- all clients (20) for o.duration seconds (10) -- or ramped by o.stages
+--- ({{duration=, target=}, ...}, k6's ramping arrival rate, from
+--- o.start_rate or 0) -- or until o.stop() is true, recording each in
+--- o.history (required) as invoke, then ok / fail / info. An open model
+--- (faultline.rate): operation k is due at its planned time whatever the
+--- earlier ones did, and its latency is counted from that time, so a slow
+--- system's queueing shows (coordinated omission corrected); a rate that
+--- could not be held is said on stderr (stats.held false), or fails the run
+--- with o.allow_miss = false. o.ops: {name = op}, an op either function(c)
+--- -> kind, value, or {invoke = function(c) -> input, run = function(c,
+--- input) -> kind, value, name = the f recorded (default: its key)}; c is
+--- {client=, n=, f=}. An op that raises is recorded as info with the error
 --- (it may or may not have taken effect). o.mix: {name = weight} (default 1
 --- each); every draw comes from fl.random, so --seed replays the choices.
+--- Latency over all operations also goes into the fl.metrics histogram
+--- o.name ("workload_latency"); o.thresholds ({"p(99) < 0.5", ...}) fail
+--- the test when crossed, as fl.rate's do.
+--- o.threads = N (1): the clients spread over N worker threads
+--- (faultline.load: the ops travel as code, their upvalues as data;
+--- each worker draws from its own seeded stream); results merge.
 function M.clients(o)
   assert(type(o) == "table" and o.history and type(o.ops) == "table",
     "workload.clients: needs {history=, ops={name = function(c) ... end}}")
-  local h = o.history
   local mix = o.mix
   if not mix then
     mix = {}
@@ -546,25 +585,73 @@ function M.clients(o)
   for name in pairs(mix) do
     if not o.ops[name] then error("workload.clients: mix names no op '" .. tostring(name) .. "'", 2) end
   end
-  local clients, duration, rate = o.clients or 4, o.duration or 10, o.rate or 20
+  local rate = require "faultline.rate"
+  local clients = o.clients or 4
+  assert(math.type(clients) == "integer" and clients > 0, "workload.clients: clients must be a positive integer")
+  local threads = o.threads or 1
+  assert(math.type(threads) == "integer" and threads >= 1, "workload.clients: threads must be a positive integer")
+  threads = math.min(threads, clients)
+  local sched = rate.schedule(o.stages and { stages = o.stages, start_rate = o.start_rate }
+    or { rate = o.rate or 20, duration = o.duration or 10 })
+  local start = fl.now() + (threads > 1 and 0.05 or 0.01) -- time for the workers to start
+  local spec = { history = o.history, ops = o.ops, mix = mix, clients = clients, sched = sched,
+                 start = start }
+  local stats
+  if threads > 1 then
+    local per = require("faultline.load").run(threads, M._clients_worker, spec,
+      { stop = o.stop, what = "the worker", what_arg = "the workload's ops", every = 0.1,
+        progress = function(ops, errors)
+          fl.progress{ what = "workload", total = sched.T, ops = ops, errors = errors }
+        end })
+    stats = per[1]
+    for i = 2, #per do M._merge_stats(stats, per[i]) end
+  else
+    stats = M._clients_run(spec, 1, clients, o.stop, true)
+  end
+  fl.progress(nil)
+  local acc = stats.acc
+  stats.acc = nil
+  local name = o.name or "workload_latency"
+  require("faultline.metrics").hist(name).hist:merge(stats.latency_all)
+  if stats.stopped then
+    stats.planned, stats.sent = sched.planned, acc.sent
+  else
+    local v = rate.verdict(sched, start, acc, { allow_miss = o.allow_miss ~= false }, "workload")
+    for _, k in ipairs{ "planned", "sent", "dropped", "target_rate", "achieved_rate", "held", "lag_p99" } do
+      stats[k] = v[k]
+    end
+  end
+  if o.thresholds then require("faultline.metrics").check{ [name] = o.thresholds } end
+  return stats
+end
+
+-- Clients first..last of a workload (spec from clients): stats with the
+-- sender tally in stats.acc. In the main thread or a worker.
+function M._clients_run(spec, first, last, stop, progress)
+  local rate = require "faultline.rate"
+  local h, ops, mix = spec.history, spec.ops, spec.mix
+  local count = require("faultline.load").count
   -- latency recorded as the workload runs: one HDR-style histogram per
   -- operation and one over all (stats.latency[name], stats.latency_all)
-  local stats = { ok = 0, fail = 0, info = 0, ops = 0, by_f = {}, latency = {}, latency_all = fl.hist() }
-  local t_end = fl.now() + duration
-  local interval = clients / rate
-  local function stop() return fl.now() >= t_end or (o.stop and o.stop()) end
+  local acc = rate.tally()
+  local stats = { ok = 0, fail = 0, info = 0, ops = 0, by_f = {}, latency = {}, latency_all = acc.lat,
+                  per_client = {}, acc = acc }
+  local total = spec.sched.T
+  local function stopped()
+    if stop and stop() then stats.stopped = true end
+    return stats.stopped
+  end
 
-  local function one(client, n)
+  local function one(client, n, intended)
     local f = pick(mix)
-    local op = o.ops[f]
+    local op = ops[f]
     local c = { client = client, n = n, f = f }
     local input = type(op) == "table" and op.invoke and op.invoke(c) or nil
     local name = type(op) == "table" and op.name or f
     h:invoke(client, name, input or {})
     local run = type(op) == "table" and op.run or op
-    local t0 = fl.now()
     local ok, kind, value = pcall(run, c, input)
-    local dt = fl.now() - t0
+    local dt = math.max(0, fl.now() - intended)
     if not ok then
       kind, value = "info", { error = tostring(kind) }
     elseif not KINDS[kind] then
@@ -577,27 +664,46 @@ function M.clients(o)
     stats.by_f[name] = (stats.by_f[name] or 0) + 1
     stats.latency[name] = stats.latency[name] or fl.hist()
     stats.latency[name]:record(dt)
-    stats.latency_all:record(dt)
-    fl.progress{ what = "workload", total = duration, ops = stats.ops, errors = stats.fail + stats.info }
+    if progress then
+      fl.progress{ what = "workload", total = total, ops = stats.ops, errors = stats.fail + stats.info }
+    else
+      count(1, kind == "ok" and 0 or 1) -- the main thread's progress display
+    end
   end
 
-  local res = fl.parallel(clients, function(client)
-    local n = 0
-    local next_t = fl.now() + fl.random() * interval
-    while not stop() do
-      local wait = next_t - fl.now()
-      if wait > 0 then fl.sleep(wait) end
-      if stop() then break end
-      n = n + 1
-      one(client, n)
-      next_t = next_t + interval
-      if next_t < fl.now() - interval then next_t = fl.now() end
-    end
-    return n
-  end)
-  stats.per_client = res
-  fl.progress(nil)
+  local tasks = {}
+  for j = first, last do
+    stats.per_client[j] = 0
+    tasks[#tasks + 1] = fl.spawn(function()
+      rate.client(spec.sched, spec.start, j, spec.clients, function(_, intended)
+        local n = stats.per_client[j] + 1
+        stats.per_client[j] = n
+        one(j, n, intended)
+      end, acc, stopped)
+    end)
+  end
+  if #tasks > 0 then fl.join(table.unpack(tasks)) end
   return stats
+end
+
+-- A worker thread's share of the clients (faultline.load).
+function M._clients_worker(i, n, spec)
+  local load = require "faultline.load"
+  local first, last = load.split(spec.clients, n, i)
+  return M._clients_run(spec, first, last, load.stopping, false)
+end
+
+-- Worker b's stats added to a's.
+function M._merge_stats(a, b)
+  for _, k in ipairs{ "ok", "fail", "info", "ops" } do a[k] = a[k] + b[k] end
+  for f, c in pairs(b.by_f) do a.by_f[f] = (a.by_f[f] or 0) + c end
+  for f, hb in pairs(b.latency) do
+    if a.latency[f] then a.latency[f]:merge(hb) else a.latency[f] = hb end
+  end
+  for j, c in pairs(b.per_client) do a.per_client[j] = c end
+  a.stopped = a.stopped or b.stopped
+  require("faultline.rate").add(a.acc, b.acc)
+  a.latency_all = a.acc.lat
 end
 
 --- run(sys, o) -> stats. o: members (list from sys:member, at least 2),

@@ -13,6 +13,7 @@ static const char mt[] = "faultline.history";
 
 struct recorder {
 	struct fl_history *h;
+	int borrowed; /* another state's history (a worker thread's view): not closed here */
 };
 
 static struct recorder *check_rec(lua_State *L, int idx)
@@ -34,6 +35,7 @@ static int l_open(lua_State *L)
 	}
 	struct recorder *r = lua_newuserdatauv(L, sizeof(*r), 0);
 	r->h = NULL; /* closed until the file is open */
+	r->borrowed = 0;
 	luaL_setmetatable(L, mt);
 	char err[256];
 	r->h = fl_history_open(path, append, err, sizeof(err));
@@ -115,9 +117,30 @@ static int l_count(lua_State *L)
 static int l_close(lua_State *L)
 {
 	struct recorder *r = luaL_checkudata(L, 1, mt);
-	fl_history_close(r->h);
+	if (!r->borrowed)
+		fl_history_close(r->h);
 	r->h = NULL;
 	return 0;
+}
+
+/* h:_share() -> light userdata: the history itself, for worker threads
+ * (faultline.load); it must stay open until they have finished */
+static int l_share(lua_State *L)
+{
+	lua_pushlightuserdata(L, check_rec(L, 1)->h);
+	return 1;
+}
+
+/* _borrow(light userdata from _share) -> a recorder writing to that history
+ * (thread-safe, core/history.h); closing it does not close the history */
+static int l_borrow(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TLIGHTUSERDATA);
+	struct recorder *r = lua_newuserdatauv(L, sizeof(*r), 0);
+	r->h = lua_touserdata(L, 1);
+	r->borrowed = 1;
+	luaL_setmetatable(L, mt);
+	return 1;
 }
 
 int luaopen_faultline_history(lua_State *L);
@@ -126,7 +149,8 @@ int luaopen_faultline_history(lua_State *L)
 	static const luaL_Reg methods[] = {
 		{ "invoke", l_invoke }, { "ok", l_ok },	      { "fail", l_fail },
 		{ "info", l_info },	{ "event", l_event }, { "path", l_path },
-		{ "count", l_count },	{ "close", l_close }, { NULL, NULL },
+		{ "count", l_count },	{ "close", l_close }, { "_share", l_share },
+		{ NULL, NULL },
 	};
 	if (luaL_newmetatable(L, mt)) {
 		luaL_newlib(L, methods);
@@ -137,7 +161,9 @@ int luaopen_faultline_history(lua_State *L)
 		lua_setfield(L, -2, "__close");
 	}
 	lua_pop(L, 1);
-	static const luaL_Reg fns[] = { { "open", l_open }, { NULL, NULL } };
+	static const luaL_Reg fns[] = { { "open", l_open },
+					{ "_borrow", l_borrow },
+					{ NULL, NULL } };
 	luaL_newlib(L, fns);
 	return 1;
 }

@@ -2,7 +2,14 @@
  * All talk to an echo upstream (proxy_echo), directly or through a proxy.
  *
  *   proxy_load rtt PORT N SIZE      N sequential round trips of SIZE bytes on one
- *                                   connection: "p50_us=.. p99_us=.. mean_us=.."
+ *                                   connection: "p50_us=.. p99_us=.. mean_us=..
+ *                                   kp50_us=.. kp99_us=..", the k figures timed to
+ *                                   the kernel's receive timestamp of the reply
+ *                                   (SO_TIMESTAMPNS), so without this client's own
+ *                                   wakeup delay
+ *   proxy_load timer N MS           N waits of MS ms on a timerfd (absolute
+ *                                   CLOCK_MONOTONIC, as the proxy's stage timers):
+ *                                   how late the wakeups come, "p50_us=.. p99_us=.."
  *   proxy_load stream PORT BYTES    send BYTES, read the echo back; the receive
  *                                   rate from first to last byte: "rate_kBps=.."
  *   proxy_load conns PORT N SECS    open N connections, one round trip each, hold
@@ -19,6 +26,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,37 +59,103 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int64_t real_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Read into buf; *kts gets the kernel's receive time (CLOCK_REALTIME ns) of
+ * the data read, when it says. */
+static ssize_t read_stamped(int fd, char *buf, size_t n, int64_t *kts)
+{
+	char ctl[CMSG_SPACE(sizeof(struct timespec)) * 2];
+	struct iovec iov = { buf, n };
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl,
+			    .msg_controllen = sizeof(ctl) };
+	ssize_t r = recvmsg(fd, &m, 0);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); r > 0 && c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			*kts = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		}
+	}
+	return r;
+}
+
+static void print_pct(const char *pfx, int64_t *t, int n)
+{
+	qsort(t, (size_t)n, sizeof(*t), cmp_i64);
+	printf("%sp50_us=%.1f %sp99_us=%.1f", pfx, (double)t[n / 2] / 1e3, pfx,
+	       (double)t[(n * 99) / 100] / 1e3);
+}
+
 static int do_rtt(int port, int n, size_t size)
 {
 	int fd = connect_to(port, 0);
-	if (fd < 0) {
+	if (fd < 0 || n <= 0) {
 		perror("connect");
 		return 1;
 	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	char *out = malloc(size), *in = malloc(size);
 	memset(out, 'r', size);
-	int64_t *t = calloc((size_t)n, sizeof(*t));
-	for (int i = -10; i < n; i++) {	/* 10 warm-up rounds */
-		int64_t t0 = now_ns();
+	int64_t *t = calloc((size_t)n, sizeof(*t)), *k = calloc((size_t)n, sizeof(*k));
+	for (int i = -10; i < n; i++) { /* 10 warm-up rounds */
+		int64_t t0 = now_ns(), r0 = real_ns(), kts = 0;
 		if (write(fd, out, size) != (ssize_t)size)
 			return 1;
 		for (size_t got = 0; got < size;) {
-			ssize_t r = read(fd, in + got, size - got);
+			ssize_t r = read_stamped(fd, in + got, size - got, &kts);
 			if (r <= 0) {
 				fprintf(stderr, "rtt: read: %s\n", r ? strerror(errno) : "EOF");
 				return 1;
 			}
 			got += (size_t)r;
 		}
-		if (i >= 0)
+		if (i >= 0) {
 			t[i] = now_ns() - t0;
+			k[i] = kts ? kts - r0 : t[i];
+		}
 	}
 	double sum = 0;
 	for (int i = 0; i < n; i++)
 		sum += (double)t[i];
-	qsort(t, (size_t)n, sizeof(*t), cmp_i64);
-	printf("p50_us=%.1f p99_us=%.1f mean_us=%.1f\n", (double)t[n / 2] / 1e3,
-	       (double)t[(n * 99) / 100] / 1e3, sum / n / 1e3);
+	print_pct("", t, n);
+	printf(" mean_us=%.1f ", sum / n / 1e3);
+	print_pct("k", k, n);
+	printf("\n");
+	close(fd);
+	return 0;
+}
+
+/* The floor: how late a bare timer wakes on this machine right now. */
+static int do_timer(int n, int ms)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (fd < 0 || n <= 0) {
+		perror("timerfd_create");
+		return 1;
+	}
+	int64_t *t = calloc((size_t)n, sizeof(*t));
+	for (int i = 0; i < n; i++) {
+		int64_t at = now_ns() + (int64_t)ms * 1000000;
+		struct itimerspec its = { .it_value = { at / 1000000000, at % 1000000000 } };
+		uint64_t x;
+		if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+			return 1;
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, -1) != 1 || read(fd, &x, sizeof(x)) != sizeof(x))
+			return 1;
+		t[i] = now_ns() - at;
+	}
+	print_pct("", t, n);
+	printf("\n");
 	close(fd);
 	return 0;
 }
@@ -172,10 +246,14 @@ int main(int argc, char **argv)
 	}
 	if (argc == 5 && strcmp(argv[1], "rtt") == 0)
 		return do_rtt(atoi(argv[2]), atoi(argv[3]), (size_t)atol(argv[4]));
+	if (argc == 4 && strcmp(argv[1], "timer") == 0)
+		return do_timer(atoi(argv[2]), atoi(argv[3]));
 	if (argc == 4 && strcmp(argv[1], "stream") == 0)
 		return do_stream(atoi(argv[2]), (size_t)atoll(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "conns") == 0)
 		return do_conns(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
-	fprintf(stderr, "usage: proxy_load rtt PORT N SIZE | stream PORT BYTES | conns PORT N SECS\n");
+	fprintf(stderr,
+		"usage: proxy_load rtt PORT N SIZE | timer N MS | stream PORT BYTES | conns PORT N "
+		"SECS\n");
 	return 2;
 }

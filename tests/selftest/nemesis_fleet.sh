@@ -282,6 +282,6 @@ for kind in host_partition:nft host_bandwidth:tbf; do
 	done
 	dt=$(($(ms) - tk))
 	echo "${kind#*:}: runner SIGKILLed, healed after $dt ms (lease 1000 ms)"
-	[ $dt -le 1400 ] || fail "healed later than the lease + 400 ms"
+	[ $dt -le 1500 ] || fail "healed later than the lease + 500 ms"
 done
 echo ok

@@ -4,6 +4,7 @@
 #include <netdb.h>
 
 #include "core/prng.h"
+#include "fault-injector/internal.h"
 
 #include "tests/unit/test_proxy_fixture.h"
 
@@ -642,6 +643,38 @@ static void test_events_ring(void **state)
 	j = api(&f2, "GET", "/proxies/r/events?since=10&limit=1", 200, NULL);
 	assert_int_equal(json_array_size(j), 1);
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 0), "seq")), 11);
+	json_decref(j);
+	/* idle for FL_IDLE_MS: the ring becomes text, the same events read back;
+	 * new ones come after it and the oldest text ones make room */
+	usleep((FL_IDLE_MS + 400) * 1000);
+	j = api(&f2, "GET", "/proxies/r/events?since=9", 200, NULL);
+	assert_int_equal(json_array_size(j), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 0), "seq")), 10);
+	assert_string_equal(fl_json_str(json_array_get(j, 2), "event", ""), "connection_close");
+	assert_string_equal(fl_json_str(json_array_get(j, 2), "link", ""), "r");
+	json_decref(j);
+	for (int k = 0; k < 2; k++) {
+		int fd = tcp_connect(port);
+		assert_true(rtt_ms(fd, 4) < 50);
+		close(fd);
+		usleep(20000);
+	}
+	for (int k = 0; k < 200; k++) { /* until the proxy saw the last close (bounded) */
+		j = api(&f2, "GET", "/proxies/r/events?since=15", 200, NULL);
+		size_t got = json_array_size(j);
+		json_decref(j);
+		if (got)
+			break;
+		usleep(10000);
+	}
+	j = api(&f2, "GET", "/proxies/r/events", 200, NULL);
+	assert_int_equal(json_array_size(j), 5);
+	json_array_foreach(j, i, e)
+		assert_int_equal(json_integer_value(json_object_get(e, "seq")), 12 + (json_int_t)i);
+	json_decref(j);
+	j = api(&f2, "GET", "/proxies/r/events?event=connection_open", 200, NULL);
+	assert_int_equal(json_array_size(j), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 0), "seq")), 13);
 	json_decref(j);
 	fl_proxy_engine_free(f2.e);
 }
