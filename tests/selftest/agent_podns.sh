@@ -179,6 +179,60 @@ echo "restart to listening (sweep included) $((t1 - t0)) ms; the sweep itself $(
 in_ns "$POD1" nft list table inet theirs | grep -q 'ip saddr 192.0.2.1 drop' || fail "someone else's table was touched"
 probe "$POD2" "$A_POD1" || fail "pod2 -> pod1 not healed by the sweep"
 
+echo "== faultline fleet, fl.fleet and fl.nemesis pass the target through"
+out=$(in_ns "$NODE" "$FAULTLINE" fleet apply --agent http://127.0.0.1:8474 \
+	"{\"type\":\"partition\",\"peer\":\"$A_POD2\",\"ttl_ms\":5000,\"targets\":{\"127.0.0.1:8474\":{\"pid\":$POD1_PID}}}") ||
+	fail "fleet apply with targets: $out"
+[ "$(chains "$POD1")" = 2 ] && [ "$(ours "$NODE")" = 0 ] || fail "fleet apply: not in pod1 only"
+in_ns "$NODE" "$FAULTLINE" fleet status --agent http://127.0.0.1:8474 | grep -q "in pid:$POD1_PID" ||
+	fail "fleet status does not say where: $(in_ns "$NODE" "$FAULTLINE" fleet status --agent http://127.0.0.1:8474)"
+in_ns "$NODE" "$FAULTLINE" fleet heal --agent http://127.0.0.1:8474 >/dev/null || fail "fleet heal"
+[ "$(ours "$POD1")" = 0 ] || fail "fleet heal left pod1's table"
+cat >"$tmp/pods.lua" <<'EOF'
+local fl = require "faultline"
+local E = fl.env
+local function sh(cmd) local p = io.popen(cmd); local o = p:read("a"); p:close(); return o end
+local function chains(ns)
+  local _, n = sh("ip netns exec " .. ns .. " nft list ruleset"):gsub("\n%s*chain f%d+_", "")
+  return n
+end
+local function tbf(ns) return sh("ip netns exec " .. ns .. " tc qdisc show"):find("tbf fa17:") ~= nil end
+
+describe("pods from a node's agent", function()
+  it("fl.fleet gives each agent its target", function()
+    local fleet = fl.fleet.new{ node = E.AGENT }
+    local g = fleet:fault{ type = "partition", peer = E.A_POD2, ttl_ms = 5000,
+                           targets = { node = { pid = tonumber(E.POD1_PID) } } }
+    expect(g.faults.node.netns.target).to_be("pid:" .. E.POD1_PID)
+    expect(chains(E.POD1)).to_be(2)
+    expect(chains(E.NODE)).to_be(0)
+    g:heal()
+    expect(chains(E.POD1)).to_be(0)
+    local ok, err = pcall(fleet.fault, fleet, { type = "partition", ttl_ms = 5000,
+                                                targets = { elsewhere = { pid = 1 } } })
+    expect(ok).to_be(false)
+    expect(tostring(err):find("node: no entry in targets", 1, true) ~= nil).to_be(true)
+  end)
+  it("fl.nemesis puts a host fault into the host's target", function()
+    local nem = fl.nemesis.new(nil, { fleet = fl.fleet.new{ node = E.AGENT },
+      history = fl.history.open(E.TMP .. "/history.jsonl"), kinds = { host_bandwidth = 1 },
+      targets = { node = { netns = E.POD2 } } })
+    local spec = nem:draw("host_bandwidth")
+    spec.fault.ttl_ms = 5000
+    local undo = nem:apply(spec)
+    expect(undo ~= nil).to_be(true)
+    expect(tbf(E.POD2)).to_be(true)
+    expect(tbf(E.NODE)).to_be(false)
+    undo()
+    expect(tbf(E.POD2)).to_be(false)
+  end)
+end)
+EOF
+(cd "$tmp" && in_ns "$NODE" "$FAULTLINE" run pods.lua -e AGENT=http://127.0.0.1:8474 -e TMP="$tmp" \
+	-e NODE="$NODE" -e POD1="$POD1" -e POD2="$POD2" -e POD1_PID="$POD1_PID" -e A_POD2="$A_POD2" \
+	>"$tmp/run.out" 2>&1) || { cat "$tmp/run.out"; fail "the scenario"; }
+grep -q '^2 passed, 0 failed' "$tmp/run.out" || { cat "$tmp/run.out"; fail "the scenario's two tests did not both pass"; }
+
 echo "== SIGTERM heals inside the pods"
 out=$(api POST /host/faults "{\"type\":\"partition\",\"peer\":\"$A_POD2\",\"ttl_ms\":60000,\"target\":{\"netns\":\"$POD1\"}}")
 [ "$(echo "$out" | status_of)" = 201 ] || fail "partition in pod1 by name: $out"
