@@ -185,10 +185,16 @@ M.stopping = workers.stopping
 --- worker() -> i, n in a worker thread; nil in the main thread
 M.worker = workers.index
 
---- run(threads, entry, arg [, {stop = fn, every = s}]) -> {entry's result per
---- worker}: entry(i, threads, arg) runs in worker i (entry and arg are
---- packed). While they run, o.stop() is polled every o.every s (0.05) and,
---- once true, M.stopping() turns true in the workers. The first worker
+--- count(ops [, errors]) in a worker: adds to the run's counters, which
+--- run's o.progress(ops, errors) sees in the main thread; a no-op elsewhere
+M.count = workers.count
+
+--- run(threads, entry, arg [, {stop = fn, progress = fn, every = s}]) ->
+--- {entry's result per worker}: entry(i, threads, arg) runs in worker i
+--- (entry and arg are packed). While they run, every o.every s (0.05)
+--- o.progress(ops, errors) gets the sums of the workers' M.count() and
+--- o.stop() is polled; once it is true, M.stopping() turns true in the
+--- workers. The first worker
 --- that raised (lowest index) has its error raised, prefixed "worker i: ".
 function M.run(threads, entry, arg, o)
   o = o or {}
@@ -198,10 +204,11 @@ function M.run(threads, entry, arg, o)
   if dh then payload.default_history = M.pack(dh) end
   local pool <close> = workers.start(threads, payload)
   local poller, finished = nil, false
-  if o.stop then
+  if o.stop or o.progress then
     poller = core.spawn(function()
       while not finished do
-        if o.stop() then pool:stop(); return end
+        if o.progress then o.progress(pool:counts()) end
+        if o.stop and o.stop() then pool:stop(); return end
         core.sleep(o.every or 0.05)
       end
     end)
@@ -252,13 +259,13 @@ function M._parallel_worker(i, n, a)
   return out
 end
 
---- parallel{threads = N, clients = C, fn = function(i) ... end} ->
+--- parallel{threads = N (default: the CPUs online), clients = C, fn = function(i) ... end} ->
 --- {fn(1), ..., fn(C)}: C clients spread over N worker threads (contiguous
 --- shares), each worker running its clients as fl.parallel does. Results
 --- must be data (copied back).
 function M.parallel(o)
   assert(type(o) == "table", "parallel.load: expected {threads=, clients=, fn=}")
-  local threads, clients = o.threads or 2, o.clients
+  local threads, clients = o.threads or workers.cpus(), o.clients
   assert(math.type(threads) == "integer" and threads >= 1, "parallel.load: threads must be a positive integer")
   assert(math.type(clients) == "integer" and clients >= 0, "parallel.load: clients must be a non-negative integer")
   assert(type(o.fn) == "function", "parallel.load: fn must be a function")
