@@ -230,7 +230,8 @@ mutate: all
 # --- fuzzing ---------------------------------------------------------------
 # libFuzzer targets tests/fuzz/fuzz_NAME.c, built with clang under ASan+UBSan
 # in a build directory of their own ($(BUILD)/fuzz); the normal build is not
-# touched. `make fuzz` runs each for FUZZ_S seconds (FUZZ_ONLY=NAME for one).
+# touched. `make fuzz` runs each for FUZZ_S seconds (FUZZ_ONLY=NAME for one,
+# FUZZ_JOBS=2 two at a time).
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BUILD ?= $(BUILD)/fuzz
 FUZZ_CC    ?= clang
@@ -246,14 +247,18 @@ fuzz-build:
 
 fuzz-bins: $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(FUZZ_SRCS))
 
-# the targets link every component but the CLI
-FUZZ_LIBS = $(filter-out $(LIB_cli),$(ALL_LIBS))
-$(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIBS)
-	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< \
+# The targets link the components they fuzz and those components' arrows
+# (proxy, contract, checkers -> report, core) and the runner's Lua/JSON
+# bridge alone: the fuzz build compiles nothing else (no CLI, launcher,
+# services or Lua bindings). A target for another component adds it here.
+FUZZ_LIBS = $(LIB_proxy) $(LIB_contract) $(LIB_checkers) $(LIB_report) $(LIB_core)
+FUZZ_OBJS = $(BUILD)/obj/runner/luajson.o
+$(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_OBJS) $(FUZZ_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) \
 		-Wl,--start-group $(FUZZ_LIBS) -Wl,--end-group $(PKG_LIBS)
 
 fuzz: fuzz-build
-	@FUZZ_BIN=$(FUZZ_BUILD) FUZZ_S=$(FUZZ_S) sh tests/fuzz/run.sh
+	@FUZZ_BIN=$(FUZZ_BUILD) FUZZ_S=$(FUZZ_S) FUZZ_JOBS=$(or $(FUZZ_JOBS),1) sh tests/fuzz/run.sh
 
 # The container image's root filesystem: the programs, sleep (the reference
 # manifests' preStop) and their shared-library closure, for a FROM scratch

@@ -10,4 +10,10 @@
 void fl_breaker_check_wire(struct fl_chk_history *h, const struct fl_breaker_config *c, int32_t bid,
 			   int32_t link, struct fl_check_result *r);
 
+/* An exchange the proxy recorded for a request that never reached the
+ * downstream: sent on a kept-alive connection the downstream had already
+ * closed (the client then resends it on a new connection: one call, one
+ * exchange that counts). h and x borrowed. */
+bool fl_breaker_exchange_unsent(struct fl_chk_history *h, const struct fl_chk_exchange *x);
+
 #endif

@@ -4,6 +4,8 @@
 # chaos run checked by every checker and a short chaos experiment, print the
 # report, stop everything. Where this build has no reference system yet,
 # runs the example scenarios against a small local HTTP server instead.
+# FL_VERDICTS=FILE: every checker verdict of the e2e and chaos runs is
+# appended to FILE (tests/selftest/demo.sh checks them).
 set -eu
 BUILD=${BUILD:-build}
 FAULTLINE="$BUILD/faultline"
@@ -39,12 +41,14 @@ if "$FAULTLINE" help ref >/dev/null 2>&1 && [ -x "$BUILD/transferd" ]; then
 	fi
 	if [ -d scenarios/e2e ]; then
 		banner "end-to-end scenarios (scenarios/e2e)"
-		"$FAULTLINE" run scenarios/e2e -e FL_REF="$T/ref" --seed 1 --report junit="$OUT/e2e.xml" || rc=$?
+		"$FAULTLINE" run scenarios/e2e -e FL_REF="$T/ref" ${FL_VERDICTS:+-e FL_VERDICTS="$FL_VERDICTS"} \
+			--seed 1 --report junit="$OUT/e2e.xml" || rc=$?
 	fi
 	if [ -d scenarios/chaos ]; then
 		banner "chaos run: clients transfer under a random fault schedule, then every checker"
 		rm -f "$OUT/history.jsonl"	# histories append: one run per page
 		"$FAULTLINE" run scenarios/chaos -e FL_REF="$T/ref" -e CHAOS_DURATION=8 --seed 1 \
+			${FL_VERDICTS:+-e FL_VERDICTS="$FL_VERDICTS"} \
 			-e CHAOS_HISTORY="$OUT/history.jsonl" --history "$OUT/history.jsonl" \
 			--report html="$OUT/chaos.html" --report json="$OUT/chaos.json" || rc=$?
 	fi

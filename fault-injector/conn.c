@@ -379,6 +379,8 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	if (n == 0) {
 		d->eof_in = true;
 		dir_set_reading(d, false);
+		if (d->idx == FL_DIR_UP)
+			fl_http_client_eof(c->http, now);
 		struct fl_chunk *k = fl_chunk_eof(now);
 		if (!k) {
 			fl_conn_close(c, FL_ACT_CLOSE, "out of memory");

@@ -397,6 +397,8 @@ bool fl_http_looks_like_request(const char *p, size_t n);
 struct fl_http_state *fl_http_state_new(struct fl_conn *c);
 /* Record exchanges still open (the connection is closing). */
 void fl_http_state_close(struct fl_http_state *h);
+/* The client sent EOF at now: its unanswered exchanges are recorded. */
+void fl_http_client_eof(struct fl_http_state *h, int64_t now);
 void fl_http_state_free(struct fl_http_state *h);
 
 /* events.c */

@@ -24,8 +24,8 @@
 --     order);
 --   * anything else (a C function, a coroutine, a userdata, a table with a
 --     metatable such as an fl.sys system) is refused with the upvalue's name.
--- Globals of the scenario file are not there in a worker (the fl globals
--- such as describe and expect are); use locals.
+-- Globals of the scenario file are not there in a worker (expect is, and
+-- fl.history.default() is the main thread's recorder); use locals.
 local core = require "faultline.core"
 local workers = require "faultline.workers_c"
 require "faultline.hist" -- histograms travel back as data
@@ -164,7 +164,13 @@ end
 
 -- The root of every worker (faultline.workers_c): entry(i, n, arg).
 function M._worker(payload, i, n)
+  local fl = require "faultline"
+  _G.expect = fl.expect
   local c = { fns = {} }
+  if payload.default_history then
+    -- --history FILE: the main thread's recorder, not a second handle on the file
+    fl.history._default = unpack(payload.default_history, c)
+  end
   local entry = unpack(payload.entry, c)
   local arg = unpack(payload.arg, c)
   return entry(i, n, arg)
@@ -179,21 +185,30 @@ M.stopping = workers.stopping
 --- worker() -> i, n in a worker thread; nil in the main thread
 M.worker = workers.index
 
---- run(threads, entry, arg [, {stop = fn, every = s}]) -> {entry's result per
---- worker}: entry(i, threads, arg) runs in worker i (entry and arg are
---- packed). While they run, o.stop() is polled every o.every s (0.05) and,
---- once true, M.stopping() turns true in the workers. The first worker
+--- count(ops [, errors]) in a worker: adds to the run's counters, which
+--- run's o.progress(ops, errors) sees in the main thread; a no-op elsewhere
+M.count = workers.count
+
+--- run(threads, entry, arg [, {stop = fn, progress = fn, every = s}]) ->
+--- {entry's result per worker}: entry(i, threads, arg) runs in worker i
+--- (entry and arg are packed). While they run, every o.every s (0.05)
+--- o.progress(ops, errors) gets the sums of the workers' M.count() and
+--- o.stop() is polled; once it is true, M.stopping() turns true in the
+--- workers. The first worker
 --- that raised (lowest index) has its error raised, prefixed "worker i: ".
 function M.run(threads, entry, arg, o)
   o = o or {}
   assert(math.type(threads) == "integer" and threads >= 1, "threads must be a positive integer")
   local payload = { entry = M.pack(entry, o.what or "the function"), arg = M.pack(arg, o.what_arg or "the options") }
+  local dh = require("faultline").history.default()
+  if dh then payload.default_history = M.pack(dh) end
   local pool <close> = workers.start(threads, payload)
   local poller, finished = nil, false
-  if o.stop then
+  if o.stop or o.progress then
     poller = core.spawn(function()
       while not finished do
-        if o.stop() then pool:stop(); return end
+        if o.progress then o.progress(pool:counts()) end
+        if o.stop and o.stop() then pool:stop(); return end
         core.sleep(o.every or 0.05)
       end
     end)

@@ -1,11 +1,11 @@
 -- Worker threads (tests/selftest/threads.sh): MODE=workload (2 threads of
 -- fl.workload.clients at a rate, one history: per-worker counts, distinct
 -- streams, merged latency, time order), draws (each worker's seeded
--- stream, printed),
--- parallel (fl.parallel.load results by client), rate (fl.rate threads=2
--- holds its rate), error (a worker's error with its file:line), upvalue (a
--- value that cannot cross), stop (stop() ends the workers early), timeout
--- (the test's timeout stops busy workers).
+-- stream, printed), parallel (fl.parallel.load results by client), rate
+-- (fl.rate threads=2 holds its rate), error (a worker's error with its file:line), upvalue (a
+-- value that cannot cross), stop (stop() ends the workers early), threshold
+-- (a p99 threshold on the merged latency fails the test), timeout (the
+-- test's timeout stops busy workers).
 local fl = require "faultline"
 local base, mode = fl.env.BASE, fl.env.MODE
 
@@ -106,6 +106,11 @@ it("threads " .. mode, { timeout = mode == "timeout" and 1 or 30 }, function()
     local took = fl.now() - t0
     print(string.format("stop: %d ops in %.2f s", stats.ops, took))
     assert(took < 3 and stats.ops > 0 and stats.ops < 400, "stop() did not end the workers")
+  elseif mode == "threshold" then
+    local h = assert(fl.history.open(fl.env.HIST))
+    fl.workload.clients{ history = h, threads = 2, clients = 4, rate = 50, duration = 0.5,
+      name = "tight", thresholds = { "p(99) < 0.000001" },
+      ops = { get = function() return get() and "ok" or "fail" end } }
   elseif mode == "timeout" then
     fl.parallel.load{ threads = 2, clients = 2, fn = function()
       local t = fl.now() + 10

@@ -10,10 +10,14 @@
 #   STRICT=1           also fail when the API p99 is over 100 ms or the
 #                      neighbour keeps under half its throughput (on a quiet
 #                      machine; a shared CI box only reports them)
+#   BASE_EACH=1        measure the neighbour's throughput with no attack again
+#                      right before each attack (none, attack, none, attack:
+#                      each ratio against its own baseline; bench/attacks.sh)
 set -eu
 : "${FAULTLINE:=build/faultline}" "${FL_TEST_HELPERS:=build/tests/helpers}"
 QUICK=${QUICK:-1}
 STRICT=${STRICT:-0}
+BASE_EACH=${BASE_EACH:-0}
 command -v curl >/dev/null 2>&1 || { echo "skip: curl is not installed"; exit 77; }
 command -v prlimit >/dev/null 2>&1 || { echo "skip: prlimit is not installed"; exit 77; }
 tmp=$(mktemp -d)
@@ -118,6 +122,10 @@ printf '%-10s %-6s %-9s %-9s %-10s %-40s %s\n' attack alive "p50 ms" "p99 ms" "R
 status=0
 run() { # name
 	name=$1
+	if [ "$BASE_EACH" = 1 ]; then
+		base_tput=$(tput)
+		[ -n "$base_tput" ] || fail "no baseline throughput before $name"
+	fi
 	rm -f "$tmp/rss.max" "$tmp/stop"
 	(m=0; while [ ! -e "$tmp/stop" ]; do r=$(rss_kb); [ "$r" -gt "$m" ] && m=$r; echo "$m" >"$tmp/rss.max"; sleep 0.05; done) &
 	sp=$!

@@ -8,29 +8,39 @@ set -eu
 : "${FAULTLINE:=build/faultline}" "${QUICK:=1}"
 [ -x "$FAULTLINE" ] || { echo "skip: $FAULTLINE not built"; exit 77; }
 tmp=$(mktemp -d)
-systems=""
+stops="" jobs=""
 cleanup() {
-	for d in $systems; do "$FAULTLINE" ref down --data "$d" >/dev/null 2>&1 </dev/null || true; done
+	for p in $jobs; do kill "$p" 2>/dev/null || true; done
+	for p in $stops; do wait "$p" 2>/dev/null || true; done
+	for d in "$tmp"/ref-*; do # every system still up
+		[ -f "$d/topology.json" ] && "$FAULTLINE" ref down --data "$d" >/dev/null 2>&1 </dev/null
+	done
 	rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 fail() { echo "FAIL: $*"; exit 1; }
 
 down() { "$FAULTLINE" ref down --data "$1" >/dev/null 2>&1 </dev/null || true; }
+# stop a system whose checks are over in the background (its services drain
+# for their default 2 s) while the next one starts; cleanup waits for it
+down_bg() {
+	"$FAULTLINE" ref down --data "$1" >/dev/null 2>&1 </dev/null &
+	stops="$stops $!"
+}
 
 # up NAME [--bug B] [-- ARGS] -> $data
 up() {
 	name=$1; shift
 	data="$tmp/ref-$name"
-	systems="$systems $data"
 	# one retry: a start can fail when the binary is being rebuilt meanwhile
 	if ! timeout 60 "$FAULTLINE" ref up --data "$data" "$@" >"$tmp/up-$name.log" 2>&1 </dev/null &&
 	   ! { down "$data"; rm -rf "$data"; sleep 1
 	       timeout 60 "$FAULTLINE" ref up --data "$data" "$@" >"$tmp/up-$name.log" 2>&1 </dev/null; }; then
-		if [ "$name" = correct ]; then
+		case "$name" in correct*)
 			echo "skip: the reference system does not start: $(tail -2 "$tmp/up-$name.log")"
 			exit 77
-		fi
+		esac
 		fail "ref up $name: $(tail -5 "$tmp/up-$name.log")"
 	fi
 }
@@ -38,13 +48,14 @@ up() {
 # run SCENARIO DATA WANT_EXIT [GREP...]: run one scenario file against a system
 run() {
 	sc=$1 data=$2 want=$3; shift 3
-	rc=0
-	timeout 120 "$FAULTLINE" run "$tmp/$sc.lua" -e "FL_REF=$data" >"$tmp/out" 2>&1 </dev/null || rc=$?
-	[ "$rc" -eq "$want" ] || fail "$sc on $(basename "$data"): exit $rc, want $want: $(grep -E 'FAIL|✗|error' "$tmp/out" | head -8)"
+	out="$tmp/out-$sc-$(basename "$data")"
+	rc=0 t0=$(date +%s.%N)
+	timeout 120 "$FAULTLINE" run "$tmp/$sc.lua" -e "FL_REF=$data" >"$out" 2>&1 </dev/null || rc=$?
+	[ "$rc" -eq "$want" ] || fail "$sc on $(basename "$data"): exit $rc, want $want: $(grep -E 'FAIL|✗|error' "$out" | head -8)"
 	for g in "$@"; do
-		grep -q -- "$g" "$tmp/out" || fail "$sc on $(basename "$data"): no '$g' in: $(grep -E '^check|FAIL' "$tmp/out" | head -12)"
+		grep -q -- "$g" "$out" || fail "$sc on $(basename "$data"): no '$g' in: $(grep -E '^check|FAIL' "$out" | head -12)"
 	done
-	echo "ok   $sc on $(basename "$data") (exit $rc)"
+	echo "ok   $sc on $(basename "$data") (exit $rc, $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s)"
 }
 
 # ---- the scenarios ----
@@ -209,36 +220,66 @@ $head SIGTERM under load", function()
 end) end)
 EOF2
 
-# ---- the correct system passes ----
-up correct
-for sc in reject unknown dupcredit nocomp cqrs; do
-	run "$sc" "$tmp/ref-correct" 0 "valid true"
-done
+# both F G: the shell functions F and G at once, each in a subshell of its
+# own with its own systems; their outputs in order; fails when either failed.
+# For the saga sequences, which check what the coordinator did, not how fast.
+both() {
+	("$1") >"$tmp/job-1" 2>&1 </dev/null &
+	jobs="$!"
+	("$2") >"$tmp/job-2" 2>&1 </dev/null &
+	jobs="$jobs $!"
+	r=0
+	for p in $jobs; do wait "$p" || r=1; done
+	jobs=""
+	cat "$tmp/job-1" "$tmp/job-2"
+	[ "$r" -eq 0 ] || exit 1
+}
+
+# ---- the correct system passes (two systems: the bank's chaos settings and
+# ---- the checker's history are a system's own) ----
+up correct-a
+up correct-b
+correct_a() { for sc in reject dupcredit; do run "$sc" "$tmp/ref-correct-a" 0 "valid true"; done; }
+correct_b() { for sc in unknown nocomp cqrs; do run "$sc" "$tmp/ref-correct-b" 0 "valid true"; done; }
+both correct_a correct_b
 if [ "$QUICK" = 0 ]; then
-	run trip "$tmp/ref-correct" 0 "valid true"
-	run verify "$tmp/ref-correct" 0 "ok   C2" "ok   C6"
-	run liveness "$tmp/ref-correct" 0 "ok   H1"
-	run drain "$tmp/ref-correct" 0 "ok   H2" "ok   H4"
+	run trip "$tmp/ref-correct-a" 0 "valid true"
+	run verify "$tmp/ref-correct-a" 0 "ok   C2" "ok   C6"
+	run liveness "$tmp/ref-correct-a" 0 "ok   H1"
+	run drain "$tmp/ref-correct-a" 0 "ok   H2" "ok   H4"
 	up correct-deadline -- --saga-deadline 2s
 	run deadline "$tmp/ref-correct-deadline" 0 "ok   S1"
-	down "$tmp/ref-correct-deadline"
+	down_bg "$tmp/ref-correct-deadline"
 fi
-down "$tmp/ref-correct"
+down_bg "$tmp/ref-correct-a"
+down_bg "$tmp/ref-correct-b"
 
 # ---- each planted bug is caught by its invariant ----
 bug() { # name scenario greps...
 	b=$1 sc=$2; shift 2
 	up "$b" --bug "$b"
 	run "$sc" "$tmp/ref-$b" 1 "$@"
-	down "$tmp/ref-$b"
+	down_bg "$tmp/ref-$b"
 }
-bug no-refund reject "FAIL S2"
-bug non-idempotent-credit dupcredit "FAIL S4"
+bug_no_refund() { up no-refund --bug no-refund; run reject "$tmp/ref-no-refund" 1 "FAIL S2"; }
+bug_dupcredit() {
+	up non-idempotent-credit --bug non-idempotent-credit
+	run dupcredit "$tmp/ref-non-idempotent-credit" 1 "FAIL S4"
+}
+both bug_no_refund bug_dupcredit
+down_bg "$tmp/ref-no-refund"
+down_bg "$tmp/ref-non-idempotent-credit"
 bug breaker-halfopen-flood verify "FAIL C2"
 bug ready-while-draining drain "FAIL H2"
 if [ "$QUICK" = 0 ]; then
-	bug refund-on-unknown unknown "FAIL S5"
-	bug internal-no-compensation nocomp "FAIL S2"
+	bug_unknown() { up refund-on-unknown --bug refund-on-unknown; run unknown "$tmp/ref-refund-on-unknown" 1 "FAIL S5"; }
+	bug_nocomp() {
+		up internal-no-compensation --bug internal-no-compensation
+		run nocomp "$tmp/ref-internal-no-compensation" 1 "FAIL S2"
+	}
+	both bug_unknown bug_nocomp
+	down_bg "$tmp/ref-refund-on-unknown"
+	down_bg "$tmp/ref-internal-no-compensation"
 	bug query-increases-only cqrs "FAIL Q1"
 	bug breaker-never-opens trip "FAIL C3"
 	bug breaker-stuck-open verify "FAIL C6"
@@ -246,5 +287,8 @@ if [ "$QUICK" = 0 ]; then
 	bug drop-inflight-on-sigterm drain "FAIL H4"
 	up no-saga-deadline --bug no-saga-deadline -- --saga-deadline 2s
 	run deadline "$tmp/ref-no-saga-deadline" 1 "FAIL S1"
+	down_bg "$tmp/ref-no-saga-deadline"
 fi
+for p in $stops; do wait "$p" || true; done
+stops=""
 echo ok

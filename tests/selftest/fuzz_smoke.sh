@@ -14,4 +14,5 @@ clang -fsanitize=fuzzer,address,undefined "$probe/p.c" -o "$probe/p" 2>/dev/null
 	{ echo "skip: libFuzzer not installed (clang -fsanitize=fuzzer fails)"; exit 77; }
 # Under make test SANITIZE=..., BUILD is build/san; the fuzz build has its own directory.
 make -s -j2 --no-print-directory BUILD="${BUILD%/san}" fuzz-build
-FUZZ_BIN="${BUILD%/san}/fuzz" FUZZ_S="$FUZZ_SMOKE_S" sh tests/fuzz/run.sh
+# two targets at a time: each libFuzzer process keeps one core busy
+FUZZ_BIN="${BUILD%/san}/fuzz" FUZZ_S="$FUZZ_SMOKE_S" FUZZ_JOBS=2 sh tests/fuzz/run.sh
