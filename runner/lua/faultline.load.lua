@@ -259,13 +259,13 @@ function M._parallel_worker(i, n, a)
   return out
 end
 
---- parallel{threads = N, clients = C, fn = function(i) ... end} ->
+--- parallel{threads = N (default: the CPUs online), clients = C, fn = function(i) ... end} ->
 --- {fn(1), ..., fn(C)}: C clients spread over N worker threads (contiguous
 --- shares), each worker running its clients as fl.parallel does. Results
 --- must be data (copied back).
 function M.parallel(o)
   assert(type(o) == "table", "parallel.load: expected {threads=, clients=, fn=}")
-  local threads, clients = o.threads or 2, o.clients
+  local threads, clients = o.threads or workers.cpus(), o.clients
   assert(math.type(threads) == "integer" and threads >= 1, "parallel.load: threads must be a positive integer")
   assert(math.type(clients) == "integer" and clients >= 0, "parallel.load: clients must be a non-negative integer")
   assert(type(o.fn) == "function", "parallel.load: fn must be a function")
