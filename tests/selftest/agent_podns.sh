@@ -166,7 +166,8 @@ if command -v unshare >/dev/null 2>&1; then
 	grep -q '^State:.*T' "/proc/$inner/status" || fail "not stopped"
 	api DELETE "/host/faults/$(echo "$out" | sed -n 's/.*"id":"\(hf-[0-9]*\)".*/\1/p')" >/dev/null
 	grep -q '^State:.*T' "/proc/$inner/status" && fail "not resumed"
-	kill "$inner" 2>/dev/null || true
+	kill -9 "$inner" 2>/dev/null || true # a pid namespace's init ignores SIGTERM from outside
+	wait "$sh_pid" 2>/dev/null || true
 else
 	echo "skip (this step only): no unshare"
 fi
