@@ -6,7 +6,8 @@
 # pod1 by a pid in it take effect (traffic cut, rate limited), show in
 # `nft list ruleset` / `tc qdisc show` inside pod1 only, and are healed by
 # their TTL; targets not allowed, unknown or malformed are 4xx JSON; a
-# namespace whose table inet faultline someone else made is refused; an
+# namespace whose table inet faultline someone else made is refused; a
+# process in a pid namespace of its own is paused by the pid the node sees; an
 # agent SIGKILLed while it holds faults in pod1 (by pid) and pod2 (by name)
 # is followed by one whose start sweeps both, and skips a recorded
 # namespace that no longer exists; SIGTERM heals inside the pods too.
@@ -154,6 +155,22 @@ while [ "$(tbf "$POD1")" != 0 ]; do
 	sleep 0.01
 done
 echo "TTL 3500 ms: pod1's tbf gone $(($(ms) - t1)) ms after the API answered"
+
+echo "== a process in a pod's own pid namespace, paused by the pid the node sees (hostPID)"
+if command -v unshare >/dev/null 2>&1; then
+	ip netns exec "$POD1" unshare --pid --fork --mount-proc sleep 30 & sh_pid=$!; pids="$pids $sh_pid"
+	n=0; until inner=$(pgrep -P "$sh_pid" sleep); do n=$((n+1)); [ $n -lt 100 ] || fail "no sleep in a pid namespace"; sleep 0.02; done
+	[ "$(readlink "/proc/$inner/ns/pid")" != "$(readlink /proc/self/ns/pid)" ] || fail "not in another pid namespace"
+	out=$(api POST /host/faults "{\"type\":\"process\",\"action\":\"pause\",\"pid\":$inner,\"ttl_ms\":5000}")
+	[ "$(echo "$out" | status_of)" = 201 ] || fail "pause a pid in another pid namespace: $out"
+	grep -q '^State:.*T' "/proc/$inner/status" || fail "not stopped"
+	api DELETE "/host/faults/$(echo "$out" | sed -n 's/.*"id":"\(hf-[0-9]*\)".*/\1/p')" >/dev/null
+	grep -q '^State:.*T' "/proc/$inner/status" && fail "not resumed"
+	kill -9 "$inner" 2>/dev/null || true # a pid namespace's init ignores SIGTERM from outside
+	wait "$sh_pid" 2>/dev/null || true
+else
+	echo "skip (this step only): no unshare"
+fi
 
 echo "== SIGKILL with faults held in pods; the next start sweeps them"
 kill -9 "$AGENT"; wait "$AGENT" 2>/dev/null || true
