@@ -83,9 +83,9 @@ int fl_hostfault_sweep(struct fl_hostfault *h, json_t **report, char *err, size_
 			chains, qdiscs, resumed, swept, nschains, nsqdiscs, gone);
 	if (report)
 		*report = json_pack("{s:i, s:i, s:i, s:{s:i, s:i, s:i, s:i}, s:I}", "chains",
-				    chains, "qdiscs", qdiscs, "resumed", resumed, "netns",
-				    "swept", swept, "gone", gone, "chains", nschains, "qdiscs",
-				    nsqdiscs, "sweep_us", (json_int_t)((fl_mono_ns() - t0) / 1000));
+				    chains, "qdiscs", qdiscs, "resumed", resumed, "netns", "swept",
+				    swept, "gone", gone, "chains", nschains, "qdiscs", nsqdiscs,
+				    "sweep_us", (json_int_t)((fl_mono_ns() - t0) / 1000));
 	return rc;
 }
 
