@@ -4,7 +4,8 @@
 # This script runs the runner's own benchmarks, then every other bench/*.sh.
 # The HTTP server of every HTTP comparison is nginx (bench/lib.sh), never a
 # helper of ours. Env: BUILD, BENCH_DURATION (s per round, default 5),
-# BENCH_ROUNDS (default 5), BENCH_ONLY (substring of bench/*.sh names).
+# BENCH_ROUNDS (default 5), BENCH_ONLY (run: the runner's benchmarks here;
+# threads: only its worker-thread ones; else a substring of bench/*.sh names).
 set -eu
 BUILD=${BUILD:-build}
 FAULTLINE=${FAULTLINE:-"$BUILD/faultline"}
@@ -17,7 +18,6 @@ trap cleanup EXIT INT TERM
 
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
 echo "machine: $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-# BENCH_ONLY=run: the runner's benchmarks below; =threads: only the worker-thread ones
 want() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = run ] || [ "$BENCH_ONLY" = "$1" ]; }
 if want run1; then
 echo "== faultline run: fl.parallel(64) GET loops vs wrk -t1 -c64, against nginx, $ROUNDS alternating rounds of ${DURATION} s =="

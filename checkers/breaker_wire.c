@@ -28,6 +28,28 @@ bool fl_breaker_exchange_unsent(struct fl_chk_history *h, const struct fl_chk_ex
 	       !strcmp(fl_chk_str(h, x->error), "upstream closed before the request");
 }
 
+/* No answer reached the caller: none came, or the proxy dropped it. */
+static bool unanswered(struct fl_chk_history *h, const struct fl_chk_exchange *x)
+{
+	return x->status == 0 || x->error >= 0 ||
+	       (x->fault >= 0 && !strcmp(fl_chk_str(h, x->fault), "http_drop_response"));
+}
+
+bool fl_breaker_exchange_resend(struct fl_chk_history *h, size_t j, int64_t tol)
+{
+	const struct fl_chk_exchange *x = &h->exchanges[j];
+	for (size_t i = j, n = 0; i-- > 0 && n < 64; n++) {
+		const struct fl_chk_exchange *p = &h->exchanges[i];
+		if (p->start < x->start - 30000 * MS)
+			break;
+		if (p->link == x->link && p->method == x->method && p->path == x->path &&
+		    p->end <= x->start && x->start - p->end <= tol && unanswered(h, p) &&
+		    !fl_breaker_exchange_unsent(h, p))
+			return true;
+	}
+	return false;
+}
+
 static bool is_call(const struct fl_chk_call *k, int32_t bid)
 {
 	return (bid < 0 || k->breaker == bid) &&
@@ -118,7 +140,8 @@ void fl_breaker_check_wire(struct fl_chk_history *h, const struct fl_breaker_con
 		size_t nx = 0;
 		for (size_t j = 0; j < h->n_exchanges && nx < 2; j++)
 			if (h->exchanges[j].link == link && inside(k, &h->exchanges[j]) &&
-			    !fl_breaker_exchange_unsent(h, &h->exchanges[j])) {
+			    !fl_breaker_exchange_unsent(h, &h->exchanges[j]) &&
+			    !fl_breaker_exchange_resend(h, j, tol)) {
 				x = &h->exchanges[j];
 				nx++;
 			}

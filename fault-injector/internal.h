@@ -277,10 +277,9 @@ struct fl_proxy_engine {
 	int pipes[64][2]; /* idle splice pipes */
 	size_t npipes;
 	size_t pipe_size;
-	size_t queued;		     /* bytes held by every direction (FL_ENGINE_CAP) */
-	unsigned deleted_since_trim; /* links deleted since the last malloc_trim */
-	struct event *trim_ev;	     /* a malloc_trim soon (fl_engine_trim_soon) */
-	bool no_splice;		     /* FAULTLINE_PROXY_SPLICE=0 */
+	size_t queued;	       /* bytes held by every direction (FL_ENGINE_CAP) */
+	struct event *trim_ev; /* a malloc_trim soon (fl_engine_trim_soon) */
+	bool no_splice;	       /* FAULTLINE_PROXY_SPLICE=0 */
 	/* stage timers (timers.c) */
 	int tfd;
 	struct event *tev;

@@ -634,7 +634,7 @@ function M._clients_run(spec, first, last, stop, progress)
   -- latency recorded as the workload runs: one HDR-style histogram per
   -- operation and one over all (stats.latency[name], stats.latency_all)
   local acc = rate.tally()
-  local stats = { ok = 0, fail = 0, info = 0, ops = 0, by_f = {}, latency = {}, latency_all = acc.lat,
+  local stats = { ok = 0, fail = 0, info = 0, ops = 0, by_f = {}, latency = {}, latency_all = fl.hist(),
                   per_client = {}, acc = acc }
   local total = spec.sched.T
   local function stopped()
@@ -664,6 +664,7 @@ function M._clients_run(spec, first, last, stop, progress)
     stats.by_f[name] = (stats.by_f[name] or 0) + 1
     stats.latency[name] = stats.latency[name] or fl.hist()
     stats.latency[name]:record(dt)
+    stats.latency_all:record(dt)
     if progress then
       fl.progress{ what = "workload", total = total, ops = stats.ops, errors = stats.fail + stats.info }
     else
@@ -702,8 +703,8 @@ function M._merge_stats(a, b)
   end
   for j, c in pairs(b.per_client) do a.per_client[j] = c end
   a.stopped = a.stopped or b.stopped
+  a.latency_all:merge(b.latency_all)
   require("faultline.rate").add(a.acc, b.acc)
-  a.latency_all = a.acc.lat
 end
 
 --- run(sys, o) -> stats. o: members (list from sys:member, at least 2),

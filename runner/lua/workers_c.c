@@ -11,6 +11,7 @@
  *   pool:counts()                              -- ops, errors: sums of the workers' count()
  *   -- in a worker: workers_c.stopping() -> bool, workers_c.index() -> i, n,
  *   --              workers_c.count(ops [, errors])
+ *   workers_c.cpus()                           -- CPUs online (the default number of threads)
  *
  * A Lua value cannot cross states, so payload and the workers' results are
  * copied: nil, booleans, numbers, strings, light userdata, fl.hist
@@ -460,6 +461,14 @@ static int l_counts(lua_State *L)
 	return 2;
 }
 
+/* cpus() -> the number of CPUs online (at least 1) */
+static int l_cpus(lua_State *L)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	lua_pushinteger(L, n > 0 ? n : 1);
+	return 1;
+}
+
 /* index() -> i, n in a worker; nil in the main thread */
 static int l_index(lua_State *L)
 {
@@ -479,9 +488,8 @@ int luaopen_faultline_workers_c(lua_State *L)
 		{ "counts", l_counts }, { NULL, NULL },
 	};
 	static const luaL_Reg fns[] = {
-		{ "start", l_start }, { "stopping", l_stopping },
-		{ "index", l_index }, { "count", l_count },
-		{ NULL, NULL },
+		{ "start", l_start }, { "stopping", l_stopping }, { "index", l_index },
+		{ "count", l_count }, { "cpus", l_cpus },	  { NULL, NULL },
 	};
 	if (luaL_newmetatable(L, POOL_MT)) {
 		luaL_newlib(L, methods);

@@ -516,6 +516,32 @@ static void test_resend_is_one_call(void **state)
 	expect_state(r, "C8", FL_INV_PASSED);
 	assert_int_equal(r->valid, FL_CHECK_VALID);
 	fl_check_result_free(r);
+	/* the answer to a trial dropped by the proxy: the client resends it at
+	 * once on a new connection (it reached the downstream twice, as one
+	 * call); a fourth trial is still one too many */
+	for (int i = 0; i < 5; i++) {
+		call(i * 100, i * 100 + 50, "failure");
+		exch(i * 100 + 5, i * 100 + 45, 503);
+	}
+	tr(450, "CLOSED", "OPEN");
+	tr(5500, "OPEN", "HALF_OPEN");
+	call(5500, 5550, "success");
+	exch(5505, 5545, 200);
+	call(5600, 5650, "failure");
+	hl(&B, "{\"event\":\"http_exchange\",\"link\":\"a->b\",\"method\":\"GET\",\"path\":\"/x\","
+	       "\"status\":200,\"fault\":\"http_drop_response\",\"start\":%lld,\"end\":%lld}",
+	   5605 * MSNS, 5620 * MSNS);
+	hl(&B, "{\"event\":\"http_exchange\",\"link\":\"a->b\",\"method\":\"GET\",\"path\":\"/x\","
+	       "\"status\":200,\"fault\":\"http_drop_response\",\"start\":%lld,\"end\":%lld}",
+	   5622 * MSNS, 5640 * MSNS);
+	call(5700, 5750, "success");
+	exch(5705, 5745, 200);
+	tr(5751, "HALF_OPEN", "CLOSED");
+	r = run(&c);
+	expect_state(r, "C2", FL_INV_PASSED);
+	expect_state(r, "C8", FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
 }
 
 /* A HALF_OPEN trial still out when the other trials closed the breaker is
