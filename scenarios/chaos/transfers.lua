@@ -190,8 +190,14 @@ describe("chaos", { tags = { "chaos" } }, function()
     local done = false
     local tasks = {}
     local t_lanes = fl.now() + DURATION - lane_time
+    -- late deliveries land up to 10 s after the prelude's last fault
+    local t_late = 0
     if prelude then
-      tasks[1] = fl.spawn(function() return prelude:run(DURATION, function() return done end) end)
+      tasks[1] = fl.spawn(function()
+        local log = prelude:run(DURATION, function() return done end)
+        t_late = fl.now() + 10.3
+        return log
+      end)
     end
     for _, nem in ipairs(nems) do
       tasks[#tasks + 1] = fl.spawn(function()
@@ -213,8 +219,10 @@ describe("chaos", { tags = { "chaos" } }, function()
     end
     print(string.format("  workload: %d ops (%d ok, %d fail, %d info); %d faults",
       stats.ops, stats.ok, stats.fail, stats.info, #log))
-    -- quiet: breakers half-open after their wait, deferred sagas run
+    -- quiet: breakers half-open after their wait, deferred sagas run;
+    -- the requests held by the prelude's late fault have arrived
     win:quiesce(30)
+    if fl.now() < t_late then fl.sleep(t_late - fl.now()) end
     for _, p in pairs(probers) do p:stop() end
     -- grace 15 s: under three lanes of faults (breakers open, refunds and
     -- fenced queries failing for seconds) a short-deadline saga may decide
