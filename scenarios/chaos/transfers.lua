@@ -62,15 +62,19 @@ local NO_DROP = { latency = 3, slow = 1, http_abort = 2, client_error = 1, parti
 -- breaker checker takes the dropped one for the call (a false C8: a
 -- success recorded, a dropped answer on the wire) or counts both as
 -- HALF_OPEN trials (a false C2).
--- Late deliveries hold half the debits only, so the breaker to money
--- (50 % failures over 10 calls) stays closed and the sagas decide, with a
--- fenced query, before the held requests land.
+-- Last, the link to money goes down with requests delivered and their
+-- answers held back: callers see "connection refused" when they resend.
+-- Late deliveries come first and hold half the debits only, so the
+-- breaker to money (50 % failures over 10 calls) stays closed and the
+-- short-deadline sagas decide, with a fenced query, 2 s later, long before
+-- the held requests land.
 local PRELUDE = {
+  { "late", "remittance->money", { path = "/money/debit", probability = 0.5 } },
   { "http_abort", "banking->extbank", { path = "/bank/transfer", method = "POST", probability = 1 } },
   { "http_drop_response", "remittance->banking",
     { path = "/banking/firmbanking/request", probability = 0.8 } },
-  { "late", "remittance->money", { path = "/money/debit", probability = 0.5 } },
   "compensation_storm",
+  { "flap", "remittance->money" },
 }
 local PRELUDE_LINKS = { "remittance->money", "remittance->banking", "banking->extbank" }
 -- Then three lanes side by side, each covering its kinds on its links and
