@@ -74,8 +74,8 @@ end
 --- client_error, http_drop_response, late, reset, partition, flap; on the
 --- reference system also bank and compensation_storm), min/max (s a fault
 --- lasts, 0.5/2), gap (s between faults, 0.3), refund_link ({link=, path=,
---- reject=}: compensation_storm fails the compensations, path, with 5xx and
---- refuses reject with 422 on that link); host faults: fleet (an fl.fleet), hosts (agent
+--- reject=}: compensation_storm refuses the compensations, path, with 409
+--- or 423 and reject with 422 on that link); host faults: fleet (an fl.fleet), hosts (agent
 --- names; default: all), addresses ({host = address}; default: the host of
 --- each agent's URL), dev (the interface of bandwidth faults, "eth0"),
 --- processes ({host = {comm, ...}}: what host_kill/term/pause may signal),
@@ -200,9 +200,10 @@ function Nemesis:draw(kind, at, attributes)
   elseif kind == "compensation_storm" and self.refund_link then
     -- (reference system) the bank rejects every transfer and the pivot of
     -- internal transfers is refused (4xx), so sagas compensate, while the
-    -- refunds fail with server errors for the hold
+    -- refunds are refused for the hold (409/423: "try again", which the
+    -- callers' breakers do not count as failures, so they stay closed)
     return { kind = kind, link = self.refund_link.link, path = self.refund_link.path,
-             reject = self.refund_link.reject, status = fl.random.choice({ 500, 503 }) }
+             reject = self.refund_link.reject, status = fl.random.choice({ 409, 423 }) }
   elseif kind:sub(1, 5) == "host_" and self.fleet then
     return self:draw_host(kind)
   end
