@@ -156,8 +156,8 @@ end
 -- client_error: 4xx, answered by the proxy; reset; partition), after it
 -- was applied (http_drop_response: the answer is lost), slowness beyond the
 -- caller's timeout (slow), and late delivery (late: a request that arrives
--- while the fault is on is held 8-10 s, past its caller's timeout and an
--- open breaker's wait, and then delivered, whenever the fault ends).
+-- while the fault is on is held 2.5-3 s, past its caller's 2 s timeout,
+-- and then delivered, whenever the fault ends).
 local LINK_KINDS = {
   latency = function() return "latency", { latency = fl.random(50, 400), jitter = fl.random(0, 50) } end,
   slow = function() return "latency", { latency = fl.random(2500, 3500) } end,
@@ -168,7 +168,7 @@ local LINK_KINDS = {
     return "http_abort", { status = fl.random.choice({ 400, 409, 422 }), probability = fl.random(5, 10) / 10 }
   end,
   http_drop_response = function() return "http_drop_response", { probability = fl.random(2, 6) / 10 } end,
-  late = function() return "http_delay", { delay = fl.random(8000, 10000), method = "POST" } end,
+  late = function() return "http_delay", { delay = fl.random(2500, 3000), method = "POST" } end,
   reset = function() return "reset_peer", { timeout = fl.random(0, 200) } end,
 }
 M.LINK_KINDS = LINK_KINDS

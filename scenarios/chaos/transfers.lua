@@ -18,7 +18,7 @@
 -- coverage summary: the faults per link and process, and how many sagas
 -- took each path; a path of the reference system's sagas that no saga took
 -- is a warning (-e CHAOS_COVERAGE=strict makes it a failure).
---   faultline run scenarios/chaos -e FL_REF=DATA_DIR -e CHAOS_DURATION=14 --seed N
+--   faultline run scenarios/chaos -e FL_REF=DATA_DIR -e CHAOS_DURATION=16 --seed N
 --   (-e CHAOS_FAULTS=kill,partition  -e CHAOS_KILL=remittance  narrow the
 --   schedule to one random lane, as before)
 local fl = require "faultline"
@@ -26,7 +26,7 @@ local http = fl.http
 local W = fl.workload
 local N = fl.nemesis
 
-local DURATION = tonumber(fl.env.CHAOS_DURATION or "") or 14
+local DURATION = tonumber(fl.env.CHAOS_DURATION or "") or 16
 -- CHAOS_FAULTS=kill,pause,...: only these kinds of faults (equal weights);
 -- CHAOS_KILL=svc,...: which services may be killed
 local function list(s)
@@ -65,8 +65,8 @@ local NO_DROP = { latency = 3, slow = 1, http_abort = 2, client_error = 1, parti
 -- The storm refuses refunds with 4xx, which no breaker counts; late
 -- deliveries come last and hold half the debits only, so the breaker to
 -- money (50 % failures over 10 calls) stays closed and the short-deadline
--- sagas decide, with a fenced query, 2 s later, long before the held
--- requests land.
+-- sagas decide, with a fenced query, 2 s later, before the held requests
+-- land (2.5-3 s).
 local PRELUDE = {
   { "http_abort", "banking->extbank", { path = "/bank/transfer", method = "POST", probability = 1 } },
   { "http_drop_response", "remittance->banking",
@@ -193,17 +193,20 @@ describe("chaos", { tags = { "chaos" } }, function()
     fl.defer(function() for _, nem in pairs(all) do nem:heal() end end)
     local done = false
     local tasks = {}
-    local t_lanes = fl.now() + DURATION - lane_time
-    -- late deliveries land up to 10 s after the late fault ends
-    local t_late = 0
+    -- late deliveries land up to 3 s after the late fault ends: the lanes
+    -- (whose partitions would close the held requests' connections) and
+    -- the checks wait for them
+    local t0, t_late = fl.now(), 0
     if prelude then
-      local at = fl.now()
+      local at = t0
       for _, step in ipairs(prelude.schedule) do
-        if step.spec.kind == "late" then t_late = at + step.hold + 10.3; break end
+        if step.spec.kind == "late" then t_late = at + step.hold + 3.3; break end
         at = at + step.hold + step.gap
       end
       tasks[1] = fl.spawn(function() return prelude:run(DURATION, function() return done end) end)
     end
+    local t_lanes = math.max(t0 + DURATION - lane_time, t_late)
+    lane_time = t0 + DURATION - t_lanes
     for _, nem in ipairs(nems) do
       tasks[#tasks + 1] = fl.spawn(function()
         fl.sleep(math.max(0, t_lanes - fl.now()))
