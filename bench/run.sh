@@ -4,7 +4,8 @@
 # This script runs the runner's own benchmarks, then every other bench/*.sh.
 # The HTTP server of every HTTP comparison is nginx (bench/lib.sh), never a
 # helper of ours. Env: BUILD, BENCH_DURATION (s per round, default 5),
-# BENCH_ROUNDS (default 5), BENCH_ONLY (substring of bench/*.sh names).
+# BENCH_ROUNDS (default 5), BENCH_ONLY (run: the runner's benchmarks here;
+# threads: only its worker-thread ones; else a substring of bench/*.sh names).
 set -eu
 BUILD=${BUILD:-build}
 FAULTLINE=${FAULTLINE:-"$BUILD/faultline"}
@@ -17,7 +18,6 @@ trap cleanup EXIT INT TERM
 
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
 echo "machine: $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-# BENCH_ONLY=run: the runner's benchmarks below; =threads: only the worker-thread ones
 want() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = run ] || [ "$BENCH_ONLY" = "$1" ]; }
 if want run1; then
 echo "== faultline run: fl.parallel(64) GET loops vs wrk -t1 -c64, against nginx, $ROUNDS alternating rounds of ${DURATION} s =="
@@ -65,18 +65,25 @@ if want threads; then
 echo "== faultline run: fl.parallel.load (2 worker threads, 64 clients) GET loops vs wrk -t2 -c64, against nginx, $ROUNDS alternating rounds of ${DURATION} s =="
 nginx_start "$T/nginx"
 echo "  nginx $(nginx -v 2>&1 | sed 's/.*\///') on $NGINX_ADDR, $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
-wr="" fr="" rr="" f1="" r1="" la=""
+wr="" fr="" rr="" f1="" r1="" la="" wc="" fc=""
 r=0
 fl_load() { # threads -> "RATE CPU_US"
 	"$FAULTLINE" run bench/http_rate.lua -q -e BASE="http://$NGINX_ADDR" -e CLIENTS=64 -e THREADS="$1" -e DURATION="$DURATION" |
 		awk '/^rate:/ { r = $2 } /^cpu:/ { c = $2 } END { print r, c }'
 }
+wrk_load() { # -> "RATE CPU_US": wrk's own user + system time (the shell's `times`) per request
+	{ wrk -t 2 -c 64 -d "${DURATION}s" "http://$NGINX_ADDR/"; times; } | awk '
+		function sec(s) { split(s, a, "m"); return a[1] * 60 + a[2] }
+		/Requests\/sec/ { r = $2 } /^[0-9]+m[0-9.]+s [0-9]+m[0-9.]+s$/ { c = sec($1) + sec($2) }
+		END { printf "%s %.2f\n", r, (r > 0 ? c * 1e6 / (r * '"$DURATION"') : 0) }'
+}
 while [ $r -lt "$ROUNDS" ]; do
 	la="$la $(loadavg)"
-	w=$(wrk -t 2 -c 64 -d "${DURATION}s" "http://$NGINX_ADDR/" | awk '/Requests\/sec/ { print $2 }')
-	set -- $(fl_load 2); f=$1
+	set -- $(wrk_load); w=$1 wcpu=$2
+	set -- $(fl_load 2); f=$1 fcpu=$2
 	set -- $(fl_load 1); o=$1
 	wr="$wr $w" fr="$fr $f" rr="$rr $(ratio "$f" "$w")" f1="$f1 $o" r1="$r1 $(ratio "$f" "$o")"
+	wc="$wc $wcpu" fc="$fc $fcpu"
 	r=$((r + 1))
 done
 # shellcheck disable=SC2086
@@ -87,6 +94,7 @@ echo "  faultline 2 threads:         $(stats $fr) req/s"
 echo "  faultline 1 thread:          $(stats $f1) req/s"
 echo "  ratio 2 threads / wrk -t2:   $(stats $rr)  (target >= 0.80: $(awk -v m="$(median $rr)" 'BEGIN { print (m >= 0.8 ? "met" : "NOT met") }'))"
 echo "  ratio 2 threads / 1 thread:  $(stats $r1)"
+echo "  CPU per request, wrk -t2:    $(stats $wc) us; faultline 2 threads: $(stats $fc) us (user + system)"
 }
 echo "== faultline run: fl.rate threads=2 (open model, 64 clients) against nginx, ${DURATION} s per rate =="
 best=0

@@ -317,6 +317,11 @@ static void on_outcome(struct rp *p, const struct call *k)
 {
 	bool in_epoch = k->start >= p->since;
 	if (p->state == FL_BR_CLOSED) {
+		/* a call permitted before the latest transition (a HALF_OPEN
+		 * trial still out when the trials decided) is ignored, as the
+		 * breaker documents: it is not in the new window */
+		if (!in_epoch && !p->blackbox)
+			return;
 		window_add(&p->closed, k->end, k->fail, k->slow);
 		if (in_epoch && p->trip_t < 0 && !p->blackbox)
 			fl_check_pass(p->r,
@@ -548,7 +553,8 @@ static int collect(struct rp *p, int32_t bid, int32_t link, size_t *ntr)
 	if (link >= 0 && link_seen) {
 		for (size_t i = 0; i < h->n_exchanges; i++) {
 			const struct fl_chk_exchange *x = &h->exchanges[i];
-			if (x->link != link)
+			if (x->link != link || fl_breaker_exchange_unsent(h, x) ||
+			    fl_breaker_exchange_resend(h, i, p->c->tolerance_ms * MS))
 				continue;
 			struct call c = { x->start, x->end, x->line,
 					  x->status == 0 || x->status >= 500,

@@ -22,6 +22,34 @@ static bool inside(const struct fl_chk_call *k, const struct fl_chk_exchange *x)
 	return x->start >= k->start - SLACK && x->start <= k->end;
 }
 
+bool fl_breaker_exchange_unsent(struct fl_chk_history *h, const struct fl_chk_exchange *x)
+{
+	return x->error >= 0 &&
+	       !strcmp(fl_chk_str(h, x->error), "upstream closed before the request");
+}
+
+/* No answer reached the caller: none came, or the proxy dropped it. */
+static bool unanswered(struct fl_chk_history *h, const struct fl_chk_exchange *x)
+{
+	return x->status == 0 || x->error >= 0 ||
+	       (x->fault >= 0 && !strcmp(fl_chk_str(h, x->fault), "http_drop_response"));
+}
+
+bool fl_breaker_exchange_resend(struct fl_chk_history *h, size_t j, int64_t tol)
+{
+	const struct fl_chk_exchange *x = &h->exchanges[j];
+	for (size_t i = j, n = 0; i-- > 0 && n < 64; n++) {
+		const struct fl_chk_exchange *p = &h->exchanges[i];
+		if (p->start < x->start - 30000 * MS)
+			break;
+		if (p->link == x->link && p->method == x->method && p->path == x->path &&
+		    p->end <= x->start && x->start - p->end <= tol && unanswered(h, p) &&
+		    !fl_breaker_exchange_unsent(h, p))
+			return true;
+	}
+	return false;
+}
+
 static bool is_call(const struct fl_chk_call *k, int32_t bid)
 {
 	return (bid < 0 || k->breaker == bid) &&
@@ -58,18 +86,36 @@ static bool http_fault(const char *what)
 	       !strcmp(what, "http_drop_response");
 }
 
+static bool same_fault(const struct fl_chk_fault *f, const struct fl_chk_fault *g)
+{
+	return f->id >= 0 ? g->id == f->id : g->what == f->what;
+}
+
 static bool byte_fault_during(struct fl_chk_history *h, int32_t link, int64_t a, int64_t b)
 {
 	for (size_t i = 0; i < h->n_faults; i++) {
 		const struct fl_chk_fault *f = &h->faults[i];
 		const char *what = f->what >= 0 ? fl_chk_str(h, f->what) : "";
-		if (!f->added || f->target != link || f->t > b || http_fault(what))
+		if (f->target != link || http_fault(what))
+			continue;
+		if (!f->added) {
+			/* removed with no earlier add in the history: it was on
+			 * from the beginning */
+			bool had_add = false;
+			for (size_t j = 0; j < i && !had_add; j++)
+				had_add = h->faults[j].added && h->faults[j].target == link &&
+					  same_fault(f, &h->faults[j]);
+			if (!had_add && f->t >= a)
+				return true;
+			continue;
+		}
+		if (f->t > b)
 			continue;
 		int64_t until = INT64_MAX;
 		for (size_t j = 0; j < h->n_faults; j++) {
 			const struct fl_chk_fault *g = &h->faults[j];
-			if (!g->added && g->target == link && g->t >= f->t &&
-			    (f->id >= 0 ? g->id == f->id : g->what == f->what) && g->t < until)
+			if (!g->added && g->target == link && g->t >= f->t && same_fault(f, g) &&
+			    g->t < until)
 				until = g->t;
 		}
 		if (until >= a)
@@ -93,7 +139,9 @@ void fl_breaker_check_wire(struct fl_chk_history *h, const struct fl_breaker_con
 		const struct fl_chk_exchange *x = NULL;
 		size_t nx = 0;
 		for (size_t j = 0; j < h->n_exchanges && nx < 2; j++)
-			if (h->exchanges[j].link == link && inside(k, &h->exchanges[j])) {
+			if (h->exchanges[j].link == link && inside(k, &h->exchanges[j]) &&
+			    !fl_breaker_exchange_unsent(h, &h->exchanges[j]) &&
+			    !fl_breaker_exchange_resend(h, j, tol)) {
 				x = &h->exchanges[j];
 				nx++;
 			}

@@ -80,8 +80,8 @@ struct fl_breaker_config {
 	char reject_reason
 		[FL_CHK_NAME_MAX]; /* client ops failing for the breaker; "circuit_open" */
 	bool claims;		   /* C8 on: compare recorded outcomes with the link's
-					 * exchanges (every fault on the link must be in the
-					 * history); false */
+					 * exchanges (every fault on the link below HTTP must
+					 * be in the history); true */
 	int failure_status_min;	   /* C8: answers with this status or above are failures; 500 */
 	bool transport_error_is_failure; /* C8: no answer (reset, timeout) is a failure; true */
 	int64_t since;			 /* report only what starts at or after this time (ns);

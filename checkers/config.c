@@ -201,6 +201,7 @@ void fl_breaker_config_defaults(struct fl_breaker_config *c)
 	strcpy(c->reject_reason, "circuit_open");
 	c->failure_status_min = 500;
 	c->transport_error_is_failure = true;
+	c->claims = true;
 	c->since = INT64_MIN;
 }
 

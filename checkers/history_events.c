@@ -409,6 +409,26 @@ static int exchange_end(struct fl_chk_history *h, const struct fv *ev, void *ele
 	return 0;
 }
 
+/* The proxy's own record of a fault on a link (toxic_added, toxic_removed):
+ * a fault window on the link, "what" the toxic's type, paired by its name. */
+static int toxic_read(struct fl_chk_history *h, const struct fv *ev, void *elem, long line,
+		      char *err, size_t errlen)
+{
+	(void)line, (void)err, (void)errlen;
+	struct fl_chk_fault *f = elem;
+	struct fv t;
+	if (fv_sub(ev, "toxic", &t) < 0)
+		return 0;
+	f->what = str_field(h, &t, "type");
+	char name[300], buf[256];
+	const char *n = fv_text(&t, "name", buf, sizeof(buf));
+	if (n) {
+		snprintf(name, sizeof(name), "toxic:%s", n);
+		f->id = fl_chk_intern(h, name);
+	}
+	return 0;
+}
+
 static int snapshot_accounts(struct fl_chk_history *h, const struct fv *ev, void *elem, long line,
 			     char *err, size_t errlen)
 {
@@ -572,6 +592,13 @@ static const struct field fault_fields[] = {
 };
 #undef T
 
+#define T struct fl_chk_fault
+static const struct field toxic_fields[] = {
+	TIME("t", t),	  LINE,	 KIND(added), STR("link", target), STR("id", id), STR("what", what),
+	CALL(toxic_read), { 0 },
+};
+#undef T
+
 #define T struct fl_chk_process
 static const struct field process_fields[] = {
 	TIME("t", t),
@@ -668,6 +695,8 @@ static const struct event_type event_types[] = {
 	{ "money_snapshot", VEC(snaps), .kind = FL_SNAP_MONEY, .fields = snapshot_fields },
 	{ "bank_snapshot", VEC(snaps), .kind = FL_SNAP_BANK, .fields = snapshot_fields },
 	{ "fault", VEC(faults), .fields = fault_fields },
+	{ "toxic_added", VEC(faults), .kind = 1, .fields = toxic_fields },
+	{ "toxic_removed", VEC(faults), .kind = 0, .fields = toxic_fields },
 	{ "process", VEC(procs), .fields = process_fields },
 	{ "probe", VEC(probes), .fields = probe_fields },
 	{ "probe_transition", VEC(probe_trs), .fields = probe_tr_fields },

@@ -36,6 +36,7 @@ enum {
 	O_MAX_TTL,
 	O_MAX_FAULTS,
 	O_NO_HOST,
+	O_ALLOW_NETNS,
 	O_TLS_CERT,
 	O_TLS_KEY,
 	O_TLS_CLIENT_CA
@@ -71,6 +72,10 @@ static const struct fl_opt opts[] = {
 	  "(default /run/faultline-agent)" },
 	{ "max-ttl", O_MAX_TTL, "MS", "longest host-fault TTL accepted (default 3600000)" },
 	{ "max-faults", O_MAX_FAULTS, "N", "host faults held at once (default 64)" },
+	{ "allow-netns", O_ALLOW_NETNS, "LIST",
+	  "other network namespaces a host fault's \"target\" may\n"
+	  "enter: pid (any process's, by pid: pods from a DaemonSet),\n"
+	  "name:GLOB (/run/netns names); default none" },
 	{ "no-host", O_NO_HOST, NULL,
 	  "serve the proxy API only (no kernel faults, no root needed)" },
 	FL_OPT_HELP,
@@ -80,14 +85,16 @@ static const struct fl_opt opts[] = {
 static const struct fl_help help[] = {
 	{ "Usage: faultline agent [--listen ADDR] [--token-file FILE] [--table NAME]\n"
 	  "                       [--state-dir DIR] [--max-ttl MS] [--max-faults N]\n"
-	  "                       [--no-host] [proxy options]\n"
+	  "                       [--allow-netns LIST] [--no-host] [proxy options]\n"
 	  "\n"
 	  "Run a faultline agent: the fault injector's Toxiproxy-compatible API plus\n"
 	  "kernel-level faults inside this host's network namespace (nftables\n"
 	  "partitions and packet loss, tbf bandwidth limits, netem delay where the\n"
 	  "kernel has it, process kill/term/pause) under /host. Every host fault has a\n"
 	  "TTL and is healed when the controller's lease (POST /lease) lapses, when\n"
-	  "the agent exits, or, after a crash, when the agent next starts.\n"
+	  "the agent exits, or, after a crash, when the agent next starts. With\n"
+	  "--allow-netns a fault may name another network namespace as its target\n"
+	  "(a pod's, by a pid in it or by name): the agent enters it to apply it.\n"
 	  "\n",
 	  opts },
 	{ "\n"
@@ -232,6 +239,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *a)
 		case O_TABLE: a->ho.table = o.arg; break;
 		case O_STATE_DIR: a->ho.state_dir = o.arg; break;
 		case O_NO_HOST: a->no_host = true; break;
+		case O_ALLOW_NETNS: a->ho.allow_netns = o.arg; break;
 		case O_TLS_CERT: a->tls.cert = o.arg; break;
 		case O_TLS_KEY: a->tls.key = o.arg; break;
 		case O_TLS_CLIENT_CA: a->tls.client_ca = o.arg; break;
@@ -280,20 +288,26 @@ static int parse_args(int argc, char **argv, struct agent_opts *a)
 }
 
 /* Host faults on, after sweeping a crashed predecessor's leftovers; when the
- * kernel refuses (no CAP_NET_ADMIN), the agent runs without them. */
-static void host_start(struct agent *a, struct agent_opts *o)
+ * kernel refuses (no CAP_NET_ADMIN), the agent runs without them. Returns
+ * -1 to go on, or FL_EXIT_USAGE for options the set refuses. */
+static int host_start(struct agent *a, struct agent_opts *o)
 {
 	char err[300];
 	const char *url = fl_proxy_api_url(a->e), *colon = strrchr(url, ':');
 	o->ho.exempt_port = colon ? (uint16_t)atoi(colon + 1) : 0;
 	a->h = fl_hostfault_new(&o->ho, err, sizeof(err));
+	if (!a->h && strncmp(err, "--", 2) == 0) {
+		fprintf(stderr, "faultline agent: %s\n", err);
+		return FL_EXIT_USAGE;
+	}
 	if (a->h && fl_hostfault_sweep(a->h, &a->swept, err, sizeof(err)) == 0 &&
 	    fl_hostfault_attach(a->h, fl_proxy_engine_base(a->e), err, sizeof(err)) == 0)
-		return;
+		return -1;
 	fl_hostfault_free(a->h);
 	a->h = NULL;
 	snprintf(a->host_err, sizeof(a->host_err), "%s", err);
 	fprintf(stderr, "faultline agent: host faults off: %s\n", err);
+	return -1;
 }
 
 static int cmd_agent(int argc, char **argv)
@@ -337,8 +351,9 @@ static int cmd_agent(int argc, char **argv)
 	}
 	if (o.no_host)
 		snprintf(a.host_err, sizeof(a.host_err), "the agent runs with --no-host");
-	else
-		host_start(&a, &o);
+	else if ((rc = host_start(&a, &o)) >= 0)
+		goto out;
+	rc = FL_EXIT_OK;
 	fl_proxy_api_set_hook(a.e, agent_hook, &a);
 	struct event_base *b = fl_proxy_engine_base(a.e);
 	sigterm = evsignal_new(b, SIGTERM, on_signal, a.e);

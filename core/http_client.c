@@ -190,15 +190,34 @@ static bool proxy_configured(void)
 	return false;
 }
 
+/* libcurl is set up on the first transfer that needs it (its global init,
+ * which initialises OpenSSL, and the multi handle): a run whose requests all
+ * take the fast path, or that sends none, never pays for it. 0, FL_EHTTP
+ * (curl_global_init failed) or FL_ENOMEM. */
+static int curl_ready(struct fl_http_client *c)
+{
+	if (c->multi)
+		return 0;
+	pthread_once(&curl_once, curl_global_once);
+	if (curl_init_rc != CURLE_OK)
+		return FL_EHTTP;
+	c->multi = curl_multi_init();
+	if (!c->multi)
+		return FL_ENOMEM;
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	/* libcurl's default cache limit (4 x transfers in progress) shrinks as a
+	 * burst of transfers completes and closes connections a later burst
+	 * would reuse; keep idle connections like a load generator does */
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)FL_HTTP_MAX_IDLE_CONNS);
+	return 0;
+}
+
 struct fl_http_client *fl_http_client_new(struct event_base *base, char *err, size_t errlen)
 {
 	struct fl_http_client *c = NULL;
-	pthread_once(&curl_once, curl_global_once);
-	if (curl_init_rc != CURLE_OK) {
-		fl_err_set(err, errlen, FL_EHTTP, "curl_global_init: %s",
-			   curl_easy_strerror(curl_init_rc));
-		return NULL;
-	}
 	if (!base) {
 		fl_err_set(err, errlen, FL_EINVAL, "no event base");
 		return NULL;
@@ -208,25 +227,14 @@ struct fl_http_client *fl_http_client_new(struct event_base *base, char *err, si
 		goto nomem;
 	c->base = base;
 	c->next_id = 1;
-	c->multi = curl_multi_init();
 	c->timer = evtimer_new(base, on_timer, c);
-	if (!c->multi || !c->timer || hash_grow(c) < 0)
+	if (!c->timer || hash_grow(c) < 0)
 		goto nomem;
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-	/* libcurl's default cache limit (4 x transfers in progress) shrinks as a
-	 * burst of transfers completes and closes connections a later burst
-	 * would reuse; keep idle connections like a load generator does */
-	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)FL_HTTP_MAX_IDLE_CONNS);
 	c->no_fast = proxy_configured();
 	return c;
 nomem:
 	fl_err_set(err, errlen, FL_ENOMEM, "out of memory creating HTTP client");
 	if (c) {
-		if (c->multi)
-			curl_multi_cleanup(c->multi);
 		if (c->timer)
 			event_free(c->timer);
 		free(c->buckets);
@@ -279,7 +287,8 @@ static void client_destroy(struct fl_http_client *c)
 	for (size_t i = 0; i < c->npool; i++)
 		curl_easy_cleanup(c->pool[i]);
 	c->npool = 0;
-	curl_multi_cleanup(c->multi);
+	if (c->multi)
+		curl_multi_cleanup(c->multi);
 	while (c->socks)
 		sock_free(c, c->socks);
 	event_free(c->timer);
@@ -474,6 +483,10 @@ int fl_http_client_start(struct fl_http_client *c, const struct fl_http_request 
 		if (rc < 0)
 			goto fail;
 	} else {
+		rc = curl_ready(c);
+		if (rc < 0)
+			goto fail;
+		rc = FL_ENOMEM;
 		x->easy = c->npool ? c->pool[--c->npool] : curl_easy_init();
 		if (!x->easy)
 			goto fail;
@@ -517,7 +530,7 @@ static void check_done(struct fl_http_client *c)
 	CURLMsg *m;
 	int left;
 	c->depth++;
-	while (!c->dying && (m = curl_multi_info_read(c->multi, &left))) {
+	while (!c->dying && c->multi && (m = curl_multi_info_read(c->multi, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		char *priv = NULL;

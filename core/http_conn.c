@@ -49,8 +49,8 @@ struct fl_http_conn {
 	struct event *timer;	 /* setup, then the head deadline / idle timeout */
 	struct fl_http_req *req; /* the request with its handler, if any */
 	enum conn_state state;
-	size_t rx;	 /* bytes of the next request received so far */
-	char method[33]; /* the request's method token as sent */
+	size_t rx;	  /* bytes of the next request received so far */
+	char method[33];  /* the request's method token as sent */
 	bool want_method; /* its token is not complete yet (conn_method) */
 	/* the request head as it streams in (head_scan): where its first line
 	 * and the head end, and whether the body is chunked, to tell evhttp's

@@ -4,8 +4,9 @@
 # (e2e/netns/reference.lua), then e2e/netns_lua/partition.lua: a two-way
 # and a one-way nftables partition between remittance and money, each
 # applied by a host's agent with a TTL while clients transfer; after the
-# heal, sagas end, money is conserved and the saga checker passes. `down`
-# leaves no namespace, veth or bridge behind.
+# heal, sagas end, money is conserved and the saga checker passes. A
+# restarted service is back in its host; `down` leaves no namespace, veth
+# or bridge behind.
 set -eu
 ROOT=${ROOT:-$(pwd)}
 export ROOT
@@ -40,6 +41,12 @@ NETNS_REF_ARGS="--saga-deadline 2s --breaker-wait 1s --drain-delay 300ms --call-
 grep -q 'run on loopback' "$tmp/up" && fail "fell back to loopback: $(cat "$tmp/up")"
 echo "reference system in netns hosts: $(sed -n 's/^reference up in \([0-9]* ms\).*/\1/p' "$tmp/up"), $(js "$D/topology.json" 'len(t["netns"]["hosts"])') hosts on $(js "$D/topology.json" 't["netns"]["bridge"]') ($(js "$D/topology.json" 't["netns"]["subnet"]'))"
 names=$(js "$D/topology.json" '" ".join([t["netns"]["bridge"]] + [h["ns"] + " " + h["veth"] for h in t["netns"]["hosts"].values()])')
+
+# a reference service restarted (faultline ref restart) is back in its own host
+"$FAULTLINE" kill money --data "$D" >/dev/null || fail "kill money"
+"$FAULTLINE" ref restart money --data "$D" >/dev/null || fail "ref restart money"
+ip netns exec "$(js "$D/topology.json" 't["services"]["money"]["netns"]')" ss -ltnH |
+	grep -q "$(js "$D/topology.json" 't["services"]["money"]["addr"]')" || fail "restarted money is not in its host"
 
 FL_REF="$D" "$FAULTLINE" run "$ROOT/e2e/netns_lua/partition.lua" --seed 1 || fail "partition scenarios"
 

@@ -184,7 +184,8 @@ static struct name_check *check_collect(struct fl_proxy_engine *e, struct fl_htt
 	size_t i;
 	json_t *v;
 	if (json_is_array(arr) && populate)
-		json_array_foreach(arr, i, v) check_add(nc, v);
+		json_array_foreach(arr, i, v)
+			check_add(nc, v);
 	else if (json_is_object(body) && !populate)
 		check_add(nc, body);
 	if (!nc->n && !nc->err[0]) {

@@ -379,6 +379,8 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	if (n == 0) {
 		d->eof_in = true;
 		dir_set_reading(d, false);
+		if (d->idx == FL_DIR_UP)
+			fl_http_client_eof(c->http, now);
 		struct fl_chunk *k = fl_chunk_eof(now);
 		if (!k) {
 			fl_conn_close(c, FL_ACT_CLOSE, "out of memory");
@@ -667,13 +669,12 @@ static void dns_cb(int result, struct evutil_addrinfo *ai, void *arg)
 		return;
 	}
 	char why[256];
-	if (fl_policy_upstream_addr(c->link->e, c->link->upstream, ai->ai_addr, why,
-				    sizeof(why))) {
+	if (fl_policy_upstream_addr(c->link->e, c->link->upstream, ai->ai_addr, why, sizeof(why))) {
 		/* the name now points outside the allowlist: refused, logged */
 		refused_log(c->link, why);
-		fl_events_emit(c->link, json_pack("{s:s, s:I, s:s, s:s}", "event",
-						  "upstream_error", "conn", (json_int_t)c->id,
-						  "upstream", c->link->upstream, "error", why));
+		fl_events_emit(c->link, json_pack("{s:s, s:I, s:s, s:s}", "event", "upstream_error",
+						  "conn", (json_int_t)c->id, "upstream",
+						  c->link->upstream, "error", why));
 		evutil_freeaddrinfo(ai);
 		fl_conn_close(c, FL_ACT_CLOSE, "upstream outside --allow-upstream");
 		return;

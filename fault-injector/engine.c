@@ -607,11 +607,8 @@ void fl_link_delete(struct fl_link *l)
 	free(l);
 	/* give the memory of mass deletes back to the system: without it a
 	 * thousand deleted proxies leave the heap fragmented and RSS high
-	 * (bench/proxy.sh section 6) */
-	if (++e->deleted_since_trim >= 256 || !e->links) {
-		e->deleted_since_trim = 0;
-		malloc_trim(0);
-	}
+	 * (bench/proxy.sh section 6); one trim for a burst of deletes */
+	fl_engine_trim_soon(e);
 }
 
 json_t *fl_link_to_json(const struct fl_link *l)

@@ -35,6 +35,8 @@ struct xchg {
 	int abort_status;
 	char *abort_body;
 	bool aborted, drop_response, req_done, head_req, headers_done;
+	bool emitted;	    /* recorded when its client gave up (fl_http_client_eof) */
+	bool upstream_gone; /* the upstream had closed before the request came */
 };
 
 struct side {
@@ -268,6 +270,9 @@ static int req_begin(http_parser *p)
 	fl_buf_init(&x->req_body, FL_BODY_CAP);
 	fl_buf_init(&x->resp_body, FL_BODY_CAP);
 	x->start = fl_mono_ns();
+	/* A request on a kept-alive connection the upstream already closed
+	 * never reaches it (the client resends it on a new connection). */
+	x->upstream_gone = h->c->d[FL_DIR_DOWN].eof_in;
 	if (h->tail)
 		h->tail->next = x;
 	else
@@ -419,11 +424,32 @@ void fl_http_state_close(struct fl_http_state *h)
 		return;
 	struct xchg *x;
 	while ((x = xchg_pop(h))) {
-		if (x->req_done || x->headers_done)
+		if ((x->req_done || x->headers_done) && !x->emitted)
 			xchg_emit(h, x,
-				  x->drop_response ? NULL
-						   : "connection closed before the response");
+				  x->drop_response   ? NULL
+				  : x->upstream_gone ? "upstream closed before the request"
+						     : "connection closed before the response");
 		xchg_free(x);
+	}
+}
+
+/* The client closed its side (EOF) with requests unanswered: the caller
+ * gave up on them (a client-side timeout). Each is recorded now, with no
+ * status and the error saying so, rather than whenever the upstream
+ * answers (a held request may only be forwarded later, and nobody reads
+ * that answer): the wire record of a call its caller abandoned. */
+void fl_http_client_eof(struct fl_http_state *h, int64_t now)
+{
+	if (!h)
+		return;
+	for (struct xchg *x = h->head; x; x = x->next) {
+		if (x->emitted || x->status || !(x->req_done || x->headers_done))
+			continue;
+		x->end = now;
+		x->emitted = true;
+		xchg_emit(h, x,
+			  x->upstream_gone ? "upstream closed before the request"
+					   : "client closed before the response");
 	}
 }
 
@@ -656,7 +682,8 @@ static int resp_finish(struct fl_http_state *h, int64_t now)
 	bool drop = x->drop_response;
 	if (x == h->head)
 		xchg_pop(h);
-	xchg_emit(h, x, NULL);
+	if (!x->emitted)
+		xchg_emit(h, x, NULL);
 	xchg_free(x);
 	return drop ? FL_ACT_CLOSE : FL_ACT_NONE;
 }

@@ -277,10 +277,9 @@ struct fl_proxy_engine {
 	int pipes[64][2]; /* idle splice pipes */
 	size_t npipes;
 	size_t pipe_size;
-	size_t queued;		     /* bytes held by every direction (FL_ENGINE_CAP) */
-	unsigned deleted_since_trim; /* links deleted since the last malloc_trim */
-	struct event *trim_ev;	     /* a malloc_trim soon (fl_engine_trim_soon) */
-	bool no_splice;		     /* FAULTLINE_PROXY_SPLICE=0 */
+	size_t queued;	       /* bytes held by every direction (FL_ENGINE_CAP) */
+	struct event *trim_ev; /* a malloc_trim soon (fl_engine_trim_soon) */
+	bool no_splice;	       /* FAULTLINE_PROXY_SPLICE=0 */
 	/* stage timers (timers.c) */
 	int tfd;
 	struct event *tev;
@@ -397,6 +396,8 @@ bool fl_http_looks_like_request(const char *p, size_t n);
 struct fl_http_state *fl_http_state_new(struct fl_conn *c);
 /* Record exchanges still open (the connection is closing). */
 void fl_http_state_close(struct fl_http_state *h);
+/* The client sent EOF at now: its unanswered exchanges are recorded. */
+void fl_http_client_eof(struct fl_http_state *h, int64_t now);
 void fl_http_state_free(struct fl_http_state *h);
 
 /* events.c */

@@ -274,8 +274,8 @@ bool fl_policy_upstream_needs_resolve(const struct fl_proxy_engine *e, const cha
 	char host[256];
 	int port, fam;
 	unsigned char b[16];
-	if (!e->allow_upstream || !upstream ||
-	    fl_addr_split(upstream, host, sizeof(host), &port) || !*host)
+	if (!e->allow_upstream || !upstream || fl_addr_split(upstream, host, sizeof(host), &port) ||
+	    !*host)
 		return false;
 	return !host_bytes(host, &fam, b) && !name_listed(e->allow_upstream, host) &&
 	       has_addr_entries(e->allow_upstream);

@@ -1,5 +1,6 @@
 /* The /host JSON API:
- *   GET    /host                 {"faults", "leases", "table", "qdisc_handle", "netem"}
+ *   GET    /host                 {"faults", "leases", "table", "qdisc_handle", "netem",
+ *                                 "allow_netns", "netns": the namespaces entered}
  *   GET    /host/faults          the faults, with remaining TTL
  *   POST   /host/faults          create (201 and the fault)
  *   DELETE /host/faults          heal every fault (204)
@@ -80,9 +81,16 @@ void fl_hostfault_api_handle(struct fl_hostfault *h, const char *method, const c
 		char handle[16];
 		snprintf(handle, sizeof(handle), "%x:", h->qdisc_major);
 		*status = 200;
-		*reply = json_pack("{s:o, s:o, s:s, s:s, s:b}", "faults", fl_hostfault_list(h),
-				   "leases", fl_hostfault_leases(h), "table", h->table,
-				   "qdisc_handle", handle, "netem", fl_hostfault_netem_available());
+		json_t *allow = json_array();
+		if (h->allow_pid)
+			json_array_append_new(allow, json_string("pid"));
+		for (size_t i = 0; i < h->nallow_names; i++)
+			json_array_append_new(allow, json_sprintf("name:%s", h->allow_names[i]));
+		*reply = json_pack("{s:o, s:o, s:s, s:s, s:b, s:o, s:o}", "faults",
+				   fl_hostfault_list(h), "leases", fl_hostfault_leases(h), "table",
+				   h->table, "qdisc_handle", handle, "netem",
+				   fl_hostfault_netem_available(), "allow_netns", allow, "netns",
+				   fl_hf_ns_list(h));
 		return;
 	}
 	if (strcmp(path, "/host/faults") == 0) {

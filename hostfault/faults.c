@@ -1,5 +1,6 @@
 /* The set of host faults: creation through the back ends, TTLs, the
  * controller's leases, healing, the crash sweep. */
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,33 +42,50 @@ struct fl_hostfault *fl_hostfault_new(const struct fl_hostfault_opts *opts, char
 	h->max_ttl_ms = o.max_ttl_ms > 0 ? o.max_ttl_ms : 3600000;
 	h->max_faults = o.max_faults ? o.max_faults : 64;
 	h->exempt_port = o.exempt_port;
+	h->self.fd = -1;
+	if (fl_hf_ns_allow_parse(h, o.allow_netns, err, errlen)) {
+		fl_hostfault_free(h);
+		return NULL;
+	}
 	const char *dir = o.state_dir ? o.state_dir : "/run/faultline-agent";
 	/* one state file per network namespace and table: agents in other
 	 * namespaces of the same machine share the directory */
 	struct stat st;
-	unsigned long ns = stat("/proc/self/ns/net", &st) == 0 ? (unsigned long)st.st_ino : 0;
-	if (*dir && (mkdir(dir, 0700) == 0 || stat(dir, &st) == 0))
+	if (stat("/proc/thread-self/ns/net", &st) == 0) {
+		h->self.dev = (unsigned long long)st.st_dev;
+		h->self.ino = (unsigned long long)st.st_ino;
+	}
+	unsigned long ns = (unsigned long)h->self.ino;
+	if (*dir && (mkdir(dir, 0700) == 0 || stat(dir, &st) == 0)) {
 		snprintf(h->state_path, sizeof(h->state_path), "%s/paused-%lu-%s.json", dir, ns,
 			 h->table);
+		snprintf(h->netns_path, sizeof(h->netns_path), "%s/netns-%lu-%s.json", dir, ns,
+			 h->table);
+	}
 	h->next_serial = 1;
 	return h;
 }
 
 int fl_hostfault_sweep(struct fl_hostfault *h, json_t **report, char *err, size_t errlen)
 {
-	int chains = 0, qdiscs = 0, resumed = 0;
-	int rc = fl_hf_nft_drop_table(h, &chains, err, errlen);
+	int chains = 0, qdiscs = 0, resumed = 0, nschains = 0, nsqdiscs = 0, swept = 0, gone = 0;
+	int64_t t0 = fl_mono_ns();
+	int rc = fl_hf_nft_drop_table(h, &h->self, &chains, err, errlen);
 	if (!rc)
-		rc = fl_hf_qdisc_sweep(h, &qdiscs, err, errlen);
+		rc = fl_hf_qdisc_sweep(h, &h->self, &qdiscs, err, errlen);
 	fl_hf_proc_sweep(h, &resumed);
-	if (chains || qdiscs || resumed)
+	fl_hf_ns_sweep_recorded(h, &swept, &gone, &nschains, &nsqdiscs);
+	if (chains || qdiscs || resumed || nschains || nsqdiscs)
 		fl_warn("hostfault",
 			"swept a previous agent's leftovers: %d chains, %d qdiscs, "
-			"%d paused processes resumed",
-			chains, qdiscs, resumed);
+			"%d paused processes resumed; in %d other network namespaces %d chains, "
+			"%d qdiscs (%d namespaces gone)",
+			chains, qdiscs, resumed, swept, nschains, nsqdiscs, gone);
 	if (report)
-		*report = json_pack("{s:i, s:i, s:i}", "chains", chains, "qdiscs", qdiscs,
-				    "resumed", resumed);
+		*report = json_pack("{s:i, s:i, s:i, s:{s:i, s:i, s:i, s:i}, s:I}", "chains",
+				    chains, "qdiscs", qdiscs, "resumed", resumed, "netns",
+				    "swept", swept, "gone", gone, "chains", nschains, "qdiscs",
+				    nsqdiscs, "sweep_us", (json_int_t)((fl_mono_ns() - t0) / 1000));
 	return rc;
 }
 
@@ -111,16 +129,28 @@ void fl_hf_rearm(struct fl_hostfault *h)
 	evtimer_add(h->timer, &tv);
 }
 
+/* A kernel call for one fault, run inside the fault's namespace. */
+struct op {
+	struct fl_hostfault *h;
+	struct fl_hf_fault *f;
+	char *err;
+	size_t errlen;
+};
+
+static int del_in_ns(void *arg)
+{
+	struct op *o = arg;
+	if (o->f->kind == FL_HF_PARTITION || o->f->kind == FL_HF_LOSS)
+		return fl_hf_nft_del(o->h, o->f->ns, o->f, o->err, o->errlen);
+	return fl_hf_qdisc_del(o->h, o->f->ns, o->f, o->err, o->errlen);
+}
+
 static int backend_del(struct fl_hostfault *h, struct fl_hf_fault *f, char *err, size_t errlen)
 {
-	switch (f->kind) {
-	case FL_HF_PARTITION:
-	case FL_HF_LOSS: return fl_hf_nft_del(h, f, err, errlen);
-	case FL_HF_BANDWIDTH:
-	case FL_HF_DELAY: return fl_hf_qdisc_del(h, f, err, errlen);
-	case FL_HF_PROCESS: return fl_hf_proc_resume(h, f);
-	}
-	return 0;
+	if (f->kind == FL_HF_PROCESS)
+		return fl_hf_proc_resume(h, f);
+	struct op o = { h, f, err, errlen };
+	return fl_hf_ns_call(f->ns, del_in_ns, &o, err, errlen);
 }
 
 static json_t *fault_json(const struct fl_hf_fault *f, int64_t now)
@@ -130,6 +160,10 @@ static json_t *fault_json(const struct fl_hf_fault *f, int64_t now)
 	json_object_set_new(j, "id", json_string(f->id));
 	json_object_set_new(j, "expires_in_ms", json_integer(left > 0 ? left : 0));
 	json_object_set_new(j, "age_ms", json_integer((now - f->created_ns) / 1000000));
+	if (f->ns && f->ns->fd >= 0)
+		json_object_set_new(j, "netns",
+				    json_pack("{s:s, s:I}", "target", f->ns->how, "inode",
+					      (json_int_t)f->ns->ino));
 	if (f->kind == FL_HF_PARTITION || f->kind == FL_HF_LOSS) {
 		json_t *ch = json_array();
 		char name[32];
@@ -152,31 +186,46 @@ static json_t *fault_json(const struct fl_hf_fault *f, int64_t now)
 	return j;
 }
 
-static void fault_free(struct fl_hf_fault *f)
+/* Unlink nothing: free f and drop its hold on its namespace. */
+static void fault_free(struct fl_hostfault *h, struct fl_hf_fault *f)
 {
 	if (f) {
+		if (f->ns)
+			fl_hf_ns_unref(h, f->ns);
 		json_decref(f->spec);
 		free(f);
 	}
 }
 
+/* Inside the fault's namespace: its interface looked up there, then the
+ * rules or the qdisc. */
+static int add_in_ns(void *arg)
+{
+	struct op *o = arg;
+	struct fl_hostfault *h = o->h;
+	struct fl_hf_fault *f = o->f;
+	const char *dev = f->kind == FL_HF_PARTITION || f->kind == FL_HF_LOSS ? f->m.dev : f->dev;
+	unsigned idx = *dev ? if_nametoindex(dev) : 0;
+	if (*dev && !idx)
+		return fl_err_set(o->err, o->errlen, FL_ENOENT, "field dev: no interface '%s' %s",
+				  dev, f->ns->fd < 0 ? "here" : "in the target's namespace");
+	if (f->kind == FL_HF_PARTITION || f->kind == FL_HF_LOSS)
+		return fl_hf_nft_add(h, f->ns, f, o->err, o->errlen);
+	f->ifindex = (int)idx;
+	for (struct fl_hf_fault *g = h->faults; g; g = g->next)
+		if ((g->kind == FL_HF_BANDWIDTH || g->kind == FL_HF_DELAY) && g->ns == f->ns &&
+		    g->ifindex == f->ifindex)
+			return fl_err_set(o->err, o->errlen, FL_EEXIST,
+					  "%s already has qdisc fault %s", f->dev, g->id);
+	return fl_hf_qdisc_add(h, f->ns, f, o->err, o->errlen);
+}
+
 static int create_in_kernel(struct fl_hostfault *h, struct fl_hf_fault *f, char *err, size_t errlen)
 {
-	switch (f->kind) {
-	case FL_HF_PARTITION:
-	case FL_HF_LOSS: return fl_hf_nft_add(h, f, err, errlen);
-	case FL_HF_BANDWIDTH:
-	case FL_HF_DELAY:
-		for (struct fl_hf_fault *g = h->faults; g; g = g->next)
-			if ((g->kind == FL_HF_BANDWIDTH || g->kind == FL_HF_DELAY) &&
-			    g->ifindex == f->ifindex)
-				return fl_err_set(err, errlen, FL_EEXIST,
-						  "%s already has qdisc fault %s", f->dev, g->id);
-		return fl_hf_qdisc_add(h, f, err, errlen);
-	case FL_HF_PROCESS:
+	if (f->kind == FL_HF_PROCESS)
 		return fl_hf_proc_apply(h, f, fl_json_str(f->spec, "action", ""), err, errlen);
-	}
-	return FL_EINVAL;
+	struct op o = { h, f, err, errlen };
+	return fl_hf_ns_call(f->ns, add_in_ns, &o, err, errlen);
 }
 
 int fl_hostfault_create(struct fl_hostfault *h, const json_t *spec, json_t **fault, char *err,
@@ -193,12 +242,15 @@ int fl_hostfault_create(struct fl_hostfault *h, const json_t *spec, json_t **fau
 				h->max_faults);
 		goto out;
 	}
+	int64_t t0 = fl_mono_ns();
+	if ((rc = fl_hf_ns_resolve(h, json_object_get(spec, "target"), &f->ns, err, errlen)))
+		goto out;
+	f->ns->refs++;
 	f->spec = json_deep_copy(spec);
 	f->serial = h->next_serial++;
 	snprintf(f->id, sizeof(f->id), "hf-%u", f->serial);
 	f->created_ns = fl_mono_ns();
 	f->expires_ns = f->created_ns + f->ttl_ms * 1000000;
-	int64_t t0 = fl_mono_ns();
 	if ((rc = create_in_kernel(h, f, err, errlen))) {
 		h->failed++;
 		goto out;
@@ -222,7 +274,7 @@ int fl_hostfault_create(struct fl_hostfault *h, const json_t *spec, json_t **fau
 		fl_hf_rearm(h);
 	}
 out:
-	fault_free(f);
+	fault_free(h, f);
 	return rc;
 }
 
@@ -245,7 +297,7 @@ static int heal(struct fl_hostfault *h, struct fl_hf_fault **pp, const char *why
 	if (f->kind == FL_HF_PROCESS)
 		fl_hf_proc_save(h);
 	fl_info("hostfault", "%s %s healed (%s)", fl_hf_kind_name(f->kind), f->id, why);
-	fault_free(f);
+	fault_free(h, f);
 	return rc;
 }
 
@@ -268,12 +320,12 @@ int fl_hostfault_heal_all(struct fl_hostfault *h, const char *reason, char *err,
 		/* the table goes at once below: its chains need no deletion one by one */
 		struct fl_hf_fault *f = h->faults;
 		int r = 0;
-		if (f->kind == FL_HF_PARTITION || f->kind == FL_HF_LOSS) {
+		if ((f->kind == FL_HF_PARTITION || f->kind == FL_HF_LOSS) && f->ns == &h->self) {
 			h->faults = f->next;
 			h->nfaults--;
 			fl_info("hostfault", "%s %s healed (%s)", fl_hf_kind_name(f->kind), f->id,
 				reason);
-			fault_free(f);
+			fault_free(h, f);
 		} else {
 			r = heal(h, &h->faults, reason, e2, sizeof(e2));
 		}
@@ -288,8 +340,8 @@ int fl_hostfault_heal_all(struct fl_hostfault *h, const char *reason, char *err,
 		else
 			h->healed_api++;
 	}
-	if (h->table_made) {
-		int r = fl_hf_nft_drop_table(h, NULL, e2, sizeof(e2));
+	if (h->self.table_made) {
+		int r = fl_hf_nft_drop_table(h, &h->self, NULL, e2, sizeof(e2));
 		if (r && !rc)
 			rc = fl_err_set(err, errlen, r, "%s", e2);
 	}
@@ -440,14 +492,13 @@ void fl_hostfault_free(struct fl_hostfault *h)
 	if (!h)
 		return;
 	char err[256];
-	if ((h->faults || h->table_made) && fl_hostfault_heal_all(h, "exit", err, sizeof(err)))
+	if ((h->faults || h->self.table_made) && fl_hostfault_heal_all(h, "exit", err, sizeof(err)))
 		fl_error("hostfault", "healing at exit: %s", err);
 	if (h->timer)
 		event_free(h->timer);
 	for (size_t i = 0; i < h->nleases; i++)
 		free(h->leases[i].holder);
 	free(h->leases);
-	fl_hf_nft_close(h);
-	fl_hf_qdisc_close(h);
+	fl_hf_ns_free_all(h);
 	free(h);
 }

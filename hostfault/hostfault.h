@@ -1,6 +1,7 @@
 /* Host faults: kernel-level faults inside the calling process's network
- * namespace, the faults `faultline agent` serves under /host. See
- * docs/agent.md for the JSON shapes.
+ * namespace, or inside another one a fault's "target" names ({"pid": N} or
+ * {"netns": "NAME"}, as allowed by allow_netns), the faults `faultline
+ * agent` serves under /host. See docs/agent.md for the JSON shapes.
  *
  * Kinds (the "type" of a fault spec):
  *   partition  drop packets in, out or both ways, toward a peer address or
@@ -16,8 +17,8 @@
  *
  * Ownership of what is changed in the kernel: every rule lives in one
  * nftables table (family inet) the set owns, every qdisc is a root qdisc
- * whose handle major is the set's own, and paused pids are recorded in a
- * state file. Nothing else is ever modified: a root qdisc somebody else
+ * whose handle major is the set's own, paused pids and the other network
+ * namespaces entered are recorded in state files. Nothing else is ever modified: a root qdisc somebody else
  * configured (a non-zero handle) is refused, not replaced.
  * fl_hostfault_sweep removes what a crashed predecessor left.
  *
@@ -27,7 +28,10 @@
  * With fl_hostfault_attach the set arms a timer on an event base for both;
  * otherwise the caller calls fl_hostfault_tick.
  *
- * Threading: a set is used from one thread (the agent's loop). */
+ * Threading: a set is used from one thread (the agent's loop). A fault in
+ * another namespace is made and healed by a short-lived thread that enters
+ * it, joined before the call returns: the calling thread's namespace never
+ * changes. */
 #ifndef FL_HOSTFAULT_HOSTFAULT_H
 #define FL_HOSTFAULT_HOSTFAULT_H
 
@@ -47,6 +51,10 @@ struct fl_hostfault_opts {
 	int64_t max_ttl_ms;    /* longest TTL accepted; 0: 3600000 */
 	size_t max_faults;     /* faults held at once; 0: 64 */
 	uint16_t exempt_port;  /* a local TCP port never partitioned (the agent's API); 0: none */
+	const char *allow_netns; /* which other network namespaces a fault may target,
+				  * comma-separated: "pid" (any process's, by pid),
+				  * "name:GLOB" (/run/netns names matching GLOB);
+				  * NULL or "": none, only the caller's own */
 };
 
 /* A new, empty set; nothing in the kernel is touched yet (call
@@ -56,10 +64,13 @@ struct fl_hostfault *fl_hostfault_new(const struct fl_hostfault_opts *opts, char
 				      size_t errlen);
 
 /* Remove what a previous owner of the same table, qdisc handle and state
- * file left behind (an agent that crashed): the table, our root qdiscs, the
- * pids it paused (SIGCONT, when the pid is still the same process). Sets
- * *report (new reference, may be NULL) to {"rules": N, "qdiscs": N,
- * "resumed": N}. Returns 0 or a negative FL_E*. */
+ * files left behind (an agent that crashed): the table, our root qdiscs, the
+ * pids it paused (SIGCONT, when the pid is still the same process), and the
+ * table and qdiscs in every other network namespace it recorded entering
+ * (found again by its nsfs inode; skipped when gone). Sets *report (new
+ * reference, may be NULL) to {"chains": N, "qdiscs": N, "resumed": N,
+ * "netns": {"swept", "gone", "chains", "qdiscs"}, "sweep_us"}. Returns 0 or
+ * a negative FL_E*. */
 int fl_hostfault_sweep(struct fl_hostfault *h, json_t **report, char *err, size_t errlen);
 
 /* Arm a timer on base (borrowed, must outlive the set) for TTLs and leases. */
@@ -69,7 +80,8 @@ int fl_hostfault_attach(struct fl_hostfault *h, struct event_base *base, char *e
  * success *fault is the fault's JSON (new reference, with "id",
  * "expires_in_ms"). Errors: FL_EINVAL (bad spec, err names the field),
  * FL_EEXIST (a qdisc fault already on that interface, or a root qdisc that
- * is not ours), FL_E2BIG (max_faults held), FL_EUNSUPPORTED (no sch_netem),
+ * is not ours, or our table in a target namespace made by someone else),
+ * FL_EPERM (a target --allow-netns does not allow), FL_E2BIG (max_faults held), FL_EUNSUPPORTED (no sch_netem),
  * FL_ENOENT (no such interface or process), FL_EPERM, FL_EIO (the kernel
  * refused; err has its message). Nothing is left applied on failure. */
 int fl_hostfault_create(struct fl_hostfault *h, const json_t *spec, json_t **fault, char *err,

@@ -15,35 +15,35 @@
 #include "core/json.h"
 #include "hostfault/hostfault_int.h"
 
-static int ctx(struct fl_hostfault *h, char *err, size_t errlen)
+static int ctx(struct fl_hf_ns *ns, char *err, size_t errlen)
 {
-	if (h->nft)
+	if (ns->nft)
 		return 0;
-	h->nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (!h->nft)
+	ns->nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!ns->nft)
 		return fl_err_set(err, errlen, FL_ENOMEM, "nftables: cannot create a context");
 	/* JSON output also makes libnftables take JSON input */
-	nft_ctx_output_set_flags(h->nft, NFT_CTX_OUTPUT_JSON);
-	if (nft_ctx_buffer_output(h->nft) || nft_ctx_buffer_error(h->nft)) {
-		nft_ctx_free(h->nft);
-		h->nft = NULL;
+	nft_ctx_output_set_flags(ns->nft, NFT_CTX_OUTPUT_JSON);
+	if (nft_ctx_buffer_output(ns->nft) || nft_ctx_buffer_error(ns->nft)) {
+		nft_ctx_free(ns->nft);
+		ns->nft = NULL;
 		return fl_err_set(err, errlen, FL_ENOMEM, "nftables: cannot buffer output");
 	}
 	return 0;
 }
 
-void fl_hf_nft_close(struct fl_hostfault *h)
+void fl_hf_nft_close(struct fl_hf_ns *ns)
 {
-	if (h->nft)
-		nft_ctx_free(h->nft);
-	h->nft = NULL;
+	if (ns->nft)
+		nft_ctx_free(ns->nft);
+	ns->nft = NULL;
 }
 
 /* Run {"nftables": cmds} (cmds taken). On success *out (may be NULL) gets
  * the parsed output (new reference, NULL when there was none). */
-static int run(struct fl_hostfault *h, json_t *cmds, json_t **out, char *err, size_t errlen)
+static int run(struct fl_hf_ns *ns, json_t *cmds, json_t **out, char *err, size_t errlen)
 {
-	int rc = ctx(h, err, errlen);
+	int rc = ctx(ns, err, errlen);
 	json_t *doc = json_pack("{s:o}", "nftables", cmds);
 	char *text = NULL;
 	if (rc)
@@ -52,8 +52,8 @@ static int run(struct fl_hostfault *h, json_t *cmds, json_t **out, char *err, si
 		rc = fl_err_set(err, errlen, FL_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (nft_run_cmd_from_buffer(h->nft, text) != 0) {
-		const char *e = nft_ctx_get_error_buffer(h->nft);
+	if (nft_run_cmd_from_buffer(ns->nft, text) != 0) {
+		const char *e = nft_ctx_get_error_buffer(ns->nft);
 		char msg[400];
 		snprintf(msg, sizeof(msg), "%s", e && *e ? e : "failed");
 		for (char *p = msg; *p; p++)
@@ -62,7 +62,7 @@ static int run(struct fl_hostfault *h, json_t *cmds, json_t **out, char *err, si
 		rc = fl_err_set(err, errlen, FL_EIO, "nftables: %s", msg);
 		goto out;
 	}
-	const char *o = nft_ctx_get_output_buffer(h->nft);
+	const char *o = nft_ctx_get_output_buffer(ns->nft);
 	if (out)
 		*out = o && *o ? json_loads(o, 0, NULL) : NULL;
 out:
@@ -146,7 +146,8 @@ static json_t *drop_expr(const struct fl_hf_match *m, bool in)
 	return x;
 }
 
-static void add_chain(struct fl_hostfault *h, json_t *cmds, const struct fl_hf_fault *f, bool in)
+static void add_chain(struct fl_hostfault *h, json_t *cmds, const struct fl_hf_fault *f, bool in,
+		      bool exempt)
 {
 	char name[32];
 	snprintf(name, sizeof(name), "f%u_%s", f->serial, in ? "in" : "out");
@@ -162,7 +163,7 @@ static void add_chain(struct fl_hostfault *h, json_t *cmds, const struct fl_hf_f
 							 json_string("lo")),
 						   verdict("accept")),
 					 "faultline: loopback is never partitioned"));
-	if (h->exempt_port)
+	if (exempt && h->exempt_port)
 		json_array_append_new(cmds,
 				      rule(h, name,
 					   json_pack("[o, o]",
@@ -174,21 +175,43 @@ static void add_chain(struct fl_hostfault *h, json_t *cmds, const struct fl_hf_f
 	json_array_append_new(cmds, rule(h, name, drop_expr(&f->m, in), f->id));
 }
 
-int fl_hf_nft_add(struct fl_hostfault *h, const struct fl_hf_fault *f, char *err, size_t errlen)
+int fl_hf_nft_add(struct fl_hostfault *h, struct fl_hf_ns *ns, const struct fl_hf_fault *f,
+		  char *err, size_t errlen)
 {
 	json_t *cmds = json_array();
+	/* the agent's API port is exempt only where the agent listens */
+	bool exempt = ns == &h->self;
 	json_array_append_new(cmds, json_pack("{s:{s:o}}", "add", "table", table_obj(h)));
 	if (f->m.in)
-		add_chain(h, cmds, f, true);
+		add_chain(h, cmds, f, true, exempt);
 	if (f->m.out)
-		add_chain(h, cmds, f, false);
-	int rc = run(h, cmds, NULL, err, errlen);
+		add_chain(h, cmds, f, false, exempt);
+	int rc = run(ns, cmds, NULL, err, errlen);
 	if (!rc)
-		h->table_made = true;
+		ns->table_made = true;
 	return rc;
 }
 
-int fl_hf_nft_del(struct fl_hostfault *h, const struct fl_hf_fault *f, char *err, size_t errlen)
+int fl_hf_nft_table_exists(struct fl_hostfault *h, struct fl_hf_ns *ns, char *err, size_t errlen)
+{
+	json_t *out = NULL, *it;
+	size_t i;
+	int rc = run(ns, json_pack("[{s:{s:s}}]", "list", "tables", "family", "inet"), &out, err,
+		     errlen);
+	if (rc)
+		return rc;
+	json_array_foreach(json_object_get(out, "nftables"), i, it)
+	{
+		json_t *t = json_object_get(it, "table");
+		if (t && strcmp(fl_json_str(t, "name", ""), h->table) == 0)
+			rc = 1;
+	}
+	json_decref(out);
+	return rc;
+}
+
+int fl_hf_nft_del(struct fl_hostfault *h, struct fl_hf_ns *ns, const struct fl_hf_fault *f,
+		  char *err, size_t errlen)
 {
 	json_t *cmds = json_array();
 	for (int in = 1; in >= 0; in--) {
@@ -201,19 +224,20 @@ int fl_hf_nft_del(struct fl_hostfault *h, const struct fl_hf_fault *f, char *err
 		json_array_append_new(cmds, json_pack("{s:{s:o}}", "delete", "chain",
 						      chain_ref(h, name)));
 	}
-	return run(h, cmds, NULL, err, errlen);
+	return run(ns, cmds, NULL, err, errlen);
 }
 
-int fl_hf_nft_drop_table(struct fl_hostfault *h, int *chains, char *err, size_t errlen)
+int fl_hf_nft_drop_table(struct fl_hostfault *h, struct fl_hf_ns *ns, int *chains, char *err,
+			 size_t errlen)
 {
 	json_t *out = NULL;
 	/* "add table" first: it exists afterwards whatever state it was in */
-	int rc = run(h, json_pack("[{s:{s:o}}]", "add", "table", table_obj(h)), NULL, err, errlen);
+	int rc = run(ns, json_pack("[{s:{s:o}}]", "add", "table", table_obj(h)), NULL, err, errlen);
 	if (rc)
 		return rc;
 	if (chains) {
 		*chains = 0;
-		rc = run(h, json_pack("[{s:{s:o}}]", "list", "table", table_obj(h)), &out, err,
+		rc = run(ns, json_pack("[{s:{s:o}}]", "list", "table", table_obj(h)), &out, err,
 			 errlen);
 		if (rc)
 			return rc;
@@ -224,8 +248,9 @@ int fl_hf_nft_drop_table(struct fl_hostfault *h, int *chains, char *err, size_t 
 				(*chains)++;
 		json_decref(out);
 	}
-	rc = run(h, json_pack("[{s:{s:o}}]", "delete", "table", table_obj(h)), NULL, err, errlen);
+	rc = run(ns, json_pack("[{s:{s:o}}]", "delete", "table", table_obj(h)), NULL, err,
+		 errlen);
 	if (!rc)
-		h->table_made = false;
+		ns->table_made = false;
 	return rc;
 }

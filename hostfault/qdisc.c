@@ -20,27 +20,27 @@
 #include "core/json.h"
 #include "hostfault/hostfault_int.h"
 
-static int sock(struct fl_hostfault *h, char *err, size_t errlen)
+static int sock(struct fl_hf_ns *ns, char *err, size_t errlen)
 {
-	if (h->nl)
+	if (ns->nl)
 		return 0;
-	h->nl = nl_socket_alloc();
-	if (!h->nl)
+	ns->nl = nl_socket_alloc();
+	if (!ns->nl)
 		return fl_err_set(err, errlen, FL_ENOMEM, "netlink: cannot allocate a socket");
-	int rc = nl_connect(h->nl, NETLINK_ROUTE);
+	int rc = nl_connect(ns->nl, NETLINK_ROUTE);
 	if (rc < 0) {
-		nl_socket_free(h->nl);
-		h->nl = NULL;
+		nl_socket_free(ns->nl);
+		ns->nl = NULL;
 		return fl_err_set(err, errlen, FL_EIO, "netlink: %s", nl_geterror(rc));
 	}
 	return 0;
 }
 
-void fl_hf_qdisc_close(struct fl_hostfault *h)
+void fl_hf_qdisc_close(struct fl_hf_ns *ns)
 {
-	if (h->nl)
-		nl_socket_free(h->nl);
-	h->nl = NULL;
+	if (ns->nl)
+		nl_socket_free(ns->nl);
+	ns->nl = NULL;
 }
 
 static uint32_t our_handle(const struct fl_hostfault *h)
@@ -49,11 +49,11 @@ static uint32_t our_handle(const struct fl_hostfault *h)
 }
 
 /* 0 when the root of ifindex is the kernel's default or ours; FL_EEXIST otherwise. */
-static int root_is_free(struct fl_hostfault *h, int ifindex, const char *dev, char *err,
+static int root_is_free(struct fl_hostfault *h, struct fl_hf_ns *ns, int ifindex, const char *dev, char *err,
 			size_t errlen)
 {
 	struct nl_cache *cache = NULL;
-	int rc = rtnl_qdisc_alloc_cache(h->nl, &cache);
+	int rc = rtnl_qdisc_alloc_cache(ns->nl, &cache);
 	if (rc < 0)
 		return fl_err_set(err, errlen, FL_EIO, "netlink: listing qdiscs: %s",
 				  nl_geterror(rc));
@@ -77,11 +77,12 @@ static int root_is_free(struct fl_hostfault *h, int ifindex, const char *dev, ch
 	return rc;
 }
 
-int fl_hf_qdisc_add(struct fl_hostfault *h, const struct fl_hf_fault *f, char *err, size_t errlen)
+int fl_hf_qdisc_add(struct fl_hostfault *h, struct fl_hf_ns *ns, const struct fl_hf_fault *f,
+		    char *err, size_t errlen)
 {
-	int rc = sock(h, err, errlen);
+	int rc = sock(ns, err, errlen);
 	struct rtnl_qdisc *q = NULL;
-	if (rc || (rc = root_is_free(h, f->ifindex, f->dev, err, errlen)))
+	if (rc || (rc = root_is_free(h, ns, f->ifindex, f->dev, err, errlen)))
 		return rc;
 	q = rtnl_qdisc_alloc();
 	if (!q)
@@ -110,7 +111,7 @@ int fl_hf_qdisc_add(struct fl_hostfault *h, const struct fl_hf_fault *f, char *e
 		rtnl_netem_set_jitter(q, (int)fl_json_int(f->spec, "jitter_ms", 0) * 1000);
 		rtnl_netem_set_limit(q, 10000);
 	}
-	rc = rtnl_qdisc_add(h->nl, q, NLM_F_CREATE | NLM_F_REPLACE);
+	rc = rtnl_qdisc_add(ns->nl, q, NLM_F_CREATE | NLM_F_REPLACE);
 	if (rc < 0)
 		goto nlerr;
 	rtnl_qdisc_put(q);
@@ -125,7 +126,7 @@ nlerr:
 			  f->kind == FL_HF_BANDWIDTH ? "tbf" : "netem", f->dev, nl_geterror(rc));
 }
 
-static int del_root(struct fl_hostfault *h, int ifindex, char *err, size_t errlen)
+static int del_root(struct fl_hostfault *h, struct fl_hf_ns *ns, int ifindex, char *err, size_t errlen)
 {
 	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
 	if (!q)
@@ -133,7 +134,7 @@ static int del_root(struct fl_hostfault *h, int ifindex, char *err, size_t errle
 	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
 	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
 	rtnl_tc_set_handle(TC_CAST(q), our_handle(h));
-	int rc = rtnl_qdisc_delete(h->nl, q);
+	int rc = rtnl_qdisc_delete(ns->nl, q);
 	rtnl_qdisc_put(q);
 	if (rc < 0 && rc != -NLE_OBJ_NOTFOUND)
 		return fl_err_set(err, errlen, FL_EIO, "netlink: deleting qdisc: %s",
@@ -141,14 +142,15 @@ static int del_root(struct fl_hostfault *h, int ifindex, char *err, size_t errle
 	return 0;
 }
 
-int fl_hf_qdisc_del(struct fl_hostfault *h, const struct fl_hf_fault *f, char *err, size_t errlen)
+int fl_hf_qdisc_del(struct fl_hostfault *h, struct fl_hf_ns *ns, const struct fl_hf_fault *f,
+		    char *err, size_t errlen)
 {
-	int rc = sock(h, err, errlen);
+	int rc = sock(ns, err, errlen);
 	if (rc)
 		return rc;
 	/* only ours: another handle on that root now means somebody replaced it */
 	struct nl_cache *cache = NULL;
-	rc = rtnl_qdisc_alloc_cache(h->nl, &cache);
+	rc = rtnl_qdisc_alloc_cache(ns->nl, &cache);
 	if (rc < 0)
 		return fl_err_set(err, errlen, FL_EIO, "netlink: listing qdiscs: %s",
 				  nl_geterror(rc));
@@ -157,17 +159,18 @@ int fl_hf_qdisc_del(struct fl_hostfault *h, const struct fl_hf_fault *f, char *e
 	if (q)
 		rtnl_qdisc_put(q);
 	nl_cache_free(cache);
-	return ours ? del_root(h, f->ifindex, err, errlen) : 0;
+	return ours ? del_root(h, ns, f->ifindex, err, errlen) : 0;
 }
 
-int fl_hf_qdisc_sweep(struct fl_hostfault *h, int *n, char *err, size_t errlen)
+int fl_hf_qdisc_sweep(struct fl_hostfault *h, struct fl_hf_ns *ns, int *n, char *err,
+		      size_t errlen)
 {
 	*n = 0;
-	int rc = sock(h, err, errlen);
+	int rc = sock(ns, err, errlen);
 	if (rc)
 		return rc;
 	struct nl_cache *cache = NULL;
-	rc = rtnl_qdisc_alloc_cache(h->nl, &cache);
+	rc = rtnl_qdisc_alloc_cache(ns->nl, &cache);
 	if (rc < 0)
 		return fl_err_set(err, errlen, FL_EIO, "netlink: listing qdiscs: %s",
 				  nl_geterror(rc));
@@ -182,7 +185,7 @@ int fl_hf_qdisc_sweep(struct fl_hostfault *h, int *n, char *err, size_t errlen)
 	nl_cache_free(cache);
 	rc = 0;
 	for (int i = 0; i < nifs; i++) {
-		int r = del_root(h, ifs[i], err, errlen);
+		int r = del_root(h, ns, ifs[i], err, errlen);
 		if (r && !rc)
 			rc = r;
 		else if (!r)

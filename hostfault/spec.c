@@ -11,10 +11,11 @@
 
 static const char *const match_keys[] = { "type",	 "ttl_ms",     "direction", "peer",
 					  "port",	 "local_port", "protocol",  "dev",
-					  "probability", NULL };
-static const char *const bw_keys[] = { "type",	      "ttl_ms",	     "dev", "rate_bps",
-				       "burst_bytes", "limit_bytes", NULL };
-static const char *const delay_keys[] = { "type", "ttl_ms", "dev", "delay_ms", "jitter_ms", NULL };
+					  "probability", "target",     NULL };
+static const char *const bw_keys[] = { "type",	      "ttl_ms",	     "dev",    "rate_bps",
+				       "burst_bytes", "limit_bytes", "target", NULL };
+static const char *const delay_keys[] = { "type",      "ttl_ms", "dev", "delay_ms",
+					  "jitter_ms", "target", NULL };
 static const char *const proc_keys[] = {
 	"type", "ttl_ms", "action", "pid", "name", "cgroup", NULL
 };
@@ -64,8 +65,9 @@ static int take_port(const json_t *spec, const char *key, int *out, char *err, s
 	return 0;
 }
 
-static int take_dev(const json_t *spec, bool required, char *dev, int *ifindex, char *err,
-		    size_t errlen)
+/* The name only: whether the interface exists is asked inside the fault's
+ * namespace when it is applied (faults.c). */
+static int take_dev(const json_t *spec, bool required, char *dev, char *err, size_t errlen)
 {
 	const char *d = NULL;
 	if (fl_json_take_str(spec, "dev", required, &d, err, errlen))
@@ -77,12 +79,7 @@ static int take_dev(const json_t *spec, bool required, char *dev, int *ifindex, 
 	if (strcmp(d, "lo") == 0)
 		return fl_err_set(err, errlen, FL_EINVAL,
 				  "field dev: loopback faults are the proxy's (faultline proxy)");
-	unsigned idx = if_nametoindex(d);
-	if (!idx)
-		return fl_err_set(err, errlen, FL_ENOENT, "field dev: no interface '%s' here", d);
 	snprintf(dev, IFNAMSIZ, "%s", d);
-	if (ifindex)
-		*ifindex = (int)idx;
 	return 0;
 }
 
@@ -91,7 +88,7 @@ static int parse_match(struct fl_hf_fault *f, const json_t *spec, char *err, siz
 	struct fl_hf_match *m = &f->m;
 	const char *dir = "both", *peer = NULL, *proto = NULL;
 	int rc;
-	if ((rc = take_dev(spec, false, m->dev, NULL, err, errlen)))
+	if ((rc = take_dev(spec, false, m->dev, err, errlen)))
 		return rc;
 	if (fl_json_only_keys(spec, match_keys, err, errlen) ||
 	    fl_json_take_str(spec, "direction", false, &dir, err, errlen) ||
@@ -139,7 +136,7 @@ static int parse_qdisc(struct fl_hf_fault *f, const json_t *spec, char *err, siz
 	int rc;
 	if (fl_json_only_keys(spec, bw ? bw_keys : delay_keys, err, errlen))
 		return FL_EINVAL;
-	if ((rc = take_dev(spec, true, f->dev, &f->ifindex, err, errlen)))
+	if ((rc = take_dev(spec, true, f->dev, err, errlen)))
 		return rc;
 	int64_t a = 0, b = 0, c = 0;
 	if (bw) {
@@ -199,6 +196,10 @@ int fl_hf_spec_parse(struct fl_hostfault *h, const json_t *spec, struct fl_hf_fa
 	case FL_HF_BANDWIDTH:
 	case FL_HF_DELAY: return parse_qdisc(f, spec, err, errlen);
 	case FL_HF_PROCESS:
+		if (json_object_get(spec, "target"))
+			return fl_err_set(err, errlen, FL_EINVAL,
+					  "field target: only for network faults (a process fault "
+					  "names its processes by pid, name or cgroup)");
 		if (fl_json_only_keys(spec, proc_keys, err, errlen))
 			return FL_EINVAL;
 		return fl_hf_proc_resolve(spec, f, err, errlen);

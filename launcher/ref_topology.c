@@ -278,7 +278,8 @@ int fl_ref_restart(const char *data, const char *service, const char *const *ext
 			       .log = fl_json_str(e, "log", "/dev/null"),
 			       .exit_file = fl_json_str(e, "exit_file", "/dev/null"),
 			       .marker = "listening on",
-			       .timeout_ms = 10000 };
+			       .timeout_ms = 10000,
+			       .netns = fl_json_str(e, "netns", NULL) }; /* up --netns: its host */
 	struct proc p;
 	rc = fl_sup_spawn(&sp, &p.pid, p.line, sizeof(p.line), err, errlen);
 	if (rc) {

@@ -8,6 +8,8 @@
 --   f.ids["db"]                                            -- "hf-3"
 --   f:heal()                                               -- or at the end of the test
 --   fleet:only("db"):fault{ type = "bandwidth", dev = "eth0", rate_bps = 1e6, ttl_ms = 5000 }
+--   fleet:fault{ type = "partition", peer = "10.42.1.7", ttl_ms = 5000,  -- inside pods: each
+--                targets = { ["node-a"] = { pid = 4242 } } }             -- agent's own target
 --   fleet:status()                                         -- per agent: reachable, version,
 --                                                          -- faults with TTL left, leases
 --   fleet:heal()                                           -- every host fault on every agent
@@ -224,10 +226,30 @@ end
 -- The fault on every agent of self, or on none: a group, or nil, the error
 -- (naming the agent, saying what the rollback did) and whether the refusing
 -- agent did not answer at all.
+-- spec.targets ({agent name = {pid = N} | {netns = "NAME"}}) gives each
+-- agent its own "target" (a pod's network namespace on that node); every
+-- agent of self needs one.
+local function spec_for(spec, name)
+  if spec.targets == nil then return spec end
+  local s = {}
+  for k, v in pairs(spec) do if k ~= "targets" then s[k] = v end end
+  s.target = spec.targets[name]
+  return s
+end
+
 local function apply_all(self, spec)
   local g = setmetatable({ ids = {}, faults = {}, fleet = self }, Group)
+  if spec.targets ~= nil then
+    if type(spec.targets) ~= "table" then return nil, "targets: a table {agent = target}", false end
+    if spec.target ~= nil then return nil, "give target or targets, not both", false end
+    for _, a in ipairs(self.agents) do
+      if type(spec.targets[a.name]) ~= "table" then
+        return nil, a.name .. ": no entry in targets (each agent needs its {pid=} or {netns=})", false
+      end
+    end
+  end
   for _, a in ipairs(self.agents) do
-    local j, err, r = call(a, "POST", "/host/faults", spec, 201)
+    local j, err, r = call(a, "POST", "/host/faults", spec_for(spec, a.name), 201)
     if not j then
       local undo = g:heal()
       return nil, err .. (#undo > 0 and ("; rolling back also failed: " .. table.concat(undo, "; "))
@@ -316,8 +338,9 @@ local function print_status(st)
           tostring(s.version or "?"), tostring(s.hostname or "?"), nf, nf == 1 and "" or "s",
           nl, nl == 1 and "" or "s")
       for _, x in ipairs(s.faults or {}) do
-        say("    fault %-8s %-10s %.1f s left\n", tostring(x.id or "?"), tostring(x.type or "?"),
-            (tonumber(x.expires_in_ms) or 0) / 1000)
+        say("    fault %-8s %-10s %.1f s left%s\n", tostring(x.id or "?"), tostring(x.type or "?"),
+            (tonumber(x.expires_in_ms) or 0) / 1000,
+            type(x.netns) == "table" and ("  in " .. tostring(x.netns.target)) or "")
       end
       for _, x in ipairs(s.leases or {}) do
         say("    lease %-30s %.1f s left\n", tostring(x.holder or "?"),

@@ -72,7 +72,8 @@ local function pack_function(f, c, where)
   c.nfn = c.nfn + 1
   local id = c.nfn
   c.fn_ids[f] = id
-  local p = { [MARK] = "fn", id = id, code = string.dump(f), ups = {} }
+  local p = { code = string.dump(f), ups = {} }
+  c.fns[id] = p -- every function once, in a flat table: references are by id
   for i = 1, info.nups do
     local name, v = debug.getupvalue(f, i)
     local uid = debug.upvalueid(f, i)
@@ -86,7 +87,7 @@ local function pack_function(f, c, where)
     end
     p.ups[i] = up
   end
-  return p
+  return { [MARK] = "fnref", id = id }
 end
 
 function pack(v, c, where)
@@ -117,40 +118,24 @@ function pack(v, c, where)
   return out
 end
 
---- pack(v, what) -> v as data that faultline.workers_c can copy to a worker
+--- pack(v, what) -> v as data that faultline.workers_c can copy to a
+--- worker: {v = v with its functions as references, fns = {id = {code,
+--- ups}}}; M.unpack rebuilds it there
 function M.pack(v, what)
-  local c = { modules = module_index(), fn_ids = {}, nfn = 0, up_ids = {}, active = {} }
+  local c = { modules = module_index(), fn_ids = {}, nfn = 0, fns = {}, up_ids = {}, active = {} }
   local ok, res = pcall(pack, v, c, what or "the value")
   if not ok then
     error("cannot go to a worker thread: " .. tostring(res) .. " (only data, Lua functions, " ..
       "loaded modules and fl.history recorders cross; docs/lua-api.md, \"Load on every core\")", 0)
   end
-  return res
+  return { v = res, fns = c.fns }
 end
 
 -- ---------------------------------------------------------------- unpacking
-local unpack
-
-local function unpack_function(p, c)
-  local f = assert(load(p.code, nil, "b"))
-  c.fns[p.id] = f
-  for i, up in ipairs(p.ups) do
-    if up.join then
-      debug.upvaluejoin(f, i, c.fns[up.join[1]], up.join[2])
-    elseif up.env then
-      debug.setupvalue(f, i, _G)
-    else
-      debug.setupvalue(f, i, unpack(up.value, c))
-    end
-  end
-  return f
-end
-
-function unpack(v, c)
+local function unpack(v, fns)
   if type(v) ~= "table" then return v end
   local kind = v[MARK]
-  if kind == "fn" then return unpack_function(v, c) end
-  if kind == "fnref" then return c.fns[v.id] end
+  if kind == "fnref" then return fns[v.id] end
   if kind == "module" then
     local m = require(v.name)
     if v.key ~= nil then return m[v.key] end
@@ -158,21 +143,40 @@ function unpack(v, c)
   end
   if kind == "history" then return require("faultline.history")._borrow(v.ptr) end
   local out = {}
-  for k, x in pairs(v) do out[unpack(k, c)] = unpack(x, c) end
+  for k, x in pairs(v) do out[unpack(k, fns)] = unpack(x, fns) end
   return out
+end
+
+--- unpack(bundle) -> the value M.pack packed, rebuilt in this state: every
+--- function is loaded first, then the upvalues are set (values, which may
+--- refer to any of the functions) and joined (where two shared one)
+function M.unpack(b)
+  local fns = {}
+  for id, p in pairs(b.fns) do fns[id] = assert(load(p.code, nil, "b")) end
+  for id, p in pairs(b.fns) do
+    for i, up in ipairs(p.ups) do
+      if up.env then debug.setupvalue(fns[id], i, _G)
+      elseif not up.join then debug.setupvalue(fns[id], i, unpack(up.value, fns)) end
+    end
+  end
+  for id, p in pairs(b.fns) do
+    for i, up in ipairs(p.ups) do
+      if up.join then debug.upvaluejoin(fns[id], i, fns[up.join[1]], up.join[2]) end
+    end
+  end
+  return unpack(b.v, fns)
 end
 
 -- The root of every worker (faultline.workers_c): entry(i, n, arg).
 function M._worker(payload, i, n)
   local fl = require "faultline"
   _G.expect = fl.expect
-  local c = { fns = {} }
   if payload.default_history then
     -- --history FILE: the main thread's recorder, not a second handle on the file
-    fl.history._default = unpack(payload.default_history, c)
+    fl.history._default = M.unpack(payload.default_history)
   end
-  local entry = unpack(payload.entry, c)
-  local arg = unpack(payload.arg, c)
+  local entry = M.unpack(payload.entry)
+  local arg = M.unpack(payload.arg)
   return entry(i, n, arg)
 end
 
@@ -185,10 +189,16 @@ M.stopping = workers.stopping
 --- worker() -> i, n in a worker thread; nil in the main thread
 M.worker = workers.index
 
---- run(threads, entry, arg [, {stop = fn, every = s}]) -> {entry's result per
---- worker}: entry(i, threads, arg) runs in worker i (entry and arg are
---- packed). While they run, o.stop() is polled every o.every s (0.05) and,
---- once true, M.stopping() turns true in the workers. The first worker
+--- count(ops [, errors]) in a worker: adds to the run's counters, which
+--- run's o.progress(ops, errors) sees in the main thread; a no-op elsewhere
+M.count = workers.count
+
+--- run(threads, entry, arg [, {stop = fn, progress = fn, every = s}]) ->
+--- {entry's result per worker}: entry(i, threads, arg) runs in worker i
+--- (entry and arg are packed). While they run, every o.every s (0.05)
+--- o.progress(ops, errors) gets the sums of the workers' M.count() and
+--- o.stop() is polled; once it is true, M.stopping() turns true in the
+--- workers. The first worker
 --- that raised (lowest index) has its error raised, prefixed "worker i: ".
 function M.run(threads, entry, arg, o)
   o = o or {}
@@ -198,10 +208,11 @@ function M.run(threads, entry, arg, o)
   if dh then payload.default_history = M.pack(dh) end
   local pool <close> = workers.start(threads, payload)
   local poller, finished = nil, false
-  if o.stop then
+  if o.stop or o.progress then
     poller = core.spawn(function()
       while not finished do
-        if o.stop() then pool:stop(); return end
+        if o.progress then o.progress(pool:counts()) end
+        if o.stop and o.stop() then pool:stop(); return end
         core.sleep(o.every or 0.05)
       end
     end)
@@ -252,13 +263,13 @@ function M._parallel_worker(i, n, a)
   return out
 end
 
---- parallel{threads = N, clients = C, fn = function(i) ... end} ->
+--- parallel{threads = N (default: the CPUs online), clients = C, fn = function(i) ... end} ->
 --- {fn(1), ..., fn(C)}: C clients spread over N worker threads (contiguous
 --- shares), each worker running its clients as fl.parallel does. Results
 --- must be data (copied back).
 function M.parallel(o)
   assert(type(o) == "table", "parallel.load: expected {threads=, clients=, fn=}")
-  local threads, clients = o.threads or 2, o.clients
+  local threads, clients = o.threads or workers.cpus(), o.clients
   assert(math.type(threads) == "integer" and threads >= 1, "parallel.load: threads must be a positive integer")
   assert(math.type(clients) == "integer" and clients >= 0, "parallel.load: clients must be a non-negative integer")
   assert(type(o.fn) == "function", "parallel.load: fn must be a function")

@@ -78,7 +78,8 @@ end
 --- refuses reject with 422 on that link); host faults: fleet (an fl.fleet), hosts (agent
 --- names; default: all), addresses ({host = address}; default: the host of
 --- each agent's URL), dev (the interface of bandwidth faults, "eth0"),
---- processes ({host = {comm, ...}}: what host_kill/term/pause may signal)
+--- processes ({host = {comm, ...}}: what host_kill/term/pause may signal),
+--- targets ({host = {pid=} | {netns=}}: network faults act in that namespace)
 function M.new(sys, o)
   o = o or {}
   assert(o.history, "nemesis.new: needs {history=}")
@@ -98,7 +99,7 @@ function M.new(sys, o)
     pause = o.pause or (ref and { "money", "banking", "extbank" }) or started,
     kinds = o.kinds or default_kinds(sys, o.fleet),
     fleet = o.fleet, hosts = hosts, addresses = addresses, dev = o.dev or "eth0",
-    processes = o.processes or {},
+    processes = o.processes or {}, targets = o.targets or {},
     min = o.min or 0.5, max = o.max or 2, gap = o.gap or 0.3,
     -- compensation_storm's refunds (the reference system's by default)
     refund_link = o.refund_link or (ref and { link = "remittance->money", path = "/money/refund",
@@ -208,6 +209,12 @@ end
 -- A host fault: the agent it goes to (host), the fault spec it is given
 -- (its ttl_ms is the step's hold, set by plan) and a target for the history.
 function Nemesis:draw_host(kind)
+  local s = self:draw_host_spec(kind)
+  if s and s.fault.type ~= "process" then s.fault.target = self.targets[s.host] end
+  return s
+end
+
+function Nemesis:draw_host_spec(kind)
   local hosts = self.hosts
   if kind == "host_partition" or kind == "host_loss" then
     if #hosts < 2 then return nil end

@@ -220,10 +220,12 @@ function Window:saga(o)
   return fl.check.run("saga", file, cfg)
 end
 
---- win:breaker(service, name [, {link=, overrides...}]) -> breaker checker
+--- win:breaker(service, name [, {link=, fresh=, overrides...}]) -> breaker checker
 --- result for breaker `name` of `service` over the window: the service's
 --- breaker events, the proxy link's exchanges (the calls that reached the
 --- downstream) and the clients' operations; configuration from /breakers.
+--- fresh = true: the service was restarted right before the window opened,
+--- so the replay starts at the window (an empty breaker).
 function Window:breaker(service, name, o)
   o = o or {}
   local sys = self.sys
@@ -231,7 +233,7 @@ function Window:breaker(service, name, o)
   if not b then error("no breaker " .. name .. " on " .. service, 2) end
   local cfg = {}
   for k, v in pairs(b.config) do cfg[k] = v end
-  for k, v in pairs(o) do if k ~= "link" then cfg[k] = v end end
+  for k, v in pairs(o) do if k ~= "link" and k ~= "fresh" then cfg[k] = v end end
   -- The replay must start where the service's window was empty: at the
   -- breaker's last transition to CLOSED before the window opened (or at
   -- the beginning), not in the middle of a CLOSED episode whose earlier
@@ -242,27 +244,49 @@ function Window:breaker(service, name, o)
       mine[#mine + 1] = e
     end
   end
+  -- A restarted service has a fresh breaker: its epoch (bumped at every
+  -- transition, carried by every event but a stale call's) starts over.
+  -- Each lifetime is replayed on its own, from its first event.
+  local lives, maxep = {}, nil
   local from_t, first = 0, 1
   for i, e in ipairs(mine) do
-    if e.type == "breaker_transition" and e.to == "CLOSED" and (e.t or 0) < self.t0 then
+    local ep = math.tointeger(e.epoch)
+    if ep and e.stale ~= true then
+      if maxep and ep < maxep then
+        local t_life = (e.t or 0) - math.floor((e.duration_ms or 0) * 1e6) - 1
+        lives[#lives + 1] = t_life
+        if t_life < self.t0 and not o.fresh then from_t, first = t_life, i end
+      end
+      maxep = ep
+    end
+    if o.fresh then
+      -- the service was (re)started just before the window opened: its
+      -- breaker starts empty, and earlier lifetimes are not this one's
+      if (e.t or 0) < self.t0 then from_t, first = self.t0, i + 1 end
+    elseif e.type == "breaker_transition" and e.to == "CLOSED" and (e.t or 0) < self.t0 then
       from_t, first = e.t, i + 1
     end
   end
   local link = o.link ~= false and (o.link or name) or nil
-  local exchanges = {}
+  local exchanges, toxics = {}, {}
   if link and sys.links[link] and sys.proxy_api then
     local ok, evs = pcall(function() return sys:link(link):events{ since = 0, limit = 10000 } end)
     for _, e in ipairs(ok and evs or {}) do
       if e.event == "http_exchange" and (e.start or 0) > from_t then
         e.link = link
         exchanges[#exchanges + 1] = e
+      elseif e.event == "toxic_added" or e.event == "toxic_removed" then
+        -- the link's own fault records (C8 judges no call under a fault
+        -- below HTTP): every one, also from before the replay starts
+        toxics[#toxics + 1] = e
       end
     end
     cfg.link = link
   end
   cfg.name = name
   -- A killed service comes back with fresh breakers: each lifetime of the
-  -- process is replayed on its own (split at the kills in the history).
+  -- process is replayed on its own (split at the kills in the history and
+  -- where the breaker's epoch started over).
   local cuts = {}
   local hf = io.open(self.path, "r")
   if hf then
@@ -274,6 +298,7 @@ function Window:breaker(service, name, o)
     end
     hf:close()
   end
+  for _, c in ipairs(lives) do cuts[#cuts + 1] = c end
   table.sort(cuts)
   local bounds = { from_t }
   for _, c in ipairs(cuts) do if c > from_t then bounds[#bounds + 1] = c end end
@@ -290,6 +315,7 @@ function Window:breaker(service, name, o)
     for _, e in ipairs(exchanges) do
       if e.start >= a and e.start < b then evs[#evs + 1] = e end
     end
+    for _, e in ipairs(toxics) do evs[#evs + 1] = e end
     for _, e in ipairs(self.events) do evs[#evs + 1] = e end
     local label = #bounds > 2 and (name .. "-life" .. seg) or name
     local file = combined(self, "breaker", label, evs)
@@ -542,6 +568,9 @@ local KINDS = { ok = true, fail = true, info = true }
 --- {client=, n=, f=}. An op that raises is recorded as info with the error
 --- (it may or may not have taken effect). o.mix: {name = weight} (default 1
 --- each); every draw comes from fl.random, so --seed replays the choices.
+--- Latency over all operations also goes into the fl.metrics histogram
+--- o.name ("workload_latency"); o.thresholds ({"p(99) < 0.5", ...}) fail
+--- the test when crossed, as fl.rate's do.
 --- o.threads = N (1): the clients spread over N worker threads
 --- (faultline.load: the ops travel as code, their upvalues as data;
 --- each worker draws from its own seeded stream); results merge.
@@ -570,7 +599,10 @@ function M.clients(o)
   local stats
   if threads > 1 then
     local per = require("faultline.load").run(threads, M._clients_worker, spec,
-      { stop = o.stop, what = "the worker", what_arg = "the workload's ops" })
+      { stop = o.stop, what = "the worker", what_arg = "the workload's ops", every = 0.1,
+        progress = function(ops, errors)
+          fl.progress{ what = "workload", total = sched.T, ops = ops, errors = errors }
+        end })
     stats = per[1]
     for i = 2, #per do M._merge_stats(stats, per[i]) end
   else
@@ -579,6 +611,8 @@ function M.clients(o)
   fl.progress(nil)
   local acc = stats.acc
   stats.acc = nil
+  local name = o.name or "workload_latency"
+  require("faultline.metrics").hist(name).hist:merge(stats.latency_all)
   if stats.stopped then
     stats.planned, stats.sent = sched.planned, acc.sent
   else
@@ -587,6 +621,7 @@ function M.clients(o)
       stats[k] = v[k]
     end
   end
+  if o.thresholds then require("faultline.metrics").check{ [name] = o.thresholds } end
   return stats
 end
 
@@ -595,10 +630,11 @@ end
 function M._clients_run(spec, first, last, stop, progress)
   local rate = require "faultline.rate"
   local h, ops, mix = spec.history, spec.ops, spec.mix
+  local count = require("faultline.load").count
   -- latency recorded as the workload runs: one HDR-style histogram per
   -- operation and one over all (stats.latency[name], stats.latency_all)
   local acc = rate.tally()
-  local stats = { ok = 0, fail = 0, info = 0, ops = 0, by_f = {}, latency = {}, latency_all = acc.lat,
+  local stats = { ok = 0, fail = 0, info = 0, ops = 0, by_f = {}, latency = {}, latency_all = fl.hist(),
                   per_client = {}, acc = acc }
   local total = spec.sched.T
   local function stopped()
@@ -628,8 +664,11 @@ function M._clients_run(spec, first, last, stop, progress)
     stats.by_f[name] = (stats.by_f[name] or 0) + 1
     stats.latency[name] = stats.latency[name] or fl.hist()
     stats.latency[name]:record(dt)
+    stats.latency_all:record(dt)
     if progress then
       fl.progress{ what = "workload", total = total, ops = stats.ops, errors = stats.fail + stats.info }
+    else
+      count(1, kind == "ok" and 0 or 1) -- the main thread's progress display
     end
   end
 
@@ -664,8 +703,8 @@ function M._merge_stats(a, b)
   end
   for j, c in pairs(b.per_client) do a.per_client[j] = c end
   a.stopped = a.stopped or b.stopped
+  a.latency_all:merge(b.latency_all)
   require("faultline.rate").add(a.acc, b.acc)
-  a.latency_all = a.acc.lat
 end
 
 --- run(sys, o) -> stats. o: members (list from sys:member, at least 2),

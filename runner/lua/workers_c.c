@@ -8,7 +8,10 @@
  *   pool:stop()                                -- ask them to finish (workers_c.stopping())
  *   local rs = pool:wait()                     -- waits without blocking other tasks:
  *                                              -- rs[i] = {ok = bool, value or error}
- *   -- in a worker: workers_c.stopping() -> bool, workers_c.index() -> i, n
+ *   pool:counts()                              -- ops, errors: sums of the workers' count()
+ *   -- in a worker: workers_c.stopping() -> bool, workers_c.index() -> i, n,
+ *   --              workers_c.count(ops [, errors])
+ *   workers_c.cpus()                           -- CPUs online (the default number of threads)
  *
  * A Lua value cannot cross states, so payload and the workers' results are
  * copied: nil, booleans, numbers, strings, light userdata, fl.hist
@@ -69,6 +72,7 @@ struct pool {
 	struct fl_task *waiter; /* the task in pool:wait(), or NULL */
 	volatile int hard_stop; /* the workers' interrupt flag */
 	int soft_stop;		/* pool:stop(); read with __atomic */
+	int64_t counters[2];	/* workers_c.count(): ops and errors, with __atomic */
 	int closed;
 };
 
@@ -435,6 +439,36 @@ static int l_stopping(lua_State *L)
 	return 1;
 }
 
+/* count(ops [, errors]) in a worker: adds to the pool's counters (for a
+ * progress display in the main thread); a no-op elsewhere */
+static int l_count(lua_State *L)
+{
+	lua_Integer ops = luaL_checkinteger(L, 1), errors = luaL_optinteger(L, 2, 0);
+	struct worker *w = this_worker(L);
+	if (w) {
+		__atomic_add_fetch(&w->p->counters[0], (int64_t)ops, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&w->p->counters[1], (int64_t)errors, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+/* pool:counts() -> ops, errors: the sums of the workers' count() so far */
+static int l_counts(lua_State *L)
+{
+	struct pool *p = check_pool(L, 1);
+	lua_pushinteger(L, (lua_Integer)__atomic_load_n(&p->counters[0], __ATOMIC_RELAXED));
+	lua_pushinteger(L, (lua_Integer)__atomic_load_n(&p->counters[1], __ATOMIC_RELAXED));
+	return 2;
+}
+
+/* cpus() -> the number of CPUs online (at least 1) */
+static int l_cpus(lua_State *L)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	lua_pushinteger(L, n > 0 ? n : 1);
+	return 1;
+}
+
 /* index() -> i, n in a worker; nil in the main thread */
 static int l_index(lua_State *L)
 {
@@ -450,16 +484,12 @@ int luaopen_faultline_workers_c(lua_State *L);
 int luaopen_faultline_workers_c(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
-		{ "wait", l_wait },
-		{ "stop", l_stop },
-		{ "done", l_done },
-		{ NULL, NULL },
+		{ "wait", l_wait },	{ "stop", l_stop }, { "done", l_done },
+		{ "counts", l_counts }, { NULL, NULL },
 	};
 	static const luaL_Reg fns[] = {
-		{ "start", l_start },
-		{ "stopping", l_stopping },
-		{ "index", l_index },
-		{ NULL, NULL },
+		{ "start", l_start }, { "stopping", l_stopping }, { "index", l_index },
+		{ "count", l_count }, { "cpus", l_cpus },	  { NULL, NULL },
 	};
 	if (luaL_newmetatable(L, POOL_MT)) {
 		luaL_newlib(L, methods);

@@ -1,7 +1,8 @@
 -- Health probes and graceful shutdown of the reference system, with a
 -- kubelet prober simulation (fl.check.prober) and the probe checker (H1-H5):
 -- liveness must not depend on dependencies, readiness must turn failing at
--- SIGTERM, a shutdown under load must answer everything it accepted and
+-- SIGTERM and while the service's own database is gone (and come back after
+-- it), a shutdown under load must answer everything it accepted and
 -- exit 0 in time, and nothing is ready before startup passed.
 local fl = require "faultline"
 local http = fl.http
@@ -70,6 +71,37 @@ describe("probes and shutdown", { tags = { "e2e", "probe" } }, function()
     W.verify(t.name, { probe = win:probes("banking", CFG, p) })
     expect(st.restarts).to_be(0)
     expect(st.live).to_be(true)
+  end)
+
+  it("its database gone: membership turns unready, stays live, and recovers", function(t)
+    local svc = "membership"
+    local db = string.format("%s/%s/%s.db", sys.data, svc, svc)
+    local away = db .. ".away"
+    local win = W.window(sys, t.name, { services = {} })
+    local p = prober(svc)
+    fl.defer(function() if not io.open(db, "r") then os.rename(away, db) end end)
+    fl.sleep(3 * PERIOD)
+    -- the file the service stats and reads is moved away (as when a volume
+    -- is unmounted): the window is recorded only while it really is gone
+    assert(os.rename(db, away))
+    win:fault("added", "db_down", svc, "db1")
+    fl.sleep(6 * PERIOD)
+    win:fault("removed", "db_down", svc, "db1")
+    assert(os.rename(away, db))
+    fl.sleep(4 * PERIOD)
+    local st = p:status()
+    p:stop()
+    local unready = 0
+    for _, e in ipairs(p:events()) do
+      if e.event == "probe" and e.kind == "readiness" and not e.ok and e.status == 503 then
+        unready = unready + 1
+      end
+    end
+    W.verify(t.name, { probe = win:probes(svc, CFG, p) })
+    expect(st.restarts).to_be(0)
+    expect(st.ready).to_be(true)
+    -- the scenario proves something only if the service said so from outside
+    expect(unready > 0).to_be(true)
   end)
 
   it("SIGTERM under load: unready at once, every accepted request answered, exit 0", function(t)

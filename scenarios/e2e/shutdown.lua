@@ -2,7 +2,8 @@
 -- outside (probe checker H5, H6):
 -- * the endpoint removal after SIGTERM takes a while to reach every client, so
 --   requests keep arriving during the service's drain delay (2 s by default):
---   each of them must be served, not refused;
+--   each of them must be served, not refused, and the last one, still in
+--   flight when the delay ends, must be answered before the service stops;
 -- * a service restarted with sagas to recover must not be ready while its
 --   recovery runs: readiness is polled from outside (held results observed)
 --   beside the startup probe, which says when recovery is over.
@@ -24,6 +25,7 @@ describe("shutdown and restart seen from outside", { tags = { "e2e", "probe" } }
     for _, svc in ipairs({ "extbank", "remittance" }) do
       if not sys:alive(svc) then sys:restart(svc) end
     end
+    sys:chaos{ reset = true }
   end)
 
   it("requests sent after SIGTERM inside the drain delay are served", function(t)
@@ -60,6 +62,20 @@ describe("shutdown and restart seen from outside", { tags = { "e2e", "probe" } }
     sys:terminate("extbank")
     stop_at = t_term + DRAIN / 2
     fl.join(load)
+    -- then one slow request, the last one, still in flight when the drain
+    -- delay ends: the service must wait for it, not stop with it unanswered
+    sys:chaos{ latency_ms = 1200 }
+    fl.sleep(math.max(0, t_term + DRAIN - 0.7 - fl.now()))
+    h:invoke(3, "verify", { service = "extbank", last = true })
+    local r = http.post(sys:url("extbank", "/bank/verify"),
+      { json = { bankName = "SH", bankAccountNumber = acct }, timeout = 5, raise = false })
+    if r.status == 200 then
+      h:ok(3, "verify", { service = "extbank", status = 200 })
+    elseif r.status == 0 then
+      h:info(3, "verify", { service = "extbank", error = r.error_code or r.error })
+    else
+      h:fail(3, "verify", { service = "extbank", status = r.status })
+    end
     local st = W.wait_exit(sys, "extbank", CFG.grace + 2)
     if st then
       win:process("extbank", "exited", { exit_code = st.exit ~= fl.json.null and st.exit or -1,

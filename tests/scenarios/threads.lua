@@ -1,11 +1,12 @@
 -- Worker threads (tests/selftest/threads.sh): MODE=workload (2 threads of
 -- fl.workload.clients at a rate, one history: per-worker counts, distinct
 -- streams, merged latency, time order), draws (each worker's seeded
--- stream, printed),
--- parallel (fl.parallel.load results by client), rate (fl.rate threads=2
--- holds its rate), error (a worker's error with its file:line), upvalue (a
--- value that cannot cross), stop (stop() ends the workers early), timeout
--- (the test's timeout stops busy workers).
+-- stream, printed), parallel (fl.parallel.load results by client; helper
+-- functions as upvalues, recursive and sharing a counter), rate
+-- (fl.rate threads=2 holds its rate), error (a worker's error with its file:line), upvalue (a
+-- value that cannot cross), stop (stop() ends the workers early), threshold
+-- (a p99 threshold on the merged latency fails the test), timeout (the
+-- test's timeout stops busy workers).
 local fl = require "faultline"
 local base, mode = fl.env.BASE, fl.env.MODE
 
@@ -71,14 +72,23 @@ it("threads " .. mode, { timeout = mode == "timeout" and 1 or 30 }, function()
     print("draws " .. table.concat(res, " "))
   elseif mode == "parallel" then
     local deadline = fl.now() + 0.5
+    -- helpers as upvalues: a recursive one, and two sharing a counter
+    local function fact(k) return k <= 1 and 1 or k * fact(k - 1) end
+    local count = 0
+    local function inc() count = count + 1 end
+    local function value() return count end
     local res = fl.parallel.load{ threads = 2, clients = 6, fn = function(i)
+      inc(); inc()
       local n = 0
       while fl.now() < deadline do assert(get()); n = n + 1 end
-      return { i = i, w = fl.parallel.worker(), n = n }
+      return { i = i, w = fl.parallel.worker(), n = n, fact = fact(5), count = value() }
     end }
+    assert(count == 0, "a worker changed the main thread's upvalue")
     local total = 0
     for i = 1, 6 do
       assert(res[i].i == i and res[i].w == (i <= 3 and 1 or 2), "client " .. i .. " result")
+      assert(res[i].fact == 120, "recursive helper")
+      assert(res[i].count == 6, "shared upvalue: count " .. tostring(res[i].count))
       assert(res[i].n > 0, "client " .. i .. " made no request")
       total = total + res[i].n
     end
@@ -106,6 +116,11 @@ it("threads " .. mode, { timeout = mode == "timeout" and 1 or 30 }, function()
     local took = fl.now() - t0
     print(string.format("stop: %d ops in %.2f s", stats.ops, took))
     assert(took < 3 and stats.ops > 0 and stats.ops < 400, "stop() did not end the workers")
+  elseif mode == "threshold" then
+    local h = assert(fl.history.open(fl.env.HIST))
+    fl.workload.clients{ history = h, threads = 2, clients = 4, rate = 50, duration = 0.5,
+      name = "tight", thresholds = { "p(99) < 0.000001" },
+      ops = { get = function() return get() and "ok" or "fail" end } }
   elseif mode == "timeout" then
     fl.parallel.load{ threads = 2, clients = 2, fn = function()
       local t = fl.now() + 10

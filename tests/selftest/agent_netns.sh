@@ -219,7 +219,7 @@ start_agent 3
 [ "$(chains 3)" = 0 ] || fail "restart did not sweep the rules"
 [ "$(our_qdisc 3)" = 0 ] || fail "restart did not sweep the qdisc"
 grep -q '^State:.*T' "/proc/$victim/status" && fail "restart did not resume the paused process"
-api 3 GET /healthz | grep -q '"swept":{"chains":2,"qdiscs":1,"resumed":1}' || fail "healthz: $(api 3 GET /healthz)"
+api 3 GET /healthz | grep -q '"swept":{"chains":2,"qdiscs":1,"resumed":1,' || fail "healthz: $(api 3 GET /healthz)"
 in_ns 3 nft list tables | grep -q faultline && fail "table left after the sweep"
 
 echo "== SIGTERM heals"

@@ -112,6 +112,13 @@ grep -q "cannot resolve" "$tmp/r.body" || fail "nowhere.test: $(cat "$tmp/r.body
 took=$((($(date +%s%N) - t0) / 1000000))
 [ "$took" -ge 1500 ] || fail "nowhere.test answered in $took ms: was it resolved at all?"
 
+# a client that gives up while its name is being resolved: nothing made,
+# the agent unharmed once the answer comes
+curl -s -m 0.5 -o /dev/null -XPOST "http://$api/proxies" -d "$(link gone "nowhere2.test:$hp")" || true
+sleep 2
+curl -sf -m 2 "http://$api/version" >/dev/null || fail "API gone after a client left mid-resolution"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$api/proxies/gone")" = 404 ] || fail "link gone was made"
+
 # the config link: every connection is refused, logged and recorded
 cport=$(curl -s "http://$api/proxies/cfg" | sed 's/.*"listen":"127.0.0.1:\([0-9]*\)".*/\1/')
 if curl -sf -m 5 "http://127.0.0.1:$cport/x" -o /dev/null; then fail "cfg link connected outside the list"; fi

@@ -4,9 +4,14 @@
 # node), every kustomization's resources, components and patches exist, and
 # the project's own rules hold: probes and a termination grace period on
 # every workload, no :latest image, the agent's DaemonSet with hostNetwork,
-# hostPID, NET_ADMIN and its token from a Secret, and every flag the
-# manifests give `faultline agent` accepted by this build. Skips (77)
-# without node/npm or when the packages cannot be installed.
+# hostPID, NET_ADMIN and its token from a Secret, SYS_ADMIN/SYS_PTRACE and
+# /run/netns only with --allow-netns (and then required), and every flag the
+# manifests give `faultline agent` accepted by this build. When kubectl is
+# there, every kustomization is rendered offline (`kubectl kustomize`) and
+# the result validated the same way, and so is the sidecar component
+# rendered onto a Deployment made of the example pod's application
+# container. Skips (77) without node/npm or when the packages cannot be
+# installed; the rendering step alone is skipped, saying so, without kubectl.
 set -eu
 : "${FAULTLINE:=build/faultline}" "${BUILD:=build}"
 ROOT=${ROOT:-$(pwd)}
@@ -117,6 +122,22 @@ function policy(where, obj, partial) {
       const caps = ((c.securityContext || {}).capabilities || {});
       if (!(caps.add || []).includes("NET_ADMIN")) fail(w, "the agent needs NET_ADMIN");
       if (!(caps.drop || []).includes("ALL")) fail(w, "the agent drops every other capability");
+      // entering pods' network namespaces: what it needs, and only then
+      const ai = args.findIndex((x) => x === "--allow-netns" || String(x).startsWith("--allow-netns="));
+      const allow = ai < 0 ? "" : (args[ai].includes("=") ? args[ai].split("=")[1] : String(args[ai + 1]));
+      const need = new Set(["NET_ADMIN", "KILL"]);
+      if (allow) need.add("SYS_ADMIN");
+      if (allow.split(",").includes("pid")) need.add("SYS_PTRACE");
+      for (const cap of caps.add || [])
+        if (!need.has(cap)) fail(w, `capability ${cap} is not needed${allow ? "" : " (no --allow-netns)"}`);
+      for (const cap of need)
+        if (cap !== "KILL" && !(caps.add || []).includes(cap)) fail(w, `--allow-netns ${allow} needs ${cap}`);
+      const netnsMount = (c.volumeMounts || []).find((m) => m.mountPath === "/run/netns");
+      if (allow.split(",").some((x) => x.startsWith("name:"))) {
+        if (!netnsMount) fail(w, "--allow-netns name:... needs /run/netns mounted");
+        else if (!netnsMount.readOnly || netnsMount.mountPropagation !== "HostToContainer")
+          fail(w, "/run/netns must be read-only with mountPropagation HostToContainer");
+      } else if (netnsMount) fail(w, "/run/netns mounted without --allow-netns name:...");
     }
   }
   if (obj.kind === "DaemonSet" && /faultline-agent/.test(obj.metadata.name)) {
@@ -175,6 +196,14 @@ spec:
           command: ["/usr/bin/faultline"]
           args: ["agent", "--no-such-flag"]
           ports: [{containerPort: "8474"}]
+        - name: agent2
+          image: faultline/faultline:0.1.0
+          command: ["/usr/bin/faultline"]
+          args: ["agent", "--token-file", "/t/token", "--allow-netns", "pid,name:cni-*"]
+          readinessProbe: {tcpSocket: {port: 8474}}
+          securityContext: {capabilities: {drop: ["ALL"], add: ["NET_ADMIN", "SYS_PTRACE", "SYS_TIME"]}}
+          volumeMounts: [{name: t, mountPath: /t}]
+      volumes: [{name: t, secret: {secretName: x}}]
 EOF
 cat >"$tmp/bad/kustomization.yaml" <<'EOF'
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -185,7 +214,57 @@ if NODE_PATH="$cache/node_modules" node "$tmp/validate.cjs" "$tmp/bad" "$tmp/fla
 	cat "$tmp/bad.out"; echo "FAIL: a broken manifest passed"; exit 1
 fi
 for want in "missing.yaml does not exist" "schema:" "carry a version tag" "--no-such-flag" \
-	"no readinessProbe" "needs hostPID" "token must come from a Secret"; do
+	"no readinessProbe" "needs hostPID" "token must come from a Secret" "needs SYS_ADMIN" \
+	"capability SYS_TIME is not needed" "needs /run/netns mounted"; do
 	grep -q -- "$want" "$tmp/bad.out" || { cat "$tmp/bad.out"; echo "FAIL: not reported: $want"; exit 1; }
 done
+
+# rendered: what kubectl would apply, validated the same way
+if ! command -v kubectl >/dev/null 2>&1; then
+	echo "skip (this step only): kubectl is not installed, kustomizations not rendered"
+	echo "ok"
+	exit 0
+fi
+mkdir -p "$tmp/rendered" "$tmp/sidecar-example"
+for k in "$ROOT"/deploy/kubernetes/*/kustomization.yaml; do
+	d=$(dirname "$k")
+	timeout 60 kubectl kustomize "$d" >"$tmp/rendered/$(basename "$d").yaml" ||
+		{ echo "FAIL: kubectl kustomize $d"; exit 1; }
+done
+# the sidecar component onto the example pod: its application container as
+# a Deployment labelled for the component
+cat >"$tmp/to_deployment.cjs" <<'JS'
+const fs = require("fs");
+const YAML = require("yaml");
+const [podFile, out] = process.argv.slice(2);
+const pod = YAML.parse(fs.readFileSync(podFile, "utf8"));
+const app = pod.spec.containers.filter((c) => c.name !== "faultline-agent");
+const labels = { "app.kubernetes.io/name": pod.metadata.labels["app.kubernetes.io/name"] };
+const dep = {
+  apiVersion: "apps/v1", kind: "Deployment",
+  metadata: { name: pod.metadata.name, labels: { ...labels, "faultline.dev/agent": "sidecar" } },
+  spec: { replicas: 1, selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: {
+            terminationGracePeriodSeconds: pod.spec.terminationGracePeriodSeconds, containers: app } } },
+};
+fs.writeFileSync(out, YAML.stringify(dep));
+JS
+NODE_PATH="$cache/node_modules" node "$tmp/to_deployment.cjs" "$ROOT/deploy/kubernetes/sidecar/pod.yaml" \
+	"$tmp/sidecar-example/deployment.yaml"
+cat >"$tmp/sidecar-example/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [deployment.yaml]
+components: [$(realpath --relative-to="$tmp/sidecar-example" "$ROOT/deploy/kubernetes/components/sidecar")]
+EOF
+timeout 60 kubectl kustomize --load-restrictor LoadRestrictionsNone "$tmp/sidecar-example" \
+	>"$tmp/rendered/sidecar-example.yaml" || { echo "FAIL: kubectl kustomize (sidecar component onto the example pod)"; exit 1; }
+for c in "name: orders" "name: faultline-agent" "shareProcessNamespace: true" "secretName: faultline-agent-token"; do
+	grep -q "$c" "$tmp/rendered/sidecar-example.yaml" ||
+		{ cat "$tmp/rendered/sidecar-example.yaml"; echo "FAIL: the rendered sidecar Deployment has no '$c'"; exit 1; }
+done
+if ! NODE_PATH="$cache/node_modules" node "$tmp/validate.cjs" "$tmp/rendered" "$tmp/flags" >"$tmp/rendered.out"; then
+	cat "$tmp/rendered.out"; echo "FAIL: a rendered kustomization does not validate"; exit 1
+fi
+sed 's/^/rendered with kubectl kustomize: /' "$tmp/rendered.out"
 echo "ok"

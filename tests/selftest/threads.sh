@@ -4,8 +4,8 @@
 # both send (counts per worker from the history), with distinct seeded
 # streams replayed by --seed, merged histograms counting every request, one
 # history in time order; a worker's error reaches the run with its file:line;
-# a value that cannot cross is refused; stop() and the test's timeout end
-# the workers.
+# a value that cannot cross is refused; a threshold on the merged latency
+# fails the test; stop() and the test's timeout end the workers.
 set -eu
 : "${FAULTLINE:=build/faultline}" "${FL_TEST_HELPERS:=build/tests/helpers}"
 X=tests/scenarios/threads.lua
@@ -35,6 +35,7 @@ run rate 0 "planned 400 sent 400 held true errors 0 count 400"
 run error 1 "worker 2: .*threads.lua:[0-9]*: client three fails"
 run upvalue 1 "upvalue 'sys' of the function at .*threads.lua:[0-9]* is a table with a metatable"
 run stop 0 "stop: [0-9]* ops"
+run threshold 1 "thresholds crossed: tight p(99)"
 start=$(date +%s)
 run timeout 1 "timed out after 1 s"
 took=$(( $(date +%s) - start ))

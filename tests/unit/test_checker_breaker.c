@@ -429,6 +429,158 @@ static void test_claims_vs_wire(void **state)
 	fl_check_result_free(r);
 }
 
+static void exch_err(long s_ms, long e_ms, const char *error)
+{
+	hl(&B, "{\"event\":\"http_exchange\",\"link\":\"a->b\",\"method\":\"GET\",\"path\":\"/x\","
+	       "\"status\":null,\"error\":\"%s\",\"start\":%lld,\"end\":%lld}", error,
+	   s_ms * MSNS, e_ms * MSNS);
+}
+
+/* The proxy's record of a caller that gave up (it closed before the
+ * answer): a failure, whatever the breaker said. */
+static void test_claims_client_gave_up(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	strcpy(c.link, "a->b");
+	c.claims = true;
+	call(0, 2000, "failure");
+	exch_err(5, 2001, "client closed before the response");
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C8", FL_INV_PASSED);
+	fl_check_result_free(r);
+	call(0, 2000, "success");
+	exch_err(5, 2001, "client closed before the response");
+	r = run(&c);
+	expect_state(r, "C8", FL_INV_FAILED);
+	fl_check_result_free(r);
+}
+
+/* The proxy's own fault records (toxic_added / toxic_removed on the link):
+ * a call under a fault below HTTP is not judged, one after its removal is;
+ * a removal with no add in the history was on from the start. */
+static void test_claims_proxy_toxics(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	strcpy(c.link, "a->b");
+	hl(&B, "{\"event\":\"toxic_added\",\"link\":\"a->b\",\"t\":0,"
+	       "\"toxic\":{\"name\":\"slow\",\"type\":\"reset_peer\",\"attributes\":{}}}");
+	call(100, 120, "failure");
+	exch(105, 119, 200);
+	hl(&B, "{\"event\":\"toxic_removed\",\"link\":\"a->b\",\"t\":%lld,"
+	       "\"toxic\":{\"name\":\"slow\",\"type\":\"reset_peer\"}}", 500 * MSNS);
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C8", FL_INV_NOT_CHECKED);
+	fl_check_result_free(r);
+	call(100, 120, "failure");
+	exch(105, 119, 200);
+	hl(&B, "{\"event\":\"toxic_removed\",\"link\":\"a->b\",\"t\":%lld,"
+	       "\"toxic\":{\"name\":\"slow\",\"type\":\"reset_peer\"}}", 500 * MSNS);
+	call(1000, 1020, "failure");
+	exch(1005, 1019, 200);
+	r = run(&c);
+	expect_state(r, "C8", FL_INV_FAILED); /* judged after the removal only */
+	assert_int_equal(fl_check_find(r, "C8")->checked, 1);
+	fl_check_result_free(r);
+}
+
+/* A request the proxy saw on a kept-alive connection the downstream had
+ * already closed never reached it; the client resent it: one trial call,
+ * not two (C2), and its own exchange is the resend's (C8). */
+static void test_resend_is_one_call(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	strcpy(c.link, "a->b");
+	c.claims = true;
+	for (int i = 0; i < 5; i++) {
+		call(i * 100, i * 100 + 50, "failure");
+		exch(i * 100 + 5, i * 100 + 45, 503);
+	}
+	tr(450, "CLOSED", "OPEN");
+	tr(5500, "OPEN", "HALF_OPEN");
+	for (int i = 0; i < 3; i++) {
+		long s0 = 5500 + i * 100;
+		call(s0, s0 + 50, "success");
+		if (i == 1)
+			exch_err(s0 + 2, s0 + 3, "upstream closed before the request");
+		exch(s0 + 5, s0 + 45, 200);
+	}
+	tr(5751, "HALF_OPEN", "CLOSED");
+	struct fl_check_result *r = run(&c);
+	expect_state(r, "C2", FL_INV_PASSED);
+	expect_state(r, "C8", FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+	/* the answer to a trial dropped by the proxy: the client resends it at
+	 * once on a new connection (it reached the downstream twice, as one
+	 * call); a fourth trial is still one too many */
+	for (int i = 0; i < 5; i++) {
+		call(i * 100, i * 100 + 50, "failure");
+		exch(i * 100 + 5, i * 100 + 45, 503);
+	}
+	tr(450, "CLOSED", "OPEN");
+	tr(5500, "OPEN", "HALF_OPEN");
+	call(5500, 5550, "success");
+	exch(5505, 5545, 200);
+	call(5600, 5650, "failure");
+	hl(&B, "{\"event\":\"http_exchange\",\"link\":\"a->b\",\"method\":\"GET\",\"path\":\"/x\","
+	       "\"status\":200,\"fault\":\"http_drop_response\",\"start\":%lld,\"end\":%lld}",
+	   5605 * MSNS, 5620 * MSNS);
+	hl(&B, "{\"event\":\"http_exchange\",\"link\":\"a->b\",\"method\":\"GET\",\"path\":\"/x\","
+	       "\"status\":200,\"fault\":\"http_drop_response\",\"start\":%lld,\"end\":%lld}",
+	   5622 * MSNS, 5640 * MSNS);
+	call(5700, 5750, "success");
+	exch(5705, 5745, 200);
+	tr(5751, "HALF_OPEN", "CLOSED");
+	r = run(&c);
+	expect_state(r, "C2", FL_INV_PASSED);
+	expect_state(r, "C8", FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+}
+
+/* A HALF_OPEN trial still out when the other trials closed the breaker is
+ * counted in no window: one failure after the close is 1 outcome of the 2
+ * needed (m = 2), so opening on it is C4, and staying closed is right. */
+static void test_stale_trial_not_in_closed_window(void **state)
+{
+	(void)state;
+	struct fl_breaker_config c;
+	cfg(&c);
+	c.minimum_calls = 2;
+	call(0, 10, "failure");
+	call(20, 30, "failure");
+	tr(31, "CLOSED", "OPEN");
+	tr(5100, "OPEN", "HALF_OPEN");
+	call(5100, 5900, "success"); /* the slow trial */
+	call(5200, 5210, "success");
+	call(5300, 5310, "success");
+	tr(5311, "HALF_OPEN", "CLOSED");
+	call(6000, 6010, "failure");
+	struct fl_check_result *r = run(&c);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+	/* the same, with a breaker that counted the stale trial and opened */
+	call(0, 10, "failure");
+	call(20, 30, "failure");
+	tr(31, "CLOSED", "OPEN");
+	tr(5100, "OPEN", "HALF_OPEN");
+	call(5100, 5900, "success");
+	call(5200, 5210, "success");
+	call(5300, 5310, "success");
+	tr(5311, "HALF_OPEN", "CLOSED");
+	call(6000, 6010, "failure");
+	tr(6011, "CLOSED", "OPEN");
+	r = run(&c);
+	expect_state(r, "C4", FL_INV_FAILED);
+	fl_check_result_free(r);
+}
+
 static void test_new_lifetime_after_kill(void **state)
 {
 	(void)state;
@@ -711,6 +863,10 @@ int main(void)
 		cmocka_unit_test(test_since_window),
 		cmocka_unit_test(test_stuck_open_evidence),
 		cmocka_unit_test(test_claims_vs_wire),
+		cmocka_unit_test(test_claims_client_gave_up),
+		cmocka_unit_test(test_claims_proxy_toxics),
+		cmocka_unit_test(test_resend_is_one_call),
+		cmocka_unit_test(test_stale_trial_not_in_closed_window),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	fl_buf_free(&B);

@@ -86,6 +86,48 @@ static void test_bad_specs(void **state)
 	json_decref(list);
 }
 
+/* Targets in other network namespaces: refused unless allowed, checked
+ * before anything is opened. */
+static void test_targets(void **state)
+{
+	(void)state;
+	post("{\"type\":\"partition\",\"ttl_ms\":10,\"target\":{\"pid\":2}}", 403,
+	     "--allow-netns pid");
+	post("{\"type\":\"partition\",\"ttl_ms\":10,\"target\":{\"netns\":\"x\"}}", 403,
+	     "--allow-netns is not set");
+	post("{\"type\":\"partition\",\"ttl_ms\":10,\"target\":7}", 400, "field target");
+	post("{\"type\":\"partition\",\"ttl_ms\":10,\"target\":{}}", 400, "exactly one");
+	post("{\"type\":\"partition\",\"ttl_ms\":10,\"target\":{\"pid\":0}}", 400, "not a pid");
+	post("{\"type\":\"partition\",\"ttl_ms\":10,\"target\":{\"netns\":\"../etc\"}}", 400,
+	     "target.netns");
+	post("{\"type\":\"partition\",\"ttl_ms\":10,\"target\":{\"pod\":\"a\"}}", 400,
+	     "unknown field: pod");
+	post("{\"type\":\"process\",\"action\":\"kill\",\"pid\":5,\"target\":{\"pid\":5}}", 400,
+	     "only for network faults");
+
+	struct fl_hostfault_opts o = { .table = "fltest", .state_dir = "",
+				       .allow_netns = "pid,name:fl-*" };
+	char err[256];
+	struct fl_hostfault *h = fl_hostfault_new(&o, err, sizeof(err));
+	assert_non_null(h);
+	struct fl_hostfault *keep = H;
+	H = h;
+	post("{\"type\":\"partition\",\"ttl_ms\":10,\"target\":{\"netns\":\"prod\"}}", 403,
+	     "'prod' is not allowed");
+	post("{\"type\":\"partition\",\"ttl_ms\":10,\"target\":{\"netns\":\"fl-no-such-ns-x\"}}",
+	     404, "no network namespace 'fl-no-such-ns-x'");
+	post("{\"type\":\"partition\",\"ttl_ms\":10,\"target\":{\"pid\":1073741823}}", 404,
+	     "no process 1073741823");
+	H = keep;
+	fl_hostfault_free(h);
+
+	o.allow_netns = "pid,everything";
+	assert_null(fl_hostfault_new(&o, err, sizeof(err)));
+	assert_non_null(strstr(err, "--allow-netns: 'everything'"));
+	o.allow_netns = "name:a/b";
+	assert_null(fl_hostfault_new(&o, err, sizeof(err)));
+}
+
 static void test_routes(void **state)
 {
 	(void)state;
@@ -144,6 +186,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_specs),
+		cmocka_unit_test(test_targets),
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_leases),
 		cmocka_unit_test(test_bad_table),

@@ -69,7 +69,8 @@ struct http_conn_arg {
 };
 
 /* Minimal HTTP/1.1: answers each request 200 with "path=<path>" or, for
- * "/status/N", status N; "/slow/MS" waits MS ms first. */
+ * "/status/N", status N; "/slow/MS" waits MS ms first; after "/close" it
+ * closes the connection. */
 static void *http_conn(void *arg)
 {
 	struct http_conn_arg *a = arg;
@@ -119,6 +120,8 @@ static void *http_conn(void *arg)
 				  status, bl, strcmp(method, "HEAD") == 0 ? "" : body);
 		if (write(fd, resp, (size_t)rl) != rl)
 			break;
+		if (strcmp(path, "/close") == 0)
+			break; /* an idle keep-alive connection the server closes */
 		memmove(buf, buf + hlen + clen, have - hlen - clen);
 		have -= hlen + clen;
 	}

@@ -453,6 +453,84 @@ static void test_exchange_events(void **state)
 	json_decref(ev);
 }
 
+/* A caller that gives up (closes while its request is held by http_delay)
+ * leaves a record at once: no status, the error saying the client left. */
+static void test_client_gave_up(void **state)
+{
+	(void)state;
+	toxic_add(F, "web", "{\"type\":\"http_delay\",\"attributes\":{\"delay\":600,\"path\":\"/held\"}}");
+	json_t *ev = api(F, "GET", "/proxies/web/events", 200, NULL);
+	uint64_t since = (uint64_t)json_integer_value(
+		json_object_get(json_array_get(ev, json_array_size(ev) - 1), "seq"));
+	json_decref(ev);
+	int fd = tcp_connect(P);
+	const char *req = "GET /held HTTP/1.1\r\nHost: t\r\n\r\n";
+	int64_t t0 = fl_mono_ns();
+	write_all(fd, req, strlen(req));
+	usleep(100000);
+	int64_t t1 = fl_mono_ns();
+	close(fd);
+	usleep(100000); /* well before the delay is over */
+	char path[128];
+	snprintf(path, sizeof(path), "/proxies/web/events?since=%llu&event=http_exchange",
+		 (unsigned long long)since);
+	ev = api(F, "GET", path, 200, NULL);
+	assert_int_equal(json_array_size(ev), 1);
+	json_t *x = json_array_get(ev, 0);
+	assert_string_equal(json_string_value(json_object_get(x, "path")), "/held");
+	assert_true(json_is_null(json_object_get(x, "status")));
+	assert_string_equal(json_string_value(json_object_get(x, "error")),
+			    "client closed before the response");
+	int64_t s = json_integer_value(json_object_get(x, "start"));
+	int64_t en = json_integer_value(json_object_get(x, "end"));
+	assert_true(s >= t0 && s <= t1 && en >= t1 && en < t1 + 100000000);
+	json_decref(ev);
+	/* the held request still goes on, but is not recorded twice */
+	usleep(700000);
+	ev = api(F, "GET", path, 200, NULL);
+	assert_int_equal(json_array_size(ev), 1);
+	json_decref(ev);
+	toxic_del(F, "web", "http_delay_downstream");
+}
+
+/* A request sent on a kept-alive connection the upstream had already
+ * closed never reaches it (the client resends it elsewhere): its record
+ * says so, so that one call is not counted as two that reached the
+ * service. */
+static void test_upstream_gone(void **state)
+{
+	(void)state;
+	char buf[4096];
+	json_t *ev = api(F, "GET", "/proxies/web/events", 200, NULL);
+	uint64_t since = (uint64_t)json_integer_value(
+		json_object_get(json_array_get(ev, json_array_size(ev) - 1), "seq"));
+	json_decref(ev);
+	long before = F->http->requests;
+	int fd = tcp_connect(P);
+	const char *r1 = "GET /close HTTP/1.1\r\nHost: t\r\n\r\n";
+	write_all(fd, r1, strlen(r1));
+	assert_int_equal(read_response(fd, buf, sizeof(buf)), 200);
+	usleep(100000); /* the upstream's close reaches the proxy */
+	const char *r2 = "GET /again HTTP/1.1\r\nHost: t\r\n\r\n";
+	write_all(fd, r2, strlen(r2));
+	int err;
+	assert_int_equal(read_to_end(fd, buf, sizeof(buf), &err, NULL), 0);
+	close(fd);
+	usleep(100000);
+	assert_int_equal(F->http->requests, before + 1);
+	char path[128];
+	snprintf(path, sizeof(path), "/proxies/web/events?since=%llu&event=http_exchange",
+		 (unsigned long long)since);
+	ev = api(F, "GET", path, 200, NULL);
+	assert_int_equal(json_array_size(ev), 2);
+	json_t *x = json_array_get(ev, 1);
+	assert_string_equal(json_string_value(json_object_get(x, "path")), "/again");
+	assert_true(json_is_null(json_object_get(x, "status")));
+	assert_string_equal(json_string_value(json_object_get(x, "error")),
+			    "upstream closed before the request");
+	json_decref(ev);
+}
+
 static void test_events_sink(void **state)
 {
 	(void)state;
@@ -514,6 +592,8 @@ int main(void)
 		cmocka_unit_test(test_invalid_second_message),
 		cmocka_unit_test(test_mangled_http),
 		cmocka_unit_test(test_exchange_events),
+		cmocka_unit_test(test_client_gave_up),
+		cmocka_unit_test(test_upstream_gone),
 		cmocka_unit_test(test_events_sink),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -39,12 +39,16 @@ describe("payments", { tags = { "unit" } }, function()
     expect(other.status).to_be(422)
   end)
 
-  it("refuses a charge above the balance, and one without a key", function()
+  it("refuses a charge above the balance, and one without a key; takes exactly the balance", function()
     local c = O.customer(sys, 10)
     local r = fl.http.post(url("/payments/charge"), { json = { customer = c, amount = 11 },
                                                        headers = { ["Idempotency-Key"] = O.unique("k") } })
     expect(r.status).to_be(402)
     expect(r.json.result).to_be("INSUFFICIENT_FUNDS")
+    local all = fl.http.post(url("/payments/charge"), { json = { customer = c, amount = 10 },
+                                                         headers = { ["Idempotency-Key"] = O.unique("k") } })
+    expect(all.status).to_be(200)
+    expect(O.balance(sys, c)).to_be(0)
     expect(fl.http.post(url("/payments/charge"), { json = { customer = c, amount = 1 } }).status).to_be(400)
   end)
 
