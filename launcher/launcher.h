@@ -106,6 +106,7 @@ struct fl_ref_up_opts {
 	uint64_t seed;
 	bool seeded;
 	bool fresh;    /* remove earlier databases and logs first */
+	bool netns;    /* each service on a host of its own (fl_up_opts.netns) */
 	pid_t driver;  /* with a lease: the process whose death ends it (0: kept, no lease) */
 	long lease_ms; /* stop the system this long after the driver died (0: 10000) */
 };

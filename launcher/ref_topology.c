@@ -201,7 +201,8 @@ int fl_ref_up(const struct fl_ref_up_opts *o, const json_t *model, json_t **topo
 				 .faultline = o->faultline,
 				 .keep = o->driver <= 0,
 				 .driver = o->driver,
-				 .lease_ms = o->lease_ms };
+				 .lease_ms = o->lease_ms,
+				 .netns = o->netns };
 	json_t *t = NULL;
 	int rc = fl_launcher_up(model, &uo, &t, err, errlen);
 	if (rc)
