@@ -13,7 +13,7 @@
 #include "launcher/launcher.h"
 #include "runner/runner.h"
 
-enum { O_BUG = FL_OPT_LONG, O_SEED, O_DATA, O_FRESH, O_DIRECT, O_JSON };
+enum { O_BUG = FL_OPT_LONG, O_SEED, O_DATA, O_FRESH, O_DIRECT, O_NETNS, O_JSON };
 
 static const struct fl_opt opts[] = {
 	{ "bug", O_BUG, "NAME",
@@ -32,13 +32,17 @@ static const struct fl_opt opts[] = {
 	  "start from empty databases (up; removes the earlier ones in DIR)" },
 	{ "direct", O_DIRECT, NULL,
 	  "no fault-injector links: services call each other directly (up)" },
+	{ "netns", O_NETNS, NULL,
+	  "each service a host of its own, as 'up --netns' (up; root;\n"
+	  "else loopback, said on stderr): links on the bridge's\n"
+	  "address, or with --direct the hosts call each other" },
 	{ "json", O_JSON, NULL, "print the topology, the status or the down report as JSON" },
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
 
 static const struct fl_help help[] = {
-	{ "Usage: faultline ref up [--bug NAME]... [--seed N] [--data DIR] [--fresh] [--direct] [--json]\n"
+	{ "Usage: faultline ref up [--bug NAME]... [--seed N] [--data DIR] [--fresh] [--direct] [--netns] [--json]\n"
 	  "                        [-- TRANSFERD-ARGS...]\n"
 	  "       faultline ref status [--data DIR] [--json]\n"
 	  "       faultline ref logs [SERVICE] [--data DIR]\n"
@@ -76,7 +80,7 @@ struct ref_args {
 	const char *bugs[32];
 	int nbugs;
 	uint64_t seed;
-	bool seeded, fresh, direct, json;
+	bool seeded, fresh, direct, netns, json;
 	const char *const *extra; /* after "--" */
 	int nextra;
 };
@@ -158,6 +162,7 @@ static int do_up(const struct ref_args *a)
 				    .seed = a->seed,
 				    .seeded = a->seeded,
 				    .fresh = a->fresh,
+				    .netns = a->netns,
 				    .extra = a->extra,
 				    .nextra = a->nextra };
 	const char *const *bugs = a->bugs;
@@ -197,11 +202,12 @@ static int do_up(const struct ref_args *a)
 	}
 	o.transferd = transferd;
 	bool have_proxy = fl_command_find("proxy") != NULL;
-	if (!direct && have_proxy && find_self(self, sizeof(self)) == 0)
-		o.faultline = self;
+	if (find_self(self, sizeof(self)) == 0 && (a->netns || (!direct && have_proxy)))
+		o.faultline = self; /* links' proxy, or the hosts' agents */
+	bool links = !direct && have_proxy && o.faultline;
 	json_t *t = NULL, *model = NULL;
 	char err[4096];
-	int rc = ref_model(&o, direct || !o.faultline, &model, err, sizeof(err));
+	int rc = ref_model(&o, !links, &model, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "faultline ref up: %s\n", err);
 		return FL_EXIT_USAGE;
@@ -212,20 +218,27 @@ static int do_up(const struct ref_args *a)
 		fprintf(stderr, "faultline ref up: %s\n", err);
 		return rc == FL_EEXIST ? FL_EXIT_USAGE : FL_EXIT_INFRA;
 	}
+	if (json_is_string(json_object_get(t, "netns_fallback")))
+		fprintf(stderr, "faultline ref up: --netns: %s; the services run on loopback\n",
+			json_string_value(json_object_get(t, "netns_fallback")));
 	if (json) {
 		print_json(t);
 	} else {
 		printf("reference system up in %lld ms (data %s)%s\n",
 		       (long long)fl_json_int(t, "startup_ms", 0), fl_json_str(t, "data", ""),
-		       o.faultline
-			       ? ""
-			       : (have_proxy ? "; direct edges (--direct)"
-					     : "; direct edges (faultline proxy not available)"));
+		       links ? ""
+			     : (have_proxy ? "; direct edges (--direct)"
+					   : "; direct edges (faultline proxy not available)"));
 		const char *k;
 		json_t *v;
 		json_object_foreach(json_object_get(t, "services"), k, v)
 			printf("  %-11s %-24s pid %lld\n", k, fl_json_str(v, "url", ""),
 			       (long long)fl_json_int(v, "pid", 0));
+		json_t *net = json_object_get(t, "netns");
+		if (json_is_object(net))
+			printf("  hosts: bridge %s, %s, agents' token in %s\n",
+			       fl_json_str(net, "bridge", ""), fl_json_str(net, "subnet", ""),
+			       fl_json_str(net, "token_file", "(none)"));
 		if (json_is_object(json_object_get(t, "proxy")))
 			printf("  proxy API   %s (%zu links)\n",
 			       fl_json_str(json_object_get(t, "proxy"), "api", ""),
@@ -344,6 +357,14 @@ static int do_down(const struct ref_args *a)
 	if (p && !json)
 		printf("  %-11s pid %-7lld %s\n", "proxy", (long long)fl_json_int(p, "pid", 0),
 		       fl_json_str(p, "status", "?"));
+	json_object_foreach(json_object_get(rep, "agents"), k, v) {
+		json_t *code = json_object_get(v, "exit");
+		if (!json_is_integer(code) || json_integer_value(code) != 0)
+			rc = FL_EXIT_FAIL;
+		if (!json)
+			printf("  agent %-5s pid %-7lld %s\n", k,
+			       (long long)fl_json_int(v, "pid", 0), fl_json_str(v, "status", "?"));
+	}
 	if (json)
 		print_json(rep);
 	json_decref(rep);
@@ -411,6 +432,7 @@ static int parse(int argc, char **argv, struct ref_args *a)
 		case O_DATA: a->data = o.arg; break;
 		case O_FRESH: a->fresh = true; break;
 		case O_DIRECT: a->direct = true; break;
+		case O_NETNS: a->netns = true; break;
 		case O_JSON: a->json = true; break;
 		}
 	}
@@ -427,9 +449,9 @@ static int parse(int argc, char **argv, struct ref_args *a)
 	if (nops > 2)
 		return fl_cli_usage_error("ref", "unexpected argument '%s'", argv[o.optind + 2]);
 	bool up = strcmp(a->sub, "up") == 0;
-	if (!up && (a->nbugs || a->seeded || a->fresh || a->direct))
-		return fl_cli_usage_error("ref",
-					  "--bug, --seed, --fresh and --direct go with 'ref up'");
+	if (!up && (a->nbugs || a->seeded || a->fresh || a->direct || a->netns))
+		return fl_cli_usage_error(
+			"ref", "--bug, --seed, --fresh, --direct and --netns go with 'ref up'");
 	if (a->nextra && !up && strcmp(a->sub, "restart") != 0)
 		return fl_cli_usage_error("ref", "'-- ARGS' goes with 'ref up' and 'ref restart'");
 	if (a->service && (up || strcmp(a->sub, "status") == 0 || strcmp(a->sub, "down") == 0))

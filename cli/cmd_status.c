@@ -13,8 +13,8 @@ enum { O_JSON = FL_OPT_LONG };
 static const struct fl_opt opts[] = {
 	FL_SYS_OPTS,
 	{ "json", O_JSON, NULL,
-	  "print the system with each service's alive, ready, state and\n"
-	  "last_exit as JSON" },
+	  "print the system with each service's (and agent's) alive,\n"
+	  "ready, state and last_exit as JSON" },
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
@@ -23,8 +23,9 @@ static const struct fl_help help[] = {
 	{ "Usage: faultline status [--data DIR | --system NAME] [--json]\n"
 	  "\n"
 	  "Check every service of the running system once: its process alive, and\n"
-	  "its readiness (the topology's ready check). Exit 0 when all are ready,\n"
-	  "1 when one is down or not ready, 2 when no system runs.\n"
+	  "its readiness (the topology's ready check); for a --netns system, each\n"
+	  "host's agent too (alive, GET /healthz). Exit 0 when all are ready, 1\n"
+	  "when one is down or not ready, 2 when no system runs.\n"
 	  "\n",
 	  opts },
 	{ NULL, NULL },
@@ -72,6 +73,22 @@ static int cmd_status(int argc, char **argv)
 			printf("  %-14s %-28s pid %-7lld %s\n", json_string_value(n),
 			       fl_json_str(v, "url", ""), (long long)fl_json_int(v, "pid", 0),
 			       state);
+	}
+	json_t *net = json_object_get(t, "netns");
+	if (json_is_object(net) && !json)
+		printf("  hosts: bridge %s, %s\n", fl_json_str(net, "bridge", ""),
+		       fl_json_str(net, "subnet", ""));
+	const char *k;
+	json_t *h;
+	json_object_foreach(json_object_get(net, "hosts"), k, h) {
+		json_t *a = json_object_get(h, "agent");
+		const char *state = fl_json_str(a, "state", "no agent");
+		if (strcmp(state, "ready") != 0)
+			rc = FL_EXIT_FAIL;
+		if (!json)
+			printf("    %-12s %-16s agent %-26s pid %-7lld %s\n", k,
+			       fl_json_str(h, "addr", ""), fl_json_str(a, "url", "(none)"),
+			       (long long)fl_json_int(a, "pid", 0), state);
 	}
 	if (json) {
 		char *s = json_dumps(t, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -32,8 +32,9 @@ static const struct fl_opt opts[] = {
 	  "each service on a host of its own (root): a network namespace\n"
 	  "faultlineN-NAME, its address on a bridge faultlineN in\n"
 	  "198.18.0.0/15, an agent for host faults on ADDR:8474; all\n"
-	  "removed by 'down' or the lease. Without root: loopback, said\n"
-	  "on stderr" },
+	  "removed by 'down' or the lease, and the orphans of dead\n"
+	  "systems swept first (as 'down --sweep'). Without root:\n"
+	  "loopback, said on stderr" },
 	{ "check", O_CHECK, NULL, "check the file (keys, names, calls, cycles), start nothing" },
 	{ "json", O_JSON, NULL, "print the running system (topology.json) as JSON" },
 	FL_OPT_HELP,
@@ -198,6 +199,14 @@ static int cmd_up(int argc, char **argv)
 	if (json_is_string(json_object_get(state, "netns_fallback")))
 		fprintf(stderr, "faultline up: --netns: %s; the services run on loopback\n",
 			json_string_value(json_object_get(state, "netns_fallback")));
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(state, "netns_swept"), i, v)
+		fprintf(stderr,
+			"faultline up: --netns: swept the orphaned hosts of %s (data %s): %zu names "
+			"removed\n",
+			fl_json_str(v, "bridge", ""), fl_json_str(v, "data", "(none)"),
+			json_array_size(json_object_get(v, "removed")));
 	if (json) {
 		char *s = json_dumps(state, JSON_INDENT(2) | JSON_SORT_KEYS);
 		if (s)

@@ -44,13 +44,13 @@ struct event_base;
 struct fl_hostfault;
 
 struct fl_hostfault_opts {
-	const char *table;     /* nftables table (family inet) owned; NULL: "faultline" */
-	uint16_t qdisc_major;  /* handle major marking our root qdiscs; 0: 0xfa17 */
-	const char *state_dir; /* paused pids are recorded here for the crash sweep
+	const char *table;	 /* nftables table (family inet) owned; NULL: "faultline" */
+	uint16_t qdisc_major;	 /* handle major marking our root qdiscs; 0: 0xfa17 */
+	const char *state_dir;	 /* paused pids are recorded here for the crash sweep
 				 * (NULL: /run/faultline-agent) */
-	int64_t max_ttl_ms;    /* longest TTL accepted; 0: 3600000 */
-	size_t max_faults;     /* faults held at once; 0: 64 */
-	uint16_t exempt_port;  /* a local TCP port never partitioned (the agent's API); 0: none */
+	int64_t max_ttl_ms;	 /* longest TTL accepted; 0: 3600000 */
+	size_t max_faults;	 /* faults held at once; 0: 64 */
+	uint16_t exempt_port;	 /* a local TCP port never partitioned (the agent's API); 0: none */
 	const char *allow_netns; /* which other network namespaces a fault may target,
 				  * comma-separated: "pid" (any process's, by pid),
 				  * "name:GLOB" (/run/netns names matching GLOB);

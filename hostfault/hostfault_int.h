@@ -124,8 +124,8 @@ int fl_hf_ns_call(struct fl_hf_ns *ns, int (*fn)(void *), void *arg, char *err, 
  * when there is no target or it is the agent's own), after the
  * --allow-netns check. A new one is recorded in the netns state file before
  * anything is made in it. FL_EINVAL/FL_EPERM/FL_ENOENT/FL_EEXIST. */
-int fl_hf_ns_resolve(struct fl_hostfault *h, const json_t *target, struct fl_hf_ns **ns,
-		     char *err, size_t errlen);
+int fl_hf_ns_resolve(struct fl_hostfault *h, const json_t *target, struct fl_hf_ns **ns, char *err,
+		     size_t errlen);
 /* One fault fewer in ns: the last one out of an entered namespace drops our
  * table there, closes it and forgets it. */
 void fl_hf_ns_unref(struct fl_hostfault *h, struct fl_hf_ns *ns);

@@ -100,7 +100,8 @@ int fl_hf_ns_allow_parse(struct fl_hostfault *h, const char *list, char *err, si
 		}
 		const char *g = strncmp(e, "name:", 5) == 0 ? e + 5 : NULL;
 		if (!g || !*g || strlen(g) > 63 ||
-		    strspn(g, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-*?") !=
+		    strspn(g,
+			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-*?") !=
 			    strlen(g)) {
 			rc = fl_err_set(err, errlen, FL_EINVAL,
 					"--allow-netns: '%s' is neither 'pid' nor 'name:GLOB' "
@@ -126,7 +127,8 @@ static bool name_ok(const char *n)
 {
 	size_t len = strlen(n);
 	return len > 0 && len < 64 && n[0] != '.' &&
-	       strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len;
+	       strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+		       len;
 }
 
 static unsigned long long start_time(int pid)
@@ -163,7 +165,8 @@ static int open_netns(const char *path, struct stat *st)
 static struct fl_hf_ns *find_open(struct fl_hostfault *h, const struct stat *st)
 {
 	for (struct fl_hf_ns *n = h->other; n; n = n->next)
-		if (n->dev == (unsigned long long)st->st_dev && n->ino == (unsigned long long)st->st_ino)
+		if (n->dev == (unsigned long long)st->st_dev &&
+		    n->ino == (unsigned long long)st->st_ino)
 			return n;
 	return NULL;
 }
@@ -247,8 +250,9 @@ static int check_target(struct fl_hostfault *h, const json_t *target, int *pid, 
 	if (!*name && (p < 1 || p > 0x3fffffff))
 		return fl_err_set(err, errlen, FL_EINVAL, "field target.pid: not a pid");
 	if (*name && !name_ok(*name))
-		return fl_err_set(err, errlen, FL_EINVAL,
-				  "field target.netns: a name in /run/netns ([A-Za-z0-9_.-], 1..63)");
+		return fl_err_set(
+			err, errlen, FL_EINVAL,
+			"field target.netns: a name in /run/netns ([A-Za-z0-9_.-], 1..63)");
 	*pid = (int)p;
 	if (*pid && !h->allow_pid)
 		return fl_err_set(err, errlen, FL_EPERM,
@@ -308,8 +312,8 @@ static int enter_new(struct fl_hostfault *h, int fd, const struct stat *st, int 
 	return 0;
 }
 
-int fl_hf_ns_resolve(struct fl_hostfault *h, const json_t *target, struct fl_hf_ns **ns,
-		     char *err, size_t errlen)
+int fl_hf_ns_resolve(struct fl_hostfault *h, const json_t *target, struct fl_hf_ns **ns, char *err,
+		     size_t errlen)
 {
 	*ns = &h->self;
 	if (!target)
@@ -329,8 +333,7 @@ int fl_hf_ns_resolve(struct fl_hostfault *h, const json_t *target, struct fl_hf_
 	if (fd == -ENOENT || fd == -ESRCH)
 		return pid ? fl_err_set(err, errlen, FL_ENOENT, "field target: no process %d", pid)
 			   : fl_err_set(err, errlen, FL_ENOENT,
-					"field target: no network namespace '%s' (%s)", name,
-					path);
+					"field target: no network namespace '%s' (%s)", name, path);
 	if (fd == -EINVAL)
 		return fl_err_set(err, errlen, FL_EINVAL,
 				  "field target: %s is not a network namespace", path);
@@ -381,8 +384,7 @@ static int drop_fn(void *arg)
 	if (d->ns->table_made || d->sweep)
 		rc = fl_hf_nft_drop_table(d->h, d->ns, d->sweep ? &d->chains : NULL, d->err,
 					  d->errlen);
-	if (d->sweep && (r = fl_hf_qdisc_sweep(d->h, d->ns, &d->qdiscs, d->err, d->errlen)) &&
-	    !rc)
+	if (d->sweep && (r = fl_hf_qdisc_sweep(d->h, d->ns, &d->qdiscs, d->err, d->errlen)) && !rc)
 		rc = r;
 	fl_hf_nft_close(d->ns);
 	fl_hf_qdisc_close(d->ns);
@@ -445,8 +447,8 @@ static int reach(const json_t *r, char *how, size_t howlen)
 		DIR *d = opendir(dirs[i]);
 		struct dirent *de;
 		while (d && (de = readdir(d))) {
-			if (de->d_name[0] == '.' || (i == 1 && (de->d_name[0] < '0' ||
-								de->d_name[0] > '9')))
+			if (de->d_name[0] == '.' ||
+			    (i == 1 && (de->d_name[0] < '0' || de->d_name[0] > '9')))
 				continue;
 			snprintf(path, sizeof(path), i ? "/proc/%s/ns/net" : "/run/netns/%s",
 				 de->d_name);
@@ -464,8 +466,7 @@ static int reach(const json_t *r, char *how, size_t howlen)
 	return -1;
 }
 
-int fl_hf_ns_sweep_recorded(struct fl_hostfault *h, int *swept, int *gone, int *chains,
-			    int *qdiscs)
+int fl_hf_ns_sweep_recorded(struct fl_hostfault *h, int *swept, int *gone, int *chains, int *qdiscs)
 {
 	*swept = *gone = 0;
 	if (!h->netns_path[0])
@@ -474,8 +475,7 @@ int fl_hf_ns_sweep_recorded(struct fl_hostfault *h, int *swept, int *gone, int *
 	size_t i;
 	json_decref(h->netns_kept);
 	h->netns_kept = json_array();
-	json_array_foreach(a, i, r)
-	{
+	json_array_foreach(a, i, r) {
 		struct fl_hf_ns n = { .fd = -1 };
 		char err[300];
 		n.fd = reach(r, n.how, sizeof(n.how));
@@ -490,8 +490,9 @@ int fl_hf_ns_sweep_recorded(struct fl_hostfault *h, int *swept, int *gone, int *
 		int rc = fl_hf_ns_call(&n, drop_fn, &d, err, sizeof(err));
 		close(n.fd);
 		if (rc) {
-			fl_error("hostfault", "sweeping network namespace %s: %s (kept for the "
-					      "next start)",
+			fl_error("hostfault",
+				 "sweeping network namespace %s: %s (kept for the "
+				 "next start)",
 				 n.how, err);
 			json_array_append(h->netns_kept, r);
 		} else if (d.reused) {
@@ -526,8 +527,8 @@ json_t *fl_hf_ns_list(struct fl_hostfault *h)
 {
 	json_t *a = json_array();
 	for (struct fl_hf_ns *n = h->other; n; n = n->next)
-		json_array_append_new(a, json_pack("{s:s, s:I, s:I}", "target", n->how, "inode",
-						   (json_int_t)n->ino, "faults",
-						   (json_int_t)n->refs));
+		json_array_append_new(a,
+				      json_pack("{s:s, s:I, s:I}", "target", n->how, "inode",
+						(json_int_t)n->ino, "faults", (json_int_t)n->refs));
 	return a;
 }

@@ -200,8 +200,7 @@ int fl_hf_nft_table_exists(struct fl_hostfault *h, struct fl_hf_ns *ns, char *er
 		     errlen);
 	if (rc)
 		return rc;
-	json_array_foreach(json_object_get(out, "nftables"), i, it)
-	{
+	json_array_foreach(json_object_get(out, "nftables"), i, it) {
 		json_t *t = json_object_get(it, "table");
 		if (t && strcmp(fl_json_str(t, "name", ""), h->table) == 0)
 			rc = 1;
@@ -248,8 +247,7 @@ int fl_hf_nft_drop_table(struct fl_hostfault *h, struct fl_hf_ns *ns, int *chain
 				(*chains)++;
 		json_decref(out);
 	}
-	rc = run(ns, json_pack("[{s:{s:o}}]", "delete", "table", table_obj(h)), NULL, err,
-		 errlen);
+	rc = run(ns, json_pack("[{s:{s:o}}]", "delete", "table", table_obj(h)), NULL, err, errlen);
 	if (!rc)
 		ns->table_made = false;
 	return rc;

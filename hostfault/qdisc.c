@@ -49,8 +49,8 @@ static uint32_t our_handle(const struct fl_hostfault *h)
 }
 
 /* 0 when the root of ifindex is the kernel's default or ours; FL_EEXIST otherwise. */
-static int root_is_free(struct fl_hostfault *h, struct fl_hf_ns *ns, int ifindex, const char *dev, char *err,
-			size_t errlen)
+static int root_is_free(struct fl_hostfault *h, struct fl_hf_ns *ns, int ifindex, const char *dev,
+			char *err, size_t errlen)
 {
 	struct nl_cache *cache = NULL;
 	int rc = rtnl_qdisc_alloc_cache(ns->nl, &cache);
@@ -126,7 +126,8 @@ nlerr:
 			  f->kind == FL_HF_BANDWIDTH ? "tbf" : "netem", f->dev, nl_geterror(rc));
 }
 
-static int del_root(struct fl_hostfault *h, struct fl_hf_ns *ns, int ifindex, char *err, size_t errlen)
+static int del_root(struct fl_hostfault *h, struct fl_hf_ns *ns, int ifindex, char *err,
+		    size_t errlen)
 {
 	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
 	if (!q)
@@ -162,8 +163,7 @@ int fl_hf_qdisc_del(struct fl_hostfault *h, struct fl_hf_ns *ns, const struct fl
 	return ours ? del_root(h, ns, f->ifindex, err, errlen) : 0;
 }
 
-int fl_hf_qdisc_sweep(struct fl_hostfault *h, struct fl_hf_ns *ns, int *n, char *err,
-		      size_t errlen)
+int fl_hf_qdisc_sweep(struct fl_hostfault *h, struct fl_hf_ns *ns, int *n, char *err, size_t errlen)
 {
 	*n = 0;
 	int rc = sock(ns, err, errlen);

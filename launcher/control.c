@@ -130,6 +130,8 @@ json_t *fl_launcher_status(const char *data, char *err, size_t errlen)
 						: ready ? "ready"
 							: "not ready"));
 	}
+	if (json_is_object(json_object_get(t, "netns")))
+		fl_hosts_status(json_object_get(t, "netns"));
 	return t;
 }
 

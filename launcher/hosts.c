@@ -14,6 +14,7 @@
 
 #include "core/clock.h"
 #include "core/errors.h"
+#include "core/http_client.h"
 #include "core/json.h"
 
 #define AGENT_PORT 8474
@@ -141,4 +142,53 @@ json_t *fl_hosts_down(json_t *net, long wait_ms)
 	}
 	fl_netns_destroy(net);
 	return rep;
+}
+
+/* GET URL/healthz with the agents' token: 2xx? */
+static bool agent_answers(const char *url, const char *token)
+{
+	char u[160], auth[128];
+	snprintf(u, sizeof(u), "%s/healthz", url);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	const char *hdrs[] = { auth };
+	struct fl_http_request req = { .url = u,
+				       .headers = hdrs,
+				       .nheaders = 1,
+				       .timeout_ms = 1000,
+				       .connect_timeout_ms = 500 };
+	struct fl_http_response *r = NULL;
+	bool ok =
+		fl_http_fetch(&req, &r) == 0 && r && !r->err && r->status >= 200 && r->status < 300;
+	fl_http_response_free(r);
+	return ok;
+}
+
+void fl_hosts_status(json_t *net)
+{
+	char token[128] = "";
+	FILE *f = fopen(fl_json_str(net, "token_file", ""), "r");
+	if (f) {
+		if (!fgets(token, sizeof(token), f))
+			token[0] = 0;
+		token[strcspn(token, "\r\n")] = 0;
+		fclose(f);
+	}
+	const char *k;
+	json_t *h;
+	json_object_foreach(json_object_get(net, "hosts"), k, h) {
+		json_t *a = json_object_get(h, "agent");
+		if (!json_is_object(a))
+			continue;
+		pid_t pid = (pid_t)fl_json_int(a, "pid", 0);
+		bool alive = fl_sup_alive(pid);
+		bool answering = alive && agent_answers(fl_json_str(a, "url", ""), token);
+		json_object_set_new(a, "alive", json_boolean(alive));
+		json_object_set_new(a, "state",
+				    json_string(!alive	    ? "down"
+						: answering ? "ready"
+							    : "not answering"));
+		json_t *x = alive ? NULL : fl_sup_exit_record(fl_json_str(a, "exit_file", ""), pid);
+		if (x)
+			json_object_set_new(a, "last_exit", x);
+	}
 }

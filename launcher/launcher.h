@@ -11,7 +11,8 @@
  * signal, restart, status, down), supervise.c (spawn through a reaper, exit
  * records, logs), links.c (the fault injector's API), warden.c (the lease),
  * ref_topology.c (the reference system), netns.c and hosts.c (hosts in
- * network namespaces for --netns, an agent in each). */
+ * network namespaces for --netns, an agent in each), netns_sweep.c (the
+ * orphan sweep of those hosts). */
 #ifndef FL_LAUNCHER_LAUNCHER_H
 #define FL_LAUNCHER_LAUNCHER_H
 
@@ -56,7 +57,9 @@ json_t *fl_launcher_load(const char *data, char *err, size_t errlen);
 
 /* The state with, per started service, "alive", "ready" (one readiness
  * check), "state" ("ready", "not ready", "down", "attached") and the
- * "last_exit" record of a dead one (new reference), or NULL with err. */
+ * "last_exit" record of a dead one, and under --netns the same "alive",
+ * "state" ("ready": /healthz answers) and "last_exit" in each host's
+ * "agent" (new reference), or NULL with err. */
 json_t *fl_launcher_status(const char *data, char *err, size_t errlen);
 
 /* Send sig to a service ("proxy": the fault injector). 0 or FL_E*
@@ -72,6 +75,18 @@ int fl_launcher_restart(const char *data, const char *service, bool wait, char *
  * "exit", "signal", "status"}}, "proxy": {...}} (new reference);
  * topology.json becomes topology.down.json. NULL with err. */
 json_t *fl_launcher_down(const char *data, long wait_ms, char *err, size_t errlen);
+
+/* The orphan sweep of --netns systems: every index recorded under
+ * /run/faultline-netns whose owners are all gone (its launcher, its warden
+ * and its driver, each a pid and start time; a kept system instead lives
+ * while DATA/topology.json records it) is stopped as `down` would (when
+ * DATA still records it; the report, with "reason", in DATA/down.json),
+ * then every namespace, veth and bridge of that index is removed, with any
+ * process still inside. Names without a record are never touched. Returns
+ * {"swept": [{"index", "bridge", "data", "removed": [names], "killed"}],
+ * "kept": [{"index", "bridge", "data", "owner"}]} (new reference), or NULL
+ * with err (FL_EPERM: not root and records exist). */
+json_t *fl_launcher_sweep(char *err, size_t errlen);
 
 /* The default data directory of system `name`: $FL_UP_DATA, else
  * /tmp/faultline-up-UID/NAME, written into buf. Returns buf. */
@@ -91,6 +106,7 @@ struct fl_ref_up_opts {
 	uint64_t seed;
 	bool seeded;
 	bool fresh; /* remove earlier databases and logs first */
+	bool netns; /* each service on a host of its own (fl_up_opts.netns) */
 };
 
 /* The services, NULL-terminated. */

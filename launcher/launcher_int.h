@@ -140,6 +140,33 @@ void fl_netns_destroy(const json_t *net);
  * 0 or -errno. */
 int fl_netns_enter(const char *ns);
 
+/* Owner records: /run/faultline-netns/N.json says who owns index N
+ * ({"index", "bridge", "created", "launcher_netns", "launcher": {"pid",
+ * "start"}} written under the lock before its bridge exists; up adds
+ * "data", "keep", "driver" and "warden"). fl_netns_destroy removes it. */
+
+/* The record of index (new reference), or NULL when there is none. */
+json_t *fl_netns_record_load(int index);
+
+/* Set key to value (taken) in the record of net (borrowed: its "index" and
+ * "created"). 0, or FL_ENOENT when the record is not net's. */
+int fl_netns_record_set(const json_t *net, const char *key, json_t *value);
+
+/* Remove the record of index (missing is fine). */
+void fl_netns_record_remove(int index);
+
+/* Take (blocking) and release the lock under which indexes are chosen and
+ * swept. fl_netns_lock returns its descriptor, or -1 (then unlocked). */
+int fl_netns_lock(void);
+void fl_netns_unlock(int fd);
+
+/* Remove everything of index: SIGKILL every process inside a namespace
+ * faultlineINDEX-*, delete those namespaces, the veths flINDEXvK and the
+ * bridge faultlineINDEX (links only when launcher_netns is the caller's
+ * namespace), and the record. Every name removed is appended to removed
+ * (borrowed array). Returns how many processes were killed. */
+int fl_netns_remove_index(int index, json_int_t launcher_netns, json_t *removed);
+
 /* ------------------------------------------- hosts of a system (hosts.c) */
 
 /* --netns for a system being started: the hosts of every started service
@@ -153,6 +180,12 @@ int fl_hosts_create(const json_t *services, json_t *states, json_t **net, char *
  * written to DATA/run/agent.token (net's "token_file"). 0 or FL_E*. */
 int fl_hosts_start_agents(const char *faultline, const char *data, json_t *net, char *err,
 			  size_t errlen);
+
+/* Each agent of net (borrowed, changed): "alive" (its pid), "state"
+ * ("ready": GET /healthz with the token answers 2xx, "not answering",
+ * "down") and the
+ * "last_exit" record of a dead one. */
+void fl_hosts_status(json_t *net);
 
 /* SIGTERM every agent of net (they heal their faults), wait for them (up to
  * wait_ms), then remove the hosts. Returns {name: exit report} of the

@@ -34,13 +34,15 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 
+#include "core/clock.h"
 #include "core/errors.h"
 #include "core/json.h"
 
 #define NETNS_DIR "/run/netns"
 #define NETNS_LOCK "/run/faultline-netns.lock"
-#define NETNS_BLOCKS 512 /* /24s in 198.18.0.0/15 */
-#define NETNS_HOSTS 253	 /* .2 .. .254 */
+#define NETNS_RECORDS "/run/faultline-netns" /* N.json: who owns index N */
+#define NETNS_BLOCKS 512		     /* /24s in 198.18.0.0/15 */
+#define NETNS_HOSTS 253			     /* .2 .. .254 */
 
 /* The /24 of index i, as a host-order address of its network. */
 static uint32_t block_net(int i)
@@ -330,14 +332,115 @@ static bool block_has_ns(int i)
 	return found;
 }
 
+/* ------------------------------------------------- owner records */
+
+static void record_path(int i, char *out, size_t n)
+{
+	snprintf(out, n, NETNS_RECORDS "/%d.json", i);
+}
+
+static bool block_recorded(int i)
+{
+	char path[64];
+	record_path(i, path, sizeof(path));
+	return access(path, F_OK) == 0;
+}
+
+static int record_write(int i, const json_t *r)
+{
+	char path[64], tmp[80];
+	record_path(i, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	mkdir(NETNS_RECORDS, 0755);
+	if (json_dump_file(r, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) != 0 ||
+	    rename(tmp, path) != 0) {
+		unlink(tmp);
+		return FL_EIO;
+	}
+	return 0;
+}
+
+json_t *fl_netns_record_load(int index)
+{
+	char path[64];
+	record_path(index, path, sizeof(path));
+	return fl_json_load_file(path, NULL, 0);
+}
+
+/* Is the record of index `i` the one of net (same creation stamp)? */
+static bool record_is(int i, const json_t *net)
+{
+	json_t *r = fl_netns_record_load(i);
+	bool same = r && fl_json_int(r, "created", -1) == fl_json_int(net, "created", -2);
+	json_decref(r);
+	return same;
+}
+
+int fl_netns_record_set(const json_t *net, const char *key, json_t *value)
+{
+	int i = (int)fl_json_int(net, "index", -1), rc = FL_ENOENT;
+	json_t *r = i >= 0 ? fl_netns_record_load(i) : NULL;
+	if (r && fl_json_int(r, "created", -1) == fl_json_int(net, "created", -2)) {
+		json_object_set(r, key, value);
+		rc = record_write(i, r);
+	}
+	json_decref(r);
+	json_decref(value);
+	return rc;
+}
+
+void fl_netns_record_remove(int index)
+{
+	char path[64];
+	record_path(index, path, sizeof(path));
+	unlink(path);
+}
+
+/* The inode of the calling process's network namespace: links are
+ * deleted only from the namespace that created them (a bridge faultline0
+ * elsewhere is somebody else's). */
+static json_int_t own_netns(void)
+{
+	struct stat st;
+	return stat("/proc/self/ns/net", &st) == 0 ? (json_int_t)st.st_ino : 0;
+}
+
+/* The record of a new system at index i, before its bridge exists: every
+ * name of index i is faultline's from now on, and its launcher (this
+ * process, pid and start time) owns it until up records more owners. */
+static int record_create(int i, json_int_t created)
+{
+	char bridge[IFNAMSIZ];
+	snprintf(bridge, sizeof(bridge), "faultline%d", i);
+	json_t *r = json_pack("{s:i, s:s, s:I, s:I, s:{s:i, s:I}}", "index", i, "bridge", bridge,
+			      "created", created, "launcher_netns", own_netns(), "launcher", "pid",
+			      (int)getpid(), "start", (json_int_t)fl_warden_start_time(getpid()));
+	int rc = r ? record_write(i, r) : FL_ENOMEM;
+	json_decref(r);
+	return rc;
+}
+
+int fl_netns_lock(void)
+{
+	int fd = open(NETNS_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		while (flock(fd, LOCK_EX) != 0 && errno == EINTR)
+			;
+	return fd;
+}
+
+void fl_netns_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Pick a free /24 (no overlapping route, no bridge or namespace of that
  * index) and create its bridge with the gateway address. Under the lock,
  * so two launchers never take the same one. Returns the index or FL_E*. */
-static int bridge_create(struct nl_sock *sk, char *err, size_t errlen)
+static int bridge_create(struct nl_sock *sk, json_int_t created, char *err, size_t errlen)
 {
-	int lock = open(NETNS_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lock >= 0)
-		flock(lock, LOCK_EX);
+	int lock = fl_netns_lock();
 	struct nl_cache *routes = NULL;
 	int rc = rtnl_route_alloc_cache(sk, AF_INET, 0, &routes);
 	if (rc < 0) {
@@ -350,8 +453,14 @@ static int bridge_create(struct nl_sock *sk, char *err, size_t errlen)
 	for (int i = 0; i < NETNS_BLOCKS; i++) {
 		char name[IFNAMSIZ], gw[32];
 		snprintf(name, sizeof(name), "faultline%d", i);
-		if (block_routed(routes, block_net(i)) || link_exists(sk, name) || block_has_ns(i))
+		if (block_routed(routes, block_net(i)) || link_exists(sk, name) ||
+		    block_has_ns(i) || block_recorded(i))
 			continue;
+		if (record_create(i, created)) {
+			rc = fl_err_set(err, errlen, FL_EIO, "cannot write %s/%d.json: %s",
+					NETNS_RECORDS, i, strerror(errno));
+			break;
+		}
 		struct rtnl_link *b = rtnl_link_bridge_alloc();
 		if (!b) {
 			rc = fl_err_set(err, errlen, FL_ENOMEM, "out of memory");
@@ -360,6 +469,8 @@ static int bridge_create(struct nl_sock *sk, char *err, size_t errlen)
 		rtnl_link_set_name(b, name);
 		int nrc = rtnl_link_add(sk, b, NLM_F_CREATE | NLM_F_EXCL);
 		rtnl_link_put(b);
+		if (nrc < 0)
+			fl_netns_record_remove(i);
 		if (nrc == -NLE_EXIST)
 			continue;
 		block_addr(i, 1, gw, sizeof(gw));
@@ -368,6 +479,7 @@ static int bridge_create(struct nl_sock *sk, char *err, size_t errlen)
 			nrc = link_up(sk, name, 0);
 		if (nrc < 0) {
 			link_delete(sk, name);
+			fl_netns_record_remove(i);
 			rc = fl_err_set(err, errlen, nrc == -NLE_PERM ? FL_EPERM : FL_EIO,
 					"bridge %s: %s", name, nl_geterror(nrc));
 			break;
@@ -377,18 +489,8 @@ static int bridge_create(struct nl_sock *sk, char *err, size_t errlen)
 	}
 out:
 	nl_cache_free(routes);
-	if (lock >= 0)
-		close(lock);
+	fl_netns_unlock(lock);
 	return rc;
-}
-
-/* The inode of the calling process's network namespace: links are
- * deleted only from the namespace that created them (a bridge faultline0
- * elsewhere is somebody else's). */
-static json_int_t own_netns(void)
-{
-	struct stat st;
-	return stat("/proc/self/ns/net", &st) == 0 ? (json_int_t)st.st_ino : 0;
 }
 
 int fl_netns_create(const json_t *names, json_t **net, char *err, size_t errlen)
@@ -405,7 +507,8 @@ int fl_netns_create(const json_t *names, json_t **net, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	netns_dir();
-	int ix = bridge_create(sk, err, errlen);
+	json_int_t created = (json_int_t)fl_wall_ns();
+	int ix = bridge_create(sk, created, err, errlen);
 	if (ix < 0) {
 		nl_socket_free(sk);
 		return ix;
@@ -416,9 +519,9 @@ int fl_netns_create(const json_t *names, json_t **net, char *err, size_t errlen)
 	block_addr(ix, 0, subnet, sizeof(subnet));
 	strcat(subnet, "/24");
 	json_t *hosts = json_object();
-	json_t *t = json_pack("{s:s, s:s, s:s, s:i, s:I, s:o}", "bridge", bridge, "subnet", subnet,
-			      "gateway", gw, "index", ix, "launcher_netns", own_netns(), "hosts",
-			      hosts);
+	json_t *t = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:o}", "bridge", bridge, "subnet",
+			      subnet, "gateway", gw, "index", ix, "created", created,
+			      "launcher_netns", own_netns(), "hosts", hosts);
 	int br = link_ifindex(sk, bridge);
 	size_t i;
 	json_t *v;
@@ -462,4 +565,85 @@ void fl_netns_destroy(const json_t *net)
 		link_delete(sk, fl_json_str(net, "bridge", ""));
 		nl_socket_free(sk);
 	}
+	int ix = (int)fl_json_int(net, "index", -1);
+	if (ix >= 0 && record_is(ix, net))
+		fl_netns_record_remove(ix);
+}
+
+/* SIGKILL every process whose network namespace is the one bound at path
+ * (as `ip netns pids` finds them); returns how many. */
+static int kill_inside(const char *path)
+{
+	struct stat ns;
+	if (stat(path, &ns) != 0)
+		return 0;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 1 || pid == getpid())
+			continue;
+		char p[64];
+		struct stat st;
+		snprintf(p, sizeof(p), "/proc/%ld/ns/net", pid);
+		if (stat(p, &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev &&
+		    kill((pid_t)pid, SIGKILL) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int fl_netns_remove_index(int index, json_int_t launcher_netns, json_t *removed)
+{
+	char prefix[32];
+	snprintf(prefix, sizeof(prefix), "faultline%d-", index);
+	int killed = 0;
+	DIR *d = opendir(NETNS_DIR);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), NETNS_DIR "/%s", e->d_name);
+		killed += kill_inside(path);
+		ns_delete(e->d_name);
+		json_array_append_new(removed, json_string(e->d_name));
+	}
+	if (d)
+		closedir(d);
+	struct nl_sock *sk = NULL;
+	struct nl_cache *links = NULL;
+	if (launcher_netns == own_netns() && nl_open(&sk, NULL, 0) == 0 &&
+	    rtnl_link_alloc_cache(sk, AF_UNSPEC, &links) >= 0) {
+		char veth[32], bridge[IFNAMSIZ];
+		snprintf(veth, sizeof(veth), "fl%dv", index);
+		snprintf(bridge, sizeof(bridge), "faultline%d", index);
+		json_t *names = json_array();
+		for (struct nl_object *o = nl_cache_get_first(links); o; o = nl_cache_get_next(o)) {
+			const char *name = rtnl_link_get_name((struct rtnl_link *)o);
+			size_t k = strlen(veth);
+			if (name && strncmp(name, veth, k) == 0 && name[k] &&
+			    strspn(name + k, "0123456789") == strlen(name + k))
+				json_array_append_new(names, json_string(name));
+		}
+		if (link_exists(sk, bridge))
+			json_array_append_new(names, json_string(bridge));
+		size_t i;
+		json_t *v;
+		json_array_foreach(names, i, v) {
+			link_delete(sk, json_string_value(v));
+			json_array_append(removed, v);
+		}
+		json_decref(names);
+	}
+	nl_cache_free(links);
+	if (sk)
+		nl_socket_free(sk);
+	fl_netns_record_remove(index);
+	return killed;
 }

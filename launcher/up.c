@@ -391,21 +391,35 @@ static void make_hosts(const json_t *services, const struct fl_up_opts *o, const
 	if (rc) {
 		*net = json_null();
 		*fallback = json_string(why);
+		return;
 	}
+	/* the owners the orphan sweep asks about (netns_sweep.c) */
+	fl_netns_record_set(*net, "data", json_string(data));
+	fl_netns_record_set(*net, "keep", json_boolean(o->keep || o->driver <= 0));
+	if (!o->keep && o->driver > 0)
+		fl_netns_record_set(*net, "driver",
+				    json_pack("{s:i, s:I}", "pid", (int)o->driver, "start",
+					      (json_int_t)fl_warden_start_time(o->driver)));
 }
 
 /* Hosts (--netns), addresses, placeholder check, then start: proxy, links,
  * services. */
 static int launch(const json_t *model, const struct fl_up_opts *o, const char *data, json_t *states,
-		  json_t *links, json_t **proxy, json_t **net, json_t **fallback, char *err,
-		  size_t errlen)
+		  json_t *links, json_t **proxy, json_t **net, json_t **fallback, json_t **swept,
+		  char *err, size_t errlen)
 {
 	const json_t *services = json_object_get(model, "services");
 	json_t *layers = fl_launcher_model_layers(model, err, errlen);
 	if (!layers)
 		return FL_EINVAL;
-	if (o->netns)
+	if (o->netns) {
+		/* hosts of systems nothing can stop any more go first */
+		json_t *sw = geteuid() == 0 ? fl_launcher_sweep(NULL, 0) : NULL;
+		if (json_array_size(json_object_get(sw, "swept")))
+			*swept = json_incref(json_object_get(sw, "swept"));
+		json_decref(sw);
 		make_hosts(services, o, data, states, net, fallback);
+	}
 	const char *gw = fl_json_str(*net, "gateway", NULL);
 	int rc = assign_addresses(services, states, err, errlen);
 	struct fl_expand_ctx c = { .file = fl_json_str(model, "file", "topology"),
@@ -458,9 +472,10 @@ int fl_launcher_up(const json_t *model, const struct fl_up_opts *o, json_t **sta
 	if (rc || (rc = prepare_data(o, data, err, errlen)))
 		return rc;
 	json_t *states = json_object(), *links = json_object(), *proxy = json_null();
-	json_t *net = json_null(), *fallback = json_null();
-	rc = launch(model, o, data, states, links, &proxy, &net, &fallback, err, errlen);
+	json_t *net = json_null(), *fallback = json_null(), *swept = NULL;
+	rc = launch(model, o, data, states, links, &proxy, &net, &fallback, &swept, err, errlen);
 	if (rc) {
+		json_decref(swept);
 		stop_all(states, proxy);
 		if (json_is_object(net))
 			json_decref(fl_hosts_down(net, 2000));
@@ -491,6 +506,8 @@ int fl_launcher_up(const json_t *model, const struct fl_up_opts *o, json_t **sta
 		json_object_set_new(t, "netns_fallback", fallback);
 	else
 		json_decref(fallback);
+	if (swept)
+		json_object_set_new(t, "netns_swept", swept);
 	if ((rc = fl_sup_write_state(data, t, err, errlen)))
 		goto fail;
 	if (!o->keep && o->driver > 0) {
@@ -501,6 +518,10 @@ int fl_launcher_up(const json_t *model, const struct fl_up_opts *o, json_t **sta
 		json_object_set_new(t, "warden",
 				    json_pack("{s:i, s:i, s:I}", "pid", (int)w, "driver",
 					      (int)o->driver, "lease_ms", (json_int_t)lease));
+		if (json_is_object(net))
+			fl_netns_record_set(net, "warden",
+					    json_pack("{s:i, s:I}", "pid", (int)w, "start",
+						      (json_int_t)fl_warden_start_time(w)));
 		if ((rc = fl_sup_write_state(data, t, err, errlen)))
 			goto fail;
 	}
