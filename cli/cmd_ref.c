@@ -13,7 +13,7 @@
 #include "launcher/launcher.h"
 #include "runner/runner.h"
 
-enum { O_BUG = FL_OPT_LONG, O_SEED, O_DATA, O_FRESH, O_DIRECT, O_NETNS, O_JSON };
+enum { O_BUG = FL_OPT_LONG, O_SEED, O_DATA, O_FRESH, O_DIRECT, O_NETNS, O_JSON, O_LEASE, O_DRIVER };
 
 static const struct fl_opt opts[] = {
 	{ "bug", O_BUG, "NAME",
@@ -36,6 +36,12 @@ static const struct fl_opt opts[] = {
 	  "each service a host of its own, as 'up --netns' (up; root;\n"
 	  "else loopback, said on stderr): links on the bridge's\n"
 	  "address, or with --direct the hosts call each other" },
+	{ "lease", O_LEASE, "S",
+	  "stop the system S seconds after its driver dies (up;\n"
+	  "default: kept until 'ref down')" },
+	{ "driver", O_DRIVER, "PID",
+	  "with --lease, the driver whose death ends the lease\n"
+	  "(default: the process that ran 'faultline ref up')" },
 	{ "json", O_JSON, NULL, "print the topology, the status or the down report as JSON" },
 	FL_OPT_HELP,
 	FL_OPT_END,
@@ -43,7 +49,7 @@ static const struct fl_opt opts[] = {
 
 static const struct fl_help help[] = {
 	{ "Usage: faultline ref up [--bug NAME]... [--seed N] [--data DIR] [--fresh] [--direct] [--netns] [--json]\n"
-	  "                        [-- TRANSFERD-ARGS...]\n"
+	  "                        [--lease S [--driver PID]] [-- TRANSFERD-ARGS...]\n"
 	  "       faultline ref status [--data DIR] [--json]\n"
 	  "       faultline ref logs [SERVICE] [--data DIR]\n"
 	  "       faultline ref down [--data DIR] [--json]\n"
@@ -64,7 +70,9 @@ static const struct fl_help help[] = {
 	  "\n"
 	  "The system is the reference topology (transfer-system/topology.lua, built\n"
 	  "into faultline; see docs/topology.md) started by the launcher, as\n"
-	  "'faultline up' starts any topology, kept until 'ref down'.\n"
+	  "'faultline up' starts any topology, kept until 'ref down'. With --lease,\n"
+	  "a test driver's system is guarded against orphans as 'faultline up's are:\n"
+	  "once the driver dies, the launcher's warden stops it S seconds later.\n"
 	  "\n"
 	  "Environment: TRANSFERD (path of transferd; default: next to faultline),\n"
 	  "FL_REF_TOPOLOGY (another topology file given the same options).\n",
@@ -81,6 +89,8 @@ struct ref_args {
 	int nbugs;
 	uint64_t seed;
 	bool seeded, fresh, direct, netns, json;
+	pid_t driver;		  /* --driver, or 0: the parent */
+	long lease_ms;		  /* --lease, or 0: kept */
 	const char *const *extra; /* after "--" */
 	int nextra;
 };
@@ -163,6 +173,10 @@ static int do_up(const struct ref_args *a)
 				    .seeded = a->seeded,
 				    .fresh = a->fresh,
 				    .netns = a->netns,
+				    .driver = a->lease_ms > 0
+						      ? (a->driver > 0 ? a->driver : getppid())
+						      : 0,
+				    .lease_ms = a->lease_ms,
 				    .extra = a->extra,
 				    .nextra = a->nextra };
 	const char *const *bugs = a->bugs;
@@ -249,6 +263,9 @@ static int do_up(const struct ref_args *a)
 				printf(" %s", bugs[i]);
 			printf("\n");
 		}
+		if (o.driver > 0)
+			printf("  lease: stopped %g s after pid %lld ends ('faultline ref down' to stop it now)\n",
+			       (double)o.lease_ms / 1000, (long long)o.driver);
 	}
 	json_decref(t);
 	return FL_EXIT_OK;
@@ -431,6 +448,23 @@ static int parse(int argc, char **argv, struct ref_args *a)
 		}
 		case O_DATA: a->data = o.arg; break;
 		case O_FRESH: a->fresh = true; break;
+		case O_LEASE: {
+			char *end;
+			double s = strtod(o.arg, &end);
+			if (!*o.arg || *end || !(s > 0 && s <= 86400))
+				return fl_opts_error(
+					&o, "--lease wants seconds in (0, 86400], got '%s'", o.arg);
+			a->lease_ms = (long)(s * 1000);
+			break;
+		}
+		case O_DRIVER: {
+			char *end;
+			long pid = strtol(o.arg, &end, 10);
+			if (!*o.arg || *end || pid <= 0 || pid > INT_MAX)
+				return fl_opts_error(&o, "--driver wants a pid, got '%s'", o.arg);
+			a->driver = (pid_t)pid;
+			break;
+		}
 		case O_DIRECT: a->direct = true; break;
 		case O_NETNS: a->netns = true; break;
 		case O_JSON: a->json = true; break;
@@ -449,9 +483,13 @@ static int parse(int argc, char **argv, struct ref_args *a)
 	if (nops > 2)
 		return fl_cli_usage_error("ref", "unexpected argument '%s'", argv[o.optind + 2]);
 	bool up = strcmp(a->sub, "up") == 0;
-	if (!up && (a->nbugs || a->seeded || a->fresh || a->direct || a->netns))
-		return fl_cli_usage_error(
-			"ref", "--bug, --seed, --fresh, --direct and --netns go with 'ref up'");
+	if (!up && (a->nbugs || a->seeded || a->fresh || a->direct || a->netns || a->lease_ms ||
+		    a->driver))
+		return fl_cli_usage_error("ref",
+					  "--bug, --seed, --fresh, --direct, --netns, --lease and "
+					  "--driver go with 'ref up'");
+	if (a->driver && !a->lease_ms)
+		return fl_cli_usage_error("ref", "--driver goes with --lease");
 	if (a->nextra && !up && strcmp(a->sub, "restart") != 0)
 		return fl_cli_usage_error("ref", "'-- ARGS' goes with 'ref up' and 'ref restart'");
 	if (a->service && (up || strcmp(a->sub, "status") == 0 || strcmp(a->sub, "down") == 0))
