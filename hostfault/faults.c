@@ -457,6 +457,15 @@ char *fl_hostfault_metrics_text(struct fl_hostfault *h, size_t *len)
 	fl_buf_init(&b, 0);
 	for (struct fl_hf_fault *f = h->faults; f; f = f->next)
 		active[f->kind]++;
+	size_t entered = 0;
+	for (struct fl_hf_ns *n = h->other; n; n = n->next)
+		entered++;
+	rc |= fl_buf_printf(&b,
+			    "# HELP faultline_host_netns_entered Other network namespaces "
+			    "holding host faults now.\n"
+			    "# TYPE faultline_host_netns_entered gauge\n"
+			    "faultline_host_netns_entered %zu\n",
+			    entered);
 	rc |= fl_buf_printf(&b, "# HELP faultline_host_faults_active Host faults held now.\n"
 				"# TYPE faultline_host_faults_active gauge\n");
 	for (int k = 0; k < 5; k++)

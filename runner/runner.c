@@ -13,8 +13,10 @@
 #include "runner/luajson.h"
 #include "runner/runner_int.h"
 #include "runner/sched.h"
+#include "core/addr.h"
 #include "core/clock.h"
 #include "core/errors.h"
+#include "fault-injector/proxy.h"
 
 #define FL_LUAMOD(n) int luaopen_faultline_##n(lua_State *L);
 #include "luamods.inc"
@@ -310,4 +312,17 @@ out:
 	if (base)
 		event_base_free(base);
 	return rc;
+}
+
+bool fl_runner_allowed(const struct fl_run_opts *o, const char *host)
+{
+	if (fl_host_is_loopback(host))
+		return true;
+	bool ok = false;
+	for (int i = 0; !ok && i < o->nallow; i++) {
+		struct fl_allow *list = NULL;
+		ok = fl_allow_parse(o->allow[i], &list, NULL, 0) == 0 && fl_allow_host(list, host);
+		fl_allow_free(list);
+	}
+	return ok;
 }

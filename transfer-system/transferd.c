@@ -15,6 +15,11 @@ int main(int argc, char **argv)
 			fputs(rt_usage, stdout);
 			return 0;
 		}
+		if (strcmp(err, "list-bugs") == 0) { /* the one list: faultline ref up asks for it */
+			for (int i = 0; rt_bug_names[i]; i++)
+				puts(rt_bug_names[i]);
+			return 0;
+		}
 		fprintf(stderr, "transferd: %s\nTry 'transferd --help'.\n", err);
 		return 2;
 	}

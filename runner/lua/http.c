@@ -159,20 +159,15 @@ static void url_host(const char *url, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-/* In chaos mode HTTP goes only to loopback and the --allow hosts: the blast
- * radius of an experiment is what its operator named. */
+/* In chaos mode HTTP goes only to loopback and the --allow hosts and CIDR
+ * blocks: the blast radius of an experiment is what its operator named. */
 static int allowed(lua_State *L, const char *url, char *host, size_t hostlen)
 {
 	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
 	if (!ctx || !ctx->opts->chaos)
 		return 1;
 	url_host(url, host, hostlen);
-	if (fl_host_is_loopback(host))
-		return 1;
-	for (int i = 0; i < ctx->opts->nallow; i++)
-		if (strcasecmp(ctx->opts->allow[i], host) == 0)
-			return 1;
-	return 0;
+	return fl_runner_allowed(ctx->opts, host);
 }
 
 static const char *const known_opts[] = {
@@ -257,7 +252,7 @@ static int do_request(lua_State *L, const char *method, const char *url, int opt
 	if (!allowed(L, url, host, sizeof(host)))
 		return luaL_error(L,
 				  "%s %s: host '%s' is not on the allowlist (loopback is always "
-				  "allowed; add it with --allow %s)",
+				  "allowed; add it, or a CIDR block holding it, with --allow %s)",
 				  method, url, host, host[0] ? host : "HOST");
 	struct fl_http_request req = { .method = method, .url = url };
 	const char *hdrs[MAX_HEADERS];

@@ -120,6 +120,7 @@ probe "$POD2" "$A_POD1" && fail "pod2 -> pod1 still connects"
 probe "$POD1" "$A_POD2" && fail "pod1 -> pod2 still connects"
 probe "$NODE" "$A_POD1" || fail "node -> pod1 cut too"
 api GET /host | grep -q "\"netns\":\[{\"target\":\"pid:$POD1_PID\"" || fail "GET /host: $(api GET /host)"
+api GET /metrics | grep -q '^faultline_host_netns_entered 1$' || fail "metrics: $(api GET /metrics | grep netns)"
 tt=$(($(ms) - t1))
 while [ "$(ours "$POD1")" != 0 ]; do
 	[ $(($(ms) - t1)) -lt 4000 ] || fail "pod1's table still there 4 s after a 1500 ms TTL"
