@@ -15,7 +15,8 @@ int main(int argc, char **argv)
 			fputs(rt_usage, stdout);
 			return 0;
 		}
-		if (strcmp(err, "list-bugs") == 0) { /* the one list: faultline ref up asks for it */
+		/* the one list of planted bugs: faultline ref up asks for it */
+		if (strcmp(err, "list-bugs") == 0) {
 			for (int i = 0; rt_bug_names[i]; i++)
 				puts(rt_bug_names[i]);
 			return 0;
