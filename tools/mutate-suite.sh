@@ -19,7 +19,7 @@ ref | ref-quick)
 	[ "$SUITE" = ref-quick ] && set -- scenarios/e2e/sagas.lua --grep "$QUICK_TESTS"
 	D=$(mktemp -d)
 	trap '"$FAULTLINE" ref down --data "$D/ref" >/dev/null 2>&1 || true; rm -rf "$D"' EXIT INT TERM
-	"$FAULTLINE" ref up --data "$D/ref" --seed "$SEED" >"$D/up.log" 2>&1 || { cat "$D/up.log"; exit 1; }
+	"$FAULTLINE" ref up --data "$D/ref" --lease 10 --driver $$ --seed "$SEED" >"$D/up.log" 2>&1 || { cat "$D/up.log"; exit 1; }
 	FL_REF_DATA="$D/ref" "$FAULTLINE" run "$@" --seed "$SEED" -e FL_REF_DATA="$D/ref"
 	;;
 examples)
