@@ -181,6 +181,9 @@ static void http_done(struct fl_http_response *r, void *arg)
 	struct http_wait *w = arg;
 	struct fl_task *t = w->t;
 	lua_State *co = fl_task_thread(t);
+	/* a waiting coroutine's free stack is what its last call left: make room
+	 * for the response's building (st, table, headers, name, value, copies) */
+	lua_checkstack(co, 16);
 	lua_rawgeti(co, LUA_REGISTRYINDEX, w->hs->ref);
 	int st = lua_gettop(co);
 	push_response(co, st, w->hs, r);
