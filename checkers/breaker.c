@@ -554,7 +554,7 @@ static int collect(struct rp *p, int32_t bid, int32_t link, size_t *ntr)
 		for (size_t i = 0; i < h->n_exchanges; i++) {
 			const struct fl_chk_exchange *x = &h->exchanges[i];
 			if (x->link != link || fl_breaker_exchange_unsent(h, x) ||
-			    fl_breaker_exchange_resend(h, i, p->c->tolerance_ms * MS))
+			    fl_breaker_exchange_superseded(h, i, p->c->tolerance_ms * MS))
 				continue;
 			struct call c = { x->start, x->end, x->line,
 					  x->status == 0 || x->status >= 500,

@@ -16,12 +16,12 @@ void fl_breaker_check_wire(struct fl_chk_history *h, const struct fl_breaker_con
  * exchange that counts). h and x borrowed. */
 bool fl_breaker_exchange_unsent(struct fl_chk_history *h, const struct fl_chk_exchange *x);
 
-/* Exchange j (of h's sorted exchanges) is an HTTP client's resend of the
- * previous request: the same method and path on the link, sent within tol
- * ns after an exchange that gave the caller no answer (none came, or the
- * proxy dropped it) ended. libcurl and faultline's client resend a request
- * once on a new connection when a kept-alive one failed before any answer:
- * one call, two exchanges; the resend is not another call. */
-bool fl_breaker_exchange_resend(struct fl_chk_history *h, size_t j, int64_t tol);
+/* Exchange i (of h's sorted exchanges) gave its caller no answer (none
+ * came, or the proxy dropped it) and the HTTP client resent it at once: an
+ * exchange with the same method and path on the link started within tol
+ * ns after it ended. libcurl and faultline's client resend a request once
+ * on a new connection when a kept-alive one failed before any answer: one
+ * call, two exchanges, and the resend's answer is what the caller saw. */
+bool fl_breaker_exchange_superseded(struct fl_chk_history *h, size_t i, int64_t tol);
 
 #endif

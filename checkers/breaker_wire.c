@@ -35,16 +35,17 @@ static bool unanswered(struct fl_chk_history *h, const struct fl_chk_exchange *x
 	       (x->fault >= 0 && !strcmp(fl_chk_str(h, x->fault), "http_drop_response"));
 }
 
-bool fl_breaker_exchange_resend(struct fl_chk_history *h, size_t j, int64_t tol)
+bool fl_breaker_exchange_superseded(struct fl_chk_history *h, size_t i, int64_t tol)
 {
-	const struct fl_chk_exchange *x = &h->exchanges[j];
-	for (size_t i = j, n = 0; i-- > 0 && n < 64; n++) {
-		const struct fl_chk_exchange *p = &h->exchanges[i];
-		if (p->start < x->start - 30000 * MS)
+	const struct fl_chk_exchange *p = &h->exchanges[i];
+	if (!unanswered(h, p) || fl_breaker_exchange_unsent(h, p))
+		return false;
+	for (size_t j = i + 1; j < h->n_exchanges && j < i + 256; j++) {
+		const struct fl_chk_exchange *x = &h->exchanges[j];
+		if (x->start > p->end + tol)
 			break;
-		if (p->link == x->link && p->method == x->method && p->path == x->path &&
-		    p->end <= x->start && x->start - p->end <= tol && unanswered(h, p) &&
-		    !fl_breaker_exchange_unsent(h, p))
+		if (x->link == p->link && x->method == p->method && x->path == p->path &&
+		    x->start >= p->end)
 			return true;
 	}
 	return false;
@@ -141,7 +142,7 @@ void fl_breaker_check_wire(struct fl_chk_history *h, const struct fl_breaker_con
 		for (size_t j = 0; j < h->n_exchanges && nx < 2; j++)
 			if (h->exchanges[j].link == link && inside(k, &h->exchanges[j]) &&
 			    !fl_breaker_exchange_unsent(h, &h->exchanges[j]) &&
-			    !fl_breaker_exchange_resend(h, j, tol)) {
+			    !fl_breaker_exchange_superseded(h, j, tol)) {
 				x = &h->exchanges[j];
 				nx++;
 			}

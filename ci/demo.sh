@@ -29,7 +29,7 @@ fi
 
 if "$FAULTLINE" help ref >/dev/null 2>&1 && [ -x "$BUILD/transferd" ]; then
 	banner "starting the reference transfer system (faultline ref up)"
-	"$FAULTLINE" ref up --data "$T/ref" --seed 1
+	"$FAULTLINE" ref up --data "$T/ref" --lease 10 --driver $$ --seed 1
 	REF_UP=1
 	rc=0
 	# the scenario suite: the committed contracts of every edge (they replay a

@@ -5,9 +5,10 @@
 static const struct fl_opt chaos_opts[] = {
 	{ "dry-run", FL_RUN_DRY_RUN, NULL,
 	  "print every step the experiment would take; take none" },
-	{ "allow", FL_RUN_ALLOW, "HOST",
-	  "a host HTTP may reach besides loopback (repeatable);\n"
-	  "any other target stops the experiment" },
+	{ "allow", FL_RUN_ALLOW, "HOST|CIDR",
+	  "a host name, IP or CIDR block (198.18.0.0/24) HTTP and\n"
+	  "declared targets may reach besides loopback (repeatable;\n"
+	  "commas too); any other target stops the experiment" },
 	{ "journal", FL_RUN_JOURNAL, "FILE",
 	  "write the experiment journal (JSON): every probe,\n"
 	  "action and rollback with its time and result" },

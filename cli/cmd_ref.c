@@ -1,10 +1,12 @@
 /* faultline ref: start, inspect and stop the reference transfer system. */
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "cli/command.h"
 #include "core/errors.h"
@@ -13,17 +15,12 @@
 #include "launcher/launcher.h"
 #include "runner/runner.h"
 
-enum { O_BUG = FL_OPT_LONG, O_SEED, O_DATA, O_FRESH, O_DIRECT, O_JSON };
+enum { O_BUG = FL_OPT_LONG, O_SEED, O_DATA, O_FRESH, O_DIRECT, O_NETNS, O_JSON, O_LEASE, O_DRIVER };
 
 static const struct fl_opt opts[] = {
 	{ "bug", O_BUG, "NAME",
-	  "switch on a planted bug (up; repeatable): no-refund,\n"
-	  "refund-on-unknown, non-idempotent-credit,\n"
-	  "internal-no-compensation, no-saga-deadline,\n"
-	  "breaker-never-opens, breaker-stuck-open,\n"
-	  "breaker-halfopen-flood, liveness-checks-deps,\n"
-	  "ready-while-draining, drop-inflight-on-sigterm,\n"
-	  "query-increases-only" },
+	  "switch on a planted bug (up; repeatable; 'transferd\n"
+	  "--list-bugs' names them, transfer-system/README.md)" },
 	{ "seed", O_SEED, "N", "seed for the simulated bank's chaos draws (up)" },
 	{ "data", O_DATA, "DIR",
 	  "data directory (default $FL_REF_DATA, $FL_REF, else\n"
@@ -32,14 +29,24 @@ static const struct fl_opt opts[] = {
 	  "start from empty databases (up; removes the earlier ones in DIR)" },
 	{ "direct", O_DIRECT, NULL,
 	  "no fault-injector links: services call each other directly (up)" },
+	{ "netns", O_NETNS, NULL,
+	  "each service a host of its own, as 'up --netns' (up; root;\n"
+	  "else loopback, said on stderr): links on the bridge's\n"
+	  "address, or with --direct the hosts call each other" },
+	{ "lease", O_LEASE, "S",
+	  "stop the system S seconds after its driver dies (up;\n"
+	  "default: kept until 'ref down')" },
+	{ "driver", O_DRIVER, "PID",
+	  "with --lease, the driver whose death ends the lease\n"
+	  "(default: the process that ran 'faultline ref up')" },
 	{ "json", O_JSON, NULL, "print the topology, the status or the down report as JSON" },
 	FL_OPT_HELP,
 	FL_OPT_END,
 };
 
 static const struct fl_help help[] = {
-	{ "Usage: faultline ref up [--bug NAME]... [--seed N] [--data DIR] [--fresh] [--direct] [--json]\n"
-	  "                        [-- TRANSFERD-ARGS...]\n"
+	{ "Usage: faultline ref up [--bug NAME]... [--seed N] [--data DIR] [--fresh] [--direct] [--netns] [--json]\n"
+	  "                        [--lease S [--driver PID]] [-- TRANSFERD-ARGS...]\n"
 	  "       faultline ref status [--data DIR] [--json]\n"
 	  "       faultline ref logs [SERVICE] [--data DIR]\n"
 	  "       faultline ref down [--data DIR] [--json]\n"
@@ -60,7 +67,9 @@ static const struct fl_help help[] = {
 	  "\n"
 	  "The system is the reference topology (transfer-system/topology.lua, built\n"
 	  "into faultline; see docs/topology.md) started by the launcher, as\n"
-	  "'faultline up' starts any topology, kept until 'ref down'.\n"
+	  "'faultline up' starts any topology, kept until 'ref down'. With --lease,\n"
+	  "a test driver's system is guarded against orphans as 'faultline up's are:\n"
+	  "once the driver dies, the launcher's warden stops it S seconds later.\n"
 	  "\n"
 	  "Environment: TRANSFERD (path of transferd; default: next to faultline),\n"
 	  "FL_REF_TOPOLOGY (another topology file given the same options).\n",
@@ -76,7 +85,9 @@ struct ref_args {
 	const char *bugs[32];
 	int nbugs;
 	uint64_t seed;
-	bool seeded, fresh, direct, json;
+	bool seeded, fresh, direct, netns, json;
+	pid_t driver;		  /* --driver, or 0: the parent */
+	long lease_ms;		  /* --lease, or 0: kept */
 	const char *const *extra; /* after "--" */
 	int nextra;
 };
@@ -105,6 +116,59 @@ static void find_transferd(char *out, size_t n)
 		snprintf(out, n, "%.*s/transferd", (int)(n - 16), self);
 	} else
 		snprintf(out, n, "transferd");
+}
+
+/* The planted bugs transferd knows (`transferd --list-bugs`, one a line:
+ * its list is the one list) into buf; 0, or -1 when it did not run or
+ * named none. */
+static int list_bugs(const char *transferd, char *buf, size_t n)
+{
+	int fd[2];
+	if (pipe(fd) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(fd[1], STDOUT_FILENO);
+		close(fd[0]);
+		close(fd[1]);
+		execl(transferd, "transferd", "--list-bugs", (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	size_t len = 0;
+	ssize_t k;
+	while (len + 1 < n && (k = read(fd[0], buf + len, n - 1 - len)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			break;
+		len += (size_t)k;
+	}
+	buf[len] = 0;
+	close(fd[0]);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 && len > 0 ? 0 : -1;
+}
+
+/* Whether name is one of the lines of list. */
+static bool has_line(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+		if (l == n && strncmp(p, name, n) == 0)
+			return true;
+		p += l + (nl ? 1 : 0);
+	}
+	return false;
 }
 
 static int print_json(json_t *v)
@@ -158,35 +222,16 @@ static int do_up(const struct ref_args *a)
 				    .seed = a->seed,
 				    .seeded = a->seeded,
 				    .fresh = a->fresh,
+				    .netns = a->netns,
+				    .driver = a->lease_ms > 0
+						      ? (a->driver > 0 ? a->driver : getppid())
+						      : 0,
+				    .lease_ms = a->lease_ms,
 				    .extra = a->extra,
 				    .nextra = a->nextra };
 	const char *const *bugs = a->bugs;
 	int nbugs = a->nbugs;
 	bool json = a->json, direct = a->direct;
-	static const char *const known[] = { "no-refund",
-					     "refund-on-unknown",
-					     "non-idempotent-credit",
-					     "internal-no-compensation",
-					     "no-saga-deadline",
-					     "breaker-never-opens",
-					     "breaker-stuck-open",
-					     "breaker-halfopen-flood",
-					     "liveness-checks-deps",
-					     "ready-while-draining",
-					     "drop-inflight-on-sigterm",
-					     "query-increases-only",
-					     NULL };
-	for (int i = 0; i < nbugs; i++) {
-		bool ok = false;
-		for (int k = 0; known[k]; k++)
-			ok |= strcmp(known[k], bugs[i]) == 0;
-		if (!ok)
-			return fl_cli_usage_error("ref",
-						  "unknown bug '%s' (see 'faultline ref --help')",
-						  bugs[i]);
-	}
-	o.bugs = (const char **)bugs;
-	o.nbugs = nbugs;
 	char transferd[PATH_MAX], self[PATH_MAX];
 	find_transferd(transferd, sizeof(transferd));
 	if (access(transferd, X_OK) != 0) {
@@ -195,13 +240,32 @@ static int do_up(const struct ref_args *a)
 			transferd);
 		return FL_EXIT_INFRA;
 	}
+	if (nbugs) {
+		char known[2048];
+		if (list_bugs(transferd, known, sizeof(known)) != 0) {
+			fprintf(stderr, "faultline ref: '%s --list-bugs' did not name its bugs\n",
+				transferd);
+			return FL_EXIT_INFRA;
+		}
+		for (int i = 0; i < nbugs; i++)
+			if (!has_line(known, bugs[i])) {
+				for (char *nl = strchr(known, '\n'); nl; nl = strchr(nl, '\n'))
+					*nl = nl[1] ? ' ' : 0;
+				return fl_cli_usage_error("ref",
+							  "unknown bug '%s' (transferd's: %s)",
+							  bugs[i], known);
+			}
+	}
+	o.bugs = (const char **)bugs;
+	o.nbugs = nbugs;
 	o.transferd = transferd;
 	bool have_proxy = fl_command_find("proxy") != NULL;
-	if (!direct && have_proxy && find_self(self, sizeof(self)) == 0)
-		o.faultline = self;
+	if (find_self(self, sizeof(self)) == 0 && (a->netns || (!direct && have_proxy)))
+		o.faultline = self; /* links' proxy, or the hosts' agents */
+	bool links = !direct && have_proxy && o.faultline;
 	json_t *t = NULL, *model = NULL;
 	char err[4096];
-	int rc = ref_model(&o, direct || !o.faultline, &model, err, sizeof(err));
+	int rc = ref_model(&o, !links, &model, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "faultline ref up: %s\n", err);
 		return FL_EXIT_USAGE;
@@ -212,20 +276,27 @@ static int do_up(const struct ref_args *a)
 		fprintf(stderr, "faultline ref up: %s\n", err);
 		return rc == FL_EEXIST ? FL_EXIT_USAGE : FL_EXIT_INFRA;
 	}
+	if (json_is_string(json_object_get(t, "netns_fallback")))
+		fprintf(stderr, "faultline ref up: --netns: %s; the services run on loopback\n",
+			json_string_value(json_object_get(t, "netns_fallback")));
 	if (json) {
 		print_json(t);
 	} else {
 		printf("reference system up in %lld ms (data %s)%s\n",
 		       (long long)fl_json_int(t, "startup_ms", 0), fl_json_str(t, "data", ""),
-		       o.faultline
-			       ? ""
-			       : (have_proxy ? "; direct edges (--direct)"
-					     : "; direct edges (faultline proxy not available)"));
+		       links ? ""
+			     : (have_proxy ? "; direct edges (--direct)"
+					   : "; direct edges (faultline proxy not available)"));
 		const char *k;
 		json_t *v;
 		json_object_foreach(json_object_get(t, "services"), k, v)
 			printf("  %-11s %-24s pid %lld\n", k, fl_json_str(v, "url", ""),
 			       (long long)fl_json_int(v, "pid", 0));
+		json_t *net = json_object_get(t, "netns");
+		if (json_is_object(net))
+			printf("  hosts: bridge %s, %s, agents' token in %s\n",
+			       fl_json_str(net, "bridge", ""), fl_json_str(net, "subnet", ""),
+			       fl_json_str(net, "token_file", "(none)"));
 		if (json_is_object(json_object_get(t, "proxy")))
 			printf("  proxy API   %s (%zu links)\n",
 			       fl_json_str(json_object_get(t, "proxy"), "api", ""),
@@ -236,6 +307,9 @@ static int do_up(const struct ref_args *a)
 				printf(" %s", bugs[i]);
 			printf("\n");
 		}
+		if (o.driver > 0)
+			printf("  lease: stopped %g s after pid %lld ends ('faultline ref down' to stop it now)\n",
+			       (double)o.lease_ms / 1000, (long long)o.driver);
 	}
 	json_decref(t);
 	return FL_EXIT_OK;
@@ -344,6 +418,14 @@ static int do_down(const struct ref_args *a)
 	if (p && !json)
 		printf("  %-11s pid %-7lld %s\n", "proxy", (long long)fl_json_int(p, "pid", 0),
 		       fl_json_str(p, "status", "?"));
+	json_object_foreach(json_object_get(rep, "agents"), k, v) {
+		json_t *code = json_object_get(v, "exit");
+		if (!json_is_integer(code) || json_integer_value(code) != 0)
+			rc = FL_EXIT_FAIL;
+		if (!json)
+			printf("  agent %-5s pid %-7lld %s\n", k,
+			       (long long)fl_json_int(v, "pid", 0), fl_json_str(v, "status", "?"));
+	}
 	if (json)
 		print_json(rep);
 	json_decref(rep);
@@ -410,7 +492,25 @@ static int parse(int argc, char **argv, struct ref_args *a)
 		}
 		case O_DATA: a->data = o.arg; break;
 		case O_FRESH: a->fresh = true; break;
+		case O_LEASE: {
+			char *end;
+			double s = strtod(o.arg, &end);
+			if (!*o.arg || *end || !(s > 0 && s <= 86400))
+				return fl_opts_error(
+					&o, "--lease wants seconds in (0, 86400], got '%s'", o.arg);
+			a->lease_ms = (long)(s * 1000);
+			break;
+		}
+		case O_DRIVER: {
+			char *end;
+			long pid = strtol(o.arg, &end, 10);
+			if (!*o.arg || *end || pid <= 0 || pid > INT_MAX)
+				return fl_opts_error(&o, "--driver wants a pid, got '%s'", o.arg);
+			a->driver = (pid_t)pid;
+			break;
+		}
 		case O_DIRECT: a->direct = true; break;
+		case O_NETNS: a->netns = true; break;
 		case O_JSON: a->json = true; break;
 		}
 	}
@@ -427,9 +527,13 @@ static int parse(int argc, char **argv, struct ref_args *a)
 	if (nops > 2)
 		return fl_cli_usage_error("ref", "unexpected argument '%s'", argv[o.optind + 2]);
 	bool up = strcmp(a->sub, "up") == 0;
-	if (!up && (a->nbugs || a->seeded || a->fresh || a->direct))
+	if (!up && (a->nbugs || a->seeded || a->fresh || a->direct || a->netns || a->lease_ms ||
+		    a->driver))
 		return fl_cli_usage_error("ref",
-					  "--bug, --seed, --fresh and --direct go with 'ref up'");
+					  "--bug, --seed, --fresh, --direct, --netns, --lease and "
+					  "--driver go with 'ref up'");
+	if (a->driver && !a->lease_ms)
+		return fl_cli_usage_error("ref", "--driver goes with --lease");
 	if (a->nextra && !up && strcmp(a->sub, "restart") != 0)
 		return fl_cli_usage_error("ref", "'-- ARGS' goes with 'ref up' and 'ref restart'");
 	if (a->service && (up || strcmp(a->sub, "status") == 0 || strcmp(a->sub, "down") == 0))

@@ -13,6 +13,7 @@
 #include "core/http_client.h"
 #include "core/prng.h"
 #include "core/token.h"
+#include "fault-injector/proxy.h"
 
 static const struct fl_opt run_opts[] = {
 	{ "tag", 't', "TAG", "run only tests tagged TAG (repeatable; ~TAG excludes)" },
@@ -150,7 +151,18 @@ static int take_opt(struct run_args *a, int c, const char *v, const char *cmd)
 		break;
 	case FL_RUN_HISTORY: a->history = v; break;
 	case FL_RUN_DRY_RUN: a->dry_run = 1; break;
-	case FL_RUN_ALLOW: a->allow[a->nallow++] = v; break;
+	case FL_RUN_ALLOW: {
+		/* refused now, before anything runs (exit 2) */
+		struct fl_allow *l = NULL;
+		char e[300];
+		if (fl_allow_parse(v, &l, e, sizeof(e)))
+			return fl_cli_usage_error(cmd, "--allow: %s", e);
+		if (!l)
+			return fl_cli_usage_error(cmd, "--allow: an empty list");
+		fl_allow_free(l);
+		a->allow[a->nallow++] = v;
+		break;
+	}
 	case FL_RUN_JOURNAL: a->journal = v; break;
 	case 'q': a->quiet = 1; break;
 	case FL_RUN_PASS_EMPTY: a->pass_empty = 1; break;

@@ -46,7 +46,7 @@ fails=0
 
 up() { # data-dir, ref up args...
 	d=$1; shift
-	if ! "$FAULTLINE" ref up --data "$d" "$@" >"$d.up.log" 2>&1; then
+	if ! "$FAULTLINE" ref up --data "$d" --lease 10 --driver $$ "$@" >"$d.up.log" 2>&1; then
 		echo "ref up $* failed:"; sed 's/^/  | /' "$d.up.log"
 		return 1
 	fi

@@ -308,12 +308,8 @@ struct fl_proxy_engine {
 };
 
 /* policy.c: where faults may point */
-struct fl_allow;
 struct sockaddr;
-/* Parse a host / IP / CIDR list ("10.0.0.0/8,db.internal"); *out freed with
- * fl_allow_free. 0 or FL_EINVAL naming the bad entry. */
-int fl_allow_parse(const char *spec, struct fl_allow **out, char *err, size_t errlen);
-void fl_allow_free(struct fl_allow *list);
+/* fl_allow_parse, fl_allow_free, fl_allow_host: proxy.h */
 /* May a link point at upstream / listen on listen? 0, FL_EINVAL (malformed,
  * empty host) or FL_EPERM (not allowed, self-loop), with the reason. */
 int fl_policy_upstream(const struct fl_proxy_engine *e, const char *upstream, char *err,

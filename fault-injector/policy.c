@@ -103,6 +103,11 @@ static bool allowed(const struct fl_allow *list, const char *host)
 	return false;
 }
 
+bool fl_allow_host(const struct fl_allow *list, const char *host)
+{
+	return allowed(list, host);
+}
+
 void fl_allow_free(struct fl_allow *list)
 {
 	while (list) {
@@ -160,6 +165,8 @@ int fl_allow_parse(const char *spec, struct fl_allow **out, char *err, size_t er
 			}
 		} else {
 		bad_item:
+			if (slash)
+				*slash = '/'; /* the entry as given */
 			fl_err_set(err, errlen, FL_EINVAL,
 				   "bad allow-list entry \"%s\" (want a host name, an IP or a CIDR "
 				   "block such as 10.0.0.0/8)",

@@ -107,4 +107,23 @@ int fl_proxy_engine_exec(struct fl_proxy_engine *e, void (*fn)(void *arg), void 
 /* Stop (if running) and free everything; NULL is a no-op. */
 void fl_proxy_engine_free(struct fl_proxy_engine *e);
 
+/* ------------------------------------------------------------ allowlists */
+
+/* A list of host names, IPs and CIDR blocks, the form --allow-upstream and
+ * --allow-listen take and `faultline chaos --allow` reuses. */
+struct fl_allow;
+
+/* Parse "10.0.0.0/8,db.internal,::1" (commas or spaces; spec borrowed)
+ * into *out (NULL for an empty spec), freed with fl_allow_free. 0 or
+ * FL_EINVAL naming the bad entry. */
+int fl_allow_parse(const char *spec, struct fl_allow **out, char *err, size_t errlen);
+
+/* Free a list; NULL is a no-op. */
+void fl_allow_free(struct fl_allow *list);
+
+/* Is host (a bare name or IP literal, borrowed) in the list: a name
+ * listed by name (case-insensitive), an IP inside an IP/CIDR entry? No
+ * name is resolved. */
+bool fl_allow_host(const struct fl_allow *list, const char *host);
+
 #endif

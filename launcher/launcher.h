@@ -105,7 +105,10 @@ struct fl_ref_up_opts {
 	int nextra;
 	uint64_t seed;
 	bool seeded;
-	bool fresh; /* remove earlier databases and logs first */
+	bool fresh;    /* remove earlier databases and logs first */
+	bool netns;    /* each service on a host of its own (fl_up_opts.netns) */
+	pid_t driver;  /* with a lease: the process whose death ends it (0: kept, no lease) */
+	long lease_ms; /* stop the system this long after the driver died (0: 10000) */
 };
 
 /* The services, NULL-terminated. */
@@ -114,7 +117,8 @@ extern const char *const fl_ref_services[];
 /* Start the reference system from its topology model (borrowed: the
  * reference topology file, transfer-system/topology.lua, evaluated with the
  * same bugs, seed, extra arguments and transferd as o gives) through
- * fl_launcher_up, kept (no lease), recording the reference system's keys
+ * fl_launcher_up, kept (no lease) unless o->driver names the process whose
+ * death ends its lease (as `faultline up`'s), recording the reference system's keys
  * (bugs, args, transferd, seed, direct, each service's data) in
  * DATA/topology.json. On success returns 0 and *topology (new reference).
  * On failure every process started is stopped, err says why, and FL_E* is

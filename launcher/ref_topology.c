@@ -196,8 +196,13 @@ int fl_ref_up(const struct fl_ref_up_opts *o, const json_t *model, json_t **topo
 	if (o->fresh && wipe(data) != 0)
 		return fl_err_set(err, errlen, FL_EIO, "cannot remove the old data in %s: %s", data,
 				  strerror(errno));
-	/* kept: `ref down` stops it, as it always did */
-	struct fl_up_opts uo = { .data = data, .faultline = o->faultline, .keep = true };
+	/* kept until `ref down`, as it always was, unless a driver holds a lease */
+	struct fl_up_opts uo = { .data = data,
+				 .faultline = o->faultline,
+				 .keep = o->driver <= 0,
+				 .driver = o->driver,
+				 .lease_ms = o->lease_ms,
+				 .netns = o->netns };
 	json_t *t = NULL;
 	int rc = fl_launcher_up(model, &uo, &t, err, errlen);
 	if (rc)

@@ -5,6 +5,7 @@
 #ifndef FL_RUNNER_RUNNER_H
 #define FL_RUNNER_RUNNER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
 #include <lua.h>
@@ -27,7 +28,8 @@ struct fl_run_opts {
 	/* chaos experiments (faultline chaos) */
 	int chaos;		  /* experiment mode: HTTP only to loopback and `allow` */
 	int dry_run;		  /* print what an experiment would do, do nothing */
-	const char *const *allow; /* hosts HTTP may reach besides loopback */
+	const char *const *allow; /* hosts, IPs, CIDR blocks HTTP may reach besides
+				   * loopback (each an fl_allow_parse list) */
 	int nallow;
 	const char *journal;	       /* experiment journal file (JSON), or NULL */
 	const struct fl_http_tls *tls; /* fl.http's TLS defaults (--cacert, --cert, --key,
@@ -91,6 +93,13 @@ struct fl_runner_ctx {
 	int test_index;
 };
 struct fl_runner_ctx *fl_runner_ctx(lua_State *L);
+
+/* The blast radius of an experiment: may it reach host (a bare name or IP
+ * literal, borrowed)? Loopback always; otherwise a host in one of o's
+ * --allow lists (names by name, IPs inside an IP/CIDR entry: the fault
+ * injector's allowlist, fl_allow_parse; names are never resolved). A
+ * malformed list allows nothing (the CLI refuses it before any run). */
+bool fl_runner_allowed(const struct fl_run_opts *o, const char *host);
 
 /* Evaluate the topology file at path (a Lua file returning a table; params,
  * borrowed, may be NULL, are its `...`) into its JSON model: {name

@@ -139,7 +139,8 @@ def load_mutants(only):
 def copy_tree(dst, build):
     """The source files git knows (tracked and untracked, not ignored) and the
     build directory, with their times, so make rebuilds only what a mutant
-    touches."""
+    touches; not what other make targets leave there (the demo's reports, the
+    sanitizer and fuzz builds, node modules, the image's root filesystem)."""
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
                            check=True, capture_output=True).stdout.decode().split("\0")
     for rel in files:
@@ -149,7 +150,8 @@ def copy_tree(dst, build):
         shutil.copy2(os.path.join(ROOT, rel), os.path.join(dst, rel), follow_symlinks=False)
     if os.path.isdir(os.path.join(ROOT, build)):
         shutil.copytree(os.path.join(ROOT, build), os.path.join(dst, build), symlinks=True,
-                        ignore=shutil.ignore_patterns("test-logs", "demo", "san", "fuzz"))
+                        ignore=shutil.ignore_patterns("test-logs", "demo", "san", "fuzz", "node", "rootfs",
+                                                      "report-pages", "*.deb"))
 
 
 def restore(pristine, tree, rel):

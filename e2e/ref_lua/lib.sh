@@ -25,7 +25,7 @@ ref_up() {
 	shift
 	REF_DATA="$REF_TMP/$name"
 	REF_SYSTEMS="$REF_SYSTEMS $REF_DATA"
-	"$FAULTLINE" ref up --data "$REF_DATA" "$@" >"$REF_TMP/$name.up" 2>&1 || {
+	"$FAULTLINE" ref up --data "$REF_DATA" --lease 10 --driver $$ "$@" >"$REF_TMP/$name.up" 2>&1 || {
 		cat "$REF_TMP/$name.up"
 		exit 1
 	}

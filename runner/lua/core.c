@@ -299,6 +299,14 @@ static int l_wall(lua_State *L)
 }
 
 /* isatty(fd) */
+/* allowed(host) -> bool: may an experiment reach host (loopback, --allow)? */
+static int l_allowed(lua_State *L)
+{
+	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
+	lua_pushboolean(L, ctx && fl_runner_allowed(ctx->opts, luaL_checkstring(L, 1)));
+	return 1;
+}
+
 static int l_isatty(lua_State *L)
 {
 	lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
@@ -321,6 +329,7 @@ int luaopen_faultline_core(lua_State *L)
 		{ "regex_find", l_regex_find },
 		{ "wall", l_wall },
 		{ "isatty", l_isatty },
+		{ "allowed", l_allowed },
 		{ NULL, NULL },
 	};
 	luaL_newlib(L, fns);

@@ -2,7 +2,8 @@
 -- users know — a steady-state hypothesis, a method, rollbacks — with the
 -- safety rules of docs/chaos.md: rollbacks always run (success, failure, abort,
 -- Ctrl-C), safeguards abort the method, --dry-run takes no step, HTTP only
--- reaches loopback and --allow hosts, and a journal records every step.
+-- reaches loopback and --allow hosts and CIDR blocks, and a journal records
+-- every step.
 --
 --   fl.chaos.experiment{
 --     title = "transfers survive a slow bank",
@@ -21,8 +22,9 @@
 --   }
 --
 -- Targets are checked when the experiment is defined, before anything runs
--- (--dry-run included): each host must be loopback or named with --allow,
--- else the file is refused (exit 2) with nothing done.
+-- (--dry-run included): each host must be loopback, named with --allow, or
+-- an IP inside a CIDR block given to --allow, else the file is refused
+-- (exit 2) with nothing done.
 --
 -- Tolerances: a value (equality; tables deeply), {min=, max=} for numbers,
 -- {pattern = "lua pattern"} for strings, or a function(value) -> bool.
@@ -278,17 +280,13 @@ local function target_host(t)
   return h or rest
 end
 
-local function is_loopback(h)
-  h = h:lower()
-  return h == "localhost" or h == "::1" or h:match("^127%.%d+%.%d+%.%d+$") ~= nil
-end
-
--- Every declared target, before the first action: loopback or --allow.
+-- Every declared target, before the first action: loopback, or a host or
+-- an IP in a CIDR block named with --allow (core.allowed: the rule fl.http
+-- applies to every request, the fault injector's allowlist parser).
 local function check_targets(e, level)
   local targets = e.targets or {}
   if type(targets) ~= "table" then error("experiment: targets must be a list of strings", level + 1) end
-  local allow, refused = {}, {}
-  for _, a in ipairs(core.options().allow or {}) do allow[a:lower()] = true end
+  local refused = {}
   for i, t in ipairs(targets) do
     if type(t) ~= "string" or t == "" then
       error(string.format("experiment: targets[%d] must be a URL or HOST:PORT", i), level + 1)
@@ -297,11 +295,11 @@ local function check_targets(e, level)
     if h == "" then
       error(string.format("experiment: targets[%d] (%s) has no host", i, t), level + 1)
     end
-    if not is_loopback(h) and not allow[h:lower()] then refused[#refused + 1] = t end
+    if not core.allowed(h) then refused[#refused + 1] = t end
   end
   if #refused > 0 then
     error(string.format("experiment %q: target%s not allowed: %s (loopback is always allowed; "
-      .. "add hosts with --allow HOST); nothing was run", e.title, #refused > 1 and "s" or "",
+      .. "add hosts with --allow HOST or --allow CIDR); nothing was run", e.title, #refused > 1 and "s" or "",
       table.concat(refused, ", ")), level + 1)
   end
 end

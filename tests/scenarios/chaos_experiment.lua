@@ -3,7 +3,8 @@
 -- method breaks the service and the hypothesis fails; MODE=safeguard: a
 -- safeguard trips during the method; MODE=forbidden: a probe targets a host
 -- that is not on the allowlist; MODE=target: a declared target is not on
--- it (the file is refused before anything runs). Rollbacks leave marker files.
+-- it (the file is refused before anything runs); MODE=target_ip: IP targets
+-- in 198.18.0.0/24 (for --allow CIDR). Rollbacks leave marker files.
 local fl = require "faultline"
 local mode = fl.env.MODE or "ok"
 local broken = false
@@ -23,6 +24,9 @@ local targets = { fl.env.BASE .. "/" }
 if mode == "target" then
   targets[#targets + 1] = "http://staging.invalid/"
   targets[#targets + 1] = "db.internal:5432"
+elseif mode == "target_ip" then
+  targets[#targets + 1] = "http://198.18.0.9:8474/healthz"
+  targets[#targets + 1] = "198.18.0.200:5432"
 end
 
 fl.chaos.experiment {

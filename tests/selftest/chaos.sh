@@ -39,7 +39,7 @@ run_mode deviate 1
 check "deviate: rollbacks ran" test -f "$T/m/rollback" -a -f "$T/m/final"
 check "deviate: journal says deviated" grep -q '"status": "deviated"' "$T/m/journal.json"
 check "deviate: the console names the deviation" grep -q "steady state after: answers 200 = 503" "$T/out"
-check "deviate: the failure points at the experiment line" grep -q "chaos_experiment.lua:28" "$T/out"
+check "deviate: the failure points at the experiment line" grep -q "chaos_experiment.lua:32" "$T/out"
 
 run_mode safeguard 1
 check "safeguard: the method stopped early" test ! -f "$T/m/second-action"
@@ -59,6 +59,21 @@ run_mode target 2 --dry-run
 check "target, dry run: refused too" grep -q "not allowed: http://staging.invalid/" "$T/out"
 run_mode target 0 --allow staging.invalid --allow db.internal --dry-run
 check "target, allowed: the plan lists them" grep -q '\[dry run\] target (allowed): db.internal:5432' "$T/out"
+
+# --allow CIDR: IP targets inside the block pass, one outside refuses the
+# file (dry run included); a malformed block is refused before anything runs
+run_mode target_ip 2 --dry-run
+check "target_ip: refused without --allow" grep -q "not allowed: http://198.18.0.9:8474/healthz, 198.18.0.200:5432" "$T/out"
+run_mode target_ip 2 --allow 198.18.0.0/25 --dry-run
+check "target_ip, /25: the one outside is refused" grep -q "not allowed: 198.18.0.200:5432); nothing was run\|not allowed: 198.18.0.200:5432 (" "$T/out"
+run_mode target_ip 2 --allow 198.18.0.0/25
+check "target_ip, /25: nothing acted" test ! -f "$T/m/action"
+run_mode target_ip 0 --allow 198.18.0.0/24 --dry-run
+check "target_ip, /24: the plan lists them" grep -q '\[dry run\] target (allowed): 198.18.0.200:5432' "$T/out"
+run_mode target_ip 0 --allow db.internal,198.18.0.0/24 --dry-run
+run_mode target_ip 2 --allow 198.18.0.0/33 --dry-run
+check "--allow 198.18.0.0/33: refused, naming the entry" grep -q 'allow-list entry "198.18.0.0/33"' "$T/out"
+check "--allow 198.18.0.0/33: nothing acted" test ! -f "$T/m/action" -a ! -f "$T/m/journal.json"
 
 run_mode ok 0 --dry-run
 check "dry run: no action" test ! -f "$T/m/action"

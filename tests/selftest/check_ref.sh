@@ -34,9 +34,9 @@ up() {
 	name=$1; shift
 	data="$tmp/ref-$name"
 	# one retry: a start can fail when the binary is being rebuilt meanwhile
-	if ! timeout 60 "$FAULTLINE" ref up --data "$data" "$@" >"$tmp/up-$name.log" 2>&1 </dev/null &&
+	if ! timeout 60 "$FAULTLINE" ref up --data "$data" --lease 10 --driver $$ "$@" >"$tmp/up-$name.log" 2>&1 </dev/null &&
 	   ! { down "$data"; rm -rf "$data"; sleep 1
-	       timeout 60 "$FAULTLINE" ref up --data "$data" "$@" >"$tmp/up-$name.log" 2>&1 </dev/null; }; then
+	       timeout 60 "$FAULTLINE" ref up --data "$data" --lease 10 --driver $$ "$@" >"$tmp/up-$name.log" 2>&1 </dev/null; }; then
 		case "$name" in correct*)
 			echo "skip: the reference system does not start: $(tail -2 "$tmp/up-$name.log")"
 			exit 77

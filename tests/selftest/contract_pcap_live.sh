@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 fail() { echo "FAIL: $*"; exit 1; }
 
-"$FAULTLINE" ref up --data "$T/ref" > "$T/up.log" 2>&1 || fail "ref up: $(tail -5 "$T/up.log")"
+"$FAULTLINE" ref up --data "$T/ref" --lease 10 --driver $$ > "$T/up.log" 2>&1 || fail "ref up: $(tail -5 "$T/up.log")"
 # the services' ports, from the topology ("services": { "NAME": { ... "port": N ...
 awk '/^  "services": \{/ { s = 1; next } s && /^  [}]/ { s = 0 }
      s && /^    "[a-z]+": \{/ { gsub(/[":{ ]/, ""); name = $0 }

@@ -17,7 +17,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 fail() { echo "FAIL: $*"; exit 1; }
 
-"$FAULTLINE" ref up --data "$T/ref" > "$T/up.log" 2>&1 || fail "ref up: $(tail -5 "$T/up.log")"
+"$FAULTLINE" ref up --data "$T/ref" --lease 10 --driver $$ > "$T/up.log" 2>&1 || fail "ref up: $(tail -5 "$T/up.log")"
 FL_REF="$T/ref" CONTRACT_REF=1 "$FAULTLINE" run "$ROOT/scenarios/contract" > "$T/run.log" 2>&1 ||
 	fail "contract scenarios: $(tail -30 "$T/run.log")"
 grep -q "0 failed" "$T/run.log" || fail "contract scenarios: $(tail -10 "$T/run.log")"

@@ -3,6 +3,7 @@
 # unpacked into a scratch root (dpkg -x), `faultline version` runs from it;
 # Depends names the runtime library packages the binaries need (each an
 # installed Debian package here).
+# test-lane: side (no socket, no system, no timing; its own files only)
 set -eu
 BUILD=${BUILD:-build}
 command -v dpkg-deb > /dev/null 2>&1 || { echo "skip: no dpkg-deb"; exit 77; }

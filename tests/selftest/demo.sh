@@ -10,7 +10,14 @@ set -eu
 out=$(mktemp)
 v=$(mktemp)
 trap 'rm -f "$out" "$v"' EXIT
-FL_VERDICTS="$v" BUILD="$BUILD" NO_COLOR=1 sh ci/demo.sh >"$out" 2>&1 || { tail -n 40 "$out"; echo "make demo failed"; exit 1; }
+FL_VERDICTS="$v" BUILD="$BUILD" NO_COLOR=1 sh ci/demo.sh >"$out" 2>&1 || {
+	# what failed (the runs' failure lines), then the end of the output
+	grep -E '^== |✗|^ *FAIL |first: ' "$out" | head -n 40
+	echo "..."
+	tail -n 15 "$out"
+	echo "make demo failed"
+	exit 1
+}
 tail -n 12 "$out"
 if grep -q "faultline ref up" "$out"; then
 	grep -q "stopping the reference system" "$out" || { echo "demo did not stop the system"; exit 1; }

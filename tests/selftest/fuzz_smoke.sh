@@ -2,7 +2,9 @@
 # Smoke run of the libFuzzer targets (tests/fuzz/): builds them with clang
 # under ASan+UBSan in $BUILD/fuzz, replays each seed corpus (with its crash
 # regressions) and fuzzes each target for a few seconds. The long runs are
-# `make fuzz`. Skips (77) without clang and libFuzzer.
+# `make fuzz`. Skips (77) without clang and libFuzzer. FL_TEST_CORES (2
+# unless tests/run.sh says 1): make -j and the targets fuzzed at once.
+# test-lane: side (no socket, no shared file, no timing; CPU only)
 set -eu
 BUILD=${BUILD:-build}
 FUZZ_SMOKE_S=${FUZZ_SMOKE_S:-5}
@@ -13,6 +15,7 @@ printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\nint LLVMFuz
 clang -fsanitize=fuzzer,address,undefined "$probe/p.c" -o "$probe/p" 2>/dev/null ||
 	{ echo "skip: libFuzzer not installed (clang -fsanitize=fuzzer fails)"; exit 77; }
 # Under make test SANITIZE=..., BUILD is build/san; the fuzz build has its own directory.
-make -s -j2 --no-print-directory BUILD="${BUILD%/san}" fuzz-build
-# two targets at a time: each libFuzzer process keeps one core busy
-FUZZ_BIN="${BUILD%/san}/fuzz" FUZZ_S="$FUZZ_SMOKE_S" FUZZ_JOBS=2 sh tests/fuzz/run.sh
+CORES=${FL_TEST_CORES:-2}
+make -s -j"$CORES" --no-print-directory BUILD="${BUILD%/san}" fuzz-build
+# a target per core at a time: each libFuzzer process keeps one core busy
+FUZZ_BIN="${BUILD%/san}/fuzz" FUZZ_S="$FUZZ_SMOKE_S" FUZZ_JOBS="$CORES" sh tests/fuzz/run.sh

@@ -77,7 +77,7 @@ if [ ! -x "$BUILD/transferd" ]; then
 	echo "skip the chaos run: no $BUILD/transferd"
 else
 	REF="$T/ref"
-	timeout 60 "$FAULTLINE" ref up --data "$REF" --seed 1 >"$T/up.log" 2>&1 </dev/null || {
+	timeout 60 "$FAULTLINE" ref up --data "$REF" --lease 10 --driver $$ --seed 1 >"$T/up.log" 2>&1 </dev/null || {
 		cat "$T/up.log"; bad "ref up"; exit 1; }
 	rc=0
 	"$FAULTLINE" run scenarios/chaos -e FL_REF="$REF" -e CHAOS_DURATION=5 --seed 1 \

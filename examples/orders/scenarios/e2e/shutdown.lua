@@ -1,13 +1,15 @@
 -- End to end: graceful shutdown of orders under load, watched by a
 -- kubelet-style prober. After SIGTERM readiness must fail at once (H2),
 -- liveness stays up while it drains (H1), requests received before SIGTERM
--- get an answer (H4). It starts orders again when it ends (faultline
+-- get an answer (H4), and so do those sent in its drain delay (0.5 s, the
+-- endpoint removal still propagating: H6). It starts orders again when it ends (faultline
 -- restart; $FAULTLINE names the binary when it is not on the PATH).
 local fl = require "faultline"
 package.path = (fl.file:gsub("[^/]+/[^/]+$", "?.lua;")) .. package.path
 local O = require "_orders"
 
-local PROBE = { period = 0.1, timeout = 0.5, failure_threshold = 1, success_threshold = 1, grace = 10 }
+local PROBE = { period = 0.1, timeout = 0.5, failure_threshold = 1, success_threshold = 1, grace = 10,
+                drain = 0.5 } -- orders' --drain-delay
 
 describe("orders shutdown", { tags = { "e2e", "probe" } }, function()
   it("fails readiness at once on SIGTERM and answers what it received", { timeout = 60 }, function()
@@ -36,9 +38,10 @@ describe("orders shutdown", { tags = { "e2e", "probe" } }, function()
     p:stop()
     local r = fl.check.probes("orders", { prober = p, history = h:path(), events = { term, exited },
       period = PROBE.period, timeout = PROBE.timeout, failure_threshold = PROBE.failure_threshold,
-      success_threshold = PROBE.success_threshold, grace = PROBE.grace })
+      success_threshold = PROBE.success_threshold, grace = PROBE.grace, drain = PROBE.drain })
     r:ok()
     expect(r.invariants.H2.state).to_be("passed")
     expect(r.invariants.H4.state).to_be("passed")
+    expect(r.invariants.H6.state).to_be("passed")
   end)
 end)
