@@ -1,4 +1,4 @@
-/* The checkers: saga and money (M1-M3, S1-S6, Q1-Q2), the plain bank test
+/* The checkers: saga and money (M1-M3, S1-S8, Q1-Q2), the plain bank test
  * (B1-B2), the circuit breaker (C1-C7) and probes (H1-H5). Each reads a
  * sealed (or unsealed: it is sealed on entry) history and returns a new
  * result the caller frees with fl_check_result_free, or NULL on out of

@@ -44,7 +44,7 @@ static const struct fl_help help[] = {
 	  "invariant, the number of violations with the first, worst and last example\n"
 	  "and their evidence.\n"
 	  "\n"
-	  "  saga      money and sagas: M1-M3, S1-S6, Q1-Q2\n"
+	  "  saga      money and sagas: M1-M3, S1-S8, Q1-Q2\n"
 	  "  bank      Jepsen's bank test: snapshots sum to the total (B1), none negative (B2)\n"
 	  "  breaker   circuit breaker, Resilience4j semantics: C1-C7\n"
 	  "  probe     health probes and graceful shutdown, Kubernetes semantics: H1-H5\n"

@@ -1,10 +1,12 @@
 /* faultline ref: start, inspect and stop the reference transfer system. */
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "cli/command.h"
 #include "core/errors.h"
@@ -17,13 +19,8 @@ enum { O_BUG = FL_OPT_LONG, O_SEED, O_DATA, O_FRESH, O_DIRECT, O_NETNS, O_JSON, 
 
 static const struct fl_opt opts[] = {
 	{ "bug", O_BUG, "NAME",
-	  "switch on a planted bug (up; repeatable): no-refund,\n"
-	  "refund-on-unknown, non-idempotent-credit,\n"
-	  "internal-no-compensation, no-saga-deadline,\n"
-	  "breaker-never-opens, breaker-stuck-open,\n"
-	  "breaker-halfopen-flood, liveness-checks-deps,\n"
-	  "ready-while-draining, drop-inflight-on-sigterm,\n"
-	  "query-increases-only" },
+	  "switch on a planted bug (up; repeatable; 'transferd\n"
+	  "--list-bugs' names them, transfer-system/README.md)" },
 	{ "seed", O_SEED, "N", "seed for the simulated bank's chaos draws (up)" },
 	{ "data", O_DATA, "DIR",
 	  "data directory (default $FL_REF_DATA, $FL_REF, else\n"
@@ -121,6 +118,59 @@ static void find_transferd(char *out, size_t n)
 		snprintf(out, n, "transferd");
 }
 
+/* The planted bugs transferd knows (`transferd --list-bugs`, one a line:
+ * its list is the one list) into buf; 0, or -1 when it did not run or
+ * named none. */
+static int list_bugs(const char *transferd, char *buf, size_t n)
+{
+	int fd[2];
+	if (pipe(fd) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(fd[1], STDOUT_FILENO);
+		close(fd[0]);
+		close(fd[1]);
+		execl(transferd, "transferd", "--list-bugs", (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	size_t len = 0;
+	ssize_t k;
+	while (len + 1 < n && (k = read(fd[0], buf + len, n - 1 - len)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			break;
+		len += (size_t)k;
+	}
+	buf[len] = 0;
+	close(fd[0]);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 && len > 0 ? 0 : -1;
+}
+
+/* Whether name is one of the lines of list. */
+static bool has_line(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+		if (l == n && strncmp(p, name, n) == 0)
+			return true;
+		p += l + (nl ? 1 : 0);
+	}
+	return false;
+}
+
 static int print_json(json_t *v)
 {
 	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -182,30 +232,6 @@ static int do_up(const struct ref_args *a)
 	const char *const *bugs = a->bugs;
 	int nbugs = a->nbugs;
 	bool json = a->json, direct = a->direct;
-	static const char *const known[] = { "no-refund",
-					     "refund-on-unknown",
-					     "non-idempotent-credit",
-					     "internal-no-compensation",
-					     "no-saga-deadline",
-					     "breaker-never-opens",
-					     "breaker-stuck-open",
-					     "breaker-halfopen-flood",
-					     "liveness-checks-deps",
-					     "ready-while-draining",
-					     "drop-inflight-on-sigterm",
-					     "query-increases-only",
-					     NULL };
-	for (int i = 0; i < nbugs; i++) {
-		bool ok = false;
-		for (int k = 0; known[k]; k++)
-			ok |= strcmp(known[k], bugs[i]) == 0;
-		if (!ok)
-			return fl_cli_usage_error("ref",
-						  "unknown bug '%s' (see 'faultline ref --help')",
-						  bugs[i]);
-	}
-	o.bugs = (const char **)bugs;
-	o.nbugs = nbugs;
 	char transferd[PATH_MAX], self[PATH_MAX];
 	find_transferd(transferd, sizeof(transferd));
 	if (access(transferd, X_OK) != 0) {
@@ -214,6 +240,24 @@ static int do_up(const struct ref_args *a)
 			transferd);
 		return FL_EXIT_INFRA;
 	}
+	if (nbugs) {
+		char known[2048];
+		if (list_bugs(transferd, known, sizeof(known)) != 0) {
+			fprintf(stderr, "faultline ref: '%s --list-bugs' did not name its bugs\n",
+				transferd);
+			return FL_EXIT_INFRA;
+		}
+		for (int i = 0; i < nbugs; i++)
+			if (!has_line(known, bugs[i])) {
+				for (char *nl = strchr(known, '\n'); nl; nl = strchr(nl, '\n'))
+					*nl = nl[1] ? ' ' : 0;
+				return fl_cli_usage_error("ref",
+							  "unknown bug '%s' (transferd's: %s)",
+							  bugs[i], known);
+			}
+	}
+	o.bugs = (const char **)bugs;
+	o.nbugs = nbugs;
 	o.transferd = transferd;
 	bool have_proxy = fl_command_find("proxy") != NULL;
 	if (find_self(self, sizeof(self)) == 0 && (a->netns || (!direct && have_proxy)))

@@ -16,6 +16,7 @@
 #include <http_parser.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,18 +63,20 @@ struct fl_http_fconn {
 	bool counted; /* in c->nconnecting */
 };
 
-/* A fast transfer's own state (x->fast). */
+/* A fast transfer's own state (x->fast), allocated with its timer event
+ * behind it (one allocation a request). */
 struct fl_http_fast {
 	struct fl_http_client *c;
 	struct fl_http_fconn *fc;
-	struct event *tmo; /* total / connect timeout, or a deferred error */
+	struct event *tmo; /* total / connect timeout, or a deferred error: in tmo_mem */
 	struct fl_buf req; /* the request bytes */
 	size_t sent;
 	struct sockaddr_storage addr;
 	socklen_t alen;
-	char hostport[80]; /* for Host: */
-	char msghp[80];	   /* host:port for messages */
-	int64_t deadline;  /* of the whole transfer (mono ns) */
+	char msghp[80]; /* host:port for messages */
+	char ip[64];	/* the address as text, for the response's primary_ip */
+	unsigned port;
+	int64_t deadline; /* of the whole transfer (mono ns) */
 	int64_t t0, t_conn, t_first;
 	int pending_err; /* deferred: an errno of connect or send (from the timer) */
 	char pending_msg[200];
@@ -81,6 +84,7 @@ struct fl_http_fast {
 	bool retried;
 	bool waiting; /* on c's wait list */
 	struct fl_http_xfer *wnext;
+	_Alignas(max_align_t) unsigned char tmo_mem[]; /* event_get_struct_event_size() bytes */
 };
 
 static void on_conn_event(evutil_socket_t fd, short what, void *arg);
@@ -88,34 +92,50 @@ static void kick_waiters(struct fl_http_client *c);
 
 /* --- eligibility -------------------------------------------------------- */
 
-/* The request target and address of an eligible URL. */
-static bool parse_target(const char *url, struct sockaddr_storage *ss, socklen_t *alen,
-			 char *hostport, size_t hplen, const char **path, size_t *pathlen)
+/* The parsed target of an eligible URL: its address, the Host: value and
+ * the text of the address for messages and the response. */
+struct target {
+	char url[256]; /* the URL parsed (when it fits), for the memo */
+	size_t urllen; /* (size_t)-1: nothing memoised */
+	bool ok;       /* eligible */
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	char hostport[80]; /* for Host: */
+	char msghp[80];	   /* host:port for messages */
+	char ip[64];
+	unsigned port;
+	ptrdiff_t path_off; /* of the request target in the URL; -1: "/" */
+	size_t pathlen;	    /* 0: path_off is a query ("?q"), sent as "/?q" */
+};
+
+/* Parse url into t (t->ok: eligible). */
+static void parse_target(const char *url, size_t n, struct target *t)
 {
 	struct http_parser_url u;
-	size_t n = strlen(url);
+	t->ok = false;
 	if (strncmp(url, "http://", 7) != 0)
-		return false;
+		return;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)url[i] <= ' ' || (unsigned char)url[i] >= 127 || url[i] == '\\')
-			return false;
+			return;
 	/* curl removes dot segments; leave such paths to it */
 	if (strstr(url, "/.") || strchr(url, '#') || strchr(url, '@'))
-		return false;
+		return;
 	http_parser_url_init(&u);
 	if (http_parser_parse_url(url, n, 0, &u) != 0 || !(u.field_set & (1 << UF_HOST)))
-		return false;
+		return;
 	char host[64];
 	size_t hl = u.field_data[UF_HOST].len;
 	if (hl == 0 || hl >= sizeof(host))
-		return false;
+		return;
 	memcpy(host, url + u.field_data[UF_HOST].off, hl);
 	host[hl] = '\0';
 	unsigned port = 80;
 	if (u.field_set & (1 << UF_PORT))
 		port = u.port;
 	if (port == 0)
-		return false;
+		return;
+	struct sockaddr_storage *ss = &t->addr;
 	memset(ss, 0, sizeof(*ss));
 	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
@@ -125,36 +145,61 @@ static bool parse_target(const char *url, struct sockaddr_storage *ss, socklen_t
 		for (const char *h = host; *h; h++)
 			dots += *h == '.';
 		if (dots != 3)
-			return false;
+			return;
 		a4->sin_family = AF_INET;
 		a4->sin_port = htons((uint16_t)port);
-		*alen = sizeof(*a4);
+		t->alen = sizeof(*a4);
+		inet_ntop(AF_INET, &a4->sin_addr, t->ip, sizeof(t->ip));
 		if (port == 80)
-			snprintf(hostport, hplen, "%s", host);
+			snprintf(t->hostport, sizeof(t->hostport), "%s", host);
 		else
-			snprintf(hostport, hplen, "%s:%u", host, port);
+			snprintf(t->hostport, sizeof(t->hostport), "%s:%u", host, port);
+		snprintf(t->msghp, sizeof(t->msghp), "%s:%u", t->ip, port);
 	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1 && !strchr(host, '%')) {
 		a6->sin6_family = AF_INET6;
 		a6->sin6_port = htons((uint16_t)port);
-		*alen = sizeof(*a6);
+		t->alen = sizeof(*a6);
+		inet_ntop(AF_INET6, &a6->sin6_addr, t->ip, sizeof(t->ip));
 		if (port == 80)
-			snprintf(hostport, hplen, "[%s]", host);
+			snprintf(t->hostport, sizeof(t->hostport), "[%s]", host);
 		else
-			snprintf(hostport, hplen, "[%s]:%u", host, port);
+			snprintf(t->hostport, sizeof(t->hostport), "[%s]:%u", host, port);
+		snprintf(t->msghp, sizeof(t->msghp), "[%s]:%u", t->ip, port);
 	} else {
-		return false;
+		return;
 	}
+	t->port = port;
 	if (u.field_set & (1 << UF_PATH)) {
-		*path = url + u.field_data[UF_PATH].off;
-		*pathlen = strlen(*path); /* path and query, no fragment (refused above) */
+		t->path_off = u.field_data[UF_PATH].off;
+		t->pathlen = n - u.field_data[UF_PATH].off; /* path and query, no fragment */
 	} else if (u.field_set & (1 << UF_QUERY)) {
-		*path = url + u.field_data[UF_QUERY].off - 1; /* "?q": curl sends "/?q" */
-		*pathlen = 0;
+		t->path_off = u.field_data[UF_QUERY].off - 1; /* "?q": curl sends "/?q" */
+		t->pathlen = 0;
 	} else {
-		*path = "/";
-		*pathlen = 1;
+		t->path_off = -1;
+		t->pathlen = 1;
 	}
-	return true;
+	t->ok = true;
+}
+
+/* The target of url, memoised per thread: a load loop sends the same URL
+ * again and again, and its parse (URL parser, inet_pton, inet_ntop, the
+ * Host: text) cost as much as the rest of building the request. The
+ * result is valid until this thread's next call. */
+static const struct target *target_of(const char *url)
+{
+	static _Thread_local struct target memo = { .urllen = (size_t)-1 };
+	size_t n = strlen(url);
+	if (n == memo.urllen && memcmp(memo.url, url, n) == 0)
+		return &memo;
+	parse_target(url, n, &memo);
+	if (n < sizeof(memo.url)) {
+		memcpy(memo.url, url, n);
+		memo.urllen = n;
+	} else {
+		memo.urllen = (size_t)-1;
+	}
+	return &memo;
 }
 
 /* Headers libcurl treats specially (or that would change the framing). */
@@ -187,11 +232,6 @@ static bool header_plain(const char *h)
 bool fl_http_fast_eligible(const struct fl_http_client *c, const struct fl_http_request *req,
 			   const char *method)
 {
-	struct sockaddr_storage ss;
-	socklen_t alen;
-	char hp[80];
-	const char *path;
-	size_t plen;
 	if (c->no_fast || req->follow_redirects)
 		return false;
 	if (strcmp(method, "CONNECT") == 0 || strcmp(method, "OPTIONS") == 0)
@@ -199,7 +239,7 @@ bool fl_http_fast_eligible(const struct fl_http_client *c, const struct fl_http_
 	for (size_t i = 0; i < req->nheaders; i++)
 		if (req->headers[i] && !header_plain(req->headers[i]))
 			return false;
-	return parse_target(req->url, &ss, &alen, hp, sizeof(hp), &path, &plen);
+	return target_of(req->url)->ok;
 }
 
 static bool user_has(const struct fl_http_request *req, const char *name)
@@ -212,39 +252,57 @@ static bool user_has(const struct fl_http_request *req, const char *name)
 	return false;
 }
 
-/* The request as libcurl would send it. */
+#define PUT_LIT(b, s) fl_buf_append((b), (s), sizeof(s) - 1)
+
+/* The request as libcurl would send it, for the target t of r->url. Built
+ * by appends (no printf: this runs once a request). */
 static int build_request(struct fl_http_fast *f, const struct fl_http_request *req,
-			 const struct fl_http_response *r, const char *path, size_t plen,
-			 size_t body_len)
+			 const struct fl_http_response *r, const struct target *t, size_t body_len)
 {
 	struct fl_buf *b = &f->req;
 	const char *m = r->method;
 	bool post_mode = r->req_body != NULL || strcmp(m, "POST") == 0;
-	int rc = 0;
-	if (plen)
-		rc |= fl_buf_printf(b, "%s %.*s HTTP/1.1\r\n", m, (int)plen, path);
-	else
-		rc |= fl_buf_printf(b, "%s /%s HTTP/1.1\r\n", m, path);
-	if (!user_has(req, "Host"))
-		rc |= fl_buf_printf(b, "Host: %s\r\n", f->hostport);
+	size_t ml = strlen(m), hpl = strlen(t->hostport);
+	const char *path = t->path_off < 0 ? "/" : r->url + t->path_off;
+	size_t plen = t->path_off < 0 ? 1 : strlen(path);
+	size_t need = ml + plen + hpl + 160 + body_len;
+	for (size_t i = 0; i < req->nheaders; i++)
+		if (req->headers[i])
+			need += strlen(req->headers[i]) + 2;
+	int rc = fl_buf_reserve(b, need);
+	rc |= fl_buf_append(b, m, ml);
+	rc |= t->pathlen ? PUT_LIT(b, " ") : PUT_LIT(b, " /"); /* "?q" goes as "/?q" */
+	rc |= fl_buf_append(b, path, plen);
+	rc |= PUT_LIT(b, " HTTP/1.1\r\n");
+	if (!user_has(req, "Host")) {
+		rc |= PUT_LIT(b, "Host: ");
+		rc |= fl_buf_append(b, t->hostport, hpl);
+		rc |= PUT_LIT(b, "\r\n");
+	}
 	if (!user_has(req, "User-Agent"))
-		rc |= fl_buf_puts(b, "User-Agent: faultline/" FL_VERSION "\r\n");
+		rc |= PUT_LIT(b, "User-Agent: faultline/" FL_VERSION "\r\n");
 	if (!user_has(req, "Accept"))
-		rc |= fl_buf_puts(b, "Accept: */*\r\n");
+		rc |= PUT_LIT(b, "Accept: */*\r\n");
 	bool has_ct = user_has(req, "Content-Type");
 	if (req->json && !has_ct) {
-		rc |= fl_buf_puts(b, "Content-Type: application/json\r\n");
+		rc |= PUT_LIT(b, "Content-Type: application/json\r\n");
 		has_ct = true;
 	}
 	for (size_t i = 0; i < req->nheaders; i++)
-		if (req->headers[i])
-			rc |= fl_buf_printf(b, "%s\r\n", req->headers[i]);
+		if (req->headers[i]) {
+			rc |= fl_buf_puts(b, req->headers[i]);
+			rc |= PUT_LIT(b, "\r\n");
+		}
 	if (post_mode) {
-		rc |= fl_buf_printf(b, "Content-Length: %zu\r\n", body_len);
+		char num[24];
+		int nl = snprintf(num, sizeof(num), "%zu", body_len);
+		rc |= PUT_LIT(b, "Content-Length: ");
+		rc |= fl_buf_append(b, num, (size_t)nl);
+		rc |= PUT_LIT(b, "\r\n");
 		if (!has_ct)
-			rc |= fl_buf_puts(b, "Content-Type: application/x-www-form-urlencoded\r\n");
+			rc |= PUT_LIT(b, "Content-Type: application/x-www-form-urlencoded\r\n");
 	}
-	rc |= fl_buf_puts(b, "\r\n");
+	rc |= PUT_LIT(b, "\r\n");
 	if (body_len)
 		rc |= fl_buf_append(b, r->req_body, body_len);
 	return rc ? FL_ENOMEM : 0;
@@ -356,6 +414,17 @@ static double secs(int64_t ns)
 	return (double)ns / 1e9;
 }
 
+/* Whether a body could be JSON at all: its first byte after blanks starts
+ * a JSON value. A body that cannot be (HTML, plain text) is not handed to
+ * the JSON parser, which would allocate to find that out on every request. */
+static bool json_may_start(const char *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+		i++;
+	return i < n && strchr("{[\"-0123456789tfn", p[i]) != NULL;
+}
+
 /* Hand x back: connection to the idle list (keep) or closed, timer gone,
  * callback called. Nothing of x, f or fc may be touched afterwards. */
 static void finish(struct fl_http_client *c, struct fl_http_xfer *x, bool keep)
@@ -368,18 +437,10 @@ static void finish(struct fl_http_client *c, struct fl_http_xfer *x, bool keep)
 	r->t_connect = f->t_conn ? secs(f->t_conn - f->t0) : 0;
 	r->t_ttfb = f->t_first ? secs(f->t_first - f->t0) : 0;
 	if (fc || f->alen) {
-		const struct sockaddr_storage *a = &f->addr;
-		if (a->ss_family == AF_INET) {
-			const struct sockaddr_in *a4 = (const struct sockaddr_in *)a;
-			inet_ntop(AF_INET, &a4->sin_addr, r->primary_ip, sizeof(r->primary_ip));
-			r->primary_port = ntohs(a4->sin_port);
-		} else {
-			const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a;
-			inet_ntop(AF_INET6, &a6->sin6_addr, r->primary_ip, sizeof(r->primary_ip));
-			r->primary_port = ntohs(a6->sin6_port);
-		}
+		memcpy(r->primary_ip, f->ip, sizeof(r->primary_ip));
+		r->primary_port = f->port;
 	}
-	if (!r->err && r->body.len)
+	if (!r->err && r->body.len && json_may_start(r->body.data, r->body.len))
 		r->json = json_loadb(r->body.data, r->body.len, JSON_DECODE_ANY, NULL);
 	if (fc) {
 		f->fc = NULL;
@@ -802,32 +863,27 @@ int fl_http_fast_start(struct fl_http_client *c, struct fl_http_xfer *x,
 		       const struct fl_http_request *req, size_t body_len)
 {
 	struct fl_http_response *r = x->rx.resp;
-	const char *path;
-	size_t plen;
-	struct fl_http_fast *f = calloc(1, sizeof(*f));
+	struct fl_http_fast *f = calloc(1, sizeof(*f) + event_get_struct_event_size());
 	if (!f)
 		return FL_ENOMEM;
 	x->fast = f;
 	f->c = c;
-	if (!parse_target(r->url, &f->addr, &f->alen, f->hostport, sizeof(f->hostport), &path,
-			  &plen))
+	const struct target *t = target_of(r->url); /* memoised by fl_http_fast_eligible */
+	if (!t->ok)
 		return FL_EINVAL;
-	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&f->addr;
-	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&f->addr;
-	char ip[64];
-	if (f->addr.ss_family == AF_INET) {
-		inet_ntop(AF_INET, &a4->sin_addr, ip, sizeof(ip));
-		snprintf(f->msghp, sizeof(f->msghp), "%s:%u", ip, ntohs(a4->sin_port));
-	} else {
-		inet_ntop(AF_INET6, &a6->sin6_addr, ip, sizeof(ip));
-		snprintf(f->msghp, sizeof(f->msghp), "[%s]:%u", ip, ntohs(a6->sin6_port));
-	}
+	f->addr = t->addr;
+	f->alen = t->alen;
+	memcpy(f->msghp, t->msghp, sizeof(f->msghp));
+	memcpy(f->ip, t->ip, sizeof(f->ip));
+	f->port = t->port;
 	f->head = strcmp(r->method, "HEAD") == 0;
-	if (build_request(f, req, r, path, plen, body_len) < 0)
+	if (build_request(f, req, r, t, body_len) < 0)
 		return FL_ENOMEM;
-	f->tmo = evtimer_new(c->base, on_timer, x);
-	if (!f->tmo)
+	f->tmo = (struct event *)f->tmo_mem;
+	if (evtimer_assign(f->tmo, c->base, on_timer, x) < 0) {
+		f->tmo = NULL;
 		return FL_ENOMEM;
+	}
 	f->t0 = fl_mono_ns();
 	f->deadline = f->t0 + (int64_t)x->rx.timeout_ms * 1000000;
 	attach(x, false);
@@ -856,7 +912,7 @@ void fl_http_fast_abort(struct fl_http_client *c, struct fl_http_xfer *x)
 			kick_waiters(c);
 	}
 	if (f->tmo)
-		event_free(f->tmo);
+		event_del(f->tmo);
 	fl_buf_free(&f->req);
 	free(f);
 	x->fast = NULL;

@@ -233,7 +233,7 @@ static void list_text(struct fl_link *l, json_t *a, uint64_t since, size_t limit
 		if (seq <= since || (kind && *kind && strcmp(kind, k) != 0))
 			continue;
 		size_t at = (size_t)(p - l->frz) + (size_t)js;
-		json_t *ev = json_loadb(l->frz + at, end - at, 0, NULL);
+		json_t *ev = json_loadb(l->frz + at, end - at, JSON_ALLOW_NUL, NULL);
 		if (ev)
 			json_array_append_new(a, ev);
 		if (limit && json_array_size(a) >= limit)

@@ -26,8 +26,12 @@ static const char ctx_key[] = "faultline.runner";
 
 struct fl_runner_ctx *fl_runner_ctx(lua_State *L)
 {
+	struct fl_sched *s = fl_sched_from(L); /* no registry lookup (several a request) */
+	struct fl_runner_ctx *c = s ? fl_sched_ctx(s) : NULL;
+	if (c)
+		return c;
 	lua_getfield(L, LUA_REGISTRYINDEX, ctx_key);
-	struct fl_runner_ctx *c = lua_touserdata(L, -1);
+	c = lua_touserdata(L, -1);
 	lua_pop(L, 1);
 	return c;
 }
@@ -121,9 +125,9 @@ void fl_runner_file_prng(uint64_t seed, const char *path, struct fl_prng *out)
 	fl_prng_fork(&root, hash_str(path), out);
 }
 
-int fl_runner_state_open(struct fl_runner_ctx *ctx, const struct fl_prng *prng, lua_State **Lp,
-			 struct event_base **basep, struct fl_sched **schedp, char *err,
-			 size_t errlen)
+int fl_runner_state_open(struct fl_runner_ctx *ctx, const struct fl_prng *prng, const char *beside,
+			 lua_State **Lp, struct event_base **basep, struct fl_sched **schedp,
+			 char *err, size_t errlen)
 {
 	int rc = FL_ENOMEM;
 	struct event_base *base = NULL;
@@ -133,6 +137,8 @@ int fl_runner_state_open(struct fl_runner_ctx *ctx, const struct fl_prng *prng, 
 		fl_err_set(err, errlen, rc, "out of memory");
 		goto fail;
 	}
+	/* no scheduler yet (fl_sched_from): fl_sched_new sets it */
+	memset(lua_getextraspace(L), 0, LUA_EXTRASPACE);
 	base = event_base_new();
 	if (!base) {
 		rc = FL_EIO;
@@ -148,9 +154,11 @@ int fl_runner_state_open(struct fl_runner_ctx *ctx, const struct fl_prng *prng, 
 		rc = FL_EIO;
 		goto fail;
 	}
+	fl_sched_set_ctx(sched, ctx);
 	*fl_sched_prng(sched) = *prng;
 	fl_sched_set_interrupt_flag(sched, ctx->opts->interrupt);
-	add_scenario_path(L, ctx->path);
+	if (beside)
+		add_scenario_path(L, beside);
 	*Lp = L;
 	*basep = base;
 	*schedp = sched;
@@ -182,7 +190,7 @@ int fl_runner_run_file(const char *path, const struct fl_run_opts *opts,
 	lua_State *L = NULL;
 	struct fl_prng prng;
 	fl_runner_file_prng(opts->seed, path, &prng);
-	rc = fl_runner_state_open(&ctx, &prng, &L, &base, &sched, err, sizeof(err));
+	rc = fl_runner_state_open(&ctx, &prng, path, &L, &base, &sched, err, sizeof(err));
 	if (rc < 0) {
 		file_error(opts, out, path, err, 3);
 		return rc;
@@ -252,36 +260,19 @@ static int call_result(lua_State *L, int n, json_t **result, char *err, size_t e
 int fl_runner_call(const char *module, const char *fn, const json_t *args,
 		   const struct fl_run_opts *opts, json_t **result, char *err, size_t errlen)
 {
-	int rc = FL_ENOMEM;
 	struct event_base *base = NULL;
 	struct fl_sched *sched = NULL;
+	lua_State *L = NULL;
 	struct fl_file_outcome out;
 	struct fl_runner_ctx ctx = { .path = module, .opts = opts, .out = &out };
 	memset(&out, 0, sizeof(out));
 	*result = NULL;
-	lua_State *L = luaL_newstate();
-	if (!L) {
-		fl_err_set(err, errlen, rc, "out of memory");
-		goto out;
-	}
-	base = event_base_new();
-	if (!base) {
-		rc = fl_err_set(err, errlen, FL_EIO, "cannot create an event loop");
-		goto out;
-	}
-	luaL_openlibs(L);
-	fl_runner_open_modules(L);
-	lua_pushlightuserdata(L, &ctx);
-	lua_setfield(L, LUA_REGISTRYINDEX, ctx_key);
-	sched = fl_sched_new(L, base, err, errlen);
-	if (!sched) {
-		rc = FL_EIO;
-		goto out;
-	}
-	struct fl_prng root;
-	fl_prng_seed(&root, opts->seed);
-	fl_prng_fork(&root, hash_str(module), fl_sched_prng(sched));
-	fl_sched_set_interrupt_flag(sched, opts->interrupt);
+	struct fl_prng prng;
+	fl_runner_file_prng(opts->seed, module, &prng);
+	/* a module is found by name: nothing goes on package.path */
+	int rc = fl_runner_state_open(&ctx, &prng, NULL, &L, &base, &sched, err, errlen);
+	if (rc < 0)
+		return rc;
 	lua_pushcfunction(L, traceback_handler);
 	int hidx = lua_gettop(L);
 	lua_getglobal(L, "require");
@@ -306,11 +297,7 @@ int fl_runner_call(const char *module, const char *fn, const json_t *args,
 	int n = fl_sched_run_group(sched, 0, 1);
 	rc = call_result(L, n, result, err, errlen);
 out:
-	if (L)
-		lua_close(L); /* before the scheduler: __gc may touch it */
-	fl_sched_free(sched);
-	if (base)
-		event_base_free(base);
+	fl_runner_state_close(L, base, sched);
 	return rc;
 }
 

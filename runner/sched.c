@@ -57,21 +57,47 @@ struct fl_sched {
 	char timeout_reason[64];
 	struct event *poll_ev;
 	volatile int *interrupt;
-	int interrupt_seen;	 /* the interrupt level already acted on */
-	int group_protected;	 /* a cleanup group: only a second interrupt cancels it */
-	struct fl_task *current; /* task being resumed */
+	int interrupt_seen;	   /* the interrupt level already acted on */
+	int group_protected;	   /* a cleanup group: only a second interrupt cancels it */
+	struct fl_task *current;   /* task being resumed */
+	struct fl_runner_ctx *ctx; /* fl_sched_set_ctx's, or NULL */
 };
 
 static const char sched_key[] = "faultline.sched";
 static const char task_mt[] = "faultline.task";
 static char cancel_marker;
 
+/* The scheduler is found through the state's extra space (LUA_EXTRASPACE,
+ * one pointer): fl_sched_new sets the main thread's, and Lua copies it into
+ * every thread (coroutine) made afterwards. fl_runner_state_open clears it
+ * on a new state, so NULL means a state without a scheduler or a coroutine
+ * made before it: then the registry answers. This runs several times a
+ * request (fl.http, fl.sleep); a registry lookup by name costs a string
+ * hash and compare each time. */
+static struct fl_sched **extra_sched(lua_State *L)
+{
+	return (struct fl_sched **)lua_getextraspace(L);
+}
+
 struct fl_sched *fl_sched_from(lua_State *L)
 {
+	struct fl_sched *s = *extra_sched(L);
+	if (s)
+		return s;
 	lua_getfield(L, LUA_REGISTRYINDEX, sched_key);
-	struct fl_sched *s = lua_touserdata(L, -1);
+	s = lua_touserdata(L, -1);
 	lua_pop(L, 1);
 	return s;
+}
+
+void fl_sched_set_ctx(struct fl_sched *s, struct fl_runner_ctx *ctx)
+{
+	s->ctx = ctx;
+}
+
+struct fl_runner_ctx *fl_sched_ctx(const struct fl_sched *s)
+{
+	return s->ctx;
 }
 
 struct event_base *fl_sched_base(struct fl_sched *s)
@@ -144,6 +170,7 @@ struct fl_sched *fl_sched_new(lua_State *L, struct event_base *base, char *err, 
 	event_add(s->poll_ev, &tv);
 	lua_pushlightuserdata(L, s);
 	lua_setfield(L, LUA_REGISTRYINDEX, sched_key);
+	*extra_sched(L) = s;
 	return s;
 }
 

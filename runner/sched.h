@@ -20,6 +20,7 @@
 
 struct event_base;
 struct fl_http_client;
+struct fl_runner_ctx;
 struct fl_sched;
 struct fl_task;
 
@@ -34,6 +35,11 @@ void fl_sched_free(struct fl_sched *s);
 
 /* The scheduler owning L (any coroutine of its state). */
 struct fl_sched *fl_sched_from(lua_State *L);
+
+/* The runner's context of the scheduler's state (borrowed; set by the
+ * runner when it makes the state), or NULL. */
+void fl_sched_set_ctx(struct fl_sched *s, struct fl_runner_ctx *ctx);
+struct fl_runner_ctx *fl_sched_ctx(const struct fl_sched *s);
 
 struct event_base *fl_sched_base(struct fl_sched *s);
 struct fl_http_client *fl_sched_http(struct fl_sched *s);

@@ -50,6 +50,7 @@ const char rt_usage[] =
 	"  --port P                port (default 0: pick a free one)\n"
 	"  --peer NAME=URL         where a peer service is reached (repeatable)\n"
 	"  --bug NAME              switch on a planted bug (repeatable)\n"
+	"  --list-bugs             print the planted bugs' names, one a line, and exit\n"
 	"  --crash-at LABEL        exit abruptly the first time LABEL is reached\n"
 	"  --seed N                seed for simulated randomness (extbank chaos)\n"
 	"  --drain-delay D         keep serving after SIGTERM (default 2s)\n"
@@ -114,6 +115,8 @@ int rt_opts_parse(struct rt_opts *o, int argc, char **argv, char *err, size_t er
 		const char *a = argv[i];
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
 			return fl_err_set(err, errlen, FL_EINVAL, "help");
+		if (strcmp(a, "--list-bugs") == 0)
+			return fl_err_set(err, errlen, FL_EINVAL, "list-bugs");
 		if (strcmp(a, "--breaker-auto") == 0) {
 			o->breaker.auto_transition = true;
 			continue;

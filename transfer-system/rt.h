@@ -42,7 +42,8 @@ enum rt_bug {
 	BUG_QUERY_INCREASES_ONLY = 1u << 11,
 };
 
-/* Bug names in the order of the bits above, NULL-terminated. */
+/* Bug names in the order of the bits above, NULL-terminated: the one list
+ * of them (`transferd --list-bugs` prints it for faultline ref up). */
 extern const char *const rt_bug_names[];
 /* The bit for a bug name, or 0. */
 unsigned rt_bug_parse(const char *name);

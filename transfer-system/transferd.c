@@ -15,6 +15,12 @@ int main(int argc, char **argv)
 			fputs(rt_usage, stdout);
 			return 0;
 		}
+		/* the one list of planted bugs: faultline ref up asks for it */
+		if (strcmp(err, "list-bugs") == 0) {
+			for (int i = 0; rt_bug_names[i]; i++)
+				puts(rt_bug_names[i]);
+			return 0;
+		}
 		fprintf(stderr, "transferd: %s\nTry 'transferd --help'.\n", err);
 		return 2;
 	}

@@ -1,6 +1,6 @@
 -- faultline.check: the checkers from scenarios (fl.check).
 --
---   fl.check.saga(sys [, opts]):ok()        money and sagas: M1-M3, S1-S6, Q1-Q2
+--   fl.check.saga(sys [, opts]):ok()        money and sagas: M1-M3, S1-S8, Q1-Q2
 --   fl.check.bank{ total=, allow_negative=, sources=, history= }:ok()
 --   fl.check.breaker(link, config):ok()     circuit breaker: C1-C7
 --   fl.check.probes(service, cfg):ok()      probes and graceful shutdown: H1-H5

@@ -74,8 +74,8 @@ end
 --- client_error, http_drop_response, late, reset, partition, flap; on the
 --- reference system also bank and compensation_storm), min/max (s a fault
 --- lasts, 0.5/2), gap (s between faults, 0.3), refund_link ({link=, path=,
---- reject=}: compensation_storm fails the compensations, path, with 5xx and
---- refuses reject with 422 on that link); host faults: fleet (an fl.fleet), hosts (agent
+--- reject=}: compensation_storm refuses the compensations, path, with 409
+--- or 423 and reject with 422 on that link); host faults: fleet (an fl.fleet), hosts (agent
 --- names; default: all), addresses ({host = address}; default: the host of
 --- each agent's URL), dev (the interface of bandwidth faults, "eth0"),
 --- processes ({host = {comm, ...}}: what host_kill/term/pause may signal),
@@ -155,8 +155,9 @@ end
 -- fails: before the request reaches the service (http_abort: 5xx, or
 -- client_error: 4xx, answered by the proxy; reset; partition), after it
 -- was applied (http_drop_response: the answer is lost), slowness beyond the
--- caller's timeout (slow), and late delivery (late: the request is held
--- past the caller's timeout and then delivered).
+-- caller's timeout (slow), and late delivery (late: a request that arrives
+-- while the fault is on is held 2.5-3 s, past its caller's 2 s timeout,
+-- and then delivered, whenever the fault ends).
 local LINK_KINDS = {
   latency = function() return "latency", { latency = fl.random(50, 400), jitter = fl.random(0, 50) } end,
   slow = function() return "latency", { latency = fl.random(2500, 3500) } end,
@@ -167,7 +168,7 @@ local LINK_KINDS = {
     return "http_abort", { status = fl.random.choice({ 400, 409, 422 }), probability = fl.random(5, 10) / 10 }
   end,
   http_drop_response = function() return "http_drop_response", { probability = fl.random(2, 6) / 10 } end,
-  late = function() return "http_delay", { delay = fl.random(2500, 4000), method = "POST" } end,
+  late = function() return "http_delay", { delay = fl.random(2500, 3000), method = "POST" } end,
   reset = function() return "reset_peer", { timeout = fl.random(0, 200) } end,
 }
 M.LINK_KINDS = LINK_KINDS
@@ -176,11 +177,13 @@ local BANK_CHAOS = { { error_rate = 0.5 }, { reject_rate = 0.5 }, { timeout_afte
                      { latency_ms = 300 }, { timeout_before_apply = 0.5 } }
 
 -- Draw one fault of `kind`: what it is and where, nothing applied yet.
--- `at` picks the link or service instead of drawing it.
-function Nemesis:draw(kind, at)
+-- `at` picks the link or service instead of drawing it; `attributes`
+-- override a link fault's drawn ones (a path to match, a probability).
+function Nemesis:draw(kind, at, attributes)
   if LINK_KINDS[kind] and #self.links > 0 then
     local link = at or self.links[fl.random(#self.links)]
     local toxic, attrs = LINK_KINDS[kind]()
+    for k, v in pairs(attributes or {}) do attrs[k] = v end
     return { kind = kind, link = link, toxic = toxic, attributes = attrs }
   elseif kind == "partition" and #self.links > 0 then
     return { kind = kind, link = at or self.links[fl.random(#self.links)] }
@@ -197,9 +200,10 @@ function Nemesis:draw(kind, at)
   elseif kind == "compensation_storm" and self.refund_link then
     -- (reference system) the bank rejects every transfer and the pivot of
     -- internal transfers is refused (4xx), so sagas compensate, while the
-    -- refunds fail with server errors for the hold
+    -- refunds are refused for the hold (409/423: "try again", which the
+    -- callers' breakers do not count as failures, so they stay closed)
     return { kind = kind, link = self.refund_link.link, path = self.refund_link.path,
-             reject = self.refund_link.reject, status = fl.random.choice({ 500, 503 }) }
+             reject = self.refund_link.reject, status = fl.random.choice({ 409, 423 }) }
   elseif kind:sub(1, 5) == "host_" and self.fleet then
     return self:draw_host(kind)
   end
@@ -279,14 +283,14 @@ end
 --- hold, gap} drawn now, so the same seed gives the same faults however the
 --- workload's timing goes. With cover, the plan starts with every listed
 --- kind once on every link (link kinds) or service (process kinds) it
---- applies to, in a random order, then draws at random as before.
+--- applies to, in a random order, then draws at random as before; o.first
+--- = {kind or {kind, link or service, attributes}, ...} go before
+--- everything, in order.
 function Nemesis:plan(duration, o)
   local plan, t = {}, 0
   local function add(spec)
     local hold = self.min + fl.random() * (self.max - self.min)
     local gap = self.gap * (0.5 + fl.random())
-    -- late delivery: held past the caller's timeout, whatever the hold
-    if spec and spec.kind == "late" then hold = math.max(hold, spec.attributes.delay / 1000 + 0.3) end
     -- compensations need time to fail more than once
     if spec and spec.kind == "compensation_storm" then hold = math.max(hold, 1.2) end
     if spec then
@@ -302,6 +306,9 @@ function Nemesis:plan(duration, o)
     local targets = (LINK_KINDS[kind] or kind == "partition" or kind == "flap") and self.links
       or (kind == "bank" and BANK_CHAOS) or self[kind] or { false }
     for _, at in ipairs(targets) do cover[#cover + 1] = { kind, at or nil } end
+  end
+  for _, f in ipairs(o and o.first or {}) do
+    if type(f) == "table" then add(self:draw(f[1], f[2], f[3])) else add(self:draw(f)) end
   end
   for _, c in ipairs(shuffle(cover)) do add(self:draw(c[1], c[2])) end
   for _ = 1, 10000 do

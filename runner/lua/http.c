@@ -22,70 +22,158 @@
 
 #define MAX_HEADERS 64
 
-static const char last_key[] = "faultline.http.last";
+/* The module's per-state table (registry "faultline.http", also upvalue 1
+ * of its functions): the response's field names as Lua strings at fixed
+ * indexes, pushed with lua_rawgeti instead of being looked up by name (a
+ * hash and compare each), the last response, and the strings of the
+ * string cache (struct http_state, upvalue 2 and st[K_STATE]). */
+static const char state_key[] = "faultline.http";
+enum {
+	K_STATUS = 1,
+	K_HEADERS,
+	K_BODY,
+	K_JSON,
+	K_TIME,
+	K_URL,
+	K_METHOD,
+	K_REQUEST_BODY,
+	K_ERROR,
+	K_ERROR_CODE,
+	K_NKEYS = K_ERROR_CODE,
+	K_LAST,	 /* the last response, for failure messages */
+	K_STATE, /* the struct http_state userdata */
+	K_CACHE, /* K_CACHE + slot: the Lua string of a cache slot */
+};
+static const char *const key_names[K_NKEYS] = { "status", "headers",   "body",	 "json",
+						"time",	  "url",       "method", "request_body",
+						"error",  "error_code" };
+
+/* The string cache: a response's strings (url, method, body, header names
+ * and values) are mostly the ones of the response before at the same
+ * place (a load loop asks the same server the same thing). Each slot keeps
+ * the bytes of the last string seen there and its Lua string in the state
+ * table; an equal string is pushed from there, without hashing and
+ * interning it again (that and the garbage it made were a tenth of the
+ * runner's own time a request). */
+enum {
+	S_URL,
+	S_METHOD,
+	S_BODY,
+	S_HEADER0,
+	CACHE_HEADERS = 16,
+	NSLOTS = S_HEADER0 + 2 * CACHE_HEADERS
+};
+#define SLOT_BYTES 64
+
+struct http_state {
+	int ref; /* registry reference of the state table */
+	struct {
+		size_t len; /* (size_t)-1: empty */
+		char bytes[SLOT_BYTES];
+	} slot[NSLOTS];
+};
 
 struct http_wait {
 	struct fl_http_client *c;
 	uint64_t id;
 	struct fl_task *t;
 	int raise;
+	struct http_state *hs; /* anchored by the state table */
 };
 
-static void push_response(lua_State *co, const struct fl_http_response *r)
+/* Push s[0..n) (lower-cased and cut at 127 bytes when lower: a header
+ * name) through cache slot `slot` (-1: none); st is the state table's
+ * index. */
+static void push_cached(lua_State *co, int st, struct http_state *hs, int slot, const char *s,
+			size_t n, bool lower)
 {
-	lua_createtable(co, 0, 9);
-	lua_pushinteger(co, r->status);
-	lua_setfield(co, -2, "status");
-	lua_createtable(co, 0, (int)r->nheaders);
-	for (size_t i = 0; i < r->nheaders; i++) {
-		char name[128];
-		size_t n = strlen(r->headers[i].name);
-		if (n >= sizeof(name))
-			n = sizeof(name) - 1;
-		for (size_t k = 0; k < n; k++) {
-			char ch = r->headers[i].name[k];
+	if (slot >= 0 && n == hs->slot[slot].len && memcmp(hs->slot[slot].bytes, s, n) == 0) {
+		lua_rawgeti(co, st, K_CACHE + slot);
+		return;
+	}
+	if (lower) {
+		char name[128] = "";
+		size_t k = 0;
+		for (; k < n && k < sizeof(name) - 1; k++) {
+			char ch = s[k];
 			name[k] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
 		}
-		name[n] = '\0';
-		lua_getfield(co, -1, name);
-		if (lua_isstring(co, -1)) /* repeated header: join like a list */
-			lua_pushfstring(co, "%s, %s", lua_tostring(co, -1), r->headers[i].value);
-		else
-			lua_pushstring(co, r->headers[i].value);
-		lua_setfield(co, -3, name);
-		lua_pop(co, 1);
+		lua_pushlstring(co, name, k);
+	} else {
+		lua_pushlstring(co, s, n);
 	}
-	lua_setfield(co, -2, "headers");
-	lua_pushlstring(co, r->body.data ? r->body.data : "", r->body.len);
-	lua_setfield(co, -2, "body");
-	if (r->json) {
-		fl_lua_push_json(co, r->json);
-		lua_setfield(co, -2, "json");
-	}
-	lua_pushnumber(co, r->t_total);
-	lua_setfield(co, -2, "time");
-	lua_pushstring(co, r->url);
-	lua_setfield(co, -2, "url");
-	lua_pushstring(co, r->method);
-	lua_setfield(co, -2, "method");
-	if (r->req_body) {
-		lua_pushstring(co, r->req_body);
-		lua_setfield(co, -2, "request_body");
-	}
-	if (r->err) {
-		lua_pushstring(co, r->errmsg[0] ? r->errmsg : fl_strerror(r->err));
-		lua_setfield(co, -2, "error");
-		lua_pushstring(co, fl_err_name(r->err));
-		lua_setfield(co, -2, "error_code");
+	if (slot >= 0 && n <= SLOT_BYTES) {
+		memcpy(hs->slot[slot].bytes, s, n);
+		hs->slot[slot].len = n;
+		lua_pushvalue(co, -1);
+		lua_rawseti(co, st, K_CACHE + slot);
 	}
 }
 
-/* Remember the exchange (the response table on top of co) for failure
- * messages: registry[last_key] = response. */
-static void remember(lua_State *co)
+/* t[key k] = value on top (popped); t is an absolute index, st the state table's. */
+static void set_key(lua_State *co, int t, int st, int k)
 {
-	lua_pushvalue(co, -1);
-	lua_setfield(co, LUA_REGISTRYINDEX, last_key);
+	lua_rawgeti(co, st, k);
+	lua_rotate(co, -2, 1);
+	lua_rawset(co, t);
+}
+
+/* The headers table, names in lower case; a repeated header's values are
+ * joined with ", " like a list. */
+static void push_headers(lua_State *co, int st, struct http_state *hs,
+			 const struct fl_http_response *r)
+{
+	lua_createtable(co, 0, (int)r->nheaders);
+	int h = lua_gettop(co);
+	for (size_t i = 0; i < r->nheaders; i++) {
+		const char *name = r->headers[i].name, *value = r->headers[i].value;
+		int slot = i < CACHE_HEADERS ? S_HEADER0 + 2 * (int)i : -1;
+		push_cached(co, st, hs, slot, name, strlen(name), true);
+		lua_pushvalue(co, -1);
+		if (lua_rawget(co, h) == LUA_TSTRING) { /* key, previous value */
+			lua_pushfstring(co, "%s, %s", lua_tostring(co, -1), value);
+			lua_remove(co, -2);
+		} else {
+			lua_pop(co, 1);
+			push_cached(co, st, hs, slot >= 0 ? slot + 1 : -1, value, strlen(value),
+				    false);
+		}
+		lua_rawset(co, h);
+	}
+}
+
+/* The response table, onto co (state table at index st). */
+static void push_response(lua_State *co, int st, struct http_state *hs,
+			  const struct fl_http_response *r)
+{
+	lua_createtable(co, 0, 9);
+	int t = lua_gettop(co);
+	lua_pushinteger(co, r->status);
+	set_key(co, t, st, K_STATUS);
+	push_headers(co, st, hs, r);
+	set_key(co, t, st, K_HEADERS);
+	push_cached(co, st, hs, S_BODY, r->body.data ? r->body.data : "", r->body.len, false);
+	set_key(co, t, st, K_BODY);
+	if (r->json) {
+		fl_lua_push_json(co, r->json);
+		set_key(co, t, st, K_JSON);
+	}
+	lua_pushnumber(co, r->t_total);
+	set_key(co, t, st, K_TIME);
+	push_cached(co, st, hs, S_URL, r->url, strlen(r->url), false);
+	set_key(co, t, st, K_URL);
+	push_cached(co, st, hs, S_METHOD, r->method, strlen(r->method), false);
+	set_key(co, t, st, K_METHOD);
+	if (r->req_body) {
+		lua_pushstring(co, r->req_body);
+		set_key(co, t, st, K_REQUEST_BODY);
+	}
+	if (r->err) {
+		lua_pushstring(co, r->errmsg[0] ? r->errmsg : fl_strerror(r->err));
+		set_key(co, t, st, K_ERROR);
+		lua_pushstring(co, fl_err_name(r->err));
+		set_key(co, t, st, K_ERROR_CODE);
+	}
 }
 
 static void http_done(struct fl_http_response *r, void *arg)
@@ -93,8 +181,16 @@ static void http_done(struct fl_http_response *r, void *arg)
 	struct http_wait *w = arg;
 	struct fl_task *t = w->t;
 	lua_State *co = fl_task_thread(t);
-	push_response(co, r);
-	remember(co);
+	/* a waiting coroutine's free stack is what its last call left: make room
+	 * for the response's building (st, table, headers, name, value, copies) */
+	lua_checkstack(co, 16);
+	lua_rawgeti(co, LUA_REGISTRYINDEX, w->hs->ref);
+	int st = lua_gettop(co);
+	push_response(co, st, w->hs, r);
+	/* remember the exchange for failure messages (last()) */
+	lua_pushvalue(co, -1);
+	lua_rawseti(co, st, K_LAST);
+	lua_remove(co, st);
 	if (r->err && w->raise) {
 		lua_pop(co, 1);
 		if (r->errmsg[0] && strstr(r->errmsg, r->url))
@@ -337,6 +433,7 @@ static int do_request(lua_State *L, const char *method, const char *url, int opt
 	w->c = fl_sched_http(s);
 	w->t = fl_sched_current(L);
 	w->raise = raise;
+	w->hs = lua_touserdata(L, lua_upvalueindex(2));
 	int rc = fl_http_client_start(w->c, &req, http_done, w, &w->id);
 	json_decref(json);
 	if (rc < 0) {
@@ -404,7 +501,7 @@ static int l_head(lua_State *L)
 /* last() -> the last response seen in this state (for failure messages), or nil */
 static int l_last(lua_State *L)
 {
-	lua_getfield(L, LUA_REGISTRYINDEX, last_key);
+	lua_rawgeti(L, lua_upvalueindex(1), K_LAST);
 	return 1;
 }
 
@@ -412,7 +509,7 @@ static int l_last(lua_State *L)
 static int l_forget(lua_State *L)
 {
 	lua_pushnil(L);
-	lua_setfield(L, LUA_REGISTRYINDEX, last_key);
+	lua_rawseti(L, lua_upvalueindex(1), K_LAST);
 	return 0;
 }
 
@@ -425,6 +522,21 @@ int luaopen_faultline_http(lua_State *L)
 		{ "head", l_head },	  { "last", l_last },	{ "forget", l_forget },
 		{ NULL, NULL },
 	};
-	luaL_newlib(L, fns);
+	luaL_newlibtable(L, fns);
+	/* one state table per Lua state, also when the module is loaded again */
+	if (!luaL_getsubtable(L, LUA_REGISTRYINDEX, state_key)) {
+		for (int k = 1; k <= K_NKEYS; k++) {
+			lua_pushstring(L, key_names[k - 1]);
+			lua_rawseti(L, -2, k);
+		}
+		struct http_state *hs = lua_newuserdatauv(L, sizeof(*hs), 0);
+		for (int i = 0; i < NSLOTS; i++)
+			hs->slot[i].len = (size_t)-1;
+		lua_rawseti(L, -2, K_STATE);
+		lua_pushvalue(L, -1);
+		hs->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	}
+	lua_rawgeti(L, -1, K_STATE); /* stack: lib, state table, state */
+	luaL_setfuncs(L, fns, 2);
 	return 1;
 }

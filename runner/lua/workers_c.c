@@ -261,7 +261,8 @@ static int start_worker(lua_State *L, struct pool *p, struct worker *w, const st
 	w->ctx.path = parent->path;
 	w->ctx.opts = &w->opts;
 	w->ctx.out = &w->out;
-	if (fl_runner_state_open(&w->ctx, prng, &w->L, &w->base, &w->sched, err, errlen) < 0)
+	if (fl_runner_state_open(&w->ctx, prng, w->ctx.path, &w->L, &w->base, &w->sched, err,
+				 errlen) < 0)
 		return -1;
 	lua_pushcfunction(w->L, prepare_root);
 	lua_pushlightuserdata(w->L, w);

@@ -1,6 +1,6 @@
 -- Every saga of the reference transfer system and each of its compensations,
 -- under faults, each ending with the saga/money checker over what the test
--- did (M1-M3, S1-S6, Q1-Q2). Run against `faultline ref up`:
+-- did (M1-M3, S1-S8, Q1-Q2). Run against `faultline ref up`:
 --   faultline run scenarios/e2e -e FL_REF=DATA_DIR
 -- The checker runs before the test's own expectations, so a broken system
 -- is reported by the invariant it breaks (e2e/matrix.sh relies on that).

@@ -112,6 +112,8 @@ else
 	n=$(echo "$labels" | grep -c . || true)
 	check "chaos: every checker ($n) has its verdict on the page" test "$(count 'verdict">' "$D")" -ge "$n"
 	check "chaos: invariants listed" test "$(count 'class="inv inv-' "$D")" -ge 20
+	check "chaos: the coverage summary (faults per target, sagas per path)" \
+		grep -q '<h2>Coverage: .*<th>saga path</th>.*<td>completed</td>' "$D"
 
 	# --- 3. after the fact ---------------------------------------------------------
 	"$FAULTLINE" report "$T/chaos.json" "$T/h.jsonl" -o "$T/again.html"

@@ -1,5 +1,5 @@
 /* Saga/money and bank checkers on hand-written histories: every invariant
- * both ways (M1-M3, S1-S6, Q1-Q2, B1-B2). */
+ * both ways (M1-M3, S1-S8, Q1-Q2, B1-B2). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -751,6 +751,190 @@ static void test_since_window(void **state)
 	json_decref(j);
 }
 
+/* A proxy exchange carrying a key: in its Idempotency-Key header, or (path
+ * given with the key in it) as the path's last segment. */
+static void exchange(long start, long end, const char *link, const char *method, const char *path,
+		     int status, const char *key)
+{
+	char st[16];
+	snprintf(st, sizeof(st), "%d", status);
+	hl(&B, "{\"event\":\"http_exchange\",\"link\":\"%s\",\"method\":\"%s\","
+	       "\"path\":\"%s\",\"start\":%lld,\"end\":%lld,\"status\":%s,\"fault\":null,"
+	       "\"req_headers\":{\"host\":\"x\"%s%s%s}}",
+	   link, method, path, T(start), T(end), status ? st : "null", key ? ",\"idempotency-key\":\"" : "",
+	   key ? key : "", key ? "\"" : "");
+}
+
+/* External saga w: debit (1) applied, firm banking (2, pivot) failed as the
+ * bank's answer came back through banking (remittance->banking 200
+ * REJECTED); the bank itself answered `bank_status` to banking, then, with
+ * `status_query`, a later status query was answered 200. */
+static void wire_saga(int bank_status, int status_query)
+{
+	started(0, "w", 100, 2);
+	step(10, "step_requested", "w", 1, "fwd");
+	step(20, "step_succeeded", "w", 1, "fwd");
+	effect(15, "money", "w:1:fwd", "wallet:A", "TRANSIT", 100);
+	step(30, "step_requested", "w", 2, "fwd");
+	exchange(31, 33, "banking->extbank", "POST", "/bank/transfer", bank_status, "w:2:fwd");
+	if (status_query)
+		exchange(34, 35, "banking->extbank", "GET", "/bank/transfer/w:2:fwd", 200, NULL);
+	exchange(30, 36, "remittance->banking", "POST", "/banking/firmbanking/request", 200,
+		 "w:2:fwd");
+	hl(&B, "{\"event\":\"step_failed\",\"t\":%lld,\"saga_id\":\"w\",\"step\":2,\"dir\":\"fwd\","
+	       "\"key\":\"w:2:fwd\",\"reason\":\"BANK_REJECTED\",\"definite\":true}", T(40));
+	step(50, "compensation_requested", "w", 1, "comp");
+	step(60, "compensation_succeeded", "w", 1, "comp");
+	effect(55, "money", "w:1:comp", "TRANSIT", "wallet:A", 100);
+	ended(70, "w", "COMPENSATED", NULL);
+}
+
+static void test_outcomes_against_the_wire(void **state)
+{
+	(void)state;
+	/* the bank said 422: a definite rejection */
+	wire_saga(422, 0);
+	struct fl_check_result *r = run();
+	expect_state(r, "S7", FL_INV_PASSED);
+	assert_int_equal(r->valid, FL_CHECK_VALID);
+	fl_check_result_free(r);
+	/* the bank said 500 and banking recorded a firm rejection */
+	wire_saga(500, 0);
+	r = run();
+	expect_state(r, "S7", FL_INV_FAILED);
+	json_t *first = fl_check_find(r, "S7")->first;
+	assert_string_equal(json_string_value(json_object_get(json_object_get(first, "wire"), "link")),
+			    "banking->extbank");
+	fl_check_result_free(r);
+	/* ... but a later status query (its key in the path) answered */
+	wire_saga(500, 1);
+	r = run();
+	expect_state(r, "S7", FL_INV_PASSED);
+	fl_check_result_free(r);
+	/* no answer at all on the last exchange */
+	wire_saga(0, 0);
+	r = run();
+	expect_state(r, "S7", FL_INV_FAILED);
+	fl_check_result_free(r);
+}
+
+/* Internal saga n: the debit's first attempt "refused" ("definite": false)
+ * while money applied it (effect), or with `answered` a 2xx on the wire. */
+static void not_sent_saga(int applied, int answered)
+{
+	started(0, "n", 100, 3);
+	step(10, "step_requested", "n", 1, "fwd");
+	if (applied)
+		effect(12, "money", "n:1:fwd", "wallet:A", "TRANSIT", 100);
+	if (answered)
+		exchange(11, 13, "remittance->money", "POST", "/money/debit", 200, "n:1:fwd");
+	hl(&B, "{\"event\":\"step_failed\",\"t\":%lld,\"saga_id\":\"n\",\"step\":1,\"dir\":\"fwd\","
+	       "\"key\":\"n:1:fwd\",\"reason\":\"connection_refused\",\"definite\":false}", T(20));
+	step(30, "step_requested", "n", 1, "fwd");
+	if (!applied)
+		effect(32, "money", "n:1:fwd", "wallet:A", "TRANSIT", 100);
+	step(35, "step_succeeded", "n", 1, "fwd");
+	step(40, "step_requested", "n", 2, "fwd");
+	step(45, "step_succeeded", "n", 2, "fwd");
+	ended(50, "n", "COMPLETED", NULL);
+}
+
+static void test_not_sent_against_the_wire(void **state)
+{
+	(void)state;
+	not_sent_saga(0, 0);
+	struct fl_check_result *r = run();
+	expect_state(r, "S7", FL_INV_PASSED);
+	fl_check_result_free(r);
+	not_sent_saga(1, 0);
+	r = run();
+	expect_state(r, "S7", FL_INV_FAILED);
+	fl_check_result_free(r);
+	not_sent_saga(0, 1);
+	r = run();
+	expect_state(r, "S7", FL_INV_FAILED);
+	fl_check_result_free(r);
+}
+
+static void test_compensations_on_record(void **state)
+{
+	(void)state;
+	rejected_saga(1);
+	struct fl_check_result *r = run();
+	expect_state(r, "S8", FL_INV_PASSED);
+	json_t *paths = json_object_get(r->stats, "paths");
+	assert_int_equal(json_integer_value(json_object_get(paths, "compensated")), 1);
+	fl_check_result_free(r);
+	/* the refund requested, its success never recorded */
+	started(0, "s2", 100, 2);
+	step(10, "step_requested", "s2", 1, "fwd");
+	step(20, "step_succeeded", "s2", 1, "fwd");
+	step(30, "step_requested", "s2", 2, "fwd");
+	step(40, "step_failed", "s2", 2, "fwd");
+	step(50, "compensation_requested", "s2", 1, "comp");
+	ended(70, "s2", "COMPENSATED", NULL);
+	r = run();
+	expect_state(r, "S8", FL_INV_FAILED);
+	fl_check_result_free(r);
+	/* COMPENSATED with no compensation at all */
+	started(0, "s3", 100, 2);
+	step(10, "step_requested", "s3", 1, "fwd");
+	step(20, "step_failed", "s3", 1, "fwd");
+	ended(70, "s3", "COMPENSATED", NULL);
+	r = run();
+	expect_state(r, "S8", FL_INV_FAILED);
+	fl_check_result_free(r);
+}
+
+/* A saga deferred (deadline suspended) after its debit was applied. */
+static void test_deferral_after_effect(void **state)
+{
+	(void)state;
+	for (int debit = 0; debit <= 1; debit++) {
+		started(0, "d", 100, 2);
+		step(10, "step_requested", "d", 1, "fwd");
+		step(20, debit ? "step_succeeded" : "step_failed", "d", 1, "fwd");
+		hl(&B, "{\"event\":\"saga_deferred\",\"t\":%lld,\"saga_id\":\"d\"}", T(30));
+		hl(&B, "{\"event\":\"saga_resumed\",\"t\":%lld,\"saga_id\":\"d\"}", T(40));
+		if (debit) {
+			step(50, "step_requested", "d", 2, "fwd");
+			step(60, "step_succeeded", "d", 2, "fwd");
+			step(70, "step_requested", "d", 3, "fwd");
+			step(80, "step_succeeded", "d", 3, "fwd");
+		}
+		ended(90, "d", debit ? "COMPLETED" : "FAILED", NULL);
+		struct fl_check_result *r = run();
+		expect_state(r, "S1", debit ? FL_INV_FAILED : FL_INV_PASSED);
+		fl_check_result_free(r);
+	}
+}
+
+/* S1: the deadline binds until the pivot is sent (in doubt) or the first
+ * compensation is requested; then the saga may take longer, and must end. */
+static void test_deadline_binds_until_decided(void **state)
+{
+	(void)state;
+	struct fl_saga_config c;
+	fl_saga_config_defaults(&c);
+	c.deadline_ms = 100;
+	c.grace_ms = 100;
+	for (int doubt = 0; doubt <= 1; doubt++) {
+		started(0, "p", 100, 2);
+		step(10, "step_requested", "p", 1, "fwd");
+		step(20, "step_succeeded", "p", 1, "fwd");
+		step(30, "step_requested", "p", 2, "fwd");
+		if (doubt)
+			step(150, "step_unknown", "p", 2, "fwd");
+		step(1000, "step_succeeded", "p", 2, "fwd");
+		step(1010, "step_requested", "p", 3, "fwd");
+		step(1020, "step_succeeded", "p", 3, "fwd");
+		ended(1030, "p", "COMPLETED", NULL);
+		struct fl_check_result *r = run_cfg(&c);
+		expect_state(r, "S1", doubt ? FL_INV_PASSED : FL_INV_FAILED);
+		fl_check_result_free(r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -770,6 +954,11 @@ int main(void)
 		cmocka_unit_test(test_reference_system_shapes),
 		cmocka_unit_test(test_net_effect_steps_without_money),
 		cmocka_unit_test(test_since_window),
+		cmocka_unit_test(test_outcomes_against_the_wire),
+		cmocka_unit_test(test_not_sent_against_the_wire),
+		cmocka_unit_test(test_compensations_on_record),
+		cmocka_unit_test(test_deferral_after_effect),
+		cmocka_unit_test(test_deadline_binds_until_decided),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	fl_buf_free(&B);

@@ -453,6 +453,48 @@ static void test_exchange_events(void **state)
 	json_decref(ev);
 }
 
+/* Once the link is idle its events are kept as text: an exchange reads back
+ * the same, a body with a NUL byte in it included (raw text here: the
+ * test's JSON reader refuses "\u0000"). */
+static char *events_raw(const char *link)
+{
+	char url[512];
+	snprintf(url, sizeof(url), "%s/proxies/%s/events?event=http_exchange", F->api, link);
+	struct fl_http_request rq = { .method = "GET", .url = url, .timeout_ms = 5000 };
+	struct fl_http_response *r = NULL;
+	assert_int_equal(fl_http_fetch(&rq, &r), 0);
+	assert_int_equal(r->status, 200);
+	char *text = strndup(r->body.data ? r->body.data : "", r->body.len);
+	fl_http_response_free(r);
+	return text;
+}
+
+static void test_events_after_idle(void **state)
+{
+	(void)state;
+	char buf[4096];
+	int port = proxy_new(F, "idle", 1);
+	int fd = tcp_connect(port);
+	static const char req[] =
+		"POST /nul HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\na\0b\"\n";
+	write_all(fd, req, sizeof(req) - 1);
+	assert_int_equal(read_response(fd, buf, sizeof(buf)), 200);
+	close(fd);
+	char *before = NULL;
+	for (int i = 0; i < 200 && (!before || !strstr(before, "http_exchange")); i++) {
+		free(before); /* until the exchange is recorded (bounded) */
+		usleep(10000);
+		before = events_raw("idle");
+	}
+	assert_non_null(strstr(before, "\"req_body\":\"a\\u0000b\\\"\\n\""));
+	usleep(1500 * 1000); /* idle: no connection, no event for 1 s */
+	char *after = events_raw("idle");
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+	json_decref(api(F, "DELETE", "/proxies/idle", 204, NULL));
+}
+
 /* A caller that gives up (closes while its request is held by http_delay)
  * leaves a record at once: no status, the error saying the client left. */
 static void test_client_gave_up(void **state)
@@ -592,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_second_message),
 		cmocka_unit_test(test_mangled_http),
 		cmocka_unit_test(test_exchange_events),
+		cmocka_unit_test(test_events_after_idle),
 		cmocka_unit_test(test_client_gave_up),
 		cmocka_unit_test(test_upstream_gone),
 		cmocka_unit_test(test_events_sink),

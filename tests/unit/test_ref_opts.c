@@ -77,6 +77,9 @@ static void test_bug_names_round_trip(void **state)
 			       "--bug", "breaker-stuck-open", NULL), 0);
 	assert_true(o.breaker.bug_stuck_open);
 	assert_false(o.breaker.bug_never_opens);
+	/* transferd --list-bugs (main prints rt_bug_names) */
+	assert_int_not_equal(parse(&o, err, sizeof(err), "--list-bugs", NULL), 0);
+	assert_string_equal(err, "list-bugs");
 }
 
 static void test_errors(void **state)
