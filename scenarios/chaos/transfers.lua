@@ -5,14 +5,18 @@
 -- the services that were probed throughout.
 --
 -- A prelude aims faults at saga paths one at a time while the breakers are
--- still closed; then three lanes of faults run side by side, each first
+-- still closed; then four lanes of faults run side by side, each first
 -- covering its share of the space once in a seeded order, then drawing at
 -- random (docs/chaos.md): on every link a
 -- failure before the request reaches the service (5xx, 4xx, partition),
 -- slowness past the caller's timeout, a link that goes down with requests
 -- in flight; lost answers of the pivot; late delivery of money
 -- requests after their saga decided; refunds failing while the bank
--- rejects (compensation under a long fault); kills and pauses. 35 % of
+-- rejects (compensation under a long fault); kills and pauses; money
+-- SIGTERMed while the clients keep sending (its drain window checked: probe
+-- H2/H4/H6); the coordinator killed with sagas in flight and killed again
+-- while its restart recovers them. The clients resend a transfer refused
+-- at the door (the service down) with its key, so they keep going. 35 % of
 -- the sagas ask for a short deadline, so deadlines expire before and at
 -- the pivot. At the end the run prints (and attaches to its report) a
 -- coverage summary: the faults per link and process, and how many sagas
@@ -78,7 +82,7 @@ local PRELUDE = {
   { "late", "remittance->money", { path = "/money/debit", probability = 0.5 } },
 }
 local PRELUDE_LINKS = { "remittance->money", "remittance->banking", "banking->extbank" }
--- Then three lanes side by side, each covering its kinds on its links and
+-- Then four lanes side by side, each covering its kinds on its links and
 -- services once, in a seeded order, then drawing at random.
 local LANES = {
   { links = { "remittance->money" }, kill = {}, pause = {}, kinds = NO_DROP,
@@ -249,7 +253,7 @@ describe("chaos", { tags = { "chaos" } }, function()
     win:quiesce(30)
     if fl.now() < t_late then fl.sleep(t_late - fl.now()) end
     for _, p in pairs(probers) do p:stop() end
-    -- grace 30 s: under three lanes of faults (breakers open for 5 s each
+    -- grace 30 s: under four lanes of faults (breakers open for 5 s each
     -- time, fenced queries failing) a short-deadline saga may decide well
     -- after its deadline; it must still decide and end
     local results = { saga = win:saga{ wait = 5, addresses = { [addr] = ids }, counters = true,
