@@ -50,6 +50,9 @@ local PROBED = { "banking", "money" }
 -- inside it must be answered (H6); grace: it must exit in time (H4)
 local PROBE_CFG = { period = PERIOD, timeout = 1, failure_threshold = 3, success_threshold = 1,
                     drain = 2, grace = 15 }
+-- the coordinator's startup probe must allow its recovery (transferd's
+-- --recovery-timeout, 10 s): 48 periods, 12 s, before a restart
+local REMIT_CFG = { period = PERIOD, timeout = 1, failure_threshold = 48, success_threshold = 1 }
 
 -- The lanes: links, services and the kinds each covers first.
 -- the lanes' random draws: everything but lost answers (see PRELUDE)
@@ -178,6 +181,12 @@ describe("chaos", { tags = { "chaos" } }, function()
       probers[svc] = fl.check.prober(svc, { liveness = sys:url(svc, "/livez"),
         readiness = sys:url(svc, "/readyz"), period = PERIOD, timeout = 1, failure_threshold = 3 })
     end
+    -- the coordinator, restarted while it recovers: its readiness, held
+    -- results included, beside its startup probe (H5: not ready while the
+    -- startup probe says it is still recovering)
+    probers.remittance = fl.check.prober("remittance", { liveness = sys:url("remittance", "/livez"),
+      readiness = sys:url("remittance", "/readyz"), startup = sys:url("remittance", "/startupz"),
+      period = PERIOD, timeout = 1, failure_threshold = 48, observe_held = true })
     -- the prelude, then the lanes (one random lane instead when
     -- CHAOS_FAULTS / CHAOS_KILL narrow the schedule)
     local nems, prelude = {}, nil
@@ -266,7 +275,7 @@ describe("chaos", { tags = { "chaos" } }, function()
     end
     results["breaker banking->extbank"] = win:breaker("banking", "banking->extbank")
     for svc, p in pairs(probers) do
-      results["probe " .. svc] = win:probes(svc, PROBE_CFG, p)
+      results["probe " .. svc] = win:probes(svc, svc == "remittance" and REMIT_CFG or PROBE_CFG, p)
     end
     W.verify(t.name, results)
     expect(stats.ops).to_be_greater_than(0)
