@@ -515,8 +515,10 @@ function Nemesis:apply_recovery_restart(spec, id)
   self.h:event{ event = "nemesis_observed", what = "recovery_restart", target = svc,
                 recovering = recovering, t = now_ns() }
   return function()
-    if slow then slow:remove(true) end
+    -- the last start recovers behind the slowed link too (so its recovery
+    -- is seen from outside), which is healed once it is ready
     restart(self, svc)
+    if slow then slow:remove(true) end
     self:record("removed", "recovery_restart", svc, id)
   end, (recovering and "recovery_restart " or "restart_recovered ") .. svc
 end
