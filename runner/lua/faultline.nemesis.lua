@@ -14,8 +14,10 @@
 -- request held past the caller's timeout, then delivered), reset
 -- (reset_peer), partitions (link down) and flaps (down while requests are
 -- in flight) on the system's fault-injector links; kill
--- (SIGKILL, then a restart), term (SIGTERM, then a restart) and pause
--- (SIGSTOP/SIGCONT) of a service; on the reference system also the
+-- (SIGKILL, then a restart), term (SIGTERM under the clients' load: the
+-- service drains and exits, its exit is recorded, then a restart),
+-- recovery_restart (killed, started, killed again while its startup
+-- recovery runs, then started) and pause (SIGSTOP/SIGCONT) of a service; on the reference system also the
 -- simulated bank's own chaos. Every link fault goes through fl.proxy, so it
 -- is held under the controller's lease: if the runner dies, the agent
 -- removes it once the lease lapses. Each fault window is recorded in the
@@ -42,6 +44,11 @@ local REF_LINKS = { "remittance->money", "remittance->banking", "remittance->mem
                     "banking->extbank" }
 local REF_KINDS = { latency = 3, http_abort = 2, http_drop_response = 2, partition = 2,
                     kill = 1, pause = 1, bank = 2 }
+-- recovery_restart on the reference system: the coordinator, whose
+-- startup probe says when its recovery of in-doubt sagas is over, with
+-- its calls to money slowed while it recovers (so recovery takes a while).
+local REF_RECOVERY = { remittance = { startup = "/startupz", slow = "remittance->money" } }
+
 -- any other system's
 local KINDS = { latency = 3, http_abort = 2, http_drop_response = 1, reset = 1, partition = 2,
                 kill = 1, term = 1, pause = 1 }
@@ -69,11 +76,15 @@ end
 --- new(sys, o) -> nemesis. sys may be nil when o.fleet is given. o: history
 --- (recorder, required), links (names; default: every link of the system),
 --- kill, term, pause (services that may be killed, terminated, paused;
---- default: every started service), kinds ({kind = weight}; default KINDS,
+--- default: every started service), recovery_restart (services that may be
+--- killed and restarted while recovering; on the reference system
+--- remittance, else none), recovery ({service = {startup = path of its
+--- startup probe, slow = a link slowed while it recovers}}), kinds ({kind = weight}; default KINDS,
 --- plus HOST_KINDS with a fleet; link kinds: latency, slow, http_abort,
 --- client_error, http_drop_response, late, reset, partition, flap; on the
 --- reference system also bank and compensation_storm), min/max (s a fault
---- lasts, 0.5/2), gap (s between faults, 0.3), refund_link ({link=, path=,
+--- lasts, 0.5/2), gap (s between faults, 0.3), ready_wait (s a restarted
+--- service is waited for to be ready before the fault ends, 10), refund_link ({link=, path=,
 --- reject=}: compensation_storm refuses the compensations, path, with 409
 --- or 423 and reject with 422 on that link); host faults: fleet (an fl.fleet), hosts (agent
 --- names; default: all), addresses ({host = address}; default: the host of
@@ -97,10 +108,13 @@ function M.new(sys, o)
     kill = o.kill or (ref and { "money", "extbank", "membership", "remittance" }) or started,
     term = o.term or started,
     pause = o.pause or (ref and { "money", "banking", "extbank" }) or started,
+    recovery_restart = o.recovery_restart or (ref and { "remittance" }) or {},
+    recovery = o.recovery or (ref and REF_RECOVERY) or {},
     kinds = o.kinds or default_kinds(sys, o.fleet),
     fleet = o.fleet, hosts = hosts, addresses = addresses, dev = o.dev or "eth0",
     processes = o.processes or {}, targets = o.targets or {},
     min = o.min or 0.5, max = o.max or 2, gap = o.gap or 0.3,
+    ready_wait = o.ready_wait or 10,
     -- compensation_storm's refunds (the reference system's by default)
     refund_link = o.refund_link or (ref and { link = "remittance->money", path = "/money/refund",
                                               reject = "/money/credit" }) or nil,
@@ -129,24 +143,52 @@ function Nemesis:record(action, what, target, id, extra)
 end
 
 -- The process faults: the signal sent (a fl.sys method), the action the
--- history records, and how the fault ends (a restart, or SIGCONT).
+-- history records, and how the fault ends (a restart, or SIGCONT). A kill
+-- is recorded once the process is gone (a breaker checker starts the
+-- service's next lifetime there: nothing the dying process wrote may come
+-- after it); a SIGTERM before it is sent, and its exit ("exited", with the
+-- code) once the process has drained and ended, before the restart.
 local PROCESS = {
-  kill = { send = "kill", sent = "killed" },
-  term = { send = "terminate", sent = "sigterm" },
+  kill = { send = "kill", sent = "killed", after = true },
+  term = { send = "terminate", sent = "sigterm", drain = true },
   pause = { send = "pause", sent = "paused", resume = true },
 }
+M.GRACE = 15 -- s a SIGTERMed service may take to drain and exit
 
--- Start a stopped service again and wait (without blocking other tasks)
--- until it is ready.
-local function restart(self, service)
+-- Wait (without blocking other tasks) up to `within` s until the service's
+-- process is gone; with `exited`, record its exit in the history.
+local function wait_gone(self, service, within, exited)
   local sys = self.sys
-  for _ = 1, 100 do
-    if not sys:alive(service) then break end
+  local deadline = fl.now() + within
+  while sys:alive(service) do
+    if fl.now() > deadline then return false end
     fl.sleep(0.02)
   end
+  if exited then
+    local st
+    for _ = 1, 25 do
+      local ok, x = pcall(sys.exit_status, sys, service)
+      st = ok and x or nil
+      if st then break end
+      fl.sleep(0.02)
+    end
+    st = st or {}
+    self.h:event{ event = "process", service = service, action = "exited",
+                  exit_code = st.exit or -1, signal = st.signal, t = now_ns() }
+  end
+  return true
+end
+
+-- Start a stopped service again ("started" recorded just before: what the
+-- new process writes belongs to its lifetime) and wait (without blocking
+-- other tasks) until it is ready, unless nowait.
+local function restart(self, service, nowait)
+  local sys = self.sys
+  wait_gone(self, service, 2)
+  self.h:event{ event = "process", service = service, action = "started", t = now_ns() }
   local ok, err = pcall(sys.restart_nowait, sys, service)
   if not ok then return nil, err end
-  sys:wait_ready(service, 10)
+  if not nowait then sys:wait_ready(service, self.ready_wait) end
   return true
 end
 
@@ -193,7 +235,8 @@ function Nemesis:draw(kind, at, attributes)
     -- requests whose callers then see "connection refused" on the retry
     return { kind = kind, link = at or self.links[fl.random(#self.links)],
              latency = fl.random(300, 600), after = fl.random(100, 250) / 1000 }
-  elseif (kind == "kill" or kind == "term" or kind == "pause") and #self[kind] > 0 then
+  elseif (kind == "kill" or kind == "term" or kind == "pause" or kind == "recovery_restart")
+         and #self[kind] > 0 then
     return { kind = kind, service = at or self[kind][fl.random(#self[kind])] }
   elseif kind == "bank" then
     return { kind = kind, chaos = at or fl.random.choice(BANK_CHAOS) }
@@ -375,14 +418,26 @@ function Nemesis:apply(spec)
   elseif PROCESS[kind] then
     local p, svc = PROCESS[kind], spec.service
     self:record("added", kind, svc, id)
-    self.h:event{ event = "process", service = svc, action = p.sent, t = now_ns() }
+    if not p.after then self.h:event{ event = "process", service = svc, action = p.sent, t = now_ns() } end
     sys[p.send](sys, svc)
+    if p.after then
+      wait_gone(self, svc, 2)
+      self.h:event{ event = "process", service = svc, action = p.sent, t = now_ns() }
+    end
     return function()
-      if p.resume then sys:resume(svc) else restart(self, svc) end
-      self.h:event{ event = "process", service = svc, action = p.resume and "resumed" or "started",
-                    t = now_ns() }
+      if p.resume then
+        sys:resume(svc)
+        self.h:event{ event = "process", service = svc, action = "resumed", t = now_ns() }
+      else
+        -- a SIGTERMed service serves its drain window under the clients'
+        -- load, then exits (code 0 expected): wait for that first
+        if p.drain then wait_gone(self, svc, M.GRACE, true) end
+        restart(self, svc)
+      end
       self:record("removed", kind, svc, id)
     end, kind .. " " .. svc
+  elseif kind == "recovery_restart" then
+    return self:apply_recovery_restart(spec, id)
   elseif spec.host then
     local sub = self.fleet:only(spec.host)
     local ok, g = pcall(sub.fault, sub, spec.fault)
@@ -427,6 +482,43 @@ function Nemesis:apply(spec)
     end, kind .. " " .. spec.link
   end
   return nil
+end
+
+-- recovery_restart: the service is killed (with work in flight: the
+-- clients keep sending), started again, and killed again as soon as its
+-- startup probe says it is recovering (or once it answers at all, when
+-- it has none or recovered first); the fault ends with a restart that
+-- must recover what both runs left. The log says "recovery_restart SVC"
+-- when the second kill hit a recovery in progress, "restart_recovered SVC"
+-- when the first run had already recovered.
+function Nemesis:apply_recovery_restart(spec, id)
+  local sys, svc = self.sys, spec.service
+  local rc = self.recovery[svc] or {}
+  self:record("added", "recovery_restart", svc, id, { startup = rc.startup, slow = rc.slow })
+  local slow = rc.slow and add_toxic(self, rc.slow, "latency", { latency = 400 }, id)
+  local function kill()
+    pcall(sys.kill, sys, svc)
+    wait_gone(self, svc, 2)
+    self.h:event{ event = "process", service = svc, action = "killed", t = now_ns() }
+  end
+  kill()
+  restart(self, svc, true)
+  local recovering = false
+  local deadline = fl.now() + 3
+  while fl.now() < deadline do
+    local r = rc.startup and fl.http.get(sys:url(svc, rc.startup), { timeout = 0.5, raise = false })
+    if r and r.status == 503 then recovering = true; break end
+    if not r or (r.status >= 200 and r.status < 400) then break end
+    fl.sleep(0.01)
+  end
+  kill()
+  self.h:event{ event = "nemesis_observed", what = "recovery_restart", target = svc,
+                recovering = recovering, t = now_ns() }
+  return function()
+    if slow then slow:remove(true) end
+    restart(self, svc)
+    self:record("removed", "recovery_restart", svc, id)
+  end, (recovering and "recovery_restart " or "restart_recovered ") .. svc
 end
 
 --- nem:run(duration [, stop]) -> the list of faults applied (descriptions).
