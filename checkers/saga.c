@@ -209,7 +209,8 @@ static void on_step_event(struct ctx *x, struct saga_st *s, const struct fl_chk_
 		s->path |= PATH_UNKNOWN | (k == s->pivot_step ? PATH_PIVOT_DOUBT : 0);
 	} else if (e->kind == FL_STEP_RESOLVED && !e->comp) {
 		const char *o = S(x, e->outcome);
-		bool yes = !strcmp(o, "applied") || !strcmp(o, "succeeded") || !strcmp(o, "APPLIED");
+		bool yes =
+			!strcmp(o, "applied") || !strcmp(o, "succeeded") || !strcmp(o, "APPLIED");
 		s->path |= yes ? PATH_RES_APPLIED : PATH_RES_NOT;
 	} else if (e->kind == FL_STEP_FAILED && !e->comp) {
 		if (e->definite == 1)
@@ -387,15 +388,17 @@ static void check_compensations(struct ctx *x, const struct saga_st *s)
 		any |= s->comp[k] == C_OK;
 		if (s->comp[k] != C_REQ)
 			continue;
-		fl_check_fail(x->r, "S8", (double)(s->amount ? s->amount : 1), fl_saga_evidence(x, s),
-			      "saga %s ended %s (line %ld) with the compensation of step %s requested "
-			      "but never recorded as succeeded",
-			      S(x, s->id), S(x, s->state), s->end_line,
-			      fl_saga_step_label(x, s, k, kb, sizeof(kb)));
+		fl_check_fail(
+			x->r, "S8", (double)(s->amount ? s->amount : 1), fl_saga_evidence(x, s),
+			"saga %s ended %s (line %ld) with the compensation of step %s requested "
+			"but never recorded as succeeded",
+			S(x, s->id), S(x, s->state), s->end_line,
+			fl_saga_step_label(x, s, k, kb, sizeof(kb)));
 		return;
 	}
 	if (!any && s->state == x->st_compensated)
-		fl_check_fail(x->r, "S8", (double)(s->amount ? s->amount : 1), fl_saga_evidence(x, s),
+		fl_check_fail(x->r, "S8", (double)(s->amount ? s->amount : 1),
+			      fl_saga_evidence(x, s),
 			      "saga %s ended COMPENSATED (line %ld) without any "
 			      "compensation_succeeded",
 			      S(x, s->id), s->end_line);
@@ -464,8 +467,7 @@ static void check_sagas(struct ctx *x, bool have_effects)
 				      fl_saga_evidence(x, s),
 				      "saga %s took %.1f s to %s, past its deadline plus grace "
 				      "(%.1f s)",
-				      S(x, s->id), (double)(decided - s->clock_t) / 1e9,
-				      what,
+				      S(x, s->id), (double)(decided - s->clock_t) / 1e9, what,
 				      (double)limit_ns / 1e9);
 		check_compensations(x, s);
 		if (have_effects)
@@ -480,7 +482,8 @@ static void check_sagas(struct ctx *x, bool have_effects)
 					fl_check_fail(
 						x->r, "S2", 1, fl_saga_evidence(x, s),
 						"saga %s COMPLETED but step %s was compensated",
-						S(x, s->id), fl_saga_step_label(x, s, k, kb, sizeof(kb)));
+						S(x, s->id),
+						fl_saga_step_label(x, s, k, kb, sizeof(kb)));
 					break;
 				}
 				if (s->fwd[k] != F_NONE && !applied(s->fwd[k]) &&
@@ -488,7 +491,8 @@ static void check_sagas(struct ctx *x, bool have_effects)
 					fl_check_fail(
 						x->r, "S2", 1, fl_saga_evidence(x, s),
 						"saga %s COMPLETED but step %s never succeeded",
-						S(x, s->id), fl_saga_step_label(x, s, k, kb, sizeof(kb)));
+						S(x, s->id),
+						fl_saga_step_label(x, s, k, kb, sizeof(kb)));
 					break;
 				}
 			}

@@ -40,11 +40,11 @@ struct saga_st {
 	bool ended, started;
 	bool deferred; /* waiting (saga_deferred, not resumed since): no deadline */
 	long deferred_line;
-	int64_t req_t[MAXSTEP + 1];  /* the forward step's last step_requested */
-	uint8_t nreq[MAXSTEP + 1];   /* how many times it was requested (saturating) */
-	uint8_t ncomp[MAXSTEP + 1];  /* compensation requests of the step (saturating) */
-	uint16_t path;		     /* PATH_* bits: what the saga went through */
-	size_t ev_off, ev_n; /* this saga's events in the by-saga index */
+	int64_t req_t[MAXSTEP + 1]; /* the forward step's last step_requested */
+	uint8_t nreq[MAXSTEP + 1];  /* how many times it was requested (saturating) */
+	uint8_t ncomp[MAXSTEP + 1]; /* compensation requests of the step (saturating) */
+	uint16_t path;		    /* PATH_* bits: what the saga went through */
+	size_t ev_off, ev_n;	    /* this saga's events in the by-saga index */
 };
 
 /* What a saga went through (saga_st.path), for the coverage summary. */
@@ -74,7 +74,7 @@ struct ctx {
 	int32_t *slot;	 /* string id -> saga index or -1 */
 	size_t *by_saga; /* saga event indices grouped by saga */
 	int32_t st_completed, st_compensated, st_failed, st_stuck;
-	int64_t last_end; /* latest saga end */
+	int64_t last_end;      /* latest saga end */
 	struct by_key ex, eff; /* exchanges and effects by key (S7) */
 };
 
@@ -98,8 +98,7 @@ void fl_saga_paths(struct ctx *x);
 json_t *fl_saga_evidence(struct ctx *x, const struct saga_st *s);
 
 /* "debit" for a step given by name, else its number (saga.c). */
-const char *fl_saga_step_label(struct ctx *x, const struct saga_st *s, int k, char *buf,
-			       size_t n);
+const char *fl_saga_step_label(struct ctx *x, const struct saga_st *s, int k, char *buf, size_t n);
 
 /* M1-M3 over the money and bank snapshots. */
 void fl_saga_check_money(struct ctx *x);

@@ -62,9 +62,8 @@ static bool not_applied(const char *o)
 static json_t *exchange_json(struct ctx *x, const struct fl_chk_exchange *w)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "link", S(x, w->link), "method",
-			      S(x, w->method), "path", S(x, w->path), "start",
-			      (json_int_t)w->start, "end", (json_int_t)w->end, "line",
-			      (json_int_t)w->line);
+			      S(x, w->method), "path", S(x, w->path), "start", (json_int_t)w->start,
+			      "end", (json_int_t)w->end, "line", (json_int_t)w->line);
 	json_object_set_new(o, "status", w->status ? json_integer(w->status) : json_null());
 	if (w->error >= 0)
 		json_object_set_new(o, "error", json_string(S(x, w->error)));
@@ -83,7 +82,8 @@ static void fail(struct ctx *x, struct saga_st *s, const struct fl_chk_saga_ev *
 	fl_check_fail(x->r, "S7", (double)(s->amount ? s->amount : 1), ev,
 		      "saga %s: step %s recorded %s (line %ld), %s", S(x, s->id),
 		      fl_saga_step_label(x, s, k, kb, sizeof(kb)),
-		      e->kind == FL_STEP_RESOLVED ? "resolved not applied" : "failed", e->line, msg);
+		      e->kind == FL_STEP_RESOLVED ? "resolved not applied" : "failed", e->line,
+		      msg);
 }
 
 /* A definite failure (step_failed not marked "definite": false, or an
@@ -154,8 +154,8 @@ void fl_saga_wire_step(struct ctx *x, struct saga_st *s, const struct fl_chk_sag
 	if (e->comp || e->key < 0 || k < 1)
 		return;
 	bool definite = e->kind == FL_STEP_FAILED && e->definite != 1;
-	bool resolved_not = e->kind == FL_STEP_RESOLVED && e->outcome >= 0 &&
-			    not_applied(S(x, e->outcome));
+	bool resolved_not =
+		e->kind == FL_STEP_RESOLVED && e->outcome >= 0 && not_applied(S(x, e->outcome));
 	bool not_sent = e->kind == FL_STEP_FAILED && e->definite == 1;
 	if (!definite && !resolved_not && !not_sent)
 		return;
@@ -173,17 +173,27 @@ void fl_saga_wire_step(struct ctx *x, struct saga_st *s, const struct fl_chk_sag
 void fl_saga_paths(struct ctx *x)
 {
 	static const char *const names[] = {
-		"completed",	      "completed_after_doubt", "compensated",
-		"failed",	      "stuck_or_other",	       "running",
-		"deadline_exceeded",  "in_doubt",	       "pivot_in_doubt",
-		"resolved_applied",   "resolved_not_applied",  "deferred",
-		"compensation_retry", "not_sent_retried",      "after_pivot_retry",
+		"completed",
+		"completed_after_doubt",
+		"compensated",
+		"failed",
+		"stuck_or_other",
+		"running",
+		"deadline_exceeded",
+		"in_doubt",
+		"pivot_in_doubt",
+		"resolved_applied",
+		"resolved_not_applied",
+		"deferred",
+		"compensation_retry",
+		"not_sent_retried",
+		"after_pivot_retry",
 	};
 	enum { NP = sizeof(names) / sizeof(names[0]) };
 	json_int_t n[NP] = { 0 };
-	static const uint16_t bits[] = { PATH_UNKNOWN,	  PATH_PIVOT_DOUBT, PATH_RES_APPLIED,
-					 PATH_RES_NOT,	  PATH_DEFERRED,    PATH_COMP_RETRY,
-					 PATH_NOT_SENT,	  PATH_AFTER_PIVOT };
+	static const uint16_t bits[] = { PATH_UNKNOWN,	PATH_PIVOT_DOUBT, PATH_RES_APPLIED,
+					 PATH_RES_NOT,	PATH_DEFERRED,	  PATH_COMP_RETRY,
+					 PATH_NOT_SENT, PATH_AFTER_PIVOT };
 	for (size_t i = 0; i < x->nsg; i++) {
 		const struct saga_st *s = &x->sg[i];
 		if (s->started_t < x->c->since)

@@ -58,8 +58,8 @@ void fl_html_coverage(FILE *f, const json_t *cov, const char *test_name)
 			bool miss = listed(missing, p);
 			fprintf(f, "<tr class='inv inv-%s'><td>", miss ? "fail" : "pass");
 			fl_html_esc(f, p);
-			fprintf(f, "</td><td class='n'>%lld%s</td></tr>", (long long)json_integer_value(n),
-				miss ? " (not reached)" : "");
+			fprintf(f, "</td><td class='n'>%lld%s</td></tr>",
+				(long long)json_integer_value(n), miss ? " (not reached)" : "");
 		}
 		fputs("</table>", f);
 	}

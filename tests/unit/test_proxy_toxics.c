@@ -394,7 +394,7 @@ static void test_refuse_accept_reset(void **state)
 	toxic_add(F, "rf", "{\"type\":\"refuse\"}");
 	assert_int_equal(tcp_connect(port), -1);
 	assert_int_equal(errno, ECONNREFUSED);
-	assert_true(rtt_ms(live, 8) < 50);	/* live connections go on */
+	assert_true(rtt_ms(live, 8) < 500); /* live connections go on (a stalled one never answers) */
 	close(live);
 	toxic_del(F, "rf", "refuse_downstream");
 	int fd = tcp_connect(port);
