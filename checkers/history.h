@@ -157,9 +157,11 @@ struct fl_chk_process {
 	int64_t t;
 	long line;
 	int32_t service;
-	int32_t action; /* "started", "sigterm", "sigkill", "exited", "paused", "resumed" */
-	int exit_code;	/* -1 when absent */
-	int signal;	/* 0 when absent */
+	int32_t action;	   /* "started", "sigterm", "sigkill", "exited", "paused", "resumed" */
+	int exit_code;	   /* -1 when absent */
+	int signal;	   /* 0 when absent */
+	int64_t signalled; /* when the signal was sent, 0 when absent (a kill is
+			      recorded at t, once the process is gone) */
 };
 
 enum fl_probe_kind { FL_PROBE_LIVENESS, FL_PROBE_READINESS, FL_PROBE_STARTUP };

@@ -607,6 +607,7 @@ static const struct field process_fields[] = {
 	STR("action", action),
 	INT("exit_code", exit_code, -1),
 	INT("signal", signal, 0),
+	I64("signalled", signalled, 0),
 	{ 0 },
 };
 #undef T

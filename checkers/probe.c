@@ -142,8 +142,11 @@ static int build_windows(struct pc *p)
 					end = h->procs[j].t;
 					break;
 				}
+			/* a kill recorded once the process was gone: down from the signal */
+			int64_t from =
+				e->signalled > 0 && e->signalled < e->t ? e->signalled : e->t;
 			if (push_win(&p->own, &p->nown,
-				     (struct win){ e->t, end, e->line, e->action, e->service }))
+				     (struct win){ from, end, e->line, e->action, e->service }))
 				return FL_ENOMEM;
 		}
 	}

@@ -146,7 +146,8 @@ end
 -- history records, and how the fault ends (a restart, or SIGCONT). A kill
 -- is recorded once the process is gone (a breaker checker starts the
 -- service's next lifetime there: nothing the dying process wrote may come
--- after it); a SIGTERM before it is sent, and its exit ("exited", with the
+-- after it), with `signalled`, when the signal was sent (the probe checker
+-- counts the process down from there); a SIGTERM before it is sent, and its exit ("exited", with the
 -- code) once the process has drained and ended, before the restart.
 local PROCESS = {
   kill = { send = "kill", sent = "killed", after = true },
@@ -418,11 +419,12 @@ function Nemesis:apply(spec)
   elseif PROCESS[kind] then
     local p, svc = PROCESS[kind], spec.service
     self:record("added", kind, svc, id)
-    if not p.after then self.h:event{ event = "process", service = svc, action = p.sent, t = now_ns() } end
+    local signalled = now_ns()
+    if not p.after then self.h:event{ event = "process", service = svc, action = p.sent, t = signalled } end
     sys[p.send](sys, svc)
     if p.after then
       wait_gone(self, svc, 2)
-      self.h:event{ event = "process", service = svc, action = p.sent, t = now_ns() }
+      self.h:event{ event = "process", service = svc, action = p.sent, t = now_ns(), signalled = signalled }
     end
     return function()
       if p.resume then
@@ -497,9 +499,10 @@ function Nemesis:apply_recovery_restart(spec, id)
   self:record("added", "recovery_restart", svc, id, { startup = rc.startup, slow = rc.slow })
   local slow = rc.slow and add_toxic(self, rc.slow, "latency", { latency = 400 }, id)
   local function kill()
+    local signalled = now_ns()
     pcall(sys.kill, sys, svc)
     wait_gone(self, svc, 2)
-    self.h:event{ event = "process", service = svc, action = "killed", t = now_ns() }
+    self.h:event{ event = "process", service = svc, action = "killed", t = now_ns(), signalled = signalled }
   end
   kill()
   restart(self, svc, true)

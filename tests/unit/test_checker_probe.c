@@ -89,6 +89,25 @@ static void test_h1(void **state)
 	r = run();
 	expect_state(r, "H1", FL_INV_FAILED);
 	fl_check_result_free(r);
+	/* a kill recorded once the process is gone: it is down from the signal
+	 * (`signalled`), so a refused liveness probe in between, under a
+	 * dependency's fault, is the kill's doing; without it, H1 blames the fault */
+	for (int with = 1; with >= 0; with--) {
+		fault(0, "added", "flap", "extbank");
+		probe(100, "liveness", 200, 2);
+		probe(1010, "liveness", 0, 0.2);
+		if (with)
+			hl(&B, "{\"event\":\"process\",\"t\":%lld,\"service\":\"svc\","
+			       "\"action\":\"killed\",\"signalled\":%lld}", T(1020), T(1000));
+		else
+			proc(1020, "killed", 0);
+		proc(1500, "started", 0);
+		probe(2100, "liveness", 200, 2);
+		fault(3000, "removed", "flap", "extbank");
+		r = run();
+		expect_state(r, "H1", with ? FL_INV_PASSED : FL_INV_FAILED);
+		fl_check_result_free(r);
+	}
 }
 
 static void test_h2_sigterm(void **state)
