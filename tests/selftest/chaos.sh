@@ -12,10 +12,8 @@ trap cleanup EXIT INT TERM
 fails=0
 check() { d=$1; shift; if "$@" >/dev/null 2>&1; then echo "ok   $d"; else echo "FAIL $d"; fails=$((fails + 1)); fi; }
 
-"$FL_TEST_HELPERS/static_http" 127.0.0.1:0 >"$T/srv.out" 2>&1 &
-SRV_PID=$!
-i=0; while ! grep -q '^listening' "$T/srv.out" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-BASE="http://$(sed -n 's/^listening \(.*\)/\1/p' "$T/srv.out")"
+. "${ROOT:-.}/tests/lib/static_http.sh"
+static_http_start
 
 run_mode() { # mode, expected exit, extra args...
 	mode=$1 want=$2; shift 2

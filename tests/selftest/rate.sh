@@ -11,10 +11,8 @@ cleanup() { [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT INT TERM
 fails=0
 
-"$FL_TEST_HELPERS/static_http" 127.0.0.1:0 >"$T/srv.out" 2>&1 &
-SRV_PID=$!
-i=0; while ! grep -q '^listening' "$T/srv.out" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-BASE="http://$(sed -n 's/^listening \(.*\)/\1/p' "$T/srv.out")"
+. "${ROOT:-.}/tests/lib/static_http.sh"
+static_http_start
 
 run() { # mode, expected exit, text expected in the output
 	set +e

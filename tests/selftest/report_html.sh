@@ -45,10 +45,8 @@ render() {
 count() { grep -o "$1" "$2" | wc -l | tr -d ' '; }
 
 # --- 1. a deviating experiment ----------------------------------------------------
-"$FL_TEST_HELPERS/static_http" 127.0.0.1:0 >"$T/srv.out" 2>&1 &
-SRV_PID=$!
-i=0; while ! grep -q '^listening' "$T/srv.out" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-BASE="http://$(sed -n 's/^listening \(.*\)/\1/p' "$T/srv.out")"
+. "${ROOT:-.}/tests/lib/static_http.sh"
+static_http_start
 mkdir "$T/m"
 rc=0
 "$FAULTLINE" chaos tests/scenarios/chaos_experiment.lua -e BASE="$BASE" -e MODE=deviate -e MARKER="$T/m" \
