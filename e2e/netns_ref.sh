@@ -12,11 +12,9 @@ set -eu
 ROOT=${ROOT:-$(pwd)}
 export ROOT
 . "$ROOT/tests/lib/netns.sh"
-netns_need_root
-FAULTLINE=${FAULTLINE:-$ROOT/build/faultline}
+netns_need_up
 TRANSFERD=${TRANSFERD:-$ROOT/build/transferd}
 export TRANSFERD
-[ -x "$FAULTLINE" ] || { echo "faultline not built ($FAULTLINE)"; exit 77; }
 [ -x "$TRANSFERD" ] || { echo "transferd not built ($TRANSFERD)"; exit 77; }
 
 tmp=$(mktemp -d)

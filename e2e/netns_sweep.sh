@@ -11,10 +11,7 @@ set -eu
 ROOT=${ROOT:-$(pwd)}
 export ROOT
 . "$ROOT/tests/lib/netns.sh"
-netns_need_root
-FAULTLINE=${FAULTLINE:-$ROOT/build/faultline}
-[ -x "$FAULTLINE" ] || { echo "faultline not built ($FAULTLINE)"; exit 77; }
-command -v python3 >/dev/null 2>&1 || { echo "skip: no python3"; exit 77; }
+netns_need_up python3
 TOPO="$ROOT/e2e/netns/pair.lua"
 
 tmp=$(mktemp -d)

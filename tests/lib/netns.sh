@@ -8,6 +8,10 @@
 #                     Sets NS_1.., ADDR_1.., SUBNET.
 #   netns_cleanup     delete every namespace netns_setup made.
 #   netns_need_root   exit 77 unless root with ip and nft available.
+#   netns_need_up [python3]
+#                     netns_need_root, and FAULTLINE (default $ROOT/build/faultline)
+#                     built, and python3 when asked: what the `up --netns`
+#                     drivers need; exit 77 otherwise.
 #
 # Nothing is added to the caller's own namespace.
 
@@ -17,6 +21,15 @@ netns_need_root() {
 	command -v nft >/dev/null 2>&1 || { echo "skip: no nft (nftables)"; exit 77; }
 	ip netns add "fl$$probe" 2>/dev/null || { echo "skip: cannot create network namespaces here"; exit 77; }
 	ip netns del "fl$$probe"
+}
+
+netns_need_up() {
+	netns_need_root
+	FAULTLINE=${FAULTLINE:-$ROOT/build/faultline}
+	[ -x "$FAULTLINE" ] || { echo "faultline not built ($FAULTLINE)"; exit 77; }
+	if [ "${1:-}" = python3 ]; then
+		command -v python3 >/dev/null 2>&1 || { echo "skip: no python3"; exit 77; }
+	fi
 }
 
 netns_setup() {
