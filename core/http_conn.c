@@ -258,20 +258,6 @@ static int refine_413(const struct fl_http_conn *c, const char **msg)
 	return 413;
 }
 
-static const char *reason_phrase(int status)
-{
-	switch (status) {
-	case 400: return "Bad Request";
-	case 408: return "Request Timeout";
-	case 413: return "Payload Too Large";
-	case 414: return "URI Too Long";
-	case 431: return "Request Header Fields Too Large";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	}
-	return "Error";
-}
-
 static void rewrite_errors(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	static const char title[] = "<HTML><HEAD>\n<TITLE>";
@@ -310,12 +296,13 @@ static void rewrite_errors(struct evbuffer *buf, const struct evbuffer_cb_info *
 		status = refine_413(c, &msg);
 	else if (status == 400)
 		status = refine_head(c, status, &msg);
+	const char *phrase = fl_httpd_reason(status);
 	char json[128];
 	int n = snprintf(json, sizeof(json), "{\"error\":\"%s\",\"status\":%d}", msg, status);
 	evbuffer_add_printf(buf,
 			    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 			    "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-			    status, reason_phrase(status), n, json);
+			    status, phrase ? phrase : "Error", n, json);
 }
 
 /* --- connections ------------------------------------------------------- */

@@ -15,7 +15,7 @@
 #include "core/json.h"
 #include "core/text.h"
 
-static const char *reason_phrase(int status)
+const char *fl_httpd_reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
@@ -30,9 +30,12 @@ static const char *reason_phrase(int status)
 	case 408: return "Request Timeout";
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large"; /* not evhttp's: see fix_evhttp_413 (http_server.c) */
+	case 414: return "URI Too Long";
 	case 422: return "Unprocessable Entity";
 	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
@@ -206,7 +209,7 @@ void fl_http_reply(struct fl_http_req *r, int status, const char *content_type, 
 			evhttp_add_header(h, "Connection", "close");
 		if (len)
 			evbuffer_add(evhttp_request_get_output_buffer(ev), body, len);
-		evhttp_send_reply(ev, status, reason_phrase(status), NULL);
+		evhttp_send_reply(ev, status, fl_httpd_reason(status), NULL);
 	}
 	fl_httpd_req_free(r);
 }

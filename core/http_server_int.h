@@ -115,6 +115,8 @@ void fl_httpd_conns_forget(struct fl_http_server *s);
 void fl_httpd_req_detach(struct fl_http_req *r);
 /* Unlink the request from its server and free it (the end of every request). */
 void fl_httpd_req_free(struct fl_http_req *r);
+/* The reason phrase of a status (static), or NULL for one not listed. */
+const char *fl_httpd_reason(int status);
 /* Call the request's on_close callback from the loop, if it has one pending. */
 void fl_httpd_req_schedule_notify(struct fl_http_req *r);
 

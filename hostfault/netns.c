@@ -37,6 +37,7 @@
 #include "core/errors.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/proc.h"
 #include "hostfault/hostfault_int.h"
 
 #ifndef SO_NETNS_COOKIE
@@ -129,24 +130,6 @@ static bool name_ok(const char *n)
 	return len > 0 && len < 64 && n[0] != '.' &&
 	       strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
 		       len;
-}
-
-static unsigned long long start_time(int pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	FILE *fp = fopen(path, "r");
-	if (!fp)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	int field = 2;
-	for (p = p ? p + 1 : buf + n; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	return field == 22 ? strtoull(p, NULL, 10) : 0;
 }
 
 /* Open a network namespace file: fd, or -errno; -EINVAL when it is not one. */
@@ -284,7 +267,7 @@ static int enter_new(struct fl_hostfault *h, int fd, const struct stat *st, int 
 	n->ino = (unsigned long long)st->st_ino;
 	n->pid = pid;
 	if (pid) {
-		n->start = start_time(pid);
+		n->start = fl_proc_start_time(pid);
 		snprintf(n->how, sizeof(n->how), "pid:%d", pid);
 	} else {
 		snprintf(n->name, sizeof(n->name), "%s", name);

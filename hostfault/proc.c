@@ -14,31 +14,8 @@
 
 #include "core/errors.h"
 #include "core/json.h"
+#include "core/proc.h"
 #include "hostfault/hostfault_int.h"
-
-static unsigned long long start_time(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *fp = fopen(path, "r");
-	if (!fp)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = 0;
-	/* the command may hold spaces and parentheses: fields count from the last ')' */
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	unsigned long long st = 0;
-	int field = 2;
-	for (p++; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	if (field == 22)
-		st = strtoull(p, NULL, 10);
-	return st;
-}
 
 static int add_pid(struct fl_hf_fault *f, pid_t pid, char *err, size_t errlen)
 {
@@ -48,7 +25,7 @@ static int add_pid(struct fl_hf_fault *f, pid_t pid, char *err, size_t errlen)
 	if (f->nprocs == FL_HF_MAX_PIDS)
 		return fl_err_set(err, errlen, FL_E2BIG, "more than %d processes match",
 				  FL_HF_MAX_PIDS);
-	unsigned long long st = start_time(pid);
+	unsigned long long st = fl_proc_start_time(pid);
 	if (!st)
 		return fl_err_set(err, errlen, FL_ENOENT, "no process %d", (int)pid);
 	f->procs[f->nprocs].pid = pid;
@@ -140,7 +117,7 @@ int fl_hf_proc_apply(struct fl_hostfault *h, struct fl_hf_fault *f, const char *
 						: SIGSTOP;
 	size_t done = 0;
 	for (size_t i = 0; i < f->nprocs; i++) {
-		if (start_time(f->procs[i].pid) != f->procs[i].start)
+		if (fl_proc_start_time(f->procs[i].pid) != f->procs[i].start)
 			continue; /* gone, or the pid is another process now */
 		if (kill(f->procs[i].pid, sig) == 0)
 			f->procs[done++] = f->procs[i];
@@ -156,7 +133,7 @@ int fl_hf_proc_resume(struct fl_hostfault *h, struct fl_hf_fault *f)
 {
 	(void)h;
 	for (size_t i = 0; i < f->nprocs; i++)
-		if (start_time(f->procs[i].pid) == f->procs[i].start)
+		if (fl_proc_start_time(f->procs[i].pid) == f->procs[i].start)
 			kill(f->procs[i].pid, SIGCONT);
 	f->nprocs = 0;
 	return 0;
@@ -193,7 +170,7 @@ int fl_hf_proc_sweep(struct fl_hostfault *h, int *n)
 	json_array_foreach(a, i, it) {
 		pid_t pid = (pid_t)fl_json_int(it, "pid", 0);
 		unsigned long long st = (unsigned long long)fl_json_int(it, "start", 0);
-		if (pid > 1 && st && start_time(pid) == st && kill(pid, SIGCONT) == 0)
+		if (pid > 1 && st && fl_proc_start_time(pid) == st && kill(pid, SIGCONT) == 0)
 			(*n)++;
 	}
 	json_decref(a);

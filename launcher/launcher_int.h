@@ -199,8 +199,4 @@ json_t *fl_hosts_down(json_t *net, long wait_ms);
 int fl_warden_start(const char *data, pid_t driver, long lease_ms, pid_t *pid, char *err,
 		    size_t errlen);
 
-/* The start time of pid (clock ticks since boot, /proc/PID/stat), 0 if gone:
- * a pid and its start time name one process even when pids are reused. */
-unsigned long long fl_warden_start_time(pid_t pid);
-
 #endif

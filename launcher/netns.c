@@ -37,6 +37,7 @@
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/json.h"
+#include "core/proc.h"
 
 #define NETNS_DIR "/run/netns"
 #define NETNS_LOCK "/run/faultline-netns.lock"
@@ -414,7 +415,7 @@ static int record_create(int i, json_int_t created)
 	snprintf(bridge, sizeof(bridge), "faultline%d", i);
 	json_t *r = json_pack("{s:i, s:s, s:I, s:I, s:{s:i, s:I}}", "index", i, "bridge", bridge,
 			      "created", created, "launcher_netns", own_netns(), "launcher", "pid",
-			      (int)getpid(), "start", (json_int_t)fl_warden_start_time(getpid()));
+			      (int)getpid(), "start", (json_int_t)fl_proc_start_time(getpid()));
 	int rc = r ? record_write(i, r) : FL_ENOMEM;
 	json_decref(r);
 	return rc;

@@ -17,6 +17,7 @@
 
 #include "core/errors.h"
 #include "core/json.h"
+#include "core/proc.h"
 
 #define RECORDS "/run/faultline-netns"
 
@@ -40,7 +41,7 @@ static bool owner_alive(const json_t *p)
 {
 	pid_t pid = (pid_t)fl_json_int(p, "pid", 0);
 	unsigned long long start = (unsigned long long)fl_json_int(p, "start", 0);
-	return pid > 0 && start && fl_warden_start_time(pid) == start && !zombie(pid);
+	return pid > 0 && start && fl_proc_start_time(pid) == start && !zombie(pid);
 }
 
 /* The hosts ("netns" of DATA/topology.json, new reference) when DATA still

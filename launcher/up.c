@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/json.h"
+#include "core/proc.h"
 
 const char *fl_launcher_default_data(const char *name, char *buf, size_t n)
 {
@@ -399,7 +400,7 @@ static void make_hosts(const json_t *services, const struct fl_up_opts *o, const
 	if (!o->keep && o->driver > 0)
 		fl_netns_record_set(*net, "driver",
 				    json_pack("{s:i, s:I}", "pid", (int)o->driver, "start",
-					      (json_int_t)fl_warden_start_time(o->driver)));
+					      (json_int_t)fl_proc_start_time(o->driver)));
 }
 
 /* Hosts (--netns), addresses, placeholder check, then start: proxy, links,
@@ -521,7 +522,7 @@ int fl_launcher_up(const json_t *model, const struct fl_up_opts *o, json_t **sta
 		if (json_is_object(net))
 			fl_netns_record_set(net, "warden",
 					    json_pack("{s:i, s:I}", "pid", (int)w, "start",
-						      (json_int_t)fl_warden_start_time(w)));
+						      (json_int_t)fl_proc_start_time(w)));
 		if ((rc = fl_sup_write_state(data, t, err, errlen)))
 			goto fail;
 	}

@@ -19,36 +19,13 @@
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/json.h"
-
-unsigned long long fl_warden_start_time(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	/* after the command name in parentheses: state is field 3, starttime 22 */
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	unsigned long long start = 0;
-	int field = 2;
-	for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " "))
-		if (++field == 22) {
-			start = strtoull(tok, NULL, 10);
-			break;
-		}
-	return start;
-}
+#include "core/proc.h"
 
 static bool driver_alive(pid_t pid, unsigned long long start)
 {
 	if (kill(pid, 0) != 0 && errno != EPERM)
 		return false;
-	unsigned long long now = fl_warden_start_time(pid);
+	unsigned long long now = fl_proc_start_time(pid);
 	return now == 0 || now == start;
 }
 
@@ -99,7 +76,7 @@ static void watch(const char *data, pid_t driver, unsigned long long start, long
 int fl_warden_start(const char *data, pid_t driver, long lease_ms, pid_t *pid, char *err,
 		    size_t errlen)
 {
-	unsigned long long start = fl_warden_start_time(driver);
+	unsigned long long start = fl_proc_start_time(driver);
 	if (!start)
 		return fl_err_set(err, errlen, FL_ENOENT, "driver %d is not running", (int)driver);
 	int pfd[2];
