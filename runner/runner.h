@@ -37,6 +37,10 @@ struct fl_run_opts {
 	volatile int *interrupt;       /* set by the signal handler; borrowed */
 	const char *command;	       /* the command line that reproduces the run, for
 					 * the reports (borrowed), or NULL */
+	/* --bail: NULL, or a flag (borrowed, 0 at the start) that the run sets
+	 * at its first failing test or file error; once it is set no test and
+	 * no file starts, and the selected tests left are counted as not run */
+	int *bail;
 };
 
 struct fl_file_outcome {
@@ -44,6 +48,8 @@ struct fl_file_outcome {
 	int error_exit;	 /* 0, or 2 (script error) / 3 (infrastructure) */
 	int file_errors; /* file-level errors reported */
 	int interrupted;
+	int not_run;	   /* selected tests left after --bail stopped the run */
+	int files_not_run; /* files not started because of --bail (run_files only) */
 };
 
 /* Run every selected test of the scenario at `path`. Reports go to
@@ -80,8 +86,10 @@ int fl_runner_reports(const char *const *specs, int n, int quiet, struct fl_repo
 
 /* Run every file, `jobs` at a time (each in its own thread, Lua state and
  * event loop), between fl_report_run_begin and fl_report_run_end on
- * opts->reports; no file starts once *opts->interrupt is set. The totals go
- * to *out (`interrupted` set when the run was). */
+ * opts->reports; no file starts once *opts->interrupt (or *opts->bail) is
+ * set, and files already running stop after their current test when
+ * *opts->bail is. The totals go to *out (`interrupted` set when the run
+ * was). */
 void fl_runner_run_files(const struct fl_file_list *files, int jobs, const struct fl_run_opts *opts,
 			 struct fl_file_outcome *out);
 
