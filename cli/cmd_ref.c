@@ -350,7 +350,8 @@ static int do_status(const struct ref_args *a)
 		       fl_json_str(json_object_get(t, "proxy"), "api", ""),
 		       json_object_size(json_object_get(t, "links")));
 	/* ref up --netns: each host's agent, as status shows them */
-	json_t *st = json_object_get(t, "netns") ? fl_launcher_status(data, err, sizeof(err)) : NULL;
+	json_t *st =
+		json_object_get(t, "netns") ? fl_launcher_status(data, err, sizeof(err)) : NULL;
 	if (st) {
 		if (fl_sys_print_hosts(st, !json) != FL_EXIT_OK)
 			rc = FL_EXIT_FAIL;
