@@ -10,7 +10,8 @@
 #   missing-compensation   -> saga S2 (net effect), from e2e/sagas.lua and the chaos experiment
 #   ready-while-draining   -> probe H2 (readiness after SIGTERM), from e2e/shutdown.lua
 # EXAMPLES_PARTS (default all: "scenarios chaos planted") runs only those
-# parts: 1 the scenarios and pacts on the correct system, 2 the chaos
+# parts: 1 the scenarios and pacts on the correct system (and the
+# short-breaker scenarios on one started with ORDERS_BREAKER), 2 the chaos
 # experiment on it, 3 the planted bugs (mutation testing's control run
 # reruns only the part that failed); BAIL=1 runs the scenarios with --bail.
 set -eu
@@ -69,16 +70,16 @@ if part scenarios; then
 			"$SC/contract/pacts/orders-$p.json" --provider-url "$url"
 	done
 	stop; echo "scenarios (contract, unit, e2e) and pacts on the correct system: passed ($(since "$t") s)"
-fi
 
-# 1b. a short breaker decided by two calls (its own system: orders reads
-#     ORDERS_BREAKER at start): a call out across a transition counts in
-#     no window (short-breaker/stale-calls.lua, breaker C4)
-t=$(now); fresh short "" "$SHORT_BREAKER"
-expect_rc 0 "short-breaker scenarios" "$WORK/short.log" "$FAULTLINE" run "$SC/short-breaker" \
-	-e FL_SYS="$SYS" -e ORDERS_OUT="$WORK" --seed 1
-grep -q " 0 failed, 0 skipped" "$WORK/short.log" || { tail -20 "$WORK/short.log"; exit 1; }
-stop; echo "short-breaker scenarios on the correct system: passed ($(since "$t") s)"
+	# a short breaker decided by two calls (a system of its own: orders
+	# reads ORDERS_BREAKER at start): a call out across a transition counts
+	# in no window (short-breaker/stale-calls.lua, breaker C4)
+	t=$(now); fresh short "" "$SHORT_BREAKER"
+	expect_rc 0 "short-breaker scenarios" "$WORK/short.log" "$FAULTLINE" run "$SC/short-breaker" \
+		-e FL_SYS="$SYS" -e ORDERS_OUT="$WORK" --seed 1 $RUN_BAIL
+	grep -q " 0 failed, 0 skipped" "$WORK/short.log" || { tail -20 "$WORK/short.log"; exit 1; }
+	stop; echo "short-breaker scenarios on the correct system: passed ($(since "$t") s)"
+fi
 
 # 2. chaos with every checker, correct system, over seeds
 seeds="1"; [ "$QUICK" = 0 ] && seeds="1 2 3 4 5"
