@@ -298,9 +298,12 @@ def control_run(cmd, ctrl_tree, a, sd, out, journal, tree, logbase):
     """Rerun what failed on the unmutated tree; (passed, what was rerun)."""
     env, what = control_plan(cmd, out, journal, tree)
     crc, cout, _ = run_suite(cmd, ctrl_tree, a.build, sd, a.timeout, logbase + ".log", env)
-    if env and crc != 0 and "no tests matched" in cout:
-        # the selection missed (a name the journal spelt otherwise): all of it
-        env, what = None, "whole suite (the selection matched nothing)"
+    if env and crc != 0:
+        # before calling the mutant noisy, the whole suite: the selection may
+        # have missed (a name spelt otherwise) or a test may need the ones
+        # before it in its file
+        why = "matched nothing" if "no tests matched" in cout else "failed on its own"
+        what = f"whole suite ({what} {why})"
         crc, _, _ = run_suite(cmd, ctrl_tree, a.build, sd, a.timeout, logbase + "-whole.log")
     return crc == 0, what
 
