@@ -181,6 +181,10 @@ def killers(output):
         mm = re.match(r"^(?:FAIL|fail)\s+([A-Z][A-Z]?\d+)\b", s)
         if mm and mm.group(1) not in invs:
             invs.append(mm.group(1))
+        # a test's message: "probe check failed: H6 requests inside ..."
+        for inv in re.findall(r"\bcheck failed: ([A-Z][A-Z]?\d+)\b", s):
+            if inv not in invs:
+                invs.append(inv)
         for inv in re.findall(r"\b(?:saga|bank|breaker|probe) ([A-Z][A-Z]?\d+)\b", s):
             if "not valid" in s or "FAIL" in s or "violat" in s:
                 if inv not in invs:
@@ -242,6 +246,11 @@ def pcre_quote(s):
     return PCRE_META.sub(r"\\\1", s)
 
 
+def grep_exact(titles):
+    """A --grep pattern selecting exactly these tests ("suite > name")."""
+    return "^(?:" + "|".join(pcre_quote(tt) for tt in titles) + ")$"
+
+
 def failed_in_journal(path, tree):
     """The failing tests of a `faultline run` JSON journal: {file: [title]},
     titles as --grep sees them ("suite > name"); None when the journal is
@@ -282,15 +291,21 @@ def control_plan(cmd, out, journal, tree):
     if kind.startswith("ref"):
         failed = failed_in_journal(journal, tree)
         if failed:
-            titles = [tt for ts in failed.values() for tt in ts]
-            grep = "^(?:" + "|".join(pcre_quote(tt) for tt in titles) + ")$"
+            grep = grep_exact([tt for ts in failed.values() for tt in ts])
             if len(grep) < 4000:
                 return ({"SUITE_PATHS": " ".join(sorted(failed)), "SUITE_GREP": grep},
                         "; ".join(f"{f}: {', '.join(ts)}" for f, ts in sorted(failed.items())))
     elif kind == "examples":
         parts = [name for name, pat in EXAMPLES_PARTS if re.search(pat, out, re.M)]
         if len(parts) == 1:
-            return {"EXAMPLES_PARTS": parts[0]}, f"the driver's {parts[0]} part"
+            env, what = {"EXAMPLES_PARTS": parts[0]}, f"the driver's {parts[0]} part"
+            tests, _ = killers(out)
+            if re.search(r"^FAIL: scenarios exited", out, re.M) and tests:
+                # the scenarios' failing tests (the driver prints the
+                # failing run's end: its summary lists them)
+                env["EXAMPLES_GREP"] = grep_exact(tests)
+                what += ": " + ", ".join(tests)
+            return env, what
     return None, "whole suite"
 
 
