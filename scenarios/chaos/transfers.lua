@@ -9,13 +9,13 @@
 -- covering its share of the space once in a seeded order, then drawing at
 -- random (docs/chaos.md): on every link a
 -- failure before the request reaches the service (5xx, 4xx, partition),
--- slowness past the caller's timeout, a link that goes down with requests
--- in flight; lost answers of the pivot; late delivery of money
--- requests after their saga decided; refunds failing while the bank
--- rejects (compensation under a long fault); kills and pauses; money
--- SIGTERMed while the clients keep sending (its drain window checked: probe
--- H2/H4/H6); the coordinator killed with sagas in flight and killed again
--- while its restart recovers them. The clients resend a transfer refused
+-- slowness past the caller's timeout, a lost answer after the service
+-- applied the request, a link that goes down with requests in flight;
+-- late delivery of money requests after their saga decided; refunds
+-- failing while the bank rejects (compensation under a long fault); kills
+-- and pauses; money SIGTERMed while the clients keep sending (its drain
+-- window checked: probe H2/H4/H6); the coordinator killed with sagas in
+-- flight, and killed again while its restart recovers them. The clients resend a transfer refused
 -- at the door (the service down) with its key, so they keep going. 35 % of
 -- the sagas ask for a short deadline, so deadlines expire before and at
 -- the pivot. At the end the run prints (and attaches to its report) a
