@@ -221,9 +221,11 @@ bench: all $(HELPER_BINS) $(BUILD)/tests/test_contract_pcap
 format-check:
 	@sh tools/format-check.sh
 
-# make mutate: every mutant in mutants/ against its system's suite
-# (docs/mutation.md); MUTATE_SEEDS=7,1,3 kills with any seed; MUTATE_ARGS
-# passes more options to tools/mutate.py (--only NAME, --suite CMD, --json F).
+# make mutate: every mutant in mutants/ against its system's suite, which
+# stops at its first failing test; a kill is confirmed by rerunning the
+# failing tests on the unmutated tree (docs/mutation.md). MUTATE_SEEDS=7,1,3
+# tries the seeds in order until one kills; MUTATE_ARGS passes more options
+# to tools/mutate.py (--only NAME, --suite CMD, --json F).
 mutate: all
 	@python3 tools/mutate.py --build $(BUILD) --seeds $(or $(MUTATE_SEEDS),7) $(MUTATE_ARGS)
 

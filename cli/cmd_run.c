@@ -35,6 +35,11 @@ static const struct fl_opt run_opts[] = {
 	{ "quiet", 'q', NULL, "no console report unless another is asked for" },
 	{ "pass-with-no-tests", FL_RUN_PASS_EMPTY, NULL,
 	  "exit 0 when no test matched (default: exit 2)" },
+	{ "bail", FL_RUN_BAIL, NULL,
+	  "stop at the first failing test (or file error):\n"
+	  "nothing more starts, files running in other jobs\n"
+	  "stop after their current test; the tests left\n"
+	  "are counted as not run (exit 1)" },
 	FL_OPTS_RUN_TOKEN,
 	FL_OPTS_CLIENT_TLS,
 	FL_OPT_HELP,
@@ -63,6 +68,7 @@ static const struct fl_help run_help[] = {
 };
 
 static volatile int interrupted;
+static int bailed; /* --bail's flag (fl_run_opts.bail) */
 
 /* First Ctrl-C: stop the running test, run its cleanups, skip the rest.
  * Second: abandon the cleanups (the reports say so). Third: die at once. */
@@ -91,7 +97,7 @@ struct run_args {
 	const char **tags, **envs, **reports, **allow;
 	int ntags, nenv, nreports, nallow;
 	const char *grep, *history, *journal, *token, *token_file;
-	int jobs, quiet, retries, dry_run, have_seed, pass_empty;
+	int jobs, quiet, retries, dry_run, have_seed, pass_empty, bail;
 	uint64_t seed;
 	double timeout;
 	struct fl_http_tls tls;
@@ -166,6 +172,7 @@ static int take_opt(struct run_args *a, int c, const char *v, const char *cmd)
 	case FL_RUN_JOURNAL: a->journal = v; break;
 	case 'q': a->quiet = 1; break;
 	case FL_RUN_PASS_EMPTY: a->pass_empty = 1; break;
+	case FL_RUN_BAIL: a->bail = 1; break;
 	case FL_RUN_TOKEN: a->token = v; break;
 	case FL_RUN_TOKEN_FILE: a->token_file = v; break;
 	default: fl_cli_tls_take(&a->tls, c, v); break;
@@ -229,6 +236,7 @@ static int run_files(const struct run_args *a, const struct fl_file_list *files,
 		.history_path = a->history,
 		.reports = set,
 		.interrupt = &interrupted,
+		.bail = a->bail ? &bailed : NULL,
 		.chaos = chaos,
 		.dry_run = a->dry_run,
 		.allow = a->allow,

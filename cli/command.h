@@ -184,6 +184,7 @@ enum fl_run_opt_key {
 	FL_RUN_PASS_EMPTY,
 	FL_RUN_TOKEN,
 	FL_RUN_TOKEN_FILE,
+	FL_RUN_BAIL,
 };
 /* The agent token options of run and chaos (as contract record's and the
  * agent's): the token reaches fl.proxy as $FAULTLINE_TOKEN. */

@@ -7,10 +7,17 @@
 # runs go at once, each on its own system.
 #   missing-compensation   -> saga S2 (net effect), from e2e/sagas.lua and the chaos experiment
 #   ready-while-draining   -> probe H2 (readiness after SIGTERM), from e2e/shutdown.lua
+# EXAMPLES_PARTS (default all: "scenarios chaos planted") runs only those
+# parts: 1 the scenarios and pacts on the correct system, 2 the chaos
+# experiment on it, 3 the planted bugs (mutation testing's control run
+# reruns only the part that failed); BAIL=1 runs the scenarios with --bail.
 set -eu
 FAULTLINE=${FAULTLINE:-build/faultline}
 ROOT=${ROOT:-$(pwd)}
 QUICK=${QUICK:-1}
+PARTS=" ${EXAMPLES_PARTS:-scenarios chaos planted} "
+part() { case "$PARTS" in *" $1 "*) return 0 ;; esac; return 1; }
+RUN_BAIL=""; [ "${BAIL:-0}" = 1 ] && RUN_BAIL=--bail
 command -v python3 > /dev/null 2>&1 || { echo "skip: no python3"; exit 77; }
 SC="$ROOT/examples/orders/scenarios"
 WORK=$(mktemp -d)
@@ -33,6 +40,7 @@ stop() { "$FAULTLINE" down --data "$SYS" > /dev/null 2>&1 || true; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 ROWS="$WORK/rows" # the summary's rows, in order
+: > "$ROWS"
 row() { printf '  %-22s %-34s %-16s %s\n' "$1" "$2" "$3" "$4" >> "$ROWS"; }
 expect_rc() { # want name log cmd...
 	want=$1 name=$2 log=$3; shift 3
@@ -45,21 +53,24 @@ T0=$(now)
 
 # 1. the correct system: contract (first: its tests replay the traffic of
 #    00_traffic.lua on a fresh system), unit, e2e (shutdown.lua restarts orders)
-t=$(now); fresh correct
-echo "faultline up examples/orders/topology.lua: $(sed -n 's/^orders up in \([0-9]* ms\).*/\1/p' "$WORK/up-correct.log")"
-expect_rc 0 "scenarios" "$WORK/scenarios.log" "$FAULTLINE" run "$SC/contract" "$SC/unit" "$SC/e2e" \
-	-e FL_SYS="$SYS" -e ORDERS_OUT="$WORK" -e CONTRACT_FRESH=1 --seed 1
-grep -q " 0 failed, 0 skipped" "$WORK/scenarios.log" || { tail -20 "$WORK/scenarios.log"; exit 1; }
-for p in payments inventory; do
-	url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["services"][sys.argv[2]]["url"])' \
-		"$SYS/topology.json" "$p")
-	expect_rc 0 "contract verify $p" "$WORK/verify-$p.log" "$FAULTLINE" contract verify \
-		"$SC/contract/pacts/orders-$p.json" --provider-url "$url"
-done
-stop; echo "scenarios (contract, unit, e2e) and pacts on the correct system: passed ($(since "$t") s)"
+if part scenarios; then
+	t=$(now); fresh correct
+	echo "faultline up examples/orders/topology.lua: $(sed -n 's/^orders up in \([0-9]* ms\).*/\1/p' "$WORK/up-correct.log")"
+	expect_rc 0 "scenarios" "$WORK/scenarios.log" "$FAULTLINE" run "$SC/contract" "$SC/unit" "$SC/e2e" \
+		-e FL_SYS="$SYS" -e ORDERS_OUT="$WORK" -e CONTRACT_FRESH=1 --seed 1 $RUN_BAIL
+	grep -q " 0 failed, 0 skipped" "$WORK/scenarios.log" || { tail -20 "$WORK/scenarios.log"; exit 1; }
+	for p in payments inventory; do
+		url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["services"][sys.argv[2]]["url"])' \
+			"$SYS/topology.json" "$p")
+		expect_rc 0 "contract verify $p" "$WORK/verify-$p.log" "$FAULTLINE" contract verify \
+			"$SC/contract/pacts/orders-$p.json" --provider-url "$url"
+	done
+	stop; echo "scenarios (contract, unit, e2e) and pacts on the correct system: passed ($(since "$t") s)"
+fi
 
 # 2. chaos with every checker, correct system, over seeds
 seeds="1"; [ "$QUICK" = 0 ] && seeds="1 2 3 4 5"
+part chaos || seeds=""
 for s in $seeds; do
 	t=$(now); fresh "chaos-$s"
 	expect_rc 0 "chaos seed $s" "$WORK/chaos-$s.log" "$FAULTLINE" chaos "$SC/chaos/random-faults.lua" \
@@ -90,24 +101,26 @@ mc_chaos() {
 	caught missing-compensation "S2 net effect" "chaos seed 1" "$WORK/bug-mc-chaos.log"
 	stop
 }
-t=$(now)
-(ROWS="$WORK/rows-mc"; mc_e2e) > "$WORK/mc.out" 2>&1 < /dev/null &
-JOBS="$!"
-(ROWS="$WORK/rows-mc-chaos"; mc_chaos) > "$WORK/mc-chaos.out" 2>&1 < /dev/null &
-JOBS="$JOBS $!"
-r=0
-for p in $JOBS; do wait "$p" || r=1; done
-JOBS=""
-cat "$WORK/mc.out" "$WORK/mc-chaos.out"
-[ "$r" -eq 0 ] || exit 1
-cat "$WORK/rows-mc" "$WORK/rows-mc-chaos" >> "$ROWS"
-echo "missing-compensation: caught by S2 ($(since "$t") s)"
+if part planted; then
+	t=$(now)
+	(ROWS="$WORK/rows-mc"; mc_e2e) > "$WORK/mc.out" 2>&1 < /dev/null &
+	JOBS="$!"
+	(ROWS="$WORK/rows-mc-chaos"; mc_chaos) > "$WORK/mc-chaos.out" 2>&1 < /dev/null &
+	JOBS="$JOBS $!"
+	r=0
+	for p in $JOBS; do wait "$p" || r=1; done
+	JOBS=""
+	cat "$WORK/mc.out" "$WORK/mc-chaos.out"
+	[ "$r" -eq 0 ] || exit 1
+	cat "$WORK/rows-mc" "$WORK/rows-mc-chaos" >> "$ROWS"
+	echo "missing-compensation: caught by S2 ($(since "$t") s)"
 
-t=$(now); fresh rwd ready-while-draining
-expect_rc 1 "ready-while-draining" "$WORK/bug-rwd.log" "$FAULTLINE" run "$SC/e2e/shutdown.lua" \
-	-e FL_SYS="$SYS" -e ORDERS_OUT="$WORK" --seed 1
-caught ready-while-draining "H2 readiness follows SIGTERM" "e2e/shutdown.lua" "$WORK/bug-rwd.log"
-stop; echo "ready-while-draining: caught by H2 ($(since "$t") s)"
+	t=$(now); fresh rwd ready-while-draining
+	expect_rc 1 "ready-while-draining" "$WORK/bug-rwd.log" "$FAULTLINE" run "$SC/e2e/shutdown.lua" \
+		-e FL_SYS="$SYS" -e ORDERS_OUT="$WORK" --seed 1
+	caught ready-while-draining "H2 readiness follows SIGTERM" "e2e/shutdown.lua" "$WORK/bug-rwd.log"
+	stop; echo "ready-while-draining: caught by H2 ($(since "$t") s)"
+fi
 
 printf '\nplanted-bug matrix (examples/orders):\n  %-22s %-34s %-16s %s\n' bug scenario verdict invariant
 cat "$ROWS"

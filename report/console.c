@@ -424,6 +424,13 @@ static void con_run_end(void *self, const struct fl_run_summary *s)
 	if (s->errors)
 		fprintf(f, ", %s%d file error%s%s", col(c, RED), s->errors,
 			s->errors == 1 ? "" : "s", col(c, RESET));
+	if (s->not_run || s->files_not_run) {
+		fprintf(f, ", %s%d not run (--bail", col(c, YELLOW), s->not_run);
+		if (s->files_not_run)
+			fprintf(f, "; %d file%s not started", s->files_not_run,
+				s->files_not_run == 1 ? "" : "s");
+		fprintf(f, ")%s", col(c, RESET));
+	}
 	fprintf(f, " (%d file%s, %.2f s, seed %" PRIu64 ")\n", s->files, s->files == 1 ? "" : "s",
 		(double)s->duration_ns / 1e9, s->seed);
 	put_list(c, &c->fails, "Failed", "✗", RED);

@@ -1,6 +1,7 @@
 /* The JSON journal, written when the run ends:
  *   {"version":1,"seed":S,"started":"RFC 3339","duration_ms":N,"interrupted":B,
- *    "summary":{"passed","failed","skipped","errors","files"},
+ *    "summary":{"passed","failed","skipped","errors","files",
+ *               "not_run","files_not_run" (only after --bail stopped the run)},
  *    "files":[{"file","started","duration_ms",
  *              "tests":[{"name","suite","status","duration_ms","tags","message",
  *                        "detail","location":{"file","line"},"extra","index",
@@ -115,6 +116,11 @@ static json_t *journal_json(const struct fl_report_log *log, const struct fl_run
 			  "duration_ms", ms(s->duration_ns), "interrupted", s->interrupted,
 			  "summary", "passed", s->passed, "failed", s->failed, "skipped",
 			  s->skipped, "errors", s->errors, "files", s->files, "files", files);
+	if (root && (s->not_run || s->files_not_run)) {
+		json_t *sum = json_object_get(root, "summary");
+		json_object_set_new(sum, "not_run", json_integer(s->not_run));
+		json_object_set_new(sum, "files_not_run", json_integer(s->files_not_run));
+	}
 	if (root && s->extra)
 		json_object_set_new(root, "extra", json_deep_copy(s->extra));
 	if (root && s->command)

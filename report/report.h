@@ -106,6 +106,8 @@ struct fl_file_error {
 struct fl_run_summary {
 	int passed, failed, skipped, errors; /* errors: file-level errors */
 	int files;
+	/* tests and files --bail left unrun (not in the counts above) */
+	int not_run, files_not_run;
 	int64_t duration_ns;
 	uint64_t seed;
 	bool interrupted;

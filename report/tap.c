@@ -261,6 +261,9 @@ static void tap_run_end(void *self, const struct fl_run_summary *s)
 		"%" PRIu64 ")\n",
 		s->passed, s->failed, s->skipped, s->errors, s->errors == 1 ? "" : "s", s->files,
 		s->files == 1 ? "" : "s", (double)s->duration_ns / 1e9, s->seed);
+	if (s->not_run || s->files_not_run)
+		fprintf(f, "# %d not run (--bail; %d file%s not started)\n", s->not_run,
+			s->files_not_run, s->files_not_run == 1 ? "" : "s");
 	if (s->interrupted)
 		fputs("Bail out! run interrupted\n", f);
 	else

@@ -37,6 +37,10 @@ struct fl_run_opts {
 	volatile int *interrupt;       /* set by the signal handler; borrowed */
 	const char *command;	       /* the command line that reproduces the run, for
 					 * the reports (borrowed), or NULL */
+	/* --bail: NULL, or a flag (borrowed, 0 at the start) that the run sets
+	 * at its first failing test or file error; once it is set no test and
+	 * no file starts, and the selected tests left are counted as not run */
+	int *bail;
 };
 
 struct fl_file_outcome {
@@ -44,6 +48,8 @@ struct fl_file_outcome {
 	int error_exit;	 /* 0, or 2 (script error) / 3 (infrastructure) */
 	int file_errors; /* file-level errors reported */
 	int interrupted;
+	int not_run;	   /* selected tests left after --bail stopped the run */
+	int files_not_run; /* files not started because of --bail (run_files only) */
 };
 
 /* Run every selected test of the scenario at `path`. Reports go to
@@ -80,26 +86,32 @@ int fl_runner_reports(const char *const *specs, int n, int quiet, struct fl_repo
 
 /* Run every file, `jobs` at a time (each in its own thread, Lua state and
  * event loop), between fl_report_run_begin and fl_report_run_end on
- * opts->reports; no file starts once *opts->interrupt is set. The totals go
- * to *out (`interrupted` set when the run was). */
+ * opts->reports; no file starts once *opts->interrupt (or *opts->bail) is
+ * set, and files already running stop after their current test when
+ * *opts->bail is. The totals go to *out (`interrupted` set when the run
+ * was). */
 void fl_runner_run_files(const struct fl_file_list *files, int jobs, const struct fl_run_opts *opts,
 			 struct fl_file_outcome *out);
 
 /* For the Lua modules: the options and outcome of the file being run in L. */
+struct fl_allow;
 struct fl_runner_ctx {
 	const char *path;
 	const struct fl_run_opts *opts;
 	struct fl_file_outcome *out;
 	int test_index;
+	struct fl_allow *allow; /* opts->allow, parsed once by fl_runner_state_open
+				 * (NULL: none, or malformed), freed by its close */
 };
 struct fl_runner_ctx *fl_runner_ctx(lua_State *L);
 
 /* The blast radius of an experiment: may it reach host (a bare name or IP
- * literal, borrowed)? Loopback always; otherwise a host in one of o's
- * --allow lists (names by name, IPs inside an IP/CIDR entry: the fault
- * injector's allowlist, fl_allow_parse; names are never resolved). A
- * malformed list allows nothing (the CLI refuses it before any run). */
-bool fl_runner_allowed(const struct fl_run_opts *o, const char *host);
+ * literal, borrowed)? Loopback always; otherwise a host in the --allow
+ * lists of ctx's options (names by name, IPs inside an IP/CIDR entry: the
+ * fault injector's allowlist, fl_allow_parse; names are never resolved),
+ * parsed once per Lua state. A malformed list allows nothing (the CLI
+ * refuses it before any run). */
+bool fl_runner_allowed(const struct fl_runner_ctx *ctx, const char *host);
 
 /* Evaluate the topology file at path (a Lua file returning a table; params,
  * borrowed, may be NULL, are its `...`) into its JSON model: {name

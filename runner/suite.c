@@ -150,6 +150,11 @@ struct jobs {
 	struct fl_file_outcome total;
 };
 
+static int bailed(const struct fl_run_opts *o)
+{
+	return o->bail && __atomic_load_n(o->bail, __ATOMIC_ACQUIRE);
+}
+
 static void *job_main(void *arg)
 {
 	struct jobs *js = arg;
@@ -159,13 +164,24 @@ static void *job_main(void *arg)
 		pthread_mutex_unlock(&js->lock);
 		if (i >= js->files->n || (js->opts->interrupt && *js->opts->interrupt))
 			break;
+		if (bailed(js->opts)) {
+			/* each file index is taken once: every thread counts its own */
+			pthread_mutex_lock(&js->lock);
+			js->total.files_not_run++;
+			pthread_mutex_unlock(&js->lock);
+			continue;
+		}
 		struct fl_file_outcome o;
 		fl_runner_run_file(js->files->v[i], js->opts, &o);
+		/* a file that could not load or run stops the run too */
+		if (js->opts->bail && o.file_errors)
+			__atomic_store_n(js->opts->bail, 1, __ATOMIC_RELEASE);
 		pthread_mutex_lock(&js->lock);
 		js->total.passed += o.passed;
 		js->total.failed += o.failed;
 		js->total.skipped += o.skipped;
 		js->total.file_errors += o.file_errors;
+		js->total.not_run += o.not_run;
 		if (o.error_exit > js->total.error_exit)
 			js->total.error_exit = o.error_exit;
 		pthread_mutex_unlock(&js->lock);
@@ -200,6 +216,8 @@ void fl_runner_run_files(const struct fl_file_list *files, int jobs, const struc
 		.skipped = js.total.skipped,
 		.errors = js.total.file_errors,
 		.files = (int)files->n,
+		.not_run = js.total.not_run,
+		.files_not_run = js.total.files_not_run,
 		.duration_ns = fl_mono_ns() - t0,
 		.seed = opts->seed,
 		.interrupted = js.total.interrupted,

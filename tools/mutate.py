@@ -46,7 +46,8 @@ def parse_mutant(path):
     "file: PATH" followed by <<<< old ==== new >>>> blocks."""
     m = {"path": path, "name": os.path.splitext(os.path.basename(path))[0],
          "system": os.path.basename(os.path.dirname(path)), "hunks": [],
-         "title": "", "operator": "", "expect": "", "equivalent": "", "suite": ""}
+         "title": "", "operator": "", "expect": "", "equivalent": "", "suite": "",
+         "component": ""}
     cur_file = None
     with open(path, encoding="utf-8") as f:
         lines = f.read().split("\n")
@@ -79,7 +80,7 @@ def parse_mutant(path):
         key, val = mm.group(1), mm.group(2).strip()
         if key == "file":
             cur_file = val
-        elif key in ("title", "operator", "expect", "equivalent", "suite"):
+        elif key in ("title", "operator", "expect", "equivalent", "suite", "component"):
             m[key] = val
         else:
             raise MutantError(f"{path}:{lineno}: unknown key '{key}'")
@@ -187,11 +188,15 @@ def killers(output):
     return tests, invs
 
 
-def run_suite(cmd, tree, build_dir, seed, timeout, logpath):
+def run_suite(cmd, tree, build_dir, seed, timeout, logpath, extra_env=None):
     env = dict(os.environ)
     env.update({"FAULTLINE": os.path.join(tree, build_dir, "faultline"),
                 "TRANSFERD": os.path.join(tree, build_dir, "transferd"),
-                "SEED": str(seed), "ROOT": tree, "BUILD": build_dir})
+                "SEED": str(seed), "ROOT": tree, "BUILD": build_dir,
+                # where a ref suite writes its JSON journal (the failing tests
+                # for the control run)
+                "MUTATE_REPORT": os.path.splitext(logpath)[0] + ".json"})
+    env.update(extra_env or {})
     t0 = time.time()
     with open(logpath, "w") as log:
         # its own process group, so a suite past its time is stopped whole
@@ -224,10 +229,208 @@ def run_suite(cmd, tree, build_dir, seed, timeout, logpath):
     return rc, out, time.time() - t0
 
 
+# --- the control run ---------------------------------------------------------
+# A failing suite kills the mutant only when the same tests pass on the
+# unmutated tree with the same seed; otherwise the machine (load, timing)
+# failed them and the mutant is "noisy". The control reruns only what failed.
+
+PCRE_META = re.compile(r"([\\^$.|?*+()\[\]{}#\-])")
+
+
+def pcre_quote(s):
+    """s as a PCRE2 pattern matching exactly s (every metacharacter escaped)."""
+    return PCRE_META.sub(r"\\\1", s)
+
+
+def failed_in_journal(path, tree):
+    """The failing tests of a `faultline run` JSON journal: {file: [title]},
+    titles as --grep sees them ("suite > name"); None when the journal is
+    missing or names a failure no test can be rerun for (a file error, a
+    teardown)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            j = json.load(f)
+    except (OSError, ValueError):
+        return None
+    out = {}
+    for fl in j.get("files", []):
+        if fl.get("errors"):
+            return None
+        for tst in fl.get("tests", []):
+            if tst.get("status") != "failed":
+                continue
+            if tst.get("name") in ("(teardown)", "(setup)"):
+                return None
+            title = (tst["suite"] + " > " if tst.get("suite") else "") + tst["name"]
+            rel = os.path.relpath(fl["file"], tree) if os.path.isabs(fl["file"]) else fl["file"]
+            out.setdefault(rel, []).append(title)
+    return out or None
+
+
+# the parts of e2e/examples_orders.sh (EXAMPLES_PARTS) and the lines that
+# say which one failed ("FAIL: NAME exited 1, want 0", "FAIL: BUG not caught")
+EXAMPLES_PARTS = (("scenarios", r"^FAIL: (scenarios|contract verify \S+) exited"),
+                  ("chaos", r"^FAIL: chaos seed \S+ exited"),
+                  ("planted", r"^FAIL: (missing-compensation|ready-while-draining)\b"))
+
+
+def control_plan(cmd, out, journal, tree):
+    """What the control run reruns: (environment for the suite, description),
+    or (None, "whole suite") when the failing part cannot be told."""
+    mm = re.search(r"mutate-suite\.sh\s+(ref-quick|ref|examples)\b", cmd)
+    kind = mm.group(1) if mm else ""
+    if kind.startswith("ref"):
+        failed = failed_in_journal(journal, tree)
+        if failed:
+            titles = [tt for ts in failed.values() for tt in ts]
+            grep = "^(?:" + "|".join(pcre_quote(tt) for tt in titles) + ")$"
+            if len(grep) < 4000:
+                return ({"SUITE_PATHS": " ".join(sorted(failed)), "SUITE_GREP": grep},
+                        "; ".join(f"{f}: {', '.join(ts)}" for f, ts in sorted(failed.items())))
+    elif kind == "examples":
+        parts = [name for name, pat in EXAMPLES_PARTS if re.search(pat, out, re.M)]
+        if len(parts) == 1:
+            return {"EXAMPLES_PARTS": parts[0]}, f"the driver's {parts[0]} part"
+    return None, "whole suite"
+
+
+def control_run(cmd, ctrl_tree, a, sd, out, journal, tree, logbase):
+    """Rerun what failed on the unmutated tree; (passed, what was rerun)."""
+    env, what = control_plan(cmd, out, journal, tree)
+    crc, cout, _ = run_suite(cmd, ctrl_tree, a.build, sd, a.timeout, logbase + ".log", env)
+    if env and crc != 0 and "no tests matched" in cout:
+        # the selection missed (a name the journal spelt otherwise): all of it
+        env, what = None, "whole suite (the selection matched nothing)"
+        crc, _, _ = run_suite(cmd, ctrl_tree, a.build, sd, a.timeout, logbase + "-whole.log")
+    return crc == 0, what
+
+
+# --- components ---------------------------------------------------------------
+
+COMPONENTS = (("saga-", "saga coordinator"), ("remit-", "saga coordinator"),
+              ("money-", "money"), ("banking-", "banking"), ("query-", "read model"),
+              ("gateway-", "gateway"), ("breaker-", "breakers"), ("probe-", "probes, shutdown"))
+
+
+def component_of(m):
+    """The mutant's `component:` line, else from its name (ref) or its file
+    (examples: the service or module it changes)."""
+    if m["component"]:
+        return m["component"]
+    if m["system"] == "ref":
+        for prefix, comp in COMPONENTS:
+            if m["name"].startswith(prefix):
+                return comp
+        return "other"
+    return f"{m['system']}: {os.path.basename(m['hunks'][0][0])}"
+
+
+def run_mutant(m, a, seeds, tree, ctrl_tree, logs):
+    """Apply, build and run one mutant (the previous one's files already
+    restored); its result."""
+    t0 = time.time()
+    res = {"name": m["name"], "system": m["system"], "component": component_of(m),
+           "title": m["title"], "operator": m["operator"], "expect": m["expect"],
+           "equivalent": m["equivalent"], "seeds": {}}
+    res["_files"] = sorted({h[0] for h in m["hunks"]})
+    apply_mutant(m, tree)
+    with open(os.path.join(logs, f"build-{m['name']}.log"), "w") as log:
+        built = build(tree, a.build, log)
+    if not built:
+        res["verdict"] = "build-failed"
+        res["seconds"] = round(time.time() - t0, 1)
+        print(f"  BUILD-FAILED {m['system']}/{m['name']} (log {log.name})")
+        return res
+    cmd = a.suite or DEFAULT_SUITES.get(m["suite"] or m["system"], m["suite"] or m["system"])
+    killed_any = noisy = False
+    for sd in seeds:
+        if killed_any:
+            # a seed killed it: the later ones would only say so again
+            res["seeds"][str(sd)] = {"skipped": True}
+            continue
+        logbase = os.path.join(logs, f"{m['name']}-{sd}")
+        rc, out, dt = run_suite(cmd, tree, a.build, sd, a.timeout, logbase + ".log")
+        tests, invs = killers(out)
+        killed = rc != 0
+        entry = {"killed": killed, "exit": rc, "seconds": round(dt, 1), "tests": tests,
+                 "invariants": invs}
+        if killed and a.control:
+            ct = time.time()
+            passed, what = control_run(cmd, ctrl_tree, a, sd, out, logbase + ".json", tree,
+                                       os.path.join(logs, f"control-{m['name']}-{sd}"))
+            entry["control"] = {"passed": passed, "reran": what,
+                                "seconds": round(time.time() - ct, 1)}
+            if not passed:
+                killed = False
+                noisy = True
+            entry["killed"] = killed
+        res["seeds"][str(sd)] = entry
+        killed_any = killed_any or killed
+    res["noisy"] = noisy
+    res["verdict"] = "equivalent" if m["equivalent"] else (
+        "killed" if killed_any else "noisy" if noisy else "survived")
+    res["seconds"] = round(time.time() - t0, 1)
+    first = res["seeds"][str(seeds[0])]
+    by = ", ".join(first["invariants"] or first["tests"][:2]) if first["killed"] else ""
+    if not by and killed_any:
+        by = "by another seed: " + ",".join(s for s, v in res["seeds"].items() if v.get("killed"))
+    print(f"  {res['verdict'].upper():10} {m['system']}/{m['name']:38} {res['seconds']:5.0f} s  {by}",
+          flush=True)
+    return res
+
+
+def summarize(results, seeds, wall):
+    """Print the figures; the JSON document of the run."""
+    counted = [r for r in results if r["verdict"] in ("killed", "survived", "noisy")]
+    first_seed = str(seeds[0])
+    seeds_s = ",".join(str(s) for s in seeds)
+
+    def killed_first(r):
+        return bool(r["seeds"].get(first_seed, {}).get("killed"))
+
+    comps = {}
+    for r in counted:
+        c = comps.setdefault(r["component"], {"total": 0, "killed_first_seed": 0, "killed": 0})
+        c["total"] += 1
+        c["killed_first_seed"] += killed_first(r)
+        c["killed"] += r["verdict"] == "killed"
+    print()
+    w = max([len(c) for c in comps] + [9])
+    h1, h2 = f"seed {first_seed}", f"seeds {seeds_s}"
+    w1, w2 = max(len(h1), 7), max(len(h2), 7)
+    print(f"  {'component':{w}}  {h1:>{w1}}  {h2:>{w2}}   (killed/counted)")
+    for name in sorted(comps):
+        c = comps[name]
+        k1, k2 = f"{c['killed_first_seed']}/{c['total']}", f"{c['killed']}/{c['total']}"
+        print(f"  {name:{w}}  {k1:>{w1}}  {k2:>{w2}}")
+    killed = [r for r in counted if r["verdict"] == "killed"]
+    kf = [r for r in counted if killed_first(r)]
+    rate = len(killed) / len(counted) if counted else 0.0
+    neq = len([r for r in results if r["verdict"] == "equivalent"])
+    print(f"mutants: {len(killed)}/{len(counted)} killed ({100 * rate:.0f} %) with seeds {seeds_s}; "
+          f"{len(kf)}/{len(counted)} with seed {first_seed} alone; {neq} documented equivalent")
+    times = {}
+    for v in ("killed", "survived", "noisy"):
+        ts = [r["seconds"] for r in results if r["verdict"] == v]
+        if ts:
+            times[v] = round(sum(ts) / len(ts), 1)
+    per = ", ".join(f"{v} {s:.0f} s" for v, s in times.items())
+    print(f"wall time: {wall / 60:.1f} min for {len(results)} mutants"
+          + (f" (mean per mutant: {per})" if per else ""))
+    for r in counted:
+        if r["verdict"] in ("survived", "noisy"):
+            print(f"  {r['verdict']}: {r['system']}/{r['name']}: {r['title']}")
+    return {"seeds": seeds, "wall_seconds": round(wall, 1), "kill_rate": round(rate, 4),
+            "killed": len(killed), "killed_first_seed": len(kf), "counted": len(counted),
+            "equivalent": neq, "mean_seconds": times, "components": comps,
+            "mutants": [{k: v for k, v in r.items() if not k.startswith("_")} for r in results]}, rate
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", action="append", default=[], help="mutants whose name or system contains this (repeatable)")
-    ap.add_argument("--seeds", default=os.environ.get("MUTATE_SEEDS", "7"), help="comma-separated seeds (default 7)")
+    ap.add_argument("--seeds", default=os.environ.get("MUTATE_SEEDS", "7"),
+                    help="comma-separated seeds, tried in order until one kills (default 7)")
     ap.add_argument("--suite", default=os.environ.get("MUTATE_SUITE", ""),
                     help="suite command run in the mutated tree (env FAULTLINE, TRANSFERD, SEED, ROOT, BUILD); "
                          "default per system: " + ", ".join(f"{k}: {v}" for k, v in DEFAULT_SUITES.items()))
@@ -238,21 +441,26 @@ def main():
     ap.add_argument("--min-kill", type=float, default=0.0, help="exit 1 below this kill rate (0..1)")
     ap.add_argument("--check", action="store_true", help="only check that every mutant parses and applies")
     ap.add_argument("--no-control", dest="control", action="store_false",
-                    help="count every failing suite as a kill (default: a kill is confirmed by the same suite "
-                         "and seed passing on the unmutated tree; when that control fails too the mutant is 'noisy')")
+                    help="count every failing suite as a kill (default: a kill is confirmed by the failing "
+                         "tests passing on the unmutated tree with the same seed; when they fail there too "
+                         "the mutant is 'noisy')")
     ap.add_argument("--list", action="store_true")
     a = ap.parse_args()
     try:
         mutants = load_mutants(a.only)
+        seeds = [int(s) for s in a.seeds.split(",") if s.strip()]
     except MutantError as e:
         print(f"mutate: {e}", file=sys.stderr)
         return 2
-    if not mutants:
-        print("mutate: no mutant matched", file=sys.stderr)
+    except ValueError:
+        print(f"mutate: --seeds expects comma-separated integers, got '{a.seeds}'", file=sys.stderr)
+        return 2
+    if not mutants or not seeds:
+        print("mutate: no mutant matched" if not mutants else "mutate: no seed", file=sys.stderr)
         return 2
     if a.list:
         for m in mutants:
-            print(f"{m['system']:9} {m['name']:40} {m['operator']:22} {m['title']}")
+            print(f"{m['system']:9} {m['name']:40} {component_of(m):18} {m['operator']:22} {m['title']}")
         return 0
     if a.check:
         bad = 0
@@ -264,13 +472,13 @@ def main():
                 bad += 1
         print(f"mutate: {len(mutants) - bad} of {len(mutants)} mutants apply")
         return 2 if bad else 0
+    t_start = time.time()
     work = tempfile.mkdtemp(prefix="faultline-mutate-")
     status = 0
     try:
         pristine = os.path.join(work, "pristine")
         os.makedirs(pristine)
         copy_tree(pristine, a.build)
-        seeds = [int(s) for s in a.seeds.split(",") if s.strip()]
         tree = os.path.join(work, "tree")
         shutil.copytree(pristine, tree, symlinks=True)
         logs = os.path.join(work, "logs")
@@ -279,10 +487,14 @@ def main():
             if not build(tree, a.build, log):
                 print(f"mutate: the unmutated tree does not build (log {log.name})", file=sys.stderr)
                 return 3
+        # the unmutated tree, built once, where baselines and control runs go
+        ctrl_tree = os.path.join(work, "control")
+        shutil.copytree(tree, ctrl_tree, symlinks=True)
         suites = sorted({m["suite"] or m["system"] for m in mutants})
         for s in suites:
             cmd = a.suite or DEFAULT_SUITES.get(s, s)
-            rc, out, dt = run_suite(cmd, tree, a.build, seeds[0], a.timeout, os.path.join(logs, f"base-{s}.log"))
+            rc, out, dt = run_suite(cmd, ctrl_tree, a.build, seeds[0], a.timeout,
+                                    os.path.join(logs, f"base-{s}.log"))
             print(f"baseline {s}: {'passes' if rc == 0 else 'FAILS (exit %s)' % rc} ({dt:.0f} s): {cmd}")
             if rc != 0:
                 print(out[-3000:])
@@ -290,83 +502,22 @@ def main():
                 return 3
         results = []
         for m in mutants:
-            res = {"name": m["name"], "system": m["system"], "title": m["title"],
-                   "operator": m["operator"], "expect": m["expect"], "equivalent": m["equivalent"],
-                   "seeds": {}}
             # restore the files of the previous mutant, then apply this one
             for r0 in results[-1:]:
                 for rel in r0["_files"]:
                     restore(pristine, tree, rel)
-            res["_files"] = sorted({h[0] for h in m["hunks"]})
-            apply_mutant(m, tree)
-            with open(os.path.join(logs, f"build-{m['name']}.log"), "w") as log:
-                built = build(tree, a.build, log)
-            if not built:
-                res["verdict"] = "build-failed"
-                print(f"  BUILD-FAILED {m['system']}/{m['name']} (log {log.name})")
-                results.append(res)
+            res = run_mutant(m, a, seeds, tree, ctrl_tree, logs)
+            if res["verdict"] == "build-failed":
                 status = 2
-                continue
-            cmd = a.suite or DEFAULT_SUITES.get(m["suite"] or m["system"], m["suite"] or m["system"])
-            killed_any = False
-            noisy = False
-            for sd in seeds:
-                rc, out, dt = run_suite(cmd, tree, a.build, sd, a.timeout,
-                                        os.path.join(logs, f"{m['name']}-{sd}.log"))
-                tests, invs = killers(out)
-                killed = rc != 0
-                if killed and a.control:
-                    # the same suite and seed on the unmutated tree: when it
-                    # fails too, the machine (load, timing), not the mutant,
-                    # failed the suite
-                    for rel in res["_files"]:
-                        restore(pristine, tree, rel)
-                    with open(os.path.join(logs, f"build-control-{m['name']}.log"), "w") as log:
-                        build(tree, a.build, log)
-                    crc, _, _ = run_suite(cmd, tree, a.build, sd, a.timeout,
-                                          os.path.join(logs, f"control-{m['name']}-{sd}.log"))
-                    apply_mutant(m, tree)
-                    with open(os.path.join(logs, f"build-{m['name']}.log"), "a") as log:
-                        build(tree, a.build, log)
-                    if crc != 0:
-                        killed = False
-                        noisy = True
-                res["seeds"][str(sd)] = {"killed": killed, "exit": rc, "seconds": round(dt, 1),
-                                         "tests": tests, "invariants": invs}
-                killed_any = killed_any or killed
-            res["noisy"] = noisy
-            res["verdict"] = "equivalent" if m["equivalent"] else (
-                "killed" if killed_any else "noisy" if noisy else "survived")
-            first = res["seeds"][str(seeds[0])]
-            by = ", ".join(first["invariants"] or first["tests"][:2]) if first["killed"] else ""
-            if not by and killed_any:
-                by = "by another seed: " + ",".join(s for s, v in res["seeds"].items() if v["killed"])
-            print(f"  {res['verdict'].upper():10} {m['system']}/{m['name']:38} {by}", flush=True)
             results.append(res)
         # restore for --keep
         for r0 in results[-1:]:
             for rel in r0["_files"]:
                 restore(pristine, tree, rel)
-        counted = [r for r in results if r["verdict"] in ("killed", "survived", "noisy")]
-        killed = [r for r in counted if r["verdict"] == "killed"]
-        first_seed = str(seeds[0])
-        killed_first = [r for r in counted if r["seeds"].get(first_seed, {}).get("killed")]
-        print()
-        systems = sorted({r["system"] for r in counted})
-        for s in systems:
-            c = [r for r in counted if r["system"] == s]
-            k = [r for r in c if r["verdict"] == "killed"]
-            print(f"  {s:10} {len(k)}/{len(c)} killed")
-        rate = len(killed) / len(counted) if counted else 0.0
-        print(f"mutants: {len(killed)}/{len(counted)} killed ({100 * rate:.0f} %) with seeds {a.seeds}; "
-              f"{len(killed_first)}/{len(counted)} with seed {first_seed} alone; "
-              f"{len([r for r in results if r['verdict'] == 'equivalent'])} documented equivalent")
-        for r in counted:
-            if r["verdict"] in ("survived", "noisy"):
-                print(f"  {r['verdict']}: {r['system']}/{r['name']}: {r['title']}")
+        doc, rate = summarize(results, seeds, time.time() - t_start)
         if a.json:
             with open(a.json, "w") as f:
-                json.dump([{k: v for k, v in r.items() if not k.startswith("_")} for r in results], f, indent=1)
+                json.dump(doc, f, indent=1)
         if status == 0 and rate < a.min_kill:
             status = 1
         return status

@@ -82,6 +82,8 @@ static int l_report(lua_State *L)
 	} else {
 		r.status = FL_TEST_FAIL;
 		ctx->out->failed++;
+		if (ctx->opts->bail) /* --bail: nothing more starts, here or in other files */
+			__atomic_store_n(ctx->opts->bail, 1, __ATOMIC_RELEASE);
 	}
 	lua_getfield(L, 1, "tags");
 	if (lua_istable(L, -1)) {
@@ -251,6 +253,22 @@ static int l_interrupted(lua_State *L)
 	return 1;
 }
 
+/* bailed() -> true once --bail stopped the run (a test failed somewhere) */
+static int l_bailed(lua_State *L)
+{
+	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
+	const struct fl_run_opts *o = ctx->opts;
+	lua_pushboolean(L, o->bail && __atomic_load_n(o->bail, __ATOMIC_ACQUIRE));
+	return 1;
+}
+
+/* not_run(): one more selected test left unrun because of --bail */
+static int l_not_run(lua_State *L)
+{
+	fl_runner_ctx(L)->out->not_run++;
+	return 0;
+}
+
 /* random([m [, n]]) with math.random's conventions, from the file's seeded PRNG */
 static int l_random(lua_State *L)
 {
@@ -303,7 +321,7 @@ static int l_wall(lua_State *L)
 static int l_allowed(lua_State *L)
 {
 	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
-	lua_pushboolean(L, ctx && fl_runner_allowed(ctx->opts, luaL_checkstring(L, 1)));
+	lua_pushboolean(L, ctx && fl_runner_allowed(ctx, luaL_checkstring(L, 1)));
 	return 1;
 }
 
@@ -325,6 +343,8 @@ int luaopen_faultline_core(lua_State *L)
 		{ "options", l_options },
 		{ "env", l_env },
 		{ "interrupted", l_interrupted },
+		{ "bailed", l_bailed },
+		{ "not_run", l_not_run },
 		{ "random", l_random },
 		{ "regex_find", l_regex_find },
 		{ "wall", l_wall },

@@ -489,6 +489,7 @@ end
 local function run_test(t, inherited_err)
   if not selected(t) then return end
   if core.interrupted() then return end
+  if core.bailed() then core.not_run(); return end
   local started, start_wall = core.now(), core.wall()
   if t.opts.skip then
     report(t, "skip", t.opts.skip == true and "skipped" or tostring(t.opts.skip), started, start_wall)
@@ -532,8 +533,21 @@ local function run_hooks(list, what)
   return err
 end
 
+-- --bail stopped the run: count the suite's selected tests as not run,
+-- without its hooks
+local function skip_suite(suite)
+  for _, c in ipairs(suite.children) do
+    if c.test then
+      if selected(c.test) then core.not_run() end
+    elseif has_selected(c.suite) then
+      skip_suite(c.suite)
+    end
+  end
+end
+
 local function run_suite(suite, inherited_err)
   if not has_selected(suite) then return end
+  if core.bailed() then return skip_suite(suite) end
   local err = inherited_err or run_hooks(suite.setup, "setup")
   for _, c in ipairs(suite.children) do
     if core.interrupted() then break end

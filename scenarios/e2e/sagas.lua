@@ -139,6 +139,38 @@ describe("sagas", { tags = { "e2e", "saga" } }, function()
     expect(sys:balance(b.id)).to_be(3000)
   end)
 
+  it("a debit whose answer is lost, then refused by a 4xx from in between, is not taken as never applied",
+     function(t)
+    -- the debit is applied, its answer lost (UNKNOWN); the retries with its
+    -- key meet a 422 answered by the proxy, not by money: that proves
+    -- nothing about the first attempt, so the saga must still complete
+    local a, b = sys:member{ balance = 8000 }, sys:member{}
+    local win = W.window(sys, t.name)
+    local l = link("remittance->money")
+    local drop = l:toxic{ type = "http_drop_response", path = "/money/debit" }
+    local r = sys:transfer{ from = a.id, to = b.id, amount = 3000, wait = false }
+    local id = r.json.saga_id
+    L.wait_for(function() return L.has(L.saga_events(sys, id), "step_unknown", "debit") end, 5)
+    local function debits()
+      local n = 0
+      for _, e in ipairs(L.saga_events(sys, id)) do
+        if e.type == "step_requested" and e.step == "debit" then n = n + 1 end
+      end
+      return n
+    end
+    local before = debits()
+    local reject = l:toxic{ type = "http_abort", status = 422, path = "/money/debit" }
+    drop:remove()
+    -- two retries answered 422 by the proxy (or the saga ended on the first)
+    L.wait_for(function() return debits() >= before + 2 or sys:saga(id).state == "FAILED" end, 8)
+    reject:remove()
+    L.ended(sys, id)
+    W.verify(t.name, { saga = win:saga() })
+    expect(sys:saga(id).state).to_be("COMPLETED")
+    expect(sys:balance(a.id)).to_be(5000)
+    expect(sys:balance(b.id)).to_be(3000)
+  end)
+
   it("money unreachable before the pivot until the deadline: compensated", function(t)
     local a, b = sys:member{ balance = 9000 }, sys:member{}
     -- a 2 s saga deadline for this test (remittance restarted with it)

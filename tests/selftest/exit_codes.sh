@@ -6,6 +6,9 @@
 #   - `contract generate` with no exchanges exits 1 and says why;
 #   - `contract verify` against an unreachable provider exits 3;
 #   - the console summary is printed whatever --report asks for;
+#   - run --bail (mocha/jest --bail, pytest -x) stops at the first failing
+#     test: what is left does not run and is counted as not run, exit 1, and
+#     the reports stay valid;
 #   - the liveness prober starts its failure count afresh after a restart.
 set -eu
 FAULTLINE=${FAULTLINE:-build/faultline}
@@ -38,6 +41,54 @@ it("waits for a provider", function() fl.skip("no provider") end)
 LUA
 [ "$(rc_of "$FAULTLINE" run "$T/skip.lua")" = 0 ] || fail "an all-skipped run: exit $(cat "$T/rc")"
 echo "nothing run: exit 2 (run empty dir, --tag, --grep, chaos without experiment); --pass-with-no-tests 0"
+
+# --- run --bail ----------------------------------------------------------------
+# a.lua: a failing test, then one that leaves a mark; b.lua: another mark. The
+# marks show what ran.
+mkdir "$T/bail"
+cat > "$T/bail/a.lua" <<'LUA'
+local fl = require "faultline"
+local function mark(n) local f = assert(io.open(fl.env.MARKS .. "/" .. n, "w")); f:close() end
+describe("orders", function()
+  it("fails first", function() expect(1).to_be(2) end)
+  it("passes after", function() mark("a2") end)
+  describe("nested", function()
+    it("also after", function() mark("a3") end)
+  end)
+end)
+LUA
+cat > "$T/bail/b.lua" <<'LUA'
+local fl = require "faultline"
+it("another file", function() local f = assert(io.open(fl.env.MARKS .. "/b1", "w")); f:close() end)
+LUA
+mkdir "$T/marks"
+[ "$(rc_of "$FAULTLINE" run "$T/bail" -e MARKS="$T/marks")" = 1 ] || fail "without --bail: exit $(cat "$T/rc")"
+[ -e "$T/marks/a2" ] && [ -e "$T/marks/a3" ] && [ -e "$T/marks/b1" ] || fail "without --bail the later tests did not run"
+grep -q "3 passed, 1 failed" "$T/out" || fail "without --bail: $(cat "$T/out")"
+grep -q "not run" "$T/out" && fail "without --bail something is 'not run'"
+rm -f "$T/marks"/*
+[ "$(rc_of "$FAULTLINE" run "$T/bail" -e MARKS="$T/marks" --bail \
+	--report json="$T/bail.json" --report junit="$T/bail.xml" --report tap="$T/bail.tap")" = 1 ] \
+	|| fail "--bail: exit $(cat "$T/rc")"
+[ -z "$(ls "$T/marks")" ] || fail "--bail: tests after the failure ran: $(ls "$T/marks")"
+grep -q "0 passed, 1 failed, 0 skipped, 2 not run (--bail; 1 file not started)" "$T/out" \
+	|| fail "--bail summary: $(cat "$T/out")"
+python3 - "$T/bail.json" "$T/bail.xml" <<'PY' || fail "--bail reports"
+import json, sys, xml.etree.ElementTree as ET
+s = json.load(open(sys.argv[1]))["summary"]
+assert (s["failed"], s["passed"], s["not_run"], s["files_not_run"]) == (1, 0, 2, 1), s
+r = ET.parse(sys.argv[2]).getroot()
+assert r.get("tests") == "1" and r.get("failures") == "1", r.attrib
+PY
+grep -q "^not ok 1 - " "$T/bail.tap" && grep -q "^1\.\.1$" "$T/bail.tap" \
+	&& grep -q "^# 2 not run (--bail; 1 file not started)" "$T/bail.tap" || fail "--bail TAP: $(cat "$T/bail.tap")"
+# two jobs: b.lua may already be running; a.lua's later tests still must not
+[ "$(rc_of "$FAULTLINE" run "$T/bail" -e MARKS="$T/marks" --bail -j 2 --report json="$T/bail2.json")" = 1 ] \
+	|| fail "--bail -j 2: exit $(cat "$T/rc")"
+[ ! -e "$T/marks/a2" ] && [ ! -e "$T/marks/a3" ] || fail "--bail -j 2: a.lua went on after its failure"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; assert s["failed"] == 1 and s["not_run"] >= 2, s' \
+	"$T/bail2.json" || fail "--bail -j 2 journal"
+echo "run --bail: stops at the first failure (2 tests not run, 1 file not started), exit 1; json/junit/tap valid; -j 2"
 
 # --- contract generate with nothing recorded ----------------------------------
 : > "$T/none.jsonl"
