@@ -12,6 +12,7 @@
 #include "core/errors.h"
 #include "core/http_client.h"
 #include "core/json.h"
+#include "cli/system.h"
 #include "launcher/launcher.h"
 #include "runner/runner.h"
 
@@ -344,12 +345,21 @@ static int do_status(const struct ref_args *a)
 			       : ready	      ? "not ready"
 					      : "not answering");
 	}
-	if (json)
-		print_json(t);
-	else if (json_is_object(json_object_get(t, "proxy")))
+	if (!json && json_is_object(json_object_get(t, "proxy")))
 		printf("  proxy API   %s, links: %zu\n",
 		       fl_json_str(json_object_get(t, "proxy"), "api", ""),
 		       json_object_size(json_object_get(t, "links")));
+	/* ref up --netns: each host's agent, as status shows them */
+	json_t *st =
+		json_object_get(t, "netns") ? fl_launcher_status(data, err, sizeof(err)) : NULL;
+	if (st) {
+		if (fl_sys_print_hosts(st, !json) != FL_EXIT_OK)
+			rc = FL_EXIT_FAIL;
+		json_object_set(t, "netns", json_object_get(st, "netns"));
+		json_decref(st);
+	}
+	if (json)
+		print_json(t);
 	json_decref(t);
 	return rc;
 }

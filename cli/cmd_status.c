@@ -74,22 +74,8 @@ static int cmd_status(int argc, char **argv)
 			       fl_json_str(v, "url", ""), (long long)fl_json_int(v, "pid", 0),
 			       state);
 	}
-	json_t *net = json_object_get(t, "netns");
-	if (json_is_object(net) && !json)
-		printf("  hosts: bridge %s, %s\n", fl_json_str(net, "bridge", ""),
-		       fl_json_str(net, "subnet", ""));
-	const char *k;
-	json_t *h;
-	json_object_foreach(json_object_get(net, "hosts"), k, h) {
-		json_t *a = json_object_get(h, "agent");
-		const char *state = fl_json_str(a, "state", "no agent");
-		if (strcmp(state, "ready") != 0)
-			rc = FL_EXIT_FAIL;
-		if (!json)
-			printf("    %-12s %-16s agent %-26s pid %-7lld %s\n", k,
-			       fl_json_str(h, "addr", ""), fl_json_str(a, "url", "(none)"),
-			       (long long)fl_json_int(a, "pid", 0), state);
-	}
+	if (fl_sys_print_hosts(t, !json) != FL_EXIT_OK)
+		rc = FL_EXIT_FAIL;
 	if (json) {
 		char *s = json_dumps(t, JSON_INDENT(2) | JSON_SORT_KEYS);
 		if (s)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/errors.h"
+#include "core/json.h"
 #include "launcher/launcher.h"
 
 int fl_sys_data(const char *cmd, const char *data, const char *system, char *out, size_t n)
@@ -89,4 +90,26 @@ int fl_sys_signal_command(const struct fl_command *cmd, int argc, char **argv, i
 		return rc == FL_ENOENT ? FL_EXIT_USAGE : FL_EXIT_INFRA;
 	}
 	return FL_EXIT_OK;
+}
+
+int fl_sys_print_hosts(const json_t *status, bool print)
+{
+	int rc = FL_EXIT_OK;
+	json_t *net = json_object_get(status, "netns");
+	if (json_is_object(net) && print)
+		printf("  hosts: bridge %s, %s\n", fl_json_str(net, "bridge", ""),
+		       fl_json_str(net, "subnet", ""));
+	const char *k;
+	json_t *h;
+	json_object_foreach(json_object_get(net, "hosts"), k, h) {
+		json_t *a = json_object_get(h, "agent");
+		const char *state = fl_json_str(a, "state", "no agent");
+		if (strcmp(state, "ready") != 0)
+			rc = FL_EXIT_FAIL;
+		if (print)
+			printf("    %-12s %-16s agent %-26s pid %-7lld %s\n", k,
+			       fl_json_str(h, "addr", ""), fl_json_str(a, "url", "(none)"),
+			       (long long)fl_json_int(a, "pid", 0), state);
+	}
+	return rc;
 }

@@ -4,7 +4,10 @@
 #ifndef FL_CLI_SYSTEM_H
 #define FL_CLI_SYSTEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include <jansson.h>
 
 #include "cli/command.h"
 
@@ -26,5 +29,11 @@ int fl_sys_data(const char *cmd, const char *data, const char *system, char *out
 
 /* kill, term, pause, resume: send sig to the named service. */
 int fl_sys_signal_command(const struct fl_command *cmd, int argc, char **argv, int sig);
+
+/* status, ref status: print the network-namespace hosts of a launcher
+ * status (fl_launcher_status; borrowed), each with its agent, when print is
+ * set. Returns FL_EXIT_FAIL when a host's agent is not ready, else
+ * FL_EXIT_OK (also when the system has no hosts). */
+int fl_sys_print_hosts(const json_t *status, bool print);
 
 #endif

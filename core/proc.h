@@ -9,4 +9,8 @@
  * time is still the same process, not a reused pid. */
 unsigned long long fl_proc_start_time(pid_t pid);
 
+/* The same, but 0 also for a process that has ended and waits to be reaped
+ * (a zombie, state Z or X): for telling whether an owner is still alive. */
+unsigned long long fl_proc_live_start_time(pid_t pid);
+
 #endif

@@ -41,6 +41,9 @@ grep -q 'run on loopback' "$tmp/up" && fail "fell back to loopback: $(cat "$tmp/
 [ "$(js "$D/topology.json" 't["direct"]')" = True ] || fail "ref up --direct has links"
 echo "reference system in netns hosts: $(sed -n 's/^reference system up in \([0-9]* ms\).*/\1/p' "$tmp/up"), $(js "$D/topology.json" 'len(t["netns"]["hosts"])') hosts on $(js "$D/topology.json" 't["netns"]["bridge"]') ($(js "$D/topology.json" 't["netns"]["subnet"]'))"
 names=$(js "$D/topology.json" '" ".join([t["netns"]["bridge"]] + [h["ns"] + " " + h["veth"] for h in t["netns"]["hosts"].values()])')
+# ref status lists each host's agent, ready
+"$FAULTLINE" ref status --data "$D" >"$tmp/status" 2>&1 || { cat "$tmp/status"; fail "ref status"; }
+grep -q '^    money .* agent http://.*:8474 .* ready$' "$tmp/status" || fail "ref status does not list the agents: $(cat "$tmp/status")"
 
 # a reference service restarted (faultline ref restart) is back in its own host
 "$FAULTLINE" kill money --data "$D" >/dev/null || fail "kill money"

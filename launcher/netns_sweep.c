@@ -21,27 +21,12 @@
 
 #define RECORDS "/run/faultline-netns"
 
-/* A zombie (killed, not yet reaped by whoever adopted it) is dead. */
-static bool zombie(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return true;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	const char *p = strrchr(buf, ')');
-	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
-}
-
 /* Is the process {"pid", "start"} of the record still the same process? */
 static bool owner_alive(const json_t *p)
 {
 	pid_t pid = (pid_t)fl_json_int(p, "pid", 0);
 	unsigned long long start = (unsigned long long)fl_json_int(p, "start", 0);
-	return pid > 0 && start && fl_proc_start_time(pid) == start && !zombie(pid);
+	return pid > 0 && start && fl_proc_live_start_time(pid) == start;
 }
 
 /* The hosts ("netns" of DATA/topology.json, new reference) when DATA still

@@ -125,6 +125,28 @@ void fl_runner_file_prng(uint64_t seed, const char *path, struct fl_prng *out)
 	fl_prng_fork(&root, hash_str(path), out);
 }
 
+/* The --allow lists of o as one list (NULL when none or one is malformed). */
+static struct fl_allow *parse_allow(const struct fl_run_opts *o)
+{
+	size_t n = 1;
+	for (int i = 0; i < o->nallow; i++)
+		n += strlen(o->allow[i]) + 1;
+	char *spec = malloc(n);
+	struct fl_allow *list = NULL;
+	if (!spec)
+		return NULL;
+	spec[0] = 0;
+	for (int i = 0; i < o->nallow; i++) {
+		if (i)
+			strcat(spec, ",");
+		strcat(spec, o->allow[i]);
+	}
+	if (fl_allow_parse(spec, &list, NULL, 0) != 0)
+		list = NULL;
+	free(spec);
+	return list;
+}
+
 int fl_runner_state_open(struct fl_runner_ctx *ctx, const struct fl_prng *prng, const char *beside,
 			 lua_State **Lp, struct event_base **basep, struct fl_sched **schedp,
 			 char *err, size_t errlen)
@@ -155,6 +177,7 @@ int fl_runner_state_open(struct fl_runner_ctx *ctx, const struct fl_prng *prng, 
 		goto fail;
 	}
 	fl_sched_set_ctx(sched, ctx);
+	ctx->allow = ctx->opts->nallow > 0 ? parse_allow(ctx->opts) : NULL;
 	*fl_sched_prng(sched) = *prng;
 	fl_sched_set_interrupt_flag(sched, ctx->opts->interrupt);
 	if (beside)
@@ -170,8 +193,13 @@ fail:
 
 void fl_runner_state_close(lua_State *L, struct event_base *base, struct fl_sched *sched)
 {
+	struct fl_runner_ctx *ctx = sched ? fl_sched_ctx(sched) : NULL;
 	if (L)
 		lua_close(L); /* before the scheduler: __gc may touch it */
+	if (ctx) {
+		fl_allow_free(ctx->allow);
+		ctx->allow = NULL;
+	}
 	fl_sched_free(sched);
 	if (base)
 		event_base_free(base);
@@ -301,15 +329,7 @@ out:
 	return rc;
 }
 
-bool fl_runner_allowed(const struct fl_run_opts *o, const char *host)
+bool fl_runner_allowed(const struct fl_runner_ctx *ctx, const char *host)
 {
-	if (fl_host_is_loopback(host))
-		return true;
-	bool ok = false;
-	for (int i = 0; !ok && i < o->nallow; i++) {
-		struct fl_allow *list = NULL;
-		ok = fl_allow_parse(o->allow[i], &list, NULL, 0) == 0 && fl_allow_host(list, host);
-		fl_allow_free(list);
-	}
-	return ok;
+	return fl_host_is_loopback(host) || (ctx->allow && fl_allow_host(ctx->allow, host));
 }

@@ -94,20 +94,24 @@ void fl_runner_run_files(const struct fl_file_list *files, int jobs, const struc
 			 struct fl_file_outcome *out);
 
 /* For the Lua modules: the options and outcome of the file being run in L. */
+struct fl_allow;
 struct fl_runner_ctx {
 	const char *path;
 	const struct fl_run_opts *opts;
 	struct fl_file_outcome *out;
 	int test_index;
+	struct fl_allow *allow; /* opts->allow, parsed once by fl_runner_state_open
+				 * (NULL: none, or malformed), freed by its close */
 };
 struct fl_runner_ctx *fl_runner_ctx(lua_State *L);
 
 /* The blast radius of an experiment: may it reach host (a bare name or IP
- * literal, borrowed)? Loopback always; otherwise a host in one of o's
- * --allow lists (names by name, IPs inside an IP/CIDR entry: the fault
- * injector's allowlist, fl_allow_parse; names are never resolved). A
- * malformed list allows nothing (the CLI refuses it before any run). */
-bool fl_runner_allowed(const struct fl_run_opts *o, const char *host);
+ * literal, borrowed)? Loopback always; otherwise a host in the --allow
+ * lists of ctx's options (names by name, IPs inside an IP/CIDR entry: the
+ * fault injector's allowlist, fl_allow_parse; names are never resolved),
+ * parsed once per Lua state. A malformed list allows nothing (the CLI
+ * refuses it before any run). */
+bool fl_runner_allowed(const struct fl_runner_ctx *ctx, const char *host);
 
 /* Evaluate the topology file at path (a Lua file returning a table; params,
  * borrowed, may be NULL, are its `...`) into its JSON model: {name

@@ -467,6 +467,16 @@ static void on_fwd(struct rt_svc *s, const struct rt_call_result *res, void *arg
 	enum outcome o = classify(d, res, &reason);
 	if (o == O_OK && d->kind == K_VALIDATE)
 		o = validate_answer(g, res, &reason);
+	/* A 4xx without the participant's own result code was answered by
+	 * something in between (a gateway, a proxy, a WAF), not by the
+	 * participant: it says nothing of an earlier attempt of this key,
+	 * which may have been applied. Only the participant's rejection of the
+	 * key proves it was not (it replays an applied key's answer). */
+	if (o == O_FAIL && d->kind != K_VALIDATE && x->maybe_sent && res->status >= 400 &&
+	    !(res->json && fl_json_str(res->json, "result", "")[0])) {
+		o = O_UNKNOWN;
+		reason = "unrecognised_rejection";
+	}
 	if (o == O_OK && d->kind == K_VALIDATE && g->sub == 0) {
 		g->sub = 1;
 		if (send_fwd(g, i) != 0)

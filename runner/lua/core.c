@@ -321,7 +321,7 @@ static int l_wall(lua_State *L)
 static int l_allowed(lua_State *L)
 {
 	struct fl_runner_ctx *ctx = fl_runner_ctx(L);
-	lua_pushboolean(L, ctx && fl_runner_allowed(ctx->opts, luaL_checkstring(L, 1)));
+	lua_pushboolean(L, ctx && fl_runner_allowed(ctx, luaL_checkstring(L, 1)));
 	return 1;
 }
 

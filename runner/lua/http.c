@@ -263,7 +263,7 @@ static int allowed(lua_State *L, const char *url, char *host, size_t hostlen)
 	if (!ctx || !ctx->opts->chaos)
 		return 1;
 	url_host(url, host, hostlen);
-	return fl_runner_allowed(ctx->opts, host);
+	return fl_runner_allowed(ctx, host);
 }
 
 static const char *const known_opts[] = {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/prng.h"
+#include "core/proc.h"
 
 static char tmpdir[256];
 
@@ -721,6 +723,30 @@ static void test_log(void **state)
 	fclose(f);
 }
 
+/* A process's start time names it; a zombie has one but is not alive. */
+static void test_proc_start_time(void **state)
+{
+	(void)state;
+	unsigned long long me = fl_proc_start_time(getpid());
+	assert_true(me > 0);
+	assert_int_equal(fl_proc_live_start_time(getpid()), me);
+	pid_t c = fork();
+	assert_true(c >= 0);
+	if (c == 0)
+		_exit(0);
+	/* until reaped, the child is a zombie: start time kept, not alive */
+	unsigned long long z = 0;
+	for (int i = 0; i < 500 && fl_proc_live_start_time(c) != 0; i++)
+		usleep(2000);
+	z = fl_proc_start_time(c);
+	assert_true(z >= me);
+	assert_int_equal(fl_proc_live_start_time(c), 0);
+	int st;
+	assert_int_equal(waitpid(c, &st, 0), c);
+	assert_int_equal(fl_proc_start_time(c), 0);
+	assert_int_equal(fl_proc_live_start_time(c), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -739,6 +765,7 @@ int main(void)
 		cmocka_unit_test(test_history_threads),
 		cmocka_unit_test(test_clock),
 		cmocka_unit_test(test_log),
+		cmocka_unit_test(test_proc_start_time),
 	};
 	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
