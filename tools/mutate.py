@@ -5,10 +5,13 @@ Each mutant is a file mutants/<system>/<name>.mut: a small source change a
 real engineer could make by mistake (docs/mutation.md has the format). For
 each mutant this script copies the tree, applies the change, rebuilds, runs a
 suite against the mutated system and reports the mutant killed (the suite
-failed: which tests and which invariants said so) or survived.
+failed: which tests and which invariants said so) or survived. The suites
+stop at their first failing test, and a kill is confirmed by a control run
+of only the failing tests on the unmutated tree (same seed); when that
+fails too, the mutant is "noisy". Figures per component at the end.
 
   tools/mutate.py                      every mutant, default suite, seed 7
-  tools/mutate.py --seeds 7,1,3        a mutant is killed if any seed kills it
+  tools/mutate.py --seeds 7,1,3        seeds in order until one kills the mutant
   tools/mutate.py --only saga-         names containing "saga-"
   tools/mutate.py --check              only check that every mutant applies
   tools/mutate.py --list
