@@ -182,6 +182,34 @@ static bool in_own_down(struct pc *p, int64_t t)
 	return false;
 }
 
+/* An own-down window (the process killed, stopped or not yet restarted)
+ * overlaps [a, b]. */
+static bool own_down_overlaps(struct pc *p, int64_t a, int64_t b)
+{
+	for (size_t i = 0; i < p->nown; i++)
+		if (p->own[i].a <= b && p->own[i].b >= a)
+			return true;
+	return false;
+}
+
+/* Where the run of failed results that ended in the failing transition x
+ * began: the start of its first failure after the kind's last success (the
+ * prober counts consecutive failures, held results aside). */
+static int64_t failure_run_start(struct pc *p, const struct fl_chk_probe_tr *x)
+{
+	const struct fl_chk_history *h = p->h;
+	int64_t from = x->t;
+	for (size_t i = first_probe_at(h, x->t + 1); i-- > 0;) {
+		const struct fl_chk_probe *q = &h->probes[i];
+		if (q->kind != x->kind || !mine(p, q->service) || q->held)
+			continue;
+		if (q->ok)
+			break;
+		from = q->start < from ? q->start : from;
+	}
+	return from;
+}
+
 static json_t *probe_json(struct pc *p, const struct fl_chk_probe *q)
 {
 	return json_pack("{s:s, s:s, s:I, s:I, s:b, s:i, s:f, s:I}", "service", S(p, q->service),
@@ -223,8 +251,10 @@ static void check_h1(struct pc *p)
 		for (size_t i = first_probe_at(h, d->a);
 		     i < h->n_probes && !reported && h->probes[i].t <= d->b + slack(p); i++) {
 			const struct fl_chk_probe *q = &h->probes[i];
+			/* (in flight when its own process went down: the kill's doing) */
 			if (q->kind != FL_PROBE_LIVENESS || !mine(p, q->service) || q->held ||
-			    q->start < d->a || q->start > d->b || in_own_down(p, q->start))
+			    q->start < d->a || q->start > d->b ||
+			    own_down_overlaps(p, q->start, q->t))
 				continue;
 			fl_check_pass(p->r, "H1");
 			if (!q->ok) {
@@ -242,8 +272,13 @@ static void check_h1(struct pc *p)
 		}
 		for (size_t i = 0; i < h->n_probe_trs && !reported; i++) {
 			const struct fl_chk_probe_tr *x = &h->probe_trs[i];
+			/* a run of failures that spans its own process going down
+			 * and starting again is no restart a kubelet would make: it
+			 * counts a new container's failures from zero (the prober,
+			 * outside, does not see the restart) */
 			if (x->kind == FL_PROBE_READINESS || !mine(p, x->service) || x->passing ||
-			    x->t < d->a || x->t > d->b + tail || in_own_down(p, x->t))
+			    x->t < d->a || x->t > d->b + tail ||
+			    own_down_overlaps(p, failure_run_start(p, x), x->t))
 				continue;
 			reported = true;
 			fl_check_fail(p->r, "H1", 2,

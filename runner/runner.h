@@ -17,7 +17,7 @@ struct fl_http_tls;
 struct fl_run_opts {
 	const char *const *tags; /* run tests having any of these tags ("~T" excludes T) */
 	int ntags;
-	const char *grep;	/* POSIX extended regex on "suite > name", or NULL */
+	const char *grep;	/* PCRE2 pattern on "suite > name", or NULL */
 	const char *const *env; /* "KEY=VAL" from -e */
 	int nenv;
 	uint64_t seed;

@@ -5,10 +5,13 @@ Each mutant is a file mutants/<system>/<name>.mut: a small source change a
 real engineer could make by mistake (docs/mutation.md has the format). For
 each mutant this script copies the tree, applies the change, rebuilds, runs a
 suite against the mutated system and reports the mutant killed (the suite
-failed: which tests and which invariants said so) or survived.
+failed: which tests and which invariants said so) or survived. The suites
+stop at their first failing test, and a kill is confirmed by a control run
+of only the failing tests on the unmutated tree (same seed); when that
+fails too, the mutant is "noisy". Figures per component at the end.
 
   tools/mutate.py                      every mutant, default suite, seed 7
-  tools/mutate.py --seeds 7,1,3        a mutant is killed if any seed kills it
+  tools/mutate.py --seeds 7,1,3        seeds in order until one kills the mutant
   tools/mutate.py --only saga-         names containing "saga-"
   tools/mutate.py --check              only check that every mutant applies
   tools/mutate.py --list
@@ -181,6 +184,10 @@ def killers(output):
         mm = re.match(r"^(?:FAIL|fail)\s+([A-Z][A-Z]?\d+)\b", s)
         if mm and mm.group(1) not in invs:
             invs.append(mm.group(1))
+        # a test's message: "probe check failed: H6 requests inside ..."
+        for inv in re.findall(r"\bcheck failed: ([A-Z][A-Z]?\d+)\b", s):
+            if inv not in invs:
+                invs.append(inv)
         for inv in re.findall(r"\b(?:saga|bank|breaker|probe) ([A-Z][A-Z]?\d+)\b", s):
             if "not valid" in s or "FAIL" in s or "violat" in s:
                 if inv not in invs:
@@ -242,6 +249,11 @@ def pcre_quote(s):
     return PCRE_META.sub(r"\\\1", s)
 
 
+def grep_exact(titles):
+    """A --grep pattern selecting exactly these tests ("suite > name")."""
+    return "^(?:" + "|".join(pcre_quote(tt) for tt in titles) + ")$"
+
+
 def failed_in_journal(path, tree):
     """The failing tests of a `faultline run` JSON journal: {file: [title]},
     titles as --grep sees them ("suite > name"); None when the journal is
@@ -282,15 +294,21 @@ def control_plan(cmd, out, journal, tree):
     if kind.startswith("ref"):
         failed = failed_in_journal(journal, tree)
         if failed:
-            titles = [tt for ts in failed.values() for tt in ts]
-            grep = "^(?:" + "|".join(pcre_quote(tt) for tt in titles) + ")$"
+            grep = grep_exact([tt for ts in failed.values() for tt in ts])
             if len(grep) < 4000:
                 return ({"SUITE_PATHS": " ".join(sorted(failed)), "SUITE_GREP": grep},
                         "; ".join(f"{f}: {', '.join(ts)}" for f, ts in sorted(failed.items())))
     elif kind == "examples":
         parts = [name for name, pat in EXAMPLES_PARTS if re.search(pat, out, re.M)]
         if len(parts) == 1:
-            return {"EXAMPLES_PARTS": parts[0]}, f"the driver's {parts[0]} part"
+            env, what = {"EXAMPLES_PARTS": parts[0]}, f"the driver's {parts[0]} part"
+            tests, _ = killers(out)
+            if re.search(r"^FAIL: scenarios exited", out, re.M) and tests:
+                # the scenarios' failing tests (the driver prints the
+                # failing run's end: its summary lists them)
+                env["EXAMPLES_GREP"] = grep_exact(tests)
+                what += ": " + ", ".join(tests)
+            return env, what
     return None, "whole suite"
 
 
@@ -298,9 +316,12 @@ def control_run(cmd, ctrl_tree, a, sd, out, journal, tree, logbase):
     """Rerun what failed on the unmutated tree; (passed, what was rerun)."""
     env, what = control_plan(cmd, out, journal, tree)
     crc, cout, _ = run_suite(cmd, ctrl_tree, a.build, sd, a.timeout, logbase + ".log", env)
-    if env and crc != 0 and "no tests matched" in cout:
-        # the selection missed (a name the journal spelt otherwise): all of it
-        env, what = None, "whole suite (the selection matched nothing)"
+    if env and crc != 0:
+        # before calling the mutant noisy, the whole suite: the selection may
+        # have missed (a name spelt otherwise) or a test may need the ones
+        # before it in its file
+        why = "matched nothing" if "no tests matched" in cout else "failed on its own"
+        what = f"whole suite ({what} {why})"
         crc, _, _ = run_suite(cmd, ctrl_tree, a.build, sd, a.timeout, logbase + "-whole.log")
     return crc == 0, what
 

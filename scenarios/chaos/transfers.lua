@@ -9,13 +9,13 @@
 -- covering its share of the space once in a seeded order, then drawing at
 -- random (docs/chaos.md): on every link a
 -- failure before the request reaches the service (5xx, 4xx, partition),
--- slowness past the caller's timeout, a link that goes down with requests
--- in flight; lost answers of the pivot; late delivery of money
--- requests after their saga decided; refunds failing while the bank
--- rejects (compensation under a long fault); kills and pauses; money
--- SIGTERMed while the clients keep sending (its drain window checked: probe
--- H2/H4/H6); the coordinator killed with sagas in flight and killed again
--- while its restart recovers them. The clients resend a transfer refused
+-- slowness past the caller's timeout, a lost answer after the service
+-- applied the request, a link that goes down with requests in flight;
+-- late delivery of money requests after their saga decided; refunds
+-- failing while the bank rejects (compensation under a long fault); kills
+-- and pauses; money SIGTERMed while the clients keep sending (its drain
+-- window checked: probe H2/H4/H6); the coordinator killed with sagas in
+-- flight, and killed again while its restart recovers them. The clients resend a transfer refused
 -- at the door (the service down) with its key, so they keep going. 35 % of
 -- the sagas ask for a short deadline, so deadlines expire before and at
 -- the pivot. At the end the run prints (and attaches to its report) a
@@ -55,9 +55,10 @@ local PROBE_CFG = { period = PERIOD, timeout = 1, failure_threshold = 3, success
 local REMIT_CFG = { period = PERIOD, timeout = 1, failure_threshold = 48, success_threshold = 1 }
 
 -- The lanes: links, services and the kinds each covers first.
--- the lanes' random draws: everything but lost answers (see PRELUDE)
-local NO_DROP = { latency = 3, slow = 1, http_abort = 2, client_error = 1, partition = 2, flap = 1,
-                  bank = 2 }
+-- the lanes' random draws on links: every kind, lost answers included
+local LINK_DRAWS = { latency = 3, slow = 1, http_abort = 2, client_error = 1, http_drop_response = 2,
+                     partition = 2, flap = 1, bank = 2 }
+local LINK_COVER = { "slow", "http_abort", "client_error", "http_drop_response", "partition", "flap" }
 -- The prelude: faults aimed at saga paths, one at a time, while every
 -- breaker is still closed (once a caller's breaker is open, 5 s each time,
 -- sagas no longer reach the steps these faults are about): the bank's 5xx
@@ -66,12 +67,11 @@ local NO_DROP = { latency = 3, slow = 1, http_abort = 2, client_error = 1, parti
 -- compensation storm (refunds failing while sagas compensate), then late
 -- deliveries of money requests, held past their sagas' decision.
 --
--- Lost answers (http_drop_response) only of the pivot, here: the HTTP
--- client resends a request whose kept-alive connection closed before any
--- answer, so one breaker call can be two exchanges on the wire, and the
--- breaker checker takes the dropped one for the call (a false C8: a
--- success recorded, a dropped answer on the wire) or counts both as
--- HALF_OPEN trials (a false C2).
+-- Lost answers are drawn on every link by the lanes too: the HTTP client
+-- resends a request whose kept-alive connection closed before any answer,
+-- so one breaker call can be two exchanges on the wire; the breaker
+-- checker counts such a pair as one call, the resend's answer being what
+-- the caller saw (docs/checkers.md).
 -- The storm refuses refunds with 4xx, which no breaker counts; late
 -- deliveries come last and hold half the debits only, so the breaker to
 -- money (50 % failures over 10 calls) stays closed and the short-deadline
@@ -88,21 +88,21 @@ local PRELUDE_LINKS = { "remittance->money", "remittance->banking", "banking->ex
 -- Then four lanes side by side, each covering its kinds on its links and
 -- services once, in a seeded order, then drawing at random.
 local LANES = {
-  { links = { "remittance->money" }, kill = {}, pause = {}, kinds = NO_DROP,
-    cover = { "slow", "http_abort", "client_error", "partition", "flap" } },
-  { links = { "remittance->banking", "banking->extbank" }, kill = {}, pause = {}, kinds = NO_DROP,
-    cover = { "slow", "http_abort", "client_error", "partition", "flap" } },
+  { links = { "remittance->money" }, kill = {}, pause = {}, kinds = LINK_DRAWS, cover = LINK_COVER },
+  { links = { "remittance->banking", "banking->extbank" }, kill = {}, pause = {}, kinds = LINK_DRAWS,
+    cover = LINK_COVER },
   { links = { "remittance->membership" }, kill = { "extbank", "membership" },
     pause = { "extbank", "membership" },
-    cover = { "slow", "http_abort", "client_error", "partition", "kill", "pause" },
-    kinds = { latency = 3, slow = 1, http_abort = 2, client_error = 1, partition = 2, kill = 1,
-              pause = 1, bank = 2 } },
+    cover = { "slow", "http_abort", "client_error", "http_drop_response", "partition", "kill", "pause" },
+    kinds = { latency = 3, slow = 1, http_abort = 2, client_error = 1, http_drop_response = 2,
+              partition = 2, kill = 1, pause = 1, bank = 2 } },
   -- processes under the clients' load: money SIGTERMed (it drains for 2 s
   -- while clients still send: in-flight and drain-window requests must be
   -- answered, probe H4/H6) and killed; the coordinator killed with sagas in
-  -- flight, started, and killed again while it recovers them (its random
-  -- draws leave it alone: a recovery takes up to 10 s, past the run)
-  { links = {}, kill = { "money" }, pause = {}, term = { "money" },
+  -- flight (its restart recovers them: the lane waits 3 s for it to be
+  -- ready and goes on; the checks wait for a recovery still running), and
+  -- killed again while it recovers them
+  { links = {}, kill = { "money", "remittance" }, pause = {}, term = { "money" },
     recovery_restart = { "remittance" }, cover = { "term", "recovery_restart", "kill" },
     kinds = { term = 1, kill = 1 }, gap = 0.4, ready_wait = 3 },
 }

@@ -195,6 +195,93 @@ describe("sagas", { tags = { "e2e", "saga" } }, function()
     expect(sys:balance(b.id)).to_be(0)
   end)
 
+  it("a debit delivered, its resend refused: in doubt, not 'not sent'", function(t)
+    -- The debit goes out on a kept-alive connection; the link applies it
+    -- and drops the answer, and the client's resend on a new connection is
+    -- refused (the link's listening socket closed). "Refused" proves
+    -- nothing about the first send: the step is in doubt, never recorded
+    -- as not sent (S7 compares that claim with the effect of its key).
+    local a, b = sys:member{ balance = 9000 }, sys:member{}
+    sys:transfer{ from = a.id, to = b.id, amount = 100 }   -- an idle connection to money to reuse
+    local win = W.window(sys, t.name)
+    local ln = link("remittance->money")
+    local drop = ln:toxic{ type = "http_drop_response", path = "/money/debit" }
+    local refuse = ln:toxic{ type = "refuse" }
+    -- the toxics go as soon as the debit's outcome is recorded: before the
+    -- saga's own resend (100 ms on), so that one refusal does not become
+    -- enough failures to open the breaker toward money
+    local head = fl.http.get(sys:url("remittance", "/events?after=0&limit=1")).json.head
+    local r = sys:transfer{ from = a.id, to = b.id, amount = 2500, wait = false }
+    local id = r.json.saga_id
+    local seen = L.wait_for(function()
+      for _, e in ipairs(W.feed(sys, "remittance", head)) do
+        if e.saga_id == id and e.step == "debit" and (e.type == "step_unknown" or e.type == "step_failed") then
+          return e
+        end
+      end
+    end, 4, 0.01)
+    local during = sys:balance(a.id)   -- the first send was applied (the test's premise)
+    refuse:remove()
+    drop:remove()
+    L.ended(sys, id)
+    W.verify(t.name, { saga = win:saga() })
+    expect(seen and seen.reason or "no outcome").to_be("connection_refused")
+    expect(seen.type).to_be("step_unknown")
+    expect(during).to_be(6400)
+    expect(sys:saga(id).state).to_be("COMPLETED")
+    expect(sys:balance(a.id)).to_be(6400)
+    expect(sys:balance(b.id)).to_be(2600)
+  end)
+
+  it("deferred on an open breaker only before the debit", function(t)
+    -- An external transfer's debit is held on the link to money while other
+    -- requests' failures open the breaker toward banking; its pivot is then
+    -- refused by the breaker. With money taken it must keep trying (its
+    -- deadline binding), not be deferred (S1).
+    local name = "remittance->banking"
+    -- a 2 s wait in OPEN for this test (remittance restarted with it):
+    -- longer than the debit is held (the breaker opens after the debit is
+    -- sent, so it is still open when the pivot comes), shorter than the default
+    L.restart(sys, "remittance", { "--breaker-wait", "2s" })
+    fl.defer(function() L.restart(sys, "remittance", { "--breaker-wait", "5s" }) end)
+    local a = sys:member{ balance = 20000 }
+    local ms = {}
+    for i = 1, 4 do ms[i] = sys:member{ bank_balance = 10000 } end
+    local acct = L.unique("dfx")
+    L.open_account(sys, "SH", acct, 0)
+    local win = W.window(sys, t.name)
+    local hold = link("remittance->money"):toxic{ type = "http_delay", delay = 1500, path = "/money/debit" }
+    local r = sys:transfer{ from = a.id, bank = "SH", account = acct, amount = 7000, wait = false }
+    local id = r.json.saga_id
+    L.wait_for(function() return L.has(L.saga_events(sys, id), "step_requested", "debit") end, 3, 0.02)
+    -- top-ups' account checks answered 503: the breaker toward banking opens
+    local abort = link(name):toxic{ type = "http_abort", status = 503, path = "/banking/account" }
+    local ids = {}
+    for i = 1, 4 do ids[i] = sys:topup{ member = ms[i].id, amount = 1000, wait = false }.json.saga_id end
+    local opened = L.wait_for(function() return sys:breaker("remittance", name).state == "OPEN" end, 2, 0.02)
+    local refused = L.wait_for(function()
+      for _, e in ipairs(L.saga_events(sys, id)) do
+        if e.step == "firmbank" and e.reason == "circuit_open" or e.type == "saga_deferred" then return true end
+      end
+    end, 3, 0.02)
+    hold:remove()
+    abort:remove()
+    ids[#ids + 1] = id
+    L.wait_for(function()
+      for _, x in ipairs(ids) do
+        if not ({ COMPLETED = true, COMPENSATED = true, FAILED = true, STUCK = true })[sys:saga(x).state] then return false end
+      end
+      return true
+    end, 15, 0.1)
+    W.verify(t.name, { saga = win:saga() })
+    expect(opened and "opened" or "not opened").to_be("opened")
+    expect(refused and "refused" or "not refused").to_be("refused")
+    expect(L.has(L.saga_events(sys, id), "saga_deferred")).to_be(false)
+    for _, x in ipairs(ids) do expect(sys:saga(x).state).to_be("COMPLETED") end
+    expect(sys:balance(a.id)).to_be(13000)
+    expect(L.account_balance(sys, "SH", acct)).to_be(7000)
+  end)
+
   it("the read model converges after a burst; failure counters agree", function(t)
     local addr = L.unique("동")
     local ms, ids = {}, {}

@@ -108,6 +108,44 @@ static void test_h1(void **state)
 		expect_state(r, "H1", with ? FL_INV_PASSED : FL_INV_FAILED);
 		fl_check_result_free(r);
 	}
+	/* a liveness probe in flight when its own process is killed (sent
+	 * before the signal, refused after it) is the kill's doing too */
+	for (int with = 1; with >= 0; with--) {
+		fault(0, "added", "flap", "extbank");
+		probe(100, "liveness", 200, 2);
+		probe(990, "liveness", 0, 100);
+		if (with)
+			hl(&B, "{\"event\":\"process\",\"t\":%lld,\"service\":\"svc\","
+			       "\"action\":\"killed\",\"signalled\":%lld}", T(1020), T(1000));
+		proc(1500, "started", 0);
+		probe(2100, "liveness", 200, 2);
+		fault(3000, "removed", "flap", "extbank");
+		r = run();
+		expect_state(r, "H1", with ? FL_INV_PASSED : FL_INV_FAILED);
+		fl_check_result_free(r);
+	}
+	/* a startup probe's run of failures that spans its process killed and
+	 * started again is no restart (a new container counts from zero); the
+	 * same run in one lifetime, under a dependency's fault, is */
+	for (int with = 1; with >= 0; with--) {
+		fault(0, "added", "flap", "extbank");
+		probe(100, "startup", 200, 2);
+		probe(150, "liveness", 200, 2);
+		probe(1100, "startup", 503, 2);
+		if (with) {
+			hl(&B, "{\"event\":\"process\",\"t\":%lld,\"service\":\"svc\","
+			       "\"action\":\"killed\",\"signalled\":%lld}", T(1500), T(1400));
+			proc(1800, "started", 0);
+		}
+		probe(2100, "startup", 503, 2);
+		probe(3100, "startup", 503, 2);
+		hl(&B, "{\"event\":\"probe_transition\",\"service\":\"svc\",\"kind\":\"startup\","
+		       "\"t\":%lld,\"state\":\"failing\",\"action\":\"restart\"}", T(3102));
+		fault(4000, "removed", "flap", "extbank");
+		r = run();
+		expect_state(r, "H1", with ? FL_INV_PASSED : FL_INV_FAILED);
+		fl_check_result_free(r);
+	}
 }
 
 static void test_h2_sigterm(void **state)
