@@ -2,13 +2,16 @@
 # The orders example (examples/orders/, three Python services) end to end:
 # its unit, e2e and chaos scenarios pass on the correct system; each planted
 # bug is caught by its named invariant (the run exits 1 naming it); the
-# correct system raises no false alarm over seeds (1 seed here, 5 with QUICK=0). Each run starts a fresh system with
-# faultline up examples/orders/topology.lua; the two missing-compensation
-# runs go at once, each on its own system.
+# correct system raises no false alarm over seeds (1 seed here, 5 with
+# QUICK=0). Each run starts a fresh system with faultline up
+# examples/orders/topology.lua (the short-breaker scenarios on one started
+# with ORDERS_BREAKER set); the two missing-compensation runs go at once,
+# each on its own system.
 #   missing-compensation   -> saga S2 (net effect), from e2e/sagas.lua and the chaos experiment
 #   ready-while-draining   -> probe H2 (readiness after SIGTERM), from e2e/shutdown.lua
 # EXAMPLES_PARTS (default all: "scenarios chaos planted") runs only those
-# parts: 1 the scenarios and pacts on the correct system, 2 the chaos
+# parts: 1 the scenarios and pacts on the correct system (and the
+# short-breaker scenarios on one started with ORDERS_BREAKER), 2 the chaos
 # experiment on it, 3 the planted bugs (mutation testing's control run
 # reruns only the part that failed); BAIL=1 runs the scenarios with --bail,
 # EXAMPLES_GREP with --grep (only those tests, and no pact verification).
@@ -34,9 +37,9 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
-fresh() { # NAME [bugs] -> a freshly started system, its data directory in $SYS
+fresh() { # NAME [bugs] [breaker] -> a freshly started system, its data directory in $SYS
 	SYS="$WORK/sys-$1"
-	ORDERS_BUGS=${2:-} "$FAULTLINE" up "$ROOT/examples/orders/topology.lua" --data "$SYS" > "$WORK/up-$1.log" 2>&1 \
+	ORDERS_BUGS=${2:-} ORDERS_BREAKER=${3:-} "$FAULTLINE" up "$ROOT/examples/orders/topology.lua" --data "$SYS" > "$WORK/up-$1.log" 2>&1 \
 		|| { cat "$WORK/up-$1.log"; exit 1; }
 }
 stop() { "$FAULTLINE" down --data "$SYS" > /dev/null 2>&1 || true; }
@@ -53,6 +56,7 @@ expect_rc() { # want name log cmd...
 	fi
 }
 T0=$(now)
+SHORT_BREAKER='{"minimum_calls":2,"wait_open_ms":500,"slow_call_duration_ms":300}'
 
 # 1. the correct system: contract (first: its tests replay the traffic of
 #    00_traffic.lua on a fresh system), unit, e2e (shutdown.lua restarts orders)
@@ -71,6 +75,18 @@ if part scenarios; then
 			"$SC/contract/pacts/orders-$p.json" --provider-url "$url"
 	done
 	stop; echo "scenarios (contract, unit, e2e) and pacts on the correct system: passed ($(since "$t") s)"
+
+fi
+# a short breaker decided by two calls (a system of its own: orders reads
+# ORDERS_BREAKER at start): a call out across a transition counts in no
+# window (short-breaker/stale-calls.lua, breaker C4). Part of the scenarios,
+# not of a rerun of the other scenarios' failing tests (EXAMPLES_GREP).
+if part scenarios && [ -z "${EXAMPLES_GREP:-}" ]; then
+	t=$(now); fresh short "" "$SHORT_BREAKER"
+	expect_rc 0 "short-breaker scenarios" "$WORK/short.log" "$FAULTLINE" run "$SC/short-breaker" \
+		-e FL_SYS="$SYS" -e ORDERS_OUT="$WORK" --seed 1 "$@"
+	grep -q " 0 failed, 0 skipped" "$WORK/short.log" || { tail -20 "$WORK/short.log"; exit 1; }
+	stop; echo "short-breaker scenarios on the correct system: passed ($(since "$t") s)"
 fi
 
 # 2. chaos with every checker, correct system, over seeds

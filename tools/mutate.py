@@ -281,7 +281,7 @@ def failed_in_journal(path, tree):
 
 # the parts of e2e/examples_orders.sh (EXAMPLES_PARTS) and the lines that
 # say which one failed ("FAIL: NAME exited 1, want 0", "FAIL: BUG not caught")
-EXAMPLES_PARTS = (("scenarios", r"^FAIL: (scenarios|contract verify \S+) exited"),
+EXAMPLES_PARTS = (("scenarios", r"^FAIL: (scenarios|short-breaker scenarios|contract verify \S+) exited"),
                   ("chaos", r"^FAIL: chaos seed \S+ exited"),
                   ("planted", r"^FAIL: (missing-compensation|ready-while-draining)\b"))
 

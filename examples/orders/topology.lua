@@ -3,7 +3,8 @@
 -- orders calls payments and inventory, each through a fault-injector link
 -- (orders->payments, orders->inventory). ORDERS_BUGS=missing-compensation
 -- (or ready-while-draining) in the environment of `faultline up` plants a
--- bug in every service.
+-- bug in every service; ORDERS_BREAKER='{"minimum_calls":2,...}' configures
+-- orders' circuit breaker (docs/checkers.md keys; orders reads it at start).
 return {
   name = "orders",
   services = {

@@ -56,7 +56,8 @@ def add_args(p):
     p.add_argument("--saga-deadline", type=float, default=5.0, help="seconds before the pivot (default 5)")
     p.add_argument("--reply-timeout", type=float, default=10.0)
     p.add_argument("--call-timeout", type=float, default=2.0)
-    p.add_argument("--breaker", default="{}", help="breaker configuration as JSON (docs/checkers.md keys)")
+    p.add_argument("--breaker", default=os.environ.get("ORDERS_BREAKER") or "{}",
+                   help="breaker configuration as JSON (docs/checkers.md keys; default $ORDERS_BREAKER, else {})")
 
 
 app = svc.App("orders", "the order saga coordinator of the orders example", SCHEMA, add_args)
@@ -65,7 +66,7 @@ if not app.args.payments or not app.args.inventory:
 try:
     BREAKER = breaker.Breaker("orders->payments", "orders", json.loads(app.args.breaker), app.bugs)
 except (ValueError, TypeError) as e:
-    sys.exit("orders: bad --breaker: %s" % e)
+    sys.exit("orders: bad --breaker (or $ORDERS_BREAKER): %s" % e)
 URL = {"payments": app.args.payments.rstrip("/"), "inventory": app.args.inventory.rstrip("/")}
 
 
