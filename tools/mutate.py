@@ -181,14 +181,14 @@ def killers(output):
             t = re.sub(r"^\S+\.lua:\d+\s+", "", t)   # the summary's "FILE:LINE  name"
             if t not in tests:
                 tests.append(t)
-        mm = re.match(r"^(?:FAIL|fail)\s+([A-Z][A-Z]?\d+)\b", s)
+        mm = re.match(r"^(?:FAIL|fail)\s+([A-Z][A-Z]?\d)\b", s)
         if mm and mm.group(1) not in invs:
             invs.append(mm.group(1))
         # a test's message: "probe check failed: H6 requests inside ..."
-        for inv in re.findall(r"\bcheck failed: ([A-Z][A-Z]?\d+)\b", s):
+        for inv in re.findall(r"\bcheck failed: ([A-Z][A-Z]?\d)\b", s):
             if inv not in invs:
                 invs.append(inv)
-        for inv in re.findall(r"\b(?:saga|bank|breaker|probe) ([A-Z][A-Z]?\d+)\b", s):
+        for inv in re.findall(r"\b(?:saga|bank|breaker|probe) ([A-Z][A-Z]?\d)\b", s):
             if "not valid" in s or "FAIL" in s or "violat" in s:
                 if inv not in invs:
                     invs.append(inv)

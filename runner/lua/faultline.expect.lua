@@ -199,17 +199,19 @@ local function make(actual, negated)
 end
 
 expectation_mt.__index = function(self, key)
-  if key == "not_" or key == "never" then return make(self.actual, not self.negated) end
+  -- rawget: a nil actual is a missing field, which would come back here
+  local actual = rawget(self, "actual")
+  if key == "not_" or key == "never" then return make(actual, not self.negated) end
   local m = matchers[key]
   if not m then error(string.format("expect: unknown matcher '%s'", tostring(key)), 2) end
   return function(...)
     local args = table.pack(...)
     if args.n > 0 and args[1] == self then args = table.pack(select(2, ...)) end -- called with ':'
-    local ok, msg, negmsg = m(self.actual, table.unpack(args, 1, args.n))
+    local ok, msg, negmsg = m(actual, table.unpack(args, 1, args.n))
     if self.negated then
-      if ok then fail(negmsg, args[1], self.actual, args.n > 0) end
+      if ok then fail(negmsg, args[1], actual, args.n > 0) end
     elseif not ok then
-      fail(msg, args[1], self.actual, args.n > 0)
+      fail(msg, args[1], actual, args.n > 0)
     end
     return self
   end

@@ -1,4 +1,4 @@
--- One passing and one failing test: exit 1, both in every report.
+-- Two passing tests and one failing: exit 1, all in every report.
 local fl = require "faultline"
 
 describe("arithmetic", function()
@@ -9,5 +9,13 @@ describe("arithmetic", function()
   it("fails on purpose", function()
     local answer = 41
     expect(answer).to_be(42)
+  end)
+
+  it("expects nil", function()
+    local none
+    expect(none).to_be_nil()
+    expect(none).to_be_falsy()
+    expect(none).never.to_be_truthy()
+    expect(none).never.to_be(0)
   end)
 end)

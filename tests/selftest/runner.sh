@@ -27,19 +27,19 @@ expect_exit() { # want, description, command...
 expect_exit 1 "pass_fail exits 1" "$FAULTLINE" run $SC/pass_fail.lua --report junit="$T/out.xml" --report tap="$T/out.tap" --report json="$T/out.json"
 check "console names the failing line" grep -q "pass_fail.lua:11" "$T/out"
 check "console shows expected and actual" grep -q "expected 42, got 41" "$T/out"
-check "console summary" grep -q "1 passed, 1 failed, 0 skipped" "$T/out"
+check "console summary" grep -q "2 passed, 1 failed, 0 skipped" "$T/out"
 check "JUnit is well-formed XML" xmllint --noout "$T/out.xml"
-check "JUnit has 2 testcases" test "$(grep -c '<testcase' "$T/out.xml")" = 2
+check "JUnit has 3 testcases" test "$(grep -c '<testcase' "$T/out.xml")" = 3
 check "JUnit counts 1 failure" grep -q 'failures="1"' "$T/out.xml"
 check "JUnit failure names file:line" grep -q 'pass_fail.lua:11' "$T/out.xml"
 check "TAP is version 14" grep -qx "TAP version 14" "$T/out.tap"
 prove --exec cat "$T/out.tap" >"$T/prove.out" 2>&1 || true
-check "prove counts the failure" grep -q "Failed 1/2 subtests" "$T/prove.out"
+check "prove counts the failure" grep -q "Failed 1/3 subtests" "$T/prove.out"
 # Debian 12's prove predates TAP 14: tap13 is the same stream it parses cleanly
 "$FAULTLINE" run $SC/pass_fail.lua -q --report tap13="$T/out13.tap" || true
 prove --exec cat "$T/out13.tap" >"$T/prove13.out" 2>&1 || true
 check "prove parses tap13 with no parse error" sh -c "! grep -q 'Parse errors' '$T/prove13.out'"
-check "prove counts the tap13 failure" grep -q "Failed 1/2 subtests" "$T/prove13.out"
+check "prove counts the tap13 failure" grep -q "Failed 1/3 subtests" "$T/prove13.out"
 "$FAULTLINE" run $SC/filters.lua -q -e MODE=ci --report tap13="$T/pass13.tap"
 check "prove passes an all-green tap13 run" prove --exec cat "$T/pass13.tap"
 expect_exit 2 "two reports on stdout is a usage error" "$FAULTLINE" run $SC/filters.lua --report tap --report json
