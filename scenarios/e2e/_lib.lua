@@ -62,11 +62,22 @@ function L.saga_events(sys, id)
   return out
 end
 
-function L.has(evs, typ, step)
+--- count(evs, type [, step]) -> how many of evs have that type (and step)
+function L.count(evs, typ, step)
+  local n = 0
   for _, e in ipairs(evs) do
-    if e.type == typ and (not step or e.step == step) then return true end
+    if e.type == typ and (not step or e.step == step) then n = n + 1 end
   end
-  return false
+  return n
+end
+
+function L.has(evs, typ, step)
+  return L.count(evs, typ, step) > 0
+end
+
+--- terminal(state) -> whether a saga in that state has ended
+function L.terminal(state)
+  return TERMINAL[state] == true
 end
 
 --- unique(prefix) -> a string unique for this run (addresses, accounts)

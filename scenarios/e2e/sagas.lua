@@ -151,13 +151,7 @@ describe("sagas", { tags = { "e2e", "saga" } }, function()
     local r = sys:transfer{ from = a.id, to = b.id, amount = 3000, wait = false }
     local id = r.json.saga_id
     L.wait_for(function() return L.has(L.saga_events(sys, id), "step_unknown", "debit") end, 5)
-    local function debits()
-      local n = 0
-      for _, e in ipairs(L.saga_events(sys, id)) do
-        if e.type == "step_requested" and e.step == "debit" then n = n + 1 end
-      end
-      return n
-    end
+    local function debits() return L.count(L.saga_events(sys, id), "step_requested", "debit") end
     local before = debits()
     local reject = l:toxic{ type = "http_abort", status = 422, path = "/money/debit" }
     drop:remove()
@@ -269,7 +263,7 @@ describe("sagas", { tags = { "e2e", "saga" } }, function()
     ids[#ids + 1] = id
     L.wait_for(function()
       for _, x in ipairs(ids) do
-        if not ({ COMPLETED = true, COMPENSATED = true, FAILED = true, STUCK = true })[sys:saga(x).state] then return false end
+        if not L.terminal(sys:saga(x).state) then return false end
       end
       return true
     end, 15, 0.1)

@@ -39,6 +39,13 @@ static void proc(long ms, const char *action, int code)
 	       "\"exit_code\":%d}", T(ms), action, code);
 }
 
+/* A kill recorded once the process is gone (ms), its signal sent earlier. */
+static void killed_at(long ms, long signalled_ms)
+{
+	hl(&B, "{\"event\":\"process\",\"t\":%lld,\"service\":\"svc\",\"action\":\"killed\","
+	       "\"signalled\":%lld}", T(ms), T(signalled_ms));
+}
+
 static int64_t drain_ms;	/* H6's drain delay for run() */
 
 static struct fl_check_result *run(void)
@@ -97,8 +104,7 @@ static void test_h1(void **state)
 		probe(100, "liveness", 200, 2);
 		probe(1010, "liveness", 0, 0.2);
 		if (with)
-			hl(&B, "{\"event\":\"process\",\"t\":%lld,\"service\":\"svc\","
-			       "\"action\":\"killed\",\"signalled\":%lld}", T(1020), T(1000));
+			killed_at(1020, 1000);
 		else
 			proc(1020, "killed", 0);
 		proc(1500, "started", 0);
@@ -115,8 +121,7 @@ static void test_h1(void **state)
 		probe(100, "liveness", 200, 2);
 		probe(990, "liveness", 0, 100);
 		if (with)
-			hl(&B, "{\"event\":\"process\",\"t\":%lld,\"service\":\"svc\","
-			       "\"action\":\"killed\",\"signalled\":%lld}", T(1020), T(1000));
+			killed_at(1020, 1000);
 		proc(1500, "started", 0);
 		probe(2100, "liveness", 200, 2);
 		fault(3000, "removed", "flap", "extbank");
@@ -133,8 +138,7 @@ static void test_h1(void **state)
 		probe(150, "liveness", 200, 2);
 		probe(1100, "startup", 503, 2);
 		if (with) {
-			hl(&B, "{\"event\":\"process\",\"t\":%lld,\"service\":\"svc\","
-			       "\"action\":\"killed\",\"signalled\":%lld}", T(1500), T(1400));
+			killed_at(1500, 1400);
 			proc(1800, "started", 0);
 		}
 		probe(2100, "startup", 503, 2);

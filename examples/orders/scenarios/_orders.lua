@@ -160,11 +160,17 @@ function M.check_sagas(sys, h, config)
   return fl.check.run("saga", { files = { h:path() }, events = events }, c)
 end
 
+--- breaker(sys) -> orders' breaker toward payments as GET /breakers shows
+--- it: {name, state, config, window}
+function M.breaker(sys)
+  return fl.http.get(sys:url("orders", "/breakers")).json.breakers[1]
+end
+
 --- check_breaker(sys, h [, since]) -> breaker checker result (C1-C7) for
 --- orders->payments: the breaker's own events, its configuration from
 --- /breakers, and the exchanges the link recorded
 function M.check_breaker(sys, h, since)
-  local b = fl.http.get(sys:url("orders", "/breakers")).json.breakers[1]
+  local b = M.breaker(sys)
   local events = outbox(sys, "orders", {})
   for _, e in ipairs(sys.proxy:link("orders->payments"):events{ since = 0 }) do
     events[#events + 1] = e

@@ -13,7 +13,7 @@ describe("breaker orders->payments", { tags = { "e2e", "breaker" } }, function()
     local sys = O.system()
     local h, since = O.history("breaker")
     local c, item = O.customer(sys, 10000), O.item(sys, 1000)
-    local cfg = fl.http.get(sys:url("orders", "/breakers")).json.breakers[1].config
+    local cfg = O.breaker(sys).config
     local abort = sys.proxy:link("orders->payments"):toxic{ type = "http_abort", status = 500,
                                                                  method = "POST", path = "/payments/charge" }
     local refused = 0
@@ -30,7 +30,7 @@ describe("breaker orders->payments", { tags = { "e2e", "breaker" } }, function()
     local bg = fl.spawn(function()
       while tripping do one(300, 2) end
     end)
-    local function state() return fl.http.get(sys:url("orders", "/breakers")).json.breakers[1].state end
+    local function state() return O.breaker(sys).state end
     fl.eventually(function() return state() == "OPEN" end, { within = 15, every = 0.02 })
     local st, r = one(1000)
     expect(st).to_be("circuit_open")
@@ -43,7 +43,7 @@ describe("breaker orders->payments", { tags = { "e2e", "breaker" } }, function()
     fl.sleep(cfg.wait_open_ms / 1000 + 0.2)
     fl.eventually(function()
       return one(3000) == "COMPLETED"
-        and fl.http.get(sys:url("orders", "/breakers")).json.breakers[1].state == "CLOSED"
+        and O.breaker(sys).state == "CLOSED"
     end, { within = 15, every = 0.1 })
     O.quiet(sys, 30)
     O.check_breaker(sys, h, since):ok()
@@ -59,8 +59,8 @@ describe("breaker orders->payments", { tags = { "e2e", "breaker" } }, function()
     local sys = O.system()
     local h, since = O.history("breaker-trials")
     local c, poor, item = O.customer(sys, 10000), O.customer(sys, 1), O.item(sys, 1000)
-    local cfg = fl.http.get(sys:url("orders", "/breakers")).json.breakers[1].config
-    local function state() return fl.http.get(sys:url("orders", "/breakers")).json.breakers[1].state end
+    local cfg = O.breaker(sys).config
+    local function state() return O.breaker(sys).state end
     local function one(who, p, deadline)
       local key = O.unique("t")
       h:invoke(p, "order", { key = key, service = "orders" })

@@ -22,12 +22,12 @@ local O = require "_orders"
 describe("breaker orders->payments, short", { tags = { "e2e", "breaker" } }, function()
   it("an outcome of a call out across a transition counts in no window", { timeout = 60 }, function()
     local sys = O.system()
-    local function breaker() return fl.http.get(sys:url("orders", "/breakers")).json.breakers[1] end
-    local cfg = breaker().config
+    local b0 = O.breaker(sys)
+    local cfg = b0.config
     local m_eff = math.min(cfg.minimum_calls, cfg.half_open_calls)
     if m_eff ~= 2 or cfg.half_open_calls < 3 or cfg.window_type ~= "COUNT_BASED"
-        or cfg.wait_open_ms > 1000 or cfg.slow_call_duration_ms > 500 or breaker().state ~= "CLOSED"
-        or breaker().window.n > 0 then
+        or cfg.wait_open_ms > 1000 or cfg.slow_call_duration_ms > 500 or b0.state ~= "CLOSED"
+        or b0.window.n > 0 then
       fl.skip("needs a fresh orders with ORDERS_BREAKER='{\"minimum_calls\":2,\"wait_open_ms\":500,"
         .. "\"slow_call_duration_ms\":300}' (see this file's head)")
     end
@@ -46,7 +46,7 @@ describe("breaker orders->payments, short", { tags = { "e2e", "breaker" } }, fun
                                path = "/payments/charge" }
       local states = {}
       for i = 1, n do
-        states[i] = { one(1), breaker().state }
+        states[i] = { one(1), O.breaker(sys).state }
       end
       held:remove()
       return states
@@ -67,7 +67,7 @@ describe("breaker orders->payments, short", { tags = { "e2e", "breaker" } }, fun
     end, { within = 10, every = 0.02 })
     fl.sleep(0.1) -- the refund is written REQUESTED just before it is sent
     expect(one(1)).to_be("COMPLETED")
-    local closed = breaker().state
+    local closed = O.breaker(sys).state
     expect(fl.join(out_of_stock)).to_be("COMPENSATED")
     refund:remove()
     -- two slow charges again: one outcome of two keeps it closed, the second opens it
